@@ -1,0 +1,231 @@
+/*
+ * bench_oracle.c - how long the oracle takes to check a large valid
+ * history, against the time it took to produce that history.
+ *
+ * Workload (bank-like): 100 accounts; 90% transfers (SELECT the source
+ * balance, then two UPDATEs; rolled back when the balance is short), 10%
+ * audits (SELECT sum(bal) and one account's balance). The history is
+ * produced by actually executing the transactions serially on an
+ * in-memory SQLite and recording what each statement returned, so it is
+ * valid by construction and the oracle must pass it. To give read-only
+ * transactions real windows, an audit begins, then up to three transfers
+ * run to completion, and only then does the audit read (it must match a
+ * later position than the one it began at, as in a concurrent run).
+ *
+ * Output: the check time for N committed transactions (limit 5 s), the
+ * time to produce the history (baseline) and their ratio. Exit status 1
+ * when over the limit or when the oracle reports a violation, 3 when
+ * something fails to run. Deterministic: a fixed-seed xorshift picks the
+ * transactions; only the timings vary.
+ *
+ *   bench_oracle [COMMITTED_TXNS]     (default 100000)
+ */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "history.h"
+#include "oracle.h"
+
+#define ACCOUNTS 100
+#define LIMIT_S 5.0
+#define AUDIT_LAG_MAX 3   /* transfers run inside an audit's window */
+
+static const char SETUP[] =
+	"CREATE TABLE acct(id INTEGER PRIMARY KEY, bal INTEGER NOT NULL);"
+	"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100)"
+	" INSERT INTO acct SELECT i, 1000 FROM n;";
+
+static const char SQL_BAL[] = "SELECT bal FROM acct WHERE id = ?1";
+static const char SQL_DEBIT[] = "UPDATE acct SET bal = bal - ?2 WHERE id = ?1";
+static const char SQL_CREDIT[] = "UPDATE acct SET bal = bal + ?2 WHERE id = ?1";
+static const char SQL_SUM[] = "SELECT sum(bal) FROM acct";
+
+struct bank {
+	sqlite3 *db;
+	sqlite3_stmt *bal, *debit, *credit, *sum, *begin, *commit, *rollback;
+	struct history h;
+	uint64_t rng;
+	uint64_t now_us;   /* a fake clock for the history's times */
+};
+
+static uint64_t rnd(struct bank *b)
+{
+	/* xorshift64*: deterministic, good enough to pick accounts. */
+	b->rng ^= b->rng >> 12;
+	b->rng ^= b->rng << 25;
+	b->rng ^= b->rng >> 27;
+	return b->rng * 2685821657736338717ull;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void die(struct bank *b, const char *what)
+{
+	fprintf(stderr, "bench_oracle: %s: %s\n", what,
+		b->db ? sqlite3_errmsg(b->db) : "?");
+	exit(3);
+}
+
+static sqlite3_stmt *prep(struct bank *b, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(b->db, sql, -1, &st, NULL) != SQLITE_OK)
+		die(b, sql);
+	return st;
+}
+
+/* Runs st with integer parameters and records it in t. Returns the
+ * first column of the first row (or 0). */
+static int64_t run(struct bank *b, struct hist_txn *t, sqlite3_stmt *st,
+		   const char *sql, int64_t p1, int64_t p2, int np)
+{
+	struct wh_value params[2] = {
+		{ .type = SQLITE_INTEGER, .i = p1 },
+		{ .type = SQLITE_INTEGER, .i = p2 },
+	};
+	for (int k = 0; k < np; k++)
+		sqlite3_bind_int64(st, k + 1, params[k].i);
+	struct wh_value cell = { .type = SQLITE_NULL };
+	uint32_t rows = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (sqlite3_column_type(st, 0) == SQLITE_INTEGER)
+			cell = (struct wh_value){ .type = SQLITE_INTEGER,
+						  .i = sqlite3_column_int64(st, 0) };
+		rows++;
+	}
+	if (rc != SQLITE_DONE || rows > 1)
+		die(b, sql);
+	int64_t changes = sqlite3_stmt_readonly(st) ? 0 : sqlite3_changes(b->db);
+	sqlite3_reset(st);
+	hist_stmt_add(&b->h, t, sql, NULL, params, (uint32_t)np, rc, changes,
+		      rows ? 1 : 0, rows, rows ? &cell : NULL, false);
+	return cell.type == SQLITE_INTEGER ? cell.i : 0;
+}
+
+static void control(struct bank *b, sqlite3_stmt *st)
+{
+	if (sqlite3_step(st) != SQLITE_DONE)
+		die(b, sqlite3_sql(st));
+	sqlite3_reset(st);
+}
+
+/* One transfer; returns whether it committed. */
+static int transfer(struct bank *b)
+{
+	int64_t from = (int64_t)(rnd(b) % ACCOUNTS) + 1;
+	int64_t to = (int64_t)(rnd(b) % ACCOUNTS) + 1;
+	int64_t amount = (int64_t)(rnd(b) % 400) + 1;
+	b->now_us += 10;
+	struct hist_txn *t = hist_txn_begin(&b->h, (int)(from % 8), "transfer",
+					    HIST_BEGIN_DEFERRED, b->now_us);
+	control(b, b->begin);
+	int64_t bal = run(b, t, b->bal, SQL_BAL, from, 0, 1);
+	run(b, t, b->debit, SQL_DEBIT, from, amount, 2);
+	if (bal < amount) {
+		/* Insufficient funds: the workload rolls back. */
+		control(b, b->rollback);
+		hist_txn_end(&b->h, t, HIST_ABORTED, SQLITE_OK, b->now_us);
+		return 0;
+	}
+	run(b, t, b->credit, SQL_CREDIT, to, amount, 2);
+	hist_txn_commit_start(&b->h, t);
+	control(b, b->commit);
+	hist_txn_end(&b->h, t, HIST_COMMITTED, SQLITE_OK, b->now_us);
+	return 1;
+}
+
+static void produce(struct bank *b, uint64_t committed)
+{
+	while (b->h.commit_count < committed) {
+		if (rnd(b) % 10 != 0) {
+			transfer(b);
+			continue;
+		}
+		b->now_us += 10;
+		struct hist_txn *a = hist_txn_begin(&b->h, 9, "audit",
+						    HIST_BEGIN_DEFERRED,
+						    b->now_us);
+		uint64_t lag = rnd(b) % (AUDIT_LAG_MAX + 1);
+		for (uint64_t k = 0; k < lag && b->h.commit_count + 1 < committed; k++)
+			transfer(b);
+		control(b, b->begin);
+		run(b, a, b->sum, SQL_SUM, 0, 0, 0);
+		run(b, a, b->bal, SQL_BAL, (int64_t)(rnd(b) % ACCOUNTS) + 1, 0, 1);
+		hist_txn_commit_start(&b->h, a);
+		control(b, b->commit);
+		hist_txn_end(&b->h, a, HIST_COMMITTED, SQLITE_OK, b->now_us);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t committed = argc > 1 ? strtoull(argv[1], NULL, 10) : 100000;
+	if (committed == 0) {
+		fprintf(stderr, "usage: bench_oracle [COMMITTED_TXNS]\n");
+		return 2;
+	}
+	struct bank b = { .rng = 0x9e3779b97f4a7c15ull };
+	hist_init(&b.h);
+	hist_set_setup(&b.h, SETUP);
+
+	double t0 = now_s();
+	if (sqlite3_open(":memory:", &b.db) != SQLITE_OK)
+		die(&b, "open");
+	if (sqlite3_exec(b.db, SETUP, NULL, NULL, NULL) != SQLITE_OK)
+		die(&b, "setup");
+	b.bal = prep(&b, SQL_BAL);
+	b.debit = prep(&b, SQL_DEBIT);
+	b.credit = prep(&b, SQL_CREDIT);
+	b.sum = prep(&b, SQL_SUM);
+	b.begin = prep(&b, "BEGIN");
+	b.commit = prep(&b, "COMMIT");
+	b.rollback = prep(&b, "ROLLBACK");
+	produce(&b, committed);
+	double produce_s = now_s() - t0;
+
+	struct oracle_report rep;
+	double t1 = now_s();
+	int rc = oracle_check(&b.h, NULL, &rep);
+	double check_s = now_s() - t1;
+
+	uint64_t statements = 0;
+	for (uint32_t i = 0; i < b.h.txn_count; i++)
+		statements += b.h.txns[i]->stmt_count;
+	printf("oracle: %llu committed txns checked in %.3f s (limit %.0f s)\n",
+	       (unsigned long long)b.h.commit_count, check_s, LIMIT_S);
+	printf("produce: %llu committed txns (%u in all, %llu statements) produced in %.3f s (baseline)\n",
+	       (unsigned long long)b.h.commit_count, b.h.txn_count,
+	       (unsigned long long)statements, produce_s);
+	printf("ratio check/produce: %.2f\n", check_s / produce_s);
+
+	int status = 0;
+	if (rc != 0) {
+		fprintf(stderr, "bench_oracle: oracle failed: %s\n",
+			rep.note ? rep.note : "?");
+		status = 3;
+	} else if (rep.violation_count > 0) {
+		fprintf(stderr, "bench_oracle: valid history reported invalid: %s: %s\n",
+			rep.violations[0].kind, rep.violations[0].detail);
+		status = 1;
+	} else if (check_s > LIMIT_S) {
+		fprintf(stderr, "bench_oracle: over the limit\n");
+		status = 1;
+	}
+	oracle_report_free(&rep);
+	sqlite3_stmt *sts[] = { b.bal, b.debit, b.credit, b.sum,
+				b.begin, b.commit, b.rollback };
+	for (size_t k = 0; k < sizeof sts / sizeof sts[0]; k++)
+		sqlite3_finalize(sts[k]);
+	sqlite3_close(b.db);
+	hist_free(&b.h);
+	return status;
+}

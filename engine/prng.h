@@ -1,0 +1,51 @@
+/*
+ * prng.h - the run's seeded pseudo-random numbers.
+ *
+ * xoshiro256** streams, each derived from the run seed and a stream id with
+ * splitmix64, so that adding draws to one purpose (say latencies) never
+ * shifts another (say workload values). Nothing in the simulated path may
+ * use any other source of randomness.
+ */
+#ifndef WH_PRNG_H
+#define WH_PRNG_H
+
+#include <stdint.h>
+
+struct wh_prng {
+	uint64_t s[4];
+};
+
+/* Stream ids: one per purpose. Connection streams are WH_STREAM_CONN + id. */
+enum wh_stream {
+	WH_STREAM_SCHED = 1,
+	WH_STREAM_LATENCY = 2,
+	WH_STREAM_VFS_RANDOM = 3,
+	WH_STREAM_FAULTS = 4,
+	WH_STREAM_PCT = 5,
+	WH_STREAM_SETUP = 6,
+	WH_STREAM_CONN = 1000,
+};
+
+void wh_prng_seed(struct wh_prng *p, uint64_t seed, uint64_t stream);
+uint64_t wh_prng_next(struct wh_prng *p);
+/* Uniform in [0, bound) without modulo bias; bound > 0. */
+uint64_t wh_prng_below(struct wh_prng *p, uint64_t bound);
+/* Uniform in [lo, hi] inclusive. */
+int64_t wh_prng_range(struct wh_prng *p, int64_t lo, int64_t hi);
+/* Uniform double in [0, 1). */
+double wh_prng_double(struct wh_prng *p);
+/* True with probability num/den. */
+int wh_prng_chance(struct wh_prng *p, uint64_t num, uint64_t den);
+
+/* 64-bit mixing used by the trace hash (splitmix64 finaliser). */
+static inline uint64_t wh_mix64(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebULL;
+	x ^= x >> 31;
+	return x;
+}
+
+#endif /* WH_PRNG_H */

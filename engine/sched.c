@@ -1,0 +1,221 @@
+/*
+ * sched.c - seeded discrete-event scheduler (see sched.h for the model).
+ *
+ * Invariants:
+ * - `pending` holds exactly the submitted, unfinished completions, in seq
+ *   order (submission appends; finishing or cancelling unlinks).
+ * - now_us never decreases.
+ * - Every decision depends only on the seeded streams, seq order and due
+ *   times: the same seed and the same submissions give the same picks.
+ * The hot loop allocates nothing: PCT tables are sized at init.
+ */
+#include "sched.h"
+
+#include <string.h>
+
+static const char *const strategy_names[] = {
+	[SCHED_RANDOM] = "random",
+	[SCHED_RR] = "rr",
+	[SCHED_PCT] = "pct",
+};
+
+const char *sched_strategy_name(enum sched_strategy s)
+{
+	WH_ASSERT((unsigned)s < sizeof strategy_names / sizeof strategy_names[0]);
+	return strategy_names[s];
+}
+
+int sched_strategy_parse(const char *s)
+{
+	for (unsigned i = 0; i < sizeof strategy_names / sizeof strategy_names[0]; i++)
+		if (strcmp(s, strategy_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return (x > y) - (x < y);
+}
+
+void sched_init(struct sched *s, const struct sched_config *cfg)
+{
+	WH_ASSERT(cfg->owner_count > 0);
+	WH_ASSERT(cfg->owner_count <= SCHED_MAX_OWNERS);
+	memset(s, 0, sizeof *s);
+	s->cfg = *cfg;
+	if (s->cfg.pct_depth == 0)
+		s->cfg.pct_depth = 1;
+	if (s->cfg.pct_steps_estimate == 0)
+		s->cfg.pct_steps_estimate = 1;
+	wh_queue_init(&s->pending);
+	s->next_seq = 1;
+	s->last_owner = -1;
+	s->cand_cap = cfg->owner_count + 8;
+	s->cand = wh_calloc(s->cand_cap, sizeof *s->cand);
+	wh_prng_seed(&s->pick_rng, cfg->seed, WH_STREAM_SCHED);
+	wh_prng_seed(&s->latency_rng, cfg->seed, WH_STREAM_LATENCY);
+	wh_prng_seed(&s->pct_rng, cfg->seed, WH_STREAM_PCT);
+
+	/* PCT: owners get distinct initial priorities d..d+n-1 in a random
+	 * permutation; change point i (1-based) lowers the running owner to
+	 * d-i, below every initial priority. */
+	uint32_t n = s->cfg.owner_count, d = s->cfg.pct_depth;
+	s->pct_priority = wh_calloc(n, sizeof *s->pct_priority);
+	for (uint32_t i = 0; i < n; i++)
+		s->pct_priority[i] = d + i;
+	for (uint32_t i = n - 1; i > 0; i--) {
+		uint32_t j = (uint32_t)wh_prng_below(&s->pct_rng, (uint64_t)i + 1);
+		uint32_t t = s->pct_priority[i];
+		s->pct_priority[i] = s->pct_priority[j];
+		s->pct_priority[j] = t;
+	}
+	s->pct_change_at = wh_calloc(d, sizeof *s->pct_change_at);
+	for (uint32_t i = 0; i + 1 < d; i++)
+		s->pct_change_at[i] =
+			1 + wh_prng_below(&s->pct_rng, s->cfg.pct_steps_estimate);
+	qsort(s->pct_change_at, d - 1, sizeof *s->pct_change_at, cmp_u64);
+}
+
+void sched_free(struct sched *s)
+{
+	free(s->pct_priority);
+	free(s->pct_change_at);
+	free(s->cand);
+	s->cand = NULL;
+	s->pct_priority = NULL;
+	s->pct_change_at = NULL;
+}
+
+uint64_t sched_latency_us(struct sched *s, enum wh_op_kind kind)
+{
+	struct wh_prng *r = &s->latency_rng;
+	/* Heavy tail: a connection must sometimes stay parked inside one call
+	 * while others run whole transactions. */
+	if (wh_prng_chance(r, 1, 100))
+		return 1000 + wh_prng_below(r, 9000);
+	switch (kind) {
+	case WH_OP_SYNC:
+		return 50 + wh_prng_below(r, 200);
+	case WH_OP_WRITE:
+	case WH_OP_TRUNCATE:
+		return 5 + wh_prng_below(r, 30);
+	case WH_OP_READ:
+		return 2 + wh_prng_below(r, 20);
+	case WH_OP_THINK:
+		return wh_prng_below(r, 50);
+	default:
+		return 1 + wh_prng_below(r, 8);
+	}
+}
+
+void sched_submit(struct sched *s, struct wh_completion *c, uint64_t delay_us)
+{
+	WH_ASSERT(c->state == WH_COMP_IDLE);
+	WH_ASSERT(wh_queue_empty(&c->link));
+	wh_completion_start(c);
+	c->due_us = s->now_us + delay_us;
+	c->seq = s->next_seq++;
+	wh_queue_insert_tail(&s->pending, &c->link);
+	s->pending_count++;
+}
+
+static uint32_t owner_priority(const struct sched *s, int owner)
+{
+	if (owner < 0 || (uint32_t)owner >= s->cfg.owner_count)
+		return 0; /* ownerless work runs last among equals */
+	return s->pct_priority[owner];
+}
+
+struct wh_completion *sched_pick(struct sched *s)
+{
+	struct wh_queue *q;
+	uint64_t min_due = UINT64_MAX;
+	uint32_t count = 0;
+
+	/* Pass 1: the earliest due time. The count is recomputed because a
+	 * cancel unlinks a completion without telling the scheduler. */
+	WH_QUEUE_FOREACH(q, &s->pending)
+	{
+		struct wh_completion *c = wh_container_of(q, struct wh_completion, link);
+		WH_ASSERT(c->state == WH_COMP_PENDING);
+		if (c->due_us < min_due)
+			min_due = c->due_us;
+		count++;
+	}
+	s->pending_count = count;
+	if (count == 0)
+		return NULL;
+
+	/* Pass 2: the candidates, in seq order, into a buffer that only grows
+	 * when more completions are pending than ever before. */
+	if (count > s->cand_cap) {
+		s->cand_cap = count * 2;
+		s->cand = wh_realloc(s->cand, s->cand_cap * sizeof *s->cand);
+	}
+	uint64_t horizon = (min_due > s->now_us ? min_due : s->now_us) +
+			   s->cfg.reorder_window_us;
+	uint32_t ncand = 0;
+	WH_QUEUE_FOREACH(q, &s->pending)
+	{
+		struct wh_completion *c = wh_container_of(q, struct wh_completion, link);
+		if (c->due_us <= horizon)
+			s->cand[ncand++] = c;
+	}
+	WH_ASSERT(ncand > 0);
+	WH_ASSERT(ncand <= count);
+
+	struct wh_completion *chosen = NULL;
+	switch (s->cfg.strategy) {
+	case SCHED_RANDOM:
+		chosen = ncand == 1 ? s->cand[0]
+				    : s->cand[wh_prng_below(&s->pick_rng, ncand)];
+		break;
+	case SCHED_RR: {
+		/* Smallest cyclic distance from the last owner; the first in
+		 * seq order wins a tie within one owner. */
+		int64_t best = INT64_MAX;
+		int64_t n = (int64_t)s->cfg.owner_count + 1;
+		for (uint32_t i = 0; i < ncand; i++) {
+			int64_t dist = ((int64_t)s->cand[i]->owner - s->last_owner - 1) % n;
+			if (dist < 0)
+				dist += n;
+			if (dist < best) {
+				best = dist;
+				chosen = s->cand[i];
+			}
+		}
+		break;
+	}
+	case SCHED_PCT: {
+		uint32_t best = 0;
+		for (uint32_t i = 0; i < ncand; i++) {
+			uint32_t p = owner_priority(s, s->cand[i]->owner);
+			if (chosen == NULL || p > best) {
+				best = p;
+				chosen = s->cand[i];
+			}
+		}
+		break;
+	}
+	}
+	WH_ASSERT(chosen != NULL);
+
+	s->steps++;
+	if (s->cfg.strategy == SCHED_PCT && chosen->owner >= 0 &&
+	    (uint32_t)chosen->owner < s->cfg.owner_count) {
+		while (s->pct_change_next + 1 < s->cfg.pct_depth &&
+		       s->pct_change_at[s->pct_change_next] <= s->steps) {
+			s->pct_change_next++;
+			s->pct_priority[chosen->owner] =
+				s->cfg.pct_depth - s->pct_change_next;
+		}
+	}
+	wh_queue_remove(&chosen->link);
+	s->pending_count--;
+	if (chosen->due_us > s->now_us)
+		s->now_us = chosen->due_us;
+	s->last_owner = chosen->owner;
+	return chosen;
+}

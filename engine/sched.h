@@ -1,0 +1,73 @@
+/*
+ * sched.h - the seeded, single-threaded discrete-event scheduler.
+ *
+ * Every simulated operation is a completion submitted with a due time drawn
+ * from a per-kind latency distribution. At each tick the scheduler forms the
+ * candidate set - pending completions due no later than the earliest due
+ * time plus a reorder window - and the strategy picks one:
+ *   random  uniform among candidates;
+ *   rr      the candidate whose owner follows the last picked owner;
+ *   pct     the candidate whose owner has the highest priority, with d-1
+ *           priority change points drawn over an estimated k steps
+ *           (probabilistic concurrency testing; bound 1/(n*k^(d-1))).
+ * The clock advances to the picked completion's due time (never backwards).
+ * Candidates are scanned in submission (seq) order, so no decision depends
+ * on addresses. Every pick is folded into the trace hash by the caller.
+ */
+#ifndef WH_SCHED_H
+#define WH_SCHED_H
+
+#include "completion.h"
+#include "prng.h"
+
+enum sched_strategy {
+	SCHED_RANDOM,
+	SCHED_RR,
+	SCHED_PCT,
+};
+
+const char *sched_strategy_name(enum sched_strategy s);
+/* Parse "random" | "rr" | "pct"; returns -1 when unknown. */
+int sched_strategy_parse(const char *s);
+
+#define SCHED_MAX_OWNERS 4096
+
+struct sched_config {
+	uint64_t seed;
+	enum sched_strategy strategy;
+	uint32_t pct_depth;        /* d >= 1 */
+	uint64_t pct_steps_estimate; /* k: expected number of picks */
+	uint32_t owner_count;      /* n: connections */
+	uint64_t reorder_window_us; /* candidates: due <= min_due + window */
+};
+
+struct sched {
+	struct sched_config cfg;
+	struct wh_queue pending;   /* completions by submission order */
+	uint32_t pending_count;
+	uint64_t now_us;           /* simulated clock */
+	uint64_t next_seq;         /* seq of the next submission */
+	uint64_t steps;            /* picks so far */
+	int last_owner;            /* owner of the last pick (rr) */
+	struct wh_prng pick_rng;   /* random strategy */
+	struct wh_prng latency_rng;/* due times */
+	struct wh_prng pct_rng;    /* pct priorities and change points */
+	uint32_t *pct_priority;    /* per owner; higher runs first */
+	uint64_t *pct_change_at;   /* d-1 step numbers, ascending */
+	uint32_t pct_change_next;  /* index of the next change point */
+	struct wh_completion **cand; /* candidate buffer (pick scratch) */
+	uint32_t cand_cap;         /* its capacity */
+};
+
+void sched_init(struct sched *s, const struct sched_config *cfg);
+void sched_free(struct sched *s);
+/* Draw a latency in µs for an operation kind: most calls take a few µs,
+ * syncs longer, and about 1% stall for milliseconds (heavy tail). */
+uint64_t sched_latency_us(struct sched *s, enum wh_op_kind kind);
+/* Submit c (IDLE) as pending, due now + delay_us. */
+void sched_submit(struct sched *s, struct wh_completion *c, uint64_t delay_us);
+/* Pick the next completion per strategy, unlink it and advance the clock.
+ * The caller finishes it. Returns NULL when nothing is pending. */
+struct wh_completion *sched_pick(struct sched *s);
+
+#endif /* WH_SCHED_H */

@@ -1,0 +1,100 @@
+/*
+ * world.h - one seeded run: simulated VFS, clock, scheduler, connections
+ * (a fiber and a driver state machine each), the history they record and
+ * the trace hash of everything that happened.
+ *
+ * Lifecycle: world_run() sets up the database (setup SQL on the main
+ * context), starts every connection, runs the scheduler until all
+ * connections have closed or nothing can progress, and returns with the
+ * history and the simulated VFS still alive so the oracle can open the
+ * final database. world_result_free() releases both.
+ */
+#ifndef WH_WORLD_H
+#define WH_WORLD_H
+
+#include <stdio.h>
+
+#include "history.h"
+#include "sched.h"
+#include "simvfs.h"
+#include "workload.h"
+
+enum world_target {
+	WORLD_TARGET_SIM,           /* one database on the simulated VFS */
+	WORLD_TARGET_MEMORY_SHARED, /* in-memory shared-cache database;
+				       statement-granularity interleaving */
+};
+
+#define WORLD_MAX_PRAGMAS 32
+#define WORLD_MAX_CONNS 1024
+
+struct world_config {
+	uint64_t seed;
+	const struct workload *workload;
+	uint32_t conn_count;
+	uint64_t txn_count;            /* transactions attempted, all conns */
+	const char *journal_mode;      /* "wal", "delete", ... */
+	const char *synchronous;       /* "off", "normal", "full", "extra" */
+	enum sched_strategy strategy;
+	uint32_t pct_depth;
+	enum world_target target;
+	const char *pragmas[WORLD_MAX_PRAGMAS]; /* "NAME=VALUE" */
+	uint32_t pragma_count;
+	size_t stack_bytes;            /* fiber stack size */
+	uint32_t busy_timeout_ms;      /* simulated busy timeout */
+	uint64_t reorder_window_us;
+	uint32_t yield_mask;           /* op kinds that yield; 0 = all */
+	uint64_t hang_steps;           /* picks without a finished txn that
+					  count as a hang */
+	FILE *trace;                   /* readable trace, or NULL */
+	/* Progress callback, called after each finished transaction (never
+	 * influences the run). */
+	void (*progress)(void *ctx, uint64_t done, uint64_t total);
+	void *progress_ctx;
+};
+
+void world_config_default(struct world_config *cfg);
+
+struct world_stats {
+	uint64_t txns_committed;
+	uint64_t txns_aborted;
+	uint64_t txns_indeterminate;
+	uint64_t statements;
+	uint64_t vfs_ops;
+	uint64_t vfs_ops_by_kind[WH_OP__COUNT];
+	uint64_t busy;                 /* statements ending in BUSY/LOCKED */
+	uint64_t sched_steps;
+	uint64_t sim_time_us;
+};
+
+struct world_finding {
+	char *kind;   /* "hang", "setup_failed", ... */
+	char *detail;
+};
+
+struct world_result {
+	struct history history;
+	struct world_stats stats;
+	uint64_t trace_hash;
+	struct world_finding *findings;
+	uint32_t finding_count;
+	struct simvfs *vfs;            /* kept alive for the oracle, or NULL */
+	char vfs_name[32];
+	char db_path[64];              /* target name to hand to the oracle */
+	void *keepalive;               /* memory-shared: a connection that
+					  keeps the database alive */
+	uint64_t pct_n, pct_k;         /* PCT bound parameters */
+	void *world;                   /* the run's state, owned */
+};
+
+/* Run one world. Returns 0 when the run completed (findings may be
+ * present), or a WH_E* code when whopper itself could not run it. */
+int world_run(const struct world_config *cfg, struct world_result *out);
+void world_result_free(struct world_result *r);
+
+/* Process-wide SQLite configuration for the simulation: single-threaded
+ * mode (no SQLite mutex exists, so no fiber parked inside a call can be
+ * entered through a shared mutex). Idempotent; call before any SQLite use. */
+int world_global_init(void);
+
+#endif /* WH_WORLD_H */

@@ -1,0 +1,141 @@
+/*
+ * history.h - what a run did, as the oracle consumes it.
+ *
+ * The connection driver records every transaction: its statements (SQL,
+ * bound parameters, result rows, changes, return code), its outcome, its
+ * begin/end simulated times and its place in the global event order, and
+ * for committed transactions its position in the commit order (the order
+ * in which COMMIT, or an autocommit statement, returned success).
+ *
+ * Real-time windows use a global event counter that advances at every
+ * begin, commit start and end: a transaction R began after T committed iff
+ * T.end_event < R.begin_event.
+ *
+ * Ownership: the history owns every string and value it holds (copied in);
+ * hist_free releases all of it. Transactions are referenced by index (id ==
+ * index in txns[]), stable for the history's lifetime.
+ */
+#ifndef WH_HISTORY_H
+#define WH_HISTORY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* A copied SQLite value. type is SQLITE_INTEGER, SQLITE_FLOAT, SQLITE_TEXT,
+ * SQLITE_BLOB or SQLITE_NULL. Text and blobs are owned (text is also
+ * NUL-terminated; n excludes the terminator). */
+struct wh_value {
+	int type;
+	int64_t i;
+	double f;
+	uint32_t n;
+	unsigned char *p;
+};
+
+enum hist_begin {
+	HIST_BEGIN_AUTOCOMMIT, /* one statement, no BEGIN */
+	HIST_BEGIN_DEFERRED,
+	HIST_BEGIN_IMMEDIATE,
+	HIST_BEGIN_EXCLUSIVE,
+};
+
+enum hist_outcome {
+	HIST_RUNNING,       /* never finished (run stopped or hung) */
+	HIST_COMMITTED,     /* COMMIT or autocommit statement succeeded */
+	HIST_ABORTED,       /* rolled back (busy, error, or by the workload) */
+	HIST_INDETERMINATE, /* COMMIT failed with an I/O error or was cut by
+			       a crash: may or may not have happened */
+};
+
+struct hist_stmt {
+	char *sql;                 /* statement text as executed */
+	char *tmpl;                /* template name ("transfer.debit") or NULL */
+	uint32_t param_count;      /* bound parameters */
+	struct wh_value *params;   /* param_count values, ?1.. in order */
+	int rc;                    /* final SQLite rc: SQLITE_DONE, or the
+				      (extended) error code */
+	int64_t changes;           /* sqlite3_changes() after it, if DONE */
+	uint32_t col_count;        /* result columns */
+	uint32_t row_count;        /* result rows */
+	struct wh_value *cells;    /* row_count * col_count, row-major */
+	bool ordered;              /* rows compare in order (ORDER BY) rather
+				      than as a multiset */
+	uint64_t event;            /* global event at which it finished */
+	uint32_t flags;            /* HIST_STMT_* (set by the driver after
+				      hist_stmt_add) */
+};
+
+/* The statement's result depends on the environment (e.g. PRAGMA
+ * wal_checkpoint's counters, page counts): replay it on the reference but
+ * do not compare its rows or changes. */
+#define HIST_STMT_NOCHECK 0x1u
+/* The statement does not change logical content and must not run on the
+ * reference (e.g. PRAGMA incremental_vacuum): skip it in replay. */
+#define HIST_STMT_NOREPLAY 0x2u
+
+struct hist_txn {
+	uint32_t id;               /* index in history.txns */
+	int conn;                  /* connection id */
+	char *name;                /* template name ("transfer") */
+	enum hist_begin begin;     /* how it began */
+	enum hist_outcome outcome;
+	int64_t commit_index;      /* 0-based commit position, or -1. The
+				      driver renumbers committed txns by
+				      visibility (visible_event, else
+				      end_event) when the run ends */
+	uint64_t begin_event;      /* global event at BEGIN (or first stmt) */
+	uint64_t commit_event;     /* global event at COMMIT start, or 0 */
+	uint64_t end_event;        /* global event when it finished */
+	uint64_t visible_event;    /* global event at which its commit became
+				      visible to others (the writer lock was
+				      released inside COMMIT), or 0 when not
+				      observed (read-only, no VFS) */
+	uint64_t begin_us;         /* simulated time at begin */
+	uint64_t end_us;           /* simulated time at end */
+	int end_rc;                /* rc of COMMIT/ROLLBACK or the error that
+				      aborted it */
+	uint32_t stmt_count;
+	uint32_t stmt_cap;
+	struct hist_stmt *stmts;
+};
+
+struct history {
+	struct hist_txn **txns;    /* txn_count pointers, id order */
+	uint32_t txn_count;
+	uint32_t txn_cap;
+	uint64_t commit_count;     /* committed transactions so far */
+	uint64_t event;            /* global event counter (last used) */
+	char *setup_sql;           /* the workload's setup, exactly as run */
+};
+
+void hist_init(struct history *h);
+void hist_free(struct history *h);
+void hist_set_setup(struct history *h, const char *sql);
+
+/* Start a transaction; records begin_event and begin_us. */
+struct hist_txn *hist_txn_begin(struct history *h, int conn, const char *name,
+				enum hist_begin begin, uint64_t now_us);
+/* Append a finished statement (all fields copied). cells may be NULL when
+ * row_count or col_count is 0. */
+struct hist_stmt *hist_stmt_add(struct history *h, struct hist_txn *t,
+				const char *sql, const char *tmpl,
+				const struct wh_value *params,
+				uint32_t param_count, int rc, int64_t changes,
+				uint32_t col_count, uint32_t row_count,
+				const struct wh_value *cells, bool ordered);
+/* COMMIT is about to be issued: record commit_event. */
+void hist_txn_commit_start(struct history *h, struct hist_txn *t);
+/* Finish: records end_event/end_us; COMMITTED assigns commit_index. */
+void hist_txn_end(struct history *h, struct hist_txn *t,
+		  enum hist_outcome outcome, int end_rc, uint64_t now_us);
+
+/* Value helpers. */
+void wh_value_copy(struct wh_value *dst, const struct wh_value *src);
+void wh_value_free(struct wh_value *v);
+/* Total order used for multiset compares: type, then value. */
+int wh_value_cmp(const struct wh_value *a, const struct wh_value *b);
+/* Append a readable SQL literal for v to buf (NUL-terminated, truncated
+ * to cap). Returns bytes that would have been written. */
+int wh_value_format(const struct wh_value *v, char *buf, int cap);
+
+#endif /* WH_HISTORY_H */

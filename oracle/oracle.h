@@ -1,0 +1,58 @@
+/*
+ * oracle.h - after a run, prove its history serializable, or name the
+ * transactions that broke it.
+ *
+ * Checks, in order: serial replay of committed transactions in commit order
+ * on a fresh in-memory reference database (every statement's rows, changes
+ * and rc must match; read-only and aborted transactions must match the
+ * reference at some commit position inside their real-time window);
+ * indeterminate transactions settled both ways within a budget; final-state
+ * compare of every table of the target against the reference;
+ * PRAGMA integrity_check and foreign_key_check on the target; workload
+ * invariants. The oracle never writes to the target database.
+ */
+#ifndef WH_ORACLE_H
+#define WH_ORACLE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "history.h"
+
+struct oracle_config {
+	const char *target_path;   /* target database name, or NULL to skip
+				      the final-state checks */
+	const char *target_vfs;    /* VFS to open it with (NULL: default) */
+	const char *const *invariants; /* SQL each returning one row whose
+					  first column must be true */
+	uint32_t invariant_count;
+	const char *const *ref_pragmas; /* "foreign_keys=ON"... applied to
+					   the reference before setup */
+	uint32_t ref_pragma_count;
+	uint32_t indeterminate_budget; /* max indeterminate txns explored
+					  both ways; past it: gave_up */
+};
+
+struct oracle_violation {
+	char *kind;        /* "read_skew", "lost_commit", ... (see oracle.c) */
+	char *detail;      /* one readable paragraph */
+	uint32_t *txns;    /* transaction ids involved */
+	uint32_t txn_count;
+};
+
+struct oracle_report {
+	struct oracle_violation *violations;
+	uint32_t violation_count;
+	bool gave_up;      /* indeterminate budget exceeded: not fully proven */
+	char *note;        /* why it gave up, or NULL */
+	uint64_t txns_checked;
+};
+
+/* Run every check. Returns 0 when the checks ran (pass or fail is in the
+ * report), or -1 if the oracle itself could not run (message in report
+ * note). The caller frees the report with oracle_report_free. */
+int oracle_check(const struct history *h, const struct oracle_config *cfg,
+		 struct oracle_report *out);
+void oracle_report_free(struct oracle_report *r);
+
+#endif /* WH_ORACLE_H */

@@ -1,0 +1,909 @@
+/*
+ * ref.c - the oracle's reference database: a private in-memory SQLite on
+ * which recorded statements are re-executed and compared with what the
+ * run observed.
+ *
+ * Statement cache: every distinct SQL text of the history is interned once
+ * (open addressing on an FNV-1a hash, ids handed out in first-appearance
+ * order) and each recorded statement maps to its id, so the replay finds
+ * its prepared statement by array index. The hash table is only probed,
+ * never iterated, so nothing observable depends on hash order. Statements
+ * are prepared lazily on the current reference and reused (reset and
+ * rebound) for every execution: preparing is far more expensive than
+ * stepping a small statement.
+ *
+ * What "matches" means for one statement (oracle__ref_stmt):
+ *   - a recorded rc that is an environmental error (BUSY, LOCKED, IOERR,
+ *     FULL, NOMEM, INTERRUPT, ABORT, CORRUPT, ...) says nothing about the
+ *     data, and SQLite undid the failing statement (or the whole
+ *     transaction), so the statement is skipped: not run, not compared;
+ *   - otherwise primary rc codes must be equal (DONE vs a deterministic
+ *     error such as CONSTRAINT, which the reference must reproduce from
+ *     the same state); on success, the changes count for DML statements
+ *     (learned through the authorizer at prepare time, because
+ *     sqlite3_changes is stale after anything else), the column count
+ *     when there are rows, and the rows: in order when the statement was
+ *     recorded as ordered, else as multisets sorted by wh_value_cmp.
+ * A value matches only if type and value are identical (1 is not 1.0):
+ * the same SQLite produced both sides.
+ *
+ * The update hook records (table, rowid) of changed rows only while
+ * hook_on is set; the explanation pass uses it for write sets. It never
+ * sees WITHOUT ROWID tables (an SQLite limitation), so write-write
+ * dependencies on such tables are not derived.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "oracle_int.h"
+
+/* Rows printed in a detail before "... N rows". */
+#define BUF_ROWS_SHOWN 4
+/* Characters of a value printed in a detail. */
+#define BUF_VALUE_CHARS 40
+/* Characters of SQL printed in a detail. */
+#define BUF_SQL_CHARS 200
+
+/* ------------------------------------------------------------------ */
+/* Text building                                                       */
+/* ------------------------------------------------------------------ */
+
+static void buf_reserve(struct oracle__buf *b, size_t extra)
+{
+	if (b->len + extra + 1 <= b->cap)
+		return;
+	size_t cap = b->cap ? b->cap : 128;
+	while (cap < b->len + extra + 1)
+		cap *= 2;
+	b->p = wh_realloc(b->p, cap);
+	b->cap = cap;
+}
+
+void oracle__buf_printf(struct oracle__buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	WH_ASSERT(n >= 0);
+	buf_reserve(b, (size_t)n);
+	va_start(ap, fmt);
+	int m = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+	va_end(ap);
+	WH_ASSERT_EQ(m, n);
+	b->len += (size_t)n;
+}
+
+void oracle__buf_value(struct oracle__buf *b, const struct wh_value *v)
+{
+	char lit[BUF_VALUE_CHARS + 1];
+	int n = wh_value_format(v, lit, sizeof lit);
+	if (n < (int)sizeof lit)
+		oracle__buf_printf(b, "%s", lit);
+	else
+		oracle__buf_printf(b, "%.*s...", BUF_VALUE_CHARS - 3, lit);
+}
+
+void oracle__buf_row(struct oracle__buf *b, const struct wh_value *row,
+		     uint32_t col_count)
+{
+	oracle__buf_printf(b, "(");
+	for (uint32_t k = 0; k < col_count; k++) {
+		if (k > 0)
+			oracle__buf_printf(b, ", ");
+		oracle__buf_value(b, &row[k]);
+	}
+	oracle__buf_printf(b, ")");
+}
+
+void oracle__buf_rows(struct oracle__buf *b, const struct wh_value *cells,
+		      uint32_t col_count, uint32_t row_count)
+{
+	oracle__buf_printf(b, "[");
+	for (uint32_t r = 0; r < row_count && r < BUF_ROWS_SHOWN; r++) {
+		if (r > 0)
+			oracle__buf_printf(b, ", ");
+		oracle__buf_row(b, cells + (uint64_t)r * col_count, col_count);
+	}
+	if (row_count > BUF_ROWS_SHOWN)
+		oracle__buf_printf(b, ", ... %u rows", row_count);
+	oracle__buf_printf(b, "]");
+}
+
+static const char *outcome_name(enum hist_outcome o)
+{
+	switch (o) {
+	case HIST_RUNNING:
+		return "still running";
+	case HIST_COMMITTED:
+		return "committed";
+	case HIST_ABORTED:
+		return "aborted";
+	case HIST_INDETERMINATE:
+		return "indeterminate";
+	}
+	WH_UNREACHABLE();
+}
+
+void oracle__buf_txn(struct oracle__buf *b, const struct hist_txn *t)
+{
+	oracle__buf_printf(b, "T%u (conn %d, %s, %s", t->id, t->conn,
+			   t->name ? t->name : "unnamed",
+			   outcome_name(t->outcome));
+	if (t->outcome == HIST_COMMITTED)
+		oracle__buf_printf(b, " #%lld", (long long)t->commit_index);
+	oracle__buf_printf(b, ")");
+}
+
+void oracle__buf_stmt(struct oracle__buf *b, const struct hist_txn *t,
+		      uint32_t j)
+{
+	WH_ASSERT(j < t->stmt_count);
+	const struct hist_stmt *s = &t->stmts[j];
+	size_t n = strlen(s->sql);
+	oracle__buf_printf(b, "statement %u `%.*s%s`", j,
+			   (int)(n > BUF_SQL_CHARS ? BUF_SQL_CHARS : n), s->sql,
+			   n > BUF_SQL_CHARS ? "..." : "");
+	if (s->param_count > 0) {
+		oracle__buf_printf(b, " with ");
+		oracle__buf_row(b, s->params, s->param_count);
+	}
+}
+
+void oracle__buf_ident(struct oracle__buf *b, const char *name)
+{
+	oracle__buf_printf(b, "\"");
+	for (const char *p = name; *p; p++)
+		oracle__buf_printf(b, *p == '"' ? "\"\"" : "%c", *p);
+	oracle__buf_printf(b, "\"");
+}
+
+char *oracle__buf_take(struct oracle__buf *b)
+{
+	char *p = b->p != NULL ? b->p : wh_strdup("");
+	b->p = NULL;
+	b->len = 0;
+	b->cap = 0;
+	return p;
+}
+
+void oracle__buf_free(struct oracle__buf *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->len = 0;
+	b->cap = 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Captured results                                                    */
+/* ------------------------------------------------------------------ */
+
+void oracle__result_reset(struct oracle__result *r)
+{
+	uint64_t cells = (uint64_t)r->row_count * r->col_count;
+	WH_ASSERT(cells <= r->cell_cap);
+	for (uint64_t k = 0; k < cells; k++)
+		wh_value_free(&r->cells[k]);
+	r->rc = SQLITE_DONE;
+	r->changes = 0;
+	r->col_count = 0;
+	r->row_count = 0;
+}
+
+void oracle__result_free(struct oracle__result *r)
+{
+	oracle__result_reset(r);
+	free(r->cells);
+	memset(r, 0, sizeof *r);
+}
+
+/* Copies column i of the current row of st. */
+static void col_copy(sqlite3_stmt *st, int i, struct wh_value *out)
+{
+	memset(out, 0, sizeof *out);
+	out->type = sqlite3_column_type(st, i);
+	switch (out->type) {
+	case SQLITE_INTEGER:
+		out->i = sqlite3_column_int64(st, i);
+		break;
+	case SQLITE_FLOAT:
+		out->f = sqlite3_column_double(st, i);
+		break;
+	case SQLITE_TEXT: {
+		const unsigned char *p = sqlite3_column_text(st, i);
+		int n = sqlite3_column_bytes(st, i);
+		WH_ASSERT(n >= 0);
+		out->n = (uint32_t)n;
+		out->p = wh_malloc((size_t)n + 1);
+		if (n > 0)
+			memcpy(out->p, p, (size_t)n);
+		out->p[n] = '\0';
+		break;
+	}
+	case SQLITE_BLOB: {
+		const void *p = sqlite3_column_blob(st, i);
+		int n = sqlite3_column_bytes(st, i);
+		WH_ASSERT(n >= 0);
+		out->n = (uint32_t)n;
+		out->p = wh_malloc(n > 0 ? (size_t)n : 1);
+		if (n > 0)
+			memcpy(out->p, p, (size_t)n);
+		break;
+	}
+	case SQLITE_NULL:
+		break;
+	default:
+		WH_UNREACHABLE();
+	}
+}
+
+void oracle__result_add_row(struct oracle__result *r, sqlite3_stmt *st)
+{
+	uint32_t cols = (uint32_t)sqlite3_column_count(st);
+	WH_ASSERT(r->row_count == 0 || r->col_count == cols);
+	r->col_count = cols;
+	uint64_t need = (uint64_t)(r->row_count + 1) * cols;
+	if (need > r->cell_cap) {
+		uint64_t cap = r->cell_cap ? r->cell_cap : 16;
+		while (cap < need)
+			cap *= 2;
+		r->cells = wh_realloc(r->cells, cap * sizeof *r->cells);
+		r->cell_cap = cap;
+	}
+	struct wh_value *row = r->cells + (uint64_t)r->row_count * cols;
+	for (uint32_t k = 0; k < cols; k++)
+		col_copy(st, (int)k, &row[k]);
+	r->row_count++;
+}
+
+int oracle__row_cmp(const struct wh_value *a, const struct wh_value *b,
+		    uint32_t n)
+{
+	for (uint32_t k = 0; k < n; k++) {
+		int c = wh_value_cmp(&a[k], &b[k]);
+		if (c != 0)
+			return c;
+	}
+	return 0;
+}
+
+static int rowref_cmp(const void *a, const void *b)
+{
+	const struct oracle__rowref *x = a, *y = b;
+	WH_ASSERT_EQ(x->n, y->n);
+	return oracle__row_cmp(x->v, y->v, x->n);
+}
+
+struct oracle__rowref *oracle__rows_sorted(const struct wh_value *cells,
+					   uint32_t cols, uint32_t rows)
+{
+	struct oracle__rowref *rr = wh_malloc((rows ? rows : 1) * sizeof *rr);
+	for (uint32_t k = 0; k < rows; k++) {
+		rr[k].v = cells + (uint64_t)k * cols;
+		rr[k].n = cols;
+	}
+	qsort(rr, rows, sizeof *rr, rowref_cmp);
+	return rr;
+}
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *c = p;
+	for (size_t k = 0; k < n; k++) {
+		h ^= c[k];
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+static uint64_t fnv_value(uint64_t h, const struct wh_value *v)
+{
+	unsigned char type = (unsigned char)v->type;
+	h = fnv(h, &type, 1);
+	switch (v->type) {
+	case SQLITE_INTEGER:
+		return fnv(h, &v->i, sizeof v->i);
+	case SQLITE_FLOAT:
+		return fnv(h, &v->f, sizeof v->f);
+	case SQLITE_TEXT:
+	case SQLITE_BLOB:
+		h = fnv(h, &v->n, sizeof v->n);
+		return v->n ? fnv(h, v->p, v->n) : h;
+	}
+	return h;
+}
+
+uint64_t oracle__result_digest(const struct oracle__result *r, bool ordered)
+{
+	uint64_t h = 14695981039346656037ull;
+	h = fnv(h, &r->rc, sizeof r->rc);
+	h = fnv(h, &r->changes, sizeof r->changes);
+	h = fnv(h, &r->row_count, sizeof r->row_count);
+	if (r->row_count == 0)
+		return h;
+	h = fnv(h, &r->col_count, sizeof r->col_count);
+	struct oracle__rowref *rr = NULL;
+	if (!ordered && r->row_count > 1)
+		rr = oracle__rows_sorted(r->cells, r->col_count, r->row_count);
+	for (uint32_t k = 0; k < r->row_count; k++) {
+		const struct wh_value *row =
+			rr ? rr[k].v : r->cells + (uint64_t)k * r->col_count;
+		for (uint32_t c = 0; c < r->col_count; c++)
+			h = fnv_value(h, &row[c]);
+	}
+	free(rr);
+	return h;
+}
+
+/* ------------------------------------------------------------------ */
+/* Interning                                                           */
+/* ------------------------------------------------------------------ */
+
+static uint32_t text_hash(const char *s)
+{
+	uint64_t h = fnv(14695981039346656037ull, s, strlen(s));
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+static void slots_rebuild(struct oracle__ref *r, uint32_t cap)
+{
+	free(r->slots);
+	r->slots = wh_calloc(cap, sizeof *r->slots);
+	r->slot_cap = cap;
+	for (uint32_t id = 0; id < r->sql_count; id++) {
+		uint32_t k = text_hash(r->sqls[id].text) & (cap - 1);
+		while (r->slots[k] != 0)
+			k = (k + 1) & (cap - 1);
+		r->slots[k] = id + 1;
+	}
+}
+
+static uint32_t intern(struct oracle__ref *r, const char *text)
+{
+	/* Keep the load under one half so probes stay short. */
+	if ((r->sql_count + 1) * 2 > r->slot_cap)
+		slots_rebuild(r, r->slot_cap ? r->slot_cap * 2 : 64);
+	uint32_t k = text_hash(text) & (r->slot_cap - 1);
+	for (uint32_t probes = 0; probes < r->slot_cap; probes++) {
+		uint32_t id1 = r->slots[k];
+		if (id1 == 0)
+			break;
+		if (strcmp(r->sqls[id1 - 1].text, text) == 0)
+			return id1 - 1;
+		k = (k + 1) & (r->slot_cap - 1);
+	}
+	WH_ASSERT(r->slots[k] == 0);
+	if (r->sql_count == r->sql_cap) {
+		r->sql_cap = r->sql_cap ? r->sql_cap * 2 : 32;
+		r->sqls = wh_realloc(r->sqls, r->sql_cap * sizeof *r->sqls);
+	}
+	uint32_t id = r->sql_count++;
+	r->sqls[id] = (struct oracle__sql){ .text = text, .readonly = -1 };
+	r->slots[k] = id + 1;
+	return id;
+}
+
+void oracle__ref_init(struct oracle__ref *r, const struct history *h,
+		      const struct oracle_config *cfg)
+{
+	memset(r, 0, sizeof *r);
+	r->h = h;
+	r->cfg = cfg;
+	r->stmt_base = wh_malloc(((size_t)h->txn_count + 1) *
+				 sizeof *r->stmt_base);
+	uint64_t total = 0;
+	for (uint32_t i = 0; i < h->txn_count; i++) {
+		r->stmt_base[i] = total;
+		total += h->txns[i]->stmt_count;
+	}
+	r->stmt_base[h->txn_count] = total;
+	WH_ASSERT(total < SIZE_MAX / sizeof *r->stmt_sql);
+	r->stmt_sql = wh_malloc((total ? total : 1) * sizeof *r->stmt_sql);
+	for (uint32_t i = 0; i < h->txn_count; i++) {
+		const struct hist_txn *t = h->txns[i];
+		for (uint32_t j = 0; j < t->stmt_count; j++)
+			r->stmt_sql[r->stmt_base[i] + j] =
+				intern(r, t->stmts[j].sql);
+	}
+}
+
+void oracle__ref_fini(struct oracle__ref *r)
+{
+	oracle__ref_close(r);
+	free(r->sqls);
+	free(r->slots);
+	free(r->stmt_sql);
+	free(r->stmt_base);
+	free(r->writes);
+	for (uint32_t k = 0; k < r->table_count; k++)
+		free(r->tables[k]);
+	free(r->tables);
+	oracle__result_free(&r->scratch);
+	oracle__result_free(&r->probe);
+	free(r->error);
+	memset(r, 0, sizeof *r);
+}
+
+/* ------------------------------------------------------------------ */
+/* Opening                                                              */
+/* ------------------------------------------------------------------ */
+
+/* Marks the statement being prepared as DML when it writes a user table
+ * itself (not through a trigger): only then is sqlite3_changes its own. */
+static int ref_authorize(void *arg, int action, const char *a3, const char *a4,
+			 const char *dbname, const char *trigger)
+{
+	struct oracle__ref *r = arg;
+	(void)a4;
+	(void)dbname;
+	if (r->auth_target == NULL || trigger != NULL || a3 == NULL)
+		return SQLITE_OK;
+	if ((action == SQLITE_INSERT || action == SQLITE_UPDATE ||
+	     action == SQLITE_DELETE) &&
+	    strncmp(a3, "sqlite_", 7) != 0)
+		r->auth_target->dml = 1;
+	return SQLITE_OK;
+}
+
+static void ref_update_hook(void *arg, int op, const char *dbname,
+			    const char *table, sqlite3_int64 rowid)
+{
+	struct oracle__ref *r = arg;
+	(void)op;
+	if (!r->hook_on || strcmp(dbname, "main") != 0)
+		return;
+	uint32_t k = 0;
+	while (k < r->table_count && strcmp(r->tables[k], table) != 0)
+		k++;
+	if (k == r->table_count) {
+		r->tables = wh_realloc(r->tables,
+				       (r->table_count + 1) * sizeof *r->tables);
+		r->tables[r->table_count++] = wh_strdup(table);
+	}
+	if (r->write_count == r->write_cap) {
+		r->write_cap = r->write_cap ? r->write_cap * 2 : 64;
+		r->writes = wh_realloc(r->writes,
+				       r->write_cap * sizeof *r->writes);
+	}
+	r->writes[r->write_count++] = (struct oracle__write){ k, rowid };
+}
+
+static int ref_fail(struct oracle__ref *r, const char *what, const char *msg)
+{
+	free(r->error);
+	struct oracle__buf b = { 0 };
+	oracle__buf_printf(&b, "oracle: reference database: %s: %s", what,
+			   msg ? msg : "unknown error");
+	r->error = oracle__buf_take(&b);
+	return -1;
+}
+
+static sqlite3_stmt *ref_control(struct oracle__ref *r, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(r->db, sql, -1, &st, NULL);
+	/* The control statements are constant text: failing to prepare
+	 * them is a programmer error, not an operating one. */
+	WH_ASSERT_EQ(rc, SQLITE_OK);
+	WH_ASSERT(st != NULL);
+	return st;
+}
+
+int oracle__ref_open(struct oracle__ref *r)
+{
+	oracle__ref_close(r);
+	int rc = sqlite3_open_v2(":memory:", &r->db,
+				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+				 NULL);
+	if (rc != SQLITE_OK)
+		return ref_fail(r, "open", sqlite3_errstr(rc));
+	const struct oracle_config *cfg = r->cfg;
+	for (uint32_t k = 0; cfg != NULL && k < cfg->ref_pragma_count; k++) {
+		struct oracle__buf b = { 0 };
+		oracle__buf_printf(&b, "PRAGMA %s", cfg->ref_pragmas[k]);
+		char *sql = oracle__buf_take(&b);
+		rc = sqlite3_exec(r->db, sql, NULL, NULL, NULL);
+		free(sql);
+		if (rc != SQLITE_OK)
+			return ref_fail(r, cfg->ref_pragmas[k],
+					sqlite3_errmsg(r->db));
+	}
+	if (r->h->setup_sql != NULL) {
+		rc = sqlite3_exec(r->db, r->h->setup_sql, NULL, NULL, NULL);
+		if (rc != SQLITE_OK)
+			return ref_fail(r, "setup SQL", sqlite3_errmsg(r->db));
+	}
+	sqlite3_set_authorizer(r->db, ref_authorize, r);
+	sqlite3_update_hook(r->db, ref_update_hook, r);
+	r->sp_open = ref_control(r, "SAVEPOINT wh_probe");
+	r->sp_undo = ref_control(r, "ROLLBACK TO wh_probe");
+	r->sp_release = ref_control(r, "RELEASE wh_probe");
+	r->begin = ref_control(r, "BEGIN");
+	r->commit = ref_control(r, "COMMIT");
+	r->rollback = ref_control(r, "ROLLBACK");
+	return 0;
+}
+
+void oracle__ref_close(struct oracle__ref *r)
+{
+	if (r->db == NULL)
+		return;
+	for (uint32_t id = 0; id < r->sql_count; id++) {
+		sqlite3_finalize(r->sqls[id].stmt);
+		r->sqls[id].stmt = NULL;
+	}
+	sqlite3_stmt **ctl[] = { &r->sp_open, &r->sp_undo, &r->sp_release,
+				 &r->begin,   &r->commit,  &r->rollback };
+	for (size_t k = 0; k < sizeof ctl / sizeof ctl[0]; k++) {
+		sqlite3_finalize(*ctl[k]);
+		*ctl[k] = NULL;
+	}
+	int rc = sqlite3_close(r->db);
+	WH_ASSERT_EQ(rc, SQLITE_OK);
+	r->db = NULL;
+}
+
+/* The prepared statement for id, or NULL with *rc set (a prepare error,
+ * or SQLITE_OK for text holding no statement). */
+static sqlite3_stmt *ref_prepare(struct oracle__ref *r, uint32_t id, int *rc)
+{
+	WH_ASSERT(id < r->sql_count);
+	struct oracle__sql *q = &r->sqls[id];
+	*rc = SQLITE_OK;
+	if (q->stmt != NULL)
+		return q->stmt;
+	q->dml = 0;
+	r->auth_target = q;
+	*rc = sqlite3_prepare_v2(r->db, q->text, -1, &q->stmt, NULL);
+	r->auth_target = NULL;
+	if (*rc != SQLITE_OK) {
+		sqlite3_finalize(q->stmt);
+		q->stmt = NULL;
+		return NULL;
+	}
+	if (q->stmt != NULL)
+		q->readonly = sqlite3_stmt_readonly(q->stmt) ? 1 : 0;
+	else
+		q->readonly = 1;
+	return q->stmt;
+}
+
+void oracle__ref_classify(struct oracle__ref *r)
+{
+	WH_ASSERT(r->db != NULL);
+	for (uint32_t id = 0; id < r->sql_count; id++) {
+		int rc;
+		(void)ref_prepare(r, id, &rc);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Running statements                                                   */
+/* ------------------------------------------------------------------ */
+
+static int rc_primary(int rc)
+{
+	rc &= 0xff;
+	/* The driver may record the last step's ROW or OK for success. */
+	return rc == SQLITE_OK || rc == SQLITE_ROW ? SQLITE_DONE : rc;
+}
+
+bool oracle__rc_environmental(int rc)
+{
+	switch (rc_primary(rc)) {
+	case SQLITE_DONE:
+	case SQLITE_ERROR:
+	case SQLITE_CONSTRAINT:
+	case SQLITE_MISMATCH:
+	case SQLITE_RANGE:
+	case SQLITE_TOOBIG:
+	case SQLITE_AUTH:
+		return false;
+	}
+	return true;
+}
+
+bool oracle__stmt_skipped(const struct hist_txn *t, uint32_t j)
+{
+	WH_ASSERT(j < t->stmt_count);
+	return oracle__rc_environmental(t->stmts[j].rc);
+}
+
+static uint32_t sql_id(const struct oracle__ref *r, const struct hist_txn *t,
+		       uint32_t j)
+{
+	WH_ASSERT(t->id < r->h->txn_count);
+	WH_ASSERT(j < t->stmt_count);
+	return r->stmt_sql[r->stmt_base[t->id] + j];
+}
+
+bool oracle__stmt_readonly(const struct oracle__ref *r,
+			   const struct hist_txn *t, uint32_t j)
+{
+	return r->sqls[sql_id(r, t, j)].readonly == 1;
+}
+
+bool oracle__stmt_dml(const struct oracle__ref *r, const struct hist_txn *t,
+		      uint32_t j)
+{
+	return r->sqls[sql_id(r, t, j)].dml == 1;
+}
+
+bool oracle__txn_readonly(const struct oracle__ref *r,
+			  const struct hist_txn *t)
+{
+	for (uint32_t j = 0; j < t->stmt_count; j++)
+		if (!oracle__stmt_skipped(t, j) &&
+		    !oracle__stmt_readonly(r, t, j))
+			return false;
+	return true;
+}
+
+static bool col_equal(sqlite3_stmt *st, int i, const struct wh_value *v)
+{
+	int type = sqlite3_column_type(st, i);
+	if (type != v->type)
+		return false;
+	switch (type) {
+	case SQLITE_INTEGER:
+		return sqlite3_column_int64(st, i) == v->i;
+	case SQLITE_FLOAT:
+		return sqlite3_column_double(st, i) == v->f;
+	case SQLITE_TEXT: {
+		const unsigned char *p = sqlite3_column_text(st, i);
+		int n = sqlite3_column_bytes(st, i);
+		return (uint32_t)n == v->n && (n == 0 || memcmp(p, v->p, v->n) == 0);
+	}
+	case SQLITE_BLOB: {
+		const void *p = sqlite3_column_blob(st, i);
+		int n = sqlite3_column_bytes(st, i);
+		return (uint32_t)n == v->n && (n == 0 || memcmp(p, v->p, v->n) == 0);
+	}
+	case SQLITE_NULL:
+		return true;
+	}
+	WH_UNREACHABLE();
+}
+
+static bool row_equal(sqlite3_stmt *st, const struct hist_stmt *s,
+		      uint32_t row)
+{
+	const struct wh_value *rec = s->cells + (uint64_t)row * s->col_count;
+	for (uint32_t k = 0; k < s->col_count; k++)
+		if (!col_equal(st, (int)k, &rec[k]))
+			return false;
+	return true;
+}
+
+static int bind_params(sqlite3_stmt *st, const struct hist_stmt *s)
+{
+	for (uint32_t k = 0; k < s->param_count; k++) {
+		const struct wh_value *v = &s->params[k];
+		int idx = (int)k + 1, rc;
+		/* SQLITE_STATIC: the history outlives the binding, which is
+		 * cleared before the statement is reused. */
+		switch (v->type) {
+		case SQLITE_INTEGER:
+			rc = sqlite3_bind_int64(st, idx, v->i);
+			break;
+		case SQLITE_FLOAT:
+			rc = sqlite3_bind_double(st, idx, v->f);
+			break;
+		case SQLITE_TEXT:
+			rc = sqlite3_bind_text(st, idx, (const char *)v->p,
+					       (int)v->n, SQLITE_STATIC);
+			break;
+		case SQLITE_BLOB:
+			rc = sqlite3_bind_blob(st, idx, v->n ? v->p : (void *)"",
+					       (int)v->n, SQLITE_STATIC);
+			break;
+		default:
+			rc = sqlite3_bind_null(st, idx);
+			break;
+		}
+		if (rc != SQLITE_OK)
+			return rc;
+	}
+	return SQLITE_OK;
+}
+
+/* Compares the scratch rows (reference) with s's rows as multisets. */
+static bool multiset_equal(const struct oracle__result *ref,
+			   const struct hist_stmt *s)
+{
+	WH_ASSERT_EQ(ref->row_count, s->row_count);
+	WH_ASSERT_EQ(ref->col_count, s->col_count);
+	struct oracle__rowref *a = oracle__rows_sorted(ref->cells, ref->col_count, ref->row_count);
+	struct oracle__rowref *b = oracle__rows_sorted(s->cells, s->col_count, s->row_count);
+	bool same = true;
+	for (uint32_t k = 0; k < s->row_count && same; k++)
+		same = oracle__row_cmp(a[k].v, b[k].v, s->col_count) == 0;
+	free(a);
+	free(b);
+	return same;
+}
+
+bool oracle__ref_stmt(struct oracle__ref *r, const struct hist_txn *t,
+		      uint32_t j, struct oracle__result *cap)
+{
+	WH_ASSERT(r->db != NULL);
+	const struct hist_stmt *s = &t->stmts[j];
+	if (cap != NULL)
+		oracle__result_reset(cap);
+	if (oracle__stmt_skipped(t, j)) {
+		if (cap != NULL)
+			cap->rc = ORACLE_SKIPPED;
+		return true;
+	}
+	uint32_t id = sql_id(r, t, j);
+	int rc;
+	sqlite3_stmt *st = ref_prepare(r, id, &rc);
+	int want = rc_primary(s->rc);
+	if (st == NULL) {
+		/* A prepare error (or an empty text) is the statement's
+		 * outcome: the run saw the same text on the same schema. */
+		int got = rc == SQLITE_OK ? SQLITE_DONE : rc_primary(rc);
+		if (cap != NULL)
+			cap->rc = got;
+		return got == want && (got != SQLITE_DONE || s->row_count == 0);
+	}
+	/* Rows compare positionally unless a multiset of 2+ rows. */
+	bool multiset = !s->ordered && s->row_count > 1;
+	bool same_rows = true;
+	uint32_t rows = 0;
+	if (multiset)
+		oracle__result_reset(&r->scratch);
+	rc = bind_params(st, s);
+	if (rc == SQLITE_OK) {
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			if (cap != NULL)
+				oracle__result_add_row(cap, st);
+			if (multiset) {
+				if (rows < s->row_count)
+					oracle__result_add_row(&r->scratch, st);
+			} else if (rows >= s->row_count ||
+				   (uint32_t)sqlite3_column_count(st) !=
+					   s->col_count ||
+				   !row_equal(st, s, rows)) {
+				same_rows = false;
+			}
+			rows++;
+		}
+	}
+	int got = rc_primary(rc);
+	int64_t changes = 0;
+	if (got == SQLITE_DONE && r->sqls[id].dml == 1)
+		changes = sqlite3_changes64(r->db);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (cap != NULL) {
+		cap->rc = got;
+		cap->changes = changes;
+		if (cap->row_count == 0)
+			cap->col_count = (uint32_t)sqlite3_column_count(st);
+	}
+	if (got != want)
+		return false;
+	if (got != SQLITE_DONE)
+		return true; /* same deterministic error */
+	if (r->sqls[id].dml == 1 && changes != s->changes)
+		return false;
+	if (rows != s->row_count)
+		return false;
+	if (!multiset)
+		return same_rows;
+	if (r->scratch.col_count != s->col_count)
+		return false;
+	return multiset_equal(&r->scratch, s);
+}
+
+uint32_t oracle__ref_exec(struct oracle__ref *r, const struct hist_txn *t,
+			  uint32_t n, const struct oracle__probe *p)
+{
+	WH_ASSERT(n <= t->stmt_count);
+	uint32_t first = ORACLE_NONE;
+	bool in_txn = !sqlite3_get_autocommit(r->db);
+	for (uint32_t j = 0; j < n; j++) {
+		if (in_txn && sqlite3_get_autocommit(r->db)) {
+			/* A statement (OR ROLLBACK) ended the transaction on
+			 * the reference: what follows would autocommit and
+			 * corrupt the reference, and cannot be what the run
+			 * did inside its transaction. */
+			if (first == ORACLE_NONE)
+				first = j;
+			break;
+		}
+		struct oracle__result *cap = NULL;
+		if (p != NULL && p->capture != NULL && p->capture_stmt == j)
+			cap = p->capture;
+		else if (p != NULL && p->digest != NULL)
+			cap = &r->probe;
+		bool ok = oracle__ref_stmt(r, t, j, cap);
+		if (p != NULL && p->digest != NULL)
+			p->digest[j] = oracle__result_digest(cap,
+							     t->stmts[j].ordered);
+		if (p != NULL && p->match != NULL)
+			p->match[j] = ok;
+		if (!ok && first == ORACLE_NONE) {
+			first = j;
+			if (p != NULL && p->stop_early)
+				break;
+		}
+	}
+	return first;
+}
+
+static int step_control(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc;
+}
+
+uint32_t oracle__ref_apply(struct oracle__ref *r, const struct hist_txn *t,
+			   char **why)
+{
+	WH_ASSERT(sqlite3_get_autocommit(r->db));
+	*why = NULL;
+	bool wrap = t->begin != HIST_BEGIN_AUTOCOMMIT;
+	if (wrap) {
+		int rc = step_control(r->begin);
+		WH_ASSERT_EQ(rc, SQLITE_DONE);
+	}
+	uint32_t first = oracle__ref_exec(r, t, t->stmt_count, NULL);
+	if (wrap) {
+		int rc = step_control(r->commit);
+		if (rc != SQLITE_DONE) {
+			if (first == ORACLE_NONE) {
+				first = t->stmt_count;
+				*why = wh_strdup(sqlite3_errmsg(r->db));
+			}
+			if (!sqlite3_get_autocommit(r->db))
+				(void)step_control(r->rollback);
+		}
+	}
+	/* Whatever happened, the reference is between transactions again. */
+	WH_ASSERT(sqlite3_get_autocommit(r->db));
+	return first;
+}
+
+void oracle__ref_save(struct oracle__ref *r)
+{
+	WH_ASSERT(sqlite3_get_autocommit(r->db));
+	int rc = step_control(r->sp_open);
+	WH_ASSERT_EQ(rc, SQLITE_DONE);
+}
+
+void oracle__ref_undo(struct oracle__ref *r)
+{
+	int rc = step_control(r->sp_undo);
+	if (rc == SQLITE_DONE) {
+		rc = step_control(r->sp_release);
+		WH_ASSERT_EQ(rc, SQLITE_DONE);
+	} else {
+		/* A statement (ON CONFLICT ROLLBACK) ended the transaction
+		 * the savepoint opened: the state is already back. */
+		WH_ASSERT(sqlite3_get_autocommit(r->db));
+	}
+	WH_ASSERT(sqlite3_get_autocommit(r->db));
+}
+
+uint32_t oracle__ref_try(struct oracle__ref *r, const struct hist_txn *t,
+			 uint32_t n, const struct oracle__probe *p)
+{
+	/* Read-only statements leave no trace: no savepoint needed, which
+	 * is most probes (audits, reads of aborted transactions). */
+	bool wrap = false;
+	for (uint32_t j = 0; j < n && !wrap; j++)
+		wrap = !oracle__stmt_skipped(t, j) &&
+		       !oracle__stmt_readonly(r, t, j);
+	if (wrap)
+		oracle__ref_save(r);
+	uint32_t first = oracle__ref_exec(r, t, n, p);
+	if (wrap)
+		oracle__ref_undo(r);
+	return first;
+}

@@ -1,0 +1,243 @@
+/*
+ * test_history.c - unit tests of the history recorder and the value
+ * helpers (oracle/history.c).
+ *
+ * Each test builds its own history on the stack and frees it; the value
+ * tests use literals only. Under valgrind or ASan the deep-copy tests also
+ * prove that the history owns what it stores (the caller's buffers are
+ * overwritten or freed before the history is read).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "history.h"
+
+static struct wh_value I(int64_t v)
+{
+	return (struct wh_value){ .type = SQLITE_INTEGER, .i = v };
+}
+
+static struct wh_value F(double v)
+{
+	return (struct wh_value){ .type = SQLITE_FLOAT, .f = v };
+}
+
+static struct wh_value T(const char *s)
+{
+	return (struct wh_value){ .type = SQLITE_TEXT,
+				  .n = (uint32_t)strlen(s),
+				  .p = (unsigned char *)s };
+}
+
+static struct wh_value B(const void *p, uint32_t n)
+{
+	return (struct wh_value){ .type = SQLITE_BLOB, .n = n,
+				  .p = (unsigned char *)p };
+}
+
+static struct wh_value N(void)
+{
+	return (struct wh_value){ .type = SQLITE_NULL };
+}
+
+/* The event counter advances at begin, statement, commit start and end;
+ * commit indexes follow hist_txn_end calls, only for COMMITTED. */
+static void test_events_and_commit_order(void **state)
+{
+	(void)state;
+	struct history h;
+	hist_init(&h);
+	struct hist_txn *a = hist_txn_begin(&h, 1, "a", HIST_BEGIN_DEFERRED, 10);
+	struct hist_txn *b = hist_txn_begin(&h, 2, "b", HIST_BEGIN_IMMEDIATE, 11);
+	assert_int_equal(a->begin_event, 1);
+	assert_int_equal(b->begin_event, 2);
+	assert_int_equal(a->id, 0);
+	assert_int_equal(b->id, 1);
+	struct hist_stmt *s = hist_stmt_add(&h, a, "SELECT 1", NULL, NULL, 0,
+					    SQLITE_DONE, 0, 0, 0, NULL, false);
+	assert_int_equal(s->event, 3);
+	hist_txn_commit_start(&h, b);
+	assert_int_equal(b->commit_event, 4);
+	hist_txn_end(&h, b, HIST_COMMITTED, SQLITE_OK, 20);
+	assert_int_equal(b->end_event, 5);
+	assert_int_equal(b->end_us, 20);
+	hist_txn_commit_start(&h, a);
+	hist_txn_end(&h, a, HIST_COMMITTED, SQLITE_OK, 21);
+	assert_int_equal(b->commit_index, 0);
+	assert_int_equal(a->commit_index, 1);
+	struct hist_txn *c = hist_txn_begin(&h, 3, NULL, HIST_BEGIN_AUTOCOMMIT, 30);
+	hist_txn_end(&h, c, HIST_ABORTED, SQLITE_BUSY, 31);
+	struct hist_txn *d = hist_txn_begin(&h, 3, NULL, HIST_BEGIN_DEFERRED, 32);
+	hist_txn_commit_start(&h, d);
+	hist_txn_end(&h, d, HIST_INDETERMINATE, SQLITE_IOERR, 33);
+	assert_int_equal(c->commit_index, -1);
+	assert_int_equal(d->commit_index, -1);
+	assert_int_equal(c->outcome, HIST_ABORTED);
+	assert_int_equal(c->end_rc, SQLITE_BUSY);
+	assert_int_equal(h.commit_count, 2);
+	assert_int_equal(h.event, 12);
+	assert_int_equal(h.txn_count, 4);
+	assert_ptr_equal(h.txns[3], d);
+	hist_free(&h);
+}
+
+/* Statements own deep copies of SQL, parameters and cells: the caller's
+ * buffers may change right after the call. */
+static void test_deep_copy(void **state)
+{
+	(void)state;
+	struct history h;
+	hist_init(&h);
+	char sql[] = "SELECT ?1, ?2";
+	char text[] = "it's";
+	unsigned char blob[] = { 0x0a, 0xff };
+	struct wh_value params[2] = { T(text), B(blob, 2) };
+	struct wh_value cells[4] = { I(1), F(2.5), N(), T(text) };
+	struct hist_txn *t = hist_txn_begin(&h, 1, "x", HIST_BEGIN_DEFERRED, 0);
+	struct hist_stmt *s = hist_stmt_add(&h, t, sql, "tmpl", params, 2,
+					    SQLITE_DONE, 3, 2, 2, cells, true);
+	memset(sql, 'x', sizeof sql - 1);
+	memset(text, 'y', sizeof text - 1);
+	blob[0] = 0;
+	assert_string_equal(s->sql, "SELECT ?1, ?2");
+	assert_string_equal(s->tmpl, "tmpl");
+	assert_int_equal(s->params[0].type, SQLITE_TEXT);
+	assert_int_equal(s->params[0].n, 4);
+	assert_string_equal((const char *)s->params[0].p, "it's");
+	assert_int_equal(s->params[1].p[0], 0x0a);
+	assert_int_equal(s->cells[1].type, SQLITE_FLOAT);
+	assert_true(s->cells[1].f == 2.5);
+	assert_string_equal((const char *)s->cells[3].p, "it's");
+	assert_int_equal(s->changes, 3);
+	assert_true(s->ordered);
+	/* Growth past the first allocation keeps earlier statements. */
+	for (int k = 0; k < 40; k++)
+		hist_stmt_add(&h, t, "SELECT 2", NULL, NULL, 0, SQLITE_DONE, 0,
+			      0, 0, NULL, false);
+	assert_int_equal(t->stmt_count, 41);
+	assert_string_equal(t->stmts[0].sql, "SELECT ?1, ?2");
+	hist_set_setup(&h, "CREATE TABLE a(x)");
+	hist_set_setup(&h, "CREATE TABLE b(x)");
+	assert_string_equal(h.setup_sql, "CREATE TABLE b(x)");
+	hist_free(&h);
+	assert_int_equal(h.txn_count, 0);
+	assert_null(h.txns);
+}
+
+/* wh_value_copy duplicates text (with a terminator) and blobs. */
+static void test_value_copy(void **state)
+{
+	(void)state;
+	struct wh_value d;
+	wh_value_copy(&d, &(struct wh_value){ .type = SQLITE_TEXT, .n = 0 });
+	assert_int_equal(d.n, 0);
+	assert_string_equal((const char *)d.p, "");
+	wh_value_free(&d);
+	unsigned char raw[3] = { 1, 0, 2 };
+	struct wh_value src = B(raw, 3);
+	wh_value_copy(&d, &src);
+	assert_ptr_not_equal(d.p, raw);
+	assert_memory_equal(d.p, raw, 3);
+	wh_value_free(&d);
+	assert_int_equal(d.type, SQLITE_NULL);
+	assert_null(d.p);
+}
+
+/* wh_value_cmp is a total order: NULL < numbers (by value across types)
+ * < TEXT < BLOB, bytes compared with memcmp, shorter prefix first. */
+static void test_value_order(void **state)
+{
+	(void)state;
+	unsigned char b0[] = { 0 }, b1[] = { 0, 1 };
+	struct wh_value ordered[] = {
+		N(),      F(-1e300), I(INT64_MIN), I(-1), F(-0.5), I(0),
+		F(0.5),   I(1),      F(1.5),       I(2),  I(INT64_MAX),
+		F(1e19),  T(""),     T("a"),       T("ab"), T("b"),
+		B(b0, 0), B(b0, 1),  B(b1, 2),
+	};
+	size_t n = sizeof ordered / sizeof ordered[0];
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < n; j++) {
+			int c = wh_value_cmp(&ordered[i], &ordered[j]);
+			int want = i < j ? -1 : i > j ? 1 : 0;
+			if ((c > 0) - (c < 0) != want)
+				fail_msg("cmp(%zu, %zu) = %d, want %d", i, j, c, want);
+		}
+	}
+	/* Equal numbers of different types: INTEGER first, never equal, so
+	 * cmp == 0 means the very same value. */
+	assert_true(wh_value_cmp(&(struct wh_value){ .type = SQLITE_INTEGER, .i = 3 },
+				 &(struct wh_value){ .type = SQLITE_FLOAT, .f = 3.0 }) < 0);
+	assert_true(wh_value_cmp(&(struct wh_value){ .type = SQLITE_FLOAT, .f = 3.0 },
+				 &(struct wh_value){ .type = SQLITE_INTEGER, .i = 3 }) > 0);
+	/* Large integers are not rounded through double. */
+	assert_true(wh_value_cmp(&(struct wh_value){ .type = SQLITE_INTEGER,
+						     .i = (INT64_C(1) << 53) + 1 },
+				 &(struct wh_value){ .type = SQLITE_FLOAT,
+						     .f = 9007199254740992.0 }) > 0);
+	assert_int_equal(wh_value_cmp(&ordered[3], &(struct wh_value){ .type = SQLITE_INTEGER, .i = -1 }), 0);
+}
+
+/* wh_value_format writes SQL literals and returns the untruncated length. */
+static void test_value_format(void **state)
+{
+	(void)state;
+	char buf[64];
+	unsigned char blob[] = { 0x0a, 0xff };
+	struct {
+		struct wh_value v;
+		const char *want;
+	} cases[] = {
+		{ N(), "NULL" },
+		{ I(12), "12" },
+		{ I(-7), "-7" },
+		{ F(1.5), "1.5" },
+		{ F(1.0), "1.0" },
+		{ F(0.1), "0.1" },
+		{ F(1e300), "1e+300" },
+		{ T("it's"), "'it''s'" },
+		{ T(""), "''" },
+		{ B(blob, 2), "X'0aff'" },
+		{ B(blob, 0), "X''" },
+	};
+	for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+		int n = wh_value_format(&cases[k].v, buf, sizeof buf);
+		assert_string_equal(buf, cases[k].want);
+		assert_int_equal(n, (int)strlen(cases[k].want));
+	}
+	/* Floats that need 17 digits still read back exactly. */
+	double third = 1.0 / 3.0;
+	wh_value_format(&(struct wh_value){ .type = SQLITE_FLOAT, .f = third },
+			buf, sizeof buf);
+	assert_true(strtod(buf, NULL) == third);
+	/* Truncation: NUL-terminated within cap, full length returned. */
+	char small[5];
+	int n = wh_value_format(&(struct wh_value){ .type = SQLITE_TEXT, .n = 6,
+						    .p = (unsigned char *)"abcdef" },
+				small, sizeof small);
+	assert_int_equal(n, 8);
+	assert_string_equal(small, "'abc");
+	assert_int_equal(wh_value_format(&(struct wh_value){ .type = SQLITE_INTEGER, .i = 5 },
+					 NULL, 0),
+			 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_events_and_commit_order),
+		cmocka_unit_test(test_deep_copy),
+		cmocka_unit_test(test_value_copy),
+		cmocka_unit_test(test_value_order),
+		cmocka_unit_test(test_value_format),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

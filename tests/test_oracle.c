@@ -1,0 +1,1098 @@
+/*
+ * test_oracle.c - conformance tests of the oracle (oracle/oracle.c and its
+ * helpers) on hand-built histories; no engine involved.
+ *
+ * Each test builds a history with the history API over a small schema
+ * (given as setup SQL), runs oracle_check and asserts either a clean pass
+ * or the exact violation kind with the exact transaction ids. Tests that
+ * need a final state write a target database file in a fresh mkdtemp
+ * directory under /tmp, removed afterwards.
+ *
+ * Event order matters: the order of the hist_* calls below is the real-time
+ * order the oracle sees, so interleavings are written out call by call.
+ * Invariant of the harness: each test owns its history, config, report and
+ * temp directory; nothing is shared between tests.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "history.h"
+#include "oracle.h"
+
+static const char KV[] =
+	"CREATE TABLE kv(k INTEGER PRIMARY KEY, v INTEGER);"
+	"INSERT INTO kv VALUES(1, 0), (2, 0);";
+
+static const char READ1[] = "SELECT v FROM kv WHERE k = ?1";
+static const char WRITE1[] = "UPDATE kv SET v = ?2 WHERE k = ?1";
+
+/* ------------------------------------------------------------------ */
+/* Harness                                                              */
+/* ------------------------------------------------------------------ */
+
+struct fx {
+	struct history h;
+	struct oracle_config cfg;
+	struct oracle_report rep;
+	char dir[64];              /* temp directory, or "" */
+	char path[128];            /* target database path */
+};
+
+static void fx_init(struct fx *f, const char *setup)
+{
+	memset(f, 0, sizeof *f);
+	hist_init(&f->h);
+	hist_set_setup(&f->h, setup);
+}
+
+/* Writes a target database file holding the result of sql. */
+static void fx_target(struct fx *f, const char *sql)
+{
+	snprintf(f->dir, sizeof f->dir, "/tmp/whopper-oracle-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof f->path, "%s/target.db", f->dir);
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	char *err = NULL;
+	int rc = sqlite3_exec(db, sql, NULL, NULL, &err);
+	if (rc != SQLITE_OK)
+		fprintf(stderr, "target sql: %s\n", err ? err : "?");
+	sqlite3_free(err);
+	assert_int_equal(rc, SQLITE_OK);
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+	f->cfg.target_path = f->path;
+}
+
+static void fx_dump(const struct fx *f)
+{
+	for (uint32_t k = 0; k < f->rep.violation_count; k++) {
+		const struct oracle_violation *v = &f->rep.violations[k];
+		fprintf(stderr, "  violation %s [", v->kind);
+		for (uint32_t j = 0; j < v->txn_count; j++)
+			fprintf(stderr, "%sT%u", j ? " " : "", v->txns[j]);
+		fprintf(stderr, "]: %s\n", v->detail);
+	}
+	if (f->rep.note)
+		fprintf(stderr, "  note: %s\n", f->rep.note);
+}
+
+static void fx_check(struct fx *f)
+{
+	int rc = oracle_check(&f->h, &f->cfg, &f->rep);
+	if (rc != 0 || getenv("ORACLE_TEST_VERBOSE"))
+		fx_dump(f);
+	assert_int_equal(rc, 0);
+}
+
+static void fx_free(struct fx *f)
+{
+	oracle_report_free(&f->rep);
+	hist_free(&f->h);
+	if (f->dir[0] != '\0') {
+		char p[160];
+		const char *suffix[] = { "", "-journal", "-wal", "-shm" };
+		for (size_t k = 0; k < 4; k++) {
+			snprintf(p, sizeof p, "%s%s", f->path, suffix[k]);
+			unlink(p);
+		}
+		rmdir(f->dir);
+	}
+}
+
+static void expect_pass(struct fx *f)
+{
+	if (f->rep.violation_count != 0)
+		fx_dump(f);
+	assert_int_equal(f->rep.violation_count, 0);
+	assert_false(f->rep.gave_up);
+}
+
+/* Exactly one violation of kind, naming exactly the given txns (sorted). */
+static const struct oracle_violation *expect_kind(struct fx *f, const char *kind,
+						  uint32_t txn_count, ...)
+{
+	const struct oracle_violation *found = NULL;
+	uint32_t matches = 0;
+	for (uint32_t k = 0; k < f->rep.violation_count; k++) {
+		if (strcmp(f->rep.violations[k].kind, kind) == 0) {
+			found = &f->rep.violations[k];
+			matches++;
+		}
+	}
+	if (matches != 1)
+		fx_dump(f);
+	assert_int_equal(matches, 1);
+	if (found->txn_count != txn_count)
+		fx_dump(f);
+	assert_int_equal(found->txn_count, txn_count);
+	va_list ap;
+	va_start(ap, txn_count);
+	for (uint32_t j = 0; j < txn_count; j++)
+		assert_int_equal(found->txns[j], va_arg(ap, unsigned));
+	va_end(ap);
+	assert_non_null(found->detail);
+	return found;
+}
+
+static struct wh_value I(int64_t v)
+{
+	return (struct wh_value){ .type = SQLITE_INTEGER, .i = v };
+}
+
+static struct hist_txn *begin(struct fx *f, int conn)
+{
+	return hist_txn_begin(&f->h, conn, "t", HIST_BEGIN_DEFERRED, 0);
+}
+
+/* SELECT v FROM kv WHERE k = ?1 returning v. */
+static void read1(struct fx *f, struct hist_txn *t, int64_t k, int64_t v)
+{
+	struct wh_value p = I(k), cell = I(v);
+	hist_stmt_add(&f->h, t, READ1, "read", &p, 1, SQLITE_DONE, 0, 1, 1,
+		      &cell, false);
+}
+
+/* UPDATE kv SET v = ?2 WHERE k = ?1, one row changed (or rc). */
+static void write1_rc(struct fx *f, struct hist_txn *t, int64_t k, int64_t v,
+		      int rc)
+{
+	struct wh_value p[2] = { I(k), I(v) };
+	hist_stmt_add(&f->h, t, WRITE1, "write", p, 2, rc,
+		      rc == SQLITE_DONE ? 1 : 0, 0, 0, NULL, false);
+}
+
+static void write1(struct fx *f, struct hist_txn *t, int64_t k, int64_t v)
+{
+	write1_rc(f, t, k, v, SQLITE_DONE);
+}
+
+/* A statement without parameters returning integer rows. */
+static void rows(struct fx *f, struct hist_txn *t, const char *sql,
+		 int64_t changes, uint32_t cols, uint32_t nrows,
+		 const int64_t *cells, bool ordered)
+{
+	struct wh_value v[16];
+	assert_true(cols * nrows <= 16);
+	for (uint32_t k = 0; k < cols * nrows; k++)
+		v[k] = I(cells[k]);
+	hist_stmt_add(&f->h, t, sql, NULL, NULL, 0, SQLITE_DONE, changes, cols,
+		      nrows, v, ordered);
+}
+
+static void commit(struct fx *f, struct hist_txn *t)
+{
+	hist_txn_commit_start(&f->h, t);
+	hist_txn_end(&f->h, t, HIST_COMMITTED, SQLITE_OK, 0);
+}
+
+static void rollback(struct fx *f, struct hist_txn *t)
+{
+	hist_txn_end(&f->h, t, HIST_ABORTED, SQLITE_OK, 0);
+}
+
+static void cut(struct fx *f, struct hist_txn *t)
+{
+	hist_txn_commit_start(&f->h, t);
+	hist_txn_end(&f->h, t, HIST_INDETERMINATE, SQLITE_IOERR, 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* Clean histories                                                      */
+/* ------------------------------------------------------------------ */
+
+/* A writer then a reader that sees its write pass, and both are checked. */
+static void test_pass_serial(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, KV);
+	struct hist_txn *w = begin(&f, 1);
+	write1(&f, w, 1, 5);
+	commit(&f, w);
+	struct hist_txn *r = begin(&f, 2);
+	read1(&f, r, 1, 5);
+	read1(&f, r, 2, 0);
+	commit(&f, r);
+	fx_check(&f);
+	expect_pass(&f);
+	assert_int_equal(f.rep.txns_checked, 2);
+	fx_free(&f);
+}
+
+/* A long reader whose snapshot is an intermediate position of its window
+ * (after W1, before W2 and W3) passes: the sweep tries every position. */
+static void test_pass_window_intermediate(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, KV);
+	struct hist_txn *r = begin(&f, 9);
+	struct hist_txn *w1 = begin(&f, 1);
+	write1(&f, w1, 1, 1);
+	commit(&f, w1);
+	read1(&f, r, 1, 1);
+	struct hist_txn *w2 = begin(&f, 1);
+	write1(&f, w2, 1, 2);
+	commit(&f, w2);
+	struct hist_txn *w3 = begin(&f, 1);
+	write1(&f, w3, 2, 3);
+	commit(&f, w3);
+	read1(&f, r, 2, 0);
+	commit(&f, r);
+	fx_check(&f);
+	expect_pass(&f);
+	fx_free(&f);
+}
+
+/* A write is visible from the moment its COMMIT (or its autocommit
+ * statement) starts: a reader that ends after that, but before it
+ * returned, may see it (and here even commits before it in commit order). */
+static void test_pass_commit_visible_before_return(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, KV);
+	struct hist_txn *w = begin(&f, 1);
+	write1(&f, w, 1, 3);
+	hist_txn_commit_start(&f.h, w);
+	struct hist_txn *r = begin(&f, 2);
+	read1(&f, r, 1, 3);
+	commit(&f, r);
+	hist_txn_end(&f.h, w, HIST_COMMITTED, SQLITE_OK, 0);
+	struct hist_txn *a = hist_txn_begin(&f.h, 1, "a", HIST_BEGIN_AUTOCOMMIT, 0);
+	struct hist_txn *r2 = begin(&f, 2);
+	read1(&f, r2, 2, 4);
+	commit(&f, r2);
+	write1(&f, a, 2, 4);
+	hist_txn_end(&f.h, a, HIST_COMMITTED, SQLITE_OK, 0);
+	fx_check(&f);
+	expect_pass(&f);
+	assert_int_equal(r->commit_index, 0);
+	assert_int_equal(r2->commit_index, 2);
+	fx_free(&f);
+}
+
+/* Autocommit statements (no BEGIN, no COMMIT start) replay one by one. */
+static void test_pass_autocommit(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, KV);
+	struct hist_txn *a = hist_txn_begin(&f.h, 1, "a", HIST_BEGIN_AUTOCOMMIT, 0);
+	write1(&f, a, 1, 7);
+	hist_txn_end(&f.h, a, HIST_COMMITTED, SQLITE_OK, 0);
+	a = hist_txn_begin(&f.h, 2, "a", HIST_BEGIN_AUTOCOMMIT, 0);
+	read1(&f, a, 1, 7);
+	hist_txn_end(&f.h, a, HIST_COMMITTED, SQLITE_OK, 0);
+	a = hist_txn_begin(&f.h, 1, "a", HIST_BEGIN_AUTOCOMMIT, 0);
+	rows(&f, a, "INSERT INTO kv VALUES(3, 1)", 1, 0, 0, NULL, false);
+	hist_txn_end(&f.h, a, HIST_COMMITTED, SQLITE_OK, 0);
+	a = hist_txn_begin(&f.h, 2, "a", HIST_BEGIN_AUTOCOMMIT, 0);
+	rows(&f, a, "SELECT count(*), sum(v) FROM kv", 0, 2, 1,
+	     (const int64_t[]){ 3, 8 }, false);
+	hist_txn_end(&f.h, a, HIST_COMMITTED, SQLITE_OK, 0);
+	fx_check(&f);
+	expect_pass(&f);
+	assert_int_equal(f.rep.txns_checked, 4);
+	fx_free(&f);
+}
+
+/* An aborted writer whose reads were consistent (at the state before a
+ * concurrent commit) passes, and its writes do not reach later readers. */
+static void test_pass_aborted_consistent(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, KV);
+	struct hist_txn *a = begin(&f, 1);
+	read1(&f, a, 1, 0);
+	write1(&f, a, 2, 9);
+	struct hist_txn *w = begin(&f, 2);
+	write1(&f, w, 1, 4);
+	commit(&f, w);
+	read1(&f, a, 2, 9); /* its own write */
+	rollback(&f, a);
+	struct hist_txn *r = begin(&f, 3);
+	read1(&f, r, 1, 4);
+	read1(&f, r, 2, 0);
+	commit(&f, r);
+	fx_check(&f);
+	expect_pass(&f);
+	fx_free(&f);
+}
+
+/* Statements that failed: a constraint error is replayed and must match;
+ * a BUSY statement is skipped; rows of an unordered read compare as a
+ * multiset. */
+static void test_pass_errors_and_multiset(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, KV);
+	struct hist_txn *t = begin(&f, 1);
+	hist_stmt_add(&f.h, t, "INSERT INTO kv VALUES(1, 9)", NULL, NULL, 0,
+		      SQLITE_CONSTRAINT_PRIMARYKEY, 0, 0, 0, NULL, false);
+	write1_rc(&f, t, 2, 8, SQLITE_BUSY);
+	write1(&f, t, 2, 3);
+	commit(&f, t);
+	struct hist_txn *r = begin(&f, 2);
+	rows(&f, r, "SELECT k, v FROM kv", 0, 2, 2,
+	     (const int64_t[]){ 2, 3, 1, 0 }, false);
+	commit(&f, r);
+	fx_check(&f);
+	expect_pass(&f);
+	fx_free(&f);
+}
+
+/* A statement that rolls its whole transaction back (OR ROLLBACK) is
+ * evaluated without leaving a trace on the reference. */
+static void test_pass_or_rollback(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, KV);
+	struct hist_txn *a = begin(&f, 1);
+	write1(&f, a, 2, 7);
+	hist_stmt_add(&f.h, a, "INSERT OR ROLLBACK INTO kv VALUES(1, 5)", NULL,
+		      NULL, 0, SQLITE_CONSTRAINT_PRIMARYKEY, 0, 0, 0, NULL, false);
+	rollback(&f, a);
+	struct hist_txn *r = begin(&f, 2);
+	read1(&f, r, 2, 0);
+	read1(&f, r, 1, 0);
+	commit(&f, r);
+	fx_check(&f);
+	expect_pass(&f);
+	fx_free(&f);
+}
+
+/* An indeterminate commit that did happen: a later reader and the final
+ * state both show it. */
+static void test_pass_indeterminate_happened(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, KV);
+	fx_target(&f, "CREATE TABLE kv(k INTEGER PRIMARY KEY, v INTEGER);"
+		      "INSERT INTO kv VALUES(1, 5), (2, 0);");
+	struct hist_txn *i = begin(&f, 1);
+	write1(&f, i, 1, 5);
+	cut(&f, i);
+	struct hist_txn *r = begin(&f, 2);
+	read1(&f, r, 1, 5);
+	commit(&f, r);
+	fx_check(&f);
+	expect_pass(&f);
+	fx_free(&f);
+}
+
+/* An indeterminate commit that did not happen: a later reader and the
+ * final state both lack it. */
+static void test_pass_indeterminate_not(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, KV);
+	fx_target(&f, KV);
+	struct hist_txn *i = begin(&f, 1);
+	write1(&f, i, 1, 5);
+	cut(&f, i);
+	struct hist_txn *r = begin(&f, 2);
+	read1(&f, r, 1, 0);
+	commit(&f, r);
+	fx_check(&f);
+	expect_pass(&f);
+	fx_free(&f);
+}
+
+/* A transaction left inside COMMIT when the run stopped may have
+ * committed: a reader that saw it passes, as does an empty transaction. */
+static void test_pass_running_in_commit(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, KV);
+	struct hist_txn *e = begin(&f, 3);
+	commit(&f, e);
+	struct hist_txn *i = begin(&f, 1);
+	write1(&f, i, 2, 8);
+	hist_txn_commit_start(&f.h, i);
+	struct hist_txn *r = begin(&f, 2);
+	read1(&f, r, 2, 8);
+	commit(&f, r);
+	fx_check(&f);
+	expect_pass(&f);
+	assert_int_equal(i->outcome, HIST_RUNNING);
+	fx_free(&f);
+}
+
+/* Two indeterminate commits, neither happened, both spoil one reader: with
+ * the default budget the search finds the plan; with a budget of 1 it
+ * gives up and says so. */
+static void test_indeterminate_budget(void **state)
+{
+	(void)state;
+	for (int budget = 0; budget <= 1; budget++) {
+		struct fx f;
+		fx_init(&f, KV);
+		f.cfg.indeterminate_budget = (uint32_t)budget;
+		struct hist_txn *i1 = begin(&f, 1);
+		write1(&f, i1, 1, 5);
+		cut(&f, i1);
+		struct hist_txn *i2 = begin(&f, 2);
+		write1(&f, i2, 2, 5);
+		cut(&f, i2);
+		struct hist_txn *r = begin(&f, 3);
+		read1(&f, r, 1, 0);
+		read1(&f, r, 2, 0);
+		commit(&f, r);
+		fx_check(&f);
+		if (budget == 0) {
+			expect_pass(&f);
+		} else {
+			assert_true(f.rep.gave_up);
+			assert_non_null(f.rep.note);
+			assert_non_null(strstr(f.rep.note, "indeterminate"));
+			assert_true(f.rep.violation_count > 0);
+		}
+		fx_free(&f);
+	}
+}
+
+/* A clean final state with index, integrity and foreign-key checks and a
+ * true invariant passes. */
+static void test_pass_final_state(void **state)
+{
+	(void)state;
+	static const char setup[] =
+		"CREATE TABLE kv(k INTEGER PRIMARY KEY, v INTEGER);"
+		"CREATE INDEX kv_v ON kv(v);"
+		"CREATE TABLE w(a TEXT PRIMARY KEY, b BLOB) WITHOUT ROWID;"
+		"INSERT INTO kv VALUES(1, 0), (2, 0);";
+	struct fx f;
+	fx_init(&f, setup);
+	fx_target(&f, "CREATE TABLE kv(k INTEGER PRIMARY KEY, v INTEGER);"
+		      "CREATE INDEX kv_v ON kv(v);"
+		      "CREATE TABLE w(a TEXT PRIMARY KEY, b BLOB) WITHOUT ROWID;"
+		      "INSERT INTO kv VALUES(1, 0), (2, 6);"
+		      "INSERT INTO w VALUES('x', X'00ff');");
+	const char *inv[] = { "SELECT sum(v) = 6 FROM kv" };
+	f.cfg.invariants = inv;
+	f.cfg.invariant_count = 1;
+	struct hist_txn *t = begin(&f, 1);
+	write1(&f, t, 2, 6);
+	rows(&f, t, "INSERT INTO w VALUES('x', X'00ff')", 1, 0, 0, NULL, false);
+	commit(&f, t);
+	fx_check(&f);
+	expect_pass(&f);
+	fx_free(&f);
+}
+
+/* ------------------------------------------------------------------ */
+/* Anomalies                                                            */
+/* ------------------------------------------------------------------ */
+
+/* G1a: a reader observes a value written only by a transaction that then
+ * aborted. */
+static void test_aborted_read(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, KV);
+	struct hist_txn *a = begin(&f, 1); /* T0 */
+	write1(&f, a, 1, 5);
+	struct hist_txn *r = begin(&f, 2); /* T1 */
+	read1(&f, r, 1, 5);
+	commit(&f, r);
+	rollback(&f, a);
+	fx_check(&f);
+	assert_int_equal(f.rep.violation_count, 1);
+	expect_kind(&f, "aborted_read", 2, 0u, 1u);
+	fx_free(&f);
+}
+
+/* G1b: a reader observes the first of two writes of one committed
+ * transaction to the same row. */
+static void test_intermediate_read(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, KV);
+	struct hist_txn *w = begin(&f, 1); /* T0 */
+	write1(&f, w, 1, 1);
+	struct hist_txn *r = begin(&f, 2); /* T1 */
+	read1(&f, r, 1, 1);
+	commit(&f, r);
+	write1(&f, w, 1, 2);
+	commit(&f, w);
+	fx_check(&f);
+	assert_int_equal(f.rep.violation_count, 1);
+	expect_kind(&f, "intermediate_read", 2, 0u, 1u);
+	fx_free(&f);
+}
+
+/* Errors are reads too: a primary-key violation caused only by the row of
+ * an aborted insert is an aborted read (the rc is compared). */
+static void test_aborted_read_by_constraint(void **state)
+{
+	(void)state;
+	static const char ins[] = "INSERT INTO kv VALUES(3, 0)";
+	struct fx f;
+	fx_init(&f, KV);
+	struct hist_txn *a = begin(&f, 1); /* T0 */
+	rows(&f, a, ins, 1, 0, 0, NULL, false);
+	struct hist_txn *t = begin(&f, 2); /* T1 */
+	hist_stmt_add(&f.h, t, ins, NULL, NULL, 0, SQLITE_CONSTRAINT_PRIMARYKEY,
+		      0, 0, 0, NULL, false);
+	write1(&f, t, 1, 1);
+	commit(&f, t);
+	rollback(&f, a);
+	fx_check(&f);
+	const struct oracle_violation *v =
+		expect_kind(&f, "aborted_read", 2, 0u, 1u);
+	assert_non_null(strstr(v->detail, "observed error constraint failed"));
+	assert_int_equal(f.rep.violation_count, 1);
+	fx_free(&f);
+}
+
+/* Dirty read: a reader observes the write of a transaction that was still
+ * running when the run stopped. */
+static void test_dirty_read_running(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, KV);
+	struct hist_txn *w = begin(&f, 1); /* T0, never finishes */
+	write1(&f, w, 1, 7);
+	struct hist_txn *r = begin(&f, 2); /* T1 */
+	read1(&f, r, 1, 7);
+	read1(&f, r, 2, 0);
+	commit(&f, r);
+	fx_check(&f);
+	assert_int_equal(f.rep.violation_count, 1);
+	expect_kind(&f, "dirty_read", 2, 0u, 1u);
+	fx_free(&f);
+}
+
+/* Lost update: two transactions read v = 0 and both write v + 1; both
+ * commit. */
+static void test_lost_update(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, KV);
+	struct hist_txn *t1 = begin(&f, 1); /* T0 */
+	struct hist_txn *t2 = begin(&f, 2); /* T1 */
+	read1(&f, t1, 1, 0);
+	read1(&f, t2, 1, 0);
+	write1(&f, t1, 1, 1);
+	commit(&f, t1);
+	write1(&f, t2, 1, 1);
+	commit(&f, t2);
+	fx_check(&f);
+	const struct oracle_violation *v = expect_kind(&f, "lost_update", 2, 0u, 1u);
+	assert_non_null(strstr(v->detail, "T1 -rw-> T0 -ww-> T1"));
+	assert_int_equal(f.rep.violation_count, 1);
+	fx_free(&f);
+}
+
+/* Write skew (G2): each reads both rows and writes a different one. */
+static void test_write_skew(void **state)
+{
+	(void)state;
+	static const char both[] = "SELECT k, v FROM kv ORDER BY k";
+	struct fx f;
+	fx_init(&f, KV);
+	struct hist_txn *t1 = begin(&f, 1); /* T0 */
+	struct hist_txn *t2 = begin(&f, 2); /* T1 */
+	rows(&f, t1, both, 0, 2, 2, (const int64_t[]){ 1, 0, 2, 0 }, true);
+	rows(&f, t2, both, 0, 2, 2, (const int64_t[]){ 1, 0, 2, 0 }, true);
+	write1(&f, t1, 1, 1);
+	write1(&f, t2, 2, 1);
+	commit(&f, t1);
+	commit(&f, t2);
+	fx_check(&f);
+	const struct oracle_violation *v = expect_kind(&f, "write_skew", 2, 0u, 1u);
+	assert_non_null(strstr(v->detail, "-rw->"));
+	assert_int_equal(f.rep.violation_count, 1);
+	fx_free(&f);
+}
+
+/* Read skew (G-single): a read-only transaction sees k1 before and k2
+ * after a transaction that updated both. */
+static void test_read_skew(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, KV);
+	struct hist_txn *r = begin(&f, 1); /* T0 */
+	read1(&f, r, 1, 0);
+	struct hist_txn *w = begin(&f, 2); /* T1 */
+	write1(&f, w, 1, 1);
+	write1(&f, w, 2, 1);
+	commit(&f, w);
+	read1(&f, r, 2, 1);
+	commit(&f, r);
+	fx_check(&f);
+	const struct oracle_violation *v = expect_kind(&f, "read_skew", 2, 0u, 1u);
+	assert_non_null(strstr(v->detail, "T0 -rw-> T1 -wr-> T0"));
+	assert_int_equal(f.rep.violation_count, 1);
+	fx_free(&f);
+}
+
+/* A read of a value nobody wrote: read_mismatch with observed versus
+ * expected rows in the detail. */
+static void test_read_mismatch(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, KV);
+	struct hist_txn *r = begin(&f, 1);
+	read1(&f, r, 1, 42);
+	commit(&f, r);
+	fx_check(&f);
+	const struct oracle_violation *v = expect_kind(&f, "read_mismatch", 1, 0u);
+	assert_non_null(strstr(v->detail, "observed [(42)]"));
+	assert_non_null(strstr(v->detail, "the reference gives [(0)]"));
+	assert_int_equal(f.rep.violation_count, 1);
+	fx_free(&f);
+}
+
+/* A stale read: the reader began after a commit yet saw the state before
+ * it; it is reported with the position whose state it saw. */
+static void test_stale_read(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, KV);
+	struct hist_txn *w = begin(&f, 1);
+	write1(&f, w, 1, 1);
+	commit(&f, w);
+	struct hist_txn *r = begin(&f, 2);
+	read1(&f, r, 1, 0);
+	commit(&f, r);
+	fx_check(&f);
+	const struct oracle_violation *v = expect_kind(&f, "read_mismatch", 1, 1u);
+	assert_non_null(strstr(v->detail, "is what the state at position 0 (initial state) gives"));
+	fx_free(&f);
+}
+
+/* A committed writer whose changes count differs at its commit position
+ * is a violation, and ordered rows compare in order. */
+static void test_changes_and_order_mismatch(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, KV);
+	struct hist_txn *t = begin(&f, 1); /* T0 */
+	rows(&f, t, "UPDATE kv SET v = v + 1", 5, 0, 0, NULL, false);
+	commit(&f, t);
+	struct hist_txn *r = begin(&f, 1); /* T1 */
+	rows(&f, r, "SELECT k, v FROM kv ORDER BY k", 0, 2, 2,
+	     (const int64_t[]){ 2, 1, 1, 1 }, true);
+	commit(&f, r);
+	fx_check(&f);
+	assert_int_equal(f.rep.violation_count, 2);
+	assert_string_equal(f.rep.violations[0].kind, "read_mismatch");
+	assert_int_equal(f.rep.violations[0].txns[0], 0);
+	assert_non_null(strstr(f.rep.violations[0].detail, "changes 5"));
+	assert_string_equal(f.rep.violations[1].kind, "read_mismatch");
+	assert_int_equal(f.rep.violations[1].txns[0], 1);
+	fx_free(&f);
+}
+
+/* Lost commit: the target lacks the effect of a committed transaction. */
+static void test_lost_commit(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, KV);
+	fx_target(&f, KV);
+	struct hist_txn *t = begin(&f, 1); /* T0 */
+	write1(&f, t, 1, 1);
+	commit(&f, t);
+	fx_check(&f);
+	assert_int_equal(f.rep.violation_count, 1);
+	expect_kind(&f, "lost_commit", 1, 0u);
+	fx_free(&f);
+}
+
+/* Phantom commit: the target holds the effect of an aborted transaction. */
+static void test_phantom_commit(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, KV);
+	fx_target(&f, "CREATE TABLE kv(k INTEGER PRIMARY KEY, v INTEGER);"
+		      "INSERT INTO kv VALUES(1, 1), (2, 9), (3, 3);");
+	struct hist_txn *t = begin(&f, 1); /* T0 */
+	write1(&f, t, 1, 1);
+	commit(&f, t);
+	struct hist_txn *a = begin(&f, 2); /* T1 */
+	write1(&f, a, 2, 9);
+	rows(&f, a, "INSERT INTO kv VALUES(3, 3)", 1, 0, 0, NULL, false);
+	rollback(&f, a);
+	fx_check(&f);
+	assert_int_equal(f.rep.violation_count, 1);
+	expect_kind(&f, "phantom_commit", 1, 1u);
+	fx_free(&f);
+}
+
+/* A final value no transaction explains is a final_state difference
+ * naming the row's last writer. */
+static void test_final_state(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, KV);
+	fx_target(&f, "CREATE TABLE kv(k INTEGER PRIMARY KEY, v INTEGER);"
+		      "INSERT INTO kv VALUES(1, 42), (2, 0);");
+	struct hist_txn *t = begin(&f, 1); /* T0 */
+	write1(&f, t, 1, 1);
+	commit(&f, t);
+	fx_check(&f);
+	assert_int_equal(f.rep.violation_count, 1);
+	const struct oracle_violation *v = expect_kind(&f, "final_state", 1, 0u);
+	assert_non_null(strstr(v->detail, "(1, 1, 42)"));
+	fx_free(&f);
+}
+
+/* A dangling reference on the target fails foreign_key_check. */
+static void test_foreign_key_check(void **state)
+{
+	(void)state;
+	static const char setup[] =
+		"CREATE TABLE p(id INTEGER PRIMARY KEY);"
+		"CREATE TABLE c(id INTEGER PRIMARY KEY, pid INTEGER REFERENCES p(id));"
+		"INSERT INTO c VALUES(1, 99);";
+	struct fx f;
+	fx_init(&f, setup);
+	fx_target(&f, setup);
+	fx_check(&f);
+	assert_int_equal(f.rep.violation_count, 1);
+	expect_kind(&f, "foreign_key_check", 0);
+	fx_free(&f);
+}
+
+/* An invariant that returns 0 on the target is a violation; one that
+ * returns 1 is not. */
+static void test_invariant(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, KV);
+	fx_target(&f, KV);
+	const char *inv[] = { "SELECT count(*) = 2 FROM kv",
+			      "SELECT sum(v) = 100 FROM kv" };
+	f.cfg.invariants = inv;
+	f.cfg.invariant_count = 2;
+	fx_check(&f);
+	assert_int_equal(f.rep.violation_count, 1);
+	const struct oracle_violation *v = expect_kind(&f, "invariant", 0);
+	assert_non_null(strstr(v->detail, "sum(v) = 100"));
+	fx_free(&f);
+}
+
+/* An index whose entries disagree with its table fails integrity_check
+ * (and its index-visible rows differ from the reference's). */
+static void test_integrity_check(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, "CREATE TABLE t(a, b); CREATE INDEX ti ON t(b);"
+		    "INSERT INTO t VALUES(1, 2), (3, 4);");
+	/* Built on a, then relabelled as an index on b. */
+	fx_target(&f, "CREATE TABLE t(a, b); CREATE INDEX ti ON t(a);"
+		      "INSERT INTO t VALUES(1, 2), (3, 4);"
+		      "PRAGMA writable_schema = ON;"
+		      "UPDATE sqlite_schema SET sql = 'CREATE INDEX ti ON t(b)' WHERE name = 'ti';");
+	fx_check(&f);
+	expect_kind(&f, "integrity_check", 0);
+	const struct oracle_violation *v = expect_kind(&f, "final_state", 0);
+	assert_non_null(strstr(v->detail, "index ti"));
+	fx_free(&f);
+}
+
+/* A setup the reference cannot run makes the oracle itself fail (-1)
+ * with the reason in the note. */
+static void test_bad_setup(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, "CREATE TABLE");
+	int rc = oracle_check(&f.h, &f.cfg, &f.rep);
+	assert_int_equal(rc, -1);
+	assert_non_null(f.rep.note);
+	assert_non_null(strstr(f.rep.note, "setup"));
+	fx_free(&f);
+}
+
+/* ------------------------------------------------------------------ */
+/* Histories recorded from real SQLite connections                      */
+/* ------------------------------------------------------------------ */
+
+/* A few connections to one database, interleaved statement by statement
+ * in one thread with a seeded generator: a bank (transfers and audits)
+ * whose history is recorded exactly as a driver would. */
+#define LIVE_CONNS 4
+#define LIVE_ACCOUNTS 8
+
+struct live_conn {
+	sqlite3 *db;
+	struct hist_txn *t;       /* open transaction, or NULL */
+	int kind;                 /* 0 transfer, 1 audit */
+	int next;                 /* next statement index */
+	int64_t a, b, amount;
+};
+
+struct live {
+	struct fx *f;
+	struct live_conn conns[LIVE_CONNS];
+	uint64_t rng;
+};
+
+static uint64_t live_rnd(struct live *l)
+{
+	l->rng ^= l->rng >> 12;
+	l->rng ^= l->rng << 25;
+	l->rng ^= l->rng >> 27;
+	return l->rng * 2685821657736338717ull;
+}
+
+/* Runs sql with integer params on c and records it; returns the rc. */
+static int live_exec(struct live *l, struct live_conn *c, const char *sql,
+		     const int64_t *params, uint32_t np)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
+	assert_int_equal(rc, SQLITE_OK);
+	struct wh_value pv[4], cells[LIVE_ACCOUNTS * 2];
+	for (uint32_t k = 0; k < np; k++) {
+		pv[k] = I(params[k]);
+		sqlite3_bind_int64(st, (int)k + 1, params[k]);
+	}
+	uint32_t rows = 0, cols = (uint32_t)sqlite3_column_count(st);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		for (uint32_t k = 0; k < cols; k++) {
+			struct wh_value *v = &cells[rows * cols + k];
+			v->type = sqlite3_column_type(st, (int)k);
+			v->i = sqlite3_column_int64(st, (int)k);
+			assert_true(v->type == SQLITE_INTEGER || v->type == SQLITE_NULL);
+		}
+		rows++;
+		assert_true(rows * cols <= LIVE_ACCOUNTS * 2);
+	}
+	int64_t changes = sqlite3_stmt_readonly(st) ? 0 : sqlite3_changes(c->db);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		rows = 0;
+	hist_stmt_add(&l->f->h, c->t, sql, NULL, pv, np, rc, changes, cols,
+		      rows, rows ? cells : NULL, false);
+	return rc;
+}
+
+static void live_abort(struct live *l, struct live_conn *c, int rc)
+{
+	if (!sqlite3_get_autocommit(c->db))
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	hist_txn_end(&l->f->h, c->t, HIST_ABORTED, rc, 0);
+	c->t = NULL;
+}
+
+/* One step of connection c: begin, one statement, or commit. */
+static void live_step(struct live *l, struct live_conn *c, int conn_id)
+{
+	if (c->t == NULL) {
+		c->kind = live_rnd(l) % 4 == 0;
+		c->a = (int64_t)(live_rnd(l) % LIVE_ACCOUNTS) + 1;
+		c->b = (int64_t)(live_rnd(l) % LIVE_ACCOUNTS) + 1;
+		c->amount = (int64_t)(live_rnd(l) % 50) + 1;
+		c->next = 0;
+		c->t = hist_txn_begin(&l->f->h, conn_id,
+				      c->kind ? "audit" : "transfer",
+				      HIST_BEGIN_DEFERRED, 0);
+		assert_int_equal(sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL),
+				 SQLITE_OK);
+		return;
+	}
+	static const char *transfer[] = {
+		"SELECT bal FROM acct WHERE id = ?1",
+		"UPDATE acct SET bal = bal - ?2 WHERE id = ?1",
+		"UPDATE acct SET bal = bal + ?2 WHERE id = ?1",
+	};
+	static const char *audit[] = {
+		"SELECT sum(bal) FROM acct",
+		"SELECT id, bal FROM acct WHERE id IN (?1, ?2)",
+	};
+	int n = c->kind ? 2 : 3;
+	if (c->next < n) {
+		int rc;
+		if (c->kind) {
+			int64_t p[2] = { c->a, c->b };
+			rc = live_exec(l, c, audit[c->next], p,
+				       c->next == 0 ? 0 : 2);
+		} else {
+			int64_t p[2] = { c->next == 2 ? c->b : c->a, c->amount };
+			rc = live_exec(l, c, transfer[c->next], p,
+				       c->next == 0 ? 1 : 2);
+		}
+		c->next++;
+		if (rc != SQLITE_DONE)
+			live_abort(l, c, rc);
+		return;
+	}
+	hist_txn_commit_start(&l->f->h, c->t);
+	int rc = sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		live_abort(l, c, rc);
+		return;
+	}
+	hist_txn_end(&l->f->h, c->t, HIST_COMMITTED, SQLITE_OK, 0);
+	c->t = NULL;
+}
+
+/* Runs a live history of steps on name (opened with flags) and checks it.
+ * Returns the number of violations. */
+static uint32_t live_run(uint64_t seed, const char *name, int flags,
+			 bool uncommitted, bool final, int steps)
+{
+	static const char setup[] =
+		"CREATE TABLE acct(id INTEGER PRIMARY KEY, bal INTEGER NOT NULL);"
+		"INSERT INTO acct VALUES(1,100),(2,100),(3,100),(4,100),"
+		"(5,100),(6,100),(7,100),(8,100);";
+	struct fx f;
+	fx_init(&f, setup);
+	struct live l = { .f = &f, .rng = seed * 0x9e3779b97f4a7c15ull + 1 };
+	for (int k = 0; k < LIVE_CONNS; k++) {
+		assert_int_equal(sqlite3_open_v2(name, &l.conns[k].db, flags, NULL),
+				 SQLITE_OK);
+		if (k == 0) {
+			assert_int_equal(sqlite3_exec(l.conns[0].db, setup, NULL,
+						      NULL, NULL),
+					 SQLITE_OK);
+		}
+		if (uncommitted)
+			sqlite3_exec(l.conns[k].db, "PRAGMA read_uncommitted = 1",
+				     NULL, NULL, NULL);
+	}
+	for (int s = 0; s < steps; s++) {
+		int k = (int)(live_rnd(&l) % LIVE_CONNS);
+		live_step(&l, &l.conns[k], k);
+	}
+	/* Closing rolls back what is still open: those stay RUNNING. */
+	for (int k = 0; k < LIVE_CONNS; k++)
+		assert_int_equal(sqlite3_close(l.conns[k].db), SQLITE_OK);
+	if (final)
+		f.cfg.target_path = name;
+	fx_check(&f);
+	uint32_t n = f.rep.violation_count;
+	if (n > 0 && !uncommitted)
+		fx_dump(&f);
+	fx_free(&f);
+	return n;
+}
+
+/* Interleaved transactions of real SQLite connections in WAL mode are
+ * serializable: 40 seeds of such histories (commits, busy aborts,
+ * snapshot reads, transactions left running) must all pass, final state
+ * included. */
+static void test_live_wal_histories_pass(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/whopper-oracle-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[64];
+	snprintf(path, sizeof path, "%s/live.db", dir);
+	for (uint64_t seed = 1; seed <= 40; seed++) {
+		unlink(path);
+		sqlite3 *db;
+		assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(db, "PRAGMA journal_mode = wal",
+					      NULL, NULL, NULL),
+				 SQLITE_OK);
+		sqlite3_close(db);
+		uint32_t n = live_run(seed, path,
+				      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+				      false, true, 600);
+		if (n != 0)
+			fail_msg("seed %llu: %u violations", (unsigned long long)seed, n);
+	}
+	char p[96];
+	const char *suffix[] = { "", "-wal", "-shm" };
+	for (size_t k = 0; k < 3; k++) {
+		snprintf(p, sizeof p, "%s%s", path, suffix[k]);
+		unlink(p);
+	}
+	rmdir(dir);
+}
+
+/* Shared cache with read_uncommitted = 1 allows dirty reads (documented
+ * SQLite behaviour): the oracle must catch some within 20 seeds, and the
+ * same histories without read_uncommitted must all pass. */
+static void test_live_read_uncommitted_caught(void **state)
+{
+	(void)state;
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+		    SQLITE_OPEN_URI | SQLITE_OPEN_SHAREDCACHE;
+	uint32_t caught = 0;
+	for (uint64_t seed = 1; seed <= 20; seed++) {
+		char name[64];
+		snprintf(name, sizeof name, "file:whopper_ru_%llu?mode=memory",
+			 (unsigned long long)seed);
+		caught += live_run(seed, name, flags, true, false, 400) > 0;
+		uint32_t honest = live_run(seed, name, flags, false, false, 400);
+		if (honest != 0)
+			fail_msg("seed %llu without read_uncommitted: %u violations",
+				 (unsigned long long)seed, honest);
+	}
+	if (getenv("ORACLE_TEST_VERBOSE"))
+		fprintf(stderr, "  read_uncommitted caught in %u of 20 seeds\n",
+			caught);
+	assert_true(caught > 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pass_serial),
+		cmocka_unit_test(test_pass_window_intermediate),
+		cmocka_unit_test(test_pass_commit_visible_before_return),
+		cmocka_unit_test(test_pass_autocommit),
+		cmocka_unit_test(test_pass_aborted_consistent),
+		cmocka_unit_test(test_pass_errors_and_multiset),
+		cmocka_unit_test(test_pass_or_rollback),
+		cmocka_unit_test(test_pass_indeterminate_happened),
+		cmocka_unit_test(test_pass_indeterminate_not),
+		cmocka_unit_test(test_pass_running_in_commit),
+		cmocka_unit_test(test_indeterminate_budget),
+		cmocka_unit_test(test_pass_final_state),
+		cmocka_unit_test(test_aborted_read),
+		cmocka_unit_test(test_intermediate_read),
+		cmocka_unit_test(test_aborted_read_by_constraint),
+		cmocka_unit_test(test_dirty_read_running),
+		cmocka_unit_test(test_lost_update),
+		cmocka_unit_test(test_write_skew),
+		cmocka_unit_test(test_read_skew),
+		cmocka_unit_test(test_read_mismatch),
+		cmocka_unit_test(test_stale_read),
+		cmocka_unit_test(test_changes_and_order_mismatch),
+		cmocka_unit_test(test_lost_commit),
+		cmocka_unit_test(test_phantom_commit),
+		cmocka_unit_test(test_final_state),
+		cmocka_unit_test(test_foreign_key_check),
+		cmocka_unit_test(test_invariant),
+		cmocka_unit_test(test_integrity_check),
+		cmocka_unit_test(test_bad_setup),
+		cmocka_unit_test(test_live_wal_histories_pass),
+		cmocka_unit_test(test_live_read_uncommitted_caught),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

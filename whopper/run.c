@@ -1,0 +1,447 @@
+/*
+ * run.c - `whopper run`: parse the run flags, run one seeded world, check
+ * it with the oracle, print a summary (or one JSON object) and exit with
+ * the documented status.
+ *
+ * Wall-clock time is measured here only for timing.run_s/check_s, which are
+ * reported but never folded into the trace hash. A --trace file is written
+ * to a temporary name and renamed into place at the end, so a failed or
+ * interrupted run leaves nothing half-written under the requested name.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "fiber.h"
+#include "oracle.h"
+
+static const char run_help[] =
+	"usage: whopper run [OPTIONS]\n"
+	"\n"
+	"  --seed N               run seed (default 1)\n"
+	"  --workload NAME        built-in workload (default 'default'; see\n"
+	"                         'whopper workloads list')\n"
+	"  --connections N        simulated connections (default 4, max 1024)\n"
+	"  --txns N               transactions attempted in all (default 1000)\n"
+	"  --journal MODE         wal|delete|truncate|persist|memory (default wal)\n"
+	"  --synchronous LEVEL    off|normal|full|extra (default full)\n"
+	"  --scheduler S          random|rr|pct (default random)\n"
+	"  --pct-depth D          PCT bug depth d >= 1 (default 3)\n"
+	"  --target T             sim (simulated VFS, default) or memory-shared\n"
+	"                         (in-memory shared cache, statement interleaving)\n"
+	"  --pragma NAME=VALUE    applied on every connection (repeatable)\n"
+	"  --stack-size BYTES     fiber stack per connection (default 262144)\n"
+	"  --busy-timeout MS      simulated busy timeout (default 50)\n"
+	"  --reorder-window US    scheduler reorder window (default 20)\n"
+	"  --yield-ops LIST       narrow the yield points to these ops, comma\n"
+	"                         separated (e.g. lock,shm_lock); default all\n"
+	"  --trace FILE           one line per event\n"
+	"  --json                 one JSON object on stdout\n"
+	"  --quiet                no progress line or summary\n"
+	"\n"
+	"exit status: 0 all checks passed, 1 a check failed, 2 bad usage,\n"
+	"3 whopper itself failed.\n";
+
+static int parse_u64(const char *flag, const char *s, uint64_t lo, uint64_t hi,
+		     uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	if (s == NULL)
+		return cli_usage_error("%s: missing value", flag);
+	if (*s == '-' || *s == '\0')
+		return cli_usage_error("%s: expected a number in [%" PRIu64 ", %" PRIu64
+				       "], got '%s'", flag, lo, hi, s);
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < lo || v > hi)
+		return cli_usage_error("%s: expected a number in [%" PRIu64 ", %" PRIu64
+				       "], got '%s'", flag, lo, hi, s);
+	*out = v;
+	return 0;
+}
+
+static int parse_choice(const char *flag, const char *s,
+			const char *const *choices, const char **out)
+{
+	if (s == NULL)
+		return cli_usage_error("%s: missing value", flag);
+	for (int i = 0; choices[i]; i++)
+		if (strcmp(s, choices[i]) == 0) {
+			*out = choices[i];
+			return 0;
+		}
+	return cli_usage_error("%s: unknown value '%s'", flag, s);
+}
+
+static int parse_yield_ops(const char *s, uint32_t *mask)
+{
+	char buf[512];
+	if (s == NULL)
+		return cli_usage_error("--yield-ops: missing value");
+	if (strlen(s) >= sizeof buf)
+		return cli_usage_error("--yield-ops: list too long");
+	strcpy(buf, s);
+	*mask = 0;
+	for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		int k;
+		for (k = 0; k < WH_OP__COUNT; k++)
+			if (strcmp(tok, wh_op_name((enum wh_op_kind)k)) == 0)
+				break;
+		if (k == WH_OP__COUNT)
+			return cli_usage_error("--yield-ops: unknown operation '%s'", tok);
+		*mask |= 1u << k;
+	}
+	if (*mask == 0)
+		return cli_usage_error("--yield-ops: empty list");
+	return 0;
+}
+
+static const char *const journal_modes[] = {"wal", "delete", "truncate", "persist",
+					    "memory", NULL};
+static const char *const sync_levels[] = {"off", "normal", "full", "extra", NULL};
+static const char *const targets[] = {"sim", "memory-shared", NULL};
+
+/* Parse argv (argv[0] is the command name). Returns 0 or an exit code. */
+static int parse_run_opts(int argc, char **argv, struct run_opts *o)
+{
+	world_config_default(&o->cfg);
+	o->workload_name = "default";
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		uint64_t n;
+		int rc = 0;
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			fputs(run_help, stdout);
+			return -1;
+		} else if (strcmp(a, "--json") == 0) {
+			o->json = true;
+			continue;
+		} else if (strcmp(a, "--quiet") == 0) {
+			o->quiet = true;
+			continue;
+		} else if (strcmp(a, "--seed") == 0) {
+			rc = parse_u64(a, v, 0, UINT64_MAX, &o->cfg.seed);
+		} else if (strcmp(a, "--workload") == 0) {
+			if (v == NULL)
+				return cli_usage_error("--workload: missing value");
+			o->workload_name = v;
+		} else if (strcmp(a, "--connections") == 0) {
+			rc = parse_u64(a, v, 1, WORLD_MAX_CONNS, &n);
+			o->cfg.conn_count = (uint32_t)n;
+		} else if (strcmp(a, "--txns") == 0) {
+			rc = parse_u64(a, v, 0, 100000000, &o->cfg.txn_count);
+		} else if (strcmp(a, "--journal") == 0) {
+			rc = parse_choice(a, v, journal_modes, &o->cfg.journal_mode);
+		} else if (strcmp(a, "--synchronous") == 0) {
+			rc = parse_choice(a, v, sync_levels, &o->cfg.synchronous);
+		} else if (strcmp(a, "--scheduler") == 0) {
+			int s = v ? sched_strategy_parse(v) : -1;
+			if (s < 0)
+				return cli_usage_error("--scheduler: unknown value '%s'",
+						       v ? v : "");
+			o->cfg.strategy = (enum sched_strategy)s;
+		} else if (strcmp(a, "--pct-depth") == 0) {
+			rc = parse_u64(a, v, 1, 64, &n);
+			o->cfg.pct_depth = (uint32_t)n;
+		} else if (strcmp(a, "--target") == 0) {
+			const char *t = NULL;
+			rc = parse_choice(a, v, targets, &t);
+			if (rc == 0)
+				o->cfg.target = strcmp(t, "sim") == 0
+							? WORLD_TARGET_SIM
+							: WORLD_TARGET_MEMORY_SHARED;
+		} else if (strcmp(a, "--pragma") == 0) {
+			if (v == NULL || strchr(v, '=') == NULL || v[0] == '=' ||
+			    strpbrk(v, ";\n") != NULL)
+				return cli_usage_error("--pragma: expected NAME=VALUE, got '%s'",
+						       v ? v : "");
+			if (o->cfg.pragma_count == WORLD_MAX_PRAGMAS)
+				return cli_usage_error("--pragma: at most %d", WORLD_MAX_PRAGMAS);
+			o->cfg.pragmas[o->cfg.pragma_count++] = v;
+		} else if (strcmp(a, "--stack-size") == 0) {
+			rc = parse_u64(a, v, 65536, 64u << 20, &n);
+			o->cfg.stack_bytes = (size_t)n;
+		} else if (strcmp(a, "--busy-timeout") == 0) {
+			rc = parse_u64(a, v, 0, 3600000, &n);
+			o->cfg.busy_timeout_ms = (uint32_t)n;
+		} else if (strcmp(a, "--reorder-window") == 0) {
+			rc = parse_u64(a, v, 0, 10000000, &o->cfg.reorder_window_us);
+		} else if (strcmp(a, "--yield-ops") == 0) {
+			rc = parse_yield_ops(v, &o->cfg.yield_mask);
+		} else if (strcmp(a, "--trace") == 0) {
+			if (v == NULL || *v == '\0')
+				return cli_usage_error("--trace: missing FILE");
+			o->trace_path = v;
+		} else {
+			return cli_usage_error("run: unknown option '%s' (try 'whopper run --help')",
+					       a);
+		}
+		if (rc != 0)
+			return rc;
+		i++; /* consumed the value */
+	}
+	char err[512];
+	if (wl_resolve(o->workload_name, &o->cfg.workload, err, sizeof err) != 0)
+		return cli_usage_error("--workload: %s", err);
+	return 0;
+}
+
+static double wall_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+struct progress {
+	bool on;
+	uint64_t step;
+};
+
+static void on_progress(void *ctx, uint64_t done, uint64_t total)
+{
+	struct progress *p = ctx;
+	if (done % p->step == 0 || done == total)
+		fprintf(stderr, "\rwhopper: %" PRIu64 "/%" PRIu64 " transactions", done,
+			total);
+}
+
+static void print_repro(FILE *f, const struct run_opts *o)
+{
+	const struct world_config *c = &o->cfg;
+	fprintf(f, "bin/whopper run --seed %" PRIu64 " --workload %s --connections %u"
+		   " --txns %" PRIu64 " --journal %s --synchronous %s --scheduler %s",
+		c->seed, o->workload_name, c->conn_count, c->txn_count, c->journal_mode,
+		c->synchronous, sched_strategy_name(c->strategy));
+	if (c->strategy == SCHED_PCT)
+		fprintf(f, " --pct-depth %u", c->pct_depth);
+	if (c->target == WORLD_TARGET_MEMORY_SHARED)
+		fprintf(f, " --target memory-shared");
+	for (uint32_t i = 0; i < c->pragma_count; i++)
+		fprintf(f, " --pragma %s", c->pragmas[i]);
+	if (c->busy_timeout_ms != 50)
+		fprintf(f, " --busy-timeout %u", c->busy_timeout_ms);
+	if (c->reorder_window_us != 20)
+		fprintf(f, " --reorder-window %" PRIu64, c->reorder_window_us);
+	if (c->stack_bytes != WH_FIBER_STACK_DEFAULT)
+		fprintf(f, " --stack-size %zu", c->stack_bytes);
+}
+
+static void print_json(const struct run_opts *o, const struct world_result *r,
+		       const struct oracle_report *rep, const char *verdict,
+		       double run_s, double check_s)
+{
+	FILE *f = stdout;
+	const struct world_stats *s = &r->stats;
+	fprintf(f, "{\"seed\": %" PRIu64 ", \"workload\": ", o->cfg.seed);
+	json_str(f, o->workload_name);
+	fprintf(f, ", \"verdict\": \"%s\", \"trace_hash\": \"%016" PRIx64 "\"", verdict,
+		r->trace_hash);
+	fprintf(f, ", \"config\": {\"connections\": %u, \"txns\": %" PRIu64
+		   ", \"journal\": \"%s\", \"synchronous\": \"%s\", \"scheduler\": \"%s\""
+		   ", \"target\": \"%s\", \"pct\": {\"n\": %" PRIu64 ", \"k\": %" PRIu64
+		   ", \"d\": %u}}",
+		o->cfg.conn_count, o->cfg.txn_count, o->cfg.journal_mode,
+		o->cfg.synchronous, sched_strategy_name(o->cfg.strategy),
+		o->cfg.target == WORLD_TARGET_SIM ? "sim" : "memory-shared", r->pct_n,
+		r->pct_k, o->cfg.pct_depth);
+	fprintf(f, ", \"stats\": {\"txns_committed\": %" PRIu64
+		   ", \"txns_aborted\": %" PRIu64 ", \"statements\": %" PRIu64
+		   ", \"vfs_ops\": %" PRIu64 ", \"busy\": %" PRIu64
+		   ", \"sched_steps\": %" PRIu64 ", \"sim_time_ms\": %.3f, \"vfs_ops_by_kind\": {",
+		s->txns_committed, s->txns_aborted, s->statements, s->vfs_ops, s->busy,
+		s->sched_steps, (double)s->sim_time_us / 1000.0);
+	bool first = true;
+	for (int k = 0; k < WH_OP__COUNT; k++) {
+		if (s->vfs_ops_by_kind[k] == 0)
+			continue;
+		fprintf(f, "%s\"%s\": %" PRIu64, first ? "" : ", ",
+			wh_op_name((enum wh_op_kind)k), s->vfs_ops_by_kind[k]);
+		first = false;
+	}
+	fprintf(f, "}}, \"timing\": {\"run_s\": %.6f, \"check_s\": %.6f}", run_s, check_s);
+	fprintf(f, ", \"violations\": [");
+	first = true;
+	for (uint32_t i = 0; i < r->finding_count; i++) {
+		fprintf(f, "%s{\"kind\": ", first ? "" : ", ");
+		json_str(f, r->findings[i].kind);
+		fprintf(f, ", \"detail\": ");
+		json_str(f, r->findings[i].detail);
+		fprintf(f, ", \"txns\": []}");
+		first = false;
+	}
+	for (uint32_t i = 0; rep && i < rep->violation_count; i++) {
+		const struct oracle_violation *v = &rep->violations[i];
+		fprintf(f, "%s{\"kind\": ", first ? "" : ", ");
+		json_str(f, v->kind);
+		fprintf(f, ", \"detail\": ");
+		json_str(f, v->detail);
+		fprintf(f, ", \"txns\": [");
+		for (uint32_t t = 0; t < v->txn_count; t++)
+			fprintf(f, "%s%u", t ? ", " : "", v->txns[t]);
+		fprintf(f, "]}");
+		first = false;
+	}
+	fprintf(f, "], \"oracle\": {\"txns_checked\": %" PRIu64 ", \"gave_up\": %s, \"note\": ",
+		rep ? rep->txns_checked : 0, rep && rep->gave_up ? "true" : "false");
+	json_str(f, rep && rep->note ? rep->note : "");
+	fprintf(f, "}, \"repro\": ");
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+	if (m) {
+		print_repro(m, o);
+		fclose(m);
+		json_str(f, buf);
+		free(buf);
+	} else {
+		json_str(f, "");
+	}
+	fprintf(f, "}\n");
+}
+
+static void print_summary(const struct run_opts *o, const struct world_result *r,
+			  const struct oracle_report *rep, const char *verdict,
+			  double run_s, double check_s)
+{
+	FILE *f = stdout;
+	const struct world_stats *s = &r->stats;
+	fprintf(f, "whopper run: seed %" PRIu64 ", workload %s, %u connections, %s/%s, "
+		   "scheduler %s",
+		o->cfg.seed, o->workload_name, o->cfg.conn_count,
+		o->cfg.target == WORLD_TARGET_SIM ? o->cfg.journal_mode : "memory-shared",
+		o->cfg.synchronous, sched_strategy_name(o->cfg.strategy));
+	if (o->cfg.strategy == SCHED_PCT)
+		fprintf(f, " (d=%u, n=%" PRIu64 ", k=%" PRIu64 ")", o->cfg.pct_depth,
+			r->pct_n, r->pct_k);
+	fprintf(f, "\n  txns %" PRIu64 " committed, %" PRIu64 " aborted (%" PRIu64
+		   " busy); %" PRIu64 " statements; %" PRIu64 " vfs ops; sim time %.1f ms\n",
+		s->txns_committed, s->txns_aborted, s->busy, s->statements, s->vfs_ops,
+		(double)s->sim_time_us / 1000.0);
+	for (uint32_t i = 0; i < r->finding_count; i++)
+		fprintf(f, "  FINDING %s: %s\n", r->findings[i].kind, r->findings[i].detail);
+	for (uint32_t i = 0; rep && i < rep->violation_count; i++)
+		fprintf(f, "  VIOLATION %s: %s\n", rep->violations[i].kind,
+			rep->violations[i].detail);
+	if (rep && rep->gave_up)
+		fprintf(f, "  oracle gave up on part of the check: %s\n",
+			rep->note ? rep->note : "");
+	fprintf(f, "  verdict: %s (%" PRIu64 " txns checked)\n", verdict,
+		rep ? rep->txns_checked : 0);
+	fprintf(f, "  trace hash: %016" PRIx64 "\n", r->trace_hash);
+	fprintf(f, "  timing: run %.3f s, check %.3f s\n", run_s, check_s);
+	fprintf(f, "  repro: ");
+	print_repro(f, o);
+	fprintf(f, "\n");
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct run_opts o;
+	memset(&o, 0, sizeof o);
+	int rc = parse_run_opts(argc, argv, &o);
+	if (rc == -1)
+		return WH_EXIT_PASS;
+	if (rc != 0)
+		return rc;
+
+	char tmp_trace[PATH_MAX];
+	FILE *trace = NULL;
+	if (o.trace_path) {
+		if (snprintf(tmp_trace, sizeof tmp_trace, "%s.tmp%d", o.trace_path,
+			     (int)getpid()) >= (int)sizeof tmp_trace)
+			return cli_usage_error("--trace: path too long");
+		trace = fopen(tmp_trace, "w");
+		if (trace == NULL)
+			return cli_usage_error("--trace: cannot write '%s': %s", o.trace_path,
+					       strerror(errno));
+		o.cfg.trace = trace;
+	}
+	struct progress prog = {.on = !o.quiet && !o.json && isatty(2),
+				.step = o.cfg.txn_count / 100 + 1};
+	if (prog.on) {
+		o.cfg.progress = on_progress;
+		o.cfg.progress_ctx = &prog;
+	}
+
+	/* Test-only hooks for the nightly job's own tests: a child that
+	 * crashes or hangs. Only honoured when the variable is set. */
+	const char *hook = getenv("WHOPPER_TEST_HOOK");
+	if (hook && strcmp(hook, "crash") == 0)
+		raise(SIGSEGV);
+	if (hook && strcmp(hook, "hang") == 0)
+		for (;;)
+			pause();
+
+	struct world_result res;
+	double t0 = wall_s();
+	rc = world_run(&o.cfg, &res);
+	double t1 = wall_s();
+	if (prog.on)
+		fputs("\r\033[K", stderr);
+	if (rc != 0 && res.finding_count == 0) {
+		fprintf(stderr, "whopper: run failed: %s\n", wh_strerror(rc));
+		if (trace) {
+			fclose(trace);
+			unlink(tmp_trace);
+		}
+		world_result_free(&res);
+		return WH_EXIT_INTERNAL;
+	}
+
+	struct oracle_report rep;
+	memset(&rep, 0, sizeof rep);
+	int orc = 0;
+	bool checked = false;
+	if (rc == 0) {
+		struct oracle_config oc = {
+			.target_path = res.db_path,
+			.target_vfs = o.cfg.target == WORLD_TARGET_SIM ? res.vfs_name : NULL,
+			.invariants = o.cfg.workload->invariants,
+			.invariant_count = o.cfg.workload->invariant_count,
+			.ref_pragmas = o.cfg.workload->pragmas,
+			.ref_pragma_count = o.cfg.workload->pragma_count,
+			.indeterminate_budget = 8,
+		};
+		orc = oracle_check(&res.history, &oc, &rep);
+		checked = true;
+	}
+	double t2 = wall_s();
+
+	const char *verdict = "pass";
+	int exit_code = WH_EXIT_PASS;
+	if (orc != 0) {
+		fprintf(stderr, "whopper: oracle failed: %s\n", rep.note ? rep.note : "?");
+		exit_code = WH_EXIT_INTERNAL;
+		verdict = "error";
+	} else if (res.finding_count > 0 || (checked && rep.violation_count > 0)) {
+		verdict = "fail";
+		exit_code = WH_EXIT_FINDING;
+	}
+	if (o.json)
+		print_json(&o, &res, checked ? &rep : NULL, verdict, t1 - t0, t2 - t1);
+	else if (!o.quiet)
+		print_summary(&o, &res, checked ? &rep : NULL, verdict, t1 - t0, t2 - t1);
+
+	if (trace) {
+		if (fclose(trace) != 0 || rename(tmp_trace, o.trace_path) != 0) {
+			fprintf(stderr, "whopper: --trace: cannot write '%s': %s\n",
+				o.trace_path, strerror(errno));
+			unlink(tmp_trace);
+			if (exit_code == WH_EXIT_PASS)
+				exit_code = WH_EXIT_INTERNAL;
+		}
+	}
+	if (checked)
+		oracle_report_free(&rep);
+	world_result_free(&res);
+	return exit_code;
+}

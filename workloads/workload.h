@@ -1,0 +1,147 @@
+/*
+ * workload.h - what connections run: a setup, transactions drawn from
+ * weighted templates, and end-of-run invariants.
+ *
+ * A workload is an interpreter behind a small vtable. For each connection
+ * the driver creates a state (conn_new). For each transaction it asks for a
+ * template (txn_begin), then repeatedly for the next action (txn_next),
+ * handing back the result of the statement it just ran, so a template can
+ * read a value and write something derived from it (pgbench's \gset), sleep
+ * in simulated time, branch, commit or roll back.
+ *
+ * Randomness: every draw comes from the `rng` the driver passes in (the
+ * connection's seeded stream); a workload keeps no other source.
+ * Re-entrancy: the driver calls txn_begin/txn_next exactly once per step
+ * (never again on resume), so a workload may advance its state freely.
+ */
+#ifndef WH_WORKLOAD_H
+#define WH_WORKLOAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "history.h"
+#include "prng.h"
+
+#define WL_MAX_PARAMS 32
+
+enum wl_action_kind {
+	WL_ACT_STMT,     /* run sql with params */
+	WL_ACT_SLEEP,    /* pause sleep_us of simulated time */
+	WL_ACT_COMMIT,   /* end the transaction with COMMIT */
+	WL_ACT_ROLLBACK, /* end the transaction with ROLLBACK (aborted) */
+};
+
+struct wl_action {
+	enum wl_action_kind kind;
+	const char *sql;               /* WL_ACT_STMT; valid until next call */
+	const char *tmpl;              /* statement template name, e.g.
+					  "transfer.debit" (signatures) */
+	uint32_t param_count;          /* bound as ?1..?n */
+	const struct wh_value *params; /* valid until the next call */
+	uint64_t sleep_us;             /* WL_ACT_SLEEP */
+	uint32_t flags;                /* HIST_STMT_NOCHECK/NOREPLAY */
+};
+
+struct workload;
+
+struct wl_ops {
+	/* Per-connection state; conn_id is 0-based. Never NULL. */
+	void *(*conn_new)(const struct workload *wl, uint32_t conn_id);
+	void (*conn_free)(void *cs);
+	/* Choose the next transaction: its template name (static for the
+	 * workload's lifetime) and how it begins. For HIST_BEGIN_AUTOCOMMIT
+	 * the transaction is exactly one WL_ACT_STMT. */
+	void (*txn_begin)(void *cs, struct wh_prng *rng, const char **name,
+			  enum hist_begin *begin);
+	/* The next action. prev is the statement just run (its rows, rc), or
+	 * NULL before the first. Called only while the previous statement
+	 * succeeded; an error aborts the transaction in the driver. */
+	void (*txn_next)(void *cs, struct wh_prng *rng, const struct hist_stmt *prev,
+			 struct wl_action *out);
+};
+
+/* Elle micro-operations a statement stands for, when the workload
+ * declares a shape (\shape list-append | rw-register). */
+enum wl_elle_kind {
+	WL_ELLE_READ,   /* list-append: every row's first column, in order,
+			   is the list under the key; rw-register: the first
+			   row's first column is the value (no row: nil) */
+	WL_ELLE_APPEND, /* list-append: [:append key value] */
+	WL_ELLE_WRITE,  /* rw-register: [:w key value] */
+};
+
+struct wl_elle_op {
+	const char *tmpl;              /* the statement's template name, as
+					  recorded in hist_stmt.tmpl */
+	enum wl_elle_kind kind;
+	uint32_t key_param;            /* 1-based ?N bound to the key */
+	uint32_t value_param;          /* 1-based ?N bound to the value
+					  (APPEND, WRITE), 0 for READ */
+};
+
+struct workload {
+	const char *name;
+	const char *description;
+	const char *setup_sql;         /* run once before connections */
+	const char *const *invariants; /* SQL returning one true row */
+	uint32_t invariant_count;
+	const char *const *pragmas;    /* "foreign_keys=ON", applied on every
+					  connection and the reference */
+	uint32_t pragma_count;
+	const struct wl_ops *ops;
+	void *impl;                    /* the implementation's data */
+	/* Added with workload files (all may be NULL/0 for a C workload): */
+	const char *shape;             /* "list-append", "rw-register", or
+					  NULL: no Elle shape declared */
+	const struct wl_elle_op *elle_ops; /* statement -> micro-op map */
+	uint32_t elle_op_count;
+	uint64_t content_hash;         /* FNV-1a of the file's text and of
+					  the text of every file it
+					  includes (not of --param values) */
+	const char *source;            /* the file's text */
+	const char *origin;            /* its path ("workloads/bank.sql" for
+					  a built-in) */
+	const char *const *params;     /* every parameter with its value in
+					  effect, "NAME=VALUE"; included
+					  files' as "INCLUDE/NAME=VALUE" */
+	uint32_t param_count;
+};
+
+/* Resolve --workload: a built-in name, or a path to a workload file (any
+ * argument containing '/' or ending in ".sql"). Returns 0 with *out set (a
+ * built-in is static; a loaded file lives until process exit), or 2 with a
+ * one-line message "FILE:LINE: ..." in err. */
+int wl_resolve(const char *name_or_path, const struct workload **out, char *err,
+	       size_t err_len);
+
+/* The same with parameter overrides, each "NAME=VALUE" as given to
+ * --param (an included workload's parameter is "INCLUDE/NAME=VALUE").
+ * With no overrides a built-in is the shared static one; otherwise a new
+ * workload is loaded, which lives until process exit. An unknown name or
+ * a value of the wrong type is an error (2, message in err); nothing is
+ * half-loaded. */
+int wl_resolve_with_params(const char *name_or_path, const char *const *params,
+			   uint32_t param_count, const struct workload **out,
+			   char *err, size_t err_len);
+
+/* Load a workload from text. origin names it in messages ("FILE:LINE:
+ * ..."); the workload is named after origin's base name without ".sql".
+ * \include may name built-ins only. Returns 0 with *out (free it with
+ * wl_free), or 2 with the message in err and *out untouched. */
+int wl_load_text(const char *origin, const char *text, size_t len,
+		 const char *const *params, uint32_t param_count,
+		 struct workload **out, char *err, size_t err_len);
+/* Load a workload file (at most 1 MiB). Same contract as wl_load_text. */
+int wl_load_file(const char *path, const char *const *params,
+		 uint32_t param_count, struct workload **out, char *err,
+		 size_t err_len);
+/* Free a workload from wl_load_text/wl_load_file. NULL is a no-op. */
+void wl_free(struct workload *wl);
+
+/* Built-in workloads by name ("bank", "default"); NULL if unknown. */
+const struct workload *wl_find(const char *name);
+/* Iterate built-ins: returns NULL past the end. */
+const struct workload *wl_builtin(uint32_t index);
+
+#endif /* WH_WORKLOAD_H */
