@@ -44,12 +44,50 @@ else
 BUILD := build
 endif
 
+WHOPPER_COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 CFLAGS := $(CFLAGS_BASE) $(EXTRA_CFLAGS)
 LDLIBS := $(LDLIBS_BASE)
 
 LIB_SRC := $(wildcard engine/*.c) $(wildcard oracle/*.c) $(wildcard workloads/*.c)
 LIB_ASM := $(wildcard engine/*.S)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(LIB_ASM:%.S=$(BUILD)/%.o)
+
+# --- workloads: embedded built-ins and fuzz ---
+# The built-in workload files are compiled into the library: a generated C
+# source holds their bytes, so bin/whopper needs no files at run time.
+# `make fuzz` runs the workload loader's libFuzzer target (clang) for
+# FUZZ_SECONDS, starting from the built-in files. (The rules below come
+# before `all`, so the default goal is named explicitly.)
+.DEFAULT_GOAL := all
+WL_FILES := $(sort $(wildcard workloads/*.sql))
+WL_GEN := $(BUILD)/gen/wl_builtin_files.c
+LIB_OBJ += $(BUILD)/gen/wl_builtin_files.o
+$(WL_GEN): $(WL_FILES) scripts/embed-workloads.sh
+	@mkdir -p $(dir $@)
+	sh scripts/embed-workloads.sh $(WL_FILES) >$@.tmp && mv $@.tmp $@
+$(BUILD)/gen/wl_builtin_files.o: $(WL_GEN)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+FUZZ_DIR := $(BUILD)/fuzz
+FUZZ_BIN := $(FUZZ_DIR)/fuzz_workload
+FUZZ_SRC := tests/fuzz_workload.c $(wildcard workloads/*.c) engine/wh.c engine/prng.c \
+	$(wildcard engine/tape.c) oracle/history.c
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1 \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	$(shell pkg-config --cflags sqlite3 2>/dev/null) -Iengine -Ioracle -Iworkloads
+.PHONY: fuzz
+$(FUZZ_BIN): $(FUZZ_SRC) $(WL_GEN) $(wildcard workloads/*.h engine/*.h oracle/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(FUZZ_SRC) $(WL_GEN) \
+		$(shell pkg-config --libs sqlite3 2>/dev/null) -lm
+fuzz: $(FUZZ_BIN)
+	@mkdir -p $(FUZZ_DIR)/corpus
+	@cp $(WL_FILES) $(FUZZ_DIR)/corpus/
+	$(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -timeout=20 \
+		-rss_limit_mb=2048 -print_final_stats=1 $(FUZZ_DIR)/corpus
+# --- end workloads ---
 CLI_SRC := $(wildcard whopper/*.c)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
@@ -69,6 +107,11 @@ all: $(WHOPPER)
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
+
+# The replay file header names the commit that built the binary.
+$(BUILD)/whopper/replay.o: whopper/replay.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DWHOPPER_COMMIT='"$(WHOPPER_COMMIT)"' -c $< -o $@
 
 $(BUILD)/%.o: %.S
 	@mkdir -p $(dir $@)

@@ -13,12 +13,18 @@
  * later position than the one it began at, as in a concurrent run).
  *
  * Output: the check time for N committed transactions (limit 5 s), the
- * time to produce the history (baseline) and their ratio. Exit status 1
- * when over the limit or when the oracle reports a violation, 3 when
- * something fails to run. Deterministic: a fixed-seed xorshift picks the
- * transactions; only the timings vary.
+ * time to produce the history (baseline) and their ratio. Then the same
+ * with crashes: CRASHES power losses evenly spread, each losing the last
+ * CRASH_LOST_COMMITS commits (the producer restores a snapshot taken that
+ * many commits earlier, as a WAL with synchronous=NORMAL may), checked
+ * with durability PREFIX. That loss is larger than the quick search, so
+ * it measures the deep search and the rebuilds (crash.c); the oracle must
+ * pass it too, with the lost commits listed, under the same limit. Exit
+ * status 1 when over the limit or when the oracle reports a violation, 3
+ * when something fails to run. Deterministic: a fixed-seed xorshift picks
+ * the transactions; only the timings vary.
  *
- *   bench_oracle [COMMITTED_TXNS]     (default 100000)
+ *   bench_oracle [COMMITTED_TXNS [CRASHES]]   (default 100000, 3)
  */
 #include <sqlite3.h>
 #include <stdio.h>
@@ -32,6 +38,8 @@
 #define ACCOUNTS 100
 #define LIMIT_S 5.0
 #define AUDIT_LAG_MAX 3   /* transfers run inside an audit's window */
+#define CRASH_LOST_COMMITS 40 /* commits each crash loses */
+#define CRASHES_MAX 64
 
 static const char SETUP[] =
 	"CREATE TABLE acct(id INTEGER PRIMARY KEY, bal INTEGER NOT NULL);"
@@ -49,6 +57,14 @@ struct bank {
 	struct history h;
 	uint64_t rng;
 	uint64_t now_us;   /* a fake clock for the history's times */
+	uint32_t crash_count;               /* crashes to inject */
+	uint64_t crash_at[CRASHES_MAX];     /* commit counts they happen at */
+	uint32_t crash_next;                /* next crash */
+	sqlite3 *snap;     /* the state CRASH_LOST_COMMITS before the next
+			      crash, or NULL */
+	uint64_t transfers; /* committed transfers (writers) so far */
+	uint64_t lost;     /* committed transfers lost by all crashes (the
+			      audits lost with them change nothing) */
 };
 
 static uint64_t rnd(struct bank *b)
@@ -140,12 +156,50 @@ static int transfer(struct bank *b)
 	hist_txn_commit_start(&b->h, t);
 	control(b, b->commit);
 	hist_txn_end(&b->h, t, HIST_COMMITTED, SQLITE_OK, b->now_us);
+	b->transfers++;
 	return 1;
+}
+
+/* Copies the whole of src into dst (in-memory databases). */
+static void copy_db(struct bank *b, sqlite3 *dst, sqlite3 *src)
+{
+	sqlite3_backup *bk = sqlite3_backup_init(dst, "main", src, "main");
+	if (bk == NULL || sqlite3_backup_step(bk, -1) != SQLITE_DONE)
+		die(b, "backup");
+	if (sqlite3_backup_finish(bk) != SQLITE_OK)
+		die(b, "backup finish");
+}
+
+/* Between transactions: snapshot the state a crash will go back to, or
+ * crash (restore it and record the recovered digest). */
+static void maybe_crash(struct bank *b)
+{
+	if (b->crash_next == b->crash_count)
+		return;
+	uint64_t at = b->crash_at[b->crash_next];
+	if (b->snap == NULL && b->h.commit_count + CRASH_LOST_COMMITS >= at) {
+		if (sqlite3_open(":memory:", &b->snap) != SQLITE_OK)
+			die(b, "open snapshot");
+		copy_db(b, b->snap, b->db);
+		b->lost -= b->transfers;
+	}
+	if (b->snap == NULL || b->h.commit_count < at)
+		return;
+	copy_db(b, b->db, b->snap);
+	sqlite3_close(b->snap);
+	b->snap = NULL;
+	b->lost += b->transfers;
+	struct hist_crash *cr = hist_crash_add(&b->h, HIST_CRASH_POWER_LOSS);
+	cr->recovered_rc = oracle_digest(b->db, &cr->recovered_digest);
+	if (cr->recovered_rc != SQLITE_OK)
+		die(b, "digest");
+	b->crash_next++;
 }
 
 static void produce(struct bank *b, uint64_t committed)
 {
 	while (b->h.commit_count < committed) {
+		maybe_crash(b);
 		if (rnd(b) % 10 != 0) {
 			transfer(b);
 			continue;
@@ -166,16 +220,16 @@ static void produce(struct bank *b, uint64_t committed)
 	}
 }
 
-int main(int argc, char **argv)
+/* Produces a history of `committed` commits with `crashes` crashes and
+ * checks it. Returns the exit status (0 pass). */
+static int bench(uint64_t committed, uint32_t crashes)
 {
-	uint64_t committed = argc > 1 ? strtoull(argv[1], NULL, 10) : 100000;
-	if (committed == 0) {
-		fprintf(stderr, "usage: bench_oracle [COMMITTED_TXNS]\n");
-		return 2;
-	}
 	struct bank b = { .rng = 0x9e3779b97f4a7c15ull };
 	hist_init(&b.h);
 	hist_set_setup(&b.h, SETUP);
+	b.crash_count = crashes;
+	for (uint32_t k = 0; k < crashes; k++)
+		b.crash_at[k] = committed * (k + 1) / (crashes + 1);
 
 	double t0 = now_s();
 	if (sqlite3_open(":memory:", &b.db) != SQLITE_OK)
@@ -193,15 +247,22 @@ int main(int argc, char **argv)
 	double produce_s = now_s() - t0;
 
 	struct oracle_report rep;
+	struct oracle_config cfg = { .durability = ORACLE_DURABLE_PREFIX };
 	double t1 = now_s();
-	int rc = oracle_check(&b.h, NULL, &rep);
+	int rc = oracle_check(&b.h, &cfg, &rep);
 	double check_s = now_s() - t1;
 
 	uint64_t statements = 0;
 	for (uint32_t i = 0; i < b.h.txn_count; i++)
 		statements += b.h.txns[i]->stmt_count;
-	printf("oracle: %llu committed txns checked in %.3f s (limit %.0f s)\n",
-	       (unsigned long long)b.h.commit_count, check_s, LIMIT_S);
+	if (crashes == 0)
+		printf("oracle: %llu committed txns checked in %.3f s (limit %.0f s)\n",
+		       (unsigned long long)b.h.commit_count, check_s, LIMIT_S);
+	else
+		printf("oracle with %u crashes (%llu commits lost, %u listed): %llu committed txns checked in %.3f s (limit %.0f s)\n",
+		       b.h.crash_count, (unsigned long long)b.lost,
+		       rc == 0 ? rep.lost_txn_count : 0,
+		       (unsigned long long)b.h.commit_count, check_s, LIMIT_S);
 	printf("produce: %llu committed txns (%u in all, %llu statements) produced in %.3f s (baseline)\n",
 	       (unsigned long long)b.h.commit_count, b.h.txn_count,
 	       (unsigned long long)statements, produce_s);
@@ -216,6 +277,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_oracle: valid history reported invalid: %s: %s\n",
 			rep.violations[0].kind, rep.violations[0].detail);
 		status = 1;
+	} else if (rep.lost_txn_count != b.lost) {
+		fprintf(stderr, "bench_oracle: %llu commits lost, the oracle listed %u\n",
+			(unsigned long long)b.lost, rep.lost_txn_count);
+		status = 1;
 	} else if (check_s > LIMIT_S) {
 		fprintf(stderr, "bench_oracle: over the limit\n");
 		status = 1;
@@ -225,7 +290,24 @@ int main(int argc, char **argv)
 				b.begin, b.commit, b.rollback };
 	for (size_t k = 0; k < sizeof sts / sizeof sts[0]; k++)
 		sqlite3_finalize(sts[k]);
+	sqlite3_close(b.snap);
 	sqlite3_close(b.db);
 	hist_free(&b.h);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t committed = argc > 1 ? strtoull(argv[1], NULL, 10) : 100000;
+	unsigned long crashes = argc > 2 ? strtoul(argv[2], NULL, 10) : 3;
+	if (committed == 0 || crashes > CRASHES_MAX ||
+	    (crashes > 0 && committed / (crashes + 1) <= CRASH_LOST_COMMITS)) {
+		fprintf(stderr, "usage: bench_oracle [COMMITTED_TXNS [CRASHES]] (CRASHES <= %d, %d commits apart at least)\n",
+			CRASHES_MAX, CRASH_LOST_COMMITS + 1);
+		return 2;
+	}
+	int status = bench(committed, 0);
+	if (status == 0 && crashes > 0)
+		status = bench(committed, (uint32_t)crashes);
 	return status;
 }

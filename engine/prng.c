@@ -5,6 +5,7 @@
  */
 #include "prng.h"
 
+#include "tape.h"
 #include "wh.h"
 
 static uint64_t splitmix64(uint64_t *x)
@@ -20,7 +21,16 @@ void wh_prng_seed(struct wh_prng *p, uint64_t seed, uint64_t stream)
 	uint64_t x = seed ^ wh_mix64(stream + 0x51ed270b27f6ad3bULL);
 	for (int i = 0; i < 4; i++)
 		p->s[i] = splitmix64(&x);
+	p->track = NULL;
 	WH_ASSERT((p->s[0] | p->s[1] | p->s[2] | p->s[3]) != 0);
+}
+
+void wh_prng_seed_taped(struct wh_prng *p, uint64_t seed, uint64_t stream,
+			struct wh_tape *tape)
+{
+	wh_prng_seed(p, seed, stream);
+	if (tape != NULL)
+		p->track = wh_tape_track(tape, stream);
 }
 
 static inline uint64_t rotl(uint64_t x, int k)
@@ -39,7 +49,9 @@ uint64_t wh_prng_next(struct wh_prng *p)
 	s[0] ^= s[3];
 	s[2] ^= t;
 	s[3] = rotl(s[3], 45);
-	return result;
+	/* Every decision of a run flows through here, so this is where the
+	 * choice stream is recorded or replayed. */
+	return p->track ? wh_track_draw(p->track, result) : result;
 }
 
 uint64_t wh_prng_below(struct wh_prng *p, uint64_t bound)

@@ -11,8 +11,12 @@
 
 #include <stdint.h>
 
+struct wh_tape;
+struct wh_track;
+
 struct wh_prng {
 	uint64_t s[4];
+	struct wh_track *track; /* choice-stream track, or NULL */
 };
 
 /* Stream ids: one per purpose. Connection streams are WH_STREAM_CONN + id. */
@@ -26,7 +30,12 @@ enum wh_stream {
 	WH_STREAM_CONN = 1000,
 };
 
+/* Seed a stream (detached from any tape). */
 void wh_prng_seed(struct wh_prng *p, uint64_t seed, uint64_t stream);
+/* Seed and, when tape is not NULL, route every draw through the stream's
+ * track of the tape (recorded, or replayed: see tape.h). */
+void wh_prng_seed_taped(struct wh_prng *p, uint64_t seed, uint64_t stream,
+			struct wh_tape *tape);
 uint64_t wh_prng_next(struct wh_prng *p);
 /* Uniform in [0, bound) without modulo bias; bound > 0. */
 uint64_t wh_prng_below(struct wh_prng *p, uint64_t bound);

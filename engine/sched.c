@@ -54,9 +54,9 @@ void sched_init(struct sched *s, const struct sched_config *cfg)
 	s->last_owner = -1;
 	s->cand_cap = cfg->owner_count + 8;
 	s->cand = wh_calloc(s->cand_cap, sizeof *s->cand);
-	wh_prng_seed(&s->pick_rng, cfg->seed, WH_STREAM_SCHED);
-	wh_prng_seed(&s->latency_rng, cfg->seed, WH_STREAM_LATENCY);
-	wh_prng_seed(&s->pct_rng, cfg->seed, WH_STREAM_PCT);
+	wh_prng_seed_taped(&s->pick_rng, cfg->seed, WH_STREAM_SCHED, cfg->tape);
+	wh_prng_seed_taped(&s->latency_rng, cfg->seed, WH_STREAM_LATENCY, cfg->tape);
+	wh_prng_seed_taped(&s->pct_rng, cfg->seed, WH_STREAM_PCT, cfg->tape);
 
 	/* PCT: owners get distinct initial priorities d..d+n-1 in a random
 	 * permutation; change point i (1-based) lowers the running owner to
@@ -93,7 +93,8 @@ uint64_t sched_latency_us(struct sched *s, enum wh_op_kind kind)
 	struct wh_prng *r = &s->latency_rng;
 	/* Heavy tail: a connection must sometimes stay parked inside one call
 	 * while others run whole transactions. */
-	if (wh_prng_chance(r, 1, 100))
+	uint32_t stall = s->cfg.stall_per_mille ? s->cfg.stall_per_mille : 10;
+	if (wh_prng_chance(r, stall, 1000))
 		return 1000 + wh_prng_below(r, 9000);
 	switch (kind) {
 	case WH_OP_SYNC:

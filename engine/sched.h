@@ -39,6 +39,9 @@ struct sched_config {
 	uint64_t pct_steps_estimate; /* k: expected number of picks */
 	uint32_t owner_count;      /* n: connections */
 	uint64_t reorder_window_us; /* candidates: due <= min_due + window */
+	struct wh_tape *tape;      /* choice stream, or NULL */
+	uint32_t stall_per_mille;  /* chance of a millisecond stall per op
+				      (0: the default of 10, i.e. 1%) */
 };
 
 struct sched {

@@ -27,7 +27,12 @@
  * truncates made since the last xSync. xSync replays the log onto the synced
  * image, so its cost follows what was written, not the file size. Temp
  * files (anonymous or delete-on-close) keep no log: a power loss removes
- * them anyway, and a big sort would otherwise hold its data twice.
+ * them anyway, and a big sort would otherwise hold its data twice. Each
+ * log entry carries a VFS-wide sequence number, so a power loss can replay
+ * every file's unsynced mutations in the order they were issued. The sum
+ * of all sizes (total_bytes) is kept for the byte quota: a write or
+ * truncate that would grow it past the quota fails with SQLITE_FULL before
+ * changing anything, as on a full disk; shrinking is always allowed.
  *
  * Lock model (the database file). The unix VFS's in-process rules, exactly:
  * per inode, shared_count handles hold SHARED or more, and at most one
@@ -38,7 +43,8 @@
  * more than SHARED. EXCLUSIVE first takes PENDING (unless already held), then
  * fails with SQLITE_BUSY while other SHARED holders remain; the handle keeps
  * PENDING, which turns away new readers until the holders drain. Nothing
- * ever blocks: SQLite's busy handler retries through xSleep.
+ * ever blocks: SQLite's busy handler retries through xSleep. Only live
+ * handles are counted: a power loss clears every inode's lock state.
  *
  * Shared memory. Per database inode: regions of the size SQLite asks for
  * (32 KiB), allocated when a handle asks with bExtend, and SQLITE_SHM_NLOCK
@@ -47,6 +53,52 @@
  * unmaps, the regions are freed: the unix VFS truncates the -shm file when
  * the next first connection takes its dead-man-switch lock, and a stale
  * wal-index that outlived every connection would produce false findings.
+ *
+ * Power loss (the model of SQLite's crash-test VFS, decided per sector).
+ * For every file that still has a name, the unsynced log is replayed onto
+ * the synced image, across files in issue order, with each mutation's fate
+ * drawn from the caller's rng. A write is split at sector boundaries
+ * (cfg.sector_size); each piece is
+ *   kept     - its bytes reach the disk,
+ *   lost     - the sector keeps what it held before (the synced bytes, or
+ *              an earlier unsynced write that was kept),
+ *   garbage  - the sector is torn: random bytes over the written piece
+ *              with SQLITE_IOCAP_POWERSAFE_OVERWRITE, else over the whole
+ *              sector (as far as the file goes), bytes the write never
+ *              touched included.
+ * Garbage is never drawn when the sector is atomic (SQLITE_IOCAP_ATOMIC,
+ * or an ATOMICnnn unit holding whole sectors), nor, under
+ * SQLITE_IOCAP_SAFE_APPEND, for a piece reaching past the post-crash end
+ * of file; under SAFE_APPEND a piece starting past that end is lost too,
+ * so the file grows only over kept appended data, in order. Without
+ * SAFE_APPEND the new size may reach the disk without the data (a coin
+ * grows the file over lost pieces, which read as zeros). A truncate (any
+ * size change) is kept or lost. Under SQLITE_IOCAP_SEQUENTIAL the first
+ * piece lost or torn cuts off every later mutation of every file, and
+ * xSync makes every file's earlier writes durable, as a flush of an
+ * in-order device does. Each crash first draws its odds (keep k/8 with k
+ * in 0..8, tear g/16 with g in 0..4) so that runs range from "all lost"
+ * to "all kept". The post-crash images then become the live data and the
+ * synced images, the logs empty; files without a name (temp files, files
+ * deleted while open) empty and are freed when their last handle closes.
+ * Directory operations (create, delete) are durable at once.
+ *
+ * Dead handles. A power loss bumps vfs->generation; a handle from an
+ * older generation belongs to the dead process. Its methods neither yield
+ * nor run: they fail with their natural extended I/O error (a read
+ * zero-fills), except xClose (frees the handle), xUnlock, xShmUnmap,
+ * xUnfetch and xShmBarrier, which succeed without effect. A method parked
+ * in its yield when the power went resumes dead in the same way; xOpen,
+ * xDelete and xAccess parked across a power loss fail too. The crash
+ * clears every inode's locks and shm (a new process starts from nothing),
+ * but the old regions move to a graveyard instead of being freed: SQLite
+ * in the dead connection may still touch them through pointers it holds.
+ * The graveyard is freed when the last dead handle closes.
+ *
+ * Planted bugs (simvfs_set_bug), for proving the oracle: NO_LOCKS grants
+ * every xLock as if the handle were alone (nothing is counted on the
+ * inode), NO_SHM_LOCKS grants every xShmLock and records nothing,
+ * LYING_FSYNC makes xSync a successful no-op.
  *
  * Invariants (asserted where they are written and where they are read):
  * - bytes of the live data at and past `size` are zero (ftruncate and
@@ -57,6 +109,15 @@
  * - shm shared_count[i] equals the number of attached handles whose shared
  *   mask has bit i; excl_owner[i] is the only handle with exclusive bit i,
  *   and then shared_count[i] is 0;
+ * - total_bytes is the sum of every inode's size (rechecked at each
+ *   power loss and at destroy);
+ * - log seqs are unique and increase in issue order, so the crash replay
+ *   has one order;
+ * - after a power loss every inode's size equals its synced size, its log
+ *   is empty, and no lock or shm state is held;
+ * - a handle's generation is never newer than the VFS's; the dead handles
+ *   are dead_open_count of the open ones, and the shm graveyard is empty
+ *   whenever that count is 0;
  * - nothing is iterated by pointer value or hash order: inodes live in a
  *   queue in creation order, locks are per-slot arrays.
  *
@@ -73,13 +134,16 @@
  * The yield argument is the first of these where that is an input known
  * before running (flags, offset, size, level, slot, region, op, dirSync,
  * deleteFlag, microseconds), else 0 (CLOSE, FULLPATH, FILESIZE,
- * CHECK_RESERVED, SHM_BARRIER). VFS-level calls on a name
+ * CHECK_RESERVED, SHM_BARRIER); SHM_LOCK passes ofst | n << 8 | flags << 16
+ * so that an injector can tell unlocks apart. VFS-level calls on a name
  * (xOpen, xDelete, xAccess, xFullPathname) pass that name as `file`, so a
  * fault injector can single out journals or WAL files; xSleep passes NULL.
  * An operation refused by the yield hook is not traced (it did not run),
  * except xClose, xShmUnmap and xUnfetch, which always run because SQLite
  * ignores their result, and xShmBarrier and xSleep, which have no result to
- * carry the code; those are traced with the injected code.
+ * carry the code; those are traced with the injected code. A call on a dead
+ * handle, and an xOpen, xDelete or xAccess parked across a power loss, is
+ * traced with the code it returns (b = 0).
  */
 #include "simvfs.h"
 
@@ -99,6 +163,12 @@
  * the simulated epoch, so 'now' in SQL is reproducible. */
 #define SIMVFS_EPOCH_JD_MS 211813444800000LL
 #define SIMVFS_MS_PER_DAY 86400000.0
+/* The open-flag bits that say what a file is (main database, WAL...). */
+#define SIMVFS_OPEN_TYPE_MASK                                               \
+	(SQLITE_OPEN_MAIN_DB | SQLITE_OPEN_TEMP_DB |                        \
+	 SQLITE_OPEN_TRANSIENT_DB | SQLITE_OPEN_MAIN_JOURNAL |               \
+	 SQLITE_OPEN_TEMP_JOURNAL | SQLITE_OPEN_SUBJOURNAL |                 \
+	 SQLITE_OPEN_SUPER_JOURNAL | SQLITE_OPEN_WAL)
 
 _Static_assert(WH_OP__COUNT <= 32, "yield_mask has one bit per op kind");
 _Static_assert(SQLITE_SHM_NLOCK <= 16, "shm lock masks are 16 bits");
@@ -114,6 +184,8 @@ struct simvfs_log_entry {
 	int64_t offset;            /* write: first byte; truncate: new size */
 	int64_t amount;            /* write: bytes; truncate: 0 */
 	size_t bytes_at;           /* write: where its bytes sit in log_bytes */
+	uint64_t seq;              /* VFS-wide issue order (the crash model
+				      replays all files in this order) */
 };
 
 struct simvfs_file;
@@ -122,6 +194,7 @@ struct simvfs_file;
 struct simvfs_inode {
 	struct wh_queue link;  /* in simvfs.inodes, creation order */
 	char *name;            /* key while linked; kept for traces after */
+	int open_type;         /* SQLITE_OPEN_* type bits of the first open */
 	bool linked;           /* findable by name (not deleted) */
 	int open_count;        /* handles open on this inode */
 
@@ -160,6 +233,7 @@ struct simvfs_file {
 	sqlite3_file base;          /* must be first: SQLite's view */
 	struct simvfs *vfs;         /* owning VFS */
 	struct simvfs_inode *inode; /* the file; NULL once closed */
+	uint64_t generation;        /* vfs->generation at open; older: dead */
 	int open_flags;             /* SQLITE_OPEN_* given to xOpen */
 	int lock;                   /* SQLITE_LOCK_* held on the inode */
 	bool shm_attached;          /* counted in inode->shm_map_count */
@@ -179,9 +253,22 @@ struct simvfs {
 	struct simvfs_hooks hooks;  /* copied at create */
 	struct wh_queue inodes;     /* live inodes, creation order */
 	int inode_count;            /* entries in inodes */
-	int open_count;             /* open handles, all inodes */
+	int open_count;             /* open handles, all inodes, dead or not */
 	uint64_t temp_seq;          /* last number used for a temp name */
 	size_t page_bytes;          /* OS page size, for madvise */
+
+	/* faults */
+	enum simvfs_bug bug;        /* planted defect, or SIMVFS_BUG_NONE */
+	uint64_t quota_bytes;       /* cap on total_bytes; 0: none */
+	uint64_t total_bytes;       /* sum of every inode's size */
+	uint64_t log_seq;           /* last seq given to a log entry */
+
+	/* power loss */
+	uint64_t generation;        /* power losses so far */
+	int dead_open_count;        /* open handles from an older generation */
+	unsigned char **shm_graveyard; /* old regions dead handles may touch */
+	size_t graveyard_count;     /* entries used in shm_graveyard */
+	size_t graveyard_cap;       /* entries allocated in shm_graveyard */
 };
 
 static const sqlite3_io_methods simvfs_io_methods;
@@ -257,7 +344,7 @@ static struct simvfs_inode *inode_find(struct simvfs *vfs, const char *name)
 /* Create a linked, empty inode. Returns NULL if the address space for its
  * data cannot be reserved (the caller reports SQLITE_NOMEM). */
 static struct simvfs_inode *inode_create(struct simvfs *vfs, const char *name,
-					 bool track_durability)
+					 int open_type, bool track_durability)
 {
 	void *data = mmap(NULL, (size_t)vfs->cfg.max_file_bytes,
 			  PROT_READ | PROT_WRITE,
@@ -267,6 +354,7 @@ static struct simvfs_inode *inode_create(struct simvfs *vfs, const char *name,
 	WH_ASSERT(inode_find(vfs, name) == NULL);
 	struct simvfs_inode *ino = wh_calloc(1, sizeof(*ino));
 	ino->name = wh_strdup(name);
+	ino->open_type = open_type & SIMVFS_OPEN_TYPE_MASK;
 	ino->linked = true;
 	ino->track_durability = track_durability;
 	ino->data = data;
@@ -281,6 +369,8 @@ static void inode_free(struct simvfs *vfs, struct simvfs_inode *ino)
 	WH_ASSERT_EQ(ino->shm_map_count, 0);
 	WH_ASSERT(ino->shm_regions == NULL);
 	WH_ASSERT(vfs->inode_count > 0);
+	WH_ASSERT(vfs->total_bytes >= (uint64_t)ino->size);
+	vfs->total_bytes -= (uint64_t)ino->size;
 	wh_queue_remove(&ino->link);
 	vfs->inode_count--;
 	munmap(ino->data, (size_t)vfs->cfg.max_file_bytes);
@@ -340,8 +430,9 @@ static void data_zero(struct simvfs *vfs, struct simvfs_inode *ino,
 	memset(ino->data + hi, 0, (size_t)to - hi);
 }
 
-static void log_append(struct simvfs_inode *ino, enum simvfs_log_kind kind,
-		       int64_t offset, const void *bytes, int64_t amount)
+static void log_append(struct simvfs *vfs, struct simvfs_inode *ino,
+		       enum simvfs_log_kind kind, int64_t offset,
+		       const void *bytes, int64_t amount)
 {
 	if (!ino->track_durability)
 		return;
@@ -354,6 +445,7 @@ static void log_append(struct simvfs_inode *ino, enum simvfs_log_kind kind,
 	e->offset = offset;
 	e->amount = amount;
 	e->bytes_at = ino->log_bytes_len;
+	e->seq = ++vfs->log_seq;
 	if (kind != SIMVFS_LOG_WRITE)
 		return;
 	WH_ASSERT(amount > 0);
@@ -433,6 +525,29 @@ static int64_t durability_sync(struct simvfs *vfs, struct simvfs_inode *ino)
 	return durable;
 }
 
+/* Set the live size, keeping the VFS-wide total (the quota's measure) in
+ * step. The caller keeps the bytes past the new size zero. */
+static void inode_size_set(struct simvfs *vfs, struct simvfs_inode *ino,
+			   int64_t size)
+{
+	WH_ASSERT(size >= 0);
+	WH_ASSERT(vfs->total_bytes >= (uint64_t)ino->size);
+	vfs->total_bytes = vfs->total_bytes - (uint64_t)ino->size +
+			   (uint64_t)size;
+	ino->size = size;
+}
+
+/* True if the file may become `size` bytes long under the quota. Staying
+ * the same or shrinking is always allowed, even over the quota. */
+static bool quota_allows(const struct simvfs *vfs,
+			 const struct simvfs_inode *ino, int64_t size)
+{
+	if (vfs->quota_bytes == 0 || size <= ino->size)
+		return true;
+	return vfs->total_bytes + (uint64_t)(size - ino->size) <=
+	       vfs->quota_bytes;
+}
+
 /* Set the live size (shrink or grow) and log it. */
 static void data_truncate(struct simvfs *vfs, struct simvfs_inode *ino,
 			  int64_t size)
@@ -442,19 +557,20 @@ static void data_truncate(struct simvfs *vfs, struct simvfs_inode *ino,
 	if (size < ino->size)
 		data_zero(vfs, ino, size, ino->size);
 	/* Growth needs no work: bytes past the old size are already zero. */
-	ino->size = size;
-	log_append(ino, SIMVFS_LOG_TRUNCATE, size, NULL, 0);
+	inode_size_set(vfs, ino, size);
+	log_append(vfs, ino, SIMVFS_LOG_TRUNCATE, size, NULL, 0);
 }
 
-static void data_write(struct simvfs_inode *ino, const void *buf,
-		       int64_t amount, int64_t offset)
+static void data_write(struct simvfs *vfs, struct simvfs_inode *ino,
+		       const void *buf, int64_t amount, int64_t offset)
 {
 	WH_ASSERT(offset >= 0);
 	WH_ASSERT(amount > 0);
+	WH_ASSERT(quota_allows(vfs, ino, offset + amount));
 	memcpy(ino->data + offset, buf, (size_t)amount);
 	if (offset + amount > ino->size)
-		ino->size = offset + amount;
-	log_append(ino, SIMVFS_LOG_WRITE, offset, buf, amount);
+		inode_size_set(vfs, ino, offset + amount);
+	log_append(vfs, ino, SIMVFS_LOG_WRITE, offset, buf, amount);
 }
 
 /* Copy what exists; SQLite requires the rest zero-filled and reported as a
@@ -501,6 +617,12 @@ static int lock_acquire(struct simvfs_file *f, int level)
 	WH_ASSERT(f->lock != SQLITE_LOCK_NONE || level == SQLITE_LOCK_SHARED);
 	WH_ASSERT(level != SQLITE_LOCK_RESERVED ||
 		  f->lock == SQLITE_LOCK_SHARED);
+	if (f->vfs->bug == SIMVFS_BUG_NO_LOCKS) {
+		/* Planted: as if this handle were alone on the file. The
+		 * inode's counts stay untouched, so release needs no care. */
+		f->lock = level;
+		return SQLITE_OK;
+	}
 
 	int ino_level = inode_lock_level(ino);
 	/* Another handle holds something that precludes the request. */
@@ -536,6 +658,10 @@ static void lock_release(struct simvfs_file *f, int level)
 	WH_ASSERT(level == SQLITE_LOCK_NONE || level == SQLITE_LOCK_SHARED);
 	if (f->lock <= level)
 		return;
+	if (f->vfs->bug == SIMVFS_BUG_NO_LOCKS) {
+		f->lock = level; /* nothing was counted on the inode */
+		return;
+	}
 	WH_ASSERT(ino->shared_count > 0);
 	if (f->lock > SQLITE_LOCK_SHARED) {
 		WH_ASSERT(ino->owner == f);
@@ -621,6 +747,10 @@ static int shm_lock_apply(struct simvfs_file *f, int ofst, int n, int flags)
 	WH_ASSERT(ofst + n <= SQLITE_SHM_NLOCK);
 	uint16_t mask = (uint16_t)(((1u << n) - 1u) << ofst);
 
+	/* Planted: grant everything, record nothing (so unlocking has
+	 * nothing to release either). */
+	if (f->vfs->bug == SIMVFS_BUG_NO_SHM_LOCKS)
+		return SQLITE_OK;
 	if (flags & SQLITE_SHM_UNLOCK) {
 		shm_unlock_mask(f, mask);
 		return SQLITE_OK;
@@ -652,6 +782,77 @@ static int shm_lock_apply(struct simvfs_file *f, int ofst, int n, int flags)
 }
 
 /* ------------------------------------------------------------------------
+ * Dead handles
+ *
+ * A power loss bumps vfs->generation; a handle opened under an older one
+ * belongs to the dead process. Its fields (lock, shm masks, fetch count)
+ * are frozen as they were and counted nowhere: the crash reset every
+ * inode's lock and shm state, so nothing it does may touch them.
+ * --------------------------------------------------------------------- */
+
+static bool file_is_dead(const struct simvfs_file *f)
+{
+	WH_ASSERT(f->generation <= f->vfs->generation);
+	return f->generation != f->vfs->generation;
+}
+
+/* What a dead handle's method returns: SQLITE_OK for the methods whose
+ * failure SQLite ignores or cannot see (they succeed without effect), the
+ * method's natural I/O error for the rest. */
+static int dead_code(enum wh_op_kind kind)
+{
+	switch (kind) {
+	case WH_OP_CLOSE:
+	case WH_OP_UNLOCK:
+	case WH_OP_SHM_BARRIER:
+	case WH_OP_SHM_UNMAP:
+	case WH_OP_UNFETCH:
+		return SQLITE_OK;
+	case WH_OP_FILE_CONTROL:
+		return SQLITE_IOERR;
+	default: {
+		int rc = simvfs_fault_code(kind);
+		WH_ASSERT(rc != SQLITE_OK);
+		return rc;
+	}
+	}
+}
+
+/* Free the old shm regions once no dead handle is left to touch them. */
+static void graveyard_release(struct simvfs *vfs)
+{
+	WH_ASSERT_EQ(vfs->dead_open_count, 0);
+	for (size_t i = 0; i < vfs->graveyard_count; i++)
+		free(vfs->shm_graveyard[i]);
+	free(vfs->shm_graveyard);
+	vfs->shm_graveyard = NULL;
+	vfs->graveyard_count = 0;
+	vfs->graveyard_cap = 0;
+}
+
+/* The gate of every sqlite3_io_methods entry that yields. A live handle
+ * yields; if power was lost while it was parked there, it died before the
+ * method ran. A dead handle neither yields nor runs. Either way *dead is
+ * set, the call is traced with the dead code and that code returned.
+ * Otherwise returns the yield's answer: SQLITE_OK to run, or an injected
+ * fault (not traced here). */
+static int file_enter(struct simvfs_file *f, enum wh_op_kind kind,
+		      int64_t arg, bool *dead)
+{
+	int rc = SQLITE_OK;
+	*dead = file_is_dead(f);
+	if (!*dead) {
+		rc = simvfs_yield(f->vfs, kind, f->inode->name, arg);
+		*dead = file_is_dead(f);
+	}
+	if (!*dead)
+		return rc;
+	rc = dead_code(kind);
+	simvfs_trace(f->vfs, kind, f->inode->name, arg, 0, rc);
+	return rc;
+}
+
+/* ------------------------------------------------------------------------
  * sqlite3_io_methods
  * --------------------------------------------------------------------- */
 
@@ -663,17 +864,27 @@ static int simvfs_io_close(sqlite3_file *file)
 	/* sqlite3OsClose forgets the handle whatever xClose returns, so the
 	 * close runs even when the hook injects a fault; the code is still
 	 * returned (and traced) so the fault is visible. */
-	int rc = simvfs_yield(vfs, WH_OP_CLOSE, ino->name, 0);
-	/* SQLite unmaps the shm before closing; detaching here as well
-	 * keeps a broken caller from pinning a stale wal-index. */
-	shm_detach(f);
-	lock_release(f, SQLITE_LOCK_NONE);
-	simvfs_trace(vfs, WH_OP_CLOSE, ino->name, 0, 0, rc);
+	bool dead;
+	int rc = file_enter(f, WH_OP_CLOSE, 0, &dead);
+	if (!dead) {
+		/* SQLite unmaps the shm before closing; detaching here as
+		 * well keeps a broken caller from pinning a stale
+		 * wal-index. */
+		shm_detach(f);
+		lock_release(f, SQLITE_LOCK_NONE);
+		simvfs_trace(vfs, WH_OP_CLOSE, ino->name, 0, 0, rc);
+	}
 	f->inode = NULL;
 	WH_ASSERT(ino->open_count > 0);
 	WH_ASSERT(vfs->open_count > 0);
 	ino->open_count--;
 	vfs->open_count--;
+	if (dead) {
+		WH_ASSERT(vfs->dead_open_count > 0);
+		vfs->dead_open_count--;
+		if (vfs->dead_open_count == 0)
+			graveyard_release(vfs);
+	}
 	if (ino->open_count == 0 && !ino->linked)
 		inode_free(vfs, ino);
 	return rc;
@@ -683,9 +894,14 @@ static int simvfs_io_read(sqlite3_file *file, void *buf, int amount,
 			  sqlite3_int64 offset)
 {
 	struct simvfs_file *f = simvfs_file_of(file);
-	int rc = simvfs_yield(f->vfs, WH_OP_READ, f->inode->name, offset);
-	if (rc != SQLITE_OK)
+	bool dead;
+	int rc = file_enter(f, WH_OP_READ, offset, &dead);
+	if (dead || rc != SQLITE_OK) {
+		/* A refused read hands back zeros, never stale bytes. */
+		if (amount > 0)
+			memset(buf, 0, (size_t)amount);
 		return rc;
+	}
 	rc = data_read(f->inode, buf, amount, offset);
 	simvfs_trace(f->vfs, WH_OP_READ, f->inode->name, offset, amount, rc);
 	return rc;
@@ -695,16 +911,19 @@ static int simvfs_io_write(sqlite3_file *file, const void *buf, int amount,
 			   sqlite3_int64 offset)
 {
 	struct simvfs_file *f = simvfs_file_of(file);
-	int rc = simvfs_yield(f->vfs, WH_OP_WRITE, f->inode->name, offset);
-	if (rc != SQLITE_OK)
+	bool dead;
+	int rc = file_enter(f, WH_OP_WRITE, offset, &dead);
+	if (dead || rc != SQLITE_OK)
 		return rc;
 	if (f->open_flags & SQLITE_OPEN_READONLY)
 		rc = SQLITE_IOERR_WRITE; /* EBADF under unix */
 	else if (offset < 0 || amount < 0 ||
 		 (uint64_t)offset + (uint64_t)amount > f->vfs->cfg.max_file_bytes)
 		rc = SQLITE_FULL;
+	else if (amount > 0 && !quota_allows(f->vfs, f->inode, offset + amount))
+		rc = SQLITE_FULL; /* the disk is full: nothing is written */
 	else if (amount > 0)
-		data_write(f->inode, buf, amount, offset);
+		data_write(f->vfs, f->inode, buf, amount, offset);
 	simvfs_trace(f->vfs, WH_OP_WRITE, f->inode->name, offset, amount, rc);
 	return rc;
 }
@@ -712,8 +931,9 @@ static int simvfs_io_write(sqlite3_file *file, const void *buf, int amount,
 static int simvfs_io_truncate(sqlite3_file *file, sqlite3_int64 size)
 {
 	struct simvfs_file *f = simvfs_file_of(file);
-	int rc = simvfs_yield(f->vfs, WH_OP_TRUNCATE, f->inode->name, size);
-	if (rc != SQLITE_OK)
+	bool dead;
+	int rc = file_enter(f, WH_OP_TRUNCATE, size, &dead);
+	if (dead || rc != SQLITE_OK)
 		return rc;
 	/* As unix: with a chunk size set, the file is truncated up to a
 	 * whole chunk. */
@@ -724,6 +944,8 @@ static int simvfs_io_truncate(sqlite3_file *file, sqlite3_int64 size)
 		rc = SQLITE_IOERR_TRUNCATE;
 	else if (size < 0 || (uint64_t)size > f->vfs->cfg.max_file_bytes)
 		rc = SQLITE_FULL;
+	else if (!quota_allows(f->vfs, f->inode, size))
+		rc = SQLITE_FULL;
 	else
 		data_truncate(f->vfs, f->inode, size);
 	simvfs_trace(f->vfs, WH_OP_TRUNCATE, f->inode->name, size, 0, rc);
@@ -733,10 +955,31 @@ static int simvfs_io_truncate(sqlite3_file *file, sqlite3_int64 size)
 static int simvfs_io_sync(sqlite3_file *file, int flags)
 {
 	struct simvfs_file *f = simvfs_file_of(file);
-	int rc = simvfs_yield(f->vfs, WH_OP_SYNC, f->inode->name, flags);
-	if (rc != SQLITE_OK)
+	struct simvfs *vfs = f->vfs;
+	bool dead;
+	int rc = file_enter(f, WH_OP_SYNC, flags, &dead);
+	if (dead || rc != SQLITE_OK)
 		return rc;
-	int64_t durable = durability_sync(f->vfs, f->inode);
+	int64_t durable = 0;
+	if (vfs->bug == SIMVFS_BUG_LYING_FSYNC) {
+		/* Planted: report success, leave everything unsynced. */
+	} else if (vfs->cfg.device_characteristics & SQLITE_IOCAP_SEQUENTIAL) {
+		/* A sequential device writes in issue order, so the flush
+		 * that makes this file's writes durable makes every earlier
+		 * write of every file durable too. */
+		struct wh_queue *q;
+		int seen = 0;
+		WH_QUEUE_FOREACH(q, &vfs->inodes)
+		{
+			seen++;
+			WH_ASSERT(seen <= vfs->inode_count);
+			durable += durability_sync(
+				vfs, wh_container_of(q, struct simvfs_inode,
+						     link));
+		}
+	} else {
+		durable = durability_sync(vfs, f->inode);
+	}
 	simvfs_trace(f->vfs, WH_OP_SYNC, f->inode->name, flags, durable, rc);
 	return rc;
 }
@@ -745,8 +988,9 @@ static int simvfs_io_file_size(sqlite3_file *file, sqlite3_int64 *size_out)
 {
 	struct simvfs_file *f = simvfs_file_of(file);
 	*size_out = 0;
-	int rc = simvfs_yield(f->vfs, WH_OP_FILESIZE, f->inode->name, 0);
-	if (rc != SQLITE_OK)
+	bool dead;
+	int rc = file_enter(f, WH_OP_FILESIZE, 0, &dead);
+	if (dead || rc != SQLITE_OK)
 		return rc;
 	*size_out = f->inode->size;
 	simvfs_trace(f->vfs, WH_OP_FILESIZE, f->inode->name, f->inode->size, 0,
@@ -757,8 +1001,9 @@ static int simvfs_io_file_size(sqlite3_file *file, sqlite3_int64 *size_out)
 static int simvfs_io_lock(sqlite3_file *file, int level)
 {
 	struct simvfs_file *f = simvfs_file_of(file);
-	int rc = simvfs_yield(f->vfs, WH_OP_LOCK, f->inode->name, level);
-	if (rc != SQLITE_OK)
+	bool dead;
+	int rc = file_enter(f, WH_OP_LOCK, level, &dead);
+	if (dead || rc != SQLITE_OK)
 		return rc;
 	rc = lock_acquire(f, level);
 	simvfs_trace(f->vfs, WH_OP_LOCK, f->inode->name, level, f->lock, rc);
@@ -768,9 +1013,10 @@ static int simvfs_io_lock(sqlite3_file *file, int level)
 static int simvfs_io_unlock(sqlite3_file *file, int level)
 {
 	struct simvfs_file *f = simvfs_file_of(file);
-	int rc = simvfs_yield(f->vfs, WH_OP_UNLOCK, f->inode->name, level);
-	if (rc != SQLITE_OK)
-		return rc;
+	bool dead;
+	int rc = file_enter(f, WH_OP_UNLOCK, level, &dead);
+	if (dead || rc != SQLITE_OK)
+		return rc; /* dead: SQLITE_OK, and nothing is released */
 	lock_release(f, level);
 	simvfs_trace(f->vfs, WH_OP_UNLOCK, f->inode->name, level, f->lock, rc);
 	return rc;
@@ -780,11 +1026,16 @@ static int simvfs_io_check_reserved(sqlite3_file *file, int *result)
 {
 	struct simvfs_file *f = simvfs_file_of(file);
 	*result = 0;
-	int rc = simvfs_yield(f->vfs, WH_OP_CHECK_RESERVED, f->inode->name, 0);
-	if (rc != SQLITE_OK)
+	bool dead;
+	int rc = file_enter(f, WH_OP_CHECK_RESERVED, 0, &dead);
+	if (dead || rc != SQLITE_OK)
 		return rc;
-	/* Any handle, the caller included, as unix reports it. */
-	*result = inode_lock_level(f->inode) >= SQLITE_LOCK_RESERVED;
+	/* Any handle, the caller included, as unix reports it; under the
+	 * planted NO_LOCKS every handle is alone, so only its own counts. */
+	if (f->vfs->bug == SIMVFS_BUG_NO_LOCKS)
+		*result = f->lock >= SQLITE_LOCK_RESERVED;
+	else
+		*result = inode_lock_level(f->inode) >= SQLITE_LOCK_RESERVED;
 	simvfs_trace(f->vfs, WH_OP_CHECK_RESERVED, f->inode->name, *result, 0,
 		     rc);
 	return rc;
@@ -825,7 +1076,8 @@ static int file_control_run(struct simvfs_file *f, int op, void *arg)
 			       f->chunk_bytes;
 		if (want <= ino->size)
 			return SQLITE_OK;
-		if ((uint64_t)want > vfs->cfg.max_file_bytes)
+		if ((uint64_t)want > vfs->cfg.max_file_bytes ||
+		    !quota_allows(vfs, ino, want))
 			return SQLITE_FULL;
 		data_truncate(vfs, ino, want);
 		return SQLITE_OK;
@@ -874,8 +1126,9 @@ static int file_control_run(struct simvfs_file *f, int op, void *arg)
 static int simvfs_io_file_control(sqlite3_file *file, int op, void *arg)
 {
 	struct simvfs_file *f = simvfs_file_of(file);
-	int rc = simvfs_yield(f->vfs, WH_OP_FILE_CONTROL, f->inode->name, op);
-	if (rc != SQLITE_OK)
+	bool dead;
+	int rc = file_enter(f, WH_OP_FILE_CONTROL, op, &dead);
+	if (dead || rc != SQLITE_OK)
 		return rc;
 	rc = file_control_run(f, op, arg);
 	simvfs_trace(f->vfs, WH_OP_FILE_CONTROL, f->inode->name, op, 0, rc);
@@ -909,8 +1162,9 @@ static int simvfs_io_shm_map(sqlite3_file *file, int region, int region_bytes,
 	struct simvfs_file *f = simvfs_file_of(file);
 	struct simvfs_inode *ino = f->inode;
 	*out = NULL;
-	int rc = simvfs_yield(f->vfs, WH_OP_SHM_MAP, ino->name, region);
-	if (rc != SQLITE_OK)
+	bool dead;
+	int rc = file_enter(f, WH_OP_SHM_MAP, region, &dead);
+	if (dead || rc != SQLITE_OK)
 		return rc;
 	WH_ASSERT(region >= 0);
 	WH_ASSERT(region_bytes > 0);
@@ -938,8 +1192,12 @@ static int simvfs_io_shm_map(sqlite3_file *file, int region, int region_bytes,
 static int simvfs_io_shm_lock(sqlite3_file *file, int ofst, int n, int flags)
 {
 	struct simvfs_file *f = simvfs_file_of(file);
-	int rc = simvfs_yield(f->vfs, WH_OP_SHM_LOCK, f->inode->name, ofst);
-	if (rc != SQLITE_OK)
+	bool dead;
+	/* The yield argument carries the flags too, so a fault injector can
+	 * spare unlocks (they cannot fail on a real system). */
+	int rc = file_enter(f, WH_OP_SHM_LOCK,
+			    (int64_t)ofst | ((int64_t)n << 8) | ((int64_t)flags << 16), &dead);
+	if (dead || rc != SQLITE_OK)
 		return rc;
 	if (!f->shm_attached)
 		rc = SQLITE_IOERR_SHMLOCK; /* as unix: no shm, no shm locks */
@@ -956,8 +1214,11 @@ static void simvfs_io_shm_barrier(sqlite3_file *file)
 	/* One thread runs, so no fence is needed; the barrier exists only as
 	 * a point where another connection may run. An injected error has
 	 * nowhere to go (xShmBarrier returns void) and is traced. */
-	int rc = simvfs_yield(f->vfs, WH_OP_SHM_BARRIER, f->inode->name, 0);
-	simvfs_trace(f->vfs, WH_OP_SHM_BARRIER, f->inode->name, 0, 0, rc);
+	bool dead;
+	int rc = file_enter(f, WH_OP_SHM_BARRIER, 0, &dead);
+	if (!dead)
+		simvfs_trace(f->vfs, WH_OP_SHM_BARRIER, f->inode->name, 0, 0,
+			     rc);
 }
 
 static int simvfs_io_shm_unmap(sqlite3_file *file, int delete_flag)
@@ -967,8 +1228,10 @@ static int simvfs_io_shm_unmap(sqlite3_file *file, int delete_flag)
 	 * when the hook injects a fault: skipping it would leave the
 	 * wal-index mapped forever. deleteFlag needs no action: the content
 	 * is reset when the last mapping goes, whatever the flag. */
-	int rc = simvfs_yield(f->vfs, WH_OP_SHM_UNMAP, f->inode->name,
-			      delete_flag);
+	bool dead;
+	int rc = file_enter(f, WH_OP_SHM_UNMAP, delete_flag, &dead);
+	if (dead)
+		return rc; /* SQLITE_OK: the crash already dropped the shm */
 	shm_detach(f);
 	simvfs_trace(f->vfs, WH_OP_SHM_UNMAP, f->inode->name, delete_flag, 0,
 		     rc);
@@ -981,8 +1244,9 @@ static int simvfs_io_fetch(sqlite3_file *file, sqlite3_int64 offset,
 	struct simvfs_file *f = simvfs_file_of(file);
 	struct simvfs_inode *ino = f->inode;
 	*out = NULL;
-	int rc = simvfs_yield(f->vfs, WH_OP_FETCH, ino->name, offset);
-	if (rc != SQLITE_OK)
+	bool dead;
+	int rc = file_enter(f, WH_OP_FETCH, offset, &dead);
+	if (dead || rc != SQLITE_OK)
 		return rc;
 	WH_ASSERT(offset >= 0);
 	WH_ASSERT(amount > 0);
@@ -1006,7 +1270,10 @@ static int simvfs_io_unfetch(sqlite3_file *file, sqlite3_int64 offset,
 	/* The pager ignores xUnfetch's result, so the release runs even when
 	 * the hook injects a fault: a lost release would leave fetch_count
 	 * high and freeze the mmap limit. */
-	int rc = simvfs_yield(f->vfs, WH_OP_UNFETCH, f->inode->name, offset);
+	bool dead;
+	int rc = file_enter(f, WH_OP_UNFETCH, offset, &dead);
+	if (dead)
+		return rc; /* SQLITE_OK: its pages are counted nowhere now */
 	if (p != NULL) {
 		WH_ASSERT(f->fetch_count > 0);
 		WH_ASSERT(p == f->inode->data + offset);
@@ -1058,16 +1325,25 @@ static int simvfs_open(sqlite3_vfs *base, sqlite3_filename name,
 	memset(f, 0, sizeof(*f));
 	if (out_flags != NULL)
 		*out_flags = 0;
+	uint64_t generation = vfs->generation;
 	int rc = simvfs_yield(vfs, WH_OP_OPEN, name, flags);
 	if (rc != SQLITE_OK)
 		return rc;
+	if (vfs->generation != generation) {
+		/* Power was lost while the open was parked: the caller is of
+		 * the dead process and must not create a file in the new
+		 * image. */
+		rc = SQLITE_CANTOPEN;
+		simvfs_trace(vfs, WH_OP_OPEN, name, flags, 0, rc);
+		return rc;
+	}
 
 	struct simvfs_inode *ino = NULL;
 	char *temp_name = NULL;
 	bool anonymous = name == NULL;
 	if (anonymous) {
 		temp_name = temp_name_make(vfs);
-		ino = inode_create(vfs, temp_name, false);
+		ino = inode_create(vfs, temp_name, flags, false);
 		if (ino == NULL)
 			rc = SQLITE_NOMEM;
 	} else if (strlen(name) > SIMVFS_PATHNAME_MAX) {
@@ -1082,7 +1358,7 @@ static int simvfs_open(sqlite3_vfs *base, sqlite3_filename name,
 			rc = SQLITE_CANTOPEN;
 		} else if (ino == NULL) {
 			ino = inode_create(
-				vfs, name,
+				vfs, name, flags,
 				(flags & SQLITE_OPEN_DELETEONCLOSE) == 0);
 			if (ino == NULL)
 				rc = SQLITE_NOMEM;
@@ -1093,6 +1369,7 @@ static int simvfs_open(sqlite3_vfs *base, sqlite3_filename name,
 		f->base.pMethods = &simvfs_io_methods;
 		f->vfs = vfs;
 		f->inode = ino;
+		f->generation = vfs->generation;
 		f->open_flags = flags;
 		f->lock = SQLITE_LOCK_NONE;
 		f->powersafe_overwrite = (vfs->cfg.device_characteristics &
@@ -1115,13 +1392,17 @@ static int simvfs_open(sqlite3_vfs *base, sqlite3_filename name,
 static int simvfs_delete(sqlite3_vfs *base, const char *name, int dir_sync)
 {
 	struct simvfs *vfs = simvfs_of(base);
+	uint64_t generation = vfs->generation;
 	int rc = simvfs_yield(vfs, WH_OP_DELETE, name, dir_sync);
 	if (rc != SQLITE_OK)
 		return rc;
 	/* dirSync asks that the deletion be durable; directory entries are
 	 * not modelled yet, so a deletion is durable at once. */
 	struct simvfs_inode *ino = inode_find(vfs, name);
-	if (ino == NULL)
+	if (vfs->generation != generation)
+		rc = SQLITE_IOERR_DELETE; /* parked across a power loss: the
+					     dead process deletes nothing */
+	else if (ino == NULL)
 		rc = SQLITE_IOERR_DELETE_NOENT;
 	else
 		inode_unlink(vfs, ino);
@@ -1134,11 +1415,14 @@ static int simvfs_access(sqlite3_vfs *base, const char *name, int flags,
 {
 	struct simvfs *vfs = simvfs_of(base);
 	*result = 0;
+	uint64_t generation = vfs->generation;
 	int rc = simvfs_yield(vfs, WH_OP_ACCESS, name, flags);
 	if (rc != SQLITE_OK)
 		return rc;
 	const struct simvfs_inode *ino = inode_find(vfs, name);
-	if (flags == SQLITE_ACCESS_EXISTS)
+	if (vfs->generation != generation)
+		rc = SQLITE_IOERR_ACCESS; /* parked across a power loss */
+	else if (flags == SQLITE_ACCESS_EXISTS)
 		/* The unix VFS reports a zero-size regular file as missing
 		 * (its unixAccess tests st_size > 0); SQLite relies on it
 		 * for empty -wal and -journal files and copes either way. */
@@ -1271,6 +1555,515 @@ static const char *simvfs_next_system_call(sqlite3_vfs *base,
 }
 
 /* ------------------------------------------------------------------------
+ * Power loss (the crash model is in the opening comment)
+ * --------------------------------------------------------------------- */
+
+/* What became of one sector of one unsynced write. */
+enum crash_fate {
+	CRASH_LOST,    /* the sector keeps what it held before the write */
+	CRASH_KEPT,    /* the write's bytes in the sector reached the disk */
+	CRASH_GARBAGE, /* the sector was torn: random bytes */
+};
+
+/* One power loss in progress. */
+struct crash_run {
+	struct simvfs *vfs;         /* the VFS losing power */
+	struct wh_prng *rng;        /* every decision draws from it */
+	struct simvfs_crash_stats *stats; /* filled as sectors are decided */
+	int64_t sector_bytes;       /* cfg.sector_size */
+	bool atomic;                /* a sector is never torn */
+	bool powersafe;             /* a tear stays inside the written bytes */
+	bool safe_append;           /* the file never grows over lost data */
+	bool sequential;            /* a loss cuts off every later mutation */
+	uint64_t keep_eighths;      /* this crash's odds of keeping, /8 */
+	uint64_t garbage_sixteenths; /* this crash's odds of tearing, /16 */
+	bool cut;                   /* sequential: something was lost, so
+				       every later mutation is lost too */
+};
+
+/* True if the device writes a whole sector or nothing: SQLITE_IOCAP_ATOMIC,
+ * or an ATOMICnnn flag whose unit holds whole sectors. */
+static bool crash_sector_atomic(int dc, int64_t sector_bytes)
+{
+	static const struct {
+		int flag;            /* SQLITE_IOCAP_ATOMICnnn */
+		int64_t unit_bytes;  /* nnn */
+	} units[] = {
+		{SQLITE_IOCAP_ATOMIC512, 512},
+		{SQLITE_IOCAP_ATOMIC1K, 1024},
+		{SQLITE_IOCAP_ATOMIC2K, 2048},
+		{SQLITE_IOCAP_ATOMIC4K, 4096},
+		{SQLITE_IOCAP_ATOMIC8K, 8192},
+		{SQLITE_IOCAP_ATOMIC16K, 16384},
+		{SQLITE_IOCAP_ATOMIC32K, 32768},
+		{SQLITE_IOCAP_ATOMIC64K, 65536},
+	};
+	WH_ASSERT(sector_bytes > 0);
+	if (dc & SQLITE_IOCAP_ATOMIC)
+		return true;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if ((dc & units[i].flag) &&
+		    units[i].unit_bytes >= sector_bytes &&
+		    units[i].unit_bytes % sector_bytes == 0)
+			return true;
+	return false;
+}
+
+/* Decide one sector of a write whose bytes in the sector start past the
+ * post-crash end of the file (starts_past_end) or reach beyond it
+ * (ends_past_end). */
+static enum crash_fate crash_decide(struct crash_run *run, bool starts_past_end,
+				    bool ends_past_end)
+{
+	WH_ASSERT(!starts_past_end || ends_past_end);
+	if (run->cut)
+		return CRASH_LOST;
+	/* SAFE_APPEND: appended data reaches the disk before the size
+	 * grows over it, so data past a lost append never shows up. */
+	if (run->safe_append && starts_past_end)
+		return CRASH_LOST;
+	bool tearable = !run->atomic && !(run->safe_append && ends_past_end);
+	if (tearable &&
+	    wh_prng_chance(run->rng, run->garbage_sixteenths, 16))
+		return CRASH_GARBAGE;
+	return wh_prng_chance(run->rng, run->keep_eighths, 8) ? CRASH_KEPT
+							      : CRASH_LOST;
+}
+
+/* Random bytes over [from, to) of the image being built. */
+static void crash_garbage_fill(struct crash_run *run, struct simvfs_inode *ino,
+			       int64_t from, int64_t to)
+{
+	WH_ASSERT(0 <= from);
+	WH_ASSERT(from < to);
+	WH_ASSERT(to <= ino->synced_size);
+	for (int64_t at = from; at < to; at += 8) {
+		uint64_t r = wh_prng_next(run->rng);
+		int64_t n = to - at < 8 ? to - at : 8;
+		memcpy(ino->synced + at, &r, (size_t)n);
+	}
+}
+
+/* Replay one logged write, sector by sector, onto the image being built
+ * (the inode's synced image). */
+static void crash_write(struct crash_run *run, struct simvfs_inode *ino,
+			const struct simvfs_log_entry *e)
+{
+	WH_ASSERT(e->kind == SIMVFS_LOG_WRITE);
+	WH_ASSERT(e->amount > 0);
+	int64_t sector = run->sector_bytes;
+	int64_t end = e->offset + e->amount;
+	const unsigned char *bytes = ino->log_bytes + e->bytes_at;
+	for (int64_t s = e->offset / sector; s * sector < end; s++) {
+		int64_t lo = s * sector > e->offset ? s * sector : e->offset;
+		int64_t hi = (s + 1) * sector < end ? (s + 1) * sector : end;
+		WH_ASSERT(lo < hi);
+		enum crash_fate fate = crash_decide(
+			run, lo > ino->synced_size, hi > ino->synced_size);
+		switch (fate) {
+		case CRASH_LOST:
+			run->stats->sectors_lost++;
+			run->cut = run->sequential;
+			break;
+		case CRASH_KEPT:
+			if (hi > ino->synced_size)
+				synced_resize(run->vfs, ino, hi);
+			memcpy(ino->synced + lo, bytes + (lo - e->offset),
+			       (size_t)(hi - lo));
+			run->stats->sectors_kept++;
+			break;
+		case CRASH_GARBAGE: {
+			if (hi > ino->synced_size)
+				synced_resize(run->vfs, ino, hi);
+			/* Without powersafe overwrite, the tear spreads to
+			 * the rest of the sector (as far as the file goes),
+			 * damaging bytes this write never touched. */
+			int64_t from = run->powersafe ? lo : s * sector;
+			int64_t to = hi;
+			if (!run->powersafe) {
+				to = (s + 1) * sector;
+				if (to > ino->synced_size)
+					to = ino->synced_size;
+			}
+			crash_garbage_fill(run, ino, from, to);
+			run->stats->sectors_garbage++;
+			/* A sequential device tears only the sector being
+			 * written when the power went. */
+			run->cut = run->sequential;
+			break;
+		}
+		}
+	}
+	/* Without SAFE_APPEND the new size may reach the disk before the
+	 * data: the file grows over lost sectors, which read as zeros. */
+	if (!run->safe_append && !run->cut && end > ino->synced_size &&
+	    wh_prng_chance(run->rng, 1, 2))
+		synced_resize(run->vfs, ino, end);
+}
+
+/* Replay one logged truncate (a size change, shrink or grow). */
+static void crash_truncate(struct crash_run *run, struct simvfs_inode *ino,
+			   const struct simvfs_log_entry *e)
+{
+	WH_ASSERT(e->kind == SIMVFS_LOG_TRUNCATE);
+	WH_ASSERT(e->offset >= 0);
+	if (!run->cut && wh_prng_chance(run->rng, run->keep_eighths, 8))
+		synced_resize(run->vfs, ino, e->offset);
+	else
+		run->cut = run->sequential;
+}
+
+/* Decide every unsynced mutation of every file that survives by name, in
+ * the order they were issued across files (so SEQUENTIAL can cut them
+ * all at one point), building each post-crash image in its synced
+ * image. Returns the number of files that had any. */
+static uint32_t crash_replay_logs(struct crash_run *run)
+{
+	struct simvfs *vfs = run->vfs;
+	struct crash_cursor {
+		struct simvfs_inode *ino; /* a file with unsynced changes */
+		size_t next;              /* its next log entry to decide */
+	} *cursors = wh_calloc((size_t)vfs->inode_count + 1, sizeof(*cursors));
+	size_t cursor_count = 0;
+	size_t entries_left = 0;
+	struct wh_queue *q;
+	int seen = 0;
+	WH_QUEUE_FOREACH(q, &vfs->inodes)
+	{
+		struct simvfs_inode *ino =
+			wh_container_of(q, struct simvfs_inode, link);
+		seen++;
+		WH_ASSERT(seen <= vfs->inode_count);
+		if (!ino->linked || ino->log_count == 0)
+			continue;
+		cursors[cursor_count++].ino = ino;
+		entries_left += ino->log_count;
+	}
+	/* A merge by seq; a run has a handful of files, so a scan per step
+	 * costs nothing next to the bytes copied. */
+	for (; entries_left > 0; entries_left--) {
+		struct crash_cursor *first = NULL;
+		uint64_t first_seq = UINT64_MAX;
+		for (size_t i = 0; i < cursor_count; i++) {
+			struct crash_cursor *c = &cursors[i];
+			if (c->next == c->ino->log_count)
+				continue;
+			uint64_t seq = c->ino->log[c->next].seq;
+			WH_ASSERT(seq != first_seq);
+			if (seq < first_seq) {
+				first = c;
+				first_seq = seq;
+			}
+		}
+		WH_ASSERT(first != NULL);
+		const struct simvfs_log_entry *e =
+			&first->ino->log[first->next];
+		if (e->kind == SIMVFS_LOG_WRITE)
+			crash_write(run, first->ino, e);
+		else
+			crash_truncate(run, first->ino, e);
+		first->next++;
+	}
+	for (size_t i = 0; i < cursor_count; i++)
+		WH_ASSERT_EQ(cursors[i].next, cursors[i].ino->log_count);
+	free(cursors);
+	WH_ASSERT(cursor_count <= UINT32_MAX);
+	return (uint32_t)cursor_count;
+}
+
+static void log_clear(struct simvfs_inode *ino)
+{
+	ino->log_count = 0;
+	ino->log_bytes_len = 0;
+	ino->unsynced_bytes = 0;
+}
+
+/* The lock and shm state of the dead process goes with it. Regions that
+ * dead handles still map move to the graveyard: SQLite may touch them
+ * through pointers it holds until it closes those handles. */
+static void crash_drop_process_state(struct simvfs *vfs,
+				     struct simvfs_inode *ino)
+{
+	ino->shared_count = 0;
+	ino->owner = NULL;
+	if (ino->shm_map_count == 0) {
+		WH_ASSERT(ino->shm_regions == NULL);
+		return;
+	}
+	size_t need = vfs->graveyard_count + (size_t)ino->shm_region_count;
+	if (need > vfs->graveyard_cap) {
+		size_t cap = vfs->graveyard_cap ? 2 * vfs->graveyard_cap : 8;
+		while (cap < need)
+			cap *= 2;
+		vfs->shm_graveyard = wh_realloc(
+			vfs->shm_graveyard, cap * sizeof(*vfs->shm_graveyard));
+		vfs->graveyard_cap = cap;
+	}
+	for (int i = 0; i < ino->shm_region_count; i++)
+		vfs->shm_graveyard[vfs->graveyard_count++] =
+			ino->shm_regions[i];
+	WH_ASSERT(vfs->graveyard_count <= vfs->graveyard_cap);
+	free(ino->shm_regions);
+	ino->shm_regions = NULL;
+	ino->shm_region_count = 0;
+	ino->shm_region_bytes = 0;
+	ino->shm_map_count = 0;
+	memset(ino->shm_shared_count, 0, sizeof(ino->shm_shared_count));
+	memset(ino->shm_excl_owner, 0, sizeof(ino->shm_excl_owner));
+}
+
+/* Make the post-crash image (built in the synced image) the live data. A
+ * file no name leads to (a temp file, or one deleted while open) is gone:
+ * it empties, and is freed when its dead handles close. */
+static void crash_settle_data(struct simvfs *vfs, struct simvfs_inode *ino)
+{
+	if (!ino->linked) {
+		data_zero(vfs, ino, 0, ino->size);
+		inode_size_set(vfs, ino, 0);
+		ino->synced_size = 0;
+		log_clear(ino);
+		return;
+	}
+	/* Only temp files keep no log, and they are never linked. */
+	WH_ASSERT(ino->track_durability);
+	if (ino->log_count == 0) {
+		WH_ASSERT_EQ(ino->synced_size, ino->size);
+		return;
+	}
+	int64_t old_size = ino->size;
+	if (ino->synced_size > 0)
+		memcpy(ino->data, ino->synced, (size_t)ino->synced_size);
+	if (old_size > ino->synced_size)
+		data_zero(vfs, ino, ino->synced_size, old_size);
+	inode_size_set(vfs, ino, ino->synced_size);
+	log_clear(ino);
+}
+
+void simvfs_power_loss(struct simvfs *vfs, struct wh_prng *rng,
+		       struct simvfs_crash_stats *out)
+{
+	struct simvfs_crash_stats local;
+	struct simvfs_crash_stats *stats = out != NULL ? out : &local;
+	memset(stats, 0, sizeof(*stats));
+	int dc = vfs->cfg.device_characteristics;
+	struct crash_run run = {
+		.vfs = vfs,
+		.rng = rng,
+		.stats = stats,
+		.sector_bytes = vfs->cfg.sector_size,
+		.atomic = crash_sector_atomic(dc, vfs->cfg.sector_size),
+		.powersafe = (dc & SQLITE_IOCAP_POWERSAFE_OVERWRITE) != 0,
+		.safe_append = (dc & SQLITE_IOCAP_SAFE_APPEND) != 0,
+		.sequential = (dc & SQLITE_IOCAP_SEQUENTIAL) != 0,
+	};
+	/* Each crash draws its own odds, so runs see everything from "all
+	 * lost" to "all kept", not always a half-and-half mix. */
+	run.keep_eighths = wh_prng_below(rng, 9);
+	run.garbage_sixteenths = wh_prng_below(rng, 5);
+
+	stats->files_affected = crash_replay_logs(&run);
+
+	uint64_t total = 0;
+	struct wh_queue *q;
+	int seen = 0;
+	WH_QUEUE_FOREACH(q, &vfs->inodes)
+	{
+		struct simvfs_inode *ino =
+			wh_container_of(q, struct simvfs_inode, link);
+		seen++;
+		WH_ASSERT(seen <= vfs->inode_count);
+		crash_drop_process_state(vfs, ino);
+		crash_settle_data(vfs, ino);
+		WH_ASSERT_EQ(ino->size, ino->synced_size);
+		total += (uint64_t)ino->size;
+	}
+	WH_ASSERT_EQ(total, vfs->total_bytes);
+
+	/* Every handle open now belongs to the dead process. */
+	vfs->generation++;
+	vfs->dead_open_count = vfs->open_count;
+	if (vfs->dead_open_count == 0)
+		graveyard_release(vfs);
+}
+
+/* ------------------------------------------------------------------------
+ * Bit flips, planted bugs, quota, fault codes
+ * --------------------------------------------------------------------- */
+
+static bool bitflip_candidate(const struct simvfs_inode *ino)
+{
+	return ino->linked && ino->track_durability && ino->size > 0;
+}
+
+static bool bitflip_preferred(const struct simvfs_inode *ino)
+{
+	return (ino->open_type & (SQLITE_OPEN_MAIN_DB | SQLITE_OPEN_WAL)) != 0;
+}
+
+/* Flip `mask` at `offset` in every version of the byte: live, synced, and
+ * each unsynced write covering it, so replaying the log still lands on
+ * the live data. When the byte the replay would produce is a zero from a
+ * size change (no write covers it since), a one-byte write carries the
+ * flip into the log. */
+static void bitflip_apply(struct simvfs *vfs, struct simvfs_inode *ino,
+			  int64_t offset, unsigned char mask)
+{
+	WH_ASSERT(0 <= offset);
+	WH_ASSERT(offset < ino->size);
+	ino->data[offset] ^= mask;
+	bool from_zero = offset >= ino->synced_size;
+	if (!from_zero)
+		ino->synced[offset] ^= mask;
+	for (size_t i = 0; i < ino->log_count; i++) {
+		const struct simvfs_log_entry *e = &ino->log[i];
+		if (e->kind == SIMVFS_LOG_TRUNCATE) {
+			if (e->offset <= offset)
+				from_zero = true;
+			continue;
+		}
+		if (offset < e->offset || offset >= e->offset + e->amount)
+			continue;
+		ino->log_bytes[e->bytes_at + (size_t)(offset - e->offset)] ^=
+			mask;
+		from_zero = false;
+	}
+	if (from_zero)
+		log_append(vfs, ino, SIMVFS_LOG_WRITE, offset,
+			   ino->data + offset, 1);
+}
+
+int simvfs_bitflip(struct simvfs *vfs, struct wh_prng *rng, char *desc,
+		   size_t desc_len)
+{
+	uint64_t candidates = 0;
+	uint64_t preferred = 0;
+	struct wh_queue *q;
+	int seen = 0;
+	WH_QUEUE_FOREACH(q, &vfs->inodes)
+	{
+		const struct simvfs_inode *ino =
+			wh_container_of(q, struct simvfs_inode, link);
+		seen++;
+		WH_ASSERT(seen <= vfs->inode_count);
+		if (!bitflip_candidate(ino))
+			continue;
+		candidates++;
+		preferred += bitflip_preferred(ino);
+	}
+	WH_ASSERT(preferred <= candidates);
+	if (candidates == 0) {
+		if (desc_len > 0)
+			desc[0] = '\0';
+		return -1;
+	}
+	bool only_preferred = preferred > 0;
+	uint64_t pick = wh_prng_below(rng, only_preferred ? preferred
+							  : candidates);
+	struct simvfs_inode *chosen = NULL;
+	WH_QUEUE_FOREACH(q, &vfs->inodes)
+	{
+		struct simvfs_inode *ino =
+			wh_container_of(q, struct simvfs_inode, link);
+		if (!bitflip_candidate(ino) ||
+		    (only_preferred && !bitflip_preferred(ino)))
+			continue;
+		if (pick == 0) {
+			chosen = ino;
+			break;
+		}
+		pick--;
+	}
+	WH_ASSERT(chosen != NULL);
+	int64_t offset = (int64_t)wh_prng_below(rng, (uint64_t)chosen->size);
+	int bit = (int)wh_prng_below(rng, 8);
+	bitflip_apply(vfs, chosen, offset, (unsigned char)(1u << bit));
+	if (desc_len > 0)
+		snprintf(desc, desc_len, "%s offset %lld bit %d", chosen->name,
+			 (long long)offset, bit);
+	return 0;
+}
+
+static bool bug_is_lock_bug(enum simvfs_bug bug)
+{
+	return bug == SIMVFS_BUG_NO_LOCKS || bug == SIMVFS_BUG_NO_SHM_LOCKS;
+}
+
+void simvfs_set_bug(struct simvfs *vfs, enum simvfs_bug bug)
+{
+	switch (bug) {
+	case SIMVFS_BUG_NONE:
+	case SIMVFS_BUG_NO_LOCKS:
+	case SIMVFS_BUG_NO_SHM_LOCKS:
+	case SIMVFS_BUG_LYING_FSYNC:
+		break;
+	default:
+		WH_UNREACHABLE();
+	}
+	/* Locks granted under one rule cannot be released under the other. */
+	if (bug != vfs->bug &&
+	    (bug_is_lock_bug(bug) || bug_is_lock_bug(vfs->bug)))
+		WH_ASSERT_EQ(vfs->open_count - vfs->dead_open_count, 0);
+	vfs->bug = bug;
+}
+
+void simvfs_set_quota(struct simvfs *vfs, uint64_t total_bytes)
+{
+	vfs->quota_bytes = total_bytes;
+}
+
+int simvfs_fault_code(enum wh_op_kind kind)
+{
+	switch (kind) {
+	case WH_OP_OPEN:
+		return SQLITE_CANTOPEN;
+	case WH_OP_CLOSE:
+		return SQLITE_IOERR_CLOSE;
+	case WH_OP_DELETE:
+		return SQLITE_IOERR_DELETE;
+	case WH_OP_ACCESS:
+		return SQLITE_IOERR_ACCESS;
+	case WH_OP_FULLPATH:
+		return SQLITE_CANTOPEN_FULLPATH;
+	case WH_OP_READ:
+		return SQLITE_IOERR_READ;
+	case WH_OP_WRITE:
+		return SQLITE_IOERR_WRITE;
+	case WH_OP_TRUNCATE:
+		return SQLITE_IOERR_TRUNCATE;
+	case WH_OP_SYNC:
+		return SQLITE_IOERR_FSYNC;
+	case WH_OP_FILESIZE:
+		return SQLITE_IOERR_FSTAT;
+	case WH_OP_LOCK:
+		return SQLITE_IOERR_LOCK;
+	case WH_OP_UNLOCK:
+		return SQLITE_IOERR_UNLOCK;
+	case WH_OP_CHECK_RESERVED:
+		return SQLITE_IOERR_CHECKRESERVEDLOCK;
+	case WH_OP_SHM_MAP:
+		return SQLITE_IOERR_SHMMAP;
+	case WH_OP_SHM_LOCK:
+		return SQLITE_IOERR_SHMLOCK;
+	case WH_OP_FETCH:
+		return SQLITE_IOERR_MMAP;
+	/* File controls are mostly hints whose result SQLite ignores, and a
+	 * failed PRAGMA fcntl would swallow the pragma; barrier, unmap and
+	 * unfetch have no result SQLite looks at; sleep, think and groups
+	 * are not I/O. */
+	case WH_OP_FILE_CONTROL:
+	case WH_OP_SHM_BARRIER:
+	case WH_OP_SHM_UNMAP:
+	case WH_OP_UNFETCH:
+	case WH_OP_SLEEP:
+	case WH_OP_THINK:
+	case WH_OP_GROUP:
+	case WH_OP__COUNT:
+		return 0;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------------
  * Public API
  * --------------------------------------------------------------------- */
 
@@ -1354,6 +2147,9 @@ void simvfs_destroy(struct simvfs *vfs)
 		inode_free(vfs, ino);
 	}
 	WH_ASSERT_EQ(vfs->inode_count, 0);
+	WH_ASSERT_EQ(vfs->total_bytes, 0);
+	/* Freed when the last dead handle closed. */
+	WH_ASSERT(vfs->shm_graveyard == NULL);
 	free(vfs->name);
 	free(vfs);
 }

@@ -23,9 +23,11 @@
 #define WH_SIMVFS_H
 
 #include <sqlite3.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "completion.h"
+#include "prng.h"
 
 struct simvfs;
 
@@ -35,7 +37,8 @@ struct simvfs_hooks {
 	 * the file's name (NULL for VFS-level calls), `arg` an op-specific
 	 * argument (offset, lock level, shm slot...). Returns SQLITE_OK, or an
 	 * SQLite error code that the method must return instead of running
-	 * (fault injection). For WH_OP_SLEEP, `arg` is the sleep in µs. */
+	 * (fault injection). For WH_OP_SLEEP, `arg` is the sleep in µs; for
+	 * WH_OP_SHM_LOCK it is ofst | n << 8 | flags << 16. */
 	int (*yield)(void *ctx, enum wh_op_kind kind, const char *file,
 		     int64_t arg);
 	/* Report a finished method: op, file, two op-specific arguments
@@ -70,6 +73,114 @@ int simvfs_create(struct simvfs **out, const char *name,
 /* Unregister and free every file. All connections must be closed. */
 void simvfs_destroy(struct simvfs *vfs);
 sqlite3_vfs *simvfs_sqlite(struct simvfs *vfs);
+
+/* ---- Faults, power loss, planted bugs ---------------------------- */
+
+/* Planted defects, so tests can prove the oracle sees what it must. */
+enum simvfs_bug {
+	SIMVFS_BUG_NONE,
+	SIMVFS_BUG_NO_LOCKS,     /* xLock always grants */
+	SIMVFS_BUG_NO_SHM_LOCKS, /* xShmLock never excludes */
+	SIMVFS_BUG_LYING_FSYNC,  /* xSync reports success, syncs nothing */
+};
+/* NO_LOCKS: xLock grants every level at once, as if each handle were alone
+ * on the file (xCheckReservedLock reports only the caller's own lock).
+ * NO_SHM_LOCKS: xShmLock returns SQLITE_OK and records nothing.
+ * LYING_FSYNC: xSync returns SQLITE_OK and leaves the data unsynced, so a
+ * power loss can lose it. A change into or out of NO_LOCKS or NO_SHM_LOCKS
+ * requires that no live handle is open (asserted): locks granted under one
+ * rule cannot be released under the other. LYING_FSYNC may change at any
+ * time. */
+void simvfs_set_bug(struct simvfs *vfs, enum simvfs_bug bug);
+
+/* A byte quota over the sum of all file sizes (0: none). A write or
+ * truncate that would grow the total past it fails with SQLITE_FULL,
+ * as a full disk does. */
+void simvfs_set_quota(struct simvfs *vfs, uint64_t total_bytes);
+
+struct simvfs_crash_stats {
+	uint64_t sectors_lost;    /* unsynced sectors that reverted */
+	uint64_t sectors_kept;    /* unsynced sectors that survived */
+	uint64_t sectors_garbage; /* unsynced sectors torn into garbage */
+	uint32_t files_affected;  /* files that had unsynced data */
+};
+
+/* Power loss. Every byte written but not synced may be lost, kept, or
+ * (per sector) replaced with garbage, under the VFS's sector size and
+ * device characteristics (SQLITE_IOCAP_ATOMIC*: a sector is never torn;
+ * POWERSAFE_OVERWRITE: damage stays inside the written sectors;
+ * SAFE_APPEND: appended data never shows up as garbage; SEQUENTIAL: once
+ * one write is lost, every later one is too). Unsynced truncates and size
+ * changes may also be lost. Shared memory is lost. Temp files vanish. The
+ * live image of each file becomes its post-crash image (synced := live).
+ * Every handle open at the time is dead from now on: each later method on
+ * it fails with SQLITE_IOERR (xClose, xShmUnmap, xUnfetch and xUnlock
+ * succeed without effect) and never touches the new image; its locks are
+ * gone. Decisions draw only from rng. */
+/* Details of the model (simvfs.c's opening comment has the full story):
+ * - Decisions are made per sector of each unsynced write, replaying every
+ *   file's unsynced writes and truncates onto its synced image in the
+ *   order they were issued across all files. A lost sector keeps what it
+ *   held before that write. Each power loss first draws its own odds of
+ *   keeping and of tearing, so some crashes lose nearly everything and
+ *   some nearly nothing.
+ * - A dead handle's failing methods return the extended code of the
+ *   method (simvfs_fault_code), xFileControl SQLITE_IOERR; xShmBarrier
+ *   does nothing. A failed xRead zero-fills the buffer.
+ * - With SQLITE_IOCAP_SEQUENTIAL, xSync makes every file's earlier writes
+ *   durable (the device writes in order, so a flush covers them all).
+ * - Directory operations (create, delete) are durable at once. Files
+ *   deleted while open vanish with the temp files.
+ * - out may be NULL. */
+void simvfs_power_loss(struct simvfs *vfs, struct wh_prng *rng,
+		       struct simvfs_crash_stats *out);
+
+/* The caller's side of a power loss (the VFS cannot tell which caller
+ * belongs to the dead process):
+ * - A method parked in hooks.yield when the power fails resumes dead: it
+ *   does not run and fails as above (a VFS-level xOpen with
+ *   SQLITE_CANTOPEN, xDelete with SQLITE_IOERR_DELETE, xAccess with
+ *   SQLITE_IOERR_ACCESS).
+ * - A dead handle's methods neither yield nor run; they are traced with
+ *   the code they return.
+ * - VFS-level calls (xOpen, xDelete, xAccess) carry no handle: those a dead
+ *   connection makes after the crash must be refused by the yield hook,
+ *   or the dead process could delete the new process's hot journal. Run
+ *   nothing on a dead connection but its rollback and close.
+ * - Shared-memory regions of the old process stay allocated (SQLite may
+ *   still touch them through pointers it holds) until the last dead
+ *   handle is closed; every dead connection must be closed before
+ *   simvfs_destroy. */
+
+/* Flip one bit at a seeded offset of a seeded non-empty file (in both the
+ * live and the synced image). Writes a description ("whopper.db offset
+ * 8197 bit 3") to desc. Returns 0, or -1 when no file has data.
+ * Candidates are the files that exist by name and survive a crash (temp
+ * files never); a main database or WAL is chosen when there is one. The
+ * bit is flipped in every version of the byte the VFS holds (live data,
+ * synced image, unsynced writes), so it survives a sync and a power loss
+ * alike. Draws only from rng. */
+int simvfs_bitflip(struct simvfs *vfs, struct wh_prng *rng, char *desc,
+		   size_t desc_len);
+
+/* The code a real VFS returns when an operation of this kind fails, for
+ * the yield hook's fault injection; 0 for kinds that cannot fail (or whose
+ * failure SQLite ignores):
+ *   OPEN      SQLITE_CANTOPEN           CLOSE     SQLITE_IOERR_CLOSE
+ *   DELETE    SQLITE_IOERR_DELETE       ACCESS    SQLITE_IOERR_ACCESS
+ *   FULLPATH  SQLITE_CANTOPEN_FULLPATH  READ      SQLITE_IOERR_READ
+ *   WRITE     SQLITE_IOERR_WRITE        TRUNCATE  SQLITE_IOERR_TRUNCATE
+ *   SYNC      SQLITE_IOERR_FSYNC        FILESIZE  SQLITE_IOERR_FSTAT
+ *   LOCK      SQLITE_IOERR_LOCK         UNLOCK    SQLITE_IOERR_UNLOCK
+ *   CHECK_RESERVED SQLITE_IOERR_CHECKRESERVEDLOCK
+ *   SHM_MAP   SQLITE_IOERR_SHMMAP       SHM_LOCK  SQLITE_IOERR_SHMLOCK
+ *   FETCH     SQLITE_IOERR_MMAP
+ *   FILE_CONTROL, SHM_BARRIER, SHM_UNMAP, UNFETCH, SLEEP, THINK, GROUP: 0.
+ * (The unix VFS says SQLITE_IOERR_RDLOCK when a SHARED request fails; a
+ * hook that wants that can test the yield argument, the level.) An
+ * injected read fault leaves the caller's buffer zeroed; SQLITE_FULL (a
+ * full disk) is also a valid answer for WRITE and TRUNCATE. */
+int simvfs_fault_code(enum wh_op_kind kind);
 
 /* Introspection for tests and the oracle (no yields, no trace). */
 /* Current size of the named file, or -1 if it does not exist. */

@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "fiber.h"
+#include "oracle.h"
 
 /* ------------------------------------------------------------------ */
 /* Types                                                               */
@@ -45,6 +46,7 @@ enum call_op {
 
 enum conn_state {
 	CS_OPEN,
+	CS_OPEN_RETRY, /* a failed open waits before trying again */
 	CS_THINK,      /* submit the pause before the next transaction */
 	CS_THINK_WAIT, /* the pause finished */
 	CS_PLAN,
@@ -61,7 +63,7 @@ enum conn_state {
 };
 
 static const char *const conn_state_names[] = {
-	[CS_OPEN] = "open", [CS_THINK] = "think", [CS_THINK_WAIT] = "think",
+	[CS_OPEN] = "open", [CS_OPEN_RETRY] = "open", [CS_THINK] = "think", [CS_THINK_WAIT] = "think",
 	[CS_PLAN] = "plan", [CS_BEGIN] = "begin", [CS_NEXT] = "next",
 	[CS_SLEEP_WAIT] = "sleep", [CS_GAP] = "gap",
 	[CS_GAP_WAIT] = "gap", [CS_STMT] = "statement", [CS_COMMIT] = "commit",
@@ -69,6 +71,25 @@ static const char *const conn_state_names[] = {
 };
 
 struct world;
+
+#define PLAN_MAX_ROUNDS 4
+
+/* What faults this seed injects: drawn once per run from the fault stream,
+ * a random subset of the profile's kinds (swarm testing). */
+struct fault_plan {
+	uint32_t io_mask;            /* op kinds that may fail */
+	uint32_t io_per_million;     /* chance per op of an enabled kind */
+	bool persistent;             /* a fault may stick for a few ops */
+	uint32_t alloc_per_million;  /* allocation failure chance, 0: off */
+	uint64_t quota_from_txn;     /* disk-full window [from, to) in txns */
+	uint64_t quota_to_txn;
+	uint32_t crash_count;
+	uint64_t crash_at[PLAN_MAX_ROUNDS];  /* txns finished, ascending */
+	uint32_t reopen_count;
+	uint64_t reopen_at[PLAN_MAX_ROUNDS];
+	bool bitflip;
+	uint64_t bitflip_at;
+};
 
 struct conn {
 	struct world *w;
@@ -88,6 +109,17 @@ struct conn {
 	bool in_commit;              /* a COMMIT (or autocommit statement) is
 					in flight */
 	bool holds_db_write_lock;    /* RESERVED or above on the main db */
+	bool holds_wal_write_lock;   /* the WAL write lock (shm slot 0) */
+	bool commit_wrote;           /* held a write lock at some point of
+					the COMMIT in flight: only then can
+					a failed COMMIT have committed */
+	bool dead;                   /* its process died: every VFS call
+					fails at once, nothing is scheduled */
+	bool parked_for_reopen;      /* closed by a clean reopen round */
+	uint32_t open_failures;      /* consecutive failed opens */
+	enum wh_op_kind persist_kind;/* a persistent fault's op kind */
+	uint32_t persist_left;       /* ops of that kind still to fail */
+	struct wh_completion closed; /* finishes when it closes for a reopen */
 	/* the transaction in progress */
 	void *wl_state;              /* the workload's per-connection state */
 	const char *txn_name;        /* template name */
@@ -98,6 +130,8 @@ struct conn {
 	const char *stmt_sql;
 	const char *stmt_tmpl;
 	uint32_t stmt_flags;         /* HIST_STMT_* */
+	uint32_t stmt_actions;       /* statement actions drawn in this txn */
+	bool last_skipped;           /* the last statement action was skipped */
 	uint32_t param_count;
 	struct wh_value params[WL_MAX_PARAMS]; /* owned copies */
 	/* result of the last CALL_STMT, filled on the fiber */
@@ -124,6 +158,15 @@ struct world {
 	bool finished;               /* the run is over: VFS calls (from the
 					oracle) neither yield nor trace */
 	uint64_t hash;
+	/* faults: the seed's swarm plan and its stream */
+	struct fault_plan plan;
+	struct wh_prng fault_rng;
+	uint32_t crash_next;         /* next entry of plan.crash_at */
+	uint32_t reopen_next;
+	bool bitflip_done;
+	bool reopening;              /* a reopen round is draining */
+	bool reopen_ready;           /* ... and every connection has closed */
+	struct wh_group reopen_group;
 };
 
 /* ------------------------------------------------------------------ */
@@ -170,7 +213,11 @@ static void note_commit_point(struct world *w, struct conn *c,
 	} else if (kind == WH_OP_SHM_LOCK && a == 0) {
 		int flags = (int)(b & 0xff);
 		released = (flags & SQLITE_SHM_UNLOCK) && (flags & SQLITE_SHM_EXCLUSIVE);
+		if (flags & SQLITE_SHM_EXCLUSIVE)
+			c->holds_wal_write_lock = (flags & SQLITE_SHM_LOCK) != 0;
 	}
+	if (c->in_commit && (c->holds_db_write_lock || c->holds_wal_write_lock))
+		c->commit_wrote = true;
 	/* The last release counts: an autocommit statement may take and
 	 * drop the lock while retrying (a stale WAL snapshot) before it
 	 * commits, and nothing re-takes it after its commit point. */
@@ -218,6 +265,38 @@ static void trace_stmt(struct world *w, struct conn *c, const char *what,
 
 static void conn_on_complete(struct wh_completion *comp, void *data);
 
+/* I/O fault injection for the op a connection is about to make: the
+ * seed's plan says which kinds may fail and how often; a persistent fault
+ * keeps failing the same kind for a few ops. Decisions draw from the fault
+ * stream in the deterministic order ops are made. */
+static int maybe_fault(struct world *w, struct conn *c, enum wh_op_kind kind, int64_t arg)
+{
+	if ((w->plan.io_mask & (1u << kind)) == 0)
+		return SQLITE_OK;
+	/* Releasing a shm lock cannot fail on a real system (and SQLite
+	 * ignores the result): failing it would leak the lock. */
+	if (kind == WH_OP_SHM_LOCK && ((arg >> 16) & SQLITE_SHM_UNLOCK))
+		return SQLITE_OK;
+	bool hit = false;
+	if (c->persist_left > 0 && c->persist_kind == kind) {
+		c->persist_left--;
+		hit = true;
+	} else if (wh_prng_below(&w->fault_rng, 1000000) < w->plan.io_per_million) {
+		hit = true;
+		if (w->plan.persistent && wh_prng_chance(&w->fault_rng, 1, 4)) {
+			c->persist_kind = kind;
+			c->persist_left = (uint32_t)wh_prng_range(&w->fault_rng, 1, 16);
+		}
+	}
+	int code = hit ? simvfs_fault_code(kind) : SQLITE_OK;
+	if (code != SQLITE_OK) {
+		w->res->stats.faults_injected++;
+		w->res->stats.faults_by_kind[kind]++;
+		trace_fold(w, 0xfa17ULL ^ ((uint64_t)kind << 8) ^ ((uint64_t)(uint32_t)c->id << 20));
+	}
+	return code;
+}
+
 static int hook_yield(void *ctx, enum wh_op_kind kind, const char *file,
 		      int64_t arg)
 {
@@ -226,10 +305,13 @@ static int hook_yield(void *ctx, enum wh_op_kind kind, const char *file,
 	(void)file;
 	if (w->finished)
 		return SQLITE_OK;
-	if (w->draining)
+	if (w->draining || (c != NULL && c->dead))
 		return kind == WH_OP_SLEEP ? SQLITE_OK : SQLITE_IOERR;
 	if (c == NULL)
 		return SQLITE_OK; /* main context: setup and final checks */
+	int fault = maybe_fault(w, c, kind, arg);
+	if (fault != SQLITE_OK)
+		return fault;
 	uint64_t delay = kind == WH_OP_SLEEP ? (uint64_t)(arg > 0 ? arg : 0)
 					     : sched_latency_us(&w->sched, kind);
 	wh_completion_init(&c->comp, kind, conn_on_complete, c);
@@ -256,6 +338,65 @@ static void hook_randomness(void *ctx, int n, unsigned char *out)
 	struct world *w = ctx;
 	for (int i = 0; i < n; i++)
 		out[i] = (unsigned char)wh_prng_next(&w->vfs_rng);
+}
+
+/* ------------------------------------------------------------------ */
+/* Allocation failures                                                 */
+/* ------------------------------------------------------------------ */
+
+/* SQLite's allocator is process-wide. The wrapper fails allocations only
+ * while a target connection's fiber runs (armed in conn_call), never for
+ * the oracle's reference or whopper's own setup, and only when the seed's
+ * plan turned allocation failures on. Transient: each allocation draws. */
+static sqlite3_mem_methods default_mem;
+static struct world *alloc_armed;
+
+static bool alloc_should_fail(void)
+{
+	struct world *w = alloc_armed;
+	if (w == NULL || w->plan.alloc_per_million == 0)
+		return false;
+	if (wh_prng_below(&w->fault_rng, 1000000) >= w->plan.alloc_per_million)
+		return false;
+	w->res->stats.alloc_failures++;
+	return true;
+}
+
+static void *fault_malloc(int n)
+{
+	return alloc_should_fail() ? NULL : default_mem.xMalloc(n);
+}
+
+static void *fault_realloc(void *p, int n)
+{
+	return alloc_should_fail() ? NULL : default_mem.xRealloc(p, n);
+}
+
+static void fault_free(void *p)
+{
+	default_mem.xFree(p);
+}
+
+static int fault_size(void *p)
+{
+	return default_mem.xSize(p);
+}
+
+static int fault_roundup(int n)
+{
+	return default_mem.xRoundup(n);
+}
+
+static int fault_init(void *app)
+{
+	(void)app;
+	return default_mem.xInit(default_mem.pAppData);
+}
+
+static void fault_shutdown(void *app)
+{
+	(void)app;
+	default_mem.xShutdown(default_mem.pAppData);
 }
 
 /* ------------------------------------------------------------------ */
@@ -394,6 +535,13 @@ static int conn_do_open(struct conn *c)
 	int rc = sqlite3_open_v2(w->res->db_path, &c->db, flags, vfs);
 	if (rc == SQLITE_OK)
 		rc = conn_apply_pragmas(c);
+	if (rc != SQLITE_OK) {
+		/* An open can fail under faults; leave no half-open handle. */
+		if (c->db != NULL)
+			rc = sqlite3_extended_errcode(c->db);
+		sqlite3_close_v2(c->db);
+		c->db = NULL;
+	}
 	return rc;
 }
 
@@ -438,7 +586,9 @@ static int conn_call(struct conn *c, enum call_op op)
 	WH_ASSERT(c->call_op == op);
 	WH_ASSERT(w->running == NULL);
 	w->running = c;
+	alloc_armed = c->dead ? NULL : w;
 	wh_fiber_resume(c->fiber);
+	alloc_armed = NULL;
 	w->running = NULL;
 	if (!c->call_done)
 		return WH_PENDING;
@@ -461,6 +611,25 @@ static bool rc_is_busy(int rc)
 {
 	int primary = rc & 0xff;
 	return primary == SQLITE_BUSY || primary == SQLITE_LOCKED;
+}
+
+/* Errors after which a commit may or may not have happened: the I/O and
+ * resource failures, not the refusals (busy, constraint, SQL errors) that
+ * SQLite raises before changing anything. */
+static bool rc_is_uncertain(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_IOERR:
+	case SQLITE_FULL:
+	case SQLITE_NOMEM:
+	case SQLITE_CORRUPT:
+	case SQLITE_CANTOPEN:
+	case SQLITE_NOTADB:
+	case SQLITE_PROTOCOL:
+		return true;
+	default:
+		return false;
+	}
 }
 
 static void conn_wait_us(struct conn *c, enum wh_op_kind kind, uint64_t delay_us)
@@ -488,6 +657,8 @@ static void conn_txn_end(struct conn *c, enum hist_outcome outcome, int rc)
 	hist_txn_end(&w->res->history, c->txn, outcome, rc, w->sched.now_us);
 	if (outcome == HIST_COMMITTED)
 		w->res->stats.txns_committed++;
+	else if (outcome == HIST_INDETERMINATE)
+		w->res->stats.txns_indeterminate++;
 	else
 		w->res->stats.txns_aborted++;
 	trace_stmt(w, c, outcome == HIST_COMMITTED ? "txn-commit" : "txn-abort",
@@ -513,6 +684,21 @@ static const char *begin_sql(enum hist_begin b)
 	}
 }
 
+static bool is_skipped(const struct world *w, uint32_t txn, uint32_t stmt)
+{
+	for (uint32_t i = 0; i < w->cfg->skip_count; i++)
+		if (w->cfg->skips[i].txn == txn && w->cfg->skips[i].stmt == stmt)
+			return true;
+	return false;
+}
+
+/* A reopen round waits (through its group) for every connection to close. */
+static void conn_note_closed(struct conn *c)
+{
+	if (wh_completion_is_pending(&c->closed))
+		wh_completion_complete(&c->closed, 0);
+}
+
 static int conn_step(struct conn *c)
 {
 	struct world *w = c->w;
@@ -522,8 +708,22 @@ static int conn_step(struct conn *c)
 		case CS_OPEN:
 			RETURN_IF_PENDING(conn_call(c, CALL_OPEN));
 			trace_stmt(w, c, "open", NULL, c->call_rc);
-			c->state = c->call_rc == SQLITE_OK ? CS_THINK : CS_CLOSE;
+			if (c->call_rc == SQLITE_OK) {
+				c->open_failures = 0;
+				c->state = CS_THINK;
+			} else if (++c->open_failures < 64 &&
+				   w->cfg->faults != WORLD_FAULTS_NONE) {
+				c->state = CS_OPEN_RETRY; /* faults: try again */
+			} else {
+				c->state = CS_CLOSED;
+				conn_note_closed(c);
+				return WH_DONE;
+			}
 			break;
+		case CS_OPEN_RETRY:
+			conn_wait(c, WH_OP_THINK);
+			c->state = CS_OPEN;
+			return WH_PENDING;
 		case CS_THINK:
 			conn_wait(c, WH_OP_THINK);
 			c->state = CS_THINK_WAIT;
@@ -532,6 +732,11 @@ static int conn_step(struct conn *c)
 			c->state = CS_PLAN;
 			break;
 		case CS_PLAN:
+			if (w->reopening) {
+				c->parked_for_reopen = true;
+				c->state = CS_CLOSE;
+				break;
+			}
 			if (w->txns_started >= w->cfg->txn_count) {
 				c->state = CS_CLOSE;
 				break;
@@ -541,10 +746,13 @@ static int conn_step(struct conn *c)
 							 &c->begin);
 			c->txn = hist_txn_begin(&res->history, c->id, c->txn_name, c->begin,
 						w->sched.now_us);
+			c->stmt_actions = 0;
+			c->last_skipped = false;
 			if (c->begin == HIST_BEGIN_AUTOCOMMIT) {
 				/* the statement is the commit */
 				hist_txn_commit_start(&res->history, c->txn);
 				c->in_commit = true;
+				c->commit_wrote = c->holds_db_write_lock || c->holds_wal_write_lock;
 				c->state = CS_NEXT;
 			} else {
 				trace_stmt(w, c, "begin-start", c->txn_name, 0);
@@ -568,7 +776,23 @@ static int conn_step(struct conn *c)
 			const struct hist_stmt *prev =
 				c->txn->stmt_count ? &c->txn->stmts[c->txn->stmt_count - 1]
 						   : NULL;
+			/* After a statement the shrinker removed, the workload
+			 * sees an empty result, as if it had returned no row. */
+			static const struct hist_stmt skipped_result = {.rc = SQLITE_DONE};
+			if (c->last_skipped)
+				prev = &skipped_result;
 			w->cfg->workload->ops->txn_next(c->wl_state, &c->rng, prev, &act);
+			c->last_skipped = false;
+			if (act.kind == WL_ACT_STMT &&
+			    is_skipped(w, c->txn->id, c->stmt_actions++)) {
+				c->last_skipped = true;
+				if (c->begin == HIST_BEGIN_AUTOCOMMIT) {
+					/* its only statement is gone */
+					conn_txn_end(c, HIST_ABORTED, SQLITE_OK);
+					c->state = CS_THINK;
+				}
+				break; /* ask for the next action */
+			}
 			switch (act.kind) {
 			case WL_ACT_STMT:
 				WH_ASSERT(act.param_count <= WL_MAX_PARAMS);
@@ -591,6 +815,7 @@ static int conn_step(struct conn *c)
 				WH_ASSERT(c->begin != HIST_BEGIN_AUTOCOMMIT);
 				hist_txn_commit_start(&res->history, c->txn);
 				c->in_commit = true;
+				c->commit_wrote = c->holds_db_write_lock || c->holds_wal_write_lock;
 				trace_stmt(w, c, "commit-start", c->txn_name, 0);
 				c->state = CS_COMMIT;
 				break;
@@ -623,10 +848,18 @@ static int conn_step(struct conn *c)
 				c->param_count, rc, c->changes, c->col_count, rows, c->cells,
 				sql_is_ordered(c->stmt_sql));
 			hs->flags = c->stmt_flags;
+			if (rc != SQLITE_DONE && c->begin == HIST_BEGIN_AUTOCOMMIT &&
+			    rc_is_uncertain(rc) && c->commit_wrote)
+				hs->flags |= HIST_STMT_UNCERTAIN;
 			conn_clear_cells(c);
 			res->stats.statements++;
 			trace_stmt(w, c, "stmt", c->stmt_sql, rc);
-			if (rc != SQLITE_DONE) {
+			if (rc != SQLITE_DONE && c->begin == HIST_BEGIN_AUTOCOMMIT &&
+			    rc_is_uncertain(rc) && c->commit_wrote) {
+				/* the statement was its own commit */
+				conn_txn_end(c, HIST_INDETERMINATE, rc);
+				c->state = CS_THINK;
+			} else if (rc != SQLITE_DONE) {
 				res->stats.busy += rc_is_busy(rc);
 				c->abort_rc = rc;
 				c->state = CS_ROLLBACK;
@@ -643,6 +876,14 @@ static int conn_step(struct conn *c)
 			trace_stmt(w, c, "commit", "COMMIT", c->call_rc);
 			if (c->call_rc == SQLITE_OK) {
 				conn_txn_end(c, HIST_COMMITTED, SQLITE_OK);
+				c->state = CS_THINK;
+			} else if (rc_is_uncertain(c->call_rc) && c->commit_wrote &&
+				   c->db != NULL && sqlite3_get_autocommit(c->db)) {
+				/* SQLite ended the transaction on an I/O-type
+				 * error: it may have committed or not. (When it
+				 * is still open, or never held the write lock,
+				 * it certainly did not commit.) */
+				conn_txn_end(c, HIST_INDETERMINATE, c->call_rc);
 				c->state = CS_THINK;
 			} else {
 				res->stats.busy += rc_is_busy(c->call_rc);
@@ -665,6 +906,7 @@ static int conn_step(struct conn *c)
 			RETURN_IF_PENDING(conn_call(c, CALL_CLOSE));
 			trace_stmt(w, c, "close", NULL, c->call_rc);
 			c->state = CS_CLOSED;
+			conn_note_closed(c);
 			return WH_DONE;
 		case CS_CLOSED:
 			return WH_DONE;
@@ -676,8 +918,8 @@ static void conn_on_complete(struct wh_completion *comp, void *data)
 {
 	struct conn *c = data;
 	(void)comp;
-	if (c->w->draining)
-		return; /* the drain resumes fibers itself */
+	if (c->w->draining || c->dead)
+		return; /* whoever killed it resumes the fiber itself */
 	int rc = conn_step(c);
 	if (rc == WH_DONE) {
 		WH_ASSERT(c->w->live_conns > 0);
@@ -712,6 +954,15 @@ int world_global_init(void)
 	sqlite3_shutdown();
 	if (sqlite3_config(SQLITE_CONFIG_SINGLETHREAD) != SQLITE_OK)
 		return WH_EINVAL;
+	/* Allocation failures go through SQLite's own allocator hooks. */
+	static sqlite3_mem_methods fault_mem = {
+		.xMalloc = fault_malloc, .xFree = fault_free, .xRealloc = fault_realloc,
+		.xSize = fault_size, .xRoundup = fault_roundup, .xInit = fault_init,
+		.xShutdown = fault_shutdown,
+	};
+	if (sqlite3_config(SQLITE_CONFIG_GETMALLOC, &default_mem) != SQLITE_OK ||
+	    sqlite3_config(SQLITE_CONFIG_MALLOC, &fault_mem) != SQLITE_OK)
+		return WH_EINVAL;
 	sqlite3_config(SQLITE_CONFIG_URI, 1);
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	if (sqlite3_initialize() != SQLITE_OK)
@@ -736,6 +987,27 @@ void world_config_default(struct world_config *cfg)
 	cfg->busy_timeout_ms = 50;
 	cfg->reorder_window_us = 20;
 	cfg->hang_steps = 2000000;
+	cfg->device_characteristics = -1;
+}
+
+static const char *const faults_names[] = {
+	[WORLD_FAULTS_NONE] = "none", [WORLD_FAULTS_IO] = "io",
+	[WORLD_FAULTS_CRASH] = "crash", [WORLD_FAULTS_CHAOS] = "chaos",
+	[WORLD_FAULTS_BITFLIP] = "bitflip",
+};
+
+const char *world_faults_name(enum world_faults f)
+{
+	WH_ASSERT((unsigned)f < sizeof faults_names / sizeof faults_names[0]);
+	return faults_names[f];
+}
+
+int world_faults_parse(const char *s)
+{
+	for (unsigned i = 0; i < sizeof faults_names / sizeof faults_names[0]; i++)
+		if (strcmp(s, faults_names[i]) == 0)
+			return (int)i;
+	return -1;
 }
 
 /* SQLite's PRNG is process-global and seeded once from the default VFS's
@@ -807,34 +1079,270 @@ static void report_hang(struct world *w, const char *why)
 	add_finding(w->res, "hang", msg);
 }
 
-/* After a hang, unwind every parked SQLite call: further VFS calls fail at
- * once, so each call returns an error, and every connection closes. */
+static int cmp_u64_asc(const void *a, const void *b);
+
+/* Unwind a connection whose process died (a crash, or the end of a hung
+ * run): its pending completion is cancelled, every further VFS call fails
+ * at once without being scheduled, the SQLite call in flight returns, its
+ * open transaction ends (INDETERMINATE when it was inside COMMIT: it may
+ * have committed; ABORTED otherwise) and the handle is closed. */
+static void conn_kill(struct world *w, struct conn *c, bool record_txn)
+{
+	bool cut_stmt = c->call_active && c->call_op == CALL_STMT;
+	c->dead = true;
+	if (wh_completion_is_pending(&c->comp))
+		wh_completion_cancel(&c->comp);
+	for (int guard = 0; c->call_active; guard++) {
+		/* Each resume fails one more VFS call; a call makes at most a
+		 * bounded number of them once everything fails. */
+		WH_ASSERT(guard < 100000);
+		w->running = c;
+		wh_fiber_resume(c->fiber);
+		w->running = NULL;
+		if (c->call_done)
+			c->call_active = false;
+	}
+	bool uncertain = c->in_commit && c->commit_wrote;
+	if (c->txn != NULL && record_txn && cut_stmt) {
+		/* The statement the crash cut still goes into the history: if
+		 * it was an autocommit write past its commit point, its effects
+		 * survive and the oracle must be able to replay it. */
+		struct hist_stmt *hs = hist_stmt_add(
+			&w->res->history, c->txn, c->stmt_sql, c->stmt_tmpl, c->params,
+			c->param_count, c->call_rc == SQLITE_DONE ? SQLITE_IOERR : c->call_rc,
+			0, 0, 0, NULL, sql_is_ordered(c->stmt_sql));
+		hs->flags = c->stmt_flags | (uncertain ? HIST_STMT_UNCERTAIN : 0);
+		w->res->stats.statements++;
+	}
+	if (c->txn != NULL && record_txn)
+		conn_txn_end(c, uncertain ? HIST_INDETERMINATE : HIST_ABORTED, SQLITE_IOERR);
+	if (c->db != NULL) {
+		c->call_op = CALL_CLOSE;
+		c->call_active = true;
+		c->call_done = false;
+		w->running = c;
+		wh_fiber_resume(c->fiber);
+		w->running = NULL;
+		WH_ASSERT(c->call_done);
+		c->call_active = false;
+	}
+	WH_ASSERT(c->db == NULL);
+	c->in_commit = false;
+	c->holds_db_write_lock = false;
+	c->holds_wal_write_lock = false;
+	c->persist_left = 0;
+	conn_clear_cells(c);
+}
+
+/* After a hang, unwind every parked SQLite call so every connection
+ * closes; transactions in flight stay RUNNING in the history. */
 static void world_drain(struct world *w)
 {
 	w->draining = true;
+	for (uint32_t i = 0; i < w->cfg->conn_count; i++)
+		conn_kill(w, &w->conns[i], false);
+}
+
+/* Open the database as a new process would, on the main context (no
+ * yields: this is where SQLite recovers a hot journal or a WAL), and
+ * record the crash with a digest of what survived. */
+static void record_recovery(struct world *w, enum hist_crash_kind kind)
+{
+	struct hist_crash *cr = hist_crash_add(&w->res->history, kind);
+	sqlite3 *db = NULL;
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_PRIVATECACHE;
+	int rc = sqlite3_open_v2(w->res->db_path, &db, flags, w->res->vfs_name);
+	if (rc == SQLITE_OK)
+		rc = oracle_digest(db, &cr->recovered_digest);
+	cr->recovered_rc = rc;
+	sqlite3_close_v2(db);
+	trace_fold(w, cr->recovered_digest ^ (uint64_t)(uint32_t)rc);
+	if (w->cfg->trace)
+		fprintf(w->cfg->trace, "t=%" PRIu64 " %s recovered rc=%d digest=%016" PRIx64 "\n",
+			w->sched.now_us, kind == HIST_CRASH_POWER_LOSS ? "power-loss" : "reopen",
+			rc, cr->recovered_digest);
+	if (rc == SQLITE_OK && kind == HIST_CRASH_POWER_LOSS)
+		w->res->stats.recoveries++;
+}
+
+/* Restart every connection that the crash or reopen took down. */
+static void restart_conns(struct world *w, bool only_reopened)
+{
 	for (uint32_t i = 0; i < w->cfg->conn_count; i++) {
 		struct conn *c = &w->conns[i];
-		if (wh_completion_is_pending(&c->comp))
-			wh_completion_cancel(&c->comp);
-		for (int guard = 0; c->call_active && guard < 1000; guard++) {
-			w->running = c;
-			wh_fiber_resume(c->fiber);
-			w->running = NULL;
-			if (c->call_done)
-				c->call_active = false;
-		}
-		WH_ASSERT(!c->call_active);
-		if (c->db != NULL) {
-			c->call_op = CALL_CLOSE;
-			c->call_active = true;
-			c->call_done = false;
-			w->running = c;
-			wh_fiber_resume(c->fiber);
-			w->running = NULL;
-			WH_ASSERT(c->call_done);
-			c->call_active = false;
+		if (only_reopened ? !c->parked_for_reopen : c->state == CS_CLOSED)
+			continue;
+		c->dead = false;
+		c->parked_for_reopen = false;
+		c->open_failures = 0;
+		c->state = CS_OPEN;
+		if (only_reopened)
+			w->live_conns++;
+		if (conn_step(c) == WH_DONE)
+			w->live_conns--;
+	}
+}
+
+/* Power loss: the simulated device loses unsynced data, every connection
+ * of the old process dies, a new process opens what survived. */
+static void world_power_loss(struct world *w)
+{
+	struct simvfs_crash_stats st;
+	simvfs_power_loss(w->res->vfs, &w->fault_rng, &st);
+	w->res->stats.crashes++;
+	trace_fold(w, 0xc4a5ULL ^ st.sectors_lost ^ (st.sectors_kept << 20) ^
+			      (st.sectors_garbage << 40));
+	if (w->cfg->trace)
+		fprintf(w->cfg->trace,
+			"t=%" PRIu64 " power-loss lost=%" PRIu64 " kept=%" PRIu64
+			" garbage=%" PRIu64 " files=%u\n",
+			w->sched.now_us, st.sectors_lost, st.sectors_kept,
+			st.sectors_garbage, st.files_affected);
+	for (uint32_t i = 0; i < w->cfg->conn_count; i++) {
+		struct conn *c = &w->conns[i];
+		if (c->state != CS_CLOSED)
+			conn_kill(w, c, true);
+	}
+	record_recovery(w, HIST_CRASH_POWER_LOSS);
+	restart_conns(w, false);
+}
+
+/* The reopen group finished: every connection has closed cleanly. The
+ * reopen itself runs at the next tick of the main loop, not inside the
+ * last connection's step. */
+static void on_all_closed(struct wh_completion *comp, void *data)
+{
+	struct world *w = data;
+	(void)comp;
+	w->reopen_ready = true;
+}
+
+static void world_finish_reopen(struct world *w)
+{
+	w->reopen_ready = false;
+	w->reopening = false;
+	w->res->stats.reopens++;
+	record_recovery(w, HIST_CRASH_REOPEN);
+	restart_conns(w, true);
+}
+
+/* Clean reopen: connections finish their transaction and close (a group
+ * waits for all of them), then all reopen. */
+static void world_start_reopen(struct world *w)
+{
+	w->reopening = true;
+	wh_group_init(&w->reopen_group, on_all_closed, w);
+	for (uint32_t i = 0; i < w->cfg->conn_count; i++) {
+		struct conn *c = &w->conns[i];
+		if (c->state == CS_CLOSED)
+			continue;
+		wh_completion_init(&c->closed, WH_OP_CLOSE, NULL, NULL);
+		wh_group_add(&w->reopen_group, &c->closed);
+	}
+	wh_group_seal(&w->reopen_group);
+}
+
+static uint64_t sum_sizes(struct simvfs *vfs, const char *db)
+{
+	static const char *const suffixes[] = {"", "-wal", "-journal"};
+	char name[96];
+	uint64_t total = 0;
+	for (int i = 0; i < 3; i++) {
+		snprintf(name, sizeof name, "%s%s", db, suffixes[i]);
+		int64_t n = simvfs_file_size(vfs, name);
+		total += n > 0 ? (uint64_t)n : 0;
+	}
+	return total;
+}
+
+/* Between scheduler steps: start the crash, reopen, bit flip or disk-full
+ * window that the plan puts at this point of the run. */
+static void world_faults_tick(struct world *w)
+{
+	struct fault_plan *p = &w->plan;
+	uint64_t done = w->txns_finished;
+	if (w->reopen_ready)
+		world_finish_reopen(w);
+	if (w->crash_next < p->crash_count && done >= p->crash_at[w->crash_next] &&
+	    !w->reopening && w->live_conns > 0) {
+		w->crash_next++;
+		world_power_loss(w);
+	}
+	if (w->reopen_next < p->reopen_count && done >= p->reopen_at[w->reopen_next] &&
+	    !w->reopening && w->txns_started < w->cfg->txn_count) {
+		w->reopen_next++;
+		world_start_reopen(w);
+	}
+	if (p->bitflip && !w->bitflip_done && done >= p->bitflip_at) {
+		char desc[128];
+		w->bitflip_done = true;
+		if (simvfs_bitflip(w->res->vfs, &w->fault_rng, desc, sizeof desc) == 0) {
+			w->res->stats.bitflips++;
+			trace_fold(w, str_hash(desc));
+			if (w->cfg->trace)
+				fprintf(w->cfg->trace, "t=%" PRIu64 " bitflip %s\n",
+					w->sched.now_us, desc);
 		}
 	}
+	if (p->quota_to_txn > p->quota_from_txn) {
+		if (done == p->quota_from_txn)
+			simvfs_set_quota(w->res->vfs,
+					 sum_sizes(w->res->vfs, w->res->db_path) + 4096);
+		else if (done == p->quota_to_txn)
+			simvfs_set_quota(w->res->vfs, 0);
+	}
+}
+
+/* Draw this seed's fault plan (swarm testing: a random subset of the
+ * profile's kinds is on). */
+static void draw_fault_plan(struct world *w)
+{
+	const struct world_config *cfg = w->cfg;
+	struct fault_plan *p = &w->plan;
+	struct wh_prng *r = &w->fault_rng;
+	memset(p, 0, sizeof *p);
+	bool io = cfg->faults == WORLD_FAULTS_IO || cfg->faults == WORLD_FAULTS_CHAOS;
+	bool crash = cfg->faults == WORLD_FAULTS_CRASH || cfg->faults == WORLD_FAULTS_CHAOS;
+	uint64_t n = cfg->txn_count ? cfg->txn_count : 1;
+	if (io) {
+		static const enum wh_op_kind kinds[] = {
+			WH_OP_OPEN, WH_OP_READ, WH_OP_WRITE, WH_OP_TRUNCATE, WH_OP_SYNC,
+			WH_OP_FILESIZE, WH_OP_LOCK, WH_OP_SHM_MAP, WH_OP_SHM_LOCK};
+		for (unsigned i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+			if (wh_prng_chance(r, 1, 2))
+				p->io_mask |= 1u << kinds[i];
+		p->io_per_million = (uint32_t)wh_prng_range(r, 2000, 20000);
+		p->persistent = wh_prng_chance(r, 1, 2);
+		if (wh_prng_chance(r, 1, 2))
+			p->alloc_per_million = (uint32_t)wh_prng_range(r, 20, 500);
+		if (wh_prng_chance(r, 1, 3)) {
+			p->quota_from_txn = wh_prng_below(r, n);
+			p->quota_to_txn = p->quota_from_txn + 1 + wh_prng_below(r, n / 10 + 1);
+		}
+	}
+	if (crash) {
+		p->crash_count = (uint32_t)wh_prng_range(r, 1, 3);
+		for (uint32_t i = 0; i < p->crash_count; i++)
+			p->crash_at[i] = wh_prng_below(r, n);
+		qsort(p->crash_at, p->crash_count, sizeof p->crash_at[0], cmp_u64_asc);
+	}
+	if (cfg->faults == WORLD_FAULTS_CHAOS) {
+		p->reopen_count = (uint32_t)wh_prng_range(r, 0, 2);
+		for (uint32_t i = 0; i < p->reopen_count; i++)
+			p->reopen_at[i] = wh_prng_below(r, n);
+		qsort(p->reopen_at, p->reopen_count, sizeof p->reopen_at[0], cmp_u64_asc);
+	}
+	if (cfg->faults == WORLD_FAULTS_BITFLIP) {
+		p->bitflip = true;
+		p->bitflip_at = wh_prng_below(r, n);
+	}
+	w->res->stats.fault_kinds_on = p->io_mask;
+}
+
+static int cmp_u64_asc(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return (x > y) - (x < y);
 }
 
 static uint64_t visibility_key(const struct hist_txn *t)
@@ -883,7 +1391,9 @@ int world_run(const struct world_config *cfg, struct world_result *res)
 	w->hash = wh_mix64(cfg->seed ^ 0x77686f70ULL);
 	hist_init(&res->history);
 	hist_set_setup(&res->history, cfg->workload->setup_sql);
-	wh_prng_seed(&w->vfs_rng, cfg->seed, WH_STREAM_VFS_RANDOM);
+	wh_prng_seed_taped(&w->vfs_rng, cfg->seed, WH_STREAM_VFS_RANDOM, cfg->tape);
+	wh_prng_seed_taped(&w->fault_rng, cfg->seed, WH_STREAM_FAULTS, cfg->tape);
+	draw_fault_plan(w);
 
 	struct sched_config sc = {
 		.seed = cfg->seed,
@@ -893,6 +1403,9 @@ int world_run(const struct world_config *cfg, struct world_result *res)
 		.pct_steps_estimate = cfg->txn_count * 40 + 1,
 		.owner_count = cfg->conn_count,
 		.reorder_window_us = cfg->reorder_window_us,
+		/* chaos: latency spikes ten times as often */
+		.stall_per_mille = cfg->faults == WORLD_FAULTS_CHAOS ? 100 : 10,
+		.tape = cfg->tape,
 	};
 	sched_init(&w->sched, &sc);
 	res->pct_n = cfg->conn_count;
@@ -913,6 +1426,10 @@ int world_run(const struct world_config *cfg, struct world_result *res)
 	simvfs_config_default(&vc);
 	if (cfg->yield_mask)
 		vc.yield_mask = cfg->yield_mask;
+	if (cfg->sector_size > 0)
+		vc.sector_size = cfg->sector_size;
+	if (cfg->device_characteristics >= 0)
+		vc.device_characteristics = cfg->device_characteristics;
 	struct simvfs_hooks hooks = {
 		.ctx = w,
 		.yield = hook_yield,
@@ -925,6 +1442,9 @@ int world_run(const struct world_config *cfg, struct world_result *res)
 		return WH_EINVAL;
 	}
 	reseed_sqlite_prng(w);
+	simvfs_set_bug(res->vfs, cfg->vfs_bug);
+	if (cfg->target != WORLD_TARGET_SIM)
+		memset(&w->plan, 0, sizeof w->plan); /* no VFS: no I/O faults */
 
 	rc = world_setup_db(w);
 	if (rc != 0)
@@ -936,7 +1456,7 @@ int world_run(const struct world_config *cfg, struct world_result *res)
 		c->w = w;
 		c->id = (int)i;
 		c->state = CS_OPEN;
-		wh_prng_seed(&c->rng, cfg->seed, WH_STREAM_CONN + i);
+		wh_prng_seed_taped(&c->rng, cfg->seed, WH_STREAM_CONN + i, cfg->tape);
 		c->wl_state = cfg->workload->ops->conn_new(cfg->workload, i);
 		wh_completion_init(&c->comp, WH_OP_THINK, conn_on_complete, c);
 		if (wh_fiber_create(&c->fiber, cfg->stack_bytes, conn_fiber_main, c) != 0) {
@@ -953,7 +1473,11 @@ int world_run(const struct world_config *cfg, struct world_result *res)
 			w->live_conns--;
 	}
 
-	while (w->live_conns > 0) {
+	while (w->live_conns > 0 || w->reopen_ready) {
+		if (w->reopen_ready) {
+			world_finish_reopen(w);
+			continue;
+		}
 		struct wh_completion *comp = sched_pick(&w->sched);
 		if (comp == NULL) {
 			report_hang(w, "every connection is parked and nothing is due");
@@ -969,9 +1493,13 @@ int world_run(const struct world_config *cfg, struct world_result *res)
 			break;
 		}
 		wh_completion_complete(comp, 0);
+		if (cfg->faults != WORLD_FAULTS_NONE)
+			world_faults_tick(w);
 	}
 
 	renumber_commits(&res->history);
+	if (cfg->tape)
+		wh_tape_trim(cfg->tape);
 out_conns:
 	w->finished = true;
 	w->running = NULL;

@@ -16,6 +16,7 @@
 
 #include "history.h"
 #include "sched.h"
+#include "tape.h"
 #include "simvfs.h"
 #include "workload.h"
 
@@ -25,8 +26,31 @@ enum world_target {
 				       statement-granularity interleaving */
 };
 
+/* Fault profiles (--faults). Each seed draws a random subset of the
+ * profile's fault kinds (swarm testing): some on, the rest off. */
+enum world_faults {
+	WORLD_FAULTS_NONE,
+	WORLD_FAULTS_IO,      /* I/O errors by op kind, a full disk,
+				 allocation failures */
+	WORLD_FAULTS_CRASH,   /* power loss and recovery, several rounds */
+	WORLD_FAULTS_CHAOS,   /* io + crash + clean reopens + latency spikes */
+	WORLD_FAULTS_BITFLIP, /* a flipped bit in a file (no checksums:
+				 findings are expected) */
+};
+
+const char *world_faults_name(enum world_faults f);
+/* Parse a profile name; -1 when unknown. */
+int world_faults_parse(const char *s);
+
 #define WORLD_MAX_PRAGMAS 32
 #define WORLD_MAX_CONNS 1024
+
+/* A statement the shrinker removed: the stmt-th statement action of the
+ * transaction with history id txn is not run. */
+struct world_skip {
+	uint32_t txn;
+	uint32_t stmt;
+};
 
 struct world_config {
 	uint64_t seed;
@@ -46,7 +70,15 @@ struct world_config {
 	uint32_t yield_mask;           /* op kinds that yield; 0 = all */
 	uint64_t hang_steps;           /* picks without a finished txn that
 					  count as a hang */
+	enum world_faults faults;
+	enum simvfs_bug vfs_bug;       /* planted defect (tests) */
+	int sector_size;               /* simulated device; 0: 4096 */
+	int device_characteristics;    /* SQLITE_IOCAP_*; -1: VFS default */
 	FILE *trace;                   /* readable trace, or NULL */
+	const struct world_skip *skips; /* sorted by (txn, stmt) */
+	uint32_t skip_count;
+	struct wh_tape *tape;          /* choice stream to record into, or
+					  (rewound) to replay; NULL: none */
 	/* Progress callback, called after each finished transaction (never
 	 * influences the run). */
 	void (*progress)(void *ctx, uint64_t done, uint64_t total);
@@ -65,6 +97,15 @@ struct world_stats {
 	uint64_t busy;                 /* statements ending in BUSY/LOCKED */
 	uint64_t sched_steps;
 	uint64_t sim_time_us;
+	uint64_t faults_by_kind[WH_OP__COUNT]; /* injected I/O faults */
+	uint64_t faults_injected;      /* all injected I/O faults */
+	uint64_t alloc_failures;       /* injected allocation failures */
+	uint64_t disk_full;            /* writes refused by the quota */
+	uint64_t crashes;              /* power losses */
+	uint64_t recoveries;           /* successful reopen after a crash */
+	uint64_t reopens;              /* clean close-and-reopen rounds */
+	uint64_t bitflips;
+	uint32_t fault_kinds_on;       /* swarm: op kinds that could fail */
 };
 
 struct world_finding {

@@ -50,6 +50,14 @@
  *     reproduce on the final reference is a phantom_commit; the rest are
  *     final_state differences.
  *
+ * Crashes: a failing transaction's range is clamped to its epoch (it
+ * could see no state across a crash), and the replay resumes at each crash
+ * from the position the check run found (o->crashes), rebuilding the
+ * reference as the sweep did; tracked final rows forget the writers a
+ * crash lost. Statements that are not compared (HIST_STMT_NOCHECK, or
+ * skipped) add no dependency edges: their results may change with any
+ * write.
+ *
  * Bounds: XP_DEEP_MAX failures get the full treatment (the others are
  * reported with expected versus observed only); ranges are at most
  * XP_RANGE_MAX positions; XP_CANDIDATES_MAX dirty candidates with at most
@@ -110,6 +118,7 @@ struct xp_wset {
 
 struct xp_writer {
 	uint32_t txn;
+	uint32_t step;                /* its step */
 	struct oracle__result pre;    /* the row before it wrote */
 };
 
@@ -133,6 +142,7 @@ struct xp_visit {
 struct xp {
 	struct oracle__ctx *c;
 	const struct oracle__plan *p;
+	const struct oracle__outcome *o; /* the outcome explained (crashes) */
 	struct xp_task *tasks;
 	uint32_t task_count;
 	struct xp_visit *visits;      /* sorted by (pos, task) */
@@ -210,9 +220,15 @@ static void task_init(struct xp *x, struct xp_task *k,
 	WH_ASSERT(f->best_pos >= k->lo && f->best_pos <= k->hi);
 	if (!deep)
 		return;
-	k->a = k->lo > XP_MARGIN ? k->lo - XP_MARGIN : 0;
-	k->b = k->hi + XP_MARGIN < p->step_count ? k->hi + XP_MARGIN
-						 : p->step_count;
+	/* The examined range stays in the transaction's epoch: the states
+	 * across a crash are not ones it could have seen, and a crash step
+	 * is no writer to name. */
+	uint32_t epoch = x->c->txn_epoch[f->txn];
+	uint32_t first = oracle__epoch_first(x->c, epoch);
+	uint32_t last = oracle__epoch_last(x->c, epoch);
+	WH_ASSERT(k->lo >= first && k->hi <= last);
+	k->a = k->lo > first + XP_MARGIN ? k->lo - XP_MARGIN : first;
+	k->b = k->hi + XP_MARGIN < last ? k->hi + XP_MARGIN : last;
 	if (k->b - k->a + 1 > XP_RANGE_MAX)
 		k->b = k->a + XP_RANGE_MAX - 1;
 	uint32_t width = k->b - k->a + 1;
@@ -227,6 +243,7 @@ static void task_init(struct xp *x, struct xp_task *k,
 	k->node_count = 1;
 	for (uint32_t s = k->a; s < k->b; s++) {
 		k->node_at[s - k->a] = ORACLE_NONE;
+		WH_ASSERT(p->steps[s].crash == ORACLE_NONE);
 		if (p->steps[s].noop)
 			continue;
 		x->tracked[s] = true;
@@ -304,6 +321,7 @@ static void probe_dirty(struct xp *x, struct xp_task *k, uint32_t pos)
 		for (uint32_t m = n; m >= 1 && !k->dirty_found; m--) {
 			/* Only prefixes ending in a write give a new state. */
 			if (oracle__stmt_skipped(o, m - 1) ||
+			    oracle__stmt_uncertain(o, m - 1) ||
 			    oracle__stmt_readonly(r, o, m - 1))
 				continue;
 			oracle__ref_save(r);
@@ -467,8 +485,8 @@ static bool row_written(const struct oracle__ref *r, const struct xp_row *row)
 	return false;
 }
 
-/* After step s wrote: record each tracked row it touched. */
-static void rows_note_writes(struct xp *x, uint32_t txn)
+/* After step s (of txn) wrote: record each tracked row it touched. */
+static void rows_note_writes(struct xp *x, uint32_t txn, uint32_t step)
 {
 	struct oracle__ref *r = &x->c->ref;
 	resolve_rows(x);
@@ -480,6 +498,7 @@ static void rows_note_writes(struct xp *x, uint32_t txn)
 								sizeof *row->writers);
 		struct xp_writer *w = &row->writers[row->writer_count++];
 		w->txn = txn;
+		w->step = step;
 		/* The old current row becomes the writer's pre-image. */
 		w->pre = row->cur;
 		memset(&row->cur, 0, sizeof row->cur);
@@ -509,7 +528,9 @@ static void rows_phantoms(struct xp *x)
 		oracle__ref_save(r);
 		r->write_count = 0;
 		r->hook_on = true;
+		r->applying = true; /* as if it had committed */
 		(void)oracle__ref_exec(r, t, t->stmt_count, NULL);
+		r->applying = false;
 		r->hook_on = false;
 		resolve_rows(x);
 		for (uint32_t k = 0; k < x->row_count; k++) {
@@ -562,6 +583,28 @@ static void visits_build(struct xp *x)
 	qsort(x->visits, x->visit_count, sizeof *x->visits, visit_cmp);
 }
 
+/* At crash step pos: resume from the state the target recovered to, as
+ * the sweep did; the tracked rows forget the writers the crash lost. */
+static int explain_crash(struct xp *x, uint32_t pos)
+{
+	const struct oracle__crash_out *co = &x->o->crashes[x->p->steps[pos].crash];
+	if (co->pos == pos)
+		return 0;
+	WH_ASSERT(co->pos < pos);
+	if (oracle__crash_rebuild(x->c, x->p, x->o->crashes, pos) != 0)
+		return -1;
+	for (uint32_t i = 0; i < x->row_count; i++) {
+		struct xp_row *row = &x->rows[i];
+		while (row->writer_count > 0 &&
+		       row->writers[row->writer_count - 1].step >= co->pos) {
+			struct xp_writer *w = &row->writers[--row->writer_count];
+			oracle__result_free(&w->pre);
+		}
+		row_read(&x->c->ref, row->d, &row->cur);
+	}
+	return 0;
+}
+
 static int explain_sweep(struct xp *x)
 {
 	struct oracle__ctx *c = x->c;
@@ -578,6 +621,11 @@ static int explain_sweep(struct xp *x)
 		if (pos == p->step_count)
 			break;
 		const struct oracle__step *st = &p->steps[pos];
+		if (st->crash != ORACLE_NONE) {
+			if (explain_crash(x, pos) != 0)
+				return -1;
+			continue;
+		}
 		if (st->noop)
 			continue;
 		bool record = x->tracked[pos] || x->row_count > 0;
@@ -590,7 +638,7 @@ static int explain_sweep(struct xp *x)
 		if (x->tracked[pos])
 			wset_take(r, &x->wsets[pos]);
 		if (x->row_count > 0 && r->write_count > 0)
-			rows_note_writes(x, st->txn);
+			rows_note_writes(x, st->txn, pos);
 	}
 	WH_ASSERT_EQ(vi, x->visit_count);
 	for (uint32_t i = 0; i < x->row_count; i++) {
@@ -742,21 +790,11 @@ static void describe_result(struct oracle__buf *b, int rc, int64_t changes,
 				   (long long)changes);
 }
 
-/* "position 4 (state after T9)": the last state-changing step before the
- * position names the state (no-op steps leave it as it was). */
+/* "position 4 (state after T9)", across crash restores (crash.c). */
 static void describe_position(struct oracle__buf *b, const struct xp *x,
 			      uint32_t pos)
 {
-	const struct oracle__plan *p = x->p;
-	WH_ASSERT(pos <= p->step_count);
-	uint32_t s = pos;
-	while (s > 0 && p->steps[s - 1].noop)
-		s--;
-	if (s == 0)
-		oracle__buf_printf(b, "position %u (initial state)", pos);
-	else
-		oracle__buf_printf(b, "position %u (state after T%u)", pos,
-				   p->steps[s - 1].txn);
+	oracle__buf_position(b, x->p, x->o->crashes, pos);
 }
 
 static void describe_mismatch(struct oracle__buf *b, const struct xp *x,
@@ -848,18 +886,20 @@ static void explain_task(struct xp *x, struct xp_task *k)
 	uint32_t len = 0;
 	bool placed = k->deep;
 	for (uint32_t j = 0; k->deep && j < t->stmt_count && placed; j++)
-		placed = oracle__stmt_skipped(t, j) ||
+		placed = !oracle__stmt_compared(t, j) ||
 			 placed_at(k, j) != ORACLE_NONE;
 	if (placed) {
 		uint32_t n = k->node_count;
 		uint8_t *adj = wh_calloc((size_t)n * n, 1);
+		/* Results that are not compared (environmental ones, such
+		 * as page counts) change with every write: no edges. */
 		for (uint32_t j = 0; j < t->stmt_count && j < k->nodes[0].n; j++)
-			if (!oracle__stmt_skipped(t, j))
+			if (oracle__stmt_compared(t, j))
 				read_edges(k, 0, j, placed_at(k, j), adj);
 		for (uint32_t u = 1; u < n; u++) {
 			const struct hist_txn *y = h->txns[k->nodes[u].txn];
 			for (uint32_t j = 0; j < k->nodes[u].n; j++)
-				if (!oracle__stmt_skipped(y, j))
+				if (oracle__stmt_compared(y, j))
 					read_edges(k, u, j, k->nodes[u].step, adj);
 		}
 		for (uint32_t u = 0; u < n; u++) {
@@ -1087,7 +1127,7 @@ static void explain_rows(struct xp *x)
 int oracle__explain(struct oracle__ctx *c, const struct oracle__plan *p,
 		    const struct oracle__outcome *o)
 {
-	struct xp x = { .c = c, .p = p };
+	struct xp x = { .c = c, .p = p, .o = o };
 	x.tracked = wh_calloc(p->step_count + 1, sizeof *x.tracked);
 	x.wsets = wh_calloc(p->step_count + 1, sizeof *x.wsets);
 	x.tasks = wh_calloc(o->failure_count + 1, sizeof *x.tasks);

@@ -14,9 +14,18 @@
  *
  * Commit order: hist_txn_end hands out commit_index 0, 1, 2... to COMMITTED
  * transactions in the order it is called, which is the order in which
- * COMMIT (or an autocommit statement) returned success. So the end_event of
- * committed transactions increases with commit_index; the oracle relies on
- * it (and asserts it).
+ * COMMIT (or an autocommit statement) returned success. That is only a
+ * provisional order: when the run ends the driver renumbers committed
+ * transactions by visibility (visible_event, else end_event), because two
+ * COMMITs may return in the opposite order of their commit points. The
+ * oracle therefore never assumes that end_event grows with commit_index.
+ *
+ * Crashes: hist_crash_add appends to crashes[] (one reallocation per
+ * crash: a run has a handful) and takes an event of its own, its place in
+ * real-time order; the driver ends the transactions the crash killed
+ * before recording it. The returned pointer is valid until the next
+ * hist_crash_add or hist_free; the driver fills in the recovery fields
+ * right away.
  *
  * Values: wh_value_cmp is a total order (NULL < numbers < TEXT < BLOB;
  * numbers compare by value across INTEGER and FLOAT, an INTEGER before an
@@ -36,6 +45,8 @@
  * (far above any run; the counters are 32-bit). */
 #define HIST_TXN_MAX (UINT32_MAX / 2)
 #define HIST_STMT_MAX (UINT32_MAX / 2)
+/* Crashes and reopens per history (a run has a handful). */
+#define HIST_CRASH_MAX 65536u
 
 /* ------------------------------------------------------------------ */
 /* Values                                                               */
@@ -302,6 +313,7 @@ void hist_free(struct history *h)
 	}
 	free(h->txns);
 	free(h->setup_sql);
+	free(h->crashes);
 	memset(h, 0, sizeof *h);
 }
 
@@ -400,4 +412,21 @@ void hist_txn_end(struct history *h, struct hist_txn *t,
 		t->commit_index = (int64_t)h->commit_count++;
 		WH_ASSERT(t->commit_index >= 0);
 	}
+}
+
+struct hist_crash *hist_crash_add(struct history *h, enum hist_crash_kind kind)
+{
+	WH_ASSERT(h != NULL);
+	WH_ASSERT(kind == HIST_CRASH_POWER_LOSS || kind == HIST_CRASH_REOPEN);
+	WH_ASSERT(h->crash_count < HIST_CRASH_MAX);
+	h->crashes = wh_realloc(h->crashes,
+				(h->crash_count + 1) * sizeof *h->crashes);
+	struct hist_crash *cr = &h->crashes[h->crash_count++];
+	memset(cr, 0, sizeof *cr);
+	cr->kind = kind;
+	cr->event = ++h->event;
+	cr->recovered_rc = SQLITE_OK;
+	WH_ASSERT(h->crash_count == 1 ||
+		  h->crashes[h->crash_count - 2].event < cr->event);
+	return cr;
 }

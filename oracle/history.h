@@ -72,6 +72,11 @@ struct hist_stmt {
 /* The statement does not change logical content and must not run on the
  * reference (e.g. PRAGMA incremental_vacuum): skip it in replay. */
 #define HIST_STMT_NOREPLAY 0x2u
+/* The statement ended with an I/O-type error (or was cut by a crash) in a
+ * transaction that is INDETERMINATE: its changes may have committed. When
+ * the oracle settles the transaction as committed it must replay this
+ * statement (ignoring the recorded rc and rows); as not committed, skip. */
+#define HIST_STMT_UNCERTAIN 0x4u
 
 struct hist_txn {
 	uint32_t id;               /* index in history.txns */
@@ -99,6 +104,24 @@ struct hist_txn {
 	struct hist_stmt *stmts;
 };
 
+/* A crash (power loss) or a clean reopen during the run. Every
+ * connection of the old "process" is gone; transactions in COMMIT at that
+ * moment are INDETERMINATE. After recovery the driver opened the database
+ * with a fresh connection and recorded a digest of its content
+ * (oracle_digest), so the oracle can find which commit prefix survived. */
+enum hist_crash_kind {
+	HIST_CRASH_POWER_LOSS, /* unsynced data may be lost */
+	HIST_CRASH_REOPEN,     /* clean close and reopen: nothing may be lost */
+};
+
+struct hist_crash {
+	enum hist_crash_kind kind;
+	uint64_t event;            /* global event of the crash */
+	uint64_t recovered_digest; /* oracle_digest of the recovered db */
+	int recovered_rc;          /* SQLite rc of the recovery open/digest;
+				      not SQLITE_OK: recovery itself failed */
+};
+
 struct history {
 	struct hist_txn **txns;    /* txn_count pointers, id order */
 	uint32_t txn_count;
@@ -106,6 +129,8 @@ struct history {
 	uint64_t commit_count;     /* committed transactions so far */
 	uint64_t event;            /* global event counter (last used) */
 	char *setup_sql;           /* the workload's setup, exactly as run */
+	struct hist_crash *crashes; /* crash_count, in event order */
+	uint32_t crash_count;
 };
 
 void hist_init(struct history *h);
@@ -128,6 +153,9 @@ void hist_txn_commit_start(struct history *h, struct hist_txn *t);
 /* Finish: records end_event/end_us; COMMITTED assigns commit_index. */
 void hist_txn_end(struct history *h, struct hist_txn *t,
 		  enum hist_outcome outcome, int end_rc, uint64_t now_us);
+
+/* Record a crash or reopen at the current event (advances the counter). */
+struct hist_crash *hist_crash_add(struct history *h, enum hist_crash_kind kind);
 
 /* Value helpers. */
 void wh_value_copy(struct wh_value *dst, const struct wh_value *src);

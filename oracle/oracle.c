@@ -4,17 +4,25 @@
  * Algorithm (one "check run" under a plan, see oracle_int.h for terms):
  *
  *   1. Plan. Committed transactions form the serial order, in commit_index
- *      order; an indeterminate writer (COMMIT cut by an I/O error or a
- *      crash) is placed where its COMMIT started, i.e. after every commit
- *      that had finished by then, and is either applied there or treated
- *      as a no-op, as the plan says. A committed or assumed-committed
- *      writer is anchored at its step. Every other transaction with
- *      statements (read-only committed, aborted, running, indeterminate
- *      assumed not committed) gets a window of positions [lo, hi]:
- *        lo = the longest prefix of steps that had all ended before it
- *             began (a transaction sees everything committed before it);
- *        hi = the last step whose COMMIT (or autocommit statement) had
- *             started before it ended (it may see nothing committed later).
+ *      order, which the driver assigns by visibility (the last release of
+ *      the write lock inside COMMIT), not by when COMMIT returned. An
+ *      indeterminate writer (COMMIT cut by an I/O error or a crash) is
+ *      placed by the same key (its own release of the lock, else when it
+ *      ended: ctx_indets), and is either applied there or treated as a
+ *      no-op, as the plan says. Each crash is a step between the transactions that began
+ *      before it and those that began after (see crash.c). A committed or
+ *      assumed-committed writer is anchored at its step. Every other
+ *      transaction with statements (read-only committed, aborted, running,
+ *      indeterminate assumed not committed) gets a window [lo, hi]:
+ *        lo = max(s + 1) over steps s that happened and ended before it
+ *             began (it sees a commit that returned before it began, and
+ *             everything ordered before that one);
+ *        hi = max(s + 1) over state-changing steps whose COMMIT (or
+ *             autocommit statement) started before it ended (it may see a
+ *             commit in progress, nothing that started later);
+ *      both clamped to its epoch (plan_build says more). Nothing here
+ *      assumes that commit_index order is end order: every bound is a
+ *      maximum over events, answered by binary search (struct event_max).
  *
  *   2. Sweep. One pass over positions 0..S on a fresh reference database.
  *      At position k every window transaction with lo <= k that has not
@@ -26,34 +34,49 @@
  *      comparing every statement: a mismatch makes the anchored
  *      transaction a failure at its commit position. So each transaction
  *      costs one evaluation per distinct state in its window, and the
- *      replay as a whole is linear in the history.
+ *      replay as a whole is linear in the history. At a crash step the
+ *      recovered digest picks the position the target resumed from and
+ *      the reference is rebuilt there (crash.c); a run whose crashes match
+ *      none of the few states compared first is swept again at the next
+ *      search level (more states).
  *
  *   3. Final state (when the caller names the target): every table and
  *      index of the target against the reference at position S.
  *
  *   4. Indeterminate transactions are settled by search over plans, each
- *      judged by a full check run (so what later reads and the final state
- *      show decides). The first plan assumes every indeterminate writer
- *      committed. While failures remain, the first `indeterminate_budget`
- *      of them (slot order) are explored: with at most 3, every
- *      combination (at most 8 runs); beyond, two passes flipping one at a
- *      time and keeping a flip when it improves the score (failures plus
- *      differing final rows, ties broken by how far failing transactions
- *      got), i.e. at most 2 * budget + 1 runs. When a plan passes, the
- *      history is proven whatever the budget. When failures remain and
- *      indeterminate transactions were left unexplored, gave_up is set and
- *      the note says so (the search within the budget is a heuristic
- *      beyond 3, not exhaustive).
+ *      judged by a full check run (so what later reads, crashes and the
+ *      final state show decides). The first plan assumes every
+ *      indeterminate writer committed; if it fails, the opposite plan
+ *      (none committed) is run too and the better one is the starting
+ *      point: under I/O faults most cut COMMITs did not commit, and a
+ *      search that flips a few of many from the wrong end cannot get
+ *      there. While failures remain, `indeterminate_budget` of them are
+ *      explored, those whose step comes nearest before a failure of the
+ *      best plan so far (a commit can only change what follows it): with
+ *      at most 3, every combination (at most 9 runs in all); beyond, two
+ *      passes flipping one at a time and keeping a flip when it improves
+ *      the score (failures plus differing final rows plus crashes
+ *      recovered to no allowed state, ties broken by how far failing
+ *      transactions got), the second pass picking afresh since the
+ *      failures moved, i.e. at most 2 * budget + 2 runs. When a plan passes, the history is
+ *      proven whatever the budget. When failures remain and indeterminate
+ *      transactions were left unexplored, gave_up is set and the note says
+ *      so (the search within the budget is a heuristic beyond 3, not
+ *      exhaustive).
  *
  *   5. Failures and final differences are explained (explain.c) under the
- *      best plan, then the target's integrity_check, foreign_key_check and
- *      invariants run (final.c).
+ *      best plan, crash verdicts are added (crash.c), then the target's
+ *      integrity_check, foreign_key_check and invariants run (final.c).
+ *      Last, violations the configuration explains are labelled expected
+ *      (report_finish: bit flips, or no durability promise).
  *
  * Statements of aborted transactions: only what was recorded is replayed.
  * A statement whose recorded error is environmental (BUSY, IOERR...) is
  * skipped, since the error says nothing about the data and SQLite undid
  * the statement; a deterministic error (CONSTRAINT...) is compared, since
- * it is a read of the state like any other.
+ * it is a read of the state like any other. Statements the driver flags
+ * HIST_STMT_NOREPLAY are skipped the same way; HIST_STMT_NOCHECK ones are
+ * replayed but never compared (ref.c).
  *
  * Determinism: no clocks, no randomness; every list is ordered by
  * position, transaction id or interned statement id, never by address.
@@ -78,9 +101,9 @@ static int u32_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y ? 1 : 0;
 }
 
-void oracle__report_add(struct oracle__ctx *c, const char *kind,
-			char *detail, const uint32_t *txns,
-			uint32_t txn_count)
+uint32_t oracle__report_add(struct oracle__ctx *c, const char *kind,
+			    char *detail, const uint32_t *txns,
+			    uint32_t txn_count)
 {
 	struct oracle_report *r = c->report;
 	WH_ASSERT(kind != NULL && detail != NULL);
@@ -88,11 +111,13 @@ void oracle__report_add(struct oracle__ctx *c, const char *kind,
 	if (r->violation_count >= ORACLE_VIOLATIONS_MAX) {
 		c->dropped++;
 		free(detail);
-		return;
+		return ORACLE_NONE;
 	}
 	r->violations = wh_realloc(r->violations, (r->violation_count + 1) *
 							  sizeof *r->violations);
-	struct oracle_violation *v = &r->violations[r->violation_count++];
+	uint32_t index = r->violation_count++;
+	struct oracle_violation *v = &r->violations[index];
+	v->expected = false;
 	v->kind = wh_strdup(kind);
 	v->detail = detail;
 	v->txns = wh_malloc((txn_count ? txn_count : 1) * sizeof *v->txns);
@@ -105,6 +130,7 @@ void oracle__report_add(struct oracle__ctx *c, const char *kind,
 		if (n == 0 || v->txns[n - 1] != v->txns[k])
 			v->txns[n++] = v->txns[k];
 	v->txn_count = n;
+	return index;
 }
 
 void oracle_report_free(struct oracle_report *r)
@@ -118,10 +144,11 @@ void oracle_report_free(struct oracle_report *r)
 	}
 	free(r->violations);
 	free(r->note);
+	free(r->lost_txns);
 	memset(r, 0, sizeof *r);
 }
 
-static void report_note(struct oracle_report *r, const char *text)
+void oracle__report_note(struct oracle_report *r, const char *text)
 {
 	struct oracle__buf b = { 0 };
 	if (r->note != NULL)
@@ -129,6 +156,54 @@ static void report_note(struct oracle_report *r, const char *text)
 	oracle__buf_printf(&b, "%s", text);
 	free(r->note);
 	r->note = oracle__buf_take(&b);
+}
+
+/* ------------------------------------------------------------------ */
+/* Event tables                                                         */
+/* ------------------------------------------------------------------ */
+
+/* "The largest value among entries whose event is before e": entries are
+ * sorted by event and each value replaced by the running maximum, so one
+ * binary search answers. Used for indeterminate slots and window bounds,
+ * which are all of the form max(position + 1) over transactions with an
+ * event before another one; no order between events and positions is
+ * assumed. */
+struct event_max {
+	uint64_t event;
+	uint32_t value;
+};
+
+static int event_max_cmp(const void *a, const void *b)
+{
+	const struct event_max *x = a, *y = b;
+	if (x->event != y->event)
+		return x->event < y->event ? -1 : 1;
+	return x->value < y->value ? -1 : x->value > y->value ? 1 : 0;
+}
+
+static void event_max_build(struct event_max *v, uint32_t n)
+{
+	qsort(v, n, sizeof *v, event_max_cmp);
+	for (uint32_t k = 1; k < n; k++)
+		if (v[k].value < v[k - 1].value)
+			v[k].value = v[k - 1].value;
+}
+
+/* The running maximum of the last entry with event < e, or 0. */
+static uint32_t event_max_before(const struct event_max *v, uint32_t n,
+				 uint64_t e)
+{
+	uint32_t a = 0, b = n;
+	while (a < b) {
+		uint32_t mid = a + (b - a) / 2;
+		if (v[mid].event < e)
+			a = mid + 1;
+		else
+			b = mid;
+	}
+	WH_ASSERT(a == 0 || v[a - 1].event < e);
+	WH_ASSERT(a == n || v[a].event >= e);
+	return a > 0 ? v[a - 1].value : 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -145,25 +220,50 @@ static bool indeterminate_writer(const struct oracle__ctx *c,
 	return unsure && t->stmt_count > 0 && !c->txn_ro[t->id];
 }
 
-/* Largest L in [0, n] with prefmax[L] < event; prefmax is non-decreasing
- * and prefmax[0] == 0. */
-static uint32_t prefix_before(const uint64_t *prefmax, uint32_t n,
-			      uint64_t event)
+/* When a committed transaction became visible to others: the last
+ * release of the write lock inside its COMMIT, else (not observed) when
+ * COMMIT returned. The driver orders commit_index by this key. */
+static uint64_t visibility_event(const struct hist_txn *t)
 {
-	uint32_t lo = 0, hi = n;
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo + 1) / 2;
-		if (prefmax[mid] < event)
-			lo = mid;
+	return t->visible_event != 0 ? t->visible_event : t->end_event;
+}
+
+/* When a writer's commit could first be seen: its COMMIT started (an
+ * autocommit statement has no COMMIT: from its beginning). */
+static uint64_t commit_start_event(const struct hist_txn *t)
+{
+	return t->commit_event != 0 ? t->commit_event : t->begin_event;
+}
+
+/* Crashes before event e (crash events are strictly increasing). */
+static uint32_t crashes_before(const struct history *h, uint64_t e)
+{
+	uint32_t a = 0, b = h->crash_count;
+	while (a < b) {
+		uint32_t mid = a + (b - a) / 2;
+		if (h->crashes[mid].event < e)
+			a = mid + 1;
 		else
-			hi = mid - 1;
+			b = mid;
 	}
-	return lo;
+	return a;
+}
+
+uint32_t oracle__epoch_first(const struct oracle__ctx *c, uint32_t e)
+{
+	WH_ASSERT(e <= c->crash_count);
+	return e == 0 ? 0 : c->crash_step[e - 1] + 1;
+}
+
+uint32_t oracle__epoch_last(const struct oracle__ctx *c, uint32_t e)
+{
+	WH_ASSERT(e <= c->crash_count);
+	return e == c->crash_count ? c->order_count : c->crash_step[e];
 }
 
 struct indet_key {
 	uint32_t slot;
-	uint64_t commit_event;
+	uint64_t at;          /* the event it is placed by */
 	uint32_t txn;
 };
 
@@ -172,8 +272,8 @@ static int indet_key_cmp(const void *a, const void *b)
 	const struct indet_key *x = a, *y = b;
 	if (x->slot != y->slot)
 		return x->slot < y->slot ? -1 : 1;
-	if (x->commit_event != y->commit_event)
-		return x->commit_event < y->commit_event ? -1 : 1;
+	if (x->at != y->at)
+		return x->at < y->at ? -1 : 1;
 	return x->txn < y->txn ? -1 : x->txn > y->txn ? 1 : 0;
 }
 
@@ -186,6 +286,189 @@ static void ctx_fini(struct oracle__ctx *c)
 	free(c->by_commit);
 	free(c->indets);
 	free(c->indet_slot);
+	free(c->txn_epoch);
+	free(c->order);
+	free(c->crash_step);
+	free(c->crash_required);
+}
+
+static int ctx_fail(struct oracle__ctx *c, struct oracle__buf *b)
+{
+	char *msg = oracle__buf_take(b);
+	oracle__report_note(c->report, msg);
+	free(msg);
+	return -1;
+}
+
+/* Checks the crashes and assigns every transaction its epoch. Returns 0,
+ * or -1 with the reason in the note. */
+static int ctx_epochs(struct oracle__ctx *c)
+{
+	const struct history *h = c->h;
+	struct oracle__buf b = { 0 };
+	c->crash_count = h->crash_count;
+	c->first_power_loss = ORACLE_NONE;
+	for (uint32_t e = 0; e < h->crash_count; e++) {
+		const struct hist_crash *cr = &h->crashes[e];
+		if (cr->kind != HIST_CRASH_POWER_LOSS &&
+		    cr->kind != HIST_CRASH_REOPEN) {
+			oracle__buf_printf(&b, "oracle: history: crash %u has an unknown kind %d", e, (int)cr->kind);
+			return ctx_fail(c, &b);
+		}
+		if (e > 0 && h->crashes[e - 1].event >= cr->event) {
+			oracle__buf_printf(&b, "oracle: history: crash %u is not after crash %u in event order", e, e - 1);
+			return ctx_fail(c, &b);
+		}
+		if (cr->kind == HIST_CRASH_POWER_LOSS &&
+		    c->first_power_loss == ORACLE_NONE)
+			c->first_power_loss = e;
+	}
+	c->txn_epoch = wh_malloc(((size_t)h->txn_count + 1) *
+				 sizeof *c->txn_epoch);
+	for (uint32_t i = 0; i < h->txn_count; i++) {
+		const struct hist_txn *t = h->txns[i];
+		c->txn_epoch[i] = crashes_before(h, t->begin_event);
+		/* Every connection dies at a crash: nothing that began before
+		 * it can have committed after it. */
+		if (t->outcome == HIST_COMMITTED &&
+		    crashes_before(h, t->end_event) != c->txn_epoch[i]) {
+			oracle__buf_printf(&b, "oracle: history: T%u began before crash %u but committed after it",
+					   i, c->txn_epoch[i]);
+			return ctx_fail(c, &b);
+		}
+	}
+	return 0;
+}
+
+/* Places the indeterminate writers, by the same key as the commit order:
+ * after every commit that became visible before it released the write
+ * lock inside its COMMIT (visible_event), had it committed. When that
+ * release was not observed (the transaction ended, or was killed, still
+ * holding the lock), after every commit visible before it ended: a
+ * writer that released the lock before then cannot have held it at the
+ * same time, so it released it before this one took it and precedes it.
+ * (Its COMMIT start would be too early a key for an autocommit
+ * statement, which takes the lock somewhere inside its "COMMIT", after
+ * others may have committed.) One still running inside COMMIT is placed
+ * by its COMMIT start. A writer whose own release was not observed is
+ * keyed by when its COMMIT returned, later than the release: it may be
+ * placed after an indeterminate one it preceded, the same imprecision
+ * the commit order itself has without lock tracing. */
+static void ctx_indets(struct oracle__ctx *c)
+{
+	const struct history *h = c->h;
+	struct event_max *vis = wh_malloc(((size_t)c->commit_count + 1) *
+					  sizeof *vis);
+	for (uint32_t k = 0; k < c->commit_count; k++)
+		vis[k] = (struct event_max){
+			visibility_event(h->txns[c->by_commit[k]]), k + 1
+		};
+	event_max_build(vis, c->commit_count);
+	struct indet_key *keys = NULL;
+	for (uint32_t i = 0; i < h->txn_count; i++) {
+		const struct hist_txn *t = h->txns[i];
+		if (!indeterminate_writer(c, t))
+			continue;
+		uint64_t at = t->visible_event != 0 ? t->visible_event
+			      : t->end_event != 0   ? t->end_event
+						    : commit_start_event(t);
+		keys = wh_realloc(keys, (c->indet_count + 1) * sizeof *keys);
+		keys[c->indet_count++] = (struct indet_key){
+			event_max_before(vis, c->commit_count, at), at, i
+		};
+	}
+	free(vis);
+	if (c->indet_count > 0)
+		qsort(keys, c->indet_count, sizeof *keys, indet_key_cmp);
+	c->indets = wh_malloc((c->indet_count ? c->indet_count : 1) *
+			      sizeof *c->indets);
+	c->indet_slot = wh_malloc((c->indet_count ? c->indet_count : 1) *
+				  sizeof *c->indet_slot);
+	for (uint32_t k = 0; k < c->indet_count; k++) {
+		c->indets[k] = keys[k].txn;
+		c->indet_slot[k] = keys[k].slot;
+	}
+	free(keys);
+}
+
+/* Where ctx_order is in the serial order it builds. */
+struct order_cursor {
+	uint32_t s;           /* next entry */
+	uint32_t epoch;       /* crashes placed so far */
+	uint32_t last_txn;    /* the last transaction placed */
+};
+
+static void order_crash(struct oracle__ctx *c, struct order_cursor *oc)
+{
+	c->crash_step[oc->epoch] = oc->s;
+	c->order[oc->s++] = (struct oracle__slot){ ORACLE_NONE, oc->epoch,
+						   ORACLE_NONE };
+	oc->epoch++;
+}
+
+/* Appends txn, after the crashes that precede it. Returns 0, or -1
+ * (note) when a crash already placed follows its beginning. */
+static int order_txn(struct oracle__ctx *c, struct order_cursor *oc,
+		     uint32_t txn, uint32_t indet)
+{
+	uint32_t te = c->txn_epoch[txn];
+	if (te < oc->epoch) {
+		struct oracle__buf b = { 0 };
+		oracle__buf_printf(&b, "oracle: history: commit order crosses crash %u: T%u began before it but is ordered after T%u, which began after it",
+				   te, txn, oc->last_txn);
+		return ctx_fail(c, &b);
+	}
+	while (oc->epoch < te)
+		order_crash(c, oc);
+	c->order[oc->s++] = (struct oracle__slot){ txn, ORACLE_NONE, indet };
+	oc->last_txn = txn;
+	return 0;
+}
+
+/* The serial order shared by every plan: commits in commit_index order,
+ * each indeterminate writer before the commit at its slot, and each crash
+ * between the last transaction that began before it and the first that
+ * began after. Returns 0, or -1 (note) when the commit order crosses a
+ * crash, which a consistent history cannot do. */
+static int ctx_order(struct oracle__ctx *c)
+{
+	const struct history *h = c->h;
+	c->order_count = c->commit_count + c->indet_count + c->crash_count;
+	c->order = wh_malloc(((size_t)c->order_count + 1) * sizeof *c->order);
+	c->crash_step = wh_malloc(((size_t)c->crash_count + 1) *
+				  sizeof *c->crash_step);
+	c->crash_required = wh_malloc(((size_t)c->crash_count + 1) *
+				      sizeof *c->crash_required);
+	struct order_cursor oc = { 0, 0, ORACLE_NONE };
+	uint32_t ii = 0;
+	for (uint32_t k = 0; k <= c->commit_count; k++) {
+		for (; ii < c->indet_count && c->indet_slot[ii] == k; ii++)
+			if (order_txn(c, &oc, c->indets[ii], ii) != 0)
+				return -1;
+		if (k == c->commit_count)
+			break;
+		if (order_txn(c, &oc, c->by_commit[k], ORACLE_NONE) != 0)
+			return -1;
+	}
+	while (oc.epoch < c->crash_count)
+		order_crash(c, &oc);
+	WH_ASSERT_EQ(oc.s, c->order_count);
+	WH_ASSERT_EQ(ii, c->indet_count);
+
+	/* What a crash must keep when its promise is "everything": up to
+	 * its epoch's last committed writer. */
+	for (uint32_t e = 0; e < c->crash_count; e++) {
+		uint32_t req = oracle__epoch_first(c, e);
+		for (uint32_t q = req; q < c->crash_step[e]; q++) {
+			uint32_t txn = c->order[q].txn;
+			WH_ASSERT(txn != ORACLE_NONE);
+			if (h->txns[txn]->outcome == HIST_COMMITTED &&
+			    !c->txn_ro[txn])
+				req = q + 1;
+		}
+		c->crash_required[e] = req;
+	}
+	return 0;
 }
 
 /* Indexes the history. Returns 0, or -1 with the reason in the note. */
@@ -194,7 +477,7 @@ static int ctx_init(struct oracle__ctx *c)
 	const struct history *h = c->h;
 	for (uint32_t i = 0; i < h->txn_count; i++) {
 		if (h->txns[i] == NULL || h->txns[i]->id != i) {
-			report_note(c->report, "oracle: history: transaction ids are not their indexes");
+			oracle__report_note(c->report, "oracle: history: transaction ids are not their indexes");
 			return -1;
 		}
 		if (h->txns[i]->outcome == HIST_COMMITTED)
@@ -211,7 +494,7 @@ static int ctx_init(struct oracle__ctx *c)
 		if (t->commit_index < 0 ||
 		    t->commit_index >= (int64_t)c->commit_count ||
 		    c->by_commit[t->commit_index] != ORACLE_NONE) {
-			report_note(c->report, "oracle: history: commit indexes are not 0..N-1 without repeats");
+			oracle__report_note(c->report, "oracle: history: commit indexes are not 0..N-1 without repeats");
 			return -1;
 		}
 		c->by_commit[t->commit_index] = i;
@@ -219,7 +502,7 @@ static int ctx_init(struct oracle__ctx *c)
 
 	oracle__ref_init(&c->ref, h, c->cfg);
 	if (oracle__ref_open(&c->ref) != 0) {
-		report_note(c->report, c->ref.error);
+		oracle__report_note(c->report, c->ref.error);
 		return -1;
 	}
 	oracle__ref_classify(&c->ref);
@@ -227,60 +510,15 @@ static int ctx_init(struct oracle__ctx *c)
 			      sizeof *c->txn_ro);
 	for (uint32_t i = 0; i < h->txn_count; i++)
 		c->txn_ro[i] = oracle__txn_readonly(&c->ref, h->txns[i]);
-
-	/* Slot of an indeterminate writer: commits that had ended when its
-	 * COMMIT started (it held the write lock from its first write, so no
-	 * other writer could commit in between). */
-	uint64_t *prefmax = wh_malloc(((size_t)c->commit_count + 1) *
-				      sizeof *prefmax);
-	prefmax[0] = 0;
-	for (uint32_t k = 0; k < c->commit_count; k++) {
-		uint64_t e = h->txns[c->by_commit[k]]->end_event;
-		prefmax[k + 1] = e > prefmax[k] ? e : prefmax[k];
-	}
-	struct indet_key *keys = NULL;
-	for (uint32_t i = 0; i < h->txn_count; i++) {
-		const struct hist_txn *t = h->txns[i];
-		if (!indeterminate_writer(c, t))
-			continue;
-		uint64_t start = t->commit_event ? t->commit_event
-						 : t->begin_event;
-		keys = wh_realloc(keys, (c->indet_count + 1) * sizeof *keys);
-		keys[c->indet_count++] = (struct indet_key){
-			prefix_before(prefmax, c->commit_count, start), start, i
-		};
-	}
-	free(prefmax);
-	if (c->indet_count > 0)
-		qsort(keys, c->indet_count, sizeof *keys, indet_key_cmp);
-	c->indets = wh_malloc((c->indet_count ? c->indet_count : 1) *
-			      sizeof *c->indets);
-	c->indet_slot = wh_malloc((c->indet_count ? c->indet_count : 1) *
-				  sizeof *c->indet_slot);
-	for (uint32_t k = 0; k < c->indet_count; k++) {
-		c->indets[k] = keys[k].txn;
-		c->indet_slot[k] = keys[k].slot;
-	}
-	free(keys);
-	return 0;
+	if (ctx_epochs(c) != 0)
+		return -1;
+	ctx_indets(c);
+	return ctx_order(c);
 }
 
 /* ------------------------------------------------------------------ */
 /* Plans                                                                */
 /* ------------------------------------------------------------------ */
-
-struct start_key {
-	uint64_t start;    /* COMMIT start event of a step */
-	uint32_t after;    /* its position + 1 */
-};
-
-static int start_key_cmp(const void *a, const void *b)
-{
-	const struct start_key *x = a, *y = b;
-	if (x->start != y->start)
-		return x->start < y->start ? -1 : 1;
-	return x->after < y->after ? -1 : x->after > y->after ? 1 : 0;
-}
 
 struct window_key {
 	uint32_t lo;
@@ -318,14 +556,30 @@ bool oracle__txn_happened(const struct oracle__ctx *c,
 }
 
 /* Builds the plan for the given assumption about each indeterminate
- * writer (included[k] for c->indets[k]; copied). */
+ * writer (included[k] for c->indets[k]; copied).
+ *
+ * Window bounds, for a transaction R of epoch e:
+ *   lo = max(s + 1) over steps s of transactions that happened and ended
+ *        before R began: R sees a commit that returned before it began,
+ *        and everything ordered before that commit, which became visible
+ *        earlier still (the order is by visibility). Since commit_index
+ *        follows visibility rather than end order, the steps before s
+ *        need not all have ended: a prefix rule ("every step before lo
+ *        had ended") would be too lax. A committed read-only step counts
+ *        up to the last committed writer before it (see below).
+ *   hi = max(s + 1) over state-changing steps whose COMMIT (or
+ *        autocommit statement) started before R ended, at least lo: R
+ *        may see a commit in progress, and what precedes it, but nothing
+ *        that started later.
+ * Both stay inside R's epoch: [epoch_first(e), epoch_last(e)]. Crash
+ * steps take part in neither (the epoch bounds stand for them). */
 static void plan_build(const struct oracle__ctx *c, const bool *included,
 		       struct oracle__plan *p)
 {
 	const struct history *h = c->h;
 	uint32_t n = h->txn_count ? h->txn_count : 1;
 	memset(p, 0, sizeof *p);
-	p->step_count = c->commit_count + c->indet_count;
+	p->step_count = c->order_count;
 	p->steps = wh_malloc((p->step_count + 1) * sizeof *p->steps);
 	p->step_of = wh_malloc(n * sizeof *p->step_of);
 	p->role = wh_calloc(n, sizeof *p->role);
@@ -334,51 +588,47 @@ static void plan_build(const struct oracle__ctx *c, const bool *included,
 	p->included = wh_malloc((c->indet_count + 1) * sizeof *p->included);
 	for (uint32_t i = 0; i < h->txn_count; i++)
 		p->step_of[i] = ORACLE_NONE;
+	for (uint32_t k = 0; k < c->indet_count; k++)
+		p->included[k] = included[k];
 
-	/* Merge commits and indeterminate writers (slot = commits before). */
-	uint32_t s = 0, ii = 0;
-	for (uint32_t k = 0; k <= c->commit_count; k++) {
-		while (ii < c->indet_count && c->indet_slot[ii] == k) {
-			p->included[ii] = included[ii];
-			p->steps[s] = (struct oracle__step){ c->indets[ii],
-							     !included[ii] };
-			p->step_of[c->indets[ii]] = s++;
-			ii++;
-		}
-		if (k == c->commit_count)
-			break;
-		uint32_t txn = c->by_commit[k];
-		p->steps[s] = (struct oracle__step){ txn, c->txn_ro[txn] };
-		p->step_of[txn] = s++;
-	}
-	WH_ASSERT_EQ(s, p->step_count);
-	WH_ASSERT_EQ(ii, c->indet_count);
-
-	/* Window bounds from events; no-op steps cannot change the state,
-	 * so they take no part (end 0, start never). */
-	uint64_t *prefmax = wh_malloc(((size_t)p->step_count + 1) *
-				      sizeof *prefmax);
-	struct start_key *starts = wh_malloc((p->step_count + 1) *
+	struct event_max *ends = wh_malloc((p->step_count + 1) * sizeof *ends);
+	struct event_max *starts = wh_malloc((p->step_count + 1) *
 					     sizeof *starts);
-	uint32_t start_count = 0;
-	prefmax[0] = 0;
-	for (s = 0; s < p->step_count; s++) {
-		const struct hist_txn *t = h->txns[p->steps[s].txn];
-		uint64_t end = t->end_event ? t->end_event : UINT64_MAX;
-		if (p->steps[s].noop)
-			end = 0;
-		prefmax[s + 1] = end > prefmax[s] ? end : prefmax[s];
-		if (!p->steps[s].noop)
-			starts[start_count++] = (struct start_key){
-				t->commit_event ? t->commit_event
-						: t->begin_event,
-				s + 1
+	uint32_t end_count = 0, start_count = 0;
+	uint32_t after_writer = 0; /* position after the last committed writer */
+	for (uint32_t s = 0; s < p->step_count; s++) {
+		const struct oracle__slot *o = &c->order[s];
+		if (o->crash != ORACLE_NONE) {
+			p->steps[s] = (struct oracle__step){ ORACLE_NONE,
+							     o->crash, true };
+			continue;
+		}
+		bool happened = o->indet == ORACLE_NONE || included[o->indet];
+		bool noop = !happened || c->txn_ro[o->txn];
+		p->steps[s] = (struct oracle__step){ o->txn, ORACLE_NONE, noop };
+		p->step_of[o->txn] = s;
+		const struct hist_txn *t = h->txns[o->txn];
+		/* What an ended step vouches for. A writer (committed, or
+		 * assumed so) held the write lock, so whatever precedes it
+		 * had committed before it could. A committed reader held no
+		 * lock: it vouches for the commits before it (their locks
+		 * were released before it ended) but not for an assumed
+		 * indeterminate writer placed just before it, whose commit
+		 * point may have come after; so it vouches up to the last
+		 * committed writer only. */
+		if (happened && t->end_event != 0)
+			ends[end_count++] = (struct event_max){
+				t->end_event, noop ? after_writer : s + 1
+			};
+		if (!noop && o->indet == ORACLE_NONE)
+			after_writer = s + 1;
+		if (!noop)
+			starts[start_count++] = (struct event_max){
+				commit_start_event(t), s + 1
 			};
 	}
-	qsort(starts, start_count, sizeof *starts, start_key_cmp);
-	for (uint32_t k = 1; k < start_count; k++)
-		if (starts[k].after < starts[k - 1].after)
-			starts[k].after = starts[k - 1].after;
+	event_max_build(ends, end_count);
+	event_max_build(starts, start_count);
 
 	struct window_key *wk = wh_malloc(n * sizeof *wk);
 	p->window_count = 0;
@@ -393,19 +643,14 @@ static void plan_build(const struct oracle__ctx *c, const bool *included,
 			continue;
 		}
 		p->role[i] = ORACLE_ROLE_WINDOW;
-		uint32_t lo = prefix_before(prefmax, p->step_count,
-					    t->begin_event);
+		uint32_t first = oracle__epoch_first(c, c->txn_epoch[i]);
+		uint32_t last = oracle__epoch_last(c, c->txn_epoch[i]);
+		uint32_t lo = event_max_before(ends, end_count, t->begin_event);
 		uint64_t end = t->end_event ? t->end_event : UINT64_MAX;
-		/* Last start strictly before end: binary search. */
-		uint32_t a = 0, b = start_count;
-		while (a < b) {
-			uint32_t mid = a + (b - a) / 2;
-			if (starts[mid].start < end)
-				a = mid + 1;
-			else
-				b = mid;
-		}
-		uint32_t hi = a > 0 ? starts[a - 1].after : 0;
+		uint32_t hi = event_max_before(starts, start_count, end);
+		lo = lo > first ? lo : first;
+		hi = hi < last ? hi : last;
+		WH_ASSERT(lo <= last);
 		p->lo[i] = lo;
 		p->hi[i] = hi > lo ? hi : lo;
 		WH_ASSERT(p->hi[i] <= p->step_count);
@@ -417,7 +662,7 @@ static void plan_build(const struct oracle__ctx *c, const bool *included,
 		p->windows[k] = wk[k].txn;
 	free(wk);
 	free(starts);
-	free(prefmax);
+	free(ends);
 }
 
 /* ------------------------------------------------------------------ */
@@ -447,6 +692,7 @@ static void outcome_free(struct oracle__outcome *o)
 	for (uint32_t k = 0; k < o->failure_count; k++)
 		free(o->failures[k].why);
 	free(o->failures);
+	free(o->crashes);
 	oracle__final_free(&o->final);
 	memset(o, 0, sizeof *o);
 }
@@ -460,21 +706,64 @@ struct active {
 	bool tried;            /* evaluated at least once */
 };
 
+static int sweep_digest_failed(struct oracle__ctx *c, int rc)
+{
+	struct oracle__buf b = { 0 };
+	oracle__buf_printf(&b, "oracle: reference database: digest: %s",
+			   sqlite3_errstr(rc));
+	return ctx_fail(c, &b);
+}
+
+/* At crash step k: settles where the target recovered to and resumes the
+ * reference from there. Returns 0 or -1 (note). */
+static int sweep_crash(struct oracle__ctx *c, const struct oracle__plan *p,
+		       struct oracle__crash_search *cs, uint32_t k,
+		       uint64_t *version, struct oracle__outcome *out)
+{
+	uint32_t e = cs->crash;
+	WH_ASSERT_EQ(p->steps[k].crash, e);
+	int rc = oracle__crash_resolve(c, p, cs, &out->crashes[e]);
+	if (rc != SQLITE_OK)
+		return sweep_digest_failed(c, rc);
+	const struct oracle__crash_out *co = &out->crashes[e];
+	bool compared = c->h->crashes[e].recovered_rc == SQLITE_OK;
+	out->crash_bad += compared &&
+			  (!co->matched || !oracle__crash_allowed(c, e, co->pos));
+	if (compared && !co->matched && cs->level + 1 < ORACLE_CRASH_LEVELS) {
+		/* The rest of this sweep would be thrown away. */
+		out->unmatched = true;
+		return 0;
+	}
+	if (co->pos < k) {
+		if (oracle__crash_rebuild(c, p, out->crashes, k) != 0) {
+			oracle__report_note(c->report, c->ref.error);
+			return -1;
+		}
+		++*version;
+	}
+	return 0;
+}
+
 int oracle__sweep(struct oracle__ctx *c, const struct oracle__plan *p,
-		  struct oracle__outcome *out)
+		  uint32_t level, struct oracle__outcome *out)
 {
 	const struct history *h = c->h;
 	if (oracle__ref_open(&c->ref) != 0) {
-		report_note(c->report, c->ref.error);
+		oracle__report_note(c->report, c->ref.error);
 		return -1;
 	}
+	out->crashes = wh_calloc(c->crash_count + 1, sizeof *out->crashes);
 	struct active *act = wh_malloc((p->window_count + 1) * sizeof *act);
-	uint32_t act_count = 0, wi = 0;
-	uint64_t version = 0; /* advances with every state-changing step */
+	uint32_t act_count = 0, wi = 0, epoch = 0;
+	uint64_t version = 0; /* advances with every state change */
 	const struct oracle__probe probe = { .stop_early = true,
 					     .capture_stmt = ORACLE_NONE };
+	struct oracle__crash_search cs = { 0 };
+	int rc = 0;
+	if (c->crash_count > 0)
+		oracle__crash_search_begin(c, p, 0, level, &cs);
 
-	for (uint32_t k = 0; k <= p->step_count; k++) {
+	for (uint32_t k = 0; k <= p->step_count && rc == 0; k++) {
 		while (wi < p->window_count && p->lo[p->windows[wi]] == k) {
 			act[act_count++] = (struct active){ .txn = p->windows[wi] };
 			wi++;
@@ -505,9 +794,27 @@ int oracle__sweep(struct oracle__ctx *c, const struct oracle__plan *p,
 			act[keep++] = e;
 		}
 		act_count = keep;
+		if (epoch < c->crash_count) {
+			int drc = oracle__crash_observe(c, &cs, k, version);
+			if (drc != SQLITE_OK) {
+				rc = sweep_digest_failed(c, drc);
+				break;
+			}
+		}
 		if (k == p->step_count)
 			break;
 		const struct oracle__step *st = &p->steps[k];
+		if (st->crash != ORACLE_NONE) {
+			/* Windows never span a crash: every transaction of
+			 * the epoch has been judged. */
+			WH_ASSERT_EQ(act_count, 0);
+			rc = sweep_crash(c, p, &cs, k, &version, out);
+			if (rc != 0 || out->unmatched)
+				break;
+			if (++epoch < c->crash_count)
+				oracle__crash_search_begin(c, p, epoch, level, &cs);
+			continue;
+		}
 		if (st->noop)
 			continue;
 		char *why = NULL;
@@ -516,34 +823,52 @@ int oracle__sweep(struct oracle__ctx *c, const struct oracle__plan *p,
 			failure_add(out, st->txn, true, k, m, why);
 		version++;
 	}
+	oracle__crash_search_free(&cs);
+	free(act);
+	if (rc != 0)
+		return -1;
+	if (out->unmatched)
+		return 0; /* incomplete: the caller searches again */
 	WH_ASSERT_EQ(act_count, 0);
 	WH_ASSERT_EQ(wi, p->window_count);
-	free(act);
+	WH_ASSERT_EQ(epoch, c->crash_count);
 	if (out->failure_count > 1)
 		qsort(out->failures, out->failure_count, sizeof *out->failures,
 		      failure_cmp);
 	return 0;
 }
 
-/* One check run: sweep, then the final-state comparison. */
+/* One check run: sweep, then the final-state comparison. A crash whose
+ * recovered state matched none of the states compared sends the run
+ * round again at the next search level (its result replaces the last),
+ * so honest runs pay for a few digests per crash only, and a recovery
+ * that lost more pays in proportion. */
 static int check_run(struct oracle__ctx *c, const bool *included,
 		     struct oracle__outcome *out)
 {
 	struct oracle__plan p;
 	plan_build(c, included, &p);
 	memset(out, 0, sizeof *out);
-	int rc = oracle__sweep(c, &p, out);
+	int rc = 0;
+	for (uint32_t level = 0; rc == 0 && level < ORACLE_CRASH_LEVELS; level++) {
+		if (level > 0)
+			outcome_free(out);
+		rc = oracle__sweep(c, &p, level, out);
+		if (!out->unmatched)
+			break;
+	}
+	WH_ASSERT(rc != 0 || !out->unmatched);
 	if (rc == 0 && c->target != NULL)
 		rc = oracle__final_compare(c, &out->final);
 	plan_free(&p);
 	return rc;
 }
 
-/* How bad an outcome is: failing transactions plus differing final rows;
- * between equally many, the one whose failing transactions got further
- * (longer matching prefixes) is closer to the truth. That tie-break is
- * what lets a single flip show progress when two indeterminate
- * transactions spoil the same reads. */
+/* How bad an outcome is: failing transactions, differing final rows and
+ * crashes recovered to no allowed state; between equally many, the one
+ * whose failing transactions got further (longer matching prefixes) is
+ * closer to the truth. That tie-break is what lets a single flip show
+ * progress when two indeterminate transactions spoil the same reads. */
 struct score {
 	uint64_t bad;
 	uint64_t matched;
@@ -551,7 +876,9 @@ struct score {
 
 static struct score outcome_score(const struct oracle__outcome *o)
 {
-	struct score sc = { o->failure_count + o->final.diff_total, 0 };
+	struct score sc = { o->failure_count + o->final.diff_total +
+				    o->crash_bad,
+			    0 };
 	for (uint32_t k = 0; k < o->failure_count; k++)
 		sc.matched += o->failures[k].best_stmt;
 	return sc;
@@ -580,31 +907,110 @@ static int try_plan(struct oracle__ctx *c, bool *included, bool *best_included,
 	return rc;
 }
 
-/* Settles the indeterminate writers: see the file comment. Up to 3
- * explored transactions, every combination is tried (at most 8 runs);
- * beyond, two passes of single flips. Stops as soon as a plan passes. */
+struct explore_key {
+	uint32_t distance;  /* positions to the nearest failure after it */
+	uint32_t indet;     /* index in c->indets (slot order) */
+};
+
+static int explore_key_cmp(const void *a, const void *b)
+{
+	const struct explore_key *x = a, *y = b;
+	if (x->distance != y->distance)
+		return x->distance < y->distance ? -1 : 1;
+	return x->indet < y->indet ? -1 : x->indet > y->indet ? 1 : 0;
+}
+
+/* Which `explored` indeterminate writers the search may flip: those whose
+ * step comes nearest before a failure of the best plan so far (a failing
+ * read or commit, a crash recovered to no allowed state, a final-state
+ * difference at the end), since a commit can only change what follows
+ * it; ties, and writers with no failure after them, in slot order.
+ * Fills pick[0..explored) with indexes into c->indets. */
+static void explore_pick(const struct oracle__ctx *c,
+			 const struct oracle__outcome *best, uint32_t explored,
+			 uint32_t *pick)
+{
+	WH_ASSERT(explored <= c->indet_count);
+	uint32_t n = 0, cap = best->failure_count + c->crash_count + 1;
+	uint32_t *fail_pos = wh_malloc(cap * sizeof *fail_pos);
+	for (uint32_t k = 0; k < best->failure_count; k++)
+		fail_pos[n++] = best->failures[k].best_pos;
+	for (uint32_t e = 0; e < c->crash_count; e++) {
+		const struct oracle__crash_out *co = &best->crashes[e];
+		if (c->h->crashes[e].recovered_rc == SQLITE_OK &&
+		    (!co->matched || !oracle__crash_allowed(c, e, co->pos)))
+			fail_pos[n++] = c->crash_step[e];
+	}
+	if (best->final.diff_total > 0)
+		fail_pos[n++] = c->order_count;
+	WH_ASSERT(n <= cap);
+	qsort(fail_pos, n, sizeof *fail_pos, u32_cmp);
+
+	struct explore_key *keys = wh_malloc((c->indet_count + 1) * sizeof *keys);
+	uint32_t k = 0;
+	for (uint32_t st = 0; st < c->order_count; st++) {
+		uint32_t indet = c->order[st].indet;
+		if (indet == ORACLE_NONE)
+			continue;
+		/* First failure at or after the position after its step. */
+		uint32_t a = 0, b = n;
+		while (a < b) {
+			uint32_t mid = a + (b - a) / 2;
+			if (fail_pos[mid] < st + 1)
+				a = mid + 1;
+			else
+				b = mid;
+		}
+		keys[k++] = (struct explore_key){
+			a < n ? fail_pos[a] - st : UINT32_MAX, indet
+		};
+	}
+	WH_ASSERT_EQ(k, c->indet_count);
+	qsort(keys, k, sizeof *keys, explore_key_cmp);
+	for (uint32_t j = 0; j < explored; j++)
+		pick[j] = keys[j].indet;
+	free(keys);
+	free(fail_pos);
+}
+
+/* Settles the indeterminate writers picked (explore_pick): see the file
+ * comment. Up to 3, every assignment is tried (at most 7 more runs);
+ * beyond, two passes of single flips, each over a fresh pick. Stops as
+ * soon as a plan passes. */
 static int settle(struct oracle__ctx *c, uint32_t explored, bool *included,
 		  struct oracle__outcome *best)
 {
 	bool *best_included = wh_malloc((c->indet_count + 1) *
 					sizeof *best_included);
 	memcpy(best_included, included, c->indet_count * sizeof *included);
+	uint32_t *pick = wh_malloc((explored + 1) * sizeof *pick);
+	explore_pick(c, best, explored, pick);
 	int rc = 0;
 	if (explored <= 3) {
-		for (uint32_t mask = 1; rc == 0 && mask < (1u << explored) &&
+		/* Every assignment of the explored ones but the current. */
+		uint32_t current = 0;
+		for (uint32_t k = 0; k < explored; k++)
+			current |= (uint32_t)best_included[pick[k]] << k;
+		for (uint32_t mask = 0; rc == 0 && mask < (1u << explored) &&
 					outcome_score(best).bad > 0;
 		     mask++) {
+			if (mask == current)
+				continue;
 			for (uint32_t k = 0; k < explored; k++)
-				included[k] = !(mask >> k & 1);
+				included[pick[k]] = (mask >> k & 1) != 0;
 			rc = try_plan(c, included, best_included, best);
 		}
 	} else {
 		for (int pass = 0; pass < 2 && rc == 0; pass++) {
 			struct score before = outcome_score(best);
+			/* The failures that guide the pick move as flips
+			 * succeed: pick again for the second pass. */
+			if (pass > 0)
+				explore_pick(c, best, explored, pick);
 			for (uint32_t k = 0; rc == 0 && k < explored &&
 					     outcome_score(best).bad > 0;
 			     k++) {
-				included[k] = !included[k];
+				included[pick[k]] = !included[pick[k]];
 				rc = try_plan(c, included, best_included, best);
 			}
 			if (!score_better(outcome_score(best), before))
@@ -612,6 +1018,7 @@ static int settle(struct oracle__ctx *c, uint32_t explored, bool *included,
 		}
 	}
 	memcpy(included, best_included, c->indet_count * sizeof *included);
+	free(pick);
 	free(best_included);
 	return rc;
 }
@@ -619,6 +1026,80 @@ static int settle(struct oracle__ctx *c, uint32_t explored, bool *included,
 /* ------------------------------------------------------------------ */
 /* Entry point                                                          */
 /* ------------------------------------------------------------------ */
+
+/* Kinds that judge the target's content rather than what a transaction
+ * read: after a power loss without a durability promise, any of them may
+ * be the crash's doing. */
+static bool kind_is_content(const char *kind)
+{
+	static const char *const kinds[] = {
+		"lost_commit",   "phantom_commit",  "final_state",
+		"recovery_state", "recovery_failed", "integrity_check",
+		"foreign_key_check", "invariant",
+	};
+	for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
+		if (strcmp(kind, kinds[k]) == 0)
+			return true;
+	return false;
+}
+
+static void violation_suffix(struct oracle_violation *v, const char *why)
+{
+	struct oracle__buf b = { 0 };
+	oracle__buf_printf(&b, "%s (%s)", v->detail, why);
+	free(v->detail);
+	v->detail = oracle__buf_take(&b);
+}
+
+/* Labels the violations that the configuration explains:
+ *   - with bit flips, every one (SQLite has no page checksums, so a
+ *     flipped bit may surface as any anomaly);
+ *   - with durability NONE, after the first power loss: the crash
+ *     verdicts of power losses and of reopens that followed one (marked
+ *     by crash.c), every content kind (final state, integrity, foreign
+ *     keys, invariants), and read anomalies of transactions that began
+ *     after it. Anomalies before the first power loss, and reopens before
+ *     any power loss, are not excused: synchronous only matters across
+ *     power loss, so they remain failures. */
+static void report_finish(struct oracle__ctx *c)
+{
+	struct oracle_report *r = c->report;
+	uint64_t after = c->first_power_loss != ORACLE_NONE
+				 ? c->h->crashes[c->first_power_loss].event
+				 : UINT64_MAX;
+	bool none = c->cfg->durability == ORACLE_DURABLE_NONE &&
+		    c->first_power_loss != ORACLE_NONE;
+	for (uint32_t k = 0; k < r->violation_count; k++) {
+		struct oracle_violation *v = &r->violations[k];
+		if (c->cfg->bitflips) {
+			v->expected = true;
+			violation_suffix(v, "expected under bit flips (SQLite has no page checksums)");
+			continue;
+		}
+		/* crash.c judged its own verdicts (v->expected). */
+		bool from_crash = k >= c->crash_viol_begin && k < c->crash_viol_end;
+		bool crash_caused = v->expected;
+		if (none && !from_crash && kind_is_content(v->kind))
+			crash_caused = true;
+		for (uint32_t j = 0; none && !from_crash && !crash_caused &&
+				     j < v->txn_count;
+		     j++)
+			crash_caused = c->h->txns[v->txns[j]]->begin_event > after;
+		if (crash_caused) {
+			v->expected = true;
+			violation_suffix(v, "expected under synchronous=OFF, or NORMAL outside WAL: no durability promise after power loss");
+		}
+	}
+	if (r->lost_txn_count > 1) {
+		qsort(r->lost_txns, r->lost_txn_count, sizeof *r->lost_txns,
+		      u32_cmp);
+		uint32_t n = 0;
+		for (uint32_t k = 0; k < r->lost_txn_count; k++)
+			if (n == 0 || r->lost_txns[n - 1] != r->lost_txns[k])
+				r->lost_txns[n++] = r->lost_txns[k];
+		r->lost_txn_count = n;
+	}
+}
 
 int oracle_check(const struct history *h, const struct oracle_config *cfg,
 		 struct oracle_report *out)
@@ -641,7 +1122,7 @@ int oracle_check(const struct history *h, const struct oracle_config *cfg,
 					   c.target ? sqlite3_errmsg(c.target)
 						    : sqlite3_errstr(orc));
 			char *msg = oracle__buf_take(&b);
-			report_note(out, msg);
+			oracle__report_note(out, msg);
 			free(msg);
 			rc = -1;
 		}
@@ -651,13 +1132,22 @@ int oracle_check(const struct history *h, const struct oracle_config *cfg,
 		return -1;
 	}
 
-	/* Settle indeterminate writers: start from "all happened", flip one
-	 * at a time while that strictly helps (see the file comment). */
+	/* Settle indeterminate writers: start from the better of "all
+	 * happened" and "none happened", then flip while that strictly helps
+	 * (see the file comment). */
 	bool *included = wh_malloc((c.indet_count + 1) * sizeof *included);
 	for (uint32_t k = 0; k < c.indet_count; k++)
 		included[k] = true;
 	struct oracle__outcome best;
 	rc = check_run(&c, included, &best);
+	if (rc == 0 && outcome_score(&best).bad > 0 && c.indet_count > 0) {
+		bool *all = wh_malloc((c.indet_count + 1) * sizeof *all);
+		memcpy(all, included, c.indet_count * sizeof *all);
+		for (uint32_t k = 0; k < c.indet_count; k++)
+			included[k] = false;
+		rc = try_plan(&c, included, all, &best);
+		free(all);
+	}
 	uint32_t budget = c.cfg->indeterminate_budget
 				  ? c.cfg->indeterminate_budget
 				  : ORACLE_BUDGET_DEFAULT;
@@ -667,7 +1157,7 @@ int oracle_check(const struct history *h, const struct oracle_config *cfg,
 	if (rc == 0 && outcome_score(&best).bad > 0 && c.indet_count > explored) {
 		out->gave_up = true;
 		struct oracle__buf b = { 0 };
-		oracle__buf_printf(&b, "indeterminate budget exceeded: %u indeterminate transactions, only the first %u were settled both ways (the rest were assumed committed), so the failures below may have another explanation; assumed committed:",
+		oracle__buf_printf(&b, "indeterminate budget exceeded: %u indeterminate transactions, only %u at a time (those nearest before a failure) were settled both ways (the rest kept the better of two assumptions: all committed, or none), so the failures below may have another explanation; assumed committed:",
 				   c.indet_count, explored);
 		for (uint32_t k = 0, shown = 0; k < c.indet_count && shown < 16; k++)
 			if (included[k] && ++shown)
@@ -677,7 +1167,7 @@ int oracle_check(const struct history *h, const struct oracle_config *cfg,
 			if (!included[k] && ++shown)
 				oracle__buf_printf(&b, " T%u", c.indets[k]);
 		char *msg = oracle__buf_take(&b);
-		report_note(out, msg);
+		oracle__report_note(out, msg);
 		free(msg);
 	}
 
@@ -689,16 +1179,22 @@ int oracle_check(const struct history *h, const struct oracle_config *cfg,
 		if (best.failure_count > 0 || best.final.row_count > 0 ||
 		    best.final.text_count > 0)
 			rc = oracle__explain(&c, &p, &best);
+		c.crash_viol_begin = out->violation_count;
+		if (rc == 0)
+			oracle__crash_report(&c, &p, &best);
+		c.crash_viol_end = out->violation_count;
 		plan_free(&p);
 	}
 	if (rc == 0 && c.target != NULL)
 		oracle__target_checks(&c);
+	if (rc == 0)
+		report_finish(&c);
 	if (c.dropped > 0) {
 		struct oracle__buf b = { 0 };
 		oracle__buf_printf(&b, "%u further violations not listed",
 				   c.dropped);
 		char *msg = oracle__buf_take(&b);
-		report_note(out, msg);
+		oracle__report_note(out, msg);
 		free(msg);
 	}
 	outcome_free(&best);

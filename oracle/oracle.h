@@ -17,7 +17,36 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <sqlite3.h>
+
 #include "history.h"
+
+/* What SQLite promises after power loss, per journal mode and
+ * synchronous level (see oracle_durability_for). */
+enum oracle_durability {
+	ORACLE_DURABLE_ALL,    /* FULL/EXTRA: every acknowledged commit
+				  survives, nothing rolled back appears */
+	ORACLE_DURABLE_PREFIX, /* NORMAL in WAL: consistent, equal to a
+				  prefix of the commit order */
+	ORACLE_DURABLE_NONE,   /* OFF (and NORMAL in rollback modes): no
+				  promise; findings are labelled expected */
+};
+
+/* The promise for a journal mode ("wal", "delete", ...) and synchronous
+ * level ("off", "normal", "full", "extra"). */
+enum oracle_durability oracle_durability_for(const char *journal_mode,
+					     const char *synchronous);
+
+/* A digest of a database's logical content: every table of sqlite_schema
+ * (by name, sqlite_% excluded), every row in rowid order (or all columns
+ * for WITHOUT ROWID), every value. Equal content gives equal digests on
+ * any two databases. Returns SQLITE_OK or the SQLite error. The schema
+ * entries themselves (type, name, tbl_name, sql) are folded in too, so a
+ * lost CREATE or DROP changes the digest; virtual tables contribute their
+ * schema entry only (their shadow tables hold the content). Read-only:
+ * runs in its own read transaction when db has none open, else inside
+ * the open one. */
+int oracle_digest(sqlite3 *db, uint64_t *out);
 
 struct oracle_config {
 	const char *target_path;   /* target database name, or NULL to skip
@@ -31,9 +60,14 @@ struct oracle_config {
 	uint32_t ref_pragma_count;
 	uint32_t indeterminate_budget; /* max indeterminate txns explored
 					  both ways; past it: gave_up */
+	enum oracle_durability durability; /* what survives a power loss */
+	bool bitflips;             /* bit flips were injected: findings are
+				      labelled expected (no checksums) */
 };
 
 struct oracle_violation {
+	bool expected;     /* expected under the configuration (bit flips,
+			      synchronous=OFF): reported, not a failure */
 	char *kind;        /* "read_skew", "lost_commit", ... (see oracle.c) */
 	char *detail;      /* one readable paragraph */
 	uint32_t *txns;    /* transaction ids involved */
@@ -44,8 +78,13 @@ struct oracle_report {
 	struct oracle_violation *violations;
 	uint32_t violation_count;
 	bool gave_up;      /* indeterminate budget exceeded: not fully proven */
-	char *note;        /* why it gave up, or NULL */
+	char *note;        /* why it gave up, commits lost at crashes where
+			      the durability promise allowed it, or NULL */
 	uint64_t txns_checked;
+	uint32_t *lost_txns;   /* committed transactions lost at a crash where
+				  the promise allowed it (not violations),
+				  sorted ids, owned; NULL when none */
+	uint32_t lost_txn_count;
 };
 
 /* Run every check. Returns 0 when the checks ran (pass or fail is in the

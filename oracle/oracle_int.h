@@ -1,6 +1,7 @@
 /*
  * oracle_int.h - internals shared by the oracle's files (ref.c, oracle.c,
- * final.c, explain.c). Not a public API: the contract is oracle.h.
+ * crash.c, final.c, explain.c). Not a public API: the contract is
+ * oracle.h.
  *
  * Vocabulary used throughout:
  *   step      one entry of the serial order the oracle replays: a committed
@@ -16,6 +17,15 @@
  *             (read-only committed, aborted, running, or an indeterminate
  *             writer assumed not to have happened).
  *   failure   a transaction that matched nowhere it was allowed to.
+ *   crash     a crash (power loss) or clean reopen of the history. It is a
+ *             step of its own, between the steps of the transactions that
+ *             began before it and those that began after; applying it
+ *             restores the reference to the state the target recovered to
+ *             (a position of its epoch), so the commits that follow are
+ *             replayed from there.
+ *   epoch     the steps and transactions between two crashes. Every
+ *             transaction lies in one epoch (all connections die at a
+ *             crash), and its allowed positions never leave it.
  */
 #ifndef WH_ORACLE_INT_H
 #define WH_ORACLE_INT_H
@@ -112,6 +122,21 @@ struct oracle__sql {
 				    so that sqlite3_changes means something */
 };
 
+/* Statements oracle__ref_digest keeps on the reference (crash.c). */
+struct oracle__digest_table {
+	char *name;              /* table name, owned */
+	bool wr;                 /* WITHOUT ROWID when prepared */
+	int ncol;                /* columns when prepared */
+	sqlite3_stmt *st;        /* its rows in digest order */
+};
+
+struct oracle__digest_cache {
+	sqlite3_stmt *schema;    /* schema entries */
+	sqlite3_stmt *tables_list; /* tables with shape */
+	struct oracle__digest_table *tables;
+	uint32_t table_count;
+};
+
 /* A row changed while the update hook was recording. */
 struct oracle__write {
 	uint32_t table;          /* index into oracle__ref.tables */
@@ -137,6 +162,8 @@ struct oracle__ref {
 	sqlite3_stmt *rollback;
 	struct oracle__sql *auth_target; /* statement being prepared */
 	bool hook_on;                  /* update hook records into writes */
+	bool applying;                 /* inside oracle__ref_apply: uncertain
+					  statements run */
 	struct oracle__write *writes;
 	uint32_t write_count;
 	uint32_t write_cap;
@@ -144,6 +171,7 @@ struct oracle__ref {
 	uint32_t table_count;
 	struct oracle__result scratch; /* unordered multi-row compares */
 	struct oracle__result probe;   /* digests of uncaptured statements */
+	struct oracle__digest_cache digests; /* oracle__ref_digest's */
 	char *error;                   /* why open failed, owned */
 };
 
@@ -169,8 +197,20 @@ void oracle__ref_classify(struct oracle__ref *r);
 /* Whether the recorded rc says nothing about the database state (busy,
  * I/O error...), so the statement is neither replayed nor compared. */
 bool oracle__rc_environmental(int rc);
-/* Statement j of t is skipped, read-only, or a writer. */
+/* Statement j of t is skipped (flagged HIST_STMT_NOREPLAY, or an
+ * environmental error that is neither NOCHECK nor uncertain): never run,
+ * never compared. */
 bool oracle__stmt_skipped(const struct hist_txn *t, uint32_t j);
+/* Statement j of t may have committed although it failed: flagged
+ * HIST_STMT_UNCERTAIN, or the failed statement of an indeterminate
+ * autocommit transaction. It runs, uncompared, only when its transaction
+ * is applied as committed. */
+bool oracle__stmt_uncertain(const struct hist_txn *t, uint32_t j);
+/* Statement j of t has its result compared (not NOCHECK, not uncertain,
+ * not recorded with an environmental error). A statement that is neither
+ * skipped nor compared runs for its effect only. */
+bool oracle__stmt_compared(const struct hist_txn *t, uint32_t j);
+/* Statement j of t is read-only, or a writer. */
 bool oracle__stmt_readonly(const struct oracle__ref *r,
 			   const struct hist_txn *t, uint32_t j);
 /* Statement j of t changes rows itself (its changes count is compared). */
@@ -207,6 +247,48 @@ void oracle__buf_ident(struct oracle__buf *b, const char *name);
 /* Plans and the replay (oracle.c)                                      */
 /* ------------------------------------------------------------------ */
 
+/* ------------------------------------------------------------------ */
+/* Crashes and digests (crash.c)                                        */
+/* ------------------------------------------------------------------ */
+
+/* What a sweep found at one crash. */
+struct oracle__crash_out {
+	uint32_t pos;            /* the state the replay resumed from: a
+				    position of the crash's epoch (the crash
+				    step itself when nothing matched) */
+	bool matched;            /* the recovered digest equals the reference
+				    at pos */
+	uint32_t level;          /* search level (ORACLE_CRASH_LEVELS) */
+	bool epoch_first;        /* the epoch's first state was compared */
+	uint32_t lo;             /* first position compared (besides the
+				    epoch's first) */
+	uint32_t states;         /* distinct states compared */
+	uint32_t phantom;        /* an unfinished txn whose statements, on
+				    top of the pre-crash state, give the
+				    recovered digest; or ORACLE_NONE */
+	uint32_t phantom_prefix; /* how many of its statements */
+};
+
+/* One distinct reference state passed in a crash's epoch. */
+struct oracle__state_digest {
+	uint32_t first;          /* first position with this state */
+	uint32_t last;           /* last position with this state */
+	uint64_t version;        /* the sweep's state version */
+	uint64_t digest;         /* oracle_digest of the reference */
+};
+
+/* The digests a sweep collects for the crash ending the current epoch. */
+struct oracle__crash_search {
+	uint32_t crash;          /* crash index */
+	uint32_t first;          /* the epoch's first position */
+	uint32_t lo;             /* positions >= lo are compared */
+	uint32_t level;          /* 0 quick; above, also the epoch's first
+				    position */
+	struct oracle__state_digest *states;
+	uint32_t state_count;
+	uint32_t state_cap;
+};
+
 enum oracle__role {
 	ORACLE_ROLE_NONE,     /* nothing to check (no statements) */
 	ORACLE_ROLE_ANCHOR,   /* must match at its own step */
@@ -214,8 +296,18 @@ enum oracle__role {
 };
 
 struct oracle__step {
-	uint32_t txn;         /* transaction id */
-	bool noop;            /* cannot change the state */
+	uint32_t txn;         /* transaction id, or ORACLE_NONE (a crash) */
+	uint32_t crash;       /* crash index of a crash step, or ORACLE_NONE */
+	bool noop;            /* applies no transaction (a crash step is a
+				 noop that may restore an earlier state) */
+};
+
+/* An entry of the serial order, the same for every plan (plans differ
+ * only in which entries are no-ops). */
+struct oracle__slot {
+	uint32_t txn;         /* transaction id, or ORACLE_NONE (a crash) */
+	uint32_t crash;       /* crash index, or ORACLE_NONE */
+	uint32_t indet;       /* index in indets, or ORACLE_NONE */
 };
 
 /* One assignment of the indeterminate transactions, and what follows
@@ -266,6 +358,13 @@ struct oracle__outcome {
 	uint32_t failure_count;
 	uint32_t failure_cap;
 	struct oracle__final final;
+	struct oracle__crash_out *crashes; /* crash_count entries */
+	uint32_t crash_bad;               /* crashes whose recovered state is
+					     no allowed position */
+	bool unmatched;                   /* the sweep stopped at a crash it
+					     could not match: search again at
+					     the next level (the outcome is
+					     incomplete) */
 };
 
 struct oracle__ctx {
@@ -279,22 +378,42 @@ struct oracle__ctx {
 	uint32_t indet_count;
 	uint32_t *indets;             /* indeterminate writers, slot order */
 	uint32_t *indet_slot;         /* commits that precede each */
+	uint32_t crash_count;         /* history crashes */
+	uint32_t *txn_epoch;          /* txn -> crashes before its begin */
+	struct oracle__slot *order;   /* the serial order, order_count */
+	uint32_t order_count;         /* commits + indeterminate + crashes */
+	uint32_t *crash_step;         /* crash -> its step */
+	uint32_t *crash_required;     /* crash -> position after the last
+					 committed writer of its epoch */
+	uint32_t first_power_loss;    /* crash index, or ORACLE_NONE */
+	uint32_t crash_viol_begin;    /* the crash verdicts' violations: */
+	uint32_t crash_viol_end;      /* [begin, end) in the report */
 	struct oracle_report *report;
 	uint32_t dropped;             /* violations past ORACLE_VIOLATIONS_MAX */
 };
 
 /* Adds a violation to the report (detail is taken over; txns copied,
- * sorted and de-duplicated). */
-void oracle__report_add(struct oracle__ctx *c, const char *kind,
-			char *detail, const uint32_t *txns,
-			uint32_t txn_count);
+ * sorted and de-duplicated). Returns its index in the report, or
+ * ORACLE_NONE when the report is full (the violation is counted only). */
+uint32_t oracle__report_add(struct oracle__ctx *c, const char *kind,
+			    char *detail, const uint32_t *txns,
+			    uint32_t txn_count);
+/* Appends text to the report's note ("; " between notes). */
+void oracle__report_note(struct oracle_report *r, const char *text);
+/* First and last position of epoch e (0..crash_count). */
+uint32_t oracle__epoch_first(const struct oracle__ctx *c, uint32_t e);
+uint32_t oracle__epoch_last(const struct oracle__ctx *c, uint32_t e);
 /* Whether transaction t's outcome and plan make it a committed one. */
 bool oracle__txn_happened(const struct oracle__ctx *c,
 			  const struct oracle__plan *p, uint32_t txn);
 /* Replays every step of p on a fresh reference (left at the final state).
- * Returns 0, or -1 when the reference could not be opened. */
+ * At each crash, compares the recovered digest with the reference states
+ * of the epoch that the search level covers (crash.c) and resumes from
+ * the match; below the last level, a crash that matches nothing stops
+ * the sweep with out->unmatched set. Returns 0, or -1 when the reference
+ * could not be opened or digested. */
 int oracle__sweep(struct oracle__ctx *c, const struct oracle__plan *p,
-		  struct oracle__outcome *out);
+		  uint32_t level, struct oracle__outcome *out);
 
 /* ------------------------------------------------------------------ */
 /* Final state (final.c) and explanations (explain.c)                  */
@@ -312,5 +431,59 @@ void oracle__target_checks(struct oracle__ctx *c);
  * o's failures and final-state differences. Returns 0 or -1. */
 int oracle__explain(struct oracle__ctx *c, const struct oracle__plan *p,
 		    const struct oracle__outcome *o);
+
+/* Search levels, each a sweep run only when the previous one left a
+ * crash unmatched: level 0 compares what the promise allows (reopen and
+ * ALL: the states after the epoch's last committed writer; PREFIX and
+ * NONE: the last ORACLE_CRASH_QUICK_STATES); level 1 also the last
+ * ORACLE_CRASH_STATES_MID and the epoch's first state; level 2 the last
+ * ORACLE_CRASH_STATES_MAX, and tries phantoms. */
+#define ORACLE_CRASH_LEVELS 3
+#define ORACLE_CRASH_QUICK_STATES 16
+#define ORACLE_CRASH_STATES_MID 1024
+#define ORACLE_CRASH_STATES_MAX 16384
+_Static_assert(ORACLE_CRASH_QUICK_STATES < ORACLE_CRASH_STATES_MID &&
+		       ORACLE_CRASH_STATES_MID < ORACLE_CRASH_STATES_MAX,
+	       "each crash search level compares more states");
+/* Unfinished transactions tried as the source of a recovered state. */
+#define ORACLE_CRASH_PHANTOMS_MAX 8
+/* Statements of such a transaction tried (prefixes). */
+#define ORACLE_CRASH_PHANTOM_STMTS 16
+
+/* Starts the digest search for crash e of plan p. */
+void oracle__crash_search_begin(const struct oracle__ctx *c,
+				const struct oracle__plan *p, uint32_t e,
+				uint32_t level, struct oracle__crash_search *cs);
+void oracle__crash_search_free(struct oracle__crash_search *cs);
+/* The reference is at position k with state version: digests it when k
+ * is compared and the state is new. Returns SQLITE_OK or the error of
+ * oracle_digest on the reference. */
+int oracle__crash_observe(struct oracle__ctx *c,
+			  struct oracle__crash_search *cs, uint32_t k,
+			  uint64_t version);
+/* At the crash step (the reference at the pre-crash state): picks the
+ * position the target recovered to, else tries unfinished transactions
+ * (last level only). Fills *out; returns SQLITE_OK or a digest error. */
+int oracle__crash_resolve(struct oracle__ctx *c, const struct oracle__plan *p,
+			  const struct oracle__crash_search *cs,
+			  struct oracle__crash_out *out);
+/* Whether recovering crash e to position pos keeps what was promised. */
+bool oracle__crash_allowed(const struct oracle__ctx *c, uint32_t e,
+			   uint32_t pos);
+/* Reopens the reference and applies p's steps before upto, leaving out
+ * the steps each crash lost (co[e].pos <= step < crash step). Every crash
+ * before upto must be resolved in co. Returns 0 or -1 (ref.error). */
+int oracle__crash_rebuild(struct oracle__ctx *c, const struct oracle__plan *p,
+			  const struct oracle__crash_out *co, uint32_t upto);
+/* oracle_digest of the reference, with statements kept in r->digests
+ * (freed by oracle__ref_close). Returns SQLITE_OK or the error. */
+int oracle__ref_digest(struct oracle__ref *r, uint64_t *out);
+void oracle__digest_cache_free(struct oracle__digest_cache *dc);
+/* Adds the crash violations of outcome o, and notes allowed losses. */
+void oracle__crash_report(struct oracle__ctx *c, const struct oracle__plan *p,
+			  const struct oracle__outcome *o);
+/* "position 4 (state after T9)", following crash restores in co. */
+void oracle__buf_position(struct oracle__buf *b, const struct oracle__plan *p,
+			  const struct oracle__crash_out *co, uint32_t pos);
 
 #endif /* WH_ORACLE_INT_H */

@@ -27,6 +27,19 @@
  * A value matches only if type and value are identical (1 is not 1.0):
  * the same SQLite produced both sides.
  *
+ * Statement flags set by the driver: HIST_STMT_NOREPLAY statements are
+ * skipped exactly like environmental errors (oracle__stmt_skipped is the
+ * one predicate every file uses); HIST_STMT_NOCHECK statements run on the
+ * reference for their effect, whatever their recorded rc, but always
+ * match (oracle__stmt_compared is false for them, so the explanation
+ * ignores their results as well). HIST_STMT_UNCERTAIN statements (an
+ * I/O-type error, or a crash, in a transaction left indeterminate) may
+ * have taken effect: they run uncompared when the transaction is applied
+ * as committed (oracle__ref_apply sets r->applying) and are skipped
+ * otherwise. Without the flag, the failed statement of an indeterminate
+ * autocommit transaction is taken as uncertain too: it was its own
+ * commit.
+ *
  * The update hook records (table, rowid) of changed rows only while
  * hook_on is set; the explanation pass uses it for write sets. It never
  * sees WITHOUT ROWID tables (an SQLite limitation), so write-write
@@ -535,6 +548,7 @@ void oracle__ref_close(struct oracle__ref *r)
 		sqlite3_finalize(r->sqls[id].stmt);
 		r->sqls[id].stmt = NULL;
 	}
+	oracle__digest_cache_free(&r->digests);
 	sqlite3_stmt **ctl[] = { &r->sp_open, &r->sp_undo, &r->sp_release,
 				 &r->begin,   &r->commit,  &r->rollback };
 	for (size_t k = 0; k < sizeof ctl / sizeof ctl[0]; k++) {
@@ -606,10 +620,41 @@ bool oracle__rc_environmental(int rc)
 	return true;
 }
 
+bool oracle__stmt_uncertain(const struct hist_txn *t, uint32_t j)
+{
+	WH_ASSERT(j < t->stmt_count);
+	uint32_t flags = t->stmts[j].flags;
+	if ((flags & HIST_STMT_NOREPLAY) != 0)
+		return false;
+	if ((flags & HIST_STMT_UNCERTAIN) != 0)
+		return true;
+	/* Unflagged, the statement of an indeterminate autocommit
+	 * transaction that failed is still its cut commit (a history from
+	 * a driver that does not flag it). */
+	bool unsure = t->outcome == HIST_INDETERMINATE ||
+		      (t->outcome == HIST_RUNNING && t->commit_event != 0);
+	return unsure && t->begin == HIST_BEGIN_AUTOCOMMIT &&
+	       j + 1 == t->stmt_count && (flags & HIST_STMT_NOCHECK) == 0 &&
+	       oracle__rc_environmental(t->stmts[j].rc);
+}
+
 bool oracle__stmt_skipped(const struct hist_txn *t, uint32_t j)
 {
 	WH_ASSERT(j < t->stmt_count);
+	uint32_t flags = t->stmts[j].flags;
+	if ((flags & HIST_STMT_NOREPLAY) != 0)
+		return true;
+	if ((flags & HIST_STMT_NOCHECK) != 0 || oracle__stmt_uncertain(t, j))
+		return false; /* replayed whatever its rc: its effect counts */
 	return oracle__rc_environmental(t->stmts[j].rc);
+}
+
+bool oracle__stmt_compared(const struct hist_txn *t, uint32_t j)
+{
+	WH_ASSERT(j < t->stmt_count);
+	return (t->stmts[j].flags & HIST_STMT_NOCHECK) == 0 &&
+	       !oracle__stmt_uncertain(t, j) &&
+	       !oracle__rc_environmental(t->stmts[j].rc);
 }
 
 static uint32_t sql_id(const struct oracle__ref *r, const struct hist_txn *t,
@@ -733,7 +778,10 @@ bool oracle__ref_stmt(struct oracle__ref *r, const struct hist_txn *t,
 	const struct hist_stmt *s = &t->stmts[j];
 	if (cap != NULL)
 		oracle__result_reset(cap);
-	if (oracle__stmt_skipped(t, j)) {
+	/* An uncertain statement runs only as part of its transaction's
+	 * assumed commit (oracle__ref_apply). */
+	if (oracle__stmt_skipped(t, j) ||
+	    (!r->applying && oracle__stmt_uncertain(t, j))) {
 		if (cap != NULL)
 			cap->rc = ORACLE_SKIPPED;
 		return true;
@@ -748,7 +796,30 @@ bool oracle__ref_stmt(struct oracle__ref *r, const struct hist_txn *t,
 		int got = rc == SQLITE_OK ? SQLITE_DONE : rc_primary(rc);
 		if (cap != NULL)
 			cap->rc = got;
+		if (!oracle__stmt_compared(t, j))
+			return true;
 		return got == want && (got != SQLITE_DONE || s->row_count == 0);
+	}
+	if (!oracle__stmt_compared(t, j)) {
+		/* Replayed for its effect only: a NOCHECK result depends on
+		 * the environment (page counts, checkpoint counters, or
+		 * LOCKED for a checkpoint inside a transaction on the
+		 * in-memory reference), and an uncertain commit's error says
+		 * nothing of what it would have returned; so nothing is
+		 * compared. */
+		rc = bind_params(st, s);
+		if (rc == SQLITE_OK)
+			while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+				if (cap != NULL)
+					oracle__result_add_row(cap, st);
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		if (cap != NULL) {
+			cap->rc = rc_primary(rc);
+			if (cap->row_count == 0)
+				cap->col_count = (uint32_t)sqlite3_column_count(st);
+		}
+		return true;
 	}
 	/* Rows compare positionally unless a multiset of 2+ rows. */
 	bool multiset = !s->ordered && s->row_count > 1;
@@ -853,7 +924,9 @@ uint32_t oracle__ref_apply(struct oracle__ref *r, const struct hist_txn *t,
 		int rc = step_control(r->begin);
 		WH_ASSERT_EQ(rc, SQLITE_DONE);
 	}
+	r->applying = true;
 	uint32_t first = oracle__ref_exec(r, t, t->stmt_count, NULL);
+	r->applying = false;
 	if (wrap) {
 		int rc = step_control(r->commit);
 		if (rc != SQLITE_DONE) {

@@ -2,10 +2,10 @@
  * test_history.c - unit tests of the history recorder and the value
  * helpers (oracle/history.c).
  *
- * Each test builds its own history on the stack and frees it; the value
- * tests use literals only. Under valgrind or ASan the deep-copy tests also
- * prove that the history owns what it stores (the caller's buffers are
- * overwritten or freed before the history is read).
+ * Each test builds its own history on the stack (crashes included) and
+ * frees it; the value tests use literals only. Under valgrind or ASan the
+ * deep-copy tests also prove that the history owns what it stores (the
+ * caller's buffers are overwritten or freed before the history is read).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -230,6 +230,39 @@ static void test_value_format(void **state)
 			 1);
 }
 
+/* hist_crash_add takes an event of its own, appends in order and starts
+ * with a clean recovery record; hist_free releases the array. */
+static void test_crash_add(void **state)
+{
+	(void)state;
+	struct history h;
+	hist_init(&h);
+	struct hist_txn *t = hist_txn_begin(&h, 1, "a", HIST_BEGIN_DEFERRED, 0);
+	hist_txn_end(&h, t, HIST_ABORTED, SQLITE_IOERR, 1);
+	struct hist_crash *c0 = hist_crash_add(&h, HIST_CRASH_POWER_LOSS);
+	assert_int_equal(c0->event, 3);
+	assert_int_equal(c0->kind, HIST_CRASH_POWER_LOSS);
+	assert_int_equal(c0->recovered_rc, SQLITE_OK);
+	assert_int_equal(c0->recovered_digest, 0);
+	c0->recovered_digest = 42;
+	struct hist_crash *c1 = hist_crash_add(&h, HIST_CRASH_REOPEN);
+	assert_int_equal(c1->event, 4);
+	assert_int_equal(h.crash_count, 2);
+	assert_int_equal(h.crashes[0].recovered_digest, 42);
+	assert_int_equal(h.crashes[1].kind, HIST_CRASH_REOPEN);
+	assert_int_equal(h.event, 4);
+	struct hist_txn *u = hist_txn_begin(&h, 1, "b", HIST_BEGIN_DEFERRED, 2);
+	assert_int_equal(u->begin_event, 5);
+	/* Statement flags start clear; the driver sets them afterwards. */
+	struct hist_stmt *s = hist_stmt_add(&h, u, "PRAGMA page_count", NULL,
+					    NULL, 0, SQLITE_DONE, 0, 0, 0, NULL,
+					    false);
+	assert_int_equal(s->flags, 0);
+	hist_free(&h);
+	assert_null(h.crashes);
+	assert_int_equal(h.crash_count, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -238,6 +271,7 @@ int main(void)
 		cmocka_unit_test(test_value_copy),
 		cmocka_unit_test(test_value_order),
 		cmocka_unit_test(test_value_format),
+		cmocka_unit_test(test_crash_add),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

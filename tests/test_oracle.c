@@ -6,7 +6,11 @@
  * (given as setup SQL), runs oracle_check and asserts either a clean pass
  * or the exact violation kind with the exact transaction ids. Tests that
  * need a final state write a target database file in a fresh mkdtemp
- * directory under /tmp, removed afterwards.
+ * directory under /tmp, removed afterwards. Crash tests record what the
+ * target recovered to as the oracle_digest of an in-memory database built
+ * from SQL (crash_to), as the driver does with the recovered file; tests
+ * of the visibility order renumber commit_index as the driver does at the
+ * end of a run (renumber).
  *
  * Event order matters: the order of the hist_* calls below is the real-time
  * order the oracle sees, so interleavings are written out call by call.
@@ -203,6 +207,68 @@ static void cut(struct fx *f, struct hist_txn *t)
 {
 	hist_txn_commit_start(&f->h, t);
 	hist_txn_end(&f->h, t, HIST_INDETERMINATE, SQLITE_IOERR, 0);
+}
+
+/* The write lock of t's COMMIT is released now (as the driver sees it). */
+static void visible(struct fx *f, struct hist_txn *t)
+{
+	t->visible_event = ++f->h.event;
+}
+
+static uint64_t vis_key(const struct hist_txn *t)
+{
+	return t->visible_event ? t->visible_event : t->end_event;
+}
+
+/* Renumbers commit_index by visibility, as the driver does at the end of
+ * a run (insertion sort: a handful of transactions). */
+static void renumber(struct fx *f)
+{
+	struct hist_txn *v[32];
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < f->h.txn_count; i++)
+		if (f->h.txns[i]->outcome == HIST_COMMITTED)
+			v[n++] = f->h.txns[i];
+	assert_true(n <= 32);
+	for (uint32_t k = 1; k < n; k++)
+		for (uint32_t j = k; j > 0 && vis_key(v[j - 1]) > vis_key(v[j]); j--) {
+			struct hist_txn *tmp = v[j];
+			v[j] = v[j - 1];
+			v[j - 1] = tmp;
+		}
+	for (uint32_t k = 0; k < n; k++)
+		v[k]->commit_index = (int64_t)k;
+}
+
+/* Digest of a fresh in-memory database holding the result of sql. */
+static uint64_t digest_of(const char *sql)
+{
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	uint64_t d = 0;
+	assert_int_equal(oracle_digest(db, &d), SQLITE_OK);
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+	return d;
+}
+
+/* Records a crash (or reopen) after which the database holds what sql
+ * builds from nothing. */
+static void crash_to(struct fx *f, enum hist_crash_kind kind, const char *sql)
+{
+	uint64_t d = digest_of(sql);
+	struct hist_crash *cr = hist_crash_add(&f->h, kind);
+	cr->recovered_digest = d;
+	cr->recovered_rc = SQLITE_OK;
+}
+
+/* Whether the report lists txn among the commits lost as allowed. */
+static bool lost_listed(const struct fx *f, uint32_t txn)
+{
+	for (uint32_t k = 0; k < f->rep.lost_txn_count; k++)
+		if (f->rep.lost_txns[k] == txn)
+			return true;
+	return false;
 }
 
 /* ------------------------------------------------------------------ */
@@ -434,25 +500,115 @@ static void test_pass_running_in_commit(void **state)
 	fx_free(&f);
 }
 
-/* Two indeterminate commits, neither happened, both spoil one reader: with
- * the default budget the search finds the plan; with a budget of 1 it
- * gives up and says so. */
+/* An autocommit statement that failed with an I/O error is its own
+ * indeterminate commit: it is replayed when assumed committed (a reader
+ * saw it) and left out when not (a reader did not), though an I/O error
+ * on any other statement means it is skipped. */
+static void test_indeterminate_autocommit(void **state)
+{
+	(void)state;
+	for (int happened = 0; happened <= 1; happened++) {
+		struct fx f;
+		fx_init(&f, KV);
+		struct hist_txn *a = hist_txn_begin(&f.h, 1, "a",
+						    HIST_BEGIN_AUTOCOMMIT, 0);
+		hist_txn_commit_start(&f.h, a);
+		write1_rc(&f, a, 2, 6, SQLITE_IOERR_FSYNC);
+		hist_txn_end(&f.h, a, HIST_INDETERMINATE, SQLITE_IOERR_FSYNC, 0);
+		struct hist_txn *r = begin(&f, 2);
+		read1(&f, r, 2, happened ? 6 : 0);
+		commit(&f, r);
+		fx_check(&f);
+		expect_pass(&f);
+		fx_free(&f);
+	}
+}
+
+/* A statement flagged HIST_STMT_UNCERTAIN (an I/O error inside a
+ * transaction left indeterminate) runs, uncompared, when the transaction
+ * is settled committed, and not otherwise: a reader that saw both writes
+ * passes, and so does one that saw neither. */
+static void test_uncertain_statement(void **state)
+{
+	(void)state;
+	for (int happened = 0; happened <= 1; happened++) {
+		struct fx f;
+		fx_init(&f, KV);
+		struct hist_txn *i = begin(&f, 1);
+		write1(&f, i, 1, 4);
+		struct wh_value p[2] = { I(2), I(6) };
+		struct hist_stmt *s = hist_stmt_add(&f.h, i, WRITE1, "write", p, 2,
+						    SQLITE_IOERR_WRITE, 0, 0, 0,
+						    NULL, false);
+		s->flags = HIST_STMT_UNCERTAIN;
+		cut(&f, i);
+		struct hist_txn *r = begin(&f, 2);
+		read1(&f, r, 1, happened ? 4 : 0);
+		read1(&f, r, 2, happened ? 6 : 0);
+		commit(&f, r);
+		fx_check(&f);
+		expect_pass(&f);
+		fx_free(&f);
+	}
+}
+
+/* An indeterminate autocommit statement waited for the write lock while
+ * T1 committed and T2 read; it released the lock (visible_event) only
+ * after T2, and did commit (T3 saw it). Placed by that release it comes
+ * after T1 and T2 and everything passes; placed by its start it would
+ * precede T1, and no plan would explain both readers. */
+static void test_indeterminate_placed_by_release(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, KV);
+	struct hist_txn *a = hist_txn_begin(&f.h, 1, "a", HIST_BEGIN_AUTOCOMMIT,
+					    0); /* T0 */
+	hist_txn_commit_start(&f.h, a);
+	struct hist_txn *w = begin(&f, 2); /* T1 */
+	write1(&f, w, 1, 1);
+	hist_txn_commit_start(&f.h, w);
+	visible(&f, w);
+	hist_txn_end(&f.h, w, HIST_COMMITTED, SQLITE_OK, 0);
+	struct hist_txn *r = begin(&f, 3); /* T2 */
+	read1(&f, r, 1, 1);
+	read1(&f, r, 2, 0);
+	commit(&f, r);
+	visible(&f, a);
+	write1_rc(&f, a, 2, 9, SQLITE_IOERR_FSYNC);
+	a->stmts[0].flags = HIST_STMT_UNCERTAIN;
+	hist_txn_end(&f.h, a, HIST_INDETERMINATE, SQLITE_IOERR_FSYNC, 0);
+	struct hist_txn *r2 = begin(&f, 3); /* T3 */
+	read1(&f, r2, 2, 9);
+	commit(&f, r2);
+	renumber(&f);
+	fx_check(&f);
+	expect_pass(&f);
+	fx_free(&f);
+}
+
+/* Four indeterminate commits, alternately happened and not, so neither
+ * "all committed" nor "none committed" explains the reader and two must
+ * be flipped: the default budget finds the plan; a budget of 1 gives up
+ * and says so. */
 static void test_indeterminate_budget(void **state)
 {
 	(void)state;
+	static const char kv4[] =
+		"CREATE TABLE kv(k INTEGER PRIMARY KEY, v INTEGER);"
+		"INSERT INTO kv VALUES(1, 0), (2, 0), (3, 0), (4, 0);";
 	for (int budget = 0; budget <= 1; budget++) {
 		struct fx f;
-		fx_init(&f, KV);
+		fx_init(&f, kv4);
 		f.cfg.indeterminate_budget = (uint32_t)budget;
-		struct hist_txn *i1 = begin(&f, 1);
-		write1(&f, i1, 1, 5);
-		cut(&f, i1);
-		struct hist_txn *i2 = begin(&f, 2);
-		write1(&f, i2, 2, 5);
-		cut(&f, i2);
-		struct hist_txn *r = begin(&f, 3);
-		read1(&f, r, 1, 0);
-		read1(&f, r, 2, 0);
+		for (int k = 1; k <= 4; k++) {
+			struct hist_txn *i = begin(&f, k);
+			write1(&f, i, k, 5);
+			cut(&f, i);
+		}
+		struct hist_txn *r = begin(&f, 9);
+		for (int k = 1; k <= 4; k++)
+			read1(&f, r, k, k % 2 ? 5 : 0);
 		commit(&f, r);
 		fx_check(&f);
 		if (budget == 0) {
@@ -465,6 +621,55 @@ static void test_indeterminate_budget(void **state)
 		}
 		fx_free(&f);
 	}
+}
+
+/* Past the budget, the writers explored are those just before the
+ * failure: here the one that spoils the reader is the last of ten, which
+ * slot order would never reach with a budget of 2. */
+static void test_indeterminate_explore_near_failure(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, KV);
+	f.cfg.indeterminate_budget = 2;
+	for (int k = 0; k < 10; k++) {
+		struct hist_txn *i = begin(&f, 1);
+		write1(&f, i, 1, 100 + k);
+		cut(&f, i);
+	}
+	struct hist_txn *i = begin(&f, 2);
+	write1(&f, i, 2, 7);
+	cut(&f, i);
+	struct hist_txn *r = begin(&f, 3);
+	read1(&f, r, 1, 109);
+	read1(&f, r, 2, 0);
+	commit(&f, r);
+	fx_check(&f);
+	expect_pass(&f);
+	fx_free(&f);
+}
+
+/* Many indeterminate commits, none of which happened (as under I/O
+ * faults): far past the budget, the "none committed" starting plan
+ * proves the history without search. */
+static void test_indeterminate_none_happened(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, KV);
+	f.cfg.indeterminate_budget = 2;
+	for (int k = 0; k < 12; k++) {
+		struct hist_txn *i = begin(&f, 1);
+		write1(&f, i, 1 + k % 2, 100 + k);
+		cut(&f, i);
+		struct hist_txn *r = begin(&f, 2);
+		read1(&f, r, 1, 0);
+		read1(&f, r, 2, 0);
+		commit(&f, r);
+	}
+	fx_check(&f);
+	expect_pass(&f);
+	fx_free(&f);
 }
 
 /* A clean final state with index, integrity and foreign-key checks and a
@@ -836,6 +1041,547 @@ static void test_bad_setup(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* Statement flags                                                      */
+/* ------------------------------------------------------------------ */
+
+/* A NOCHECK statement is replayed for its effect (a later reader sees
+ * its write) but its recorded result, here a wrong changes count and a
+ * wrong row, is not compared, in an anchored and in a window txn. */
+static void test_nocheck_not_compared(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, KV);
+	struct hist_txn *w = begin(&f, 1);
+	struct wh_value p[2] = { I(1), I(7) };
+	struct hist_stmt *s = hist_stmt_add(&f.h, w, WRITE1, "write", p, 2,
+					    SQLITE_DONE, 5, 0, 0, NULL, false);
+	s->flags = HIST_STMT_NOCHECK;
+	commit(&f, w);
+	struct hist_txn *r = begin(&f, 2);
+	read1(&f, r, 1, 7);
+	struct wh_value k2 = I(2), odd = I(1234);
+	s = hist_stmt_add(&f.h, r, READ1, "read", &k2, 1, SQLITE_DONE, 0, 1, 1,
+			  &odd, false);
+	s->flags = HIST_STMT_NOCHECK;
+	commit(&f, r);
+	fx_check(&f);
+	expect_pass(&f);
+	fx_free(&f);
+}
+
+/* A NOREPLAY statement is not run on the reference: its write (which a
+ * real incremental_vacuum would not have) stays out of later states. */
+static void test_noreplay_not_run(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, KV);
+	struct hist_txn *w = begin(&f, 1);
+	write1(&f, w, 2, 3);
+	struct wh_value p[2] = { I(1), I(9) };
+	struct hist_stmt *s = hist_stmt_add(&f.h, w, WRITE1, "write", p, 2,
+					    SQLITE_DONE, 1, 0, 0, NULL, false);
+	s->flags = HIST_STMT_NOREPLAY;
+	commit(&f, w);
+	struct hist_txn *r = begin(&f, 2);
+	read1(&f, r, 1, 0);
+	read1(&f, r, 2, 3);
+	commit(&f, r);
+	fx_check(&f);
+	expect_pass(&f);
+	fx_free(&f);
+}
+
+/* ------------------------------------------------------------------ */
+/* Commit order by visibility                                           */
+/* ------------------------------------------------------------------ */
+
+/* W0 becomes visible before W1, but W1's COMMIT returns first; R began
+ * after W1 returned, so it must see both: the state after W1 passes, the
+ * initial state is a stale read. A prefix rule for lo ("every earlier
+ * step had ended": W0 had not) would accept the stale read. */
+static void test_visibility_order_window(void **state)
+{
+	(void)state;
+	for (int stale = 0; stale <= 1; stale++) {
+		struct fx f;
+		fx_init(&f, KV);
+		struct hist_txn *w0 = begin(&f, 1); /* T0 */
+		write1(&f, w0, 1, 1);
+		hist_txn_commit_start(&f.h, w0);
+		visible(&f, w0);
+		struct hist_txn *w1 = begin(&f, 2); /* T1 */
+		write1(&f, w1, 2, 2);
+		hist_txn_commit_start(&f.h, w1);
+		visible(&f, w1);
+		hist_txn_end(&f.h, w1, HIST_COMMITTED, SQLITE_OK, 0);
+		struct hist_txn *r = begin(&f, 3); /* T2 */
+		read1(&f, r, 1, stale ? 0 : 1);
+		read1(&f, r, 2, stale ? 0 : 2);
+		commit(&f, r);
+		hist_txn_end(&f.h, w0, HIST_COMMITTED, SQLITE_OK, 0);
+		assert_int_equal(w1->commit_index, 0); /* end order */
+		renumber(&f);
+		assert_int_equal(w0->commit_index, 0); /* visibility order */
+		assert_int_equal(w1->commit_index, 1);
+		fx_check(&f);
+		if (!stale) {
+			expect_pass(&f);
+		} else {
+			assert_int_equal(f.rep.violation_count, 1);
+			expect_kind(&f, "read_mismatch", 1, 2u);
+		}
+		fx_free(&f);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Crashes                                                              */
+/* ------------------------------------------------------------------ */
+
+static const char KV_10[] =
+	"CREATE TABLE kv(k INTEGER PRIMARY KEY, v INTEGER);"
+	"INSERT INTO kv VALUES(1, 1), (2, 0);";
+static const char KV_12[] =
+	"CREATE TABLE kv(k INTEGER PRIMARY KEY, v INTEGER);"
+	"INSERT INTO kv VALUES(1, 1), (2, 2);";
+
+/* Two acknowledged commits (T0 k1=1, T1 k2=2), then a power loss after
+ * which only T0 survived, then T2 reads k1, k2 as recovered. */
+static void lose_second(struct fx *f, int64_t read_k2)
+{
+	struct hist_txn *w0 = begin(f, 1);
+	write1(f, w0, 1, 1);
+	commit(f, w0);
+	struct hist_txn *w1 = begin(f, 2);
+	write1(f, w1, 2, 2);
+	commit(f, w1);
+	crash_to(f, HIST_CRASH_POWER_LOSS, KV_10);
+	struct hist_txn *r = begin(f, 1);
+	read1(f, r, 1, 1);
+	read1(f, r, 2, read_k2);
+	commit(f, r);
+}
+
+/* Durability ALL: an acknowledged commit missing after power loss is a
+ * lost_commit naming it, and the reader after the crash, who saw the
+ * recovered state, is consistent (replay resumed from there). */
+static void test_crash_all_lost_commit(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, KV);
+	f.cfg.durability = ORACLE_DURABLE_ALL;
+	lose_second(&f, 0);
+	fx_check(&f);
+	assert_int_equal(f.rep.violation_count, 1);
+	const struct oracle_violation *v = expect_kind(&f, "lost_commit", 1, 1u);
+	assert_false(v->expected);
+	assert_non_null(strstr(v->detail, "crash 0 (power loss"));
+	assert_int_equal(f.rep.lost_txn_count, 0);
+	fx_free(&f);
+}
+
+/* Durability PREFIX: the same loss is allowed; it is listed (lost_txns
+ * and note), not reported, and the reader after the crash passes only
+ * because the replay resumed from the recovered prefix. */
+static void test_crash_prefix_lost_noted(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, KV);
+	f.cfg.durability = ORACLE_DURABLE_PREFIX;
+	lose_second(&f, 0);
+	fx_check(&f);
+	expect_pass(&f);
+	assert_int_equal(f.rep.lost_txn_count, 1);
+	assert_true(lost_listed(&f, 1));
+	assert_non_null(f.rep.note);
+	assert_non_null(strstr(f.rep.note, "T1"));
+	fx_free(&f);
+}
+
+/* Durability NONE: the loss is reported, but labelled expected. */
+static void test_crash_none_expected(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, KV);
+	f.cfg.durability = ORACLE_DURABLE_NONE;
+	lose_second(&f, 0);
+	fx_check(&f);
+	const struct oracle_violation *v = expect_kind(&f, "lost_commit", 1, 1u);
+	assert_true(v->expected);
+	assert_non_null(strstr(v->detail, "expected under synchronous=OFF"));
+	fx_free(&f);
+}
+
+/* Durability ALL, everything survived: no finding; commits after the
+ * crash replay on top of the recovered state (T2 adds to T1's value),
+ * and the final state agrees. */
+static void test_crash_all_full_prefix(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, KV);
+	fx_target(&f, "CREATE TABLE kv(k INTEGER PRIMARY KEY, v INTEGER);"
+		      "INSERT INTO kv VALUES(1, 1), (2, 12);");
+	struct hist_txn *w0 = begin(&f, 1);
+	write1(&f, w0, 1, 1);
+	commit(&f, w0);
+	struct hist_txn *w1 = begin(&f, 2);
+	write1(&f, w1, 2, 2);
+	commit(&f, w1);
+	crash_to(&f, HIST_CRASH_POWER_LOSS, KV_12);
+	struct hist_txn *w2 = begin(&f, 1);
+	rows(&f, w2, "UPDATE kv SET v = v + 10 WHERE k = 2", 1, 0, 0, NULL, false);
+	commit(&f, w2);
+	struct hist_txn *r = begin(&f, 2);
+	read1(&f, r, 2, 12);
+	commit(&f, r);
+	fx_check(&f);
+	expect_pass(&f);
+	assert_int_equal(f.rep.lost_txn_count, 0);
+	fx_free(&f);
+}
+
+/* Explanations after a lossy crash (PREFIX): a reader that saw the lost
+ * T1's value is a read_mismatch described from the recovered state, and
+ * the final target lacking the post-crash T3 is T3's lost_commit (T1,
+ * lost as allowed, is listed, not blamed). */
+static void test_crash_explained(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, KV);
+	f.cfg.durability = ORACLE_DURABLE_PREFIX;
+	fx_target(&f, KV_10);
+	struct hist_txn *w0 = begin(&f, 1); /* T0 */
+	write1(&f, w0, 1, 1);
+	commit(&f, w0);
+	struct hist_txn *w1 = begin(&f, 2); /* T1 */
+	write1(&f, w1, 2, 2);
+	commit(&f, w1);
+	crash_to(&f, HIST_CRASH_POWER_LOSS, KV_10);
+	struct hist_txn *r = begin(&f, 2); /* T2 */
+	read1(&f, r, 2, 2);
+	commit(&f, r);
+	struct hist_txn *w3 = begin(&f, 1); /* T3 */
+	write1(&f, w3, 1, 5);
+	commit(&f, w3);
+	fx_check(&f);
+	assert_int_equal(f.rep.violation_count, 2);
+	const struct oracle_violation *v = expect_kind(&f, "read_mismatch", 1, 2u);
+	assert_non_null(strstr(v->detail, "position 3 (recovered after crash 0: state after T0)"));
+	assert_non_null(strstr(v->detail, "the reference gives [(0)]"));
+	expect_kind(&f, "lost_commit", 1, 3u);
+	assert_int_equal(f.rep.lost_txn_count, 1);
+	assert_true(lost_listed(&f, 1));
+	fx_free(&f);
+}
+
+/* Two power losses in a row (PREFIX), each losing the commit before it:
+ * the second epoch starts from the first recovery, and the reader after
+ * both sees only T0; T1 and T2 are listed as lost. */
+static void test_crash_twice(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, KV);
+	f.cfg.durability = ORACLE_DURABLE_PREFIX;
+	struct hist_txn *w0 = begin(&f, 1); /* T0 */
+	write1(&f, w0, 1, 1);
+	commit(&f, w0);
+	struct hist_txn *w1 = begin(&f, 2); /* T1 */
+	write1(&f, w1, 2, 2);
+	commit(&f, w1);
+	crash_to(&f, HIST_CRASH_POWER_LOSS, KV_10);
+	struct hist_txn *w2 = begin(&f, 1); /* T2 */
+	rows(&f, w2, "UPDATE kv SET v = v + 10 WHERE k = 1", 1, 0, 0, NULL, false);
+	commit(&f, w2);
+	crash_to(&f, HIST_CRASH_POWER_LOSS, KV_10);
+	struct hist_txn *r = begin(&f, 2); /* T3 */
+	read1(&f, r, 1, 1);
+	read1(&f, r, 2, 0);
+	commit(&f, r);
+	fx_check(&f);
+	expect_pass(&f);
+	assert_int_equal(f.rep.lost_txn_count, 2);
+	assert_true(lost_listed(&f, 1));
+	assert_true(lost_listed(&f, 2));
+	fx_free(&f);
+}
+
+/* A clean reopen keeps everything whatever the sync level: a missing
+ * commit is a lost_commit even with durability PREFIX. */
+static void test_crash_reopen_lost_commit(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, KV);
+	f.cfg.durability = ORACLE_DURABLE_PREFIX;
+	struct hist_txn *w0 = begin(&f, 1);
+	write1(&f, w0, 1, 1);
+	commit(&f, w0);
+	crash_to(&f, HIST_CRASH_REOPEN, KV);
+	fx_check(&f);
+	assert_int_equal(f.rep.violation_count, 1);
+	const struct oracle_violation *v = expect_kind(&f, "lost_commit", 1, 0u);
+	assert_non_null(strstr(v->detail, "clean reopen"));
+	fx_free(&f);
+}
+
+/* A transaction inside COMMIT at the power loss is indeterminate: with
+ * durability ALL the recovered state may hold it or not, and the reader
+ * after the crash sees whichever it was. */
+static void test_crash_indeterminate_either_way(void **state)
+{
+	(void)state;
+	for (int present = 0; present <= 1; present++) {
+		struct fx f;
+		fx_init(&f, KV);
+		f.cfg.durability = ORACLE_DURABLE_ALL;
+		struct hist_txn *w0 = begin(&f, 1);
+		write1(&f, w0, 1, 1);
+		commit(&f, w0);
+		struct hist_txn *i = begin(&f, 2);
+		write1(&f, i, 2, 2);
+		cut(&f, i); /* killed inside COMMIT */
+		crash_to(&f, HIST_CRASH_POWER_LOSS, present ? KV_12 : KV_10);
+		struct hist_txn *r = begin(&f, 3);
+		read1(&f, r, 2, present ? 2 : 0);
+		commit(&f, r);
+		fx_check(&f);
+		expect_pass(&f);
+		assert_int_equal(f.rep.lost_txn_count, 0);
+		fx_free(&f);
+	}
+}
+
+/* An autocommit statement cut by the power loss (recorded with the error
+ * the dead connection got) may have committed: the recovered state with
+ * its write passes, and so does the one without. */
+static void test_crash_autocommit_in_flight(void **state)
+{
+	(void)state;
+	for (int present = 0; present <= 1; present++) {
+		struct fx f;
+		fx_init(&f, KV);
+		struct hist_txn *w0 = begin(&f, 1);
+		write1(&f, w0, 1, 1);
+		commit(&f, w0);
+		struct hist_txn *a = hist_txn_begin(&f.h, 2, "a",
+						    HIST_BEGIN_AUTOCOMMIT, 0);
+		hist_txn_commit_start(&f.h, a);
+		write1_rc(&f, a, 2, 2, SQLITE_IOERR);
+		hist_txn_end(&f.h, a, HIST_INDETERMINATE, SQLITE_IOERR, 0);
+		crash_to(&f, HIST_CRASH_POWER_LOSS, present ? KV_12 : KV_10);
+		fx_check(&f);
+		expect_pass(&f);
+		fx_free(&f);
+	}
+}
+
+/* An autocommit statement started before T1 committed and T2 read, then
+ * was cut by the power loss with no lock release observed; it did commit
+ * (the recovered state has it). Placed by its end it follows T1 and T2
+ * and everything passes; placed by its start it would precede them, and
+ * no plan would explain both T2 and the recovered state. */
+static void test_crash_autocommit_placed_by_end(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, KV);
+	struct hist_txn *a = hist_txn_begin(&f.h, 1, "a", HIST_BEGIN_AUTOCOMMIT,
+					    0); /* T0 */
+	hist_txn_commit_start(&f.h, a);
+	struct hist_txn *w = begin(&f, 2); /* T1 */
+	write1(&f, w, 1, 1);
+	hist_txn_commit_start(&f.h, w);
+	visible(&f, w);
+	hist_txn_end(&f.h, w, HIST_COMMITTED, SQLITE_OK, 0);
+	struct hist_txn *r = begin(&f, 3); /* T2 */
+	read1(&f, r, 1, 1);
+	read1(&f, r, 2, 0);
+	commit(&f, r);
+	write1_rc(&f, a, 2, 2, SQLITE_IOERR);
+	a->stmts[0].flags = HIST_STMT_UNCERTAIN;
+	hist_txn_end(&f.h, a, HIST_INDETERMINATE, SQLITE_IOERR, 0);
+	crash_to(&f, HIST_CRASH_POWER_LOSS, KV_12);
+	renumber(&f);
+	fx_check(&f);
+	expect_pass(&f);
+	fx_free(&f);
+}
+
+/* The effects of a transaction that was still running (killed, not in
+ * COMMIT) in the recovered database are a phantom_commit naming it. */
+static void test_crash_phantom(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, KV);
+	struct hist_txn *w0 = begin(&f, 1); /* T0 */
+	write1(&f, w0, 1, 1);
+	commit(&f, w0);
+	struct hist_txn *a = begin(&f, 2); /* T1 */
+	write1(&f, a, 2, 2);
+	rollback(&f, a); /* killed by the crash */
+	crash_to(&f, HIST_CRASH_POWER_LOSS, KV_12);
+	fx_check(&f);
+	assert_int_equal(f.rep.violation_count, 1);
+	expect_kind(&f, "phantom_commit", 1, 1u);
+	fx_free(&f);
+}
+
+/* A recovered state that is no prefix and no phantom: recovery_state. */
+static void test_crash_recovery_state(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, KV);
+	struct hist_txn *w0 = begin(&f, 1);
+	write1(&f, w0, 1, 1);
+	commit(&f, w0);
+	crash_to(&f, HIST_CRASH_POWER_LOSS,
+		 "CREATE TABLE kv(k INTEGER PRIMARY KEY, v INTEGER);"
+		 "INSERT INTO kv VALUES(1, 77), (2, 0);");
+	fx_check(&f);
+	assert_int_equal(f.rep.violation_count, 1);
+	const struct oracle_violation *v = expect_kind(&f, "recovery_state", 0);
+	assert_false(v->expected);
+	fx_free(&f);
+}
+
+/* A recovery that failed (recovered_rc) is recovery_failed; with
+ * durability NONE after a power loss it is labelled expected. */
+static void test_crash_recovery_failed(void **state)
+{
+	(void)state;
+	for (int none = 0; none <= 1; none++) {
+		struct fx f;
+		fx_init(&f, KV);
+		f.cfg.durability = none ? ORACLE_DURABLE_NONE : ORACLE_DURABLE_ALL;
+		struct hist_txn *w0 = begin(&f, 1);
+		write1(&f, w0, 1, 1);
+		commit(&f, w0);
+		struct hist_crash *cr = hist_crash_add(&f.h, HIST_CRASH_POWER_LOSS);
+		cr->recovered_rc = SQLITE_CORRUPT;
+		fx_check(&f);
+		assert_int_equal(f.rep.violation_count, 1);
+		const struct oracle_violation *v =
+			expect_kind(&f, "recovery_failed", 0);
+		assert_int_equal(v->expected, none);
+		fx_free(&f);
+	}
+}
+
+/* With bit flips injected every violation is labelled expected, and says
+ * why. */
+static void test_bitflips_expected(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, KV);
+	f.cfg.bitflips = true;
+	struct hist_txn *r = begin(&f, 1);
+	read1(&f, r, 1, 42);
+	commit(&f, r);
+	crash_to(&f, HIST_CRASH_REOPEN,
+		 "CREATE TABLE kv(k INTEGER PRIMARY KEY, v INTEGER);"
+		 "INSERT INTO kv VALUES(1, 77), (2, 0);");
+	fx_check(&f);
+	assert_int_equal(f.rep.violation_count, 2);
+	for (uint32_t k = 0; k < f.rep.violation_count; k++) {
+		assert_true(f.rep.violations[k].expected);
+		assert_non_null(strstr(f.rep.violations[k].detail,
+				       "expected under bit flips (SQLite has no page checksums)"));
+	}
+	expect_kind(&f, "read_mismatch", 1, 0u);
+	expect_kind(&f, "recovery_state", 0);
+	fx_free(&f);
+}
+
+/* The promise per journal mode and synchronous level. */
+static void test_durability_for(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *jm, *sync;
+		enum oracle_durability want;
+	} cases[] = {
+		{ "wal", "full", ORACLE_DURABLE_ALL },
+		{ "wal", "extra", ORACLE_DURABLE_ALL },
+		{ "wal", "normal", ORACLE_DURABLE_PREFIX },
+		{ "WAL", "NORMAL", ORACLE_DURABLE_PREFIX },
+		{ "wal", "off", ORACLE_DURABLE_NONE },
+		{ "delete", "full", ORACLE_DURABLE_ALL },
+		{ "truncate", "extra", ORACLE_DURABLE_ALL },
+		{ "persist", "normal", ORACLE_DURABLE_NONE },
+		{ "delete", "normal", ORACLE_DURABLE_NONE },
+		{ "delete", "off", ORACLE_DURABLE_NONE },
+		{ "memory", "full", ORACLE_DURABLE_NONE },
+		{ "off", "full", ORACLE_DURABLE_NONE },
+		{ "wal", "1", ORACLE_DURABLE_PREFIX },
+		{ "delete", "2", ORACLE_DURABLE_ALL },
+		{ NULL, NULL, ORACLE_DURABLE_ALL },
+		{ "wal", NULL, ORACLE_DURABLE_ALL },
+	};
+	for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
+		if (oracle_durability_for(cases[k].jm, cases[k].sync) != cases[k].want)
+			fail_msg("case %zu (%s, %s)", k, cases[k].jm ? cases[k].jm : "NULL",
+				 cases[k].sync ? cases[k].sync : "NULL");
+}
+
+/* oracle_digest: equal for equal content whatever the insertion order
+ * (same rowids), different for any changed value, type, rowid, row or
+ * table. */
+static void test_digest(void **state)
+{
+	(void)state;
+	static const char schema[] =
+		"CREATE TABLE a(x INTEGER PRIMARY KEY, y, z);"
+		"CREATE TABLE w(k TEXT PRIMARY KEY, v) WITHOUT ROWID;";
+	static const char *const same[] = {
+		"INSERT INTO a VALUES(1, 'p', X'00'), (2, 2.5, NULL), (3, 3, 'q');"
+		"INSERT INTO w VALUES('m', 1), ('n', 2);",
+		"INSERT INTO w VALUES('n', 2), ('m', 1);"
+		"INSERT INTO a VALUES(3, 3, 'q'), (1, 'p', X'00'), (2, 2.5, NULL);",
+	};
+	static const char *const other[] = {
+		"INSERT INTO a VALUES(1, 'p', X'00'), (2, 2.5, NULL), (3, 4, 'q');"
+		"INSERT INTO w VALUES('m', 1), ('n', 2);",
+		"INSERT INTO a VALUES(1, 'p', X'00'), (2, 2.5, NULL), (3, 3.0, 'q');"
+		"INSERT INTO w VALUES('m', 1), ('n', 2);",
+		"INSERT INTO a VALUES(1, X'70', X'00'), (2, 2.5, NULL), (3, 3, 'q');"
+		"INSERT INTO w VALUES('m', 1), ('n', 2);",
+		"INSERT INTO a VALUES(1, 'p', X'00'), (2, 2.5, 0), (3, 3, 'q');"
+		"INSERT INTO w VALUES('m', 1), ('n', 2);",
+		"INSERT INTO a VALUES(1, 'p', X'00'), (2, 2.5, NULL), (4, 3, 'q');"
+		"INSERT INTO w VALUES('m', 1), ('n', 2);",
+		"INSERT INTO a VALUES(1, 'p', X'00'), (2, 2.5, NULL), (3, 3, 'q');"
+		"INSERT INTO w VALUES('m', 1), ('o', 2);",
+		"INSERT INTO a VALUES(1, 'p', X'00'), (2, 2.5, NULL), (3, 3, 'q');"
+		"INSERT INTO w VALUES('m', 1);",
+		"INSERT INTO a VALUES(1, 'p', X'0000'), (2, 2.5, NULL), (3, 3, 'q');"
+		"INSERT INTO w VALUES('m', 1), ('n', 2);",
+		"INSERT INTO a VALUES(1, 'p', X'00'), (2, 2.5, NULL), (3, 3, 'q');"
+		"INSERT INTO w VALUES('m', 1), ('n', 2); CREATE TABLE e(q);",
+	};
+	char sql[512];
+	snprintf(sql, sizeof sql, "%s%s", schema, same[0]);
+	uint64_t d0 = digest_of(sql);
+	snprintf(sql, sizeof sql, "%s%s", schema, same[1]);
+	assert_true(digest_of(sql) == d0);
+	for (size_t k = 0; k < sizeof other / sizeof other[0]; k++) {
+		snprintf(sql, sizeof sql, "%s%s", schema, other[k]);
+		if (digest_of(sql) == d0)
+			fail_msg("variant %zu has the same digest", k);
+	}
+}
+
+/* ------------------------------------------------------------------ */
 /* Histories recorded from real SQLite connections                      */
 /* ------------------------------------------------------------------ */
 
@@ -1072,7 +1818,12 @@ int main(void)
 		cmocka_unit_test(test_pass_indeterminate_happened),
 		cmocka_unit_test(test_pass_indeterminate_not),
 		cmocka_unit_test(test_pass_running_in_commit),
+		cmocka_unit_test(test_indeterminate_autocommit),
+		cmocka_unit_test(test_uncertain_statement),
+		cmocka_unit_test(test_indeterminate_placed_by_release),
 		cmocka_unit_test(test_indeterminate_budget),
+		cmocka_unit_test(test_indeterminate_none_happened),
+		cmocka_unit_test(test_indeterminate_explore_near_failure),
 		cmocka_unit_test(test_pass_final_state),
 		cmocka_unit_test(test_aborted_read),
 		cmocka_unit_test(test_intermediate_read),
@@ -1091,6 +1842,25 @@ int main(void)
 		cmocka_unit_test(test_invariant),
 		cmocka_unit_test(test_integrity_check),
 		cmocka_unit_test(test_bad_setup),
+		cmocka_unit_test(test_nocheck_not_compared),
+		cmocka_unit_test(test_noreplay_not_run),
+		cmocka_unit_test(test_visibility_order_window),
+		cmocka_unit_test(test_crash_all_lost_commit),
+		cmocka_unit_test(test_crash_prefix_lost_noted),
+		cmocka_unit_test(test_crash_none_expected),
+		cmocka_unit_test(test_crash_all_full_prefix),
+		cmocka_unit_test(test_crash_explained),
+		cmocka_unit_test(test_crash_twice),
+		cmocka_unit_test(test_crash_reopen_lost_commit),
+		cmocka_unit_test(test_crash_indeterminate_either_way),
+		cmocka_unit_test(test_crash_autocommit_in_flight),
+		cmocka_unit_test(test_crash_autocommit_placed_by_end),
+		cmocka_unit_test(test_crash_phantom),
+		cmocka_unit_test(test_crash_recovery_state),
+		cmocka_unit_test(test_crash_recovery_failed),
+		cmocka_unit_test(test_bitflips_expected),
+		cmocka_unit_test(test_durability_for),
+		cmocka_unit_test(test_digest),
 		cmocka_unit_test(test_live_wal_histories_pass),
 		cmocka_unit_test(test_live_read_uncommitted_caught),
 	};

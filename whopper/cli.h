@@ -20,15 +20,53 @@ enum {
 
 #define WHOPPER_VERSION "0.1.0"
 
+#define RUN_MAX_PARAMS 64
+
 struct run_opts {
 	struct world_config cfg;
+	const char *params[RUN_MAX_PARAMS]; /* --param NAME=VALUE */
+	uint32_t param_count;
+	const char *vfs_bug_name;
 	const char *workload_name;
 	const char *trace_path;
+	const char *record_path;
 	bool json;
 	bool quiet;
 };
 
+/* What one run ended with. */
+struct run_outcome {
+	int exit_code;        /* WH_EXIT_* */
+	char verdict[8];      /* "pass", "fail", "error" */
+	uint64_t trace_hash;
+	char signature[512];  /* failure signature, "" when it passed */
+	uint64_t txns;
+	uint64_t statements;
+};
+
+struct oracle_report;
+typedef void (*run_inspect_fn)(void *ctx, const struct run_opts *o,
+			       const struct world_result *res,
+			       const struct oracle_report *rep);
+
+/* Parse `run` flags (argv[0] is the command name). 0, -1 after --help, or
+ * an exit code (after printing the one-line error). */
+int run_parse_opts(int argc, char **argv, struct run_opts *o);
+/* One run and its check. tape: NULL, or a tape to record into / replay
+ * (rewound). print: summary/JSON/trace as the options say; otherwise
+ * silent. inspect (may be NULL) sees the result before it is freed.
+ * Returns the exit code (also in out). */
+int run_once(struct run_opts *o, struct wh_tape *tape, bool print, struct run_outcome *out,
+	     run_inspect_fn inspect, void *inspect_ctx);
+
+/* Replay files (replay.c). */
+int replay_check_writable(const char *path);
+int replay_save(const char *path, int argc, char **argv, const struct run_opts *o,
+		const struct wh_tape *tape, const struct run_outcome *out);
+
 int cmd_run(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
+int cmd_shrink(int argc, char **argv);
 int cmd_workloads(int argc, char **argv);
 int cmd_nightly(int argc, char **argv);
 

@@ -16,6 +16,9 @@ static const char usage[] =
 	"\n"
 	"commands:\n"
 	"  run        one seeded stress run, checked by the oracle\n"
+	"  replay     reproduce a recorded run: replay FILE.whop\n"
+	"  shrink     minimise a failing recorded run: shrink FILE.whop --out MIN.whop\n"
+	"  nightly    many seeds over a configuration matrix, in child processes\n"
 	"  workloads  list | show NAME | check FILE\n"
 	"  version    print the version\n"
 	"\n"
@@ -113,6 +116,12 @@ int main(int argc, char **argv)
 	const char *cmd = argv[1];
 	if (strcmp(cmd, "run") == 0)
 		return cmd_run(argc - 1, argv + 1);
+	if (strcmp(cmd, "replay") == 0)
+		return cmd_replay(argc - 1, argv + 1);
+	if (strcmp(cmd, "shrink") == 0)
+		return cmd_shrink(argc - 1, argv + 1);
+	if (strcmp(cmd, "nightly") == 0)
+		return cmd_nightly(argc - 1, argv + 1);
 	if (strcmp(cmd, "workloads") == 0)
 		return cmd_workloads(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {

@@ -36,12 +36,23 @@ static const char run_help[] =
 	"  --target T             sim (simulated VFS, default) or memory-shared\n"
 	"                         (in-memory shared cache, statement interleaving)\n"
 	"  --pragma NAME=VALUE    applied on every connection (repeatable)\n"
+	"  --param NAME=VALUE     workload parameter (repeatable)\n"
+	"  --faults PROFILE       none|io|crash|chaos|bitflip (default none): io =\n"
+	"                         I/O errors, a full disk, allocation failures;\n"
+	"                         crash = power loss and recovery; chaos = io,\n"
+	"                         crash, clean reopens and latency spikes; bitflip\n"
+	"                         = a flipped bit (findings expected). Each seed\n"
+	"                         turns on a random subset of the kinds.\n"
+	"  --vfs-bug NAME         plant a VFS defect (tests): no-locks,\n"
+	"                         no-shm-locks, lying-fsync\n"
+	"  --sector-size BYTES    simulated sector size (default 4096)\n"
 	"  --stack-size BYTES     fiber stack per connection (default 262144)\n"
 	"  --busy-timeout MS      simulated busy timeout (default 50)\n"
 	"  --reorder-window US    scheduler reorder window (default 20)\n"
 	"  --yield-ops LIST       narrow the yield points to these ops, comma\n"
 	"                         separated (e.g. lock,shm_lock); default all\n"
 	"  --trace FILE           one line per event\n"
+	"  --record FILE.whop     write a replay file (whopper replay FILE.whop)\n"
 	"  --json                 one JSON object on stdout\n"
 	"  --quiet                no progress line or summary\n"
 	"\n"
@@ -107,10 +118,14 @@ static const char *const journal_modes[] = {"wal", "delete", "truncate", "persis
 					    "memory", NULL};
 static const char *const sync_levels[] = {"off", "normal", "full", "extra", NULL};
 static const char *const targets[] = {"sim", "memory-shared", NULL};
+static const char *const vfs_bugs[] = {"none", "no-locks", "no-shm-locks", "lying-fsync",
+				       NULL};
 
-/* Parse argv (argv[0] is the command name). Returns 0 or an exit code. */
-static int parse_run_opts(int argc, char **argv, struct run_opts *o)
+/* Parse argv (argv[0] is the command name). Returns 0, -1 after --help,
+ * or an exit code. */
+int run_parse_opts(int argc, char **argv, struct run_opts *o)
 {
+	memset(o, 0, sizeof *o);
 	world_config_default(&o->cfg);
 	o->workload_name = "default";
 	for (int i = 1; i < argc; i++) {
@@ -166,6 +181,31 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 			if (o->cfg.pragma_count == WORLD_MAX_PRAGMAS)
 				return cli_usage_error("--pragma: at most %d", WORLD_MAX_PRAGMAS);
 			o->cfg.pragmas[o->cfg.pragma_count++] = v;
+		} else if (strcmp(a, "--faults") == 0) {
+			int f = v ? world_faults_parse(v) : -1;
+			if (f < 0)
+				return cli_usage_error("--faults: unknown profile '%s' (none, io, crash, chaos, bitflip)",
+						       v ? v : "");
+			o->cfg.faults = (enum world_faults)f;
+		} else if (strcmp(a, "--vfs-bug") == 0) {
+			const char *b = NULL;
+			rc = parse_choice(a, v, vfs_bugs, &b);
+			for (int k = 0; rc == 0 && vfs_bugs[k]; k++)
+				if (b == vfs_bugs[k])
+					o->cfg.vfs_bug = (enum simvfs_bug)k;
+			o->vfs_bug_name = b;
+		} else if (strcmp(a, "--sector-size") == 0) {
+			rc = parse_u64(a, v, 512, 65536, &n);
+			if (rc == 0 && (n & (n - 1)) != 0)
+				return cli_usage_error("--sector-size: expected a power of two, got '%s'", v);
+			o->cfg.sector_size = (int)n;
+		} else if (strcmp(a, "--param") == 0) {
+			if (v == NULL || strchr(v, '=') == NULL || v[0] == '=')
+				return cli_usage_error("--param: expected NAME=VALUE, got '%s'",
+						       v ? v : "");
+			if (o->param_count == RUN_MAX_PARAMS)
+				return cli_usage_error("--param: at most %d", RUN_MAX_PARAMS);
+			o->params[o->param_count++] = v;
 		} else if (strcmp(a, "--stack-size") == 0) {
 			rc = parse_u64(a, v, 65536, 64u << 20, &n);
 			o->cfg.stack_bytes = (size_t)n;
@@ -176,6 +216,10 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 			rc = parse_u64(a, v, 0, 10000000, &o->cfg.reorder_window_us);
 		} else if (strcmp(a, "--yield-ops") == 0) {
 			rc = parse_yield_ops(v, &o->cfg.yield_mask);
+		} else if (strcmp(a, "--record") == 0) {
+			if (v == NULL || *v == '\0')
+				return cli_usage_error("--record: missing FILE");
+			o->record_path = v;
 		} else if (strcmp(a, "--trace") == 0) {
 			if (v == NULL || *v == '\0')
 				return cli_usage_error("--trace: missing FILE");
@@ -189,9 +233,20 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 		i++; /* consumed the value */
 	}
 	char err[512];
-	if (wl_resolve(o->workload_name, &o->cfg.workload, err, sizeof err) != 0)
+	if (wl_resolve_with_params(o->workload_name, o->params, o->param_count,
+				   &o->cfg.workload, err, sizeof err) != 0)
 		return cli_usage_error("--workload: %s", err);
 	return 0;
+}
+
+/* Violations that the configuration does not explain (bit flips and
+ * synchronous=OFF label theirs expected: reported, not failures). */
+static uint32_t unexpected_violations(const struct oracle_report *rep)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < rep->violation_count; i++)
+		n += !rep->violations[i].expected;
+	return n;
 }
 
 static double wall_s(void)
@@ -225,6 +280,14 @@ static void print_repro(FILE *f, const struct run_opts *o)
 		fprintf(f, " --pct-depth %u", c->pct_depth);
 	if (c->target == WORLD_TARGET_MEMORY_SHARED)
 		fprintf(f, " --target memory-shared");
+	if (c->faults != WORLD_FAULTS_NONE)
+		fprintf(f, " --faults %s", world_faults_name(c->faults));
+	if (c->vfs_bug != SIMVFS_BUG_NONE)
+		fprintf(f, " --vfs-bug %s", o->vfs_bug_name);
+	if (c->sector_size)
+		fprintf(f, " --sector-size %d", c->sector_size);
+	for (uint32_t i = 0; i < o->param_count; i++)
+		fprintf(f, " --param %s", o->params[i]);
 	for (uint32_t i = 0; i < c->pragma_count; i++)
 		fprintf(f, " --pragma %s", c->pragmas[i]);
 	if (c->busy_timeout_ms != 50)
@@ -256,10 +319,25 @@ static void print_json(const struct run_opts *o, const struct world_result *r,
 	fprintf(f, ", \"stats\": {\"txns_committed\": %" PRIu64
 		   ", \"txns_aborted\": %" PRIu64 ", \"statements\": %" PRIu64
 		   ", \"vfs_ops\": %" PRIu64 ", \"busy\": %" PRIu64
-		   ", \"sched_steps\": %" PRIu64 ", \"sim_time_ms\": %.3f, \"vfs_ops_by_kind\": {",
+		   ", \"sched_steps\": %" PRIu64 ", \"sim_time_ms\": %.3f, ",
 		s->txns_committed, s->txns_aborted, s->statements, s->vfs_ops, s->busy,
 		s->sched_steps, (double)s->sim_time_us / 1000.0);
+	fprintf(f, "\"txns_indeterminate\": %" PRIu64 ", \"faults_injected\": %" PRIu64
+		   ", \"alloc_failures\": %" PRIu64 ", \"crashes\": %" PRIu64
+		   ", \"recoveries\": %" PRIu64 ", \"reopens\": %" PRIu64
+		   ", \"bitflips\": %" PRIu64 ", \"faults_by_kind\": {",
+		s->txns_indeterminate, s->faults_injected, s->alloc_failures, s->crashes,
+		s->recoveries, s->reopens, s->bitflips);
 	bool first = true;
+	for (int k = 0; k < WH_OP__COUNT; k++) {
+		if (s->faults_by_kind[k] == 0)
+			continue;
+		fprintf(f, "%s\"%s\": %" PRIu64, first ? "" : ", ",
+			wh_op_name((enum wh_op_kind)k), s->faults_by_kind[k]);
+		first = false;
+	}
+	fprintf(f, "}, \"vfs_ops_by_kind\": {");
+	first = true;
 	for (int k = 0; k < WH_OP__COUNT; k++) {
 		if (s->vfs_ops_by_kind[k] == 0)
 			continue;
@@ -282,6 +360,7 @@ static void print_json(const struct run_opts *o, const struct world_result *r,
 		const struct oracle_violation *v = &rep->violations[i];
 		fprintf(f, "%s{\"kind\": ", first ? "" : ", ");
 		json_str(f, v->kind);
+		fprintf(f, ", \"expected\": %s", v->expected ? "true" : "false");
 		fprintf(f, ", \"detail\": ");
 		json_str(f, v->detail);
 		fprintf(f, ", \"txns\": [");
@@ -326,11 +405,20 @@ static void print_summary(const struct run_opts *o, const struct world_result *r
 		   " busy); %" PRIu64 " statements; %" PRIu64 " vfs ops; sim time %.1f ms\n",
 		s->txns_committed, s->txns_aborted, s->busy, s->statements, s->vfs_ops,
 		(double)s->sim_time_us / 1000.0);
+	if (o->cfg.faults != WORLD_FAULTS_NONE)
+		fprintf(f, "  faults %s: %" PRIu64 " I/O faults, %" PRIu64
+			   " allocation failures, %" PRIu64 " crashes, %" PRIu64
+			   " recoveries, %" PRIu64 " reopens, %" PRIu64 " bit flips, %" PRIu64
+			   " indeterminate txns\n",
+			world_faults_name(o->cfg.faults), s->faults_injected, s->alloc_failures,
+			s->crashes, s->recoveries, s->reopens, s->bitflips,
+			s->txns_indeterminate);
 	for (uint32_t i = 0; i < r->finding_count; i++)
 		fprintf(f, "  FINDING %s: %s\n", r->findings[i].kind, r->findings[i].detail);
 	for (uint32_t i = 0; rep && i < rep->violation_count; i++)
-		fprintf(f, "  VIOLATION %s: %s\n", rep->violations[i].kind,
-			rep->violations[i].detail);
+		fprintf(f, "  VIOLATION%s %s: %s\n",
+			rep->violations[i].expected ? " (expected)" : "",
+			rep->violations[i].kind, rep->violations[i].detail);
 	if (rep && rep->gave_up)
 		fprintf(f, "  oracle gave up on part of the check: %s\n",
 			rep->note ? rep->note : "");
@@ -343,47 +431,79 @@ static void print_summary(const struct run_opts *o, const struct world_result *r
 	fprintf(f, "\n");
 }
 
-int cmd_run(int argc, char **argv)
+/* The failure signature: the first unexplained violation's kind plus the
+ * sorted, distinct statement templates of the transactions it names (or
+ * the finding's kind). Shrinking keeps a candidate only if it matches. */
+static void make_signature(const struct world_result *res, const struct oracle_report *rep,
+			   char *out, size_t len)
 {
-	struct run_opts o;
-	memset(&o, 0, sizeof o);
-	int rc = parse_run_opts(argc, argv, &o);
-	if (rc == -1)
-		return WH_EXIT_PASS;
-	if (rc != 0)
-		return rc;
+	out[0] = '\0';
+	if (res->finding_count > 0) {
+		snprintf(out, len, "%s", res->findings[0].kind);
+		return;
+	}
+	const struct oracle_violation *v = NULL;
+	for (uint32_t i = 0; rep && i < rep->violation_count && v == NULL; i++)
+		if (!rep->violations[i].expected)
+			v = &rep->violations[i];
+	if (v == NULL)
+		return;
+	const char *tmpls[64];
+	uint32_t n = 0;
+	for (uint32_t t = 0; t < v->txn_count; t++) {
+		if (v->txns[t] >= res->history.txn_count)
+			continue;
+		const struct hist_txn *txn = res->history.txns[v->txns[t]];
+		for (uint32_t k = 0; k < txn->stmt_count && n < 64; k++) {
+			const char *tm = txn->stmts[k].tmpl ? txn->stmts[k].tmpl : "?";
+			bool seen = false;
+			for (uint32_t j = 0; j < n && !seen; j++)
+				seen = strcmp(tmpls[j], tm) == 0;
+			if (!seen)
+				tmpls[n++] = tm;
+		}
+	}
+	/* insertion sort: n is small and the order must not depend on
+	 * addresses */
+	for (uint32_t i = 1; i < n; i++)
+		for (uint32_t j = i; j > 0 && strcmp(tmpls[j - 1], tmpls[j]) > 0; j--) {
+			const char *t = tmpls[j];
+			tmpls[j] = tmpls[j - 1];
+			tmpls[j - 1] = t;
+		}
+	size_t used = (size_t)snprintf(out, len, "%s", v->kind);
+	for (uint32_t i = 0; i < n && used < len; i++)
+		used += (size_t)snprintf(out + used, len - used, "%s%s", i ? "," : ":", tmpls[i]);
+}
 
+int run_once(struct run_opts *o, struct wh_tape *tape, bool print, struct run_outcome *out,
+	     run_inspect_fn inspect, void *inspect_ctx)
+{
+	memset(out, 0, sizeof *out);
 	char tmp_trace[PATH_MAX];
 	FILE *trace = NULL;
-	if (o.trace_path) {
-		if (snprintf(tmp_trace, sizeof tmp_trace, "%s.tmp%d", o.trace_path,
+	if (o->trace_path && print) {
+		if (snprintf(tmp_trace, sizeof tmp_trace, "%s.tmp%d", o->trace_path,
 			     (int)getpid()) >= (int)sizeof tmp_trace)
 			return cli_usage_error("--trace: path too long");
 		trace = fopen(tmp_trace, "w");
 		if (trace == NULL)
-			return cli_usage_error("--trace: cannot write '%s': %s", o.trace_path,
+			return cli_usage_error("--trace: cannot write '%s': %s", o->trace_path,
 					       strerror(errno));
-		o.cfg.trace = trace;
 	}
-	struct progress prog = {.on = !o.quiet && !o.json && isatty(2),
-				.step = o.cfg.txn_count / 100 + 1};
+	struct world_config cfg = o->cfg;
+	cfg.trace = trace;
+	cfg.tape = tape;
+	struct progress prog = {.on = print && !o->quiet && !o->json && isatty(2),
+				.step = cfg.txn_count / 100 + 1};
 	if (prog.on) {
-		o.cfg.progress = on_progress;
-		o.cfg.progress_ctx = &prog;
+		cfg.progress = on_progress;
+		cfg.progress_ctx = &prog;
 	}
-
-	/* Test-only hooks for the nightly job's own tests: a child that
-	 * crashes or hangs. Only honoured when the variable is set. */
-	const char *hook = getenv("WHOPPER_TEST_HOOK");
-	if (hook && strcmp(hook, "crash") == 0)
-		raise(SIGSEGV);
-	if (hook && strcmp(hook, "hang") == 0)
-		for (;;)
-			pause();
 
 	struct world_result res;
 	double t0 = wall_s();
-	rc = world_run(&o.cfg, &res);
+	int rc = world_run(&cfg, &res);
 	double t1 = wall_s();
 	if (prog.on)
 		fputs("\r\033[K", stderr);
@@ -394,6 +514,7 @@ int cmd_run(int argc, char **argv)
 			unlink(tmp_trace);
 		}
 		world_result_free(&res);
+		out->exit_code = WH_EXIT_INTERNAL;
 		return WH_EXIT_INTERNAL;
 	}
 
@@ -404,12 +525,14 @@ int cmd_run(int argc, char **argv)
 	if (rc == 0) {
 		struct oracle_config oc = {
 			.target_path = res.db_path,
-			.target_vfs = o.cfg.target == WORLD_TARGET_SIM ? res.vfs_name : NULL,
-			.invariants = o.cfg.workload->invariants,
-			.invariant_count = o.cfg.workload->invariant_count,
-			.ref_pragmas = o.cfg.workload->pragmas,
-			.ref_pragma_count = o.cfg.workload->pragma_count,
+			.target_vfs = cfg.target == WORLD_TARGET_SIM ? res.vfs_name : NULL,
+			.invariants = cfg.workload->invariants,
+			.invariant_count = cfg.workload->invariant_count,
+			.ref_pragmas = cfg.workload->pragmas,
+			.ref_pragma_count = cfg.workload->pragma_count,
 			.indeterminate_budget = 8,
+			.durability = oracle_durability_for(cfg.journal_mode, cfg.synchronous),
+			.bitflips = res.stats.bitflips > 0,
 		};
 		orc = oracle_check(&res.history, &oc, &rep);
 		checked = true;
@@ -422,26 +545,71 @@ int cmd_run(int argc, char **argv)
 		fprintf(stderr, "whopper: oracle failed: %s\n", rep.note ? rep.note : "?");
 		exit_code = WH_EXIT_INTERNAL;
 		verdict = "error";
-	} else if (res.finding_count > 0 || (checked && rep.violation_count > 0)) {
+	} else if (res.finding_count > 0 || (checked && unexpected_violations(&rep) > 0)) {
 		verdict = "fail";
 		exit_code = WH_EXIT_FINDING;
 	}
-	if (o.json)
-		print_json(&o, &res, checked ? &rep : NULL, verdict, t1 - t0, t2 - t1);
-	else if (!o.quiet)
-		print_summary(&o, &res, checked ? &rep : NULL, verdict, t1 - t0, t2 - t1);
+	if (print && o->json)
+		print_json(o, &res, checked ? &rep : NULL, verdict, t1 - t0, t2 - t1);
+	else if (print && !o->quiet)
+		print_summary(o, &res, checked ? &rep : NULL, verdict, t1 - t0, t2 - t1);
 
 	if (trace) {
-		if (fclose(trace) != 0 || rename(tmp_trace, o.trace_path) != 0) {
+		if (fclose(trace) != 0 || rename(tmp_trace, o->trace_path) != 0) {
 			fprintf(stderr, "whopper: --trace: cannot write '%s': %s\n",
-				o.trace_path, strerror(errno));
+				o->trace_path, strerror(errno));
 			unlink(tmp_trace);
 			if (exit_code == WH_EXIT_PASS)
 				exit_code = WH_EXIT_INTERNAL;
 		}
 	}
+	out->exit_code = exit_code;
+	snprintf(out->verdict, sizeof out->verdict, "%s", verdict);
+	out->trace_hash = res.trace_hash;
+	out->txns = res.history.txn_count;
+	out->statements = res.stats.statements;
+	make_signature(&res, checked ? &rep : NULL, out->signature, sizeof out->signature);
+	if (inspect)
+		inspect(inspect_ctx, o, &res, checked ? &rep : NULL);
 	if (checked)
 		oracle_report_free(&rep);
 	world_result_free(&res);
 	return exit_code;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct run_opts o;
+	int rc = run_parse_opts(argc, argv, &o);
+	if (rc == -1)
+		return WH_EXIT_PASS;
+	if (rc != 0)
+		return rc;
+
+	/* Test-only hooks for the nightly job's own tests: a child that
+	 * crashes or hangs. Only honoured when the variable is set. */
+	const char *hook = getenv("WHOPPER_TEST_HOOK");
+	if (hook && strcmp(hook, "crash") == 0)
+		raise(SIGSEGV);
+	if (hook && strcmp(hook, "hang") == 0)
+		for (;;)
+			pause();
+
+	struct wh_tape tape;
+	wh_tape_init(&tape);
+	if (o.record_path) {
+		rc = replay_check_writable(o.record_path);
+		if (rc != 0)
+			return rc;
+	}
+	struct run_outcome out;
+	rc = run_once(&o, o.record_path ? &tape : NULL, true, &out, NULL, NULL);
+	if (o.record_path && out.exit_code != WH_EXIT_INTERNAL &&
+	    out.exit_code != WH_EXIT_USAGE) {
+		if (replay_save(o.record_path, argc - 1, argv + 1, &o, &tape, &out) != 0 &&
+		    rc == WH_EXIT_PASS)
+			rc = WH_EXIT_INTERNAL;
+	}
+	wh_tape_free(&tape);
+	return rc;
 }

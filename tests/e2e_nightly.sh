@@ -1,0 +1,209 @@
+#!/bin/sh
+# End-to-end tests of `whopper nightly`: crashing and hanging children are
+# reported and the job goes on; shards are disjoint and together are the
+# unsharded job (and merge back into it); junit.xml is well-formed with the
+# right counts; the corpus is replayed first and reported still failing or
+# fixed; an interrupted job resumed loses and duplicates no result line;
+# bad usage exits 2 with a one-line error naming the flag.
+# Every run is small (-- --txns 50); the whole script takes seconds.
+# Prints TAP-style "ok N - ..." / "not ok N - ..." lines.
+set -u
+W=${1:-bin/whopper}
+n=0
+fails=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+nok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
+check() { if [ "$1" -eq 0 ]; then ok "$2"; else nok "$2"; fi; }
+
+# "INDEX ARGS TRACE_HASH" of every run line of results.jsonl files: what a
+# run is (its arguments) and what it did (its trace hash).
+runs_of() {
+	grep -h '"kind": "run"' "$@" |
+		sed 's/.*"index": \([0-9]*\),.*"trace_hash": \("[0-9a-f]*"\|null\),.*"args": \(\[[^]]*\]\).*/\1 \3 \2/' |
+		sort -n
+}
+lines() { if [ -f "$1" ]; then wc -l <"$1" | tr -d ' '; else echo 0; fi; }
+# Wait until file $1 has at least $2 lines (up to 20 s).
+wait_lines() {
+	i=0
+	while [ "$(lines "$1")" -lt "$2" ] && [ $i -lt 200 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+# Value of attribute $2 on the first line of file $1 that holds element $3.
+xml_attr() { grep -m1 "<$3 " "$1" | sed -n "s/.* $2=\"\([0-9]*\)\".*/\1/p"; }
+
+# --- a crashing and a hanging child -----------------------------------
+out=$tmp/ch
+"$W" nightly --runs 6 --seed 11 --jobs 2 --out "$out" --run-timeout 1 \
+	--test-hook-run 1=crash --test-hook-run 3=hang -- --txns 50 >"$tmp/ch.out" 2>"$tmp/ch.err"
+rc=$?
+[ $rc -eq 1 ]; check $? "a new crash and hang make the job exit 1 (got $rc)"
+[ "$(lines "$out/results.jsonl")" -eq 6 ]; check $? "the job finishes every run despite them"
+grep '"index": 1,' "$out/results.jsonl" | grep -q '"status": "crash", "signature": "crash:SIGSEGV:cmd_run"'
+check $? "the crashing child is reported as a crash with its signal and top frame"
+grep '"index": 1,' "$out/results.jsonl" | grep -q '"signal": 11,.*"frames": \["cmd_run"'
+check $? "the crash carries the backtrace the child printed"
+grep '"index": 3,' "$out/results.jsonl" | grep -q '"status": "hang", "signature": "hang"'
+check $? "the hanging child is killed after --run-timeout and reported as a hang"
+others=$(grep -v '"index": [13],' "$out/results.jsonl" | grep -c '"status": "\(crash\|hang\)"')
+[ "$others" -eq 0 ]; check $? "the test hook reaches only the runs it names"
+grep -q 'WHOPPER_TEST_HOOK=crash .*run --seed' "$tmp/ch.out"
+check $? "a new signature is printed with its repro command"
+for f in results.jsonl summary.json junit.xml report.html job.json; do
+	[ -s "$out/$f" ] || nok "output $f written"
+done
+ok "every output file is written"
+ls -a "$out" | grep -q '\.tmp'; [ $? -ne 0 ]; check $? "no temporary file is left in --out"
+
+# --- junit.xml ----------------------------------------------------------
+j=$out/junit.xml
+if command -v python3 >/dev/null 2>&1; then
+	python3 -c 'import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1])' "$j" 2>/dev/null
+	check $? "junit.xml is well-formed XML (python3)"
+elif command -v xmllint >/dev/null 2>&1; then
+	xmllint --noout "$j" 2>/dev/null
+	check $? "junit.xml is well-formed XML (xmllint)"
+else
+	[ "$(grep -c '<testcase ' "$j")" -eq "$(grep -c '</testcase>' "$j")" ]
+	check $? "junit.xml opens and closes every testcase (grep)"
+fi
+sigs=$(grep -h '"kind": "run"' "$out/results.jsonl" | sed -n 's/.*"status": "\([a-z]*\)", "signature": "\([^"]*\)".*/\1 \2/p' | sort -u)
+want_err=$(printf '%s\n' "$sigs" | grep -c '^\(crash\|hang\|error\) ')
+want_fail=$(printf '%s\n' "$sigs" | grep -c '^fail ')
+want_tests=$((want_err + want_fail + 1))
+[ "$(xml_attr "$j" tests testsuite)" = "$want_tests" ] &&
+	[ "$(xml_attr "$j" errors testsuite)" = "$want_err" ] &&
+	[ "$(xml_attr "$j" failures testsuite)" = "$want_fail" ] &&
+	[ "$(grep -c '<testcase ' "$j")" -eq "$want_tests" ] &&
+	[ "$(grep -c '<error ' "$j")" -eq "$want_err" ]
+check $? "junit.xml counts one testcase per signature plus one for passes ($want_tests tests, $want_err errors, $want_fail failures)"
+grep -q '<error type="crash" message="new: 1 run; first at index 1, seed [0-9]*">repro: WHOPPER_TEST_HOOK=crash ' "$j"
+check $? "a junit failure carries the repro command"
+grep -q '<svg' "$out/report.html" && grep -q 'crash:SIGSEGV:cmd_run' "$out/report.html" &&
+	! sed 's/xmlns="[^"]*"//g' "$out/report.html" | grep -q 'https\?://\|<script\|<link'
+check $? "report.html is a static page (no network) with inline plots and the signatures"
+
+# --- shards ---------------------------------------------------------------
+"$W" nightly --runs 10 --seed 5 --jobs 2 --out "$tmp/full" -- --txns 50 >/dev/null 2>&1
+full_rc=$?
+for s in 0 1 2; do
+	"$W" nightly --runs 10 --seed 5 --jobs 2 --shard $s/3 --out "$tmp/s$s" -- --txns 50 >/dev/null 2>&1
+done
+runs_of "$tmp/full/results.jsonl" >"$tmp/full.runs"
+runs_of "$tmp/s0/results.jsonl" "$tmp/s1/results.jsonl" "$tmp/s2/results.jsonl" >"$tmp/union.runs"
+[ "$(lines "$tmp/full.runs")" -eq 10 ] && cmp -s "$tmp/full.runs" "$tmp/union.runs"
+check $? "shards 0/3, 1/3, 2/3 together are the unsharded job (indices, arguments, trace hashes)"
+[ -z "$(cut -d' ' -f1 "$tmp/union.runs" | uniq -d)" ]
+check $? "shards are disjoint"
+bad=0
+for s in 0 1 2; do
+	runs_of "$tmp/s$s/results.jsonl" | awk -v s=$s '$1 % 3 != s { bad = 1 } END { exit bad }' || bad=1
+done
+[ $bad -eq 0 ]; check $? "shard I/N runs exactly the indices i with i % N == I"
+"$W" nightly merge --out "$tmp/merged" "$tmp/s2" "$tmp/s0" "$tmp/s1" >/dev/null 2>&1
+rc=$?
+[ $rc -eq $full_rc ] && runs_of "$tmp/merged/results.jsonl" | cmp -s - "$tmp/full.runs" &&
+	grep -q '"runs": 10,' "$tmp/merged/summary.json"
+check $? "nightly merge combines the shards into the unsharded job's results"
+"$W" nightly merge --out "$tmp/m2" "$tmp/s0" "$tmp/s0" >/dev/null 2>&1; rc=$?
+"$W" nightly merge --out "$tmp/m3" "$tmp/s0" "$tmp/full" >/dev/null 2>&1; rc2=$?
+[ $rc -eq 2 ] && [ $rc2 -eq 2 ]; check $? "merge refuses a shard twice and directories of different jobs (exit 2)"
+"$W" nightly --runs 10 --seed 5 --dry-run -- --txns 50 >"$tmp/dry1"
+"$W" nightly --runs 10 --seed 5 --dry-run -- --txns 50 >"$tmp/dry2"
+cmp -s "$tmp/dry1" "$tmp/dry2" && [ "$(lines "$tmp/dry1")" -eq 10 ] &&
+	[ "$(cut -d' ' -f2- "$tmp/dry1" | sort -u | wc -l)" -eq 10 ]
+check $? "the matrix is a pure function of the base seed and index (dry runs agree)"
+
+# --- corpus -----------------------------------------------------------------
+c=$tmp/corpus
+"$W" nightly --runs 4 --seed 21 --out "$tmp/c1" --corpus "$c" --test-hook-run 2=crash -- --txns 50 >/dev/null 2>&1
+rc=$?
+[ $rc -eq 1 ] && [ "$(ls "$c" | grep -c '^crash-.*\.args$')" -eq 1 ]
+check $? "a new failure is kept in the corpus as one entry per signature"
+"$W" nightly --runs 4 --seed 22 --jobs 2 --out "$tmp/c2" --corpus "$c" -- --txns 50 >"$tmp/c2.out" 2>&1
+rc=$?
+first_kind=$(head -1 "$tmp/c2/results.jsonl" | sed 's/^{"kind": "\([a-z]*\)".*/\1/')
+replay_end=$(grep '"kind": "replay"' "$tmp/c2/results.jsonl" | sed 's/.*"finished_at": \([0-9.]*\).*/\1/' | sort -g | tail -1)
+run_start=$(grep '"kind": "run"' "$tmp/c2/results.jsonl" | sed 's/.*"started_at": \([0-9.]*\),.*/\1/' | sort -g | head -1)
+[ "$first_kind" = replay ] && awk -v a="$replay_end" -v b="$run_start" 'BEGIN { exit !(a <= b) }'
+check $? "the corpus is replayed first: every replay ends before the first run starts"
+grep '"kind": "replay"' "$tmp/c2/results.jsonl" | grep -q '"status": "crash", "signature": "crash:SIGSEGV:cmd_run", "known": true' &&
+	grep -q '"outcome": "still failing"' "$tmp/c2/summary.json"
+check $? "a corpus entry that still fails is reported as still failing and known"
+[ $rc -eq 0 ] || grep -q 'NEW' "$tmp/c2.out"
+check $? "a known failure alone does not make the job exit 1"
+for e in "$c"/*.args; do
+	grep -v '^hook ' "$e" >"$tmp/entry" && cat "$tmp/entry" >"$e"
+done
+"$W" nightly --runs 4 --seed 23 --out "$tmp/c3" --corpus "$c" -- --txns 50 >/dev/null 2>&1
+grep -q '"outcome": "fixed"' "$tmp/c3/summary.json" && grep -q 'still_failing": 0' "$tmp/c3/summary.json"
+check $? "a corpus entry that passes now is reported as fixed"
+
+# --- interrupt and resume ---------------------------------------------------
+# Deterministic: one job at a time, run 3 hangs (hook), so after 3 lines the
+# job is certainly mid-way when SIGINT arrives.
+r=$tmp/r
+"$W" nightly --runs 12 --seed 31 --jobs 1 --out "$r" --run-timeout 60 \
+	--test-hook-run 3=hang -- --txns 50 >/dev/null 2>&1 &
+pid=$!
+wait_lines "$r/results.jsonl" 3
+sleep 0.2
+kill -INT $pid
+wait $pid
+rc=$?
+# Exit 3 (the job did not finish), or 1 if its first runs found something new.
+{ [ $rc -eq 3 ] || { [ $rc -eq 1 ] && grep -q '"new": true' "$r/summary.json"; }; } &&
+	[ "$(lines "$r/results.jsonl")" -eq 3 ] && grep -q '"stop_reason": "interrupted"' "$r/summary.json"
+check $? "SIGINT stops the job (exit $rc), keeping its finished runs and reports, dropping the killed one"
+printf '{"kind": "run", "index": 4, "se' >>"$r/results.jsonl" # a torn line, as after a hard kill
+"$W" nightly --resume --out "$r" >/dev/null 2>&1
+rc=$?
+"$W" nightly --runs 12 --seed 31 --out "$tmp/rref" -- --txns 50 >/dev/null 2>&1
+ref_rc=$?
+[ $rc -eq $ref_rc ] && [ "$(lines "$r/results.jsonl")" -eq 12 ] &&
+	runs_of "$r/results.jsonl" | cmp -s - "$(runs_of "$tmp/rref/results.jsonl" >"$tmp/rref.runs"; echo "$tmp/rref.runs")"
+check $? "--resume finishes the job: no result lost, none duplicated, same runs as uninterrupted"
+# Timing-dependent variant: SIGTERM at an arbitrary moment with two jobs.
+t=$tmp/t
+"$W" nightly --runs 30 --seed 41 --jobs 2 --out "$t" -- --txns 400 >/dev/null 2>&1 &
+pid=$!
+wait_lines "$t/results.jsonl" 4
+kill -TERM $pid 2>/dev/null
+wait $pid
+"$W" nightly --resume --out "$t" >/dev/null 2>&1
+[ "$(lines "$t/results.jsonl")" -eq 30 ] &&
+	[ "$(runs_of "$t/results.jsonl" | cut -d' ' -f1 | uniq | wc -l)" -eq 30 ]
+check $? "SIGTERM at any moment, then --resume: every index exactly once"
+"$W" nightly --resume --out "$t" --seed 42 >/dev/null 2>"$tmp/err"; rc=$?
+[ $rc -eq 2 ] && grep -q -- '--seed' "$tmp/err"; check $? "--resume refuses flags that contradict the job"
+
+# --- bad usage --------------------------------------------------------------
+usage_case() { # expected-flag description args...
+	flag=$1
+	what=$2
+	shift 2
+	"$W" nightly "$@" >/dev/null 2>"$tmp/err"
+	rc=$?
+	[ $rc -eq 2 ] && [ "$(lines "$tmp/err")" -eq 1 ] && grep -q -- "$flag" "$tmp/err"
+	check $? "$what: exit 2 with a one-line error naming $flag"
+}
+usage_case --jobs "--jobs 0" --runs 2 --jobs 0 --out "$tmp/u"
+usage_case --shard "--shard 3/3" --runs 2 --seed 1 --shard 3/3 --out "$tmp/u"
+usage_case --shard "--shard without --seed" --runs 2 --shard 0/2 --out "$tmp/u"
+usage_case --time "--runs with --time" --runs 2 --time 5 --out "$tmp/u"
+usage_case --runs "neither --runs nor --time" --out "$tmp/u"
+usage_case --bogus "an unknown option" --runs 2 --bogus
+usage_case --workloads "an unknown workload" --runs 2 --workloads bank,nope --out "$tmp/u"
+usage_case --trace "a run flag every run would clobber" --runs 2 --out "$tmp/u" -- --trace x
+usage_case --out "--out holding another job" --runs 2 --out "$tmp/full"
+usage_case --resume "--resume without a job" --resume --out "$tmp/empty"
+usage_case --connections "run flags a child rejects" --runs 2 --out "$tmp/u2" -- --connections 0
+"$W" nightly --help | grep -q -- '--run-timeout' && ! "$W" nightly --help | grep -q -- '--test-hook'
+check $? "--help documents the flags but not the test hook"
+
+echo "1..$n"
+[ $fails -eq 0 ]

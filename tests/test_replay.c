@@ -1,0 +1,435 @@
+/*
+ * test_replay.c - the choice stream (engine/tape.c) and replay files
+ * (whopper/replay.c): a written file reads back field for field; every
+ * truncation and every single-byte corruption of a file is an input error
+ * (2) whose message names FILE:LINE; a file of another format, whopper or
+ * SQLite version, or with a changed workload, is refused; tape replay
+ * returns the recorded draws, continues from the PRNG past them, and an
+ * edited (zeroed) draw moves its decision to the first option.
+ *
+ * replay.c lives with the command-line sources, which the test binaries do
+ * not link, so it is compiled into this test directly; the three CLI
+ * functions it calls and these tests never reach are stubbed below.
+ */
+#include "test_util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "replay.c"
+
+/* ------------------------------------------------------------------ */
+/* Stubs for the CLI functions replay.c refers to                      */
+/* ------------------------------------------------------------------ */
+
+int cli_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return WH_EXIT_USAGE;
+}
+
+int run_parse_opts(int argc, char **argv, struct run_opts *o)
+{
+	(void)argc;
+	(void)argv;
+	memset(o, 0, sizeof *o);
+	fail_msg("run_parse_opts is not part of these tests");
+	return WH_EXIT_INTERNAL;
+}
+
+int run_once(struct run_opts *o, struct wh_tape *tape, bool print, struct run_outcome *out,
+	     run_inspect_fn inspect, void *inspect_ctx)
+{
+	(void)o;
+	(void)tape;
+	(void)print;
+	(void)inspect;
+	(void)inspect_ctx;
+	memset(out, 0, sizeof *out);
+	fail_msg("run_once is not part of these tests");
+	return WH_EXIT_INTERNAL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Helpers                                                             */
+/* ------------------------------------------------------------------ */
+
+/* The corruption tests write thousands of small files: /dev/shm keeps
+ * them off the disk when it exists. */
+static char *temp_path(void)
+{
+	char *p = wh_strdup(access("/dev/shm", W_OK) == 0 ? "/dev/shm/test_replay_XXXXXX"
+							  : "/tmp/test_replay_XXXXXX");
+	int fd = mkstemp(p);
+	assert_true(fd >= 0);
+	close(fd);
+	return p;
+}
+
+/* A replay file with every kind of line: args needing escapes, skips,
+ * tracks empty, short and spanning several value lines. */
+static void sample_file(struct replay_file *rf)
+{
+	replay_file_init(rf);
+	snprintf(rf->workload, sizeof rf->workload, "bank");
+	rf->workload_hash = 0x0123456789abcdefULL;
+	static const char *const args[] = {"--seed", "7", "--pragma", "a=100%\nb", "--txns",
+					   "60"};
+	rf->argc = (int)(sizeof args / sizeof args[0]);
+	rf->argv = wh_calloc((size_t)rf->argc + 1, sizeof *rf->argv);
+	for (int i = 0; i < rf->argc; i++)
+		rf->argv[i] = wh_strdup(args[i]);
+	rf->trace_hash = 0xfeedfacecafebeefULL;
+	snprintf(rf->verdict, sizeof rf->verdict, "fail");
+	snprintf(rf->signature, sizeof rf->signature, "dirty_read:audit.sum,transfer.debit");
+	rf->skip_count = 2;
+	rf->skips = wh_malloc(2 * sizeof *rf->skips);
+	rf->skips[0] = (struct world_skip){3, 1};
+	rf->skips[1] = (struct world_skip){12, 0};
+	wh_tape_track(&rf->tape, WH_STREAM_FAULTS); /* stays empty */
+	struct wh_track *t = wh_tape_track(&rf->tape, WH_STREAM_SCHED);
+	for (uint64_t k = 0; k < 19; k++)
+		wh_track_push(t, k * 0x9e3779b97f4a7c15ULL);
+	t = wh_tape_track(&rf->tape, WH_STREAM_CONN + 2);
+	wh_track_push(t, 0);
+	wh_track_push(t, UINT64_MAX);
+}
+
+static char *write_sample(size_t *len)
+{
+	struct replay_file rf;
+	sample_file(&rf);
+	char *path = temp_path();
+	assert_int_equal(replay_write(path, &rf), 0);
+	replay_file_free(&rf);
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	*len = (size_t)ftell(f);
+	fclose(f);
+	return path;
+}
+
+static char *slurp(const char *path, size_t len)
+{
+	char *buf = wh_malloc(len + 1);
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	assert_int_equal(fread(buf, 1, len, f), len);
+	fclose(f);
+	buf[len] = '\0';
+	return buf;
+}
+
+static void spit(const char *path, const char *buf, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(buf, 1, len, f), len);
+	fclose(f);
+}
+
+/* The message starts "PATH:LINE: " with LINE a number. */
+static void assert_names_file_line(const char *err, const char *path)
+{
+	size_t n = strlen(path);
+	if (strncmp(err, path, n) != 0 || err[n] != ':')
+		fail_msg("error does not start with '%s:': %s", path, err);
+	char *end;
+	long line = strtol(err + n + 1, &end, 10);
+	if (end == err + n + 1 || *end != ':' || line < 0)
+		fail_msg("error does not name a line: %s", err);
+}
+
+/* ------------------------------------------------------------------ */
+/* Replay files                                                        */
+/* ------------------------------------------------------------------ */
+
+/* Everything written comes back: header, escaped args, skips, tracks. */
+static void test_round_trip(void **state)
+{
+	(void)state;
+	struct replay_file a, b;
+	sample_file(&a);
+	char *path = temp_path();
+	assert_int_equal(replay_write(path, &a), 0);
+	char err[512] = "";
+	assert_int_equal(replay_read(path, &b, err, sizeof err), 0);
+	assert_string_equal(b.whopper_version, a.whopper_version);
+	assert_string_equal(b.sqlite_version, a.sqlite_version);
+	assert_string_equal(b.workload, "bank");
+	assert_true(b.workload_hash == a.workload_hash);
+	assert_int_equal(b.argc, a.argc);
+	for (int i = 0; i < a.argc; i++)
+		assert_string_equal(b.argv[i], a.argv[i]);
+	assert_true(b.trace_hash == a.trace_hash);
+	assert_string_equal(b.verdict, "fail");
+	assert_string_equal(b.signature, a.signature);
+	assert_int_equal(b.skip_count, 2);
+	assert_int_equal(b.skips[1].txn, 12);
+	assert_int_equal(b.skips[0].stmt, 1);
+	assert_int_equal(b.tape.track_count, a.tape.track_count);
+	for (uint32_t t = 0; t < a.tape.track_count; t++) {
+		const struct wh_track *x = &a.tape.tracks[t];
+		const struct wh_track *y = wh_tape_track(&b.tape, x->stream);
+		assert_int_equal(y->count, x->count);
+		for (uint64_t k = 0; k < x->count; k++)
+			assert_true(y->values[k] == x->values[k]);
+	}
+	/* and writing what was read gives the same bytes */
+	char *again = temp_path();
+	assert_int_equal(replay_write(again, &b), 0);
+	FILE *f = fopen(path, "rb");
+	fseek(f, 0, SEEK_END);
+	size_t len = (size_t)ftell(f);
+	fclose(f);
+	char *x = slurp(path, len), *y = slurp(again, len);
+	assert_memory_equal(x, y, len);
+	free(x);
+	free(y);
+	replay_file_free(&a);
+	replay_file_free(&b);
+	unlink(path);
+	unlink(again);
+	free(path);
+	free(again);
+}
+
+/* Every proper prefix of a file (cut mid-line or at a line end) is an
+ * input error naming the file and a line; nothing is left in rf. */
+static void test_truncated(void **state)
+{
+	(void)state;
+	size_t len;
+	char *path = write_sample(&len);
+	char *full = slurp(path, len);
+	char *cut = temp_path();
+	for (size_t n = 0; n < len; n++) {
+		spit(cut, full, n);
+		struct replay_file rf;
+		char err[512] = "";
+		assert_int_equal(replay_read(cut, &rf, err, sizeof err), 2);
+		assert_names_file_line(err, cut);
+		assert_int_equal(rf.argc, 0);
+		assert_int_equal(rf.tape.track_count, 0);
+	}
+	unlink(cut);
+	unlink(path);
+	free(cut);
+	free(path);
+	free(full);
+}
+
+/* Changing any one byte is an input error naming the file and a line:
+ * the checksum covers every byte, and the parser refuses what it cannot
+ * read before it gets there. */
+static void test_corrupt_any_byte(void **state)
+{
+	(void)state;
+	size_t len;
+	char *path = write_sample(&len);
+	char *full = slurp(path, len);
+	char *bad = temp_path();
+	static const char subst[] = {'0', 'f', ' ', '\n', 'x', '\0'};
+	for (size_t i = 0; i < len; i++) {
+		for (size_t s = 0; s < sizeof subst; s++) {
+			if (full[i] == subst[s])
+				continue;
+			char keep = full[i];
+			full[i] = subst[s];
+			spit(bad, full, len);
+			full[i] = keep;
+			struct replay_file rf;
+			char err[512] = "";
+			int rc = replay_read(bad, &rf, err, sizeof err);
+			if (rc != 2)
+				fail_msg("byte %zu set to 0x%02x was accepted", i, (unsigned char)subst[s]);
+			assert_names_file_line(err, bad);
+		}
+	}
+	unlink(bad);
+	unlink(path);
+	free(bad);
+	free(path);
+	free(full);
+}
+
+/* Files that are not replay files, or of another format version. */
+static void test_wrong_format(void **state)
+{
+	(void)state;
+	char *path = temp_path();
+	struct replay_file rf;
+	char err[512];
+
+	spit(path, "hello\n", 6);
+	assert_int_equal(replay_read(path, &rf, err, sizeof err), 2);
+	assert_names_file_line(err, path);
+	assert_non_null(strstr(err, ":1: not a whopper replay file"));
+
+	spit(path, "whopper-replay 2\n", 17);
+	assert_int_equal(replay_read(path, &rf, err, sizeof err), 2);
+	assert_non_null(strstr(err, ":1: replay format 2 is not supported"));
+
+	spit(path, "\x7f" "ELF\0\1", 6);
+	assert_int_equal(replay_read(path, &rf, err, sizeof err), 2);
+	assert_names_file_line(err, path);
+
+	unlink(path);
+	assert_int_equal(replay_read(path, &rf, err, sizeof err), 2);
+	assert_non_null(strstr(err, path));
+	free(path);
+}
+
+/* Data after the checksum line, and a track with more values than it
+ * declares, are refused with their line. */
+static void test_extra_data(void **state)
+{
+	(void)state;
+	size_t len;
+	char *path = write_sample(&len);
+	char *full = slurp(path, len);
+	char *bad = temp_path();
+	char *more = wh_malloc(len + 16);
+	memcpy(more, full, len);
+	memcpy(more + len, "track 9 0\n", 10);
+	spit(bad, more, len + 10);
+	struct replay_file rf;
+	char err[512];
+	assert_int_equal(replay_read(bad, &rf, err, sizeof err), 2);
+	assert_names_file_line(err, bad);
+	assert_non_null(strstr(err, "after the checksum"));
+	unlink(bad);
+	unlink(path);
+	free(more);
+	free(bad);
+	free(path);
+	free(full);
+}
+
+/* A well-formed file from another whopper or SQLite version, or for a
+ * workload whose content changed, reads but is refused for replay. */
+static void test_incompatible(void **state)
+{
+	(void)state;
+	const struct workload *wl = NULL;
+	char err[512];
+	assert_int_equal(wl_resolve("bank", &wl, err, sizeof err), 0);
+	struct replay_file a, b;
+	char *path = temp_path();
+
+	sample_file(&a);
+	a.workload_hash = replay_workload_hash(wl);
+	assert_int_equal(replay_write(path, &a), 0);
+	assert_int_equal(replay_read(path, &b, err, sizeof err), 0);
+	assert_int_equal(replay_check_compatible(path, &b, wl, err, sizeof err), 0);
+	replay_file_free(&b);
+
+	snprintf(a.whopper_version, sizeof a.whopper_version, "9.9.9");
+	assert_int_equal(replay_write(path, &a), 0);
+	assert_int_equal(replay_read(path, &b, err, sizeof err), 0);
+	assert_int_equal(replay_check_compatible(path, &b, wl, err, sizeof err), 2);
+	assert_non_null(strstr(err, "whopper 9.9.9"));
+	replay_file_free(&b);
+
+	snprintf(a.whopper_version, sizeof a.whopper_version, "%s", WHOPPER_VERSION);
+	snprintf(a.sqlite_version, sizeof a.sqlite_version, "3.0.0");
+	assert_int_equal(replay_write(path, &a), 0);
+	assert_int_equal(replay_read(path, &b, err, sizeof err), 0);
+	assert_int_equal(replay_check_compatible(path, &b, wl, err, sizeof err), 2);
+	assert_non_null(strstr(err, "SQLite 3.0.0"));
+	replay_file_free(&b);
+
+	snprintf(a.sqlite_version, sizeof a.sqlite_version, "%s", sqlite3_libversion());
+	a.workload_hash ^= 1;
+	assert_int_equal(replay_write(path, &a), 0);
+	assert_int_equal(replay_read(path, &b, err, sizeof err), 0);
+	assert_int_equal(replay_check_compatible(path, &b, wl, err, sizeof err), 2);
+	assert_non_null(strstr(err, "changed since the recording"));
+	replay_file_free(&b);
+
+	replay_file_free(&a);
+	unlink(path);
+	free(path);
+}
+
+/* ------------------------------------------------------------------ */
+/* The tape                                                            */
+/* ------------------------------------------------------------------ */
+
+/* Recording then replaying a stream gives the same draws; past the end of
+ * a shortened track the stream continues from its PRNG (the same values
+ * an untaped stream gives there) and records them. */
+static void test_tape_replay_and_continue(void **state)
+{
+	(void)state;
+	struct wh_tape tape;
+	wh_tape_init(&tape);
+	struct wh_prng p, plain;
+	uint64_t want[40];
+	wh_prng_seed_taped(&p, 42, WH_STREAM_SCHED, &tape);
+	for (int i = 0; i < 40; i++)
+		want[i] = wh_prng_next(&p);
+	assert_int_equal(wh_tape_size(&tape), 40);
+
+	tape.tracks[0].count = 25; /* an edited, shorter track */
+	wh_tape_rewind(&tape);
+	wh_prng_seed_taped(&p, 42, WH_STREAM_SCHED, &tape);
+	wh_prng_seed(&plain, 42, WH_STREAM_SCHED);
+	for (int i = 0; i < 40; i++) {
+		uint64_t fresh = wh_prng_next(&plain);
+		uint64_t got = wh_prng_next(&p);
+		assert_true(got == want[i]);
+		assert_true(got == fresh);
+	}
+	wh_tape_trim(&tape);
+	assert_int_equal(tape.tracks[0].count, 40);
+	wh_tape_free(&tape);
+}
+
+/* A zeroed draw picks the first option; unreached draws are trimmed. */
+static void test_tape_zero_and_trim(void **state)
+{
+	(void)state;
+	struct wh_tape tape;
+	wh_tape_init(&tape);
+	struct wh_track *t = wh_tape_track(&tape, WH_STREAM_CONN);
+	for (int i = 0; i < 10; i++)
+		wh_track_push(t, 0);
+	wh_tape_rewind(&tape);
+	struct wh_prng p;
+	wh_prng_seed_taped(&p, 1, WH_STREAM_CONN, &tape);
+	assert_int_equal(wh_prng_below(&p, 7), 0);
+	assert_int_equal(wh_prng_range(&p, 5, 9), 5);
+	assert_true(wh_prng_chance(&p, 1, 2));
+	wh_tape_trim(&tape);
+	assert_int_equal(wh_tape_size(&tape), 3);
+
+	struct wh_tape copy;
+	wh_tape_copy(&copy, &tape);
+	assert_int_equal(wh_tape_size(&copy), 3);
+	assert_true(wh_tape_track(&copy, WH_STREAM_CONN)->values[2] == 0);
+	wh_tape_free(&copy);
+	wh_tape_free(&tape);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_truncated),
+		cmocka_unit_test(test_corrupt_any_byte),
+		cmocka_unit_test(test_wrong_format),
+		cmocka_unit_test(test_extra_data),
+		cmocka_unit_test(test_incompatible),
+		cmocka_unit_test(test_tape_replay_and_continue),
+		cmocka_unit_test(test_tape_zero_and_trim),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,421 @@
+/*
+ * nightly_int.h - the contract between the files of `whopper nightly`
+ * (nightly.c: options and the job's event loop; nightly_jobfile.c: job.json;
+ * nightly_matrix.c: the configuration matrix; nightly_json.c: a small JSON reader; nightly_util.c:
+ * buffers, maps, output helpers; nightly_results.c: result records and their
+ * aggregation; nightly_corpus.c: the failure corpus; nightly_report.c:
+ * summary.json, junit.xml, report.html; nightly_merge.c: `nightly merge`).
+ *
+ * Ownership: every struct here owns the strings it points to unless a field
+ * comment says "borrowed"; each has a _free function that releases them and
+ * leaves the struct zeroed. Nothing here is used by the simulated path, so
+ * wall-clock time and allocation are fine.
+ */
+#ifndef WH_NIGHTLY_INT_H
+#define WH_NIGHTLY_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "cli.h"
+
+/* ---------------------------------------------------------------------
+ * Limits
+ * ------------------------------------------------------------------- */
+
+#define NL_RUNS_MAX 100000000ULL       /* --runs bound: the done-bitset stays < 13 MB */
+#define NL_SHARDS_MAX 100000u          /* --shard I/N bound on N */
+#define NL_JOBS_MAX 256u               /* --jobs bound */
+#define NL_HOOKS_MAX 64u               /* hidden --test-hook-run, repeatable */
+#define NL_USER_FLAGS_MAX 256u         /* arguments after `--` */
+#define NL_FRAMES_MAX 3u               /* frames in a crash signature */
+#define NL_BACKTRACE_KEEP 12u          /* frames kept in a result line */
+#define NL_DETAIL_MAX 600u             /* bytes of a violation detail kept */
+#define NL_STDOUT_MAX (64u << 20)      /* a child's JSON larger than this is cut */
+#define NL_STDERR_MAX (1u << 20)       /* stderr kept: head and tail of this */
+#define NL_STDERR_HEAD (16u << 10)     /* ... of which the head */
+#define NL_LINE_MAX (64u << 20)        /* longest results.jsonl line read back */
+
+_Static_assert(NL_STDERR_HEAD * 4 <= NL_STDERR_MAX,
+	       "the stderr tail must stay larger than its head");
+
+/* ---------------------------------------------------------------------
+ * Small containers (nightly_util.c)
+ * ------------------------------------------------------------------- */
+
+/* Growable byte buffer; data is always NUL-terminated when non-NULL. */
+struct nl_buf {
+	char *data; /* owned; NULL while empty */
+	size_t len; /* bytes used, not counting the NUL */
+	size_t cap; /* bytes allocated */
+};
+void nl_buf_append(struct nl_buf *b, const void *p, size_t n);
+void nl_buf_puts(struct nl_buf *b, const char *s);
+void nl_buf_printf(struct nl_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void nl_buf_free(struct nl_buf *b);
+
+/* Growable vector of owned strings. */
+struct nl_strv {
+	char **v;     /* owned strings, owned array */
+	size_t count; /* strings in v */
+	size_t cap;   /* slots allocated */
+};
+void nl_strv_push(struct nl_strv *s, const char *str);
+void nl_strv_copy(struct nl_strv *dst, const struct nl_strv *src);
+bool nl_strv_equal(const struct nl_strv *a, const struct nl_strv *b);
+void nl_strv_free(struct nl_strv *s);
+
+/* String -> index map (open addressing, FNV-1a); keys are owned copies. */
+struct nl_map {
+	char **keys;      /* owned; NULL marks an empty slot */
+	uint32_t *values; /* value of keys[i] */
+	size_t count;     /* keys stored */
+	size_t cap;       /* slots, a power of two (or 0) */
+};
+/* Returns true and sets *value when key is present. */
+bool nl_map_get(const struct nl_map *m, const char *key, uint32_t *value);
+/* Insert key (must be absent). */
+void nl_map_put(struct nl_map *m, const char *key, uint32_t value);
+void nl_map_free(struct nl_map *m);
+
+/* Growable bit set over non-negative indices (which runs are done). */
+struct nl_bitset {
+	uint64_t *words; /* owned */
+	size_t word_count;
+};
+bool nl_bitset_test(const struct nl_bitset *b, uint64_t i);
+void nl_bitset_set(struct nl_bitset *b, uint64_t i);
+void nl_bitset_free(struct nl_bitset *b);
+
+uint64_t nl_fnv1a(const char *s);
+double nl_wall_now(void);      /* CLOCK_REALTIME seconds (timestamps in files) */
+double nl_mono_now(void);      /* CLOCK_MONOTONIC seconds (durations) */
+void nl_iso8601(double epoch_s, char out[32]);
+/* Create DIR and its missing parents (mode 0777 & umask). 0 or -1 (errno). */
+int nl_mkdir_p(const char *dir);
+/* Write DIR/NAME through DIR/.NAME.tmpPID and rename(2), so a reader never
+ * sees a half-written file. fill returns 0 or -1; on any failure the temp
+ * file is removed, a one-line message is printed and -1 returned. */
+int nl_write_atomic(const char *dir, const char *name, int (*fill)(FILE *f, void *ctx),
+		    void *ctx);
+/* Text escaped for XML/HTML element content and attribute values: &<>"'
+ * escaped, control characters other than \t \n \r and invalid UTF-8 bytes
+ * replaced by '?', so the document stays well-formed whatever a child
+ * printed. */
+void nl_xml_text(FILE *f, const char *s);
+/* Shell-quoted argument (bare when it is made of safe characters). */
+void nl_shell_arg(FILE *f, const char *s);
+/* Copy at most max bytes of s, cut on a UTF-8 boundary, "..." appended
+ * when cut. Returns a new string. */
+char *nl_strndup_utf8(const char *s, size_t max);
+
+/* ---------------------------------------------------------------------
+ * JSON reader (nightly_json.c)
+ * ------------------------------------------------------------------- */
+
+enum nl_json_type {
+	NL_JSON_NULL,
+	NL_JSON_BOOL,
+	NL_JSON_NUM,
+	NL_JSON_STR,
+	NL_JSON_ARR,
+	NL_JSON_OBJ,
+};
+
+/* One parsed value. Numbers keep their text so 64-bit seeds survive. */
+struct nl_json {
+	enum nl_json_type type;
+	bool boolean;          /* NL_JSON_BOOL */
+	char *text;            /* NL_JSON_NUM: the literal; NL_JSON_STR: decoded UTF-8 */
+	struct nl_json *items; /* NL_JSON_ARR/OBJ: count values */
+	char **keys;           /* NL_JSON_OBJ: count keys, parallel to items */
+	size_t count;          /* items (and keys) */
+};
+
+/* Parse exactly one JSON value (surrounding whitespace allowed). Returns
+ * NULL on a syntax error, trailing garbage or nesting deeper than 64. The
+ * result is freed with nl_json_free. */
+struct nl_json *nl_json_parse(const char *text, size_t len);
+void nl_json_free(struct nl_json *v);
+/* Member of an object (first match), or NULL when absent / not an object. */
+const struct nl_json *nl_json_get(const struct nl_json *obj, const char *key);
+/* The string, or NULL when v is NULL or not a string. */
+const char *nl_json_str(const struct nl_json *v);
+bool nl_json_u64(const struct nl_json *v, uint64_t *out);
+bool nl_json_i64(const struct nl_json *v, int64_t *out);
+bool nl_json_num(const struct nl_json *v, double *out);
+bool nl_json_bool(const struct nl_json *v, bool *out);
+
+/* ---------------------------------------------------------------------
+ * The matrix (nightly_matrix.c)
+ * ------------------------------------------------------------------- */
+
+/* What a job draws from; everything a run's arguments depend on. */
+struct nl_matrix {
+	uint64_t base_seed;        /* the job's --seed */
+	struct nl_strv workloads;  /* names or paths to draw from (non-empty) */
+	struct nl_strv user_flags; /* arguments after `--`, appended to every run */
+};
+
+/* The full argument list of matrix run `index` ("run", ..., "--json"), a
+ * pure function of (m->base_seed, index, m->workloads, m->user_flags): no
+ * clock, no global state. *seed_out gets the run's --seed. */
+void nl_matrix_args(const struct nl_matrix *m, uint64_t index, struct nl_strv *argv,
+		    uint64_t *seed_out);
+/* Check the arguments after `--`: 0, or prints a one-line error naming the
+ * flag and returns WH_EXIT_USAGE. */
+int nl_matrix_check_user_flags(const struct nl_strv *flags);
+/* True when `name` (e.g. "--txns") is a run flag that takes a value. */
+bool nl_run_flag_takes_value(const char *name);
+
+/* The configuration a run argument list describes (the defaults of `run`
+ * filled in). Fields are borrowed from the argument list or static. */
+struct nl_config {
+	const char *workload;
+	const char *journal;
+	const char *synchronous;
+	const char *scheduler;
+	const char *pct_depth;
+	const char *connections;
+	const char *txns;
+	const char *faults;
+	const char *target;
+	const char *pragma_names[8];  /* the matrix's pragma knobs, in order */
+	const char *pragma_values[8]; /* value given, or NULL when off */
+	size_t pragma_count;          /* entries in the two arrays above */
+};
+void nl_config_from_args(const struct nl_strv *argv, struct nl_config *c);
+/* "workload/journal/synchronous/scheduler/faults", the per-configuration key. */
+void nl_config_key(const struct nl_config *c, struct nl_buf *out);
+
+/* ---------------------------------------------------------------------
+ * Result records (nightly_results.c)
+ * ------------------------------------------------------------------- */
+
+enum nl_status {
+	NL_PASS,  /* exit 0, verdict pass */
+	NL_FAIL,  /* exit 1, a check failed (violations) */
+	NL_HANG,  /* killed by --run-timeout */
+	NL_CRASH, /* died by a signal */
+	NL_ERROR, /* anything else: exit 3, no JSON, unexpected status */
+	NL_STATUS__COUNT
+};
+const char *nl_status_name(enum nl_status s);
+/* -1 when the name is unknown. */
+int nl_status_parse(const char *name);
+
+enum nl_kind {
+	NL_KIND_RUN,    /* a matrix run, identified by its index */
+	NL_KIND_REPLAY, /* a corpus entry replayed, identified by its name */
+};
+
+/* One finished run: exactly one results.jsonl line. */
+struct nl_result {
+	enum nl_kind kind;
+	int64_t index;          /* matrix index; -1 for a replay */
+	char *entry;            /* replay: corpus entry name */
+	char *expect;           /* replay: the signature the entry was kept for */
+	uint64_t seed;          /* the run's --seed */
+	char *shard;            /* "I/N" */
+	struct nl_strv args;    /* the child's arguments after the binary */
+	char *hook;             /* WHOPPER_TEST_HOOK value given to the child, or NULL */
+	enum nl_status status;
+	int exit_code;          /* -1 when it died by a signal */
+	int term_signal;        /* 0 unless it died by a signal */
+	char *signature;        /* NULL for a pass */
+	bool known;             /* signature was in the corpus when the job began */
+	char *verdict;          /* from the child's JSON, or NULL */
+	char *trace_hash;       /* from the child's JSON, or NULL */
+	uint32_t violation_count;
+	char *detail;           /* first violation / error line, cut to NL_DETAIL_MAX */
+	struct nl_strv frames;  /* crash/hang: backtrace frames (symbolic) */
+	double run_s;           /* the child's wall time, spawn to exit */
+	double started_at;      /* epoch seconds */
+	double finished_at;     /* epoch seconds */
+};
+void nl_result_free(struct nl_result *r);
+void nl_result_copy(struct nl_result *dst, const struct nl_result *src);
+/* One JSON line with the trailing newline. */
+void nl_result_write(FILE *f, const struct nl_result *r);
+/* Fill r from a parsed line. 0, or -1 when a required field is missing. */
+int nl_result_read(const struct nl_json *j, struct nl_result *r);
+/* The repro command line: "[WHOPPER_TEST_HOOK=x ]EXE ARGS" without --json. */
+void nl_result_repro(FILE *f, const struct nl_result *r, const char *exe_display);
+
+/* Classify a finished child and derive its signature. stdout_text is the
+ * child's stdout (may be empty or garbage), stderr_text its kept stderr.
+ * Fills status, exit_code, term_signal, signature, verdict, trace_hash,
+ * violation_count, detail, frames. workload names the run's workload for
+ * signatures without statement templates. */
+void nl_classify(struct nl_result *r, int64_t exit_status, int term_signal, bool timed_out,
+		 const char *stdout_text, size_t stdout_len, const char *stderr_text,
+		 const char *workload);
+
+/* Per-signature aggregate. */
+struct nl_sig {
+	char *signature;
+	enum nl_status status;      /* status of the runs that carry it */
+	uint64_t count;             /* results with this signature */
+	bool is_new;                /* some result carrying it was not known */
+	struct nl_result rep;       /* representative: replays first, then lowest index */
+	double first_finished_at;   /* when it was first seen */
+};
+
+/* Per-key status counts (configurations, dimension values). */
+struct nl_tally {
+	char *key;
+	uint64_t by_status[NL_STATUS__COUNT];
+};
+
+/* The few numbers the plot needs per result. */
+struct nl_point {
+	double finished_at; /* epoch seconds */
+	int32_t sig_id;     /* index into sigs, -1 for a pass */
+};
+
+/* A corpus replay outcome. */
+struct nl_replay_outcome {
+	char *entry;
+	char *expect;           /* the entry's recorded signature */
+	enum nl_status status;
+	char *signature;        /* what it did this time (NULL: passed) */
+};
+
+struct nl_agg {
+	uint64_t by_status[NL_STATUS__COUNT]; /* matrix runs only */
+	uint64_t run_count;                   /* matrix runs */
+	struct nl_sig *sigs;                  /* in order of first appearance */
+	size_t sig_count, sig_cap;
+	struct nl_map sig_index;
+	struct nl_tally *configs;             /* per configuration key */
+	size_t config_count, config_cap;
+	struct nl_map config_index;
+	struct nl_tally *dims;                /* "dimension=value" keys */
+	size_t dim_count, dim_cap;
+	struct nl_map dim_index;
+	struct nl_point *points;              /* matrix runs, in arrival order */
+	size_t point_count, point_cap;
+	struct nl_replay_outcome *replays;
+	size_t replay_count, replay_cap;
+	struct nl_map replay_index;           /* entry name -> replays[] */
+	struct nl_bitset done;                /* matrix indices present */
+	double first_started_at;              /* 0 until a result arrives */
+	double last_finished_at;
+};
+/* Fold one result in. Returns false (and adds nothing) when it duplicates
+ * a matrix index or a replay entry already present. */
+bool nl_agg_add(struct nl_agg *a, const struct nl_result *r);
+void nl_agg_free(struct nl_agg *a);
+uint64_t nl_agg_new_count(const struct nl_agg *a);
+
+/* Read a results.jsonl, folding each line into agg and calling each_line
+ * (may be NULL) with where the line lies in the file. A last line without its newline (a job
+ * killed mid-write) is ignored and its offset returned in *valid_len so the
+ * caller can cut it. Returns 0; -1 with a message on a malformed line or an
+ * I/O error; -2 with a message when a run index or replay entry appears a
+ * second time (in this file or in one loaded earlier into the same agg).
+ * A missing file is an empty one. */
+int nl_results_load(const char *path, struct nl_agg *agg, off_t *valid_len,
+		    void (*each_line)(void *ctx, const struct nl_result *r, off_t offset,
+				      size_t len),
+		    void *ctx);
+
+/* ---------------------------------------------------------------------
+ * Corpus (nightly_corpus.c)
+ * ------------------------------------------------------------------- */
+
+struct nl_corpus_entry {
+	char *name;           /* file name inside the corpus directory */
+	char *signature;      /* the failure it was kept for */
+	struct nl_strv args;  /* the run's arguments (after the binary) */
+	char *hook;           /* WHOPPER_TEST_HOOK for the replay, or NULL */
+};
+
+/* Every entry in DIR (created when missing), sorted by name. Unreadable
+ * or malformed entries are skipped with a warning. 0, or -1 with a
+ * message when DIR cannot be created or read. */
+int nl_corpus_load(const char *dir, struct nl_corpus_entry **out, size_t *count);
+void nl_corpus_entries_free(struct nl_corpus_entry *e, size_t count);
+/* Keep a failing run: writes an entry for r's signature unless one exists.
+ * The one place that knows the entry format (switches to `run --record`
+ * .whop files once they exist). 0, or -1 with a message. */
+int nl_corpus_keep(const char *dir, const struct nl_result *r, uint64_t base_seed);
+/* The argument list and environment hook that replay an entry; the other
+ * place that knows the format (will become `whopper replay FILE.whop`). */
+void nl_corpus_replay_args(const struct nl_corpus_entry *e, struct nl_strv *argv,
+			   const char **hook);
+
+/* HOOK(shrink): shrink a new signature's representative run within a time
+ * budget. `whopper shrink` does not exist yet; returns false (nothing
+ * shrunk) and leaves *shrunk_path NULL. */
+bool nl_shrink_hook(const struct nl_result *rep, double budget_s, char **shrunk_path);
+
+/* ---------------------------------------------------------------------
+ * Reports (nightly_report.c)
+ * ------------------------------------------------------------------- */
+
+/* Facts about the job the reports print besides the results. Borrowed. */
+struct nl_job_info {
+	uint64_t base_seed;
+	const char *shard;         /* "I/N" (or "merged") */
+	const char *mode;          /* "runs" or "time" */
+	uint64_t runs_planned;     /* --runs N (all shards), 0 in time mode */
+	double time_s;             /* --time, 0 in runs mode */
+	const char *stop_reason;   /* "complete", "time", "interrupted", ... */
+	bool complete;             /* every planned run is present */
+	double wall_s;             /* this session's wall time */
+	const char *exe_display;   /* how repro commands name the binary */
+	int exit_code;             /* what the command exits with */
+	const struct nl_strv *merged_from; /* merge: input dirs, else NULL */
+};
+
+/* Write summary.json, junit.xml and report.html into dir, each atomically.
+ * 0, or -1 after printing a message. */
+int nl_reports_write(const char *dir, const struct nl_agg *a, const struct nl_job_info *info);
+
+/* ---------------------------------------------------------------------
+ * job.json: a job's parameters, for --resume and merge (nightly_jobfile.c)
+ * ------------------------------------------------------------------- */
+
+struct nl_snapshot_entry {
+	char *name;      /* corpus entry file name */
+	char *signature; /* its signature when the job began */
+};
+
+struct nl_job_file {
+	uint64_t base_seed;
+	bool time_mode;                     /* --time (else --runs) */
+	uint64_t runs;                      /* --runs N, all shards */
+	double time_s;                      /* --time SECONDS */
+	uint32_t shard_i, shard_n;
+	struct nl_strv workloads;
+	struct nl_strv user_flags;          /* after `--` */
+	char *corpus;                       /* --corpus DIR or NULL */
+	struct nl_snapshot_entry *snapshot; /* the corpus when the job began */
+	size_t snapshot_count;
+	double created_at;                  /* epoch seconds */
+};
+
+/* Read DIR/job.json. 0; 1 when the file does not exist; -1 after a
+ * message when it is unreadable or malformed. */
+int nl_job_file_read(const char *dir, struct nl_job_file *jf);
+/* Writes jf (a const struct nl_job_file *) as job.json: an nl_write_atomic
+ * fill function. */
+int nl_job_file_fill(FILE *f, void *jf);
+void nl_job_file_free(struct nl_job_file *jf);
+
+/* ---------------------------------------------------------------------
+ * Entry points (nightly.c, nightly_merge.c)
+ * ------------------------------------------------------------------- */
+
+/* `whopper nightly merge [--out DIR] DIR...`; argv[0] is "merge". */
+int nl_cmd_merge(int argc, char **argv);
+/* How repro commands name the binary: a path relative to the working
+ * directory when the binary lies below it, else absolute. Static storage. */
+const char *nl_exe_display(void);
+
+#endif /* WH_NIGHTLY_INT_H */

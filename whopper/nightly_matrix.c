@@ -1,0 +1,340 @@
+/*
+ * nightly_matrix.c - the configuration matrix of `whopper nightly`: which
+ * arguments run number `index` of a job gets.
+ *
+ * Swarm-style drawing: instead of enumerating the cross product of every
+ * knob (which no night would finish), each run draws every knob on its own,
+ * and optional knobs (the pragmas) are switched on or off per run, so some
+ * runs exercise a knob while others leave SQLite's default alone; over many
+ * runs every combination of pairs shows up.
+ *
+ * Determinism: a run's arguments are a pure function of (base seed, index,
+ * the job's workload list, the flags after `--`). Each knob k of run i
+ * draws
+ *
+ *     row(i)     = splitmix64 output number i+1 of a stream seeded with base
+ *     draw(i, k) = splitmix64 output number k+1 of a stream seeded with row(i)
+ *
+ * so knobs are independent of one another: adding a knob (or a fault profile
+ * to the list) never shifts what older knobs draw for the same run. Shards
+ * and resumed jobs rely on this: they compute run i alone.
+ *
+ * Flags after `--` go to every run and override drawn ones: a drawn flag the
+ * user also gives is dropped (a drawn --pragma only when the user sets the
+ * same pragma), so the child sees each knob once.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "nightly_int.h"
+#include "prng.h"
+
+/* ---------------------------------------------------------------------
+ * The knobs and their values
+ * ------------------------------------------------------------------- */
+
+enum knob {
+	KNOB_SEED,
+	KNOB_WORKLOAD,
+	KNOB_JOURNAL,
+	KNOB_SYNCHRONOUS,
+	KNOB_CONNECTIONS,
+	KNOB_SCHEDULER,
+	KNOB_PCT_DEPTH,
+	KNOB_TXNS,
+	KNOB_FAULTS,
+	KNOB_PRAGMA_ON,  /* + pragma number: is the pragma set in this run */
+	KNOB_PRAGMA_VAL = KNOB_PRAGMA_ON + 16, /* + pragma number: its value */
+};
+
+#define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+static const char *const journal_modes[] = {"wal", "delete", "truncate", "persist", "memory"};
+static const char *const sync_levels[] = {"off", "normal", "full", "extra"};
+static const char *const schedulers[] = {"random", "rr", "pct"};
+static const char *const txn_counts[] = {"250", "500", "1000", "2000"};
+#define CONNECTIONS_MIN 2
+#define CONNECTIONS_MAX 16
+#define PCT_DEPTH_MAX 5
+
+/* Fault profiles drawn per run. `run --faults` does not exist yet, so the
+ * list holds only "none" (never passed on the command line); each profile
+ * that lands in `run` widens the matrix with one line here, e.g. "io". */
+static const char *const fault_profiles[] = {"none"};
+
+struct pragma_knob {
+	const char *name;
+	const char *const *values;
+	size_t value_count;
+};
+
+/* cache_size: tiny caches force spills mid-transaction; negative = KiB. */
+static const char *const cache_sizes[] = {"10", "100", "2000", "-512"};
+/* mmap_size: 0 turns memory-mapped I/O off; larger values use xFetch. */
+static const char *const mmap_sizes[] = {"0", "65536", "1048576", "268435456"};
+/* wal_autocheckpoint: 0 never checkpoints, 1 checkpoints at every commit. */
+static const char *const autocheckpoints[] = {"0", "1", "10", "100", "10000"};
+static const char *const page_sizes[] = {"512", "1024", "4096", "16384", "65536"};
+
+static const struct pragma_knob pragma_knobs[] = {
+	{"cache_size", cache_sizes, COUNT_OF(cache_sizes)},
+	{"mmap_size", mmap_sizes, COUNT_OF(mmap_sizes)},
+	{"wal_autocheckpoint", autocheckpoints, COUNT_OF(autocheckpoints)},
+	{"page_size", page_sizes, COUNT_OF(page_sizes)},
+};
+
+_Static_assert(COUNT_OF(pragma_knobs) <= 16, "pragma knobs must fit below KNOB_PRAGMA_VAL");
+_Static_assert(COUNT_OF(pragma_knobs) <= COUNT_OF(((struct nl_config *)0)->pragma_names),
+	       "nl_config must hold every pragma knob");
+_Static_assert(COUNT_OF(pragma_knobs) + 16 <= WORLD_MAX_PRAGMAS,
+	       "drawn pragmas leave room for the user's");
+
+/* The run flags of `whopper run` that take a value. Unknown flags are
+ * passed through; the child rejects what it does not know (exit 2). */
+static const char *const value_flags[] = {
+	"--seed",        "--workload",   "--connections", "--txns",         "--journal",
+	"--synchronous", "--scheduler",  "--pct-depth",   "--target",       "--pragma",
+	"--param",       "--faults",     "--vfs-bug",     "--stack-size",   "--busy-timeout",
+	"--reorder-window", "--yield-ops", "--trace",     "--elle",         "--record",
+};
+
+bool nl_run_flag_takes_value(const char *name)
+{
+	for (size_t i = 0; i < COUNT_OF(value_flags); i++)
+		if (strcmp(name, value_flags[i]) == 0)
+			return true;
+	return false;
+}
+
+/* ---------------------------------------------------------------------
+ * Drawing
+ * ------------------------------------------------------------------- */
+
+static uint64_t draw(uint64_t base_seed, uint64_t index, uint64_t knob)
+{
+	const uint64_t golden = 0x9e3779b97f4a7c15ULL;
+	uint64_t row = wh_mix64(base_seed + golden * (index + 1));
+	return wh_mix64(row + golden * (knob + 1));
+}
+
+/* Uniform choice among n. The modulo bias is below n/2^64: irrelevant for
+ * lists of a few entries, and it keeps the function obviously pure. */
+static size_t pick(uint64_t base_seed, uint64_t index, uint64_t knob, size_t n)
+{
+	WH_ASSERT(n > 0);
+	size_t v = (size_t)(draw(base_seed, index, knob) % n);
+	WH_ASSERT(v < n);
+	return v;
+}
+
+/* A flag/value pair of an argument list; value NULL for a bare flag. */
+struct flag {
+	const char *name;
+	const char *value;
+};
+
+/* Split an argument list into flags. Returns the number of flags, at most
+ * max (the rest ignored). Unknown flags take the next argument as their
+ * value unless it looks like a flag itself. */
+static size_t split_flags(char *const *argv, size_t argc, struct flag *out, size_t max)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < argc && n < max; i++) {
+		const char *a = argv[i];
+		const char *next = i + 1 < argc ? argv[i + 1] : NULL;
+		bool takes = nl_run_flag_takes_value(a) ||
+			     (strcmp(a, "--json") != 0 && strcmp(a, "--quiet") != 0 &&
+			      strncmp(a, "--", 2) == 0 && next && strncmp(next, "--", 2) != 0);
+		out[n].name = a;
+		out[n].value = takes ? next : NULL;
+		if (takes && next)
+			i++;
+		n++;
+	}
+	return n;
+}
+
+/* The NAME of "NAME=VALUE" compared case-insensitively, as SQLite does. */
+static bool same_pragma(const char *a, const char *b)
+{
+	size_t la = strcspn(a, "="), lb = strcspn(b, "=");
+	return la == lb && strncasecmp(a, b, la) == 0;
+}
+
+static bool user_overrides(const struct flag *user, size_t user_count, const char *name,
+			   const char *value)
+{
+	for (size_t i = 0; i < user_count; i++) {
+		if (strcmp(user[i].name, name) != 0)
+			continue;
+		if (strcmp(name, "--pragma") != 0)
+			return true;
+		if (user[i].value && value && same_pragma(user[i].value, value))
+			return true;
+	}
+	return false;
+}
+
+void nl_matrix_args(const struct nl_matrix *m, uint64_t index, struct nl_strv *argv,
+		    uint64_t *seed_out)
+{
+	WH_ASSERT(m->workloads.count > 0);
+	WH_ASSERT(argv->count == 0);
+	uint64_t b = m->base_seed;
+	char seed[24], conns[8], depth[8];
+	snprintf(seed, sizeof seed, "%llu", (unsigned long long)draw(b, index, KNOB_SEED));
+	snprintf(conns, sizeof conns, "%zu",
+		 CONNECTIONS_MIN + pick(b, index, KNOB_CONNECTIONS,
+					CONNECTIONS_MAX - CONNECTIONS_MIN + 1));
+	snprintf(depth, sizeof depth, "%zu", 1 + pick(b, index, KNOB_PCT_DEPTH, PCT_DEPTH_MAX));
+	const char *sched = schedulers[pick(b, index, KNOB_SCHEDULER, COUNT_OF(schedulers))];
+	const char *faults =
+		fault_profiles[pick(b, index, KNOB_FAULTS, COUNT_OF(fault_profiles))];
+
+	/* Drawn flags, in a fixed order so the argument list is stable. */
+	struct flag drawn[16 + COUNT_OF(pragma_knobs)];
+	char pragma_buf[COUNT_OF(pragma_knobs)][64];
+	size_t n = 0;
+	drawn[n++] = (struct flag){"--seed", seed};
+	drawn[n++] = (struct flag){
+		"--workload",
+		m->workloads.v[pick(b, index, KNOB_WORKLOAD, m->workloads.count)]};
+	drawn[n++] = (struct flag){"--connections", conns};
+	drawn[n++] = (struct flag){
+		"--txns", txn_counts[pick(b, index, KNOB_TXNS, COUNT_OF(txn_counts))]};
+	drawn[n++] = (struct flag){
+		"--journal", journal_modes[pick(b, index, KNOB_JOURNAL, COUNT_OF(journal_modes))]};
+	drawn[n++] = (struct flag){
+		"--synchronous",
+		sync_levels[pick(b, index, KNOB_SYNCHRONOUS, COUNT_OF(sync_levels))]};
+	drawn[n++] = (struct flag){"--scheduler", sched};
+	if (strcmp(sched, "pct") == 0)
+		drawn[n++] = (struct flag){"--pct-depth", depth};
+	if (strcmp(faults, "none") != 0)
+		drawn[n++] = (struct flag){"--faults", faults};
+	for (size_t p = 0; p < COUNT_OF(pragma_knobs); p++) {
+		if (pick(b, index, KNOB_PRAGMA_ON + p, 2) == 0)
+			continue; /* swarm: this knob stays at SQLite's default */
+		const struct pragma_knob *k = &pragma_knobs[p];
+		snprintf(pragma_buf[p], sizeof pragma_buf[p], "%s=%s", k->name,
+			 k->values[pick(b, index, KNOB_PRAGMA_VAL + p, k->value_count)]);
+		drawn[n++] = (struct flag){"--pragma", pragma_buf[p]};
+	}
+	WH_ASSERT(n <= COUNT_OF(drawn));
+
+	struct flag user[NL_USER_FLAGS_MAX];
+	size_t user_count =
+		split_flags(m->user_flags.v, m->user_flags.count, user, NL_USER_FLAGS_MAX);
+
+	nl_strv_push(argv, "run");
+	for (size_t i = 0; i < n; i++) {
+		if (user_overrides(user, user_count, drawn[i].name, drawn[i].value))
+			continue;
+		nl_strv_push(argv, drawn[i].name);
+		nl_strv_push(argv, drawn[i].value);
+	}
+	for (size_t i = 0; i < m->user_flags.count; i++)
+		nl_strv_push(argv, m->user_flags.v[i]);
+	nl_strv_push(argv, "--json");
+
+	/* The run's seed is whatever its argument list says (the user may
+	 * have fixed it with `-- --seed N`). */
+	*seed_out = 0;
+	for (size_t i = 1; i + 1 < argv->count; i++)
+		if (strcmp(argv->v[i], "--seed") == 0)
+			*seed_out = strtoull(argv->v[i + 1], NULL, 10);
+}
+
+/* ---------------------------------------------------------------------
+ * The user's run flags
+ * ------------------------------------------------------------------- */
+
+int nl_matrix_check_user_flags(const struct nl_strv *flags)
+{
+	if (flags->count > NL_USER_FLAGS_MAX)
+		return cli_usage_error("--: at most %u run arguments", NL_USER_FLAGS_MAX);
+	for (size_t i = 0; i < flags->count; i++) {
+		const char *a = flags->v[i];
+		if (strchr(a, '\n') != NULL)
+			return cli_usage_error("--: a run argument holds a newline");
+		if (strncmp(a, "--", 2) != 0)
+			return cli_usage_error("--: unexpected run argument '%s' (run flags start with --)",
+					       a);
+		if (strcmp(a, "--help") == 0)
+			return cli_usage_error("--: --help is not a run flag for nightly");
+		if (strcmp(a, "--trace") == 0 || strcmp(a, "--elle") == 0 ||
+		    strcmp(a, "--record") == 0)
+			return cli_usage_error("--: %s FILE would be written by every run; add it to a repro command instead",
+					       a);
+		if (!nl_run_flag_takes_value(a))
+			continue;
+		if (i + 1 >= flags->count)
+			return cli_usage_error("--: %s: missing value", a);
+		const char *v = flags->v[++i];
+		if (strcmp(a, "--pragma") == 0 && (strchr(v, '=') == NULL || v[0] == '='))
+			return cli_usage_error("--: --pragma: expected NAME=VALUE, got '%s'", v);
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------------
+ * Reading a configuration back from arguments
+ * ------------------------------------------------------------------- */
+
+void nl_config_from_args(const struct nl_strv *argv, struct nl_config *c)
+{
+	memset(c, 0, sizeof *c);
+	c->workload = "default";
+	c->journal = "wal";
+	c->synchronous = "full";
+	c->scheduler = "random";
+	c->pct_depth = "3";
+	c->connections = "4";
+	c->txns = "1000";
+	c->faults = "none";
+	c->target = "sim";
+	c->pragma_count = COUNT_OF(pragma_knobs);
+	for (size_t p = 0; p < c->pragma_count; p++)
+		c->pragma_names[p] = pragma_knobs[p].name;
+
+	size_t skip = argv->count > 0 && strcmp(argv->v[0], "run") == 0 ? 1 : 0;
+	struct flag flags[NL_USER_FLAGS_MAX + 64];
+	size_t n = split_flags(argv->v + skip, argv->count - skip, flags, COUNT_OF(flags));
+	/* Later flags win, as in `run`'s own parser. */
+	for (size_t i = 0; i < n; i++) {
+		const char *name = flags[i].name, *v = flags[i].value;
+		if (v == NULL)
+			continue;
+		if (strcmp(name, "--workload") == 0)
+			c->workload = v;
+		else if (strcmp(name, "--journal") == 0)
+			c->journal = v;
+		else if (strcmp(name, "--synchronous") == 0)
+			c->synchronous = v;
+		else if (strcmp(name, "--scheduler") == 0)
+			c->scheduler = v;
+		else if (strcmp(name, "--pct-depth") == 0)
+			c->pct_depth = v;
+		else if (strcmp(name, "--connections") == 0)
+			c->connections = v;
+		else if (strcmp(name, "--txns") == 0)
+			c->txns = v;
+		else if (strcmp(name, "--faults") == 0)
+			c->faults = v;
+		else if (strcmp(name, "--target") == 0)
+			c->target = v;
+		else if (strcmp(name, "--pragma") == 0)
+			for (size_t p = 0; p < c->pragma_count; p++)
+				if (strchr(v, '=') && same_pragma(v, c->pragma_names[p]))
+					c->pragma_values[p] = strchr(v, '=') + 1;
+	}
+}
+
+void nl_config_key(const struct nl_config *c, struct nl_buf *out)
+{
+	nl_buf_printf(out, "%s/%s/%s/%s", c->workload,
+		      strcmp(c->target, "sim") == 0 ? c->journal : c->target, c->synchronous,
+		      c->scheduler);
+	if (strcmp(c->faults, "none") != 0)
+		nl_buf_printf(out, "/%s", c->faults);
+}

@@ -1,0 +1,631 @@
+/*
+ * nightly_report.c - the three reports of a nightly job, drawn from the
+ * aggregate of its results: summary.json (for machines), junit.xml (for CI
+ * test views) and report.html (for people: a static page, no network, CSS
+ * and SVG inline).
+ *
+ * Every report is written to a temporary file and renamed into place
+ * (nl_write_atomic), so a reader sees the previous version or the new one,
+ * never half of one. Text that came from children (violation details,
+ * frames, signatures) is untrusted: it goes through json_str or nl_xml_text
+ * so the documents stay well-formed whatever a child printed.
+ *
+ * Ordering, so two reports of the same results are identical: signatures
+ * new first, then by count (descending), then by name; configurations by
+ * failures (descending), then by key; dimension values by name, numbers in
+ * numeric order.
+ */
+#include <string.h>
+
+#include "nightly_int.h"
+
+/* ---------------------------------------------------------------------
+ * Ordering
+ * ------------------------------------------------------------------- */
+
+static int cmp_sig(const void *pa, const void *pb, void *ctx)
+{
+	const struct nl_sig *a = &((const struct nl_sig *)ctx)[*(const size_t *)pa];
+	const struct nl_sig *b = &((const struct nl_sig *)ctx)[*(const size_t *)pb];
+	if (a->is_new != b->is_new)
+		return a->is_new ? -1 : 1;
+	if (a->count != b->count)
+		return a->count > b->count ? -1 : 1;
+	return strcmp(a->signature, b->signature);
+}
+
+static uint64_t failures_of(const struct nl_tally *t)
+{
+	uint64_t n = 0;
+	for (int s = NL_FAIL; s < NL_STATUS__COUNT; s++)
+		n += t->by_status[s];
+	return n;
+}
+
+static uint64_t runs_of(const struct nl_tally *t)
+{
+	return t->by_status[NL_PASS] + failures_of(t);
+}
+
+static int cmp_config(const void *pa, const void *pb, void *ctx)
+{
+	const struct nl_tally *a = &((const struct nl_tally *)ctx)[*(const size_t *)pa];
+	const struct nl_tally *b = &((const struct nl_tally *)ctx)[*(const size_t *)pb];
+	uint64_t fa = failures_of(a), fb = failures_of(b);
+	if (fa != fb)
+		return fa > fb ? -1 : 1;
+	return strcmp(a->key, b->key);
+}
+
+static bool is_integer(const char *s, size_t n)
+{
+	size_t i = s[0] == '-' ? 1 : 0;
+	if (i == n)
+		return false;
+	for (; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+/* "dimension=value" keys: by dimension, then value (numbers numerically). */
+static int cmp_dim(const void *pa, const void *pb, void *ctx)
+{
+	const char *a = ((const struct nl_tally *)ctx)[*(const size_t *)pa].key;
+	const char *b = ((const struct nl_tally *)ctx)[*(const size_t *)pb].key;
+	size_t la = strcspn(a, "="), lb = strcspn(b, "=");
+	int c = strncmp(a, b, la < lb ? la : lb);
+	if (c != 0 || la != lb)
+		return c != 0 ? c : (la < lb ? -1 : 1);
+	const char *va = a + la + (a[la] == '='), *vb = b + lb + (b[lb] == '=');
+	if (is_integer(va, strlen(va)) && is_integer(vb, strlen(vb))) {
+		long long x = strtoll(va, NULL, 10), y = strtoll(vb, NULL, 10);
+		if (x != y)
+			return x < y ? -1 : 1;
+	}
+	return strcmp(va, vb);
+}
+
+static size_t *sorted_order(size_t n, const void *base,
+			    int (*cmp)(const void *, const void *, void *))
+{
+	size_t *order = wh_malloc((n ? n : 1) * sizeof *order);
+	for (size_t i = 0; i < n; i++)
+		order[i] = i;
+	qsort_r(order, n, sizeof *order, cmp, (void *)base);
+	return order;
+}
+
+struct report_ctx {
+	const struct nl_agg *a;
+	const struct nl_job_info *info;
+	size_t *sig_order;
+	size_t *config_order;
+	size_t *dim_order;
+};
+
+static void repro_of(FILE *f, const struct nl_sig *s, const struct nl_job_info *info)
+{
+	nl_result_repro(f, &s->rep, info->exe_display);
+}
+
+/* ---------------------------------------------------------------------
+ * summary.json
+ * ------------------------------------------------------------------- */
+
+static void json_tally(FILE *f, const struct nl_tally *t)
+{
+	fprintf(f, "{\"runs\": %llu", (unsigned long long)runs_of(t));
+	for (int s = 0; s < NL_STATUS__COUNT; s++)
+		fprintf(f, ", \"%s\": %llu", nl_status_name((enum nl_status)s),
+			(unsigned long long)t->by_status[s]);
+	fputc('}', f);
+}
+
+static int fill_summary(FILE *f, void *vctx)
+{
+	const struct report_ctx *ctx = vctx;
+	const struct nl_agg *a = ctx->a;
+	const struct nl_job_info *info = ctx->info;
+	char started[32], finished[32];
+	nl_iso8601(a->first_started_at, started);
+	nl_iso8601(a->last_finished_at, finished);
+	fprintf(f, "{\n  \"base_seed\": %llu,\n  \"shard\": ", (unsigned long long)info->base_seed);
+	json_str(f, info->shard);
+	fprintf(f, ",\n  \"mode\": \"%s\",\n  \"runs_planned\": %llu,\n  \"time_s\": %.3f,\n",
+		info->mode, (unsigned long long)info->runs_planned, info->time_s);
+	fprintf(f, "  \"stop_reason\": \"%s\",\n  \"complete\": %s,\n  \"exit_code\": %d,\n",
+		info->stop_reason, info->complete ? "true" : "false", info->exit_code);
+	fprintf(f, "  \"wall_s\": %.3f,\n  \"started_at\": \"%s\",\n  \"finished_at\": \"%s\",\n",
+		info->wall_s, started, finished);
+	if (info->merged_from) {
+		fputs("  \"merged_from\": [", f);
+		for (size_t i = 0; i < info->merged_from->count; i++) {
+			fputs(i ? ", " : "", f);
+			json_str(f, info->merged_from->v[i]);
+		}
+		fputs("],\n", f);
+	}
+	fprintf(f, "  \"totals\": {\"runs\": %llu", (unsigned long long)a->run_count);
+	for (int s = 0; s < NL_STATUS__COUNT; s++)
+		fprintf(f, ", \"%s\": %llu", nl_status_name((enum nl_status)s),
+			(unsigned long long)a->by_status[s]);
+	fprintf(f, ", \"signatures\": %zu, \"new_signatures\": %llu},\n", a->sig_count,
+		(unsigned long long)nl_agg_new_count(a));
+
+	size_t still = 0;
+	for (size_t i = 0; i < a->replay_count; i++)
+		still += a->replays[i].status != NL_PASS;
+	fprintf(f, "  \"replays\": {\"total\": %zu, \"still_failing\": %zu, \"fixed\": %zu, \"entries\": [",
+		a->replay_count, still, a->replay_count - still);
+	for (size_t i = 0; i < a->replay_count; i++) {
+		const struct nl_replay_outcome *o = &a->replays[i];
+		fputs(i ? ",\n    {\"entry\": " : "\n    {\"entry\": ", f);
+		json_str(f, o->entry);
+		fputs(", \"expect\": ", f);
+		json_str(f, o->expect ? o->expect : "");
+		fprintf(f, ", \"outcome\": \"%s\", \"status\": \"%s\", \"signature\": ",
+			o->status == NL_PASS ? "fixed" : "still failing", nl_status_name(o->status));
+		if (o->signature)
+			json_str(f, o->signature);
+		else
+			fputs("null", f);
+		fputc('}', f);
+	}
+	fputs(a->replay_count ? "\n  ]},\n" : "]},\n", f);
+
+	fputs("  \"signatures\": [", f);
+	for (size_t k = 0; k < a->sig_count; k++) {
+		const struct nl_sig *s = &a->sigs[ctx->sig_order[k]];
+		fputs(k ? ",\n    {\"signature\": " : "\n    {\"signature\": ", f);
+		json_str(f, s->signature);
+		fprintf(f, ", \"status\": \"%s\", \"count\": %llu, \"new\": %s",
+			nl_status_name(s->status), (unsigned long long)s->count,
+			s->is_new ? "true" : "false");
+		if (s->rep.kind == NL_KIND_RUN)
+			fprintf(f, ", \"first_index\": %lld", (long long)s->rep.index);
+		else {
+			fputs(", \"corpus_entry\": ", f);
+			json_str(f, s->rep.entry);
+		}
+		fprintf(f, ", \"seed\": %llu, \"repro\": ", (unsigned long long)s->rep.seed);
+		char *repro = NULL;
+		size_t len = 0;
+		FILE *m = open_memstream(&repro, &len);
+		WH_ASSERT(m != NULL);
+		repro_of(m, s, info);
+		fclose(m);
+		json_str(f, repro);
+		free(repro);
+		fputs(", \"detail\": ", f);
+		json_str(f, s->rep.detail ? s->rep.detail : "");
+		fputs(", \"frames\": [", f);
+		for (size_t i = 0; i < s->rep.frames.count; i++) {
+			fputs(i ? ", " : "", f);
+			json_str(f, s->rep.frames.v[i]);
+		}
+		fputs("], \"shrunk\": null}", f);
+	}
+	fputs(a->sig_count ? "\n  ],\n" : "],\n", f);
+
+	fputs("  \"by_config\": {", f);
+	for (size_t k = 0; k < a->config_count; k++) {
+		const struct nl_tally *t = &a->configs[ctx->config_order[k]];
+		fputs(k ? ",\n    " : "\n    ", f);
+		json_str(f, t->key);
+		fputs(": ", f);
+		json_tally(f, t);
+	}
+	fputs(a->config_count ? "\n  },\n" : "},\n", f);
+
+	fputs("  \"by_dimension\": {", f);
+	const char *open_dim = NULL;
+	size_t open_len = 0;
+	for (size_t k = 0; k < a->dim_count; k++) {
+		const struct nl_tally *t = &a->dims[ctx->dim_order[k]];
+		size_t dl = strcspn(t->key, "=");
+		if (open_dim == NULL || dl != open_len || strncmp(open_dim, t->key, dl) != 0) {
+			fputs(open_dim ? "},\n    \"" : "\n    \"", f);
+			fwrite(t->key, 1, dl, f); /* dimension names are ours: plain ASCII */
+			fputs("\": {", f);
+			open_dim = t->key;
+			open_len = dl;
+		} else {
+			fputs(", ", f);
+		}
+		json_str(f, t->key + dl + (t->key[dl] == '='));
+		fputs(": ", f);
+		json_tally(f, t);
+	}
+	fputs(open_dim ? "}\n  }\n}\n" : "}\n}\n", f);
+	return 0;
+}
+
+/* ---------------------------------------------------------------------
+ * junit.xml
+ * ------------------------------------------------------------------- */
+
+static bool is_error_status(enum nl_status s)
+{
+	return s == NL_HANG || s == NL_CRASH || s == NL_ERROR;
+}
+
+static int fill_junit(FILE *f, void *vctx)
+{
+	const struct report_ctx *ctx = vctx;
+	const struct nl_agg *a = ctx->a;
+	const struct nl_job_info *info = ctx->info;
+	size_t failures = 0, errors = 0;
+	for (size_t i = 0; i < a->sig_count; i++) {
+		if (is_error_status(a->sigs[i].status))
+			errors++;
+		else
+			failures++;
+	}
+	size_t tests = a->sig_count + 1;
+	uint64_t passes = a->by_status[NL_PASS];
+	for (size_t i = 0; i < a->replay_count; i++)
+		passes += a->replays[i].status == NL_PASS;
+	char started[32];
+	nl_iso8601(a->first_started_at, started);
+	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", f);
+	fprintf(f, "<testsuites name=\"whopper nightly\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" time=\"%.3f\">\n",
+		tests, failures, errors, info->wall_s);
+	fprintf(f, "  <testsuite name=\"whopper.nightly\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"0\" time=\"%.3f\" timestamp=\"%s\">\n",
+		tests, failures, errors, info->wall_s, started);
+	fprintf(f, "    <properties>\n      <property name=\"base_seed\" value=\"%llu\"/>\n",
+		(unsigned long long)info->base_seed);
+	fputs("      <property name=\"shard\" value=\"", f);
+	nl_xml_text(f, info->shard);
+	fprintf(f, "\"/>\n      <property name=\"stop_reason\" value=\"%s\"/>\n    </properties>\n",
+		info->stop_reason);
+	fprintf(f, "    <testcase classname=\"whopper.nightly\" name=\"passing runs\" time=\"%.3f\">\n",
+		info->wall_s);
+	fprintf(f, "      <system-out>%llu runs passed (%llu matrix runs, %zu corpus replays)</system-out>\n    </testcase>\n",
+		(unsigned long long)passes, (unsigned long long)a->by_status[NL_PASS],
+		a->replay_count);
+	for (size_t k = 0; k < a->sig_count; k++) {
+		const struct nl_sig *s = &a->sigs[ctx->sig_order[k]];
+		const char *tag = is_error_status(s->status) ? "error" : "failure";
+		fprintf(f, "    <testcase classname=\"whopper.nightly.%s\" name=\"",
+			nl_status_name(s->status));
+		nl_xml_text(f, s->signature);
+		fprintf(f, "\" time=\"%.3f\">\n      <%s type=\"%s\" message=\"", s->rep.run_s, tag,
+			nl_status_name(s->status));
+		fprintf(f, "%s: %llu run%s; ", s->is_new ? "new" : "known",
+			(unsigned long long)s->count, s->count == 1 ? "" : "s");
+		if (s->rep.kind == NL_KIND_RUN)
+			fprintf(f, "first at index %lld, seed %llu", (long long)s->rep.index,
+				(unsigned long long)s->rep.seed);
+		else {
+			fputs("corpus entry ", f);
+			nl_xml_text(f, s->rep.entry);
+		}
+		fputs("\">repro: ", f);
+		char *repro = NULL;
+		size_t len = 0;
+		FILE *m = open_memstream(&repro, &len);
+		WH_ASSERT(m != NULL);
+		repro_of(m, s, info);
+		fclose(m);
+		nl_xml_text(f, repro);
+		free(repro);
+		fputs("\n", f);
+		nl_xml_text(f, s->rep.detail);
+		for (size_t i = 0; i < s->rep.frames.count; i++) {
+			fputs("\n  at ", f);
+			nl_xml_text(f, s->rep.frames.v[i]);
+		}
+		fprintf(f, "</%s>\n    </testcase>\n", tag);
+	}
+	fputs("  </testsuite>\n</testsuites>\n", f);
+	return 0;
+}
+
+/* ---------------------------------------------------------------------
+ * report.html
+ * ------------------------------------------------------------------- */
+
+static int cmp_point(const void *pa, const void *pb)
+{
+	const struct nl_point *a = pa, *b = pb;
+	if (a->finished_at != b->finished_at)
+		return a->finished_at < b->finished_at ? -1 : 1;
+	return a->sig_id - b->sig_id;
+}
+
+#define PLOT_W 640
+#define PLOT_H 180
+#define PLOT_BINS 48
+#define PAD_L 56
+#define PAD_R 16
+#define PAD_T 24
+#define PAD_B 34
+
+/* One line chart: ys over xs (seconds since the start), both >= 0. */
+static void svg_chart(FILE *f, const char *title, const char *y_unit, const double *xs,
+		      const double *ys, size_t n, double x_max, const char *color, bool steps)
+{
+	double y_max = 0;
+	for (size_t i = 0; i < n; i++)
+		y_max = ys[i] > y_max ? ys[i] : y_max;
+	if (y_max <= 0)
+		y_max = 1;
+	if (x_max <= 0)
+		x_max = 1;
+	double w = PLOT_W - PAD_L - PAD_R, h = PLOT_H - PAD_T - PAD_B;
+	fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\">\n",
+		PLOT_W, PLOT_H, PLOT_W, PLOT_H);
+	fprintf(f, "<title>%s</title>\n", title);
+	fprintf(f, "<text x=\"%d\" y=\"16\" class=\"t\">%s</text>\n", PAD_L, title);
+	fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" class=\"ax\"/>\n", PAD_L,
+		PAD_T, PAD_L, PLOT_H - PAD_B);
+	fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" class=\"ax\"/>\n", PAD_L,
+		PLOT_H - PAD_B, PLOT_W - PAD_R, PLOT_H - PAD_B);
+	fprintf(f, "<text x=\"%d\" y=\"%d\" class=\"l\" text-anchor=\"end\">%.3g</text>\n",
+		PAD_L - 4, PAD_T + 4, y_max);
+	fprintf(f, "<text x=\"%d\" y=\"%d\" class=\"l\" text-anchor=\"end\">0</text>\n",
+		PAD_L - 4, PLOT_H - PAD_B);
+	fprintf(f, "<text x=\"%d\" y=\"%d\" class=\"l\" text-anchor=\"end\">%s</text>\n",
+		PAD_L - 4, PAD_T + 16, y_unit);
+	fprintf(f, "<text x=\"%d\" y=\"%d\" class=\"l\">0 s</text>\n", PAD_L,
+		PLOT_H - PAD_B + 14);
+	fprintf(f, "<text x=\"%d\" y=\"%d\" class=\"l\" text-anchor=\"end\">%.1f s</text>\n",
+		PLOT_W - PAD_R, PLOT_H - PAD_B + 14, x_max);
+	fprintf(f, "<text x=\"%d\" y=\"%d\" class=\"l\" text-anchor=\"middle\">time since the job began</text>\n",
+		PAD_L + (int)(w / 2), PLOT_H - 4);
+	fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", color);
+	double prev_y = PLOT_H - PAD_B;
+	for (size_t i = 0; i < n; i++) {
+		double x = PAD_L + w * (xs[i] / x_max);
+		double y = PLOT_H - PAD_B - h * (ys[i] / y_max);
+		if (steps && i > 0)
+			fprintf(f, "%.1f,%.1f ", x, prev_y);
+		fprintf(f, "%.1f,%.1f ", x, y);
+		prev_y = y;
+	}
+	fputs("\"/>\n</svg>\n", f);
+}
+
+static void html_plots(FILE *f, const struct nl_agg *a)
+{
+	size_t n = a->point_count;
+	if (n == 0) {
+		fputs("<p>No matrix runs yet.</p>\n", f);
+		return;
+	}
+	struct nl_point *pts = wh_malloc(n * sizeof *pts);
+	memcpy(pts, a->points, n * sizeof *pts);
+	qsort(pts, n, sizeof *pts, cmp_point); /* merged shards interleave */
+	double t0 = a->first_started_at > 0 ? a->first_started_at : pts[0].finished_at;
+	double span = pts[n - 1].finished_at - t0;
+	if (span <= 0)
+		span = 1e-3;
+	/* About ten runs per bin at least, so the rate is not mostly noise. */
+	size_t bin_count = n / 10;
+	bin_count = bin_count < 4 ? 4 : bin_count > PLOT_BINS ? PLOT_BINS : bin_count;
+	double bin_w = span / (double)bin_count;
+	double xs[PLOT_BINS], rate[PLOT_BINS];
+	size_t bins[PLOT_BINS] = {0};
+	for (size_t i = 0; i < n; i++) {
+		double t = pts[i].finished_at - t0;
+		size_t b = t <= 0 ? 0 : (size_t)(t / bin_w);
+		bins[b < bin_count ? b : bin_count - 1]++;
+	}
+	for (size_t b = 0; b < bin_count; b++) {
+		xs[b] = ((double)b + 0.5) * bin_w;
+		rate[b] = (double)bins[b] / bin_w;
+	}
+	svg_chart(f, "Throughput", "runs/s", xs, rate, bin_count, span, "#2b6cb0", false);
+
+	/* Cumulative findings: distinct signatures first seen by time t. */
+	double *fx = wh_malloc((n + 2) * sizeof *fx), *fy = wh_malloc((n + 2) * sizeof *fy);
+	bool *seen = wh_calloc(a->sig_count ? a->sig_count : 1, sizeof *seen);
+	size_t m = 0, distinct = 0;
+	fx[m] = 0;
+	fy[m++] = 0;
+	for (size_t i = 0; i < n; i++) {
+		int32_t s = pts[i].sig_id;
+		if (s < 0 || seen[s])
+			continue;
+		seen[s] = true;
+		distinct++;
+		fx[m] = pts[i].finished_at - t0;
+		fy[m++] = (double)distinct;
+	}
+	fx[m] = span;
+	fy[m] = (double)distinct;
+	m++;
+	svg_chart(f, "Cumulative findings (distinct signatures)", "found", fx, fy, m, span,
+		  "#c53030", true);
+	free(seen);
+	free(fx);
+	free(fy);
+	free(pts);
+}
+
+static void html_tally_row(FILE *f, const char *label, const struct nl_tally *t)
+{
+	fputs("<tr><td><code>", f);
+	nl_xml_text(f, label);
+	fprintf(f, "</code></td><td>%llu</td>", (unsigned long long)runs_of(t));
+	for (int s = 0; s < NL_STATUS__COUNT; s++)
+		fprintf(f, "<td%s>%llu</td>", s != NL_PASS && t->by_status[s] ? " class=\"bad\"" : "",
+			(unsigned long long)t->by_status[s]);
+	fputs("</tr>\n", f);
+}
+
+static void html_tally_head(FILE *f, const char *first)
+{
+	fprintf(f, "<table><tr><th>%s</th><th>runs</th>", first);
+	for (int s = 0; s < NL_STATUS__COUNT; s++)
+		fprintf(f, "<th>%s</th>", nl_status_name((enum nl_status)s));
+	fputs("</tr>\n", f);
+}
+
+static int fill_html(FILE *f, void *vctx)
+{
+	const struct report_ctx *ctx = vctx;
+	const struct nl_agg *a = ctx->a;
+	const struct nl_job_info *info = ctx->info;
+	char started[32], finished[32];
+	nl_iso8601(a->first_started_at, started);
+	nl_iso8601(a->last_finished_at, finished);
+	uint64_t new_count = nl_agg_new_count(a);
+	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n", f);
+	fprintf(f, "<title>whopper nightly, base seed %llu</title>\n",
+		(unsigned long long)info->base_seed);
+	fputs("<style>\n"
+	      "body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#1a202c;max-width:72em}\n"
+	      "h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #cbd5e0}\n"
+	      "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #cbd5e0;padding:.2em .6em;text-align:left;vertical-align:top}\n"
+	      "th{background:#edf2f7}.bad{color:#c53030;font-weight:600}.ok{color:#2f855a;font-weight:600}\n"
+	      "code,pre{font:12px/1.3 ui-monospace,monospace}pre{white-space:pre-wrap;background:#f7fafc;padding:.4em;margin:.2em 0}\n"
+	      ".badge{display:inline-block;padding:0 .4em;border-radius:3px;color:#fff;background:#718096}\n"
+	      ".new{background:#c53030}.known{background:#718096}\n"
+	      "svg{margin:.5em 1em .5em 0;border:1px solid #e2e8f0}svg .ax{stroke:#4a5568}svg .t{font-size:13px;font-weight:600}svg .l{font-size:11px;fill:#4a5568}\n"
+	      "</style>\n</head>\n<body>\n",
+	      f);
+	fprintf(f, "<h1>whopper nightly: %s</h1>\n",
+		new_count ? "<span class=\"bad\">new failures</span>"
+			  : "<span class=\"ok\">no new failure</span>");
+	fprintf(f, "<p>Base seed <code>%llu</code>, shard <code>", (unsigned long long)info->base_seed);
+	nl_xml_text(f, info->shard);
+	fprintf(f, "</code>, %s", info->mode);
+	if (strcmp(info->mode, "runs") == 0)
+		fprintf(f, " %llu", (unsigned long long)info->runs_planned);
+	else
+		fprintf(f, " %.0f s", info->time_s);
+	fprintf(f, "; from %s to %s; stopped: %s%s; exit status %d.</p>\n", started, finished,
+		info->stop_reason, info->complete ? "" : " (incomplete)", info->exit_code);
+	if (info->merged_from) {
+		fputs("<p>Merged from:", f);
+		for (size_t i = 0; i < info->merged_from->count; i++) {
+			fputs(" <code>", f);
+			nl_xml_text(f, info->merged_from->v[i]);
+			fputs("</code>", f);
+		}
+		fputs("</p>\n", f);
+	}
+
+	fputs("<h2>Totals</h2>\n<table><tr><th>runs</th>", f);
+	for (int s = 0; s < NL_STATUS__COUNT; s++)
+		fprintf(f, "<th>%s</th>", nl_status_name((enum nl_status)s));
+	fprintf(f, "<th>signatures</th><th>new</th></tr>\n<tr><td>%llu</td>",
+		(unsigned long long)a->run_count);
+	for (int s = 0; s < NL_STATUS__COUNT; s++)
+		fprintf(f, "<td%s>%llu</td>", s != NL_PASS && a->by_status[s] ? " class=\"bad\"" : "",
+			(unsigned long long)a->by_status[s]);
+	fprintf(f, "<td>%zu</td><td%s>%llu</td></tr></table>\n", a->sig_count,
+		new_count ? " class=\"bad\"" : "", (unsigned long long)new_count);
+
+	fputs("<h2>Throughput and findings</h2>\n", f);
+	html_plots(f, a);
+
+	fputs("<h2>Failure signatures</h2>\n", f);
+	if (a->sig_count == 0)
+		fputs("<p>None.</p>\n", f);
+	for (size_t k = 0; k < a->sig_count; k++) {
+		const struct nl_sig *s = &a->sigs[ctx->sig_order[k]];
+		fprintf(f, "<h3><span class=\"badge %s\">%s</span> <span class=\"badge\">%s</span> <code>",
+			s->is_new ? "new" : "known", s->is_new ? "new" : "known",
+			nl_status_name(s->status));
+		nl_xml_text(f, s->signature);
+		fprintf(f, "</code></h3>\n<p>%llu run%s; ", (unsigned long long)s->count,
+			s->count == 1 ? "" : "s");
+		if (s->rep.kind == NL_KIND_RUN)
+			fprintf(f, "first at index %lld (seed %llu)", (long long)s->rep.index,
+				(unsigned long long)s->rep.seed);
+		else {
+			fputs("corpus entry <code>", f);
+			nl_xml_text(f, s->rep.entry);
+			fputs("</code>", f);
+		}
+		fputs(".</p>\n<p>Reproduce:</p><pre>", f);
+		char *repro = NULL;
+		size_t len = 0;
+		FILE *m = open_memstream(&repro, &len);
+		WH_ASSERT(m != NULL);
+		repro_of(m, s, info);
+		fclose(m);
+		nl_xml_text(f, repro);
+		free(repro);
+		fputs("</pre>\n", f);
+		if (s->rep.detail) {
+			fputs("<pre>", f);
+			nl_xml_text(f, s->rep.detail);
+			fputs("</pre>\n", f);
+		}
+		if (s->rep.frames.count) {
+			fputs("<p>Backtrace (top first):</p><pre>", f);
+			for (size_t i = 0; i < s->rep.frames.count; i++) {
+				nl_xml_text(f, s->rep.frames.v[i]);
+				fputc('\n', f);
+			}
+			fputs("</pre>\n", f);
+		}
+		fputs("<p>Shrunk SQL and swimlane: not available yet (needs <code>whopper shrink</code>).</p>\n",
+		      f);
+	}
+
+	fputs("<h2>Corpus replays</h2>\n", f);
+	if (a->replay_count == 0)
+		fputs("<p>No corpus entries replayed.</p>\n", f);
+	else
+		fputs("<table><tr><th>entry</th><th>kept for</th><th>outcome</th><th>this time</th></tr>\n",
+		      f);
+	for (size_t i = 0; i < a->replay_count; i++) {
+		const struct nl_replay_outcome *o = &a->replays[i];
+		fputs("<tr><td><code>", f);
+		nl_xml_text(f, o->entry);
+		fputs("</code></td><td><code>", f);
+		nl_xml_text(f, o->expect);
+		fprintf(f, "</code></td><td class=\"%s\">%s</td><td><code>",
+			o->status == NL_PASS ? "ok" : "bad",
+			o->status == NL_PASS ? "fixed" : "still failing");
+		nl_xml_text(f, o->signature ? o->signature : "pass");
+		fputs("</code></td></tr>\n", f);
+	}
+	if (a->replay_count)
+		fputs("</table>\n", f);
+
+	fputs("<h2>Totals per configuration</h2>\n<p>workload/journal/synchronous/scheduler</p>\n", f);
+	html_tally_head(f, "configuration");
+	for (size_t k = 0; k < a->config_count; k++) {
+		const struct nl_tally *t = &a->configs[ctx->config_order[k]];
+		html_tally_row(f, t->key, t);
+	}
+	fputs("</table>\n<h2>Totals per knob value</h2>\n", f);
+	html_tally_head(f, "knob=value");
+	for (size_t k = 0; k < a->dim_count; k++) {
+		const struct nl_tally *t = &a->dims[ctx->dim_order[k]];
+		html_tally_row(f, t->key, t);
+	}
+	fputs("</table>\n</body>\n</html>\n", f);
+	return 0;
+}
+
+/* ---------------------------------------------------------------------
+ * Entry point
+ * ------------------------------------------------------------------- */
+
+int nl_reports_write(const char *dir, const struct nl_agg *a, const struct nl_job_info *info)
+{
+	WH_ASSERT(info->shard != NULL && info->mode != NULL && info->stop_reason != NULL);
+	struct report_ctx ctx = {
+		.a = a,
+		.info = info,
+		.sig_order = sorted_order(a->sig_count, a->sigs, cmp_sig),
+		.config_order = sorted_order(a->config_count, a->configs, cmp_config),
+		.dim_order = sorted_order(a->dim_count, a->dims, cmp_dim),
+	};
+	int rc = nl_write_atomic(dir, "summary.json", fill_summary, &ctx);
+	if (rc == 0)
+		rc = nl_write_atomic(dir, "junit.xml", fill_junit, &ctx);
+	if (rc == 0)
+		rc = nl_write_atomic(dir, "report.html", fill_html, &ctx);
+	free(ctx.sig_order);
+	free(ctx.config_order);
+	free(ctx.dim_order);
+	return rc;
+}

@@ -1,0 +1,747 @@
+/*
+ * nightly_results.c - one finished run as a record: how a child's exit is
+ * classified and given a failure signature, how a record is written to and
+ * read back from results.jsonl, and how records fold into the aggregate the
+ * reports are drawn from.
+ *
+ * Classification of a finished child (first rule that matches):
+ *   killed after --run-timeout            -> hang   "hang"
+ *   died by a signal                      -> crash  "crash:SIGSEGV:f1|f2|f3"
+ *   exit 0, JSON verdict "pass"           -> pass
+ *   exit 1, JSON verdict "fail"           -> fail   "violation:KIND:TEMPLATES"
+ *                                                   or "violation:KIND:workload=W"
+ *   anything else (exit 3, no JSON, ...)  -> error  "error:exit=N:first stderr line"
+ *
+ * Signatures deduplicate failures across runs, so they must not carry
+ * anything that changes from run to run or build to build: no seeds,
+ * transaction numbers, addresses or offsets. For a failed check the run's
+ * own "signature" is used when `run --json` prints one (so the nightly, the
+ * replay files and the shrinker agree); otherwise KIND is the first
+ * violation not marked "expected" and TEMPLATES its sorted statement
+ * templates when the JSON lists them ("templates"). Crash frames are symbol
+ * names only (frames without a symbol are skipped); digits in error lines
+ * become N.
+ *
+ * Invariants of the aggregate: a matrix index and a replay entry are each
+ * folded in at most once (nl_agg_add refuses duplicates), and every result
+ * with a signature is counted in exactly one nl_sig.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "nightly_int.h"
+
+/* ---------------------------------------------------------------------
+ * Statuses and signals
+ * ------------------------------------------------------------------- */
+
+static const char *const status_names[NL_STATUS__COUNT] = {"pass", "fail", "hang", "crash",
+							    "error"};
+
+const char *nl_status_name(enum nl_status s)
+{
+	WH_ASSERT(s < NL_STATUS__COUNT);
+	return status_names[s];
+}
+
+int nl_status_parse(const char *name)
+{
+	for (int i = 0; i < NL_STATUS__COUNT; i++)
+		if (name && strcmp(name, status_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+static void signal_name(int sig, char out[16])
+{
+	static const char *const names[] = {
+		NULL,   "HUP",  "INT",  "QUIT", "ILL",  "TRAP", "ABRT", "BUS",
+		"FPE",  "KILL", "USR1", "SEGV", "USR2", "PIPE", "ALRM", "TERM",
+	};
+	if (sig > 0 && (size_t)sig < sizeof names / sizeof names[0])
+		snprintf(out, 16, "SIG%s", names[sig]);
+	else
+		snprintf(out, 16, "SIG%d", sig);
+}
+
+/* ---------------------------------------------------------------------
+ * Records
+ * ------------------------------------------------------------------- */
+
+void nl_result_free(struct nl_result *r)
+{
+	free(r->entry);
+	free(r->expect);
+	free(r->shard);
+	nl_strv_free(&r->args);
+	free(r->hook);
+	free(r->signature);
+	free(r->verdict);
+	free(r->trace_hash);
+	free(r->detail);
+	nl_strv_free(&r->frames);
+	memset(r, 0, sizeof *r);
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? wh_strdup(s) : NULL;
+}
+
+void nl_result_copy(struct nl_result *dst, const struct nl_result *src)
+{
+	WH_ASSERT(dst != src);
+	*dst = *src; /* scalars */
+	dst->entry = dup_or_null(src->entry);
+	dst->expect = dup_or_null(src->expect);
+	dst->shard = dup_or_null(src->shard);
+	nl_strv_copy(&dst->args, &src->args);
+	dst->hook = dup_or_null(src->hook);
+	dst->signature = dup_or_null(src->signature);
+	dst->verdict = dup_or_null(src->verdict);
+	dst->trace_hash = dup_or_null(src->trace_hash);
+	dst->detail = dup_or_null(src->detail);
+	nl_strv_copy(&dst->frames, &src->frames);
+}
+
+static void write_str_or_null(FILE *f, const char *s)
+{
+	if (s)
+		json_str(f, s);
+	else
+		fputs("null", f);
+}
+
+static void write_strv(FILE *f, const struct nl_strv *v)
+{
+	fputc('[', f);
+	for (size_t i = 0; i < v->count; i++) {
+		if (i)
+			fputs(", ", f);
+		json_str(f, v->v[i]);
+	}
+	fputc(']', f);
+}
+
+void nl_result_repro(FILE *f, const struct nl_result *r, const char *exe_display)
+{
+	if (r->hook) {
+		fputs("WHOPPER_TEST_HOOK=", f);
+		nl_shell_arg(f, r->hook);
+		fputc(' ', f);
+	}
+	nl_shell_arg(f, exe_display);
+	for (size_t i = 0; i < r->args.count; i++) {
+		if (strcmp(r->args.v[i], "--json") == 0)
+			continue; /* a person reading the repro wants the summary */
+		fputc(' ', f);
+		nl_shell_arg(f, r->args.v[i]);
+	}
+}
+
+void nl_result_write(FILE *f, const struct nl_result *r)
+{
+	WH_ASSERT(r->kind == NL_KIND_RUN || r->kind == NL_KIND_REPLAY);
+	WH_ASSERT((r->status == NL_PASS) == (r->signature == NULL));
+	if (r->kind == NL_KIND_RUN)
+		fprintf(f, "{\"kind\": \"run\", \"index\": %lld", (long long)r->index);
+	else
+		fputs("{\"kind\": \"replay\", \"index\": null", f);
+	fprintf(f, ", \"seed\": %llu, \"status\": \"%s\", \"signature\": ",
+		(unsigned long long)r->seed, nl_status_name(r->status));
+	write_str_or_null(f, r->signature);
+	fprintf(f, ", \"known\": %s", r->known ? "true" : "false");
+	if (r->kind == NL_KIND_REPLAY) {
+		fputs(", \"entry\": ", f);
+		json_str(f, r->entry);
+		fputs(", \"expect\": ", f);
+		write_str_or_null(f, r->expect);
+	}
+	fputs(", \"shard\": ", f);
+	write_str_or_null(f, r->shard);
+	if (r->exit_code >= 0)
+		fprintf(f, ", \"exit_code\": %d", r->exit_code);
+	else
+		fputs(", \"exit_code\": null", f);
+	fprintf(f, ", \"signal\": %d, \"verdict\": ", r->term_signal);
+	write_str_or_null(f, r->verdict);
+	fputs(", \"trace_hash\": ", f);
+	write_str_or_null(f, r->trace_hash);
+	fprintf(f, ", \"violations\": %u, \"detail\": ", r->violation_count);
+	write_str_or_null(f, r->detail);
+	fputs(", \"frames\": ", f);
+	write_strv(f, &r->frames);
+	fprintf(f, ", \"run_s\": %.6f, \"started_at\": %.6f, \"finished_at\": %.6f", r->run_s,
+		r->started_at, r->finished_at);
+
+	struct nl_config c;
+	nl_config_from_args(&r->args, &c);
+	fputs(", \"config\": {\"workload\": ", f);
+	json_str(f, c.workload);
+	fputs(", \"journal\": ", f);
+	json_str(f, c.journal);
+	fputs(", \"synchronous\": ", f);
+	json_str(f, c.synchronous);
+	fputs(", \"connections\": ", f);
+	json_str(f, c.connections);
+	fputs(", \"scheduler\": ", f);
+	json_str(f, c.scheduler);
+	fputs(", \"txns\": ", f);
+	json_str(f, c.txns);
+	fputs(", \"faults\": ", f);
+	json_str(f, c.faults);
+	for (size_t p = 0; p < c.pragma_count; p++) {
+		fputs(", ", f);
+		json_str(f, c.pragma_names[p]);
+		fputs(": ", f);
+		write_str_or_null(f, c.pragma_values[p]);
+	}
+	fputs("}, \"hook\": ", f);
+	write_str_or_null(f, r->hook);
+	fputs(", \"args\": ", f);
+	write_strv(f, &r->args);
+	fputs(", \"repro\": ", f);
+	char *repro = NULL;
+	size_t repro_len = 0;
+	FILE *m = open_memstream(&repro, &repro_len);
+	WH_ASSERT(m != NULL);
+	nl_result_repro(m, r, nl_exe_display());
+	fclose(m);
+	json_str(f, repro);
+	free(repro);
+	fputs("}\n", f);
+}
+
+static char *json_dup(const struct nl_json *j, const char *key)
+{
+	return dup_or_null(nl_json_str(nl_json_get(j, key)));
+}
+
+static int read_strv(const struct nl_json *arr, struct nl_strv *out)
+{
+	if (arr == NULL || arr->type != NL_JSON_ARR)
+		return -1;
+	for (size_t i = 0; i < arr->count; i++) {
+		const char *s = nl_json_str(&arr->items[i]);
+		if (s == NULL)
+			return -1;
+		nl_strv_push(out, s);
+	}
+	return 0;
+}
+
+int nl_result_read(const struct nl_json *j, struct nl_result *r)
+{
+	memset(r, 0, sizeof *r);
+	const char *kind = nl_json_str(nl_json_get(j, "kind"));
+	int status = nl_status_parse(nl_json_str(nl_json_get(j, "status")));
+	if (kind == NULL || status < 0)
+		return -1;
+	r->status = (enum nl_status)status;
+	if (strcmp(kind, "run") == 0) {
+		r->kind = NL_KIND_RUN;
+		if (!nl_json_i64(nl_json_get(j, "index"), &r->index) || r->index < 0)
+			return -1;
+	} else if (strcmp(kind, "replay") == 0) {
+		r->kind = NL_KIND_REPLAY;
+		r->index = -1;
+		r->entry = json_dup(j, "entry");
+		r->expect = json_dup(j, "expect");
+		if (r->entry == NULL)
+			goto out_malformed;
+	} else {
+		return -1;
+	}
+	if (!nl_json_u64(nl_json_get(j, "seed"), &r->seed) ||
+	    read_strv(nl_json_get(j, "args"), &r->args) != 0)
+		goto out_malformed;
+	r->signature = json_dup(j, "signature");
+	if ((r->status == NL_PASS) != (r->signature == NULL))
+		goto out_malformed;
+	nl_json_bool(nl_json_get(j, "known"), &r->known);
+	r->shard = json_dup(j, "shard");
+	r->hook = json_dup(j, "hook");
+	int64_t v;
+	r->exit_code = nl_json_i64(nl_json_get(j, "exit_code"), &v) ? (int)v : -1;
+	r->term_signal = nl_json_i64(nl_json_get(j, "signal"), &v) ? (int)v : 0;
+	r->violation_count = nl_json_i64(nl_json_get(j, "violations"), &v) ? (uint32_t)v : 0;
+	r->verdict = json_dup(j, "verdict");
+	r->trace_hash = json_dup(j, "trace_hash");
+	r->detail = json_dup(j, "detail");
+	if (nl_json_get(j, "frames") && read_strv(nl_json_get(j, "frames"), &r->frames) != 0)
+		goto out_malformed;
+	nl_json_num(nl_json_get(j, "run_s"), &r->run_s);
+	nl_json_num(nl_json_get(j, "started_at"), &r->started_at);
+	nl_json_num(nl_json_get(j, "finished_at"), &r->finished_at);
+	return 0;
+
+out_malformed:
+	nl_result_free(r);
+	return -1;
+}
+
+/* ---------------------------------------------------------------------
+ * Classifying a child
+ * ------------------------------------------------------------------- */
+
+/* Parse the child's stdout: the whole of it, else its last non-empty line
+ * (a child might print something before its JSON). NULL if neither. */
+static struct nl_json *parse_child_json(const char *text, size_t len)
+{
+	if (len == 0)
+		return NULL;
+	struct nl_json *j = nl_json_parse(text, len);
+	if (j)
+		return j;
+	size_t end = len;
+	while (end > 0 && (text[end - 1] == '\n' || text[end - 1] == '\r' || text[end - 1] == ' '))
+		end--;
+	size_t start = end;
+	while (start > 0 && text[start - 1] != '\n')
+		start--;
+	if (start == 0 || start == end)
+		return NULL;
+	return nl_json_parse(text + start, end - start);
+}
+
+static bool is_libc_module(const char *module)
+{
+	const char *base = strrchr(module, '/');
+	base = base ? base + 1 : module;
+	return strncmp(base, "libc.so", 7) == 0 || strncmp(base, "libc-", 5) == 0 ||
+	       strncmp(base, "libpthread", 10) == 0 || strncmp(base, "ld-linux", 8) == 0;
+}
+
+/* Frames that say where a failure was reported, not where it happened. */
+static bool is_reporting_frame(const char *name)
+{
+	return strncmp(name, "wh_assert_fail", 14) == 0 || strcmp(name, "__assert_fail") == 0 ||
+	       strcmp(name, "abort") == 0;
+}
+
+static bool is_bottom_frame(const char *name)
+{
+	return strcmp(name, "main") == 0 || strcmp(name, "__libc_start_main") == 0 ||
+	       strcmp(name, "__libc_start_call_main") == 0 || strcmp(name, "_start") == 0;
+}
+
+/* Frames printed by the crash handler after its "backtrace:" line, as
+ * backtrace_symbols_fd writes them: "MODULE(SYMBOL+0xOFF) [0xADDR]" or
+ * "MODULE(+0xOFF) [0xADDR]". The first two are the handler itself and the
+ * kernel's signal trampoline; then libc frames of raise/abort/__assert_fail
+ * are skipped too, so the top frame is the code that failed. Each kept
+ * frame is its symbol, or "MODULE(+0xOFF)" (for the report only). */
+static void parse_frames(const char *stderr_text, struct nl_strv *frames, struct nl_strv *named)
+{
+	const char *p = NULL;
+	for (const char *q = stderr_text; (q = strstr(q, "backtrace:\n")) != NULL; q++)
+		p = q + strlen("backtrace:\n"); /* the last backtrace wins */
+	if (p == NULL)
+		return;
+	size_t line_no = 0;
+	bool top = true;
+	while (*p && frames->count < NL_BACKTRACE_KEEP) {
+		size_t len = strcspn(p, "\n");
+		char line[512];
+		size_t n = len < sizeof line - 1 ? len : sizeof line - 1;
+		memcpy(line, p, n);
+		line[n] = '\0';
+		p += len + (p[len] == '\n');
+		char *open = strchr(line, '(');
+		char *close = open ? strchr(open, ')') : NULL;
+		if (open == NULL || close == NULL)
+			break; /* past the backtrace */
+		if (line_no++ < 2)
+			continue; /* crash handler, signal trampoline */
+		*open = '\0';
+		*close = '\0';
+		const char *module = line, *sym = open + 1;
+		char *plus = strchr(sym, '+');
+		if (plus)
+			*plus = '\0';
+		if (top && is_libc_module(module))
+			continue;
+		top = false;
+		const char *base = strrchr(module, '/');
+		base = base ? base + 1 : module;
+		if (*sym) {
+			nl_strv_push(frames, sym);
+			if (named->count < NL_FRAMES_MAX && !is_bottom_frame(sym) &&
+			    !is_reporting_frame(sym))
+				nl_strv_push(named, sym);
+		} else {
+			char buf[600];
+			snprintf(buf, sizeof buf, "%s(+%s)", base, plus ? plus + 1 : "?");
+			nl_strv_push(frames, buf);
+		}
+	}
+}
+
+/* First non-empty line of s, cut to max bytes (new string), or NULL. */
+static char *first_line(const char *s, size_t max)
+{
+	while (*s == '\n' || *s == '\r' || *s == ' ')
+		s++;
+	if (*s == '\0')
+		return NULL;
+	size_t n = strcspn(s, "\r\n");
+	char *line = wh_malloc(n + 1);
+	memcpy(line, s, n);
+	line[n] = '\0';
+	char *cut = nl_strndup_utf8(line, max);
+	free(line);
+	return cut;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* "violation:..." for a failed run. When `run --json` prints its own
+ * "signature" (the one its replay files and the shrinker use), that is it.
+ * Otherwise the same rule rebuilt from the violations: the first violation
+ * not marked "expected", its kind, and the sorted distinct statement
+ * templates it lists ("templates"), else the workload's name. */
+static char *violation_signature(const struct nl_json *j, const struct nl_json *viol,
+				 const char *workload)
+{
+	struct nl_buf sig = {0};
+	const char *own = nl_json_str(nl_json_get(j, "signature"));
+	if (own && *own) {
+		nl_buf_printf(&sig, "violation:%s", own);
+		return sig.data;
+	}
+	const struct nl_json *first = NULL;
+	for (size_t i = 0; viol && i < viol->count && first == NULL; i++) {
+		bool expected = false;
+		nl_json_bool(nl_json_get(&viol->items[i], "expected"), &expected);
+		if (!expected && nl_json_str(nl_json_get(&viol->items[i], "kind")))
+			first = &viol->items[i];
+	}
+	const char *kind = first ? nl_json_str(nl_json_get(first, "kind")) : NULL;
+	struct nl_strv tmpl = {0};
+	const struct nl_json *t = nl_json_get(first, "templates");
+	for (size_t k = 0; t && t->type == NL_JSON_ARR && k < t->count; k++)
+		if (nl_json_str(&t->items[k]))
+			nl_strv_push(&tmpl, nl_json_str(&t->items[k]));
+	nl_buf_printf(&sig, "violation:%s:", kind ? kind : "unknown");
+	if (tmpl.count == 0) {
+		nl_buf_printf(&sig, "workload=%s", workload);
+	} else {
+		qsort(tmpl.v, tmpl.count, sizeof *tmpl.v, cmp_str);
+		for (size_t i = 0; i < tmpl.count; i++) {
+			if (i > 0 && strcmp(tmpl.v[i], tmpl.v[i - 1]) == 0)
+				continue; /* sorted, so duplicates are adjacent */
+			nl_buf_printf(&sig, "%s%s", i ? "," : "", tmpl.v[i]);
+		}
+	}
+	nl_strv_free(&tmpl);
+	return sig.data;
+}
+
+void nl_classify(struct nl_result *r, int64_t exit_status, int term_signal, bool timed_out,
+		 const char *stdout_text, size_t stdout_len, const char *stderr_text,
+		 const char *workload)
+{
+	WH_ASSERT(r->signature == NULL && r->detail == NULL);
+	r->exit_code = term_signal ? -1 : (int)exit_status;
+	r->term_signal = term_signal;
+	struct nl_json *j = parse_child_json(stdout_text, stdout_len);
+	const char *verdict = nl_json_str(nl_json_get(j, "verdict"));
+	const struct nl_json *viol = nl_json_get(j, "violations");
+	if (viol && viol->type != NL_JSON_ARR)
+		viol = NULL;
+	r->verdict = dup_or_null(verdict);
+	r->trace_hash = dup_or_null(nl_json_str(nl_json_get(j, "trace_hash")));
+	r->violation_count = viol ? (uint32_t)viol->count : 0;
+
+	struct nl_strv named = {0};
+	if (timed_out || term_signal)
+		parse_frames(stderr_text, &r->frames, &named);
+	if (timed_out) {
+		r->status = NL_HANG;
+		r->signature = wh_strdup("hang");
+		r->detail = wh_strdup("no result within --run-timeout; killed");
+	} else if (term_signal) {
+		char sig[16];
+		signal_name(term_signal, sig);
+		struct nl_buf b = {0};
+		nl_buf_printf(&b, "crash:%s", sig);
+		for (size_t i = 0; i < named.count; i++)
+			nl_buf_printf(&b, "%c%s", i ? '|' : ':', named.v[i]);
+		r->status = NL_CRASH;
+		r->signature = b.data;
+		struct nl_buf d = {0};
+		nl_buf_printf(&d, "died by signal %d (%s)", term_signal, sig);
+		if (r->frames.count)
+			nl_buf_printf(&d, " in %s", r->frames.v[0]);
+		/* What the child said before dying (an assertion's expression
+		 * and place), unless it is the crash handler's own line. */
+		char *line = first_line(stderr_text, NL_DETAIL_MAX);
+		if (line && strncmp(line, "whopper: fatal signal", 21) != 0)
+			nl_buf_printf(&d, ": %s", line);
+		free(line);
+		r->detail = d.data;
+	} else if (exit_status == WH_EXIT_PASS && verdict && strcmp(verdict, "pass") == 0) {
+		r->status = NL_PASS;
+	} else if (exit_status == WH_EXIT_FINDING && verdict && strcmp(verdict, "fail") == 0) {
+		r->status = NL_FAIL;
+		r->signature = violation_signature(j, viol, workload);
+		const char *d = viol && viol->count
+					? nl_json_str(nl_json_get(&viol->items[0], "detail"))
+					: NULL;
+		r->detail = nl_strndup_utf8(d ? d : "verdict fail without violations", NL_DETAIL_MAX);
+	} else {
+		r->status = NL_ERROR;
+		char *line = first_line(stderr_text, 160);
+		struct nl_buf b = {0};
+		nl_buf_printf(&b, "error:exit=%lld:", (long long)exit_status);
+		/* Numbers in messages (pids, sizes, positions) vary run to run. */
+		bool in_digits = false;
+		for (const char *p = line ? line : "no JSON result"; *p; p++) {
+			bool digit = *p >= '0' && *p <= '9';
+			if (digit && !in_digits)
+				nl_buf_puts(&b, "N");
+			else if (!digit)
+				nl_buf_append(&b, p, 1);
+			in_digits = digit;
+		}
+		r->signature = b.data;
+		struct nl_buf d = {0};
+		nl_buf_printf(&d, "exit status %lld%s%s", (long long)exit_status,
+			      line ? ": " : " without a JSON result", line ? line : "");
+		r->detail = d.data;
+		free(line);
+	}
+	nl_strv_free(&named);
+	nl_json_free(j);
+	WH_ASSERT((r->status == NL_PASS) == (r->signature == NULL));
+}
+
+/* ---------------------------------------------------------------------
+ * Aggregation
+ * ------------------------------------------------------------------- */
+
+#define GROW(arr, count, cap)                                                   \
+	do {                                                                    \
+		if ((count) == (cap)) {                                         \
+			(cap) = (cap) ? (cap) * 2 : 16;                         \
+			(arr) = wh_realloc((arr), (cap) * sizeof *(arr));       \
+		}                                                               \
+	} while (0)
+
+static void tally(struct nl_tally **arr, size_t *count, size_t *cap, struct nl_map *index,
+		  const char *key, enum nl_status s)
+{
+	uint32_t i;
+	if (!nl_map_get(index, key, &i)) {
+		GROW(*arr, *count, *cap);
+		i = (uint32_t)*count;
+		memset(&(*arr)[i], 0, sizeof (*arr)[i]);
+		(*arr)[i].key = wh_strdup(key);
+		(*count)++;
+		nl_map_put(index, key, i);
+	}
+	WH_ASSERT(i < *count);
+	(*arr)[i].by_status[s]++;
+}
+
+/* Does candidate make a better representative than current? Replays (the
+ * corpus's own reproducer) first, then the lowest matrix index, so the
+ * choice does not depend on the order in which parallel runs finished. */
+static bool better_rep(const struct nl_result *candidate, const struct nl_result *current)
+{
+	if (candidate->kind != current->kind)
+		return candidate->kind == NL_KIND_REPLAY;
+	if (candidate->kind == NL_KIND_REPLAY)
+		return strcmp(candidate->entry, current->entry) < 0;
+	return candidate->index < current->index;
+}
+
+static int32_t add_signature(struct nl_agg *a, const struct nl_result *r)
+{
+	uint32_t i;
+	if (!nl_map_get(&a->sig_index, r->signature, &i)) {
+		GROW(a->sigs, a->sig_count, a->sig_cap);
+		i = (uint32_t)a->sig_count++;
+		struct nl_sig *s = &a->sigs[i];
+		memset(s, 0, sizeof *s);
+		s->signature = wh_strdup(r->signature);
+		s->status = r->status;
+		s->first_finished_at = r->finished_at;
+		nl_result_copy(&s->rep, r);
+		nl_map_put(&a->sig_index, r->signature, i);
+	} else if (better_rep(r, &a->sigs[i].rep)) {
+		nl_result_free(&a->sigs[i].rep);
+		nl_result_copy(&a->sigs[i].rep, r);
+	}
+	struct nl_sig *s = &a->sigs[i];
+	s->count++;
+	s->is_new |= !r->known;
+	if (r->finished_at < s->first_finished_at)
+		s->first_finished_at = r->finished_at;
+	return (int32_t)i;
+}
+
+bool nl_agg_add(struct nl_agg *a, const struct nl_result *r)
+{
+	uint32_t found;
+	if (r->kind == NL_KIND_RUN) {
+		WH_ASSERT(r->index >= 0);
+		if (nl_bitset_test(&a->done, (uint64_t)r->index))
+			return false;
+		nl_bitset_set(&a->done, (uint64_t)r->index);
+	} else {
+		WH_ASSERT(r->entry != NULL);
+		if (nl_map_get(&a->replay_index, r->entry, &found))
+			return false;
+		GROW(a->replays, a->replay_count, a->replay_cap);
+		struct nl_replay_outcome *o = &a->replays[a->replay_count];
+		o->entry = wh_strdup(r->entry);
+		o->expect = dup_or_null(r->expect);
+		o->status = r->status;
+		o->signature = dup_or_null(r->signature);
+		nl_map_put(&a->replay_index, r->entry, (uint32_t)a->replay_count);
+		a->replay_count++;
+	}
+	int32_t sig_id = r->signature ? add_signature(a, r) : -1;
+	if (a->first_started_at == 0 || (r->started_at > 0 && r->started_at < a->first_started_at))
+		a->first_started_at = r->started_at;
+	if (r->finished_at > a->last_finished_at)
+		a->last_finished_at = r->finished_at;
+	if (r->kind == NL_KIND_REPLAY)
+		return true;
+
+	a->run_count++;
+	a->by_status[r->status]++;
+	struct nl_config c;
+	nl_config_from_args(&r->args, &c);
+	struct nl_buf key = {0};
+	nl_config_key(&c, &key);
+	tally(&a->configs, &a->config_count, &a->config_cap, &a->config_index, key.data,
+	      r->status);
+	const char *dims[][2] = {
+		{"workload", c.workload},       {"journal", c.journal},
+		{"synchronous", c.synchronous}, {"scheduler", c.scheduler},
+		{"connections", c.connections}, {"txns", c.txns},
+		{"faults", c.faults},
+	};
+	for (size_t d = 0; d < sizeof dims / sizeof dims[0]; d++) {
+		key.len = 0;
+		nl_buf_printf(&key, "%s=%s", dims[d][0], dims[d][1]);
+		tally(&a->dims, &a->dim_count, &a->dim_cap, &a->dim_index, key.data, r->status);
+	}
+	for (size_t p = 0; p < c.pragma_count; p++) {
+		key.len = 0;
+		nl_buf_printf(&key, "%s=%s", c.pragma_names[p],
+			      c.pragma_values[p] ? c.pragma_values[p] : "default");
+		tally(&a->dims, &a->dim_count, &a->dim_cap, &a->dim_index, key.data, r->status);
+	}
+	nl_buf_free(&key);
+	GROW(a->points, a->point_count, a->point_cap);
+	a->points[a->point_count++] = (struct nl_point){r->finished_at, sig_id};
+	return true;
+}
+
+uint64_t nl_agg_new_count(const struct nl_agg *a)
+{
+	uint64_t n = 0;
+	for (size_t i = 0; i < a->sig_count; i++)
+		n += a->sigs[i].is_new;
+	return n;
+}
+
+void nl_agg_free(struct nl_agg *a)
+{
+	for (size_t i = 0; i < a->sig_count; i++) {
+		free(a->sigs[i].signature);
+		nl_result_free(&a->sigs[i].rep);
+	}
+	free(a->sigs);
+	for (size_t i = 0; i < a->config_count; i++)
+		free(a->configs[i].key);
+	free(a->configs);
+	for (size_t i = 0; i < a->dim_count; i++)
+		free(a->dims[i].key);
+	free(a->dims);
+	for (size_t i = 0; i < a->replay_count; i++) {
+		free(a->replays[i].entry);
+		free(a->replays[i].expect);
+		free(a->replays[i].signature);
+	}
+	free(a->replays);
+	free(a->points);
+	nl_map_free(&a->sig_index);
+	nl_map_free(&a->config_index);
+	nl_map_free(&a->dim_index);
+	nl_map_free(&a->replay_index);
+	nl_bitset_free(&a->done);
+	memset(a, 0, sizeof *a);
+}
+
+/* ---------------------------------------------------------------------
+ * Reading results.jsonl back
+ * ------------------------------------------------------------------- */
+
+int nl_results_load(const char *path, struct nl_agg *agg, off_t *valid_len,
+		    void (*each_line)(void *ctx, const struct nl_result *r, off_t offset,
+				      size_t len),
+		    void *ctx)
+{
+	*valid_len = 0;
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		fprintf(stderr, "whopper: nightly: cannot read '%s': %s\n", path, strerror(errno));
+		return -1;
+	}
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	off_t offset = 0;
+	int rc = 0;
+	for (size_t line_no = 1; (n = getline(&line, &cap, f)) > 0; line_no++) {
+		if (line[n - 1] != '\n')
+			break; /* cut short by a kill mid-write: not a result */
+		if ((size_t)n > NL_LINE_MAX) {
+			fprintf(stderr, "whopper: nightly: %s:%zu: line too long\n", path, line_no);
+			rc = -1;
+			break;
+		}
+		struct nl_json *j = nl_json_parse(line, (size_t)n - 1);
+		struct nl_result r;
+		if (j == NULL || nl_result_read(j, &r) != 0) {
+			nl_json_free(j);
+			fprintf(stderr, "whopper: nightly: %s:%zu: malformed result line\n", path,
+				line_no);
+			rc = -1;
+			break;
+		}
+		nl_json_free(j);
+		if (!nl_agg_add(agg, &r)) {
+			if (r.kind == NL_KIND_RUN)
+				fprintf(stderr, "whopper: nightly: %s:%zu: run %lld appears twice (overlapping shards?)\n",
+					path, line_no, (long long)r.index);
+			else
+				fprintf(stderr, "whopper: nightly: %s:%zu: replay of %s appears twice\n",
+					path, line_no, r.entry);
+			nl_result_free(&r);
+			rc = -2;
+			break;
+		}
+		if (each_line)
+			each_line(ctx, &r, offset, (size_t)n);
+		nl_result_free(&r);
+		offset += n;
+		*valid_len = offset;
+	}
+	if (rc == 0 && ferror(f)) {
+		fprintf(stderr, "whopper: nightly: cannot read '%s': %s\n", path, strerror(errno));
+		rc = -1;
+	}
+	free(line);
+	fclose(f);
+	return rc;
+}

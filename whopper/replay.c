@@ -1,0 +1,561 @@
+/*
+ * replay.c - replay files: `whopper run --record FILE.whop` writes one,
+ * `whopper replay FILE.whop` reproduces the run exactly.
+ *
+ * Format (text, line-oriented, so a file can be read and diffed):
+ *
+ *   whopper-replay 1
+ *   whopper-version 0.1.0
+ *   whopper-commit 1a2b3c4
+ *   sqlite-version 3.40.1
+ *   workload default 9f0c...            name and content hash
+ *   arg --seed                          the run flags, one per line
+ *   arg 7                               (% escapes: %25 %0A)
+ *   trace-hash 04198cab487d0056         what the run produced
+ *   verdict fail
+ *   signature lost_update:transfer.debit,transfer.read
+ *   skip 12 1                           statements the shrinker removed
+ *   track 1 2                           stream id, value count
+ *   0 1f
+ *   ...                                 values in hex, up to 8 per line
+ *   checksum 5e1d...                    over every byte before this line
+ *
+ * Refusal rules: another format version, whopper version, SQLite version
+ * or a changed workload is refused with a message naming the difference;
+ * a corrupt or truncated file (bad checksum, missing lines, malformed
+ * values) is an input error "FILE:LINE: ..." with exit status 2. A file
+ * is written to a temporary name and renamed, never half-written.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "replay.h"
+
+#define REPLAY_FORMAT 1
+
+#ifndef WHOPPER_COMMIT
+#define WHOPPER_COMMIT "unknown"
+#endif
+
+uint64_t replay_workload_hash(const struct workload *wl)
+{
+	uint64_t h = 1469598103934665603ULL;
+	const char *parts[3] = {wl->name, wl->setup_sql, wl->description};
+	for (int i = 0; i < 3; i++)
+		for (const char *p = parts[i] ? parts[i] : ""; *p; p++)
+			h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	for (uint32_t i = 0; i < wl->invariant_count; i++)
+		for (const char *p = wl->invariants[i]; *p; p++)
+			h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	return wh_mix64(h);
+}
+
+/* ---------------------------------------------------------------- */
+/* Writing                                                          */
+/* ---------------------------------------------------------------- */
+
+struct hashed_file {
+	FILE *f;
+	uint64_t h;
+};
+
+static void hf_write(struct hashed_file *hf, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		hf->h = (hf->h ^ (unsigned char)s[i]) * 1099511628211ULL;
+	fwrite(s, 1, n, hf->f);
+}
+
+static void hf_printf(struct hashed_file *hf, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void hf_printf(struct hashed_file *hf, const char *fmt, ...)
+{
+	char buf[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	WH_ASSERT(n >= 0 && n < (int)sizeof buf);
+	hf_write(hf, buf, (size_t)n);
+}
+
+static void escape_arg(const char *in, char *out, size_t len)
+{
+	size_t o = 0;
+	for (; *in && o + 4 < len; in++) {
+		if (*in == '%' || *in == '\n' || *in == '\r') {
+			o += (size_t)snprintf(out + o, len - o, "%%%02X", (unsigned char)*in);
+		} else {
+			out[o++] = *in;
+		}
+	}
+	out[o] = '\0';
+}
+
+int replay_check_writable(const char *path)
+{
+	char tmp[PATH_MAX];
+	if (snprintf(tmp, sizeof tmp, "%s.tmp%d", path, (int)getpid()) >= (int)sizeof tmp)
+		return cli_usage_error("--record: path too long");
+	FILE *f = fopen(tmp, "w");
+	if (f == NULL)
+		return cli_usage_error("--record: cannot write '%s': %s", path, strerror(errno));
+	fclose(f);
+	unlink(tmp);
+	return 0;
+}
+
+/* Flags that shape the run are kept; output-only flags are not. */
+static bool arg_is_output_only(const char *a, bool *takes_value)
+{
+	*takes_value = strcmp(a, "--record") == 0 || strcmp(a, "--trace") == 0;
+	return *takes_value || strcmp(a, "--json") == 0 || strcmp(a, "--quiet") == 0;
+}
+
+int replay_write(const char *path, const struct replay_file *rf)
+{
+	char tmp[PATH_MAX];
+	if (snprintf(tmp, sizeof tmp, "%s.tmp%d", path, (int)getpid()) >= (int)sizeof tmp) {
+		fprintf(stderr, "whopper: %s: path too long\n", path);
+		return -1;
+	}
+	struct hashed_file hf = {.f = fopen(tmp, "w"), .h = 1469598103934665603ULL};
+	if (hf.f == NULL) {
+		fprintf(stderr, "whopper: cannot write '%s': %s\n", path, strerror(errno));
+		return -1;
+	}
+	hf_printf(&hf, "whopper-replay %d\n", REPLAY_FORMAT);
+	hf_printf(&hf, "whopper-version %s\n", rf->whopper_version);
+	hf_printf(&hf, "whopper-commit %s\n", rf->whopper_commit);
+	hf_printf(&hf, "sqlite-version %s\n", rf->sqlite_version);
+	hf_printf(&hf, "workload %s %016" PRIx64 "\n", rf->workload, rf->workload_hash);
+	for (int i = 0; i < rf->argc; i++) {
+		char esc[1024];
+		escape_arg(rf->argv[i], esc, sizeof esc);
+		hf_printf(&hf, "arg %s\n", esc);
+	}
+	hf_printf(&hf, "trace-hash %016" PRIx64 "\n", rf->trace_hash);
+	hf_printf(&hf, "verdict %s\n", rf->verdict);
+	hf_printf(&hf, "signature %s\n", rf->signature[0] ? rf->signature : "-");
+	for (uint32_t i = 0; i < rf->skip_count; i++)
+		hf_printf(&hf, "skip %u %u\n", rf->skips[i].txn, rf->skips[i].stmt);
+	for (uint32_t t = 0; t < rf->tape.track_count; t++) {
+		const struct wh_track *tr = &rf->tape.tracks[t];
+		hf_printf(&hf, "track %" PRIu64 " %" PRIu64 "\n", tr->stream, tr->count);
+		for (uint64_t k = 0; k < tr->count; k++)
+			hf_printf(&hf, "%" PRIx64 "%s", tr->values[k],
+				  (k % 8 == 7 || k + 1 == tr->count) ? "\n" : " ");
+	}
+	fprintf(hf.f, "checksum %016" PRIx64 "\n", wh_mix64(hf.h));
+	if (fclose(hf.f) != 0 || rename(tmp, path) != 0) {
+		fprintf(stderr, "whopper: cannot write '%s': %s\n", path, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+int replay_save(const char *path, int argc, char **argv, const struct run_opts *o,
+		const struct wh_tape *tape, const struct run_outcome *out)
+{
+	struct replay_file rf;
+	replay_file_init(&rf);
+	rf.argv = wh_calloc((size_t)argc + 1, sizeof *rf.argv);
+	for (int i = 0; i < argc; i++) {
+		bool takes_value;
+		if (arg_is_output_only(argv[i], &takes_value)) {
+			i += takes_value;
+			continue;
+		}
+		rf.argv[rf.argc++] = wh_strdup(argv[i]);
+	}
+	snprintf(rf.workload, sizeof rf.workload, "%s", o->workload_name);
+	rf.workload_hash = replay_workload_hash(o->cfg.workload);
+	rf.trace_hash = out->trace_hash;
+	snprintf(rf.verdict, sizeof rf.verdict, "%s", out->verdict);
+	snprintf(rf.signature, sizeof rf.signature, "%s", out->signature);
+	wh_tape_copy(&rf.tape, tape);
+	int rc = replay_write(path, &rf);
+	replay_file_free(&rf);
+	return rc;
+}
+
+void replay_file_init(struct replay_file *rf)
+{
+	memset(rf, 0, sizeof *rf);
+	snprintf(rf->whopper_version, sizeof rf->whopper_version, "%s", WHOPPER_VERSION);
+	snprintf(rf->whopper_commit, sizeof rf->whopper_commit, "%s", WHOPPER_COMMIT);
+	snprintf(rf->sqlite_version, sizeof rf->sqlite_version, "%s", sqlite3_libversion());
+	wh_tape_init(&rf->tape);
+}
+
+void replay_file_free(struct replay_file *rf)
+{
+	for (int i = 0; i < rf->argc; i++)
+		free(rf->argv[i]);
+	free(rf->argv);
+	free(rf->skips);
+	wh_tape_free(&rf->tape);
+	memset(rf, 0, sizeof *rf);
+}
+
+/* ---------------------------------------------------------------- */
+/* Reading                                                          */
+/* ---------------------------------------------------------------- */
+
+struct reader {
+	const char *path;
+	char *buf;       /* whole file */
+	size_t len;
+	size_t pos;
+	int line;        /* 1-based number of the line last read */
+	char *err;
+	size_t err_len;
+};
+
+static int rd_error(struct reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int rd_error(struct reader *r, const char *fmt, ...)
+{
+	int n = snprintf(r->err, r->err_len, "%s:%d: ", r->path, r->line > 0 ? r->line : 1);
+	va_list ap;
+	va_start(ap, fmt);
+	if (n >= 0 && (size_t)n < r->err_len)
+		vsnprintf(r->err + n, r->err_len - (size_t)n, fmt, ap);
+	va_end(ap);
+	return 2;
+}
+
+/* Next line without its newline, NUL-terminated in place; NULL at EOF. A
+ * final line without a newline means a truncated file. */
+static char *rd_line(struct reader *r)
+{
+	if (r->pos >= r->len)
+		return NULL;
+	char *start = r->buf + r->pos;
+	char *nl = memchr(start, '\n', r->len - r->pos);
+	r->line++;
+	if (nl == NULL)
+		return NULL;
+	*nl = '\0';
+	r->pos = (size_t)(nl - r->buf) + 1;
+	return start;
+}
+
+static bool unescape_arg(const char *in, char *out, size_t len)
+{
+	size_t o = 0;
+	for (; *in; in++) {
+		if (o + 1 >= len)
+			return false;
+		if (*in == '%') {
+			unsigned v;
+			if (sscanf(in + 1, "%2X", &v) != 1 || in[1] == '\0' || in[2] == '\0')
+				return false;
+			out[o++] = (char)v;
+			in += 2;
+		} else {
+			out[o++] = *in;
+		}
+	}
+	out[o] = '\0';
+	return true;
+}
+
+static bool parse_hex64(const char *s, uint64_t *out)
+{
+	char *end;
+	if (*s == '\0' || strlen(s) > 16)
+		return false;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 16);
+	if (errno != 0 || *end != '\0')
+		return false;
+	*out = v;
+	return true;
+}
+
+static bool starts(const char *line, const char *key, const char **rest)
+{
+	size_t n = strlen(key);
+	if (strncmp(line, key, n) != 0 || line[n] != ' ')
+		return false;
+	*rest = line + n + 1;
+	return true;
+}
+
+int replay_read(const char *path, struct replay_file *rf, char *err, size_t err_len)
+{
+	replay_file_init(rf);
+	struct reader r = {.path = path, .err = err, .err_len = err_len};
+	FILE *f = fopen(path, "rb");
+	if (f == NULL) {
+		snprintf(err, err_len, "%s: cannot open: %s", path, strerror(errno));
+		return 2;
+	}
+	size_t cap = 1 << 16;
+	r.buf = wh_malloc(cap);
+	size_t n;
+	while ((n = fread(r.buf + r.len, 1, cap - r.len - 1, f)) > 0) {
+		r.len += n;
+		if (cap - r.len - 1 == 0) {
+			WH_ASSERT(cap < ((size_t)1 << 40));
+			cap *= 2;
+			r.buf = wh_realloc(r.buf, cap);
+		}
+	}
+	fclose(f);
+	r.buf[r.len] = '\0';
+	if (memchr(r.buf, '\0', r.len) != NULL) {
+		free(r.buf);
+		snprintf(err, err_len, "%s:1: not a whopper replay file (binary content)", path);
+		return 2;
+	}
+
+	int rc = 0;
+	uint64_t h = 1469598103934665603ULL;
+	bool have_checksum = false;
+	struct wh_track *track = NULL;
+	uint64_t track_left = 0;
+	char *line;
+	int stage = 0; /* header lines seen, in order */
+	static const char *const header[] = {"whopper-replay", "whopper-version", "whopper-commit",
+					     "sqlite-version", "workload"};
+	while (rc == 0 && (line = rd_line(&r)) != NULL) {
+		const char *rest;
+		size_t line_len = strlen(line);
+		if (starts(line, "checksum", &rest)) {
+			uint64_t want;
+			if (!parse_hex64(rest, &want))
+				rc = rd_error(&r, "malformed checksum");
+			else if (want != wh_mix64(h))
+				rc = rd_error(&r, "checksum mismatch: the file is corrupt");
+			have_checksum = true;
+			if (rc == 0 && rd_line(&r) != NULL)
+				rc = rd_error(&r, "data after the checksum");
+			break;
+		}
+		for (size_t i = 0; i < line_len; i++)
+			h = (h ^ (unsigned char)line[i]) * 1099511628211ULL;
+		h = (h ^ (unsigned char)'\n') * 1099511628211ULL;
+
+		if (track_left > 0) {
+			char *save = NULL;
+			for (char *tok = strtok_r(line, " ", &save); tok && rc == 0;
+			     tok = strtok_r(NULL, " ", &save)) {
+				uint64_t v;
+				if (track_left == 0)
+					rc = rd_error(&r, "more values than the track declares");
+				else if (!parse_hex64(tok, &v))
+					rc = rd_error(&r, "malformed value '%s'", tok);
+				else {
+					wh_track_push(track, v);
+					track_left--;
+				}
+			}
+			continue;
+		}
+		if (stage < 5) {
+			if (!starts(line, header[stage], &rest)) {
+				rc = rd_error(&r, stage == 0 ? "not a whopper replay file"
+							     : "expected '%s'", header[stage]);
+				break;
+			}
+			switch (stage) {
+			case 0:
+				if (strcmp(rest, "1") != 0)
+					rc = rd_error(&r, "replay format %s is not supported (this whopper reads format %d)",
+						      rest, REPLAY_FORMAT);
+				break;
+			case 1:
+				snprintf(rf->whopper_version, sizeof rf->whopper_version, "%s", rest);
+				break;
+			case 2:
+				snprintf(rf->whopper_commit, sizeof rf->whopper_commit, "%s", rest);
+				break;
+			case 3:
+				snprintf(rf->sqlite_version, sizeof rf->sqlite_version, "%s", rest);
+				break;
+			case 4: {
+				char name[128];
+				char hash[32];
+				if (sscanf(rest, "%127s %31s", name, hash) != 2 ||
+				    !parse_hex64(hash, &rf->workload_hash))
+					rc = rd_error(&r, "malformed workload line");
+				else
+					snprintf(rf->workload, sizeof rf->workload, "%s", name);
+				break;
+			}
+			}
+			stage++;
+			continue;
+		}
+		if (starts(line, "arg", &rest)) {
+			char arg[1024];
+			if (!unescape_arg(rest, arg, sizeof arg)) {
+				rc = rd_error(&r, "malformed argument");
+				break;
+			}
+			rf->argv = wh_realloc(rf->argv, ((size_t)rf->argc + 2) * sizeof *rf->argv);
+			rf->argv[rf->argc++] = wh_strdup(arg);
+			rf->argv[rf->argc] = NULL;
+		} else if (starts(line, "trace-hash", &rest)) {
+			if (!parse_hex64(rest, &rf->trace_hash))
+				rc = rd_error(&r, "malformed trace hash");
+		} else if (starts(line, "verdict", &rest)) {
+			snprintf(rf->verdict, sizeof rf->verdict, "%s", rest);
+		} else if (starts(line, "signature", &rest)) {
+			snprintf(rf->signature, sizeof rf->signature, "%s",
+				 strcmp(rest, "-") == 0 ? "" : rest);
+		} else if (starts(line, "skip", &rest)) {
+			unsigned t, k;
+			char extra;
+			if (sscanf(rest, "%u %u %c", &t, &k, &extra) != 2) {
+				rc = rd_error(&r, "malformed skip line");
+				break;
+			}
+			rf->skips = wh_realloc(rf->skips, (rf->skip_count + 1) * sizeof *rf->skips);
+			rf->skips[rf->skip_count].txn = t;
+			rf->skips[rf->skip_count].stmt = k;
+			rf->skip_count++;
+		} else if (starts(line, "track", &rest)) {
+			unsigned long long id, count;
+			char extra;
+			if (sscanf(rest, "%llu %llu %c", &id, &count, &extra) != 2 ||
+			    count > (1ULL << 32)) {
+				rc = rd_error(&r, "malformed track line");
+				break;
+			}
+			for (uint32_t i = 0; i < rf->tape.track_count; i++)
+				if (rf->tape.tracks[i].stream == id)
+					rc = rd_error(&r, "track %llu appears twice", id);
+			if (rc == 0 && rf->tape.track_count >= WH_TAPE_MAX_TRACKS)
+				rc = rd_error(&r, "too many tracks");
+			if (rc != 0)
+				break;
+			track = wh_tape_track(&rf->tape, id);
+			track_left = count;
+		} else {
+			rc = rd_error(&r, "unexpected line");
+		}
+	}
+	if (rc == 0 && track_left > 0)
+		rc = rd_error(&r, "truncated: a track is missing %llu values",
+			      (unsigned long long)track_left);
+	if (rc == 0 && !have_checksum)
+		rc = rd_error(&r, "truncated: no checksum line");
+	if (rc == 0 && rf->argc == 0)
+		rc = rd_error(&r, "no run arguments");
+	free(r.buf);
+	if (rc != 0)
+		replay_file_free(rf);
+	return rc;
+}
+
+/* Refuse a file this binary cannot reproduce faithfully. */
+int replay_check_compatible(const char *path, const struct replay_file *rf,
+			    const struct workload *wl, char *err, size_t len)
+{
+	if (strcmp(rf->whopper_version, WHOPPER_VERSION) != 0) {
+		snprintf(err, len, "%s: recorded by whopper %s, this is whopper %s: refusing to replay",
+			 path, rf->whopper_version, WHOPPER_VERSION);
+		return 2;
+	}
+	if (strcmp(rf->sqlite_version, sqlite3_libversion()) != 0) {
+		snprintf(err, len, "%s: recorded with SQLite %s, this is SQLite %s: refusing to replay",
+			 path, rf->sqlite_version, sqlite3_libversion());
+		return 2;
+	}
+	if (replay_workload_hash(wl) != rf->workload_hash) {
+		snprintf(err, len, "%s: workload '%s' changed since the recording: refusing to replay",
+			 path, rf->workload);
+		return 2;
+	}
+	return 0;
+}
+
+/* Build run options from a replay file's arguments. argv storage: the
+ * replay file keeps the strings alive. */
+int replay_opts(const struct replay_file *rf, struct run_opts *o)
+{
+	char **argv = wh_calloc((size_t)rf->argc + 2, sizeof *argv);
+	argv[0] = (char *)"run";
+	for (int i = 0; i < rf->argc; i++)
+		argv[i + 1] = rf->argv[i];
+	int rc = run_parse_opts(rf->argc + 1, argv, o);
+	free(argv);
+	if (rc == -1)
+		rc = WH_EXIT_USAGE;
+	if (rc == 0) {
+		o->cfg.skips = rf->skips;
+		o->cfg.skip_count = rf->skip_count;
+	}
+	return rc;
+}
+
+static const char replay_help[] =
+	"usage: whopper replay FILE.whop [--json] [--quiet] [--trace FILE]\n"
+	"\n"
+	"Reproduce a recorded run exactly (same trace hash, same verdict).\n"
+	"Files from another whopper or SQLite version, or with a changed\n"
+	"workload, are refused. Exit status as for 'whopper run'; 3 when the\n"
+	"replay diverged from the recording.\n";
+
+int cmd_replay(int argc, char **argv)
+{
+	const char *path = NULL;
+	bool json = false, quiet = false;
+	const char *trace = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0) {
+			fputs(replay_help, stdout);
+			return WH_EXIT_PASS;
+		} else if (strcmp(argv[i], "--json") == 0) {
+			json = true;
+		} else if (strcmp(argv[i], "--quiet") == 0) {
+			quiet = true;
+		} else if (strcmp(argv[i], "--trace") == 0 && i + 1 < argc) {
+			trace = argv[++i];
+		} else if (argv[i][0] == '-') {
+			return cli_usage_error("replay: unknown option '%s'", argv[i]);
+		} else if (path == NULL) {
+			path = argv[i];
+		} else {
+			return cli_usage_error("replay: more than one file given");
+		}
+	}
+	if (path == NULL)
+		return cli_usage_error("replay: missing FILE.whop");
+	struct replay_file rf;
+	char err[1024];
+	int rc = replay_read(path, &rf, err, sizeof err);
+	if (rc != 0)
+		return cli_usage_error("%s", err);
+	struct run_opts o;
+	rc = replay_opts(&rf, &o);
+	if (rc == 0)
+		rc = replay_check_compatible(path, &rf, o.cfg.workload, err, sizeof err);
+	if (rc != 0) {
+		if (err[0])
+			cli_usage_error("%s", err);
+		replay_file_free(&rf);
+		return WH_EXIT_USAGE;
+	}
+	o.json = json;
+	o.quiet = quiet;
+	o.trace_path = trace;
+	wh_tape_rewind(&rf.tape);
+	struct run_outcome out;
+	rc = run_once(&o, &rf.tape, true, &out, NULL, NULL);
+	if (rc != WH_EXIT_INTERNAL && out.trace_hash != rf.trace_hash) {
+		fprintf(stderr, "whopper: replay diverged: trace hash %016" PRIx64
+				" but the recording has %016" PRIx64 "\n",
+			out.trace_hash, rf.trace_hash);
+		rc = WH_EXIT_INTERNAL;
+	}
+	replay_file_free(&rf);
+	return rc;
+}

@@ -1,0 +1,40 @@
+/*
+ * replay.h - replay files (see replay.c for the format).
+ */
+#ifndef WH_REPLAY_H
+#define WH_REPLAY_H
+
+#include <stdint.h>
+
+#include "cli.h"
+#include "tape.h"
+
+struct replay_file {
+	char whopper_version[32];
+	char whopper_commit[64];
+	char sqlite_version[32];
+	char workload[128];
+	uint64_t workload_hash;
+	int argc;                   /* run flags, without output-only ones */
+	char **argv;
+	uint64_t trace_hash;
+	char verdict[8];
+	char signature[512];
+	struct world_skip *skips;   /* statements removed by the shrinker */
+	uint32_t skip_count;
+	struct wh_tape tape;
+};
+
+void replay_file_init(struct replay_file *rf);
+void replay_file_free(struct replay_file *rf);
+/* 0, or 2 with "FILE:LINE: message" in err (rf left empty). */
+int replay_read(const char *path, struct replay_file *rf, char *err, size_t err_len);
+/* 0, or -1 after printing why (nothing is left under path). */
+int replay_write(const char *path, const struct replay_file *rf);
+int replay_check_compatible(const char *path, const struct replay_file *rf,
+			    const struct workload *wl, char *err, size_t len);
+/* Run options from the file's arguments (and skips). 0 or an exit code. */
+int replay_opts(const struct replay_file *rf, struct run_opts *o);
+uint64_t replay_workload_hash(const struct workload *wl);
+
+#endif

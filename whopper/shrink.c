@@ -1,0 +1,1448 @@
+/*
+ * shrink.c - `whopper shrink FILE.whop --out MIN.whop`: from a recorded
+ * failing run to a small run that fails the same way, plus a readable
+ * MIN.sql and a swimlane MIN.svg beside it.
+ *
+ * What a candidate is. A run is fully described by its flags, the skip
+ * list (statements removed: world_skip) and the tape (every raw draw of
+ * every seeded stream, see engine/tape.h). Any edit of those three is a
+ * valid run: a shortened track continues from its PRNG, a zeroed value
+ * moves its decision to the first option. So the search only edits and
+ * re-runs; it never has to reason about whether an edit is legal.
+ *
+ * When a candidate counts. It must fail (exit status 1) with exactly the
+ * signature of the input ("kind:tmpl1,tmpl2", see run.c), and be strictly
+ * smaller under the size key, compared lexicographically:
+ *   statements executed, connections, transactions, injected faults
+ *   (I/O faults, allocation failures, crashes, reopens, bit flips),
+ *   preemptions (switches away from a connection inside its open
+ *   transaction), draws on the tape, and the summed bit length of the
+ *   draws. After a run the tape holds exactly the draws that run made
+ *   (wh_tape_trim), so an accepted candidate is kept as the tape *after*
+ *   its run: replaying it reproduces that run exactly.
+ *
+ * Passes, repeated while any of them makes progress:
+ *   1 txns      binary search of --txns downward (the run stops early);
+ *   2 conns     drop one connection: its CONN track goes, the higher
+ *               ones are renumbered, --txns loses its transactions; when
+ *               that loses the failure, again with every scheduler pick
+ *               zeroed (fewer connections change what each pick means);
+ *   3 txn-ddmin delta debugging over whole transactions: a transaction's
+ *               draws are cut out of its connection's CONN track (so the
+ *               next transaction of that connection takes its place and
+ *               --txns drops by one); a single transaction whose cut loses
+ *               the failure, or any when the ranges are unknown, has its
+ *               statements skipped instead;
+ *   4 stmt-ddmin delta debugging over single statements (skips; never
+ *               the first of a transaction, see SHRINK_SKIP_FIRST_ACTION);
+ *   5 schedule  zero SCHED (and PCT) draws in halving chunks: the first
+ *               candidate in submission order runs, which tends to keep
+ *               a connection going; the key prefers fewer preemptions;
+ *   6 values    zero, then halve, CONN draws in halving chunks: generator
+ *               values move toward their minimum, blobs get shorter;
+ *   7 faults    set FAULTS draws to the "last option" value, then zero
+ *               them: for wh_prng_chance and `below(n) < rate` the last
+ *               option is "no fault" (zero would mean "fault"), so both
+ *               directions are tried and the key keeps the one with
+ *               fewer faults.
+ * The structural passes 1-4 run to their own fixpoint before 5-7 are
+ * tried, because they remove far more per attempt.
+ *
+ * Per-transaction draw ranges come from the progress callback, which the
+ * world calls after every finished transaction: it snapshots the cursor
+ * of each CONN track. The k-th call belongs to the transaction with the
+ * k-th smallest end_event; its draws are those of its connection since
+ * that connection's previous transaction ended.
+ *
+ * Invariants: `best` is always a candidate that was run and failed with
+ * the target signature; every acceptance strictly decreases the size key,
+ * which is well-founded, so every pass and the outer loop end. Nothing
+ * but the time limit depends on the wall clock: the same input gives the
+ * same output. The time limit is checked between passes and every
+ * SHRINK_CHECK_EVERY attempts; hitting it stops the search early, so a
+ * run cut short by it may give a larger (still failing) result than one
+ * that reached the fixpoint.
+ *
+ * The result is written, read back, replayed and checked for the same
+ * signature and trace hash before MIN.sql and MIN.svg are written from
+ * that replay: a shrink never hands back a passing run.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "oracle.h"
+#include "replay.h"
+#include "shrink_int.h"
+
+#define SHRINK_TIME_LIMIT_DEFAULT_S 300
+#define SHRINK_CHECK_EVERY 16        /* attempts between wall-clock looks */
+#define SHRINK_LOG_MAX (1u << 24)    /* cursor snapshots kept per run */
+
+/* ------------------------------------------------------------------ */
+/* Size                                                                */
+/* ------------------------------------------------------------------ */
+
+struct shrink_size {
+	uint64_t statements;  /* statements executed */
+	uint64_t conns;       /* connections */
+	uint64_t txns;        /* transactions in the history */
+	uint64_t faults;      /* injected faults, crashes, reopens, flips */
+	uint64_t preemptions; /* switches away from an open transaction */
+	uint64_t tape_values; /* draws the run made */
+	uint64_t value_bits;  /* sum of the draws' bit lengths */
+};
+
+static int cmp_u64(uint64_t a, uint64_t b)
+{
+	return (a > b) - (a < b);
+}
+
+/* Lexicographic: <0 when a is smaller. */
+static int size_cmp(const struct shrink_size *a, const struct shrink_size *b)
+{
+	const uint64_t x[] = {a->statements, a->conns, a->txns, a->faults,
+			      a->preemptions, a->tape_values, a->value_bits};
+	const uint64_t y[] = {b->statements, b->conns, b->txns, b->faults,
+			      b->preemptions, b->tape_values, b->value_bits};
+	_Static_assert(sizeof x == sizeof(struct shrink_size), "every size field is compared");
+	for (size_t i = 0; i < sizeof x / sizeof x[0]; i++)
+		if (x[i] != y[i])
+			return cmp_u64(x[i], y[i]);
+	return 0;
+}
+
+static unsigned bit_length(uint64_t v)
+{
+	unsigned n = 0;
+	while (v) {
+		n++;
+		v >>= 1;
+	}
+	return n;
+}
+
+/* ------------------------------------------------------------------ */
+/* Candidates                                                          */
+/* ------------------------------------------------------------------ */
+
+/* A run the shrinker can try: the flags it edits, the skips, the tape. */
+struct cand {
+	uint32_t conn_count;       /* --connections */
+	uint64_t txn_count;        /* --txns */
+	struct world_skip *skips;  /* sorted by (txn, stmt), no duplicates */
+	uint32_t skip_count;
+	struct wh_tape tape;       /* owned */
+};
+
+static void cand_init(struct cand *c)
+{
+	memset(c, 0, sizeof *c);
+	wh_tape_init(&c->tape);
+}
+
+static void cand_free(struct cand *c)
+{
+	free(c->skips);
+	wh_tape_free(&c->tape);
+	memset(c, 0, sizeof *c);
+}
+
+static void cand_copy_meta(struct cand *dst, const struct cand *src)
+{
+	dst->conn_count = src->conn_count;
+	dst->txn_count = src->txn_count;
+	dst->skip_count = src->skip_count;
+	dst->skips = NULL;
+	if (src->skip_count > 0) {
+		dst->skips = wh_malloc(src->skip_count * sizeof *dst->skips);
+		memcpy(dst->skips, src->skips, src->skip_count * sizeof *dst->skips);
+	}
+}
+
+static void cand_copy(struct cand *dst, const struct cand *src)
+{
+	cand_copy_meta(dst, src);
+	wh_tape_copy(&dst->tape, &src->tape);
+}
+
+static int skip_cmp(const void *a, const void *b)
+{
+	const struct world_skip *x = a, *y = b;
+	if (x->txn != y->txn)
+		return x->txn < y->txn ? -1 : 1;
+	return (x->stmt > y->stmt) - (x->stmt < y->stmt);
+}
+
+/* Sort the skips and drop duplicates: the world expects them sorted. */
+static void cand_normalize_skips(struct cand *c)
+{
+	if (c->skip_count == 0)
+		return;
+	qsort(c->skips, c->skip_count, sizeof *c->skips, skip_cmp);
+	uint32_t o = 1;
+	for (uint32_t i = 1; i < c->skip_count; i++)
+		if (skip_cmp(&c->skips[i], &c->skips[o - 1]) != 0)
+			c->skips[o++] = c->skips[i];
+	WH_ASSERT(o <= c->skip_count);
+	c->skip_count = o;
+}
+
+static void cand_add_skip(struct cand *c, uint32_t txn, uint32_t stmt)
+{
+	c->skips = wh_realloc(c->skips, (c->skip_count + 1) * sizeof *c->skips);
+	c->skips[c->skip_count].txn = txn;
+	c->skips[c->skip_count].stmt = stmt;
+	c->skip_count++;
+}
+
+static const struct wh_track *tape_find(const struct wh_tape *t, uint64_t stream)
+{
+	for (uint32_t i = 0; i < t->track_count; i++)
+		if (t->tracks[i].stream == stream)
+			return &t->tracks[i];
+	return NULL;
+}
+
+static struct wh_track *tape_find_mut(struct wh_tape *t, uint64_t stream)
+{
+	for (uint32_t i = 0; i < t->track_count; i++)
+		if (t->tracks[i].stream == stream)
+			return &t->tracks[i];
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* What a run showed                                                   */
+/* ------------------------------------------------------------------ */
+
+struct txn_info {
+	uint32_t id;          /* history id */
+	int conn;             /* its connection */
+	uint32_t stmt_count;  /* statements executed */
+	uint32_t action_off;  /* its statements' action indexes in
+				 run_info.actions */
+	uint64_t draw_lo;     /* its draws on the CONN track: [lo, hi), */
+	uint64_t draw_hi;     /* meaningful when run_info.ranges_ok */
+};
+
+struct run_info {
+	bool valid;               /* the run got as far as the oracle */
+	struct shrink_size size;
+	struct txn_info *txns;    /* by history id */
+	uint32_t txn_count;
+	uint32_t *actions;        /* action index of every executed
+				     statement, by transaction */
+	uint32_t action_count;
+	bool ranges_ok;           /* draw ranges known for every txn */
+};
+
+static void info_free(struct run_info *info)
+{
+	free(info->txns);
+	free(info->actions);
+	memset(info, 0, sizeof *info);
+}
+
+/* Cursor snapshots taken by the progress callback at every finished
+ * transaction: calls x conn_count values. */
+struct cursor_log {
+	const struct wh_tape *tape;
+	uint32_t conn_count;
+	uint32_t *track_index;  /* conn -> index in tape->tracks (a hint:
+				   the array may move when tracks are added) */
+	uint64_t *cursors;
+	uint64_t calls;
+	uint64_t cap_calls;
+	bool off;               /* too many to keep: ranges unknown */
+};
+
+static uint64_t log_cursor(struct cursor_log *log, uint32_t conn)
+{
+	const struct wh_tape *t = log->tape;
+	uint64_t stream = WH_STREAM_CONN + conn;
+	uint32_t i = log->track_index[conn];
+	if (i >= t->track_count || t->tracks[i].stream != stream) {
+		for (i = 0; i < t->track_count && t->tracks[i].stream != stream; i++)
+			;
+		log->track_index[conn] = i;
+	}
+	return i < t->track_count ? t->tracks[i].cursor : 0;
+}
+
+static void log_txn_end(void *ctx, uint64_t done, uint64_t total)
+{
+	struct cursor_log *log = ctx;
+	(void)done;
+	(void)total;
+	if (log->off)
+		return;
+	if ((log->calls + 1) * log->conn_count > SHRINK_LOG_MAX) {
+		log->off = true;
+		return;
+	}
+	if (log->calls == log->cap_calls) {
+		log->cap_calls = log->cap_calls ? log->cap_calls * 2 : 64;
+		log->cursors = wh_realloc(log->cursors,
+					  log->cap_calls * log->conn_count * sizeof *log->cursors);
+	}
+	for (uint32_t c = 0; c < log->conn_count; c++)
+		log->cursors[log->calls * log->conn_count + c] = log_cursor(log, c);
+	log->calls++;
+}
+
+struct event_ref {
+	uint64_t event;
+	int conn;
+	bool closes;          /* the transaction ends with this event */
+};
+
+static int event_ref_cmp(const void *a, const void *b)
+{
+	const struct event_ref *x = a, *y = b;
+	return cmp_u64(x->event, y->event);
+}
+
+/* Switches from a connection with an open transaction to another
+ * connection, over the global event order. */
+static uint64_t count_preemptions(const struct history *h)
+{
+	uint64_t n = 0;
+	for (uint32_t i = 0; i < h->txn_count; i++)
+		n += 3 + h->txns[i]->stmt_count;
+	struct event_ref *ev = wh_malloc((n ? n : 1) * sizeof *ev);
+	uint64_t k = 0;
+	for (uint32_t i = 0; i < h->txn_count; i++) {
+		const struct hist_txn *t = h->txns[i];
+		ev[k++] = (struct event_ref){t->begin_event, t->conn, false};
+		for (uint32_t j = 0; j < t->stmt_count; j++)
+			ev[k++] = (struct event_ref){t->stmts[j].event, t->conn, false};
+		if (t->commit_event != 0)
+			ev[k++] = (struct event_ref){t->commit_event, t->conn, false};
+		if (t->outcome != HIST_RUNNING)
+			ev[k++] = (struct event_ref){t->end_event, t->conn, true};
+	}
+	WH_ASSERT(k <= n);
+	qsort(ev, k, sizeof *ev, event_ref_cmp);
+	uint64_t pre = 0;
+	for (uint64_t i = 0; i + 1 < k; i++)
+		pre += ev[i].conn != ev[i + 1].conn && !ev[i].closes;
+	free(ev);
+	return pre;
+}
+
+struct txn_end_ref {
+	uint64_t end_event;
+	uint32_t id;
+};
+
+static int txn_end_ref_cmp(const void *a, const void *b)
+{
+	const struct txn_end_ref *x = a, *y = b;
+	return cmp_u64(x->end_event, y->end_event);
+}
+
+/* Draw ranges: the k-th progress call is the k-th transaction to end. */
+static bool assign_ranges(struct run_info *info, const struct history *h,
+			  const struct cursor_log *log)
+{
+	if (log->off)
+		return false;
+	struct txn_end_ref *ends = wh_malloc((h->txn_count ? h->txn_count : 1) * sizeof *ends);
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < h->txn_count; i++)
+		if (h->txns[i]->outcome != HIST_RUNNING)
+			ends[n++] = (struct txn_end_ref){h->txns[i]->end_event, i};
+	bool ok = n == log->calls && n == h->txn_count;
+	if (ok) {
+		qsort(ends, n, sizeof *ends, txn_end_ref_cmp);
+		uint64_t *last = wh_calloc(log->conn_count, sizeof *last);
+		for (uint32_t k = 0; k < n && ok; k++) {
+			struct txn_info *ti = &info->txns[ends[k].id];
+			if (ti->conn < 0 || (uint32_t)ti->conn >= log->conn_count) {
+				ok = false;
+				break;
+			}
+			uint64_t hi = log->cursors[(uint64_t)k * log->conn_count + (uint32_t)ti->conn];
+			ti->draw_lo = last[ti->conn];
+			ti->draw_hi = hi;
+			ok = hi >= ti->draw_lo;
+			last[ti->conn] = hi;
+		}
+		free(last);
+	}
+	free(ends);
+	return ok;
+}
+
+struct eval_ctx {
+	const struct cand *cand;
+	const struct cursor_log *log;
+	struct run_info *info;
+};
+
+static void inspect_search(void *ctx, const struct run_opts *o, const struct world_result *res,
+			   const struct oracle_report *rep)
+{
+	struct eval_ctx *e = ctx;
+	struct run_info *info = e->info;
+	const struct history *h = &res->history;
+	const struct world_stats *s = &res->stats;
+	(void)rep;
+	info->valid = true;
+	info->size.statements = s->statements;
+	info->size.conns = o->cfg.conn_count;
+	info->size.txns = h->txn_count;
+	info->size.faults = s->faults_injected + s->alloc_failures + s->disk_full + s->crashes +
+			    s->reopens + s->bitflips;
+	info->size.preemptions = count_preemptions(h);
+
+	info->txn_count = h->txn_count;
+	info->txns = wh_calloc(h->txn_count ? h->txn_count : 1, sizeof *info->txns);
+	uint64_t total = 0;
+	for (uint32_t i = 0; i < h->txn_count; i++)
+		total += h->txns[i]->stmt_count;
+	WH_ASSERT(total < UINT32_MAX);
+	info->actions = wh_malloc((total ? total : 1) * sizeof *info->actions);
+	/* The skip list says which actions of a transaction did not run; the
+	 * executed statements are the remaining actions, in order. */
+	const struct cand *c = e->cand;
+	uint32_t sk = 0, off = 0;
+	for (uint32_t i = 0; i < h->txn_count; i++) {
+		const struct hist_txn *t = h->txns[i];
+		struct txn_info *ti = &info->txns[i];
+		WH_ASSERT_EQ(t->id, i);
+		ti->id = i;
+		ti->conn = t->conn;
+		ti->stmt_count = t->stmt_count;
+		ti->action_off = off;
+		while (sk < c->skip_count && c->skips[sk].txn < i)
+			sk++;
+		uint32_t action = 0;
+		for (uint32_t j = 0; j < t->stmt_count; j++) {
+			while (sk < c->skip_count && c->skips[sk].txn == i &&
+			       c->skips[sk].stmt <= action) {
+				if (c->skips[sk].stmt == action)
+					action++;
+				sk++;
+			}
+			info->actions[off++] = action++;
+		}
+	}
+	WH_ASSERT_EQ(off, total);
+	info->action_count = off;
+	info->ranges_ok = assign_ranges(info, h, e->log);
+}
+
+/* ------------------------------------------------------------------ */
+/* The search                                                          */
+/* ------------------------------------------------------------------ */
+
+struct shrinker {
+	const char *in_path;
+	struct replay_file rf;      /* the input (its argv backs `opts`) */
+	struct run_opts opts;       /* parsed from the input's flags */
+	char signature[512];        /* what every candidate must fail with */
+	struct cand best;           /* smallest failing run so far */
+	struct run_info best_info;
+	uint64_t best_hash;         /* its trace hash */
+	struct shrink_size start_size;
+	uint64_t last_value;        /* a raw draw that picks the last option */
+	uint64_t attempts;
+	uint64_t accepted;
+	double deadline_s;          /* monotonic */
+	double start_s;
+	bool stopped;               /* the time limit was hit */
+	bool tty;                   /* progress on stderr */
+	const char *pass;           /* name of the pass running */
+};
+
+static double mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* The only wall-clock decision: whether to stop. */
+static bool time_up(struct shrinker *sh)
+{
+	if (!sh->stopped && mono_s() >= sh->deadline_s)
+		sh->stopped = true;
+	return sh->stopped;
+}
+
+/* Progress line on a terminal: every few attempts and at every success,
+ * so a fast search does not spend its time redrawing. */
+static void show_progress(const struct shrinker *sh, bool accepted)
+{
+	if (!sh->tty || (!accepted && sh->attempts % 8 != 0))
+		return;
+	const struct shrink_size *s = &sh->best_info.size;
+	fprintf(stderr, "\rwhopper shrink: pass %s, attempt %" PRIu64 ", size %" PRIu64
+			" statements, %" PRIu64 " txns, %" PRIu64 " conns\033[K",
+		sh->pass, sh->attempts, s->statements, s->txns, s->conns);
+}
+
+/* Run c and fill out/info. c's tape is rewound first and afterwards holds
+ * exactly the draws the run made. */
+static void evaluate(struct shrinker *sh, struct cand *c, struct run_outcome *out,
+		     struct run_info *info)
+{
+	memset(info, 0, sizeof *info);
+	struct run_opts o = sh->opts;
+	o.cfg.conn_count = c->conn_count;
+	o.cfg.txn_count = c->txn_count;
+	o.cfg.skips = c->skips;
+	o.cfg.skip_count = c->skip_count;
+	o.json = false;
+	o.quiet = true;
+	o.trace_path = NULL;
+	o.record_path = NULL;
+	struct cursor_log log = {.tape = &c->tape, .conn_count = c->conn_count};
+	log.track_index = wh_malloc(c->conn_count * sizeof *log.track_index);
+	for (uint32_t i = 0; i < c->conn_count; i++)
+		log.track_index[i] = UINT32_MAX;
+	o.cfg.progress = log_txn_end;
+	o.cfg.progress_ctx = &log;
+	struct eval_ctx e = {.cand = c, .log = &log, .info = info};
+	wh_tape_rewind(&c->tape);
+	run_once(&o, &c->tape, false, out, inspect_search, &e);
+	info->size.tape_values = wh_tape_size(&c->tape);
+	for (uint32_t t = 0; t < c->tape.track_count; t++)
+		for (uint64_t k = 0; k < c->tape.tracks[t].count; k++)
+			info->size.value_bits += bit_length(c->tape.tracks[t].values[k]);
+	free(log.cursors);
+	free(log.track_index);
+}
+
+/* Try a candidate; consumes c. True when it failed the same way and is
+ * smaller: it then becomes the best. */
+static bool try_candidate(struct shrinker *sh, struct cand *c)
+{
+	if (sh->stopped || (sh->attempts % SHRINK_CHECK_EVERY == 0 && time_up(sh))) {
+		cand_free(c);
+		return false;
+	}
+	sh->attempts++;
+	cand_normalize_skips(c);
+	struct run_outcome out;
+	struct run_info info;
+	evaluate(sh, c, &out, &info);
+	bool ok = info.valid && out.exit_code == WH_EXIT_FINDING &&
+		  strcmp(out.signature, sh->signature) == 0 &&
+		  size_cmp(&info.size, &sh->best_info.size) < 0;
+	if (!ok) {
+		info_free(&info);
+		cand_free(c);
+		show_progress(sh, false);
+		return false;
+	}
+	cand_free(&sh->best);
+	sh->best = *c;
+	memset(c, 0, sizeof *c);
+	info_free(&sh->best_info);
+	sh->best_info = info;
+	sh->best_hash = out.trace_hash;
+	sh->accepted++;
+	show_progress(sh, true);
+	return true;
+}
+
+/* Skips of the best run, with the transactions in `removed` (by id,
+ * ascending) dropped and later ids shifted down: the best guess of where
+ * they land when those transactions no longer run. */
+static void remap_skips(const struct cand *best, struct cand *c, const uint32_t *removed,
+			uint32_t removed_count)
+{
+	free(c->skips);
+	c->skips = NULL;
+	c->skip_count = 0;
+	uint32_t r = 0;
+	for (uint32_t i = 0; i < best->skip_count; i++) {
+		uint32_t t = best->skips[i].txn;
+		while (r < removed_count && removed[r] < t)
+			r++;
+		if (r < removed_count && removed[r] == t)
+			continue;
+		cand_add_skip(c, t - r, best->skips[i].stmt);
+	}
+}
+
+/* A copy of the best tape without the draws in [lo, hi) ranges of the
+ * transactions listed (by id, ascending). */
+static void tape_without_txns(const struct shrinker *sh, const uint32_t *ids, uint32_t n,
+			      struct wh_tape *dst)
+{
+	const struct run_info *info = &sh->best_info;
+	const struct wh_tape *src = &sh->best.tape;
+	wh_tape_init(dst);
+	for (uint32_t t = 0; t < src->track_count; t++) {
+		const struct wh_track *s = &src->tracks[t];
+		struct wh_track *d = wh_tape_track(dst, s->stream);
+		bool is_conn = s->stream >= WH_STREAM_CONN &&
+			       s->stream < WH_STREAM_CONN + (uint64_t)sh->best.conn_count;
+		for (uint64_t k = 0; k < s->count; k++) {
+			bool drop = false;
+			for (uint32_t i = 0; is_conn && i < n && !drop; i++) {
+				const struct txn_info *ti = &info->txns[ids[i]];
+				drop = (uint64_t)ti->conn + WH_STREAM_CONN == s->stream &&
+				       k >= ti->draw_lo && k < ti->draw_hi;
+			}
+			if (!drop)
+				wh_track_push(d, s->values[k]);
+		}
+	}
+}
+
+/* Pass 1: the smallest --txns that still fails, by binary search. */
+static bool pass_txns(struct shrinker *sh)
+{
+	bool any = false;
+	/* From 0: a defect may show with no transaction at all (a setup that
+	 * a crash loses). */
+	uint64_t lo = 0, hi = sh->best.txn_count;
+	if (sh->best_info.txn_count < hi)
+		hi = sh->best_info.txn_count;
+	while (lo < hi && !sh->stopped) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		struct cand c;
+		cand_init(&c);
+		cand_copy(&c, &sh->best);
+		c.txn_count = mid;
+		uint32_t o = 0;
+		for (uint32_t i = 0; i < c.skip_count; i++)
+			if (c.skips[i].txn < mid)
+				c.skips[o++] = c.skips[i];
+		c.skip_count = o;
+		if (try_candidate(sh, &c)) {
+			any = true;
+			hi = sh->best.txn_count < mid ? sh->best.txn_count : mid;
+		} else {
+			lo = mid + 1;
+		}
+	}
+	return any;
+}
+
+/* Pass 2: drop one connection at a time, highest first. */
+static bool pass_conns(struct shrinker *sh)
+{
+	bool any = false;
+	for (uint32_t j = sh->best.conn_count; j-- > 0 && !sh->stopped;) {
+		if (sh->best.conn_count <= 1)
+			break;
+		if (j >= sh->best.conn_count)
+			continue;
+		const struct run_info *info = &sh->best_info;
+		uint32_t *ids = wh_malloc((info->txn_count ? info->txn_count : 1) * sizeof *ids);
+		uint32_t n = 0;
+		for (uint32_t i = 0; i < info->txn_count; i++)
+			if (info->txns[i].conn == (int)j)
+				ids[n++] = i;
+		struct cand c;
+		cand_init(&c);
+		cand_copy_meta(&c, &sh->best);
+		c.conn_count--;
+		c.txn_count = c.txn_count > n ? c.txn_count - n : 1;
+		remap_skips(&sh->best, &c, ids, n);
+		free(ids);
+		/* Connection j's workload stream goes; the ones above move down
+		 * one id, so each keeps its own draws. */
+		const struct wh_tape *src = &sh->best.tape;
+		for (uint32_t t = 0; t < src->track_count; t++) {
+			const struct wh_track *s = &src->tracks[t];
+			uint64_t id = s->stream;
+			if (id == WH_STREAM_CONN + (uint64_t)j)
+				continue;
+			if (id > WH_STREAM_CONN + (uint64_t)j &&
+			    id < WH_STREAM_CONN + (uint64_t)sh->best.conn_count)
+				id--;
+			struct wh_track *d = wh_tape_track(&c.tape, id);
+			for (uint64_t k = 0; k < s->count; k++)
+				wh_track_push(d, s->values[k]);
+		}
+		/* Fewer connections means fewer candidates at each pick, so the
+		 * recorded picks mean other choices; when that loses the
+		 * failure, try again with every pick the first candidate. */
+		struct cand fifo;
+		cand_init(&fifo);
+		cand_copy(&fifo, &c);
+		struct wh_track *picks = tape_find_mut(&fifo.tape, WH_STREAM_SCHED);
+		for (uint64_t k = 0; picks && k < picks->count; k++)
+			picks->values[k] = 0;
+		if (try_candidate(sh, &c))
+			any = true;
+		else if (picks != NULL && picks->count > 0)
+			any |= try_candidate(sh, &fifo);
+		cand_free(&fifo);
+	}
+	return any;
+}
+
+/* Whether the first statement action of a transaction may be skipped.
+ * Not yet: the driver hands the workload the previous executed statement
+ * as `prev`; with the first one skipped there is none, and a workload
+ * that stored that statement's row (\gset) asserts prev != NULL, while an
+ * autocommit transaction without its one statement asserts in the
+ * driver. Either would abort the whole shrink, so such skips are not
+ * generated (whole transactions still go, through their tape ranges).
+ * Set to 1 once the driver tolerates them. */
+#define SHRINK_SKIP_FIRST_ACTION 1
+
+static bool action_skippable(uint32_t action)
+{
+	return SHRINK_SKIP_FIRST_ACTION || action != 0;
+}
+
+/* An item delta debugging removes: a transaction, or one statement
+ * action of a transaction. */
+struct item {
+	uint32_t txn;
+	uint32_t action;
+};
+
+typedef uint32_t (*items_fn)(const struct shrinker *sh, struct item *out);
+typedef bool (*remove_fn)(struct shrinker *sh, const struct item *items, uint32_t n);
+
+/* ddmin (reduce to complement): split the items into n chunks, try
+ * removing each; on success start over on the new best with n-1 chunks,
+ * else double n until chunks are single items. Items are re-listed from
+ * the best run after every success, because ids shift when it changes. */
+static bool ddmin(struct shrinker *sh, items_fn list, remove_fn remove)
+{
+	bool any = false;
+	uint32_t n = 2;
+	struct item *items = NULL;
+	while (!sh->stopped) {
+		uint32_t len = list(sh, NULL);
+		if (len == 0)
+			break;
+		items = wh_realloc(items, len * sizeof *items);
+		WH_ASSERT_EQ(list(sh, items), len);
+		if (n > len)
+			n = len;
+		bool removed = false;
+		for (uint32_t i = 0; i < n && !sh->stopped && !removed; i++) {
+			uint32_t lo = (uint32_t)((uint64_t)len * i / n);
+			uint32_t hi = (uint32_t)((uint64_t)len * (i + 1) / n);
+			WH_ASSERT(hi <= len);
+			if (lo < hi && remove(sh, items + lo, hi - lo))
+				removed = true;
+		}
+		if (removed) {
+			any = true;
+			n = n > 2 ? n - 1 : 2;
+			continue;
+		}
+		if (n >= len)
+			break;
+		n = n * 2 < len ? n * 2 : len;
+	}
+	free(items);
+	return any;
+}
+
+/* Statements of a transaction the skip list may remove. */
+static uint32_t skippable_count(const struct run_info *info, const struct txn_info *ti)
+{
+	uint32_t n = 0;
+	for (uint32_t k = 0; k < ti->stmt_count; k++)
+		n += action_skippable(info->actions[ti->action_off + k]);
+	return n;
+}
+
+static uint32_t list_txns(const struct shrinker *sh, struct item *out)
+{
+	const struct run_info *info = &sh->best_info;
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < info->txn_count; i++) {
+		/* by skips, only a transaction with statements can shrink */
+		if (!info->ranges_ok && skippable_count(info, &info->txns[i]) == 0)
+			continue;
+		if (out)
+			out[n] = (struct item){i, 0};
+		n++;
+	}
+	return n;
+}
+
+/* Remove transactions: cut their draws from the tape (the connection's
+ * next transaction takes the place of each), or, when the ranges are
+ * unknown or a single transaction's cut did not keep the failure, skip
+ * its statements (the schedule around it then changes less). */
+static bool remove_txns(struct shrinker *sh, const struct item *items, uint32_t n)
+{
+	const struct run_info *info = &sh->best_info;
+	struct cand c;
+	if (info->ranges_ok) {
+		uint32_t *ids = wh_malloc(n * sizeof *ids);
+		for (uint32_t i = 0; i < n; i++)
+			ids[i] = items[i].txn;
+		cand_init(&c);
+		cand_copy_meta(&c, &sh->best);
+		c.txn_count = c.txn_count > n ? c.txn_count - n : 1;
+		remap_skips(&sh->best, &c, ids, n);
+		tape_without_txns(sh, ids, n, &c.tape);
+		free(ids);
+		if (try_candidate(sh, &c))
+			return true;
+		if (n > 1)
+			return false;
+	}
+	uint32_t added = 0;
+	cand_init(&c);
+	cand_copy(&c, &sh->best);
+	for (uint32_t i = 0; i < n; i++) {
+		const struct txn_info *ti = &info->txns[items[i].txn];
+		for (uint32_t k = 0; k < ti->stmt_count; k++) {
+			uint32_t action = info->actions[ti->action_off + k];
+			if (action_skippable(action)) {
+				cand_add_skip(&c, ti->id, action);
+				added++;
+			}
+		}
+	}
+	if (added == 0) {
+		cand_free(&c);
+		return false;
+	}
+	return try_candidate(sh, &c);
+}
+
+static uint32_t list_stmts(const struct shrinker *sh, struct item *out)
+{
+	const struct run_info *info = &sh->best_info;
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < info->txn_count; i++) {
+		const struct txn_info *ti = &info->txns[i];
+		for (uint32_t k = 0; k < ti->stmt_count; k++) {
+			uint32_t action = info->actions[ti->action_off + k];
+			if (!action_skippable(action))
+				continue;
+			if (out)
+				out[n] = (struct item){i, action};
+			n++;
+		}
+	}
+	return n;
+}
+
+static bool remove_stmts(struct shrinker *sh, const struct item *items, uint32_t n)
+{
+	struct cand c;
+	cand_init(&c);
+	cand_copy(&c, &sh->best);
+	for (uint32_t i = 0; i < n; i++)
+		cand_add_skip(&c, items[i].txn, items[i].action);
+	return try_candidate(sh, &c);
+}
+
+enum value_edit {
+	EDIT_ZERO,  /* the first option */
+	EDIT_HALVE, /* a smaller raw value */
+	EDIT_LAST,  /* the last option (see last_option_value) */
+};
+
+static uint64_t edit_value(const struct shrinker *sh, enum value_edit e, uint64_t v)
+{
+	switch (e) {
+	case EDIT_ZERO:
+		return 0;
+	case EDIT_HALVE:
+		return v >> 1;
+	case EDIT_LAST:
+		return sh->last_value;
+	}
+	WH_UNREACHABLE();
+}
+
+/* Edit one stream's draws in chunks of halving size: every chunk the
+ * edit changes is tried once per chunk size. */
+static bool pass_values(struct shrinker *sh, uint64_t stream, enum value_edit e)
+{
+	bool any = false;
+	const struct wh_track *tr = tape_find(&sh->best.tape, stream);
+	uint64_t len = tr ? tr->count : 0;
+	for (uint64_t size = len; size > 0 && !sh->stopped; size /= 2) {
+		for (uint64_t start = 0; !sh->stopped; start += size) {
+			tr = tape_find(&sh->best.tape, stream);
+			if (tr == NULL || start >= tr->count)
+				break;
+			uint64_t end = start + size < tr->count ? start + size : tr->count;
+			bool changes = false;
+			for (uint64_t k = start; k < end && !changes; k++)
+				changes = edit_value(sh, e, tr->values[k]) != tr->values[k];
+			if (!changes)
+				continue;
+			struct cand c;
+			cand_init(&c);
+			cand_copy(&c, &sh->best);
+			struct wh_track *d = tape_find_mut(&c.tape, stream);
+			WH_ASSERT(d != NULL);
+			for (uint64_t k = start; k < end; k++)
+				d->values[k] = edit_value(sh, e, d->values[k]);
+			any |= try_candidate(sh, &c);
+		}
+	}
+	return any;
+}
+
+/* A raw draw v with v % n == n - 1 for every bound n the engine uses for
+ * yes/no and rate decisions (2, 3, 4, ..., 1000, 9000, 1000000): the lcm
+ * of them all, minus one. It stays far below any rejection limit. */
+static uint64_t last_option_value(void)
+{
+	static const uint64_t fixed[] = {1000000, 9000, 1000};
+	uint64_t l = 1;
+	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
+		uint64_t a = l, b = fixed[i];
+		while (b) {
+			uint64_t t = a % b;
+			a = b;
+			b = t;
+		}
+		l = l / a * fixed[i];
+	}
+	for (uint64_t m = 2; m < 64; m++) {
+		uint64_t a = l, b = m;
+		while (b) {
+			uint64_t t = a % b;
+			a = b;
+			b = t;
+		}
+		uint64_t f = m / a;
+		if (l > (UINT64_MAX >> 1) / f)
+			break;
+		l *= f;
+	}
+	WH_ASSERT(l % 1000000 == 0);
+	return l - 1;
+}
+
+static void run_passes(struct shrinker *sh)
+{
+	/* Each round either accepts a strictly smaller candidate or ends the
+	 * loop; the size key is well-founded, so this terminates. */
+	for (;;) {
+		bool changed = false;
+		sh->pass = "1/7 txns";
+		changed |= !time_up(sh) && pass_txns(sh);
+		sh->pass = "2/7 connections";
+		changed |= !time_up(sh) && pass_conns(sh);
+		sh->pass = "3/7 transactions";
+		changed |= !time_up(sh) && ddmin(sh, list_txns, remove_txns);
+		sh->pass = "4/7 statements";
+		changed |= !time_up(sh) && ddmin(sh, list_stmts, remove_stmts);
+		if (changed)
+			continue;
+		sh->pass = "5/7 schedule";
+		changed |= !time_up(sh) && pass_values(sh, WH_STREAM_SCHED, EDIT_ZERO);
+		changed |= !time_up(sh) && pass_values(sh, WH_STREAM_PCT, EDIT_ZERO);
+		sh->pass = "6/7 values";
+		for (uint32_t i = 0; i < sh->best.conn_count && !sh->stopped; i++) {
+			changed |= pass_values(sh, WH_STREAM_CONN + i, EDIT_ZERO);
+			changed |= pass_values(sh, WH_STREAM_CONN + i, EDIT_HALVE);
+		}
+		sh->pass = "7/7 faults";
+		changed |= !time_up(sh) && pass_values(sh, WH_STREAM_FAULTS, EDIT_LAST);
+		changed |= !time_up(sh) && pass_values(sh, WH_STREAM_FAULTS, EDIT_ZERO);
+		if (!changed || sh->stopped)
+			break;
+	}
+	if (sh->tty)
+		fputs("\r\033[K", stderr);
+}
+
+/* ------------------------------------------------------------------ */
+/* The result: replay file, verification, MIN.sql and MIN.svg          */
+/* ------------------------------------------------------------------ */
+
+/* The input's run flags with --txns and --connections set to the
+ * shrunk values (appended when the input did not give them). */
+static char **shrunk_args(const struct replay_file *rf, const struct cand *c, int *argc_out)
+{
+	char **argv = wh_calloc((size_t)rf->argc + 5, sizeof *argv);
+	int n = 0;
+	bool have_txns = false, have_conns = false;
+	char num[32];
+	for (int i = 0; i < rf->argc; i++) {
+		const char *a = rf->argv[i];
+		argv[n++] = wh_strdup(a);
+		if (i + 1 < rf->argc && strcmp(a, "--txns") == 0) {
+			snprintf(num, sizeof num, "%" PRIu64, c->txn_count);
+			argv[n++] = wh_strdup(num);
+			have_txns = true;
+			i++;
+		} else if (i + 1 < rf->argc && strcmp(a, "--connections") == 0) {
+			snprintf(num, sizeof num, "%u", c->conn_count);
+			argv[n++] = wh_strdup(num);
+			have_conns = true;
+			i++;
+		}
+	}
+	if (!have_conns) {
+		argv[n++] = wh_strdup("--connections");
+		snprintf(num, sizeof num, "%u", c->conn_count);
+		argv[n++] = wh_strdup(num);
+	}
+	if (!have_txns) {
+		argv[n++] = wh_strdup("--txns");
+		snprintf(num, sizeof num, "%" PRIu64, c->txn_count);
+		argv[n++] = wh_strdup(num);
+	}
+	WH_ASSERT(n <= rf->argc + 4);
+	*argc_out = n;
+	return argv;
+}
+
+/* Text between `from` and the first of the stop strings (or the end). */
+static void copy_until(const char *from, const char *const *stops, char *out, size_t cap)
+{
+	size_t n = strlen(from);
+	for (size_t i = 0; stops[i]; i++) {
+		const char *p = strstr(from, stops[i]);
+		if (p && (size_t)(p - from) < n)
+			n = (size_t)(p - from);
+	}
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(out, from, n);
+	out[n] = '\0';
+}
+
+/* Which read broke, from the oracle's paragraph: describe_mismatch writes
+ * "T<id> (conn ..) does not match at its commit ..: statement <j> `sql`
+ * .. observed <rows> but the reference gives <rows>" (or "matches no
+ * position in its window"). The oracle does not expose these as fields
+ * yet, so they are parsed here; anything unparsed leaves them unknown. */
+static void find_read(const char *detail, struct shrink_view *v)
+{
+	v->read_txn = SHRINK_NONE;
+	v->read_stmt = SHRINK_NONE;
+	v->observed[0] = v->expected[0] = '\0';
+	if (detail == NULL)
+		return;
+	static const char *const markers[] = {" does not match at its commit ",
+					      " matches no position in its window ", NULL};
+	const char *p = NULL;
+	for (int i = 0; markers[i] && p == NULL; i++)
+		p = strstr(detail, markers[i]);
+	if (p == NULL)
+		return;
+	for (const char *q = p; q-- > detail;) {
+		if (*q != 'T' || q[1] < '0' || q[1] > '9')
+			continue;
+		char *end;
+		unsigned long id = strtoul(q + 1, &end, 10);
+		if (strncmp(end, " (conn ", 7) == 0 && id < UINT32_MAX) {
+			v->read_txn = (uint32_t)id;
+			break;
+		}
+	}
+	const char *st = strstr(p, ": statement ");
+	if (st == NULL)
+		return;
+	char *end;
+	unsigned long j = strtoul(st + 12, &end, 10);
+	if (end == st + 12 || j >= UINT32_MAX)
+		return;
+	v->read_stmt = (uint32_t)j;
+	const char *obs = strstr(end, " observed ");
+	const char *exp = obs ? strstr(obs, " but the reference gives ") : NULL;
+	if (obs == NULL || exp == NULL)
+		return;
+	size_t n = (size_t)(exp - (obs + 10));
+	if (n >= sizeof v->observed)
+		n = sizeof v->observed - 1;
+	memcpy(v->observed, obs + 10, n);
+	v->observed[n] = '\0';
+	static const char *const stops[] = {"; that result", NULL};
+	copy_until(exp + 25, stops, v->expected, sizeof v->expected);
+}
+
+struct final_ctx {
+	struct shrinker *sh;
+	const char *trace_path;     /* the replay's --trace file */
+	const char *whop_path;
+	int argc;
+	char **argv;
+	char *sql;                  /* MIN.sql, MIN.svg contents */
+	size_t sql_len;
+	char *svg;
+	size_t svg_len;
+	bool trace_ok;
+};
+
+static char *read_all(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return NULL;
+	size_t cap = 1 << 16, n = 0, got;
+	char *buf = wh_malloc(cap);
+	while ((got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
+		n += got;
+		if (n + 1 == cap) {
+			WH_ASSERT(cap < ((size_t)1 << 40));
+			cap *= 2;
+			buf = wh_realloc(buf, cap);
+		}
+	}
+	bool err = ferror(f) != 0;
+	fclose(f);
+	if (err) {
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+static void inspect_final(void *ctx, const struct run_opts *o, const struct world_result *res,
+			  const struct oracle_report *rep)
+{
+	struct final_ctx *fc = ctx;
+	struct shrink_view v;
+	memset(&v, 0, sizeof v);
+	v.source_path = fc->sh->in_path;
+	/* MIN.sql and MIN.svg sit beside MIN.whop: name it without its
+	 * directory, so the files do not depend on where they were written. */
+	const char *slash = strrchr(fc->whop_path, '/');
+	v.whop_path = slash ? slash + 1 : fc->whop_path;
+	v.signature = fc->sh->signature;
+	v.opts = o;
+	v.argc = fc->argc;
+	v.argv = fc->argv;
+	v.skip_count = o->cfg.skip_count;
+	v.res = res;
+	v.rep = rep;
+	if (res->finding_count > 0) {
+		v.kind = res->findings[0].kind;
+		v.detail = res->findings[0].detail;
+	} else {
+		for (uint32_t i = 0; rep && i < rep->violation_count; i++) {
+			const struct oracle_violation *x = &rep->violations[i];
+			if (x->expected)
+				continue;
+			v.kind = x->kind;
+			v.detail = x->detail;
+			v.txns = x->txns;
+			v.txn_count = x->txn_count;
+			break;
+		}
+	}
+	find_read(v.detail, &v);
+	if (v.read_txn == SHRINK_NONE && v.txn_count > 0)
+		v.read_txn = v.txns[0];
+	size_t trace_len = 0;
+	char *trace = read_all(fc->trace_path, &trace_len);
+	fc->trace_ok = trace != NULL;
+	v.trace = trace ? trace : "";
+	v.trace_len = trace ? trace_len : 0;
+
+	FILE *f = open_memstream(&fc->sql, &fc->sql_len);
+	WH_ASSERT(f != NULL);
+	shrink_sql_write(f, &v);
+	fclose(f);
+	f = open_memstream(&fc->svg, &fc->svg_len);
+	WH_ASSERT(f != NULL);
+	shrink_svg_write(f, &v);
+	fclose(f);
+	free(trace);
+}
+
+/* Write buf to path through a temporary name. 0 or -1 after a message. */
+static int write_file(const char *path, const char *buf, size_t len)
+{
+	char tmp[PATH_MAX];
+	if (snprintf(tmp, sizeof tmp, "%s.tmp%d", path, (int)getpid()) >= (int)sizeof tmp) {
+		fprintf(stderr, "whopper: %s: path too long\n", path);
+		return -1;
+	}
+	FILE *f = fopen(tmp, "w");
+	if (f == NULL) {
+		fprintf(stderr, "whopper: cannot write '%s': %s\n", path, strerror(errno));
+		return -1;
+	}
+	size_t n = fwrite(buf, 1, len, f);
+	if (fclose(f) != 0 || n != len || rename(tmp, path) != 0) {
+		fprintf(stderr, "whopper: cannot write '%s': %s\n", path, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+/* MIN.whop -> MIN (the stem MIN.sql and MIN.svg are named from). */
+static void out_stem(const char *out, char *stem, size_t cap)
+{
+	size_t n = strlen(out);
+	if (n > 5 && strcmp(out + n - 5, ".whop") == 0)
+		n -= 5;
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(stem, out, n);
+	stem[n] = '\0';
+}
+
+/* Write the best run as out, replay it from the file, and write MIN.sql
+ * and MIN.svg from that replay. WH_EXIT_PASS, or an exit code after a
+ * message (nothing left under out then). */
+static int write_result(struct shrinker *sh, const char *out, const char *stem)
+{
+	struct replay_file w;
+	replay_file_init(&w);
+	snprintf(w.workload, sizeof w.workload, "%s", sh->rf.workload);
+	w.workload_hash = sh->rf.workload_hash;
+	w.argv = shrunk_args(&sh->rf, &sh->best, &w.argc);
+	w.trace_hash = sh->best_hash;
+	snprintf(w.verdict, sizeof w.verdict, "fail");
+	snprintf(w.signature, sizeof w.signature, "%s", sh->signature);
+	if (sh->best.skip_count > 0) {
+		w.skips = wh_malloc(sh->best.skip_count * sizeof *w.skips);
+		memcpy(w.skips, sh->best.skips, sh->best.skip_count * sizeof *w.skips);
+		w.skip_count = sh->best.skip_count;
+	}
+	/* Every track is kept, the empty ones too, so the file lists every
+	 * stream the run seeded (an empty track replays like a missing one). */
+	for (uint32_t t = 0; t < sh->best.tape.track_count; t++) {
+		const struct wh_track *s = &sh->best.tape.tracks[t];
+		struct wh_track *d = wh_tape_track(&w.tape, s->stream);
+		for (uint64_t k = 0; k < s->count; k++)
+			wh_track_push(d, s->values[k]);
+	}
+	int rc = replay_write(out, &w) == 0 ? WH_EXIT_PASS : WH_EXIT_INTERNAL;
+	struct replay_file back;
+	memset(&back, 0, sizeof back);
+	char err[1024] = "";
+	if (rc == WH_EXIT_PASS && replay_read(out, &back, err, sizeof err) != 0) {
+		fprintf(stderr, "whopper: shrink: cannot read back %s\n", err);
+		rc = WH_EXIT_INTERNAL;
+	}
+	struct run_opts o;
+	if (rc == WH_EXIT_PASS && (replay_opts(&back, &o) != 0 ||
+				   replay_check_compatible(out, &back, o.cfg.workload, err,
+							   sizeof err) != 0)) {
+		fprintf(stderr, "whopper: shrink: %s: the written file does not replay: %s\n", out,
+			err);
+		rc = WH_EXIT_INTERNAL;
+	}
+	char trace_path[PATH_MAX];
+	struct final_ctx fc = {.sh = sh, .trace_path = trace_path, .whop_path = out,
+			       .argc = back.argc, .argv = back.argv};
+	if (rc == WH_EXIT_PASS &&
+	    snprintf(trace_path, sizeof trace_path, "%s.trace", stem) >= (int)sizeof trace_path) {
+		fprintf(stderr, "whopper: %s: path too long\n", stem);
+		rc = WH_EXIT_INTERNAL;
+	}
+	if (rc == WH_EXIT_PASS) {
+		/* The verifying replay also captures the trace (VFS ticks for
+		 * the picture); the trace never changes the run. */
+		o.quiet = true;
+		o.json = false;
+		o.trace_path = trace_path;
+		wh_tape_rewind(&back.tape);
+		struct run_outcome ro;
+		run_once(&o, &back.tape, true, &ro, inspect_final, &fc);
+		unlink(trace_path);
+		if (ro.exit_code != WH_EXIT_FINDING || strcmp(ro.signature, sh->signature) != 0 ||
+		    ro.trace_hash != sh->best_hash || !fc.trace_ok || fc.sql == NULL ||
+		    fc.svg == NULL) {
+			fprintf(stderr, "whopper: shrink: replaying %s gave verdict %s, signature '%s', trace hash %016" PRIx64 "; expected fail, '%s', %016" PRIx64 ": not writing a result that does not reproduce\n",
+				out, ro.verdict, ro.signature, ro.trace_hash, sh->signature,
+				sh->best_hash);
+			rc = WH_EXIT_INTERNAL;
+		}
+	}
+	char path[PATH_MAX];
+	if (rc == WH_EXIT_PASS &&
+	    (snprintf(path, sizeof path, "%s.sql", stem) >= (int)sizeof path ||
+	     write_file(path, fc.sql, fc.sql_len) != 0))
+		rc = WH_EXIT_INTERNAL;
+	if (rc == WH_EXIT_PASS &&
+	    (snprintf(path, sizeof path, "%s.svg", stem) >= (int)sizeof path ||
+	     write_file(path, fc.svg, fc.svg_len) != 0))
+		rc = WH_EXIT_INTERNAL;
+	if (rc != WH_EXIT_PASS)
+		unlink(out);
+	free(fc.sql);
+	free(fc.svg);
+	replay_file_free(&back);
+	replay_file_free(&w);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* The command                                                         */
+/* ------------------------------------------------------------------ */
+
+static const char shrink_help[] =
+	"usage: whopper shrink FILE.whop --out MIN.whop [--time-limit SECONDS] [--quiet]\n"
+	"\n"
+	"Search for a smaller run that fails with the same signature as the\n"
+	"recorded one (violation kind and statement templates): fewer\n"
+	"transactions, connections, statements, preemptions, smaller values,\n"
+	"fewer faults. Writes MIN.whop (replay it with 'whopper replay'),\n"
+	"MIN.sql (the statements in the order they ran, values inline, the\n"
+	"violating read annotated) and MIN.svg (one lane per connection).\n"
+	"\n"
+	"  --out MIN.whop         the shrunk replay file (required)\n"
+	"  --time-limit SECONDS   stop searching after this long (default 300);\n"
+	"                         the search is deterministic, but a search cut\n"
+	"                         short by the limit may end with a larger result\n"
+	"  --quiet                no progress line or summary\n"
+	"\n"
+	"exit status: 0 a smaller-or-equal failing run was written and verified\n"
+	"by replaying it, 2 bad usage, an unreadable file or a recorded run that\n"
+	"passed, 3 whopper itself failed (the result did not reproduce).\n";
+
+static int parse_args(int argc, char **argv, const char **in, const char **out,
+		      uint64_t *limit_s, bool *quiet)
+{
+	*in = *out = NULL;
+	*limit_s = SHRINK_TIME_LIMIT_DEFAULT_S;
+	*quiet = false;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			fputs(shrink_help, stdout);
+			return -1;
+		} else if (strcmp(a, "--out") == 0) {
+			if (i + 1 >= argc || argv[i + 1][0] == '\0')
+				return cli_usage_error("shrink: --out: missing FILE");
+			*out = argv[++i];
+		} else if (strcmp(a, "--time-limit") == 0) {
+			const char *v = i + 1 < argc ? argv[++i] : "";
+			char *end = NULL;
+			unsigned long long n = 0;
+			errno = 0;
+			if (*v >= '0' && *v <= '9')
+				n = strtoull(v, &end, 10);
+			if (end == NULL || *end != '\0' || errno != 0 || n < 1 || n > 31536000)
+				return cli_usage_error("shrink: --time-limit: expected seconds in [1, 31536000], got '%s'",
+						       v);
+			*limit_s = n;
+		} else if (strcmp(a, "--quiet") == 0) {
+			*quiet = true;
+		} else if (a[0] == '-') {
+			return cli_usage_error("shrink: unknown option '%s' (try 'whopper shrink --help')",
+					       a);
+		} else if (*in == NULL) {
+			*in = a;
+		} else {
+			return cli_usage_error("shrink: more than one input file given");
+		}
+	}
+	if (*in == NULL)
+		return cli_usage_error("shrink: missing FILE.whop");
+	if (*out == NULL)
+		return cli_usage_error("shrink: missing --out MIN.whop");
+	return 0;
+}
+
+int cmd_shrink(int argc, char **argv)
+{
+	const char *in, *out;
+	uint64_t limit_s;
+	bool quiet;
+	int rc = parse_args(argc, argv, &in, &out, &limit_s, &quiet);
+	if (rc == -1)
+		return WH_EXIT_PASS;
+	if (rc != 0)
+		return rc;
+	char stem[PATH_MAX];
+	out_stem(out, stem, sizeof stem);
+	if (strlen(stem) + 8 >= sizeof stem)
+		return cli_usage_error("shrink: --out: path too long");
+	rc = replay_check_writable(out);
+	if (rc != 0)
+		return rc;
+
+	struct shrinker *sh = wh_calloc(1, sizeof *sh);
+	sh->in_path = in;
+	sh->start_s = mono_s();
+	sh->deadline_s = sh->start_s + (double)limit_s;
+	sh->tty = !quiet && isatty(2);
+	sh->pass = "0/7 replay";
+	sh->last_value = last_option_value();
+	cand_init(&sh->best);
+	char err[1024] = "";
+	rc = replay_read(in, &sh->rf, err, sizeof err);
+	if (rc != 0) {
+		free(sh);
+		return cli_usage_error("%s", err);
+	}
+	rc = replay_opts(&sh->rf, &sh->opts);
+	if (rc == 0)
+		rc = replay_check_compatible(in, &sh->rf, sh->opts.cfg.workload, err, sizeof err);
+	if (rc != 0) {
+		if (err[0])
+			cli_usage_error("%s", err);
+		rc = WH_EXIT_USAGE;
+		goto out_free;
+	}
+	if (strcmp(sh->rf.verdict, "fail") != 0 || sh->rf.signature[0] == '\0') {
+		rc = cli_usage_error("shrink: %s: the recorded run did not fail (verdict %s): nothing to shrink",
+				     in, sh->rf.verdict);
+		goto out_free;
+	}
+	snprintf(sh->signature, sizeof sh->signature, "%s", sh->rf.signature);
+
+	/* The input is the first best: replay it exactly as recorded. */
+	sh->best.conn_count = sh->opts.cfg.conn_count;
+	sh->best.txn_count = sh->opts.cfg.txn_count;
+	if (sh->rf.skip_count > 0) {
+		sh->best.skips = wh_malloc(sh->rf.skip_count * sizeof *sh->best.skips);
+		memcpy(sh->best.skips, sh->rf.skips, sh->rf.skip_count * sizeof *sh->best.skips);
+		sh->best.skip_count = sh->rf.skip_count;
+	}
+	wh_tape_copy(&sh->best.tape, &sh->rf.tape);
+	struct run_outcome ro;
+	evaluate(sh, &sh->best, &ro, &sh->best_info);
+	sh->attempts = 1;
+	sh->best_hash = ro.trace_hash;
+	if (ro.exit_code == WH_EXIT_INTERNAL || ro.trace_hash != sh->rf.trace_hash) {
+		fprintf(stderr, "whopper: shrink: %s does not replay: trace hash %016" PRIx64
+				" but the recording has %016" PRIx64 "\n",
+			in, ro.trace_hash, sh->rf.trace_hash);
+		rc = WH_EXIT_INTERNAL;
+		goto out_free;
+	}
+	if (ro.exit_code != WH_EXIT_FINDING || strcmp(ro.signature, sh->signature) != 0) {
+		fprintf(stderr, "whopper: shrink: %s replays with signature '%s', the recording says '%s'\n",
+			in, ro.signature, sh->signature);
+		rc = WH_EXIT_INTERNAL;
+		goto out_free;
+	}
+	sh->start_size = sh->best_info.size;
+	/* The replay leaves the input's sizes (txns, conns) in best; the
+	 * passes only ever shrink from here. */
+	run_passes(sh);
+
+	rc = write_result(sh, out, stem);
+	if (rc == WH_EXIT_PASS && !quiet) {
+		const struct shrink_size *a = &sh->start_size, *b = &sh->best_info.size;
+		printf("whopper shrink: %s: %" PRIu64 " -> %" PRIu64 " statements, %" PRIu64
+		       " -> %" PRIu64 " transactions, %" PRIu64 " -> %" PRIu64
+		       " connections, %" PRIu64 " -> %" PRIu64 " preemptions; %" PRIu64
+		       " attempts (%" PRIu64 " kept) in %.1f s%s; wrote %s, %s.sql, %s.svg\n",
+		       sh->signature, a->statements, b->statements, a->txns, b->txns, a->conns,
+		       b->conns, a->preemptions, b->preemptions, sh->attempts, sh->accepted,
+		       mono_s() - sh->start_s,
+		       sh->stopped ? " (time limit reached: the search stopped early)" : "",
+		       out, stem, stem);
+	}
+
+out_free:
+	info_free(&sh->best_info);
+	cand_free(&sh->best);
+	replay_file_free(&sh->rf);
+	free(sh);
+	return rc;
+}

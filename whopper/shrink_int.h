@@ -1,0 +1,62 @@
+/*
+ * shrink_int.h - what the shrinker (shrink.c) hands to the writers of its
+ * human-readable outputs: MIN.sql (shrink_sql.c) and MIN.svg
+ * (shrink_svg.c).
+ *
+ * Ownership: a view only borrows. Everything it points at (the run's
+ * result and oracle report, the trace text) belongs to the caller and
+ * lives for the duration of the writer call; the writers keep nothing.
+ * Both writers are pure functions of the view: no wall clock, no
+ * addresses, so the same shrunk run gives byte-identical files.
+ */
+#ifndef WH_SHRINK_INT_H
+#define WH_SHRINK_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "cli.h"
+#include "oracle.h"
+
+#define SHRINK_NONE UINT32_MAX
+
+struct shrink_view {
+	const char *source_path;   /* the replay file that was shrunk */
+	const char *whop_path;     /* the shrunk replay file */
+	const char *signature;     /* failure signature both runs share */
+	const struct run_opts *opts; /* options of the shrunk run */
+	int argc;                  /* its run flags, as written to the file */
+	char *const *argv;
+	uint32_t skip_count;       /* statements the shrinker removed */
+	const struct world_result *res; /* the shrunk run */
+	const struct oracle_report *rep; /* its check, or NULL */
+	const char *kind;          /* violation (or finding) kind */
+	const char *detail;        /* its readable paragraph */
+	const uint32_t *txns;      /* transactions it names */
+	uint32_t txn_count;
+	uint32_t read_txn;         /* the violating read: history txn id, */
+	uint32_t read_stmt;        /* statement index; SHRINK_NONE when the
+				      detail does not name one */
+	char observed[1024];       /* what the read returned ("" unknown) */
+	char expected[1024];       /* what the reference gives ("" unknown) */
+	const char *trace;         /* the shrunk run's --trace text */
+	size_t trace_len;
+};
+
+/* Write MIN.sql / MIN.svg for the view to f. Errors surface through
+ * ferror(f); the caller checks. */
+void shrink_sql_write(FILE *f, const struct shrink_view *v);
+void shrink_svg_write(FILE *f, const struct shrink_view *v);
+
+/* The statement's SQL with every ?N replaced by its bound value as an SQL
+ * literal (wh_value_format); placeholders inside quotes are left alone.
+ * Writes at most cap bytes including the terminator (truncating with
+ * "..."); returns buf. */
+char *shrink_inline_sql(const struct hist_stmt *s, char *buf, size_t cap);
+/* Result rows as a short readable text "(1000), (990)" / "no rows"
+ * (truncated to cap). Returns buf. */
+char *shrink_rows_text(const struct hist_stmt *s, char *buf, size_t cap);
+
+#endif /* WH_SHRINK_INT_H */
