@@ -33,7 +33,7 @@ endif
 
 OPT ?= -O2
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g $(OPT) -MMD -MP \
-	$(shell pkg-config --cflags $(PKGS) 2>/dev/null) -Iengine -Ioracle -Iworkloads -Iwhopper
+	$(shell pkg-config --cflags $(PKGS) 2>/dev/null) -iquote engine -iquote oracle -iquote workloads -iquote whopper
 LDLIBS_BASE := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
 ifdef SANITIZE
@@ -101,7 +101,8 @@ else
 WHOPPER := bin/whopper
 endif
 
-.PHONY: all run test bench deps clean valgrind
+.PHONY: all run test bench deps clean valgrind install
+PREFIX ?= /usr/local
 all: $(WHOPPER)
 
 $(BUILD)/%.o: %.c
@@ -127,7 +128,7 @@ $(WHOPPER): $(CLI_OBJ) $(BUILD)/libwhopper.a
 
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libwhopper.a tests/test_util.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests -o $@ $< $(BUILD)/libwhopper.a $(LDLIBS) $(shell pkg-config --libs cmocka)
+	$(CC) $(CFLAGS) -iquote tests -o $@ $< $(BUILD)/libwhopper.a $(LDLIBS) $(shell pkg-config --libs cmocka)
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libwhopper.a
 	@mkdir -p $(dir $@)
@@ -149,6 +150,12 @@ run: $(WHOPPER)
 
 bench: $(BENCH_BIN) $(WHOPPER)
 	@for b in $(BENCH_BIN); do echo "== $$b"; $$b || exit 1; done
+	@for b in bench/bench_*.sh; do echo "== $$b"; sh $$b $(WHOPPER) || exit 1; done
+
+# Built-in workloads are embedded, so the binary alone is the install.
+install: $(WHOPPER)
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(WHOPPER) $(DESTDIR)$(PREFIX)/bin/whopper
 
 deps:
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \

@@ -110,6 +110,10 @@ struct conn {
 					in flight */
 	bool holds_db_write_lock;    /* RESERVED or above on the main db */
 	bool holds_wal_write_lock;   /* the WAL write lock (shm slot 0) */
+	bool wrote_under_lock;       /* wrote pages during the current hold
+					of the write lock */
+	bool hold_predates_commit;   /* the current hold began before the
+					COMMIT call: the txn's own writes */
 	bool commit_wrote;           /* held a write lock at some point of
 					the COMMIT in flight: only then can
 					a failed COMMIT have committed */
@@ -194,35 +198,47 @@ static uint64_t str_hash(const char *s)
  * commit and return in between, so the order in which COMMITs return is not
  * the serialization order. SQLite serializes writers by one write lock: the
  * WAL write lock (shm slot 0, exclusive) or RESERVED-and-above on the main
- * database file in rollback modes. The last release of that lock inside a
- * COMMIT is after its commit point and before any later writer's commit, so
- * that order is the writers' serialization order.
+ * database file in rollback modes. The first release inside a COMMIT of a
+ * hold during which pages were written is right after its commit point and
+ * before any later writer's commit, so that order is the writers'
+ * serialization order.
  */
 static void note_commit_point(struct world *w, struct conn *c,
 			      enum wh_op_kind kind, const char *file, int64_t a,
 			      int64_t b, int rc)
 {
-	bool released = false;
+	bool was_holding = c->holds_db_write_lock || c->holds_wal_write_lock;
 	if (rc != SQLITE_OK)
 		return;
 	if ((kind == WH_OP_LOCK || kind == WH_OP_UNLOCK) && file != NULL &&
 	    strcmp(file, w->res->db_path) == 0) {
-		bool holds = b >= SQLITE_LOCK_RESERVED;
-		released = c->holds_db_write_lock && !holds;
-		c->holds_db_write_lock = holds;
+		c->holds_db_write_lock = b >= SQLITE_LOCK_RESERVED;
 	} else if (kind == WH_OP_SHM_LOCK && a == 0) {
 		int flags = (int)(b & 0xff);
-		released = (flags & SQLITE_SHM_UNLOCK) && (flags & SQLITE_SHM_EXCLUSIVE);
 		if (flags & SQLITE_SHM_EXCLUSIVE)
 			c->holds_wal_write_lock = (flags & SQLITE_SHM_LOCK) != 0;
+	} else if (kind == WH_OP_WRITE && was_holding) {
+		/* Pages reached the WAL or the database file under the lock:
+		 * this hold can carry a commit. */
+		c->wrote_under_lock = true;
 	}
-	if (c->in_commit && (c->holds_db_write_lock || c->holds_wal_write_lock))
+	bool holding = c->holds_db_write_lock || c->holds_wal_write_lock;
+	if (!was_holding && holding)
+		c->wrote_under_lock = false; /* a new hold starts clean */
+	if (c->in_commit && holding)
 		c->commit_wrote = true;
-	/* The last release counts: an autocommit statement may take and
-	 * drop the lock while retrying (a stale WAL snapshot) before it
-	 * commits, and nothing re-takes it after its commit point. */
-	if (released && c->in_commit && c->txn != NULL)
+	/* The first release, inside COMMIT, of the transaction's own hold
+	 * (taken before COMMIT, or one that wrote pages) is the one right
+	 * after the commit point. Earlier holds that wrote nothing (an
+	 * autocommit statement retrying a stale WAL snapshot) and later ones
+	 * (a checkpoint taking the lock after the commit) are not it. */
+	if (was_holding && !holding && (c->wrote_under_lock || c->hold_predates_commit) &&
+	    c->in_commit && c->txn != NULL && c->txn->visible_event == 0)
 		c->txn->visible_event = ++w->res->history.event;
+	if (!holding) {
+		c->wrote_under_lock = false;
+		c->hold_predates_commit = false;
+	}
 }
 
 static void trace_vfs(void *ctx, enum wh_op_kind kind, const char *file,
@@ -753,6 +769,7 @@ static int conn_step(struct conn *c)
 				hist_txn_commit_start(&res->history, c->txn);
 				c->in_commit = true;
 				c->commit_wrote = c->holds_db_write_lock || c->holds_wal_write_lock;
+				c->hold_predates_commit = c->commit_wrote;
 				c->state = CS_NEXT;
 			} else {
 				trace_stmt(w, c, "begin-start", c->txn_name, 0);
@@ -816,6 +833,7 @@ static int conn_step(struct conn *c)
 				hist_txn_commit_start(&res->history, c->txn);
 				c->in_commit = true;
 				c->commit_wrote = c->holds_db_write_lock || c->holds_wal_write_lock;
+				c->hold_predates_commit = c->commit_wrote;
 				trace_stmt(w, c, "commit-start", c->txn_name, 0);
 				c->state = CS_COMMIT;
 				break;
@@ -1130,6 +1148,8 @@ static void conn_kill(struct world *w, struct conn *c, bool record_txn)
 	c->in_commit = false;
 	c->holds_db_write_lock = false;
 	c->holds_wal_write_lock = false;
+	c->wrote_under_lock = false;
+	c->hold_predates_commit = false;
 	c->persist_left = 0;
 	conn_clear_cells(c);
 }

@@ -1101,6 +1101,42 @@ static void report_finish(struct oracle__ctx *c)
 	}
 }
 
+/* Opens the target read-only. A run that ended with a hot journal (a
+ * rollback that failed under I/O faults) cannot be read that way: SQLite
+ * must roll the journal back first, which is a write. Then the target is
+ * opened read-write, SQLite recovers it as any later reader would, and
+ * the note says so; the oracle itself still writes nothing. Returns 0, or
+ * -1 with the reason in the note. */
+static int target_open(struct oracle__ctx *c)
+{
+	const char *path = c->cfg->target_path;
+	int orc = sqlite3_open_v2(path, &c->target, SQLITE_OPEN_READONLY,
+				  c->cfg->target_vfs);
+	if (orc == SQLITE_OK) {
+		/* Any read error but READONLY is left to the final checks,
+		 * which report it as a finding about the target. */
+		int prc = sqlite3_exec(c->target,
+				       "SELECT count(*) FROM sqlite_schema",
+				       NULL, NULL, NULL);
+		if ((prc & 0xff) == SQLITE_READONLY) {
+			sqlite3_close(c->target);
+			c->target = NULL;
+			orc = sqlite3_open_v2(path, &c->target,
+					      SQLITE_OPEN_READWRITE,
+					      c->cfg->target_vfs);
+			if (orc == SQLITE_OK)
+				oracle__report_note(c->report, "target had a hot journal: opened read-write so that SQLite could roll it back before the final checks");
+		}
+	}
+	if (orc == SQLITE_OK)
+		return 0;
+	struct oracle__buf b = { 0 };
+	oracle__buf_printf(&b, "oracle: cannot open target %s: %s", path,
+			   c->target ? sqlite3_errmsg(c->target)
+				     : sqlite3_errstr(orc));
+	return ctx_fail(c, &b);
+}
+
 int oracle_check(const struct history *h, const struct oracle_config *cfg,
 		 struct oracle_report *out)
 {
@@ -1111,22 +1147,8 @@ int oracle_check(const struct history *h, const struct oracle_config *cfg,
 	struct oracle__ctx c = { .h = h, .cfg = cfg ? cfg : &defaults,
 				 .report = out };
 	int rc = ctx_init(&c);
-	if (rc == 0 && c.cfg->target_path != NULL) {
-		int orc = sqlite3_open_v2(c.cfg->target_path, &c.target,
-					  SQLITE_OPEN_READONLY,
-					  c.cfg->target_vfs);
-		if (orc != SQLITE_OK) {
-			struct oracle__buf b = { 0 };
-			oracle__buf_printf(&b, "oracle: cannot open target %s: %s",
-					   c.cfg->target_path,
-					   c.target ? sqlite3_errmsg(c.target)
-						    : sqlite3_errstr(orc));
-			char *msg = oracle__buf_take(&b);
-			oracle__report_note(out, msg);
-			free(msg);
-			rc = -1;
-		}
-	}
+	if (rc == 0 && c.cfg->target_path != NULL)
+		rc = target_open(&c);
 	if (rc != 0) {
 		ctx_fini(&c);
 		return -1;

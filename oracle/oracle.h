@@ -9,7 +9,11 @@
  * indeterminate transactions settled both ways within a budget; final-state
  * compare of every table of the target against the reference;
  * PRAGMA integrity_check and foreign_key_check on the target; workload
- * invariants. The oracle never writes to the target database.
+ * invariants. The oracle never writes to the target database (when the
+ * run left a hot journal, SQLite rolls it back as the oracle opens the
+ * target, and the report's note says so). Crashes recorded in the
+ * history are checked against the durability promise (oracle_config.
+ * durability).
  */
 #ifndef WH_ORACLE_H
 #define WH_ORACLE_H

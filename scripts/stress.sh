@@ -1,23 +1,21 @@
 #!/bin/sh
-# A short multi-seed stress session with the defaults: what `make run`
-# does. Each seed is one checked run; the session fails when any run fails.
+# What `make run` does: a short nightly job (about a minute) over the
+# default matrix of workloads, journal modes, synchronous levels, fault
+# profiles, connection counts, schedulers and pragmas. Every run is a
+# checked, seeded child; the job prints its base seed, and each failure's
+# repro command is in the report.
+#   SECONDS_BUDGET=120 make run     a longer session
+#   BASE_SEED=42 make run           the same matrix again
 set -u
 bin=${1:-bin/whopper}
-seeds=${SEEDS:-8}
-base=${BASE_SEED:-$(date +%s)}
-fails=0
-echo "whopper stress session: $seeds seeds from base seed $base"
-i=0
-while [ $i -lt "$seeds" ]; do
-	seed=$((base + i))
-	if "$bin" run --seed "$seed" --connections 8 --txns 2000 --quiet; then
-		echo "seed $seed: pass"
-	else
-		rc=$?
-		echo "seed $seed: FAIL (exit $rc); reproduce with: $bin run --seed $seed --connections 8 --txns 2000"
-		fails=$((fails + 1))
-	fi
-	i=$((i + 1))
-done
-echo "$((seeds - fails)) passed, $fails failed"
-[ "$fails" -eq 0 ]
+budget=${SECONDS_BUDGET:-50}
+out=${OUT_DIR:-nightly-out/$(date +%Y%m%d-%H%M%S)}
+set -- --time "$budget" --out "$out"
+if [ -n "${BASE_SEED:-}" ]; then
+	set -- "$@" --seed "$BASE_SEED"
+fi
+echo "whopper stress session: ${budget}s, results in $out"
+"$bin" nightly "$@"
+rc=$?
+echo "report: $out/report.html (summary: $out/summary.json)"
+exit $rc

@@ -298,6 +298,9 @@ static void print_repro(FILE *f, const struct run_opts *o)
 		fprintf(f, " --stack-size %zu", c->stack_bytes);
 }
 
+static void make_signature(const struct world_result *res, const struct oracle_report *rep,
+			   char *out, size_t len);
+
 static void print_json(const struct run_opts *o, const struct world_result *r,
 		       const struct oracle_report *rep, const char *verdict,
 		       double run_s, double check_s)
@@ -372,7 +375,11 @@ static void print_json(const struct run_opts *o, const struct world_result *r,
 	fprintf(f, "], \"oracle\": {\"txns_checked\": %" PRIu64 ", \"gave_up\": %s, \"note\": ",
 		rep ? rep->txns_checked : 0, rep && rep->gave_up ? "true" : "false");
 	json_str(f, rep && rep->note ? rep->note : "");
-	fprintf(f, "}, \"repro\": ");
+	char sig[512];
+	make_signature(r, rep, sig, sizeof sig);
+	fprintf(f, "}, \"signature\": ");
+	json_str(f, sig);
+	fprintf(f, ", \"repro\": ");
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *m = open_memstream(&buf, &len);
@@ -530,7 +537,7 @@ int run_once(struct run_opts *o, struct wh_tape *tape, bool print, struct run_ou
 			.invariant_count = cfg.workload->invariant_count,
 			.ref_pragmas = cfg.workload->pragmas,
 			.ref_pragma_count = cfg.workload->pragma_count,
-			.indeterminate_budget = 8,
+			.indeterminate_budget = 64,
 			.durability = oracle_durability_for(cfg.journal_mode, cfg.synchronous),
 			.bitflips = res.stats.bitflips > 0,
 		};

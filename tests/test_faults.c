@@ -1,0 +1,235 @@
+/*
+ * test_faults.c - faults, power loss and planted VFS bugs on real runs.
+ *
+ * Each planted bug must be caught within the first 20 seeds with the kind
+ * it must produce; the same configurations without the bug (honest FULL
+ * with crashes, honest I/O faults) must give no violation over many seeds
+ * (the false-positive guard); fault statistics must show the faults were
+ * really injected; everything is deterministic per seed.
+ */
+#include "test_util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "oracle.h"
+#include "world.h"
+
+struct outcome {
+	uint32_t unexpected;    /* violations not explained by the config */
+	uint32_t findings;      /* hangs and the like */
+	char kinds[512];        /* every unexpected kind, comma separated */
+	struct world_stats stats;
+	uint64_t hash;
+};
+
+static struct outcome run_checked(const struct world_config *cfg)
+{
+	struct world_result r;
+	struct oracle_report rep;
+	struct outcome o;
+	memset(&o, 0, sizeof o);
+	assert_int_equal(world_run(cfg, &r), 0);
+	struct oracle_config oc = {
+		.target_path = r.db_path,
+		.target_vfs = r.vfs_name,
+		.invariants = cfg->workload->invariants,
+		.invariant_count = cfg->workload->invariant_count,
+		.ref_pragmas = cfg->workload->pragmas,
+		.ref_pragma_count = cfg->workload->pragma_count,
+		.indeterminate_budget = 64,
+		.durability = oracle_durability_for(cfg->journal_mode, cfg->synchronous),
+		.bitflips = r.stats.bitflips > 0,
+	};
+	assert_int_equal(oracle_check(&r.history, &oc, &rep), 0);
+	for (uint32_t i = 0; i < rep.violation_count; i++) {
+		if (rep.violations[i].expected)
+			continue;
+		o.unexpected++;
+		size_t n = strlen(o.kinds);
+		if (n + strlen(rep.violations[i].kind) + 2 < sizeof o.kinds)
+			snprintf(o.kinds + n, sizeof o.kinds - n, "%s%s", n ? "," : "",
+				 rep.violations[i].kind);
+		if (getenv("WH_TEST_VERBOSE") && i < 3)
+			fprintf(stderr, "seed %llu: %s: %.300s\n",
+				(unsigned long long)cfg->seed, rep.violations[i].kind,
+				rep.violations[i].detail);
+	}
+	o.findings = r.finding_count;
+	if (getenv("WH_TEST_VERBOSE") && r.finding_count)
+		fprintf(stderr, "seed %llu: finding %s: %.300s\n", (unsigned long long)cfg->seed,
+			r.findings[0].kind, r.findings[0].detail);
+	o.stats = r.stats;
+	o.hash = r.trace_hash;
+	oracle_report_free(&rep);
+	world_result_free(&r);
+	return o;
+}
+
+static void base(struct world_config *cfg, uint64_t seed)
+{
+	world_config_default(cfg);
+	cfg->seed = seed;
+	cfg->workload = wl_find("bank");
+	cfg->conn_count = 6;
+	cfg->txn_count = 150;
+}
+
+static bool has_kind(const struct outcome *o, const char *const *kinds)
+{
+	for (int i = 0; kinds[i]; i++)
+		if (strstr(o->kinds, kinds[i]) != NULL)
+			return true;
+	return false;
+}
+
+/* Runs seeds 1..20 with a planted bug until one is caught with one of the
+ * expected kinds; fails if none of the 20 is. */
+static void expect_caught(enum simvfs_bug bug, const char *journal, enum world_faults faults,
+			  const char *const *kinds)
+{
+	for (uint64_t seed = 1; seed <= 20; seed++) {
+		struct world_config cfg;
+		base(&cfg, seed);
+		cfg.vfs_bug = bug;
+		cfg.journal_mode = journal;
+		cfg.faults = faults;
+		struct outcome o = run_checked(&cfg);
+		if (o.unexpected > 0 && has_kind(&o, kinds))
+			return;
+	}
+	fail_msg("planted bug %d was not caught in 20 seeds", (int)bug);
+}
+
+/* xLock always grants: two writers in rollback mode overwrite each
+ * other, which the oracle sees as lost updates or reads of no state. */
+static void test_no_locks_caught(void **state)
+{
+	(void)state;
+	static const char *const kinds[] = {"lost_update", "read_mismatch", "write_skew",
+					    "read_skew", "dirty_read", "integrity_check",
+					    "final_state", "intermediate_read", NULL};
+	expect_caught(SIMVFS_BUG_NO_LOCKS, "delete", WORLD_FAULTS_NONE, kinds);
+}
+
+/* xShmLock never excludes: WAL writers collide. */
+static void test_no_shm_locks_caught(void **state)
+{
+	(void)state;
+	static const char *const kinds[] = {"lost_update", "read_mismatch", "write_skew",
+					    "read_skew", "dirty_read", "integrity_check",
+					    "final_state", "intermediate_read", NULL};
+	expect_caught(SIMVFS_BUG_NO_SHM_LOCKS, "wal", WORLD_FAULTS_NONE, kinds);
+}
+
+/* xSync lies: after a power loss, commits acknowledged under FULL are
+ * gone. */
+static void test_lying_fsync_caught(void **state)
+{
+	(void)state;
+	static const char *const kinds[] = {"lost_commit", "recovery_failed", NULL};
+	expect_caught(SIMVFS_BUG_LYING_FSYNC, "wal", WORLD_FAULTS_CRASH, kinds);
+}
+
+/* Honest synchronous=FULL with power losses: no violation, and crashes
+ * and recoveries really happened. */
+static void test_honest_crashes_pass(void **state)
+{
+	(void)state;
+	uint64_t crashes = 0, recoveries = 0;
+	static const char *const journals[] = {"wal", "delete", "truncate", "persist"};
+	for (uint64_t seed = 1; seed <= 100; seed++) {
+		struct world_config cfg;
+		base(&cfg, seed);
+		cfg.faults = WORLD_FAULTS_CRASH;
+		cfg.journal_mode = journals[seed % 4];
+		struct outcome o = run_checked(&cfg);
+		assert_int_equal(o.findings, 0);
+		if (o.unexpected)
+			fail_msg("seed %llu (%s): %s", (unsigned long long)seed, cfg.journal_mode,
+				 o.kinds);
+		crashes += o.stats.crashes;
+		recoveries += o.stats.recoveries;
+	}
+	assert_true(crashes >= 100);
+	assert_true(recoveries >= crashes * 9 / 10);
+}
+
+/* Honest I/O faults and allocation failures: no violation; faults of
+ * several kinds were injected. */
+static void test_honest_io_faults_pass(void **state)
+{
+	(void)state;
+	uint64_t injected = 0, allocs = 0;
+	uint32_t kinds = 0;
+	for (uint64_t seed = 1; seed <= 100; seed++) {
+		struct world_config cfg;
+		base(&cfg, seed);
+		cfg.faults = WORLD_FAULTS_IO;
+		cfg.journal_mode = seed % 2 ? "wal" : "delete";
+		struct outcome o = run_checked(&cfg);
+		assert_int_equal(o.findings, 0);
+		if (o.unexpected)
+			fail_msg("seed %llu (%s): %s", (unsigned long long)seed, cfg.journal_mode,
+				 o.kinds);
+		injected += o.stats.faults_injected;
+		allocs += o.stats.alloc_failures;
+		for (int k = 0; k < WH_OP__COUNT; k++)
+			kinds |= (o.stats.faults_by_kind[k] > 0) << k;
+	}
+	assert_true(injected > 100);
+	assert_true(allocs > 10);
+	assert_true(__builtin_popcount(kinds) >= 5);
+}
+
+/* Chaos (io + crash + reopens + spikes) passes and is deterministic. */
+static void test_chaos_pass_and_deterministic(void **state)
+{
+	(void)state;
+	uint64_t reopens = 0;
+	for (uint64_t seed = 1; seed <= 30; seed++) {
+		struct world_config cfg;
+		base(&cfg, seed);
+		cfg.faults = WORLD_FAULTS_CHAOS;
+		struct outcome a = run_checked(&cfg);
+		struct outcome b = run_checked(&cfg);
+		assert_true(a.hash == b.hash);
+		assert_int_equal(a.findings, 0);
+		if (a.unexpected)
+			fail_msg("seed %llu: %s", (unsigned long long)seed, a.kinds);
+		reopens += a.stats.reopens;
+	}
+	assert_true(reopens > 0);
+}
+
+/* Bit flips: the run ends with a report (never a crash of whopper) and
+ * whatever the oracle finds is labelled expected. */
+static void test_bitflip_reports(void **state)
+{
+	(void)state;
+	uint64_t flips = 0;
+	for (uint64_t seed = 1; seed <= 30; seed++) {
+		struct world_config cfg;
+		base(&cfg, seed);
+		cfg.faults = WORLD_FAULTS_BITFLIP;
+		struct outcome o = run_checked(&cfg);
+		assert_int_equal(o.unexpected, 0);
+		flips += o.stats.bitflips;
+	}
+	assert_true(flips >= 25);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_no_locks_caught),
+		cmocka_unit_test(test_no_shm_locks_caught),
+		cmocka_unit_test(test_lying_fsync_caught),
+		cmocka_unit_test(test_honest_crashes_pass),
+		cmocka_unit_test(test_honest_io_faults_pass),
+		cmocka_unit_test(test_chaos_pass_and_deterministic),
+		cmocka_unit_test(test_bitflip_reports),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
