@@ -30,6 +30,7 @@ struct run_opts {
 	const char *workload_name;
 	const char *trace_path;
 	const char *record_path;
+	const char *elle_path;
 	bool json;
 	bool quiet;
 };

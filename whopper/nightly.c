@@ -59,7 +59,7 @@
 #include "nightly_int.h"
 /* After nightly_int.h: engine/sched.h's enum must be declared before the
  * system <sched.h> defines SCHED_RR as a macro (see nightly_uv.h). */
-#include <nightly_uv.h>
+#include "nightly_uv.h"
 
 extern char **environ;
 

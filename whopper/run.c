@@ -19,6 +19,7 @@
 
 #include "cli.h"
 #include "fiber.h"
+#include "elle.h"
 #include "oracle.h"
 
 static const char run_help[] =
@@ -53,6 +54,9 @@ static const char run_help[] =
 	"                         separated (e.g. lock,shm_lock); default all\n"
 	"  --trace FILE           one line per event\n"
 	"  --record FILE.whop     write a replay file (whopper replay FILE.whop)\n"
+	"  --elle FILE            write the history in Elle's EDN format (for\n"
+	"                         workloads that declare a list-append or\n"
+	"                         rw-register shape)\n"
 	"  --json                 one JSON object on stdout\n"
 	"  --quiet                no progress line or summary\n"
 	"\n"
@@ -216,6 +220,10 @@ int run_parse_opts(int argc, char **argv, struct run_opts *o)
 			rc = parse_u64(a, v, 0, 10000000, &o->cfg.reorder_window_us);
 		} else if (strcmp(a, "--yield-ops") == 0) {
 			rc = parse_yield_ops(v, &o->cfg.yield_mask);
+		} else if (strcmp(a, "--elle") == 0) {
+			if (v == NULL || *v == '\0')
+				return cli_usage_error("--elle: missing FILE");
+			o->elle_path = v;
 		} else if (strcmp(a, "--record") == 0) {
 			if (v == NULL || *v == '\0')
 				return cli_usage_error("--record: missing FILE");
@@ -236,6 +244,9 @@ int run_parse_opts(int argc, char **argv, struct run_opts *o)
 	if (wl_resolve_with_params(o->workload_name, o->params, o->param_count,
 				   &o->cfg.workload, err, sizeof err) != 0)
 		return cli_usage_error("--workload: %s", err);
+	if (o->elle_path && o->cfg.workload->shape == NULL)
+		return cli_usage_error("--elle: workload '%s' declares no Elle shape (\\shape list-append|rw-register)",
+				       o->workload_name);
 	return 0;
 }
 
@@ -568,6 +579,13 @@ int run_once(struct run_opts *o, struct wh_tape *tape, bool print, struct run_ou
 			unlink(tmp_trace);
 			if (exit_code == WH_EXIT_PASS)
 				exit_code = WH_EXIT_INTERNAL;
+		}
+	}
+	if (print && o->elle_path) {
+		char err[512];
+		if (elle_write(o->elle_path, &res.history, cfg.workload, err, sizeof err) != 0) {
+			cli_usage_error("--elle: %s", err);
+			exit_code = WH_EXIT_USAGE;
 		}
 	}
 	out->exit_code = exit_code;
