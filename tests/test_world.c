@@ -299,6 +299,68 @@ static void test_records_exactly_once(void **state)
 	}
 }
 
+/* A workload whose transactions only ever sleep: nothing finishes. */
+static void *sleeper_new(const struct workload *wl, uint32_t id)
+{
+	(void)wl;
+	(void)id;
+	return calloc(1, 1);
+}
+
+static void sleeper_begin(void *cs, struct wh_prng *rng, const char **name,
+			  enum hist_begin *begin)
+{
+	(void)cs;
+	(void)rng;
+	*name = "sleeper";
+	*begin = HIST_BEGIN_DEFERRED;
+}
+
+static void sleeper_next(void *cs, struct wh_prng *rng, const struct hist_stmt *prev,
+			 struct wl_action *out)
+{
+	(void)cs;
+	(void)rng;
+	(void)prev;
+	memset(out, 0, sizeof *out);
+	out->kind = WL_ACT_SLEEP;
+	out->sleep_us = 1000;
+}
+
+static const struct wl_ops sleeper_ops = {
+	.conn_new = sleeper_new,
+	.conn_free = free,
+	.txn_begin = sleeper_begin,
+	.txn_next = sleeper_next,
+};
+
+static const struct workload sleepers = {
+	.name = "sleepers",
+	.description = "never finishes a transaction",
+	.setup_sql = "CREATE TABLE t(x);",
+	.ops = &sleeper_ops,
+};
+
+/* No progress is a finding of kind hang naming each connection's state,
+ * and the run still ends (every connection unwound and closed). */
+static void test_hang_is_a_finding(void **state)
+{
+	(void)state;
+	struct world_config cfg;
+	struct world_result r;
+	world_config_default(&cfg);
+	cfg.workload = &sleepers;
+	cfg.conn_count = 3;
+	cfg.txn_count = 10;
+	cfg.hang_steps = 500;
+	assert_int_equal(world_run(&cfg, &r), 0);
+	assert_int_equal(r.finding_count, 1);
+	assert_string_equal(r.findings[0].kind, "hang");
+	assert_non_null(strstr(r.findings[0].detail, "conn 2: sleep"));
+	assert_int_equal(r.stats.txns_committed, 0);
+	world_result_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -307,6 +369,7 @@ int main(void)
 		cmocka_unit_test(test_two_writers_exclusion),
 		cmocka_unit_test(test_interleaving_inside_txns),
 		cmocka_unit_test(test_records_exactly_once),
+		cmocka_unit_test(test_hang_is_a_finding),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
