@@ -10,7 +10,7 @@ set -u
 bin=${1:-bin/whopper}
 budget=${SECONDS_BUDGET:-50}
 out=${OUT_DIR:-nightly-out/$(date +%Y%m%d-%H%M%S)}
-set -- --time "$budget" --out "$out"
+set -- --time "$budget" --out "$out" --shrink-time 15
 if [ -n "${BASE_SEED:-}" ]; then
 	set -- "$@" --seed "$BASE_SEED"
 fi

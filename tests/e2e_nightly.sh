@@ -2,10 +2,18 @@
 # End-to-end tests of `whopper nightly`: crashing and hanging children are
 # reported and the job goes on; shards are disjoint and together are the
 # unsharded job (and merge back into it); junit.xml is well-formed with the
-# right counts; the corpus is replayed first and reported still failing or
-# fixed; an interrupted job resumed loses and duplicates no result line;
-# bad usage exits 2 with a one-line error naming the flag.
-# Every run is small (-- --txns 50); the whole script takes seconds.
+# right counts; the matrix draws several fault profiles, and a --faults
+# bitflip run that exits 0 is a pass; the corpus is replayed first and
+# reported still failing or fixed, both for old .args entries and for replay
+# files: a failing configuration (the known non-serializable one) leaves a
+# .whop entry in the corpus that the next job replays first and reports as
+# still failing, its new signature is shrunk (SQL and swimlane inline in
+# report.html), junit.xml carries the replay command, and an entry that
+# `whopper replay` refuses is stale, not a failure; an interrupted job
+# resumed loses and duplicates no result line; bad usage exits 2 with a
+# one-line error naming the flag.
+# Every run is small (-- --txns 30..60); the whole script takes seconds
+# (about three times as long under the ASan build).
 # Prints TAP-style "ok N - ..." / "not ok N - ..." lines.
 set -u
 W=${1:-bin/whopper}
@@ -112,6 +120,17 @@ check $? "nightly merge combines the shards into the unsharded job's results"
 "$W" nightly merge --out "$tmp/m2" "$tmp/s0" "$tmp/s0" >/dev/null 2>&1; rc=$?
 "$W" nightly merge --out "$tmp/m3" "$tmp/s0" "$tmp/full" >/dev/null 2>&1; rc2=$?
 [ $rc -eq 2 ] && [ $rc2 -eq 2 ]; check $? "merge refuses a shard twice and directories of different jobs (exit 2)"
+profiles=$(grep -o '"faults": "[a-z]*"' "$tmp/full/results.jsonl" | sort -u | wc -l)
+[ "$profiles" -ge 3 ] && ! grep -q '"faults": "bitflip"' "$tmp/full/results.jsonl"
+check $? "the matrix draws fault profiles per run ($profiles of none/io/crash/chaos in 10 runs; never bitflip)"
+"$W" nightly --runs 6 --seed 62 --jobs 2 --out "$tmp/bf" -- --faults bitflip --txns 30 >/dev/null 2>&1
+rc=$?
+zero=$(grep -c '"exit_code": 0,' "$tmp/bf/results.jsonl")
+expected=$(grep '"exit_code": 0,' "$tmp/bf/results.jsonl" | grep -vc '"violations": 0,')
+[ "$(grep -c '"faults": "bitflip"' "$tmp/bf/results.jsonl")" -eq 6 ] && [ "$zero" -gt 0 ] &&
+	[ "$expected" -gt 0 ] && [ "$(grep '"exit_code": 0,' "$tmp/bf/results.jsonl" | grep -vc '"status": "pass"')" -eq 0 ] &&
+	{ [ $rc -eq 0 ] || [ "$zero" -lt 6 ]; }
+check $? "-- --faults bitflip reaches every run; one that exits 0 is a pass, expected findings and all ($zero of 6, $expected with findings)"
 "$W" nightly --runs 10 --seed 5 --dry-run -- --txns 50 >"$tmp/dry1"
 "$W" nightly --runs 10 --seed 5 --dry-run -- --txns 50 >"$tmp/dry2"
 cmp -s "$tmp/dry1" "$tmp/dry2" && [ "$(lines "$tmp/dry1")" -eq 10 ] &&
@@ -142,6 +161,70 @@ done
 "$W" nightly --runs 4 --seed 23 --out "$tmp/c3" --corpus "$c" -- --txns 50 >/dev/null 2>&1
 grep -q '"outcome": "fixed"' "$tmp/c3/summary.json" && grep -q 'still_failing": 0' "$tmp/c3/summary.json"
 check $? "a corpus entry that passes now is reported as fixed"
+
+# --- corpus of replay files, auto-shrink --------------------------------------
+# The known non-serializable configuration: every run fails.
+bad="--target memory-shared --pragma read_uncommitted=1 --workload bank --connections 4 --txns 60"
+fc=$tmp/fcorpus
+# shellcheck disable=SC2086 # $bad is a list of flags
+"$W" nightly --runs 3 --seed 51 --jobs 2 --out "$tmp/f1" --corpus "$fc" --shrink-time 30 -- $bad \
+	>"$tmp/f1.out" 2>&1
+rc=$?
+f1_sigs=$(grep -o '"signature": "violation:[^"]*"' "$tmp/f1/results.jsonl" | sort -u | wc -l)
+whops=$(ls "$fc" | grep -c '\.whop$')
+sidecars=0
+for e in "$fc"/*.whop; do [ -s "${e%.whop}.sig" ] && sidecars=$((sidecars + 1)); done
+[ $rc -eq 1 ] && [ "$f1_sigs" -ge 1 ] && [ "$whops" -eq "$f1_sigs" ] && [ "$sidecars" -eq "$whops" ] &&
+	[ "$(ls "$fc" | grep -c '\.args$')" -eq 0 ]
+check $? "each new failing signature is kept in the corpus as a replay file with a sidecar ($whops for $f1_sigs signatures)"
+[ ! -e "$tmp/f1/scratch" ] && [ "$(ls "$tmp/f1/repro" | grep -c '\.whop$')" -eq "$f1_sigs" ]
+check $? "run recordings are moved or deleted: one replay file per signature in repro/, no scratch/ left"
+repro=$(sed -n 's/.*<failure type="fail" message="new: [^"]*">repro: \([^&]* replay [^ &]*\.whop\)$/\1/p' "$tmp/f1/junit.xml" | head -1)
+[ -n "$repro" ] && [ "$(grep -c '<failure type="fail" message="new: [^"]*">repro: [^<]* replay [^<]*\.whop$' "$tmp/f1/junit.xml")" -eq "$f1_sigs" ]
+check $? "junit.xml failures carry the replay command ($repro)"
+# shellcheck disable=SC2086 # the command as printed, split into words
+$repro --quiet >/dev/null 2>&1
+[ $? -eq 1 ]; check $? "the replay command reproduces the failure"
+svg_b64=$(grep -o 'src="data:image/svg+xml;base64,[A-Za-z0-9+/=]*"' "$tmp/f1/report.html" | head -1 |
+	sed 's/^src="data:image\/svg+xml;base64,//; s/"$//')
+[ "$(ls "$tmp/f1/shrunk" | grep -c '\.sql$')" -eq "$f1_sigs" ] &&
+	[ "$(grep -c '<pre class="sql">' "$tmp/f1/report.html")" -eq "$f1_sigs" ] &&
+	grep -q '^-- ^^^ VIOLATION' "$tmp/f1/report.html" &&
+	[ "$(grep -c 'src="data:image/svg+xml;base64,' "$tmp/f1/report.html")" -eq "$f1_sigs" ] &&
+	printf '%s' "$svg_b64" | base64 -d 2>/dev/null | grep -q '<svg' &&
+	! sed 's/xmlns="[^"]*"//g' "$tmp/f1/report.html" | grep -q 'https\?://\|<script\|<link'
+check $? "each new signature is shrunk: report.html shows its SQL (escaped) and swimlane (data: URI) inline"
+shrunk=$(ls "$tmp/f1/shrunk"/*.whop | head -1)
+"$W" replay "$shrunk" --quiet >/dev/null 2>&1
+[ $? -eq 1 ] && grep -q "shrunk: .* replay $shrunk" "$tmp/f1/junit.xml"
+check $? "the shrunk replay file still fails, and junit.xml names it"
+"$W" nightly --runs 2 --seed 52 --jobs 2 --out "$tmp/f2" --corpus "$fc" -- --txns 40 >/dev/null 2>&1
+first=$(head -1 "$tmp/f2/results.jsonl")
+replays=$(grep -c '"kind": "replay"' "$tmp/f2/results.jsonl")
+replay_end=$(grep '"kind": "replay"' "$tmp/f2/results.jsonl" | sed 's/.*"finished_at": \([0-9.]*\).*/\1/' | sort -g | tail -1)
+run_start=$(grep '"kind": "run"' "$tmp/f2/results.jsonl" | sed 's/.*"started_at": \([0-9.]*\),.*/\1/' | sort -g | head -1)
+case $first in *'"kind": "replay"'*'"replay_file": "'"$fc"/*.whop'"'*) first_ok=0 ;; *) first_ok=1 ;; esac
+[ $first_ok -eq 0 ] && [ "$replays" -eq "$whops" ] && awk -v a="$replay_end" -v b="$run_start" 'BEGIN { exit !(a <= b) }' &&
+	[ "$(grep '"kind": "replay"' "$tmp/f2/results.jsonl" | grep -c '"known": true,.*"outcome": "still failing"')" -eq "$whops" ] &&
+	grep -q "\"still_failing\": $whops," "$tmp/f2/summary.json"
+check $? "the next job replays the corpus's replay files first and reports each as still failing"
+cp -r "$fc" "$tmp/fcorpus2"
+for e in "$tmp/fcorpus2"/*.whop; do
+	sed 's/^sqlite-version .*/sqlite-version 0.0.1/' "$e" >"$tmp/entry" && cat "$tmp/entry" >"$e"
+	break
+done
+"$W" nightly --runs 2 --seed 52 --jobs 2 --out "$tmp/f3" --corpus "$tmp/fcorpus2" -- --txns 40 >/dev/null 2>&1
+rc=$?
+[ "$(grep -c '"outcome": "stale"' "$tmp/f3/results.jsonl")" -eq 1 ] && grep -q '"stale": 1,' "$tmp/f3/summary.json" &&
+	[ "$(xml_attr "$tmp/f3/junit.xml" skipped testsuite)" = 1 ] &&
+	grep '"outcome": "stale"' "$tmp/f3/results.jsonl" | grep -q '"status": "pass", "signature": null' &&
+	{ [ $rc -eq 0 ] || grep -q '"new": true' "$tmp/f3/summary.json"; }
+check $? "a corpus entry that whopper replay refuses is reported stale (junit skipped), not as a failure"
+# shellcheck disable=SC2086
+"$W" nightly --runs 2 --seed 53 --out "$tmp/f4" --shrink-time 0 -- $bad >/dev/null 2>&1
+[ "$(ls "$tmp/f4/shrunk" | wc -l)" -eq 0 ] && grep -q 'not shrunk: --shrink-time 0' "$tmp/f4/report.html" &&
+	grep -q '"shrink_time_s": 0.000' "$tmp/f4/job.json"
+check $? "--shrink-time 0 turns the shrinker off"
 
 # --- interrupt and resume ---------------------------------------------------
 # Deterministic: one job at a time, run 3 hangs (hook), so after 3 lines the

@@ -16,23 +16,51 @@
  * seconds later. (A job killed with SIGKILL cannot stop its children; they
  * end on their own, each bounded by its transaction count.)
  *
+ * Replay files: every matrix run records itself (`run --record
+ * DIR/scratch/run-INDEX.whop`; the flag is added at spawn time and is not
+ * part of the run's arguments in results.jsonl). When the run ends, its
+ * recording is moved to DIR/repro/STEM.whop if the run becomes its failure
+ * signature's representative (nl_agg_would_represent: the lowest index),
+ * and deleted otherwise (every pass, every later run of a known signature).
+ * So disk use is one replay file per signature plus one per running child,
+ * and DIR/repro/STEM.whop is always the recording of the representative
+ * the reports name. The move happens before the result line is written: a
+ * job killed in between re-runs that index on --resume, which records the
+ * same bytes again.
+ *
  * The job's state machine (one libuv loop, no threads):
  *
- *   START --> REPLAY --(every corpus replay finished)--> MATRIX --> DRAIN --> DONE
+ *   START --> REPLAY --> MATRIX --> SHRINK --> DONE
  *
  *   START   options checked, --out prepared (a new job writes job.json; a
- *           resumed one reads it and results.jsonl, cutting a torn last line).
- *   REPLAY  this shard's corpus entries are replayed first; the matrix waits
- *           until all of them finished, so every nightly reports its known
- *           failures (still failing or fixed) before anything new.
+ *           resumed one reads it and results.jsonl, cutting a torn last
+ *           line); DIR/scratch/ emptied.
+ *   REPLAY  this shard's corpus entries are replayed first (`whopper replay
+ *           FILE.whop --json`, or the recorded arguments of an old .args
+ *           entry); the matrix waits until all of them finished, so every
+ *           nightly reports its known failures (still failing, failing
+ *           differently, fixed, stale) before anything new.
  *   MATRIX  run indices of this shard (i % N == I) not yet in results.jsonl
- *           are launched in increasing order while fewer than --jobs run.
- *   DRAIN   nothing more is launched; running children finish (--runs done,
- *           --time up) or are killed (SIGINT/SIGTERM, a job error, a run
- *           rejecting the user's run flags). A killed child's run is not a
- *           result: it is not written, and --resume runs it again.
- *   DONE    no child left: new signatures are kept in the corpus, the
- *           reports are written, the exit status is chosen.
+ *           are launched in increasing order while fewer than --jobs run,
+ *           until --runs are done or --time is up; running children finish.
+ *   SHRINK  each new signature whose representative left a replay file,
+ *           and that has no shrunk repro yet, is shrunk: `whopper shrink
+ *           DIR/repro/STEM.whop --out DIR/shrunk/STEM.whop --time-limit
+ *           BUDGET` in the same --jobs slots, after the runs (so the
+ *           representative is final and a shrink never competes with runs;
+ *           with --time the job overruns by at most one budget and a grace
+ *           per --jobs signatures). A shrink that fails or is cut leaves no
+ *           file in DIR/shrunk/; the reports say why.
+ *   DONE    no child left: new signatures are kept in the corpus (the
+ *           representative's replay file, or an .args entry when there is
+ *           none), the reports are written, DIR/scratch/ is removed, the
+ *           exit status is chosen.
+ *
+ * A failure stop (SIGINT/SIGTERM, a job error, a run rejecting the user's
+ * run flags) skips to DONE, killing the running children; a killed child's
+ * run is not a result: it is not written, and --resume runs it again.
+ * SIGINT/SIGTERM during SHRINK only cuts the shrinking short: every run is
+ * done by then, so the job ends as if it had no shrink budget left.
  *
  * Invariants:
  *   - A matrix run's arguments depend on (base seed, index) only, so a
@@ -83,11 +111,15 @@ static const char nightly_help[] =
 	"                         printed and stored in DIR/job.json)\n"
 	"  --workloads A,B,...    workloads to draw from (default: every built-in)\n"
 	"  --corpus DIR           replay DIR's failures first; keep new ones there\n"
+	"                         (as replay files: DIR/STATUS-HASH.whop)\n"
 	"  --out DIR              where results go (default ./nightly-out); must not\n"
 	"                         hold another job unless --resume is given\n"
 	"  --resume               continue the job in --out DIR: finished runs are\n"
 	"                         kept, the others run; options default to the job's\n"
 	"  --run-timeout SECONDS  a run still going after this is a hang (default 300)\n"
+	"  --shrink-time SECONDS  after the runs, shrink each new failure for at most\n"
+	"                         this long ('whopper shrink', --jobs at a time;\n"
+	"                         default 60, 0: off)\n"
 	"  --dry-run              print each run's arguments (--runs only) and exit\n"
 	"  -- RUN-FLAGS...        passed to every run, overriding the drawn flag\n"
 	"\n"
@@ -96,8 +128,11 @@ static const char nightly_help[] =
 	"  new failures there.\n"
 	"\n"
 	"Outputs in DIR: results.jsonl (a line per finished run), summary.json,\n"
-	"junit.xml, report.html, job.json (the job's parameters, for --resume).\n"
-	"SIGINT/SIGTERM stops the job, keeping every finished run.\n"
+	"junit.xml, report.html, job.json (the job's parameters, for --resume),\n"
+	"repro/ (a replay file per failure signature: whopper replay FILE) and\n"
+	"shrunk/ (the shrunk replay file, its SQL and its swimlane picture).\n"
+	"SIGINT/SIGTERM stops the job, keeping every finished run (while the\n"
+	"shrinker runs, only the shrinking stops).\n"
 	"\n"
 	"exit status: 0 no new failure, 1 a new failure (signature not in the\n"
 	"corpus), 2 bad usage, 3 the job itself failed or was interrupted.\n";
@@ -106,6 +141,7 @@ static const char nightly_help[] =
 #define KILL_GRACE_MS 2000
 #define TICK_MS 250
 #define LOG_INTERVAL_S 60.0
+#define SHRINK_GRACE_S 30.0 /* a shrink still going this long past its budget is killed */
 
 /* =====================================================================
  * Options
@@ -135,6 +171,8 @@ struct nl_opts {
 	bool resume;
 	bool dry_run;
 	double run_timeout_s;
+	bool shrink_time_given;
+	double shrink_time_s;     /* per new signature; 0: no shrinking */
 	struct hook hooks[NL_HOOKS_MAX];
 	size_t hook_count;
 	bool user_flags_given;
@@ -244,6 +282,7 @@ static int parse_opts(int argc, char **argv, struct nl_opts *o)
 {
 	o->out = "nightly-out";
 	o->run_timeout_s = RUN_TIMEOUT_DEFAULT_S;
+	o->shrink_time_s = NL_SHRINK_TIME_DEFAULT_S;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -294,6 +333,9 @@ static int parse_opts(int argc, char **argv, struct nl_opts *o)
 			o->out = v;
 		} else if (strcmp(a, "--run-timeout") == 0) {
 			rc = parse_seconds(a, v, 0.01, 86400.0, &o->run_timeout_s);
+		} else if (strcmp(a, "--shrink-time") == 0) {
+			rc = parse_seconds(a, v, 0, 86400.0, &o->shrink_time_s);
+			o->shrink_time_given = true;
 		} else if (strcmp(a, "--test-hook-run") == 0) {
 			/* Hidden: the nightly's own tests make run INDEX crash or
 			 * hang through WHOPPER_TEST_HOOK in that child only. */
@@ -341,7 +383,7 @@ static void default_workloads(struct nl_strv *out)
  * The job's state
  * =================================================================== */
 
-enum phase { PHASE_REPLAY, PHASE_MATRIX };
+enum phase { PHASE_REPLAY, PHASE_MATRIX, PHASE_SHRINK, PHASE_DONE };
 
 enum stop {
 	STOP_NONE,
@@ -362,10 +404,20 @@ static const char *stop_name(enum stop s)
 
 struct job;
 
+enum slot_kind {
+	SLOT_RUN,    /* a matrix run: its result becomes a line */
+	SLOT_REPLAY, /* a corpus replay: likewise */
+	SLOT_SHRINK, /* `whopper shrink` of a new signature: no line */
+};
+
 /* One running child and its four libuv handles. */
 struct slot {
 	struct job *job;
 	struct wh_queue link;   /* in job->running */
+	enum slot_kind kind;
+	size_t sig_index;       /* SLOT_SHRINK: into job->agg.sigs */
+	char record_path[4096 + 64]; /* SLOT_RUN: DIR/scratch/run-INDEX.whop */
+	char shrunk_path[4096 + 64]; /* SLOT_SHRINK: DIR/shrunk/STEM.whop */
 	uv_process_t proc;
 	uv_pipe_t out_pipe;     /* child's stdout: the JSON result */
 	uv_pipe_t err_pipe;     /* child's stderr: messages, backtrace */
@@ -383,7 +435,7 @@ struct slot {
 	struct nl_buf err;      /* stderr: head and tail, NL_STDERR_MAX */
 	double mono_start;      /* spawn time, for run_s */
 	char workload[256];     /* for signatures without templates */
-	struct nl_result r;     /* the result being built */
+	struct nl_result r;     /* the result being built (runs, replays) */
 };
 
 struct replay_item {
@@ -407,12 +459,19 @@ struct job {
 	size_t env_count;
 	FILE *results;
 	char results_path[4096];
+	char scratch_dir[4096];       /* DIR/scratch: recordings of running runs */
+	char repro_dir[4096];         /* DIR/repro: a recording per signature */
+	char shrunk_dir[4096];        /* DIR/shrunk: shrinker outputs */
 	struct nl_agg agg;
 	struct nl_map known;          /* signatures in the corpus at job start */
 	struct nl_corpus_entry *corpus;
 	size_t corpus_count;
 	struct replay_item *replays;  /* this shard's, not yet recorded */
 	size_t replay_count, next_replay;
+	size_t *shrinks;              /* sig indices to shrink (SHRINK phase) */
+	size_t shrink_count, next_shrink;
+	size_t shrinks_done;          /* shrink children finished */
+	bool shrink_cut;              /* SIGINT/SIGTERM during SHRINK */
 	enum phase phase;
 	enum stop stop;
 	bool exhausted;               /* no index left to launch */
@@ -469,10 +528,36 @@ static void close_handle(uv_handle_t *h)
 
 static void job_fail_stop(struct job *j, enum stop why);
 
-/* Record one finished run: classify, write its line, fold it in. */
+/* A finished matrix run's recording: moved to DIR/repro/STEM.whop when the
+ * run becomes its signature's representative, else deleted. A failed move
+ * is reported and the recording dropped: the reports then name the run's
+ * command line instead, which reproduces it too. */
+static void keep_or_drop_recording(struct job *j, struct slot *s)
+{
+	const struct nl_result *r = &s->r;
+	WH_ASSERT(s->kind == SLOT_RUN && s->record_path[0] != '\0');
+	if (!nl_file_exists(s->record_path))
+		return; /* a crash, hang or error exit writes none */
+	if (nl_agg_would_represent(&j->agg, r)) {
+		char stem[NL_STEM_MAX], dst[4096 + NL_STEM_MAX + 8];
+		nl_artifact_stem(r->status, r->signature, stem);
+		snprintf(dst, sizeof dst, "%s/%s.whop", j->repro_dir, stem);
+		if (rename(s->record_path, dst) == 0)
+			return;
+		fprintf(stderr, "whopper: nightly: warning: cannot keep '%s' as '%s': %s\n",
+			s->record_path, dst, strerror(errno));
+	}
+	if (unlink(s->record_path) != 0 && errno != ENOENT)
+		fprintf(stderr, "whopper: nightly: warning: cannot remove '%s': %s\n",
+			s->record_path, strerror(errno));
+}
+
+/* Record one finished run or replay: classify, keep its recording, write
+ * its line, fold it in. */
 static void record_result(struct job *j, struct slot *s)
 {
 	struct nl_result *r = &s->r;
+	WH_ASSERT(s->kind == SLOT_RUN || s->kind == SLOT_REPLAY);
 	r->run_s = nl_mono_now() - s->mono_start;
 	r->finished_at = nl_wall_now();
 	nl_classify(r, s->exit_status, s->term_signal, s->timed_out, s->out.data ? s->out.data : "",
@@ -483,12 +568,16 @@ static void record_result(struct job *j, struct slot *s)
 		if (j->child_usage[0] == '\0')
 			snprintf(j->child_usage, sizeof j->child_usage, "%s",
 				 r->detail ? r->detail : "exit status 2");
+		unlink(s->record_path);
 		job_fail_stop(j, STOP_CHILD_USAGE);
 		return;
 	}
 	print_header(j);
 	uint32_t unused;
 	r->known = r->signature && nl_map_get(&j->known, r->signature, &unused);
+	/* Before the line: see "Replay files" at the top. */
+	if (s->kind == SLOT_RUN)
+		keep_or_drop_recording(j, s);
 	char *line = NULL;
 	size_t len = 0;
 	FILE *m = open_memstream(&line, &len);
@@ -512,13 +601,69 @@ static void record_result(struct job *j, struct slot *s)
 		j->session_runs++;
 }
 
+/* Remove what a shrink that did not succeed may have left. */
+static void shrink_remove_outputs(const char *whop_path)
+{
+	static const char *const suffixes[] = {".whop", ".sql", ".svg", ".trace"};
+	for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+		struct nl_buf p = {0};
+		nl_sibling_path(whop_path, suffixes[i], &p);
+		unlink(p.data);
+		nl_buf_free(&p);
+	}
+}
+
+/* A shrink child ended: note its result on the signature. */
+static void record_shrink(struct job *j, struct slot *s)
+{
+	WH_ASSERT(s->kind == SLOT_SHRINK);
+	WH_ASSERT(s->sig_index < j->agg.sig_count);
+	struct nl_sig *sig = &j->agg.sigs[s->sig_index];
+	struct nl_buf note = {0};
+	struct nl_buf svg = {0};
+	nl_sibling_path(s->shrunk_path, ".svg", &svg);
+	bool ok = !s->discard && !s->timed_out && s->term_signal == 0 &&
+		  s->exit_status == WH_EXIT_PASS && nl_file_exists(s->shrunk_path) &&
+		  nl_file_exists(svg.data);
+	nl_buf_free(&svg);
+	const char *out = s->out.data ? s->out.data : "";
+	const char *err = s->err.data ? s->err.data : "";
+	size_t out_line = strcspn(out, "\n"), err_line = strcspn(err, "\n");
+	if (ok) {
+		free(sig->shrunk);
+		sig->shrunk = wh_strdup(s->shrunk_path);
+		nl_buf_append(&note, out, out_line); /* "whopper shrink: SIG: 137 -> 5 statements, ..." */
+	} else {
+		shrink_remove_outputs(s->shrunk_path);
+		if (s->discard)
+			nl_buf_puts(&note, "not shrunk: the job was interrupted");
+		else if (s->timed_out)
+			nl_buf_printf(&note, "not shrunk: the shrinker was still going %.0f s past its budget; killed",
+				      SHRINK_GRACE_S);
+		else if (s->term_signal)
+			nl_buf_printf(&note, "not shrunk: the shrinker died by signal %d: %.*s",
+				      s->term_signal, (int)(err_line < 400 ? err_line : 400), err);
+		else
+			nl_buf_printf(&note, "not shrunk: the shrinker exited %lld: %.*s",
+				      (long long)s->exit_status, (int)(err_line < 400 ? err_line : 400),
+				      err);
+	}
+	free(sig->shrink_note);
+	sig->shrink_note = note.data ? note.data : wh_strdup("shrunk");
+	j->shrinks_done++;
+}
+
 static void maybe_finish(struct slot *s)
 {
 	if (!s->exited || !s->out_eof || !s->err_eof || s->finished)
 		return;
 	s->finished = true;
-	if (!s->discard)
+	if (s->kind == SLOT_SHRINK)
+		record_shrink(s->job, s);
+	else if (!s->discard)
 		record_result(s->job, s);
+	else if (s->kind == SLOT_RUN)
+		unlink(s->record_path); /* killed by the job's stop: not a result */
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -637,30 +782,37 @@ static char **child_env(const struct job *j, const char *hook, char *hook_buf, s
 	return env;
 }
 
-/* Start a child for s->r (args, hook set). 0, or -1 after a message; on
- * failure the slot's handles are closing and it releases itself. */
-static int slot_spawn(struct job *j, struct slot *s)
+/* Start a child with arguments args (after the binary's name), the
+ * environment hook (or NULL) and a timer of timeout_s. 0, or -1 after a
+ * message; on failure the slot's handles are closing and it releases
+ * itself. */
+static int slot_spawn(struct job *j, struct slot *s, const struct nl_strv *args,
+		      const char *hook, double timeout_s)
 {
+	WH_ASSERT(args->count > 0);
+	WH_ASSERT(timeout_s > 0);
 	s->job = j;
 	s->mono_start = nl_mono_now();
 	s->r.started_at = nl_wall_now();
 	s->proc.data = s->out_pipe.data = s->err_pipe.data = s->timer.data = s;
 	wh_queue_insert_tail(&j->running, &s->link);
 	j->running_count++;
-	struct nl_config c;
-	nl_config_from_args(&s->r.args, &c);
-	snprintf(s->workload, sizeof s->workload, "%s", c.workload);
+	if (s->kind != SLOT_SHRINK) {
+		struct nl_config c;
+		nl_config_from_args(&s->r.args, &c);
+		snprintf(s->workload, sizeof s->workload, "%s", c.workload);
+	}
 
 	WH_ASSERT(uv_pipe_init(&j->loop, &s->out_pipe, 0) == 0);
 	WH_ASSERT(uv_pipe_init(&j->loop, &s->err_pipe, 0) == 0);
 	WH_ASSERT(uv_timer_init(&j->loop, &s->timer) == 0);
 	s->open_handles = 3;
 
-	char **argv = wh_calloc(s->r.args.count + 2, sizeof *argv);
+	char **argv = wh_calloc(args->count + 2, sizeof *argv);
 	argv[0] = (char *)j->exe_display; /* uv_spawn takes char **; not written */
-	memcpy(argv + 1, s->r.args.v, s->r.args.count * sizeof *argv);
+	memcpy(argv + 1, args->v, args->count * sizeof *argv);
 	char hook_buf[64];
-	char **env = child_env(j, s->r.hook, hook_buf, sizeof hook_buf);
+	char **env = child_env(j, hook, hook_buf, sizeof hook_buf);
 	uv_stdio_container_t stdio[3];
 	stdio[0].flags = UV_IGNORE;
 	stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
@@ -683,7 +835,7 @@ static int slot_spawn(struct job *j, struct slot *s)
 	free(env);
 	s->open_handles++; /* the process handle must be closed even on failure */
 	if (rc != 0) {
-		fprintf(stderr, "whopper: nightly: cannot start a run: %s\n", uv_strerror(rc));
+		fprintf(stderr, "whopper: nightly: cannot start a child: %s\n", uv_strerror(rc));
 		s->finished = true;
 		s->exited = s->out_eof = s->err_eof = true;
 		close_handle((uv_handle_t *)&s->proc);
@@ -694,7 +846,7 @@ static int slot_spawn(struct job *j, struct slot *s)
 	}
 	WH_ASSERT(uv_read_start((uv_stream_t *)&s->out_pipe, on_alloc, on_read) == 0);
 	WH_ASSERT(uv_read_start((uv_stream_t *)&s->err_pipe, on_alloc, on_read) == 0);
-	uint64_t timeout_ms = (uint64_t)(j->o->run_timeout_s * 1000.0);
+	uint64_t timeout_ms = (uint64_t)(timeout_s * 1000.0);
 	uv_timer_start(&s->timer, on_run_timeout, timeout_ms ? timeout_ms : 1, 0);
 	return 0;
 }
@@ -710,30 +862,71 @@ static const char *hook_for(const struct nl_opts *o, uint64_t index)
 static int launch_run(struct job *j, uint64_t index)
 {
 	struct slot *s = wh_calloc(1, sizeof *s);
+	s->kind = SLOT_RUN;
 	s->r.kind = NL_KIND_RUN;
 	s->r.index = (int64_t)index;
 	s->r.shard = wh_strdup(j->shard);
 	nl_matrix_args(&j->matrix, index, &s->r.args, &s->r.seed);
 	const char *hook = hook_for(j->o, index);
 	s->r.hook = hook ? wh_strdup(hook) : NULL;
-	return slot_spawn(j, s);
+	snprintf(s->record_path, sizeof s->record_path, "%s/run-%llu.whop", j->scratch_dir,
+		 (unsigned long long)index);
+	/* --record only on the command line: it names a scratch file, not the
+	 * run, so it stays out of r.args (and of results.jsonl). */
+	struct nl_strv args;
+	nl_strv_copy(&args, &s->r.args);
+	nl_strv_push(&args, "--record");
+	nl_strv_push(&args, s->record_path);
+	int rc = slot_spawn(j, s, &args, s->r.hook, j->o->run_timeout_s);
+	nl_strv_free(&args);
+	return rc;
 }
 
 static int launch_replay(struct job *j, const struct replay_item *it)
 {
 	struct slot *s = wh_calloc(1, sizeof *s);
+	s->kind = SLOT_REPLAY;
 	s->r.kind = NL_KIND_REPLAY;
 	s->r.index = -1;
 	s->r.entry = wh_strdup(it->entry->name);
 	s->r.expect = wh_strdup(it->expect);
 	s->r.shard = wh_strdup(j->shard);
-	const char *hook = NULL;
-	nl_corpus_replay_args(it->entry, &s->r.args, &hook);
-	s->r.hook = hook ? wh_strdup(hook) : NULL;
-	for (size_t i = 1; i + 1 < s->r.args.count; i++)
-		if (strcmp(s->r.args.v[i], "--seed") == 0)
-			s->r.seed = strtoull(s->r.args.v[i + 1], NULL, 10);
-	return slot_spawn(j, s);
+	nl_corpus_replay_setup(it->entry, &s->r);
+	struct nl_strv args = {0};
+	if (s->r.replay_file) {
+		nl_strv_push(&args, "replay");
+		nl_strv_push(&args, s->r.replay_file);
+		nl_strv_push(&args, "--json");
+	} else {
+		nl_strv_copy(&args, &s->r.args);
+	}
+	int rc = slot_spawn(j, s, &args, s->r.hook, j->o->run_timeout_s);
+	nl_strv_free(&args);
+	return rc;
+}
+
+static int launch_shrink(struct job *j, size_t sig_index)
+{
+	WH_ASSERT(sig_index < j->agg.sig_count);
+	const struct nl_sig *sig = &j->agg.sigs[sig_index];
+	WH_ASSERT(sig->recording != NULL);
+	struct slot *s = wh_calloc(1, sizeof *s);
+	s->kind = SLOT_SHRINK;
+	s->sig_index = sig_index;
+	char stem[NL_STEM_MAX], budget[32];
+	nl_artifact_stem(sig->status, sig->signature, stem);
+	snprintf(s->shrunk_path, sizeof s->shrunk_path, "%s/%s.whop", j->shrunk_dir, stem);
+	snprintf(budget, sizeof budget, "%g", j->o->shrink_time_s);
+	struct nl_strv args = {0};
+	nl_strv_push(&args, "shrink");
+	nl_strv_push(&args, sig->recording);
+	nl_strv_push(&args, "--out");
+	nl_strv_push(&args, s->shrunk_path);
+	nl_strv_push(&args, "--time-limit");
+	nl_strv_push(&args, budget);
+	int rc = slot_spawn(j, s, &args, NULL, j->o->shrink_time_s + SHRINK_GRACE_S);
+	nl_strv_free(&args);
+	return rc;
 }
 
 /* The next index of this shard not yet in results.jsonl. */
@@ -766,38 +959,139 @@ static void close_loop_handles(struct job *j)
 	uv_close((uv_handle_t *)&j->tick, NULL);
 }
 
-/* Launch what may be launched; end the loop when nothing runs and nothing
- * is left. Called at start, on every freed slot and on every tick. */
-static void pump(struct job *j)
+static bool is_failure_stop(enum stop s)
 {
-	while (j->stop == STOP_NONE && j->running_count < j->o->jobs) {
-		if (j->phase == PHASE_REPLAY) {
-			if (j->next_replay < j->replay_count) {
-				if (launch_replay(j, &j->replays[j->next_replay++]) != 0)
-					job_fail_stop(j, STOP_JOB_ERROR);
-				continue;
-			}
-			if (j->running_count > 0)
-				break; /* the matrix waits for every replay */
-			j->phase = PHASE_MATRIX;
-		}
+	return s == STOP_INTERRUPTED || s == STOP_CHILD_USAGE || s == STOP_JOB_ERROR;
+}
+
+/* Point each signature at the files kept for it in --out. */
+static void find_artifacts(struct job *j)
+{
+	struct nl_strv dirs = {0};
+	nl_strv_push(&dirs, j->o->out);
+	for (size_t i = 0; i < j->agg.sig_count; i++)
+		nl_sig_find_artifacts(&j->agg.sigs[i], &dirs);
+	nl_strv_free(&dirs);
+}
+
+static void set_note(struct nl_sig *sig, const char *note)
+{
+	free(sig->shrink_note);
+	sig->shrink_note = wh_strdup(note);
+}
+
+/* The SHRINK phase's work: every new signature with a replay file and no
+ * shrunk repro yet (one from an earlier session of this job counts). The
+ * others get a note saying why they are not shrunk. */
+static void plan_shrinks(struct job *j)
+{
+	WH_ASSERT(j->shrinks == NULL);
+	find_artifacts(j);
+	j->shrinks = wh_calloc(j->agg.sig_count ? j->agg.sig_count : 1, sizeof *j->shrinks);
+	for (size_t i = 0; i < j->agg.sig_count; i++) {
+		struct nl_sig *sig = &j->agg.sigs[i];
+		if (!sig->is_new || sig->shrunk)
+			continue;
+		if (j->o->shrink_time_s <= 0)
+			set_note(sig, "not shrunk: --shrink-time 0");
+		else if (sig->recording == NULL && sig->rep.kind == NL_KIND_REPLAY)
+			set_note(sig, "not shrunk: first seen replaying a corpus entry, whose replay file was kept for another signature");
+		else if (sig->recording == NULL)
+			set_note(sig, "not shrunk: the run left no replay file (it crashed, hung or exited with an error)");
+		else
+			j->shrinks[j->shrink_count++] = i;
+	}
+	WH_ASSERT(j->shrink_count <= j->agg.sig_count);
+}
+
+/* Launch one child of the current phase if one may be launched. True when
+ * it started one (or tried to: a failed spawn stops the job). */
+static bool launch_one(struct job *j)
+{
+	if (is_failure_stop(j->stop))
+		return false;
+	uint64_t index;
+	switch (j->phase) {
+	case PHASE_REPLAY:
+		if (j->next_replay == j->replay_count)
+			return false; /* the matrix waits for every replay to end */
+		if (launch_replay(j, &j->replays[j->next_replay++]) != 0)
+			job_fail_stop(j, STOP_JOB_ERROR);
+		return true;
+	case PHASE_MATRIX:
+		if (j->stop != STOP_NONE || j->exhausted)
+			return false;
 		if (j->time_mode && nl_mono_now() >= j->deadline) {
 			j->stop = STOP_TIME;
-			break;
+			return false;
 		}
-		uint64_t index;
 		if (!next_index(j, &index)) {
 			j->exhausted = true;
-			break;
+			return false;
 		}
 		if (launch_run(j, index) != 0)
 			job_fail_stop(j, STOP_JOB_ERROR);
+		return true;
+	case PHASE_SHRINK:
+		if (j->shrink_cut || j->next_shrink == j->shrink_count)
+			return false;
+		if (launch_shrink(j, j->shrinks[j->next_shrink++]) != 0)
+			job_fail_stop(j, STOP_JOB_ERROR);
+		return true;
+	case PHASE_DONE:
+		return false;
 	}
-	if (j->running_count == 0 && (j->stop != STOP_NONE || j->exhausted)) {
-		if (j->stop == STOP_NONE)
+	WH_UNREACHABLE();
+}
+
+/* Nothing runs and the current phase has nothing left to launch: move on.
+ * False when the job is done. */
+static bool next_phase(struct job *j)
+{
+	WH_ASSERT(j->running_count == 0);
+	if (is_failure_stop(j->stop)) {
+		j->phase = PHASE_DONE;
+		return false;
+	}
+	switch (j->phase) {
+	case PHASE_REPLAY:
+		j->phase = PHASE_MATRIX;
+		return true;
+	case PHASE_MATRIX:
+		if (j->stop == STOP_NONE) {
+			WH_ASSERT(j->exhausted);
 			j->stop = STOP_COMPLETE;
-		close_loop_handles(j);
+		}
+		plan_shrinks(j);
+		j->phase = PHASE_SHRINK;
+		return true;
+	case PHASE_SHRINK:
+	case PHASE_DONE:
+		j->phase = PHASE_DONE;
+		return false;
 	}
+	WH_UNREACHABLE();
+}
+
+/* Launch what may be launched; end the loop when nothing runs and nothing
+ * is left. Called at start, on every freed slot, on every tick and signal. */
+static void pump(struct job *j)
+{
+	if (j->closing)
+		return;
+	/* Each pass either leaves children running or moves one phase on, so
+	 * there are at most as many passes as phases. */
+	for (int pass = 0;; pass++) {
+		WH_ASSERT(pass <= PHASE_DONE + 1);
+		while (j->running_count < j->o->jobs && launch_one(j))
+			;
+		if (j->running_count > 0)
+			return;
+		if (!next_phase(j))
+			break;
+	}
+	WH_ASSERT(j->phase == PHASE_DONE);
+	close_loop_handles(j);
 }
 
 /* The job's one-line header on stderr. Printed once the first run has
@@ -847,7 +1141,11 @@ static void progress(struct job *j, bool force_log)
 	char left_s[32];
 	format_duration(left < 0 ? -1 : left, left_s);
 	char line[256];
-	if (j->time_mode)
+	if (j->phase == PHASE_SHRINK)
+		snprintf(line, sizeof line, "whopper nightly: %llu runs done; shrinking new signatures: %zu of %zu done (at most %.0f s each)",
+			 (unsigned long long)j->agg.run_count, j->shrinks_done, j->shrink_count,
+			 j->o->shrink_time_s);
+	else if (j->time_mode)
 		snprintf(line, sizeof line, "whopper nightly: %llu runs, %llu failed (%llu new signatures), %.1f runs/s, %s left",
 			 (unsigned long long)j->agg.run_count, (unsigned long long)failed,
 			 (unsigned long long)nl_agg_new_count(&j->agg), rate, left_s);
@@ -877,10 +1175,21 @@ static void on_tick(uv_timer_t *t)
 static void on_signal(uv_signal_t *h, int signum)
 {
 	struct job *j = h->data;
-	if (j->stop == STOP_INTERRUPTED)
-		return;
 	if (j->progress_shown)
 		fputs("\r\033[K", stderr);
+	if (j->phase == PHASE_SHRINK) {
+		/* Every run is done: only the shrinking is cut short. */
+		if (j->shrink_cut)
+			return;
+		fprintf(stderr, "whopper: nightly: %s: stopping the shrinker; every run is done\n",
+			signum == SIGINT ? "SIGINT" : "SIGTERM");
+		j->shrink_cut = true;
+		kill_all(j);
+		pump(j);
+		return;
+	}
+	if (j->stop == STOP_INTERRUPTED)
+		return;
 	fprintf(stderr, "whopper: nightly: %s: stopping; finished runs are kept (continue with --resume)\n",
 		signum == SIGINT ? "SIGINT" : "SIGTERM");
 	job_fail_stop(j, STOP_INTERRUPTED);
@@ -924,6 +1233,7 @@ static int prepare_new(struct job *j, struct nl_opts *o, struct nl_job_file *jf)
 	jf->time_mode = o->has_time;
 	jf->runs = o->runs;
 	jf->time_s = o->time_s;
+	jf->shrink_time_s = o->shrink_time_s;
 	jf->shard_i = o->shard_i;
 	jf->shard_n = o->shard_n;
 	nl_strv_copy(&jf->workloads, &o->workloads);
@@ -993,6 +1303,8 @@ static int prepare_resume(struct job *j, struct nl_opts *o, struct nl_job_file *
 	}
 	o->shard_i = jf->shard_i;
 	o->shard_n = jf->shard_n;
+	if (!o->shrink_time_given)
+		o->shrink_time_s = jf->shrink_time_s;
 	nl_strv_free(&o->workloads);
 	nl_strv_copy(&o->workloads, &jf->workloads);
 	nl_strv_free(&o->user_flags);
@@ -1016,6 +1328,36 @@ static int prepare_resume(struct job *j, struct nl_opts *o, struct nl_job_file *
 		fprintf(stderr, "whopper: nightly: cannot write '%s': %s\n", j->results_path,
 			strerror(errno));
 		return WH_EXIT_INTERNAL;
+	}
+	return 0;
+}
+
+/* DIR/scratch (emptied: leftovers of a killed session are no results),
+ * DIR/repro and DIR/shrunk. 0 or an exit code. */
+static int prepare_dirs(struct job *j, const struct nl_opts *o)
+{
+	struct {
+		char *path;
+		const char *name;
+	} dirs[] = {
+		{j->scratch_dir, "scratch"},
+		{j->repro_dir, "repro"},
+		{j->shrunk_dir, "shrunk"},
+	};
+	_Static_assert(sizeof j->scratch_dir == sizeof j->repro_dir &&
+			       sizeof j->repro_dir == sizeof j->shrunk_dir,
+		       "the job's directories share one size");
+	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+		if (snprintf(dirs[i].path, sizeof j->scratch_dir, "%s/%s", o->out, dirs[i].name) >=
+		    (int)sizeof j->scratch_dir) {
+			fprintf(stderr, "whopper: --out: path too long: %s\n", o->out);
+			return WH_EXIT_USAGE;
+		}
+		if ((i == 0 && nl_remove_flat_dir(dirs[i].path) != 0) || nl_mkdir_p(dirs[i].path) != 0) {
+			fprintf(stderr, "whopper: nightly: cannot prepare '%s': %s\n", dirs[i].path,
+				strerror(errno));
+			return WH_EXIT_INTERNAL;
+		}
 	}
 	return 0;
 }
@@ -1061,20 +1403,33 @@ static void print_summary(const struct job *j, double wall_s, const char *out)
 	       (unsigned long long)a->by_status[NL_HANG], (unsigned long long)a->by_status[NL_CRASH],
 	       (unsigned long long)a->by_status[NL_ERROR]);
 	if (a->replay_count) {
-		size_t still = 0;
-		for (size_t i = 0; i < a->replay_count; i++)
-			still += a->replays[i].status != NL_PASS;
-		printf("  corpus: %zu replayed, %zu still failing, %zu fixed\n", a->replay_count, still,
-		       a->replay_count - still);
+		size_t counts[NL_OUTCOME__COUNT];
+		nl_agg_outcome_counts(a, counts);
+		printf("  corpus: %zu replayed", a->replay_count);
+		for (int k = 0; k < NL_OUTCOME__COUNT; k++)
+			printf(", %zu %s", counts[k], nl_outcome_name((enum nl_outcome)k));
+		putchar('\n');
 	}
 	for (size_t i = 0; i < a->sig_count; i++) {
 		const struct nl_sig *s = &a->sigs[i];
 		printf("  %s %s (%llu run%s)\n", s->is_new ? "NEW  " : "known", s->signature,
 		       (unsigned long long)s->count, s->count == 1 ? "" : "s");
-		if (s->is_new) {
-			fputs("        repro: ", stdout);
-			nl_result_repro(stdout, &s->rep, j->exe_display);
-			fputc('\n', stdout);
+		if (!s->is_new)
+			continue;
+		fputs("        repro: ", stdout);
+		nl_sig_repro(stdout, s, j->exe_display);
+		fputc('\n', stdout);
+		if (s->shrunk) {
+			struct nl_buf sql = {0};
+			nl_sibling_path(s->shrunk, ".sql", &sql);
+			fputs("        shrunk: ", stdout);
+			nl_shell_arg(stdout, j->exe_display);
+			fputs(" replay ", stdout);
+			nl_shell_arg(stdout, s->shrunk);
+			printf(" (SQL: %s)\n", sql.data);
+			nl_buf_free(&sql);
+		} else if (s->shrink_note) {
+			printf("        %s\n", s->shrink_note);
 		}
 	}
 	printf("  stopped: %s; outputs in %s/ (results.jsonl, summary.json, junit.xml, report.html)\n",
@@ -1086,16 +1441,24 @@ static int finish_job(struct job *j, const struct nl_opts *o, double wall_s)
 	int exit_code;
 	bool write_failed = false;
 	/* Keep each new signature's representative in the corpus. */
+	find_artifacts(j);
+	for (size_t i = 0; i < j->agg.sig_count; i++) {
+		struct nl_sig *s = &j->agg.sigs[i];
+		if (s->is_new && s->shrunk == NULL && s->shrink_note == NULL)
+			set_note(s, is_failure_stop(j->stop)
+					    ? "not shrunk: the job stopped before the shrinker ran (--resume continues it)"
+					    : "not shrunk");
+	}
 	if (o->corpus && j->stop != STOP_CHILD_USAGE) {
 		for (size_t i = 0; i < j->agg.sig_count; i++) {
 			const struct nl_sig *s = &j->agg.sigs[i];
 			if (!s->is_new)
 				continue;
-			if (nl_corpus_keep(o->corpus, &s->rep, o->base_seed) != 0)
+			/* The replay file: the run's recording, or for a failure
+			 * first seen replaying an entry, that entry's file. */
+			const char *recording = s->recording ? s->recording : s->rep.replay_file;
+			if (nl_corpus_keep(o->corpus, &s->rep, recording, o->base_seed) != 0)
 				write_failed = true;
-			char *shrunk = NULL;
-			if (nl_shrink_hook(&s->rep, 60.0, &shrunk))
-				free(shrunk); /* HOOK(shrink): reports will show it */
 		}
 	}
 	uint64_t new_count = nl_agg_new_count(&j->agg);
@@ -1228,6 +1591,9 @@ static int run_job(struct nl_opts *o)
 		if (rc != 0)
 			goto out_free_job;
 	}
+	rc = prepare_dirs(j, o);
+	if (rc != 0)
+		goto out_free_job;
 	j->time_mode = o->has_time;
 	j->runs = o->has_runs ? o->runs : 0;
 	j->expected = j->time_mode ? 0 : shard_run_count(o->runs, o->shard_i, o->shard_n);
@@ -1272,12 +1638,18 @@ static int run_job(struct nl_opts *o)
 		j->stop = j->stop == STOP_CHILD_USAGE ? j->stop : STOP_JOB_ERROR;
 	}
 	rc = finish_job(j, o, wall_s);
+	/* Recordings of killed children, shrinker temp files: nothing in
+	 * scratch/ is a result. */
+	if (nl_remove_flat_dir(j->scratch_dir) != 0)
+		fprintf(stderr, "whopper: nightly: warning: cannot remove '%s': %s\n", j->scratch_dir,
+			strerror(errno));
 
 out_free_job:
 	if (j->results)
 		fclose(j->results);
 	free(j->env_base);
 	free(j->replays);
+	free(j->shrinks);
 	nl_corpus_entries_free(j->corpus, j->corpus_count);
 	nl_strv_free(&j->matrix.workloads);
 	nl_strv_free(&j->matrix.user_flags);

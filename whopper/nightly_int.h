@@ -1,15 +1,30 @@
 /*
  * nightly_int.h - the contract between the files of `whopper nightly`
- * (nightly.c: options and the job's event loop; nightly_jobfile.c: job.json;
- * nightly_matrix.c: the configuration matrix; nightly_json.c: a small JSON reader; nightly_util.c:
- * buffers, maps, output helpers; nightly_results.c: result records and their
- * aggregation; nightly_corpus.c: the failure corpus; nightly_report.c:
+ * (nightly.c: options and the job's event loop, which also runs the
+ * shrinker children; nightly_jobfile.c: job.json; nightly_matrix.c: the
+ * configuration matrix; nightly_json.c: a small JSON reader;
+ * nightly_util.c: buffers, maps, files, output helpers; nightly_results.c:
+ * result records and their aggregation; nightly_corpus.c: the failure
+ * corpus and the per-signature files kept in --out; nightly_report.c:
  * summary.json, junit.xml, report.html; nightly_merge.c: `nightly merge`).
  *
  * Ownership: every struct here owns the strings it points to unless a field
  * comment says "borrowed"; each has a _free function that releases them and
  * leaves the struct zeroed. Nothing here is used by the simulated path, so
  * wall-clock time and allocation are fine.
+ *
+ * Files a job keeps per failure signature, all named by nl_artifact_stem
+ * (STATUS-HASH, HASH = FNV-1a of the signature):
+ *   OUT/repro/STEM.whop    the replay file of the signature's representative
+ *                          matrix run (runs are recorded into OUT/scratch/;
+ *                          the recording is moved here or deleted as the run
+ *                          ends, so disk use stays one file per signature)
+ *   OUT/shrunk/STEM.whop   `whopper shrink` of the above, with STEM.sql and
+ *                          STEM.svg beside it
+ *   CORPUS/STEM.whop       the same replay file, kept for later nightlies,
+ *                          with a sidecar CORPUS/STEM.sig naming the signature
+ *   CORPUS/STEM.args       a failure without a replay file (crash, hang,
+ *                          error): the run's arguments, re-run to replay it
  */
 #ifndef WH_NIGHTLY_INT_H
 #define WH_NIGHTLY_INT_H
@@ -38,6 +53,9 @@
 #define NL_STDERR_MAX (1u << 20)       /* stderr kept: head and tail of this */
 #define NL_STDERR_HEAD (16u << 10)     /* ... of which the head */
 #define NL_LINE_MAX (64u << 20)        /* longest results.jsonl line read back */
+#define NL_SHRINK_TIME_DEFAULT_S 60.0  /* --shrink-time default, per signature */
+#define NL_INLINE_SQL_MAX (256u << 10) /* MIN.sql larger than this: linked, not inlined */
+#define NL_INLINE_SVG_MAX (1u << 20)   /* MIN.svg likewise */
 
 _Static_assert(NL_STDERR_HEAD * 4 <= NL_STDERR_MAX,
 	       "the stderr tail must stay larger than its head");
@@ -102,6 +120,22 @@ int nl_mkdir_p(const char *dir);
  * file is removed, a one-line message is printed and -1 returned. */
 int nl_write_atomic(const char *dir, const char *name, int (*fill)(FILE *f, void *ctx),
 		    void *ctx);
+/* Copy the file src to DIR/NAME through nl_write_atomic. 0, or -1 after
+ * a one-line message (nothing is left at DIR/NAME). */
+int nl_copy_atomic(const char *src, const char *dir, const char *name);
+/* The whole of a regular file of at most max_bytes, NUL-terminated (a new
+ * buffer; *len_out gets its length). NULL with errno set when it cannot
+ * be read, or with errno EFBIG when it is larger than max_bytes. */
+char *nl_read_file(const char *path, size_t max_bytes, size_t *len_out);
+bool nl_file_exists(const char *path);
+/* whop_path with a trailing ".whop" replaced by suffix (".sql", ".svg"),
+ * appended to out: the files `whopper shrink` writes beside MIN.whop. */
+void nl_sibling_path(const char *whop_path, const char *suffix, struct nl_buf *out);
+/* Remove every entry of the flat directory dir, then dir itself; a missing
+ * dir is fine. 0, or -1 with errno from the first failure. */
+int nl_remove_flat_dir(const char *dir);
+/* Bytes as base64 (RFC 4648, with padding), for data: URIs. */
+void nl_base64(FILE *f, const unsigned char *p, size_t n);
 /* Text escaped for XML/HTML element content and attribute values: &<>"'
  * escaped, control characters other than \t \n \r and invalid UTF-8 bytes
  * replaced by '?', so the document stays well-formed whatever a child
@@ -213,12 +247,35 @@ enum nl_kind {
 	NL_KIND_REPLAY, /* a corpus entry replayed, identified by its name */
 };
 
+/* What replaying a corpus entry says about the failure it was kept for. */
+enum nl_outcome {
+	NL_OUTCOME_STILL_FAILING, /* failed again with the same signature */
+	NL_OUTCOME_CHANGED,       /* failed, but with another signature */
+	NL_OUTCOME_FIXED,         /* passed */
+	NL_OUTCOME_STALE,         /* refused (exit 2: another whopper or SQLite
+				     version, a changed workload, a bad file);
+				     not a failure */
+	NL_OUTCOME__COUNT
+};
+/* "still failing", "failing differently", "fixed", "stale". */
+const char *nl_outcome_name(enum nl_outcome o);
+/* The summary.json key of an outcome count: "still_failing", ... */
+const char *nl_outcome_key(enum nl_outcome o);
+enum nl_outcome nl_outcome_of(bool stale, const char *signature, const char *expect);
+
 /* One finished run: exactly one results.jsonl line. */
 struct nl_result {
 	enum nl_kind kind;
 	int64_t index;          /* matrix index; -1 for a replay */
 	char *entry;            /* replay: corpus entry name */
 	char *expect;           /* replay: the signature the entry was kept for */
+	char *replay_file;      /* replay of a .whop entry: its path (the child
+				   runs `replay FILE --json`; args then hold the
+				   recorded run flags); else NULL */
+	bool stale;             /* replay refused (exit 2): status pass, no
+				   signature, detail says why */
+	bool diverged;          /* replay ran, but its trace differed from the
+				   recording: classified by its verdict */
 	uint64_t seed;          /* the run's --seed */
 	char *shard;            /* "I/N" */
 	struct nl_strv args;    /* the child's arguments after the binary */
@@ -243,13 +300,15 @@ void nl_result_copy(struct nl_result *dst, const struct nl_result *src);
 void nl_result_write(FILE *f, const struct nl_result *r);
 /* Fill r from a parsed line. 0, or -1 when a required field is missing. */
 int nl_result_read(const struct nl_json *j, struct nl_result *r);
-/* The repro command line: "[WHOPPER_TEST_HOOK=x ]EXE ARGS" without --json. */
+/* The repro command line: "EXE replay FILE" for a .whop replay, else
+ * "[WHOPPER_TEST_HOOK=x ]EXE ARGS" without --json. */
 void nl_result_repro(FILE *f, const struct nl_result *r, const char *exe_display);
 
 /* Classify a finished child and derive its signature. stdout_text is the
  * child's stdout (may be empty or garbage), stderr_text its kept stderr.
  * Fills status, exit_code, term_signal, signature, verdict, trace_hash,
- * violation_count, detail, frames. workload names the run's workload for
+ * violation_count, detail, frames, and for replays (r->kind set by the
+ * caller) stale and diverged. workload names the run's workload for
  * signatures without statement templates. */
 void nl_classify(struct nl_result *r, int64_t exit_status, int term_signal, bool timed_out,
 		 const char *stdout_text, size_t stdout_len, const char *stderr_text,
@@ -263,7 +322,17 @@ struct nl_sig {
 	bool is_new;                /* some result carrying it was not known */
 	struct nl_result rep;       /* representative: replays first, then lowest index */
 	double first_finished_at;   /* when it was first seen */
+	/* Files kept for it, set by the job or the merge (nl_sig_find_artifacts)
+	 * after aggregation; NULL when there are none. Paths as repro commands
+	 * name them. */
+	char *recording;            /* OUT/repro/STEM.whop: the rep's replay file */
+	char *shrunk;               /* OUT/shrunk/STEM.whop (.sql, .svg beside it) */
+	char *shrink_note;          /* the shrinker's summary, or why not shrunk */
 };
+/* The repro command of a signature: "EXE replay RECORDING" when it has a
+ * recording, else its representative's (nl_result_repro). */
+void nl_sig_repro(FILE *f, const struct nl_sig *s, const char *exe_display);
+
 
 /* Per-key status counts (configurations, dimension values). */
 struct nl_tally {
@@ -282,7 +351,10 @@ struct nl_replay_outcome {
 	char *entry;
 	char *expect;           /* the entry's recorded signature */
 	enum nl_status status;
-	char *signature;        /* what it did this time (NULL: passed) */
+	char *signature;        /* what it did this time (NULL: passed or stale) */
+	enum nl_outcome outcome;
+	bool diverged;          /* see nl_result */
+	char *detail;           /* stale: why the replay was refused */
 };
 
 struct nl_agg {
@@ -309,6 +381,12 @@ struct nl_agg {
 /* Fold one result in. Returns false (and adds nothing) when it duplicates
  * a matrix index or a replay entry already present. */
 bool nl_agg_add(struct nl_agg *a, const struct nl_result *r);
+/* Would r become the representative of its signature if added to a? True
+ * when r has a signature and it is absent or r beats the current
+ * representative (the rule nl_agg_add applies). */
+bool nl_agg_would_represent(const struct nl_agg *a, const struct nl_result *r);
+/* Replays of a per outcome. */
+void nl_agg_outcome_counts(const struct nl_agg *a, size_t counts[NL_OUTCOME__COUNT]);
 void nl_agg_free(struct nl_agg *a);
 uint64_t nl_agg_new_count(const struct nl_agg *a);
 
@@ -328,11 +406,19 @@ int nl_results_load(const char *path, struct nl_agg *agg, off_t *valid_len,
  * Corpus (nightly_corpus.c)
  * ------------------------------------------------------------------- */
 
+enum nl_entry_format {
+	NL_ENTRY_WHOP, /* STEM.whop (+ STEM.sig): replayed with `whopper replay` */
+	NL_ENTRY_ARGS, /* STEM.args: the run's arguments, re-run (format 1) */
+};
+
 struct nl_corpus_entry {
 	char *name;           /* file name inside the corpus directory */
+	char *path;           /* DIR/name */
+	enum nl_entry_format format;
 	char *signature;      /* the failure it was kept for */
-	struct nl_strv args;  /* the run's arguments (after the binary) */
-	char *hook;           /* WHOPPER_TEST_HOOK for the replay, or NULL */
+	struct nl_strv args;  /* the run's arguments, "run" first: from the .args
+				 file, or the recorded flags of the .whop */
+	char *hook;           /* .args only: WHOPPER_TEST_HOOK for the replay */
 };
 
 /* Every entry in DIR (created when missing), sorted by name. Unreadable
@@ -340,19 +426,26 @@ struct nl_corpus_entry {
  * message when DIR cannot be created or read. */
 int nl_corpus_load(const char *dir, struct nl_corpus_entry **out, size_t *count);
 void nl_corpus_entries_free(struct nl_corpus_entry *e, size_t count);
-/* Keep a failing run: writes an entry for r's signature unless one exists.
- * The one place that knows the entry format (switches to `run --record`
- * .whop files once they exist). 0, or -1 with a message. */
-int nl_corpus_keep(const char *dir, const struct nl_result *r, uint64_t base_seed);
-/* The argument list and environment hook that replay an entry; the other
- * place that knows the format (will become `whopper replay FILE.whop`). */
-void nl_corpus_replay_args(const struct nl_corpus_entry *e, struct nl_strv *argv,
-			   const char **hook);
+/* Keep a new failure whose representative is r: a copy of the replay file
+ * `recording` as DIR/STEM.whop with its sidecar DIR/STEM.sig, or, when
+ * recording is NULL or unreadable, DIR/STEM.args with r's arguments.
+ * Nothing is written when DIR already holds an entry for the signature.
+ * 0, or -1 with a message. */
+int nl_corpus_keep(const char *dir, const struct nl_result *r, const char *recording,
+		   uint64_t base_seed);
+/* How the job replays an entry: sets r->args, r->hook, r->replay_file and
+ * r->seed (r is otherwise filled by the caller). */
+void nl_corpus_replay_setup(const struct nl_corpus_entry *e, struct nl_result *r);
 
-/* HOOK(shrink): shrink a new signature's representative run within a time
- * budget. `whopper shrink` does not exist yet; returns false (nothing
- * shrunk) and leaves *shrunk_path NULL. */
-bool nl_shrink_hook(const struct nl_result *rep, double budget_s, char **shrunk_path);
+#define NL_STEM_MAX 48u
+/* "STATUS-HASH": the stem of every file kept for a signature. */
+void nl_artifact_stem(enum nl_status status, const char *signature, char out[NL_STEM_MAX]);
+/* Set s->recording (DIR/repro/STEM.whop, only when the representative is
+ * a matrix run) and s->shrunk (DIR/shrunk/STEM.whop, only when STEM.svg,
+ * the shrinker's last output, is there too) from the first of the job
+ * directories dirs that holds each; either stays NULL when none does.
+ * Replaces what was set before. */
+void nl_sig_find_artifacts(struct nl_sig *s, const struct nl_strv *dirs);
 
 /* ---------------------------------------------------------------------
  * Reports (nightly_report.c)
@@ -391,6 +484,7 @@ struct nl_job_file {
 	bool time_mode;                     /* --time (else --runs) */
 	uint64_t runs;                      /* --runs N, all shards */
 	double time_s;                      /* --time SECONDS */
+	double shrink_time_s;               /* --shrink-time (60 when absent) */
 	uint32_t shard_i, shard_n;
 	struct nl_strv workloads;
 	struct nl_strv user_flags;          /* after `--` */

@@ -2,7 +2,9 @@
  * nightly_jobfile.c - DIR/job.json, the parameters of a nightly job: what
  * `--resume` needs to continue it and what `nightly merge` needs to tell
  * shards of one job from strangers (base seed, --runs/--time, shard, the
- * workload list, the run flags, the corpus and its snapshot at the start).
+ * workload list, the run flags, the corpus and its snapshot at the start,
+ * the shrink budget). Fields added later are optional when read, so a job
+ * begun by an older binary can still be resumed or merged.
  *
  * Invariant: job.json is written once, atomically, when a job begins, and
  * never changed; everything that changes as the job goes lives in
@@ -34,6 +36,7 @@ int nl_job_file_fill(FILE *f, void *ctx)
 	fprintf(f, "{\"format\": 1, \"base_seed\": %llu, \"mode\": \"%s\", \"runs\": %llu, \"time_s\": %.3f",
 		(unsigned long long)jf->base_seed, jf->time_mode ? "time" : "runs",
 		(unsigned long long)jf->runs, jf->time_s);
+	fprintf(f, ", \"shrink_time_s\": %.3f", jf->shrink_time_s);
 	fprintf(f, ", \"shard\": [%u, %u], \"workloads\": [", jf->shard_i, jf->shard_n);
 	for (size_t i = 0; i < jf->workloads.count; i++) {
 		fputs(i ? ", " : "", f);
@@ -109,6 +112,9 @@ int nl_job_file_read(const char *dir, struct nl_job_file *jf)
 	    snap->type != NL_JSON_ARR)
 		goto out_malformed;
 	jf->time_mode = strcmp(mode, "time") == 0;
+	if (!nl_json_num(nl_json_get(j, "shrink_time_s"), &jf->shrink_time_s) ||
+	    !(jf->shrink_time_s >= 0))
+		jf->shrink_time_s = NL_SHRINK_TIME_DEFAULT_S; /* written before the shrinker */
 	jf->shard_i = (uint32_t)si;
 	jf->shard_n = (uint32_t)sn;
 	if (nl_json_str(nl_json_get(j, "corpus")))

@@ -19,6 +19,13 @@
  * to the list) never shifts what older knobs draw for the same run. Shards
  * and resumed jobs rely on this: they compute run i alone.
  *
+ * Fault profiles (`run --faults`) are drawn with weights: none 4, io 2,
+ * crash 2, chaos 1 of 9, so most runs still test the plain concurrency
+ * paths while a good share injects I/O errors, power loss or both. The
+ * "bitflip" profile is never drawn: it corrupts a page on purpose, its
+ * findings are expected (such a run exits 0), so it only runs when the
+ * user asks for it with `-- --faults bitflip`.
+ *
  * Flags after `--` go to every run and override drawn ones: a drawn flag the
  * user also gives is dropped (a drawn --pragma only when the user sets the
  * same pragma), so the child sees each knob once.
@@ -57,10 +64,18 @@ static const char *const txn_counts[] = {"250", "500", "1000", "2000"};
 #define CONNECTIONS_MAX 16
 #define PCT_DEPTH_MAX 5
 
-/* Fault profiles drawn per run. `run --faults` does not exist yet, so the
- * list holds only "none" (never passed on the command line); each profile
- * that lands in `run` widens the matrix with one line here, e.g. "io". */
-static const char *const fault_profiles[] = {"none"};
+/* Fault profiles drawn per run, with their weights; "none" is never
+ * passed on the command line (it is run's default). */
+struct weighted {
+	const char *name;
+	uint32_t weight;
+};
+static const struct weighted fault_profiles[] = {
+	{"none", 4},
+	{"io", 2},
+	{"crash", 2},
+	{"chaos", 1},
+};
 
 struct pragma_knob {
 	const char *name;
@@ -96,6 +111,7 @@ static const char *const value_flags[] = {
 	"--synchronous", "--scheduler",  "--pct-depth",   "--target",       "--pragma",
 	"--param",       "--faults",     "--vfs-bug",     "--stack-size",   "--busy-timeout",
 	"--reorder-window", "--yield-ops", "--trace",     "--elle",         "--record",
+	"--sector-size",
 };
 
 bool nl_run_flag_takes_value(const char *name)
@@ -125,6 +141,24 @@ static size_t pick(uint64_t base_seed, uint64_t index, uint64_t knob, size_t n)
 	size_t v = (size_t)(draw(base_seed, index, knob) % n);
 	WH_ASSERT(v < n);
 	return v;
+}
+
+/* A name from a weighted list: each entry with probability weight/total. */
+static const char *pick_weighted(uint64_t base_seed, uint64_t index, uint64_t knob,
+				 const struct weighted *list, size_t n)
+{
+	uint64_t total = 0;
+	for (size_t i = 0; i < n; i++) {
+		WH_ASSERT(list[i].weight > 0);
+		total += list[i].weight;
+	}
+	uint64_t v = draw(base_seed, index, knob) % total;
+	for (size_t i = 0; i < n; i++) {
+		if (v < list[i].weight)
+			return list[i].name;
+		v -= list[i].weight;
+	}
+	WH_UNREACHABLE(); /* v < total, the sum of the weights */
 }
 
 /* A flag/value pair of an argument list; value NULL for a bare flag. */
@@ -189,7 +223,7 @@ void nl_matrix_args(const struct nl_matrix *m, uint64_t index, struct nl_strv *a
 	snprintf(depth, sizeof depth, "%zu", 1 + pick(b, index, KNOB_PCT_DEPTH, PCT_DEPTH_MAX));
 	const char *sched = schedulers[pick(b, index, KNOB_SCHEDULER, COUNT_OF(schedulers))];
 	const char *faults =
-		fault_profiles[pick(b, index, KNOB_FAULTS, COUNT_OF(fault_profiles))];
+		pick_weighted(b, index, KNOB_FAULTS, fault_profiles, COUNT_OF(fault_profiles));
 
 	/* Drawn flags, in a fixed order so the argument list is stable. */
 	struct flag drawn[16 + COUNT_OF(pragma_knobs)];

@@ -15,6 +15,12 @@
  * "New" is decided by the shards (each result line carries whether its
  * signature was in the shard's corpus when it began); --corpus DIR keeps
  * the merged new failures in DIR, as a single unsharded job would have.
+ *
+ * The files a shard kept per signature (its repro/ replay files and its
+ * shrunk/ repros) stay where they are: the merged report names them in the
+ * shard directories, looking first in the directory of the shard that ran
+ * the signature's representative, then in the others. The merge itself
+ * shrinks nothing.
  */
 #include <errno.h>
 #include <limits.h>
@@ -124,6 +130,26 @@ static bool same_dir(const char *a, const char *b)
 	if (realpath(a, ra) == NULL || realpath(b, rb) == NULL)
 		return false;
 	return strcmp(ra, rb) == 0;
+}
+
+/* The files kept for s in the shard directories: the representative's
+ * shard first (its repro/ file is the representative's own recording),
+ * then the others in the order given. */
+static void find_sig_artifacts(struct nl_sig *s, const struct nl_strv *dirs,
+			       const struct nl_job_file *jobs)
+{
+	unsigned rep_shard = 0, shard_n = 0;
+	bool known_shard = s->rep.shard && sscanf(s->rep.shard, "%u/%u", &rep_shard, &shard_n) == 2;
+	struct nl_strv order = {0};
+	for (size_t pass = 0; pass < 2; pass++)
+		for (size_t d = 0; d < dirs->count; d++) {
+			bool is_rep = known_shard && jobs[d].shard_i == rep_shard;
+			if (is_rep == (pass == 0))
+				nl_strv_push(&order, dirs->v[d]);
+		}
+	WH_ASSERT(order.count == dirs->count);
+	nl_sig_find_artifacts(s, &order);
+	nl_strv_free(&order);
 }
 
 /* Is jf a shard of the same job as first? NULL, or what differs. */
@@ -239,15 +265,21 @@ int nl_cmd_merge(int argc, char **argv)
 		goto out_free;
 	}
 	bool failed = nl_write_atomic(out, "results.jsonl", fill_results, &m) != 0;
+	for (size_t i = 0; i < agg.sig_count; i++)
+		find_sig_artifacts(&agg.sigs[i], &dirs, jobs);
 	uint64_t new_count = nl_agg_new_count(&agg);
 	if (corpus && !failed) {
 		struct nl_corpus_entry *unused = NULL;
 		size_t unused_count = 0;
 		failed = nl_corpus_load(corpus, &unused, &unused_count) != 0; /* creates DIR */
 		nl_corpus_entries_free(unused, unused_count);
-		for (size_t i = 0; i < agg.sig_count && !failed; i++)
-			if (agg.sigs[i].is_new)
-				failed = nl_corpus_keep(corpus, &agg.sigs[i].rep, jobs[0].base_seed) != 0;
+		for (size_t i = 0; i < agg.sig_count && !failed; i++) {
+			const struct nl_sig *s = &agg.sigs[i];
+			if (s->is_new)
+				failed = nl_corpus_keep(corpus, &s->rep,
+							s->recording ? s->recording : s->rep.replay_file,
+							jobs[0].base_seed) != 0;
+		}
 	}
 	rc = failed ? WH_EXIT_INTERNAL : new_count ? WH_EXIT_FINDING : WH_EXIT_PASS;
 	bool complete = missing == 0 &&

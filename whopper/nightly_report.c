@@ -4,17 +4,28 @@
  * test views) and report.html (for people: a static page, no network, CSS
  * and SVG inline).
  *
+ * Per signature the reports give its repro command (`whopper replay FILE`
+ * when a replay file was kept for it, else the run's command line) and,
+ * when it was shrunk, the shrunk replay command; report.html also shows the
+ * shrunk MIN.sql (escaped, in a <pre>) and the swimlane MIN.svg (an <img>
+ * with a base64 data: URI, so the picture's markup cannot interact with the
+ * page, and the page stays one self-contained file). Files too large to
+ * inline (NL_INLINE_SQL_MAX, NL_INLINE_SVG_MAX) are linked by relative path
+ * instead. Corpus replays are listed with their outcome; stale ones (the
+ * replay was refused) are junit "skipped" test cases, not failures.
+ *
  * Every report is written to a temporary file and renamed into place
  * (nl_write_atomic), so a reader sees the previous version or the new one,
  * never half of one. Text that came from children (violation details,
- * frames, signatures) is untrusted: it goes through json_str or nl_xml_text
- * so the documents stay well-formed whatever a child printed.
+ * frames, signatures, the shrunk SQL) is untrusted: it goes through json_str
+ * or nl_xml_text so the documents stay well-formed whatever a child printed.
  *
  * Ordering, so two reports of the same results are identical: signatures
  * new first, then by count (descending), then by name; configurations by
  * failures (descending), then by key; dimension values by name, numbers in
  * numeric order.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "nightly_int.h"
@@ -106,7 +117,37 @@ struct report_ctx {
 
 static void repro_of(FILE *f, const struct nl_sig *s, const struct nl_job_info *info)
 {
-	nl_result_repro(f, &s->rep, info->exe_display);
+	nl_sig_repro(f, s, info->exe_display);
+}
+
+/* "EXE replay SHRUNK" for a shrunk signature. */
+static void shrunk_repro_of(FILE *f, const struct nl_sig *s, const struct nl_job_info *info)
+{
+	WH_ASSERT(s->shrunk != NULL);
+	nl_shell_arg(f, info->exe_display);
+	fputs(" replay ", f);
+	nl_shell_arg(f, s->shrunk);
+}
+
+/* A command printed by fn into a new string (free it). */
+static char *command_string(void (*fn)(FILE *, const struct nl_sig *, const struct nl_job_info *),
+			    const struct nl_sig *s, const struct nl_job_info *info)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&text, &len);
+	WH_ASSERT(m != NULL);
+	fn(m, s, info);
+	fclose(m);
+	WH_ASSERT(text != NULL);
+	return text;
+}
+
+static size_t stale_count(const struct nl_agg *a)
+{
+	size_t counts[NL_OUTCOME__COUNT];
+	nl_agg_outcome_counts(a, counts);
+	return counts[NL_OUTCOME_STALE];
 }
 
 /* ---------------------------------------------------------------------
@@ -153,23 +194,29 @@ static int fill_summary(FILE *f, void *vctx)
 	fprintf(f, ", \"signatures\": %zu, \"new_signatures\": %llu},\n", a->sig_count,
 		(unsigned long long)nl_agg_new_count(a));
 
-	size_t still = 0;
-	for (size_t i = 0; i < a->replay_count; i++)
-		still += a->replays[i].status != NL_PASS;
-	fprintf(f, "  \"replays\": {\"total\": %zu, \"still_failing\": %zu, \"fixed\": %zu, \"entries\": [",
-		a->replay_count, still, a->replay_count - still);
+	size_t counts[NL_OUTCOME__COUNT];
+	nl_agg_outcome_counts(a, counts);
+	fprintf(f, "  \"replays\": {\"total\": %zu", a->replay_count);
+	for (int k = 0; k < NL_OUTCOME__COUNT; k++)
+		fprintf(f, ", \"%s\": %zu", nl_outcome_key((enum nl_outcome)k), counts[k]);
+	fputs(", \"entries\": [", f);
 	for (size_t i = 0; i < a->replay_count; i++) {
 		const struct nl_replay_outcome *o = &a->replays[i];
 		fputs(i ? ",\n    {\"entry\": " : "\n    {\"entry\": ", f);
 		json_str(f, o->entry);
 		fputs(", \"expect\": ", f);
 		json_str(f, o->expect ? o->expect : "");
-		fprintf(f, ", \"outcome\": \"%s\", \"status\": \"%s\", \"signature\": ",
-			o->status == NL_PASS ? "fixed" : "still failing", nl_status_name(o->status));
+		fprintf(f, ", \"outcome\": \"%s\", \"status\": \"%s\", \"diverged\": %s, \"signature\": ",
+			nl_outcome_name(o->outcome), nl_status_name(o->status),
+			o->diverged ? "true" : "false");
 		if (o->signature)
 			json_str(f, o->signature);
 		else
 			fputs("null", f);
+		if (o->detail) {
+			fputs(", \"detail\": ", f);
+			json_str(f, o->detail);
+		}
 		fputc('}', f);
 	}
 	fputs(a->replay_count ? "\n  ]},\n" : "]},\n", f);
@@ -189,14 +236,14 @@ static int fill_summary(FILE *f, void *vctx)
 			json_str(f, s->rep.entry);
 		}
 		fprintf(f, ", \"seed\": %llu, \"repro\": ", (unsigned long long)s->rep.seed);
-		char *repro = NULL;
-		size_t len = 0;
-		FILE *m = open_memstream(&repro, &len);
-		WH_ASSERT(m != NULL);
-		repro_of(m, s, info);
-		fclose(m);
+		char *repro = command_string(repro_of, s, info);
 		json_str(f, repro);
 		free(repro);
+		fputs(", \"replay_file\": ", f);
+		if (s->recording || s->rep.replay_file)
+			json_str(f, s->recording ? s->recording : s->rep.replay_file);
+		else
+			fputs("null", f);
 		fputs(", \"detail\": ", f);
 		json_str(f, s->rep.detail ? s->rep.detail : "");
 		fputs(", \"frames\": [", f);
@@ -204,7 +251,33 @@ static int fill_summary(FILE *f, void *vctx)
 			fputs(i ? ", " : "", f);
 			json_str(f, s->rep.frames.v[i]);
 		}
-		fputs("], \"shrunk\": null}", f);
+		fputs("], \"shrunk\": ", f);
+		if (s->shrunk) {
+			struct nl_buf sql = {0}, svg = {0};
+			nl_sibling_path(s->shrunk, ".sql", &sql);
+			nl_sibling_path(s->shrunk, ".svg", &svg);
+			fputs("{\"replay_file\": ", f);
+			json_str(f, s->shrunk);
+			fputs(", \"sql\": ", f);
+			json_str(f, sql.data);
+			fputs(", \"svg\": ", f);
+			json_str(f, svg.data);
+			fputs(", \"repro\": ", f);
+			char *cmd = command_string(shrunk_repro_of, s, info);
+			json_str(f, cmd);
+			free(cmd);
+			fputc('}', f);
+			nl_buf_free(&sql);
+			nl_buf_free(&svg);
+		} else {
+			fputs("null", f);
+		}
+		fputs(", \"shrink_note\": ", f);
+		if (s->shrink_note)
+			json_str(f, s->shrink_note);
+		else
+			fputs("null", f);
+		fputc('}', f);
 	}
 	fputs(a->sig_count ? "\n  ],\n" : "],\n", f);
 
@@ -262,17 +335,18 @@ static int fill_junit(FILE *f, void *vctx)
 		else
 			failures++;
 	}
-	size_t tests = a->sig_count + 1;
+	size_t skipped = stale_count(a);
+	size_t tests = a->sig_count + 1 + skipped;
 	uint64_t passes = a->by_status[NL_PASS];
 	for (size_t i = 0; i < a->replay_count; i++)
-		passes += a->replays[i].status == NL_PASS;
+		passes += a->replays[i].outcome == NL_OUTCOME_FIXED;
 	char started[32];
 	nl_iso8601(a->first_started_at, started);
 	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", f);
-	fprintf(f, "<testsuites name=\"whopper nightly\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" time=\"%.3f\">\n",
-		tests, failures, errors, info->wall_s);
-	fprintf(f, "  <testsuite name=\"whopper.nightly\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"0\" time=\"%.3f\" timestamp=\"%s\">\n",
-		tests, failures, errors, info->wall_s, started);
+	fprintf(f, "<testsuites name=\"whopper nightly\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"%zu\" time=\"%.3f\">\n",
+		tests, failures, errors, skipped, info->wall_s);
+	fprintf(f, "  <testsuite name=\"whopper.nightly\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"%zu\" time=\"%.3f\" timestamp=\"%s\">\n",
+		tests, failures, errors, skipped, info->wall_s, started);
 	fprintf(f, "    <properties>\n      <property name=\"base_seed\" value=\"%llu\"/>\n",
 		(unsigned long long)info->base_seed);
 	fputs("      <property name=\"shard\" value=\"", f);
@@ -281,9 +355,9 @@ static int fill_junit(FILE *f, void *vctx)
 		info->stop_reason);
 	fprintf(f, "    <testcase classname=\"whopper.nightly\" name=\"passing runs\" time=\"%.3f\">\n",
 		info->wall_s);
-	fprintf(f, "      <system-out>%llu runs passed (%llu matrix runs, %zu corpus replays)</system-out>\n    </testcase>\n",
+	fprintf(f, "      <system-out>%llu runs passed (%llu matrix runs, %llu corpus replays now fixed)</system-out>\n    </testcase>\n",
 		(unsigned long long)passes, (unsigned long long)a->by_status[NL_PASS],
-		a->replay_count);
+		(unsigned long long)(passes - a->by_status[NL_PASS]));
 	for (size_t k = 0; k < a->sig_count; k++) {
 		const struct nl_sig *s = &a->sigs[ctx->sig_order[k]];
 		const char *tag = is_error_status(s->status) ? "error" : "failure";
@@ -302,21 +376,33 @@ static int fill_junit(FILE *f, void *vctx)
 			nl_xml_text(f, s->rep.entry);
 		}
 		fputs("\">repro: ", f);
-		char *repro = NULL;
-		size_t len = 0;
-		FILE *m = open_memstream(&repro, &len);
-		WH_ASSERT(m != NULL);
-		repro_of(m, s, info);
-		fclose(m);
+		char *repro = command_string(repro_of, s, info);
 		nl_xml_text(f, repro);
 		free(repro);
 		fputs("\n", f);
+		if (s->shrunk) {
+			char *cmd = command_string(shrunk_repro_of, s, info);
+			fputs("shrunk: ", f);
+			nl_xml_text(f, cmd);
+			fputs("\n", f);
+			free(cmd);
+		}
 		nl_xml_text(f, s->rep.detail);
 		for (size_t i = 0; i < s->rep.frames.count; i++) {
 			fputs("\n  at ", f);
 			nl_xml_text(f, s->rep.frames.v[i]);
 		}
 		fprintf(f, "</%s>\n    </testcase>\n", tag);
+	}
+	for (size_t i = 0; i < a->replay_count; i++) {
+		const struct nl_replay_outcome *o = &a->replays[i];
+		if (o->outcome != NL_OUTCOME_STALE)
+			continue;
+		fputs("    <testcase classname=\"whopper.nightly.corpus\" name=\"", f);
+		nl_xml_text(f, o->entry);
+		fputs("\" time=\"0\">\n      <skipped message=\"stale corpus entry: ", f);
+		nl_xml_text(f, o->detail ? o->detail : "replay refused");
+		fputs("\"/>\n    </testcase>\n", f);
 	}
 	fputs("  </testsuite>\n</testsuites>\n", f);
 	return 0;
@@ -463,6 +549,56 @@ static void html_tally_head(FILE *f, const char *first)
 	fputs("</tr>\n", f);
 }
 
+/* MIN.sql of a shrunk signature, escaped in a <pre>; too large or
+ * unreadable: its path. */
+static void html_shrunk_sql(FILE *f, const struct nl_sig *s)
+{
+	struct nl_buf path = {0};
+	nl_sibling_path(s->shrunk, ".sql", &path);
+	size_t len;
+	char *sql = nl_read_file(path.data, NL_INLINE_SQL_MAX, &len);
+	int read_errno = errno;
+	fputs("<details open><summary>Shrunk SQL <code>", f);
+	nl_xml_text(f, path.data);
+	fputs("</code></summary>\n", f);
+	if (sql) {
+		fputs("<pre class=\"sql\">", f);
+		nl_xml_text(f, sql); /* a NUL inside cuts it short: fine for a view */
+		fputs("</pre>\n", f);
+	} else {
+		fprintf(f, "<p>Not inlined: %s.</p>\n",
+			read_errno == EFBIG ? "larger than the inline limit" : strerror(read_errno));
+	}
+	fputs("</details>\n", f);
+	free(sql);
+	nl_buf_free(&path);
+}
+
+/* MIN.svg of a shrunk signature as an <img> with a data: URI (base64, so
+ * nothing in it needs escaping and none of its markup reaches the page). */
+static void html_shrunk_svg(FILE *f, const struct nl_sig *s)
+{
+	struct nl_buf path = {0};
+	nl_sibling_path(s->shrunk, ".svg", &path);
+	size_t len;
+	char *svg = nl_read_file(path.data, NL_INLINE_SVG_MAX, &len);
+	int read_errno = errno;
+	fputs("<p>Swimlane <code>", f);
+	nl_xml_text(f, path.data);
+	fputs("</code>:</p>\n", f);
+	if (svg) {
+		fputs("<img class=\"swimlane\" alt=\"swimlane picture of the shrunk run: one lane per connection, time downward\" src=\"data:image/svg+xml;base64,",
+		      f);
+		nl_base64(f, (const unsigned char *)svg, len);
+		fputs("\">\n", f);
+	} else {
+		fprintf(f, "<p>Not inlined: %s.</p>\n",
+			read_errno == EFBIG ? "larger than the inline limit" : strerror(read_errno));
+	}
+	free(svg);
+	nl_buf_free(&path);
+}
+
 static int fill_html(FILE *f, void *vctx)
 {
 	const struct report_ctx *ctx = vctx;
@@ -484,6 +620,7 @@ static int fill_html(FILE *f, void *vctx)
 	      ".badge{display:inline-block;padding:0 .4em;border-radius:3px;color:#fff;background:#718096}\n"
 	      ".new{background:#c53030}.known{background:#718096}\n"
 	      "svg{margin:.5em 1em .5em 0;border:1px solid #e2e8f0}svg .ax{stroke:#4a5568}svg .t{font-size:13px;font-weight:600}svg .l{font-size:11px;fill:#4a5568}\n"
+	      "img.swimlane{max-width:100%;border:1px solid #e2e8f0}pre.sql{max-height:40em;overflow:auto}summary{cursor:pointer}\n"
 	      "</style>\n</head>\n<body>\n",
 	      f);
 	fprintf(f, "<h1>whopper nightly: %s</h1>\n",
@@ -542,12 +679,7 @@ static int fill_html(FILE *f, void *vctx)
 			fputs("</code>", f);
 		}
 		fputs(".</p>\n<p>Reproduce:</p><pre>", f);
-		char *repro = NULL;
-		size_t len = 0;
-		FILE *m = open_memstream(&repro, &len);
-		WH_ASSERT(m != NULL);
-		repro_of(m, s, info);
-		fclose(m);
+		char *repro = command_string(repro_of, s, info);
 		nl_xml_text(f, repro);
 		free(repro);
 		fputs("</pre>\n", f);
@@ -564,8 +696,24 @@ static int fill_html(FILE *f, void *vctx)
 			}
 			fputs("</pre>\n", f);
 		}
-		fputs("<p>Shrunk SQL and swimlane: not available yet (needs <code>whopper shrink</code>).</p>\n",
-		      f);
+		if (s->shrunk) {
+			fputs("<p>Shrunk repro:</p><pre>", f);
+			char *cmd = command_string(shrunk_repro_of, s, info);
+			nl_xml_text(f, cmd);
+			free(cmd);
+			fputs("</pre>\n", f);
+			if (s->shrink_note) {
+				fputs("<p><code>", f);
+				nl_xml_text(f, s->shrink_note);
+				fputs("</code></p>\n", f);
+			}
+			html_shrunk_sql(f, s);
+			html_shrunk_svg(f, s);
+		} else if (s->is_new) {
+			fputs("<p>", f);
+			nl_xml_text(f, s->shrink_note ? s->shrink_note : "not shrunk");
+			fputs(".</p>\n", f);
+		}
 	}
 
 	fputs("<h2>Corpus replays</h2>\n", f);
@@ -580,16 +728,20 @@ static int fill_html(FILE *f, void *vctx)
 		nl_xml_text(f, o->entry);
 		fputs("</code></td><td><code>", f);
 		nl_xml_text(f, o->expect);
-		fprintf(f, "</code></td><td class=\"%s\">%s</td><td><code>",
-			o->status == NL_PASS ? "ok" : "bad",
-			o->status == NL_PASS ? "fixed" : "still failing");
-		nl_xml_text(f, o->signature ? o->signature : "pass");
+		const char *cls = o->outcome == NL_OUTCOME_FIXED   ? "ok"
+				  : o->outcome == NL_OUTCOME_STALE ? "stale"
+								   : "bad";
+		fprintf(f, "</code></td><td class=\"%s\">%s%s</td><td><code>", cls,
+			nl_outcome_name(o->outcome), o->diverged ? " (replay diverged)" : "");
+		/* What it did: its signature, why it was refused, or a pass. */
+		const char *did = o->signature ? o->signature : o->detail ? o->detail : "pass";
+		nl_xml_text(f, did);
 		fputs("</code></td></tr>\n", f);
 	}
 	if (a->replay_count)
 		fputs("</table>\n", f);
 
-	fputs("<h2>Totals per configuration</h2>\n<p>workload/journal/synchronous/scheduler</p>\n", f);
+	fputs("<h2>Totals per configuration</h2>\n<p>workload/journal/synchronous/scheduler[/faults]</p>\n", f);
 	html_tally_head(f, "configuration");
 	for (size_t k = 0; k < a->config_count; k++) {
 		const struct nl_tally *t = &a->configs[ctx->config_order[k]];

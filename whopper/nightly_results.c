@@ -7,10 +7,15 @@
  * Classification of a finished child (first rule that matches):
  *   killed after --run-timeout            -> hang   "hang"
  *   died by a signal                      -> crash  "crash:SIGSEGV:f1|f2|f3"
- *   exit 0, JSON verdict "pass"           -> pass
+ *   a replay that exited 2 (refused)      -> pass, stale: not a failure
+ *   exit 0 with a JSON verdict but "fail" -> pass   (e.g. --faults bitflip,
+ *                                                    whose findings are expected)
  *   exit 1, JSON verdict "fail"           -> fail   "violation:KIND:TEMPLATES"
  *                                                   or "violation:KIND:workload=W"
  *   anything else (exit 3, no JSON, ...)  -> error  "error:exit=N:first stderr line"
+ * A replay that exited 3 because its trace diverged from the recording
+ * (the binary changed since) but printed its verdict is classified by that
+ * verdict, as if it had exited 0 or 1, and marked diverged.
  *
  * Signatures deduplicate failures across runs, so they must not carry
  * anything that changes from run to run or build to build: no seeds,
@@ -64,6 +69,36 @@ static void signal_name(int sig, char out[16])
 		snprintf(out, 16, "SIG%d", sig);
 }
 
+static const char *const outcome_names[NL_OUTCOME__COUNT] = {
+	"still failing", "failing differently", "fixed", "stale"};
+static const char *const outcome_keys[NL_OUTCOME__COUNT] = {
+	"still_failing", "failing_differently", "fixed", "stale"};
+
+const char *nl_outcome_name(enum nl_outcome o)
+{
+	WH_ASSERT(o < NL_OUTCOME__COUNT);
+	return outcome_names[o];
+}
+
+const char *nl_outcome_key(enum nl_outcome o)
+{
+	WH_ASSERT(o < NL_OUTCOME__COUNT);
+	return outcome_keys[o];
+}
+
+enum nl_outcome nl_outcome_of(bool stale, const char *signature, const char *expect)
+{
+	if (stale) {
+		WH_ASSERT(signature == NULL); /* a refused replay did not run */
+		return NL_OUTCOME_STALE;
+	}
+	if (signature == NULL)
+		return NL_OUTCOME_FIXED;
+	if (expect && strcmp(signature, expect) == 0)
+		return NL_OUTCOME_STILL_FAILING;
+	return NL_OUTCOME_CHANGED;
+}
+
 /* ---------------------------------------------------------------------
  * Records
  * ------------------------------------------------------------------- */
@@ -72,6 +107,7 @@ void nl_result_free(struct nl_result *r)
 {
 	free(r->entry);
 	free(r->expect);
+	free(r->replay_file);
 	free(r->shard);
 	nl_strv_free(&r->args);
 	free(r->hook);
@@ -94,6 +130,7 @@ void nl_result_copy(struct nl_result *dst, const struct nl_result *src)
 	*dst = *src; /* scalars */
 	dst->entry = dup_or_null(src->entry);
 	dst->expect = dup_or_null(src->expect);
+	dst->replay_file = dup_or_null(src->replay_file);
 	dst->shard = dup_or_null(src->shard);
 	nl_strv_copy(&dst->args, &src->args);
 	dst->hook = dup_or_null(src->hook);
@@ -125,6 +162,12 @@ static void write_strv(FILE *f, const struct nl_strv *v)
 
 void nl_result_repro(FILE *f, const struct nl_result *r, const char *exe_display)
 {
+	if (r->replay_file) {
+		nl_shell_arg(f, exe_display);
+		fputs(" replay ", f);
+		nl_shell_arg(f, r->replay_file);
+		return;
+	}
 	if (r->hook) {
 		fputs("WHOPPER_TEST_HOOK=", f);
 		nl_shell_arg(f, r->hook);
@@ -156,6 +199,11 @@ void nl_result_write(FILE *f, const struct nl_result *r)
 		json_str(f, r->entry);
 		fputs(", \"expect\": ", f);
 		write_str_or_null(f, r->expect);
+		fputs(", \"replay_file\": ", f);
+		write_str_or_null(f, r->replay_file);
+		fprintf(f, ", \"outcome\": \"%s\", \"stale\": %s, \"diverged\": %s",
+			nl_outcome_name(nl_outcome_of(r->stale, r->signature, r->expect)),
+			r->stale ? "true" : "false", r->diverged ? "true" : "false");
 	}
 	fputs(", \"shard\": ", f);
 	write_str_or_null(f, r->shard);
@@ -247,6 +295,9 @@ int nl_result_read(const struct nl_json *j, struct nl_result *r)
 		r->index = -1;
 		r->entry = json_dup(j, "entry");
 		r->expect = json_dup(j, "expect");
+		r->replay_file = json_dup(j, "replay_file");
+		nl_json_bool(nl_json_get(j, "stale"), &r->stale);
+		nl_json_bool(nl_json_get(j, "diverged"), &r->diverged);
 		if (r->entry == NULL)
 			goto out_malformed;
 	} else {
@@ -256,7 +307,7 @@ int nl_result_read(const struct nl_json *j, struct nl_result *r)
 	    read_strv(nl_json_get(j, "args"), &r->args) != 0)
 		goto out_malformed;
 	r->signature = json_dup(j, "signature");
-	if ((r->status == NL_PASS) != (r->signature == NULL))
+	if ((r->status == NL_PASS) != (r->signature == NULL) || (r->stale && r->signature))
 		goto out_malformed;
 	nl_json_bool(nl_json_get(j, "known"), &r->known);
 	r->shard = json_dup(j, "shard");
@@ -455,6 +506,15 @@ void nl_classify(struct nl_result *r, int64_t exit_status, int term_signal, bool
 	r->verdict = dup_or_null(verdict);
 	r->trace_hash = dup_or_null(nl_json_str(nl_json_get(j, "trace_hash")));
 	r->violation_count = viol ? (uint32_t)viol->count : 0;
+	bool is_replay = r->kind == NL_KIND_REPLAY;
+	if (is_replay && !timed_out && !term_signal && exit_status == WH_EXIT_INTERNAL && verdict &&
+	    (strcmp(verdict, "pass") == 0 || strcmp(verdict, "fail") == 0) &&
+	    strstr(stderr_text, "replay diverged") != NULL) {
+		/* The recording no longer matches this binary exactly, but the
+		 * run it led to was checked: judge that. */
+		r->diverged = true;
+		exit_status = strcmp(verdict, "pass") == 0 ? WH_EXIT_PASS : WH_EXIT_FINDING;
+	}
 
 	struct nl_strv named = {0};
 	if (timed_out || term_signal)
@@ -483,7 +543,17 @@ void nl_classify(struct nl_result *r, int64_t exit_status, int term_signal, bool
 			nl_buf_printf(&d, ": %s", line);
 		free(line);
 		r->detail = d.data;
-	} else if (exit_status == WH_EXIT_PASS && verdict && strcmp(verdict, "pass") == 0) {
+	} else if (is_replay && exit_status == WH_EXIT_USAGE) {
+		/* Refused: recorded by another whopper or SQLite version, a
+		 * changed workload, a corrupt file. Nothing was tested. */
+		r->status = NL_PASS;
+		r->stale = true;
+		char *line = first_line(stderr_text, NL_DETAIL_MAX);
+		r->detail = line ? line : wh_strdup("refused (exit status 2)");
+	} else if (exit_status == WH_EXIT_PASS && verdict && strcmp(verdict, "fail") != 0 &&
+		   strcmp(verdict, "error") != 0) {
+		/* The child judged its run acceptable: "pass", or a profile
+		 * (bitflip) whose findings are all expected. */
 		r->status = NL_PASS;
 	} else if (exit_status == WH_EXIT_FINDING && verdict && strcmp(verdict, "fail") == 0) {
 		r->status = NL_FAIL;
@@ -602,6 +672,9 @@ bool nl_agg_add(struct nl_agg *a, const struct nl_result *r)
 		o->expect = dup_or_null(r->expect);
 		o->status = r->status;
 		o->signature = dup_or_null(r->signature);
+		o->outcome = nl_outcome_of(r->stale, r->signature, r->expect);
+		o->diverged = r->diverged;
+		o->detail = r->stale ? dup_or_null(r->detail) : NULL;
 		nl_map_put(&a->replay_index, r->entry, (uint32_t)a->replay_count);
 		a->replay_count++;
 	}
@@ -644,6 +717,38 @@ bool nl_agg_add(struct nl_agg *a, const struct nl_result *r)
 	return true;
 }
 
+bool nl_agg_would_represent(const struct nl_agg *a, const struct nl_result *r)
+{
+	if (r->signature == NULL)
+		return false;
+	uint32_t i;
+	if (!nl_map_get(&a->sig_index, r->signature, &i))
+		return true;
+	WH_ASSERT(i < a->sig_count);
+	return better_rep(r, &a->sigs[i].rep);
+}
+
+void nl_agg_outcome_counts(const struct nl_agg *a, size_t counts[NL_OUTCOME__COUNT])
+{
+	for (int o = 0; o < NL_OUTCOME__COUNT; o++)
+		counts[o] = 0;
+	for (size_t i = 0; i < a->replay_count; i++) {
+		WH_ASSERT(a->replays[i].outcome < NL_OUTCOME__COUNT);
+		counts[a->replays[i].outcome]++;
+	}
+}
+
+void nl_sig_repro(FILE *f, const struct nl_sig *s, const char *exe_display)
+{
+	if (s->recording == NULL) {
+		nl_result_repro(f, &s->rep, exe_display);
+		return;
+	}
+	nl_shell_arg(f, exe_display);
+	fputs(" replay ", f);
+	nl_shell_arg(f, s->recording);
+}
+
 uint64_t nl_agg_new_count(const struct nl_agg *a)
 {
 	uint64_t n = 0;
@@ -657,6 +762,9 @@ void nl_agg_free(struct nl_agg *a)
 	for (size_t i = 0; i < a->sig_count; i++) {
 		free(a->sigs[i].signature);
 		nl_result_free(&a->sigs[i].rep);
+		free(a->sigs[i].recording);
+		free(a->sigs[i].shrunk);
+		free(a->sigs[i].shrink_note);
 	}
 	free(a->sigs);
 	for (size_t i = 0; i < a->config_count; i++)
@@ -669,6 +777,7 @@ void nl_agg_free(struct nl_agg *a)
 		free(a->replays[i].entry);
 		free(a->replays[i].expect);
 		free(a->replays[i].signature);
+		free(a->replays[i].detail);
 	}
 	free(a->replays);
 	free(a->points);

@@ -1,13 +1,16 @@
 /*
  * nightly_util.c - plumbing for `whopper nightly`: growable buffers and
- * string vectors, a string map, a bit set, clocks, atomic file writes and
- * the escaping of untrusted text for XML/HTML and shells.
+ * string vectors, a string map, a bit set, clocks, files (atomic writes and
+ * copies, whole-file reads, emptying a scratch directory) and the encoding
+ * of untrusted text and bytes for XML/HTML (escaping, base64) and shells.
  *
  * Invariants: an nl_buf's data is NUL-terminated whenever it is non-NULL;
  * an nl_map's capacity is a power of two and stays at most half full, so
- * probing always ends at an empty slot; nl_write_atomic never leaves the
- * target half-written (rename(2) within one directory is atomic).
+ * probing always ends at an empty slot; nl_write_atomic and nl_copy_atomic
+ * never leave the target half-written (rename(2) within one directory is
+ * atomic).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <string.h>
@@ -304,6 +307,140 @@ int nl_write_atomic(const char *dir, const char *name, int (*fill)(FILE *f, void
 		fprintf(stderr, "whopper: nightly: cannot write '%s': %s\n", dst, strerror(saved));
 	}
 	return rc;
+}
+
+/* Streams the source file into nl_write_atomic's temporary file. */
+static int fill_copy(FILE *f, void *ctx)
+{
+	FILE *src = ctx;
+	char chunk[64 << 10];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof chunk, src)) > 0)
+		if (fwrite(chunk, 1, n, f) != n)
+			return -1;
+	return ferror(src) ? -1 : 0;
+}
+
+int nl_copy_atomic(const char *src, const char *dir, const char *name)
+{
+	FILE *in = fopen(src, "r");
+	if (in == NULL) {
+		fprintf(stderr, "whopper: nightly: cannot read '%s': %s\n", src, strerror(errno));
+		return -1;
+	}
+	int rc = nl_write_atomic(dir, name, fill_copy, in);
+	fclose(in);
+	return rc;
+}
+
+char *nl_read_file(const char *path, size_t max_bytes, size_t *len_out)
+{
+	*len_out = 0;
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return NULL;
+	struct stat st;
+	int refused = 0;
+	if (fstat(fileno(f), &st) != 0)
+		refused = errno;
+	else if (!S_ISREG(st.st_mode))
+		refused = EINVAL;
+	else if ((uint64_t)st.st_size > max_bytes)
+		refused = EFBIG;
+	if (refused) {
+		fclose(f);
+		errno = refused;
+		return NULL;
+	}
+	/* Read to EOF rather than trusting st_size: the file may still grow,
+	 * and nothing past max_bytes is kept. */
+	struct nl_buf b = {0};
+	nl_buf_append(&b, "", 0);
+	char chunk[64 << 10];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && b.len <= max_bytes)
+		nl_buf_append(&b, chunk, n);
+	bool failed = ferror(f) || b.len > max_bytes;
+	int saved = ferror(f) ? EIO : EFBIG;
+	fclose(f);
+	if (failed) {
+		nl_buf_free(&b);
+		errno = saved;
+		return NULL;
+	}
+	WH_ASSERT(b.data != NULL && b.data[b.len] == '\0');
+	*len_out = b.len;
+	return b.data;
+}
+
+bool nl_file_exists(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+void nl_sibling_path(const char *whop_path, const char *suffix, struct nl_buf *out)
+{
+	size_t n = strlen(whop_path);
+	if (n > 5 && strcmp(whop_path + n - 5, ".whop") == 0)
+		n -= 5;
+	nl_buf_append(out, whop_path, n);
+	nl_buf_puts(out, suffix);
+}
+
+int nl_remove_flat_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return errno == ENOENT ? 0 : -1;
+	int rc = 0, saved = 0;
+	struct dirent *de;
+	/* Bounded by the directory's entries: each is unlinked once. */
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		char path[4096];
+		int failed_errno = 0;
+		if (snprintf(path, sizeof path, "%s/%s", dir, de->d_name) >= (int)sizeof path)
+			failed_errno = ENAMETOOLONG;
+		else if (unlink(path) != 0 && errno != ENOENT)
+			failed_errno = errno;
+		if (failed_errno && rc == 0) {
+			saved = failed_errno;
+			rc = -1;
+		}
+	}
+	closedir(d);
+	if (rc == 0 && rmdir(dir) != 0 && errno != ENOENT) {
+		saved = errno;
+		rc = -1;
+	}
+	errno = saved;
+	return rc;
+}
+
+void nl_base64(FILE *f, const unsigned char *p, size_t n)
+{
+	static const char alphabet[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	_Static_assert(sizeof alphabet == 65, "base64 needs 64 symbols");
+	size_t i = 0;
+	for (; i + 3 <= n; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+		fputc(alphabet[v >> 18], f);
+		fputc(alphabet[(v >> 12) & 63], f);
+		fputc(alphabet[(v >> 6) & 63], f);
+		fputc(alphabet[v & 63], f);
+	}
+	size_t rest = n - i;
+	WH_ASSERT(rest < 3);
+	if (rest == 0)
+		return;
+	uint32_t v = (uint32_t)p[i] << 16 | (rest == 2 ? (uint32_t)p[i + 1] << 8 : 0);
+	fputc(alphabet[v >> 18], f);
+	fputc(alphabet[(v >> 12) & 63], f);
+	fputc(rest == 2 ? alphabet[(v >> 6) & 63] : '=', f);
+	fputc('=', f);
 }
 
 /* ---------------------------------------------------------------------
