@@ -582,7 +582,9 @@ int oracle__crash_resolve(struct oracle__ctx *c, const struct oracle__plan *p,
 	uint32_t e = cs->crash;
 	const struct hist_crash *cr = &c->h->crashes[e];
 	uint32_t step = c->crash_step[e];
-	WH_ASSERT(sqlite3_get_autocommit(c->ref.db));
+	/* No probe is open: the reference is at the pre-crash state, inside
+	 * its long transaction or between transactions. */
+	WH_ASSERT(c->ref.in_outer == !sqlite3_get_autocommit(c->ref.db));
 	WH_ASSERT(cs->state_count == 0 ||
 		  cs->states[cs->state_count - 1].last == step);
 	*out = (struct oracle__crash_out){

@@ -38,6 +38,16 @@
  *     wrote: intermediate_read (G1b, T read a non-final version); any
  *     other strict prefix of a committed X: dirty_read (T saw X half
  *     done).
+ *   - Stale schema: when the first mismatching statement of T was
+ *     observed failing with SQLITE_ERROR, at each allowed position where
+ *     it is probed (after T's statements before it) the identifiers of
+ *     its text are looked up in the reference's schema. If one names a
+ *     table, index or view that exists at every such position, T failed
+ *     on the schema its connection had cached, not on the data (SQLite
+ *     then reports "no such table" for a table that exists: see
+ *     tests/test_findings.c): stale_schema_error, naming T alone. This
+ *     comes first: the dirty-read search would otherwise "explain" the
+ *     error by a writer's prefix that dropped the table.
  *   A cycle is preferred when every statement of T matches some committed
  *   state (T saw committed data, only not all from one state); otherwise
  *   the dirty-read search comes first. What nothing explains is a
@@ -108,6 +118,15 @@ struct xp_task {
 	uint32_t dirty_pos;           /* at which position */
 	bool dirty_overwritten;       /* X's later statements overwrote a row
 					 of the prefix T saw (G1b) */
+	bool schema_candidate;        /* the first mismatching statement was
+					 observed failing with SQLITE_ERROR */
+	uint32_t schema_checked;      /* allowed positions where the objects
+					 it names were looked up */
+	uint32_t schema_found;        /* of them, where one exists */
+	uint32_t schema_first;        /* first and last such position */
+	uint32_t schema_last;
+	char *schema_name;            /* the first existing object it names
+					 (owned), or NULL */
 };
 
 /* A write set, sorted by (table, rowid). */
@@ -218,6 +237,9 @@ static void task_init(struct xp *x, struct xp_task *k,
 	k->hi = p->hi[f->txn];
 	WH_ASSERT(k->lo <= k->hi && k->hi <= p->step_count);
 	WH_ASSERT(f->best_pos >= k->lo && f->best_pos <= k->hi);
+	k->schema_candidate = f->best_stmt < k->t->stmt_count &&
+			      oracle__stmt_compared(k->t, f->best_stmt) &&
+			      (k->t->stmts[f->best_stmt].rc & 0xff) == SQLITE_ERROR;
 	if (!deep)
 		return;
 	/* The examined range stays in the transaction's epoch: the states
@@ -274,6 +296,7 @@ static void task_free(struct xp_task *k)
 	free(k->node_at);
 	free(k->match);
 	free(k->cands);
+	free(k->schema_name);
 	oracle__result_free(&k->expected);
 }
 
@@ -349,11 +372,124 @@ static void probe_dirty(struct xp *x, struct xp_task *k, uint32_t pos)
 	}
 }
 
+/* The next identifier of an SQL text from *pp (bare, "quoted", `quoted`
+ * or [quoted]) into out, truncated to cap - 1 bytes; literals, comments,
+ * parameters, numbers and punctuation are skipped. Returns false at the
+ * end of the text. */
+static bool next_ident(const char **pp, char *out, size_t cap)
+{
+	const char *p = *pp;
+	WH_ASSERT(cap > 1);
+	while (*p != '\0') {
+		unsigned char ch = (unsigned char)*p;
+		if (ch == '\'') {
+			/* A string literal; '' is a quote inside it. */
+			p++;
+			while (*p != '\0' && !(p[0] == '\'' && p[1] != '\''))
+				p += p[0] == '\'' ? 2 : 1;
+			p += *p != '\0';
+		} else if (p[0] == '-' && p[1] == '-') {
+			while (*p != '\0' && *p != '\n')
+				p++;
+		} else if (p[0] == '/' && p[1] == '*') {
+			const char *end = strstr(p + 2, "*/");
+			p = end != NULL ? end + 2 : p + strlen(p);
+		} else if (ch == '"' || ch == '`' || ch == '[') {
+			char close = ch == '[' ? ']' : (char)ch;
+			size_t n = 0;
+			for (p++; *p != '\0'; p++) {
+				if (*p == close && (close == ']' || p[1] != close))
+					break;
+				if (*p == close)
+					p++; /* a doubled quote stands for one */
+				if (n + 1 < cap)
+					out[n++] = *p;
+			}
+			p += *p != '\0';
+			out[n] = '\0';
+			*pp = p;
+			return true;
+		} else if (ch == '_' || ch >= 0x80 || ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'z')) {
+			size_t n = 0;
+			for (; *p == '_' || *p == '$' || (unsigned char)*p >= 0x80 ||
+			       ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z') ||
+			       (*p >= '0' && *p <= '9');
+			     p++)
+				if (n + 1 < cap)
+					out[n++] = *p;
+			out[n] = '\0';
+			*pp = p;
+			return true;
+		} else {
+			/* Punctuation; a parameter (?1, :name) or a number is
+			 * skipped whole so that its letters are no name. */
+			bool word = ch == '?' || ch == ':' || ch == '@' ||
+				    ch == '$' || (ch >= '0' && ch <= '9');
+			p++;
+			while (word && (*p == '_' || (*p >= '0' && *p <= '9') ||
+					((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z')))
+				p++;
+		}
+	}
+	*pp = p;
+	return false;
+}
+
+/* The first table, index or view of db's schema that sql names, as
+ * spelled in the schema (owned), or NULL. */
+static char *schema_named(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *q = NULL;
+	if (sqlite3_prepare_v2(db, "SELECT name FROM sqlite_schema WHERE type IN ('table', 'index', 'view') AND name = ?1 COLLATE NOCASE", -1, &q, NULL) != SQLITE_OK)
+		return NULL;
+	char *found = NULL;
+	char ident[256];
+	const char *p = sql;
+	while (found == NULL && next_ident(&p, ident, sizeof ident)) {
+		sqlite3_bind_text(q, 1, ident, -1, SQLITE_STATIC);
+		if (sqlite3_step(q) == SQLITE_ROW)
+			found = wh_strdup((const char *)sqlite3_column_text(q, 0));
+		sqlite3_reset(q);
+	}
+	sqlite3_finalize(q);
+	return found;
+}
+
+/* At allowed position pos of a task whose failing statement was observed
+ * failing with SQLITE_ERROR: does a table, index or view that statement
+ * names exist where it would run (after the statements before it)? An
+ * error that the reference does not give although the object is there
+ * is what a stale cached schema produces (stale_schema_error). */
+static void probe_schema(struct xp *x, struct xp_task *k, uint32_t pos)
+{
+	struct oracle__ref *r = &x->c->ref;
+	const struct hist_txn *t = k->t;
+	uint32_t j = k->f->best_stmt;
+	WH_ASSERT(k->schema_candidate && j < t->stmt_count);
+	WH_ASSERT(pos >= k->lo && pos <= k->hi);
+	oracle__ref_save(r);
+	(void)oracle__ref_exec(r, t, j, NULL);
+	if (!sqlite3_get_autocommit(r->db)) {
+		char *name = schema_named(r->db, t->stmts[j].sql);
+		if (k->schema_checked++ == 0)
+			k->schema_first = pos;
+		k->schema_last = pos;
+		k->schema_found += name != NULL;
+		if (k->schema_name == NULL)
+			k->schema_name = name;
+		else
+			free(name);
+	}
+	oracle__ref_undo(r);
+}
+
 static void probe_task(struct xp *x, struct xp_task *k, uint32_t pos)
 {
 	struct oracle__ref *r = &x->c->ref;
 	const struct hist_txn *t = k->t;
 	bool capture = pos == k->f->best_pos && k->f->best_stmt < t->stmt_count;
+	if (k->schema_candidate && pos >= k->lo && pos <= k->hi)
+		probe_schema(x, k, pos);
 	if (!k->deep) {
 		if (capture) {
 			struct oracle__probe pr = { .capture_stmt = k->f->best_stmt,
@@ -915,7 +1051,17 @@ static void explain_task(struct xp *x, struct xp_task *k)
 		len = find_cycle(k, adj, cyc, lab);
 		free(adj);
 	}
-	if (len > 0) {
+	if (k->schema_candidate && k->schema_checked > 0 &&
+	    k->schema_found == k->schema_checked) {
+		kind = "stale_schema_error";
+		txns[txn_count++] = t->id;
+		oracle__buf_printf(&b, "stale schema: ");
+		oracle__buf_stmt(&b, t, k->f->best_stmt);
+		oracle__buf_printf(&b, " of T%u failed with an SQL error although %s exists in the reference at every allowed position where it ran (%u..%u, %u compared): the statement failed on a schema its connection had cached, not on the database (a stale schema whose check could not take a read lock gives \"no such table\"). ",
+				   t->id, k->schema_name, k->schema_first,
+				   k->schema_last, k->schema_checked);
+		describe_mismatch(&b, x, k);
+	} else if (len > 0) {
 		uint32_t rw = 0, ww = 0;
 		for (uint32_t i = 0; i < len; i++) {
 			rw += lab[i] == XP_RW;

@@ -24,21 +24,32 @@
  *      assumes that commit_index order is end order: every bound is a
  *      maximum over events, answered by binary search (struct event_max).
  *
- *   2. Sweep. One pass over positions 0..S on a fresh reference database.
- *      At position k every window transaction with lo <= k that has not
- *      matched yet is evaluated (in a savepoint rolled back afterwards
- *      unless it is read-only); the first position where all its replayed
- *      statements match ends its search; if none up to hi does, it is a
- *      failure. A window transaction is not re-evaluated while the state
- *      has not changed (no-op steps). Then step k is applied for good,
- *      comparing every statement: a mismatch makes the anchored
- *      transaction a failure at its commit position. So each transaction
- *      costs one evaluation per distinct state in its window, and the
- *      replay as a whole is linear in the history. At a crash step the
- *      recovered digest picks the position the target resumed from and
- *      the reference is rebuilt there (crash.c); a run whose crashes match
+ *   2. Sweep. One pass over positions 0..S on a fresh reference database
+ *      (the first sweep reuses the one ctx_init opened to classify the
+ *      statements, with its prepared statements). At position k every
+ *      window transaction with lo <= k that has not matched yet is
+ *      evaluated (in a savepoint rolled back afterwards unless it only
+ *      reads); the first position where all its replayed statements match
+ *      ends its search; if none up to hi does, it is a failure. A window
+ *      transaction is not re-evaluated while the state has not changed
+ *      (no-op steps). Then step k is applied for good, comparing every
+ *      statement: a mismatch makes the anchored transaction a failure at
+ *      its commit position. Steps are applied inside one long transaction
+ *      on the reference, committed now and then (ref.c says how it stands
+ *      for each transaction's own COMMIT). So each transaction costs one
+ *      evaluation per distinct state in its window, and the replay as a
+ *      whole is linear in the history. At a crash step the recovered
+ *      digest picks the position the target resumed from and the
+ *      reference is rebuilt there (crash.c); a run whose crashes match
  *      none of the few states compared first is swept again at the next
  *      search level (more states).
+ *
+ *      Evaluating a window transaction first at its likeliest position
+ *      (after the commits visible before its first statement finished)
+ *      was measured and dropped: the sweep cannot go back, so the ~0.4%
+ *      of transactions whose snapshot came earlier (it is taken when the
+ *      first statement starts, which the history does not record) would
+ *      need a second replay, which costs more than the evaluations saved.
  *
  *   3. Final state (when the caller names the target): every table and
  *      index of the target against the reference at position S.
@@ -69,6 +80,18 @@
  *      integrity_check, foreign_key_check and invariants run (final.c).
  *      Last, violations the configuration explains are labelled expected
  *      (report_finish: bit flips, or no durability promise).
+ *
+ * Violation kinds (each names the transactions involved):
+ *   read anomalies (explain.c): aborted_read (G1a), intermediate_read
+ *     (G1b), dirty_read (G1c, or a write seen before its commit),
+ *     lost_update, write_skew (G2), read_skew (G-single), read_mismatch
+ *     (nothing above explains it), stale_schema_error (an SQL error on a
+ *     table, index or view that exists at every allowed position: the
+ *     connection ran on a stale cached schema, an SQLite finding);
+ *   content (explain.c, final.c): lost_commit, phantom_commit,
+ *     final_state, integrity_check, foreign_key_check, invariant;
+ *   crashes (crash.c): recovery_failed, recovery_state, and lost_commit
+ *     or phantom_commit across a crash.
  *
  * Statements of aborted transactions: only what was recorded is replayed.
  * A statement whose recorded error is environmental (BUSY, IOERR...) is
@@ -181,9 +204,38 @@ static int event_max_cmp(const void *a, const void *b)
 	return x->value < y->value ? -1 : x->value > y->value ? 1 : 0;
 }
 
+/* Sorts n elements of size bytes that are nearly in order already (the
+ * event tables follow the commit order, which is close to event order;
+ * windows come in id order, close to lo order): an insertion sort while
+ * it moves few elements, qsort beyond. cmp must be a total order, so the
+ * result does not depend on which sort ran. */
+static void sort_nearly(void *base, uint32_t n, size_t size,
+			int (*cmp)(const void *, const void *))
+{
+	unsigned char tmp[32];
+	WH_ASSERT(size <= sizeof tmp);
+	unsigned char *v = base;
+	uint64_t moves = 0, budget = 8 * (uint64_t)n + 64;
+	for (uint32_t k = 1; k < n; k++) {
+		if (cmp(v + (k - 1) * size, v + k * size) <= 0)
+			continue;
+		memcpy(tmp, v + k * size, size);
+		uint32_t j = k;
+		while (j > 0 && cmp(v + (j - 1) * size, tmp) > 0 &&
+		       moves++ < budget)
+			j--;
+		memmove(v + (j + 1) * size, v + j * size, (k - j) * size);
+		memcpy(v + j * size, tmp, size);
+		if (moves > budget) {
+			qsort(base, n, size, cmp); /* far from sorted */
+			return;
+		}
+	}
+}
+
 static void event_max_build(struct event_max *v, uint32_t n)
 {
-	qsort(v, n, sizeof *v, event_max_cmp);
+	sort_nearly(v, n, sizeof *v, event_max_cmp);
 	for (uint32_t k = 1; k < n; k++)
 		if (v[k].value < v[k - 1].value)
 			v[k].value = v[k - 1].value;
@@ -233,6 +285,17 @@ static uint64_t visibility_event(const struct hist_txn *t)
 static uint64_t commit_start_event(const struct hist_txn *t)
 {
 	return t->commit_event != 0 ? t->commit_event : t->begin_event;
+}
+
+/* The event a writer is placed by: when its commit became visible
+ * (visible_event), else when it ended, else (still running inside
+ * COMMIT) when its COMMIT started. For a committed transaction this is
+ * visibility_event, the commit order's key. */
+static uint64_t placement_event(const struct hist_txn *t)
+{
+	return t->visible_event != 0 ? t->visible_event
+	       : t->end_event != 0   ? t->end_event
+				     : commit_start_event(t);
 }
 
 /* Crashes before event e (crash events are strictly increasing). */
@@ -369,9 +432,7 @@ static void ctx_indets(struct oracle__ctx *c)
 		const struct hist_txn *t = h->txns[i];
 		if (!indeterminate_writer(c, t))
 			continue;
-		uint64_t at = t->visible_event != 0 ? t->visible_event
-			      : t->end_event != 0   ? t->end_event
-						    : commit_start_event(t);
+		uint64_t at = placement_event(t);
 		keys = wh_realloc(keys, (c->indet_count + 1) * sizeof *keys);
 		keys[c->indet_count++] = (struct indet_key){
 			event_max_before(vis, c->commit_count, at), at, i
@@ -656,7 +717,7 @@ static void plan_build(const struct oracle__ctx *c, const bool *included,
 		WH_ASSERT(p->hi[i] <= p->step_count);
 		wk[p->window_count++] = (struct window_key){ lo, i };
 	}
-	qsort(wk, p->window_count, sizeof *wk, window_key_cmp);
+	sort_nearly(wk, p->window_count, sizeof *wk, window_key_cmp);
 	p->windows = wh_malloc((p->window_count + 1) * sizeof *p->windows);
 	for (uint32_t k = 0; k < p->window_count; k++)
 		p->windows[k] = wk[k].txn;
@@ -694,7 +755,17 @@ static void outcome_free(struct oracle__outcome *o)
 	free(o->failures);
 	free(o->crashes);
 	oracle__final_free(&o->final);
+	plan_free(&o->plan);
 	memset(o, 0, sizeof *o);
+}
+
+/* Frees what a sweep found, keeping the plan for the next level. */
+static void outcome_reset(struct oracle__outcome *o)
+{
+	struct oracle__plan p = o->plan;
+	memset(&o->plan, 0, sizeof o->plan);
+	outcome_free(o);
+	o->plan = p;
 }
 
 /* A window transaction still searching for its position. */
@@ -705,6 +776,32 @@ struct active {
 	uint64_t version;      /* state version of the last evaluation */
 	bool tried;            /* evaluated at least once */
 };
+
+/* Evaluates e at position k (state version) unless it was evaluated on
+ * this very state already. Returns true when every replayed statement
+ * matched; otherwise keeps the lowest position of the longest matching
+ * prefix. */
+static bool active_eval(struct oracle__ctx *c, struct active *e, uint32_t k,
+			uint64_t version)
+{
+	static const struct oracle__probe probe = {
+		.stop_early = true, .capture_stmt = ORACLE_NONE
+	};
+	if (e->tried && e->version == version)
+		return false;
+	const struct hist_txn *t = c->h->txns[e->txn];
+	uint32_t m = oracle__ref_try(&c->ref, t, t->stmt_count, &probe);
+	if (m == ORACLE_NONE)
+		return true;
+	WH_ASSERT(m < t->stmt_count);
+	if (!e->tried || m > e->best_stmt) {
+		e->best_stmt = m;
+		e->best_pos = k;
+	}
+	e->tried = true;
+	e->version = version;
+	return false;
+}
 
 static int sweep_digest_failed(struct oracle__ctx *c, int rc)
 {
@@ -748,7 +845,9 @@ int oracle__sweep(struct oracle__ctx *c, const struct oracle__plan *p,
 		  uint32_t level, struct oracle__outcome *out)
 {
 	const struct history *h = c->h;
-	if (oracle__ref_open(&c->ref) != 0) {
+	/* The reference ctx_init opened and classified on is still pristine
+	 * for the first sweep: its statements are prepared already. */
+	if (!c->ref.pristine && oracle__ref_open(&c->ref) != 0) {
 		oracle__report_note(c->report, c->ref.error);
 		return -1;
 	}
@@ -756,8 +855,6 @@ int oracle__sweep(struct oracle__ctx *c, const struct oracle__plan *p,
 	struct active *act = wh_malloc((p->window_count + 1) * sizeof *act);
 	uint32_t act_count = 0, wi = 0, epoch = 0;
 	uint64_t version = 0; /* advances with every state change */
-	const struct oracle__probe probe = { .stop_early = true,
-					     .capture_stmt = ORACLE_NONE };
 	struct oracle__crash_search cs = { 0 };
 	int rc = 0;
 	if (c->crash_count > 0)
@@ -772,20 +869,8 @@ int oracle__sweep(struct oracle__ctx *c, const struct oracle__plan *p,
 		for (uint32_t a = 0; a < act_count; a++) {
 			struct active e = act[a];
 			WH_ASSERT(p->lo[e.txn] <= k && k <= p->hi[e.txn]);
-			if (!e.tried || e.version != version) {
-				const struct hist_txn *t = h->txns[e.txn];
-				uint32_t m = oracle__ref_try(&c->ref, t,
-							     t->stmt_count,
-							     &probe);
-				if (m == ORACLE_NONE)
-					continue; /* matched: done */
-				if (!e.tried || m > e.best_stmt) {
-					e.best_stmt = m;
-					e.best_pos = k;
-				}
-				e.tried = true;
-				e.version = version;
-			}
+			if (active_eval(c, &e, k, version))
+				continue; /* matched: done */
 			if (p->hi[e.txn] == k) {
 				failure_add(out, e.txn, false, e.best_pos,
 					    e.best_stmt, NULL);
@@ -827,6 +912,7 @@ int oracle__sweep(struct oracle__ctx *c, const struct oracle__plan *p,
 	free(act);
 	if (rc != 0)
 		return -1;
+	oracle__ref_settle(&c->ref);
 	if (out->unmatched)
 		return 0; /* incomplete: the caller searches again */
 	WH_ASSERT_EQ(act_count, 0);
@@ -846,21 +932,21 @@ int oracle__sweep(struct oracle__ctx *c, const struct oracle__plan *p,
 static int check_run(struct oracle__ctx *c, const bool *included,
 		     struct oracle__outcome *out)
 {
-	struct oracle__plan p;
-	plan_build(c, included, &p);
 	memset(out, 0, sizeof *out);
+	plan_build(c, included, &out->plan);
+	const struct oracle__plan *p = &out->plan;
 	int rc = 0;
 	for (uint32_t level = 0; rc == 0 && level < ORACLE_CRASH_LEVELS; level++) {
 		if (level > 0)
-			outcome_free(out);
-		rc = oracle__sweep(c, &p, level, out);
+			outcome_reset(out);
+		rc = oracle__sweep(c, p, level, out);
 		if (!out->unmatched)
 			break;
 	}
 	WH_ASSERT(rc != 0 || !out->unmatched);
+	WH_ASSERT_EQ(p->step_count, c->order_count);
 	if (rc == 0 && c->target != NULL)
 		rc = oracle__final_compare(c, &out->final);
-	plan_free(&p);
 	return rc;
 }
 
@@ -1194,18 +1280,20 @@ int oracle_check(const struct history *h, const struct oracle_config *cfg,
 	}
 
 	if (rc == 0) {
-		struct oracle__plan p;
-		plan_build(&c, included, &p);
+		/* The best outcome's plan is the one included describes. */
+		const struct oracle__plan *p = &best.plan;
+		WH_ASSERT(c.indet_count == 0 ||
+			  memcmp(p->included, included,
+				 c.indet_count * sizeof *included) == 0);
 		for (uint32_t i = 0; i < h->txn_count; i++)
-			out->txns_checked += p.role[i] != ORACLE_ROLE_NONE;
+			out->txns_checked += p->role[i] != ORACLE_ROLE_NONE;
 		if (best.failure_count > 0 || best.final.row_count > 0 ||
 		    best.final.text_count > 0)
-			rc = oracle__explain(&c, &p, &best);
+			rc = oracle__explain(&c, p, &best);
 		c.crash_viol_begin = out->violation_count;
 		if (rc == 0)
-			oracle__crash_report(&c, &p, &best);
+			oracle__crash_report(&c, p, &best);
 		c.crash_viol_end = out->violation_count;
-		plan_free(&p);
 	}
 	if (rc == 0 && c.target != NULL)
 		oracle__target_checks(&c);

@@ -26,6 +26,9 @@
  *   epoch     the steps and transactions between two crashes. Every
  *             transaction lies in one epoch (all connections die at a
  *             crash), and its allowed positions never leave it.
+ *   batch     the committed transactions applied inside the reference's
+ *             current long transaction (ref.c), replayed again when a
+ *             statement rolls it back.
  */
 #ifndef WH_ORACLE_INT_H
 #define WH_ORACLE_INT_H
@@ -112,14 +115,27 @@ void oracle__result_add_row(struct oracle__result *r, sqlite3_stmt *st);
 
 /* One distinct statement text; statements are prepared once per
  * reference database and reused (the cache is indexed by id, assigned in
- * first-appearance order, so its structure never depends on hashing). */
+ * first-appearance order, so its structure never depends on hashing).
+ * The classification below is learned through the authorizer while the
+ * text is prepared (ref_authorize), once per reference. */
 struct oracle__sql {
 	const char *text;        /* borrowed from the history */
+	uint32_t len;            /* strlen(text) */
+	uint32_t hash;           /* text_hash(text) */
 	sqlite3_stmt *stmt;      /* prepared on the current reference */
 	signed char readonly;    /* sqlite3_stmt_readonly: 1, 0, -1 unknown
 				    (did not prepare when classified) */
-	signed char dml;         /* 1 when INSERT/UPDATE/DELETE at top level,
-				    so that sqlite3_changes means something */
+	signed char dml;         /* 1 when INSERT/UPDATE/DELETE at top level
+				    and no schema change, so that
+				    sqlite3_changes means something */
+	bool ddl;                /* creates, drops or alters a schema object
+				    (DROP TABLE deletes rows, yet leaves
+				    sqlite3_changes stale: never dml) */
+	bool savepoint;          /* SAVEPOINT, RELEASE or ROLLBACK TO, which
+				    SQLite calls read-only */
+	bool solo;               /* must run outside any transaction: BEGIN,
+				    COMMIT, ROLLBACK, ATTACH, DETACH, VACUUM,
+				    a PRAGMA that sets something */
 };
 
 /* Statements oracle__ref_digest keeps on the reference (crash.c). */
@@ -143,6 +159,17 @@ struct oracle__write {
 	int64_t rowid;
 };
 
+/* Bits of one recorded statement, fixed for the whole check (see
+ * oracle__stmt_skipped and its siblings). */
+#define ORACLE_SB_SKIPPED 0x1u   /* never run, never compared */
+#define ORACLE_SB_UNCERTAIN 0x2u /* runs only when applied as committed */
+#define ORACLE_SB_COMPARED 0x4u  /* its result is compared */
+
+/* Committed transactions applied inside one long transaction on the
+ * reference before it is committed (see ref.c, "Transactions on the
+ * reference"); bounds the replay after a statement rolled it back. */
+#define ORACLE_BATCH_MAX 256
+
 struct oracle__ref {
 	sqlite3 *db;                   /* the reference, or NULL */
 	const struct history *h;
@@ -153,10 +180,14 @@ struct oracle__ref {
 	uint32_t *slots;               /* open-addressing table of id + 1 */
 	uint32_t slot_cap;             /* power of two */
 	uint32_t *stmt_sql;            /* sql id of each recorded statement */
+	uint8_t *stmt_bits;            /* ORACLE_SB_* of each recorded
+					  statement, same index */
 	uint64_t *stmt_base;           /* txn id -> first index in stmt_sql */
 	sqlite3_stmt *sp_open;         /* SAVEPOINT wh_probe */
 	sqlite3_stmt *sp_undo;         /* ROLLBACK TO wh_probe */
 	sqlite3_stmt *sp_release;      /* RELEASE wh_probe */
+	sqlite3_stmt *txn_open;        /* SAVEPOINT wh_txn */
+	sqlite3_stmt *txn_release;     /* RELEASE wh_txn */
 	sqlite3_stmt *begin;
 	sqlite3_stmt *commit;
 	sqlite3_stmt *rollback;
@@ -164,6 +195,13 @@ struct oracle__ref {
 	bool hook_on;                  /* update hook records into writes */
 	bool applying;                 /* inside oracle__ref_apply: uncertain
 					  statements run */
+	bool pristine;                 /* holds the setup state: nothing was
+					  applied since oracle__ref_open */
+	bool in_outer;                 /* the long transaction is open */
+	bool ddl_run;                  /* a schema change ran in it: commit
+					  it at the next chance (see ref.c) */
+	uint32_t *batch;               /* txns applied inside it, in order */
+	uint32_t batch_count;          /* at most ORACLE_BATCH_MAX */
 	struct oracle__write *writes;
 	uint32_t write_count;
 	uint32_t write_cap;
@@ -229,15 +267,27 @@ bool oracle__ref_stmt(struct oracle__ref *r, const struct hist_txn *t,
  * (run all, no capture). */
 uint32_t oracle__ref_exec(struct oracle__ref *r, const struct hist_txn *t,
 			  uint32_t n, const struct oracle__probe *p);
-/* Applies committed t for good (BEGIN ... COMMIT unless autocommit).
- * Returns the first mismatching statement, t->stmt_count when COMMIT
- * failed (*why then holds the message, owned), or ORACLE_NONE. */
+/* Applies committed t for good, as if it had committed on its own:
+ * inside the long transaction (batched), in its own transaction when it
+ * holds a statement that must run outside one (solo), or again in its own
+ * when the batched attempt could not stand for that (a statement rolled
+ * the long transaction back, or COMMIT would have failed on a deferred
+ * foreign key). Returns the first mismatching statement, t->stmt_count
+ * when COMMIT failed (*why then holds the message, owned), or
+ * ORACLE_NONE. */
 uint32_t oracle__ref_apply(struct oracle__ref *r, const struct hist_txn *t,
 			   char **why);
-/* SAVEPOINT / ROLLBACK TO + RELEASE around a probe. */
+/* Commits the long transaction, if open: the reference is then between
+ * transactions (for readers that expect that: final compare). */
+void oracle__ref_settle(struct oracle__ref *r);
+/* SAVEPOINT wh_probe (inside the long transaction, which it opens when
+ * needed), then ROLLBACK TO + RELEASE: a probe between them leaves no
+ * trace. When a statement of the probe rolled the long transaction back,
+ * undo applies its batch again, so the state is as before save. */
 void oracle__ref_save(struct oracle__ref *r);
 void oracle__ref_undo(struct oracle__ref *r);
-/* Runs t's statements [0, n) as a probe that leaves no trace. */
+/* Runs t's statements [0, n) as a probe that leaves no trace (in a
+ * savepoint unless every replayed statement is a plain read). */
 uint32_t oracle__ref_try(struct oracle__ref *r, const struct hist_txn *t,
 			 uint32_t n, const struct oracle__probe *p);
 /* Quotes an identifier for SQL ("a""b"). */
@@ -365,6 +415,8 @@ struct oracle__outcome {
 					     could not match: search again at
 					     the next level (the outcome is
 					     incomplete) */
+	struct oracle__plan plan;         /* the plan it was found under
+					     (owned; kept for the report) */
 };
 
 struct oracle__ctx {
@@ -406,7 +458,9 @@ uint32_t oracle__epoch_last(const struct oracle__ctx *c, uint32_t e);
 /* Whether transaction t's outcome and plan make it a committed one. */
 bool oracle__txn_happened(const struct oracle__ctx *c,
 			  const struct oracle__plan *p, uint32_t txn);
-/* Replays every step of p on a fresh reference (left at the final state).
+/* Replays every step of p on a fresh reference (the one ctx_init opened,
+ * while still pristine), left at the final state, committed (no long
+ * transaction open, for the final compare).
  * At each crash, compares the recovered digest with the reference states
  * of the epoch that the search level covers (crash.c) and resumes from
  * the match; below the last level, a crash that matches nothing stops

@@ -4,13 +4,25 @@
  * run observed.
  *
  * Statement cache: every distinct SQL text of the history is interned once
- * (open addressing on an FNV-1a hash, ids handed out in first-appearance
- * order) and each recorded statement maps to its id, so the replay finds
- * its prepared statement by array index. The hash table is only probed,
- * never iterated, so nothing observable depends on hash order. Statements
- * are prepared lazily on the current reference and reused (reset and
- * rebound) for every execution: preparing is far more expensive than
- * stepping a small statement.
+ * (open addressing on a word-at-a-time hash, ids handed out in
+ * first-appearance order) and each recorded statement maps to its id, so
+ * the replay finds its prepared statement by array index. The hash table
+ * is only probed, never iterated, so nothing observable depends on hash
+ * order. Statements are prepared lazily on the current reference and
+ * reused (reset and rebound) for every execution: preparing is far more
+ * expensive than stepping a small statement. What the predicates below
+ * say of each recorded statement (skipped, uncertain, compared) is
+ * computed once, in the same pass (stmt_bits).
+ *
+ * Classification, learned while a text is prepared, from the permissions
+ * SQLite asks the authorizer for (top level only) and from its first
+ * word: readonly (sqlite3_stmt_readonly); dml, rows written by the
+ * statement itself, unless it is DDL: only then is sqlite3_changes its
+ * own (DROP TABLE asks to DELETE the table's rows, yet leaves the count
+ * stale); ddl; savepoint (SAVEPOINT, RELEASE, ROLLBACK TO, which SQLite
+ * calls read-only); solo, a statement that must run outside any
+ * transaction (transaction control, ATTACH, DETACH, VACUUM, a PRAGMA that
+ * sets something).
  *
  * What "matches" means for one statement (oracle__ref_stmt):
  *   - a recorded rc that is an environmental error (BUSY, LOCKED, IOERR,
@@ -19,11 +31,10 @@
  *     transaction), so the statement is skipped: not run, not compared;
  *   - otherwise primary rc codes must be equal (DONE vs a deterministic
  *     error such as CONSTRAINT, which the reference must reproduce from
- *     the same state); on success, the changes count for DML statements
- *     (learned through the authorizer at prepare time, because
- *     sqlite3_changes is stale after anything else), the column count
- *     when there are rows, and the rows: in order when the statement was
- *     recorded as ordered, else as multisets sorted by wh_value_cmp.
+ *     the same state); on success, the changes count for DML statements,
+ *     the column count when there are rows, and the rows: in order when
+ *     the statement was recorded as ordered, else as multisets sorted by
+ *     wh_value_cmp.
  * A value matches only if type and value are identical (1 is not 1.0):
  * the same SQLite produced both sides.
  *
@@ -40,10 +51,38 @@
  * autocommit transaction is taken as uncertain too: it was its own
  * commit.
  *
+ * Transactions on the reference. Committing costs as much as a small
+ * transaction's statements, so committed transactions are applied inside
+ * one long transaction (BEGIN once, COMMIT every ORACLE_BATCH_MAX of
+ * them: the batch), and probes run inside it too, in SAVEPOINT wh_probe
+ * unless they only read. Three things a real COMMIT does are kept:
+ *   - savepoints a transaction left open are released (its statements
+ *     run inside SAVEPOINT wh_txn, released after them);
+ *   - a deferred foreign key left dangling fails the COMMIT (or the
+ *     autocommit statement): after each transaction the deferred count is
+ *     read (SQLITE_DBSTATUS_DEFERRED_FKS), and when it is not zero the
+ *     transaction is applied again on its own, below;
+ *   - DBFLAG_SchemaChange is cleared: while a schema change is
+ *     uncommitted, every ROLLBACK TO (each probe) makes SQLite reload the
+ *     schema and reprepare every statement, so the long transaction is
+ *     committed right after a transaction or probe that ran DDL.
+ * When a statement rolls the long transaction back (ON CONFLICT
+ * ROLLBACK, RAISE(ROLLBACK), an error that rolls back), the reference is
+ * at the state where it began: the batch since is applied again
+ * (outer_recover), which is deterministic, and at most ORACLE_BATCH_MAX
+ * transactions. A transaction whose batched application cannot stand for
+ * its commit is applied once more on its own (apply_alone: BEGIN ...
+ * COMMIT between transactions, as the run did), after the long
+ * transaction was rolled back and its batch re-applied and committed;
+ * so is a solo one, from the start.
+ *
  * The update hook records (table, rowid) of changed rows only while
  * hook_on is set; the explanation pass uses it for write sets. It never
  * sees WITHOUT ROWID tables (an SQLite limitation), so write-write
  * dependencies on such tables are not derived.
+ *
+ * Divisions: text building, captured results, interning, opening,
+ * running statements, transactions on the reference.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -58,6 +97,8 @@
 #define BUF_VALUE_CHARS 40
 /* Characters of SQL printed in a detail. */
 #define BUF_SQL_CHARS 200
+/* Texts whose loads are issued ahead of the one being interned. */
+#define ORACLE_INTERN_AHEAD 16
 
 /* ------------------------------------------------------------------ */
 /* Text building                                                       */
@@ -355,10 +396,26 @@ uint64_t oracle__result_digest(const struct oracle__result *r, bool ordered)
 /* Interning                                                           */
 /* ------------------------------------------------------------------ */
 
-static uint32_t text_hash(const char *s)
+/* A hash of n bytes of s, eight at a time: interning hashes every
+ * recorded statement, so this runs once per statement of the history. */
+static uint32_t text_hash(const char *s, size_t n)
 {
-	uint64_t h = fnv(14695981039346656037ull, s, strlen(s));
-	return (uint32_t)(h ^ (h >> 32));
+	const uint64_t k1 = 0x9e3779b97f4a7c15ull, k2 = 0xc2b2ae3d27d4eb4full;
+	uint64_t h = k1 ^ (uint64_t)n;
+	size_t k = 0;
+	for (; k + 8 <= n; k += 8) {
+		uint64_t w;
+		memcpy(&w, s + k, sizeof w);
+		h = (h ^ (w * k2)) * k1;
+		h ^= h >> 29;
+	}
+	uint64_t tail = 0;
+	memcpy(&tail, s + k, n - k);
+	h = (h ^ (tail * k2)) * k1;
+	h ^= h >> 32;
+	h *= k2;
+	h ^= h >> 29;
+	return (uint32_t)h;
 }
 
 static void slots_rebuild(struct oracle__ref *r, uint32_t cap)
@@ -367,7 +424,7 @@ static void slots_rebuild(struct oracle__ref *r, uint32_t cap)
 	r->slots = wh_calloc(cap, sizeof *r->slots);
 	r->slot_cap = cap;
 	for (uint32_t id = 0; id < r->sql_count; id++) {
-		uint32_t k = text_hash(r->sqls[id].text) & (cap - 1);
+		uint32_t k = r->sqls[id].hash & (cap - 1);
 		while (r->slots[k] != 0)
 			k = (k + 1) & (cap - 1);
 		r->slots[k] = id + 1;
@@ -379,12 +436,17 @@ static uint32_t intern(struct oracle__ref *r, const char *text)
 	/* Keep the load under one half so probes stay short. */
 	if ((r->sql_count + 1) * 2 > r->slot_cap)
 		slots_rebuild(r, r->slot_cap ? r->slot_cap * 2 : 64);
-	uint32_t k = text_hash(text) & (r->slot_cap - 1);
+	size_t len = strlen(text);
+	WH_ASSERT(len < UINT32_MAX);
+	uint32_t hash = text_hash(text, len);
+	uint32_t k = hash & (r->slot_cap - 1);
 	for (uint32_t probes = 0; probes < r->slot_cap; probes++) {
 		uint32_t id1 = r->slots[k];
 		if (id1 == 0)
 			break;
-		if (strcmp(r->sqls[id1 - 1].text, text) == 0)
+		const struct oracle__sql *q = &r->sqls[id1 - 1];
+		if (q->hash == hash && q->len == len &&
+		    memcmp(q->text, text, len) == 0)
 			return id1 - 1;
 		k = (k + 1) & (r->slot_cap - 1);
 	}
@@ -394,9 +456,35 @@ static uint32_t intern(struct oracle__ref *r, const char *text)
 		r->sqls = wh_realloc(r->sqls, r->sql_cap * sizeof *r->sqls);
 	}
 	uint32_t id = r->sql_count++;
-	r->sqls[id] = (struct oracle__sql){ .text = text, .readonly = -1 };
+	r->sqls[id] = (struct oracle__sql){ .text = text, .len = (uint32_t)len,
+					    .hash = hash, .readonly = -1 };
 	r->slots[k] = id + 1;
 	return id;
+}
+
+/* The ORACLE_SB_* bits of statement j of t: exactly what the predicates
+ * oracle__stmt_uncertain, _skipped and _compared (below) say, in one
+ * pass over the statement. */
+static uint8_t stmt_bits_of(const struct hist_txn *t, uint32_t j)
+{
+	WH_ASSERT(j < t->stmt_count);
+	const struct hist_stmt *s = &t->stmts[j];
+	bool noreplay = (s->flags & HIST_STMT_NOREPLAY) != 0;
+	bool nocheck = (s->flags & HIST_STMT_NOCHECK) != 0;
+	bool env = oracle__rc_environmental(s->rc);
+	bool unsure = t->outcome == HIST_INDETERMINATE ||
+		      (t->outcome == HIST_RUNNING && t->commit_event != 0);
+	bool uncertain = !noreplay &&
+			 ((s->flags & HIST_STMT_UNCERTAIN) != 0 ||
+			  (unsure && t->begin == HIST_BEGIN_AUTOCOMMIT &&
+			   j + 1 == t->stmt_count && !nocheck && env));
+	bool skipped = noreplay || (!nocheck && !uncertain && env);
+	bool compared = !nocheck && !uncertain && !env;
+	WH_ASSERT(!(uncertain && skipped));
+	WH_ASSERT(!compared || !uncertain);
+	return (uint8_t)((skipped ? ORACLE_SB_SKIPPED : 0) |
+			 (uncertain ? ORACLE_SB_UNCERTAIN : 0) |
+			 (compared ? ORACLE_SB_COMPARED : 0));
 }
 
 void oracle__ref_init(struct oracle__ref *r, const struct history *h,
@@ -415,12 +503,28 @@ void oracle__ref_init(struct oracle__ref *r, const struct history *h,
 	r->stmt_base[h->txn_count] = total;
 	WH_ASSERT(total < SIZE_MAX / sizeof *r->stmt_sql);
 	r->stmt_sql = wh_malloc((total ? total : 1) * sizeof *r->stmt_sql);
+	r->stmt_bits = wh_malloc(total ? total : 1);
+	/* Interning is bound by memory latency: every text is an allocation
+	 * of its own, cold, and hashing it stalls the loop on each. So the
+	 * texts are first gathered in order (cheap: the statement arrays
+	 * are contiguous), then hashed with the loads of those ahead issued
+	 * early. */
+	const char **texts = wh_malloc((total ? total : 1) * sizeof *texts);
 	for (uint32_t i = 0; i < h->txn_count; i++) {
 		const struct hist_txn *t = h->txns[i];
-		for (uint32_t j = 0; j < t->stmt_count; j++)
-			r->stmt_sql[r->stmt_base[i] + j] =
-				intern(r, t->stmts[j].sql);
+		uint64_t base = r->stmt_base[i];
+		for (uint32_t j = 0; j < t->stmt_count; j++) {
+			texts[base + j] = t->stmts[j].sql;
+			r->stmt_bits[base + j] = stmt_bits_of(t, j);
+		}
 	}
+	for (uint64_t k = 0; k < total; k++) {
+		if (k + ORACLE_INTERN_AHEAD < total)
+			__builtin_prefetch(texts[k + ORACLE_INTERN_AHEAD]);
+		r->stmt_sql[k] = intern(r, texts[k]);
+	}
+	free(texts);
+	r->batch = wh_malloc(ORACLE_BATCH_MAX * sizeof *r->batch);
 }
 
 void oracle__ref_fini(struct oracle__ref *r)
@@ -429,7 +533,9 @@ void oracle__ref_fini(struct oracle__ref *r)
 	free(r->sqls);
 	free(r->slots);
 	free(r->stmt_sql);
+	free(r->stmt_bits);
 	free(r->stmt_base);
+	free(r->batch);
 	free(r->writes);
 	for (uint32_t k = 0; k < r->table_count; k++)
 		free(r->tables[k]);
@@ -444,21 +550,110 @@ void oracle__ref_fini(struct oracle__ref *r)
 /* Opening                                                              */
 /* ------------------------------------------------------------------ */
 
-/* Marks the statement being prepared as DML when it writes a user table
- * itself (not through a trigger): only then is sqlite3_changes its own. */
+/* PRAGMAs that take an argument and still belong inside a transaction:
+ * schema queries, and the two the workloads flag (wal_checkpoint is
+ * NOCHECK, incremental_vacuum NOREPLAY). Any other PRAGMA with an
+ * argument sets something (foreign_keys=ON is a no-op inside a
+ * transaction): solo. */
+static bool pragma_in_txn(const char *name)
+{
+	static const char *const names[] = {
+		"foreign_key_check", "foreign_key_list", "incremental_vacuum",
+		"index_info",        "index_list",       "index_xinfo",
+		"integrity_check",   "quick_check",      "table_info",
+		"table_list",        "table_xinfo",      "wal_checkpoint",
+	};
+	for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
+		if (sqlite3_stricmp(name, names[k]) == 0)
+			return true;
+	return false;
+}
+
+/* Classifies the statement being prepared (r->auth_target) from what
+ * SQLite asks permission for, top level only (not inside a trigger):
+ * rows written in a user table (dml, unless the statement is DDL: DROP
+ * TABLE deletes rows, yet sqlite3_changes stays what it was), schema
+ * changes (ddl), savepoint statements, and statements that must run
+ * outside a transaction (solo). Always allows. */
 static int ref_authorize(void *arg, int action, const char *a3, const char *a4,
 			 const char *dbname, const char *trigger)
 {
 	struct oracle__ref *r = arg;
-	(void)a4;
+	struct oracle__sql *q = r->auth_target;
 	(void)dbname;
-	if (r->auth_target == NULL || trigger != NULL || a3 == NULL)
+	if (q == NULL || trigger != NULL)
 		return SQLITE_OK;
-	if ((action == SQLITE_INSERT || action == SQLITE_UPDATE ||
-	     action == SQLITE_DELETE) &&
-	    strncmp(a3, "sqlite_", 7) != 0)
-		r->auth_target->dml = 1;
+	switch (action) {
+	case SQLITE_INSERT:
+	case SQLITE_UPDATE:
+	case SQLITE_DELETE:
+		if (a3 != NULL && strncmp(a3, "sqlite_", 7) != 0)
+			q->dml = 1;
+		break;
+	case SQLITE_CREATE_INDEX:
+	case SQLITE_CREATE_TABLE:
+	case SQLITE_CREATE_TEMP_INDEX:
+	case SQLITE_CREATE_TEMP_TABLE:
+	case SQLITE_CREATE_TEMP_TRIGGER:
+	case SQLITE_CREATE_TEMP_VIEW:
+	case SQLITE_CREATE_TRIGGER:
+	case SQLITE_CREATE_VIEW:
+	case SQLITE_DROP_INDEX:
+	case SQLITE_DROP_TABLE:
+	case SQLITE_DROP_TEMP_INDEX:
+	case SQLITE_DROP_TEMP_TABLE:
+	case SQLITE_DROP_TEMP_TRIGGER:
+	case SQLITE_DROP_TEMP_VIEW:
+	case SQLITE_DROP_TRIGGER:
+	case SQLITE_DROP_VIEW:
+	case SQLITE_ALTER_TABLE:
+	case SQLITE_CREATE_VTABLE:
+	case SQLITE_DROP_VTABLE:
+		q->ddl = true;
+		break;
+	case SQLITE_SAVEPOINT:
+		q->savepoint = true;
+		break;
+	case SQLITE_TRANSACTION:
+	case SQLITE_ATTACH:
+	case SQLITE_DETACH:
+		q->solo = true;
+		break;
+	case SQLITE_PRAGMA:
+		if (a4 != NULL && a3 != NULL && !pragma_in_txn(a3))
+			q->solo = true;
+		break;
+	default:
+		break;
+	}
 	return SQLITE_OK;
+}
+
+/* Whether text begins with keyword (case-insensitive), after blanks and
+ * comments. */
+static bool first_keyword_is(const char *text, const char *keyword)
+{
+	const char *p = text;
+	size_t len = strlen(text);
+	for (size_t guard = 0; *p != '\0'; guard++) {
+		WH_ASSERT(guard <= len); /* each round consumes a byte */
+		if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' ||
+		    *p == '\f') {
+			p++;
+		} else if (p[0] == '-' && p[1] == '-') {
+			while (*p != '\0' && *p != '\n')
+				p++;
+		} else if (p[0] == '/' && p[1] == '*') {
+			const char *end = strstr(p + 2, "*/");
+			p = end != NULL ? end + 2 : p + strlen(p);
+		} else {
+			break;
+		}
+	}
+	size_t n = strlen(keyword);
+	return sqlite3_strnicmp(p, keyword, (int)n) == 0 &&
+	       !(p[n] == '_' || (p[n] >= '0' && p[n] <= '9') ||
+		 ((p[n] | 0x20) >= 'a' && (p[n] | 0x20) <= 'z'));
 }
 
 static void ref_update_hook(void *arg, int op, const char *dbname,
@@ -534,9 +729,15 @@ int oracle__ref_open(struct oracle__ref *r)
 	r->sp_open = ref_control(r, "SAVEPOINT wh_probe");
 	r->sp_undo = ref_control(r, "ROLLBACK TO wh_probe");
 	r->sp_release = ref_control(r, "RELEASE wh_probe");
+	r->txn_open = ref_control(r, "SAVEPOINT wh_txn");
+	r->txn_release = ref_control(r, "RELEASE wh_txn");
 	r->begin = ref_control(r, "BEGIN");
 	r->commit = ref_control(r, "COMMIT");
 	r->rollback = ref_control(r, "ROLLBACK");
+	r->in_outer = false;
+	r->batch_count = 0;
+	r->ddl_run = false;
+	r->pristine = true;
 	return 0;
 }
 
@@ -549,15 +750,20 @@ void oracle__ref_close(struct oracle__ref *r)
 		r->sqls[id].stmt = NULL;
 	}
 	oracle__digest_cache_free(&r->digests);
-	sqlite3_stmt **ctl[] = { &r->sp_open, &r->sp_undo, &r->sp_release,
-				 &r->begin,   &r->commit,  &r->rollback };
+	sqlite3_stmt **ctl[] = { &r->sp_open,  &r->sp_undo,     &r->sp_release,
+				 &r->txn_open, &r->txn_release, &r->begin,
+				 &r->commit,   &r->rollback };
 	for (size_t k = 0; k < sizeof ctl / sizeof ctl[0]; k++) {
 		sqlite3_finalize(*ctl[k]);
 		*ctl[k] = NULL;
 	}
+	/* An open long transaction goes with the database (in memory). */
 	int rc = sqlite3_close(r->db);
 	WH_ASSERT_EQ(rc, SQLITE_OK);
 	r->db = NULL;
+	r->in_outer = false;
+	r->batch_count = 0;
+	r->pristine = false;
 }
 
 /* The prepared statement for id, or NULL with *rc set (a prepare error,
@@ -569,10 +775,22 @@ static sqlite3_stmt *ref_prepare(struct oracle__ref *r, uint32_t id, int *rc)
 	*rc = SQLITE_OK;
 	if (q->stmt != NULL)
 		return q->stmt;
+	/* DDL by its first word as well: DROP TABLE IF EXISTS prepared
+	 * while the table is absent asks no permission, yet drops it when
+	 * it runs later (reprepared, without classification). VACUUM asks
+	 * none at all. */
 	q->dml = 0;
+	q->ddl = first_keyword_is(q->text, "create") ||
+		 first_keyword_is(q->text, "drop") ||
+		 first_keyword_is(q->text, "alter");
+	q->savepoint = false;
+	q->solo = first_keyword_is(q->text, "vacuum");
 	r->auth_target = q;
-	*rc = sqlite3_prepare_v2(r->db, q->text, -1, &q->stmt, NULL);
+	*rc = sqlite3_prepare_v2(r->db, q->text, (int)q->len + 1, &q->stmt,
+				 NULL);
 	r->auth_target = NULL;
+	if (q->ddl)
+		q->dml = 0;
 	if (*rc != SQLITE_OK) {
 		sqlite3_finalize(q->stmt);
 		q->stmt = NULL;
@@ -665,6 +883,16 @@ static uint32_t sql_id(const struct oracle__ref *r, const struct hist_txn *t,
 	return r->stmt_sql[r->stmt_base[t->id] + j];
 }
 
+/* The ORACLE_SB_* bits of statement j of t, computed once by
+ * oracle__ref_init (the predicates above, cached for the hot paths). */
+static uint8_t stmt_bits(const struct oracle__ref *r, const struct hist_txn *t,
+			 uint32_t j)
+{
+	WH_ASSERT(t->id < r->h->txn_count);
+	WH_ASSERT(j < t->stmt_count);
+	return r->stmt_bits[r->stmt_base[t->id] + j];
+}
+
 bool oracle__stmt_readonly(const struct oracle__ref *r,
 			   const struct hist_txn *t, uint32_t j)
 {
@@ -681,7 +909,7 @@ bool oracle__txn_readonly(const struct oracle__ref *r,
 			  const struct hist_txn *t)
 {
 	for (uint32_t j = 0; j < t->stmt_count; j++)
-		if (!oracle__stmt_skipped(t, j) &&
+		if ((stmt_bits(r, t, j) & ORACLE_SB_SKIPPED) == 0 &&
 		    !oracle__stmt_readonly(r, t, j))
 			return false;
 	return true;
@@ -723,13 +951,17 @@ static bool row_equal(sqlite3_stmt *st, const struct hist_stmt *s,
 	return true;
 }
 
+/* Binds s's parameters. SQLITE_STATIC: the history outlives every
+ * statement of the reference, so bindings may stay after a run; they are
+ * cleared first only when s binds fewer than the statement has (a
+ * hand-built history), so that nothing of an earlier run leaks in. */
 static int bind_params(sqlite3_stmt *st, const struct hist_stmt *s)
 {
+	if ((int)s->param_count < sqlite3_bind_parameter_count(st))
+		sqlite3_clear_bindings(st);
 	for (uint32_t k = 0; k < s->param_count; k++) {
 		const struct wh_value *v = &s->params[k];
 		int idx = (int)k + 1, rc;
-		/* SQLITE_STATIC: the history outlives the binding, which is
-		 * cleared before the statement is reused. */
 		switch (v->type) {
 		case SQLITE_INTEGER:
 			rc = sqlite3_bind_int64(st, idx, v->i);
@@ -776,12 +1008,14 @@ bool oracle__ref_stmt(struct oracle__ref *r, const struct hist_txn *t,
 {
 	WH_ASSERT(r->db != NULL);
 	const struct hist_stmt *s = &t->stmts[j];
+	uint8_t bits = stmt_bits(r, t, j);
+	bool compared = (bits & ORACLE_SB_COMPARED) != 0;
 	if (cap != NULL)
 		oracle__result_reset(cap);
 	/* An uncertain statement runs only as part of its transaction's
 	 * assumed commit (oracle__ref_apply). */
-	if (oracle__stmt_skipped(t, j) ||
-	    (!r->applying && oracle__stmt_uncertain(t, j))) {
+	if ((bits & ORACLE_SB_SKIPPED) != 0 ||
+	    (!r->applying && (bits & ORACLE_SB_UNCERTAIN) != 0)) {
 		if (cap != NULL)
 			cap->rc = ORACLE_SKIPPED;
 		return true;
@@ -790,17 +1024,18 @@ bool oracle__ref_stmt(struct oracle__ref *r, const struct hist_txn *t,
 	int rc;
 	sqlite3_stmt *st = ref_prepare(r, id, &rc);
 	int want = rc_primary(s->rc);
+	r->ddl_run |= r->sqls[id].ddl;
 	if (st == NULL) {
 		/* A prepare error (or an empty text) is the statement's
 		 * outcome: the run saw the same text on the same schema. */
 		int got = rc == SQLITE_OK ? SQLITE_DONE : rc_primary(rc);
 		if (cap != NULL)
 			cap->rc = got;
-		if (!oracle__stmt_compared(t, j))
+		if (!compared)
 			return true;
 		return got == want && (got != SQLITE_DONE || s->row_count == 0);
 	}
-	if (!oracle__stmt_compared(t, j)) {
+	if (!compared) {
 		/* Replayed for its effect only: a NOCHECK result depends on
 		 * the environment (page counts, checkpoint counters, or
 		 * LOCKED for a checkpoint inside a transaction on the
@@ -813,7 +1048,6 @@ bool oracle__ref_stmt(struct oracle__ref *r, const struct hist_txn *t,
 				if (cap != NULL)
 					oracle__result_add_row(cap, st);
 		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
 		if (cap != NULL) {
 			cap->rc = rc_primary(rc);
 			if (cap->row_count == 0)
@@ -821,35 +1055,53 @@ bool oracle__ref_stmt(struct oracle__ref *r, const struct hist_txn *t,
 		}
 		return true;
 	}
-	/* Rows compare positionally unless a multiset of 2+ rows. */
+	/* Rows compare positionally, streamed from the statement. A
+	 * multiset (2+ rows, no ORDER BY) usually comes in the run's order
+	 * too (same plan, same data), so a read-only one is streamed first
+	 * as well, and only when that fails is it run again to copy its rows
+	 * for a sorted compare (deterministic: it changes nothing). A writer
+	 * with unordered rows (RETURNING) cannot run twice: copied at once. */
 	bool multiset = !s->ordered && s->row_count > 1;
+	bool copy = multiset && r->sqls[id].readonly != 1;
 	bool same_rows = true;
 	uint32_t rows = 0;
-	if (multiset)
+	if (copy)
 		oracle__result_reset(&r->scratch);
 	rc = bind_params(st, s);
 	if (rc == SQLITE_OK) {
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 			if (cap != NULL)
 				oracle__result_add_row(cap, st);
-			if (multiset) {
+			if (copy) {
 				if (rows < s->row_count)
 					oracle__result_add_row(&r->scratch, st);
-			} else if (rows >= s->row_count ||
-				   (uint32_t)sqlite3_column_count(st) !=
-					   s->col_count ||
-				   !row_equal(st, s, rows)) {
+			} else if (same_rows &&
+				   (rows >= s->row_count ||
+				    (uint32_t)sqlite3_column_count(st) !=
+					    s->col_count ||
+				    !row_equal(st, s, rows))) {
 				same_rows = false;
 			}
 			rows++;
 		}
+	}
+	if (multiset && !copy && !same_rows && rc == SQLITE_DONE &&
+	    rows == s->row_count) {
+		sqlite3_reset(st);
+		oracle__result_reset(&r->scratch);
+		uint32_t again = 0;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW && again < rows) {
+			oracle__result_add_row(&r->scratch, st);
+			again++;
+		}
+		WH_ASSERT_EQ(again, rows);
+		copy = true;
 	}
 	int got = rc_primary(rc);
 	int64_t changes = 0;
 	if (got == SQLITE_DONE && r->sqls[id].dml == 1)
 		changes = sqlite3_changes64(r->db);
 	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
 	if (cap != NULL) {
 		cap->rc = got;
 		cap->changes = changes;
@@ -864,8 +1116,9 @@ bool oracle__ref_stmt(struct oracle__ref *r, const struct hist_txn *t,
 		return false;
 	if (rows != s->row_count)
 		return false;
-	if (!multiset)
+	if (!copy)
 		return same_rows;
+	WH_ASSERT(multiset);
 	if (r->scratch.col_count != s->col_count)
 		return false;
 	return multiset_equal(&r->scratch, s);
@@ -907,6 +1160,10 @@ uint32_t oracle__ref_exec(struct oracle__ref *r, const struct hist_txn *t,
 	return first;
 }
 
+/* ------------------------------------------------------------------ */
+/* Transactions on the reference                                        */
+/* ------------------------------------------------------------------ */
+
 static int step_control(sqlite3_stmt *st)
 {
 	int rc = sqlite3_step(st);
@@ -914,11 +1171,135 @@ static int step_control(sqlite3_stmt *st)
 	return rc;
 }
 
-uint32_t oracle__ref_apply(struct oracle__ref *r, const struct hist_txn *t,
-			   char **why)
+/* Opens the long transaction unless it is open. */
+static void outer_begin(struct oracle__ref *r)
 {
+	if (r->in_outer) {
+		WH_ASSERT(!sqlite3_get_autocommit(r->db));
+		return;
+	}
 	WH_ASSERT(sqlite3_get_autocommit(r->db));
-	*why = NULL;
+	WH_ASSERT_EQ(r->batch_count, 0);
+	int rc = step_control(r->begin);
+	WH_ASSERT_EQ(rc, SQLITE_DONE);
+	r->in_outer = true;
+}
+
+void oracle__ref_settle(struct oracle__ref *r)
+{
+	WH_ASSERT(r->db != NULL);
+	if (!r->in_outer) {
+		WH_ASSERT(sqlite3_get_autocommit(r->db));
+		r->ddl_run = false;
+		return;
+	}
+	/* No deferred foreign key is ever left pending (apply_batched),
+	 * so the commit cannot fail. */
+	int rc = step_control(r->commit);
+	WH_ASSERT_EQ(rc, SQLITE_DONE);
+	r->in_outer = false;
+	r->batch_count = 0;
+	r->ddl_run = false;
+}
+
+static bool apply_batched(struct oracle__ref *r, const struct hist_txn *t,
+			  uint32_t *first);
+
+/* The long transaction is gone (a statement rolled it back, or
+ * apply_batched rolled it back itself): the reference is at the state
+ * where it began. Applies its batch again, which ends where it was
+ * before. Re-applying is deterministic: each of them applied cleanly the
+ * first time. The update hook does not record meanwhile. */
+static void outer_recover(struct oracle__ref *r)
+{
+	WH_ASSERT(r->in_outer);
+	WH_ASSERT(sqlite3_get_autocommit(r->db));
+	uint32_t n = r->batch_count;
+	uint32_t redo[ORACLE_BATCH_MAX];
+	_Static_assert(ORACLE_BATCH_MAX <= 4096, "redo fits on the stack");
+	memcpy(redo, r->batch, n * sizeof *redo);
+	r->in_outer = false;
+	r->batch_count = 0;
+	bool hook = r->hook_on;
+	r->hook_on = false;
+	for (uint32_t k = 0; k < n; k++) {
+		uint32_t first;
+		bool ok = apply_batched(r, r->h->txns[redo[k]], &first);
+		WH_ASSERT(ok);
+	}
+	r->hook_on = hook;
+}
+
+/* Whether t holds a statement replayed by apply that must run outside
+ * any transaction. */
+static bool txn_solo(const struct oracle__ref *r, const struct hist_txn *t,
+		     uint32_t n)
+{
+	for (uint32_t j = 0; j < n; j++)
+		if ((stmt_bits(r, t, j) & ORACLE_SB_SKIPPED) == 0 &&
+		    r->sqls[sql_id(r, t, j)].solo)
+			return true;
+	return false;
+}
+
+static bool txn_savepoints(const struct oracle__ref *r,
+			   const struct hist_txn *t)
+{
+	for (uint32_t j = 0; j < t->stmt_count; j++)
+		if ((stmt_bits(r, t, j) & ORACLE_SB_SKIPPED) == 0 &&
+		    r->sqls[sql_id(r, t, j)].savepoint)
+			return true;
+	return false;
+}
+
+static bool deferred_fk_pending(struct oracle__ref *r)
+{
+	int cur = 0, hi = 0;
+	int rc = sqlite3_db_status(r->db, SQLITE_DBSTATUS_DEFERRED_FKS, &cur,
+				   &hi, 0);
+	WH_ASSERT_EQ(rc, SQLITE_OK);
+	return cur != 0;
+}
+
+/* Applies t inside the long transaction. Returns false when that cannot
+ * stand for t committing on its own: a statement ended the long
+ * transaction (ON CONFLICT ROLLBACK), or COMMIT would have failed on a
+ * deferred foreign key (which also fails an autocommit statement). Then
+ * the long transaction is to be undone by the caller. A transaction with
+ * savepoints runs inside SAVEPOINT wh_txn, whose RELEASE closes any it
+ * left open, as its COMMIT did in the run. */
+static bool apply_batched(struct oracle__ref *r, const struct hist_txn *t,
+			  uint32_t *first)
+{
+	outer_begin(r);
+	bool wrap = txn_savepoints(r, t);
+	if (wrap) {
+		int rc = step_control(r->txn_open);
+		WH_ASSERT_EQ(rc, SQLITE_DONE);
+	}
+	r->applying = true;
+	*first = oracle__ref_exec(r, t, t->stmt_count, NULL);
+	r->applying = false;
+	if (sqlite3_get_autocommit(r->db))
+		return false;
+	if (wrap && step_control(r->txn_release) != SQLITE_DONE)
+		return false; /* a statement of t released wh_txn itself */
+	if (deferred_fk_pending(r))
+		return false;
+	WH_ASSERT(r->batch_count < ORACLE_BATCH_MAX);
+	r->batch[r->batch_count++] = t->id;
+	if (r->batch_count == ORACLE_BATCH_MAX || r->ddl_run)
+		oracle__ref_settle(r);
+	return true;
+}
+
+/* Applies t in a transaction of its own (BEGIN ... COMMIT unless
+ * autocommit), between transactions, as the run did. */
+static uint32_t apply_alone(struct oracle__ref *r, const struct hist_txn *t,
+			    char **why)
+{
+	WH_ASSERT(!r->in_outer);
+	WH_ASSERT(sqlite3_get_autocommit(r->db));
 	bool wrap = t->begin != HIST_BEGIN_AUTOCOMMIT;
 	if (wrap) {
 		int rc = step_control(r->begin);
@@ -940,43 +1321,102 @@ uint32_t oracle__ref_apply(struct oracle__ref *r, const struct hist_txn *t,
 	}
 	/* Whatever happened, the reference is between transactions again. */
 	WH_ASSERT(sqlite3_get_autocommit(r->db));
+	r->ddl_run = false;
 	return first;
+}
+
+uint32_t oracle__ref_apply(struct oracle__ref *r, const struct hist_txn *t,
+			   char **why)
+{
+	WH_ASSERT(r->db != NULL);
+	WH_ASSERT(why != NULL);
+	*why = NULL;
+	r->pristine = false;
+	if (txn_solo(r, t, t->stmt_count)) {
+		oracle__ref_settle(r);
+		return apply_alone(r, t, why);
+	}
+	uint32_t writes = r->write_count;
+	uint32_t first;
+	if (apply_batched(r, t, &first))
+		return first;
+	/* Back to the state before t: roll the long transaction back (a
+	 * statement may have done it already), apply its batch again and
+	 * commit it; then t on its own, whose outcome is the one to keep. */
+	if (!sqlite3_get_autocommit(r->db))
+		(void)step_control(r->rollback);
+	outer_recover(r);
+	oracle__ref_settle(r);
+	r->write_count = writes;
+	return apply_alone(r, t, why);
 }
 
 void oracle__ref_save(struct oracle__ref *r)
 {
-	WH_ASSERT(sqlite3_get_autocommit(r->db));
+	WH_ASSERT(r->db != NULL);
+	outer_begin(r);
 	int rc = step_control(r->sp_open);
 	WH_ASSERT_EQ(rc, SQLITE_DONE);
 }
 
+/* Ends a probe begun by oracle__ref_save, or by SAVEPOINT wh_probe
+ * between transactions (ref_try of a solo transaction). */
 void oracle__ref_undo(struct oracle__ref *r)
 {
 	int rc = step_control(r->sp_undo);
 	if (rc == SQLITE_DONE) {
 		rc = step_control(r->sp_release);
 		WH_ASSERT_EQ(rc, SQLITE_DONE);
-	} else {
-		/* A statement (ON CONFLICT ROLLBACK) ended the transaction
-		 * the savepoint opened: the state is already back. */
-		WH_ASSERT(sqlite3_get_autocommit(r->db));
+	} else if (!sqlite3_get_autocommit(r->db)) {
+		/* A statement of the probe released or rolled back to a
+		 * savepoint opened before wh_probe (RELEASE of a name the
+		 * probe never opened): nothing is left to roll back to but
+		 * the transaction's beginning. */
+		rc = step_control(r->rollback);
+		WH_ASSERT_EQ(rc, SQLITE_DONE);
 	}
-	WH_ASSERT(sqlite3_get_autocommit(r->db));
+	/* Else a statement (ON CONFLICT ROLLBACK) ended the transaction
+	 * the savepoint was in: the state is back where it began. */
+	WH_ASSERT(rc == SQLITE_DONE || sqlite3_get_autocommit(r->db));
+	if (r->in_outer && sqlite3_get_autocommit(r->db))
+		outer_recover(r);
+	WH_ASSERT(r->in_outer == !sqlite3_get_autocommit(r->db));
+	if (r->ddl_run)
+		oracle__ref_settle(r);
 }
 
 uint32_t oracle__ref_try(struct oracle__ref *r, const struct hist_txn *t,
 			 uint32_t n, const struct oracle__probe *p)
 {
-	/* Read-only statements leave no trace: no savepoint needed, which
-	 * is most probes (audits, reads of aborted transactions). */
-	bool wrap = false;
-	for (uint32_t j = 0; j < n && !wrap; j++)
-		wrap = !oracle__stmt_skipped(t, j) &&
-		       !oracle__stmt_readonly(r, t, j);
-	if (wrap)
+	WH_ASSERT(r->db != NULL);
+	WH_ASSERT(n <= t->stmt_count);
+	/* A probe made of plain reads leaves no trace: no savepoint, which
+	 * is most probes (audits, reads of aborted transactions). Savepoint
+	 * statements count as writes here: SQLite calls them read-only, but
+	 * one left open would outlive the probe. */
+	bool solo = txn_solo(r, t, n);
+	bool wrap = solo;
+	for (uint32_t j = 0; j < n && !wrap; j++) {
+		if ((stmt_bits(r, t, j) & ORACLE_SB_SKIPPED) != 0)
+			continue;
+		const struct oracle__sql *q = &r->sqls[sql_id(r, t, j)];
+		wrap = q->readonly != 1 || q->savepoint;
+	}
+	if (solo) {
+		/* Between transactions, as the old reference did: a probe of
+		 * statements that cannot run inside one. */
+		oracle__ref_settle(r);
+		int rc = step_control(r->sp_open);
+		WH_ASSERT_EQ(rc, SQLITE_DONE);
+	} else if (wrap) {
 		oracle__ref_save(r);
+	} else {
+		outer_begin(r);
+	}
 	uint32_t first = oracle__ref_exec(r, t, n, p);
 	if (wrap)
 		oracle__ref_undo(r);
+	else if (sqlite3_get_autocommit(r->db))
+		outer_recover(r); /* cannot happen for reads; stay sound */
 	return first;
 }

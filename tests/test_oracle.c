@@ -12,6 +12,12 @@
  * of the visibility order renumber commit_index as the driver does at the
  * end of a run (renumber).
  *
+ * A section checks what the reference's long transaction must keep of
+ * each transaction's own COMMIT (savepoints left open, deferred foreign
+ * keys, statements that must run alone, rollbacks that take the batch
+ * with them) and the statement kinds behind it (DROP is no DML, SAVEPOINT
+ * is no plain read); planted versions of those bugs fail them.
+ *
  * Event order matters: the order of the hist_* calls below is the real-time
  * order the oracle sees, so interleavings are written out call by call.
  * Invariant of the harness: each test owns its history, config, report and
@@ -190,6 +196,14 @@ static void rows(struct fx *f, struct hist_txn *t, const char *sql,
 		v[k] = I(cells[k]);
 	hist_stmt_add(&f->h, t, sql, NULL, NULL, 0, SQLITE_DONE, changes, cols,
 		      nrows, v, ordered);
+}
+
+/* A statement without parameters, recorded with rc and changes. */
+static void stmt_rc(struct fx *f, struct hist_txn *t, const char *sql, int rc,
+		    int64_t changes)
+{
+	hist_stmt_add(&f->h, t, sql, NULL, NULL, 0, rc, changes, 0, 0, NULL,
+		      false);
 }
 
 static void commit(struct fx *f, struct hist_txn *t)
@@ -417,6 +431,27 @@ static void test_pass_errors_and_multiset(void **state)
 	fx_check(&f);
 	expect_pass(&f);
 	fx_free(&f);
+}
+
+/* Unordered rows compare as multisets: rows in another order than the
+ * reference's pass (test_pass_errors_and_multiset), a different multiset
+ * is a mismatch, whether the difference is the first row or a later
+ * one. */
+static void test_multiset_mismatch(void **state)
+{
+	(void)state;
+	static const int64_t wrong[2][4] = { { 2, 0, 1, 5 }, { 1, 0, 2, 5 } };
+	for (int k = 0; k < 2; k++) {
+		struct fx f;
+		fx_init(&f, KV);
+		struct hist_txn *r = begin(&f, 1);
+		rows(&f, r, "SELECT k, v FROM kv", 0, 2, 2, wrong[k], false);
+		commit(&f, r);
+		fx_check(&f);
+		expect_kind(&f, "read_mismatch", 1, 0u);
+		assert_int_equal(f.rep.violation_count, 1);
+		fx_free(&f);
+	}
 }
 
 /* A statement that rolls its whole transaction back (OR ROLLBACK) is
@@ -1103,6 +1138,54 @@ static void test_bad_setup(void **state)
 	fx_free(&f);
 }
 
+/* The SQLite finding of tests/test_findings.c: a connection whose cached
+ * schema is stale, and whose schema check cannot get a read lock, fails
+ * with SQLITE_ERROR "no such table" for a table that exists. Here T0's
+ * INSERT into side failed so while side existed at every state T0 could
+ * see (before and after T1 dropped and created it again). T1's first
+ * statement alone would reproduce the error (side dropped), which made
+ * it look like T0 read T1's intermediate state: the kind is
+ * stale_schema_error, naming T0 alone and the table. */
+static void test_stale_schema_error(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, "CREATE TABLE kv(k INTEGER PRIMARY KEY, v INTEGER);"
+		    "INSERT INTO kv VALUES(1, 0), (2, 0);"
+		    "CREATE TABLE side(x INTEGER);");
+	struct hist_txn *t = begin(&f, 1); /* T0 */
+	read1(&f, t, 1, 0);
+	struct hist_txn *d = begin(&f, 2); /* T1 */
+	stmt_rc(&f, d, "DROP TABLE side", SQLITE_DONE, 0);
+	stmt_rc(&f, d, "CREATE TABLE side(x INTEGER)", SQLITE_DONE, 0);
+	stmt_rc(&f, t, "INSERT INTO \"side\"(x) VALUES(1)", SQLITE_ERROR, 0);
+	commit(&f, d);
+	rollback(&f, t);
+	fx_check(&f);
+	const struct oracle_violation *v =
+		expect_kind(&f, "stale_schema_error", 1, 0u);
+	assert_non_null(strstr(v->detail, "although side exists in the reference at every allowed position where it ran (0..1, 2 compared)"));
+	assert_non_null(strstr(v->detail, "schema its connection had cached"));
+	assert_int_equal(f.rep.violation_count, 1);
+	fx_free(&f);
+}
+
+/* An SQL error from a statement that names no existing table, index or
+ * view is no stale schema: a read_mismatch. */
+static void test_error_without_table_not_stale(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, KV);
+	struct hist_txn *t = begin(&f, 1);
+	stmt_rc(&f, t, "SELECT 'kv' AS \"nokv\", 1 + 1 -- kv", SQLITE_ERROR, 0);
+	rollback(&f, t);
+	fx_check(&f);
+	expect_kind(&f, "read_mismatch", 1, 0u);
+	assert_int_equal(f.rep.violation_count, 1);
+	fx_free(&f);
+}
+
 /* ------------------------------------------------------------------ */
 /* Statement flags                                                      */
 /* ------------------------------------------------------------------ */
@@ -1150,6 +1233,200 @@ static void test_noreplay_not_run(void **state)
 	struct hist_txn *r = begin(&f, 2);
 	read1(&f, r, 1, 0);
 	read1(&f, r, 2, 3);
+	commit(&f, r);
+	fx_check(&f);
+	expect_pass(&f);
+	fx_free(&f);
+}
+
+/* ------------------------------------------------------------------ */
+/* Statement kinds and the reference's long transaction                 */
+/* ------------------------------------------------------------------ */
+
+/* DROP TABLE and DROP VIEW leave sqlite3_changes() at the connection's
+ * previous count: the run recorded 0 (nothing ran on that connection
+ * before), the reference still holds T0's 1. They are DDL, not DML:
+ * their changes count is not compared. (The authorizer reports DROP
+ * TABLE as a DELETE on the table, which once made it DML.) */
+static void test_drop_changes_not_compared(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, "CREATE TABLE kv(k INTEGER PRIMARY KEY, v INTEGER);"
+		    "INSERT INTO kv VALUES(1, 0), (2, 0);"
+		    "CREATE TABLE side(x); INSERT INTO side VALUES(1);"
+		    "CREATE VIEW vv AS SELECT k FROM kv;");
+	struct hist_txn *w = begin(&f, 1); /* T0 */
+	write1(&f, w, 1, 5);
+	commit(&f, w);
+	struct hist_txn *d = begin(&f, 2); /* T1 */
+	stmt_rc(&f, d, "DROP TABLE side", SQLITE_DONE, 0);
+	stmt_rc(&f, d, "DROP VIEW vv", SQLITE_DONE, 0);
+	commit(&f, d);
+	struct hist_txn *r = begin(&f, 3); /* T2 */
+	read1(&f, r, 1, 5);
+	commit(&f, r);
+	fx_check(&f);
+	expect_pass(&f);
+	fx_free(&f);
+}
+
+/* An aborted transaction whose only replayed statement is a SAVEPOINT
+ * (the writes around it were refused BUSY): SQLite calls SAVEPOINT
+ * read-only, but the probe must still run it in the oracle's own
+ * savepoint. Without that, sp stays open on the reference (once: the
+ * reference was left inside a transaction and an assertion tripped):
+ * T1's write lands inside it, and T2's ROLLBACK TO sp, which failed in
+ * the run (T2 never opened sp), undoes that write there. */
+static void test_probe_savepoints_only(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, KV);
+	struct hist_txn *a = begin(&f, 1); /* T0 */
+	write1_rc(&f, a, 1, 7, SQLITE_BUSY);
+	stmt_rc(&f, a, "SAVEPOINT sp", SQLITE_DONE, 0);
+	write1_rc(&f, a, 2, 7, SQLITE_BUSY);
+	struct hist_txn *w = begin(&f, 2); /* T1 */
+	write1(&f, w, 1, 3);
+	commit(&f, w);
+	rollback(&f, a);
+	struct hist_txn *r = begin(&f, 3); /* T2 */
+	stmt_rc(&f, r, "ROLLBACK TO sp", SQLITE_ERROR, 0);
+	read1(&f, r, 1, 3);
+	commit(&f, r);
+	fx_check(&f);
+	expect_pass(&f);
+	fx_free(&f);
+}
+
+/* A committed transaction that left savepoint a open (its COMMIT
+ * released it in the run) must not leave it open on the reference,
+ * where committed transactions share one long transaction: T1's
+ * RELEASE a failed in the run and must fail there too. */
+static void test_apply_savepoint_left_open(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, KV);
+	struct hist_txn *t0 = begin(&f, 1); /* T0 */
+	stmt_rc(&f, t0, "SAVEPOINT a", SQLITE_DONE, 0);
+	write1(&f, t0, 1, 1);
+	commit(&f, t0);
+	struct hist_txn *t1 = begin(&f, 2); /* T1 */
+	write1(&f, t1, 2, 2);
+	stmt_rc(&f, t1, "RELEASE a", SQLITE_ERROR, 0);
+	commit(&f, t1);
+	struct hist_txn *r = begin(&f, 3); /* T2 */
+	read1(&f, r, 1, 1);
+	read1(&f, r, 2, 2);
+	commit(&f, r);
+	fx_check(&f);
+	expect_pass(&f);
+	fx_free(&f);
+}
+
+/* An aborted probe whose OR ROLLBACK statement rolls back the
+ * reference's long transaction, after more committed transactions than
+ * one batch holds: the reference re-applies the batch since the last
+ * commit, so the reader after it still sees every write. */
+static void test_or_rollback_after_batch(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, KV);
+	const int64_t writes = 300; /* more than ORACLE_BATCH_MAX */
+	for (int64_t k = 1; k <= writes; k++) {
+		struct hist_txn *w = begin(&f, 1);
+		write1(&f, w, 1 + k % 2, k);
+		commit(&f, w);
+	}
+	struct hist_txn *a = begin(&f, 2);
+	write1(&f, a, 2, 77);
+	stmt_rc(&f, a, "INSERT OR ROLLBACK INTO kv VALUES(1, 5)",
+		SQLITE_CONSTRAINT_PRIMARYKEY, 0);
+	rollback(&f, a);
+	struct hist_txn *r = begin(&f, 3);
+	read1(&f, r, 1, writes);     /* even k wrote key 1 */
+	read1(&f, r, 2, writes - 1); /* odd k wrote key 2 */
+	commit(&f, r);
+	struct hist_txn *w = begin(&f, 1);
+	write1(&f, w, 1, 1000);
+	commit(&f, w);
+	fx_check(&f);
+	expect_pass(&f);
+	fx_free(&f);
+}
+
+static const char FK_DEFERRED[] =
+	"CREATE TABLE kv(k INTEGER PRIMARY KEY, v INTEGER);"
+	"INSERT INTO kv VALUES(1, 0), (2, 0);"
+	"CREATE TABLE p(id INTEGER PRIMARY KEY);"
+	"CREATE TABLE c(pid INTEGER REFERENCES p(id)"
+	" DEFERRABLE INITIALLY DEFERRED);";
+
+/* Deferred foreign keys are checked at COMMIT, which the reference's
+ * long transaction does not run per transaction: a transaction that
+ * leaves a dangling reference must still fail its COMMIT there (here
+ * one the run wrongly reports committed), and its effects must not
+ * stay; one that fixes the reference before committing passes. */
+static void test_deferred_fk_commit(void **state)
+{
+	(void)state;
+	static const char *const pragmas[] = { "foreign_keys=ON" };
+	for (int dangling = 0; dangling <= 1; dangling++) {
+		struct fx f;
+		fx_init(&f, FK_DEFERRED);
+		f.cfg.ref_pragmas = pragmas;
+		f.cfg.ref_pragma_count = 1;
+		struct hist_txn *w = begin(&f, 1); /* T0 */
+		write1(&f, w, 1, 1);
+		commit(&f, w);
+		struct hist_txn *t = begin(&f, 2); /* T1 */
+		write1(&f, t, 2, 2);
+		stmt_rc(&f, t, "INSERT INTO c VALUES(7)", SQLITE_DONE, 1);
+		if (!dangling)
+			stmt_rc(&f, t, "INSERT INTO p VALUES(7)", SQLITE_DONE, 1);
+		commit(&f, t);
+		struct hist_txn *r = begin(&f, 3); /* T2 */
+		read1(&f, r, 1, 1);
+		read1(&f, r, 2, dangling ? 0 : 2);
+		commit(&f, r);
+		fx_check(&f);
+		if (!dangling) {
+			expect_pass(&f);
+		} else {
+			const struct oracle_violation *v =
+				expect_kind(&f, "read_mismatch", 1, 1u);
+			assert_non_null(strstr(v->detail, "its COMMIT fails on the reference: FOREIGN KEY constraint failed"));
+			assert_int_equal(f.rep.violation_count, 1);
+		}
+		fx_free(&f);
+	}
+}
+
+/* Statements that must run outside any transaction (VACUUM fails inside
+ * one; a PRAGMA that sets something) are applied between transactions,
+ * what they set is seen by later readers, and the committed writes
+ * around them are kept. */
+static void test_solo_statement(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, KV);
+	struct hist_txn *w = begin(&f, 1); /* T0 */
+	write1(&f, w, 1, 4);
+	commit(&f, w);
+	struct hist_txn *v = hist_txn_begin(&f.h, 2, "t", HIST_BEGIN_AUTOCOMMIT, 0);
+	stmt_rc(&f, v, "VACUUM", SQLITE_DONE, 0);
+	commit(&f, v);
+	struct hist_txn *p = hist_txn_begin(&f.h, 2, "t", HIST_BEGIN_AUTOCOMMIT, 0);
+	stmt_rc(&f, p, "PRAGMA user_version = 7", SQLITE_DONE, 0);
+	commit(&f, p);
+	struct hist_txn *r = begin(&f, 3); /* T3 */
+	read1(&f, r, 1, 4);
+	rows(&f, r, "PRAGMA user_version", 0, 1, 1, (const int64_t[]){ 7 },
+	     false);
 	commit(&f, r);
 	fx_check(&f);
 	expect_pass(&f);
@@ -1877,6 +2154,7 @@ int main(void)
 		cmocka_unit_test(test_pass_autocommit),
 		cmocka_unit_test(test_pass_aborted_consistent),
 		cmocka_unit_test(test_pass_errors_and_multiset),
+		cmocka_unit_test(test_multiset_mismatch),
 		cmocka_unit_test(test_pass_or_rollback),
 		cmocka_unit_test(test_pass_indeterminate_happened),
 		cmocka_unit_test(test_pass_indeterminate_not),
@@ -1898,6 +2176,8 @@ int main(void)
 		cmocka_unit_test(test_read_mismatch),
 		cmocka_unit_test(test_stale_read),
 		cmocka_unit_test(test_changes_and_order_mismatch),
+		cmocka_unit_test(test_stale_schema_error),
+		cmocka_unit_test(test_error_without_table_not_stale),
 		cmocka_unit_test(test_lost_commit),
 		cmocka_unit_test(test_phantom_commit),
 		cmocka_unit_test(test_final_state),
@@ -1908,6 +2188,12 @@ int main(void)
 		cmocka_unit_test(test_bad_setup),
 		cmocka_unit_test(test_nocheck_not_compared),
 		cmocka_unit_test(test_noreplay_not_run),
+		cmocka_unit_test(test_drop_changes_not_compared),
+		cmocka_unit_test(test_probe_savepoints_only),
+		cmocka_unit_test(test_apply_savepoint_left_open),
+		cmocka_unit_test(test_or_rollback_after_batch),
+		cmocka_unit_test(test_deferred_fk_commit),
+		cmocka_unit_test(test_solo_statement),
 		cmocka_unit_test(test_visibility_order_window),
 		cmocka_unit_test(test_crash_all_lost_commit),
 		cmocka_unit_test(test_crash_prefix_lost_noted),
