@@ -53,26 +53,8 @@ static void fill_random(void *ctx, int n, unsigned char *out)
 
 static void bind_all(sqlite3_stmt *st, const struct hist_stmt *s)
 {
-	for (uint32_t p = 0; p < s->param_count; p++) {
-		const struct wh_value *v = &s->params[p];
-		int idx = (int)p + 1;
-		switch (v->type) {
-		case SQLITE_INTEGER:
-			sqlite3_bind_int64(st, idx, v->i);
-			break;
-		case SQLITE_FLOAT:
-			sqlite3_bind_double(st, idx, v->f);
-			break;
-		case SQLITE_TEXT:
-			sqlite3_bind_text(st, idx, (const char *)v->p, (int)v->n, SQLITE_STATIC);
-			break;
-		case SQLITE_BLOB:
-			sqlite3_bind_blob(st, idx, v->p, (int)v->n, SQLITE_STATIC);
-			break;
-		default:
-			sqlite3_bind_null(st, idx);
-		}
-	}
+	for (uint32_t p = 0; p < s->param_count; p++)
+		wh_value_bind(st, (int)p + 1, &s->params[p]);
 }
 
 /* Re-execute the history's committed statements serially; returns the

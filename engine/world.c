@@ -463,26 +463,6 @@ static void conn_clear_params(struct conn *c)
 	c->param_count = 0;
 }
 
-static void bind_value(sqlite3_stmt *st, int idx, const struct wh_value *v)
-{
-	switch (v->type) {
-	case SQLITE_INTEGER:
-		sqlite3_bind_int64(st, idx, v->i);
-		break;
-	case SQLITE_FLOAT:
-		sqlite3_bind_double(st, idx, v->f);
-		break;
-	case SQLITE_TEXT:
-		sqlite3_bind_text(st, idx, (const char *)v->p, (int)v->n, SQLITE_STATIC);
-		break;
-	case SQLITE_BLOB:
-		sqlite3_bind_blob(st, idx, v->p, (int)v->n, SQLITE_STATIC);
-		break;
-	default:
-		sqlite3_bind_null(st, idx);
-	}
-}
-
 /* Prepare, bind, step to the end, collect every row. Runs on the fiber and
  * may park inside any SQLite call. */
 static int conn_do_stmt(struct conn *c)
@@ -493,7 +473,7 @@ static int conn_do_stmt(struct conn *c)
 	if (rc != SQLITE_OK)
 		return sqlite3_extended_errcode(c->db);
 	for (uint32_t i = 0; i < c->param_count; i++)
-		bind_value(st, (int)i + 1, &c->params[i]);
+		wh_value_bind(st, (int)i + 1, &c->params[i]);
 	c->col_count = (uint32_t)sqlite3_column_count(st);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (c->cell_count + c->col_count > c->cell_cap) {

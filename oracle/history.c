@@ -430,3 +430,21 @@ struct hist_crash *hist_crash_add(struct history *h, enum hist_crash_kind kind)
 		  h->crashes[h->crash_count - 2].event < cr->event);
 	return cr;
 }
+
+int wh_value_bind(sqlite3_stmt *st, int idx, const struct wh_value *v)
+{
+	switch (v->type) {
+	case SQLITE_INTEGER:
+		return sqlite3_bind_int64(st, idx, v->i);
+	case SQLITE_FLOAT:
+		return sqlite3_bind_double(st, idx, v->f);
+	case SQLITE_TEXT:
+		return sqlite3_bind_text(st, idx, v->p ? (const char *)v->p : "", (int)v->n,
+					 SQLITE_STATIC);
+	case SQLITE_BLOB:
+		return sqlite3_bind_blob(st, idx, v->n ? v->p : (const void *)"", (int)v->n,
+					 SQLITE_STATIC);
+	default:
+		return sqlite3_bind_null(st, idx);
+	}
+}

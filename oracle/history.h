@@ -158,6 +158,11 @@ void hist_txn_end(struct history *h, struct hist_txn *t,
 struct hist_crash *hist_crash_add(struct history *h, enum hist_crash_kind kind);
 
 /* Value helpers. */
+struct sqlite3_stmt;
+/* Bind v to parameter idx (1-based) of st; an empty blob binds as an
+ * empty blob, never as NULL. Returns the SQLite rc. The statement keeps
+ * pointing at v's bytes (SQLITE_STATIC): v must outlive the step. */
+int wh_value_bind(struct sqlite3_stmt *st, int idx, const struct wh_value *v);
 void wh_value_copy(struct wh_value *dst, const struct wh_value *src);
 void wh_value_free(struct wh_value *v);
 /* Total order used for multiset compares: type, then value. */

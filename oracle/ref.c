@@ -960,27 +960,7 @@ static int bind_params(sqlite3_stmt *st, const struct hist_stmt *s)
 	if ((int)s->param_count < sqlite3_bind_parameter_count(st))
 		sqlite3_clear_bindings(st);
 	for (uint32_t k = 0; k < s->param_count; k++) {
-		const struct wh_value *v = &s->params[k];
-		int idx = (int)k + 1, rc;
-		switch (v->type) {
-		case SQLITE_INTEGER:
-			rc = sqlite3_bind_int64(st, idx, v->i);
-			break;
-		case SQLITE_FLOAT:
-			rc = sqlite3_bind_double(st, idx, v->f);
-			break;
-		case SQLITE_TEXT:
-			rc = sqlite3_bind_text(st, idx, (const char *)v->p,
-					       (int)v->n, SQLITE_STATIC);
-			break;
-		case SQLITE_BLOB:
-			rc = sqlite3_bind_blob(st, idx, v->n ? v->p : (void *)"",
-					       (int)v->n, SQLITE_STATIC);
-			break;
-		default:
-			rc = sqlite3_bind_null(st, idx);
-			break;
-		}
+		int rc = wh_value_bind(st, (int)k + 1, &s->params[k]);
 		if (rc != SQLITE_OK)
 			return rc;
 	}
