@@ -6,10 +6,9 @@
 -- each item equals the sum of its logged deltas.
 --
 -- Each transaction writes once outside any savepoint before its first
--- SAVEPOINT. (SQLite reports SAVEPOINT and RELEASE as read-only
--- statements; a transaction whose only recorded successes were savepoint
--- statements would look read-only to the oracle, whose probe then leaves
--- the reference inside a transaction. See the lead's notes.)
+-- SAVEPOINT, so every transaction of this workload is a writer and is
+-- checked at its commit position (SQLite reports SAVEPOINT and RELEASE as
+-- read-only statements).
 
 \description nested SAVEPOINT / RELEASE / ROLLBACK TO; changes and their log stay together
 \param items 10
