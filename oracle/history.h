@@ -92,9 +92,10 @@ struct hist_txn {
 	uint64_t commit_event;     /* global event at COMMIT start, or 0 */
 	uint64_t end_event;        /* global event when it finished */
 	uint64_t visible_event;    /* global event at which its commit became
-				      visible to others (the writer lock was
-				      released inside COMMIT), or 0 when not
-				      observed (read-only, no VFS) */
+				      visible to others (the first release,
+				      inside COMMIT, of its own write-lock
+				      hold), or 0 when not observed
+				      (read-only, no VFS) */
 	uint64_t begin_us;         /* simulated time at begin */
 	uint64_t end_us;           /* simulated time at end */
 	int end_rc;                /* rc of COMMIT/ROLLBACK or the error that

@@ -4,8 +4,9 @@
  * Algorithm (one "check run" under a plan, see oracle_int.h for terms):
  *
  *   1. Plan. Committed transactions form the serial order, in commit_index
- *      order, which the driver assigns by visibility (the last release of
- *      the write lock inside COMMIT), not by when COMMIT returned. An
+ *      order, which the driver assigns by visibility (the first release,
+ *      inside COMMIT, of the transaction's own write-lock hold), not by
+ *      when COMMIT returned. An
  *      indeterminate writer (COMMIT cut by an I/O error or a crash) is
  *      placed by the same key (its own release of the lock, else when it
  *      ended: ctx_indets), and is either applied there or treated as a
