@@ -114,6 +114,16 @@ struct conn {
 					of the write lock */
 	bool hold_predates_commit;   /* the current hold began before the
 					COMMIT call: the txn's own writes */
+	/* what the COMMIT in flight did, to tell whether a failed one can
+	 * have committed (commit_uncertain) */
+	bool commit_fault_seen;      /* an I/O fault was injected into it */
+	bool commit_fault_wal_io;    /* ... and the first hit a WAL write:
+					frames are written only before the
+					commit point (a WAL sync also happens
+					in the checkpoint after it) */
+	bool commit_wrote_db;        /* it wrote or synced the database file */
+	bool journal_finalized;      /* it finalised the rollback journal:
+					the commit point of rollback modes */
 	bool commit_wrote;           /* held a write lock at some point of
 					the COMMIT in flight: only then can
 					a failed COMMIT have committed */
@@ -203,6 +213,14 @@ static uint64_t str_hash(const char *s)
  * before any later writer's commit, so that order is the writers'
  * serialization order.
  */
+/* Is file the database (suffix "") or one of its -wal/-journal files? */
+static bool file_is(const struct world *w, const char *file, const char *suffix)
+{
+	size_t n = strlen(w->res->db_path);
+	return file != NULL && strncmp(file, w->res->db_path, n) == 0 &&
+	       strcmp(file + n, suffix) == 0;
+}
+
 static void note_commit_point(struct world *w, struct conn *c,
 			      enum wh_op_kind kind, const char *file, int64_t a,
 			      int64_t b, int rc)
@@ -210,6 +228,18 @@ static void note_commit_point(struct world *w, struct conn *c,
 	bool was_holding = c->holds_db_write_lock || c->holds_wal_write_lock;
 	if (rc != SQLITE_OK)
 		return;
+	if (c->in_commit) {
+		/* The rollback journal is finalised (deleted, truncated to
+		 * nothing, or its header zeroed after the database was written):
+		 * from here on the commit stands. */
+		bool journal = file_is(w, file, "-journal");
+		if ((kind == WH_OP_WRITE || kind == WH_OP_SYNC) && file_is(w, file, ""))
+			c->commit_wrote_db = true;
+		else if (journal && (kind == WH_OP_DELETE ||
+				     (kind == WH_OP_TRUNCATE && a == 0) ||
+				     (kind == WH_OP_WRITE && a == 0 && c->commit_wrote_db)))
+			c->journal_finalized = true;
+	}
 	if ((kind == WH_OP_LOCK || kind == WH_OP_UNLOCK) && file != NULL &&
 	    strcmp(file, w->res->db_path) == 0) {
 		c->holds_db_write_lock = b >= SQLITE_LOCK_RESERVED;
@@ -285,7 +315,8 @@ static void conn_on_complete(struct wh_completion *comp, void *data);
  * seed's plan says which kinds may fail and how often; a persistent fault
  * keeps failing the same kind for a few ops. Decisions draw from the fault
  * stream in the deterministic order ops are made. */
-static int maybe_fault(struct world *w, struct conn *c, enum wh_op_kind kind, int64_t arg)
+static int maybe_fault(struct world *w, struct conn *c, enum wh_op_kind kind, const char *file,
+		       int64_t arg)
 {
 	if ((w->plan.io_mask & (1u << kind)) == 0)
 		return SQLITE_OK;
@@ -305,6 +336,10 @@ static int maybe_fault(struct world *w, struct conn *c, enum wh_op_kind kind, in
 		}
 	}
 	int code = hit ? simvfs_fault_code(kind) : SQLITE_OK;
+	if (code != SQLITE_OK && c->in_commit && !c->commit_fault_seen) {
+		c->commit_fault_seen = true;
+		c->commit_fault_wal_io = kind == WH_OP_WRITE && file_is(w, file, "-wal");
+	}
 	if (code != SQLITE_OK) {
 		w->res->stats.faults_injected++;
 		w->res->stats.faults_by_kind[kind]++;
@@ -325,7 +360,7 @@ static int hook_yield(void *ctx, enum wh_op_kind kind, const char *file,
 		return kind == WH_OP_SLEEP ? SQLITE_OK : SQLITE_IOERR;
 	if (c == NULL)
 		return SQLITE_OK; /* main context: setup and final checks */
-	int fault = maybe_fault(w, c, kind, arg);
+	int fault = maybe_fault(w, c, kind, file, arg);
 	if (fault != SQLITE_OK)
 		return fault;
 	uint64_t delay = kind == WH_OP_SLEEP ? (uint64_t)(arg > 0 ? arg : 0)
@@ -695,6 +730,51 @@ static void conn_note_closed(struct conn *c)
 		wh_completion_complete(&c->closed, 0);
 }
 
+enum commit_fate {
+	COMMIT_NOT_DONE,  /* certainly did not commit */
+	COMMIT_UNCERTAIN, /* may or may not have committed */
+};
+
+/* A COMMIT (or an autocommit statement) failed with rc. Did it commit all
+ * the same? Not if the error is a refusal or it never held the write lock.
+ * In the rollback-journal modes with a journal file, the commit point is
+ * the journal's finalisation (deleted, truncated to nothing, header zeroed
+ * after the database was written and synced): when an injected I/O fault
+ * stopped the commit before it, the hot journal undoes the writes. In WAL mode frames are written only before the commit point, so
+ * a fault injected on a WAL write came before it (a WAL sync also happens
+ * in the auto-checkpoint, after the commit). Anything else (an allocation
+ * failure, a fault after the WAL commit point, journal modes memory and
+ * off) stays uncertain. */
+static enum commit_fate commit_fate(const struct world *w, const struct conn *c, int rc)
+{
+	if (!rc_is_uncertain(rc) || !c->commit_wrote)
+		return COMMIT_NOT_DONE;
+	const char *jm = w->cfg->journal_mode;
+	bool rollback = strcmp(jm, "delete") == 0 || strcmp(jm, "truncate") == 0 ||
+			strcmp(jm, "persist") == 0;
+	/* Finalised: most likely committed, but an autocommit statement's
+	 * window also covers a hot-journal rollback at its start (which
+	 * deletes or truncates a journal too), so this stays uncertain. */
+	if (rollback && c->journal_finalized)
+		return COMMIT_UNCERTAIN;
+	if ((rc & 0xff) == SQLITE_NOMEM || !c->commit_fault_seen)
+		return COMMIT_UNCERTAIN;
+	if (strcmp(jm, "wal") == 0)
+		return c->commit_fault_wal_io ? COMMIT_NOT_DONE : COMMIT_UNCERTAIN;
+	return rollback ? COMMIT_NOT_DONE : COMMIT_UNCERTAIN;
+}
+
+static void conn_commit_begins(struct conn *c)
+{
+	c->in_commit = true;
+	c->commit_wrote = c->holds_db_write_lock || c->holds_wal_write_lock;
+	c->hold_predates_commit = c->commit_wrote;
+	c->commit_fault_seen = false;
+	c->commit_fault_wal_io = false;
+	c->commit_wrote_db = false;
+	c->journal_finalized = false;
+}
+
 static int conn_step(struct conn *c)
 {
 	struct world *w = c->w;
@@ -747,9 +827,7 @@ static int conn_step(struct conn *c)
 			if (c->begin == HIST_BEGIN_AUTOCOMMIT) {
 				/* the statement is the commit */
 				hist_txn_commit_start(&res->history, c->txn);
-				c->in_commit = true;
-				c->commit_wrote = c->holds_db_write_lock || c->holds_wal_write_lock;
-				c->hold_predates_commit = c->commit_wrote;
+				conn_commit_begins(c);
 				c->state = CS_NEXT;
 			} else {
 				trace_stmt(w, c, "begin-start", c->txn_name, 0);
@@ -811,9 +889,7 @@ static int conn_step(struct conn *c)
 			case WL_ACT_COMMIT:
 				WH_ASSERT(c->begin != HIST_BEGIN_AUTOCOMMIT);
 				hist_txn_commit_start(&res->history, c->txn);
-				c->in_commit = true;
-				c->commit_wrote = c->holds_db_write_lock || c->holds_wal_write_lock;
-				c->hold_predates_commit = c->commit_wrote;
+				conn_commit_begins(c);
 				trace_stmt(w, c, "commit-start", c->txn_name, 0);
 				c->state = CS_COMMIT;
 				break;
@@ -846,14 +922,16 @@ static int conn_step(struct conn *c)
 				c->param_count, rc, c->changes, c->col_count, rows, c->cells,
 				sql_is_ordered(c->stmt_sql));
 			hs->flags = c->stmt_flags;
-			if (rc != SQLITE_DONE && c->begin == HIST_BEGIN_AUTOCOMMIT &&
-			    rc_is_uncertain(rc) && c->commit_wrote)
+			enum commit_fate fate = COMMIT_NOT_DONE;
+			if (rc != SQLITE_DONE && c->begin == HIST_BEGIN_AUTOCOMMIT)
+				fate = commit_fate(w, c, rc);
+			/* its recorded rc and rows do not describe its effects */
+			if (fate != COMMIT_NOT_DONE)
 				hs->flags |= HIST_STMT_UNCERTAIN;
 			conn_clear_cells(c);
 			res->stats.statements++;
 			trace_stmt(w, c, "stmt", c->stmt_sql, rc);
-			if (rc != SQLITE_DONE && c->begin == HIST_BEGIN_AUTOCOMMIT &&
-			    rc_is_uncertain(rc) && c->commit_wrote) {
+			if (fate != COMMIT_NOT_DONE) {
 				/* the statement was its own commit */
 				conn_txn_end(c, HIST_INDETERMINATE, rc);
 				c->state = CS_THINK;
@@ -875,12 +953,11 @@ static int conn_step(struct conn *c)
 			if (c->call_rc == SQLITE_OK) {
 				conn_txn_end(c, HIST_COMMITTED, SQLITE_OK);
 				c->state = CS_THINK;
-			} else if (rc_is_uncertain(c->call_rc) && c->commit_wrote &&
+			} else if (commit_fate(w, c, c->call_rc) != COMMIT_NOT_DONE &&
 				   c->db != NULL && sqlite3_get_autocommit(c->db)) {
 				/* SQLite ended the transaction on an I/O-type
-				 * error: it may have committed or not. (When it
-				 * is still open, or never held the write lock,
-				 * it certainly did not commit.) */
+				 * error after taking the write lock. (When it is
+				 * still open, it certainly did not commit.) */
 				conn_txn_end(c, HIST_INDETERMINATE, c->call_rc);
 				c->state = CS_THINK;
 			} else {
