@@ -178,6 +178,8 @@ struct world {
 	uint32_t crash_next;         /* next entry of plan.crash_at */
 	uint32_t reopen_next;
 	bool bitflip_done;
+	int quota_state;             /* disk-full window: 0 before, 1 open,
+					2 closed */
 	bool reopening;              /* a reopen round is draining */
 	bool reopen_ready;           /* ... and every connection has closed */
 	struct wh_group reopen_group;
@@ -281,6 +283,7 @@ static void trace_vfs(void *ctx, enum wh_op_kind kind, const char *file,
 		note_commit_point(w, w->running, kind, file, a, b, rc);
 	int conn = w->running ? w->running->id : -1;
 	w->res->stats.vfs_ops++;
+	w->res->stats.disk_full += (rc & 0xff) == SQLITE_FULL;
 	w->res->stats.vfs_ops_by_kind[kind]++;
 	trace_fold(w, ((uint64_t)(uint32_t)conn << 32) | ((uint64_t)kind << 16) |
 			      (uint16_t)rc);
@@ -1361,12 +1364,16 @@ static void world_faults_tick(struct world *w)
 					w->sched.now_us, desc);
 		}
 	}
-	if (p->quota_to_txn > p->quota_from_txn) {
-		if (done == p->quota_from_txn)
-			simvfs_set_quota(w->res->vfs,
-					 sum_sizes(w->res->vfs, w->res->db_path) + 4096);
-		else if (done == p->quota_to_txn)
-			simvfs_set_quota(w->res->vfs, 0);
+	/* The disk-full window: the quota is set once, just above what the
+	 * files hold when it opens, and lifted once when it closes (not
+	 * re-set every tick, which would let the disk grow with the files). */
+	if (w->quota_state == 0 && p->quota_to_txn > p->quota_from_txn &&
+	    done >= p->quota_from_txn) {
+		simvfs_set_quota(w->res->vfs, sum_sizes(w->res->vfs, w->res->db_path) + 4096);
+		w->quota_state = 1;
+	} else if (w->quota_state == 1 && done >= p->quota_to_txn) {
+		simvfs_set_quota(w->res->vfs, 0);
+		w->quota_state = 2;
 	}
 }
 

@@ -163,7 +163,7 @@ static void test_honest_crashes_pass(void **state)
 static void test_honest_io_faults_pass(void **state)
 {
 	(void)state;
-	uint64_t injected = 0, allocs = 0;
+	uint64_t injected = 0, allocs = 0, full = 0;
 	uint32_t kinds = 0;
 	for (uint64_t seed = 1; seed <= 200; seed++) {
 		struct world_config cfg;
@@ -177,11 +177,13 @@ static void test_honest_io_faults_pass(void **state)
 				 o.kinds);
 		injected += o.stats.faults_injected;
 		allocs += o.stats.alloc_failures;
+		full += o.stats.disk_full;
 		for (int k = 0; k < WH_OP__COUNT; k++)
 			kinds |= (o.stats.faults_by_kind[k] > 0) << k;
 	}
 	assert_true(injected > 100);
 	assert_true(allocs > 10);
+	assert_true(full > 0); /* the disk-full windows refused writes */
 	assert_true(__builtin_popcount(kinds) >= 5);
 }
 

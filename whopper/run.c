@@ -337,10 +337,10 @@ static void print_json(const struct run_opts *o, const struct world_result *r,
 		s->txns_committed, s->txns_aborted, s->statements, s->vfs_ops, s->busy,
 		s->sched_steps, (double)s->sim_time_us / 1000.0);
 	fprintf(f, "\"txns_indeterminate\": %" PRIu64 ", \"faults_injected\": %" PRIu64
-		   ", \"alloc_failures\": %" PRIu64 ", \"crashes\": %" PRIu64
+		   ", \"alloc_failures\": %" PRIu64 ", \"disk_full\": %" PRIu64 ", \"crashes\": %" PRIu64
 		   ", \"recoveries\": %" PRIu64 ", \"reopens\": %" PRIu64
 		   ", \"bitflips\": %" PRIu64 ", \"faults_by_kind\": {",
-		s->txns_indeterminate, s->faults_injected, s->alloc_failures, s->crashes,
+		s->txns_indeterminate, s->faults_injected, s->alloc_failures, s->disk_full, s->crashes,
 		s->recoveries, s->reopens, s->bitflips);
 	bool first = true;
 	for (int k = 0; k < WH_OP__COUNT; k++) {
