@@ -401,9 +401,12 @@ static void hook_randomness(void *ctx, int n, unsigned char *out)
 /* SQLite's allocator is process-wide. The wrapper fails allocations only
  * while a target connection's fiber runs (armed in conn_call), never for
  * the oracle's reference or whopper's own setup, and only when the seed's
- * plan turned allocation failures on. Transient: each allocation draws. */
+ * plan turned allocation failures on. Transient: each allocation draws.
+ * Armed per thread: the oracle's concurrent check allocates from its own
+ * thread at any moment and must neither fail nor draw from the run's
+ * stream. */
 static sqlite3_mem_methods default_mem;
-static struct world *alloc_armed;
+static _Thread_local struct world *alloc_armed;
 
 static bool alloc_should_fail(void)
 {
@@ -1026,11 +1029,15 @@ int world_global_init(void)
 	static bool done;
 	if (done)
 		return 0;
-	/* The simulation runs every connection on one OS thread, so SQLite
-	 * needs no mutex; with none, a fiber parked inside SQLite can never
-	 * be re-entered through a mutex another connection holds. */
+	/* The simulation runs every connection on one OS thread, while the
+	 * oracle's concurrent check runs its reference database on another.
+	 * Multi-thread mode: SQLite's global state (allocator, page cache,
+	 * VFS list, PRNG) is guarded, but no connection has a mutex, so a
+	 * fiber parked inside SQLite (in a VFS call) holds none that another
+	 * connection's fiber could block on. The global mutexes are never
+	 * held across a VFS call of a private-cache connection. */
 	sqlite3_shutdown();
-	if (sqlite3_config(SQLITE_CONFIG_SINGLETHREAD) != SQLITE_OK)
+	if (sqlite3_config(SQLITE_CONFIG_MULTITHREAD) != SQLITE_OK)
 		return WH_EINVAL;
 	/* Allocation failures go through SQLite's own allocator hooks. */
 	static sqlite3_mem_methods fault_mem = {
@@ -1475,6 +1482,7 @@ int world_run(const struct world_config *cfg, struct world_result *res)
 	w->hash = wh_mix64(cfg->seed ^ 0x77686f70ULL);
 	hist_init(&res->history);
 	hist_set_setup(&res->history, cfg->workload->setup_sql);
+	res->history.observer = cfg->observer;
 	wh_prng_seed_taped(&w->vfs_rng, cfg->seed, WH_STREAM_VFS_RANDOM, cfg->tape);
 	wh_prng_seed_taped(&w->fault_rng, cfg->seed, WH_STREAM_FAULTS, cfg->tape);
 	draw_fault_plan(w);

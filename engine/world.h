@@ -83,6 +83,10 @@ struct world_config {
 	 * influences the run). */
 	void (*progress)(void *ctx, uint64_t done, uint64_t total);
 	void *progress_ctx;
+	/* Told of every transaction begin/end and crash as the history
+	 * records them (the oracle's concurrent check); never influences
+	 * the run. NULL: none. */
+	const struct hist_observer *observer;
 };
 
 void world_config_default(struct world_config *cfg);
@@ -133,9 +137,10 @@ struct world_result {
 int world_run(const struct world_config *cfg, struct world_result *out);
 void world_result_free(struct world_result *r);
 
-/* Process-wide SQLite configuration for the simulation: single-threaded
- * mode (no SQLite mutex exists, so no fiber parked inside a call can be
- * entered through a shared mutex). Idempotent; call before any SQLite use. */
+/* Process-wide SQLite configuration for the simulation: multi-thread
+ * mode (no connection mutex exists, so no fiber parked inside a call can
+ * be entered through one; the oracle's concurrent check uses SQLite from
+ * a second thread). Idempotent; call before any SQLite use. */
 int world_global_init(void);
 
 #endif /* WH_WORLD_H */

@@ -344,6 +344,8 @@ struct hist_txn *hist_txn_begin(struct history *h, int conn, const char *name,
 	t->begin_event = ++h->event;
 	t->begin_us = now_us;
 	h->txns[h->txn_count++] = t;
+	if (h->observer != NULL && h->observer->on_begin != NULL)
+		h->observer->on_begin(h->observer->arg, t);
 	return t;
 }
 
@@ -412,6 +414,8 @@ void hist_txn_end(struct history *h, struct hist_txn *t,
 		t->commit_index = (int64_t)h->commit_count++;
 		WH_ASSERT(t->commit_index >= 0);
 	}
+	if (h->observer != NULL && h->observer->on_end != NULL)
+		h->observer->on_end(h->observer->arg, t);
 }
 
 struct hist_crash *hist_crash_add(struct history *h, enum hist_crash_kind kind)
@@ -428,6 +432,8 @@ struct hist_crash *hist_crash_add(struct history *h, enum hist_crash_kind kind)
 	cr->recovered_rc = SQLITE_OK;
 	WH_ASSERT(h->crash_count == 1 ||
 		  h->crashes[h->crash_count - 2].event < cr->event);
+	if (h->observer != NULL && h->observer->on_crash != NULL)
+		h->observer->on_crash(h->observer->arg);
 	return cr;
 }
 

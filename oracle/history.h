@@ -123,6 +123,17 @@ struct hist_crash {
 				      not SQLITE_OK: recovery itself failed */
 };
 
+/* Told of every transaction begin and end and of every crash, in event
+ * order, as they are recorded (oracle_stream checks a run while it runs).
+ * A transaction passed to on_end is complete: the driver changes nothing
+ * in it afterwards but commit_index (renumbered when the run ends). */
+struct hist_observer {
+	void (*on_begin)(void *arg, const struct hist_txn *t);
+	void (*on_end)(void *arg, const struct hist_txn *t);
+	void (*on_crash)(void *arg);
+	void *arg;
+};
+
 struct history {
 	struct hist_txn **txns;    /* txn_count pointers, id order */
 	uint32_t txn_count;
@@ -132,6 +143,7 @@ struct history {
 	char *setup_sql;           /* the workload's setup, exactly as run */
 	struct hist_crash *crashes; /* crash_count, in event order */
 	uint32_t crash_count;
+	const struct hist_observer *observer; /* or NULL (not owned) */
 };
 
 void hist_init(struct history *h);

@@ -43,6 +43,7 @@
 #include "wh.h"
 
 #define ORACLE_NONE UINT32_MAX  /* no step / no statement / matched */
+#define ORACLE_UNINTERNED UINT64_MAX /* stmt_base of a txn not interned */
 #define ORACLE_SKIPPED (-1)     /* result rc of a statement not replayed */
 
 /* ------------------------------------------------------------------ */
@@ -136,6 +137,12 @@ struct oracle__sql {
 	bool solo;               /* must run outside any transaction: BEGIN,
 				    COMMIT, ROLLBACK, ATTACH, DETACH, VACUUM,
 				    a PRAGMA that sets something */
+	signed char ro_class;    /* readonly as classified on the setup
+				    state (what txn_ro is built from) */
+	bool keep;               /* the flags above came from a successful
+				    prepare on the setup state (the stream's
+				    classifier): preparing on the reference
+				    leaves them; cleared when it closes */
 };
 
 /* Statements oracle__ref_digest keeps on the reference (crash.c). */
@@ -182,7 +189,18 @@ struct oracle__ref {
 	uint32_t *stmt_sql;            /* sql id of each recorded statement */
 	uint8_t *stmt_bits;            /* ORACLE_SB_* of each recorded
 					  statement, same index */
-	uint64_t *stmt_base;           /* txn id -> first index in stmt_sql */
+	uint64_t *stmt_base;           /* txn id -> first index in stmt_sql,
+					  or ORACLE_UNINTERNED */
+	uint32_t base_cap;             /* entries in stmt_base */
+	uint64_t stmt_total;           /* entries used in stmt_sql/stmt_bits */
+	uint64_t stmt_cap;             /* entries allocated in them */
+	const char *vfs;               /* VFS the reference opens with (NULL:
+					  the default) */
+	sqlite3 *classifier;           /* the setup state, never changed, to
+					  classify texts interned after the
+					  reference moved on (the stream), or
+					  NULL */
+	uint64_t rand_state;           /* random() on the reference */
 	sqlite3_stmt *sp_open;         /* SAVEPOINT wh_probe */
 	sqlite3_stmt *sp_undo;         /* ROLLBACK TO wh_probe */
 	sqlite3_stmt *sp_release;      /* RELEASE wh_probe */
@@ -225,6 +243,21 @@ struct oracle__probe {
 /* Interns every statement text of h (once per check). */
 void oracle__ref_init(struct oracle__ref *r, const struct history *h,
 		      const struct oracle_config *cfg);
+/* An empty statement cache, for transactions interned one at a time
+ * (oracle__ref_add_txn) as a running history publishes them. */
+void oracle__ref_init_empty(struct oracle__ref *r, const struct history *h,
+			    const struct oracle_config *cfg);
+/* Interns the statements of t, once (a second call does nothing); ids
+ * need not come in order. Returns the first new text id: texts
+ * [returned, r->sql_count) are new. */
+uint32_t oracle__ref_add_txn(struct oracle__ref *r, const struct hist_txn *t);
+/* Whether t's statements are interned. */
+bool oracle__ref_has_txn(const struct oracle__ref *r, const struct hist_txn *t);
+/* Classifies texts [from, r->sql_count) on a private database holding
+ * the setup state (opened on first use), exactly as oracle__ref_classify
+ * does on a pristine reference, so the reference itself may have moved
+ * on. Returns 0, or -1 with r->error set. */
+int oracle__ref_classify_from(struct oracle__ref *r, uint32_t from);
 void oracle__ref_fini(struct oracle__ref *r);
 /* Opens a fresh reference: pragmas, setup SQL. Returns 0, or -1 with
  * r->error set. Closes a previous one first. */

@@ -90,6 +90,7 @@
 #include <string.h>
 
 #include "oracle_int.h"
+#include "prng.h"
 
 /* Rows printed in a detail before "... N rows". */
 #define BUF_ROWS_SHOWN 4
@@ -487,23 +488,63 @@ static uint8_t stmt_bits_of(const struct hist_txn *t, uint32_t j)
 			 (compared ? ORACLE_SB_COMPARED : 0));
 }
 
-void oracle__ref_init(struct oracle__ref *r, const struct history *h,
-		      const struct oracle_config *cfg)
+/* Grows stmt_base to hold txn ids below n; new entries are uninterned. */
+static void base_reserve(struct oracle__ref *r, uint64_t n)
+{
+	if (n <= r->base_cap)
+		return;
+	uint64_t cap = r->base_cap ? r->base_cap : 64;
+	while (cap < n)
+		cap *= 2;
+	WH_ASSERT(cap <= UINT32_MAX);
+	r->stmt_base = wh_realloc(r->stmt_base, cap * sizeof *r->stmt_base);
+	for (uint64_t k = r->base_cap; k < cap; k++)
+		r->stmt_base[k] = ORACLE_UNINTERNED;
+	r->base_cap = (uint32_t)cap;
+}
+
+/* Grows stmt_sql and stmt_bits to hold n entries. */
+static void stmts_reserve(struct oracle__ref *r, uint64_t n)
+{
+	if (n <= r->stmt_cap && r->stmt_sql != NULL)
+		return;
+	uint64_t cap = r->stmt_cap ? r->stmt_cap : 256;
+	while (cap < n)
+		cap *= 2;
+	WH_ASSERT(cap < SIZE_MAX / sizeof *r->stmt_sql);
+	r->stmt_sql = wh_realloc(r->stmt_sql, cap * sizeof *r->stmt_sql);
+	r->stmt_bits = wh_realloc(r->stmt_bits, cap);
+	r->stmt_cap = cap;
+}
+
+/* random() and randomblob() on the reference never match the run's
+ * values anyway; they are replaced so that the oracle never draws from
+ * SQLite's process-wide PRNG, which the simulation's WAL salts come
+ * from while the oracle's concurrent check runs. */
+#define ORACLE_RAND_SEED 0x6f7261636c65ull
+
+static void init_common(struct oracle__ref *r, const struct history *h,
+			const struct oracle_config *cfg)
 {
 	memset(r, 0, sizeof *r);
 	r->h = h;
 	r->cfg = cfg;
-	r->stmt_base = wh_malloc(((size_t)h->txn_count + 1) *
-				 sizeof *r->stmt_base);
+	r->rand_state = ORACLE_RAND_SEED;
+	r->batch = wh_malloc(ORACLE_BATCH_MAX * sizeof *r->batch);
+}
+
+void oracle__ref_init(struct oracle__ref *r, const struct history *h,
+		      const struct oracle_config *cfg)
+{
+	init_common(r, h, cfg);
+	base_reserve(r, (uint64_t)h->txn_count + 1);
 	uint64_t total = 0;
 	for (uint32_t i = 0; i < h->txn_count; i++) {
 		r->stmt_base[i] = total;
 		total += h->txns[i]->stmt_count;
 	}
-	r->stmt_base[h->txn_count] = total;
-	WH_ASSERT(total < SIZE_MAX / sizeof *r->stmt_sql);
-	r->stmt_sql = wh_malloc((total ? total : 1) * sizeof *r->stmt_sql);
-	r->stmt_bits = wh_malloc(total ? total : 1);
+	stmts_reserve(r, total ? total : 1);
+	r->stmt_total = total;
 	/* Interning is bound by memory latency: every text is an allocation
 	 * of its own, cold, and hashing it stalls the loop on each. So the
 	 * texts are first gathered in order (cheap: the statement arrays
@@ -524,12 +565,45 @@ void oracle__ref_init(struct oracle__ref *r, const struct history *h,
 		r->stmt_sql[k] = intern(r, texts[k]);
 	}
 	free(texts);
-	r->batch = wh_malloc(ORACLE_BATCH_MAX * sizeof *r->batch);
+}
+
+void oracle__ref_init_empty(struct oracle__ref *r, const struct history *h,
+			    const struct oracle_config *cfg)
+{
+	init_common(r, h, cfg);
+}
+
+bool oracle__ref_has_txn(const struct oracle__ref *r, const struct hist_txn *t)
+{
+	return t->id < r->base_cap && r->stmt_base[t->id] != ORACLE_UNINTERNED;
+}
+
+uint32_t oracle__ref_add_txn(struct oracle__ref *r, const struct hist_txn *t)
+{
+	uint32_t first = r->sql_count;
+	if (oracle__ref_has_txn(r, t))
+		return first;
+	/* The bits depend on the outcome: only an ended transaction (or
+	 * one the run left running for good) is interned. */
+	base_reserve(r, (uint64_t)t->id + 1);
+	stmts_reserve(r, r->stmt_total + t->stmt_count);
+	uint64_t base = r->stmt_total;
+	r->stmt_base[t->id] = base;
+	for (uint32_t j = 0; j < t->stmt_count; j++) {
+		r->stmt_bits[base + j] = stmt_bits_of(t, j);
+		r->stmt_sql[base + j] = intern(r, t->stmts[j].sql);
+	}
+	r->stmt_total += t->stmt_count;
+	return first;
 }
 
 void oracle__ref_fini(struct oracle__ref *r)
 {
 	oracle__ref_close(r);
+	if (r->classifier != NULL) {
+		int rc = sqlite3_close(r->classifier);
+		WH_ASSERT_EQ(rc, SQLITE_OK);
+	}
 	free(r->sqls);
 	free(r->slots);
 	free(r->stmt_sql);
@@ -700,31 +774,86 @@ static sqlite3_stmt *ref_control(struct oracle__ref *r, const char *sql)
 	return st;
 }
 
-int oracle__ref_open(struct oracle__ref *r)
+static void fn_random(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-	oracle__ref_close(r);
-	int rc = sqlite3_open_v2(":memory:", &r->db,
+	struct oracle__ref *r = sqlite3_user_data(ctx);
+	(void)argc;
+	(void)argv;
+	sqlite3_result_int64(ctx, (sqlite3_int64)wh_mix64(++r->rand_state));
+}
+
+static void fn_randomblob(sqlite3_context *ctx, int argc,
+			  sqlite3_value **argv)
+{
+	struct oracle__ref *r = sqlite3_user_data(ctx);
+	(void)argc;
+	sqlite3_int64 n = sqlite3_value_int64(argv[0]);
+	if (n < 1)
+		n = 1;
+	if (n > 1 << 20) {
+		sqlite3_result_error_toobig(ctx);
+		return;
+	}
+	unsigned char *p = sqlite3_malloc64((sqlite3_uint64)n);
+	if (p == NULL) {
+		sqlite3_result_error_nomem(ctx);
+		return;
+	}
+	for (sqlite3_int64 k = 0; k < n; k++)
+		p[k] = (unsigned char)wh_mix64(++r->rand_state);
+	sqlite3_result_blob64(ctx, p, (sqlite3_uint64)n, sqlite3_free);
+}
+
+/* A database holding the setup state: the reference, or the classifier.
+ * Temporary storage stays in memory (no temporary file through any VFS,
+ * no name drawn from SQLite's PRNG); the workload's pragmas come after,
+ * so one of them may still say otherwise. Returns 0, or -1 with
+ * r->error set (*db is then closed). */
+static int db_open_setup(struct oracle__ref *r, sqlite3 **db)
+{
+	int rc = sqlite3_open_v2(":memory:", db,
 				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-				 NULL);
-	if (rc != SQLITE_OK)
+				 r->vfs);
+	if (rc != SQLITE_OK) {
+		sqlite3_close(*db);
+		*db = NULL;
 		return ref_fail(r, "open", sqlite3_errstr(rc));
+	}
+	sqlite3_create_function_v2(*db, "random", 0, SQLITE_UTF8, r, fn_random,
+				   NULL, NULL, NULL);
+	sqlite3_create_function_v2(*db, "randomblob", 1, SQLITE_UTF8, r,
+				   fn_randomblob, NULL, NULL, NULL);
+	const char *what = "temp_store";
+	rc = sqlite3_exec(*db, "PRAGMA temp_store=MEMORY", NULL, NULL, NULL);
 	const struct oracle_config *cfg = r->cfg;
-	for (uint32_t k = 0; cfg != NULL && k < cfg->ref_pragma_count; k++) {
+	for (uint32_t k = 0; rc == SQLITE_OK && cfg != NULL &&
+			     k < cfg->ref_pragma_count; k++) {
 		struct oracle__buf b = { 0 };
 		oracle__buf_printf(&b, "PRAGMA %s", cfg->ref_pragmas[k]);
 		char *sql = oracle__buf_take(&b);
-		rc = sqlite3_exec(r->db, sql, NULL, NULL, NULL);
+		rc = sqlite3_exec(*db, sql, NULL, NULL, NULL);
 		free(sql);
-		if (rc != SQLITE_OK)
-			return ref_fail(r, cfg->ref_pragmas[k],
-					sqlite3_errmsg(r->db));
+		what = cfg->ref_pragmas[k];
 	}
-	if (r->h->setup_sql != NULL) {
-		rc = sqlite3_exec(r->db, r->h->setup_sql, NULL, NULL, NULL);
-		if (rc != SQLITE_OK)
-			return ref_fail(r, "setup SQL", sqlite3_errmsg(r->db));
+	if (rc == SQLITE_OK && r->h->setup_sql != NULL) {
+		rc = sqlite3_exec(*db, r->h->setup_sql, NULL, NULL, NULL);
+		what = "setup SQL";
 	}
-	sqlite3_set_authorizer(r->db, ref_authorize, r);
+	if (rc != SQLITE_OK) {
+		ref_fail(r, what, sqlite3_errmsg(*db));
+		sqlite3_close(*db);
+		*db = NULL;
+		return -1;
+	}
+	sqlite3_set_authorizer(*db, ref_authorize, r);
+	return 0;
+}
+
+int oracle__ref_open(struct oracle__ref *r)
+{
+	oracle__ref_close(r);
+	if (db_open_setup(r, &r->db) != 0)
+		return -1;
 	sqlite3_update_hook(r->db, ref_update_hook, r);
 	r->sp_open = ref_control(r, "SAVEPOINT wh_probe");
 	r->sp_undo = ref_control(r, "ROLLBACK TO wh_probe");
@@ -748,6 +877,8 @@ void oracle__ref_close(struct oracle__ref *r)
 	for (uint32_t id = 0; id < r->sql_count; id++) {
 		sqlite3_finalize(r->sqls[id].stmt);
 		r->sqls[id].stmt = NULL;
+		/* the next reference classifies afresh, as it prepares */
+		r->sqls[id].keep = false;
 	}
 	oracle__digest_cache_free(&r->digests);
 	sqlite3_stmt **ctl[] = { &r->sp_open,  &r->sp_undo,     &r->sp_release,
@@ -766,15 +897,11 @@ void oracle__ref_close(struct oracle__ref *r)
 	r->pristine = false;
 }
 
-/* The prepared statement for id, or NULL with *rc set (a prepare error,
- * or SQLITE_OK for text holding no statement). */
-static sqlite3_stmt *ref_prepare(struct oracle__ref *r, uint32_t id, int *rc)
+/* Prepares q on db, learning its classification on the way. Returns the
+ * SQLite rc; *out is the statement (NULL on error or for empty text). */
+static int prepare_classified(struct oracle__ref *r, sqlite3 *db,
+			      struct oracle__sql *q, sqlite3_stmt **out)
 {
-	WH_ASSERT(id < r->sql_count);
-	struct oracle__sql *q = &r->sqls[id];
-	*rc = SQLITE_OK;
-	if (q->stmt != NULL)
-		return q->stmt;
 	/* DDL by its first word as well: DROP TABLE IF EXISTS prepared
 	 * while the table is absent asks no permission, yet drops it when
 	 * it runs later (reprepared, without classification). VACUUM asks
@@ -786,20 +913,44 @@ static sqlite3_stmt *ref_prepare(struct oracle__ref *r, uint32_t id, int *rc)
 	q->savepoint = false;
 	q->solo = first_keyword_is(q->text, "vacuum");
 	r->auth_target = q;
-	*rc = sqlite3_prepare_v2(r->db, q->text, (int)q->len + 1, &q->stmt,
-				 NULL);
+	*out = NULL;
+	int rc = sqlite3_prepare_v2(db, q->text, (int)q->len + 1, out, NULL);
 	r->auth_target = NULL;
 	if (q->ddl)
 		q->dml = 0;
+	if (rc != SQLITE_OK) {
+		sqlite3_finalize(*out);
+		*out = NULL;
+		return rc;
+	}
+	if (*out != NULL)
+		q->readonly = sqlite3_stmt_readonly(*out) ? 1 : 0;
+	else
+		q->readonly = 1;
+	return rc;
+}
+
+/* The prepared statement for id, or NULL with *rc set (a prepare error,
+ * or SQLITE_OK for text holding no statement). */
+static sqlite3_stmt *ref_prepare(struct oracle__ref *r, uint32_t id, int *rc)
+{
+	WH_ASSERT(id < r->sql_count);
+	struct oracle__sql *q = &r->sqls[id];
+	*rc = SQLITE_OK;
+	if (q->stmt != NULL)
+		return q->stmt;
+	if (!q->keep) {
+		*rc = prepare_classified(r, r->db, q, &q->stmt);
+		return q->stmt;
+	}
+	/* Classified on the setup state already: the flags stay as the
+	 * pristine reference would have learned them. */
+	*rc = sqlite3_prepare_v2(r->db, q->text, (int)q->len + 1, &q->stmt,
+				 NULL);
 	if (*rc != SQLITE_OK) {
 		sqlite3_finalize(q->stmt);
 		q->stmt = NULL;
-		return NULL;
 	}
-	if (q->stmt != NULL)
-		q->readonly = sqlite3_stmt_readonly(q->stmt) ? 1 : 0;
-	else
-		q->readonly = 1;
 	return q->stmt;
 }
 
@@ -809,7 +960,25 @@ void oracle__ref_classify(struct oracle__ref *r)
 	for (uint32_t id = 0; id < r->sql_count; id++) {
 		int rc;
 		(void)ref_prepare(r, id, &rc);
+		r->sqls[id].ro_class = r->sqls[id].readonly;
 	}
+}
+
+int oracle__ref_classify_from(struct oracle__ref *r, uint32_t from)
+{
+	if (from >= r->sql_count)
+		return 0;
+	if (r->classifier == NULL && db_open_setup(r, &r->classifier) != 0)
+		return -1;
+	for (uint32_t id = from; id < r->sql_count; id++) {
+		struct oracle__sql *q = &r->sqls[id];
+		sqlite3_stmt *st;
+		int rc = prepare_classified(r, r->classifier, q, &st);
+		sqlite3_finalize(st);
+		q->ro_class = q->readonly;
+		q->keep = rc == SQLITE_OK;
+	}
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -878,7 +1047,7 @@ bool oracle__stmt_compared(const struct hist_txn *t, uint32_t j)
 static uint32_t sql_id(const struct oracle__ref *r, const struct hist_txn *t,
 		       uint32_t j)
 {
-	WH_ASSERT(t->id < r->h->txn_count);
+	WH_ASSERT(oracle__ref_has_txn(r, t));
 	WH_ASSERT(j < t->stmt_count);
 	return r->stmt_sql[r->stmt_base[t->id] + j];
 }
@@ -888,7 +1057,7 @@ static uint32_t sql_id(const struct oracle__ref *r, const struct hist_txn *t,
 static uint8_t stmt_bits(const struct oracle__ref *r, const struct hist_txn *t,
 			 uint32_t j)
 {
-	WH_ASSERT(t->id < r->h->txn_count);
+	WH_ASSERT(oracle__ref_has_txn(r, t));
 	WH_ASSERT(j < t->stmt_count);
 	return r->stmt_bits[r->stmt_base[t->id] + j];
 }
@@ -910,7 +1079,7 @@ bool oracle__txn_readonly(const struct oracle__ref *r,
 {
 	for (uint32_t j = 0; j < t->stmt_count; j++)
 		if ((stmt_bits(r, t, j) & ORACLE_SB_SKIPPED) == 0 &&
-		    !oracle__stmt_readonly(r, t, j))
+		    r->sqls[sql_id(r, t, j)].ro_class != 1)
 			return false;
 	return true;
 }
