@@ -142,7 +142,7 @@ test: $(TEST_BIN) $(WHOPPER)
 # The cmocka suites under valgrind (stack switches are registered with it).
 # The suites that drive many long seeded runs (detect, faults, workloads)
 # take too long under valgrind for CI; they run under ASan instead.
-VALGRIND_TESTS ?= completion fiber sched simvfs history oracle replay elle findings world
+VALGRIND_TESTS ?= completion fiber sched simvfs history oracle replay elle findings world stream
 VALGRIND_BIN := $(VALGRIND_TESTS:%=$(BUILD)/tests/test_%)
 valgrind: $(VALGRIND_BIN)
 	@for t in $(VALGRIND_BIN); do echo "== valgrind $$t"; \

@@ -343,6 +343,7 @@ static int indet_key_cmp(const void *a, const void *b)
 
 static void ctx_fini(struct oracle__ctx *c)
 {
+	oracle__stream_result_free(c->stream);
 	oracle__ref_fini(&c->ref);
 	if (c->target != NULL)
 		sqlite3_close(c->target);
@@ -562,12 +563,23 @@ static int ctx_init(struct oracle__ctx *c)
 		c->by_commit[t->commit_index] = i;
 	}
 
-	oracle__ref_init(&c->ref, h, c->cfg);
-	if (oracle__ref_open(&c->ref) != 0) {
-		oracle__report_note(c->report, c->ref.error);
-		return -1;
+	if (c->stream != NULL) {
+		/* The stream's reference, at the final state, with every
+		 * text interned and classified on the setup state (the same
+		 * classification oracle__ref_classify gives). */
+		c->ref = c->stream->ref;
+		memset(&c->stream->ref, 0, sizeof c->stream->ref);
+		c->ref.h = h;
+		c->ref.cfg = c->cfg;
+		oracle__ref_moved(&c->ref);
+	} else {
+		oracle__ref_init(&c->ref, h, c->cfg);
+		if (oracle__ref_open(&c->ref) != 0) {
+			oracle__report_note(c->report, c->ref.error);
+			return -1;
+		}
+		oracle__ref_classify(&c->ref);
 	}
-	oracle__ref_classify(&c->ref);
 	c->txn_ro = wh_malloc((h->txn_count ? h->txn_count : 1) *
 			      sizeof *c->txn_ro);
 	for (uint32_t i = 0; i < h->txn_count; i++)
@@ -930,6 +942,34 @@ int oracle__sweep(struct oracle__ctx *c, const struct oracle__plan *p,
  * round again at the next search level (its result replaces the last),
  * so honest runs pay for a few digests per crash only, and a recovery
  * that lost more pays in proportion. */
+/* Whether the stream's sweep is the one the plan asks for: the same
+ * steps in the same order, and every window transaction matched at a
+ * position of its window (stream.c says why that is the first sweep's
+ * pass). */
+static bool stream_agrees(const struct oracle__ctx *c,
+			  const struct oracle__plan *p,
+			  const struct oracle__stream_result *sr)
+{
+	if (c->indet_count > 0 || c->crash_count > 0 ||
+	    sr->step_count != p->step_count ||
+	    sr->txn_count < c->h->txn_count)
+		return false;
+	for (uint32_t s = 0; s < p->step_count; s++)
+		if (p->steps[s].txn != sr->steps[s] || p->steps[s].crash !=
+							       ORACLE_NONE)
+			return false;
+	for (uint32_t i = 0; i < c->h->txn_count; i++) {
+		if (sr->txn_ro[i] != c->txn_ro[i])
+			return false;
+		if (p->role[i] != ORACLE_ROLE_WINDOW)
+			continue;
+		uint32_t m = sr->match_pos[i];
+		if (m == ORACLE_NONE || m < p->lo[i] || m > p->hi[i])
+			return false;
+	}
+	return true;
+}
+
 static int check_run(struct oracle__ctx *c, const bool *included,
 		     struct oracle__outcome *out)
 {
@@ -937,6 +977,25 @@ static int check_run(struct oracle__ctx *c, const bool *included,
 	plan_build(c, included, &out->plan);
 	const struct oracle__plan *p = &out->plan;
 	int rc = 0;
+	if (c->stream != NULL) {
+		bool agrees = stream_agrees(c, p, c->stream);
+		oracle__stream_result_free(c->stream);
+		c->stream = NULL;
+		if (agrees) {
+			c->report->streamed = true;
+			out->crashes = wh_calloc(c->crash_count + 1,
+						 sizeof *out->crashes);
+			if (c->target != NULL)
+				rc = oracle__final_compare(c, &out->final);
+			return rc;
+		}
+		/* From scratch, as if there had been no stream. */
+		if (oracle__ref_open(&c->ref) != 0) {
+			oracle__report_note(c->report, c->ref.error);
+			return -1;
+		}
+		oracle__ref_classify(&c->ref);
+	}
 	for (uint32_t level = 0; rc == 0 && level < ORACLE_CRASH_LEVELS; level++) {
 		if (level > 0)
 			outcome_reset(out);
@@ -1227,12 +1286,27 @@ static int target_open(struct oracle__ctx *c)
 int oracle_check(const struct history *h, const struct oracle_config *cfg,
 		 struct oracle_report *out)
 {
+	return oracle_check_stream(h, cfg, NULL, out);
+}
+
+int oracle_check_stream(const struct history *h,
+			const struct oracle_config *cfg,
+			struct oracle_stream *stream, struct oracle_report *out)
+{
 	WH_ASSERT(h != NULL);
 	WH_ASSERT(out != NULL);
 	static const struct oracle_config defaults;
 	memset(out, 0, sizeof *out);
 	struct oracle__ctx c = { .h = h, .cfg = cfg ? cfg : &defaults,
 				 .report = out };
+	c.stream = oracle__stream_finish(stream);
+	for (uint32_t i = 0; c.stream != NULL && i < h->txn_count; i++) {
+		if (!oracle__ref_has_txn(&c.stream->ref, h->txns[i])) {
+			/* a transaction the stream never saw end */
+			oracle__stream_result_free(c.stream);
+			c.stream = NULL;
+		}
+	}
 	int rc = ctx_init(&c);
 	if (rc == 0 && c.cfg->target_path != NULL)
 		rc = target_open(&c);

@@ -89,6 +89,8 @@ struct oracle_report {
 				  the promise allowed it (not violations),
 				  sorted ids, owned; NULL when none */
 	uint32_t lost_txn_count;
+	bool streamed;     /* the concurrent check's replay was confirmed
+			      and used (not part of the verdict) */
 };
 
 /* Run every check. Returns 0 when the checks ran (pass or fail is in the
@@ -97,5 +99,25 @@ struct oracle_report {
 int oracle_check(const struct history *h, const struct oracle_config *cfg,
 		 struct oracle_report *out);
 void oracle_report_free(struct oracle_report *r);
+
+/* The concurrent check (stream.c): started before a run, told of the
+ * run's history as it grows (hand oracle_stream_observer(s) to the run:
+ * world_config.observer), it replays on a second thread while the run
+ * goes on; oracle_check_stream then only finishes and confirms it. The
+ * verdict is the one oracle_check gives: a stream that cannot prove the
+ * run (crashes, indeterminate commits, a failure) is dropped and the
+ * check runs from scratch. cfg is copied, but what its pointers point to
+ * must live until the stream is finished. Returns NULL when no stream
+ * can start (then check with oracle_check). */
+struct oracle_stream;
+struct oracle_stream *oracle_stream_start(const struct history *h,
+					  const struct oracle_config *cfg);
+const struct hist_observer *oracle_stream_observer(struct oracle_stream *s);
+/* oracle_check, using (and freeing) stream s (NULL: oracle_check). */
+int oracle_check_stream(const struct history *h,
+			const struct oracle_config *cfg,
+			struct oracle_stream *s, struct oracle_report *out);
+/* Frees a stream that is not handed to oracle_check_stream. */
+void oracle_stream_free(struct oracle_stream *s);
 
 #endif /* WH_ORACLE_H */

@@ -259,6 +259,9 @@ bool oracle__ref_has_txn(const struct oracle__ref *r, const struct hist_txn *t);
  * on. Returns 0, or -1 with r->error set. */
 int oracle__ref_classify_from(struct oracle__ref *r, uint32_t from);
 void oracle__ref_fini(struct oracle__ref *r);
+/* r was moved (copied to a new address, the old one dropped): points the
+ * callbacks of its databases (authorizer, update hook, functions) at it. */
+void oracle__ref_moved(struct oracle__ref *r);
 /* Opens a fresh reference: pragmas, setup SQL. Returns 0, or -1 with
  * r->error set. Closes a previous one first. */
 int oracle__ref_open(struct oracle__ref *r);
@@ -452,6 +455,8 @@ struct oracle__outcome {
 					     (owned; kept for the report) */
 };
 
+struct oracle__stream_result;
+
 struct oracle__ctx {
 	const struct history *h;
 	const struct oracle_config *cfg;
@@ -475,6 +480,9 @@ struct oracle__ctx {
 	uint32_t crash_viol_end;      /* [begin, end) in the report */
 	struct oracle_report *report;
 	uint32_t dropped;             /* violations past ORACLE_VIOLATIONS_MAX */
+	struct oracle__stream_result *stream; /* what the concurrent check
+					 proved, until the first check run
+					 confirms or drops it (owned) */
 };
 
 /* Adds a violation to the report (detail is taken over; txns copied,
@@ -572,5 +580,29 @@ void oracle__crash_report(struct oracle__ctx *c, const struct oracle__plan *p,
 /* "position 4 (state after T9)", following crash restores in co. */
 void oracle__buf_position(struct oracle__buf *b, const struct oracle__plan *p,
 			  const struct oracle__crash_out *co, uint32_t pos);
+
+/* ------------------------------------------------------------------ */
+/* The concurrent check (stream.c)                                      */
+/* ------------------------------------------------------------------ */
+
+/* What a complete stream proved (see stream.c): the first sweep of a run
+ * without crashes or indeterminate writers, every transaction matched. */
+struct oracle__stream_result {
+	bool complete;
+	struct oracle__ref ref;    /* at the final state, settled; reads the
+				      run's history */
+	uint32_t *steps;           /* txn id of each position's step */
+	uint32_t step_count;
+	bool *txn_ro;              /* txn id -> read-only (txn_count) */
+	uint32_t *match_pos;       /* txn id -> position where a window
+				      transaction matched, or ORACLE_NONE */
+	uint32_t txn_count;        /* entries in txn_ro and match_pos */
+};
+
+/* Ends the stream (no more events), waits for its thread and frees it.
+ * Returns what it proved when complete (free with
+ * oracle__stream_result_free), else NULL. */
+struct oracle__stream_result *oracle__stream_finish(struct oracle_stream *s);
+void oracle__stream_result_free(struct oracle__stream_result *r);
 
 #endif /* WH_ORACLE_INT_H */

@@ -804,6 +804,8 @@ static void fn_randomblob(sqlite3_context *ctx, int argc,
 	sqlite3_result_blob64(ctx, p, (sqlite3_uint64)n, sqlite3_free);
 }
 
+static void db_bind(struct oracle__ref *r, sqlite3 *db);
+
 /* A database holding the setup state: the reference, or the classifier.
  * Temporary storage stays in memory (no temporary file through any VFS,
  * no name drawn from SQLite's PRNG); the workload's pragmas come after,
@@ -819,10 +821,7 @@ static int db_open_setup(struct oracle__ref *r, sqlite3 **db)
 		*db = NULL;
 		return ref_fail(r, "open", sqlite3_errstr(rc));
 	}
-	sqlite3_create_function_v2(*db, "random", 0, SQLITE_UTF8, r, fn_random,
-				   NULL, NULL, NULL);
-	sqlite3_create_function_v2(*db, "randomblob", 1, SQLITE_UTF8, r,
-				   fn_randomblob, NULL, NULL, NULL);
+	db_bind(r, *db);
 	const char *what = "temp_store";
 	rc = sqlite3_exec(*db, "PRAGMA temp_store=MEMORY", NULL, NULL, NULL);
 	const struct oracle_config *cfg = r->cfg;
@@ -845,8 +844,27 @@ static int db_open_setup(struct oracle__ref *r, sqlite3 **db)
 		*db = NULL;
 		return -1;
 	}
-	sqlite3_set_authorizer(*db, ref_authorize, r);
 	return 0;
+}
+
+/* The callbacks db holds point at r. */
+static void db_bind(struct oracle__ref *r, sqlite3 *db)
+{
+	sqlite3_create_function_v2(db, "random", 0, SQLITE_UTF8, r, fn_random,
+				   NULL, NULL, NULL);
+	sqlite3_create_function_v2(db, "randomblob", 1, SQLITE_UTF8, r,
+				   fn_randomblob, NULL, NULL, NULL);
+	sqlite3_set_authorizer(db, ref_authorize, r);
+	if (db == r->db)
+		sqlite3_update_hook(db, ref_update_hook, r);
+}
+
+void oracle__ref_moved(struct oracle__ref *r)
+{
+	if (r->db != NULL)
+		db_bind(r, r->db);
+	if (r->classifier != NULL)
+		db_bind(r, r->classifier);
 }
 
 int oracle__ref_open(struct oracle__ref *r)
@@ -854,7 +872,6 @@ int oracle__ref_open(struct oracle__ref *r)
 	oracle__ref_close(r);
 	if (db_open_setup(r, &r->db) != 0)
 		return -1;
-	sqlite3_update_hook(r->db, ref_update_hook, r);
 	r->sp_open = ref_control(r, "SAVEPOINT wh_probe");
 	r->sp_undo = ref_control(r, "ROLLBACK TO wh_probe");
 	r->sp_release = ref_control(r, "RELEASE wh_probe");

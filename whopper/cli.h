@@ -33,6 +33,7 @@ struct run_opts {
 	const char *elle_path;
 	bool json;
 	bool quiet;
+	bool serial_check;  /* --serial-check: no concurrent oracle */
 };
 
 /* What one run ended with. */

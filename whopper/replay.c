@@ -113,7 +113,8 @@ int replay_check_writable(const char *path)
 static bool arg_is_output_only(const char *a, bool *takes_value)
 {
 	*takes_value = strcmp(a, "--record") == 0 || strcmp(a, "--trace") == 0;
-	return *takes_value || strcmp(a, "--json") == 0 || strcmp(a, "--quiet") == 0;
+	return *takes_value || strcmp(a, "--json") == 0 || strcmp(a, "--quiet") == 0 ||
+	       strcmp(a, "--serial-check") == 0;
 }
 
 int replay_write(const char *path, const struct replay_file *rf)

@@ -1,0 +1,646 @@
+/*
+ * stream.c - the oracle's concurrent check: the first sweep of oracle.c,
+ * run on a second thread while the run that writes the history is still
+ * going, so that when the run ends only the tail of the replay is left.
+ *
+ * Re-executing every committed transaction costs a fixed share of a run
+ * (the engine runs SQLite only a few times slower than the bare library
+ * does), so no serial replay after the run can be cheap next to it. The
+ * history is append-only and a transaction that ended never changes again
+ * (but for commit_index, which this file never reads), so the replay can
+ * follow the run at a short distance.
+ *
+ * Feed. The history's observer (hist_observer) tells of every begin, end
+ * and crash, in event order, from the run's thread. Events go into a
+ * queue under a mutex; the thread is woken every STREAM_BATCH events and
+ * at the end, so the run pays a lock per event and a wake-up per batch.
+ * Nothing flows back: the run never waits for the check and never reads
+ * anything it computes, so the run, its trace and its hash are the same
+ * with or without it.
+ *
+ * What the thread proves. The same thing the first sweep proves for a
+ * run without indeterminate writers and without crashes (others are left
+ * to oracle_check: on the first crash or indeterminate outcome the stream
+ * stops and is of no use): with the plan oracle.c builds (plan_build),
+ * every anchored (committed writer) transaction matches at its own step,
+ * and every window transaction matches at some position of its window.
+ * It computes the same serial order and the same lower window bounds
+ * (lo) incrementally, from what has ended so far:
+ *
+ *   frontier F  every committed transaction whose commit key (visible
+ *               event, else end event) is below F has ended and been
+ *               seen: F = min(begin event of a running transaction, last
+ *               event seen + 1), since a key is always later than its
+ *               transaction's begin, and anything not begun yet comes
+ *               later than every event seen. Pending commits with a key
+ *               below F take their positions, in key order: the steps.
+ *   lo          max over steps that ended before R began of their value
+ *               (s + 1 for a writer, the position after the last writer
+ *               for a read-only commit), as plan_build has it; values
+ *               never decrease along the steps, so the last step that
+ *               ended before R began gives it. R's lo is known once no
+ *               pending commit ended before R began.
+ *   blocking    a writer step k is applied only when no transaction that
+ *               may still get lo <= k is unknown: every running or not yet
+ *               placed transaction has a lower bound of lo above k (from
+ *               the steps already final). A transaction not begun yet
+ *               gets lo above every writer already applied.
+ *
+ * A window transaction is evaluated, as in the sweep, at every new state
+ * from its lo on until it matches; a match at state version v counts at
+ * position max(lo, first position of v). No upper bound is known while
+ * the run goes on: after STREAM_TRIES states without a match, or on any
+ * mismatch of an anchored transaction, the stream gives up. A window
+ * placed after the reference moved past its lo is fine only if no writer
+ * was applied since lo (same state); otherwise the stream gives up.
+ *
+ * Trust. The stream's result is used only if it is complete (every
+ * transaction ended, nothing gave up) and oracle.c, after the run, finds
+ * it agrees with the real plan: the same steps in the same order, and
+ * every window transaction matched at a position inside its real window
+ * [lo, hi] (oracle__stream_valid). Then the reference, at the final
+ * state, is the one the final-state comparison uses, and the verdict is
+ * what the full sweep would have found: a pass. In every other case the
+ * check runs from scratch as it always did, so the stream can make the
+ * check faster, never different.
+ *
+ * Threads. The reference database and everything below the "thread's
+ * own" line belong to the stream's thread until oracle__stream_finish
+ * joins it; SQLite runs in multi-thread mode (world_global_init), each
+ * connection used by one thread at a time. The reference opens with the
+ * VFS that was the default when the stream started (the run registers
+ * its simulated VFS as the default for a moment) and never draws from
+ * SQLite's PRNG (ref.c).
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "oracle_int.h"
+
+/* Events queued before the thread is woken. */
+#define STREAM_BATCH 256
+/* States a window transaction is evaluated at without matching before
+ * the stream gives up (the full sweep then finds out why). */
+#define STREAM_TRIES 64
+
+enum stream_ev_kind { STREAM_BEGIN, STREAM_END };
+
+struct stream_ev {
+	enum stream_ev_kind kind;
+	uint32_t id;              /* transaction id */
+	uint64_t event;           /* begin event (STREAM_BEGIN) */
+	const struct hist_txn *t; /* the ended transaction (STREAM_END) */
+};
+
+struct stream_running {
+	uint32_t id;
+	uint64_t begin;
+};
+
+struct stream_pend {
+	uint64_t key;             /* commit key: visible, else end event */
+	uint32_t id;
+};
+
+struct stream_win {
+	uint32_t id;
+	uint32_t lo;
+	uint32_t tries;           /* states evaluated without a match */
+	uint64_t version;         /* state of the last evaluation */
+	bool tried;
+};
+
+struct oracle_stream {
+	/* Shared, under mu. */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct stream_ev *q;
+	uint32_t q_count;
+	uint32_t q_cap;
+	bool finished;            /* the run ended: no more events */
+	bool stop;                /* given up (or crash): events dropped */
+	bool sleeping;            /* the thread waits on cv */
+	bool joined;
+	pthread_t thread;
+	struct hist_observer observer;
+
+	/* Set before the thread starts, then read-only. */
+	struct oracle_config cfg;
+	char *vfs;
+
+	/* The thread's own. */
+	struct history mirror;    /* ended transactions by id (NULL gaps);
+				     setup_sql borrowed from the run's */
+	const struct history *run_history;
+	bool ref_ready;
+	struct oracle__stream_result res;
+	struct stream_running *running;
+	uint32_t running_count;
+	uint32_t running_cap;
+	struct stream_pend *pend;  /* sorted by key */
+	uint32_t pend_count;
+	uint32_t pend_cap;
+	uint64_t *step_end;        /* end event of each step */
+	uint32_t *step_val;        /* its value for lo (see above) */
+	uint32_t step_cap;
+	uint32_t after_writer;
+	uint32_t k;                /* the reference is at position k */
+	uint64_t version;          /* state version at k */
+	uint32_t *version_pos;     /* version -> its first position */
+	uint64_t version_cap;
+	struct stream_win *unplaced; /* ended, lo not known yet */
+	uint32_t unplaced_count;
+	uint32_t unplaced_cap;
+	struct stream_win *waiting;  /* lo known and above k */
+	uint32_t waiting_count;
+	uint32_t waiting_cap;
+	struct stream_win *active;   /* evaluated at every new state */
+	uint32_t active_count;
+	uint32_t active_cap;
+	uint32_t txn_cap;            /* entries in txn_ro and match_pos */
+	uint64_t e_seen;             /* last event seen */
+	bool gave_up;
+};
+
+#define GROW(arr, count, cap)                                               \
+	do {                                                                \
+		if ((count) == (cap)) {                                     \
+			(cap) = (cap) ? (cap) * 2 : 16;                     \
+			(arr) = wh_realloc((arr), (size_t)(cap) * sizeof *(arr)); \
+		}                                                           \
+	} while (0)
+
+/* ------------------------------------------------------------------ */
+/* The run's side                                                       */
+/* ------------------------------------------------------------------ */
+
+static void push(struct oracle_stream *s, const struct stream_ev *ev)
+{
+	pthread_mutex_lock(&s->mu);
+	if (!s->stop) {
+		GROW(s->q, s->q_count, s->q_cap);
+		s->q[s->q_count++] = *ev;
+		if (s->sleeping && s->q_count >= STREAM_BATCH)
+			pthread_cond_signal(&s->cv);
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void on_begin(void *arg, const struct hist_txn *t)
+{
+	struct stream_ev ev = { STREAM_BEGIN, t->id, t->begin_event, NULL };
+	push(arg, &ev);
+}
+
+static void on_end(void *arg, const struct hist_txn *t)
+{
+	struct stream_ev ev = { STREAM_END, t->id, t->end_event, t };
+	push(arg, &ev);
+}
+
+/* A crash ends the stream's use: recovery states are for oracle.c. */
+static void on_crash(void *arg)
+{
+	struct oracle_stream *s = arg;
+	pthread_mutex_lock(&s->mu);
+	s->stop = true;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* ------------------------------------------------------------------ */
+/* The thread's side                                                    */
+/* ------------------------------------------------------------------ */
+
+static void give_up(struct oracle_stream *s)
+{
+	s->gave_up = true;
+}
+
+static void txn_reserve(struct oracle_stream *s, uint32_t id)
+{
+	if (id < s->txn_cap)
+		return;
+	uint32_t cap = s->txn_cap ? s->txn_cap : 64;
+	while (cap <= id)
+		cap *= 2;
+	struct oracle__stream_result *r = &s->res;
+	r->txn_ro = wh_realloc(r->txn_ro, cap * sizeof *r->txn_ro);
+	r->match_pos = wh_realloc(r->match_pos, cap * sizeof *r->match_pos);
+	for (uint32_t k = s->txn_cap; k < cap; k++) {
+		r->txn_ro[k] = false;
+		r->match_pos[k] = ORACLE_NONE;
+	}
+	struct history *m = &s->mirror;
+	m->txns = wh_realloc(m->txns, cap * sizeof *m->txns);
+	for (uint32_t k = s->txn_cap; k < cap; k++)
+		m->txns[k] = NULL;
+	m->txn_cap = cap;
+	s->txn_cap = cap;
+}
+
+/* The value of the last step that ended before event e (the largest:
+ * values never decrease along the steps), or 0. */
+static uint32_t lo_before(const struct oracle_stream *s, uint64_t e)
+{
+	for (uint32_t q = s->res.step_count; q > 0; q--)
+		if (s->step_end[q - 1] < e)
+			return s->step_val[q - 1];
+	return 0;
+}
+
+static void stream_begin(struct oracle_stream *s, const struct stream_ev *ev)
+{
+	GROW(s->running, s->running_count, s->running_cap);
+	s->running[s->running_count++] =
+		(struct stream_running){ ev->id, ev->event };
+	if (ev->event > s->e_seen)
+		s->e_seen = ev->event;
+}
+
+static void stream_end(struct oracle_stream *s, const struct hist_txn *t)
+{
+	uint32_t n = 0;
+	for (uint32_t k = 0; k < s->running_count; k++)
+		if (s->running[k].id != t->id)
+			s->running[n++] = s->running[k];
+	WH_ASSERT_EQ(n + 1, s->running_count);
+	s->running_count = n;
+	if (t->end_event > s->e_seen)
+		s->e_seen = t->end_event;
+	if (t->outcome != HIST_COMMITTED && t->outcome != HIST_ABORTED) {
+		give_up(s); /* indeterminate: settled by oracle.c's search */
+		return;
+	}
+	struct oracle__ref *ref = &s->res.ref;
+	if (!s->ref_ready) {
+		/* Set before the run's first event, never changed after. */
+		s->mirror.setup_sql = s->run_history->setup_sql;
+		oracle__ref_init_empty(ref, &s->mirror, &s->cfg);
+		ref->vfs = s->vfs;
+		if (oracle__ref_open(ref) != 0) {
+			give_up(s);
+			return;
+		}
+		s->ref_ready = true;
+	}
+	txn_reserve(s, t->id);
+	s->mirror.txns[t->id] = (struct hist_txn *)t;
+	if (t->id >= s->mirror.txn_count)
+		s->mirror.txn_count = t->id + 1;
+	uint32_t first = oracle__ref_add_txn(ref, t);
+	if (oracle__ref_classify_from(ref, first) != 0) {
+		give_up(s);
+		return;
+	}
+	bool ro = oracle__txn_readonly(ref, t);
+	s->res.txn_ro[t->id] = ro;
+	if (t->outcome == HIST_COMMITTED) {
+		uint64_t key = t->visible_event ? t->visible_event : t->end_event;
+		GROW(s->pend, s->pend_count, s->pend_cap);
+		uint32_t at = s->pend_count;
+		while (at > 0 && s->pend[at - 1].key > key) {
+			s->pend[at] = s->pend[at - 1];
+			at--;
+		}
+		s->pend[at] = (struct stream_pend){ key, t->id };
+		s->pend_count++;
+	}
+	if (t->stmt_count > 0 && !(t->outcome == HIST_COMMITTED && !ro)) {
+		GROW(s->unplaced, s->unplaced_count, s->unplaced_cap);
+		s->unplaced[s->unplaced_count++] =
+			(struct stream_win){ .id = t->id };
+	}
+}
+
+/* Steps: pending commits whose key is below the frontier, in key order. */
+static void finalize_steps(struct oracle_stream *s, bool fin)
+{
+	uint64_t f = fin ? UINT64_MAX : s->e_seen + 1;
+	for (uint32_t k = 0; k < s->running_count; k++)
+		if (s->running[k].begin < f)
+			f = s->running[k].begin;
+	uint32_t taken = 0;
+	struct oracle__stream_result *r = &s->res;
+	while (taken < s->pend_count && s->pend[taken].key < f) {
+		uint32_t id = s->pend[taken++].id;
+		uint32_t st = r->step_count;
+		if (st == s->step_cap) {
+			s->step_cap = s->step_cap ? s->step_cap * 2 : 256;
+			r->steps = wh_realloc(r->steps,
+					      s->step_cap * sizeof *r->steps);
+			s->step_end = wh_realloc(s->step_end, s->step_cap *
+							      sizeof *s->step_end);
+			s->step_val = wh_realloc(s->step_val, s->step_cap *
+							      sizeof *s->step_val);
+		}
+		bool noop = r->txn_ro[id];
+		r->steps[st] = id;
+		s->step_end[st] = s->mirror.txns[id]->end_event;
+		s->step_val[st] = noop ? s->after_writer : st + 1;
+		if (!noop)
+			s->after_writer = st + 1;
+		r->step_count++;
+	}
+	memmove(s->pend, s->pend + taken,
+		(s->pend_count - taken) * sizeof *s->pend);
+	s->pend_count -= taken;
+}
+
+static void activate(struct oracle_stream *s, struct stream_win w)
+{
+	GROW(s->active, s->active_count, s->active_cap);
+	s->active[s->active_count++] = w;
+}
+
+/* Window transactions whose lo is now known go to waiting (lo above the
+ * reference's position) or straight to active. */
+static void place_windows(struct oracle_stream *s)
+{
+	uint64_t pend_end = UINT64_MAX;
+	for (uint32_t k = 0; k < s->pend_count; k++) {
+		uint64_t e = s->mirror.txns[s->pend[k].id]->end_event;
+		if (e < pend_end)
+			pend_end = e;
+	}
+	uint32_t keep = 0;
+	for (uint32_t u = 0; u < s->unplaced_count; u++) {
+		struct stream_win w = s->unplaced[u];
+		uint64_t begin = s->mirror.txns[w.id]->begin_event;
+		if (pend_end < begin) {
+			s->unplaced[keep++] = w;
+			continue;
+		}
+		w.lo = lo_before(s, begin);
+		if (w.lo > s->k) {
+			GROW(s->waiting, s->waiting_count, s->waiting_cap);
+			s->waiting[s->waiting_count++] = w;
+		} else if (s->version_pos[s->version] <= w.lo) {
+			activate(s, w); /* the reference still holds state lo */
+		} else {
+			give_up(s); /* a writer was applied after its lo */
+			return;
+		}
+	}
+	s->unplaced_count = keep;
+}
+
+/* Whether a transaction not placed yet may still get lo <= k. */
+static bool blocked(const struct oracle_stream *s, uint32_t k)
+{
+	for (uint32_t q = 0; q < s->running_count; q++)
+		if (lo_before(s, s->running[q].begin) <= k)
+			return true;
+	for (uint32_t u = 0; u < s->unplaced_count; u++)
+		if (lo_before(s, s->mirror.txns[s->unplaced[u].id]->begin_event) <= k)
+			return true;
+	return false;
+}
+
+static void eval_actives(struct oracle_stream *s)
+{
+	static const struct oracle__probe probe = {
+		.stop_early = true, .capture_stmt = ORACLE_NONE
+	};
+	uint32_t keep = 0;
+	for (uint32_t a = 0; a < s->active_count && !s->gave_up; a++) {
+		struct stream_win w = s->active[a];
+		if (w.tried && w.version == s->version) {
+			s->active[keep++] = w;
+			continue;
+		}
+		const struct hist_txn *t = s->mirror.txns[w.id];
+		uint32_t m = oracle__ref_try(&s->res.ref, t, t->stmt_count, &probe);
+		if (m == ORACLE_NONE) {
+			uint32_t first = s->version_pos[s->version];
+			s->res.match_pos[w.id] = w.lo > first ? w.lo : first;
+			continue;
+		}
+		if (++w.tries > STREAM_TRIES)
+			give_up(s);
+		w.tried = true;
+		w.version = s->version;
+		s->active[keep++] = w;
+	}
+	s->active_count = keep;
+}
+
+static void version_next(struct oracle_stream *s)
+{
+	s->version++;
+	if (s->version >= s->version_cap) {
+		s->version_cap = s->version_cap ? s->version_cap * 2 : 256;
+		s->version_pos = wh_realloc(s->version_pos, s->version_cap *
+								sizeof *s->version_pos);
+	}
+	s->version_pos[s->version] = s->k;
+}
+
+/* Sweeps as far as what has ended allows. */
+static void advance(struct oracle_stream *s, bool fin)
+{
+	if (!s->ref_ready)
+		return;
+	finalize_steps(s, fin);
+	place_windows(s);
+	struct oracle__stream_result *r = &s->res;
+	while (!s->gave_up) {
+		uint32_t keep = 0;
+		for (uint32_t q = 0; q < s->waiting_count; q++) {
+			if (s->waiting[q].lo <= s->k)
+				activate(s, s->waiting[q]);
+			else
+				s->waiting[keep++] = s->waiting[q];
+		}
+		s->waiting_count = keep;
+		eval_actives(s);
+		if (s->gave_up || s->k == r->step_count)
+			break;
+		uint32_t id = r->steps[s->k];
+		if (r->txn_ro[id]) {
+			s->k++; /* a read-only commit: the state stays */
+			continue;
+		}
+		if (blocked(s, s->k))
+			break;
+		char *why = NULL;
+		uint32_t m = oracle__ref_apply(&r->ref, s->mirror.txns[id], &why);
+		free(why);
+		if (m != ORACLE_NONE) {
+			give_up(s); /* a failure: oracle.c explains it */
+			break;
+		}
+		s->k++;
+		version_next(s);
+	}
+}
+
+/* After the last event: everything is final. */
+static void complete(struct oracle_stream *s)
+{
+	if (s->gave_up || s->running_count > 0)
+		return;
+	if (!s->ref_ready) {
+		give_up(s); /* nothing ended: nothing to hand over */
+		return;
+	}
+	advance(s, true);
+	if (s->gave_up || s->unplaced_count > 0 || s->waiting_count > 0 ||
+	    s->active_count > 0 || s->pend_count > 0 ||
+	    s->k != s->res.step_count)
+		return;
+	oracle__ref_settle(&s->res.ref);
+	s->res.complete = true;
+}
+
+static void *stream_main(void *arg)
+{
+	struct oracle_stream *s = arg;
+	struct stream_ev *spare = NULL; /* the array the run does not hold */
+	uint32_t spare_cap = 0;
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		while (s->q_count < STREAM_BATCH && !s->finished && !s->stop) {
+			s->sleeping = true;
+			pthread_cond_wait(&s->cv, &s->mu);
+			s->sleeping = false;
+		}
+		if (s->stop)
+			break;
+		/* Take the whole queue; the run refills the spare array. */
+		struct stream_ev *evs = s->q;
+		uint32_t n = s->q_count, evs_cap = s->q_cap;
+		bool fin = s->finished;
+		s->q = spare;
+		s->q_cap = spare_cap;
+		s->q_count = 0;
+		pthread_mutex_unlock(&s->mu);
+		for (uint32_t k = 0; k < n && !s->gave_up; k++) {
+			if (evs[k].kind == STREAM_BEGIN)
+				stream_begin(s, &evs[k]);
+			else
+				stream_end(s, evs[k].t);
+		}
+		if (!s->gave_up)
+			advance(s, false);
+		if (fin && !s->gave_up)
+			complete(s);
+		spare = evs;
+		spare_cap = evs_cap;
+		pthread_mutex_lock(&s->mu);
+		if (s->gave_up)
+			s->stop = true;
+		if (fin || s->stop)
+			break;
+	}
+	pthread_mutex_unlock(&s->mu);
+	free(spare);
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Starting and finishing                                               */
+/* ------------------------------------------------------------------ */
+
+struct oracle_stream *oracle_stream_start(const struct history *h,
+					  const struct oracle_config *cfg)
+{
+	WH_ASSERT(h != NULL);
+	sqlite3_vfs *vfs = sqlite3_vfs_find(NULL);
+	if (vfs == NULL)
+		return NULL;
+	struct oracle_stream *s = wh_calloc(1, sizeof *s);
+	if (cfg != NULL)
+		s->cfg = *cfg;
+	s->vfs = wh_strdup(vfs->zName);
+	s->run_history = h;
+	s->observer = (struct hist_observer){ on_begin, on_end, on_crash, s };
+	s->version_cap = 256;
+	s->version_pos = wh_malloc(s->version_cap * sizeof *s->version_pos);
+	s->version_pos[0] = 0;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	if (pthread_create(&s->thread, NULL, stream_main, s) != 0) {
+		s->joined = true; /* no thread: the stream only drops events */
+		s->stop = true;
+	}
+	return s;
+}
+
+const struct hist_observer *oracle_stream_observer(struct oracle_stream *s)
+{
+	return s != NULL ? &s->observer : NULL;
+}
+
+void oracle__stream_result_free(struct oracle__stream_result *r)
+{
+	if (r == NULL)
+		return;
+	oracle__ref_fini(&r->ref);
+	free(r->steps);
+	free(r->txn_ro);
+	free(r->match_pos);
+	free(r);
+}
+
+static void stream_join(struct oracle_stream *s)
+{
+	if (s->joined)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->finished = true;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	pthread_join(s->thread, NULL);
+	s->joined = true;
+}
+
+static void stream_free(struct oracle_stream *s)
+{
+	free(s->q);
+	free(s->vfs);
+	free(s->mirror.txns);
+	free(s->running);
+	free(s->pend);
+	free(s->step_end);
+	free(s->step_val);
+	free(s->version_pos);
+	free(s->unplaced);
+	free(s->waiting);
+	free(s->active);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
+	free(s);
+}
+
+struct oracle__stream_result *oracle__stream_finish(struct oracle_stream *s)
+{
+	if (s == NULL)
+		return NULL;
+	stream_join(s);
+	struct oracle__stream_result *r = NULL;
+	if (s->res.complete && !s->gave_up) {
+		r = wh_malloc(sizeof *r);
+		*r = s->res;
+		r->txn_count = s->txn_cap;
+		/* From here on the reference reads the run's history, which
+		 * holds every transaction the mirror did. */
+		r->ref.h = s->run_history;
+		r->ref.vfs = NULL; /* s->vfs goes; the run is over, so the
+				      default VFS is the real one again */
+	} else {
+		if (s->ref_ready)
+			oracle__ref_fini(&s->res.ref);
+		free(s->res.steps);
+		free(s->res.txn_ro);
+		free(s->res.match_pos);
+	}
+	stream_free(s);
+	return r;
+}
+
+void oracle_stream_free(struct oracle_stream *s)
+{
+	oracle__stream_result_free(oracle__stream_finish(s));
+}

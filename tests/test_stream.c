@@ -1,0 +1,351 @@
+/*
+ * test_stream.c - the oracle's concurrent check (oracle/stream.c).
+ *
+ * The promise under test: with a stream the verdict is exactly the one
+ * oracle_check gives without it, and on honest fault-free runs the stream
+ * is what produced it (rep.streamed), so the check after the run is only
+ * the tail. Hand-built histories drive the stream through the history's
+ * observer, call by call, as the driver does: a clean one is streamed; a
+ * read that matches only a state its window excludes (a read "from the
+ * future", which the stream alone cannot rule out: it does not know the
+ * window's end while the run goes on) must still be reported, which
+ * fails if oracle.c stops confirming the stream against the real plan; a
+ * crash and an indeterminate commit leave the check to oracle_check.
+ * Engine runs compare the whole report with and without the stream, and
+ * the run's trace hash, which the stream must not change.
+ */
+#include "test_util.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "history.h"
+#include "oracle.h"
+#include "world.h"
+
+static const char KV[] =
+	"CREATE TABLE kv(k INTEGER PRIMARY KEY, v INTEGER);"
+	"INSERT INTO kv VALUES(1, 0), (2, 0);";
+
+static const char READ1[] = "SELECT v FROM kv WHERE k = ?1";
+static const char WRITE1[] = "UPDATE kv SET v = ?2 WHERE k = ?1";
+
+/* ------------------------------------------------------------------ */
+/* Hand-built histories                                                 */
+/* ------------------------------------------------------------------ */
+
+struct sfx {
+	struct history h;
+	struct oracle_config cfg;
+	struct oracle_stream *s;
+};
+
+static void sfx_init(struct sfx *f)
+{
+	assert_int_equal(world_global_init(), 0);
+	memset(f, 0, sizeof *f);
+	hist_init(&f->h);
+	hist_set_setup(&f->h, KV);
+	f->s = oracle_stream_start(&f->h, &f->cfg);
+	assert_non_null(f->s);
+	f->h.observer = oracle_stream_observer(f->s);
+}
+
+static void ival(struct wh_value *v, int64_t i)
+{
+	memset(v, 0, sizeof *v);
+	v->type = SQLITE_INTEGER;
+	v->i = i;
+}
+
+static void read1(struct history *h, struct hist_txn *t, int64_t k, int64_t seen)
+{
+	struct wh_value p, cell;
+	ival(&p, k);
+	ival(&cell, seen);
+	hist_stmt_add(h, t, READ1, "read", &p, 1, SQLITE_DONE, 0, 1, 1, &cell, false);
+}
+
+static void write1(struct history *h, struct hist_txn *t, int64_t k, int64_t v)
+{
+	struct wh_value p[2];
+	ival(&p[0], k);
+	ival(&p[1], v);
+	hist_stmt_add(h, t, WRITE1, "write", p, 2, SQLITE_DONE, 1, 0, 0, NULL, false);
+}
+
+/* A committed writer k := v, begun and ended now. */
+static void writer(struct history *h, int conn, int64_t k, int64_t v)
+{
+	struct hist_txn *t = hist_txn_begin(h, conn, "w", HIST_BEGIN_IMMEDIATE, 0);
+	write1(h, t, k, v);
+	hist_txn_commit_start(h, t);
+	hist_txn_end(h, t, HIST_COMMITTED, SQLITE_OK, 0);
+}
+
+/* Two writers and readers overlapping them, all consistent: the stream
+ * proves it, and the report is oracle_check's. */
+static void test_clean_history_is_streamed(void **state)
+{
+	(void)state;
+	struct sfx f;
+	sfx_init(&f);
+	writer(&f.h, 1, 1, 10);
+	struct hist_txn *r = hist_txn_begin(&f.h, 2, "r", HIST_BEGIN_DEFERRED, 0);
+	read1(&f.h, r, 1, 10);
+	writer(&f.h, 1, 2, 20);   /* commits while r is open */
+	read1(&f.h, r, 2, 0);     /* r's snapshot predates it */
+	hist_txn_commit_start(&f.h, r);
+	hist_txn_end(&f.h, r, HIST_COMMITTED, SQLITE_OK, 0);
+	struct hist_txn *a = hist_txn_begin(&f.h, 3, "a", HIST_BEGIN_DEFERRED, 0);
+	read1(&f.h, a, 2, 20);
+	hist_txn_end(&f.h, a, HIST_ABORTED, SQLITE_BUSY, 0);
+
+	struct oracle_report rep, plain;
+	assert_int_equal(oracle_check_stream(&f.h, &f.cfg, f.s, &rep), 0);
+	assert_int_equal(oracle_check(&f.h, &f.cfg, &plain), 0);
+	assert_int_equal(rep.violation_count, 0);
+	assert_true(rep.streamed);
+	assert_false(plain.streamed);
+	assert_int_equal(rep.txns_checked, plain.txns_checked);
+	assert_int_equal(rep.txns_checked, 4);
+	oracle_report_free(&rep);
+	oracle_report_free(&plain);
+	hist_free(&f.h);
+}
+
+/* T0 reads v = 1 and ends before T1, which writes it, even begins: T0's
+ * window is position 0 only. The stream, which cannot know where a
+ * window ends while the run goes on, sees T0 match once T1 is applied;
+ * oracle.c must find that position outside T0's window and check from
+ * scratch. */
+static void test_read_from_the_future_is_caught(void **state)
+{
+	(void)state;
+	struct sfx f;
+	sfx_init(&f);
+	struct hist_txn *t0 = hist_txn_begin(&f.h, 1, "r", HIST_BEGIN_DEFERRED, 0);
+	read1(&f.h, t0, 1, 1);
+	hist_txn_commit_start(&f.h, t0);
+	hist_txn_end(&f.h, t0, HIST_COMMITTED, SQLITE_OK, 0);
+	writer(&f.h, 2, 1, 1);
+
+	struct oracle_report rep, plain;
+	assert_int_equal(oracle_check_stream(&f.h, &f.cfg, f.s, &rep), 0);
+	assert_int_equal(oracle_check(&f.h, &f.cfg, &plain), 0);
+	assert_false(rep.streamed);
+	assert_int_equal(rep.violation_count, plain.violation_count);
+	assert_true(rep.violation_count >= 1);
+	assert_string_equal(rep.violations[0].kind, plain.violations[0].kind);
+	assert_int_equal(rep.violations[0].txn_count, plain.violations[0].txn_count);
+	assert_int_equal(rep.violations[0].txns[0], 0);
+	oracle_report_free(&rep);
+	oracle_report_free(&plain);
+	hist_free(&f.h);
+}
+
+/* An anchored transaction that does not match: the stream gives up, the
+ * check from scratch names it. */
+static void test_lost_update_is_caught(void **state)
+{
+	(void)state;
+	struct sfx f;
+	sfx_init(&f);
+	writer(&f.h, 1, 1, 5);
+	struct hist_txn *t = hist_txn_begin(&f.h, 2, "rw", HIST_BEGIN_DEFERRED, 0);
+	read1(&f.h, t, 1, 0); /* must see 5 at its commit position */
+	write1(&f.h, t, 1, 1);
+	hist_txn_commit_start(&f.h, t);
+	hist_txn_end(&f.h, t, HIST_COMMITTED, SQLITE_OK, 0);
+
+	struct oracle_report rep, plain;
+	assert_int_equal(oracle_check_stream(&f.h, &f.cfg, f.s, &rep), 0);
+	assert_int_equal(oracle_check(&f.h, &f.cfg, &plain), 0);
+	assert_false(rep.streamed);
+	assert_true(rep.violation_count >= 1);
+	assert_int_equal(rep.violation_count, plain.violation_count);
+	assert_string_equal(rep.violations[0].kind, plain.violations[0].kind);
+	oracle_report_free(&rep);
+	oracle_report_free(&plain);
+	hist_free(&f.h);
+}
+
+/* A crash or an indeterminate commit is for oracle_check's search. */
+static void test_crash_and_indeterminate_are_not_streamed(void **state)
+{
+	(void)state;
+	for (int variant = 0; variant < 2; variant++) {
+		struct sfx f;
+		sfx_init(&f);
+		writer(&f.h, 1, 1, 10);
+		if (variant == 0) {
+			struct hist_crash *cr = hist_crash_add(&f.h, HIST_CRASH_REOPEN);
+			sqlite3 *db = NULL;
+			assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+			assert_int_equal(sqlite3_exec(db, KV, NULL, NULL, NULL), SQLITE_OK);
+			assert_int_equal(sqlite3_exec(db, "UPDATE kv SET v = 10 WHERE k = 1",
+						      NULL, NULL, NULL), SQLITE_OK);
+			assert_int_equal(oracle_digest(db, &cr->recovered_digest), SQLITE_OK);
+			sqlite3_close(db);
+		} else {
+			struct hist_txn *t = hist_txn_begin(&f.h, 2, "w",
+							    HIST_BEGIN_IMMEDIATE, 0);
+			write1(&f.h, t, 2, 7);
+			hist_txn_commit_start(&f.h, t);
+			hist_txn_end(&f.h, t, HIST_INDETERMINATE, SQLITE_IOERR, 0);
+		}
+		writer(&f.h, 1, 2, 3);
+		struct oracle_report rep, plain;
+		assert_int_equal(oracle_check_stream(&f.h, &f.cfg, f.s, &rep), 0);
+		assert_int_equal(oracle_check(&f.h, &f.cfg, &plain), 0);
+		assert_false(rep.streamed);
+		assert_int_equal(rep.violation_count, 0);
+		assert_int_equal(plain.violation_count, 0);
+		assert_int_equal(rep.txns_checked, plain.txns_checked);
+		oracle_report_free(&rep);
+		oracle_report_free(&plain);
+		hist_free(&f.h);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Engine runs                                                          */
+/* ------------------------------------------------------------------ */
+
+struct checked {
+	uint64_t trace_hash;
+	uint32_t violations;
+	uint64_t txns_checked;
+	bool streamed;
+	char kinds[512];
+	char note[256];
+};
+
+static struct checked run_checked(const struct world_config *base, bool stream)
+{
+	struct world_config cfg = *base;
+	struct world_result r;
+	memset(&r, 0, sizeof r);
+	struct oracle_config pre = {
+		.ref_pragmas = cfg.workload->pragmas,
+		.ref_pragma_count = cfg.workload->pragma_count,
+	};
+	struct oracle_stream *s = stream ? oracle_stream_start(&r.history, &pre) : NULL;
+	cfg.observer = oracle_stream_observer(s);
+	assert_int_equal(world_run(&cfg, &r), 0);
+	struct oracle_config oc = {
+		.target_path = r.db_path,
+		.target_vfs = cfg.target == WORLD_TARGET_SIM ? r.vfs_name : NULL,
+		.invariants = cfg.workload->invariants,
+		.invariant_count = cfg.workload->invariant_count,
+		.ref_pragmas = cfg.workload->pragmas,
+		.ref_pragma_count = cfg.workload->pragma_count,
+		.indeterminate_budget = 8,
+		.durability = oracle_durability_for(cfg.journal_mode, cfg.synchronous),
+	};
+	struct oracle_report rep;
+	assert_int_equal(oracle_check_stream(&r.history, &oc, s, &rep), 0);
+	struct checked c = { .trace_hash = r.trace_hash,
+			     .violations = rep.violation_count,
+			     .txns_checked = rep.txns_checked,
+			     .streamed = rep.streamed };
+	size_t used = 0;
+	for (uint32_t k = 0; k < rep.violation_count && used + 80 < sizeof c.kinds; k++)
+		used += (size_t)snprintf(c.kinds + used, sizeof c.kinds - used, "%s/%u ",
+					 rep.violations[k].kind, rep.violations[k].txn_count);
+	snprintf(c.note, sizeof c.note, "%s", rep.note ? rep.note : "");
+	oracle_report_free(&rep);
+	world_result_free(&r);
+	return c;
+}
+
+static void expect_same(const struct world_config *cfg, bool must_stream)
+{
+	struct checked a = run_checked(cfg, true);
+	struct checked b = run_checked(cfg, false);
+	if (a.violations != b.violations || strcmp(a.kinds, b.kinds) != 0 ||
+	    (must_stream && !a.streamed))
+		fprintf(stderr, "%s seed %llu: stream %u [%s] streamed=%d, plain %u [%s]\n",
+			cfg->workload->name, (unsigned long long)cfg->seed, a.violations,
+			a.kinds, a.streamed, b.violations, b.kinds);
+	assert_int_equal(a.trace_hash, b.trace_hash);
+	assert_int_equal(a.violations, b.violations);
+	assert_string_equal(a.kinds, b.kinds);
+	assert_string_equal(a.note, b.note);
+	assert_int_equal(a.txns_checked, b.txns_checked);
+	assert_false(b.streamed);
+	if (must_stream)
+		assert_true(a.streamed);
+}
+
+/* Honest fault-free runs of every built-in workload: passed by the
+ * stream, exactly as without it, with the same trace. */
+static void test_engine_runs_streamed(void **state)
+{
+	(void)state;
+	const char *names[] = { "bank", "default", "ddl-churn", "savepoints",
+				"list-append", "inventory", "blobs", "checkpoints" };
+	for (size_t n = 0; n < sizeof names / sizeof names[0]; n++) {
+		for (uint64_t seed = 1; seed <= 2; seed++) {
+			struct world_config cfg;
+			world_config_default(&cfg);
+			cfg.workload = wl_find(names[n]);
+			assert_non_null(cfg.workload);
+			cfg.seed = seed;
+			cfg.conn_count = 3 + (uint32_t)seed * 2;
+			cfg.txn_count = 200;
+			if (seed == 2)
+				cfg.journal_mode = "delete";
+			expect_same(&cfg, true);
+		}
+	}
+}
+
+/* Runs that fail (a planted lock bug, dirty reads) or that the stream
+ * cannot take (faults, crashes): the same report either way. */
+static void test_engine_failures_same_report(void **state)
+{
+	(void)state;
+	for (uint64_t seed = 1; seed <= 3; seed++) {
+		struct world_config cfg;
+		world_config_default(&cfg);
+		cfg.workload = wl_find("bank");
+		cfg.seed = seed;
+		cfg.conn_count = 4;
+		cfg.txn_count = 200;
+		cfg.vfs_bug = SIMVFS_BUG_NO_LOCKS;
+		expect_same(&cfg, false);
+
+		world_config_default(&cfg);
+		cfg.workload = wl_find("bank");
+		cfg.seed = seed;
+		cfg.conn_count = 4;
+		cfg.txn_count = 60;
+		cfg.target = WORLD_TARGET_MEMORY_SHARED;
+		cfg.pragmas[cfg.pragma_count++] = "read_uncommitted=1";
+		expect_same(&cfg, false);
+
+		world_config_default(&cfg);
+		cfg.workload = wl_find("default");
+		cfg.seed = seed;
+		cfg.conn_count = 4;
+		cfg.txn_count = 200;
+		cfg.faults = seed == 1 ? WORLD_FAULTS_IO : WORLD_FAULTS_CRASH;
+		expect_same(&cfg, false);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_clean_history_is_streamed),
+		cmocka_unit_test(test_read_from_the_future_is_caught),
+		cmocka_unit_test(test_lost_update_is_caught),
+		cmocka_unit_test(test_crash_and_indeterminate_are_not_streamed),
+		cmocka_unit_test(test_engine_runs_streamed),
+		cmocka_unit_test(test_engine_failures_same_report),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
