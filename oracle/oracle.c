@@ -44,6 +44,13 @@
  *      reference is rebuilt there (crash.c); a run whose crashes match
  *      none of the few states compared first is swept again at the next
  *      search level (more states).
+
+      The first sweep may already have been done, on a second thread
+      while the run went on (stream.c): when that stream is complete
+      and agrees with the plan (the same steps, every window transaction
+      matched inside its window: stream_agrees), the sweep is skipped and
+      its reference, at the final state, is the one compared below;
+      otherwise the sweep runs here from scratch, as without a stream.
  *
  *      Evaluating a window transaction first at its likeliest position
  *      (after the commits visible before its first statement finished)

@@ -28,6 +28,18 @@ h3=$("$W" run --seed 8 --workload bank --connections 8 --txns 300 --json | hash_
 [ -n "$h1" ] && [ "$h1" = "$h2" ]; check $? "same seed and flags give the same trace hash ($h1)"
 [ -n "$h3" ] && [ "$h1" != "$h3" ]; check $? "another seed gives another trace hash"
 
+echo "$out" | grep -q '"check_concurrent": true'
+check $? "an honest fault-free run is checked by the concurrent check"
+s1=$("$W" run --seed 7 --workload bank --connections 8 --txns 300 --json --serial-check)
+echo "$s1" | grep -q '"check_concurrent": false' && [ "$(echo "$s1" | hash_of)" = "$h1" ] &&
+	echo "$s1" | grep -q '"verdict": "pass"'
+check $? "--serial-check: the same trace hash and verdict, checked after the run"
+v1=$("$W" run --seed 2 --workload bank --connections 4 --txns 200 --vfs-bug no-shm-locks --json |
+	sed -n 's/.*"verdict": "\([a-z]*\)".*/\1/p')
+v2=$("$W" run --seed 2 --workload bank --connections 4 --txns 200 --vfs-bug no-shm-locks --json --serial-check |
+	sed -n 's/.*"verdict": "\([a-z]*\)".*/\1/p')
+[ "$v1" = fail ] && [ "$v2" = fail ]; check $? "a planted lock bug fails with and without the concurrent check"
+
 "$W" run --connections 0 >/dev/null 2>"$tmp/err"; rc=$?
 [ $rc -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q -- '--connections' "$tmp/err"
 check $? "a bad flag value is a one-line error naming the flag, exit 2"

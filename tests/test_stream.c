@@ -315,7 +315,12 @@ static void test_engine_failures_same_report(void **state)
 		cfg.seed = seed;
 		cfg.conn_count = 4;
 		cfg.txn_count = 200;
+		cfg.vfs_bug = SIMVFS_BUG_NO_SHM_LOCKS;
+		struct checked planted = run_checked(&cfg, true);
+		assert_true(planted.violations > 0); /* caught, with the stream */
+		expect_same(&cfg, false);
 		cfg.vfs_bug = SIMVFS_BUG_NO_LOCKS;
+		cfg.journal_mode = "delete";
 		expect_same(&cfg, false);
 
 		world_config_default(&cfg);
