@@ -114,6 +114,9 @@ struct conn {
 					of the write lock */
 	bool hold_predates_commit;   /* the current hold began before the
 					COMMIT call: the txn's own writes */
+	uint64_t quiet_release;      /* history event of the last release,
+					inside COMMIT, of a hold that wrote
+					nothing, or 0 (see note_commit_point) */
 	/* what the COMMIT in flight did, to tell whether a failed one can
 	 * have committed (commit_uncertain) */
 	bool commit_fault_seen;      /* an I/O fault was injected into it */
@@ -263,10 +266,20 @@ static void note_commit_point(struct world *w, struct conn *c,
 	 * (taken before COMMIT, or one that wrote pages) is the one right
 	 * after the commit point. Earlier holds that wrote nothing (an
 	 * autocommit statement retrying a stale WAL snapshot) and later ones
-	 * (a checkpoint taking the lock after the commit) are not it. */
-	if (was_holding && !holding && (c->wrote_under_lock || c->hold_predates_commit) &&
-	    c->in_commit && c->txn != NULL && c->txn->visible_event == 0)
-		c->txn->visible_event = ++w->res->history.event;
+	 * (a checkpoint taking the lock after the commit) are not it.
+	 * But a writer that changes nothing (an autocommit UPDATE whose
+	 * WHERE matches no row) holds the lock, reads the latest state
+	 * under it and lets it go without writing: the last such release
+	 * is its commit point when no hold of its COMMIT wrote
+	 * (conn_txn_end), not the moment COMMIT returned, which may come
+	 * after later writers committed. */
+	if (was_holding && !holding && c->in_commit && c->txn != NULL &&
+	    c->txn->visible_event == 0) {
+		if (c->wrote_under_lock || c->hold_predates_commit)
+			c->txn->visible_event = ++w->res->history.event;
+		else
+			c->quiet_release = ++w->res->history.event;
+	}
 	if (!holding) {
 		c->wrote_under_lock = false;
 		c->hold_predates_commit = false;
@@ -691,6 +704,9 @@ static bool sql_is_ordered(const char *sql)
 static void conn_txn_end(struct conn *c, enum hist_outcome outcome, int rc)
 {
 	struct world *w = c->w;
+	if (outcome == HIST_COMMITTED && c->txn->visible_event == 0)
+		c->txn->visible_event = c->quiet_release;
+	c->quiet_release = 0;
 	hist_txn_end(&w->res->history, c->txn, outcome, rc, w->sched.now_us);
 	if (outcome == HIST_COMMITTED)
 		w->res->stats.txns_committed++;
@@ -773,6 +789,7 @@ static enum commit_fate commit_fate(const struct world *w, const struct conn *c,
 static void conn_commit_begins(struct conn *c)
 {
 	c->in_commit = true;
+	c->quiet_release = 0;
 	c->commit_wrote = c->holds_db_write_lock || c->holds_wal_write_lock;
 	c->hold_predates_commit = c->commit_wrote;
 	c->commit_fault_seen = false;
