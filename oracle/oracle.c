@@ -950,17 +950,20 @@ int oracle__sweep(struct oracle__ctx *c, const struct oracle__plan *p,
  * so honest runs pay for a few digests per crash only, and a recovery
  * that lost more pays in proportion. */
 /* Whether the stream's sweep is the one the plan asks for: the same
- * steps in the same order, and every window transaction matched at a
- * position of its window (stream.c says why that is the first sweep's
- * pass). */
+ * steps in the same order (every indeterminate writer assumed not to
+ * have committed, as the stream assumes), and every window transaction
+ * matched at a position of its window (stream.c says why that is the
+ * first sweep's pass). */
 static bool stream_agrees(const struct oracle__ctx *c,
 			  const struct oracle__plan *p,
 			  const struct oracle__stream_result *sr)
 {
-	if (c->indet_count > 0 || c->crash_count > 0 ||
-	    sr->step_count != p->step_count ||
+	if (c->crash_count > 0 || sr->step_count != p->step_count ||
 	    sr->txn_count < c->h->txn_count)
 		return false;
+	for (uint32_t k = 0; k < c->indet_count; k++)
+		if (p->included[k])
+			return false;
 	for (uint32_t s = 0; s < p->step_count; s++)
 		if (p->steps[s].txn != sr->steps[s] || p->steps[s].crash !=
 							       ORACLE_NONE)
@@ -977,6 +980,37 @@ static bool stream_agrees(const struct oracle__ctx *c,
 	return true;
 }
 
+/* The check run of the plan where no indeterminate writer committed,
+ * taken from the stream when it agrees (*used; out then holds a passing
+ * outcome with its final-state comparison). Otherwise the stream is
+ * dropped, the reference reopened and classified as ctx_init would have
+ * (out is left empty), and nothing else changes. */
+static int stream_run(struct oracle__ctx *c, struct oracle__outcome *out,
+		      bool *used)
+{
+	*used = false;
+	memset(out, 0, sizeof *out);
+	bool *none = wh_calloc(c->indet_count + 1, sizeof *none);
+	plan_build(c, none, &out->plan);
+	free(none);
+	bool agrees = stream_agrees(c, &out->plan, c->stream);
+	oracle__stream_result_free(c->stream);
+	c->stream = NULL;
+	if (agrees) {
+		*used = true;
+		c->report->streamed = true;
+		out->crashes = wh_calloc(c->crash_count + 1, sizeof *out->crashes);
+		return c->target != NULL ? oracle__final_compare(c, &out->final) : 0;
+	}
+	outcome_free(out);
+	if (oracle__ref_open(&c->ref) != 0) {
+		oracle__report_note(c->report, c->ref.error);
+		return -1;
+	}
+	oracle__ref_classify(&c->ref);
+	return 0;
+}
+
 static int check_run(struct oracle__ctx *c, const bool *included,
 		     struct oracle__outcome *out)
 {
@@ -984,25 +1018,6 @@ static int check_run(struct oracle__ctx *c, const bool *included,
 	plan_build(c, included, &out->plan);
 	const struct oracle__plan *p = &out->plan;
 	int rc = 0;
-	if (c->stream != NULL) {
-		bool agrees = stream_agrees(c, p, c->stream);
-		oracle__stream_result_free(c->stream);
-		c->stream = NULL;
-		if (agrees) {
-			c->report->streamed = true;
-			out->crashes = wh_calloc(c->crash_count + 1,
-						 sizeof *out->crashes);
-			if (c->target != NULL)
-				rc = oracle__final_compare(c, &out->final);
-			return rc;
-		}
-		/* From scratch, as if there had been no stream. */
-		if (oracle__ref_open(&c->ref) != 0) {
-			oracle__report_note(c->report, c->ref.error);
-			return -1;
-		}
-		oracle__ref_classify(&c->ref);
-	}
 	for (uint32_t level = 0; rc == 0 && level < ORACLE_CRASH_LEVELS; level++) {
 		if (level > 0)
 			outcome_reset(out);
@@ -1326,10 +1341,35 @@ int oracle_check_stream(const struct history *h,
 	 * happened" and "none happened", then flip while that strictly helps
 	 * (see the file comment). */
 	bool *included = wh_malloc((c.indet_count + 1) * sizeof *included);
+	struct oracle__outcome best;
+	bool streamed = false;
+	if (c.stream != NULL) {
+		/* A stream proves a pass of the plan where no indeterminate
+		 * writer committed: then the history is proven, whatever the
+		 * other plans give. Otherwise the search runs as without it. */
+		rc = stream_run(&c, &best, &streamed);
+		for (uint32_t k = 0; k < c.indet_count; k++)
+			included[k] = false;
+		if (streamed && outcome_score(&best).bad > 0) {
+			/* a final-state difference: search as without it */
+			outcome_free(&best);
+			streamed = false;
+			out->streamed = false;
+			if (oracle__ref_open(&c.ref) != 0) {
+				oracle__report_note(out, c.ref.error);
+				rc = -1;
+			} else {
+				oracle__ref_classify(&c.ref);
+			}
+		}
+	}
 	for (uint32_t k = 0; k < c.indet_count; k++)
 		included[k] = true;
-	struct oracle__outcome best;
-	rc = check_run(&c, included, &best);
+	if (rc == 0 && !streamed)
+		rc = check_run(&c, included, &best);
+	else if (streamed)
+		for (uint32_t k = 0; k < c.indet_count; k++)
+			included[k] = false;
 	if (rc == 0 && outcome_score(&best).bad > 0 && c.indet_count > 0) {
 		bool *all = wh_malloc((c.indet_count + 1) * sizeof *all);
 		memcpy(all, included, c.indet_count * sizeof *all);

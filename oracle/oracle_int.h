@@ -585,13 +585,17 @@ void oracle__buf_position(struct oracle__buf *b, const struct oracle__plan *p,
 /* The concurrent check (stream.c)                                      */
 /* ------------------------------------------------------------------ */
 
-/* What a complete stream proved (see stream.c): the first sweep of a run
- * without crashes or indeterminate writers, every transaction matched. */
+/* What a complete stream proved (see stream.c): the sweep of a run
+ * without crashes, under the plan where no indeterminate writer
+ * committed, every transaction matched. */
 struct oracle__stream_result {
 	bool complete;
 	struct oracle__ref ref;    /* at the final state, settled; reads the
 				      run's history */
 	uint32_t *steps;           /* txn id of each position's step */
+	bool *step_noop;           /* the step changes nothing: read-only,
+				      or an indeterminate writer assumed not
+				      to have committed */
 	uint32_t step_count;
 	bool *txn_ro;              /* txn id -> read-only (txn_count) */
 	uint32_t *match_pos;       /* txn id -> position where a window

@@ -18,25 +18,29 @@
  * anything it computes, so the run, its trace and its hash are the same
  * with or without it.
  *
- * What the thread proves. The same thing the first sweep proves for a
- * run without indeterminate writers and without crashes (others are left
- * to oracle_check: on the first crash or indeterminate outcome the stream
- * stops and is of no use): with the plan oracle.c builds (plan_build),
- * every anchored (committed writer) transaction matches at its own step,
- * and every window transaction matches at some position of its window.
+ * What the thread proves. What a sweep proves under the plan oracle.c
+ * builds (plan_build) in which no indeterminate writer committed, for a
+ * run without crashes (on a crash the stream stops and oracle_check does
+ * everything): every anchored (committed writer) transaction matches at
+ * its own step, and every window transaction (read-only, aborted, or an
+ * indeterminate writer taken as not committed) matches at some position
+ * of its window. Under I/O faults most cut COMMITs did not commit, so
+ * that plan usually passes; one that does proves the history, whatever
+ * the other plans would give.
  * It computes the same serial order and the same lower window bounds
  * (lo) incrementally, from what has ended so far:
  *
- *   frontier F  every committed transaction whose commit key (visible
- *               event, else end event) is below F has ended and been
- *               seen: F = min(begin event of a running transaction, last
+ *   frontier F  every committed transaction (or indeterminate writer,
+ *               placed by the same key) whose commit key (visible event,
+ *               else end event) is below F has ended and been seen: F = min(begin event of a running transaction, last
  *               event seen + 1), since a key is always later than its
  *               transaction's begin, and anything not begun yet comes
  *               later than every event seen. Pending commits with a key
  *               below F take their positions, in key order: the steps.
  *   lo          max over steps that ended before R began of their value
  *               (s + 1 for a writer, the position after the last writer
- *               for a read-only commit), as plan_build has it; values
+ *               for a read-only commit, none for an indeterminate writer
+ *               assumed not committed), as plan_build has it; values
  *               never decrease along the steps, so the last step that
  *               ended before R began gives it. R's lo is known once no
  *               pending commit ended before R began.
@@ -101,6 +105,9 @@ struct stream_running {
 struct stream_pend {
 	uint64_t key;             /* commit key: visible, else end event */
 	uint32_t id;
+	bool indet;               /* an indeterminate writer, assumed not
+				     committed: a step that changes nothing
+				     and vouches for nothing */
 };
 
 struct stream_win {
@@ -269,8 +276,9 @@ static void stream_end(struct oracle_stream *s, const struct hist_txn *t)
 	s->running_count = n;
 	if (t->end_event > s->e_seen)
 		s->e_seen = t->end_event;
-	if (t->outcome != HIST_COMMITTED && t->outcome != HIST_ABORTED) {
-		give_up(s); /* indeterminate: settled by oracle.c's search */
+	if (t->outcome != HIST_COMMITTED && t->outcome != HIST_ABORTED &&
+	    t->outcome != HIST_INDETERMINATE) {
+		give_up(s);
 		return;
 	}
 	struct oracle__ref *ref = &s->res.ref;
@@ -296,7 +304,11 @@ static void stream_end(struct oracle_stream *s, const struct hist_txn *t)
 	}
 	bool ro = oracle__txn_readonly(ref, t);
 	s->res.txn_ro[t->id] = ro;
-	if (t->outcome == HIST_COMMITTED) {
+	/* An indeterminate writer has a step too, placed by the same key
+	 * (oracle.c: placement_event; it ended, so never its COMMIT start):
+	 * before the commits that became visible after it. */
+	bool indet = t->outcome == HIST_INDETERMINATE && t->stmt_count > 0 && !ro;
+	if (t->outcome == HIST_COMMITTED || indet) {
 		uint64_t key = t->visible_event ? t->visible_event : t->end_event;
 		GROW(s->pend, s->pend_count, s->pend_cap);
 		uint32_t at = s->pend_count;
@@ -304,7 +316,7 @@ static void stream_end(struct oracle_stream *s, const struct hist_txn *t)
 			s->pend[at] = s->pend[at - 1];
 			at--;
 		}
-		s->pend[at] = (struct stream_pend){ key, t->id };
+		s->pend[at] = (struct stream_pend){ key, t->id, indet };
 		s->pend_count++;
 	}
 	if (t->stmt_count > 0 && !(t->outcome == HIST_COMMITTED && !ro)) {
@@ -324,20 +336,26 @@ static void finalize_steps(struct oracle_stream *s, bool fin)
 	uint32_t taken = 0;
 	struct oracle__stream_result *r = &s->res;
 	while (taken < s->pend_count && s->pend[taken].key < f) {
+		bool indet = s->pend[taken].indet;
 		uint32_t id = s->pend[taken++].id;
 		uint32_t st = r->step_count;
 		if (st == s->step_cap) {
 			s->step_cap = s->step_cap ? s->step_cap * 2 : 256;
 			r->steps = wh_realloc(r->steps,
 					      s->step_cap * sizeof *r->steps);
+			r->step_noop = wh_realloc(r->step_noop, s->step_cap *
+								sizeof *r->step_noop);
 			s->step_end = wh_realloc(s->step_end, s->step_cap *
 							      sizeof *s->step_end);
 			s->step_val = wh_realloc(s->step_val, s->step_cap *
 							      sizeof *s->step_val);
 		}
-		bool noop = r->txn_ro[id];
+		bool noop = r->txn_ro[id] || indet;
 		r->steps[st] = id;
-		s->step_end[st] = s->mirror.txns[id]->end_event;
+		r->step_noop[st] = noop;
+		/* An assumed-not-committed writer did not happen: it vouches
+		 * for no position (UINT64_MAX: never ended before anything). */
+		s->step_end[st] = indet ? UINT64_MAX : s->mirror.txns[id]->end_event;
 		s->step_val[st] = noop ? s->after_writer : st + 1;
 		if (!noop)
 			s->after_writer = st + 1;
@@ -458,8 +476,8 @@ static void advance(struct oracle_stream *s, bool fin)
 		if (s->gave_up || s->k == r->step_count)
 			break;
 		uint32_t id = r->steps[s->k];
-		if (r->txn_ro[id]) {
-			s->k++; /* a read-only commit: the state stays */
+		if (r->step_noop[s->k]) {
+			s->k++; /* read-only, or assumed not committed */
 			continue;
 		}
 		if (blocked(s, s->k))
@@ -579,6 +597,7 @@ void oracle__stream_result_free(struct oracle__stream_result *r)
 		return;
 	oracle__ref_fini(&r->ref);
 	free(r->steps);
+	free(r->step_noop);
 	free(r->txn_ro);
 	free(r->match_pos);
 	free(r);
@@ -633,6 +652,7 @@ struct oracle__stream_result *oracle__stream_finish(struct oracle_stream *s)
 		if (s->ref_ready)
 			oracle__ref_fini(&s->res.ref);
 		free(s->res.steps);
+		free(s->res.step_noop);
 		free(s->res.txn_ro);
 		free(s->res.match_pos);
 	}
