@@ -1260,6 +1260,7 @@ static void record_recovery(struct world *w, enum hist_crash_kind kind)
 		rc = oracle_digest(db, &cr->recovered_digest);
 	cr->recovered_rc = rc;
 	sqlite3_close_v2(db);
+	hist_crash_recovered(&w->res->history, cr);
 	trace_fold(w, cr->recovered_digest ^ (uint64_t)(uint32_t)rc);
 	if (w->cfg->trace)
 		fprintf(w->cfg->trace, "t=%" PRIu64 " %s recovered rc=%d digest=%016" PRIx64 "\n",

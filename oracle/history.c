@@ -432,9 +432,15 @@ struct hist_crash *hist_crash_add(struct history *h, enum hist_crash_kind kind)
 	cr->recovered_rc = SQLITE_OK;
 	WH_ASSERT(h->crash_count == 1 ||
 		  h->crashes[h->crash_count - 2].event < cr->event);
-	if (h->observer != NULL && h->observer->on_crash != NULL)
-		h->observer->on_crash(h->observer->arg);
 	return cr;
+}
+
+void hist_crash_recovered(struct history *h, const struct hist_crash *cr)
+{
+	WH_ASSERT(h != NULL && h->crash_count > 0);
+	WH_ASSERT(cr == &h->crashes[h->crash_count - 1]);
+	if (h->observer != NULL && h->observer->on_crash != NULL)
+		h->observer->on_crash(h->observer->arg, cr);
 }
 
 int wh_value_bind(sqlite3_stmt *st, int idx, const struct wh_value *v)

@@ -126,11 +126,14 @@ struct hist_crash {
 /* Told of every transaction begin and end and of every crash, in event
  * order, as they are recorded (oracle_stream checks a run while it runs).
  * A transaction passed to on_end is complete: the driver changes nothing
- * in it afterwards but commit_index (renumbered when the run ends). */
+ * in it afterwards but commit_index (renumbered when the run ends). A
+ * crash is told once its recovery is recorded (hist_crash_recovered); a
+ * history whose crashes are never told so must not be checked with the
+ * observer's conclusions (oracle_check_stream finds the crash missing). */
 struct hist_observer {
 	void (*on_begin)(void *arg, const struct hist_txn *t);
 	void (*on_end)(void *arg, const struct hist_txn *t);
-	void (*on_crash)(void *arg);
+	void (*on_crash)(void *arg, const struct hist_crash *cr);
 	void *arg;
 };
 
@@ -169,6 +172,9 @@ void hist_txn_end(struct history *h, struct hist_txn *t,
 
 /* Record a crash or reopen at the current event (advances the counter). */
 struct hist_crash *hist_crash_add(struct history *h, enum hist_crash_kind kind);
+/* The recovery fields of cr (the last crash) are filled in: tells the
+ * observer. */
+void hist_crash_recovered(struct history *h, const struct hist_crash *cr);
 
 /* Value helpers. */
 struct sqlite3_stmt;

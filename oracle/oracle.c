@@ -950,23 +950,20 @@ int oracle__sweep(struct oracle__ctx *c, const struct oracle__plan *p,
  * so honest runs pay for a few digests per crash only, and a recovery
  * that lost more pays in proportion. */
 /* Whether the stream's sweep is the one the plan asks for: the same
- * steps in the same order (every indeterminate writer assumed not to
- * have committed, as the stream assumes), and every window transaction
- * matched at a position of its window (stream.c says why that is the
- * first sweep's pass). */
+ * steps in the same order, crashes included, the same ones changing
+ * nothing, and every window transaction matched at a position of its
+ * window (stream.c says why that is the sweep's pass). */
 static bool stream_agrees(const struct oracle__ctx *c,
 			  const struct oracle__plan *p,
 			  const struct oracle__stream_result *sr)
 {
-	if (c->crash_count > 0 || sr->step_count != p->step_count ||
-	    sr->txn_count < c->h->txn_count)
+	if (sr->crash_count != c->crash_count ||
+	    sr->step_count != p->step_count || sr->txn_count < c->h->txn_count)
 		return false;
-	for (uint32_t k = 0; k < c->indet_count; k++)
-		if (p->included[k])
-			return false;
 	for (uint32_t s = 0; s < p->step_count; s++)
-		if (p->steps[s].txn != sr->steps[s] || p->steps[s].crash !=
-							       ORACLE_NONE)
+		if (p->steps[s].txn != sr->steps[s] ||
+		    p->steps[s].crash != sr->step_crash[s] ||
+		    p->steps[s].noop != sr->step_noop[s])
 			return false;
 	for (uint32_t i = 0; i < c->h->txn_count; i++) {
 		if (sr->txn_ro[i] != c->txn_ro[i])
@@ -980,19 +977,21 @@ static bool stream_agrees(const struct oracle__ctx *c,
 	return true;
 }
 
-/* The check run of the plan where no indeterminate writer committed,
- * taken from the stream when it agrees (*used; out then holds a passing
- * outcome with its final-state comparison). Otherwise the stream is
- * dropped, the reference reopened and classified as ctx_init would have
- * (out is left empty), and nothing else changes. */
-static int stream_run(struct oracle__ctx *c, struct oracle__outcome *out,
-		      bool *used)
+/* The check run of the plan the stream followed (every indeterminate
+ * writer taken as not committed, but those a crash's recovered state
+ * showed), taken from the stream when it agrees (*used; out then holds a
+ * passing outcome, each crash recovered at its own step, with its
+ * final-state comparison). Otherwise the stream is dropped, the
+ * reference reopened and classified as ctx_init would have (out is left
+ * empty), and nothing else changes. */
+static int stream_run(struct oracle__ctx *c, bool *included,
+		      struct oracle__outcome *out, bool *used)
 {
 	*used = false;
 	memset(out, 0, sizeof *out);
-	bool *none = wh_calloc(c->indet_count + 1, sizeof *none);
-	plan_build(c, none, &out->plan);
-	free(none);
+	for (uint32_t k = 0; k < c->indet_count; k++)
+		included[k] = c->stream->included[c->indets[k]];
+	plan_build(c, included, &out->plan);
 	bool agrees = stream_agrees(c, &out->plan, c->stream);
 	oracle__stream_result_free(c->stream);
 	c->stream = NULL;
@@ -1000,6 +999,12 @@ static int stream_run(struct oracle__ctx *c, struct oracle__outcome *out,
 		*used = true;
 		c->report->streamed = true;
 		out->crashes = wh_calloc(c->crash_count + 1, sizeof *out->crashes);
+		for (uint32_t e = 0; e < c->crash_count; e++)
+			out->crashes[e] = (struct oracle__crash_out){
+				.pos = c->crash_step[e],
+				.matched = true,
+				.phantom = ORACLE_NONE,
+			};
 		return c->target != NULL ? oracle__final_compare(c, &out->final) : 0;
 	}
 	outcome_free(out);
@@ -1344,12 +1349,11 @@ int oracle_check_stream(const struct history *h,
 	struct oracle__outcome best;
 	bool streamed = false;
 	if (c.stream != NULL) {
-		/* A stream proves a pass of the plan where no indeterminate
-		 * writer committed: then the history is proven, whatever the
-		 * other plans give. Otherwise the search runs as without it. */
-		rc = stream_run(&c, &best, &streamed);
-		for (uint32_t k = 0; k < c.indet_count; k++)
-			included[k] = false;
+		/* A stream proves a pass of one plan (no indeterminate writer
+		 * committed but those the recovered states showed): then the
+		 * history is proven, whatever the other plans give. Otherwise
+		 * the search runs as without it. */
+		rc = stream_run(&c, included, &best, &streamed);
 		if (streamed && outcome_score(&best).bad > 0) {
 			/* a final-state difference: search as without it */
 			outcome_free(&best);
@@ -1363,13 +1367,11 @@ int oracle_check_stream(const struct history *h,
 			}
 		}
 	}
-	for (uint32_t k = 0; k < c.indet_count; k++)
-		included[k] = true;
-	if (rc == 0 && !streamed)
-		rc = check_run(&c, included, &best);
-	else if (streamed)
+	if (rc == 0 && !streamed) {
 		for (uint32_t k = 0; k < c.indet_count; k++)
-			included[k] = false;
+			included[k] = true;
+		rc = check_run(&c, included, &best);
+	}
 	if (rc == 0 && outcome_score(&best).bad > 0 && c.indet_count > 0) {
 		bool *all = wh_malloc((c.indet_count + 1) * sizeof *all);
 		memcpy(all, included, c.indet_count * sizeof *all);

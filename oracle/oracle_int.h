@@ -585,9 +585,9 @@ void oracle__buf_position(struct oracle__buf *b, const struct oracle__plan *p,
 /* The concurrent check (stream.c)                                      */
 /* ------------------------------------------------------------------ */
 
-/* What a complete stream proved (see stream.c): the sweep of a run
- * without crashes, under the plan where no indeterminate writer
- * committed, every transaction matched. */
+/* What a complete stream proved (see stream.c): a sweep under the plan
+ * `included` gives, every transaction matched, every crash recovered to
+ * the state at its own step. */
 struct oracle__stream_result {
 	bool complete;
 	struct oracle__ref ref;    /* at the final state, settled; reads the
@@ -595,7 +595,13 @@ struct oracle__stream_result {
 	uint32_t *steps;           /* txn id of each position's step */
 	bool *step_noop;           /* the step changes nothing: read-only,
 				      or an indeterminate writer assumed not
-				      to have committed */
+				      to have committed, or a crash */
+	uint32_t *step_crash;      /* crash index of a crash step, else
+				      ORACLE_NONE */
+	uint32_t crash_count;      /* crashes taken */
+	bool *included;            /* txn id -> an indeterminate writer
+				      taken as committed (the recovered
+				      state had it) */
 	uint32_t step_count;
 	bool *txn_ro;              /* txn id -> read-only (txn_count) */
 	uint32_t *match_pos;       /* txn id -> position where a window

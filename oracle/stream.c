@@ -19,14 +19,26 @@
  * with or without it.
  *
  * What the thread proves. What a sweep proves under the plan oracle.c
- * builds (plan_build) in which no indeterminate writer committed, for a
- * run without crashes (on a crash the stream stops and oracle_check does
- * everything): every anchored (committed writer) transaction matches at
- * its own step, and every window transaction (read-only, aborted, or an
- * indeterminate writer taken as not committed) matches at some position
- * of its window. Under I/O faults most cut COMMITs did not commit, so
- * that plan usually passes; one that does proves the history, whatever
- * the other plans would give.
+ * builds (plan_build) in which no indeterminate writer committed (but
+ * those a crash's recovered state shows, below): every anchored
+ * (committed writer) transaction matches at its own step, every window
+ * transaction (read-only, aborted, or an indeterminate writer taken as
+ * not committed) matches at some position of its window, and every crash
+ * recovered to the reference's state at the crash. Under I/O faults most
+ * cut COMMITs did not commit, so that plan usually passes; one that does
+ * proves the history, whatever the other plans would give.
+ *
+ * Crashes (stream_crash): all connections die at a crash, so every
+ * transaction of the epoch has ended when it is told (with the digest of
+ * the recovered database). The epoch is swept to its end and the
+ * reference's digest compared with the recovered one; when they differ,
+ * the epoch's last writer, if it is an indeterminate one that nothing
+ * after it depends on (no writer and no window match after its step),
+ * is applied, as its COMMIT may have reached the disk before the crash
+ * cut it; then they must agree. The crash takes its step, and windows of
+ * the next epoch start after it. A crash that lost a commit (even where
+ * the durability promise allows it) or whose recovery failed is left to
+ * oracle_check: the stream gives up.
  * It computes the same serial order and the same lower window bounds
  * (lo) incrementally, from what has ended so far:
  *
@@ -88,13 +100,15 @@
  * the stream gives up (the full sweep then finds out why). */
 #define STREAM_TRIES 64
 
-enum stream_ev_kind { STREAM_BEGIN, STREAM_END };
+enum stream_ev_kind { STREAM_BEGIN, STREAM_END, STREAM_CRASH };
 
 struct stream_ev {
 	enum stream_ev_kind kind;
 	uint32_t id;              /* transaction id */
-	uint64_t event;           /* begin event (STREAM_BEGIN) */
+	uint64_t event;           /* begin event (STREAM_BEGIN), crash event */
 	const struct hist_txn *t; /* the ended transaction (STREAM_END) */
+	uint64_t digest;          /* recovered digest (STREAM_CRASH) */
+	int rc;                   /* recovery rc (STREAM_CRASH) */
 };
 
 struct stream_running {
@@ -152,6 +166,11 @@ struct oracle_stream {
 	uint32_t *step_val;        /* its value for lo (see above) */
 	uint32_t step_cap;
 	uint32_t after_writer;
+	bool *step_indet;          /* the step is an indeterminate writer */
+	uint32_t epoch;            /* crashes passed */
+	uint32_t epoch_first;      /* first position of the current epoch */
+	uint32_t epoch_match;      /* highest position a window of the
+				      current epoch matched at */
 	uint32_t k;                /* the reference is at position k */
 	uint64_t version;          /* state version at k */
 	uint32_t *version_pos;     /* version -> its first position */
@@ -196,24 +215,25 @@ static void push(struct oracle_stream *s, const struct stream_ev *ev)
 
 static void on_begin(void *arg, const struct hist_txn *t)
 {
-	struct stream_ev ev = { STREAM_BEGIN, t->id, t->begin_event, NULL };
+	struct stream_ev ev = { .kind = STREAM_BEGIN, .id = t->id,
+				.event = t->begin_event };
 	push(arg, &ev);
 }
 
 static void on_end(void *arg, const struct hist_txn *t)
 {
-	struct stream_ev ev = { STREAM_END, t->id, t->end_event, t };
+	struct stream_ev ev = { .kind = STREAM_END, .id = t->id,
+				.event = t->end_event, .t = t };
 	push(arg, &ev);
 }
 
-/* A crash ends the stream's use: recovery states are for oracle.c. */
-static void on_crash(void *arg)
+/* The crash record itself moves when the next crash is added: copied. */
+static void on_crash(void *arg, const struct hist_crash *cr)
 {
-	struct oracle_stream *s = arg;
-	pthread_mutex_lock(&s->mu);
-	s->stop = true;
-	pthread_cond_signal(&s->cv);
-	pthread_mutex_unlock(&s->mu);
+	struct stream_ev ev = { .kind = STREAM_CRASH, .event = cr->event,
+				.digest = cr->recovered_digest,
+				.rc = cr->recovered_rc };
+	push(arg, &ev);
 }
 
 /* ------------------------------------------------------------------ */
@@ -235,9 +255,11 @@ static void txn_reserve(struct oracle_stream *s, uint32_t id)
 	struct oracle__stream_result *r = &s->res;
 	r->txn_ro = wh_realloc(r->txn_ro, cap * sizeof *r->txn_ro);
 	r->match_pos = wh_realloc(r->match_pos, cap * sizeof *r->match_pos);
+	r->included = wh_realloc(r->included, cap * sizeof *r->included);
 	for (uint32_t k = s->txn_cap; k < cap; k++) {
 		r->txn_ro[k] = false;
 		r->match_pos[k] = ORACLE_NONE;
+		r->included[k] = false;
 	}
 	struct history *m = &s->mirror;
 	m->txns = wh_realloc(m->txns, cap * sizeof *m->txns);
@@ -255,6 +277,14 @@ static uint32_t lo_before(const struct oracle_stream *s, uint64_t e)
 		if (s->step_end[q - 1] < e)
 			return s->step_val[q - 1];
 	return 0;
+}
+
+/* A lower bound of lo (exact for a transaction that is placed): no
+ * window reaches back before its epoch. */
+static uint32_t lo_of(const struct oracle_stream *s, uint64_t begin)
+{
+	uint32_t lo = lo_before(s, begin);
+	return lo > s->epoch_first ? lo : s->epoch_first;
 }
 
 static void stream_begin(struct oracle_stream *s, const struct stream_ev *ev)
@@ -326,10 +356,43 @@ static void stream_end(struct oracle_stream *s, const struct hist_txn *t)
 	}
 }
 
-/* Steps: pending commits whose key is below the frontier, in key order. */
-static void finalize_steps(struct oracle_stream *s, bool fin)
+/* Appends a step; returns its position. */
+static uint32_t step_add(struct oracle_stream *s, uint32_t id, uint32_t crash,
+			 bool noop, bool indet, uint64_t end)
 {
-	uint64_t f = fin ? UINT64_MAX : s->e_seen + 1;
+	struct oracle__stream_result *r = &s->res;
+	uint32_t st = r->step_count;
+	if (st == s->step_cap) {
+		s->step_cap = s->step_cap ? s->step_cap * 2 : 256;
+		r->steps = wh_realloc(r->steps, s->step_cap * sizeof *r->steps);
+		r->step_noop = wh_realloc(r->step_noop,
+					  s->step_cap * sizeof *r->step_noop);
+		r->step_crash = wh_realloc(r->step_crash,
+					   s->step_cap * sizeof *r->step_crash);
+		s->step_indet = wh_realloc(s->step_indet,
+					   s->step_cap * sizeof *s->step_indet);
+		s->step_end = wh_realloc(s->step_end,
+					 s->step_cap * sizeof *s->step_end);
+		s->step_val = wh_realloc(s->step_val,
+					 s->step_cap * sizeof *s->step_val);
+	}
+	r->steps[st] = id;
+	r->step_noop[st] = noop;
+	r->step_crash[st] = crash;
+	s->step_indet[st] = indet;
+	s->step_end[st] = end;
+	s->step_val[st] = noop ? s->after_writer : st + 1;
+	if (!noop)
+		s->after_writer = st + 1;
+	r->step_count++;
+	return st;
+}
+
+/* Steps: pending commits whose key is below the frontier (and below
+ * limit), in key order. */
+static void finalize_steps(struct oracle_stream *s, uint64_t limit)
+{
+	uint64_t f = limit;
 	for (uint32_t k = 0; k < s->running_count; k++)
 		if (s->running[k].begin < f)
 			f = s->running[k].begin;
@@ -338,28 +401,10 @@ static void finalize_steps(struct oracle_stream *s, bool fin)
 	while (taken < s->pend_count && s->pend[taken].key < f) {
 		bool indet = s->pend[taken].indet;
 		uint32_t id = s->pend[taken++].id;
-		uint32_t st = r->step_count;
-		if (st == s->step_cap) {
-			s->step_cap = s->step_cap ? s->step_cap * 2 : 256;
-			r->steps = wh_realloc(r->steps,
-					      s->step_cap * sizeof *r->steps);
-			r->step_noop = wh_realloc(r->step_noop, s->step_cap *
-								sizeof *r->step_noop);
-			s->step_end = wh_realloc(s->step_end, s->step_cap *
-							      sizeof *s->step_end);
-			s->step_val = wh_realloc(s->step_val, s->step_cap *
-							      sizeof *s->step_val);
-		}
-		bool noop = r->txn_ro[id] || indet;
-		r->steps[st] = id;
-		r->step_noop[st] = noop;
 		/* An assumed-not-committed writer did not happen: it vouches
 		 * for no position (UINT64_MAX: never ended before anything). */
-		s->step_end[st] = indet ? UINT64_MAX : s->mirror.txns[id]->end_event;
-		s->step_val[st] = noop ? s->after_writer : st + 1;
-		if (!noop)
-			s->after_writer = st + 1;
-		r->step_count++;
+		step_add(s, id, ORACLE_NONE, r->txn_ro[id] || indet, indet,
+			 indet ? UINT64_MAX : s->mirror.txns[id]->end_event);
 	}
 	memmove(s->pend, s->pend + taken,
 		(s->pend_count - taken) * sizeof *s->pend);
@@ -390,7 +435,7 @@ static void place_windows(struct oracle_stream *s)
 			s->unplaced[keep++] = w;
 			continue;
 		}
-		w.lo = lo_before(s, begin);
+		w.lo = lo_of(s, begin);
 		if (w.lo > s->k) {
 			GROW(s->waiting, s->waiting_count, s->waiting_cap);
 			s->waiting[s->waiting_count++] = w;
@@ -408,10 +453,10 @@ static void place_windows(struct oracle_stream *s)
 static bool blocked(const struct oracle_stream *s, uint32_t k)
 {
 	for (uint32_t q = 0; q < s->running_count; q++)
-		if (lo_before(s, s->running[q].begin) <= k)
+		if (lo_of(s, s->running[q].begin) <= k)
 			return true;
 	for (uint32_t u = 0; u < s->unplaced_count; u++)
-		if (lo_before(s, s->mirror.txns[s->unplaced[u].id]->begin_event) <= k)
+		if (lo_of(s, s->mirror.txns[s->unplaced[u].id]->begin_event) <= k)
 			return true;
 	return false;
 }
@@ -432,7 +477,10 @@ static void eval_actives(struct oracle_stream *s)
 		uint32_t m = oracle__ref_try(&s->res.ref, t, t->stmt_count, &probe);
 		if (m == ORACLE_NONE) {
 			uint32_t first = s->version_pos[s->version];
-			s->res.match_pos[w.id] = w.lo > first ? w.lo : first;
+			uint32_t pos = w.lo > first ? w.lo : first;
+			s->res.match_pos[w.id] = pos;
+			if (pos > s->epoch_match)
+				s->epoch_match = pos;
 			continue;
 		}
 		if (++w.tries > STREAM_TRIES)
@@ -455,12 +503,13 @@ static void version_next(struct oracle_stream *s)
 	s->version_pos[s->version] = s->k;
 }
 
-/* Sweeps as far as what has ended allows. */
-static void advance(struct oracle_stream *s, bool fin)
+/* Sweeps as far as what has ended allows; limit bounds the commit keys
+ * that may take their steps (UINT64_MAX at the end of the run). */
+static void advance(struct oracle_stream *s, uint64_t limit)
 {
 	if (!s->ref_ready)
 		return;
-	finalize_steps(s, fin);
+	finalize_steps(s, limit);
 	place_windows(s);
 	struct oracle__stream_result *r = &s->res;
 	while (!s->gave_up) {
@@ -503,13 +552,86 @@ static void complete(struct oracle_stream *s)
 		give_up(s); /* nothing ended: nothing to hand over */
 		return;
 	}
-	advance(s, true);
+	advance(s, UINT64_MAX);
 	if (s->gave_up || s->unplaced_count > 0 || s->waiting_count > 0 ||
 	    s->active_count > 0 || s->pend_count > 0 ||
 	    s->k != s->res.step_count)
 		return;
 	oracle__ref_settle(&s->res.ref);
 	s->res.complete = true;
+}
+
+/* The recovered state differs from the reference at the end of the
+ * epoch: was the epoch's last writer, indeterminate (its COMMIT cut by
+ * the crash) and taken as not committed, committed after all? Only when
+ * nothing after it changed the state and no window matched after it, so
+ * that applying it now is applying it at its step. Returns true when the
+ * reference then equals the recovered state (the writer is included). */
+static bool include_cut_writer(struct oracle_stream *s, uint64_t want)
+{
+	struct oracle__stream_result *r = &s->res;
+	uint32_t at = ORACLE_NONE;
+	for (uint32_t q = r->step_count; q > s->epoch_first; q--) {
+		if (s->step_indet[q - 1]) {
+			at = q - 1;
+			break;
+		}
+		if (!r->step_noop[q - 1])
+			return false; /* a writer follows every candidate */
+	}
+	if (at == ORACLE_NONE || s->epoch_match > at)
+		return false;
+	const struct hist_txn *t = s->mirror.txns[r->steps[at]];
+	char *why = NULL;
+	uint32_t m = oracle__ref_apply(&r->ref, t, &why);
+	free(why);
+	version_next(s);
+	uint64_t d;
+	if (m != ORACLE_NONE || oracle__ref_digest(&r->ref, &d) != SQLITE_OK ||
+	    d != want)
+		return false; /* the reference is spoilt: the caller gives up */
+	r->step_noop[at] = false;
+	r->included[t->id] = true;
+	s->step_end[at] = t->end_event;
+	s->step_val[at] = at + 1;
+	return true;
+}
+
+/* A crash (or clean reopen) and the digest of what the target recovered
+ * to. Every transaction of the epoch has ended (the driver ends the ones
+ * the crash killed before recording it): the epoch is swept to its end,
+ * and the recovered state must be the reference's there, nothing lost
+ * (the sweep's quick search resolves such a crash at its own step;
+ * anything else, a lost commit even where the promise allows it, is left
+ * to oracle_check). Then the crash takes its step and a new epoch
+ * begins. */
+static void stream_crash(struct oracle_stream *s, const struct stream_ev *ev)
+{
+	if (s->running_count > 0 || !s->ref_ready || ev->rc != SQLITE_OK) {
+		give_up(s);
+		return;
+	}
+	advance(s, ev->event);
+	struct oracle__stream_result *r = &s->res;
+	if (s->gave_up || s->pend_count > 0 || s->unplaced_count > 0 ||
+	    s->waiting_count > 0 || s->active_count > 0 || s->k != r->step_count) {
+		give_up(s);
+		return;
+	}
+	uint64_t d;
+	if (oracle__ref_digest(&r->ref, &d) != SQLITE_OK ||
+	    (d != ev->digest && !include_cut_writer(s, ev->digest))) {
+		give_up(s);
+		return;
+	}
+	step_add(s, ORACLE_NONE, s->epoch, true, false, UINT64_MAX);
+	s->k++;
+	s->epoch++;
+	s->epoch_first = s->k;
+	s->epoch_match = 0;
+	r->crash_count = s->epoch;
+	if (ev->event > s->e_seen)
+		s->e_seen = ev->event;
 }
 
 static void *stream_main(void *arg)
@@ -537,11 +659,13 @@ static void *stream_main(void *arg)
 		for (uint32_t k = 0; k < n && !s->gave_up; k++) {
 			if (evs[k].kind == STREAM_BEGIN)
 				stream_begin(s, &evs[k]);
-			else
+			else if (evs[k].kind == STREAM_END)
 				stream_end(s, evs[k].t);
+			else
+				stream_crash(s, &evs[k]);
 		}
 		if (!s->gave_up)
-			advance(s, false);
+			advance(s, s->e_seen + 1);
 		if (fin && !s->gave_up)
 			complete(s);
 		spare = evs;
@@ -598,8 +722,10 @@ void oracle__stream_result_free(struct oracle__stream_result *r)
 	oracle__ref_fini(&r->ref);
 	free(r->steps);
 	free(r->step_noop);
+	free(r->step_crash);
 	free(r->txn_ro);
 	free(r->match_pos);
+	free(r->included);
 	free(r);
 }
 
@@ -624,6 +750,7 @@ static void stream_free(struct oracle_stream *s)
 	free(s->pend);
 	free(s->step_end);
 	free(s->step_val);
+	free(s->step_indet);
 	free(s->version_pos);
 	free(s->unplaced);
 	free(s->waiting);
@@ -653,6 +780,8 @@ struct oracle__stream_result *oracle__stream_finish(struct oracle_stream *s)
 			oracle__ref_fini(&s->res.ref);
 		free(s->res.steps);
 		free(s->res.step_noop);
+		free(s->res.step_crash);
+		free(s->res.included);
 		free(s->res.txn_ro);
 		free(s->res.match_pos);
 	}

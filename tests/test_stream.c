@@ -10,9 +10,11 @@
  * future", which the stream alone cannot rule out: it does not know the
  * window's end while the run goes on) must still be reported, which
  * fails if oracle.c stops confirming the stream against the real plan; a
- * crash leaves the check to oracle_check; an indeterminate commit is
- * streamed as not committed, and left to oracle_check's search when a
- * later read shows it did commit.
+ * crash recovered to the state at its step is streamed (with a writer it
+ * cut included when the recovered state has it), one that lost a commit
+ * is left to oracle_check; an indeterminate commit is streamed as not
+ * committed, and left to oracle_check's search when a later read shows
+ * it did commit.
  * Engine runs compare the whole report with and without the stream, and
  * the run's trace hash, which the stream must not change.
  */
@@ -174,32 +176,71 @@ static void test_lost_update_is_caught(void **state)
 	hist_free(&f.h);
 }
 
-/* A crash is for oracle_check's search: the stream stops. */
-static void test_crash_is_not_streamed(void **state)
+/* The digest of KV after sql, as the driver digests the recovered file. */
+static uint64_t digest_of(const char *sql)
 {
-	(void)state;
-	struct sfx f;
-	sfx_init(&f);
-	writer(&f.h, 1, 1, 10);
-	struct hist_crash *cr = hist_crash_add(&f.h, HIST_CRASH_REOPEN);
 	sqlite3 *db = NULL;
+	uint64_t d = 0;
 	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, KV, NULL, NULL, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "UPDATE kv SET v = 10 WHERE k = 1", NULL, NULL,
-				      NULL), SQLITE_OK);
-	assert_int_equal(oracle_digest(db, &cr->recovered_digest), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(oracle_digest(db, &d), SQLITE_OK);
 	sqlite3_close(db);
-	writer(&f.h, 1, 2, 3);
-	struct oracle_report rep, plain;
-	assert_int_equal(oracle_check_stream(&f.h, &f.cfg, f.s, &rep), 0);
-	assert_int_equal(oracle_check(&f.h, &f.cfg, &plain), 0);
-	assert_false(rep.streamed);
-	assert_int_equal(rep.violation_count, 0);
-	assert_int_equal(plain.violation_count, 0);
-	assert_int_equal(rep.txns_checked, plain.txns_checked);
-	oracle_report_free(&rep);
-	oracle_report_free(&plain);
-	hist_free(&f.h);
+	return d;
+}
+
+static void crash(struct history *h, enum hist_crash_kind kind, const char *sql)
+{
+	struct hist_crash *cr = hist_crash_add(h, kind);
+	cr->recovered_digest = digest_of(sql);
+	hist_crash_recovered(h, cr);
+}
+
+/* Crashes whose recovered state is the reference's at the crash are
+ * streamed, an indeterminate writer cut by the crash included when the
+ * recovered state has it; a crash that lost a commit is oracle_check's
+ * (the same report either way). */
+static void test_crashes(void **state)
+{
+	(void)state;
+	for (int variant = 0; variant < 3; variant++) {
+		struct sfx f;
+		sfx_init(&f);
+		f.cfg.durability = ORACLE_DURABLE_ALL;
+		writer(&f.h, 1, 1, 10);
+		if (variant == 1) {
+			/* cut by the crash, yet on disk */
+			struct hist_txn *t = hist_txn_begin(&f.h, 2, "w",
+							    HIST_BEGIN_IMMEDIATE, 0);
+			write1(&f.h, t, 2, 7);
+			hist_txn_commit_start(&f.h, t);
+			hist_txn_end(&f.h, t, HIST_INDETERMINATE, SQLITE_IOERR, 0);
+		}
+		const char *recovered[] = {
+			"UPDATE kv SET v = 10 WHERE k = 1",
+			"UPDATE kv SET v = 10 WHERE k = 1; UPDATE kv SET v = 7 WHERE k = 2",
+			"SELECT 1", /* lost T0 */
+		};
+		crash(&f.h, variant == 0 ? HIST_CRASH_REOPEN : HIST_CRASH_POWER_LOSS,
+		      recovered[variant]);
+		writer(&f.h, 3, 2, 3);
+		struct hist_txn *r = hist_txn_begin(&f.h, 4, "r", HIST_BEGIN_DEFERRED, 0);
+		read1(&f.h, r, 2, 3);
+		hist_txn_commit_start(&f.h, r);
+		hist_txn_end(&f.h, r, HIST_COMMITTED, SQLITE_OK, 0);
+		struct oracle_report rep, plain;
+		assert_int_equal(oracle_check_stream(&f.h, &f.cfg, f.s, &rep), 0);
+		assert_int_equal(oracle_check(&f.h, &f.cfg, &plain), 0);
+		assert_int_equal(rep.streamed, variant < 2);
+		assert_int_equal(rep.violation_count, plain.violation_count);
+		assert_int_equal(rep.violation_count, variant == 2 ? 1 : 0);
+		if (variant == 2)
+			assert_string_equal(rep.violations[0].kind, plain.violations[0].kind);
+		assert_int_equal(rep.txns_checked, plain.txns_checked);
+		oracle_report_free(&rep);
+		oracle_report_free(&plain);
+		hist_free(&f.h);
+	}
 }
 
 /* An indeterminate writer: the stream proves the plan where it did not
@@ -362,8 +403,9 @@ static void test_engine_failures_same_report(void **state)
 		cfg.txn_count = 200;
 		cfg.faults = seed == 1 ? WORLD_FAULTS_IO : WORLD_FAULTS_CRASH;
 		expect_same(&cfg, false);
-		if (seed == 1) {
-			/* I/O faults and indeterminate commits: streamed */
+		if (seed <= 2) {
+			/* I/O faults and indeterminate commits, or crashes
+			 * under FULL: streamed */
 			struct checked io = run_checked(&cfg, true);
 			assert_int_equal(io.violations, 0);
 			assert_true(io.streamed);
@@ -377,7 +419,7 @@ int main(void)
 		cmocka_unit_test(test_clean_history_is_streamed),
 		cmocka_unit_test(test_read_from_the_future_is_caught),
 		cmocka_unit_test(test_lost_update_is_caught),
-		cmocka_unit_test(test_crash_is_not_streamed),
+		cmocka_unit_test(test_crashes),
 		cmocka_unit_test(test_indeterminate_writer),
 		cmocka_unit_test(test_engine_runs_streamed),
 		cmocka_unit_test(test_engine_failures_same_report),
