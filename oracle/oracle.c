@@ -64,12 +64,14 @@
  *
  *   4. Indeterminate transactions are settled by search over plans, each
  *      judged by a full check run (so what later reads, crashes and the
- *      final state show decides). The first plan assumes every
- *      indeterminate writer committed; if it fails, the opposite plan
- *      (none committed) is run too and the better one is the starting
- *      point: under I/O faults most cut COMMITs did not commit, and a
- *      search that flips a few of many from the wrong end cannot get
- *      there. While failures remain, `indeterminate_budget` of them are
+ *      final state show decides). The first plan is the guess
+ *      (oracle__indet_guess: committed when a crash or reopen killed it
+ *      after its commit point was seen, else not), when it has any
+ *      writer committed; then the plan where every indeterminate writer
+ *      committed; if those fail, the opposite plan (none committed) is
+ *      run too and the best one is the starting point: under I/O faults
+ *      most cut COMMITs did not commit, and a search that flips a few of
+ *      many from the wrong end cannot get there. While failures remain, `indeterminate_budget` of them are
  *      explored, those whose step comes nearest before a failure of the
  *      best plan so far (a commit can only change what follows it): with
  *      at most 3, every combination (at most 9 runs in all); beyond, two
@@ -278,6 +280,12 @@ static bool indeterminate_writer(const struct oracle__ctx *c,
 	bool unsure = t->outcome == HIST_INDETERMINATE ||
 		      (t->outcome == HIST_RUNNING && t->commit_event != 0);
 	return unsure && t->stmt_count > 0 && !c->txn_ro[t->id];
+}
+
+bool oracle__indet_guess(const struct hist_txn *t)
+{
+	return t->outcome == HIST_INDETERMINATE && t->end_rc == SQLITE_IOERR &&
+	       t->visible_event != 0;
 }
 
 /* When a committed transaction became visible to others: the last
@@ -1367,18 +1375,36 @@ int oracle_check_stream(const struct history *h,
 			}
 		}
 	}
-	if (rc == 0 && !streamed) {
+	/* Without a stream's pass: first the guess (oracle__indet_guess),
+	 * then, if it fails, the better of it, "all happened" and "none
+	 * happened". */
+	bool guessed = false;
+	for (uint32_t k = 0; k < c.indet_count && !streamed; k++) {
+		included[k] = oracle__indet_guess(h->txns[c.indets[k]]);
+		guessed |= included[k];
+	}
+	if (rc == 0 && !streamed && guessed) {
+		rc = check_run(&c, included, &best);
+		if (rc == 0 && outcome_score(&best).bad > 0) {
+			bool *kept = wh_malloc((c.indet_count + 1) * sizeof *kept);
+			memcpy(kept, included, c.indet_count * sizeof *kept);
+			for (uint32_t k = 0; k < c.indet_count; k++)
+				included[k] = true;
+			rc = try_plan(&c, included, kept, &best);
+			free(kept);
+		}
+	} else if (rc == 0 && !streamed) {
 		for (uint32_t k = 0; k < c.indet_count; k++)
 			included[k] = true;
 		rc = check_run(&c, included, &best);
 	}
 	if (rc == 0 && outcome_score(&best).bad > 0 && c.indet_count > 0) {
-		bool *all = wh_malloc((c.indet_count + 1) * sizeof *all);
-		memcpy(all, included, c.indet_count * sizeof *all);
+		bool *kept = wh_malloc((c.indet_count + 1) * sizeof *kept);
+		memcpy(kept, included, c.indet_count * sizeof *kept);
 		for (uint32_t k = 0; k < c.indet_count; k++)
 			included[k] = false;
-		rc = try_plan(&c, included, all, &best);
-		free(all);
+		rc = try_plan(&c, included, kept, &best);
+		free(kept);
 	}
 	uint32_t budget = c.cfg->indeterminate_budget
 				  ? c.cfg->indeterminate_budget

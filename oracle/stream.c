@@ -19,8 +19,9 @@
  * with or without it.
  *
  * What the thread proves. What a sweep proves under the plan oracle.c
- * builds (plan_build) in which no indeterminate writer committed (but
- * those a crash's recovered state shows, below): every anchored
+ * builds (plan_build) in which the indeterminate writers oracle__indet_guess
+ * names (killed by a crash after their commit point) committed and no
+ * other did (but one a crash's recovered state shows, below): every anchored
  * (committed writer) transaction matches at its own step, every window
  * transaction (read-only, aborted, or an indeterminate writer taken as
  * not committed) matches at some position of its window, and every crash
@@ -338,6 +339,8 @@ static void stream_end(struct oracle_stream *s, const struct hist_txn *t)
 	 * (oracle.c: placement_event; it ended, so never its COMMIT start):
 	 * before the commits that became visible after it. */
 	bool indet = t->outcome == HIST_INDETERMINATE && t->stmt_count > 0 && !ro;
+	bool included = indet && oracle__indet_guess(t);
+	s->res.included[t->id] = included;
 	if (t->outcome == HIST_COMMITTED || indet) {
 		uint64_t key = t->visible_event ? t->visible_event : t->end_event;
 		GROW(s->pend, s->pend_count, s->pend_cap);
@@ -349,7 +352,8 @@ static void stream_end(struct oracle_stream *s, const struct hist_txn *t)
 		s->pend[at] = (struct stream_pend){ key, t->id, indet };
 		s->pend_count++;
 	}
-	if (t->stmt_count > 0 && !(t->outcome == HIST_COMMITTED && !ro)) {
+	if (t->stmt_count > 0 && !(t->outcome == HIST_COMMITTED && !ro) &&
+	    !included) {
 		GROW(s->unplaced, s->unplaced_count, s->unplaced_cap);
 		s->unplaced[s->unplaced_count++] =
 			(struct stream_win){ .id = t->id };
@@ -382,7 +386,9 @@ static uint32_t step_add(struct oracle_stream *s, uint32_t id, uint32_t crash,
 	s->step_indet[st] = indet;
 	s->step_end[st] = end;
 	s->step_val[st] = noop ? s->after_writer : st + 1;
-	if (!noop)
+	/* plan_build: a read-only commit vouches up to the last committed
+	 * writer, never an indeterminate one */
+	if (!noop && !indet)
 		s->after_writer = st + 1;
 	r->step_count++;
 	return st;
@@ -401,10 +407,11 @@ static void finalize_steps(struct oracle_stream *s, uint64_t limit)
 	while (taken < s->pend_count && s->pend[taken].key < f) {
 		bool indet = s->pend[taken].indet;
 		uint32_t id = s->pend[taken++].id;
+		bool happened = !indet || r->included[id];
 		/* An assumed-not-committed writer did not happen: it vouches
 		 * for no position (UINT64_MAX: never ended before anything). */
-		step_add(s, id, ORACLE_NONE, r->txn_ro[id] || indet, indet,
-			 indet ? UINT64_MAX : s->mirror.txns[id]->end_event);
+		step_add(s, id, ORACLE_NONE, r->txn_ro[id] || !happened, indet,
+			 happened ? s->mirror.txns[id]->end_event : UINT64_MAX);
 	}
 	memmove(s->pend, s->pend + taken,
 		(s->pend_count - taken) * sizeof *s->pend);
@@ -572,7 +579,7 @@ static bool include_cut_writer(struct oracle_stream *s, uint64_t want)
 	struct oracle__stream_result *r = &s->res;
 	uint32_t at = ORACLE_NONE;
 	for (uint32_t q = r->step_count; q > s->epoch_first; q--) {
-		if (s->step_indet[q - 1]) {
+		if (s->step_indet[q - 1] && r->step_noop[q - 1]) {
 			at = q - 1;
 			break;
 		}
