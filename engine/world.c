@@ -125,6 +125,10 @@ struct conn {
 					commit point (a WAL sync also happens
 					in the checkpoint after it) */
 	bool commit_wrote_db;        /* it wrote or synced the database file */
+	bool finalized_first;        /* ... before any fault: the commit's
+					own finalisation, not the one that
+					ends a rollback after the fault (the
+					commit_hint guess) */
 	bool journal_finalized;      /* it finalised the rollback journal:
 					the commit point of rollback modes */
 	bool commit_wrote;           /* held a write lock at some point of
@@ -236,14 +240,18 @@ static void note_commit_point(struct world *w, struct conn *c,
 	if (c->in_commit) {
 		/* The rollback journal is finalised (deleted, truncated to
 		 * nothing, or its header zeroed after the database was written):
-		 * from here on the commit stands. */
+		 * from here on the commit stands, unless a fault came first:
+		 * then it is the rollback that played the journal back and
+		 * finalised it (that one only clears finalized_first). */
 		bool journal = file_is(w, file, "-journal");
-		if ((kind == WH_OP_WRITE || kind == WH_OP_SYNC) && file_is(w, file, ""))
+		if ((kind == WH_OP_WRITE || kind == WH_OP_SYNC) && file_is(w, file, "")) {
 			c->commit_wrote_db = true;
-		else if (journal && (kind == WH_OP_DELETE ||
-				     (kind == WH_OP_TRUNCATE && a == 0) ||
-				     (kind == WH_OP_WRITE && a == 0 && c->commit_wrote_db)))
+		} else if (journal && (kind == WH_OP_DELETE ||
+				       (kind == WH_OP_TRUNCATE && a == 0) ||
+				       (kind == WH_OP_WRITE && a == 0 && c->commit_wrote_db))) {
+			c->finalized_first |= !c->commit_fault_seen;
 			c->journal_finalized = true;
+		}
 	}
 	if ((kind == WH_OP_LOCK || kind == WH_OP_UNLOCK) && file != NULL &&
 	    strcmp(file, w->res->db_path) == 0) {
@@ -706,6 +714,15 @@ static void conn_txn_end(struct conn *c, enum hist_outcome outcome, int rc)
 	struct world *w = c->w;
 	if (outcome == HIST_COMMITTED && c->txn->visible_event == 0)
 		c->txn->visible_event = c->quiet_release;
+	if (outcome == HIST_INDETERMINATE) {
+		/* The oracle's first guess (oracle__indet_guess): it tries
+		 * this transaction as committed first. */
+		const char *jm = w->cfg->journal_mode;
+		bool rollback = strcmp(jm, "delete") == 0 || strcmp(jm, "truncate") == 0 ||
+				strcmp(jm, "persist") == 0;
+		c->txn->commit_hint = (rollback && c->finalized_first) ||
+				      (c->dead && c->txn->visible_event != 0);
+	}
 	c->quiet_release = 0;
 	hist_txn_end(&w->res->history, c->txn, outcome, rc, w->sched.now_us);
 	if (outcome == HIST_COMMITTED)
@@ -796,6 +813,7 @@ static void conn_commit_begins(struct conn *c)
 	c->commit_fault_wal_io = false;
 	c->commit_wrote_db = false;
 	c->journal_finalized = false;
+	c->finalized_first = false;
 }
 
 static int conn_step(struct conn *c)

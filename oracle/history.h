@@ -100,6 +100,12 @@ struct hist_txn {
 	uint64_t end_us;           /* simulated time at end */
 	int end_rc;                /* rc of COMMIT/ROLLBACK or the error that
 				      aborted it */
+	bool commit_hint;          /* INDETERMINATE only: the driver saw its
+				      commit point pass before it failed (the
+				      rollback journal finalised, or its
+				      process died after it let the write lock
+				      go inside COMMIT). A guess, not a fact: a
+				      hot-journal rollback may still undo it */
 	uint32_t stmt_count;
 	uint32_t stmt_cap;
 	struct hist_stmt *stmts;

@@ -65,8 +65,8 @@
  *   4. Indeterminate transactions are settled by search over plans, each
  *      judged by a full check run (so what later reads, crashes and the
  *      final state show decides). The first plan is the guess
- *      (oracle__indet_guess: committed when a crash or reopen killed it
- *      after its commit point was seen, else not), when it has any
+ *      (oracle__indet_guess: committed when the driver saw its commit
+ *      point pass, hist_txn.commit_hint, else not), when it has any
  *      writer committed; then the plan where every indeterminate writer
  *      committed; if those fail, the opposite plan (none committed) is
  *      run too and the best one is the starting point: under I/O faults
@@ -284,8 +284,7 @@ static bool indeterminate_writer(const struct oracle__ctx *c,
 
 bool oracle__indet_guess(const struct hist_txn *t)
 {
-	return t->outcome == HIST_INDETERMINATE && t->end_rc == SQLITE_IOERR &&
-	       t->visible_event != 0;
+	return t->outcome == HIST_INDETERMINATE && t->commit_hint;
 }
 
 /* When a committed transaction became visible to others: the last

@@ -496,12 +496,12 @@ void oracle__report_note(struct oracle_report *r, const char *text);
 /* First and last position of epoch e (0..crash_count). */
 uint32_t oracle__epoch_first(const struct oracle__ctx *c, uint32_t e);
 uint32_t oracle__epoch_last(const struct oracle__ctx *c, uint32_t e);
-/* The first guess for an indeterminate writer: committed when its
- * process died (the plain SQLITE_IOERR the driver records for a
- * transaction a crash or reopen killed) after its commit point was seen
- * (visible_event: it let the write lock go inside COMMIT); not committed
- * otherwise (an I/O error inside COMMIT: SQLite rolls back, and also lets
- * the lock go, so visible_event alone says nothing). */
+/* The first guess for an indeterminate writer: committed when the
+ * driver saw its commit point pass (hist_txn.commit_hint: the rollback
+ * journal finalised, or its process died after it let the write lock go
+ * inside COMMIT); not committed otherwise (an I/O error inside a WAL
+ * COMMIT: SQLite rolls back, and lets the lock go too, so the release
+ * alone says nothing). */
 bool oracle__indet_guess(const struct hist_txn *t);
 /* Whether transaction t's outcome and plan make it a committed one. */
 bool oracle__txn_happened(const struct oracle__ctx *c,

@@ -20,8 +20,8 @@
  *
  * What the thread proves. What a sweep proves under the plan oracle.c
  * builds (plan_build) in which the indeterminate writers oracle__indet_guess
- * names (killed by a crash after their commit point) committed and no
- * other did (but one a crash's recovered state shows, below): every anchored
+ * names (the driver saw their commit point pass) committed and no other
+ * did (but one a crash's recovered state shows, below): every anchored
  * (committed writer) transaction matches at its own step, every window
  * transaction (read-only, aborted, or an indeterminate writer taken as
  * not committed) matches at some position of its window, and every crash
