@@ -125,6 +125,8 @@ struct conn {
 					commit point (a WAL sync also happens
 					in the checkpoint after it) */
 	bool commit_wrote_db;        /* it wrote or synced the database file */
+	bool commit_op_failed;       /* an op of the COMMIT in flight failed
+					with an I/O error or a full disk */
 	bool finalized_first;        /* ... before any fault: the commit's
 					own finalisation, not the one that
 					ends a rollback after the fault (the
@@ -234,9 +236,21 @@ static void note_commit_point(struct world *w, struct conn *c,
 			      enum wh_op_kind kind, const char *file, int64_t a,
 			      int64_t b, int rc)
 {
-	bool was_holding = c->holds_db_write_lock || c->holds_wal_write_lock;
-	if (rc != SQLITE_OK)
+	/* A dead connection's calls are SQLite unwinding against handles
+	 * that no longer reach the files (an unlock there "succeeds" without
+	 * effect): nothing it does is a commit point. */
+	if (c->dead)
 		return;
+	bool was_holding = c->holds_db_write_lock || c->holds_wal_write_lock;
+	if (rc != SQLITE_OK) {
+		/* A write refused for a full disk (the quota, not an injected
+		 * fault) makes SQLite roll back like an injected fault does. */
+		int prim = rc & 0xff;
+		if (c->in_commit && (prim == SQLITE_FULL ||
+				     (prim == SQLITE_IOERR && rc != SQLITE_IOERR_SHORT_READ)))
+			c->commit_op_failed = true;
+		return;
+	}
 	if (c->in_commit) {
 		/* The rollback journal is finalised (deleted, truncated to
 		 * nothing, or its header zeroed after the database was written):
@@ -249,7 +263,7 @@ static void note_commit_point(struct world *w, struct conn *c,
 		} else if (journal && (kind == WH_OP_DELETE ||
 				       (kind == WH_OP_TRUNCATE && a == 0) ||
 				       (kind == WH_OP_WRITE && a == 0 && c->commit_wrote_db))) {
-			c->finalized_first |= !c->commit_fault_seen;
+			c->finalized_first |= !c->commit_fault_seen && !c->commit_op_failed;
 			c->journal_finalized = true;
 		}
 	}
@@ -266,8 +280,15 @@ static void note_commit_point(struct world *w, struct conn *c,
 		c->wrote_under_lock = true;
 	}
 	bool holding = c->holds_db_write_lock || c->holds_wal_write_lock;
-	if (!was_holding && holding)
+	if (!was_holding && holding) {
 		c->wrote_under_lock = false; /* a new hold starts clean */
+		/* What an autocommit statement did before taking the lock for
+		 * its own writes (rolling back another's hot journal, which
+		 * writes the database and finalises that journal) is not its
+		 * commit. */
+		c->commit_wrote_db = false;
+		c->finalized_first = false;
+	}
 	if (c->in_commit && holding)
 		c->commit_wrote = true;
 	/* The first release, inside COMMIT, of the transaction's own hold
@@ -814,6 +835,7 @@ static void conn_commit_begins(struct conn *c)
 	c->commit_wrote_db = false;
 	c->journal_finalized = false;
 	c->finalized_first = false;
+	c->commit_op_failed = false;
 }
 
 static int conn_step(struct conn *c)

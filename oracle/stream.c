@@ -51,11 +51,10 @@
  *               later than every event seen. Pending commits with a key
  *               below F take their positions, in key order: the steps.
  *   lo          max over steps that ended before R began of their value
- *               (s + 1 for a writer, the position after the last writer
- *               for a read-only commit, none for an indeterminate writer
- *               assumed not committed), as plan_build has it; values
- *               never decrease along the steps, so the last step that
- *               ended before R began gives it. R's lo is known once no
+ *               (s + 1 for a writer, the position after the last
+ *               committed writer for a read-only commit, none for an
+ *               indeterminate writer assumed not committed), as
+ *               plan_build has it (lo_before). R's lo is known once no
  *               pending commit ended before R began.
  *   blocking    a writer step k is applied only when no transaction that
  *               may still get lo <= k is unknown: every running or not yet
@@ -270,14 +269,19 @@ static void txn_reserve(struct oracle_stream *s, uint32_t id)
 	s->txn_cap = cap;
 }
 
-/* The value of the last step that ended before event e (the largest:
- * values never decrease along the steps), or 0. */
+/* The largest value of a step that ended before event e, or 0. Values
+ * mostly grow along the steps, but not always (a read-only commit after
+ * an indeterminate writer taken as committed vouches only up to the last
+ * committed writer), so the scan goes back from the end and stops only
+ * where no earlier step can beat what it has: a step's value is at most
+ * its position + 1. */
 static uint32_t lo_before(const struct oracle_stream *s, uint64_t e)
 {
-	for (uint32_t q = s->res.step_count; q > 0; q--)
-		if (s->step_end[q - 1] < e)
-			return s->step_val[q - 1];
-	return 0;
+	uint32_t best = 0;
+	for (uint32_t q = s->res.step_count; q > best; q--)
+		if (s->step_end[q - 1] < e && s->step_val[q - 1] > best)
+			best = s->step_val[q - 1];
+	return best;
 }
 
 /* A lower bound of lo (exact for a transaction that is placed): no
