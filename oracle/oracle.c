@@ -1087,6 +1087,20 @@ static int try_plan(struct oracle__ctx *c, bool *included, bool *best_included,
 	return rc;
 }
 
+/* try_plan with every indeterminate writer committed (value) or none;
+ * included keeps the better plan. */
+static int try_uniform(struct oracle__ctx *c, bool *included, bool value,
+		       struct oracle__outcome *best)
+{
+	bool *kept = wh_malloc((c->indet_count + 1) * sizeof *kept);
+	memcpy(kept, included, c->indet_count * sizeof *kept);
+	for (uint32_t k = 0; k < c->indet_count; k++)
+		included[k] = value;
+	int rc = try_plan(c, included, kept, best);
+	free(kept);
+	return rc;
+}
+
 struct explore_key {
 	uint32_t distance;  /* positions to the nearest failure after it */
 	uint32_t indet;     /* index in c->indets (slot order) */
@@ -1384,27 +1398,15 @@ int oracle_check_stream(const struct history *h,
 	}
 	if (rc == 0 && !streamed && guessed) {
 		rc = check_run(&c, included, &best);
-		if (rc == 0 && outcome_score(&best).bad > 0) {
-			bool *kept = wh_malloc((c.indet_count + 1) * sizeof *kept);
-			memcpy(kept, included, c.indet_count * sizeof *kept);
-			for (uint32_t k = 0; k < c.indet_count; k++)
-				included[k] = true;
-			rc = try_plan(&c, included, kept, &best);
-			free(kept);
-		}
+		if (rc == 0 && outcome_score(&best).bad > 0)
+			rc = try_uniform(&c, included, true, &best);
 	} else if (rc == 0 && !streamed) {
 		for (uint32_t k = 0; k < c.indet_count; k++)
 			included[k] = true;
 		rc = check_run(&c, included, &best);
 	}
-	if (rc == 0 && outcome_score(&best).bad > 0 && c.indet_count > 0) {
-		bool *kept = wh_malloc((c.indet_count + 1) * sizeof *kept);
-		memcpy(kept, included, c.indet_count * sizeof *kept);
-		for (uint32_t k = 0; k < c.indet_count; k++)
-			included[k] = false;
-		rc = try_plan(&c, included, kept, &best);
-		free(kept);
-	}
+	if (rc == 0 && outcome_score(&best).bad > 0 && c.indet_count > 0)
+		rc = try_uniform(&c, included, false, &best);
 	uint32_t budget = c.cfg->indeterminate_budget
 				  ? c.cfg->indeterminate_budget
 				  : ORACLE_BUDGET_DEFAULT;
