@@ -29,24 +29,14 @@
  * cut COMMITs did not commit, so that plan usually passes; one that does
  * proves the history, whatever the other plans would give.
  *
- * Crashes (stream_crash): all connections die at a crash, so every
- * transaction of the epoch has ended when it is told (with the digest of
- * the recovered database). The epoch is swept to its end and the
- * reference's digest compared with the recovered one; when they differ,
- * the epoch's last writer, if it is an indeterminate one that nothing
- * after it depends on (no writer and no window match after its step),
- * is applied, as its COMMIT may have reached the disk before the crash
- * cut it; then they must agree. The crash takes its step, and windows of
- * the next epoch start after it. A crash that lost a commit (even where
- * the durability promise allows it) or whose recovery failed is left to
- * oracle_check: the stream gives up.
  * It computes the same serial order and the same lower window bounds
- * (lo) incrementally, from what has ended so far:
+ * (lo) as plan_build, incrementally, from what has ended so far:
  *
  *   frontier F  every committed transaction (or indeterminate writer,
  *               placed by the same key) whose commit key (visible event,
- *               else end event) is below F has ended and been seen: F = min(begin event of a running transaction, last
- *               event seen + 1), since a key is always later than its
+ *               else end event) is below F has ended and been seen:
+ *               F = min(begin event of a running transaction, last event
+ *               seen + 1), since a key is always later than its
  *               transaction's begin, and anything not begun yet comes
  *               later than every event seen. Pending commits with a key
  *               below F take their positions, in key order: the steps.
@@ -62,6 +52,18 @@
  *               the steps already final). A transaction not begun yet
  *               gets lo above every writer already applied.
  *
+ * Crashes (stream_crash): all connections die at a crash, so every
+ * transaction of the epoch has ended when it is told (with the digest of
+ * the recovered database). The epoch is swept to its end and the
+ * reference's digest compared with the recovered one; when they differ,
+ * the epoch's last writer, if it is an indeterminate one that nothing
+ * after it depends on (no writer and no window match after its step),
+ * is applied, as its COMMIT may have reached the disk before the crash
+ * cut it; then they must agree. The crash takes its step, and windows of
+ * the next epoch start after it. A crash that lost a commit (even where
+ * the durability promise allows it) or whose recovery failed is left to
+ * oracle_check: the stream gives up.
+ *
  * A window transaction is evaluated, as in the sweep, at every new state
  * from its lo on until it matches; a match at state version v counts at
  * position max(lo, first position of v). No upper bound is known while
@@ -72,9 +74,9 @@
  *
  * Trust. The stream's result is used only if it is complete (every
  * transaction ended, nothing gave up) and oracle.c, after the run, finds
- * it agrees with the real plan: the same steps in the same order, and
- * every window transaction matched at a position inside its real window
- * [lo, hi] (oracle__stream_valid). Then the reference, at the final
+ * it agrees with the real plan: the same steps (crashes included) in the
+ * same order, the same no-ops, and every window transaction matched at a
+ * position inside its real window [lo, hi] (stream_agrees). Then the reference, at the final
  * state, is the one the final-state comparison uses, and the verdict is
  * what the full sweep would have found: a pass. In every other case the
  * check runs from scratch as it always did, so the stream can make the
