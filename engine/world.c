@@ -730,6 +730,15 @@ static bool sql_is_ordered(const char *sql)
 	return strstr(sql, "ORDER BY") != NULL || strstr(sql, "order by") != NULL;
 }
 
+/* The rollback-journal modes with a journal file, whose finalisation is
+ * the commit point. */
+static bool journal_is_file(const struct world *w)
+{
+	const char *jm = w->cfg->journal_mode;
+	return strcmp(jm, "delete") == 0 || strcmp(jm, "truncate") == 0 ||
+	       strcmp(jm, "persist") == 0;
+}
+
 static void conn_txn_end(struct conn *c, enum hist_outcome outcome, int rc)
 {
 	struct world *w = c->w;
@@ -738,10 +747,7 @@ static void conn_txn_end(struct conn *c, enum hist_outcome outcome, int rc)
 	if (outcome == HIST_INDETERMINATE) {
 		/* The oracle's first guess (oracle__indet_guess): it tries
 		 * this transaction as committed first. */
-		const char *jm = w->cfg->journal_mode;
-		bool rollback = strcmp(jm, "delete") == 0 || strcmp(jm, "truncate") == 0 ||
-				strcmp(jm, "persist") == 0;
-		c->txn->commit_hint = (rollback && c->finalized_first) ||
+		c->txn->commit_hint = (journal_is_file(w) && c->finalized_first) ||
 				      (c->dead && c->txn->visible_event != 0);
 	}
 	c->quiet_release = 0;
@@ -810,8 +816,7 @@ static enum commit_fate commit_fate(const struct world *w, const struct conn *c,
 	if (!rc_is_uncertain(rc) || !c->commit_wrote)
 		return COMMIT_NOT_DONE;
 	const char *jm = w->cfg->journal_mode;
-	bool rollback = strcmp(jm, "delete") == 0 || strcmp(jm, "truncate") == 0 ||
-			strcmp(jm, "persist") == 0;
+	bool rollback = journal_is_file(w);
 	/* Finalised: most likely committed, but an autocommit statement's
 	 * window also covers a hot-journal rollback at its start (which
 	 * deletes or truncates a journal too), so this stays uncertain. */
