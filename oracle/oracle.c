@@ -1416,7 +1416,7 @@ int oracle_check_stream(const struct history *h,
 	if (rc == 0 && outcome_score(&best).bad > 0 && c.indet_count > explored) {
 		out->gave_up = true;
 		struct oracle__buf b = { 0 };
-		oracle__buf_printf(&b, "indeterminate budget exceeded: %u indeterminate transactions, only %u at a time (those nearest before a failure) were settled both ways (the rest kept the better of two assumptions: all committed, or none), so the failures below may have another explanation; assumed committed:",
+		oracle__buf_printf(&b, "indeterminate budget exceeded: %u indeterminate transactions, only %u at a time (those nearest before a failure) were settled both ways (the rest kept the best of the first plans: the driver's guess, all committed, or none), so the failures below may have another explanation; assumed committed:",
 				   c.indet_count, explored);
 		for (uint32_t k = 0, shown = 0; k < c.indet_count && shown < 16; k++)
 			if (included[k] && ++shown)
