@@ -362,17 +362,8 @@ static int ratio_run(const char *workload, uint32_t conns, uint64_t txns,
 		world_result_free(&res);
 		return 3;
 	}
-	struct oracle_config oc = {
-		.target_path = res.db_path,
-		.target_vfs = res.vfs_name,
-		.invariants = cfg.workload->invariants,
-		.invariant_count = cfg.workload->invariant_count,
-		.ref_pragmas = cfg.workload->pragmas,
-		.ref_pragma_count = cfg.workload->pragma_count,
-		.indeterminate_budget = 64,
-		.durability = oracle_durability_for(cfg.journal_mode,
-						    cfg.synchronous),
-	};
+	struct oracle_config oc;
+	world_oracle_config(&cfg, &res, 64, &oc);
 	struct oracle_report rep;
 	double t1 = now_s();
 	rc = oracle_check_stream(&res.history, &oc, s, &rep);

@@ -1528,6 +1528,23 @@ static void renumber_commits(struct history *h)
 	free(v);
 }
 
+void world_oracle_config(const struct world_config *cfg,
+			 const struct world_result *res, uint32_t budget,
+			 struct oracle_config *oc)
+{
+	*oc = (struct oracle_config){
+		.target_path = res->db_path,
+		.target_vfs = cfg->target == WORLD_TARGET_SIM ? res->vfs_name : NULL,
+		.invariants = cfg->workload->invariants,
+		.invariant_count = cfg->workload->invariant_count,
+		.ref_pragmas = cfg->workload->pragmas,
+		.ref_pragma_count = cfg->workload->pragma_count,
+		.indeterminate_budget = budget,
+		.durability = oracle_durability_for(cfg->journal_mode, cfg->synchronous),
+		.bitflips = res->stats.bitflips > 0,
+	};
+}
+
 int world_run(const struct world_config *cfg, struct world_result *res)
 {
 	int rc = world_global_init();

@@ -24,15 +24,8 @@ static struct verdict run_checked(struct world_config *cfg)
 	struct oracle_report rep;
 	struct verdict v = {0};
 	assert_int_equal(world_run(cfg, &r), 0);
-	struct oracle_config oc = {
-		.target_path = r.db_path,
-		.target_vfs = cfg->target == WORLD_TARGET_SIM ? r.vfs_name : NULL,
-		.invariants = cfg->workload->invariants,
-		.invariant_count = cfg->workload->invariant_count,
-		.ref_pragmas = cfg->workload->pragmas,
-		.ref_pragma_count = cfg->workload->pragma_count,
-		.indeterminate_budget = 8,
-	};
+	struct oracle_config oc;
+	world_oracle_config(cfg, &r, 8, &oc);
 	assert_int_equal(oracle_check(&r.history, &oc, &rep), 0);
 	v.violations = rep.violation_count;
 	v.findings = r.finding_count;

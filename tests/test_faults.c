@@ -31,17 +31,8 @@ static struct outcome run_checked(const struct world_config *cfg)
 	struct outcome o;
 	memset(&o, 0, sizeof o);
 	assert_int_equal(world_run(cfg, &r), 0);
-	struct oracle_config oc = {
-		.target_path = r.db_path,
-		.target_vfs = r.vfs_name,
-		.invariants = cfg->workload->invariants,
-		.invariant_count = cfg->workload->invariant_count,
-		.ref_pragmas = cfg->workload->pragmas,
-		.ref_pragma_count = cfg->workload->pragma_count,
-		.indeterminate_budget = 64,
-		.durability = oracle_durability_for(cfg->journal_mode, cfg->synchronous),
-		.bitflips = r.stats.bitflips > 0,
-	};
+	struct oracle_config oc;
+	world_oracle_config(cfg, &r, 64, &oc);
 	assert_int_equal(oracle_check(&r.history, &oc, &rep), 0);
 	for (uint32_t i = 0; i < rep.violation_count; i++) {
 		if (rep.violations[i].expected)

@@ -189,16 +189,8 @@ static void test_hot_journal_taken_for_live(void **state)
 	struct world_result r;
 	assert_int_equal(world_run(&cfg, &r), 0);
 	assert_int_equal(fclose(tf), 0);
-	struct oracle_config oc = {
-		.target_path = r.db_path,
-		.target_vfs = r.vfs_name,
-		.invariants = cfg.workload->invariants,
-		.invariant_count = cfg.workload->invariant_count,
-		.ref_pragmas = cfg.workload->pragmas,
-		.ref_pragma_count = cfg.workload->pragma_count,
-		.indeterminate_budget = 8,
-		.durability = oracle_durability_for(cfg.journal_mode, cfg.synchronous),
-	};
+	struct oracle_config oc;
+	world_oracle_config(&cfg, &r, 8, &oc);
 	struct oracle_report rep;
 	assert_int_equal(oracle_check(&r.history, &oc, &rep), 0);
 	bool corrupt = false;

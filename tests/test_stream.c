@@ -299,16 +299,8 @@ static struct checked run_checked(const struct world_config *base, bool stream)
 	struct oracle_stream *s = stream ? oracle_stream_start(&r.history, &pre) : NULL;
 	cfg.observer = oracle_stream_observer(s);
 	assert_int_equal(world_run(&cfg, &r), 0);
-	struct oracle_config oc = {
-		.target_path = r.db_path,
-		.target_vfs = cfg.target == WORLD_TARGET_SIM ? r.vfs_name : NULL,
-		.invariants = cfg.workload->invariants,
-		.invariant_count = cfg.workload->invariant_count,
-		.ref_pragmas = cfg.workload->pragmas,
-		.ref_pragma_count = cfg.workload->pragma_count,
-		.indeterminate_budget = 8,
-		.durability = oracle_durability_for(cfg.journal_mode, cfg.synchronous),
-	};
+	struct oracle_config oc;
+	world_oracle_config(&cfg, &r, 8, &oc);
 	struct oracle_report rep;
 	assert_int_equal(oracle_check_stream(&r.history, &oc, s, &rep), 0);
 	struct checked c = { .trace_hash = r.trace_hash,

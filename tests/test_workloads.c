@@ -1068,15 +1068,8 @@ static void run_checked(const char *name, uint64_t txns)
 			fprintf(stderr, "%s seed %llu: finding %s: %s\n", name,
 				(unsigned long long)cfg.seed, r.findings[k].kind,
 				r.findings[k].detail);
-		struct oracle_config oc = {
-			.target_path = r.db_path,
-			.target_vfs = r.vfs_name,
-			.invariants = wl->invariants,
-			.invariant_count = wl->invariant_count,
-			.ref_pragmas = wl->pragmas,
-			.ref_pragma_count = wl->pragma_count,
-			.indeterminate_budget = 8,
-		};
+		struct oracle_config oc;
+		world_oracle_config(&cfg, &r, 8, &oc);
 		assert_int_equal(oracle_check(&r.history, &oc, &rep), 0);
 		for (uint32_t k = 0; k < rep.violation_count && k < 3; k++)
 			fprintf(stderr, "%s seed %llu: violation %s: %s\n", name,

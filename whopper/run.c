@@ -558,17 +558,8 @@ int run_once(struct run_opts *o, struct wh_tape *tape, bool print, struct run_ou
 	int orc = 0;
 	bool checked = false;
 	if (rc == 0) {
-		struct oracle_config oc = {
-			.target_path = res.db_path,
-			.target_vfs = cfg.target == WORLD_TARGET_SIM ? res.vfs_name : NULL,
-			.invariants = cfg.workload->invariants,
-			.invariant_count = cfg.workload->invariant_count,
-			.ref_pragmas = cfg.workload->pragmas,
-			.ref_pragma_count = cfg.workload->pragma_count,
-			.indeterminate_budget = 64,
-			.durability = oracle_durability_for(cfg.journal_mode, cfg.synchronous),
-			.bitflips = res.stats.bitflips > 0,
-		};
+		struct oracle_config oc;
+		world_oracle_config(&cfg, &res, 64, &oc);
 		orc = oracle_check_stream(&res.history, &oc, stream, &rep);
 		checked = true;
 	} else {
