@@ -710,8 +710,10 @@ static void crash_expected(struct oracle__ctx *c, uint32_t e, uint32_t v)
 	if (v == ORACLE_NONE)
 		return;
 	if (c->cfg->durability == ORACLE_DURABLE_NONE &&
-	    c->first_power_loss != ORACLE_NONE && c->first_power_loss <= e)
+	    c->first_power_loss != ORACLE_NONE && c->first_power_loss <= e) {
 		c->report->violations[v].expected = true;
+		c->report->violations[v].expected_reason = "no-durability-promise";
+	}
 }
 
 /* Committed (and assumed-committed indeterminate) writers at steps in

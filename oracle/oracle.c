@@ -151,6 +151,7 @@ uint32_t oracle__report_add(struct oracle__ctx *c, const char *kind,
 	uint32_t index = r->violation_count++;
 	struct oracle_violation *v = &r->violations[index];
 	v->expected = false;
+	v->expected_reason = NULL;
 	v->kind = wh_strdup(kind);
 	v->detail = detail;
 	v->txns = wh_malloc((txn_count ? txn_count : 1) * sizeof *v->txns);
@@ -1267,6 +1268,7 @@ static void report_finish(struct oracle__ctx *c)
 		struct oracle_violation *v = &r->violations[k];
 		if (c->cfg->bitflips) {
 			v->expected = true;
+			v->expected_reason = "bitflip-no-checksums";
 			violation_suffix(v, "expected under bit flips (SQLite has no page checksums)");
 			continue;
 		}
@@ -1281,6 +1283,7 @@ static void report_finish(struct oracle__ctx *c)
 			crash_caused = c->h->txns[v->txns[j]]->begin_event > after;
 		if (crash_caused) {
 			v->expected = true;
+			v->expected_reason = "no-durability-promise";
 			violation_suffix(v, "expected under synchronous=OFF, or NORMAL outside WAL: no durability promise after power loss");
 		}
 	}

@@ -72,6 +72,10 @@ struct oracle_config {
 struct oracle_violation {
 	bool expected;     /* expected under the configuration (bit flips,
 			      synchronous=OFF): reported, not a failure */
+	const char *expected_reason; /* when expected: a static id naming
+					the documented reason
+					("bitflip-no-checksums", ...), else
+					NULL */
 	char *kind;        /* "read_skew", "lost_commit", ... (see oracle.c) */
 	char *detail;      /* one readable paragraph */
 	uint32_t *txns;    /* transaction ids involved */
