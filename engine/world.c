@@ -346,8 +346,8 @@ static void trace_stmt(struct world *w, struct conn *c, const char *what,
 	trace_fold(w, str_hash(what) ^ ((uint64_t)(uint32_t)c->id << 40));
 	trace_fold(w, (uint64_t)(uint32_t)rc);
 	if (w->cfg->trace)
-		fprintf(w->cfg->trace, "t=%" PRIu64 " conn=%d %s rc=%d sql=%s\n",
-			w->sched.now_us, c->id, what, rc, sql ? sql : "-");
+		fprintf(w->cfg->trace, "t=%" PRIu64 " conn=%d %s rc=%d sql=%s txn=%d\n",
+			w->sched.now_us, c->id, what, rc, sql ? sql : "-", c->txn ? (int)c->txn->id : -1);
 }
 
 /* ------------------------------------------------------------------ */
@@ -805,12 +805,13 @@ enum commit_fate {
  * the same? Not if the error is a refusal or it never held the write lock.
  * In the rollback-journal modes with a journal file, the commit point is
  * the journal's finalisation (deleted, truncated to nothing, header zeroed
- * after the database was written and synced): when an injected I/O fault
- * stopped the commit before it, the hot journal undoes the writes. In WAL mode frames are written only before the commit point, so
- * a fault injected on a WAL write came before it (a WAL sync also happens
- * in the auto-checkpoint, after the commit). Anything else (an allocation
- * failure, a fault after the WAL commit point, journal modes memory and
- * off) stays uncertain. */
+ * after the database was written and synced); an injected I/O fault that
+ * stopped the commit before it wrote the database file leaves nothing
+ * committed, after that it is uncertain (see below). In WAL mode frames
+ * are written only before the commit point, so a fault injected on a WAL
+ * write came before it (a WAL sync also happens in the auto-checkpoint,
+ * after the commit). Anything else (an allocation failure, a fault after
+ * the WAL commit point, journal modes memory and off) stays uncertain. */
 static enum commit_fate commit_fate(const struct world *w, const struct conn *c, int rc)
 {
 	if (!rc_is_uncertain(rc) || !c->commit_wrote)
@@ -826,7 +827,14 @@ static enum commit_fate commit_fate(const struct world *w, const struct conn *c,
 		return COMMIT_UNCERTAIN;
 	if (strcmp(jm, "wal") == 0)
 		return c->commit_fault_wal_io ? COMMIT_NOT_DONE : COMMIT_UNCERTAIN;
-	return rollback ? COMMIT_NOT_DONE : COMMIT_UNCERTAIN;
+	/* Rollback modes: a fault before the database file was touched left
+	 * it as it was. Once the COMMIT wrote it, only the hot journal's
+	 * playback undoes the writes, and SQLite promises that only when a
+	 * connection recovers the journal: until then other connections can
+	 * read the written pages (the hot-journal race in the catalogue,
+	 * where the playback never happens). An I/O error returned by such a
+	 * COMMIT is no promise that it did not commit. */
+	return rollback && !c->commit_wrote_db ? COMMIT_NOT_DONE : COMMIT_UNCERTAIN;
 }
 
 static void conn_commit_begins(struct conn *c)
@@ -1037,11 +1045,26 @@ static int conn_step(struct conn *c)
 		case CS_ROLLBACK:
 			/* SQLite may already have rolled back (autocommit on
 			 * again): then there is nothing to undo. Reading the
-			 * flag does no I/O. */
-			if (c->db != NULL && !sqlite3_get_autocommit(c->db)) {
+			 * flag does no I/O. A ROLLBACK parked in the VFS is
+			 * resumed whatever the flag says meanwhile. */
+			if (c->call_active ||
+			    (c->db != NULL && !sqlite3_get_autocommit(c->db))) {
 				RETURN_IF_PENDING(conn_exec(c, "ROLLBACK"));
 				trace_stmt(w, c, "rollback", "ROLLBACK", c->call_rc);
+				if (c->db != NULL && !sqlite3_get_autocommit(c->db)) {
+					/* The ROLLBACK failed (an allocation or
+					 * I/O fault) and the transaction is still
+					 * open: it has not ended, and the next
+					 * statement would run inside it. Pause,
+					 * then try again; a fault that never
+					 * clears ends as a hang, a reported
+					 * result. */
+					res->stats.rollback_retries++;
+					conn_wait(c, WH_OP_THINK);
+					return WH_PENDING;
+				}
 			}
+			WH_ASSERT(!c->call_active);
 			conn_txn_end(c, HIST_ABORTED, c->abort_rc);
 			c->state = CS_THINK;
 			break;

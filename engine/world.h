@@ -110,6 +110,8 @@ struct world_stats {
 	uint64_t recoveries;           /* successful reopen after a crash */
 	uint64_t reopens;              /* clean close-and-reopen rounds */
 	uint64_t bitflips;
+	uint64_t rollback_retries;     /* ROLLBACKs that failed and left the
+					  transaction open, so were retried */
 	uint32_t fault_kinds_on;       /* swarm: op kinds that could fail */
 };
 

@@ -249,6 +249,36 @@ static void test_rollback_after_fault_not_guessed(void **state)
 	}
 }
 
+/* A ROLLBACK that fails (here an allocation failure) leaves SQLite's
+ * transaction open. The driver took the transaction for ended, so the
+ * connection's next autocommit INSERT ran inside it and was recorded as
+ * committed; a later BEGIN failed ("within a transaction"), its ROLLBACK
+ * undid both, and a reader saw the register without the "committed"
+ * write: a false read_mismatch (this seed, T795 inside T794). The driver
+ * now retries the ROLLBACK until the transaction is closed. Fails if it
+ * stops checking that the ROLLBACK closed the transaction. */
+static void test_failed_rollback_retried(void **state)
+{
+	(void)state;
+	struct world_config cfg;
+	world_config_default(&cfg);
+	cfg.seed = 17970434366004334481ULL;
+	cfg.workload = wl_find("rw-register");
+	cfg.conn_count = 9;
+	cfg.txn_count = 1000;
+	cfg.journal_mode = "persist";
+	cfg.synchronous = "normal";
+	cfg.faults = WORLD_FAULTS_IO;
+	cfg.pragmas[0] = "mmap_size=0";
+	cfg.pragmas[1] = "page_size=16384";
+	cfg.pragma_count = 2;
+	struct outcome o = run_checked(&cfg);
+	if (o.unexpected)
+		fail_msg("failed rollback: %s", o.kinds);
+	assert_int_equal(o.findings, 0);
+	assert_true(o.stats.rollback_retries > 0);
+}
+
 /* Chaos (io + crash + reopens + spikes) passes and is deterministic. */
 static void test_chaos_pass_and_deterministic(void **state)
 {
@@ -296,6 +326,7 @@ int main(void)
 		cmocka_unit_test(test_honest_io_faults_pass),
 		cmocka_unit_test(test_quiet_writer_ordered_at_its_lock),
 		cmocka_unit_test(test_rollback_after_fault_not_guessed),
+		cmocka_unit_test(test_failed_rollback_retried),
 		cmocka_unit_test(test_chaos_pass_and_deterministic),
 		cmocka_unit_test(test_bitflip_reports),
 	};

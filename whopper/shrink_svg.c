@@ -7,7 +7,7 @@
  *
  * Source: the --trace text of the verifying replay (one line per event,
  * "t=<us> conn=<id> op=<name> ..." for VFS operations and "t=<us>
- * conn=<id> <what> rc=<rc> sql=..." for the driver's steps), matched to
+ * conn=<id> <what> rc=<rc> sql=... txn=<id>" for the driver's steps), matched to
  * the history: per connection, the k-th "stmt" line is the connection's
  * k-th statement, and transactions follow one another in id order.
  *
