@@ -389,6 +389,13 @@ static int maybe_fault(struct world *w, struct conn *c, enum wh_op_kind kind, co
 		w->res->stats.faults_injected++;
 		w->res->stats.faults_by_kind[kind]++;
 		trace_fold(w, 0xfa17ULL ^ ((uint64_t)kind << 8) ^ ((uint64_t)(uint32_t)c->id << 20));
+		/* The op never reaches the VFS, so it has no op= line: say
+		 * what failed, for whoever attributes a finding. */
+		if (w->cfg->trace)
+			fprintf(w->cfg->trace, "t=%" PRIu64 " conn=%d fault=%s file=%s a=%" PRId64
+					       " rc=%d\n",
+				w->sched.now_us, c->id, wh_op_name(kind), file ? file : "-", arg,
+				code);
 	}
 	return code;
 }
