@@ -150,7 +150,7 @@ replay_end=$(grep '"kind": "replay"' "$tmp/c2/results.jsonl" | sed 's/.*"finishe
 run_start=$(grep '"kind": "run"' "$tmp/c2/results.jsonl" | sed 's/.*"started_at": \([0-9.]*\),.*/\1/' | sort -g | head -1)
 [ "$first_kind" = replay ] && awk -v a="$replay_end" -v b="$run_start" 'BEGIN { exit !(a <= b) }'
 check $? "the corpus is replayed first: every replay ends before the first run starts"
-grep '"kind": "replay"' "$tmp/c2/results.jsonl" | grep -q '"status": "crash", "signature": "crash:SIGSEGV:cmd_run", "known": true' &&
+grep '"kind": "replay"' "$tmp/c2/results.jsonl" | grep -q '"status": "crash", "signature": "crash:SIGSEGV:cmd_run", "label": "new", "in_corpus": true' &&
 	grep -q '"outcome": "still failing"' "$tmp/c2/summary.json"
 check $? "a corpus entry that still fails is reported as still failing and known"
 [ $rc -eq 0 ] || grep -q 'NEW' "$tmp/c2.out"
@@ -205,7 +205,7 @@ replay_end=$(grep '"kind": "replay"' "$tmp/f2/results.jsonl" | sed 's/.*"finishe
 run_start=$(grep '"kind": "run"' "$tmp/f2/results.jsonl" | sed 's/.*"started_at": \([0-9.]*\),.*/\1/' | sort -g | head -1)
 case $first in *'"kind": "replay"'*'"replay_file": "'"$fc"/*.whop'"'*) first_ok=0 ;; *) first_ok=1 ;; esac
 [ $first_ok -eq 0 ] && [ "$replays" -eq "$whops" ] && awk -v a="$replay_end" -v b="$run_start" 'BEGIN { exit !(a <= b) }' &&
-	[ "$(grep '"kind": "replay"' "$tmp/f2/results.jsonl" | grep -c '"known": true,.*"outcome": "still failing"')" -eq "$whops" ] &&
+	[ "$(grep '"kind": "replay"' "$tmp/f2/results.jsonl" | grep -c '"in_corpus": true,.*"outcome": "still failing"')" -eq "$whops" ] &&
 	grep -q "\"still_failing\": $whops," "$tmp/f2/summary.json"
 check $? "the next job replays the corpus's replay files first and reports each as still failing"
 cp -r "$fc" "$tmp/fcorpus2"

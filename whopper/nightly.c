@@ -463,7 +463,7 @@ struct job {
 	char repro_dir[4096];         /* DIR/repro: a recording per signature */
 	char shrunk_dir[4096];        /* DIR/shrunk: shrinker outputs */
 	struct nl_agg agg;
-	struct nl_map known;          /* signatures in the corpus at job start */
+	struct nl_map corpus_sigs;    /* signatures in the corpus at job start */
 	struct nl_corpus_entry *corpus;
 	size_t corpus_count;
 	struct replay_item *replays;  /* this shard's, not yet recorded */
@@ -574,7 +574,7 @@ static void record_result(struct job *j, struct slot *s)
 	}
 	print_header(j);
 	uint32_t unused;
-	r->known = r->signature && nl_map_get(&j->known, r->signature, &unused);
+	r->in_corpus = r->signature && nl_map_get(&j->corpus_sigs, r->signature, &unused);
 	/* Before the line: see "Replay files" at the top. */
 	if (s->kind == SLOT_RUN)
 		keep_or_drop_recording(j, s);
@@ -1369,8 +1369,8 @@ static void plan_replays(struct job *j, const struct nl_job_file *jf)
 	j->replays = wh_calloc(jf->snapshot_count ? jf->snapshot_count : 1, sizeof *j->replays);
 	for (size_t p = 0; p < jf->snapshot_count; p++) {
 		uint32_t unused;
-		if (!nl_map_get(&j->known, jf->snapshot[p].signature, &unused))
-			nl_map_put(&j->known, jf->snapshot[p].signature, (uint32_t)p);
+		if (!nl_map_get(&j->corpus_sigs, jf->snapshot[p].signature, &unused))
+			nl_map_put(&j->corpus_sigs, jf->snapshot[p].signature, (uint32_t)p);
 		if (p % j->o->shard_n != j->o->shard_i ||
 		    nl_map_get(&j->agg.replay_index, jf->snapshot[p].name, &unused))
 			continue;
@@ -1653,7 +1653,7 @@ out_free_job:
 	nl_corpus_entries_free(j->corpus, j->corpus_count);
 	nl_strv_free(&j->matrix.workloads);
 	nl_strv_free(&j->matrix.user_flags);
-	nl_map_free(&j->known);
+	nl_map_free(&j->corpus_sigs);
 	nl_agg_free(&j->agg);
 	nl_job_file_free(&jf);
 	free(j);
