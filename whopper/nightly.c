@@ -75,9 +75,16 @@
  *   - Nothing in the matrix or in the children's arguments reads a clock;
  *     wall time only measures runs and stamps results.
  *
- * Exit status: 0 no new failure; 1 a failure whose signature is not in the
- * corpus; 2 bad usage (including run flags a child rejected); 3 the job
- * itself failed or was interrupted before it finished.
+ * Labels: each result is labelled new, known (a catalogued SQLite finding)
+ * or expected (the configuration excuses it) from the child's triage
+ * object (nightly_results.c). Only new signatures are shrunk and kept in
+ * the corpus; known and expected ones are counted and reported after the
+ * new ones.
+ *
+ * Exit status: 0 no new failure (known and expected failures never count);
+ * 1 a new failure whose signature is not in the corpus; 2 bad usage
+ * (including run flags a child rejected); 3 the job itself failed or was
+ * interrupted before it finished.
  */
 #include <errno.h>
 #include <signal.h>
@@ -119,7 +126,8 @@ static const char nightly_help[] =
 	"  --run-timeout SECONDS  a run still going after this is a hang (default 300)\n"
 	"  --shrink-time SECONDS  after the runs, shrink each new failure for at most\n"
 	"                         this long ('whopper shrink', --jobs at a time;\n"
-	"                         default 60, 0: off)\n"
+	"                         default 60, 0: off); known and expected ones are\n"
+	"                         not shrunk\n"
 	"  --dry-run              print each run's arguments (--runs only) and exit\n"
 	"  -- RUN-FLAGS...        passed to every run, overriding the drawn flag\n"
 	"\n"
@@ -134,8 +142,13 @@ static const char nightly_help[] =
 	"SIGINT/SIGTERM stops the job, keeping every finished run (while the\n"
 	"shrinker runs, only the shrinking stops).\n"
 	"\n"
-	"exit status: 0 no new failure, 1 a new failure (signature not in the\n"
-	"corpus), 2 bad usage, 3 the job itself failed or was interrupted.\n";
+	"Each failure is labelled new, known (a catalogued SQLite finding) or\n"
+	"expected (the configuration excuses it), as the run's triage says;\n"
+	"reports list new failures first, then known, then expected ones.\n"
+	"\n"
+	"exit status: 0 no new failure (known and expected failures never turn\n"
+	"the night red), 1 a new failure (its signature not in the corpus),\n"
+	"2 bad usage, 3 the job itself failed or was interrupted.\n";
 
 #define RUN_TIMEOUT_DEFAULT_S 300.0
 #define KILL_GRACE_MS 2000
@@ -1410,10 +1423,27 @@ static void print_summary(const struct job *j, double wall_s, const char *out)
 			printf(", %zu %s", counts[k], nl_outcome_name((enum nl_outcome)k));
 		putchar('\n');
 	}
-	for (size_t i = 0; i < a->sig_count; i++) {
-		const struct nl_sig *s = &a->sigs[i];
-		printf("  %s %s (%llu run%s)\n", s->is_new ? "NEW  " : "known", s->signature,
+	/* The reports' order: new signatures first, with their repro and
+	 * shrunk files; then the ones excused, one line each. */
+	size_t *order = wh_malloc((a->sig_count ? a->sig_count : 1) * sizeof *order);
+	size_t n = 0;
+	for (int rank = 0; rank <= 3; rank++)
+		for (size_t i = 0; i < a->sig_count; i++)
+			if (nl_sig_rank(&a->sigs[i]) == rank)
+				order[n++] = i;
+	WH_ASSERT(n == a->sig_count);
+	for (size_t k = 0; k < n; k++) {
+		const struct nl_sig *s = &a->sigs[order[k]];
+		static const char *const tags[] = {"NEW     ", "new     ", "known   ", "expected"};
+		printf("  %s %s (%llu run%s)", tags[nl_sig_rank(s)], s->signature,
 		       (unsigned long long)s->count, s->count == 1 ? "" : "s");
+		if (s->label == NL_LABEL_KNOWN || s->label == NL_LABEL_EXPECTED) {
+			fputs(": ", stdout);
+			nl_sig_about(stdout, s);
+		} else if (!s->is_new) {
+			fputs(": in the corpus since an earlier night", stdout);
+		}
+		fputc('\n', stdout);
 		if (!s->is_new)
 			continue;
 		fputs("        repro: ", stdout);
@@ -1432,8 +1462,10 @@ static void print_summary(const struct job *j, double wall_s, const char *out)
 			printf("        %s\n", s->shrink_note);
 		}
 	}
+	free(order);
 	printf("  stopped: %s; outputs in %s/ (results.jsonl, summary.json, junit.xml, report.html)\n",
 	       stop_name(j->stop), out);
+	nl_print_totals(stdout, a);
 }
 
 static int finish_job(struct job *j, const struct nl_opts *o, double wall_s)

@@ -524,6 +524,18 @@ struct nl_job_info {
 /* Write summary.json, junit.xml and report.html into dir, each atomically.
  * 0, or -1 after printing a message. */
 int nl_reports_write(const char *dir, const struct nl_agg *a, const struct nl_job_info *info);
+/* Where a signature goes in every report: 0 new (reddens the night), 1 new
+ * but kept in the corpus by an earlier night, 2 known, 3 expected. */
+int nl_sig_rank(const struct nl_sig *s);
+/* The console's closing lines, shared by the job and the merge: each
+ * catalogued finding's count ("seen in K of N applicable runs"), then the
+ * totals by label and the new signatures. */
+void nl_print_totals(FILE *f, const struct nl_agg *a);
+/* For the console: what excuses a known or expected signature ("ID:
+ * title (in the recorded version range)", or the reasons). */
+void nl_sig_about(FILE *f, const struct nl_sig *s);
+/* "seen in K of N applicable runs" or "not seen in N applicable runs". */
+void nl_catalogue_note(const struct nl_catalogue_tally *c, char *out, size_t size);
 
 /* ---------------------------------------------------------------------
  * job.json: a job's parameters, for --resume and merge (nightly_jobfile.c)
