@@ -284,6 +284,7 @@ usage_case --workloads "an unknown workload" --runs 2 --workloads bank,nope --ou
 usage_case --trace "a run flag every run would clobber" --runs 2 --out "$tmp/u" -- --trace x
 usage_case --out "--out holding another job" --runs 2 --out "$tmp/full"
 usage_case --resume "--resume without a job" --resume --out "$tmp/empty"
+usage_case --known "--known naming no file" --runs 2 --known "$tmp/no-such-catalogue" --out "$tmp/u"
 usage_case --connections "run flags a child rejects" --runs 2 --out "$tmp/u2" -- --connections 0
 "$W" nightly --help | grep -q -- '--run-timeout' && ! "$W" nightly --help | grep -q -- '--test-hook'
 check $? "--help documents the flags but not the test hook"

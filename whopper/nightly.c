@@ -119,6 +119,8 @@ static const char nightly_help[] =
 	"  --workloads A,B,...    workloads to draw from (default: every built-in)\n"
 	"  --corpus DIR           replay DIR's failures first; keep new ones there\n"
 	"                         (as replay files: DIR/STATUS-HASH.whop)\n"
+	"  --known FILE           more catalogued findings, passed (as an absolute\n"
+	"                         path) to every run, replay and shrink\n"
 	"  --out DIR              where results go (default ./nightly-out); must not\n"
 	"                         hold another job unless --resume is given\n"
 	"  --resume               continue the job in --out DIR: finished runs are\n"
@@ -181,6 +183,7 @@ struct nl_opts {
 	const char *corpus;       /* borrowed from argv, or from the job file */
 	char *corpus_owned;       /* set when corpus comes from job.json */
 	const char *out;
+	char *known_file;         /* --known FILE, made absolute (owned) */
 	bool resume;
 	bool dry_run;
 	double run_timeout_s;
@@ -197,6 +200,7 @@ static void opts_free(struct nl_opts *o)
 	nl_strv_free(&o->workloads);
 	nl_strv_free(&o->user_flags);
 	free(o->corpus_owned);
+	free(o->known_file);
 }
 
 /* A duration in seconds ("90", "0.5") in [lo, hi]: 0 or a usage error. */
@@ -340,6 +344,16 @@ static int parse_opts(int argc, char **argv, struct nl_opts *o)
 			if (v == NULL || *v == '\0')
 				return cli_usage_error("--corpus: missing DIR");
 			o->corpus = v;
+		} else if (strcmp(a, "--known") == 0) {
+			/* Absolute: the children run from the job's directory, but
+			 * a repro command may be pasted anywhere. */
+			if (v == NULL || *v == '\0')
+				return cli_usage_error("--known: missing FILE");
+			char *abs = realpath(v, NULL);
+			if (abs == NULL)
+				return cli_usage_error("--known: cannot read '%s': %s", v, strerror(errno));
+			free(o->known_file);
+			o->known_file = abs;
 		} else if (strcmp(a, "--out") == 0) {
 			if (v == NULL || *v == '\0')
 				return cli_usage_error("--out: missing DIR");
@@ -864,6 +878,16 @@ static int slot_spawn(struct job *j, struct slot *s, const struct nl_strv *args,
 	return 0;
 }
 
+/* --known FILE for a child, when the job has one. Added at spawn time,
+ * like --record: it changes how a failure is labelled, not the run. */
+static void push_known(const struct job *j, struct nl_strv *args)
+{
+	if (j->o->known_file == NULL)
+		return;
+	nl_strv_push(args, "--known");
+	nl_strv_push(args, j->o->known_file);
+}
+
 static const char *hook_for(const struct nl_opts *o, uint64_t index)
 {
 	for (size_t i = 0; i < o->hook_count; i++)
@@ -890,6 +914,7 @@ static int launch_run(struct job *j, uint64_t index)
 	nl_strv_copy(&args, &s->r.args);
 	nl_strv_push(&args, "--record");
 	nl_strv_push(&args, s->record_path);
+	push_known(j, &args);
 	int rc = slot_spawn(j, s, &args, s->r.hook, j->o->run_timeout_s);
 	nl_strv_free(&args);
 	return rc;
@@ -913,6 +938,7 @@ static int launch_replay(struct job *j, const struct replay_item *it)
 	} else {
 		nl_strv_copy(&args, &s->r.args);
 	}
+	push_known(j, &args);
 	int rc = slot_spawn(j, s, &args, s->r.hook, j->o->run_timeout_s);
 	nl_strv_free(&args);
 	return rc;
@@ -937,6 +963,7 @@ static int launch_shrink(struct job *j, size_t sig_index)
 	nl_strv_push(&args, s->shrunk_path);
 	nl_strv_push(&args, "--time-limit");
 	nl_strv_push(&args, budget);
+	push_known(j, &args);
 	int rc = slot_spawn(j, s, &args, NULL, j->o->shrink_time_s + SHRINK_GRACE_S);
 	nl_strv_free(&args);
 	return rc;
@@ -1252,6 +1279,7 @@ static int prepare_new(struct job *j, struct nl_opts *o, struct nl_job_file *jf)
 	nl_strv_copy(&jf->workloads, &o->workloads);
 	nl_strv_copy(&jf->user_flags, &o->user_flags);
 	jf->corpus = o->corpus ? wh_strdup(o->corpus) : NULL;
+	jf->known_file = o->known_file ? wh_strdup(o->known_file) : NULL;
 	jf->created_at = nl_wall_now();
 	jf->snapshot = wh_calloc(j->corpus_count ? j->corpus_count : 1, sizeof *jf->snapshot);
 	for (size_t i = 0; i < j->corpus_count; i++) {
@@ -1306,6 +1334,10 @@ static int prepare_resume(struct job *j, struct nl_opts *o, struct nl_job_file *
 		return cli_usage_error("--resume: the run flags after -- differ from the job's");
 	if (o->corpus && (jf->corpus == NULL || strcmp(o->corpus, jf->corpus) != 0))
 		return cli_usage_error("--resume: --corpus differs from the job's");
+	if (o->known_file && (jf->known_file == NULL || strcmp(o->known_file, jf->known_file) != 0))
+		return cli_usage_error("--resume: --known differs from the job's");
+	if (o->known_file == NULL && jf->known_file)
+		o->known_file = wh_strdup(jf->known_file);
 	o->base_seed = jf->base_seed;
 	o->seed_given = true;
 	o->runs = jf->runs;

@@ -556,6 +556,7 @@ struct nl_job_file {
 	struct nl_strv workloads;
 	struct nl_strv user_flags;          /* after `--` */
 	char *corpus;                       /* --corpus DIR or NULL */
+	char *known_file;                   /* --known FILE (absolute) or NULL */
 	struct nl_snapshot_entry *snapshot; /* the corpus when the job began */
 	size_t snapshot_count;
 	double created_at;                  /* epoch seconds */
