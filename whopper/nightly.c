@@ -42,19 +42,31 @@
  *           differently, fixed, stale) before anything new.
  *   MATRIX  run indices of this shard (i % N == I) not yet in results.jsonl
  *           are launched in increasing order while fewer than --jobs run,
- *           until --runs are done or --time is up; running children finish.
+ *           until --runs are done (running children finish) or the runs'
+ *           time under --time is up (running children are killed and not
+ *           counted: see "Budget").
  *   SHRINK  each new signature whose representative left a replay file,
  *           and that has no shrunk repro yet, is shrunk: `whopper shrink
  *           DIR/repro/STEM.whop --out DIR/shrunk/STEM.whop --time-limit
  *           BUDGET` in the same --jobs slots, after the runs (so the
- *           representative is final and a shrink never competes with runs;
- *           with --time the job overruns by at most one budget and a grace
- *           per --jobs signatures). A shrink that fails or is cut leaves no
- *           file in DIR/shrunk/; the reports say why.
+ *           representative is final and a shrink never competes with
+ *           runs). Known and expected signatures are not shrunk. A shrink
+ *           that fails or is cut leaves no file in DIR/shrunk/; the reports
+ *           say why.
  *   DONE    no child left: new signatures are kept in the corpus (the
  *           representative's replay file, or an .args entry when there is
  *           none), the reports are written, DIR/scratch/ is removed, the
  *           exit status is chosen.
+ *
+ * Budget: --time bounds the whole session, shrinking included. Replays and
+ * runs stop at the deadline, less a shrinking reserve (min(--shrink-time,
+ * a quarter of --time)) once a new signature waits to be shrunk; children
+ * still running then are killed a tick early and not counted (--resume
+ * runs them again). Each shrink gets the time left, shared among the waves
+ * of shrinks still to start, at most --shrink-time; one that would get
+ * less than a second is skipped with a note. A shrinker is killed a few
+ * seconds past its own budget. Whatever ended past the deadline is named
+ * in the reports and on the console with how late it was.
  *
  * A failure stop (SIGINT/SIGTERM, a job error, a run rejecting the user's
  * run flags) skips to DONE, killing the running children; a killed child's
@@ -108,8 +120,12 @@ static const char nightly_help[] =
 	"page_size), drawn per run from the base seed and the run's index.\n"
 	"\n"
 	"  --runs N               run indices 0..N-1 (this shard's share of them)\n"
-	"  --time SECONDS         launch runs until SECONDS have passed (running\n"
-	"                         ones finish); with --resume, SECONDS more\n"
+	"  --time SECONDS         the whole job, shrinking included, in SECONDS: once\n"
+	"                         a new failure waits, runs stop early enough to\n"
+	"                         leave shrinking min(--shrink-time, a quarter);\n"
+	"                         runs still going then are killed, not counted;\n"
+	"                         the reports say what ran past it and by how much;\n"
+	"                         with --resume, SECONDS more\n"
 	"  --jobs N               children at a time (default: online CPUs)\n"
 	"  --shard I/N            only indices i with i % N == I (and corpus entries\n"
 	"                         likewise); needs an explicit --seed so all shards\n"
@@ -128,8 +144,8 @@ static const char nightly_help[] =
 	"  --run-timeout SECONDS  a run still going after this is a hang (default 300)\n"
 	"  --shrink-time SECONDS  after the runs, shrink each new failure for at most\n"
 	"                         this long ('whopper shrink', --jobs at a time;\n"
-	"                         default 60, 0: off); known and expected ones are\n"
-	"                         not shrunk\n"
+	"                         default 60, whole seconds, 0: off); known and\n"
+	"                         expected ones are not shrunk\n"
 	"  --dry-run              print each run's arguments (--runs only) and exit\n"
 	"  -- RUN-FLAGS...        passed to every run, overriding the drawn flag\n"
 	"\n"
@@ -157,6 +173,17 @@ static const char nightly_help[] =
 #define TICK_MS 250
 #define LOG_INTERVAL_S 60.0
 #define SHRINK_GRACE_S 30.0 /* a shrink still going this long past its budget is killed */
+/* Under --time, a shrink still going this long past its (shorter) budget
+ * is killed: the shrinker looks at the clock every few candidates, then
+ * verifies its result by one replay, which takes about a run's time. */
+#define SHRINK_DEADLINE_GRACE_S 3.0
+/* Under --time, at most this share of the budget is kept for shrinking:
+ * the shrinker's first seconds give most of its reduction, and the runs
+ * are what find things. */
+#define SHRINK_RESERVE_SHARE 0.25
+/* Seconds of the budget kept for what follows the last child: corpus
+ * copies and the reports. */
+#define FINISH_MARGIN_S 0.5
 
 /* =====================================================================
  * Options
@@ -443,6 +470,8 @@ struct slot {
 	struct wh_queue link;   /* in job->running */
 	enum slot_kind kind;
 	size_t sig_index;       /* SLOT_SHRINK: into job->agg.sigs */
+	double budget_s;        /* SLOT_SHRINK: its --time-limit */
+	double grace_s;         /* SLOT_SHRINK: killed this long past budget_s */
 	char record_path[4096 + 64]; /* SLOT_RUN: DIR/scratch/run-INDEX.whop */
 	char shrunk_path[4096 + 64]; /* SLOT_SHRINK: DIR/shrunk/STEM.whop */
 	uv_process_t proc;
@@ -507,6 +536,9 @@ struct job {
 	uint32_t running_count;
 	char child_usage[512];        /* first stderr line of a run that exited 2 */
 	double mono_start, deadline;  /* deadline: --time, monotonic */
+	double reserve_s;             /* --time: kept for shrinking (see runs_deadline) */
+	struct nl_strv killed;        /* runs/replays killed when their time was up */
+	struct nl_strv late;          /* children that ended past the deadline */
 	uint64_t session_runs;        /* matrix results written by this session */
 	uint64_t expected;            /* runs of this shard (--runs), else 0 */
 	uint64_t resumed_runs;        /* runs found in results.jsonl at start */
@@ -665,8 +697,8 @@ static void record_shrink(struct job *j, struct slot *s)
 		if (s->discard)
 			nl_buf_puts(&note, "not shrunk: the job was interrupted");
 		else if (s->timed_out)
-			nl_buf_printf(&note, "not shrunk: the shrinker was still going %.0f s past its budget; killed",
-				      SHRINK_GRACE_S);
+			nl_buf_printf(&note, "not shrunk: the shrinker was still going %.0f s past its budget of %.0f s; killed",
+				      s->grace_s, s->budget_s);
 		else if (s->term_signal)
 			nl_buf_printf(&note, "not shrunk: the shrinker died by signal %d: %.*s",
 				      s->term_signal, (int)(err_line < 400 ? err_line : 400), err);
@@ -680,11 +712,32 @@ static void record_shrink(struct job *j, struct slot *s)
 	j->shrinks_done++;
 }
 
+/* Under --time, a child that ended past the deadline is named in the
+ * reports with how late it was (none should: runs are killed before it,
+ * shrinks get what is left; a shrinker slow to stop is the usual one). */
+static void note_lateness(struct job *j, const struct slot *s)
+{
+	double over_s = nl_mono_now() - j->deadline;
+	if (!j->time_mode || over_s <= 0)
+		return;
+	struct nl_buf what = {0};
+	if (s->kind == SLOT_SHRINK)
+		nl_buf_printf(&what, "shrink of %s", j->agg.sigs[s->sig_index].signature);
+	else if (s->kind == SLOT_RUN)
+		nl_buf_printf(&what, "run %lld", (long long)s->r.index);
+	else
+		nl_buf_printf(&what, "replay of %s", s->r.entry);
+	nl_buf_printf(&what, ": ended %.1f s past the budget", over_s);
+	nl_strv_push(&j->late, what.data);
+	nl_buf_free(&what);
+}
+
 static void maybe_finish(struct slot *s)
 {
 	if (!s->exited || !s->out_eof || !s->err_eof || s->finished)
 		return;
 	s->finished = true;
+	note_lateness(s->job, s);
 	if (s->kind == SLOT_SHRINK)
 		record_shrink(s->job, s);
 	else if (!s->discard)
@@ -944,18 +997,23 @@ static int launch_replay(struct job *j, const struct replay_item *it)
 	return rc;
 }
 
-static int launch_shrink(struct job *j, size_t sig_index)
+/* Shrink signature sig_index for at most budget_s (whole seconds, >= 1:
+ * what `whopper shrink --time-limit` takes). */
+static int launch_shrink(struct job *j, size_t sig_index, double budget_s)
 {
 	WH_ASSERT(sig_index < j->agg.sig_count);
+	WH_ASSERT(budget_s >= 1);
 	const struct nl_sig *sig = &j->agg.sigs[sig_index];
 	WH_ASSERT(sig->recording != NULL);
 	struct slot *s = wh_calloc(1, sizeof *s);
 	s->kind = SLOT_SHRINK;
 	s->sig_index = sig_index;
+	s->budget_s = (double)(uint64_t)budget_s;
+	s->grace_s = j->time_mode ? SHRINK_DEADLINE_GRACE_S : SHRINK_GRACE_S;
 	char stem[NL_STEM_MAX], budget[32];
 	nl_artifact_stem(sig->status, sig->signature, stem);
 	snprintf(s->shrunk_path, sizeof s->shrunk_path, "%s/%s.whop", j->shrunk_dir, stem);
-	snprintf(budget, sizeof budget, "%g", j->o->shrink_time_s);
+	snprintf(budget, sizeof budget, "%llu", (unsigned long long)s->budget_s);
 	struct nl_strv args = {0};
 	nl_strv_push(&args, "shrink");
 	nl_strv_push(&args, sig->recording);
@@ -964,7 +1022,7 @@ static int launch_shrink(struct job *j, size_t sig_index)
 	nl_strv_push(&args, "--time-limit");
 	nl_strv_push(&args, budget);
 	push_known(j, &args);
-	int rc = slot_spawn(j, s, &args, NULL, j->o->shrink_time_s + SHRINK_GRACE_S);
+	int rc = slot_spawn(j, s, &args, NULL, s->budget_s + s->grace_s);
 	nl_strv_free(&args);
 	return rc;
 }
@@ -1032,8 +1090,8 @@ static void plan_shrinks(struct job *j)
 		struct nl_sig *sig = &j->agg.sigs[i];
 		if (!sig->is_new || sig->shrunk)
 			continue;
-		if (j->o->shrink_time_s <= 0)
-			set_note(sig, "not shrunk: --shrink-time 0");
+		if (j->o->shrink_time_s < 1)
+			set_note(sig, "not shrunk: --shrink-time below one second");
 		else if (sig->recording == NULL && sig->rep.kind == NL_KIND_REPLAY)
 			set_note(sig, "not shrunk: first seen replaying a corpus entry, whose replay file was kept for another signature");
 		else if (sig->recording == NULL)
@@ -1042,6 +1100,71 @@ static void plan_shrinks(struct job *j)
 			j->shrinks[j->shrink_count++] = i;
 	}
 	WH_ASSERT(j->shrink_count <= j->agg.sig_count);
+}
+
+/* Will the SHRINK phase have work? A new signature whose representative
+ * is a run that failed a check (crashes, hangs and errors leave no replay
+ * file to shrink). */
+static bool shrink_waiting(const struct job *j)
+{
+	if (j->o->shrink_time_s < 1)
+		return false;
+	for (size_t i = 0; i < j->agg.sig_count; i++) {
+		const struct nl_sig *sig = &j->agg.sigs[i];
+		if (sig->is_new && sig->rep.kind == NL_KIND_RUN && sig->status == NL_FAIL)
+			return true;
+	}
+	return false;
+}
+
+/* Under --time, when runs and replays must stop: the deadline, less the
+ * shrinking reserve once there is something to shrink. So a night without
+ * a new failure runs for all of --time, and one with a new failure still
+ * has time to shrink it. */
+static double runs_deadline(const struct job *j)
+{
+	WH_ASSERT(j->time_mode);
+	return j->deadline - (shrink_waiting(j) ? j->reserve_s : 0);
+}
+
+/* Under --time, once the runs' time is up: every run and replay still
+ * going is killed and not counted (--resume would run it again), so the
+ * deadline holds whatever run-timeout they had. Called a tick early (see
+ * on_tick), so they are gone by then. */
+static void kill_runs_at_deadline(struct job *j)
+{
+	struct wh_queue *q;
+	WH_QUEUE_FOREACH(q, &j->running)
+	{
+		struct slot *s = wh_container_of(q, struct slot, link);
+		if (s->finished || s->discard || s->kind == SLOT_SHRINK)
+			continue;
+		s->discard = true;
+		if (!s->exited)
+			uv_process_kill(&s->proc, SIGKILL);
+		struct nl_buf what = {0};
+		if (s->kind == SLOT_RUN)
+			nl_buf_printf(&what, "run %lld", (long long)s->r.index);
+		else
+			nl_buf_printf(&what, "replay of %s", s->r.entry);
+		nl_strv_push(&j->killed, what.data);
+		nl_buf_free(&what);
+	}
+}
+
+/* What the next shrink may have, under --time: the time left (less the
+ * finishing margin) shared among the waves of shrinks still to start
+ * (--jobs at a time), each capped by --shrink-time. Without --time, just
+ * --shrink-time. */
+static double shrink_budget(const struct job *j)
+{
+	WH_ASSERT(j->next_shrink < j->shrink_count);
+	if (!j->time_mode)
+		return j->o->shrink_time_s;
+	size_t left = j->shrink_count - j->next_shrink;
+	size_t waves = (left + j->o->jobs - 1) / j->o->jobs;
+	double share = (j->deadline - nl_mono_now() - FINISH_MARGIN_S) / (double)waves;
+	return share < j->o->shrink_time_s ? share : j->o->shrink_time_s;
 }
 
 /* Launch one child of the current phase if one may be launched. True when
@@ -1055,14 +1178,19 @@ static bool launch_one(struct job *j)
 	case PHASE_REPLAY:
 		if (j->next_replay == j->replay_count)
 			return false; /* the matrix waits for every replay to end */
+		if (j->time_mode && nl_mono_now() >= runs_deadline(j)) {
+			j->stop = j->stop == STOP_NONE ? STOP_TIME : j->stop;
+			return false;
+		}
 		if (launch_replay(j, &j->replays[j->next_replay++]) != 0)
 			job_fail_stop(j, STOP_JOB_ERROR);
 		return true;
 	case PHASE_MATRIX:
 		if (j->stop != STOP_NONE || j->exhausted)
 			return false;
-		if (j->time_mode && nl_mono_now() >= j->deadline) {
+		if (j->time_mode && nl_mono_now() >= runs_deadline(j)) {
 			j->stop = STOP_TIME;
+			kill_runs_at_deadline(j);
 			return false;
 		}
 		if (!next_index(j, &index)) {
@@ -1073,11 +1201,20 @@ static bool launch_one(struct job *j)
 			job_fail_stop(j, STOP_JOB_ERROR);
 		return true;
 	case PHASE_SHRINK:
-		if (j->shrink_cut || j->next_shrink == j->shrink_count)
-			return false;
-		if (launch_shrink(j, j->shrinks[j->next_shrink++]) != 0)
-			job_fail_stop(j, STOP_JOB_ERROR);
-		return true;
+		while (!j->shrink_cut && j->next_shrink < j->shrink_count) {
+			double budget_s = shrink_budget(j);
+			size_t sig_index = j->shrinks[j->next_shrink++];
+			if (budget_s < 1) {
+				set_note(&j->agg.sigs[sig_index],
+					 "not shrunk: --time left less than a second for it");
+				j->shrinks_done++;
+				continue;
+			}
+			if (launch_shrink(j, sig_index, budget_s) != 0)
+				job_fail_stop(j, STOP_JOB_ERROR);
+			return true;
+		}
+		return false;
 	case PHASE_DONE:
 		return false;
 	}
@@ -1209,6 +1346,14 @@ static void on_tick(uv_timer_t *t)
 	struct job *j = t->data;
 	print_header(j);
 	progress(j, false);
+	/* The runs' time is up within a tick: stop them now rather than up
+	 * to a tick late, so the deadline is kept, not overrun by a tick. */
+	if (j->time_mode && (j->phase == PHASE_REPLAY || j->phase == PHASE_MATRIX) &&
+	    nl_mono_now() + TICK_MS / 1000.0 >= runs_deadline(j) && !is_failure_stop(j->stop)) {
+		if (j->stop == STOP_NONE)
+			j->stop = STOP_TIME;
+		kill_runs_at_deadline(j);
+	}
 	pump(j); /* notices --time running out while every slot is busy */
 }
 
@@ -1497,7 +1642,6 @@ static void print_summary(const struct job *j, double wall_s, const char *out)
 	free(order);
 	printf("  stopped: %s; outputs in %s/ (results.jsonl, summary.json, junit.xml, report.html)\n",
 	       stop_name(j->stop), out);
-	nl_print_totals(stdout, a);
 }
 
 static int finish_job(struct job *j, const struct nl_opts *o, double wall_s)
@@ -1539,6 +1683,13 @@ static int finish_job(struct job *j, const struct nl_opts *o, double wall_s)
 		exit_code = WH_EXIT_PASS;
 	}
 	bool complete = j->time_mode ? j->stop == STOP_TIME : j->agg.run_count == j->expected;
+	struct nl_budget budget = {
+		.time_s = o->time_s,
+		.wall_s = wall_s,
+		.reserve_s = j->reserve_s,
+		.killed = &j->killed,
+		.late = &j->late,
+	};
 	struct nl_job_info info = {
 		.base_seed = o->base_seed,
 		.shard = j->shard,
@@ -1551,11 +1702,19 @@ static int finish_job(struct job *j, const struct nl_opts *o, double wall_s)
 		.exe_display = j->exe_display,
 		.exit_code = exit_code,
 		.merged_from = NULL,
+		.budget = j->time_mode ? &budget : NULL,
 	};
 	if (nl_reports_write(o->out, &j->agg, &info) != 0 && exit_code != WH_EXIT_USAGE)
 		exit_code = WH_EXIT_INTERNAL;
-	if (j->stop != STOP_CHILD_USAGE)
+	if (j->stop != STOP_CHILD_USAGE) {
 		print_summary(j, wall_s, o->out);
+		if (j->time_mode) {
+			fputs("  budget: ", stdout);
+			nl_budget_line(stdout, &budget);
+			fputc('\n', stdout);
+		}
+		nl_print_totals(stdout, &j->agg); /* the last lines, as in the reports */
+	}
 	return exit_code;
 }
 
@@ -1682,6 +1841,9 @@ static int run_job(struct nl_opts *o)
 	j->mono_start = nl_mono_now();
 	j->last_log = j->mono_start;
 	j->deadline = j->mono_start + (j->time_mode ? o->time_s : 0);
+	j->reserve_s = o->shrink_time_s < o->time_s * SHRINK_RESERVE_SHARE
+			       ? o->shrink_time_s
+			       : o->time_s * SHRINK_RESERVE_SHARE;
 	j->phase = PHASE_REPLAY;
 	pump(j);
 	uv_run(&j->loop, UV_RUN_DEFAULT);
@@ -1718,6 +1880,8 @@ out_free_job:
 	nl_strv_free(&j->matrix.workloads);
 	nl_strv_free(&j->matrix.user_flags);
 	nl_map_free(&j->corpus_sigs);
+	nl_strv_free(&j->killed);
+	nl_strv_free(&j->late);
 	nl_agg_free(&j->agg);
 	nl_job_file_free(&jf);
 	free(j);

@@ -506,6 +506,17 @@ void nl_sig_find_artifacts(struct nl_sig *s, const struct nl_strv *dirs);
  * Reports (nightly_report.c)
  * ------------------------------------------------------------------- */
 
+/* How a --time job kept to its budget. Borrowed. */
+struct nl_budget {
+	double time_s;                /* --time: the whole session, shrinking included */
+	double wall_s;                /* what the session took */
+	double reserve_s;             /* kept for shrinking once a new signature waited */
+	const struct nl_strv *killed; /* runs and replays in flight when the runs'
+					 time was up: killed, not counted ("run 12") */
+	const struct nl_strv *late;   /* children that ended past the budget, each
+					 with how far ("shrink of SIG: 1.2 s") */
+};
+
 /* Facts about the job the reports print besides the results. Borrowed. */
 struct nl_job_info {
 	uint64_t base_seed;
@@ -519,7 +530,11 @@ struct nl_job_info {
 	const char *exe_display;   /* how repro commands name the binary */
 	int exit_code;             /* what the command exits with */
 	const struct nl_strv *merged_from; /* merge: input dirs, else NULL */
+	const struct nl_budget *budget;    /* --time jobs, else NULL */
 };
+/* The budget in one line for people, no newline: "within --time 60 s
+ * (took 58.2 s)" or "took 63.0 s, 3.0 s past --time 60 s: ...". */
+void nl_budget_line(FILE *f, const struct nl_budget *b);
 
 /* Write summary.json, junit.xml and report.html into dir, each atomically.
  * 0, or -1 after printing a message. */

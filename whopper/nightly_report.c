@@ -197,6 +197,22 @@ static void sig_about(FILE *f, const struct nl_sig *s, bool xml)
 	}
 }
 
+void nl_budget_line(FILE *f, const struct nl_budget *b)
+{
+	double over_s = b->wall_s - b->time_s;
+	if (over_s <= 0)
+		fprintf(f, "within --time %.0f s (took %.1f s)", b->time_s, b->wall_s);
+	else
+		fprintf(f, "took %.1f s, %.1f s past --time %.0f s", b->wall_s, over_s, b->time_s);
+	for (size_t i = 0; i < b->late->count; i++)
+		fprintf(f, "%s%s", i ? "; " : ": ", b->late->v[i]);
+	if (over_s > 0 && b->late->count == 0)
+		fputs(": the job's own work after its last child (corpus, reports)", f);
+	if (b->killed->count)
+		fprintf(f, "; %zu run%s in flight when the runs' time was up killed, not counted",
+			b->killed->count, b->killed->count == 1 ? "" : "s");
+}
+
 void nl_sig_about(FILE *f, const struct nl_sig *s)
 {
 	sig_about(f, s, false);
@@ -285,6 +301,32 @@ static int fill_summary(FILE *f, void *vctx)
 		info->stop_reason, info->complete ? "true" : "false", info->exit_code);
 	fprintf(f, "  \"wall_s\": %.3f,\n  \"started_at\": \"%s\",\n  \"finished_at\": \"%s\",\n",
 		info->wall_s, started, finished);
+	if (info->budget) {
+		const struct nl_budget *b = info->budget;
+		double over_s = b->wall_s - b->time_s;
+		fprintf(f, "  \"budget\": {\"time_s\": %.3f, \"wall_s\": %.3f, \"over_s\": %.3f, \"within\": %s, \"shrink_reserve_s\": %.3f, \"killed_not_counted\": [",
+			b->time_s, b->wall_s, over_s > 0 ? over_s : 0.0, over_s > 0 ? "false" : "true",
+			b->reserve_s);
+		for (size_t i = 0; i < b->killed->count; i++) {
+			fputs(i ? ", " : "", f);
+			json_str(f, b->killed->v[i]);
+		}
+		fputs("], \"late\": [", f);
+		for (size_t i = 0; i < b->late->count; i++) {
+			fputs(i ? ", " : "", f);
+			json_str(f, b->late->v[i]);
+		}
+		fputs("], \"text\": ", f);
+		char *text = NULL;
+		size_t len = 0;
+		FILE *m = open_memstream(&text, &len);
+		WH_ASSERT(m != NULL);
+		nl_budget_line(m, b);
+		fclose(m);
+		json_str(f, text);
+		free(text);
+		fputs("},\n", f);
+	}
 	if (info->merged_from) {
 		fputs("  \"merged_from\": [", f);
 		for (size_t i = 0; i < info->merged_from->count; i++) {
@@ -851,6 +893,18 @@ static int fill_html(FILE *f, void *vctx)
 		fprintf(f, " %.0f s", info->time_s);
 	fprintf(f, "; from %s to %s; stopped: %s%s; exit status %d.</p>\n", started, finished,
 		info->stop_reason, info->complete ? "" : " (incomplete)", info->exit_code);
+	if (info->budget) {
+		fprintf(f, "<p class=\"%s\">Budget: ", info->budget->wall_s > info->budget->time_s ? "bad" : "ok");
+		char *text = NULL;
+		size_t len = 0;
+		FILE *m = open_memstream(&text, &len);
+		WH_ASSERT(m != NULL);
+		nl_budget_line(m, info->budget);
+		fclose(m);
+		nl_xml_text(f, text);
+		free(text);
+		fputs(".</p>\n", f);
+	}
 	if (info->merged_from) {
 		fputs("<p>Merged from:", f);
 		for (size_t i = 0; i < info->merged_from->count; i++) {
