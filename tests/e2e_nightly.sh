@@ -150,7 +150,7 @@ replay_end=$(grep '"kind": "replay"' "$tmp/c2/results.jsonl" | sed 's/.*"finishe
 run_start=$(grep '"kind": "run"' "$tmp/c2/results.jsonl" | sed 's/.*"started_at": \([0-9.]*\),.*/\1/' | sort -g | head -1)
 [ "$first_kind" = replay ] && awk -v a="$replay_end" -v b="$run_start" 'BEGIN { exit !(a <= b) }'
 check $? "the corpus is replayed first: every replay ends before the first run starts"
-grep '"kind": "replay"' "$tmp/c2/results.jsonl" | grep -q '"status": "crash", "signature": "crash:SIGSEGV:cmd_run", "known": true' &&
+grep '"kind": "replay"' "$tmp/c2/results.jsonl" | grep -q '"status": "crash", "signature": "crash:SIGSEGV:cmd_run", "label": "new", "in_corpus": true' &&
 	grep -q '"outcome": "still failing"' "$tmp/c2/summary.json"
 check $? "a corpus entry that still fails is reported as still failing and known"
 [ $rc -eq 0 ] || grep -q 'NEW' "$tmp/c2.out"
@@ -205,7 +205,7 @@ replay_end=$(grep '"kind": "replay"' "$tmp/f2/results.jsonl" | sed 's/.*"finishe
 run_start=$(grep '"kind": "run"' "$tmp/f2/results.jsonl" | sed 's/.*"started_at": \([0-9.]*\),.*/\1/' | sort -g | head -1)
 case $first in *'"kind": "replay"'*'"replay_file": "'"$fc"/*.whop'"'*) first_ok=0 ;; *) first_ok=1 ;; esac
 [ $first_ok -eq 0 ] && [ "$replays" -eq "$whops" ] && awk -v a="$replay_end" -v b="$run_start" 'BEGIN { exit !(a <= b) }' &&
-	[ "$(grep '"kind": "replay"' "$tmp/f2/results.jsonl" | grep -c '"known": true,.*"outcome": "still failing"')" -eq "$whops" ] &&
+	[ "$(grep '"kind": "replay"' "$tmp/f2/results.jsonl" | grep -c '"in_corpus": true,.*"outcome": "still failing"')" -eq "$whops" ] &&
 	grep -q "\"still_failing\": $whops," "$tmp/f2/summary.json"
 check $? "the next job replays the corpus's replay files first and reports each as still failing"
 cp -r "$fc" "$tmp/fcorpus2"
@@ -222,9 +222,67 @@ rc=$?
 check $? "a corpus entry that whopper replay refuses is reported stale (junit skipped), not as a failure"
 # shellcheck disable=SC2086
 "$W" nightly --runs 2 --seed 53 --out "$tmp/f4" --shrink-time 0 -- $bad >/dev/null 2>&1
-[ "$(ls "$tmp/f4/shrunk" | wc -l)" -eq 0 ] && grep -q 'not shrunk: --shrink-time 0' "$tmp/f4/report.html" &&
+[ "$(ls "$tmp/f4/shrunk" | wc -l)" -eq 0 ] && grep -q 'not shrunk: --shrink-time below one second' "$tmp/f4/report.html" &&
 	grep -q '"shrink_time_s": 0.000' "$tmp/f4/job.json"
 check $? "--shrink-time 0 turns the shrinker off"
+
+# --- labels, exit status, budget ---------------------------------------------
+# A planted defect is new: exit 1, new signatures listed first.
+"$W" nightly --runs 4 --seed 3 --jobs 2 --out "$tmp/pl" --shrink-time 0 -- --vfs-bug no-locks --txns 100 \
+	>"$tmp/pl.out" 2>&1
+rc=$?
+first_sig=$(grep -m1 '^    {"signature": ' "$tmp/pl/summary.json")
+first_line=$(grep -m1 '^  [A-Za-z]\{3,8\} *[a-z:]' "$tmp/pl.out")
+[ $rc -eq 1 ] && case $first_sig in *'"label": "new"'*'"new": true'*) true ;; *) false ;; esac &&
+	case $first_line in '  NEW '*) true ;; *) false ;; esac &&
+	grep -q '"new_signatures": [1-9]' "$tmp/pl/summary.json" &&
+	tail -1 "$tmp/pl.out" | grep -q '^  totals: 4 runs: [0-9]* pass, [0-9]* known, [0-9]* expected, [1-9][0-9]* new; [1-9][0-9]* new signature'
+check $? "a planted defect (--vfs-bug no-locks) exits 1, new signatures first in summary.json and on the console, totals last"
+# Reports keep the order new, known, expected (whatever this night found).
+ranks=$(sed -n 's/^    {"signature": .*"label": "\([a-z]*\)", .*"new": \([a-z]*\),.*/\1 \2/p' "$tmp/pl/summary.json" |
+	sed 's/^new true$/0/; s/^new false$/1/; s/^known .*/2/; s/^expected .*/3/')
+[ -n "$ranks" ] && [ "$ranks" = "$(printf '%s\n' "$ranks" | sort -n)" ]
+check $? "summary.json lists signatures new, then new-in-corpus, known, expected"
+
+# Known and expected failures alone leave the night green. Needs children
+# that print the triage object (`run --json`); older ones label nothing.
+if "$W" run --seed 1 --txns 10 --json 2>/dev/null | grep -q '"triage": {'; then
+	"$W" nightly --runs 6 --seed 62 --jobs 2 --out "$tmp/ex" -- --faults bitflip --txns 30 >"$tmp/ex.out" 2>&1
+	rc=$?
+	exp_runs=$(sed -n 's/.*"totals": {"runs": [0-9]*, "pass": [0-9]*, "new": \([0-9]*\), "known": \([0-9]*\), "expected": \([0-9]*\),.*/\1 \2 \3/p' "$tmp/ex/summary.json")
+	[ $rc -eq 0 ] && [ "${exp_runs%% *}" = 0 ] && [ "${exp_runs##* }" -gt 0 ] &&
+		grep -q '<skipped type="expected" message="expected: ' "$tmp/ex/junit.xml" &&
+		[ "$(xml_attr "$tmp/ex/junit.xml" failures testsuite)" = 0 ] &&
+		[ "$(ls "$tmp/ex/shrunk" | wc -l)" -eq 0 ]
+	check $? "a night whose only failures are expected (--faults bitflip) exits 0; they are counted (new known expected: $exp_runs), junit-skipped, not shrunk"
+	grep -q '"label": "expected", "in_corpus": false, "findings": \[\], "reasons": \["bitflip-no-checksums"' "$tmp/ex/results.jsonl"
+	check $? "results.jsonl lines carry the label and the reason"
+	"$W" nightly merge --out "$tmp/exm" "$tmp/ex" >/dev/null 2>&1
+	rc=$?
+	[ $rc -eq 0 ] && grep -q '"expected": [1-9]' "$tmp/exm/summary.json" &&
+		cmp -s "$tmp/ex/results.jsonl" "$tmp/exm/results.jsonl"
+	check $? "nightly merge keeps the labels (exit 0, the same lines, expected runs counted)"
+else
+	echo "# skipped: the children print no triage object, so nothing is labelled known or expected"
+fi
+
+# --time bounds the whole job, shrinking included; the deadline is asserted
+# with generous slack (a loaded 2-core machine, sanitizer builds).
+t0=$(date +%s)
+"$W" nightly --time 10 --shrink-time 30 --seed 3 --jobs 2 --out "$tmp/bud" -- --vfs-bug no-locks \
+	>"$tmp/bud.out" 2>&1
+rc=$?
+t1=$(date +%s)
+took=$((t1 - t0))
+killed_ok=0
+for k in $(grep -o '"killed_not_counted": \[[^]]*\]' "$tmp/bud/summary.json" | grep -o 'run [0-9]*' | cut -d' ' -f2); do
+	grep -q "\"index\": $k," "$tmp/bud/results.jsonl" && killed_ok=1
+done
+[ $rc -eq 1 ] && [ $took -le 20 ] && [ $killed_ok -eq 0 ] &&
+	grep -q '"budget": {"time_s": 10.000,' "$tmp/bud/summary.json" &&
+	grep -q '^  budget: \(within --time 10 s\|took [0-9.]* s, [0-9.]* s past --time 10 s: .\)' "$tmp/bud.out" &&
+	grep -q '<p class="\(ok\|bad\)">Budget: ' "$tmp/bud/report.html"
+check $? "--time 10 --shrink-time 30 with a planted bug ends in ${took} s (at most 20 allowed); runs killed at the deadline are not counted; the budget is reported"
 
 # --- interrupt and resume ---------------------------------------------------
 # Deterministic: one job at a time, run 3 hangs (hook), so after 3 lines the
@@ -284,6 +342,7 @@ usage_case --workloads "an unknown workload" --runs 2 --workloads bank,nope --ou
 usage_case --trace "a run flag every run would clobber" --runs 2 --out "$tmp/u" -- --trace x
 usage_case --out "--out holding another job" --runs 2 --out "$tmp/full"
 usage_case --resume "--resume without a job" --resume --out "$tmp/empty"
+usage_case --known "--known naming no file" --runs 2 --known "$tmp/no-such-catalogue" --out "$tmp/u"
 usage_case --connections "run flags a child rejects" --runs 2 --out "$tmp/u2" -- --connections 0
 "$W" nightly --help | grep -q -- '--run-timeout' && ! "$W" nightly --help | grep -q -- '--test-hook'
 check $? "--help documents the flags but not the test hook"

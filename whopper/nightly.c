@@ -42,19 +42,31 @@
  *           differently, fixed, stale) before anything new.
  *   MATRIX  run indices of this shard (i % N == I) not yet in results.jsonl
  *           are launched in increasing order while fewer than --jobs run,
- *           until --runs are done or --time is up; running children finish.
+ *           until --runs are done (running children finish) or the runs'
+ *           time under --time is up (running children are killed and not
+ *           counted: see "Budget").
  *   SHRINK  each new signature whose representative left a replay file,
  *           and that has no shrunk repro yet, is shrunk: `whopper shrink
  *           DIR/repro/STEM.whop --out DIR/shrunk/STEM.whop --time-limit
  *           BUDGET` in the same --jobs slots, after the runs (so the
- *           representative is final and a shrink never competes with runs;
- *           with --time the job overruns by at most one budget and a grace
- *           per --jobs signatures). A shrink that fails or is cut leaves no
- *           file in DIR/shrunk/; the reports say why.
+ *           representative is final and a shrink never competes with
+ *           runs). Known and expected signatures are not shrunk. A shrink
+ *           that fails or is cut leaves no file in DIR/shrunk/; the reports
+ *           say why.
  *   DONE    no child left: new signatures are kept in the corpus (the
  *           representative's replay file, or an .args entry when there is
  *           none), the reports are written, DIR/scratch/ is removed, the
  *           exit status is chosen.
+ *
+ * Budget: --time bounds the whole session, shrinking included. Replays and
+ * runs stop at the deadline, less a shrinking reserve (min(--shrink-time,
+ * a quarter of --time)) once a new signature waits to be shrunk; children
+ * still running then are killed a tick early and not counted (--resume
+ * runs them again). Each shrink gets the time left, shared among the waves
+ * of shrinks still to start, at most --shrink-time; one that would get
+ * less than a second is skipped with a note. A shrinker is killed a few
+ * seconds past its own budget. Whatever ended past the deadline is named
+ * in the reports and on the console with how late it was.
  *
  * A failure stop (SIGINT/SIGTERM, a job error, a run rejecting the user's
  * run flags) skips to DONE, killing the running children; a killed child's
@@ -75,9 +87,16 @@
  *   - Nothing in the matrix or in the children's arguments reads a clock;
  *     wall time only measures runs and stamps results.
  *
- * Exit status: 0 no new failure; 1 a failure whose signature is not in the
- * corpus; 2 bad usage (including run flags a child rejected); 3 the job
- * itself failed or was interrupted before it finished.
+ * Labels: each result is labelled new, known (a catalogued SQLite finding)
+ * or expected (the configuration excuses it) from the child's triage
+ * object (nightly_results.c). Only new signatures are shrunk and kept in
+ * the corpus; known and expected ones are counted and reported after the
+ * new ones.
+ *
+ * Exit status: 0 no new failure (known and expected failures never count);
+ * 1 a new failure whose signature is not in the corpus; 2 bad usage
+ * (including run flags a child rejected); 3 the job itself failed or was
+ * interrupted before it finished.
  */
 #include <errno.h>
 #include <signal.h>
@@ -101,8 +120,12 @@ static const char nightly_help[] =
 	"page_size), drawn per run from the base seed and the run's index.\n"
 	"\n"
 	"  --runs N               run indices 0..N-1 (this shard's share of them)\n"
-	"  --time SECONDS         launch runs until SECONDS have passed (running\n"
-	"                         ones finish); with --resume, SECONDS more\n"
+	"  --time SECONDS         the whole job, shrinking included, in SECONDS: once\n"
+	"                         a new failure waits, runs stop early enough to\n"
+	"                         leave shrinking min(--shrink-time, a quarter);\n"
+	"                         runs still going then are killed, not counted;\n"
+	"                         the reports say what ran past it and by how much;\n"
+	"                         with --resume, SECONDS more\n"
 	"  --jobs N               children at a time (default: online CPUs)\n"
 	"  --shard I/N            only indices i with i % N == I (and corpus entries\n"
 	"                         likewise); needs an explicit --seed so all shards\n"
@@ -112,6 +135,8 @@ static const char nightly_help[] =
 	"  --workloads A,B,...    workloads to draw from (default: every built-in)\n"
 	"  --corpus DIR           replay DIR's failures first; keep new ones there\n"
 	"                         (as replay files: DIR/STATUS-HASH.whop)\n"
+	"  --known FILE           more catalogued findings, passed (as an absolute\n"
+	"                         path) to every run, replay and shrink\n"
 	"  --out DIR              where results go (default ./nightly-out); must not\n"
 	"                         hold another job unless --resume is given\n"
 	"  --resume               continue the job in --out DIR: finished runs are\n"
@@ -119,7 +144,8 @@ static const char nightly_help[] =
 	"  --run-timeout SECONDS  a run still going after this is a hang (default 300)\n"
 	"  --shrink-time SECONDS  after the runs, shrink each new failure for at most\n"
 	"                         this long ('whopper shrink', --jobs at a time;\n"
-	"                         default 60, 0: off)\n"
+	"                         default 60, whole seconds, 0: off); known and\n"
+	"                         expected ones are not shrunk\n"
 	"  --dry-run              print each run's arguments (--runs only) and exit\n"
 	"  -- RUN-FLAGS...        passed to every run, overriding the drawn flag\n"
 	"\n"
@@ -134,14 +160,30 @@ static const char nightly_help[] =
 	"SIGINT/SIGTERM stops the job, keeping every finished run (while the\n"
 	"shrinker runs, only the shrinking stops).\n"
 	"\n"
-	"exit status: 0 no new failure, 1 a new failure (signature not in the\n"
-	"corpus), 2 bad usage, 3 the job itself failed or was interrupted.\n";
+	"Each failure is labelled new, known (a catalogued SQLite finding) or\n"
+	"expected (the configuration excuses it), as the run's triage says;\n"
+	"reports list new failures first, then known, then expected ones.\n"
+	"\n"
+	"exit status: 0 no new failure (known and expected failures never turn\n"
+	"the night red), 1 a new failure (its signature not in the corpus),\n"
+	"2 bad usage, 3 the job itself failed or was interrupted.\n";
 
 #define RUN_TIMEOUT_DEFAULT_S 300.0
 #define KILL_GRACE_MS 2000
 #define TICK_MS 250
 #define LOG_INTERVAL_S 60.0
 #define SHRINK_GRACE_S 30.0 /* a shrink still going this long past its budget is killed */
+/* Under --time, a shrink still going this long past its (shorter) budget
+ * is killed: the shrinker looks at the clock every few candidates, then
+ * verifies its result by one replay, which takes about a run's time. */
+#define SHRINK_DEADLINE_GRACE_S 3.0
+/* Under --time, at most this share of the budget is kept for shrinking:
+ * the shrinker's first seconds give most of its reduction, and the runs
+ * are what find things. */
+#define SHRINK_RESERVE_SHARE 0.25
+/* Seconds of the budget kept for what follows the last child: corpus
+ * copies and the reports. */
+#define FINISH_MARGIN_S 0.5
 
 /* =====================================================================
  * Options
@@ -168,6 +210,7 @@ struct nl_opts {
 	const char *corpus;       /* borrowed from argv, or from the job file */
 	char *corpus_owned;       /* set when corpus comes from job.json */
 	const char *out;
+	char *known_file;         /* --known FILE, made absolute (owned) */
 	bool resume;
 	bool dry_run;
 	double run_timeout_s;
@@ -184,6 +227,7 @@ static void opts_free(struct nl_opts *o)
 	nl_strv_free(&o->workloads);
 	nl_strv_free(&o->user_flags);
 	free(o->corpus_owned);
+	free(o->known_file);
 }
 
 /* A duration in seconds ("90", "0.5") in [lo, hi]: 0 or a usage error. */
@@ -327,6 +371,16 @@ static int parse_opts(int argc, char **argv, struct nl_opts *o)
 			if (v == NULL || *v == '\0')
 				return cli_usage_error("--corpus: missing DIR");
 			o->corpus = v;
+		} else if (strcmp(a, "--known") == 0) {
+			/* Absolute: the children run from the job's directory, but
+			 * a repro command may be pasted anywhere. */
+			if (v == NULL || *v == '\0')
+				return cli_usage_error("--known: missing FILE");
+			char *abs = realpath(v, NULL);
+			if (abs == NULL)
+				return cli_usage_error("--known: cannot read '%s': %s", v, strerror(errno));
+			free(o->known_file);
+			o->known_file = abs;
 		} else if (strcmp(a, "--out") == 0) {
 			if (v == NULL || *v == '\0')
 				return cli_usage_error("--out: missing DIR");
@@ -416,6 +470,8 @@ struct slot {
 	struct wh_queue link;   /* in job->running */
 	enum slot_kind kind;
 	size_t sig_index;       /* SLOT_SHRINK: into job->agg.sigs */
+	double budget_s;        /* SLOT_SHRINK: its --time-limit */
+	double grace_s;         /* SLOT_SHRINK: killed this long past budget_s */
 	char record_path[4096 + 64]; /* SLOT_RUN: DIR/scratch/run-INDEX.whop */
 	char shrunk_path[4096 + 64]; /* SLOT_SHRINK: DIR/shrunk/STEM.whop */
 	uv_process_t proc;
@@ -463,7 +519,7 @@ struct job {
 	char repro_dir[4096];         /* DIR/repro: a recording per signature */
 	char shrunk_dir[4096];        /* DIR/shrunk: shrinker outputs */
 	struct nl_agg agg;
-	struct nl_map known;          /* signatures in the corpus at job start */
+	struct nl_map corpus_sigs;    /* signatures in the corpus at job start */
 	struct nl_corpus_entry *corpus;
 	size_t corpus_count;
 	struct replay_item *replays;  /* this shard's, not yet recorded */
@@ -480,6 +536,9 @@ struct job {
 	uint32_t running_count;
 	char child_usage[512];        /* first stderr line of a run that exited 2 */
 	double mono_start, deadline;  /* deadline: --time, monotonic */
+	double reserve_s;             /* --time: kept for shrinking (see runs_deadline) */
+	struct nl_strv killed;        /* runs/replays killed when their time was up */
+	struct nl_strv late;          /* children that ended past the deadline */
 	uint64_t session_runs;        /* matrix results written by this session */
 	uint64_t expected;            /* runs of this shard (--runs), else 0 */
 	uint64_t resumed_runs;        /* runs found in results.jsonl at start */
@@ -574,7 +633,7 @@ static void record_result(struct job *j, struct slot *s)
 	}
 	print_header(j);
 	uint32_t unused;
-	r->known = r->signature && nl_map_get(&j->known, r->signature, &unused);
+	r->in_corpus = r->signature && nl_map_get(&j->corpus_sigs, r->signature, &unused);
 	/* Before the line: see "Replay files" at the top. */
 	if (s->kind == SLOT_RUN)
 		keep_or_drop_recording(j, s);
@@ -638,8 +697,8 @@ static void record_shrink(struct job *j, struct slot *s)
 		if (s->discard)
 			nl_buf_puts(&note, "not shrunk: the job was interrupted");
 		else if (s->timed_out)
-			nl_buf_printf(&note, "not shrunk: the shrinker was still going %.0f s past its budget; killed",
-				      SHRINK_GRACE_S);
+			nl_buf_printf(&note, "not shrunk: the shrinker was still going %.0f s past its budget of %.0f s; killed",
+				      s->grace_s, s->budget_s);
 		else if (s->term_signal)
 			nl_buf_printf(&note, "not shrunk: the shrinker died by signal %d: %.*s",
 				      s->term_signal, (int)(err_line < 400 ? err_line : 400), err);
@@ -653,11 +712,32 @@ static void record_shrink(struct job *j, struct slot *s)
 	j->shrinks_done++;
 }
 
+/* Under --time, a child that ended past the deadline is named in the
+ * reports with how late it was (none should: runs are killed before it,
+ * shrinks get what is left; a shrinker slow to stop is the usual one). */
+static void note_lateness(struct job *j, const struct slot *s)
+{
+	double over_s = nl_mono_now() - j->deadline;
+	if (!j->time_mode || over_s <= 0)
+		return;
+	struct nl_buf what = {0};
+	if (s->kind == SLOT_SHRINK)
+		nl_buf_printf(&what, "shrink of %s", j->agg.sigs[s->sig_index].signature);
+	else if (s->kind == SLOT_RUN)
+		nl_buf_printf(&what, "run %lld", (long long)s->r.index);
+	else
+		nl_buf_printf(&what, "replay of %s", s->r.entry);
+	nl_buf_printf(&what, ": ended %.1f s past the budget", over_s);
+	nl_strv_push(&j->late, what.data);
+	nl_buf_free(&what);
+}
+
 static void maybe_finish(struct slot *s)
 {
 	if (!s->exited || !s->out_eof || !s->err_eof || s->finished)
 		return;
 	s->finished = true;
+	note_lateness(s->job, s);
 	if (s->kind == SLOT_SHRINK)
 		record_shrink(s->job, s);
 	else if (!s->discard)
@@ -851,6 +931,16 @@ static int slot_spawn(struct job *j, struct slot *s, const struct nl_strv *args,
 	return 0;
 }
 
+/* --known FILE for a child, when the job has one. Added at spawn time,
+ * like --record: it changes how a failure is labelled, not the run. */
+static void push_known(const struct job *j, struct nl_strv *args)
+{
+	if (j->o->known_file == NULL)
+		return;
+	nl_strv_push(args, "--known");
+	nl_strv_push(args, j->o->known_file);
+}
+
 static const char *hook_for(const struct nl_opts *o, uint64_t index)
 {
 	for (size_t i = 0; i < o->hook_count; i++)
@@ -877,6 +967,7 @@ static int launch_run(struct job *j, uint64_t index)
 	nl_strv_copy(&args, &s->r.args);
 	nl_strv_push(&args, "--record");
 	nl_strv_push(&args, s->record_path);
+	push_known(j, &args);
 	int rc = slot_spawn(j, s, &args, s->r.hook, j->o->run_timeout_s);
 	nl_strv_free(&args);
 	return rc;
@@ -900,23 +991,29 @@ static int launch_replay(struct job *j, const struct replay_item *it)
 	} else {
 		nl_strv_copy(&args, &s->r.args);
 	}
+	push_known(j, &args);
 	int rc = slot_spawn(j, s, &args, s->r.hook, j->o->run_timeout_s);
 	nl_strv_free(&args);
 	return rc;
 }
 
-static int launch_shrink(struct job *j, size_t sig_index)
+/* Shrink signature sig_index for at most budget_s (whole seconds, >= 1:
+ * what `whopper shrink --time-limit` takes). */
+static int launch_shrink(struct job *j, size_t sig_index, double budget_s)
 {
 	WH_ASSERT(sig_index < j->agg.sig_count);
+	WH_ASSERT(budget_s >= 1);
 	const struct nl_sig *sig = &j->agg.sigs[sig_index];
 	WH_ASSERT(sig->recording != NULL);
 	struct slot *s = wh_calloc(1, sizeof *s);
 	s->kind = SLOT_SHRINK;
 	s->sig_index = sig_index;
+	s->budget_s = (double)(uint64_t)budget_s;
+	s->grace_s = j->time_mode ? SHRINK_DEADLINE_GRACE_S : SHRINK_GRACE_S;
 	char stem[NL_STEM_MAX], budget[32];
 	nl_artifact_stem(sig->status, sig->signature, stem);
 	snprintf(s->shrunk_path, sizeof s->shrunk_path, "%s/%s.whop", j->shrunk_dir, stem);
-	snprintf(budget, sizeof budget, "%g", j->o->shrink_time_s);
+	snprintf(budget, sizeof budget, "%llu", (unsigned long long)s->budget_s);
 	struct nl_strv args = {0};
 	nl_strv_push(&args, "shrink");
 	nl_strv_push(&args, sig->recording);
@@ -924,7 +1021,8 @@ static int launch_shrink(struct job *j, size_t sig_index)
 	nl_strv_push(&args, s->shrunk_path);
 	nl_strv_push(&args, "--time-limit");
 	nl_strv_push(&args, budget);
-	int rc = slot_spawn(j, s, &args, NULL, j->o->shrink_time_s + SHRINK_GRACE_S);
+	push_known(j, &args);
+	int rc = slot_spawn(j, s, &args, NULL, s->budget_s + s->grace_s);
 	nl_strv_free(&args);
 	return rc;
 }
@@ -992,8 +1090,8 @@ static void plan_shrinks(struct job *j)
 		struct nl_sig *sig = &j->agg.sigs[i];
 		if (!sig->is_new || sig->shrunk)
 			continue;
-		if (j->o->shrink_time_s <= 0)
-			set_note(sig, "not shrunk: --shrink-time 0");
+		if (j->o->shrink_time_s < 1)
+			set_note(sig, "not shrunk: --shrink-time below one second");
 		else if (sig->recording == NULL && sig->rep.kind == NL_KIND_REPLAY)
 			set_note(sig, "not shrunk: first seen replaying a corpus entry, whose replay file was kept for another signature");
 		else if (sig->recording == NULL)
@@ -1002,6 +1100,71 @@ static void plan_shrinks(struct job *j)
 			j->shrinks[j->shrink_count++] = i;
 	}
 	WH_ASSERT(j->shrink_count <= j->agg.sig_count);
+}
+
+/* Will the SHRINK phase have work? A new signature whose representative
+ * is a run that failed a check (crashes, hangs and errors leave no replay
+ * file to shrink). */
+static bool shrink_waiting(const struct job *j)
+{
+	if (j->o->shrink_time_s < 1)
+		return false;
+	for (size_t i = 0; i < j->agg.sig_count; i++) {
+		const struct nl_sig *sig = &j->agg.sigs[i];
+		if (sig->is_new && sig->rep.kind == NL_KIND_RUN && sig->status == NL_FAIL)
+			return true;
+	}
+	return false;
+}
+
+/* Under --time, when runs and replays must stop: the deadline, less the
+ * shrinking reserve once there is something to shrink. So a night without
+ * a new failure runs for all of --time, and one with a new failure still
+ * has time to shrink it. */
+static double runs_deadline(const struct job *j)
+{
+	WH_ASSERT(j->time_mode);
+	return j->deadline - (shrink_waiting(j) ? j->reserve_s : 0);
+}
+
+/* Under --time, once the runs' time is up: every run and replay still
+ * going is killed and not counted (--resume would run it again), so the
+ * deadline holds whatever run-timeout they had. Called a tick early (see
+ * on_tick), so they are gone by then. */
+static void kill_runs_at_deadline(struct job *j)
+{
+	struct wh_queue *q;
+	WH_QUEUE_FOREACH(q, &j->running)
+	{
+		struct slot *s = wh_container_of(q, struct slot, link);
+		if (s->finished || s->discard || s->kind == SLOT_SHRINK)
+			continue;
+		s->discard = true;
+		if (!s->exited)
+			uv_process_kill(&s->proc, SIGKILL);
+		struct nl_buf what = {0};
+		if (s->kind == SLOT_RUN)
+			nl_buf_printf(&what, "run %lld", (long long)s->r.index);
+		else
+			nl_buf_printf(&what, "replay of %s", s->r.entry);
+		nl_strv_push(&j->killed, what.data);
+		nl_buf_free(&what);
+	}
+}
+
+/* What the next shrink may have, under --time: the time left (less the
+ * finishing margin) shared among the waves of shrinks still to start
+ * (--jobs at a time), each capped by --shrink-time. Without --time, just
+ * --shrink-time. */
+static double shrink_budget(const struct job *j)
+{
+	WH_ASSERT(j->next_shrink < j->shrink_count);
+	if (!j->time_mode)
+		return j->o->shrink_time_s;
+	size_t left = j->shrink_count - j->next_shrink;
+	size_t waves = (left + j->o->jobs - 1) / j->o->jobs;
+	double share = (j->deadline - nl_mono_now() - FINISH_MARGIN_S) / (double)waves;
+	return share < j->o->shrink_time_s ? share : j->o->shrink_time_s;
 }
 
 /* Launch one child of the current phase if one may be launched. True when
@@ -1015,14 +1178,19 @@ static bool launch_one(struct job *j)
 	case PHASE_REPLAY:
 		if (j->next_replay == j->replay_count)
 			return false; /* the matrix waits for every replay to end */
+		if (j->time_mode && nl_mono_now() >= runs_deadline(j)) {
+			j->stop = j->stop == STOP_NONE ? STOP_TIME : j->stop;
+			return false;
+		}
 		if (launch_replay(j, &j->replays[j->next_replay++]) != 0)
 			job_fail_stop(j, STOP_JOB_ERROR);
 		return true;
 	case PHASE_MATRIX:
 		if (j->stop != STOP_NONE || j->exhausted)
 			return false;
-		if (j->time_mode && nl_mono_now() >= j->deadline) {
+		if (j->time_mode && nl_mono_now() >= runs_deadline(j)) {
 			j->stop = STOP_TIME;
+			kill_runs_at_deadline(j);
 			return false;
 		}
 		if (!next_index(j, &index)) {
@@ -1033,11 +1201,20 @@ static bool launch_one(struct job *j)
 			job_fail_stop(j, STOP_JOB_ERROR);
 		return true;
 	case PHASE_SHRINK:
-		if (j->shrink_cut || j->next_shrink == j->shrink_count)
-			return false;
-		if (launch_shrink(j, j->shrinks[j->next_shrink++]) != 0)
-			job_fail_stop(j, STOP_JOB_ERROR);
-		return true;
+		while (!j->shrink_cut && j->next_shrink < j->shrink_count) {
+			double budget_s = shrink_budget(j);
+			size_t sig_index = j->shrinks[j->next_shrink++];
+			if (budget_s < 1) {
+				set_note(&j->agg.sigs[sig_index],
+					 "not shrunk: --time left less than a second for it");
+				j->shrinks_done++;
+				continue;
+			}
+			if (launch_shrink(j, sig_index, budget_s) != 0)
+				job_fail_stop(j, STOP_JOB_ERROR);
+			return true;
+		}
+		return false;
 	case PHASE_DONE:
 		return false;
 	}
@@ -1169,6 +1346,14 @@ static void on_tick(uv_timer_t *t)
 	struct job *j = t->data;
 	print_header(j);
 	progress(j, false);
+	/* The runs' time is up within a tick: stop them now rather than up
+	 * to a tick late, so the deadline is kept, not overrun by a tick. */
+	if (j->time_mode && (j->phase == PHASE_REPLAY || j->phase == PHASE_MATRIX) &&
+	    nl_mono_now() + TICK_MS / 1000.0 >= runs_deadline(j) && !is_failure_stop(j->stop)) {
+		if (j->stop == STOP_NONE)
+			j->stop = STOP_TIME;
+		kill_runs_at_deadline(j);
+	}
 	pump(j); /* notices --time running out while every slot is busy */
 }
 
@@ -1239,6 +1424,7 @@ static int prepare_new(struct job *j, struct nl_opts *o, struct nl_job_file *jf)
 	nl_strv_copy(&jf->workloads, &o->workloads);
 	nl_strv_copy(&jf->user_flags, &o->user_flags);
 	jf->corpus = o->corpus ? wh_strdup(o->corpus) : NULL;
+	jf->known_file = o->known_file ? wh_strdup(o->known_file) : NULL;
 	jf->created_at = nl_wall_now();
 	jf->snapshot = wh_calloc(j->corpus_count ? j->corpus_count : 1, sizeof *jf->snapshot);
 	for (size_t i = 0; i < j->corpus_count; i++) {
@@ -1293,6 +1479,10 @@ static int prepare_resume(struct job *j, struct nl_opts *o, struct nl_job_file *
 		return cli_usage_error("--resume: the run flags after -- differ from the job's");
 	if (o->corpus && (jf->corpus == NULL || strcmp(o->corpus, jf->corpus) != 0))
 		return cli_usage_error("--resume: --corpus differs from the job's");
+	if (o->known_file && (jf->known_file == NULL || strcmp(o->known_file, jf->known_file) != 0))
+		return cli_usage_error("--resume: --known differs from the job's");
+	if (o->known_file == NULL && jf->known_file)
+		o->known_file = wh_strdup(jf->known_file);
 	o->base_seed = jf->base_seed;
 	o->seed_given = true;
 	o->runs = jf->runs;
@@ -1369,8 +1559,8 @@ static void plan_replays(struct job *j, const struct nl_job_file *jf)
 	j->replays = wh_calloc(jf->snapshot_count ? jf->snapshot_count : 1, sizeof *j->replays);
 	for (size_t p = 0; p < jf->snapshot_count; p++) {
 		uint32_t unused;
-		if (!nl_map_get(&j->known, jf->snapshot[p].signature, &unused))
-			nl_map_put(&j->known, jf->snapshot[p].signature, (uint32_t)p);
+		if (!nl_map_get(&j->corpus_sigs, jf->snapshot[p].signature, &unused))
+			nl_map_put(&j->corpus_sigs, jf->snapshot[p].signature, (uint32_t)p);
 		if (p % j->o->shard_n != j->o->shard_i ||
 		    nl_map_get(&j->agg.replay_index, jf->snapshot[p].name, &unused))
 			continue;
@@ -1410,10 +1600,27 @@ static void print_summary(const struct job *j, double wall_s, const char *out)
 			printf(", %zu %s", counts[k], nl_outcome_name((enum nl_outcome)k));
 		putchar('\n');
 	}
-	for (size_t i = 0; i < a->sig_count; i++) {
-		const struct nl_sig *s = &a->sigs[i];
-		printf("  %s %s (%llu run%s)\n", s->is_new ? "NEW  " : "known", s->signature,
+	/* The reports' order: new signatures first, with their repro and
+	 * shrunk files; then the ones excused, one line each. */
+	size_t *order = wh_malloc((a->sig_count ? a->sig_count : 1) * sizeof *order);
+	size_t n = 0;
+	for (int rank = 0; rank <= 3; rank++)
+		for (size_t i = 0; i < a->sig_count; i++)
+			if (nl_sig_rank(&a->sigs[i]) == rank)
+				order[n++] = i;
+	WH_ASSERT(n == a->sig_count);
+	for (size_t k = 0; k < n; k++) {
+		const struct nl_sig *s = &a->sigs[order[k]];
+		static const char *const tags[] = {"NEW     ", "new     ", "known   ", "expected"};
+		printf("  %s %s (%llu run%s)", tags[nl_sig_rank(s)], s->signature,
 		       (unsigned long long)s->count, s->count == 1 ? "" : "s");
+		if (s->label == NL_LABEL_KNOWN || s->label == NL_LABEL_EXPECTED) {
+			fputs(": ", stdout);
+			nl_sig_about(stdout, s);
+		} else if (!s->is_new) {
+			fputs(": in the corpus since an earlier night", stdout);
+		}
+		fputc('\n', stdout);
 		if (!s->is_new)
 			continue;
 		fputs("        repro: ", stdout);
@@ -1432,6 +1639,7 @@ static void print_summary(const struct job *j, double wall_s, const char *out)
 			printf("        %s\n", s->shrink_note);
 		}
 	}
+	free(order);
 	printf("  stopped: %s; outputs in %s/ (results.jsonl, summary.json, junit.xml, report.html)\n",
 	       stop_name(j->stop), out);
 }
@@ -1475,6 +1683,13 @@ static int finish_job(struct job *j, const struct nl_opts *o, double wall_s)
 		exit_code = WH_EXIT_PASS;
 	}
 	bool complete = j->time_mode ? j->stop == STOP_TIME : j->agg.run_count == j->expected;
+	struct nl_budget budget = {
+		.time_s = o->time_s,
+		.wall_s = wall_s,
+		.reserve_s = j->reserve_s,
+		.killed = &j->killed,
+		.late = &j->late,
+	};
 	struct nl_job_info info = {
 		.base_seed = o->base_seed,
 		.shard = j->shard,
@@ -1487,11 +1702,19 @@ static int finish_job(struct job *j, const struct nl_opts *o, double wall_s)
 		.exe_display = j->exe_display,
 		.exit_code = exit_code,
 		.merged_from = NULL,
+		.budget = j->time_mode ? &budget : NULL,
 	};
 	if (nl_reports_write(o->out, &j->agg, &info) != 0 && exit_code != WH_EXIT_USAGE)
 		exit_code = WH_EXIT_INTERNAL;
-	if (j->stop != STOP_CHILD_USAGE)
+	if (j->stop != STOP_CHILD_USAGE) {
 		print_summary(j, wall_s, o->out);
+		if (j->time_mode) {
+			fputs("  budget: ", stdout);
+			nl_budget_line(stdout, &budget);
+			fputc('\n', stdout);
+		}
+		nl_print_totals(stdout, &j->agg); /* the last lines, as in the reports */
+	}
 	return exit_code;
 }
 
@@ -1618,6 +1841,9 @@ static int run_job(struct nl_opts *o)
 	j->mono_start = nl_mono_now();
 	j->last_log = j->mono_start;
 	j->deadline = j->mono_start + (j->time_mode ? o->time_s : 0);
+	j->reserve_s = o->shrink_time_s < o->time_s * SHRINK_RESERVE_SHARE
+			       ? o->shrink_time_s
+			       : o->time_s * SHRINK_RESERVE_SHARE;
 	j->phase = PHASE_REPLAY;
 	pump(j);
 	uv_run(&j->loop, UV_RUN_DEFAULT);
@@ -1653,7 +1879,9 @@ out_free_job:
 	nl_corpus_entries_free(j->corpus, j->corpus_count);
 	nl_strv_free(&j->matrix.workloads);
 	nl_strv_free(&j->matrix.user_flags);
-	nl_map_free(&j->known);
+	nl_map_free(&j->corpus_sigs);
+	nl_strv_free(&j->killed);
+	nl_strv_free(&j->late);
 	nl_agg_free(&j->agg);
 	nl_job_file_free(&jf);
 	free(j);

@@ -51,7 +51,10 @@
 void nl_artifact_stem(enum nl_status status, const char *signature, char out[NL_STEM_MAX])
 {
 	WH_ASSERT(signature != NULL);
-	int n = snprintf(out, NL_STEM_MAX, "%s-%016llx", nl_status_name(status),
+	/* A run that passed has a signature only when all its violations
+	 * were expected: "pass-..." would misname what the file holds. */
+	int n = snprintf(out, NL_STEM_MAX, "%s-%016llx",
+			 status == NL_PASS ? "expected" : nl_status_name(status),
 			 (unsigned long long)nl_fnv1a(signature));
 	WH_ASSERT(n > 0 && (unsigned)n < NL_STEM_MAX);
 }
@@ -146,8 +149,10 @@ static bool unescape_in_place(char *s)
 }
 
 /* The header of a replay file: its recorded run flags (after "run") and
- * the signature it recorded, as the nightly spells it ("violation:..."),
- * or NULL for a passing recording. Only the header is read (up to the
+ * the signature it recorded, as the nightly spells it (a triage signature,
+ * "new:...", "known:..." or "expected:...", as it is; an older child's
+ * "KIND:TEMPLATES" as "violation:KIND:TEMPLATES"), or NULL for a passing
+ * recording. Only the header is read (up to the
  * first "track" line); the replay itself checks the rest. 0, or -1 when
  * the file is not a replay file. */
 static int whop_header_read(const char *path, struct nl_strv *args, char **signature)
@@ -175,9 +180,13 @@ static int whop_header_read(const char *path, struct nl_strv *args, char **signa
 			}
 			nl_strv_push(args, line + 4);
 		} else if (strncmp(line, "signature ", 10) == 0 && *signature == NULL) {
-			if (strcmp(line + 10, "-") != 0 && line[10] != '\0') {
+			const char *sig = line + 10;
+			bool triaged = strncmp(sig, "new:", 4) == 0 ||
+				       strncmp(sig, "known:", 6) == 0 ||
+				       strncmp(sig, "expected:", 9) == 0;
+			if (strcmp(sig, "-") != 0 && *sig != '\0') {
 				struct nl_buf b = {0};
-				nl_buf_printf(&b, "violation:%s", line + 10);
+				nl_buf_printf(&b, "%s%s", triaged ? "" : "violation:", sig);
 				*signature = b.data;
 			}
 		} else if (strncmp(line, "track ", 6) == 0 || strncmp(line, "checksum ", 9) == 0) {

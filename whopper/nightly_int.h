@@ -263,6 +263,34 @@ const char *nl_outcome_name(enum nl_outcome o);
 const char *nl_outcome_key(enum nl_outcome o);
 enum nl_outcome nl_outcome_of(bool stale, const char *signature, const char *expect);
 
+/* How a failure is triaged (the child's JSON "triage" object, see
+ * nl_classify): a run label, the most severe of its violations' labels. A
+ * child without a triage object (an older whopper, a crash, a hang) is new
+ * whenever it is not a pass. Ordered from most to least severe after pass,
+ * so the larger of two labels is never the more severe one: see
+ * nl_label_worse. */
+enum nl_label {
+	NL_LABEL_PASS,     /* no violation at all */
+	NL_LABEL_NEW,      /* a violation nobody explained: the night is red */
+	NL_LABEL_KNOWN,    /* only violations of catalogued SQLite findings */
+	NL_LABEL_EXPECTED, /* only violations the configuration excuses */
+	NL_LABEL__COUNT
+};
+/* "pass", "new", "known", "expected". */
+const char *nl_label_name(enum nl_label l);
+/* -1 when the name is unknown. */
+int nl_label_parse(const char *name);
+/* True when a is more severe than b (new, then known, then expected, then
+ * pass). */
+bool nl_label_worse(enum nl_label a, enum nl_label b);
+
+/* A catalogued SQLite finding a run showed (an element of triage.known). */
+struct nl_finding {
+	char *id;      /* catalogue id */
+	char *title;   /* one line; "" when the child gave none */
+	bool in_range; /* the SQLite tested is in the versions recorded for it */
+};
+
 /* One finished run: exactly one results.jsonl line. */
 struct nl_result {
 	enum nl_kind kind;
@@ -283,8 +311,15 @@ struct nl_result {
 	enum nl_status status;
 	int exit_code;          /* -1 when it died by a signal */
 	int term_signal;        /* 0 unless it died by a signal */
-	char *signature;        /* NULL for a pass */
-	bool known;             /* signature was in the corpus when the job began */
+	char *signature;        /* NULL exactly when label is pass */
+	bool in_corpus;         /* signature was in the corpus when the job began */
+	enum nl_label label;    /* pass only with status pass; a status other
+				   than pass and fail is always new */
+	struct nl_finding *findings; /* triage.known: catalogued findings seen */
+	size_t finding_count;
+	struct nl_strv reasons; /* triage.expected: reason ids of excused violations */
+	struct nl_strv applicable; /* triage.applicable: catalogue ids whose
+				      configuration this run had */
 	char *verdict;          /* from the child's JSON, or NULL */
 	char *trace_hash;       /* from the child's JSON, or NULL */
 	uint32_t violation_count;
@@ -306,10 +341,11 @@ void nl_result_repro(FILE *f, const struct nl_result *r, const char *exe_display
 
 /* Classify a finished child and derive its signature. stdout_text is the
  * child's stdout (may be empty or garbage), stderr_text its kept stderr.
- * Fills status, exit_code, term_signal, signature, verdict, trace_hash,
- * violation_count, detail, frames, and for replays (r->kind set by the
- * caller) stale and diverged. workload names the run's workload for
- * signatures without statement templates. */
+ * Fills status, label, exit_code, term_signal, signature, findings,
+ * reasons, applicable, verdict, trace_hash, violation_count, detail,
+ * frames, and for replays (r->kind set by the caller) stale and diverged.
+ * workload names the run's workload for signatures without statement
+ * templates. */
 void nl_classify(struct nl_result *r, int64_t exit_status, int term_signal, bool timed_out,
 		 const char *stdout_text, size_t stdout_len, const char *stderr_text,
 		 const char *workload);
@@ -319,7 +355,11 @@ struct nl_sig {
 	char *signature;
 	enum nl_status status;      /* status of the runs that carry it */
 	uint64_t count;             /* results with this signature */
-	bool is_new;                /* some result carrying it was not known */
+	enum nl_label label;        /* the most severe label of its results
+				       (one signature is one label, as the
+				       signature names it, but a child may lie) */
+	bool is_new;                /* label new and some result carrying it
+				       was not in the corpus: the night is red */
 	struct nl_result rep;       /* representative: replays first, then lowest index */
 	double first_finished_at;   /* when it was first seen */
 	/* Files kept for it, set by the job or the merge (nl_sig_find_artifacts)
@@ -357,8 +397,20 @@ struct nl_replay_outcome {
 	char *detail;           /* stale: why the replay was refused */
 };
 
+/* How often a catalogued finding showed, over the matrix runs whose
+ * configuration it applies to: a known bug that stops showing (on a new
+ * SQLite, say) is news, even though it never fails the night. */
+struct nl_catalogue_tally {
+	char *id;                 /* catalogue id */
+	char *title;              /* from the first run that showed it, or "" */
+	bool in_range;            /* as that run said */
+	uint64_t applicable_runs; /* runs that listed it applicable or showed it */
+	uint64_t seen_runs;       /* of those, runs that showed it */
+};
+
 struct nl_agg {
 	uint64_t by_status[NL_STATUS__COUNT]; /* matrix runs only */
+	uint64_t by_label[NL_LABEL__COUNT];   /* matrix runs only */
 	uint64_t run_count;                   /* matrix runs */
 	struct nl_sig *sigs;                  /* in order of first appearance */
 	size_t sig_count, sig_cap;
@@ -374,6 +426,9 @@ struct nl_agg {
 	struct nl_replay_outcome *replays;
 	size_t replay_count, replay_cap;
 	struct nl_map replay_index;           /* entry name -> replays[] */
+	struct nl_catalogue_tally *catalogue; /* in order of first appearance */
+	size_t catalogue_count, catalogue_cap;
+	struct nl_map catalogue_index;        /* id -> catalogue[] */
 	struct nl_bitset done;                /* matrix indices present */
 	double first_started_at;              /* 0 until a result arrives */
 	double last_finished_at;
@@ -451,6 +506,17 @@ void nl_sig_find_artifacts(struct nl_sig *s, const struct nl_strv *dirs);
  * Reports (nightly_report.c)
  * ------------------------------------------------------------------- */
 
+/* How a --time job kept to its budget. Borrowed. */
+struct nl_budget {
+	double time_s;                /* --time: the whole session, shrinking included */
+	double wall_s;                /* what the session took */
+	double reserve_s;             /* kept for shrinking once a new signature waited */
+	const struct nl_strv *killed; /* runs and replays in flight when the runs'
+					 time was up: killed, not counted ("run 12") */
+	const struct nl_strv *late;   /* children that ended past the budget, each
+					 with how far ("shrink of SIG: 1.2 s") */
+};
+
 /* Facts about the job the reports print besides the results. Borrowed. */
 struct nl_job_info {
 	uint64_t base_seed;
@@ -464,11 +530,27 @@ struct nl_job_info {
 	const char *exe_display;   /* how repro commands name the binary */
 	int exit_code;             /* what the command exits with */
 	const struct nl_strv *merged_from; /* merge: input dirs, else NULL */
+	const struct nl_budget *budget;    /* --time jobs, else NULL */
 };
+/* The budget in one line for people, no newline: "within --time 60 s
+ * (took 58.2 s)" or "took 63.0 s, 3.0 s past --time 60 s: ...". */
+void nl_budget_line(FILE *f, const struct nl_budget *b);
 
 /* Write summary.json, junit.xml and report.html into dir, each atomically.
  * 0, or -1 after printing a message. */
 int nl_reports_write(const char *dir, const struct nl_agg *a, const struct nl_job_info *info);
+/* Where a signature goes in every report: 0 new (reddens the night), 1 new
+ * but kept in the corpus by an earlier night, 2 known, 3 expected. */
+int nl_sig_rank(const struct nl_sig *s);
+/* The console's closing lines, shared by the job and the merge: each
+ * catalogued finding's count ("seen in K of N applicable runs"), then the
+ * totals by label and the new signatures. */
+void nl_print_totals(FILE *f, const struct nl_agg *a);
+/* For the console: what excuses a known or expected signature ("ID:
+ * title (in the recorded version range)", or the reasons). */
+void nl_sig_about(FILE *f, const struct nl_sig *s);
+/* "seen in K of N applicable runs" or "not seen in N applicable runs". */
+void nl_catalogue_note(const struct nl_catalogue_tally *c, char *out, size_t size);
 
 /* ---------------------------------------------------------------------
  * job.json: a job's parameters, for --resume and merge (nightly_jobfile.c)
@@ -489,6 +571,7 @@ struct nl_job_file {
 	struct nl_strv workloads;
 	struct nl_strv user_flags;          /* after `--` */
 	char *corpus;                       /* --corpus DIR or NULL */
+	char *known_file;                   /* --known FILE (absolute) or NULL */
 	struct nl_snapshot_entry *snapshot; /* the corpus when the job began */
 	size_t snapshot_count;
 	double created_at;                  /* epoch seconds */

@@ -27,6 +27,7 @@ void nl_job_file_free(struct nl_job_file *jf)
 		free(jf->snapshot[i].signature);
 	}
 	free(jf->snapshot);
+	free(jf->known_file);
 	memset(jf, 0, sizeof *jf);
 }
 
@@ -50,6 +51,11 @@ int nl_job_file_fill(FILE *f, void *ctx)
 	fputs("], \"corpus\": ", f);
 	if (jf->corpus)
 		json_str(f, jf->corpus);
+	else
+		fputs("null", f);
+	fputs(", \"known\": ", f);
+	if (jf->known_file)
+		json_str(f, jf->known_file);
 	else
 		fputs("null", f);
 	fputs(", \"corpus_snapshot\": [", f);
@@ -119,6 +125,8 @@ int nl_job_file_read(const char *dir, struct nl_job_file *jf)
 	jf->shard_n = (uint32_t)sn;
 	if (nl_json_str(nl_json_get(j, "corpus")))
 		jf->corpus = wh_strdup(nl_json_str(nl_json_get(j, "corpus")));
+	if (nl_json_str(nl_json_get(j, "known")))
+		jf->known_file = wh_strdup(nl_json_str(nl_json_get(j, "known")));
 	nl_json_num(nl_json_get(j, "created_at"), &jf->created_at);
 	jf->snapshot = wh_calloc(snap->count ? snap->count : 1, sizeof *jf->snapshot);
 	for (size_t i = 0; i < snap->count; i++) {

@@ -12,9 +12,12 @@
  * merging the same shards always gives the same bytes whatever order the
  * shards finished in.
  *
- * "New" is decided by the shards (each result line carries whether its
- * signature was in the shard's corpus when it began); --corpus DIR keeps
- * the merged new failures in DIR, as a single unsharded job would have.
+ * "New" is decided by the shards: each result line carries its label (new,
+ * known, expected, as the child's triage said) and whether its signature
+ * was in the shard's corpus when it began, and the merge reads them back
+ * as they are. The merged exit status is 1 only for a new signature
+ * outside the corpus, as a shard's; --corpus DIR keeps the merged new
+ * failures in DIR, as a single unsharded job would have.
  *
  * The files a shard kept per signature (its repro/ replay files and its
  * shrunk/ repros) stay where they are: the merged report names them in the
@@ -40,8 +43,9 @@ static const char merge_help[] =
 	"                 must not be one of the inputs)\n"
 	"  --corpus DIR   keep the merged new failures in this corpus\n"
 	"\n"
-	"exit status: 0 no new failure, 1 a new failure, 2 bad usage (not shards\n"
-	"of one job, overlapping shards), 3 the merge itself failed.\n";
+	"exit status: 0 no new failure (known and expected failures included),\n"
+	"1 a new failure, 2 bad usage (not shards of one job, overlapping\n"
+	"shards), 3 the merge itself failed.\n";
 
 /* Where one result line lies, for writing them back in order. */
 struct line_ref {
@@ -307,6 +311,7 @@ int nl_cmd_merge(int argc, char **argv)
 	       (unsigned long long)agg.by_status[NL_CRASH],
 	       (unsigned long long)agg.by_status[NL_ERROR], agg.sig_count,
 	       (unsigned long long)new_count, complete ? "" : ", incomplete", out);
+	nl_print_totals(stdout, &agg);
 	nl_buf_free(&shards);
 
 out_free:

@@ -20,10 +20,22 @@
  * frames, signatures, the shrunk SQL) is untrusted: it goes through json_str
  * or nl_xml_text so the documents stay well-formed whatever a child printed.
  *
+ * Signatures are shown by label (nl_sig_rank): new failures first, with
+ * everything needed to chase them (repro, detail, backtrace, shrunk SQL and
+ * swimlane); then new ones kept in the corpus by an earlier night; then
+ * known SQLite findings (runs, catalogue id, title, whether the SQLite
+ * tested is in the versions recorded for it); then expected ones (runs,
+ * reason). Known and expected failures are junit "skipped" test cases, as
+ * test runners report expected failures, so they never turn a CI view red,
+ * just as they never change the exit status. Each catalogued finding the
+ * night's configurations applied to is listed as "seen in K of N applicable
+ * runs" or "not seen in N applicable runs": a known bug that stops showing
+ * is news, if not a failure.
+ *
  * Ordering, so two reports of the same results are identical: signatures
- * new first, then by count (descending), then by name; configurations by
- * failures (descending), then by key; dimension values by name, numbers in
- * numeric order.
+ * by rank, then by count (descending), then by name; catalogued findings
+ * by id; configurations by failures (descending), then by key; dimension
+ * values by name, numbers in numeric order.
  */
 #include <errno.h>
 #include <string.h>
@@ -34,12 +46,30 @@
  * Ordering
  * ------------------------------------------------------------------- */
 
+int nl_sig_rank(const struct nl_sig *s)
+{
+	WH_ASSERT(s->label != NL_LABEL_PASS);
+	WH_ASSERT(!s->is_new || s->label == NL_LABEL_NEW);
+	switch (s->label) {
+	case NL_LABEL_NEW:
+		return s->is_new ? 0 : 1;
+	case NL_LABEL_KNOWN:
+		return 2;
+	case NL_LABEL_EXPECTED:
+	case NL_LABEL_PASS:
+	case NL_LABEL__COUNT:
+		break;
+	}
+	return 3;
+}
+
 static int cmp_sig(const void *pa, const void *pb, void *ctx)
 {
 	const struct nl_sig *a = &((const struct nl_sig *)ctx)[*(const size_t *)pa];
 	const struct nl_sig *b = &((const struct nl_sig *)ctx)[*(const size_t *)pb];
-	if (a->is_new != b->is_new)
-		return a->is_new ? -1 : 1;
+	int ra = nl_sig_rank(a), rb = nl_sig_rank(b);
+	if (ra != rb)
+		return ra < rb ? -1 : 1;
 	if (a->count != b->count)
 		return a->count > b->count ? -1 : 1;
 	return strcmp(a->signature, b->signature);
@@ -107,13 +137,105 @@ static size_t *sorted_order(size_t n, const void *base,
 	return order;
 }
 
+static int cmp_catalogue(const void *pa, const void *pb, void *ctx)
+{
+	const struct nl_catalogue_tally *c = ctx;
+	return strcmp(c[*(const size_t *)pa].id, c[*(const size_t *)pb].id);
+}
+
 struct report_ctx {
 	const struct nl_agg *a;
 	const struct nl_job_info *info;
 	size_t *sig_order;
 	size_t *config_order;
 	size_t *dim_order;
+	size_t *catalogue_order;
 };
+
+void nl_catalogue_note(const struct nl_catalogue_tally *c, char *out, size_t size)
+{
+	WH_ASSERT(c->seen_runs <= c->applicable_runs);
+	if (c->seen_runs > 0)
+		snprintf(out, size, "seen in %llu of %llu applicable run%s",
+			 (unsigned long long)c->seen_runs, (unsigned long long)c->applicable_runs,
+			 c->applicable_runs == 1 ? "" : "s");
+	else
+		snprintf(out, size, "not seen in %llu applicable run%s",
+			 (unsigned long long)c->applicable_runs, c->applicable_runs == 1 ? "" : "s");
+}
+
+/* Child-given text: escaped for XML/HTML, or as it is for the console. */
+static void put_text(FILE *f, const char *s, bool xml)
+{
+	if (xml)
+		nl_xml_text(f, s);
+	else
+		fputs(s, f);
+}
+
+/* What a known or expected signature is about: "ID: title (in or outside
+ * the recorded version range)" per catalogued finding, or the reasons,
+ * joined by "; ". Nothing for a new one. */
+static void sig_about(FILE *f, const struct nl_sig *s, bool xml)
+{
+	if (s->label == NL_LABEL_KNOWN) {
+		for (size_t i = 0; i < s->rep.finding_count; i++) {
+			const struct nl_finding *fi = &s->rep.findings[i];
+			fputs(i ? "; " : "", f);
+			put_text(f, fi->id, xml);
+			fputs(fi->title[0] ? ": " : "", f);
+			put_text(f, fi->title, xml);
+			fputs(fi->in_range ? " (in the recorded version range)"
+					   : " (outside the recorded version range)",
+			      f);
+		}
+	} else if (s->label == NL_LABEL_EXPECTED) {
+		for (size_t i = 0; i < s->rep.reasons.count; i++) {
+			fputs(i ? "; " : "", f);
+			put_text(f, s->rep.reasons.v[i], xml);
+		}
+	}
+}
+
+void nl_budget_line(FILE *f, const struct nl_budget *b)
+{
+	double over_s = b->wall_s - b->time_s;
+	if (over_s <= 0)
+		fprintf(f, "within --time %.0f s (took %.1f s)", b->time_s, b->wall_s);
+	else
+		fprintf(f, "took %.1f s, %.1f s past --time %.0f s", b->wall_s, over_s, b->time_s);
+	for (size_t i = 0; i < b->late->count; i++)
+		fprintf(f, "%s%s", i ? "; " : ": ", b->late->v[i]);
+	if (over_s > 0 && b->late->count == 0)
+		fputs(": the job's own work after its last child (corpus, reports)", f);
+	if (b->killed->count)
+		fprintf(f, "; %zu run%s in flight when the runs' time was up killed, not counted",
+			b->killed->count, b->killed->count == 1 ? "" : "s");
+}
+
+void nl_sig_about(FILE *f, const struct nl_sig *s)
+{
+	sig_about(f, s, false);
+}
+
+void nl_print_totals(FILE *f, const struct nl_agg *a)
+{
+	size_t *order = sorted_order(a->catalogue_count, a->catalogue, cmp_catalogue);
+	for (size_t k = 0; k < a->catalogue_count; k++) {
+		const struct nl_catalogue_tally *c = &a->catalogue[order[k]];
+		char note[96];
+		nl_catalogue_note(c, note, sizeof note);
+		fprintf(f, "  catalogued %s: %s%s%s\n", c->id, note, c->title[0] ? " -- " : "",
+			c->title);
+	}
+	free(order);
+	fprintf(f, "  totals: %llu runs: %llu pass, %llu known, %llu expected, %llu new; %llu new signature%s\n",
+		(unsigned long long)a->run_count, (unsigned long long)a->by_label[NL_LABEL_PASS],
+		(unsigned long long)a->by_label[NL_LABEL_KNOWN],
+		(unsigned long long)a->by_label[NL_LABEL_EXPECTED],
+		(unsigned long long)a->by_label[NL_LABEL_NEW],
+		(unsigned long long)nl_agg_new_count(a), nl_agg_new_count(a) == 1 ? "" : "s");
+}
 
 static void repro_of(FILE *f, const struct nl_sig *s, const struct nl_job_info *info)
 {
@@ -179,6 +301,32 @@ static int fill_summary(FILE *f, void *vctx)
 		info->stop_reason, info->complete ? "true" : "false", info->exit_code);
 	fprintf(f, "  \"wall_s\": %.3f,\n  \"started_at\": \"%s\",\n  \"finished_at\": \"%s\",\n",
 		info->wall_s, started, finished);
+	if (info->budget) {
+		const struct nl_budget *b = info->budget;
+		double over_s = b->wall_s - b->time_s;
+		fprintf(f, "  \"budget\": {\"time_s\": %.3f, \"wall_s\": %.3f, \"over_s\": %.3f, \"within\": %s, \"shrink_reserve_s\": %.3f, \"killed_not_counted\": [",
+			b->time_s, b->wall_s, over_s > 0 ? over_s : 0.0, over_s > 0 ? "false" : "true",
+			b->reserve_s);
+		for (size_t i = 0; i < b->killed->count; i++) {
+			fputs(i ? ", " : "", f);
+			json_str(f, b->killed->v[i]);
+		}
+		fputs("], \"late\": [", f);
+		for (size_t i = 0; i < b->late->count; i++) {
+			fputs(i ? ", " : "", f);
+			json_str(f, b->late->v[i]);
+		}
+		fputs("], \"text\": ", f);
+		char *text = NULL;
+		size_t len = 0;
+		FILE *m = open_memstream(&text, &len);
+		WH_ASSERT(m != NULL);
+		nl_budget_line(m, b);
+		fclose(m);
+		json_str(f, text);
+		free(text);
+		fputs("},\n", f);
+	}
 	if (info->merged_from) {
 		fputs("  \"merged_from\": [", f);
 		for (size_t i = 0; i < info->merged_from->count; i++) {
@@ -187,12 +335,33 @@ static int fill_summary(FILE *f, void *vctx)
 		}
 		fputs("],\n", f);
 	}
+	/* Runs by label (what the night is judged by), then by how the
+	 * children ended. */
 	fprintf(f, "  \"totals\": {\"runs\": %llu", (unsigned long long)a->run_count);
-	for (int s = 0; s < NL_STATUS__COUNT; s++)
-		fprintf(f, ", \"%s\": %llu", nl_status_name((enum nl_status)s),
-			(unsigned long long)a->by_status[s]);
-	fprintf(f, ", \"signatures\": %zu, \"new_signatures\": %llu},\n", a->sig_count,
+	for (int l = 0; l < NL_LABEL__COUNT; l++)
+		fprintf(f, ", \"%s\": %llu", nl_label_name((enum nl_label)l),
+			(unsigned long long)a->by_label[l]);
+	fprintf(f, ", \"signatures\": %zu, \"new_signatures\": %llu, \"status\": {", a->sig_count,
 		(unsigned long long)nl_agg_new_count(a));
+	for (int s = 0; s < NL_STATUS__COUNT; s++)
+		fprintf(f, "%s\"%s\": %llu", s ? ", " : "", nl_status_name((enum nl_status)s),
+			(unsigned long long)a->by_status[s]);
+	fputs("}},\n", f);
+
+	fputs("  \"catalogue\": [", f);
+	for (size_t k = 0; k < a->catalogue_count; k++) {
+		const struct nl_catalogue_tally *c = &a->catalogue[ctx->catalogue_order[k]];
+		char note[96];
+		nl_catalogue_note(c, note, sizeof note);
+		fputs(k ? ",\n    {\"id\": " : "\n    {\"id\": ", f);
+		json_str(f, c->id);
+		fputs(", \"title\": ", f);
+		json_str(f, c->title);
+		fprintf(f, ", \"applicable_runs\": %llu, \"seen_runs\": %llu, \"seen\": %s, \"note\": \"%s\"}",
+			(unsigned long long)c->applicable_runs, (unsigned long long)c->seen_runs,
+			c->seen_runs ? "true" : "false", note);
+	}
+	fputs(a->catalogue_count ? "\n  ],\n" : "],\n", f);
 
 	size_t counts[NL_OUTCOME__COUNT];
 	nl_agg_outcome_counts(a, counts);
@@ -226,9 +395,24 @@ static int fill_summary(FILE *f, void *vctx)
 		const struct nl_sig *s = &a->sigs[ctx->sig_order[k]];
 		fputs(k ? ",\n    {\"signature\": " : "\n    {\"signature\": ", f);
 		json_str(f, s->signature);
-		fprintf(f, ", \"status\": \"%s\", \"count\": %llu, \"new\": %s",
-			nl_status_name(s->status), (unsigned long long)s->count,
-			s->is_new ? "true" : "false");
+		fprintf(f, ", \"label\": \"%s\", \"status\": \"%s\", \"count\": %llu, \"new\": %s",
+			nl_label_name(s->label), nl_status_name(s->status),
+			(unsigned long long)s->count, s->is_new ? "true" : "false");
+		fputs(", \"findings\": [", f);
+		for (size_t i = 0; s->label == NL_LABEL_KNOWN && i < s->rep.finding_count; i++) {
+			const struct nl_finding *fi = &s->rep.findings[i];
+			fputs(i ? ", {\"id\": " : "{\"id\": ", f);
+			json_str(f, fi->id);
+			fputs(", \"title\": ", f);
+			json_str(f, fi->title);
+			fprintf(f, ", \"in_range\": %s}", fi->in_range ? "true" : "false");
+		}
+		fputs("], \"reasons\": [", f);
+		for (size_t i = 0; s->label == NL_LABEL_EXPECTED && i < s->rep.reasons.count; i++) {
+			fputs(i ? ", " : "", f);
+			json_str(f, s->rep.reasons.v[i]);
+		}
+		fputc(']', f);
 		if (s->rep.kind == NL_KIND_RUN)
 			fprintf(f, ", \"first_index\": %lld", (long long)s->rep.index);
 		else {
@@ -328,16 +512,18 @@ static int fill_junit(FILE *f, void *vctx)
 	const struct report_ctx *ctx = vctx;
 	const struct nl_agg *a = ctx->a;
 	const struct nl_job_info *info = ctx->info;
-	size_t failures = 0, errors = 0;
+	size_t failures = 0, errors = 0, excused = 0;
 	for (size_t i = 0; i < a->sig_count; i++) {
-		if (is_error_status(a->sigs[i].status))
+		if (a->sigs[i].label != NL_LABEL_NEW)
+			excused++;
+		else if (is_error_status(a->sigs[i].status))
 			errors++;
 		else
 			failures++;
 	}
-	size_t skipped = stale_count(a);
-	size_t tests = a->sig_count + 1 + skipped;
-	uint64_t passes = a->by_status[NL_PASS];
+	size_t skipped = stale_count(a) + excused;
+	size_t tests = a->sig_count + 1 + stale_count(a);
+	uint64_t passes = a->by_label[NL_LABEL_PASS];
 	for (size_t i = 0; i < a->replay_count; i++)
 		passes += a->replays[i].outcome == NL_OUTCOME_FIXED;
 	char started[32];
@@ -356,17 +542,31 @@ static int fill_junit(FILE *f, void *vctx)
 	fprintf(f, "    <testcase classname=\"whopper.nightly\" name=\"passing runs\" time=\"%.3f\">\n",
 		info->wall_s);
 	fprintf(f, "      <system-out>%llu runs passed (%llu matrix runs, %llu corpus replays now fixed)</system-out>\n    </testcase>\n",
-		(unsigned long long)passes, (unsigned long long)a->by_status[NL_PASS],
-		(unsigned long long)(passes - a->by_status[NL_PASS]));
+		(unsigned long long)passes, (unsigned long long)a->by_label[NL_LABEL_PASS],
+		(unsigned long long)(passes - a->by_label[NL_LABEL_PASS]));
 	for (size_t k = 0; k < a->sig_count; k++) {
 		const struct nl_sig *s = &a->sigs[ctx->sig_order[k]];
-		const char *tag = is_error_status(s->status) ? "error" : "failure";
+		bool excuse = s->label != NL_LABEL_NEW;
 		fprintf(f, "    <testcase classname=\"whopper.nightly.%s\" name=\"",
-			nl_status_name(s->status));
+			excuse ? nl_label_name(s->label) : nl_status_name(s->status));
 		nl_xml_text(f, s->signature);
+		if (excuse) {
+			/* A known or expected failure: skipped, with what excuses it. */
+			fprintf(f, "\" time=\"%.3f\">\n      <skipped type=\"%s\" message=\"%s: %llu run%s; ",
+				s->rep.run_s, nl_label_name(s->label), nl_label_name(s->label),
+				(unsigned long long)s->count, s->count == 1 ? "" : "s");
+			sig_about(f, s, true);
+			fputs("\">repro: ", f);
+			char *repro = command_string(repro_of, s, info);
+			nl_xml_text(f, repro);
+			free(repro);
+			fputs("</skipped>\n    </testcase>\n", f);
+			continue;
+		}
+		const char *tag = is_error_status(s->status) ? "error" : "failure";
 		fprintf(f, "\" time=\"%.3f\">\n      <%s type=\"%s\" message=\"", s->rep.run_s, tag,
 			nl_status_name(s->status));
-		fprintf(f, "%s: %llu run%s; ", s->is_new ? "new" : "known",
+		fprintf(f, "%s: %llu run%s; ", s->is_new ? "new" : "new, in the corpus",
 			(unsigned long long)s->count, s->count == 1 ? "" : "s");
 		if (s->rep.kind == NL_KIND_RUN)
 			fprintf(f, "first at index %lld, seed %llu", (long long)s->rep.index,
@@ -599,6 +799,64 @@ static void html_shrunk_svg(FILE *f, const struct nl_sig *s)
 	nl_buf_free(&path);
 }
 
+/* The known (or expected) signatures, which come next in sig_order from
+ * *k on: one table row each (runs, what excuses it, the signature, its
+ * repro), *k moved past them. */
+static void html_excused(FILE *f, const struct report_ctx *ctx, size_t *k, enum nl_label label)
+{
+	const struct nl_agg *a = ctx->a;
+	WH_ASSERT(label == NL_LABEL_KNOWN || label == NL_LABEL_EXPECTED);
+	bool known = label == NL_LABEL_KNOWN;
+	fprintf(f, "<h2>%s</h2>\n", known ? "Known SQLite findings" : "Expected failures");
+	if (*k == a->sig_count || a->sigs[ctx->sig_order[*k]].label != label) {
+		fputs("<p>None.</p>\n", f);
+		return;
+	}
+	fprintf(f, "<p>%s</p>\n<table><tr><th>runs</th><th>%s</th><th>signature</th><th>reproduce</th></tr>\n",
+		known ? "In the catalogue of known findings: counted, not shrunk, never a reason to fail the night."
+		      : "The configuration makes SQLite promise less: counted, not shrunk, never a reason to fail the night.",
+		known ? "catalogue id: title (version range)" : "reason");
+	for (; *k < a->sig_count && a->sigs[ctx->sig_order[*k]].label == label; (*k)++) {
+		const struct nl_sig *s = &a->sigs[ctx->sig_order[*k]];
+		fprintf(f, "<tr><td>%llu</td><td>", (unsigned long long)s->count);
+		sig_about(f, s, true);
+		fputs("</td><td><code>", f);
+		nl_xml_text(f, s->signature);
+		fputs("</code></td><td><code>", f);
+		char *repro = command_string(repro_of, s, ctx->info);
+		nl_xml_text(f, repro);
+		free(repro);
+		fputs("</code></td></tr>\n", f);
+	}
+	fputs("</table>\n", f);
+}
+
+/* Each catalogued finding the night's runs applied to, seen or not. */
+static void html_catalogue(FILE *f, const struct report_ctx *ctx)
+{
+	const struct nl_agg *a = ctx->a;
+	fputs("<h2>Catalogued findings over the night</h2>\n", f);
+	if (a->catalogue_count == 0) {
+		fputs("<p>No run applied to a catalogued finding (or the runs said nothing about the catalogue).</p>\n",
+		      f);
+		return;
+	}
+	fputs("<p>A known finding that stops showing where it applies is news (a fixed or changed SQLite, or a lost detection), though it does not fail the night.</p>\n"
+	      "<table><tr><th>catalogue id</th><th>title</th><th>this night</th></tr>\n",
+	      f);
+	for (size_t i = 0; i < a->catalogue_count; i++) {
+		const struct nl_catalogue_tally *c = &a->catalogue[ctx->catalogue_order[i]];
+		char note[96];
+		nl_catalogue_note(c, note, sizeof note);
+		fputs("<tr><td><code>", f);
+		nl_xml_text(f, c->id);
+		fputs("</code></td><td>", f);
+		nl_xml_text(f, c->title);
+		fprintf(f, "</td><td%s>%s</td></tr>\n", c->seen_runs ? "" : " class=\"bad\"", note);
+	}
+	fputs("</table>\n", f);
+}
+
 static int fill_html(FILE *f, void *vctx)
 {
 	const struct report_ctx *ctx = vctx;
@@ -635,6 +893,18 @@ static int fill_html(FILE *f, void *vctx)
 		fprintf(f, " %.0f s", info->time_s);
 	fprintf(f, "; from %s to %s; stopped: %s%s; exit status %d.</p>\n", started, finished,
 		info->stop_reason, info->complete ? "" : " (incomplete)", info->exit_code);
+	if (info->budget) {
+		fprintf(f, "<p class=\"%s\">Budget: ", info->budget->wall_s > info->budget->time_s ? "bad" : "ok");
+		char *text = NULL;
+		size_t len = 0;
+		FILE *m = open_memstream(&text, &len);
+		WH_ASSERT(m != NULL);
+		nl_budget_line(m, info->budget);
+		fclose(m);
+		nl_xml_text(f, text);
+		free(text);
+		fputs(".</p>\n", f);
+	}
 	if (info->merged_from) {
 		fputs("<p>Merged from:", f);
 		for (size_t i = 0; i < info->merged_from->count; i++) {
@@ -646,26 +916,32 @@ static int fill_html(FILE *f, void *vctx)
 	}
 
 	fputs("<h2>Totals</h2>\n<table><tr><th>runs</th>", f);
-	for (int s = 0; s < NL_STATUS__COUNT; s++)
-		fprintf(f, "<th>%s</th>", nl_status_name((enum nl_status)s));
-	fprintf(f, "<th>signatures</th><th>new</th></tr>\n<tr><td>%llu</td>",
+	for (int l = 0; l < NL_LABEL__COUNT; l++)
+		fprintf(f, "<th>%s</th>", nl_label_name((enum nl_label)l));
+	fprintf(f, "<th>signatures</th><th>new signatures</th></tr>\n<tr><td>%llu</td>",
 		(unsigned long long)a->run_count);
-	for (int s = 0; s < NL_STATUS__COUNT; s++)
-		fprintf(f, "<td%s>%llu</td>", s != NL_PASS && a->by_status[s] ? " class=\"bad\"" : "",
-			(unsigned long long)a->by_status[s]);
+	for (int l = 0; l < NL_LABEL__COUNT; l++)
+		fprintf(f, "<td%s>%llu</td>", l == NL_LABEL_NEW && a->by_label[l] ? " class=\"bad\"" : "",
+			(unsigned long long)a->by_label[l]);
 	fprintf(f, "<td>%zu</td><td%s>%llu</td></tr></table>\n", a->sig_count,
 		new_count ? " class=\"bad\"" : "", (unsigned long long)new_count);
+	fputs("<p>How the runs ended:", f);
+	for (int s = 0; s < NL_STATUS__COUNT; s++)
+		fprintf(f, "%s %llu %s", s ? "," : "", (unsigned long long)a->by_status[s],
+			nl_status_name((enum nl_status)s));
+	fputs(" (a run whose violations were all expected exits 0: a pass).</p>\n", f);
 
 	fputs("<h2>Throughput and findings</h2>\n", f);
 	html_plots(f, a);
 
-	fputs("<h2>Failure signatures</h2>\n", f);
-	if (a->sig_count == 0)
+	fputs("<h2>New failures</h2>\n", f);
+	size_t k = 0;
+	if (a->sig_count == 0 || nl_sig_rank(&a->sigs[ctx->sig_order[0]]) > 1)
 		fputs("<p>None.</p>\n", f);
-	for (size_t k = 0; k < a->sig_count; k++) {
+	for (; k < a->sig_count && nl_sig_rank(&a->sigs[ctx->sig_order[k]]) <= 1; k++) {
 		const struct nl_sig *s = &a->sigs[ctx->sig_order[k]];
 		fprintf(f, "<h3><span class=\"badge %s\">%s</span> <span class=\"badge\">%s</span> <code>",
-			s->is_new ? "new" : "known", s->is_new ? "new" : "known",
+			s->is_new ? "new" : "known", s->is_new ? "new" : "new, in the corpus",
 			nl_status_name(s->status));
 		nl_xml_text(f, s->signature);
 		fprintf(f, "</code></h3>\n<p>%llu run%s; ", (unsigned long long)s->count,
@@ -715,6 +991,10 @@ static int fill_html(FILE *f, void *vctx)
 			fputs(".</p>\n", f);
 		}
 	}
+	html_excused(f, ctx, &k, NL_LABEL_KNOWN);
+	html_excused(f, ctx, &k, NL_LABEL_EXPECTED);
+	WH_ASSERT(k == a->sig_count);
+	html_catalogue(f, ctx);
 
 	fputs("<h2>Corpus replays</h2>\n", f);
 	if (a->replay_count == 0)
@@ -770,6 +1050,7 @@ int nl_reports_write(const char *dir, const struct nl_agg *a, const struct nl_jo
 		.sig_order = sorted_order(a->sig_count, a->sigs, cmp_sig),
 		.config_order = sorted_order(a->config_count, a->configs, cmp_config),
 		.dim_order = sorted_order(a->dim_count, a->dims, cmp_dim),
+		.catalogue_order = sorted_order(a->catalogue_count, a->catalogue, cmp_catalogue),
 	};
 	int rc = nl_write_atomic(dir, "summary.json", fill_summary, &ctx);
 	if (rc == 0)
@@ -779,5 +1060,6 @@ int nl_reports_write(const char *dir, const struct nl_agg *a, const struct nl_jo
 	free(ctx.sig_order);
 	free(ctx.config_order);
 	free(ctx.dim_order);
+	free(ctx.catalogue_order);
 	return rc;
 }

@@ -5,31 +5,50 @@
  * reports are drawn from.
  *
  * Classification of a finished child (first rule that matches):
- *   killed after --run-timeout            -> hang   "hang"
- *   died by a signal                      -> crash  "crash:SIGSEGV:f1|f2|f3"
- *   a replay that exited 2 (refused)      -> pass, stale: not a failure
- *   exit 0 with a JSON verdict but "fail" -> pass   (e.g. --faults bitflip,
- *                                                    whose findings are expected)
- *   exit 1, JSON verdict "fail"           -> fail   "violation:KIND:TEMPLATES"
- *                                                   or "violation:KIND:workload=W"
- *   anything else (exit 3, no JSON, ...)  -> error  "error:exit=N:first stderr line"
+ *   killed after --run-timeout            -> hang   new      "hang"
+ *   died by a signal                      -> crash  new      "crash:SIGSEGV:f1|f2|f3"
+ *   a replay that exited 2 (refused)      -> pass   pass     stale: not a failure
+ *   exit 0 with a JSON verdict but "fail" -> pass   expected "expected:REASON" when
+ *                                                            triage says expected
+ *                                                   (e.g. --faults bitflip), else pass
+ *   exit 1, JSON verdict "fail"           -> fail   known    triage.signature
+ *                                                            ("known:ID") when triage
+ *                                                            says known
+ *                                                   new      triage.signature
+ *                                                            ("new:KINDS@FEATURES")
+ *                                                   new      without a triage object:
+ *                                                            "violation:KIND:TEMPLATES"
+ *                                                            or "violation:KIND:workload=W"
+ *   anything else (exit 3, no JSON, ...)  -> error  new      "error:exit=N:first stderr line"
  * A replay that exited 3 because its trace diverged from the recording
  * (the binary changed since) but printed its verdict is classified by that
  * verdict, as if it had exited 0 or 1, and marked diverged.
  *
+ * The label comes from the child's JSON "triage" object (the triage
+ * contract of `run --json`): "label", "signature", "known" (catalogued
+ * findings, each with id, title, in_range), "expected" (reasons), and
+ * "applicable" (the catalogue ids whose configuration the run had). A child
+ * without one (an older whopper, an old corpus entry re-run) keeps the old
+ * rule: every failure is new. Whatever ended the child abnormally (a crash,
+ * a hang, an error exit) is new: nothing vouches for it.
+ *
  * Signatures deduplicate failures across runs, so they must not carry
  * anything that changes from run to run or build to build: no seeds,
- * transaction numbers, addresses or offsets. For a failed check the run's
- * own "signature" is used when `run --json` prints one (so the nightly, the
- * replay files and the shrinker agree); otherwise KIND is the first
- * violation not marked "expected" and TEMPLATES its sorted statement
- * templates when the JSON lists them ("templates"). Crash frames are symbol
- * names only (frames without a symbol are skipped); digits in error lines
- * become N.
+ * transaction numbers, addresses or offsets. For a checked run the child's
+ * triage.signature is used as it is (the replay files and the shrinker use
+ * the same one); without a triage object, the run's own "signature" with
+ * "violation:" before it, or failing that KIND is the first violation not
+ * marked "expected" and TEMPLATES its sorted statement templates when the
+ * JSON lists them ("templates"). Crash frames are symbol names only (frames
+ * without a symbol are skipped); digits in error lines become N.
+ *
+ * Invariants of a record: it has a signature exactly when its label is not
+ * pass; a pass label comes only with a pass status.
  *
  * Invariants of the aggregate: a matrix index and a replay entry are each
- * folded in at most once (nl_agg_add refuses duplicates), and every result
- * with a signature is counted in exactly one nl_sig.
+ * folded in at most once (nl_agg_add refuses duplicates), every result
+ * with a signature is counted in exactly one nl_sig, and every matrix run
+ * in exactly one by_status and one by_label count.
  */
 #include <errno.h>
 #include <string.h>
@@ -69,6 +88,31 @@ static void signal_name(int sig, char out[16])
 		snprintf(out, 16, "SIG%d", sig);
 }
 
+static const char *const label_names[NL_LABEL__COUNT] = {"pass", "new", "known", "expected"};
+
+const char *nl_label_name(enum nl_label l)
+{
+	WH_ASSERT(l < NL_LABEL__COUNT);
+	return label_names[l];
+}
+
+int nl_label_parse(const char *name)
+{
+	for (int i = 0; i < NL_LABEL__COUNT; i++)
+		if (name && strcmp(name, label_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+bool nl_label_worse(enum nl_label a, enum nl_label b)
+{
+	/* Severity by label: pass 0, expected 1, known 2, new 3. */
+	static const int severity[NL_LABEL__COUNT] = {0, 3, 2, 1};
+	WH_ASSERT(a < NL_LABEL__COUNT);
+	WH_ASSERT(b < NL_LABEL__COUNT);
+	return severity[a] > severity[b];
+}
+
 static const char *const outcome_names[NL_OUTCOME__COUNT] = {
 	"still failing", "failing differently", "fixed", "stale"};
 static const char *const outcome_keys[NL_OUTCOME__COUNT] = {
@@ -103,8 +147,28 @@ enum nl_outcome nl_outcome_of(bool stale, const char *signature, const char *exp
  * Records
  * ------------------------------------------------------------------- */
 
+static void findings_free(struct nl_finding *f, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		free(f[i].id);
+		free(f[i].title);
+	}
+	free(f);
+}
+
+static void finding_push(struct nl_result *r, const char *id, const char *title, bool in_range)
+{
+	WH_ASSERT(id != NULL);
+	r->findings = wh_realloc(r->findings, (r->finding_count + 1) * sizeof *r->findings);
+	r->findings[r->finding_count++] =
+		(struct nl_finding){wh_strdup(id), wh_strdup(title ? title : ""), in_range};
+}
+
 void nl_result_free(struct nl_result *r)
 {
+	findings_free(r->findings, r->finding_count);
+	nl_strv_free(&r->reasons);
+	nl_strv_free(&r->applicable);
 	free(r->entry);
 	free(r->expect);
 	free(r->replay_file);
@@ -139,6 +203,13 @@ void nl_result_copy(struct nl_result *dst, const struct nl_result *src)
 	dst->trace_hash = dup_or_null(src->trace_hash);
 	dst->detail = dup_or_null(src->detail);
 	nl_strv_copy(&dst->frames, &src->frames);
+	dst->findings = NULL;
+	dst->finding_count = 0;
+	for (size_t i = 0; i < src->finding_count; i++)
+		finding_push(dst, src->findings[i].id, src->findings[i].title,
+			     src->findings[i].in_range);
+	nl_strv_copy(&dst->reasons, &src->reasons);
+	nl_strv_copy(&dst->applicable, &src->applicable);
 }
 
 static void write_str_or_null(FILE *f, const char *s)
@@ -185,7 +256,8 @@ void nl_result_repro(FILE *f, const struct nl_result *r, const char *exe_display
 void nl_result_write(FILE *f, const struct nl_result *r)
 {
 	WH_ASSERT(r->kind == NL_KIND_RUN || r->kind == NL_KIND_REPLAY);
-	WH_ASSERT((r->status == NL_PASS) == (r->signature == NULL));
+	WH_ASSERT((r->label == NL_LABEL_PASS) == (r->signature == NULL));
+	WH_ASSERT(r->label != NL_LABEL_PASS || r->status == NL_PASS);
 	if (r->kind == NL_KIND_RUN)
 		fprintf(f, "{\"kind\": \"run\", \"index\": %lld", (long long)r->index);
 	else
@@ -193,7 +265,19 @@ void nl_result_write(FILE *f, const struct nl_result *r)
 	fprintf(f, ", \"seed\": %llu, \"status\": \"%s\", \"signature\": ",
 		(unsigned long long)r->seed, nl_status_name(r->status));
 	write_str_or_null(f, r->signature);
-	fprintf(f, ", \"known\": %s", r->known ? "true" : "false");
+	fprintf(f, ", \"label\": \"%s\", \"in_corpus\": %s, \"findings\": [",
+		nl_label_name(r->label), r->in_corpus ? "true" : "false");
+	for (size_t i = 0; i < r->finding_count; i++) {
+		fputs(i ? ", {\"id\": " : "{\"id\": ", f);
+		json_str(f, r->findings[i].id);
+		fputs(", \"title\": ", f);
+		json_str(f, r->findings[i].title);
+		fprintf(f, ", \"in_range\": %s}", r->findings[i].in_range ? "true" : "false");
+	}
+	fputs("], \"reasons\": ", f);
+	write_strv(f, &r->reasons);
+	fputs(", \"applicable\": ", f);
+	write_strv(f, &r->applicable);
 	if (r->kind == NL_KIND_REPLAY) {
 		fputs(", \"entry\": ", f);
 		json_str(f, r->entry);
@@ -307,9 +391,32 @@ int nl_result_read(const struct nl_json *j, struct nl_result *r)
 	    read_strv(nl_json_get(j, "args"), &r->args) != 0)
 		goto out_malformed;
 	r->signature = json_dup(j, "signature");
-	if ((r->status == NL_PASS) != (r->signature == NULL) || (r->stale && r->signature))
+	/* Lines of an older nightly have no label: their rule was that every
+	 * failure is new, and "known" meant what "in_corpus" means now. */
+	int label = nl_label_parse(nl_json_str(nl_json_get(j, "label")));
+	if (nl_json_get(j, "label") == NULL)
+		label = r->status == NL_PASS ? NL_LABEL_PASS : NL_LABEL_NEW;
+	if (label < 0)
 		goto out_malformed;
-	nl_json_bool(nl_json_get(j, "known"), &r->known);
+	r->label = (enum nl_label)label;
+	if ((r->label == NL_LABEL_PASS) != (r->signature == NULL) ||
+	    (r->label == NL_LABEL_PASS && r->status != NL_PASS) || (r->stale && r->signature))
+		goto out_malformed;
+	if (!nl_json_bool(nl_json_get(j, "in_corpus"), &r->in_corpus))
+		nl_json_bool(nl_json_get(j, "known"), &r->in_corpus);
+	const struct nl_json *fs = nl_json_get(j, "findings");
+	for (size_t i = 0; fs && fs->type == NL_JSON_ARR && i < fs->count; i++) {
+		const char *id = nl_json_str(nl_json_get(&fs->items[i], "id"));
+		bool in_range = false;
+		nl_json_bool(nl_json_get(&fs->items[i], "in_range"), &in_range);
+		if (id == NULL)
+			goto out_malformed;
+		finding_push(r, id, nl_json_str(nl_json_get(&fs->items[i], "title")), in_range);
+	}
+	if ((nl_json_get(j, "reasons") && read_strv(nl_json_get(j, "reasons"), &r->reasons) != 0) ||
+	    (nl_json_get(j, "applicable") &&
+	     read_strv(nl_json_get(j, "applicable"), &r->applicable) != 0))
+		goto out_malformed;
 	r->shard = json_dup(j, "shard");
 	r->hook = json_dup(j, "hook");
 	int64_t v;
@@ -491,6 +598,89 @@ static char *violation_signature(const struct nl_json *j, const struct nl_json *
 	return sig.data;
 }
 
+/* The child's "triage" object (see the top of this file): fills r's
+ * findings, reasons and applicable ids, and returns the run label it
+ * gives, or -1 when j has no usable triage object (an older child). */
+static int read_triage(const struct nl_json *j, struct nl_result *r)
+{
+	WH_ASSERT(r->finding_count == 0 && r->reasons.count == 0);
+	const struct nl_json *t = nl_json_get(j, "triage");
+	if (t == NULL || t->type != NL_JSON_OBJ)
+		return -1;
+	int label = nl_label_parse(nl_json_str(nl_json_get(t, "label")));
+	if (label < 0)
+		return -1;
+	const struct nl_json *known = nl_json_get(t, "known");
+	for (size_t i = 0; known && known->type == NL_JSON_ARR && i < known->count; i++) {
+		const char *id = nl_json_str(nl_json_get(&known->items[i], "id"));
+		bool in_range = false;
+		nl_json_bool(nl_json_get(&known->items[i], "in_range"), &in_range);
+		if (id && *id)
+			finding_push(r, id, nl_json_str(nl_json_get(&known->items[i], "title")),
+				     in_range);
+	}
+	const struct nl_json *exp = nl_json_get(t, "expected");
+	for (size_t i = 0; exp && exp->type == NL_JSON_ARR && i < exp->count; i++) {
+		const char *reason = nl_json_str(nl_json_get(&exp->items[i], "reason"));
+		if (reason && *reason)
+			nl_strv_push(&r->reasons, reason);
+	}
+	/* Ids, or objects with an "id": either spelling is accepted. */
+	const struct nl_json *app = nl_json_get(t, "applicable");
+	for (size_t i = 0; app && app->type == NL_JSON_ARR && i < app->count; i++) {
+		const char *id = nl_json_str(&app->items[i]);
+		if (id == NULL)
+			id = nl_json_str(nl_json_get(&app->items[i], "id"));
+		if (id && *id)
+			nl_strv_push(&r->applicable, id);
+	}
+	return label;
+}
+
+/* triage.signature, when the child gave a non-empty one (a new string). */
+static char *triage_signature(const struct nl_json *j)
+{
+	const char *sig = nl_json_str(nl_json_get(nl_json_get(j, "triage"), "signature"));
+	return sig && *sig ? wh_strdup(sig) : NULL;
+}
+
+/* "expected:R1+R2" from the reasons, sorted, for a child that said
+ * expected but gave no signature. */
+static char *expected_signature(const struct nl_strv *reasons)
+{
+	struct nl_strv sorted = {0};
+	nl_strv_copy(&sorted, reasons);
+	if (sorted.count > 1)
+		qsort(sorted.v, sorted.count, sizeof *sorted.v, cmp_str);
+	struct nl_buf b = {0};
+	nl_buf_puts(&b, "expected:");
+	for (size_t i = 0; i < sorted.count; i++)
+		if (i == 0 || strcmp(sorted.v[i], sorted.v[i - 1]) != 0)
+			nl_buf_printf(&b, "%s%s", i ? "+" : "", sorted.v[i]);
+	if (sorted.count == 0)
+		nl_buf_puts(&b, "unknown");
+	nl_strv_free(&sorted);
+	return b.data;
+}
+
+/* Detail of the first violation whose "label" (or, from an older child,
+ * "expected" flag) says it is what the run's label is about, else of the
+ * first one. */
+static const char *first_detail(const struct nl_json *viol, enum nl_label label)
+{
+	for (size_t i = 0; viol && i < viol->count; i++) {
+		const struct nl_json *v = &viol->items[i];
+		int l = nl_label_parse(nl_json_str(nl_json_get(v, "label")));
+		bool expected = false;
+		nl_json_bool(nl_json_get(v, "expected"), &expected);
+		if (l < 0)
+			l = expected ? NL_LABEL_EXPECTED : NL_LABEL_NEW;
+		if (l == (int)label && nl_json_str(nl_json_get(v, "detail")))
+			return nl_json_str(nl_json_get(v, "detail"));
+	}
+	return viol && viol->count ? nl_json_str(nl_json_get(&viol->items[0], "detail")) : NULL;
+}
+
 void nl_classify(struct nl_result *r, int64_t exit_status, int term_signal, bool timed_out,
 		 const char *stdout_text, size_t stdout_len, const char *stderr_text,
 		 const char *workload)
@@ -552,15 +742,30 @@ void nl_classify(struct nl_result *r, int64_t exit_status, int term_signal, bool
 		r->detail = line ? line : wh_strdup("refused (exit status 2)");
 	} else if (exit_status == WH_EXIT_PASS && verdict && strcmp(verdict, "fail") != 0 &&
 		   strcmp(verdict, "error") != 0) {
-		/* The child judged its run acceptable: "pass", or a profile
-		 * (bitflip) whose findings are all expected. */
+		/* The child judged its run acceptable: "pass", or violations
+		 * its configuration excuses (bitflip without checksums...),
+		 * which are reported, but never fail the night. A child that
+		 * exits 0 yet says new or known breaks the contract (those
+		 * exit 1); its exit status is believed. */
 		r->status = NL_PASS;
+		if (read_triage(j, r) == NL_LABEL_EXPECTED) {
+			r->label = NL_LABEL_EXPECTED;
+			r->signature = triage_signature(j);
+			if (r->signature == NULL)
+				r->signature = expected_signature(&r->reasons);
+			const char *d = first_detail(viol, NL_LABEL_EXPECTED);
+			r->detail = nl_strndup_utf8(d ? d : "expected violations", NL_DETAIL_MAX);
+		}
 	} else if (exit_status == WH_EXIT_FINDING && verdict && strcmp(verdict, "fail") == 0) {
 		r->status = NL_FAIL;
-		r->signature = violation_signature(j, viol, workload);
-		const char *d = viol && viol->count
-					? nl_json_str(nl_json_get(&viol->items[0], "detail"))
-					: NULL;
+		int label = read_triage(j, r);
+		/* Only a triage object can excuse a failure; "expected" or
+		 * "pass" with exit 1 contradict the contract and stay new. */
+		r->label = label == NL_LABEL_KNOWN ? NL_LABEL_KNOWN : NL_LABEL_NEW;
+		r->signature = label >= 0 ? triage_signature(j) : NULL;
+		if (r->signature == NULL)
+			r->signature = violation_signature(j, viol, workload);
+		const char *d = first_detail(viol, r->label);
 		r->detail = nl_strndup_utf8(d ? d : "verdict fail without violations", NL_DETAIL_MAX);
 	} else {
 		r->status = NL_ERROR;
@@ -584,9 +789,13 @@ void nl_classify(struct nl_result *r, int64_t exit_status, int term_signal, bool
 		r->detail = d.data;
 		free(line);
 	}
+	if (r->status != NL_PASS && r->status != NL_FAIL)
+		r->label = NL_LABEL_NEW; /* nothing vouches for a crash, hang or error */
 	nl_strv_free(&named);
 	nl_json_free(j);
-	WH_ASSERT((r->status == NL_PASS) == (r->signature == NULL));
+	WH_ASSERT((r->label == NL_LABEL_PASS) == (r->signature == NULL));
+	WH_ASSERT(r->label == NL_LABEL_PASS || r->label == NL_LABEL_EXPECTED ||
+		  r->status != NL_PASS);
 }
 
 /* ---------------------------------------------------------------------
@@ -639,6 +848,7 @@ static int32_t add_signature(struct nl_agg *a, const struct nl_result *r)
 		memset(s, 0, sizeof *s);
 		s->signature = wh_strdup(r->signature);
 		s->status = r->status;
+		s->label = r->label;
 		s->first_finished_at = r->finished_at;
 		nl_result_copy(&s->rep, r);
 		nl_map_put(&a->sig_index, r->signature, i);
@@ -648,10 +858,62 @@ static int32_t add_signature(struct nl_agg *a, const struct nl_result *r)
 	}
 	struct nl_sig *s = &a->sigs[i];
 	s->count++;
-	s->is_new |= !r->known;
+	if (nl_label_worse(r->label, s->label))
+		s->label = r->label;
+	/* A signature in the corpus was new on an earlier night, which was
+	 * red then; it stays listed as new, but it does not redden this one. */
+	s->is_new |= r->label == NL_LABEL_NEW && !r->in_corpus;
+	WH_ASSERT(s->label != NL_LABEL_PASS);
 	if (r->finished_at < s->first_finished_at)
 		s->first_finished_at = r->finished_at;
 	return (int32_t)i;
+}
+
+static struct nl_catalogue_tally *catalogue_entry(struct nl_agg *a, const char *id)
+{
+	uint32_t i;
+	if (!nl_map_get(&a->catalogue_index, id, &i)) {
+		GROW(a->catalogue, a->catalogue_count, a->catalogue_cap);
+		i = (uint32_t)a->catalogue_count++;
+		memset(&a->catalogue[i], 0, sizeof a->catalogue[i]);
+		a->catalogue[i].id = wh_strdup(id);
+		a->catalogue[i].title = wh_strdup("");
+		nl_map_put(&a->catalogue_index, id, i);
+	}
+	WH_ASSERT(i < a->catalogue_count);
+	return &a->catalogue[i];
+}
+
+/* Count, per catalogued finding, the matrix run r among those it applies
+ * to, and among those that showed it. A finding a run showed counts as
+ * applicable even if the run did not list it (a user's catalogue entry the
+ * child cannot judge applicability for), so seen <= applicable always. */
+static void tally_catalogue(struct nl_agg *a, const struct nl_result *r)
+{
+	for (size_t k = 0; k < r->finding_count; k++) {
+		struct nl_catalogue_tally *c = catalogue_entry(a, r->findings[k].id);
+		bool repeated = false;
+		for (size_t m = 0; m < k && !repeated; m++)
+			repeated = strcmp(r->findings[m].id, r->findings[k].id) == 0;
+		if (repeated)
+			continue;
+		if (c->title[0] == '\0' && r->findings[k].title[0] != '\0') {
+			free(c->title);
+			c->title = wh_strdup(r->findings[k].title);
+		}
+		c->in_range = r->findings[k].in_range;
+		c->applicable_runs++;
+		c->seen_runs++;
+	}
+	for (size_t k = 0; k < r->applicable.count; k++) {
+		bool counted = false;
+		for (size_t m = 0; m < r->finding_count && !counted; m++)
+			counted = strcmp(r->findings[m].id, r->applicable.v[k]) == 0;
+		for (size_t m = 0; m < k && !counted; m++)
+			counted = strcmp(r->applicable.v[m], r->applicable.v[k]) == 0;
+		if (!counted)
+			catalogue_entry(a, r->applicable.v[k])->applicable_runs++;
+	}
 }
 
 bool nl_agg_add(struct nl_agg *a, const struct nl_result *r)
@@ -688,6 +950,8 @@ bool nl_agg_add(struct nl_agg *a, const struct nl_result *r)
 
 	a->run_count++;
 	a->by_status[r->status]++;
+	a->by_label[r->label]++;
+	tally_catalogue(a, r);
 	struct nl_config c;
 	nl_config_from_args(&r->args, &c);
 	struct nl_buf key = {0};
@@ -780,6 +1044,12 @@ void nl_agg_free(struct nl_agg *a)
 		free(a->replays[i].detail);
 	}
 	free(a->replays);
+	for (size_t i = 0; i < a->catalogue_count; i++) {
+		free(a->catalogue[i].id);
+		free(a->catalogue[i].title);
+	}
+	free(a->catalogue);
+	nl_map_free(&a->catalogue_index);
 	free(a->points);
 	nl_map_free(&a->sig_index);
 	nl_map_free(&a->config_index);

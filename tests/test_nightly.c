@@ -1,0 +1,320 @@
+/*
+ * test_nightly.c - how `whopper nightly` labels a finished child
+ * (whopper/nightly_results.c): the child's JSON "triage" object gives the
+ * label (new, known with its catalogue ids, expected with its reasons) and
+ * the signature; a child without one keeps the old rule (every failure is
+ * new); crashes, hangs and error exits are new whatever they printed. A
+ * record written to results.jsonl reads back with its label, findings and
+ * reasons, and a line of an older nightly (no label, "known" meaning "in
+ * the corpus") still reads. The aggregate counts runs per label, makes
+ * only a new signature that was not in the corpus turn the night red, and
+ * counts, per catalogued finding, the runs it applied to and the runs
+ * that showed it.
+ *
+ * The nightly's sources live with the command-line sources, which the test
+ * binaries do not link, so the files needed are compiled in here; the
+ * three CLI functions they call are stubbed below.
+ */
+#include "test_util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nightly_json.c"
+#include "nightly_matrix.c"
+#include "nightly_results.c"
+#include "nightly_util.c"
+
+/* ------------------------------------------------------------------ */
+/* Stubs for the CLI functions the nightly's files refer to            */
+/* ------------------------------------------------------------------ */
+
+int cli_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return WH_EXIT_USAGE;
+}
+
+/* Enough JSON escaping for these tests' strings (no control characters). */
+void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const char *p = s ? s : ""; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fputc('\\', f);
+		fputc(*p, f);
+	}
+	fputc('"', f);
+}
+
+const char *nl_exe_display(void)
+{
+	return "whopper";
+}
+
+/* ------------------------------------------------------------------ */
+/* Helpers                                                             */
+/* ------------------------------------------------------------------ */
+
+/* A matrix run of index `index` classified from a child that exited with
+ * exit_status and printed json on stdout. */
+static void classify_run(struct nl_result *r, int64_t index, int64_t exit_status,
+			 const char *json)
+{
+	memset(r, 0, sizeof *r);
+	r->kind = NL_KIND_RUN;
+	r->index = index;
+	r->shard = wh_strdup("0/1");
+	nl_strv_push(&r->args, "run");
+	nl_strv_push(&r->args, "--seed");
+	nl_strv_push(&r->args, "7");
+	nl_strv_push(&r->args, "--json");
+	nl_classify(r, exit_status, 0, false, json, strlen(json), "", "bank");
+}
+
+/* r written as a results.jsonl line and read back into out. */
+static void round_trip(const struct nl_result *r, struct nl_result *out)
+{
+	char *line = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&line, &len);
+	assert_non_null(m);
+	nl_result_write(m, r);
+	fclose(m);
+	struct nl_json *j = nl_json_parse(line, len);
+	assert_non_null(j);
+	assert_int_equal(nl_result_read(j, out), 0);
+	nl_json_free(j);
+	free(line);
+}
+
+static const char known_json[] =
+	"{\"seed\": 7, \"verdict\": \"fail\", \"trace_hash\": \"00000000000000aa\","
+	" \"violations\": [{\"kind\": \"setup_failed\", \"label\": \"known\","
+	" \"finding\": \"stale-schema\", \"detail\": \"no such table: t\"}],"
+	" \"signature\": \"known:stale-schema\","
+	" \"triage\": {\"label\": \"known\", \"signature\": \"known:stale-schema\","
+	" \"known\": [{\"id\": \"stale-schema\", \"title\": \"stale schema after a busy read lock\","
+	" \"in_range\": true, \"violations\": 1}], \"expected\": [], \"new\": 0,"
+	" \"applicable\": [\"stale-schema\", \"hot-journal\"],"
+	" \"sqlite_version\": \"3.40.1\", \"sqlite_version_number\": 3040001}}";
+
+static const char expected_json[] =
+	"{\"seed\": 7, \"verdict\": \"pass\", \"trace_hash\": \"00000000000000bb\","
+	" \"violations\": [{\"kind\": \"read_mismatch\", \"expected\": true, \"label\": \"expected\","
+	" \"reason\": \"bitflip-no-checksums\", \"detail\": \"a flipped bit\"}],"
+	" \"signature\": \"expected:bitflip-no-checksums\","
+	" \"triage\": {\"label\": \"expected\", \"signature\": \"expected:bitflip-no-checksums\","
+	" \"known\": [], \"expected\": [{\"reason\": \"bitflip-no-checksums\", \"violations\": 1}],"
+	" \"new\": 0, \"applicable\": [\"hot-journal\"]}}";
+
+static const char new_json[] =
+	"{\"seed\": 7, \"verdict\": \"fail\", \"trace_hash\": \"00000000000000cc\","
+	" \"violations\": [{\"kind\": \"lost_update\", \"label\": \"new\", \"detail\": \"T3 lost\"}],"
+	" \"signature\": \"new:lost_update@wal,none,vfs-bug=no-locks\","
+	" \"triage\": {\"label\": \"new\", \"signature\": \"new:lost_update@wal,none,vfs-bug=no-locks\","
+	" \"known\": [], \"expected\": [], \"new\": 1, \"applicable\": [\"hot-journal\"]}}";
+
+/* What an older child prints: no triage object. */
+static const char old_json[] =
+	"{\"seed\": 7, \"verdict\": \"fail\", \"trace_hash\": \"00000000000000dd\","
+	" \"violations\": [{\"kind\": \"lost_update\", \"expected\": false, \"detail\": \"T3 lost\"}],"
+	" \"signature\": \"lost_update:transfer.debit\"}";
+
+/* ------------------------------------------------------------------ */
+/* Tests                                                               */
+/* ------------------------------------------------------------------ */
+
+/* A known finding: label known, the child's signature as it is, the
+ * catalogue entry with its title and version range. */
+static void test_known_label(void **state)
+{
+	(void)state;
+	struct nl_result r;
+	classify_run(&r, 0, WH_EXIT_FINDING, known_json);
+	assert_int_equal(r.status, NL_FAIL);
+	assert_int_equal(r.label, NL_LABEL_KNOWN);
+	assert_string_equal(r.signature, "known:stale-schema");
+	assert_int_equal(r.finding_count, 1);
+	assert_string_equal(r.findings[0].id, "stale-schema");
+	assert_string_equal(r.findings[0].title, "stale schema after a busy read lock");
+	assert_true(r.findings[0].in_range);
+	assert_int_equal(r.applicable.count, 2);
+	assert_string_equal(r.detail, "no such table: t");
+	nl_result_free(&r);
+}
+
+/* Only expected violations: the child exits 0, the run is labelled
+ * expected with its reason, and it gets a signature to be counted by. */
+static void test_expected_label(void **state)
+{
+	(void)state;
+	struct nl_result r;
+	classify_run(&r, 0, WH_EXIT_PASS, expected_json);
+	assert_int_equal(r.status, NL_PASS);
+	assert_int_equal(r.label, NL_LABEL_EXPECTED);
+	assert_string_equal(r.signature, "expected:bitflip-no-checksums");
+	assert_int_equal(r.reasons.count, 1);
+	assert_string_equal(r.reasons.v[0], "bitflip-no-checksums");
+	nl_result_free(&r);
+
+	/* The same without a signature from the child: built from the reasons. */
+	const char *no_sig =
+		"{\"verdict\": \"pass\", \"violations\": [], \"triage\": {\"label\": \"expected\","
+		" \"expected\": [{\"reason\": \"no-durability-promise\"}, {\"reason\": \"bitflip-no-checksums\"}]}}";
+	classify_run(&r, 0, WH_EXIT_PASS, no_sig);
+	assert_int_equal(r.label, NL_LABEL_EXPECTED);
+	assert_string_equal(r.signature, "expected:bitflip-no-checksums+no-durability-promise");
+	nl_result_free(&r);
+}
+
+/* New, and the fallbacks: without a triage object every failure is new
+ * under the old "violation:" signature; an exit 1 that claims to be
+ * expected is not believed; a crash is new whatever it printed first. */
+static void test_new_and_fallbacks(void **state)
+{
+	(void)state;
+	struct nl_result r;
+	classify_run(&r, 0, WH_EXIT_FINDING, new_json);
+	assert_int_equal(r.label, NL_LABEL_NEW);
+	assert_string_equal(r.signature, "new:lost_update@wal,none,vfs-bug=no-locks");
+	nl_result_free(&r);
+
+	classify_run(&r, 0, WH_EXIT_FINDING, old_json);
+	assert_int_equal(r.status, NL_FAIL);
+	assert_int_equal(r.label, NL_LABEL_NEW);
+	assert_string_equal(r.signature, "violation:lost_update:transfer.debit");
+	assert_int_equal(r.finding_count, 0);
+	nl_result_free(&r);
+
+	classify_run(&r, 0, WH_EXIT_FINDING, expected_json);
+	assert_int_equal(r.label, NL_LABEL_NEW);
+	nl_result_free(&r);
+
+	memset(&r, 0, sizeof r);
+	r.kind = NL_KIND_RUN;
+	nl_classify(&r, 0, 11, false, known_json, strlen(known_json), "", "bank");
+	assert_int_equal(r.status, NL_CRASH);
+	assert_int_equal(r.label, NL_LABEL_NEW);
+	assert_string_equal(r.signature, "crash:SIGSEGV");
+	nl_result_free(&r);
+
+	classify_run(&r, 0, WH_EXIT_PASS, "{\"verdict\": \"pass\", \"violations\": []}");
+	assert_int_equal(r.label, NL_LABEL_PASS);
+	assert_null(r.signature);
+	nl_result_free(&r);
+}
+
+/* results.jsonl keeps the label, the findings and the reasons; a line of
+ * an older nightly reads with the old meaning. */
+static void test_line_round_trip(void **state)
+{
+	(void)state;
+	struct nl_result r, back;
+	classify_run(&r, 4, WH_EXIT_FINDING, known_json);
+	r.in_corpus = true;
+	round_trip(&r, &back);
+	assert_int_equal(back.label, NL_LABEL_KNOWN);
+	assert_true(back.in_corpus);
+	assert_string_equal(back.signature, "known:stale-schema");
+	assert_int_equal(back.finding_count, 1);
+	assert_string_equal(back.findings[0].title, "stale schema after a busy read lock");
+	assert_true(back.findings[0].in_range);
+	assert_int_equal(back.applicable.count, 2);
+	nl_result_free(&back);
+	nl_result_free(&r);
+
+	classify_run(&r, 5, WH_EXIT_PASS, expected_json);
+	round_trip(&r, &back);
+	assert_int_equal(back.label, NL_LABEL_EXPECTED);
+	assert_int_equal(back.status, NL_PASS);
+	assert_string_equal(back.reasons.v[0], "bitflip-no-checksums");
+	nl_result_free(&back);
+	nl_result_free(&r);
+
+	const char old_line[] =
+		"{\"kind\": \"run\", \"index\": 2, \"seed\": 9, \"status\": \"fail\","
+		" \"signature\": \"violation:x:y\", \"known\": true, \"args\": [\"run\"]}";
+	struct nl_json *j = nl_json_parse(old_line, strlen(old_line));
+	assert_non_null(j);
+	assert_int_equal(nl_result_read(j, &back), 0);
+	assert_int_equal(back.label, NL_LABEL_NEW);
+	assert_true(back.in_corpus);
+	nl_result_free(&back);
+	nl_json_free(j);
+
+	/* A pass label with a failing status contradicts itself. */
+	const char bad_line[] =
+		"{\"kind\": \"run\", \"index\": 2, \"seed\": 9, \"status\": \"fail\","
+		" \"signature\": \"violation:x:y\", \"label\": \"pass\", \"args\": [\"run\"]}";
+	j = nl_json_parse(bad_line, strlen(bad_line));
+	assert_non_null(j);
+	assert_int_equal(nl_result_read(j, &back), -1);
+	nl_json_free(j);
+}
+
+/* Only a new signature not in the corpus reddens the night; runs are
+ * counted per label; each catalogued finding is counted over the runs it
+ * applied to. */
+static void test_aggregate(void **state)
+{
+	(void)state;
+	struct nl_agg a;
+	memset(&a, 0, sizeof a);
+	struct nl_result r;
+	classify_run(&r, 0, WH_EXIT_FINDING, known_json);
+	assert_true(nl_agg_add(&a, &r));
+	nl_result_free(&r);
+	classify_run(&r, 1, WH_EXIT_PASS, expected_json);
+	assert_true(nl_agg_add(&a, &r));
+	nl_result_free(&r);
+	assert_int_equal(nl_agg_new_count(&a), 0);
+
+	classify_run(&r, 2, WH_EXIT_FINDING, new_json);
+	r.in_corpus = true; /* kept by an earlier night: not news */
+	assert_true(nl_agg_add(&a, &r));
+	nl_result_free(&r);
+	assert_int_equal(nl_agg_new_count(&a), 0);
+	classify_run(&r, 3, WH_EXIT_FINDING, old_json);
+	assert_true(nl_agg_add(&a, &r));
+	nl_result_free(&r);
+	assert_int_equal(nl_agg_new_count(&a), 1);
+
+	assert_int_equal(a.run_count, 4);
+	assert_int_equal(a.by_label[NL_LABEL_KNOWN], 1);
+	assert_int_equal(a.by_label[NL_LABEL_EXPECTED], 1);
+	assert_int_equal(a.by_label[NL_LABEL_NEW], 2);
+	assert_int_equal(a.by_label[NL_LABEL_PASS], 0);
+	assert_int_equal(a.by_status[NL_PASS], 1);
+	assert_int_equal(a.sig_count, 4);
+
+	/* stale-schema: applicable to run 0 only, seen there; hot-journal:
+	 * applicable to runs 0, 1 and 2, never seen. */
+	assert_int_equal(a.catalogue_count, 2);
+	uint32_t i = 0;
+	assert_true(nl_map_get(&a.catalogue_index, "stale-schema", &i));
+	assert_int_equal(a.catalogue[i].applicable_runs, 1);
+	assert_int_equal(a.catalogue[i].seen_runs, 1);
+	assert_string_equal(a.catalogue[i].title, "stale schema after a busy read lock");
+	assert_true(nl_map_get(&a.catalogue_index, "hot-journal", &i));
+	assert_int_equal(a.catalogue[i].applicable_runs, 3);
+	assert_int_equal(a.catalogue[i].seen_runs, 0);
+	nl_agg_free(&a);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_known_label),
+		cmocka_unit_test(test_expected_label),
+		cmocka_unit_test(test_new_and_fallbacks),
+		cmocka_unit_test(test_line_round_trip),
+		cmocka_unit_test(test_aggregate),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
