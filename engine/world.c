@@ -165,6 +165,21 @@ struct conn {
 	int64_t changes;
 };
 
+/* State of the hot-journal race detector (hot_journal_note). Zeroed with
+ * the world: no PENDING kept, nothing seen. */
+struct hot_journal_watch {
+	int pending_plus1;                     /* 1 + the connection keeping
+						  PENDING from a refused
+						  EXCLUSIVE, or 0: none */
+	bool journal_seen[WORLD_MAX_CONNS];    /* its access() found the
+						  journal, since its last
+						  unlock of the database */
+	bool misled[WORLD_MAX_CONNS];          /* its check_reserved then
+						  said "reserved" while the
+						  only such lock was that
+						  PENDING */
+};
+
 struct world {
 	const struct world_config *cfg;
 	struct world_result *res;
@@ -192,6 +207,7 @@ struct world {
 	bool reopening;              /* a reopen round is draining */
 	bool reopen_ready;           /* ... and every connection has closed */
 	struct wh_group reopen_group;
+	struct hot_journal_watch hj; /* evidence: see hot_journal_note */
 };
 
 /* ------------------------------------------------------------------ */
@@ -315,6 +331,48 @@ static void note_commit_point(struct world *w, struct conn *c,
 	}
 }
 
+/*
+ * Evidence of SQLite's hot-journal race (the finding pinned in
+ * tests/test_findings.c, catalogued as hot-journal-taken-for-live): a
+ * connection whose access() found the journal has its check_reserved
+ * answer "reserved" while the only lock above SHARED is the PENDING that
+ * another connection kept from a refused EXCLUSIVE (lock EXCLUSIVE ->
+ * PENDING, SQLITE_BUSY, until it unlocks); then, without unlocking, it
+ * writes a fresh journal header (512 bytes at offset 0) over the hot
+ * journal. Each such header write counts once. The same rule as the
+ * trace scan of that test, on the same events, so the two agree; it only
+ * counts, never touches the trace hash or the run.
+ */
+static void hot_journal_note(struct world *w, int conn, enum wh_op_kind kind,
+			     const char *file, int64_t a, int64_t b, int rc)
+{
+	struct hot_journal_watch *hj = &w->hj;
+	if (conn < 0)
+		return; /* setup, recovery: not a connection of the run */
+	WH_ASSERT(conn < WORLD_MAX_CONNS);
+	bool db = file_is(w, file, "");
+	bool journal = file_is(w, file, "-journal");
+	if (db && kind == WH_OP_LOCK && a == SQLITE_LOCK_EXCLUSIVE &&
+	    b == SQLITE_LOCK_PENDING && rc == SQLITE_BUSY) {
+		hj->pending_plus1 = conn + 1;
+	} else if (db && kind == WH_OP_UNLOCK) {
+		if (hj->pending_plus1 == conn + 1)
+			hj->pending_plus1 = 0;
+		hj->misled[conn] = false;
+		hj->journal_seen[conn] = false;
+	} else if (journal && kind == WH_OP_ACCESS) {
+		hj->journal_seen[conn] = b == 1;
+	} else if (db && kind == WH_OP_CHECK_RESERVED) {
+		hj->misled[conn] = hj->journal_seen[conn] && hj->pending_plus1 != 0 &&
+				   hj->pending_plus1 != conn + 1 && a == 1;
+	} else if (journal && hj->misled[conn] && kind == WH_OP_WRITE && a == 0 &&
+		   b == 512) {
+		w->res->evidence.hot_journal_taken_for_live++;
+		hj->misled[conn] = false;
+	}
+	WH_ASSERT(hj->pending_plus1 >= 0 && hj->pending_plus1 <= WORLD_MAX_CONNS);
+}
+
 static void trace_vfs(void *ctx, enum wh_op_kind kind, const char *file,
 		      int64_t a, int64_t b, int rc)
 {
@@ -323,6 +381,7 @@ static void trace_vfs(void *ctx, enum wh_op_kind kind, const char *file,
 		return;
 	if (w->running)
 		note_commit_point(w, w->running, kind, file, a, b, rc);
+	hot_journal_note(w, w->running ? w->running->id : -1, kind, file, a, b, rc);
 	int conn = w->running ? w->running->id : -1;
 	w->res->stats.vfs_ops++;
 	w->res->stats.disk_full += (rc & 0xff) == SQLITE_FULL;

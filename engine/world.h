@@ -113,6 +113,18 @@ struct world_stats {
 	uint32_t fault_kinds_on;       /* swarm: op kinds that could fail */
 };
 
+/* Evidence the engine gathers while a run goes on, for the triage of its
+ * failures (oracle/triage.h): counters of events that name a root cause
+ * by what happened, not by what the oracle later saw. Gathering it never
+ * changes the run or its trace hash. */
+struct world_evidence {
+	uint64_t hot_journal_taken_for_live; /* fresh journal headers written
+						over a hot journal by a
+						connection misled by another's
+						kept PENDING (SQLite's
+						hot-journal race) */
+};
+
 struct world_finding {
 	char *kind;   /* "hang", "setup_failed", ... */
 	char *detail;
@@ -121,6 +133,7 @@ struct world_finding {
 struct world_result {
 	struct history history;
 	struct world_stats stats;
+	struct world_evidence evidence;
 	uint64_t trace_hash;
 	struct world_finding *findings;
 	uint32_t finding_count;
