@@ -68,6 +68,16 @@ $(WL_GEN): $(WL_FILES) scripts/embed-workloads.sh
 $(BUILD)/gen/wl_builtin_files.o: $(WL_GEN)
 	$(CC) $(CFLAGS) -c $< -o $@
 
+# The catalogue of known findings is embedded the same way (oracle/triage.c).
+KF_FILE := oracle/known-findings.txt
+KF_GEN := $(BUILD)/gen/known_findings.c
+LIB_OBJ += $(BUILD)/gen/known_findings.o
+$(KF_GEN): $(KF_FILE) scripts/embed-findings.sh
+	@mkdir -p $(dir $@)
+	sh scripts/embed-findings.sh $(KF_FILE) >$@.tmp && mv $@.tmp $@
+$(BUILD)/gen/known_findings.o: $(KF_GEN)
+	$(CC) $(CFLAGS) -c $< -o $@
+
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 FUZZ_DIR := $(BUILD)/fuzz

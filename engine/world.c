@@ -165,6 +165,25 @@ struct conn {
 	int64_t changes;
 };
 
+/* State of the hot-journal race detector (hot_journal_note). Zeroed with
+ * the world: no locks, no PENDING kept, nothing seen. */
+struct hot_journal_watch {
+	int pending_plus1;                     /* 1 + the connection keeping
+						  PENDING from an EXCLUSIVE
+						  asked straight from SHARED
+						  and refused, or 0: none */
+	uint8_t level[WORLD_MAX_CONNS];        /* each connection's lock on
+						  the database file, as its
+						  last lock/unlock left it */
+	bool journal_seen[WORLD_MAX_CONNS];    /* its access() found the
+						  journal, since its last
+						  unlock of the database */
+	bool misled[WORLD_MAX_CONNS];          /* its check_reserved then
+						  said "reserved" while the
+						  only such lock was that
+						  PENDING */
+};
+
 struct world {
 	const struct world_config *cfg;
 	struct world_result *res;
@@ -192,6 +211,7 @@ struct world {
 	bool reopening;              /* a reopen round is draining */
 	bool reopen_ready;           /* ... and every connection has closed */
 	struct wh_group reopen_group;
+	struct hot_journal_watch hj; /* evidence: see hot_journal_note */
 };
 
 /* ------------------------------------------------------------------ */
@@ -315,6 +335,60 @@ static void note_commit_point(struct world *w, struct conn *c,
 	}
 }
 
+/*
+ * Evidence of SQLite's hot-journal race (the finding pinned in
+ * tests/test_findings.c, catalogued as hot-journal-taken-for-live): a
+ * connection asks for EXCLUSIVE straight from SHARED (to roll a hot
+ * journal back) and is refused, keeping PENDING until it unlocks; while it
+ * does and no other connection holds more than SHARED, another
+ * connection's access() finds the journal and its check_reserved answers
+ * "reserved"; without unlocking, that connection then reads the database
+ * or writes a journal: it took the hot journal for a live one. Each such
+ * read or write counts once, and the history event of the first is kept
+ * (the triage scopes the finding to what came after it). A live writer's
+ * refused EXCLUSIVE (asked from RESERVED) does not count: its journal is
+ * live and "reserved" is the truth. The same rule as the trace scan of
+ * that test, on the same events, so the two agree; it only counts, never
+ * touches the trace hash or the run.
+ */
+static void hot_journal_note(struct world *w, int conn, enum wh_op_kind kind,
+			     const char *file, int64_t a, int64_t b, int rc)
+{
+	struct hot_journal_watch *hj = &w->hj;
+	if (conn < 0)
+		return; /* setup, recovery: not a connection of the run */
+	WH_ASSERT(conn < WORLD_MAX_CONNS);
+	bool db = file_is(w, file, "");
+	bool journal = file_is(w, file, "-journal");
+	if (db && kind == WH_OP_LOCK) {
+		if (a == SQLITE_LOCK_EXCLUSIVE && b == SQLITE_LOCK_PENDING && rc == SQLITE_BUSY &&
+		    hj->level[conn] == SQLITE_LOCK_SHARED)
+			hj->pending_plus1 = conn + 1;
+		hj->level[conn] = (uint8_t)b;
+	} else if (db && kind == WH_OP_UNLOCK) {
+		if (hj->pending_plus1 == conn + 1)
+			hj->pending_plus1 = 0;
+		hj->level[conn] = (uint8_t)b;
+		hj->misled[conn] = false;
+		hj->journal_seen[conn] = false;
+	} else if (journal && kind == WH_OP_ACCESS) {
+		hj->journal_seen[conn] = b == 1;
+	} else if (db && kind == WH_OP_CHECK_RESERVED) {
+		bool others_shared = true;
+		for (uint32_t k = 0; k < w->cfg->conn_count && others_shared; k++)
+			others_shared = (int)k + 1 == hj->pending_plus1 ||
+					hj->level[k] <= SQLITE_LOCK_SHARED;
+		hj->misled[conn] = hj->journal_seen[conn] && hj->pending_plus1 != 0 &&
+				   hj->pending_plus1 != conn + 1 && others_shared && a == 1;
+	} else if (hj->misled[conn] && ((db && kind == WH_OP_READ) ||
+					(journal && kind == WH_OP_WRITE))) {
+		if (w->res->evidence.hot_journal_taken_for_live++ == 0)
+			w->res->evidence.hot_journal_first_event = w->res->history.event;
+		hj->misled[conn] = false;
+	}
+	WH_ASSERT(hj->pending_plus1 >= 0 && hj->pending_plus1 <= WORLD_MAX_CONNS);
+}
+
 static void trace_vfs(void *ctx, enum wh_op_kind kind, const char *file,
 		      int64_t a, int64_t b, int rc)
 {
@@ -323,6 +397,7 @@ static void trace_vfs(void *ctx, enum wh_op_kind kind, const char *file,
 		return;
 	if (w->running)
 		note_commit_point(w, w->running, kind, file, a, b, rc);
+	hot_journal_note(w, w->running ? w->running->id : -1, kind, file, a, b, rc);
 	int conn = w->running ? w->running->id : -1;
 	w->res->stats.vfs_ops++;
 	w->res->stats.disk_full += (rc & 0xff) == SQLITE_FULL;

@@ -115,6 +115,21 @@ struct world_stats {
 	uint32_t fault_kinds_on;       /* swarm: op kinds that could fail */
 };
 
+/* Evidence the engine gathers while a run goes on, for the triage of its
+ * failures (oracle/triage.h): counters of events that name a root cause
+ * by what happened, not by what the oracle later saw. Gathering it never
+ * changes the run or its trace hash. */
+struct world_evidence {
+	uint64_t hot_journal_taken_for_live; /* reads of the database or
+						journal writes by a connection
+						that took a hot journal for a
+						live one, misled by another's
+						kept PENDING (SQLite's
+						hot-journal race) */
+	uint64_t hot_journal_first_event;    /* history event counter at the
+						first of them (0: none) */
+};
+
 struct world_finding {
 	char *kind;   /* "hang", "setup_failed", ... */
 	char *detail;
@@ -123,6 +138,7 @@ struct world_finding {
 struct world_result {
 	struct history history;
 	struct world_stats stats;
+	struct world_evidence evidence;
 	uint64_t trace_hash;
 	struct world_finding *findings;
 	uint32_t finding_count;

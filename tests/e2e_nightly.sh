@@ -170,7 +170,7 @@ fc=$tmp/fcorpus
 "$W" nightly --runs 3 --seed 51 --jobs 2 --out "$tmp/f1" --corpus "$fc" --shrink-time 30 -- $bad \
 	>"$tmp/f1.out" 2>&1
 rc=$?
-f1_sigs=$(grep -o '"signature": "violation:[^"]*"' "$tmp/f1/results.jsonl" | sort -u | wc -l)
+f1_sigs=$(grep -o '"signature": "new:[^"]*"' "$tmp/f1/results.jsonl" | sort -u | wc -l)
 whops=$(ls "$fc" | grep -c '\.whop$')
 sidecars=0
 for e in "$fc"/*.whop; do [ -s "${e%.whop}.sig" ] && sidecars=$((sidecars + 1)); done
@@ -257,10 +257,14 @@ if "$W" run --seed 1 --txns 10 --json 2>/dev/null | grep -q '"triage": {'; then
 	check $? "a night whose only failures are expected (--faults bitflip) exits 0; they are counted (new known expected: $exp_runs), junit-skipped, not shrunk"
 	grep -q '"label": "expected", "in_corpus": false, "findings": \[\], "reasons": \["bitflip-no-checksums"' "$tmp/ex/results.jsonl"
 	check $? "results.jsonl lines carry the label and the reason"
-	"$W" nightly merge --out "$tmp/exm" "$tmp/ex" >/dev/null 2>&1
+	"$W" nightly merge --out "$tmp/exm" "$tmp/ex" >"$tmp/exm.out" 2>&1
 	rc=$?
+	# The same lines: the job writes them as runs finish (two at a time),
+	# the merge in run order.
+	sort "$tmp/ex/results.jsonl" >"$tmp/ex.sorted"
+	sort "$tmp/exm/results.jsonl" >"$tmp/exm.sorted"
 	[ $rc -eq 0 ] && grep -q '"expected": [1-9]' "$tmp/exm/summary.json" &&
-		cmp -s "$tmp/ex/results.jsonl" "$tmp/exm/results.jsonl"
+		cmp -s "$tmp/ex.sorted" "$tmp/exm.sorted"
 	check $? "nightly merge keeps the labels (exit 0, the same lines, expected runs counted)"
 else
 	echo "# skipped: the children print no triage object, so nothing is labelled known or expected"

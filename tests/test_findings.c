@@ -216,6 +216,11 @@ static void test_hot_journal_taken_for_live(void **state)
 	/* The finding: the database ends corrupt, and the trace shows why. */
 	assert_true(corrupt);
 	assert_true(count_hot_journal_misreads(trace) >= 1);
+	/* The engine's always-on detector (the evidence the catalogue of known
+	 * findings recognises it by) sees the same race, as often. */
+	assert_true(r.evidence.hot_journal_taken_for_live >= 1);
+	assert_int_equal(r.evidence.hot_journal_taken_for_live,
+			 count_hot_journal_misreads(trace));
 	oracle_report_free(&rep);
 	world_result_free(&r);
 	free(trace);

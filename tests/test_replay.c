@@ -8,8 +8,8 @@
  * edited (zeroed) draw moves its decision to the first option.
  *
  * replay.c lives with the command-line sources, which the test binaries do
- * not link, so it is compiled into this test directly; the three CLI
- * functions it calls and these tests never reach are stubbed below.
+ * not link, so it is compiled into this test directly; the CLI functions
+ * it calls and these tests never reach are stubbed below.
  */
 #include "test_util.h"
 
@@ -40,6 +40,14 @@ int run_parse_opts(int argc, char **argv, struct run_opts *o)
 	(void)argv;
 	memset(o, 0, sizeof *o);
 	fail_msg("run_parse_opts is not part of these tests");
+	return WH_EXIT_INTERNAL;
+}
+
+int cli_known_add(const char *path, const struct triage_catalog **out)
+{
+	(void)path;
+	*out = NULL;
+	fail_msg("cli_known_add is not part of these tests");
 	return WH_EXIT_INTERNAL;
 }
 
@@ -87,7 +95,7 @@ static void sample_file(struct replay_file *rf)
 		rf->argv[i] = wh_strdup(args[i]);
 	rf->trace_hash = 0xfeedfacecafebeefULL;
 	snprintf(rf->verdict, sizeof rf->verdict, "fail");
-	snprintf(rf->signature, sizeof rf->signature, "dirty_read:audit.sum,transfer.debit");
+	snprintf(rf->signature, sizeof rf->signature, "new:dirty_read,read_mismatch@wal,none");
 	rf->skip_count = 2;
 	rf->skips = wh_malloc(2 * sizeof *rf->skips);
 	rf->skips[0] = (struct world_skip){3, 1};

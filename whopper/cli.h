@@ -34,6 +34,10 @@ struct run_opts {
 	bool json;
 	bool quiet;
 	bool serial_check;  /* --serial-check: no concurrent oracle */
+	/* Catalogue of known findings the run is triaged with (--known
+	 * FILE adds to the shipped one); NULL: the shipped one. Not part of
+	 * the run: replay files do not record it. */
+	const struct triage_catalog *catalog;
 };
 
 /* What one run ended with. */
@@ -41,7 +45,9 @@ struct run_outcome {
 	int exit_code;        /* WH_EXIT_* */
 	char verdict[8];      /* "pass", "fail", "error" */
 	uint64_t trace_hash;
-	char signature[512];  /* failure signature, "" when it passed */
+	char signature[512];  /* triage signature ("new:...", "known:...",
+				 "expected:..."), "" when it passed */
+	char label[12];       /* triage label: pass, expected, known, new */
 	uint64_t txns;
 	uint64_t statements;
 };
@@ -71,6 +77,14 @@ int cmd_replay(int argc, char **argv);
 int cmd_shrink(int argc, char **argv);
 int cmd_workloads(int argc, char **argv);
 int cmd_nightly(int argc, char **argv);
+int cmd_findings(int argc, char **argv);
+
+/* --known FILE (findings.c): add FILE's entries to the process's
+ * command-line catalogue (the shipped entries first), kept until exit,
+ * and point *out at it. 0, or WH_EXIT_USAGE after printing the one-line
+ * "FILE:LINE: message" (the catalogue is then unchanged). */
+struct triage_catalog;
+int cli_known_add(const char *path, const struct triage_catalog **out);
 
 /* Print "whopper: <msg>" to stderr and return WH_EXIT_USAGE. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -20,6 +20,7 @@ static const char usage[] =
 	"  shrink     minimise a failing recorded run: shrink FILE.whop --out MIN.whop\n"
 	"  nightly    many seeds over a configuration matrix, in child processes\n"
 	"  workloads  list | show NAME | check FILE\n"
+	"  findings   list [--known FILE]: the catalogue of known SQLite findings\n"
 	"  version    print the version\n"
 	"\n"
 	"'whopper COMMAND --help' shows a command's options.\n"
@@ -124,6 +125,8 @@ int main(int argc, char **argv)
 		return cmd_nightly(argc - 1, argv + 1);
 	if (strcmp(cmd, "workloads") == 0)
 		return cmd_workloads(argc - 1, argv + 1);
+	if (strcmp(cmd, "findings") == 0)
+		return cmd_findings(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("whopper %s (SQLite %s)\n", WHOPPER_VERSION, sqlite3_libversion());
 		return WH_EXIT_PASS;

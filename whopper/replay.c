@@ -13,7 +13,7 @@
  *   arg 7                               (% escapes: %25 %0A)
  *   trace-hash 04198cab487d0056         what the run produced
  *   verdict fail
- *   signature lost_update:transfer.debit,transfer.read
+ *   signature new:lost_update@wal,none     the triage signature (run.c)
  *   skip 12 1                           statements the shrinker removed
  *   track 1 2                           stream id, value count
  *   0 1f
@@ -112,7 +112,10 @@ int replay_check_writable(const char *path)
 /* Flags that shape the run are kept; output-only flags are not. */
 static bool arg_is_output_only(const char *a, bool *takes_value)
 {
-	*takes_value = strcmp(a, "--record") == 0 || strcmp(a, "--trace") == 0;
+	/* --known names the catalogue the run is triaged with, not the run:
+	 * replay and shrink take their own. */
+	*takes_value = strcmp(a, "--record") == 0 || strcmp(a, "--trace") == 0 ||
+		       strcmp(a, "--known") == 0;
 	return *takes_value || strcmp(a, "--json") == 0 || strcmp(a, "--quiet") == 0 ||
 	       strcmp(a, "--serial-check") == 0;
 }
@@ -498,9 +501,10 @@ int replay_opts(const struct replay_file *rf, struct run_opts *o)
 }
 
 static const char replay_help[] =
-	"usage: whopper replay FILE.whop [--json] [--quiet] [--trace FILE]\n"
+	"usage: whopper replay FILE.whop [--json] [--quiet] [--trace FILE] [--known FILE]...\n"
 	"\n"
 	"Reproduce a recorded run exactly (same trace hash, same verdict).\n"
+	"--known FILE adds known findings to triage it with, as on 'run'.\n"
 	"Files from another whopper or SQLite version, or with a changed\n"
 	"workload, are refused. Exit status as for 'whopper run'; 3 when the\n"
 	"replay diverged from the recording.\n";
@@ -510,10 +514,16 @@ int cmd_replay(int argc, char **argv)
 	const char *path = NULL;
 	bool json = false, quiet = false;
 	const char *trace = NULL;
+	const struct triage_catalog *catalog = NULL;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0) {
 			fputs(replay_help, stdout);
 			return WH_EXIT_PASS;
+		} else if (strcmp(argv[i], "--known") == 0) {
+			int rc = cli_known_add(i + 1 < argc ? argv[i + 1] : NULL, &catalog);
+			if (rc != 0)
+				return rc;
+			i++;
 		} else if (strcmp(argv[i], "--json") == 0) {
 			json = true;
 		} else if (strcmp(argv[i], "--quiet") == 0) {
@@ -548,6 +558,7 @@ int cmd_replay(int argc, char **argv)
 	o.json = json;
 	o.quiet = quiet;
 	o.trace_path = trace;
+	o.catalog = catalog;
 	wh_tape_rewind(&rf.tape);
 	struct run_outcome out;
 	rc = run_once(&o, &rf.tape, true, &out, NULL, NULL);

@@ -3,6 +3,12 @@
  * it with the oracle, print a summary (or one JSON object) and exit with
  * the documented status.
  *
+ * Every run is triaged (oracle/triage.h): each violation is labelled new,
+ * known (an entry of the catalogue of known findings) or expected, and the
+ * run's label decides the exit status (1 for new or known, 0 for pass or
+ * only expected) and its signature (the one replay files and the shrinker
+ * keep).
+ *
  * Wall-clock time is measured here only for timing.run_s/check_s, which are
  * reported but never folded into the trace hash. A --trace file is written
  * to a temporary name and renamed into place at the end, so a failed or
@@ -21,6 +27,7 @@
 #include "fiber.h"
 #include "elle.h"
 #include "oracle.h"
+#include "triage.h"
 
 static const char run_help[] =
 	"usage: whopper run [OPTIONS]\n"
@@ -62,9 +69,13 @@ static const char run_help[] =
 	"  --serial-check         run the oracle only after the run, on this\n"
 	"                         thread (default: it follows the run on a\n"
 	"                         second thread; the verdict is the same)\n"
+	"  --known FILE           more known findings to triage with, in the\n"
+	"                         catalogue's format (repeatable; see\n"
+	"                         'whopper findings list')\n"
 	"\n"
-	"exit status: 0 all checks passed, 1 a check failed, 2 bad usage,\n"
-	"3 whopper itself failed.\n";
+	"exit status: 0 all checks passed (or only expected violations), 1 a\n"
+	"check failed (a new or known finding), 2 bad usage, 3 whopper itself\n"
+	"failed.\n";
 
 static int parse_u64(const char *flag, const char *s, uint64_t lo, uint64_t hi,
 		     uint64_t *out)
@@ -238,6 +249,8 @@ int run_parse_opts(int argc, char **argv, struct run_opts *o)
 			if (v == NULL || *v == '\0')
 				return cli_usage_error("--trace: missing FILE");
 			o->trace_path = v;
+		} else if (strcmp(a, "--known") == 0) {
+			rc = cli_known_add(v, &o->catalog);
 		} else {
 			return cli_usage_error("run: unknown option '%s' (try 'whopper run --help')",
 					       a);
@@ -254,16 +267,6 @@ int run_parse_opts(int argc, char **argv, struct run_opts *o)
 		return cli_usage_error("--elle: workload '%s' declares no Elle shape (\\shape list-append|rw-register)",
 				       o->workload_name);
 	return 0;
-}
-
-/* Violations that the configuration does not explain (bit flips and
- * synchronous=OFF label theirs expected: reported, not failures). */
-static uint32_t unexpected_violations(const struct oracle_report *rep)
-{
-	uint32_t n = 0;
-	for (uint32_t i = 0; i < rep->violation_count; i++)
-		n += !rep->violations[i].expected;
-	return n;
 }
 
 static double wall_s(void)
@@ -315,12 +318,55 @@ static void print_repro(FILE *f, const struct run_opts *o)
 		fprintf(f, " --stack-size %zu", c->stack_bytes);
 }
 
-static void make_signature(const struct world_result *res, const struct oracle_report *rep,
-			   char *out, size_t len);
+/* A violation's triage label as JSON members (after its "kind"). */
+static void json_vlabel(FILE *f, const struct triage_vlabel *l)
+{
+	fprintf(f, ", \"label\": \"%s\"", triage_label_name(l->label));
+	if (l->label == TRIAGE_KNOWN) {
+		fprintf(f, ", \"finding\": ");
+		json_str(f, l->entry->id);
+	} else if (l->label == TRIAGE_EXPECTED) {
+		fprintf(f, ", \"reason\": ");
+		json_str(f, l->reason);
+	}
+}
+
+static void json_triage(FILE *f, const struct triage_result *t)
+{
+	fprintf(f, ", \"triage\": {\"label\": \"%s\", \"signature\": ",
+		triage_label_name(t->label));
+	json_str(f, t->signature);
+	fprintf(f, ", \"known\": [");
+	for (uint32_t i = 0; i < t->known_count; i++) {
+		fprintf(f, "%s{\"id\": ", i ? ", " : "");
+		json_str(f, t->known[i].entry->id);
+		fprintf(f, ", \"title\": ");
+		json_str(f, t->known[i].entry->title);
+		fprintf(f, ", \"in_range\": %s, \"violations\": %u}",
+			t->known[i].in_range ? "true" : "false", t->known[i].violations);
+	}
+	fprintf(f, "], \"expected\": [");
+	for (uint32_t i = 0; i < t->expected_count; i++) {
+		fprintf(f, "%s{\"reason\": ", i ? ", " : "");
+		json_str(f, t->expected[i].reason);
+		fprintf(f, ", \"violations\": %u}", t->expected[i].violations);
+	}
+	fprintf(f, "], \"new\": %u, \"applicable\": [", t->new_count);
+	for (uint32_t i = 0; i < t->applicable_count; i++) {
+		fprintf(f, "%s{\"id\": ", i ? ", " : "");
+		json_str(f, t->applicable[i]->id);
+		fprintf(f, ", \"title\": ");
+		json_str(f, t->applicable[i]->title);
+		fprintf(f, "}");
+	}
+	fprintf(f, "], \"sqlite_version\": ");
+	json_str(f, t->sqlite_version);
+	fprintf(f, ", \"sqlite_version_number\": %d}", t->sqlite_version_number);
+}
 
 static void print_json(const struct run_opts *o, const struct world_result *r,
-		       const struct oracle_report *rep, const char *verdict,
-		       double run_s, double check_s)
+		       const struct oracle_report *rep, const struct triage_result *tri,
+		       const char *verdict, double run_s, double check_s)
 {
 	FILE *f = stdout;
 	const struct world_stats *s = &r->stats;
@@ -365,13 +411,20 @@ static void print_json(const struct run_opts *o, const struct world_result *r,
 			wh_op_name((enum wh_op_kind)k), s->vfs_ops_by_kind[k]);
 		first = false;
 	}
-	fprintf(f, "}}, \"timing\": {\"run_s\": %.6f, \"check_s\": %.6f, \"check_concurrent\": %s}",
+	fprintf(f, "}}, \"evidence\": {");
+	for (int c = 0; c < TRIAGE_COUNTER__COUNT; c++)
+		fprintf(f, "%s\"%s\": %" PRIu64, c ? ", " : "",
+			triage_counter_name((enum triage_counter)c),
+			triage_counter_value(&r->evidence, (enum triage_counter)c));
+	fprintf(f, "}, \"timing\": {\"run_s\": %.6f, \"check_s\": %.6f, \"check_concurrent\": %s}",
 		run_s, check_s, rep != NULL && rep->streamed ? "true" : "false");
 	fprintf(f, ", \"violations\": [");
 	first = true;
+	WH_ASSERT_EQ(tri->label_count, r->finding_count + (rep ? rep->violation_count : 0));
 	for (uint32_t i = 0; i < r->finding_count; i++) {
 		fprintf(f, "%s{\"kind\": ", first ? "" : ", ");
 		json_str(f, r->findings[i].kind);
+		json_vlabel(f, &tri->labels[i]);
 		fprintf(f, ", \"detail\": ");
 		json_str(f, r->findings[i].detail);
 		fprintf(f, ", \"txns\": []}");
@@ -382,6 +435,7 @@ static void print_json(const struct run_opts *o, const struct world_result *r,
 		fprintf(f, "%s{\"kind\": ", first ? "" : ", ");
 		json_str(f, v->kind);
 		fprintf(f, ", \"expected\": %s", v->expected ? "true" : "false");
+		json_vlabel(f, &tri->labels[r->finding_count + i]);
 		fprintf(f, ", \"detail\": ");
 		json_str(f, v->detail);
 		fprintf(f, ", \"txns\": [");
@@ -390,13 +444,13 @@ static void print_json(const struct run_opts *o, const struct world_result *r,
 		fprintf(f, "]}");
 		first = false;
 	}
-	fprintf(f, "], \"oracle\": {\"txns_checked\": %" PRIu64 ", \"gave_up\": %s, \"note\": ",
+	fprintf(f, "]");
+	json_triage(f, tri);
+	fprintf(f, ", \"oracle\": {\"txns_checked\": %" PRIu64 ", \"gave_up\": %s, \"note\": ",
 		rep ? rep->txns_checked : 0, rep && rep->gave_up ? "true" : "false");
 	json_str(f, rep && rep->note ? rep->note : "");
-	char sig[512];
-	make_signature(r, rep, sig, sizeof sig);
 	fprintf(f, "}, \"signature\": ");
-	json_str(f, sig);
+	json_str(f, tri->signature);
 	fprintf(f, ", \"repro\": ");
 	char *buf = NULL;
 	size_t len = 0;
@@ -412,9 +466,61 @@ static void print_json(const struct run_opts *o, const struct world_result *r,
 	fprintf(f, "}\n");
 }
 
+/* "[known: ID]", "[expected: REASON]" or "[new]". */
+static void print_vlabel(FILE *f, const struct triage_vlabel *l)
+{
+	if (l->label == TRIAGE_KNOWN)
+		fprintf(f, "[known: %s]", l->entry->id);
+	else if (l->label == TRIAGE_EXPECTED)
+		fprintf(f, "[expected: %s]", l->reason);
+	else
+		fprintf(f, "[new]");
+}
+
+/* One line: the run's label and what names it. */
+static void print_triage(FILE *f, const struct triage_result *t)
+{
+	fprintf(f, "  triage: ");
+	switch (t->label) {
+	case TRIAGE_PASS:
+		fprintf(f, "pass\n");
+		return;
+	case TRIAGE_NEW:
+		fprintf(f, "NEW (%u new violation%s", t->new_count, t->new_count == 1 ? "" : "s");
+		break;
+	case TRIAGE_KNOWN:
+		fprintf(f, "known (");
+		break;
+	case TRIAGE_EXPECTED:
+		fprintf(f, "expected (");
+		break;
+	}
+	bool sep = t->label == TRIAGE_NEW;
+	for (uint32_t i = 0; i < t->known_count; i++) {
+		const struct triage_entry *e = t->known[i].entry;
+		fprintf(f, "%s%s%s: %s", sep ? "; " : "", t->label == TRIAGE_NEW ? "also known " : "",
+			e->id, e->title);
+		if (!t->known[i].in_range) {
+			char lo[32], hi[32];
+			triage_version_format(e->version_lo, lo, sizeof lo);
+			if (e->version_hi)
+				triage_version_format(e->version_hi, hi, sizeof hi);
+			fprintf(f, " [outside its known SQLite versions %s%s%s: this is %s]", lo,
+				e->version_hi ? " to " : " onward", e->version_hi ? hi : "",
+				t->sqlite_version);
+		}
+		sep = true;
+	}
+	for (uint32_t i = 0; i < t->expected_count; i++) {
+		fprintf(f, "%sexpected: %s", sep ? "; " : "", t->expected[i].reason);
+		sep = true;
+	}
+	fprintf(f, ")\n  signature: %s\n", t->signature);
+}
+
 static void print_summary(const struct run_opts *o, const struct world_result *r,
-			  const struct oracle_report *rep, const char *verdict,
-			  double run_s, double check_s)
+			  const struct oracle_report *rep, const struct triage_result *tri,
+			  const char *verdict, double run_s, double check_s)
 {
 	FILE *f = stdout;
 	const struct world_stats *s = &r->stats;
@@ -438,15 +544,21 @@ static void print_summary(const struct run_opts *o, const struct world_result *r
 			world_faults_name(o->cfg.faults), s->faults_injected, s->alloc_failures,
 			s->crashes, s->recoveries, s->reopens, s->bitflips,
 			s->txns_indeterminate);
-	for (uint32_t i = 0; i < r->finding_count; i++)
-		fprintf(f, "  FINDING %s: %s\n", r->findings[i].kind, r->findings[i].detail);
-	for (uint32_t i = 0; rep && i < rep->violation_count; i++)
-		fprintf(f, "  VIOLATION%s %s: %s\n",
-			rep->violations[i].expected ? " (expected)" : "",
-			rep->violations[i].kind, rep->violations[i].detail);
+	WH_ASSERT_EQ(tri->label_count, r->finding_count + (rep ? rep->violation_count : 0));
+	for (uint32_t i = 0; i < r->finding_count; i++) {
+		fprintf(f, "  FINDING ");
+		print_vlabel(f, &tri->labels[i]);
+		fprintf(f, " %s: %s\n", r->findings[i].kind, r->findings[i].detail);
+	}
+	for (uint32_t i = 0; rep && i < rep->violation_count; i++) {
+		fprintf(f, "  VIOLATION ");
+		print_vlabel(f, &tri->labels[r->finding_count + i]);
+		fprintf(f, " %s: %s\n", rep->violations[i].kind, rep->violations[i].detail);
+	}
 	if (rep && rep->gave_up)
 		fprintf(f, "  oracle gave up on part of the check: %s\n",
 			rep->note ? rep->note : "");
+	print_triage(f, tri);
 	fprintf(f, "  verdict: %s (%" PRIu64 " txns checked)\n", verdict,
 		rep ? rep->txns_checked : 0);
 	fprintf(f, "  trace hash: %016" PRIx64 "\n", r->trace_hash);
@@ -454,51 +566,6 @@ static void print_summary(const struct run_opts *o, const struct world_result *r
 	fprintf(f, "  repro: ");
 	print_repro(f, o);
 	fprintf(f, "\n");
-}
-
-/* The failure signature: the first unexplained violation's kind plus the
- * sorted, distinct statement templates of the transactions it names (or
- * the finding's kind). Shrinking keeps a candidate only if it matches. */
-static void make_signature(const struct world_result *res, const struct oracle_report *rep,
-			   char *out, size_t len)
-{
-	out[0] = '\0';
-	if (res->finding_count > 0) {
-		snprintf(out, len, "%s", res->findings[0].kind);
-		return;
-	}
-	const struct oracle_violation *v = NULL;
-	for (uint32_t i = 0; rep && i < rep->violation_count && v == NULL; i++)
-		if (!rep->violations[i].expected)
-			v = &rep->violations[i];
-	if (v == NULL)
-		return;
-	const char *tmpls[64];
-	uint32_t n = 0;
-	for (uint32_t t = 0; t < v->txn_count; t++) {
-		if (v->txns[t] >= res->history.txn_count)
-			continue;
-		const struct hist_txn *txn = res->history.txns[v->txns[t]];
-		for (uint32_t k = 0; k < txn->stmt_count && n < 64; k++) {
-			const char *tm = txn->stmts[k].tmpl ? txn->stmts[k].tmpl : "?";
-			bool seen = false;
-			for (uint32_t j = 0; j < n && !seen; j++)
-				seen = strcmp(tmpls[j], tm) == 0;
-			if (!seen)
-				tmpls[n++] = tm;
-		}
-	}
-	/* insertion sort: n is small and the order must not depend on
-	 * addresses */
-	for (uint32_t i = 1; i < n; i++)
-		for (uint32_t j = i; j > 0 && strcmp(tmpls[j - 1], tmpls[j]) > 0; j--) {
-			const char *t = tmpls[j];
-			tmpls[j] = tmpls[j - 1];
-			tmpls[j - 1] = t;
-		}
-	size_t used = (size_t)snprintf(out, len, "%s", v->kind);
-	for (uint32_t i = 0; i < n && used < len; i++)
-		used += (size_t)snprintf(out + used, len - used, "%s%s", i ? "," : ":", tmpls[i]);
 }
 
 int run_once(struct run_opts *o, struct wh_tape *tape, bool print, struct run_outcome *out,
@@ -567,20 +634,25 @@ int run_once(struct run_opts *o, struct wh_tape *tape, bool print, struct run_ou
 	}
 	double t2 = wall_s();
 
+	/* Every violation labelled new, known or expected; a known bug is
+	 * still a failed check, only expected ones are not. */
+	struct triage_result tri;
+	triage_run(o->catalog ? o->catalog : triage_builtin(), &cfg, &res, checked ? &rep : NULL,
+		   sqlite3_libversion_number(), &tri);
 	const char *verdict = "pass";
 	int exit_code = WH_EXIT_PASS;
 	if (orc != 0) {
 		fprintf(stderr, "whopper: oracle failed: %s\n", rep.note ? rep.note : "?");
 		exit_code = WH_EXIT_INTERNAL;
 		verdict = "error";
-	} else if (res.finding_count > 0 || (checked && unexpected_violations(&rep) > 0)) {
+	} else if (tri.label == TRIAGE_NEW || tri.label == TRIAGE_KNOWN) {
 		verdict = "fail";
 		exit_code = WH_EXIT_FINDING;
 	}
 	if (print && o->json)
-		print_json(o, &res, checked ? &rep : NULL, verdict, t1 - t0, t2 - t1);
+		print_json(o, &res, checked ? &rep : NULL, &tri, verdict, t1 - t0, t2 - t1);
 	else if (print && !o->quiet)
-		print_summary(o, &res, checked ? &rep : NULL, verdict, t1 - t0, t2 - t1);
+		print_summary(o, &res, checked ? &rep : NULL, &tri, verdict, t1 - t0, t2 - t1);
 
 	if (trace) {
 		if (fclose(trace) != 0 || rename(tmp_trace, o->trace_path) != 0) {
@@ -603,7 +675,10 @@ int run_once(struct run_opts *o, struct wh_tape *tape, bool print, struct run_ou
 	out->trace_hash = res.trace_hash;
 	out->txns = res.history.txn_count;
 	out->statements = res.stats.statements;
-	make_signature(&res, checked ? &rep : NULL, out->signature, sizeof out->signature);
+	_Static_assert(sizeof out->signature >= TRIAGE_SIGNATURE_MAX, "the triage signature fits");
+	snprintf(out->signature, sizeof out->signature, "%s", tri.signature);
+	snprintf(out->label, sizeof out->label, "%s", triage_label_name(tri.label));
+	triage_result_free(&tri);
 	if (inspect)
 		inspect(inspect_ctx, o, &res, checked ? &rep : NULL);
 	if (checked)

@@ -11,7 +11,9 @@
  * re-runs; it never has to reason about whether an edit is legal.
  *
  * When a candidate counts. It must fail (exit status 1) with exactly the
- * signature of the input ("kind:tmpl1,tmpl2", see run.c), and be strictly
+ * triage signature of the input (run.c, oracle/triage.h: "new:KINDS@
+ * FEATURES" or "known:ID", triaged with the same catalogue, --known
+ * included), and be strictly
  * smaller under the size key, compared lexicographically:
  *   statements executed, connections, transactions, injected faults
  *   (I/O faults, allocation failures, crashes, reopens, bit flips),
@@ -1247,6 +1249,7 @@ static int write_result(struct shrinker *sh, const char *out, const char *stem)
 		o.quiet = true;
 		o.json = false;
 		o.trace_path = trace_path;
+		o.catalog = sh->opts.catalog;
 		wh_tape_rewind(&back.tape);
 		struct run_outcome ro;
 		run_once(&o, &back.tape, true, &ro, inspect_final, &fc);
@@ -1284,9 +1287,11 @@ static int write_result(struct shrinker *sh, const char *out, const char *stem)
 
 static const char shrink_help[] =
 	"usage: whopper shrink FILE.whop --out MIN.whop [--time-limit SECONDS] [--quiet]\n"
+	"                      [--known FILE]...\n"
 	"\n"
 	"Search for a smaller run that fails with the same signature as the\n"
-	"recorded one (violation kind and statement templates): fewer\n"
+	"recorded one (its triage: the new violation kinds and configuration\n"
+	"features, or the known finding): fewer\n"
 	"transactions, connections, statements, preemptions, smaller values,\n"
 	"fewer faults. Writes MIN.whop (replay it with 'whopper replay'),\n"
 	"MIN.sql (the statements in the order they ran, values inline, the\n"
@@ -1297,13 +1302,15 @@ static const char shrink_help[] =
 	"                         the search is deterministic, but a search cut\n"
 	"                         short by the limit may end with a larger result\n"
 	"  --quiet                no progress line or summary\n"
+	"  --known FILE           more known findings, as given to the run that\n"
+	"                         recorded FILE.whop (repeatable)\n"
 	"\n"
 	"exit status: 0 a smaller-or-equal failing run was written and verified\n"
 	"by replaying it, 2 bad usage, an unreadable file or a recorded run that\n"
 	"passed, 3 whopper itself failed (the result did not reproduce).\n";
 
 static int parse_args(int argc, char **argv, const char **in, const char **out,
-		      uint64_t *limit_s, bool *quiet)
+		      uint64_t *limit_s, bool *quiet, const struct triage_catalog **catalog)
 {
 	*in = *out = NULL;
 	*limit_s = SHRINK_TIME_LIMIT_DEFAULT_S;
@@ -1330,6 +1337,11 @@ static int parse_args(int argc, char **argv, const char **in, const char **out,
 			*limit_s = n;
 		} else if (strcmp(a, "--quiet") == 0) {
 			*quiet = true;
+		} else if (strcmp(a, "--known") == 0) {
+			int rc = cli_known_add(i + 1 < argc ? argv[i + 1] : NULL, catalog);
+			if (rc != 0)
+				return rc;
+			i++;
 		} else if (a[0] == '-') {
 			return cli_usage_error("shrink: unknown option '%s' (try 'whopper shrink --help')",
 					       a);
@@ -1351,7 +1363,8 @@ int cmd_shrink(int argc, char **argv)
 	const char *in, *out;
 	uint64_t limit_s;
 	bool quiet;
-	int rc = parse_args(argc, argv, &in, &out, &limit_s, &quiet);
+	const struct triage_catalog *catalog = NULL;
+	int rc = parse_args(argc, argv, &in, &out, &limit_s, &quiet, &catalog);
 	if (rc == -1)
 		return WH_EXIT_PASS;
 	if (rc != 0)
@@ -1379,6 +1392,7 @@ int cmd_shrink(int argc, char **argv)
 		return cli_usage_error("%s", err);
 	}
 	rc = replay_opts(&sh->rf, &sh->opts);
+	sh->opts.catalog = catalog; /* every candidate is triaged with it */
 	if (rc == 0)
 		rc = replay_check_compatible(in, &sh->rf, sh->opts.cfg.workload, err, sizeof err);
 	if (rc != 0) {
