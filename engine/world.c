@@ -315,12 +315,49 @@ static void note_commit_point(struct world *w, struct conn *c,
 	}
 }
 
+/*
+ * Where journal modes MEMORY and OFF stop promising anything. Their
+ * rollback journal lives in the writer's memory (or nowhere): a writer
+ * whose database writes fail may be unable to undo them, and the undo
+ * record is gone once its pager gives up or its process dies, so SQLite
+ * documents that the database may be left corrupt. The first injected
+ * fault (I/O error, full disk, allocation failure) that hits a connection
+ * holding the write lock (RESERVED or above), or inside a COMMIT that took
+ * it, and the first power loss while a connection holds it, mark that
+ * point in the history (hist_mark_unsafe, once); the oracle labels what
+ * ended after it. A fault on a reader, or a power loss while nobody
+ * writes, leaves the synced file as it was: no mark. Only the history
+ * changes here: no draw, no trace fold, no scheduling decision.
+ */
+static bool journal_in_memory(const struct world *w)
+{
+	const char *jm = w->cfg->journal_mode;
+	return jm != NULL && (strcmp(jm, "memory") == 0 || strcmp(jm, "off") == 0);
+}
+
+static bool conn_is_writing(const struct conn *c)
+{
+	return !c->dead && (c->holds_db_write_lock || (c->in_commit && c->commit_wrote));
+}
+
+static void note_unsafe(struct world *w, const struct conn *c)
+{
+	if (c == NULL || w->res->history.unsafe_event != 0 || !journal_in_memory(w))
+		return;
+	if (conn_is_writing(c))
+		hist_mark_unsafe(&w->res->history);
+}
+
 static void trace_vfs(void *ctx, enum wh_op_kind kind, const char *file,
 		      int64_t a, int64_t b, int rc)
 {
 	struct world *w = ctx;
 	if (w->finished)
 		return;
+	/* The disk-full window refuses writes here (injected faults never
+	 * reach the VFS's trace): before the lock state moves. */
+	if ((rc & 0xff) == SQLITE_FULL)
+		note_unsafe(w, w->running);
 	if (w->running)
 		note_commit_point(w, w->running, kind, file, a, b, rc);
 	int conn = w->running ? w->running->id : -1;
@@ -386,6 +423,7 @@ static int maybe_fault(struct world *w, struct conn *c, enum wh_op_kind kind, co
 		c->commit_fault_wal_io = kind == WH_OP_WRITE && file_is(w, file, "-wal");
 	}
 	if (code != SQLITE_OK) {
+		note_unsafe(w, c);
 		w->res->stats.faults_injected++;
 		w->res->stats.faults_by_kind[kind]++;
 		trace_fold(w, 0xfa17ULL ^ ((uint64_t)kind << 8) ^ ((uint64_t)(uint32_t)c->id << 20));
@@ -458,6 +496,7 @@ static bool alloc_should_fail(void)
 	if (wh_prng_below(&w->fault_rng, 1000000) >= w->plan.alloc_per_million)
 		return false;
 	w->res->stats.alloc_failures++;
+	note_unsafe(w, w->running);
 	return true;
 }
 
@@ -1348,6 +1387,11 @@ static void world_power_loss(struct world *w)
 			" garbage=%" PRIu64 " files=%u\n",
 			w->sched.now_us, st.sectors_lost, st.sectors_kept,
 			st.sectors_garbage, st.files_affected);
+	/* Before anyone dies: the transactions the crash cuts end after the
+	 * point it marks. */
+	for (uint32_t i = 0; i < w->cfg->conn_count; i++)
+		if (w->conns[i].state != CS_CLOSED)
+			note_unsafe(w, &w->conns[i]);
 	for (uint32_t i = 0; i < w->cfg->conn_count; i++) {
 		struct conn *c = &w->conns[i];
 		if (c->state != CS_CLOSED)
