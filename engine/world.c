@@ -389,12 +389,52 @@ static void hot_journal_note(struct world *w, int conn, enum wh_op_kind kind,
 	WH_ASSERT(hj->pending_plus1 >= 0 && hj->pending_plus1 <= WORLD_MAX_CONNS);
 }
 
+/*
+ * Where journal modes MEMORY and OFF stop promising anything. Their
+ * rollback journal lives in the writer's memory (or nowhere): a writer
+ * whose database writes fail may be unable to undo them, and the undo
+ * record is gone once its pager gives up or its process dies, so SQLite
+ * documents that the database may be left corrupt. The first injected
+ * failure of a write, truncate or sync of the database file (an I/O error
+ * or a full disk) by a connection holding the write lock (RESERVED or
+ * above), or inside a COMMIT that took it, and the first power loss while
+ * a connection holds it, mark that point in the history
+ * (hist_mark_unsafe, once); the oracle labels what ended after it. Any
+ * other fault (a read, a lock, an allocation) leaves the file as it was
+ * and the in-memory journal able to undo what was written; a fault on a
+ * reader, or a power loss while nobody writes, leaves the synced file as
+ * it was: no mark. Only the history
+ * changes here: no draw, no trace fold, no scheduling decision.
+ */
+static bool journal_in_memory(const struct world *w)
+{
+	const char *jm = w->cfg->journal_mode;
+	return jm != NULL && (strcmp(jm, "memory") == 0 || strcmp(jm, "off") == 0);
+}
+
+static bool conn_is_writing(const struct conn *c)
+{
+	return !c->dead && (c->holds_db_write_lock || (c->in_commit && c->commit_wrote));
+}
+
+static void note_unsafe(struct world *w, const struct conn *c)
+{
+	if (c == NULL || w->res->history.unsafe_event != 0 || !journal_in_memory(w))
+		return;
+	if (conn_is_writing(c))
+		hist_mark_unsafe(&w->res->history);
+}
+
 static void trace_vfs(void *ctx, enum wh_op_kind kind, const char *file,
 		      int64_t a, int64_t b, int rc)
 {
 	struct world *w = ctx;
 	if (w->finished)
 		return;
+	/* The disk-full window refuses writes here (injected faults never
+	 * reach the VFS's trace): before the lock state moves. */
+	if ((rc & 0xff) == SQLITE_FULL && file_is(w, file, ""))
+		note_unsafe(w, w->running);
 	if (w->running)
 		note_commit_point(w, w->running, kind, file, a, b, rc);
 	hot_journal_note(w, w->running ? w->running->id : -1, kind, file, a, b, rc);
@@ -461,6 +501,11 @@ static int maybe_fault(struct world *w, struct conn *c, enum wh_op_kind kind, co
 		c->commit_fault_wal_io = kind == WH_OP_WRITE && file_is(w, file, "-wal");
 	}
 	if (code != SQLITE_OK) {
+		/* Only a failed change of the database file can leave it
+		 * half-written for the in-memory journal to fail to undo. */
+		if ((kind == WH_OP_WRITE || kind == WH_OP_TRUNCATE || kind == WH_OP_SYNC) &&
+		    file_is(w, file, ""))
+			note_unsafe(w, c);
 		w->res->stats.faults_injected++;
 		w->res->stats.faults_by_kind[kind]++;
 		trace_fold(w, 0xfa17ULL ^ ((uint64_t)kind << 8) ^ ((uint64_t)(uint32_t)c->id << 20));
@@ -1453,6 +1498,11 @@ static void world_power_loss(struct world *w)
 			" garbage=%" PRIu64 " files=%u\n",
 			w->sched.now_us, st.sectors_lost, st.sectors_kept,
 			st.sectors_garbage, st.files_affected);
+	/* Before anyone dies: the transactions the crash cuts end after the
+	 * point it marks. */
+	for (uint32_t i = 0; i < w->cfg->conn_count; i++)
+		if (w->conns[i].state != CS_CLOSED)
+			note_unsafe(w, &w->conns[i]);
 	for (uint32_t i = 0; i < w->cfg->conn_count; i++) {
 		struct conn *c = &w->conns[i];
 		if (c->state != CS_CLOSED)

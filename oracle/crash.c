@@ -411,9 +411,16 @@ enum oracle_durability oracle_durability_for(const char *journal_mode,
 	const char *jm = journal_mode != NULL ? journal_mode : "delete";
 	const char *sy = synchronous != NULL ? synchronous : "full";
 	bool wal = sqlite3_stricmp(jm, "wal") == 0;
-	/* Without a journal on disk a commit cut by power loss cannot be
-	 * rolled back: SQLite promises nothing whatever the sync level. */
-	if (sqlite3_stricmp(jm, "off") == 0 || sqlite3_stricmp(jm, "memory") == 0)
+	/* MEMORY: a commit syncs the database file before it lets the lock
+	 * go, as in the other rollback modes, so a power loss while nobody
+	 * writes keeps every acknowledged commit (at the level's promise).
+	 * One that cuts a writer finds nothing on disk to undo its partial
+	 * writes with: that is the history's unsafe point, which labels what
+	 * follows journal-memory-unsafe (report_finish), not a weaker promise
+	 * here. OFF promises nothing whatever the sync level: with no journal
+	 * at all, even a ROLLBACK or a failed statement may leave changes
+	 * behind, and the driver marks no unsafe point for those. */
+	if (sqlite3_stricmp(jm, "off") == 0)
 		return ORACLE_DURABLE_NONE;
 	if (sqlite3_stricmp(sy, "off") == 0 || strcmp(sy, "0") == 0)
 		return ORACLE_DURABLE_NONE;
@@ -704,15 +711,24 @@ static const char *promise_text(const struct oracle__ctx *c, uint32_t e)
 
 /* Marks violation v (an index from oracle__report_add) as expected when
  * crash e is excused: no durability promise and a power loss at or
- * before it. */
+ * before it; else, in journal modes MEMORY and OFF, the point where
+ * rollback stopped being promised (history.unsafe_event) came before it
+ * (the crash found what a writer it could not undo left, or a corrupt
+ * file). report_finish adds the readable reason. */
 static void crash_expected(struct oracle__ctx *c, uint32_t e, uint32_t v)
 {
 	if (v == ORACLE_NONE)
 		return;
+	WH_ASSERT(e < c->crash_count);
+	struct oracle_violation *viol = &c->report->violations[v];
+	uint64_t unsafe = c->h->unsafe_event;
 	if (c->cfg->durability == ORACLE_DURABLE_NONE &&
 	    c->first_power_loss != ORACLE_NONE && c->first_power_loss <= e) {
-		c->report->violations[v].expected = true;
-		c->report->violations[v].expected_reason = "no-durability-promise";
+		viol->expected = true;
+		viol->expected_reason = ORACLE_EXPECTED_NO_DURABILITY;
+	} else if (unsafe != 0 && unsafe < c->h->crashes[e].event) {
+		viol->expected = true;
+		viol->expected_reason = ORACLE_EXPECTED_JOURNAL_MEMORY;
 	}
 }
 

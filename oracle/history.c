@@ -27,6 +27,10 @@
  * hist_crash_add or hist_free; the driver fills in the recovery fields
  * right away.
  *
+ * Unsafe point: hist_mark_unsafe takes an event of its own too, once, so
+ * that "ended after it" is a plain comparison of events; the oracle reads
+ * unsafe_event only after the run (the observer is not told).
+ *
  * Values: wh_value_cmp is a total order (NULL < numbers < TEXT < BLOB;
  * numbers compare by value across INTEGER and FLOAT, an INTEGER before an
  * equal FLOAT so that cmp == 0 means "the same value of the same type");
@@ -441,6 +445,15 @@ void hist_crash_recovered(struct history *h, const struct hist_crash *cr)
 	WH_ASSERT(cr == &h->crashes[h->crash_count - 1]);
 	if (h->observer != NULL && h->observer->on_crash != NULL)
 		h->observer->on_crash(h->observer->arg, cr);
+}
+
+void hist_mark_unsafe(struct history *h)
+{
+	WH_ASSERT(h != NULL);
+	if (h->unsafe_event != 0)
+		return;
+	h->unsafe_event = ++h->event;
+	WH_ASSERT(h->unsafe_event != 0);
 }
 
 int wh_value_bind(sqlite3_stmt *st, int idx, const struct wh_value *v)

@@ -152,6 +152,11 @@ struct history {
 	char *setup_sql;           /* the workload's setup, exactly as run */
 	struct hist_crash *crashes; /* crash_count, in event order */
 	uint32_t crash_count;
+	uint64_t unsafe_event;     /* journal modes MEMORY and OFF: the event
+				      (hist_mark_unsafe) from which SQLite no
+				      longer promises that a writer can roll
+				      back, so the database may be corrupt;
+				      0: never reached */
 	const struct hist_observer *observer; /* or NULL (not owned) */
 };
 
@@ -181,6 +186,12 @@ struct hist_crash *hist_crash_add(struct history *h, enum hist_crash_kind kind);
 /* The recovery fields of cr (the last crash) are filled in: tells the
  * observer. */
 void hist_crash_recovered(struct history *h, const struct hist_crash *cr);
+/* Records, once, that SQLite's rollback promise ended here (a fault hit a
+ * writer, or the power failed under one, while the rollback journal lived
+ * only in memory): the first call takes an event of its own and sets
+ * unsafe_event; later calls change nothing. A transaction whose end_event
+ * is above unsafe_event (or that never ended) ended after that point. */
+void hist_mark_unsafe(struct history *h);
 
 /* Value helpers. */
 struct sqlite3_stmt;

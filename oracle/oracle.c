@@ -89,7 +89,8 @@
  *      best plan, crash verdicts are added (crash.c), then the target's
  *      integrity_check, foreign_key_check and invariants run (final.c).
  *      Last, violations the configuration explains are labelled expected
- *      (report_finish: bit flips, or no durability promise).
+ *      (report_finish: bit flips, no durability promise, or journal mode
+ *      MEMORY past the history's unsafe point).
  *
  * Violation kinds (each names the transactions involved):
  *   read anomalies (explain.c): aborted_read (G1a), intermediate_read
@@ -1246,7 +1247,40 @@ static void violation_suffix(struct oracle_violation *v, const char *why)
 	v->detail = oracle__buf_take(&b);
 }
 
-/* Labels the violations that the configuration explains:
+/* The readable reason appended to an expected violation's detail, for
+ * each expected_reason id. */
+static void violation_expected_why(const struct oracle__ctx *c,
+				   struct oracle_violation *v)
+{
+	WH_ASSERT(v->expected);
+	WH_ASSERT(v->expected_reason != NULL);
+	if (strcmp(v->expected_reason, ORACLE_EXPECTED_BITFLIP) == 0) {
+		violation_suffix(v, "expected under bit flips (SQLite has no page checksums)");
+	} else if (strcmp(v->expected_reason, ORACLE_EXPECTED_NO_DURABILITY) == 0) {
+		violation_suffix(v, "expected under synchronous=OFF, or NORMAL outside WAL: no durability promise after power loss");
+	} else {
+		WH_ASSERT(strcmp(v->expected_reason, ORACLE_EXPECTED_JOURNAL_MEMORY) == 0);
+		struct oracle__buf b = { 0 };
+		oracle__buf_printf(&b, "expected under journal_mode=MEMORY or OFF: a fault or power loss hit a writer at event %llu, and without a rollback journal on disk SQLite does not promise that a transaction it could not finish is undone (the database may be corrupt)",
+				   (unsigned long long)c->h->unsafe_event);
+		char *why = oracle__buf_take(&b);
+		violation_suffix(v, why);
+		free(why);
+	}
+}
+
+/* Whether transaction txn ended after event e (or never ended: it was
+ * still going at e). */
+static bool txn_ended_after(const struct oracle__ctx *c, uint32_t txn,
+			    uint64_t e)
+{
+	WH_ASSERT(txn < c->h->txn_count);
+	const struct hist_txn *t = c->h->txns[txn];
+	return t->end_event == 0 || t->end_event > e;
+}
+
+/* Labels the violations that the configuration explains, each with one
+ * reason (expected_reason), tried in this order:
  *   - with bit flips, every one (SQLite has no page checksums, so a
  *     flipped bit may surface as any anomaly);
  *   - with durability NONE, after the first power loss: the crash
@@ -1255,7 +1289,15 @@ static void violation_suffix(struct oracle_violation *v, const char *why)
  *     keys, invariants), and read anomalies of transactions that began
  *     after it. Anomalies before the first power loss, and reopens before
  *     any power loss, are not excused: synchronous only matters across
- *     power loss, so they remain failures. */
+ *     power loss, so they remain failures;
+ *   - in journal modes MEMORY and OFF, once the run reached the point
+ *     where SQLite stopped promising rollback (history.unsafe_event: a
+ *     fault or a power loss hit a writer): the crash verdicts of crashes
+ *     after it (marked by crash.c), every content kind (the database
+ *     may be corrupt from then on, earlier commits included), and read
+ *     anomalies naming a transaction that ended after it. Anomalies whose
+ *     transactions all ended before it are not excused: until then
+ *     SQLite promised what it promises in every mode. */
 static void report_finish(struct oracle__ctx *c)
 {
 	struct oracle_report *r = c->report;
@@ -1264,27 +1306,38 @@ static void report_finish(struct oracle__ctx *c)
 				 : UINT64_MAX;
 	bool none = c->cfg->durability == ORACLE_DURABLE_NONE &&
 		    c->first_power_loss != ORACLE_NONE;
+	uint64_t unsafe = c->h->unsafe_event;
 	for (uint32_t k = 0; k < r->violation_count; k++) {
 		struct oracle_violation *v = &r->violations[k];
 		if (c->cfg->bitflips) {
 			v->expected = true;
-			v->expected_reason = "bitflip-no-checksums";
-			violation_suffix(v, "expected under bit flips (SQLite has no page checksums)");
+			v->expected_reason = ORACLE_EXPECTED_BITFLIP;
+			violation_expected_why(c, v);
 			continue;
 		}
 		/* crash.c judged its own verdicts (v->expected). */
 		bool from_crash = k >= c->crash_viol_begin && k < c->crash_viol_end;
-		bool crash_caused = v->expected;
-		if (none && !from_crash && kind_is_content(v->kind))
-			crash_caused = true;
+		WH_ASSERT(from_crash || !v->expected);
+		const char *reason = v->expected ? v->expected_reason : NULL;
+		bool content = kind_is_content(v->kind);
+		bool crash_caused = none && !from_crash && content;
 		for (uint32_t j = 0; none && !from_crash && !crash_caused &&
 				     j < v->txn_count;
 		     j++)
 			crash_caused = c->h->txns[v->txns[j]]->begin_event > after;
-		if (crash_caused) {
+		if (reason == NULL && crash_caused)
+			reason = ORACLE_EXPECTED_NO_DURABILITY;
+		bool unsafe_caused = unsafe != 0 && !from_crash && content;
+		for (uint32_t j = 0; unsafe != 0 && !from_crash && !unsafe_caused &&
+				     j < v->txn_count;
+		     j++)
+			unsafe_caused = txn_ended_after(c, v->txns[j], unsafe);
+		if (reason == NULL && unsafe_caused)
+			reason = ORACLE_EXPECTED_JOURNAL_MEMORY;
+		if (reason != NULL) {
 			v->expected = true;
-			v->expected_reason = "no-durability-promise";
-			violation_suffix(v, "expected under synchronous=OFF, or NORMAL outside WAL: no durability promise after power loss");
+			v->expected_reason = reason;
+			violation_expected_why(c, v);
 		}
 	}
 	if (r->lost_txn_count > 1) {

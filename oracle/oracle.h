@@ -13,7 +13,8 @@
  * run left a hot journal, SQLite rolls it back as the oracle opens the
  * target, and the report's note says so). Crashes recorded in the
  * history are checked against the durability promise (oracle_config.
- * durability).
+ * durability). Violations the configuration explains are labelled
+ * expected, with the reason (ORACLE_EXPECTED_*).
  */
 #ifndef WH_ORACLE_H
 #define WH_ORACLE_H
@@ -69,13 +70,25 @@ struct oracle_config {
 				      labelled expected (no checksums) */
 };
 
+/* Why a violation is expected (oracle_violation.expected_reason): static
+ * ids, stable across versions (reports and the nightly group by them). */
+/* Bit flips were injected: SQLite has no page checksums. */
+#define ORACLE_EXPECTED_BITFLIP "bitflip-no-checksums"
+/* After a power loss where the synchronous level promises nothing (OFF,
+ * or NORMAL outside WAL). */
+#define ORACLE_EXPECTED_NO_DURABILITY "no-durability-promise"
+/* Journal mode MEMORY or OFF, once a fault or a power loss hit a writer
+ * (history.unsafe_event): the rollback journal was not on disk, so SQLite
+ * does not promise that the writer's changes are undone. */
+#define ORACLE_EXPECTED_JOURNAL_MEMORY "journal-memory-unsafe"
+
 struct oracle_violation {
 	bool expected;     /* expected under the configuration (bit flips,
-			      synchronous=OFF): reported, not a failure */
-	const char *expected_reason; /* when expected: a static id naming
-					the documented reason
-					("bitflip-no-checksums", ...), else
-					NULL */
+			      synchronous=OFF, journal_mode=MEMORY after a
+			      fault): reported, not a failure */
+	const char *expected_reason; /* when expected: one of the
+					ORACLE_EXPECTED_* ids naming the
+					documented reason, else NULL */
 	char *kind;        /* "read_skew", "lost_commit", ... (see oracle.c) */
 	char *detail;      /* one readable paragraph */
 	uint32_t *txns;    /* transaction ids involved */

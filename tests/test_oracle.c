@@ -1817,14 +1817,109 @@ static void test_crash_recovery_failed(void **state)
 	}
 }
 
+/* Journal mode MEMORY: the point where SQLite stopped promising rollback
+ * (history.unsafe_event) splits the run. T0's bad read ended before it
+ * and stays a failure; T2, which began before the point but ended after
+ * it, and the final state (a corrupt row) are labelled
+ * journal-memory-unsafe, saying why. Fails if the rule is removed (T2 and
+ * the final state unexpected) or widened to the whole run (T0 expected). */
+static void test_journal_memory_unsafe_point(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, KV);
+	fx_target(&f, "CREATE TABLE kv(k INTEGER PRIMARY KEY, v INTEGER);"
+		      "INSERT INTO kv VALUES(1, 99), (2, 0);");
+	struct hist_txn *t0 = begin(&f, 1); /* T0 */
+	read1(&f, t0, 1, 42);
+	commit(&f, t0);
+	struct hist_txn *t2 = begin(&f, 3); /* T1 */
+	hist_mark_unsafe(&f.h);
+	uint64_t point = f.h.unsafe_event;
+	assert_true(point != 0);
+	hist_mark_unsafe(&f.h); /* once: a later fault moves nothing */
+	assert_int_equal(f.h.unsafe_event, point);
+	struct hist_txn *w = begin(&f, 2); /* T2 */
+	write1(&f, w, 1, 1);
+	commit(&f, w);
+	read1(&f, t2, 2, 77);
+	commit(&f, t2);
+	fx_check(&f);
+	assert_int_equal(f.rep.violation_count, 3);
+	const struct oracle_violation *v = expect_kind(&f, "final_state", 1, 2u);
+	assert_true(v->expected);
+	assert_string_equal(v->expected_reason, ORACLE_EXPECTED_JOURNAL_MEMORY);
+	assert_non_null(strstr(v->detail, "expected under journal_mode=MEMORY or OFF"));
+	uint32_t before = 0, after = 0;
+	for (uint32_t k = 0; k < f.rep.violation_count; k++) {
+		const struct oracle_violation *x = &f.rep.violations[k];
+		if (strcmp(x->kind, "read_mismatch") != 0)
+			continue;
+		assert_int_equal(x->txn_count, 1);
+		if (x->txns[0] == 0) {
+			before++;
+			assert_false(x->expected);
+			assert_null(x->expected_reason);
+			assert_null(strstr(x->detail, "expected under"));
+		} else {
+			after++;
+			assert_int_equal(x->txns[0], 1);
+			assert_true(x->expected);
+			assert_string_equal(x->expected_reason,
+					    ORACLE_EXPECTED_JOURNAL_MEMORY);
+		}
+	}
+	assert_int_equal(before, 1);
+	assert_int_equal(after, 1);
+	fx_free(&f);
+}
+
+/* Crash verdicts against the unsafe point (durability ALL, as MEMORY
+ * with synchronous=FULL promises): a commit lost at a power loss before
+ * the point is a failure; the same loss at a power loss after it (or the
+ * one that marked it: the driver marks before the crash's own event) is
+ * labelled journal-memory-unsafe. With durability NONE the durability
+ * rule keeps its own reason. */
+static void test_journal_memory_unsafe_crash(void **state)
+{
+	(void)state;
+	for (int mode = 0; mode < 3; mode++) {
+		struct fx f;
+		fx_init(&f, KV);
+		f.cfg.durability = mode == 2 ? ORACLE_DURABLE_NONE : ORACLE_DURABLE_ALL;
+		if (mode >= 1)
+			hist_mark_unsafe(&f.h);
+		lose_second(&f, 0);
+		if (mode == 0)
+			hist_mark_unsafe(&f.h); /* after the crash */
+		fx_check(&f);
+		assert_int_equal(f.rep.violation_count, 1);
+		const struct oracle_violation *v = expect_kind(&f, "lost_commit", 1, 1u);
+		if (mode == 0) {
+			assert_false(v->expected);
+			assert_null(v->expected_reason);
+		} else {
+			assert_true(v->expected);
+			assert_string_equal(v->expected_reason,
+					    mode == 1 ? ORACLE_EXPECTED_JOURNAL_MEMORY
+						      : ORACLE_EXPECTED_NO_DURABILITY);
+			assert_non_null(strstr(v->detail, mode == 1
+					? "expected under journal_mode=MEMORY or OFF"
+					: "expected under synchronous=OFF"));
+		}
+		fx_free(&f);
+	}
+}
+
 /* With bit flips injected every violation is labelled expected, and says
- * why. */
+ * why; bit flips keep their reason past a journal-memory unsafe point. */
 static void test_bitflips_expected(void **state)
 {
 	(void)state;
 	struct fx f;
 	fx_init(&f, KV);
 	f.cfg.bitflips = true;
+	hist_mark_unsafe(&f.h);
 	struct hist_txn *r = begin(&f, 1);
 	read1(&f, r, 1, 42);
 	commit(&f, r);
@@ -1835,6 +1930,8 @@ static void test_bitflips_expected(void **state)
 	assert_int_equal(f.rep.violation_count, 2);
 	for (uint32_t k = 0; k < f.rep.violation_count; k++) {
 		assert_true(f.rep.violations[k].expected);
+		assert_string_equal(f.rep.violations[k].expected_reason,
+				    ORACLE_EXPECTED_BITFLIP);
 		assert_non_null(strstr(f.rep.violations[k].detail,
 				       "expected under bit flips (SQLite has no page checksums)"));
 	}
@@ -1861,7 +1958,9 @@ static void test_durability_for(void **state)
 		{ "persist", "normal", ORACLE_DURABLE_NONE },
 		{ "delete", "normal", ORACLE_DURABLE_NONE },
 		{ "delete", "off", ORACLE_DURABLE_NONE },
-		{ "memory", "full", ORACLE_DURABLE_NONE },
+		{ "memory", "full", ORACLE_DURABLE_ALL },
+		{ "memory", "normal", ORACLE_DURABLE_NONE },
+		{ "memory", "off", ORACLE_DURABLE_NONE },
 		{ "off", "full", ORACLE_DURABLE_NONE },
 		{ "wal", "1", ORACLE_DURABLE_PREFIX },
 		{ "delete", "2", ORACLE_DURABLE_ALL },
@@ -2208,6 +2307,8 @@ int main(void)
 		cmocka_unit_test(test_crash_phantom),
 		cmocka_unit_test(test_crash_recovery_state),
 		cmocka_unit_test(test_crash_recovery_failed),
+		cmocka_unit_test(test_journal_memory_unsafe_point),
+		cmocka_unit_test(test_journal_memory_unsafe_crash),
 		cmocka_unit_test(test_bitflips_expected),
 		cmocka_unit_test(test_durability_for),
 		cmocka_unit_test(test_digest),
