@@ -717,11 +717,6 @@ static bool explains(const struct triage_entry *e, const char *kind)
 	return false;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 static int cmp_known(const void *a, const void *b)
 {
 	const struct triage_known *x = a, *y = b;
@@ -741,6 +736,24 @@ static void sig_add(char *out, size_t len, const char *s)
 	size_t used = strlen(out);
 	WH_ASSERT(used < len);
 	snprintf(out + used, len - used, "%s", s);
+}
+
+/* Gravity of a kind, for the one that names a new failure: whole-run
+ * failures, then damage to the database, then lost writes, then wrong
+ * reads, then errors; a kind not listed comes last (by name). */
+static unsigned kind_rank(const char *kind)
+{
+	static const char *const order[] = {
+		"hang",           "setup_failed",     "recovery_failed",   "integrity_check",
+		"recovery_state", "lost_commit",      "phantom_commit",    "lost_update",
+		"final_state",    "dirty_read",       "aborted_read",      "intermediate_read",
+		"write_skew",     "read_skew",        "read_mismatch",     "foreign_key_check",
+		"invariant",      "stale_schema_error",
+	};
+	for (unsigned k = 0; k < sizeof order / sizeof order[0]; k++)
+		if (strcmp(kind, order[k]) == 0)
+			return k;
+	return sizeof order / sizeof order[0];
 }
 
 static void make_signature(struct triage_result *r, const struct world_config *cfg,
@@ -770,14 +783,18 @@ static void make_signature(struct triage_result *r, const struct world_config *c
 		break;
 	}
 	WH_ASSERT(new_kind_count > 0);
-	qsort(new_kinds, new_kind_count, sizeof *new_kinds, cmp_str);
+	/* One kind names the failure: the gravest of the new ones. The
+	 * other kinds a root cause brings along vary from seed to seed (a
+	 * lost update here, a read that matches no state there), so the set
+	 * would split one cause into many signatures. */
+	const char *primary = new_kinds[0];
+	for (uint32_t i = 1; i < new_kind_count; i++)
+		if (kind_rank(new_kinds[i]) < kind_rank(primary) ||
+		    (kind_rank(new_kinds[i]) == kind_rank(primary) &&
+		     strcmp(new_kinds[i], primary) < 0))
+			primary = new_kinds[i];
 	sig_add(out, len, "new:");
-	for (uint32_t i = 0; i < new_kind_count; i++) {
-		if (i > 0 && strcmp(new_kinds[i], new_kinds[i - 1]) == 0)
-			continue; /* sorted: duplicates are adjacent */
-		sig_add(out, len, i ? "," : "");
-		sig_add(out, len, new_kinds[i]);
-	}
+	sig_add(out, len, primary);
 	sig_add(out, len, "@");
 	sig_add(out, len, triage_journal_class(cfg->journal_mode));
 	sig_add(out, len, ",");

@@ -142,7 +142,8 @@ struct triage_result {
  * catalogue cat, for SQLite version sqlite_version_number (pass
  * sqlite3_libversion_number()). The signature follows the contract in
  * README.md ("Triage"): "known:ID[+ID]", "expected:REASON[+REASON]", or
- * "new:KIND[,KIND]@JOURNAL-CLASS,FAULTS[,vfs-bug=B][,target=memory-shared]".
+ * "new:KIND@JOURNAL-CLASS,FAULTS[,vfs-bug=B][,target=memory-shared]", KIND
+ * the gravest of the new kinds (kind_rank in triage.c).
  * Never fails; out is owned by the caller (triage_result_free). */
 void triage_run(const struct triage_catalog *cat, const struct world_config *cfg,
 		const struct world_result *res, const struct oracle_report *rep,

@@ -95,7 +95,7 @@ static void sample_file(struct replay_file *rf)
 		rf->argv[i] = wh_strdup(args[i]);
 	rf->trace_hash = 0xfeedfacecafebeefULL;
 	snprintf(rf->verdict, sizeof rf->verdict, "fail");
-	snprintf(rf->signature, sizeof rf->signature, "new:dirty_read,read_mismatch@wal,none");
+	snprintf(rf->signature, sizeof rf->signature, "new:dirty_read@wal,none");
 	rf->skip_count = 2;
 	rf->skips = wh_malloc(2 * sizeof *rf->skips);
 	rf->skips[0] = (struct world_skip){3, 1};
