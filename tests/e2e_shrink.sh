@@ -121,8 +121,8 @@ if [ -n "$seed" ]; then
 	bytes=$(wc -c <"$tmp/dirty.whop")
 	head -c $((bytes / 2)) "$tmp/dirty.whop" >"$tmp/trunc.whop"
 	sed 's/^verdict fail$/verdict pass/' "$tmp/dirty.whop" >"$tmp/corrupt.whop"
-	printf 'whopper-replay 1\n\001\002\000garbage' >"$tmp/binary.whop"
-	sed 's/^whopper-replay 1$/whopper-replay 7/' "$tmp/dirty.whop" >"$tmp/version.whop"
+	printf 'whopper-replay 2\n\001\002\000garbage' >"$tmp/binary.whop"
+	sed 's/^whopper-replay [0-9]*$/whopper-replay 1/' "$tmp/dirty.whop" >"$tmp/version.whop"
 	for f in trunc corrupt binary version; do
 		"$W" replay "$tmp/$f.whop" >/dev/null 2>"$tmp/err"
 		rc=$?

@@ -4,11 +4,22 @@
  * MIN.sql and a swimlane MIN.svg beside it.
  *
  * What a candidate is. A run is fully described by its flags, the skip
- * list (statements removed: world_skip) and the tape (every raw draw of
- * every seeded stream, see engine/tape.h). Any edit of those three is a
- * valid run: a shortened track continues from its PRNG, a zeroed value
- * moves its decision to the first option. So the search only edits and
- * re-runs; it never has to reason about whether an edit is legal.
+ * list (statements removed: world_skip) and the tape (engine/tape.h): the
+ * raw draws of the workload, fault and other streams, each connection's
+ * latency draws on its own track, and the pick log - which connection's
+ * completion ran at each scheduler step (engine/sched.h). Any edit of
+ * those is a valid run: a shortened track continues from its PRNG, a
+ * zeroed value moves its decision to the first option, a logged pick
+ * whose connection has nothing pending is skipped. So the search only
+ * edits and re-runs; it never has to reason about whether an edit is
+ * legal.
+ *
+ * Why the schedule is a log and not raw draws: a raw pick is an index
+ * into the candidates of that step, so cutting one transaction shifted
+ * the meaning of every later pick and latency, and the interleaving that
+ * caused the failure was gone. Cut from the log instead, a transaction's
+ * events leave and every other connection's events keep their relative
+ * order; its latencies come from its own track, so they do not move.
  *
  * When a candidate counts. It must fail (exit status 1) with exactly the
  * signature of the input ("kind:tmpl1,tmpl2", see run.c), and be strictly
@@ -23,21 +34,24 @@
  *
  * Passes, repeated while any of them makes progress:
  *   1 txns      binary search of --txns downward (the run stops early);
- *   2 conns     drop one connection: its CONN track goes, the higher
- *               ones are renumbered, --txns loses its transactions; when
- *               that loses the failure, again with every scheduler pick
- *               zeroed (fewer connections change what each pick means);
+ *   2 conns     delta debugging over connections, halves first: their
+ *               workload and latency tracks and their logged picks go,
+ *               the higher ones are renumbered, --txns loses their
+ *               transactions;
  *   3 txn-ddmin delta debugging over whole transactions: a transaction's
- *               draws are cut out of its connection's CONN track (so the
- *               next transaction of that connection takes its place and
+ *               draws are cut out of its connection's workload and
+ *               latency tracks and its picks out of the log (so the next
+ *               transaction of that connection takes its place and
  *               --txns drops by one); a single transaction whose cut loses
  *               the failure, or any when the ranges are unknown, has its
  *               statements skipped instead;
  *   4 stmt-ddmin delta debugging over single statements (skips; never
  *               the first of a transaction, see SHRINK_SKIP_FIRST_ACTION);
- *   5 schedule  zero SCHED (and PCT) draws in halving chunks: the first
- *               candidate in submission order runs, which tends to keep
- *               a connection going; the key prefers fewer preemptions;
+ *   5 schedule  zero logged picks in halving chunks (a zero names no
+ *               connection, so the pick is skipped and the next logged
+ *               one runs earlier; zeroing the tail hands the rest of the
+ *               run to the strategy), and PCT draws; the key prefers
+ *               fewer preemptions;
  *   6 values    zero, then halve, CONN draws in halving chunks: generator
  *               values move toward their minimum, blobs get shorter;
  *   7 faults    set FAULTS draws to the "last option" value, then zero
@@ -48,11 +62,12 @@
  * The structural passes 1-4 run to their own fixpoint before 5-7 are
  * tried, because they remove far more per attempt.
  *
- * Per-transaction draw ranges come from the progress callback, which the
+ * Per-transaction tape ranges come from the progress callback, which the
  * world calls after every finished transaction: it snapshots the cursor
- * of each CONN track. The k-th call belongs to the transaction with the
- * k-th smallest end_event; its draws are those of its connection since
- * that connection's previous transaction ended.
+ * of each connection's workload and latency tracks and the length of the
+ * pick log. The k-th call belongs to the transaction with the k-th
+ * smallest end_event; its draws and picks are those of its connection
+ * since that connection's previous transaction ended.
  *
  * Invariants: `best` is always a candidate that was run and failed with
  * the target signature; every acceptance strictly decreases the size key,
@@ -226,8 +241,13 @@ struct txn_info {
 	uint32_t stmt_count;  /* statements executed */
 	uint32_t action_off;  /* its statements' action indexes in
 				 run_info.actions */
-	uint64_t draw_lo;     /* its draws on the CONN track: [lo, hi), */
-	uint64_t draw_hi;     /* meaningful when run_info.ranges_ok */
+	/* Its share of the tape, meaningful when run_info.ranges_ok: the
+	 * draws [lo, hi) of its connection's workload and latency tracks,
+	 * and the pick log positions [lo, hi) of which those whose owner is
+	 * its connection are its own. */
+	uint64_t draw_lo, draw_hi;
+	uint64_t lat_lo, lat_hi;
+	uint64_t pick_lo, pick_hi;
 };
 
 struct run_info {
@@ -238,7 +258,7 @@ struct run_info {
 	uint32_t *actions;        /* action index of every executed
 				     statement, by transaction */
 	uint32_t action_count;
-	bool ranges_ok;           /* draw ranges known for every txn */
+	bool ranges_ok;           /* tape ranges known for every txn */
 };
 
 static void info_free(struct run_info *info)
@@ -249,27 +269,42 @@ static void info_free(struct run_info *info)
 }
 
 /* Cursor snapshots taken by the progress callback at every finished
- * transaction: calls x conn_count values. */
+ * transaction: per call, every connection's workload and latency track
+ * cursors, then the length of the pick log (LOG_STRIDE values). */
+#define LOG_STRIDE(conns) (2 * (uint64_t)(conns) + 1)
+
 struct cursor_log {
 	const struct wh_tape *tape;
 	uint32_t conn_count;
-	uint32_t *track_index;  /* conn -> index in tape->tracks (a hint:
-				   the array may move when tracks are added) */
+	uint32_t *track_index;  /* stream slot -> index in tape->tracks (a
+				   hint, re-found when it does not match) */
 	uint64_t *cursors;
 	uint64_t calls;
 	uint64_t cap_calls;
 	bool off;               /* too many to keep: ranges unknown */
 };
 
-static uint64_t log_cursor(struct cursor_log *log, uint32_t conn)
+/* Slot k of a snapshot: 0..n-1 workload tracks, n..2n-1 latency tracks,
+ * 2n the pick log. */
+static uint64_t slot_stream(uint32_t conn_count, uint32_t k)
+{
+	if (k < conn_count)
+		return WH_STREAM_CONN + k;
+	if (k < 2 * conn_count)
+		return WH_STREAM_LATENCY_CONN + (k - conn_count);
+	WH_ASSERT_EQ(k, 2 * conn_count);
+	return WH_STREAM_PICKS;
+}
+
+static uint64_t log_cursor(struct cursor_log *log, uint32_t k)
 {
 	const struct wh_tape *t = log->tape;
-	uint64_t stream = WH_STREAM_CONN + conn;
-	uint32_t i = log->track_index[conn];
+	uint64_t stream = slot_stream(log->conn_count, k);
+	uint32_t i = log->track_index[k];
 	if (i >= t->track_count || t->tracks[i].stream != stream) {
 		for (i = 0; i < t->track_count && t->tracks[i].stream != stream; i++)
 			;
-		log->track_index[conn] = i;
+		log->track_index[k] = i;
 	}
 	return i < t->track_count ? t->tracks[i].cursor : 0;
 }
@@ -281,17 +316,17 @@ static void log_txn_end(void *ctx, uint64_t done, uint64_t total)
 	(void)total;
 	if (log->off)
 		return;
-	if ((log->calls + 1) * log->conn_count > SHRINK_LOG_MAX) {
+	uint64_t stride = LOG_STRIDE(log->conn_count);
+	if ((log->calls + 1) * stride > SHRINK_LOG_MAX) {
 		log->off = true;
 		return;
 	}
 	if (log->calls == log->cap_calls) {
 		log->cap_calls = log->cap_calls ? log->cap_calls * 2 : 64;
-		log->cursors = wh_realloc(log->cursors,
-					  log->cap_calls * log->conn_count * sizeof *log->cursors);
+		log->cursors = wh_realloc(log->cursors, log->cap_calls * stride * sizeof *log->cursors);
 	}
-	for (uint32_t c = 0; c < log->conn_count; c++)
-		log->cursors[log->calls * log->conn_count + c] = log_cursor(log, c);
+	for (uint32_t k = 0; k < stride; k++)
+		log->cursors[log->calls * stride + k] = log_cursor(log, k);
 	log->calls++;
 }
 
@@ -346,7 +381,7 @@ static int txn_end_ref_cmp(const void *a, const void *b)
 	return cmp_u64(x->end_event, y->end_event);
 }
 
-/* Draw ranges: the k-th progress call is the k-th transaction to end. */
+/* Tape ranges: the k-th progress call is the k-th transaction to end. */
 static bool assign_ranges(struct run_info *info, const struct history *h,
 			  const struct cursor_log *log)
 {
@@ -360,18 +395,30 @@ static bool assign_ranges(struct run_info *info, const struct history *h,
 	bool ok = n == log->calls && n == h->txn_count;
 	if (ok) {
 		qsort(ends, n, sizeof *ends, txn_end_ref_cmp);
-		uint64_t *last = wh_calloc(log->conn_count, sizeof *last);
+		uint32_t cc = log->conn_count;
+		uint64_t stride = LOG_STRIDE(cc);
+		/* per connection: workload, latency and pick-log positions at
+		 * the end of its previous transaction */
+		uint64_t *last = wh_calloc(3 * (size_t)cc, sizeof *last);
 		for (uint32_t k = 0; k < n && ok; k++) {
 			struct txn_info *ti = &info->txns[ends[k].id];
-			if (ti->conn < 0 || (uint32_t)ti->conn >= log->conn_count) {
+			if (ti->conn < 0 || (uint32_t)ti->conn >= cc) {
 				ok = false;
 				break;
 			}
-			uint64_t hi = log->cursors[(uint64_t)k * log->conn_count + (uint32_t)ti->conn];
-			ti->draw_lo = last[ti->conn];
-			ti->draw_hi = hi;
-			ok = hi >= ti->draw_lo;
-			last[ti->conn] = hi;
+			uint32_t c = (uint32_t)ti->conn;
+			const uint64_t *snap = &log->cursors[(uint64_t)k * stride];
+			ti->draw_lo = last[c];
+			ti->draw_hi = snap[c];
+			ti->lat_lo = last[cc + c];
+			ti->lat_hi = snap[cc + c];
+			ti->pick_lo = last[2 * cc + c];
+			ti->pick_hi = snap[2 * cc];
+			ok = ti->draw_hi >= ti->draw_lo && ti->lat_hi >= ti->lat_lo &&
+			     ti->pick_hi >= ti->pick_lo;
+			last[c] = ti->draw_hi;
+			last[cc + c] = ti->lat_hi;
+			last[2 * cc + c] = ti->pick_hi;
 		}
 		free(last);
 	}
@@ -504,8 +551,9 @@ static void evaluate(struct shrinker *sh, struct cand *c, struct run_outcome *ou
 	o.trace_path = NULL;
 	o.record_path = NULL;
 	struct cursor_log log = {.tape = &c->tape, .conn_count = c->conn_count};
-	log.track_index = wh_malloc(c->conn_count * sizeof *log.track_index);
-	for (uint32_t i = 0; i < c->conn_count; i++)
+	uint64_t stride = LOG_STRIDE(c->conn_count);
+	log.track_index = wh_malloc(stride * sizeof *log.track_index);
+	for (uint64_t i = 0; i < stride; i++)
 		log.track_index[i] = UINT32_MAX;
 	o.cfg.progress = log_txn_end;
 	o.cfg.progress_ctx = &log;
@@ -573,30 +621,92 @@ static void remap_skips(const struct cand *best, struct cand *c, const uint32_t 
 	}
 }
 
-/* A copy of the best tape without the draws in [lo, hi) ranges of the
- * transactions listed (by id, ascending). */
+/* A copy of the best tape without the transactions listed (by id,
+ * ascending): their workload and latency draws, and their entries of the
+ * pick log. What stays keeps its order, so the surviving events of every
+ * connection run in the same relative order as before (sched.h). */
 static void tape_without_txns(const struct shrinker *sh, const uint32_t *ids, uint32_t n,
 			      struct wh_tape *dst)
 {
 	const struct run_info *info = &sh->best_info;
 	const struct wh_tape *src = &sh->best.tape;
+	uint32_t cc = sh->best.conn_count;
 	wh_tape_init(dst);
 	for (uint32_t t = 0; t < src->track_count; t++) {
 		const struct wh_track *s = &src->tracks[t];
 		struct wh_track *d = wh_tape_track(dst, s->stream);
-		bool is_conn = s->stream >= WH_STREAM_CONN &&
-			       s->stream < WH_STREAM_CONN + (uint64_t)sh->best.conn_count;
-		for (uint64_t k = 0; k < s->count; k++) {
-			bool drop = false;
-			for (uint32_t i = 0; is_conn && i < n && !drop; i++) {
-				const struct txn_info *ti = &info->txns[ids[i]];
-				drop = (uint64_t)ti->conn + WH_STREAM_CONN == s->stream &&
-				       k >= ti->draw_lo && k < ti->draw_hi;
+		bool *drop = wh_calloc(s->count ? s->count : 1, sizeof *drop);
+		for (uint32_t i = 0; i < n; i++) {
+			const struct txn_info *ti = &info->txns[ids[i]];
+			uint64_t conn = (uint64_t)ti->conn;
+			uint64_t lo = 0, hi = 0;
+			bool picks = false;
+			if (s->stream == WH_STREAM_CONN + conn) {
+				lo = ti->draw_lo;
+				hi = ti->draw_hi;
+			} else if (s->stream == WH_STREAM_LATENCY_CONN + conn) {
+				lo = ti->lat_lo;
+				hi = ti->lat_hi;
+			} else if (s->stream == WH_STREAM_PICKS) {
+				lo = ti->pick_lo;
+				hi = ti->pick_hi;
+				picks = true;
 			}
-			if (!drop)
+			if (hi > s->count)
+				hi = s->count;
+			for (uint64_t k = lo; k < hi; k++)
+				if (!picks || sched_pick_owner(s->values[k]) == ti->conn)
+					drop[k] = true;
+		}
+		for (uint64_t k = 0; k < s->count; k++)
+			if (!drop[k])
 				wh_track_push(d, s->values[k]);
+		free(drop);
+	}
+	(void)cc;
+}
+
+/* A copy of the best tape without the connections marked in `gone`
+ * (by id): their workload and latency tracks and their picks go, and the
+ * connections above each move down, so every survivor keeps its own
+ * draws and its place in the pick log. */
+static void tape_without_conns(const struct shrinker *sh, const bool *gone, struct wh_tape *dst)
+{
+	const struct wh_tape *src = &sh->best.tape;
+	uint32_t cc = sh->best.conn_count;
+	uint32_t *new_id = wh_malloc((cc ? cc : 1) * sizeof *new_id);
+	uint32_t next = 0;
+	for (uint32_t i = 0; i < cc; i++)
+		new_id[i] = gone[i] ? UINT32_MAX : next++;
+	wh_tape_init(dst);
+	for (uint32_t t = 0; t < src->track_count; t++) {
+		const struct wh_track *s = &src->tracks[t];
+		uint64_t id = s->stream;
+		uint64_t base = 0;
+		if (id >= WH_STREAM_CONN && id < WH_STREAM_CONN + cc)
+			base = WH_STREAM_CONN;
+		else if (id >= WH_STREAM_LATENCY_CONN && id < WH_STREAM_LATENCY_CONN + cc)
+			base = WH_STREAM_LATENCY_CONN;
+		if (base != 0) {
+			if (new_id[id - base] == UINT32_MAX)
+				continue;
+			id = base + new_id[id - base];
+		}
+		struct wh_track *d = wh_tape_track(dst, id);
+		for (uint64_t k = 0; k < s->count; k++) {
+			uint64_t v = s->values[k];
+			if (s->stream == WH_STREAM_PICKS) {
+				int o = sched_pick_owner(v);
+				if (o >= 0 && (uint32_t)o < cc) {
+					if (new_id[o] == UINT32_MAX)
+						continue;
+					v = sched_pick_encode((int)new_id[o], sched_pick_kind(v));
+				}
+			}
+			wh_track_push(d, v);
 		}
 	}
+	free(new_id);
 }
 
 /* Pass 1: the smallest --txns that still fails, by binary search. */
@@ -629,57 +739,62 @@ static bool pass_txns(struct shrinker *sh)
 	return any;
 }
 
-/* Pass 2: drop one connection at a time, highest first. */
+/* Remove the connections marked in `gone` (at least one survives). */
+static bool remove_conns(struct shrinker *sh, const bool *gone)
+{
+	const struct run_info *info = &sh->best_info;
+	uint32_t *ids = wh_malloc((info->txn_count ? info->txn_count : 1) * sizeof *ids);
+	uint32_t n = 0, kept = 0;
+	for (uint32_t i = 0; i < info->txn_count; i++)
+		if (info->txns[i].conn >= 0 && (uint32_t)info->txns[i].conn < sh->best.conn_count &&
+		    gone[info->txns[i].conn])
+			ids[n++] = i;
+	for (uint32_t i = 0; i < sh->best.conn_count; i++)
+		kept += !gone[i];
+	WH_ASSERT(kept >= 1);
+	struct cand c;
+	cand_init(&c);
+	cand_copy_meta(&c, &sh->best);
+	c.conn_count = kept;
+	c.txn_count = c.txn_count > n ? c.txn_count - n : 1;
+	remap_skips(&sh->best, &c, ids, n);
+	free(ids);
+	tape_without_conns(sh, gone, &c.tape);
+	return try_candidate(sh, &c);
+}
+
+/* Pass 2: drop connections, the big cuts first: ddmin over connection
+ * ids (halves, then quarters, ... then single connections), highest
+ * chunk first so the renumbering moves as few survivors as possible. */
 static bool pass_conns(struct shrinker *sh)
 {
 	bool any = false;
-	for (uint32_t j = sh->best.conn_count; j-- > 0 && !sh->stopped;) {
-		if (sh->best.conn_count <= 1)
-			break;
-		if (j >= sh->best.conn_count)
-			continue;
-		const struct run_info *info = &sh->best_info;
-		uint32_t *ids = wh_malloc((info->txn_count ? info->txn_count : 1) * sizeof *ids);
-		uint32_t n = 0;
-		for (uint32_t i = 0; i < info->txn_count; i++)
-			if (info->txns[i].conn == (int)j)
-				ids[n++] = i;
-		struct cand c;
-		cand_init(&c);
-		cand_copy_meta(&c, &sh->best);
-		c.conn_count--;
-		c.txn_count = c.txn_count > n ? c.txn_count - n : 1;
-		remap_skips(&sh->best, &c, ids, n);
-		free(ids);
-		/* Connection j's workload stream goes; the ones above move down
-		 * one id, so each keeps its own draws. */
-		const struct wh_tape *src = &sh->best.tape;
-		for (uint32_t t = 0; t < src->track_count; t++) {
-			const struct wh_track *s = &src->tracks[t];
-			uint64_t id = s->stream;
-			if (id == WH_STREAM_CONN + (uint64_t)j)
+	uint32_t chunks = 2;
+	while (!sh->stopped && sh->best.conn_count > 1) {
+		uint32_t cc = sh->best.conn_count;
+		if (chunks > cc)
+			chunks = cc;
+		bool removed = false;
+		bool *gone = wh_calloc(cc, sizeof *gone);
+		for (uint32_t i = chunks; i-- > 0 && !sh->stopped && !removed;) {
+			uint32_t lo = (uint32_t)((uint64_t)cc * i / chunks);
+			uint32_t hi = (uint32_t)((uint64_t)cc * (i + 1) / chunks);
+			if (lo >= hi || hi - lo >= cc)
 				continue;
-			if (id > WH_STREAM_CONN + (uint64_t)j &&
-			    id < WH_STREAM_CONN + (uint64_t)sh->best.conn_count)
-				id--;
-			struct wh_track *d = wh_tape_track(&c.tape, id);
-			for (uint64_t k = 0; k < s->count; k++)
-				wh_track_push(d, s->values[k]);
+			memset(gone, 0, cc * sizeof *gone);
+			for (uint32_t k = lo; k < hi; k++)
+				gone[k] = true;
+			removed = remove_conns(sh, gone);
 		}
-		/* Fewer connections means fewer candidates at each pick, so the
-		 * recorded picks mean other choices; when that loses the
-		 * failure, try again with every pick the first candidate. */
-		struct cand fifo;
-		cand_init(&fifo);
-		cand_copy(&fifo, &c);
-		struct wh_track *picks = tape_find_mut(&fifo.tape, WH_STREAM_SCHED);
-		for (uint64_t k = 0; picks && k < picks->count; k++)
-			picks->values[k] = 0;
-		if (try_candidate(sh, &c))
+		free(gone);
+		if (removed) {
 			any = true;
-		else if (picks != NULL && picks->count > 0)
-			any |= try_candidate(sh, &fifo);
-		cand_free(&fifo);
+			chunks = chunks > 2 ? chunks - 1 : 2;
+			continue;
+		}
+		if (chunks >= cc)
+			break;
+		chunks = chunks * 2 < cc ? chunks * 2 : cc;
 	}
 	return any;
 }
@@ -941,7 +1056,7 @@ static void run_passes(struct shrinker *sh)
 		if (changed)
 			continue;
 		sh->pass = "5/7 schedule";
-		changed |= !time_up(sh) && pass_values(sh, WH_STREAM_SCHED, EDIT_ZERO);
+		changed |= !time_up(sh) && pass_values(sh, WH_STREAM_PICKS, EDIT_ZERO);
 		changed |= !time_up(sh) && pass_values(sh, WH_STREAM_PCT, EDIT_ZERO);
 		sh->pass = "6/7 values";
 		for (uint32_t i = 0; i < sh->best.conn_count && !sh->stopped; i++) {
