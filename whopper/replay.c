@@ -122,6 +122,7 @@ static bool arg_is_output_only(const char *a, bool *takes_value)
 {
 	*takes_value = strcmp(a, "--record") == 0 || strcmp(a, "--trace") == 0;
 	return *takes_value || strcmp(a, "--json") == 0 || strcmp(a, "--quiet") == 0 ||
+	       strcmp(a, "--record-compact") == 0 ||
 	       strcmp(a, "--serial-check") == 0;
 }
 

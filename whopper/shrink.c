@@ -21,9 +21,16 @@
  * events leave and every other connection's events keep their relative
  * order; its latencies come from its own track, so they do not move.
  *
- * When a candidate counts. It must fail (exit status 1) with exactly the
- * signature of the input ("kind:tmpl1,tmpl2", see run.c), and be strictly
- * smaller under the size key, compared lexicographically:
+ * When a candidate counts. It must fail (exit status 1) with the same bug
+ * as the input - its first finding or unexplained violation (what its
+ * signature names) of a kind in the class of the input's first one (data
+ * loss, wrong read, corruption, error: bug_kinds), or of a kind --match
+ * names - and be strictly
+ * smaller under the size key, compared lexicographically. Not the same
+ * signature: as a run shrinks, the statement templates the violation
+ * names (and the exact kind within its class) change while the root
+ * cause stays; requiring the same words kept most real findings large.
+ * The size key:
  *   statements executed, connections, transactions, injected faults
  *   (I/O faults, allocation failures, crashes, reopens, bit flips),
  *   preemptions (switches away from a connection inside its open
@@ -70,13 +77,18 @@
  * since that connection's previous transaction ended.
  *
  * Invariants: `best` is always a candidate that was run and failed with
- * the target signature; every acceptance strictly decreases the size key,
+ * the same bug; every acceptance strictly decreases the size key,
  * which is well-founded, so every pass and the outer loop end. Nothing
  * but the time limit depends on the wall clock: the same input gives the
- * same output. The time limit is checked between passes and every
- * SHRINK_CHECK_EVERY attempts; hitting it stops the search early, so a
- * run cut short by it may give a larger (still failing) result than one
- * that reached the fixpoint.
+ * same output. The time limit is checked before every attempt: the search
+ * stops when the next attempt (taken to cost as much as the slowest so
+ * far) and the final verifying replay would not fit in what is left, or
+ * on SIGINT/SIGTERM; either way the best run so far is written. A search
+ * cut short may give a larger (still failing) result than one that
+ * reached the fixpoint. The passes make the big cuts first (the tail of
+ * the transactions, halves of the connections, halves of the
+ * transactions), so whatever the budget, it is spent where it removes the
+ * most.
  *
  * The result is written, read back, replayed and checked for the same
  * signature and trace hash before MIN.sql and MIN.svg are written from
@@ -85,6 +97,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <signal.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -95,7 +108,7 @@
 #include "shrink_int.h"
 
 #define SHRINK_TIME_LIMIT_DEFAULT_S 300
-#define SHRINK_CHECK_EVERY 16        /* attempts between wall-clock looks */
+#define SHRINK_PROGRESS_EVERY_S 5.0  /* between progress lines (no tty) */
 #define SHRINK_LOG_MAX (1u << 24)    /* cursor snapshots kept per run */
 
 /* ------------------------------------------------------------------ */
@@ -139,6 +152,84 @@ static unsigned bit_length(uint64_t v)
 		v >>= 1;
 	}
 	return n;
+}
+
+/* ------------------------------------------------------------------ */
+/* Same bug                                                            */
+/* ------------------------------------------------------------------ */
+
+/* A candidate shows the same bug when it fails with a kind of the same
+ * class as the input's first unexplained violation: the words (statement
+ * templates, the exact kind within a class) may change as the run gets
+ * smaller, the root cause does not. --match names the kinds instead. */
+enum bug_class {
+	BUG_DATA_LOSS,   /* a commit's effects missing or extra at the end */
+	BUG_WRONG_READ,  /* a read no serial order explains */
+	BUG_CORRUPTION,  /* the database or its recovery is broken */
+	BUG_ERROR,       /* an error, hang or failed setup */
+};
+
+static const struct {
+	const char *kind;
+	enum bug_class cls;
+} bug_kinds[] = {
+	{"lost_commit", BUG_DATA_LOSS},       {"lost_update", BUG_DATA_LOSS},
+	{"phantom_commit", BUG_DATA_LOSS},    {"final_state", BUG_DATA_LOSS},
+	{"read_mismatch", BUG_WRONG_READ},    {"aborted_read", BUG_WRONG_READ},
+	{"intermediate_read", BUG_WRONG_READ}, {"dirty_read", BUG_WRONG_READ},
+	{"read_skew", BUG_WRONG_READ},        {"write_skew", BUG_WRONG_READ},
+	{"integrity_check", BUG_CORRUPTION},  {"foreign_key_check", BUG_CORRUPTION},
+	{"invariant", BUG_CORRUPTION},        {"recovery_state", BUG_CORRUPTION},
+	{"recovery_failed", BUG_CORRUPTION},  {"stale_schema_error", BUG_ERROR},
+	{"hang", BUG_ERROR},                  {"setup_failed", BUG_ERROR},
+};
+
+#define BUG_KIND_COUNT (sizeof bug_kinds / sizeof bug_kinds[0])
+#define SHRINK_MATCH_MAX 32
+
+/* Index in bug_kinds, or -1 for a kind the table does not know. */
+static int bug_kind_index(const char *kind)
+{
+	for (size_t i = 0; i < BUG_KIND_COUNT; i++)
+		if (strcmp(bug_kinds[i].kind, kind) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* The kinds that count as the same bug. */
+struct bug_match {
+	char kinds[SHRINK_MATCH_MAX][64];
+	uint32_t count;
+};
+
+static void match_add(struct bug_match *m, const char *kind)
+{
+	for (uint32_t i = 0; i < m->count; i++)
+		if (strcmp(m->kinds[i], kind) == 0)
+			return;
+	WH_ASSERT(m->count < SHRINK_MATCH_MAX);
+	snprintf(m->kinds[m->count++], sizeof m->kinds[0], "%s", kind);
+}
+
+/* Every kind of the class of `kind`; just `kind` when it has none. */
+static void match_class_of(struct bug_match *m, const char *kind)
+{
+	int k = bug_kind_index(kind);
+	if (k < 0) {
+		match_add(m, kind);
+		return;
+	}
+	for (size_t i = 0; i < BUG_KIND_COUNT; i++)
+		if (bug_kinds[i].cls == bug_kinds[k].cls)
+			match_add(m, bug_kinds[i].kind);
+}
+
+static bool match_has(const struct bug_match *m, const char *kind)
+{
+	for (uint32_t i = 0; i < m->count; i++)
+		if (strcmp(m->kinds[i], kind) == 0)
+			return true;
+	return false;
 }
 
 /* ------------------------------------------------------------------ */
@@ -259,6 +350,8 @@ struct run_info {
 				     statement, by transaction */
 	uint32_t action_count;
 	bool ranges_ok;           /* tape ranges known for every txn */
+	char primary_kind[64];    /* first finding or unexplained violation */
+	bool same_bug;            /* primary_kind is one the bug_match counts */
 };
 
 static void info_free(struct run_info *info)
@@ -427,6 +520,7 @@ static bool assign_ranges(struct run_info *info, const struct history *h,
 }
 
 struct eval_ctx {
+	const struct bug_match *match; /* NULL: the input's run (no target yet) */
 	const struct cand *cand;
 	const struct cursor_log *log;
 	struct run_info *info;
@@ -439,8 +533,19 @@ static void inspect_search(void *ctx, const struct run_opts *o, const struct wor
 	struct run_info *info = e->info;
 	const struct history *h = &res->history;
 	const struct world_stats *s = &res->stats;
-	(void)rep;
 	info->valid = true;
+	/* The first finding, else the first unexplained violation: what the
+	 * run's signature names (run.c). Only that one decides: a run whose
+	 * first failure is another bug, with ours further down, would hand
+	 * back a repro that reports the other bug. */
+	for (uint32_t i = 0; i < res->finding_count && info->primary_kind[0] == '\0'; i++)
+		snprintf(info->primary_kind, sizeof info->primary_kind, "%s", res->findings[i].kind);
+	for (uint32_t i = 0; rep && i < rep->violation_count && info->primary_kind[0] == '\0'; i++)
+		if (!rep->violations[i].expected)
+			snprintf(info->primary_kind, sizeof info->primary_kind, "%s",
+				 rep->violations[i].kind);
+	info->same_bug = e->match != NULL && info->primary_kind[0] != '\0' &&
+			 match_has(e->match, info->primary_kind);
 	info->size.statements = s->statements;
 	info->size.conns = o->cfg.conn_count;
 	info->size.txns = h->txn_count;
@@ -493,7 +598,10 @@ struct shrinker {
 	const char *in_path;
 	struct replay_file rf;      /* the input (its argv backs `opts`) */
 	struct run_opts opts;       /* parsed from the input's flags */
-	char signature[512];        /* what every candidate must fail with */
+	char signature[512];        /* the input's signature */
+	struct bug_match match;     /* kinds a candidate must fail with */
+	bool match_ready;           /* match is set (after the input's run) */
+	char best_signature[512];   /* signature of best */
 	struct cand best;           /* smallest failing run so far */
 	struct run_info best_info;
 	uint64_t best_hash;         /* its trace hash */
@@ -503,10 +611,23 @@ struct shrinker {
 	uint64_t accepted;
 	double deadline_s;          /* monotonic */
 	double start_s;
-	bool stopped;               /* the time limit was hit */
-	bool tty;                   /* progress on stderr */
+	double slowest_attempt_s;   /* wall time of the slowest run so far */
+	double last_progress_s;     /* when the last progress line was shown */
+	bool stopped;               /* the time limit was hit, or a signal */
+	bool tty;                   /* progress redrawn on a terminal */
+	bool progress;              /* progress on stderr (not --quiet) */
 	const char *pass;           /* name of the pass running */
 };
+
+/* Set by SIGINT/SIGTERM: stop searching and write the best run so far. */
+static volatile sig_atomic_t shrink_interrupted;
+
+static void on_interrupt(int sig)
+{
+	shrink_interrupted = 1;
+	/* A second signal ends the process the usual way. */
+	signal(sig, SIG_DFL);
+}
 
 static double mono_s(void)
 {
@@ -515,24 +636,34 @@ static double mono_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* The only wall-clock decision: whether to stop. */
+/* The only wall-clock decision: whether to stop. Another attempt must
+ * fit before the deadline with room for the final replay, which costs
+ * about one attempt too. */
 static bool time_up(struct shrinker *sh)
 {
-	if (!sh->stopped && mono_s() >= sh->deadline_s)
+	if (!sh->stopped &&
+	    (shrink_interrupted || mono_s() + 2 * sh->slowest_attempt_s >= sh->deadline_s))
 		sh->stopped = true;
 	return sh->stopped;
 }
 
-/* Progress line on a terminal: every few attempts and at every success,
- * so a fast search does not spend its time redrawing. */
-static void show_progress(const struct shrinker *sh, bool accepted)
+/* Progress on stderr: on a terminal one line redrawn every few attempts
+ * and at every success; otherwise a line at a success at most every
+ * SHRINK_PROGRESS_EVERY_S, so a log stays short. */
+static void show_progress(struct shrinker *sh, bool accepted)
 {
-	if (!sh->tty || (!accepted && sh->attempts % 8 != 0))
+	if (!sh->progress)
 		return;
+	double now = mono_s();
+	if (sh->tty ? (!accepted && sh->attempts % 8 != 0)
+		    : (!accepted || now - sh->last_progress_s < SHRINK_PROGRESS_EVERY_S))
+		return;
+	sh->last_progress_s = now;
 	const struct shrink_size *s = &sh->best_info.size;
-	fprintf(stderr, "\rwhopper shrink: pass %s, attempt %" PRIu64 ", size %" PRIu64
-			" statements, %" PRIu64 " txns, %" PRIu64 " conns\033[K",
-		sh->pass, sh->attempts, s->statements, s->txns, s->conns);
+	fprintf(stderr, "%swhopper shrink: %.0f s, pass %s, attempt %" PRIu64 ": %" PRIu64
+			" statements, %" PRIu64 " connections, %" PRIu64 " transactions%s",
+		sh->tty ? "\r" : "", now - sh->start_s, sh->pass, sh->attempts, s->statements,
+		s->conns, s->txns, sh->tty ? "\033[K" : "\n");
 }
 
 /* Run c and fill out/info. c's tape is rewound first and afterwards holds
@@ -557,7 +688,8 @@ static void evaluate(struct shrinker *sh, struct cand *c, struct run_outcome *ou
 		log.track_index[i] = UINT32_MAX;
 	o.cfg.progress = log_txn_end;
 	o.cfg.progress_ctx = &log;
-	struct eval_ctx e = {.cand = c, .log = &log, .info = info};
+	struct eval_ctx e = {.match = sh->match_ready ? &sh->match : NULL, .cand = c,
+			     .log = &log, .info = info};
 	wh_tape_rewind(&c->tape);
 	run_once(&o, &c->tape, false, out, inspect_search, &e);
 	info->size.tape_values = wh_tape_size(&c->tape);
@@ -572,7 +704,7 @@ static void evaluate(struct shrinker *sh, struct cand *c, struct run_outcome *ou
  * smaller: it then becomes the best. */
 static bool try_candidate(struct shrinker *sh, struct cand *c)
 {
-	if (sh->stopped || (sh->attempts % SHRINK_CHECK_EVERY == 0 && time_up(sh))) {
+	if (time_up(sh)) {
 		cand_free(c);
 		return false;
 	}
@@ -580,9 +712,12 @@ static bool try_candidate(struct shrinker *sh, struct cand *c)
 	cand_normalize_skips(c);
 	struct run_outcome out;
 	struct run_info info;
+	double t0 = mono_s();
 	evaluate(sh, c, &out, &info);
-	bool ok = info.valid && out.exit_code == WH_EXIT_FINDING &&
-		  strcmp(out.signature, sh->signature) == 0 &&
+	double took = mono_s() - t0;
+	if (took > sh->slowest_attempt_s)
+		sh->slowest_attempt_s = took;
+	bool ok = info.valid && out.exit_code == WH_EXIT_FINDING && info.same_bug &&
 		  size_cmp(&info.size, &sh->best_info.size) < 0;
 	if (!ok) {
 		info_free(&info);
@@ -596,6 +731,7 @@ static bool try_candidate(struct shrinker *sh, struct cand *c)
 	info_free(&sh->best_info);
 	sh->best_info = info;
 	sh->best_hash = out.trace_hash;
+	snprintf(sh->best_signature, sizeof sh->best_signature, "%s", out.signature);
 	sh->accepted++;
 	show_progress(sh, true);
 	return true;
@@ -1230,7 +1366,7 @@ static void inspect_final(void *ctx, const struct run_opts *o, const struct worl
 	 * directory, so the files do not depend on where they were written. */
 	const char *slash = strrchr(fc->whop_path, '/');
 	v.whop_path = slash ? slash + 1 : fc->whop_path;
-	v.signature = fc->sh->signature;
+	v.signature = fc->sh->best_signature;
 	v.opts = o;
 	v.argc = fc->argc;
 	v.argv = fc->argv;
@@ -1318,7 +1454,7 @@ static int write_result(struct shrinker *sh, const char *out, const char *stem)
 	w.argv = shrunk_args(&sh->rf, &sh->best, &w.argc);
 	w.trace_hash = sh->best_hash;
 	snprintf(w.verdict, sizeof w.verdict, "fail");
-	snprintf(w.signature, sizeof w.signature, "%s", sh->signature);
+	snprintf(w.signature, sizeof w.signature, "%s", sh->best_signature);
 	if (sh->best.skip_count > 0) {
 		w.skips = wh_malloc(sh->best.skip_count * sizeof *w.skips);
 		memcpy(w.skips, sh->best.skips, sh->best.skip_count * sizeof *w.skips);
@@ -1366,11 +1502,11 @@ static int write_result(struct shrinker *sh, const char *out, const char *stem)
 		struct run_outcome ro;
 		run_once(&o, &back.tape, true, &ro, inspect_final, &fc);
 		unlink(trace_path);
-		if (ro.exit_code != WH_EXIT_FINDING || strcmp(ro.signature, sh->signature) != 0 ||
+		if (ro.exit_code != WH_EXIT_FINDING || strcmp(ro.signature, sh->best_signature) != 0 ||
 		    ro.trace_hash != sh->best_hash || !fc.trace_ok || fc.sql == NULL ||
 		    fc.svg == NULL) {
 			fprintf(stderr, "whopper: shrink: replaying %s gave verdict %s, signature '%s', trace hash %016" PRIx64 "; expected fail, '%s', %016" PRIx64 ": not writing a result that does not reproduce\n",
-				out, ro.verdict, ro.signature, ro.trace_hash, sh->signature,
+				out, ro.verdict, ro.signature, ro.trace_hash, sh->best_signature,
 				sh->best_hash);
 			rc = WH_EXIT_INTERNAL;
 		}
@@ -1398,12 +1534,19 @@ static int write_result(struct shrinker *sh, const char *out, const char *stem)
 /* ------------------------------------------------------------------ */
 
 static const char shrink_help[] =
-	"usage: whopper shrink FILE.whop --out MIN.whop [--time-limit SECONDS] [--quiet]\n"
+	"usage: whopper shrink FILE.whop --out MIN.whop [--time-limit SECONDS]\n"
+	"                      [--match KIND[,KIND]...] [--quiet]\n"
 	"\n"
-	"Search for a smaller run that fails with the same signature as the\n"
-	"recorded one (violation kind and statement templates): fewer\n"
-	"transactions, connections, statements, preemptions, smaller values,\n"
-	"fewer faults. Writes MIN.whop (replay it with 'whopper replay'),\n"
+	"Search for a smaller run that fails with the same bug as the recorded\n"
+	"one: fewer transactions, connections, statements, preemptions, smaller\n"
+	"values, fewer faults. The same bug is a violation (or finding) of the\n"
+	"same class as the recording's first one: data loss (lost_commit,\n"
+	"lost_update, phantom_commit, final_state), wrong read (read_mismatch,\n"
+	"aborted_read, intermediate_read, dirty_read, read_skew, write_skew),\n"
+	"corruption (integrity_check, foreign_key_check, invariant,\n"
+	"recovery_state, recovery_failed) or error (stale_schema_error, hang,\n"
+	"setup_failed); the statement templates may change. Writes MIN.whop\n"
+	"(replay it with 'whopper replay'; it holds the shrunk run's signature),\n"
 	"MIN.sql (the statements in the order they ran, values inline, the\n"
 	"violating read annotated) and MIN.svg (one lane per connection).\n"
 	"\n"
@@ -1411,15 +1554,43 @@ static const char shrink_help[] =
 	"  --time-limit SECONDS   stop searching after this long (default 300);\n"
 	"                         the search is deterministic, but a search cut\n"
 	"                         short by the limit may end with a larger result\n"
+	"  --match KIND[,KIND]    count only these violation kinds as the same\n"
+	"                         bug (instead of the recording's class)\n"
 	"  --quiet                no progress line or summary\n"
 	"\n"
 	"exit status: 0 a smaller-or-equal failing run was written and verified\n"
 	"by replaying it, 2 bad usage, an unreadable file or a recorded run that\n"
 	"passed, 3 whopper itself failed (the result did not reproduce).\n";
 
-static int parse_args(int argc, char **argv, const char **in, const char **out,
-		      uint64_t *limit_s, bool *quiet)
+/* --match KIND[,KIND]: every kind must be one the table knows. */
+static int parse_match(const char *v, struct bug_match *m)
 {
+	memset(m, 0, sizeof *m);
+	const char *p = v;
+	while (*p) {
+		size_t n = strcspn(p, ",");
+		char kind[64];
+		if (n == 0 || n >= sizeof kind)
+			return cli_usage_error("shrink: --match: expected KIND[,KIND], got '%s'", v);
+		memcpy(kind, p, n);
+		kind[n] = '\0';
+		if (bug_kind_index(kind) < 0)
+			return cli_usage_error("shrink: --match: unknown violation kind '%s' (see 'whopper shrink --help')",
+					       kind);
+		match_add(m, kind);
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	if (m->count == 0)
+		return cli_usage_error("shrink: --match: expected KIND[,KIND], got '%s'", v);
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, const char **in, const char **out,
+		      uint64_t *limit_s, bool *quiet, struct bug_match *match)
+{
+	memset(match, 0, sizeof *match);
 	*in = *out = NULL;
 	*limit_s = SHRINK_TIME_LIMIT_DEFAULT_S;
 	*quiet = false;
@@ -1445,6 +1616,10 @@ static int parse_args(int argc, char **argv, const char **in, const char **out,
 			*limit_s = n;
 		} else if (strcmp(a, "--quiet") == 0) {
 			*quiet = true;
+		} else if (strcmp(a, "--match") == 0) {
+			int rc = parse_match(i + 1 < argc ? argv[++i] : "", match);
+			if (rc != 0)
+				return rc;
 		} else if (a[0] == '-') {
 			return cli_usage_error("shrink: unknown option '%s' (try 'whopper shrink --help')",
 					       a);
@@ -1466,7 +1641,8 @@ int cmd_shrink(int argc, char **argv)
 	const char *in, *out;
 	uint64_t limit_s;
 	bool quiet;
-	int rc = parse_args(argc, argv, &in, &out, &limit_s, &quiet);
+	struct bug_match match;
+	int rc = parse_args(argc, argv, &in, &out, &limit_s, &quiet, &match);
 	if (rc == -1)
 		return WH_EXIT_PASS;
 	if (rc != 0)
@@ -1483,6 +1659,7 @@ int cmd_shrink(int argc, char **argv)
 	sh->in_path = in;
 	sh->start_s = mono_s();
 	sh->deadline_s = sh->start_s + (double)limit_s;
+	sh->progress = !quiet;
 	sh->tty = !quiet && isatty(2);
 	sh->pass = "0/7 replay";
 	sh->last_value = last_option_value();
@@ -1519,7 +1696,9 @@ int cmd_shrink(int argc, char **argv)
 	}
 	wh_tape_copy(&sh->best.tape, &sh->rf.tape);
 	struct run_outcome ro;
+	double t0 = mono_s();
 	evaluate(sh, &sh->best, &ro, &sh->best_info);
+	sh->slowest_attempt_s = mono_s() - t0;
 	sh->attempts = 1;
 	sh->best_hash = ro.trace_hash;
 	if (ro.exit_code == WH_EXIT_INTERNAL || ro.trace_hash != sh->rf.trace_hash) {
@@ -1535,10 +1714,22 @@ int cmd_shrink(int argc, char **argv)
 		rc = WH_EXIT_INTERNAL;
 		goto out_free;
 	}
+	/* The target: the kinds given, or the class of the input's first. */
+	snprintf(sh->best_signature, sizeof sh->best_signature, "%s", ro.signature);
+	sh->match = match;
+	if (sh->match.count == 0)
+		match_class_of(&sh->match, sh->best_info.primary_kind);
+	sh->match_ready = true;
 	sh->start_size = sh->best_info.size;
 	/* The replay leaves the input's sizes (txns, conns) in best; the
-	 * passes only ever shrink from here. */
+	 * passes only ever shrink from here. An interrupt stops the search,
+	 * not the program: the best run so far is still written. */
+	shrink_interrupted = 0;
+	void (*old_int)(int) = signal(SIGINT, on_interrupt);
+	void (*old_term)(int) = signal(SIGTERM, on_interrupt);
 	run_passes(sh);
+	signal(SIGINT, old_int);
+	signal(SIGTERM, old_term);
 
 	rc = write_result(sh, out, stem);
 	if (rc == WH_EXIT_PASS && !quiet) {
@@ -1546,12 +1737,14 @@ int cmd_shrink(int argc, char **argv)
 		printf("whopper shrink: %s: %" PRIu64 " -> %" PRIu64 " statements, %" PRIu64
 		       " -> %" PRIu64 " transactions, %" PRIu64 " -> %" PRIu64
 		       " connections, %" PRIu64 " -> %" PRIu64 " preemptions; %" PRIu64
-		       " attempts (%" PRIu64 " kept) in %.1f s%s; wrote %s, %s.sql, %s.svg\n",
+		       " attempts (%" PRIu64 " kept) in %.1f s%s; shrunk run: %s; wrote %s, %s.sql, %s.svg\n",
 		       sh->signature, a->statements, b->statements, a->txns, b->txns, a->conns,
 		       b->conns, a->preemptions, b->preemptions, sh->attempts, sh->accepted,
 		       mono_s() - sh->start_s,
-		       sh->stopped ? " (time limit reached: the search stopped early)" : "",
-		       out, stem, stem);
+		       !sh->stopped	     ? ""
+		       : shrink_interrupted ? " (interrupted: the search stopped early)"
+					    : " (time limit reached: the search stopped early)",
+		       sh->best_signature, out, stem, stem);
 	}
 
 out_free:
