@@ -19,15 +19,22 @@ struct wh_prng {
 	struct wh_track *track; /* choice-stream track, or NULL */
 };
 
-/* Stream ids: one per purpose. Connection streams are WH_STREAM_CONN + id. */
+/* Stream ids: one per purpose. Connection streams are WH_STREAM_CONN + id.
+ * On a tape, latency draws are kept per connection (WH_STREAM_LATENCY_CONN
+ * + id) and scheduler picks as what was picked (WH_STREAM_PICKS), not as
+ * raw draws, so that an edited tape keeps each connection's latencies and
+ * the relative order of the surviving events (see sched.h). A fresh run
+ * draws exactly as before: only what the tape holds differs. */
 enum wh_stream {
-	WH_STREAM_SCHED = 1,
-	WH_STREAM_LATENCY = 2,
+	WH_STREAM_SCHED = 1,    /* never on a tape (picks are: WH_STREAM_PICKS) */
+	WH_STREAM_LATENCY = 2,  /* on a tape per connection only */
 	WH_STREAM_VFS_RANDOM = 3,
 	WH_STREAM_FAULTS = 4,
 	WH_STREAM_PCT = 5,
 	WH_STREAM_SETUP = 6,
+	WH_STREAM_PICKS = 7,    /* log of picks: sched_pick_encode values */
 	WH_STREAM_CONN = 1000,
+	WH_STREAM_LATENCY_CONN = 3000,
 };
 
 /* Seed a stream (detached from any tape). */

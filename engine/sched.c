@@ -7,9 +7,13 @@
  * - now_us never decreases.
  * - Every decision depends only on the seeded streams, seq order and due
  *   times: the same seed and the same submissions give the same picks.
+ * - With a tape, picks holds one logged pick per step (steps == its
+ *   count at every return of sched_pick), and follow_next <= follow_count.
  * The hot loop allocates nothing: PCT tables are sized at init.
  */
 #include "sched.h"
+
+#include "tape.h"
 
 #include <string.h>
 
@@ -54,9 +58,29 @@ void sched_init(struct sched *s, const struct sched_config *cfg)
 	s->last_owner = -1;
 	s->cand_cap = cfg->owner_count + 8;
 	s->cand = wh_calloc(s->cand_cap, sizeof *s->cand);
-	wh_prng_seed_taped(&s->pick_rng, cfg->seed, WH_STREAM_SCHED, cfg->tape);
-	wh_prng_seed_taped(&s->latency_rng, cfg->seed, WH_STREAM_LATENCY, cfg->tape);
+	/* Picks and latencies are on the tape as what happened (sched.h):
+	 * their streams draw untaped; the log and the per-owner tracks are
+	 * attached here. */
+	wh_prng_seed(&s->pick_rng, cfg->seed, WH_STREAM_SCHED);
+	wh_prng_seed(&s->latency_rng, cfg->seed, WH_STREAM_LATENCY);
 	wh_prng_seed_taped(&s->pct_rng, cfg->seed, WH_STREAM_PCT, cfg->tape);
+	if (cfg->tape != NULL) {
+		struct wh_track *tr = wh_tape_track(cfg->tape, WH_STREAM_PICKS);
+		WH_ASSERT(tr->cursor == 0);
+		/* The loaded log is followed from a copy; the track itself
+		 * records the picks this run makes. */
+		if (tr->replay_count > 0) {
+			s->follow_count = tr->replay_count;
+			s->follow = wh_malloc(s->follow_count * sizeof *s->follow);
+			memcpy(s->follow, tr->values, s->follow_count * sizeof *s->follow);
+		}
+		tr->count = tr->cursor = tr->replay_count = 0;
+		s->picks = tr;
+		s->latency_tracks = wh_calloc(cfg->owner_count, sizeof *s->latency_tracks);
+		for (uint32_t i = 0; i < cfg->owner_count; i++)
+			s->latency_tracks[i] =
+				wh_tape_track(cfg->tape, WH_STREAM_LATENCY_CONN + i);
+	}
 
 	/* PCT: owners get distinct initial priorities d..d+n-1 in a random
 	 * permutation; change point i (1-based) lowers the running owner to
@@ -83,12 +107,33 @@ void sched_free(struct sched *s)
 	free(s->pct_priority);
 	free(s->pct_change_at);
 	free(s->cand);
+	free(s->follow);
+	free(s->latency_tracks);
 	s->cand = NULL;
+	s->follow = NULL;
+	s->latency_tracks = NULL;
 	s->pct_priority = NULL;
 	s->pct_change_at = NULL;
 }
 
-uint64_t sched_latency_us(struct sched *s, enum wh_op_kind kind)
+static uint64_t latency_draw(struct sched *s, enum wh_op_kind kind);
+
+uint64_t sched_latency_us(struct sched *s, enum wh_op_kind kind, int owner)
+{
+	if (s->latency_tracks == NULL)
+		return latency_draw(s, kind);
+	/* The shared stream draws; the value is filed under (or, replaying,
+	 * taken from) the owner's own track. */
+	WH_ASSERT(owner >= 0);
+	WH_ASSERT((uint32_t)owner < s->cfg.owner_count);
+	WH_ASSERT(s->latency_rng.track == NULL);
+	s->latency_rng.track = s->latency_tracks[owner];
+	uint64_t us = latency_draw(s, kind);
+	s->latency_rng.track = NULL;
+	return us;
+}
+
+static uint64_t latency_draw(struct sched *s, enum wh_op_kind kind)
 {
 	struct wh_prng *r = &s->latency_rng;
 	/* Heavy tail: a connection must sometimes stay parked inside one call
@@ -129,6 +174,25 @@ static uint32_t owner_priority(const struct sched *s, int owner)
 	return s->pct_priority[owner];
 }
 
+/* The next logged pick whose owner has a pending completion, skipping
+ * the others; NULL once the log is used up. */
+static struct wh_completion *follow_log(struct sched *s)
+{
+	while (s->follow_next < s->follow_count) {
+		int owner = sched_pick_owner(s->follow[s->follow_next++]);
+		struct wh_queue *q;
+		WH_QUEUE_FOREACH(q, &s->pending)
+		{
+			struct wh_completion *c =
+				wh_container_of(q, struct wh_completion, link);
+			if (c->owner == owner)
+				return c;
+		}
+		s->follow_skipped++;
+	}
+	return NULL;
+}
+
 struct wh_completion *sched_pick(struct sched *s)
 {
 	struct wh_queue *q;
@@ -149,6 +213,10 @@ struct wh_completion *sched_pick(struct sched *s)
 	if (count == 0)
 		return NULL;
 
+	struct wh_completion *chosen = follow_log(s);
+	if (chosen != NULL)
+		goto picked;
+
 	/* Pass 2: the candidates, in seq order, into a buffer that only grows
 	 * when more completions are pending than ever before. */
 	if (count > s->cand_cap) {
@@ -167,7 +235,6 @@ struct wh_completion *sched_pick(struct sched *s)
 	WH_ASSERT(ncand > 0);
 	WH_ASSERT(ncand <= count);
 
-	struct wh_completion *chosen = NULL;
 	switch (s->cfg.strategy) {
 	case SCHED_RANDOM:
 		chosen = ncand == 1 ? s->cand[0]
@@ -201,7 +268,9 @@ struct wh_completion *sched_pick(struct sched *s)
 		break;
 	}
 	}
+picked:
 	WH_ASSERT(chosen != NULL);
+	WH_ASSERT(chosen->state == WH_COMP_PENDING);
 
 	s->steps++;
 	if (s->cfg.strategy == SCHED_PCT && chosen->owner >= 0 &&
@@ -218,5 +287,9 @@ struct wh_completion *sched_pick(struct sched *s)
 	if (chosen->due_us > s->now_us)
 		s->now_us = chosen->due_us;
 	s->last_owner = chosen->owner;
+	if (s->picks != NULL) {
+		wh_track_log(s->picks, sched_pick_encode(chosen->owner, chosen->kind));
+		WH_ASSERT_EQ(s->picks->count, s->steps);
+	}
 	return chosen;
 }

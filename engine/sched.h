@@ -13,6 +13,23 @@
  * The clock advances to the picked completion's due time (never backwards).
  * Candidates are scanned in submission (seq) order, so no decision depends
  * on addresses. Every pick is folded into the trace hash by the caller.
+ *
+ * With a tape, the schedule is recorded as what happened, so that an
+ * edited run keeps the interleaving of what survives the edit:
+ *   - every pick is logged on the WH_STREAM_PICKS track as the picked
+ *     completion's owner and op kind (sched_pick_encode), not as a raw
+ *     draw;
+ *   - latency draws are kept per owner (WH_STREAM_LATENCY_CONN + owner),
+ *     so removing one connection's transaction does not shift another
+ *     connection's latencies.
+ * When the tape holds a pick log, sched_pick follows it: the next logged
+ * owner runs if it has a pending completion (each owner has at most one);
+ * logged picks whose owner has none (closed, or removed by an edit) are
+ * skipped; the strategy decides only once the log is used up. On an
+ * unedited tape every logged owner is pending at its turn, so the replay
+ * makes the same picks as the recorded run. A run without a tape draws
+ * exactly as it always did: the per-owner tracks only file the shared
+ * latency stream's draws under the owner that made them.
  */
 #ifndef WH_SCHED_H
 #define WH_SCHED_H
@@ -60,13 +77,40 @@ struct sched {
 	uint32_t pct_change_next;  /* index of the next change point */
 	struct wh_completion **cand; /* candidate buffer (pick scratch) */
 	uint32_t cand_cap;         /* its capacity */
+	struct wh_track *picks;    /* pick log being recorded, or NULL */
+	struct wh_track **latency_tracks; /* per owner, or NULL (no tape) */
+	uint64_t *follow;          /* pick log to follow (a copy), or NULL */
+	uint64_t follow_count;     /* its length */
+	uint64_t follow_next;      /* index of the next logged pick */
+	uint64_t follow_skipped;   /* logged picks skipped (owner not pending) */
 };
+
+/* A logged pick: owner + 1 (0: ownerless) above the op kind. */
+#define SCHED_PICK_KIND_BITS 5
+_Static_assert(WH_OP__COUNT <= (1 << SCHED_PICK_KIND_BITS), "an op kind fits a logged pick");
+
+static inline uint64_t sched_pick_encode(int owner, enum wh_op_kind kind)
+{
+	uint64_t o = owner < 0 ? 0 : (uint64_t)owner + 1;
+	return (o << SCHED_PICK_KIND_BITS) | (uint64_t)kind;
+}
+
+static inline int sched_pick_owner(uint64_t v)
+{
+	return (int)(v >> SCHED_PICK_KIND_BITS) - 1;
+}
+
+static inline enum wh_op_kind sched_pick_kind(uint64_t v)
+{
+	return (enum wh_op_kind)(v & ((1u << SCHED_PICK_KIND_BITS) - 1));
+}
 
 void sched_init(struct sched *s, const struct sched_config *cfg);
 void sched_free(struct sched *s);
-/* Draw a latency in µs for an operation kind: most calls take a few µs,
- * syncs longer, and about 1% stall for milliseconds (heavy tail). */
-uint64_t sched_latency_us(struct sched *s, enum wh_op_kind kind);
+/* Draw a latency in µs for an operation kind of owner (0 <= owner <
+ * owner_count when there is a tape): most calls take a few µs, syncs
+ * longer, and about 1% stall for milliseconds (heavy tail). */
+uint64_t sched_latency_us(struct sched *s, enum wh_op_kind kind, int owner);
 /* Submit c (IDLE) as pending, due now + delay_us. */
 void sched_submit(struct sched *s, struct wh_completion *c, uint64_t delay_us);
 /* Pick the next completion per strategy, unlink it and advance the clock.

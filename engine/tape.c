@@ -79,6 +79,14 @@ uint64_t wh_track_draw(struct wh_track *tr, uint64_t fresh)
 	return fresh;
 }
 
+void wh_track_log(struct wh_track *tr, uint64_t v)
+{
+	WH_ASSERT(tr->replay_count == 0);
+	WH_ASSERT(tr->cursor == tr->count);
+	wh_track_push(tr, v);
+	tr->cursor = tr->count;
+}
+
 void wh_tape_trim(struct wh_tape *t)
 {
 	for (uint32_t i = 0; i < t->track_count; i++) {

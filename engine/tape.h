@@ -12,6 +12,10 @@
  * the choices that run made. Because every decision is a function of raw
  * draws, any tape is a valid run: edits change the run, never break it.
  *
+ * One track is not raw draws but a log: WH_STREAM_PICKS holds, for every
+ * scheduler pick, which connection's completion ran (see sched.h). The
+ * scheduler follows it when replaying and records the picks it made.
+ *
  * Smaller raw values mean earlier choices: wh_prng_below(n) maps 0 to 0,
  * so zeroing a value moves that decision to its first option.
  */
@@ -21,7 +25,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define WH_TAPE_MAX_TRACKS 1100
+/* Room for the fixed streams plus two per connection (workload and
+ * latency), at up to 1024 connections. */
+#define WH_TAPE_MAX_TRACKS 2100
 
 struct wh_track {
 	uint64_t stream;      /* stream id (enum wh_stream, or CONN + i) */
@@ -51,6 +57,9 @@ void wh_track_push(struct wh_track *tr, uint64_t v);
 /* Draw: the next replayed value when there is one, else `fresh`; either
  * way the value is what the run used, and the track records it. */
 uint64_t wh_track_draw(struct wh_track *tr, uint64_t fresh);
+/* Append a logged value (not a draw): the track's cursor stays at its end,
+ * so wh_tape_trim keeps it. Only for a track that is not being replayed. */
+void wh_track_log(struct wh_track *tr, uint64_t v);
 /* After a replayed run: drop values the run did not reach, so the tape
  * holds exactly the draws that run made. */
 void wh_tape_trim(struct wh_tape *t);

@@ -536,7 +536,7 @@ static int hook_yield(void *ctx, enum wh_op_kind kind, const char *file,
 	if (fault != SQLITE_OK)
 		return fault;
 	uint64_t delay = kind == WH_OP_SLEEP ? (uint64_t)(arg > 0 ? arg : 0)
-					     : sched_latency_us(&w->sched, kind);
+					     : sched_latency_us(&w->sched, kind, c->id);
 	wh_completion_init(&c->comp, kind, conn_on_complete, c);
 	c->comp.owner = c->id;
 	c->parked_kind = kind;
@@ -848,7 +848,7 @@ static void conn_wait_us(struct conn *c, enum wh_op_kind kind, uint64_t delay_us
 
 static void conn_wait(struct conn *c, enum wh_op_kind kind)
 {
-	conn_wait_us(c, kind, sched_latency_us(&c->w->sched, kind));
+	conn_wait_us(c, kind, sched_latency_us(&c->w->sched, kind, c->id));
 }
 
 /* Rows compare in order only when the statement orders them. */
@@ -1699,6 +1699,11 @@ void world_oracle_config(const struct world_config *cfg,
 		.bitflips = res->stats.bitflips > 0,
 	};
 }
+
+_Static_assert(WH_STREAM_LATENCY_CONN >= WH_STREAM_CONN + WORLD_MAX_CONNS,
+	       "connection streams and latency tracks do not overlap");
+_Static_assert(2 * WORLD_MAX_CONNS + 16 <= WH_TAPE_MAX_TRACKS,
+	       "a tape has room for every stream of a run");
 
 int world_run(const struct world_config *cfg, struct world_result *res)
 {

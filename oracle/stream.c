@@ -419,8 +419,10 @@ static void finalize_steps(struct oracle_stream *s, uint64_t limit)
 		step_add(s, id, ORACLE_NONE, r->txn_ro[id] || !happened, indet,
 			 happened ? s->mirror.txns[id]->end_event : UINT64_MAX);
 	}
-	memmove(s->pend, s->pend + taken,
-		(s->pend_count - taken) * sizeof *s->pend);
+	/* Nothing taken may mean nothing pending, with no buffer yet: a
+	 * null pointer is undefined for memmove even with a zero count. */
+	if (taken > 0)
+		memmove(s->pend, s->pend + taken, (s->pend_count - taken) * sizeof *s->pend);
 	s->pend_count -= taken;
 }
 

@@ -101,7 +101,7 @@ static void sample_file(struct replay_file *rf)
 	rf->skips[0] = (struct world_skip){3, 1};
 	rf->skips[1] = (struct world_skip){12, 0};
 	wh_tape_track(&rf->tape, WH_STREAM_FAULTS); /* stays empty */
-	struct wh_track *t = wh_tape_track(&rf->tape, WH_STREAM_SCHED);
+	struct wh_track *t = wh_tape_track(&rf->tape, WH_STREAM_PICKS);
 	for (uint64_t k = 0; k < 19; k++)
 		wh_track_push(t, k * 0x9e3779b97f4a7c15ULL);
 	t = wh_tape_track(&rf->tape, WH_STREAM_CONN + 2);
@@ -281,9 +281,9 @@ static void test_wrong_format(void **state)
 	assert_names_file_line(err, path);
 	assert_non_null(strstr(err, ":1: not a whopper replay file"));
 
-	spit(path, "whopper-replay 2\n", 17);
+	spit(path, "whopper-replay 1\n", 17); /* the old format */
 	assert_int_equal(replay_read(path, &rf, err, sizeof err), 2);
-	assert_non_null(strstr(err, ":1: replay format 2 is not supported"));
+	assert_non_null(strstr(err, ":1: replay format 1 is not supported"));
 
 	spit(path, "\x7f" "ELF\0\1", 6);
 	assert_int_equal(replay_read(path, &rf, err, sizeof err), 2);

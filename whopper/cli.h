@@ -30,6 +30,7 @@ struct run_opts {
 	const char *workload_name;
 	const char *trace_path;
 	const char *record_path;
+	bool record_compact;        /* --record-compact: no draws in the file */
 	const char *elle_path;
 	bool json;
 	bool quiet;

@@ -4,7 +4,7 @@
  *
  * Format (text, line-oriented, so a file can be read and diffed):
  *
- *   whopper-replay 1
+ *   whopper-replay 2
  *   whopper-version 0.1.0
  *   whopper-commit 1a2b3c4
  *   sqlite-version 3.40.1
@@ -15,9 +15,13 @@
  *   verdict fail
  *   signature new:lost_update@wal,none     the triage signature (run.c)
  *   skip 12 1                           statements the shrinker removed
- *   track 1 2                           stream id, value count
+ *   track 1000 2                        stream id, value count
  *   0 1f
  *   ...                                 values in hex, up to 8 per line
+ *
+ * Tracks (engine/prng.h): 1000 + i connection i's workload draws, 3000 + i
+ * its latency draws, 7 the pick log (owner + 1 above 5 bits of op kind,
+ * one per scheduler step), 3-6 the other streams' raw draws.
  *   checksum 5e1d...                    over every byte before this line
  *
  * Refusal rules: another format version, whopper version, SQLite version
@@ -35,7 +39,11 @@
 #include "cli.h"
 #include "replay.h"
 
-#define REPLAY_FORMAT 1
+/* Format 2: picks are a log of what ran (stream 7) and latencies are kept
+ * per connection (3000 + id) instead of raw draws of streams 1 and 2
+ * (engine/sched.h). The lines are unchanged, but a format-1 tape means
+ * something else, so such files are refused, not misread. */
+#define REPLAY_FORMAT 2
 
 #ifndef WHOPPER_COMMIT
 #define WHOPPER_COMMIT "unknown"
@@ -117,6 +125,7 @@ static bool arg_is_output_only(const char *a, bool *takes_value)
 	*takes_value = strcmp(a, "--record") == 0 || strcmp(a, "--trace") == 0 ||
 		       strcmp(a, "--known") == 0;
 	return *takes_value || strcmp(a, "--json") == 0 || strcmp(a, "--quiet") == 0 ||
+	       strcmp(a, "--record-compact") == 0 ||
 	       strcmp(a, "--serial-check") == 0;
 }
 
@@ -370,7 +379,8 @@ int replay_read(const char *path, struct replay_file *rf, char *err, size_t err_
 			}
 			switch (stage) {
 			case 0:
-				if (strcmp(rest, "1") != 0)
+				if (strtol(rest, NULL, 10) != REPLAY_FORMAT ||
+				    strspn(rest, "0123456789") != strlen(rest))
 					rc = rd_error(&r, "replay format %s is not supported (this whopper reads format %d)",
 						      rest, REPLAY_FORMAT);
 				break;

@@ -4,17 +4,35 @@
  * MIN.sql and a swimlane MIN.svg beside it.
  *
  * What a candidate is. A run is fully described by its flags, the skip
- * list (statements removed: world_skip) and the tape (every raw draw of
- * every seeded stream, see engine/tape.h). Any edit of those three is a
- * valid run: a shortened track continues from its PRNG, a zeroed value
- * moves its decision to the first option. So the search only edits and
- * re-runs; it never has to reason about whether an edit is legal.
+ * list (statements removed: world_skip) and the tape (engine/tape.h): the
+ * raw draws of the workload, fault and other streams, each connection's
+ * latency draws on its own track, and the pick log - which connection's
+ * completion ran at each scheduler step (engine/sched.h). Any edit of
+ * those is a valid run: a shortened track continues from its PRNG, a
+ * zeroed value moves its decision to the first option, a logged pick
+ * whose connection has nothing pending is skipped. So the search only
+ * edits and re-runs; it never has to reason about whether an edit is
+ * legal.
  *
- * When a candidate counts. It must fail (exit status 1) with exactly the
- * triage signature of the input (run.c, oracle/triage.h: "new:KINDS@
- * FEATURES" or "known:ID", triaged with the same catalogue, --known
- * included), and be strictly
- * smaller under the size key, compared lexicographically:
+ * Why the schedule is a log and not raw draws: a raw pick is an index
+ * into the candidates of that step, so cutting one transaction shifted
+ * the meaning of every later pick and latency, and the interleaving that
+ * caused the failure was gone. Cut from the log instead, a transaction's
+ * events leave and every other connection's events keep their relative
+ * order; its latencies come from its own track, so they do not move.
+ *
+ * When a candidate counts. It must fail (exit status 1) with the same bug
+ * as the input: for a known finding (triage signature "known:ID", triaged
+ * with the same catalogue, --known included) the same signature; else its
+ * first finding or unexplained violation (what its
+ * signature names) of a kind in the class of the input's first one (data
+ * loss, wrong read, corruption, error: bug_kinds), or of a kind --match
+ * names - and be strictly
+ * smaller under the size key, compared lexicographically. Not the same
+ * signature: as a run shrinks, the statement templates the violation
+ * names (and the exact kind within its class) change while the root
+ * cause stays; requiring the same words kept most real findings large.
+ * The size key:
  *   statements executed, connections, transactions, injected faults
  *   (I/O faults, allocation failures, crashes, reopens, bit flips),
  *   preemptions (switches away from a connection inside its open
@@ -25,21 +43,24 @@
  *
  * Passes, repeated while any of them makes progress:
  *   1 txns      binary search of --txns downward (the run stops early);
- *   2 conns     drop one connection: its CONN track goes, the higher
- *               ones are renumbered, --txns loses its transactions; when
- *               that loses the failure, again with every scheduler pick
- *               zeroed (fewer connections change what each pick means);
+ *   2 conns     delta debugging over connections, halves first: their
+ *               workload and latency tracks and their logged picks go,
+ *               the higher ones are renumbered, --txns loses their
+ *               transactions;
  *   3 txn-ddmin delta debugging over whole transactions: a transaction's
- *               draws are cut out of its connection's CONN track (so the
- *               next transaction of that connection takes its place and
+ *               draws are cut out of its connection's workload and
+ *               latency tracks and its picks out of the log (so the next
+ *               transaction of that connection takes its place and
  *               --txns drops by one); a single transaction whose cut loses
  *               the failure, or any when the ranges are unknown, has its
  *               statements skipped instead;
  *   4 stmt-ddmin delta debugging over single statements (skips; never
  *               the first of a transaction, see SHRINK_SKIP_FIRST_ACTION);
- *   5 schedule  zero SCHED (and PCT) draws in halving chunks: the first
- *               candidate in submission order runs, which tends to keep
- *               a connection going; the key prefers fewer preemptions;
+ *   5 schedule  zero logged picks in halving chunks (a zero names no
+ *               connection, so the pick is skipped and the next logged
+ *               one runs earlier; zeroing the tail hands the rest of the
+ *               run to the strategy), and PCT draws; the key prefers
+ *               fewer preemptions;
  *   6 values    zero, then halve, CONN draws in halving chunks: generator
  *               values move toward their minimum, blobs get shorter;
  *   7 faults    set FAULTS draws to the "last option" value, then zero
@@ -50,20 +71,26 @@
  * The structural passes 1-4 run to their own fixpoint before 5-7 are
  * tried, because they remove far more per attempt.
  *
- * Per-transaction draw ranges come from the progress callback, which the
+ * Per-transaction tape ranges come from the progress callback, which the
  * world calls after every finished transaction: it snapshots the cursor
- * of each CONN track. The k-th call belongs to the transaction with the
- * k-th smallest end_event; its draws are those of its connection since
- * that connection's previous transaction ended.
+ * of each connection's workload and latency tracks and the length of the
+ * pick log. The k-th call belongs to the transaction with the k-th
+ * smallest end_event; its draws and picks are those of its connection
+ * since that connection's previous transaction ended.
  *
  * Invariants: `best` is always a candidate that was run and failed with
- * the target signature; every acceptance strictly decreases the size key,
+ * the same bug; every acceptance strictly decreases the size key,
  * which is well-founded, so every pass and the outer loop end. Nothing
  * but the time limit depends on the wall clock: the same input gives the
- * same output. The time limit is checked between passes and every
- * SHRINK_CHECK_EVERY attempts; hitting it stops the search early, so a
- * run cut short by it may give a larger (still failing) result than one
- * that reached the fixpoint.
+ * same output. The time limit is checked before every attempt: the search
+ * stops when the next attempt (taken to cost as much as the slowest so
+ * far) and the final verifying replay would not fit in what is left, or
+ * on SIGINT/SIGTERM; either way the best run so far is written. A search
+ * cut short may give a larger (still failing) result than one that
+ * reached the fixpoint. The passes make the big cuts first (the tail of
+ * the transactions, halves of the connections, halves of the
+ * transactions), so whatever the budget, it is spent where it removes the
+ * most.
  *
  * The result is written, read back, replayed and checked for the same
  * signature and trace hash before MIN.sql and MIN.svg are written from
@@ -72,6 +99,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <signal.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -82,7 +110,7 @@
 #include "shrink_int.h"
 
 #define SHRINK_TIME_LIMIT_DEFAULT_S 300
-#define SHRINK_CHECK_EVERY 16        /* attempts between wall-clock looks */
+#define SHRINK_PROGRESS_EVERY_S 5.0  /* between progress lines (no tty) */
 #define SHRINK_LOG_MAX (1u << 24)    /* cursor snapshots kept per run */
 
 /* ------------------------------------------------------------------ */
@@ -126,6 +154,84 @@ static unsigned bit_length(uint64_t v)
 		v >>= 1;
 	}
 	return n;
+}
+
+/* ------------------------------------------------------------------ */
+/* Same bug                                                            */
+/* ------------------------------------------------------------------ */
+
+/* A candidate shows the same bug when it fails with a kind of the same
+ * class as the input's first unexplained violation: the words (statement
+ * templates, the exact kind within a class) may change as the run gets
+ * smaller, the root cause does not. --match names the kinds instead. */
+enum bug_class {
+	BUG_DATA_LOSS,   /* a commit's effects missing or extra at the end */
+	BUG_WRONG_READ,  /* a read no serial order explains */
+	BUG_CORRUPTION,  /* the database or its recovery is broken */
+	BUG_ERROR,       /* an error, hang or failed setup */
+};
+
+static const struct {
+	const char *kind;
+	enum bug_class cls;
+} bug_kinds[] = {
+	{"lost_commit", BUG_DATA_LOSS},       {"lost_update", BUG_DATA_LOSS},
+	{"phantom_commit", BUG_DATA_LOSS},    {"final_state", BUG_DATA_LOSS},
+	{"read_mismatch", BUG_WRONG_READ},    {"aborted_read", BUG_WRONG_READ},
+	{"intermediate_read", BUG_WRONG_READ}, {"dirty_read", BUG_WRONG_READ},
+	{"read_skew", BUG_WRONG_READ},        {"write_skew", BUG_WRONG_READ},
+	{"integrity_check", BUG_CORRUPTION},  {"foreign_key_check", BUG_CORRUPTION},
+	{"invariant", BUG_CORRUPTION},        {"recovery_state", BUG_CORRUPTION},
+	{"recovery_failed", BUG_CORRUPTION},  {"stale_schema_error", BUG_ERROR},
+	{"hang", BUG_ERROR},                  {"setup_failed", BUG_ERROR},
+};
+
+#define BUG_KIND_COUNT (sizeof bug_kinds / sizeof bug_kinds[0])
+#define SHRINK_MATCH_MAX 32
+
+/* Index in bug_kinds, or -1 for a kind the table does not know. */
+static int bug_kind_index(const char *kind)
+{
+	for (size_t i = 0; i < BUG_KIND_COUNT; i++)
+		if (strcmp(bug_kinds[i].kind, kind) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* The kinds that count as the same bug. */
+struct bug_match {
+	char kinds[SHRINK_MATCH_MAX][64];
+	uint32_t count;
+};
+
+static void match_add(struct bug_match *m, const char *kind)
+{
+	for (uint32_t i = 0; i < m->count; i++)
+		if (strcmp(m->kinds[i], kind) == 0)
+			return;
+	WH_ASSERT(m->count < SHRINK_MATCH_MAX);
+	snprintf(m->kinds[m->count++], sizeof m->kinds[0], "%s", kind);
+}
+
+/* Every kind of the class of `kind`; just `kind` when it has none. */
+static void match_class_of(struct bug_match *m, const char *kind)
+{
+	int k = bug_kind_index(kind);
+	if (k < 0) {
+		match_add(m, kind);
+		return;
+	}
+	for (size_t i = 0; i < BUG_KIND_COUNT; i++)
+		if (bug_kinds[i].cls == bug_kinds[k].cls)
+			match_add(m, bug_kinds[i].kind);
+}
+
+static bool match_has(const struct bug_match *m, const char *kind)
+{
+	for (uint32_t i = 0; i < m->count; i++)
+		if (strcmp(m->kinds[i], kind) == 0)
+			return true;
+	return false;
 }
 
 /* ------------------------------------------------------------------ */
@@ -228,8 +334,13 @@ struct txn_info {
 	uint32_t stmt_count;  /* statements executed */
 	uint32_t action_off;  /* its statements' action indexes in
 				 run_info.actions */
-	uint64_t draw_lo;     /* its draws on the CONN track: [lo, hi), */
-	uint64_t draw_hi;     /* meaningful when run_info.ranges_ok */
+	/* Its share of the tape, meaningful when run_info.ranges_ok: the
+	 * draws [lo, hi) of its connection's workload and latency tracks,
+	 * and the pick log positions [lo, hi) of which those whose owner is
+	 * its connection are its own. */
+	uint64_t draw_lo, draw_hi;
+	uint64_t lat_lo, lat_hi;
+	uint64_t pick_lo, pick_hi;
 };
 
 struct run_info {
@@ -240,7 +351,9 @@ struct run_info {
 	uint32_t *actions;        /* action index of every executed
 				     statement, by transaction */
 	uint32_t action_count;
-	bool ranges_ok;           /* draw ranges known for every txn */
+	bool ranges_ok;           /* tape ranges known for every txn */
+	char primary_kind[64];    /* first finding or unexplained violation */
+	bool same_bug;            /* primary_kind is one the bug_match counts */
 };
 
 static void info_free(struct run_info *info)
@@ -251,27 +364,42 @@ static void info_free(struct run_info *info)
 }
 
 /* Cursor snapshots taken by the progress callback at every finished
- * transaction: calls x conn_count values. */
+ * transaction: per call, every connection's workload and latency track
+ * cursors, then the length of the pick log (LOG_STRIDE values). */
+#define LOG_STRIDE(conns) (2 * (uint64_t)(conns) + 1)
+
 struct cursor_log {
 	const struct wh_tape *tape;
 	uint32_t conn_count;
-	uint32_t *track_index;  /* conn -> index in tape->tracks (a hint:
-				   the array may move when tracks are added) */
+	uint32_t *track_index;  /* stream slot -> index in tape->tracks (a
+				   hint, re-found when it does not match) */
 	uint64_t *cursors;
 	uint64_t calls;
 	uint64_t cap_calls;
 	bool off;               /* too many to keep: ranges unknown */
 };
 
-static uint64_t log_cursor(struct cursor_log *log, uint32_t conn)
+/* Slot k of a snapshot: 0..n-1 workload tracks, n..2n-1 latency tracks,
+ * 2n the pick log. */
+static uint64_t slot_stream(uint32_t conn_count, uint32_t k)
+{
+	if (k < conn_count)
+		return WH_STREAM_CONN + k;
+	if (k < 2 * conn_count)
+		return WH_STREAM_LATENCY_CONN + (k - conn_count);
+	WH_ASSERT_EQ(k, 2 * conn_count);
+	return WH_STREAM_PICKS;
+}
+
+static uint64_t log_cursor(struct cursor_log *log, uint32_t k)
 {
 	const struct wh_tape *t = log->tape;
-	uint64_t stream = WH_STREAM_CONN + conn;
-	uint32_t i = log->track_index[conn];
+	uint64_t stream = slot_stream(log->conn_count, k);
+	uint32_t i = log->track_index[k];
 	if (i >= t->track_count || t->tracks[i].stream != stream) {
 		for (i = 0; i < t->track_count && t->tracks[i].stream != stream; i++)
 			;
-		log->track_index[conn] = i;
+		log->track_index[k] = i;
 	}
 	return i < t->track_count ? t->tracks[i].cursor : 0;
 }
@@ -283,17 +411,17 @@ static void log_txn_end(void *ctx, uint64_t done, uint64_t total)
 	(void)total;
 	if (log->off)
 		return;
-	if ((log->calls + 1) * log->conn_count > SHRINK_LOG_MAX) {
+	uint64_t stride = LOG_STRIDE(log->conn_count);
+	if ((log->calls + 1) * stride > SHRINK_LOG_MAX) {
 		log->off = true;
 		return;
 	}
 	if (log->calls == log->cap_calls) {
 		log->cap_calls = log->cap_calls ? log->cap_calls * 2 : 64;
-		log->cursors = wh_realloc(log->cursors,
-					  log->cap_calls * log->conn_count * sizeof *log->cursors);
+		log->cursors = wh_realloc(log->cursors, log->cap_calls * stride * sizeof *log->cursors);
 	}
-	for (uint32_t c = 0; c < log->conn_count; c++)
-		log->cursors[log->calls * log->conn_count + c] = log_cursor(log, c);
+	for (uint32_t k = 0; k < stride; k++)
+		log->cursors[log->calls * stride + k] = log_cursor(log, k);
 	log->calls++;
 }
 
@@ -348,7 +476,7 @@ static int txn_end_ref_cmp(const void *a, const void *b)
 	return cmp_u64(x->end_event, y->end_event);
 }
 
-/* Draw ranges: the k-th progress call is the k-th transaction to end. */
+/* Tape ranges: the k-th progress call is the k-th transaction to end. */
 static bool assign_ranges(struct run_info *info, const struct history *h,
 			  const struct cursor_log *log)
 {
@@ -362,18 +490,30 @@ static bool assign_ranges(struct run_info *info, const struct history *h,
 	bool ok = n == log->calls && n == h->txn_count;
 	if (ok) {
 		qsort(ends, n, sizeof *ends, txn_end_ref_cmp);
-		uint64_t *last = wh_calloc(log->conn_count, sizeof *last);
+		uint32_t cc = log->conn_count;
+		uint64_t stride = LOG_STRIDE(cc);
+		/* per connection: workload, latency and pick-log positions at
+		 * the end of its previous transaction */
+		uint64_t *last = wh_calloc(3 * (size_t)cc, sizeof *last);
 		for (uint32_t k = 0; k < n && ok; k++) {
 			struct txn_info *ti = &info->txns[ends[k].id];
-			if (ti->conn < 0 || (uint32_t)ti->conn >= log->conn_count) {
+			if (ti->conn < 0 || (uint32_t)ti->conn >= cc) {
 				ok = false;
 				break;
 			}
-			uint64_t hi = log->cursors[(uint64_t)k * log->conn_count + (uint32_t)ti->conn];
-			ti->draw_lo = last[ti->conn];
-			ti->draw_hi = hi;
-			ok = hi >= ti->draw_lo;
-			last[ti->conn] = hi;
+			uint32_t c = (uint32_t)ti->conn;
+			const uint64_t *snap = &log->cursors[(uint64_t)k * stride];
+			ti->draw_lo = last[c];
+			ti->draw_hi = snap[c];
+			ti->lat_lo = last[cc + c];
+			ti->lat_hi = snap[cc + c];
+			ti->pick_lo = last[2 * cc + c];
+			ti->pick_hi = snap[2 * cc];
+			ok = ti->draw_hi >= ti->draw_lo && ti->lat_hi >= ti->lat_lo &&
+			     ti->pick_hi >= ti->pick_lo;
+			last[c] = ti->draw_hi;
+			last[cc + c] = ti->lat_hi;
+			last[2 * cc + c] = ti->pick_hi;
 		}
 		free(last);
 	}
@@ -382,6 +522,7 @@ static bool assign_ranges(struct run_info *info, const struct history *h,
 }
 
 struct eval_ctx {
+	const struct bug_match *match; /* NULL: the input's run (no target yet) */
 	const struct cand *cand;
 	const struct cursor_log *log;
 	struct run_info *info;
@@ -394,8 +535,19 @@ static void inspect_search(void *ctx, const struct run_opts *o, const struct wor
 	struct run_info *info = e->info;
 	const struct history *h = &res->history;
 	const struct world_stats *s = &res->stats;
-	(void)rep;
 	info->valid = true;
+	/* The first finding, else the first unexplained violation: what the
+	 * run's signature names (run.c). Only that one decides: a run whose
+	 * first failure is another bug, with ours further down, would hand
+	 * back a repro that reports the other bug. */
+	for (uint32_t i = 0; i < res->finding_count && info->primary_kind[0] == '\0'; i++)
+		snprintf(info->primary_kind, sizeof info->primary_kind, "%s", res->findings[i].kind);
+	for (uint32_t i = 0; rep && i < rep->violation_count && info->primary_kind[0] == '\0'; i++)
+		if (!rep->violations[i].expected)
+			snprintf(info->primary_kind, sizeof info->primary_kind, "%s",
+				 rep->violations[i].kind);
+	info->same_bug = e->match != NULL && info->primary_kind[0] != '\0' &&
+			 match_has(e->match, info->primary_kind);
 	info->size.statements = s->statements;
 	info->size.conns = o->cfg.conn_count;
 	info->size.txns = h->txn_count;
@@ -448,7 +600,14 @@ struct shrinker {
 	const char *in_path;
 	struct replay_file rf;      /* the input (its argv backs `opts`) */
 	struct run_opts opts;       /* parsed from the input's flags */
-	char signature[512];        /* what every candidate must fail with */
+	char signature[512];        /* the input's signature */
+	struct bug_match match;     /* kinds a candidate must fail with */
+	bool match_ready;           /* match is set (after the input's run) */
+	bool known_target;          /* the input is a known finding and no
+				       --match was given: a candidate must
+				       show the same catalogue entries (its
+				       signature), not just the class */
+	char best_signature[512];   /* signature of best */
 	struct cand best;           /* smallest failing run so far */
 	struct run_info best_info;
 	uint64_t best_hash;         /* its trace hash */
@@ -458,10 +617,23 @@ struct shrinker {
 	uint64_t accepted;
 	double deadline_s;          /* monotonic */
 	double start_s;
-	bool stopped;               /* the time limit was hit */
-	bool tty;                   /* progress on stderr */
+	double slowest_attempt_s;   /* wall time of the slowest run so far */
+	double last_progress_s;     /* when the last progress line was shown */
+	bool stopped;               /* the time limit was hit, or a signal */
+	bool tty;                   /* progress redrawn on a terminal */
+	bool progress;              /* progress on stderr (not --quiet) */
 	const char *pass;           /* name of the pass running */
 };
+
+/* Set by SIGINT/SIGTERM: stop searching and write the best run so far. */
+static volatile sig_atomic_t shrink_interrupted;
+
+static void on_interrupt(int sig)
+{
+	shrink_interrupted = 1;
+	/* A second signal ends the process the usual way. */
+	signal(sig, SIG_DFL);
+}
 
 static double mono_s(void)
 {
@@ -470,24 +642,34 @@ static double mono_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* The only wall-clock decision: whether to stop. */
+/* The only wall-clock decision: whether to stop. Another attempt must
+ * fit before the deadline with room for the final replay, which costs
+ * about one attempt too. */
 static bool time_up(struct shrinker *sh)
 {
-	if (!sh->stopped && mono_s() >= sh->deadline_s)
+	if (!sh->stopped &&
+	    (shrink_interrupted || mono_s() + 2 * sh->slowest_attempt_s >= sh->deadline_s))
 		sh->stopped = true;
 	return sh->stopped;
 }
 
-/* Progress line on a terminal: every few attempts and at every success,
- * so a fast search does not spend its time redrawing. */
-static void show_progress(const struct shrinker *sh, bool accepted)
+/* Progress on stderr: on a terminal one line redrawn every few attempts
+ * and at every success; otherwise a line at a success at most every
+ * SHRINK_PROGRESS_EVERY_S, so a log stays short. */
+static void show_progress(struct shrinker *sh, bool accepted)
 {
-	if (!sh->tty || (!accepted && sh->attempts % 8 != 0))
+	if (!sh->progress)
 		return;
+	double now = mono_s();
+	if (sh->tty ? (!accepted && sh->attempts % 8 != 0)
+		    : (!accepted || now - sh->last_progress_s < SHRINK_PROGRESS_EVERY_S))
+		return;
+	sh->last_progress_s = now;
 	const struct shrink_size *s = &sh->best_info.size;
-	fprintf(stderr, "\rwhopper shrink: pass %s, attempt %" PRIu64 ", size %" PRIu64
-			" statements, %" PRIu64 " txns, %" PRIu64 " conns\033[K",
-		sh->pass, sh->attempts, s->statements, s->txns, s->conns);
+	fprintf(stderr, "%swhopper shrink: %.0f s, pass %s, attempt %" PRIu64 ": %" PRIu64
+			" statements, %" PRIu64 " connections, %" PRIu64 " transactions%s",
+		sh->tty ? "\r" : "", now - sh->start_s, sh->pass, sh->attempts, s->statements,
+		s->conns, s->txns, sh->tty ? "\033[K" : "\n");
 }
 
 /* Run c and fill out/info. c's tape is rewound first and afterwards holds
@@ -506,12 +688,14 @@ static void evaluate(struct shrinker *sh, struct cand *c, struct run_outcome *ou
 	o.trace_path = NULL;
 	o.record_path = NULL;
 	struct cursor_log log = {.tape = &c->tape, .conn_count = c->conn_count};
-	log.track_index = wh_malloc(c->conn_count * sizeof *log.track_index);
-	for (uint32_t i = 0; i < c->conn_count; i++)
+	uint64_t stride = LOG_STRIDE(c->conn_count);
+	log.track_index = wh_malloc(stride * sizeof *log.track_index);
+	for (uint64_t i = 0; i < stride; i++)
 		log.track_index[i] = UINT32_MAX;
 	o.cfg.progress = log_txn_end;
 	o.cfg.progress_ctx = &log;
-	struct eval_ctx e = {.cand = c, .log = &log, .info = info};
+	struct eval_ctx e = {.match = sh->match_ready ? &sh->match : NULL, .cand = c,
+			     .log = &log, .info = info};
 	wh_tape_rewind(&c->tape);
 	run_once(&o, &c->tape, false, out, inspect_search, &e);
 	info->size.tape_values = wh_tape_size(&c->tape);
@@ -526,7 +710,7 @@ static void evaluate(struct shrinker *sh, struct cand *c, struct run_outcome *ou
  * smaller: it then becomes the best. */
 static bool try_candidate(struct shrinker *sh, struct cand *c)
 {
-	if (sh->stopped || (sh->attempts % SHRINK_CHECK_EVERY == 0 && time_up(sh))) {
+	if (time_up(sh)) {
 		cand_free(c);
 		return false;
 	}
@@ -534,9 +718,15 @@ static bool try_candidate(struct shrinker *sh, struct cand *c)
 	cand_normalize_skips(c);
 	struct run_outcome out;
 	struct run_info info;
+	double t0 = mono_s();
 	evaluate(sh, c, &out, &info);
-	bool ok = info.valid && out.exit_code == WH_EXIT_FINDING &&
-		  strcmp(out.signature, sh->signature) == 0 &&
+	double took = mono_s() - t0;
+	if (took > sh->slowest_attempt_s)
+		sh->slowest_attempt_s = took;
+	/* A known finding is its catalogue entry: the same signature. Else
+	 * the class of the input's first failure (or --match). */
+	bool same = sh->known_target ? strcmp(out.signature, sh->signature) == 0 : info.same_bug;
+	bool ok = info.valid && out.exit_code == WH_EXIT_FINDING && same &&
 		  size_cmp(&info.size, &sh->best_info.size) < 0;
 	if (!ok) {
 		info_free(&info);
@@ -550,6 +740,7 @@ static bool try_candidate(struct shrinker *sh, struct cand *c)
 	info_free(&sh->best_info);
 	sh->best_info = info;
 	sh->best_hash = out.trace_hash;
+	snprintf(sh->best_signature, sizeof sh->best_signature, "%s", out.signature);
 	sh->accepted++;
 	show_progress(sh, true);
 	return true;
@@ -575,30 +766,92 @@ static void remap_skips(const struct cand *best, struct cand *c, const uint32_t 
 	}
 }
 
-/* A copy of the best tape without the draws in [lo, hi) ranges of the
- * transactions listed (by id, ascending). */
+/* A copy of the best tape without the transactions listed (by id,
+ * ascending): their workload and latency draws, and their entries of the
+ * pick log. What stays keeps its order, so the surviving events of every
+ * connection run in the same relative order as before (sched.h). */
 static void tape_without_txns(const struct shrinker *sh, const uint32_t *ids, uint32_t n,
 			      struct wh_tape *dst)
 {
 	const struct run_info *info = &sh->best_info;
 	const struct wh_tape *src = &sh->best.tape;
+	uint32_t cc = sh->best.conn_count;
 	wh_tape_init(dst);
 	for (uint32_t t = 0; t < src->track_count; t++) {
 		const struct wh_track *s = &src->tracks[t];
 		struct wh_track *d = wh_tape_track(dst, s->stream);
-		bool is_conn = s->stream >= WH_STREAM_CONN &&
-			       s->stream < WH_STREAM_CONN + (uint64_t)sh->best.conn_count;
-		for (uint64_t k = 0; k < s->count; k++) {
-			bool drop = false;
-			for (uint32_t i = 0; is_conn && i < n && !drop; i++) {
-				const struct txn_info *ti = &info->txns[ids[i]];
-				drop = (uint64_t)ti->conn + WH_STREAM_CONN == s->stream &&
-				       k >= ti->draw_lo && k < ti->draw_hi;
+		bool *drop = wh_calloc(s->count ? s->count : 1, sizeof *drop);
+		for (uint32_t i = 0; i < n; i++) {
+			const struct txn_info *ti = &info->txns[ids[i]];
+			uint64_t conn = (uint64_t)ti->conn;
+			uint64_t lo = 0, hi = 0;
+			bool picks = false;
+			if (s->stream == WH_STREAM_CONN + conn) {
+				lo = ti->draw_lo;
+				hi = ti->draw_hi;
+			} else if (s->stream == WH_STREAM_LATENCY_CONN + conn) {
+				lo = ti->lat_lo;
+				hi = ti->lat_hi;
+			} else if (s->stream == WH_STREAM_PICKS) {
+				lo = ti->pick_lo;
+				hi = ti->pick_hi;
+				picks = true;
 			}
-			if (!drop)
+			if (hi > s->count)
+				hi = s->count;
+			for (uint64_t k = lo; k < hi; k++)
+				if (!picks || sched_pick_owner(s->values[k]) == ti->conn)
+					drop[k] = true;
+		}
+		for (uint64_t k = 0; k < s->count; k++)
+			if (!drop[k])
 				wh_track_push(d, s->values[k]);
+		free(drop);
+	}
+	(void)cc;
+}
+
+/* A copy of the best tape without the connections marked in `gone`
+ * (by id): their workload and latency tracks and their picks go, and the
+ * connections above each move down, so every survivor keeps its own
+ * draws and its place in the pick log. */
+static void tape_without_conns(const struct shrinker *sh, const bool *gone, struct wh_tape *dst)
+{
+	const struct wh_tape *src = &sh->best.tape;
+	uint32_t cc = sh->best.conn_count;
+	uint32_t *new_id = wh_malloc((cc ? cc : 1) * sizeof *new_id);
+	uint32_t next = 0;
+	for (uint32_t i = 0; i < cc; i++)
+		new_id[i] = gone[i] ? UINT32_MAX : next++;
+	wh_tape_init(dst);
+	for (uint32_t t = 0; t < src->track_count; t++) {
+		const struct wh_track *s = &src->tracks[t];
+		uint64_t id = s->stream;
+		uint64_t base = 0;
+		if (id >= WH_STREAM_CONN && id < WH_STREAM_CONN + cc)
+			base = WH_STREAM_CONN;
+		else if (id >= WH_STREAM_LATENCY_CONN && id < WH_STREAM_LATENCY_CONN + cc)
+			base = WH_STREAM_LATENCY_CONN;
+		if (base != 0) {
+			if (new_id[id - base] == UINT32_MAX)
+				continue;
+			id = base + new_id[id - base];
+		}
+		struct wh_track *d = wh_tape_track(dst, id);
+		for (uint64_t k = 0; k < s->count; k++) {
+			uint64_t v = s->values[k];
+			if (s->stream == WH_STREAM_PICKS) {
+				int o = sched_pick_owner(v);
+				if (o >= 0 && (uint32_t)o < cc) {
+					if (new_id[o] == UINT32_MAX)
+						continue;
+					v = sched_pick_encode((int)new_id[o], sched_pick_kind(v));
+				}
+			}
+			wh_track_push(d, v);
 		}
 	}
+	free(new_id);
 }
 
 /* Pass 1: the smallest --txns that still fails, by binary search. */
@@ -631,57 +884,62 @@ static bool pass_txns(struct shrinker *sh)
 	return any;
 }
 
-/* Pass 2: drop one connection at a time, highest first. */
+/* Remove the connections marked in `gone` (at least one survives). */
+static bool remove_conns(struct shrinker *sh, const bool *gone)
+{
+	const struct run_info *info = &sh->best_info;
+	uint32_t *ids = wh_malloc((info->txn_count ? info->txn_count : 1) * sizeof *ids);
+	uint32_t n = 0, kept = 0;
+	for (uint32_t i = 0; i < info->txn_count; i++)
+		if (info->txns[i].conn >= 0 && (uint32_t)info->txns[i].conn < sh->best.conn_count &&
+		    gone[info->txns[i].conn])
+			ids[n++] = i;
+	for (uint32_t i = 0; i < sh->best.conn_count; i++)
+		kept += !gone[i];
+	WH_ASSERT(kept >= 1);
+	struct cand c;
+	cand_init(&c);
+	cand_copy_meta(&c, &sh->best);
+	c.conn_count = kept;
+	c.txn_count = c.txn_count > n ? c.txn_count - n : 1;
+	remap_skips(&sh->best, &c, ids, n);
+	free(ids);
+	tape_without_conns(sh, gone, &c.tape);
+	return try_candidate(sh, &c);
+}
+
+/* Pass 2: drop connections, the big cuts first: ddmin over connection
+ * ids (halves, then quarters, ... then single connections), highest
+ * chunk first so the renumbering moves as few survivors as possible. */
 static bool pass_conns(struct shrinker *sh)
 {
 	bool any = false;
-	for (uint32_t j = sh->best.conn_count; j-- > 0 && !sh->stopped;) {
-		if (sh->best.conn_count <= 1)
-			break;
-		if (j >= sh->best.conn_count)
-			continue;
-		const struct run_info *info = &sh->best_info;
-		uint32_t *ids = wh_malloc((info->txn_count ? info->txn_count : 1) * sizeof *ids);
-		uint32_t n = 0;
-		for (uint32_t i = 0; i < info->txn_count; i++)
-			if (info->txns[i].conn == (int)j)
-				ids[n++] = i;
-		struct cand c;
-		cand_init(&c);
-		cand_copy_meta(&c, &sh->best);
-		c.conn_count--;
-		c.txn_count = c.txn_count > n ? c.txn_count - n : 1;
-		remap_skips(&sh->best, &c, ids, n);
-		free(ids);
-		/* Connection j's workload stream goes; the ones above move down
-		 * one id, so each keeps its own draws. */
-		const struct wh_tape *src = &sh->best.tape;
-		for (uint32_t t = 0; t < src->track_count; t++) {
-			const struct wh_track *s = &src->tracks[t];
-			uint64_t id = s->stream;
-			if (id == WH_STREAM_CONN + (uint64_t)j)
+	uint32_t chunks = 2;
+	while (!sh->stopped && sh->best.conn_count > 1) {
+		uint32_t cc = sh->best.conn_count;
+		if (chunks > cc)
+			chunks = cc;
+		bool removed = false;
+		bool *gone = wh_calloc(cc, sizeof *gone);
+		for (uint32_t i = chunks; i-- > 0 && !sh->stopped && !removed;) {
+			uint32_t lo = (uint32_t)((uint64_t)cc * i / chunks);
+			uint32_t hi = (uint32_t)((uint64_t)cc * (i + 1) / chunks);
+			if (lo >= hi || hi - lo >= cc)
 				continue;
-			if (id > WH_STREAM_CONN + (uint64_t)j &&
-			    id < WH_STREAM_CONN + (uint64_t)sh->best.conn_count)
-				id--;
-			struct wh_track *d = wh_tape_track(&c.tape, id);
-			for (uint64_t k = 0; k < s->count; k++)
-				wh_track_push(d, s->values[k]);
+			memset(gone, 0, cc * sizeof *gone);
+			for (uint32_t k = lo; k < hi; k++)
+				gone[k] = true;
+			removed = remove_conns(sh, gone);
 		}
-		/* Fewer connections means fewer candidates at each pick, so the
-		 * recorded picks mean other choices; when that loses the
-		 * failure, try again with every pick the first candidate. */
-		struct cand fifo;
-		cand_init(&fifo);
-		cand_copy(&fifo, &c);
-		struct wh_track *picks = tape_find_mut(&fifo.tape, WH_STREAM_SCHED);
-		for (uint64_t k = 0; picks && k < picks->count; k++)
-			picks->values[k] = 0;
-		if (try_candidate(sh, &c))
+		free(gone);
+		if (removed) {
 			any = true;
-		else if (picks != NULL && picks->count > 0)
-			any |= try_candidate(sh, &fifo);
-		cand_free(&fifo);
+			chunks = chunks > 2 ? chunks - 1 : 2;
+			continue;
+		}
+		if (chunks >= cc)
+			break;
+		chunks = chunks * 2 < cc ? chunks * 2 : cc;
 	}
 	return any;
 }
@@ -943,7 +1201,7 @@ static void run_passes(struct shrinker *sh)
 		if (changed)
 			continue;
 		sh->pass = "5/7 schedule";
-		changed |= !time_up(sh) && pass_values(sh, WH_STREAM_SCHED, EDIT_ZERO);
+		changed |= !time_up(sh) && pass_values(sh, WH_STREAM_PICKS, EDIT_ZERO);
 		changed |= !time_up(sh) && pass_values(sh, WH_STREAM_PCT, EDIT_ZERO);
 		sh->pass = "6/7 values";
 		for (uint32_t i = 0; i < sh->best.conn_count && !sh->stopped; i++) {
@@ -1117,7 +1375,7 @@ static void inspect_final(void *ctx, const struct run_opts *o, const struct worl
 	 * directory, so the files do not depend on where they were written. */
 	const char *slash = strrchr(fc->whop_path, '/');
 	v.whop_path = slash ? slash + 1 : fc->whop_path;
-	v.signature = fc->sh->signature;
+	v.signature = fc->sh->best_signature;
 	v.opts = o;
 	v.argc = fc->argc;
 	v.argv = fc->argv;
@@ -1205,7 +1463,7 @@ static int write_result(struct shrinker *sh, const char *out, const char *stem)
 	w.argv = shrunk_args(&sh->rf, &sh->best, &w.argc);
 	w.trace_hash = sh->best_hash;
 	snprintf(w.verdict, sizeof w.verdict, "fail");
-	snprintf(w.signature, sizeof w.signature, "%s", sh->signature);
+	snprintf(w.signature, sizeof w.signature, "%s", sh->best_signature);
 	if (sh->best.skip_count > 0) {
 		w.skips = wh_malloc(sh->best.skip_count * sizeof *w.skips);
 		memcpy(w.skips, sh->best.skips, sh->best.skip_count * sizeof *w.skips);
@@ -1254,11 +1512,11 @@ static int write_result(struct shrinker *sh, const char *out, const char *stem)
 		struct run_outcome ro;
 		run_once(&o, &back.tape, true, &ro, inspect_final, &fc);
 		unlink(trace_path);
-		if (ro.exit_code != WH_EXIT_FINDING || strcmp(ro.signature, sh->signature) != 0 ||
+		if (ro.exit_code != WH_EXIT_FINDING || strcmp(ro.signature, sh->best_signature) != 0 ||
 		    ro.trace_hash != sh->best_hash || !fc.trace_ok || fc.sql == NULL ||
 		    fc.svg == NULL) {
 			fprintf(stderr, "whopper: shrink: replaying %s gave verdict %s, signature '%s', trace hash %016" PRIx64 "; expected fail, '%s', %016" PRIx64 ": not writing a result that does not reproduce\n",
-				out, ro.verdict, ro.signature, ro.trace_hash, sh->signature,
+				out, ro.verdict, ro.signature, ro.trace_hash, sh->best_signature,
 				sh->best_hash);
 			rc = WH_EXIT_INTERNAL;
 		}
@@ -1286,14 +1544,19 @@ static int write_result(struct shrinker *sh, const char *out, const char *stem)
 /* ------------------------------------------------------------------ */
 
 static const char shrink_help[] =
-	"usage: whopper shrink FILE.whop --out MIN.whop [--time-limit SECONDS] [--quiet]\n"
-	"                      [--known FILE]...\n"
+	"usage: whopper shrink FILE.whop --out MIN.whop [--time-limit SECONDS]\n"
+	"                      [--match KIND[,KIND]...] [--quiet] [--known FILE]...\n"
 	"\n"
-	"Search for a smaller run that fails with the same signature as the\n"
-	"recorded one (its triage: the new violation kinds and configuration\n"
-	"features, or the known finding): fewer\n"
-	"transactions, connections, statements, preemptions, smaller values,\n"
-	"fewer faults. Writes MIN.whop (replay it with 'whopper replay'),\n"
+	"Search for a smaller run that fails with the same bug as the recorded\n"
+	"one (for a known finding: the same catalogue entry): fewer transactions, connections, statements, preemptions, smaller\n"
+	"values, fewer faults. The same bug is a violation (or finding) of the\n"
+	"same class as the recording's first one: data loss (lost_commit,\n"
+	"lost_update, phantom_commit, final_state), wrong read (read_mismatch,\n"
+	"aborted_read, intermediate_read, dirty_read, read_skew, write_skew),\n"
+	"corruption (integrity_check, foreign_key_check, invariant,\n"
+	"recovery_state, recovery_failed) or error (stale_schema_error, hang,\n"
+	"setup_failed); the statement templates may change. Writes MIN.whop\n"
+	"(replay it with 'whopper replay'; it holds the shrunk run's signature),\n"
 	"MIN.sql (the statements in the order they ran, values inline, the\n"
 	"violating read annotated) and MIN.svg (one lane per connection).\n"
 	"\n"
@@ -1301,6 +1564,8 @@ static const char shrink_help[] =
 	"  --time-limit SECONDS   stop searching after this long (default 300);\n"
 	"                         the search is deterministic, but a search cut\n"
 	"                         short by the limit may end with a larger result\n"
+	"  --match KIND[,KIND]    count only these violation kinds as the same\n"
+	"                         bug (instead of the recording's class)\n"
 	"  --quiet                no progress line or summary\n"
 	"  --known FILE           more known findings, as given to the run that\n"
 	"                         recorded FILE.whop (repeatable)\n"
@@ -1309,9 +1574,36 @@ static const char shrink_help[] =
 	"by replaying it, 2 bad usage, an unreadable file or a recorded run that\n"
 	"passed, 3 whopper itself failed (the result did not reproduce).\n";
 
-static int parse_args(int argc, char **argv, const char **in, const char **out,
-		      uint64_t *limit_s, bool *quiet, const struct triage_catalog **catalog)
+/* --match KIND[,KIND]: every kind must be one the table knows. */
+static int parse_match(const char *v, struct bug_match *m)
 {
+	memset(m, 0, sizeof *m);
+	const char *p = v;
+	while (*p) {
+		size_t n = strcspn(p, ",");
+		char kind[64];
+		if (n == 0 || n >= sizeof kind)
+			return cli_usage_error("shrink: --match: expected KIND[,KIND], got '%s'", v);
+		memcpy(kind, p, n);
+		kind[n] = '\0';
+		if (bug_kind_index(kind) < 0)
+			return cli_usage_error("shrink: --match: unknown violation kind '%s' (see 'whopper shrink --help')",
+					       kind);
+		match_add(m, kind);
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	if (m->count == 0)
+		return cli_usage_error("shrink: --match: expected KIND[,KIND], got '%s'", v);
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, const char **in, const char **out,
+		      uint64_t *limit_s, bool *quiet, struct bug_match *match,
+		      const struct triage_catalog **catalog)
+{
+	memset(match, 0, sizeof *match);
 	*in = *out = NULL;
 	*limit_s = SHRINK_TIME_LIMIT_DEFAULT_S;
 	*quiet = false;
@@ -1342,6 +1634,10 @@ static int parse_args(int argc, char **argv, const char **in, const char **out,
 			if (rc != 0)
 				return rc;
 			i++;
+		} else if (strcmp(a, "--match") == 0) {
+			int rc = parse_match(i + 1 < argc ? argv[++i] : "", match);
+			if (rc != 0)
+				return rc;
 		} else if (a[0] == '-') {
 			return cli_usage_error("shrink: unknown option '%s' (try 'whopper shrink --help')",
 					       a);
@@ -1364,7 +1660,8 @@ int cmd_shrink(int argc, char **argv)
 	uint64_t limit_s;
 	bool quiet;
 	const struct triage_catalog *catalog = NULL;
-	int rc = parse_args(argc, argv, &in, &out, &limit_s, &quiet, &catalog);
+	struct bug_match match;
+	int rc = parse_args(argc, argv, &in, &out, &limit_s, &quiet, &match, &catalog);
 	if (rc == -1)
 		return WH_EXIT_PASS;
 	if (rc != 0)
@@ -1381,6 +1678,7 @@ int cmd_shrink(int argc, char **argv)
 	sh->in_path = in;
 	sh->start_s = mono_s();
 	sh->deadline_s = sh->start_s + (double)limit_s;
+	sh->progress = !quiet;
 	sh->tty = !quiet && isatty(2);
 	sh->pass = "0/7 replay";
 	sh->last_value = last_option_value();
@@ -1418,7 +1716,9 @@ int cmd_shrink(int argc, char **argv)
 	}
 	wh_tape_copy(&sh->best.tape, &sh->rf.tape);
 	struct run_outcome ro;
+	double t0 = mono_s();
 	evaluate(sh, &sh->best, &ro, &sh->best_info);
+	sh->slowest_attempt_s = mono_s() - t0;
 	sh->attempts = 1;
 	sh->best_hash = ro.trace_hash;
 	if (ro.exit_code == WH_EXIT_INTERNAL || ro.trace_hash != sh->rf.trace_hash) {
@@ -1434,10 +1734,23 @@ int cmd_shrink(int argc, char **argv)
 		rc = WH_EXIT_INTERNAL;
 		goto out_free;
 	}
+	/* The target: the kinds given, or the class of the input's first. */
+	snprintf(sh->best_signature, sizeof sh->best_signature, "%s", ro.signature);
+	sh->match = match;
+	sh->known_target = match.count == 0 && strncmp(sh->signature, "known:", 6) == 0;
+	if (sh->match.count == 0)
+		match_class_of(&sh->match, sh->best_info.primary_kind);
+	sh->match_ready = true;
 	sh->start_size = sh->best_info.size;
 	/* The replay leaves the input's sizes (txns, conns) in best; the
-	 * passes only ever shrink from here. */
+	 * passes only ever shrink from here. An interrupt stops the search,
+	 * not the program: the best run so far is still written. */
+	shrink_interrupted = 0;
+	void (*old_int)(int) = signal(SIGINT, on_interrupt);
+	void (*old_term)(int) = signal(SIGTERM, on_interrupt);
 	run_passes(sh);
+	signal(SIGINT, old_int);
+	signal(SIGTERM, old_term);
 
 	rc = write_result(sh, out, stem);
 	if (rc == WH_EXIT_PASS && !quiet) {
@@ -1445,12 +1758,14 @@ int cmd_shrink(int argc, char **argv)
 		printf("whopper shrink: %s: %" PRIu64 " -> %" PRIu64 " statements, %" PRIu64
 		       " -> %" PRIu64 " transactions, %" PRIu64 " -> %" PRIu64
 		       " connections, %" PRIu64 " -> %" PRIu64 " preemptions; %" PRIu64
-		       " attempts (%" PRIu64 " kept) in %.1f s%s; wrote %s, %s.sql, %s.svg\n",
+		       " attempts (%" PRIu64 " kept) in %.1f s%s; shrunk run: %s; wrote %s, %s.sql, %s.svg\n",
 		       sh->signature, a->statements, b->statements, a->txns, b->txns, a->conns,
 		       b->conns, a->preemptions, b->preemptions, sh->attempts, sh->accepted,
 		       mono_s() - sh->start_s,
-		       sh->stopped ? " (time limit reached: the search stopped early)" : "",
-		       out, stem, stem);
+		       !sh->stopped	     ? ""
+		       : shrink_interrupted ? " (interrupted: the search stopped early)"
+					    : " (time limit reached: the search stopped early)",
+		       sh->best_signature, out, stem, stem);
 	}
 
 out_free:

@@ -10,7 +10,17 @@
  * Algorithm: collect one entry per BEGIN, statement, end of transaction
  * and crash, sort them by event number (unique, so the order is total and
  * deterministic), print. Nothing here reads a clock or an address.
+ *
+ * Then, per connection, where it was parked inside a VFS call while other
+ * connections finished statements: what a SQLite developer needs to see
+ * the race. From the replay's trace: a VFS line of connection X is logged
+ * when the call runs, after X was resumed, so X was parked in that call
+ * since its previous line. Only spans whose previous line was inside a
+ * SQLite call (another VFS call, or the start of a BEGIN/COMMIT) count:
+ * a span that began at the end of a statement may have been the pause
+ * between statements, not a VFS call.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include <sqlite3.h>
@@ -370,6 +380,168 @@ static void write_end(FILE *f, const struct shrink_view *v, const struct hist_tx
 			v->kind ? v->kind : "?", t->id);
 }
 
+/* ------------------------------------------------------------------ */
+/* Parked points                                                       */
+/* ------------------------------------------------------------------ */
+
+#define PARK_OTHERS_MAX 8   /* statements of others named per point */
+
+/* One trace line, parsed. */
+struct park_line {
+	uint64_t t_us;
+	int conn;             /* -1: none */
+	bool is_op;           /* a VFS call (op=NAME) */
+	char word[32];        /* op name, or the step word (stmt, commit...) */
+	char file[96];
+	long long a, b;
+	int txn;              /* statement lines: the transaction, or -1 */
+};
+
+static bool park_parse(const char *p, size_t len, struct park_line *pl)
+{
+	char buf[400];
+	size_t n = len < sizeof buf - 1 ? len : sizeof buf - 1;
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	memset(pl, 0, sizeof *pl);
+	pl->txn = -1;
+	unsigned long long t;
+	int conn, used = 0;
+	if (sscanf(buf, "t=%llu conn=%d %31s %n", &t, &conn, pl->word, &used) != 3 || used == 0)
+		return false;
+	pl->t_us = t;
+	pl->conn = conn;
+	if (strncmp(pl->word, "op=", 3) == 0) {
+		pl->is_op = true;
+		memmove(pl->word, pl->word + 3, strlen(pl->word + 3) + 1);
+		if (sscanf(buf + used, "file=%95s a=%lld b=%lld", pl->file, &pl->a, &pl->b) != 3)
+			return false;
+		return true;
+	}
+	const char *tx = strstr(buf + used, " txn=");
+	if (tx == NULL && strncmp(buf + used, "txn=", 4) == 0)
+		tx = buf + used - 1;
+	if (tx != NULL)
+		pl->txn = atoi(tx + 5);
+	return true;
+}
+
+static const char *lock_level_name(long long level)
+{
+	static const char *const names[] = {"NONE", "SHARED", "RESERVED", "PENDING", "EXCLUSIVE"};
+	return level >= 0 && level <= 4 ? names[level] : "?";
+}
+
+/* The call as a SQLite developer would name it. */
+static void park_call(const struct park_line *pl, char *out, size_t cap)
+{
+	const char *w = pl->word;
+	if (strcmp(w, "read") == 0 || strcmp(w, "write") == 0)
+		snprintf(out, cap, "x%c%s(%s, offset %lld, %lld bytes)", w[0] - 32, w + 1, pl->file,
+			 pl->a, pl->b);
+	else if (strcmp(w, "lock") == 0 || strcmp(w, "unlock") == 0)
+		snprintf(out, cap, "x%c%s(%s, %s)", w[0] - 32, w + 1, pl->file,
+			 lock_level_name(pl->a));
+	else if (strcmp(w, "shm_lock") == 0)
+		snprintf(out, cap, "xShmLock(%s, slot %lld, n %lld, %s %s)", pl->file, pl->a,
+			 pl->b >> 8, (pl->b & SQLITE_SHM_LOCK) ? "lock" : "unlock",
+			 (pl->b & SQLITE_SHM_EXCLUSIVE) ? "exclusive" : "shared");
+	else if (strcmp(w, "truncate") == 0)
+		snprintf(out, cap, "xTruncate(%s, %lld bytes)", pl->file, pl->a);
+	else if (strcmp(w, "sync") == 0)
+		snprintf(out, cap, "xSync(%s)", pl->file);
+	else if (strcmp(w, "sleep") == 0)
+		snprintf(out, cap, "xSleep (busy handler)");
+	else if (strcmp(w, "file_control") == 0)
+		snprintf(out, cap, "xFileControl(%s, op %lld)", pl->file, pl->a);
+	else {
+		static const char *const names[][2] = {
+			{"open", "xOpen"},         {"close", "xClose"},
+			{"delete", "xDelete"},     {"access", "xAccess"},
+			{"fullpath", "xFullPathname"}, {"filesize", "xFileSize"},
+			{"check_reserved", "xCheckReservedLock"}, {"shm_map", "xShmMap"},
+			{"shm_barrier", "xShmBarrier"}, {"shm_unmap", "xShmUnmap"},
+			{"fetch", "xFetch"},       {"unfetch", "xUnfetch"},
+		};
+		const char *name = w;
+		for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+			if (strcmp(names[i][0], w) == 0)
+				name = names[i][1];
+		snprintf(out, cap, "%s(%s)", name, pl->file);
+	}
+}
+
+/* Per connection while walking the trace. */
+struct park_conn {
+	bool in_call;         /* its last line was inside a SQLite call */
+	uint64_t since_us;    /* time of its last line */
+	uint32_t others;      /* statements others finished since */
+	char names[PARK_OTHERS_MAX][48]; /* the first of them */
+};
+
+static void write_parked(FILE *f, const struct shrink_view *v)
+{
+	uint32_t cc = v->opts->cfg.conn_count;
+	if (v->trace_len == 0 || cc < 2)
+		return;
+	struct park_conn *pc = wh_calloc(cc, sizeof *pc);
+	bool any = false;
+	for (uint32_t want = 0; want < cc; want++) {
+		memset(pc, 0, cc * sizeof *pc);
+		bool header = false;
+		for (size_t pos = 0; pos < v->trace_len;) {
+			const char *p = v->trace + pos;
+			const char *nl = memchr(p, '\n', v->trace_len - pos);
+			size_t len = nl ? (size_t)(nl - p) : v->trace_len - pos;
+			pos += len + 1;
+			struct park_line pl;
+			if (!park_parse(p, len, &pl) || pl.conn < 0 || (uint32_t)pl.conn >= cc)
+				continue;
+			struct park_conn *me = &pc[pl.conn];
+			if ((uint32_t)pl.conn == want && pl.is_op && me->in_call && me->others > 0) {
+				if (!header) {
+					fprintf(f, "\n-- conn %u was parked inside a VFS call while others finished statements:\n",
+						want);
+					header = true;
+				}
+				char call[256];
+				park_call(&pl, call, sizeof call);
+				fprintf(f, "--   %s, t=%.3f..%.3f ms, while", call,
+					(double)me->since_us / 1000.0, (double)pl.t_us / 1000.0);
+				uint32_t shown = me->others < PARK_OTHERS_MAX ? me->others : PARK_OTHERS_MAX;
+				for (uint32_t k = 0; k < shown; k++)
+					fprintf(f, "%s %s", k ? "," : "", me->names[k]);
+				if (me->others > shown)
+					fprintf(f, " and %u more", me->others - shown);
+				fputc('\n', f);
+				any = true;
+			}
+			/* A statement finished by pl.conn counts for everyone else. */
+			bool stmt_end = !pl.is_op && (strcmp(pl.word, "stmt") == 0 ||
+						      strcmp(pl.word, "begin") == 0 ||
+						      strcmp(pl.word, "commit") == 0 ||
+						      strcmp(pl.word, "rollback") == 0);
+			if (stmt_end) {
+				for (uint32_t o = 0; o < cc; o++) {
+					if (o == (uint32_t)pl.conn)
+						continue;
+					if (pc[o].others < PARK_OTHERS_MAX)
+						snprintf(pc[o].names[pc[o].others], sizeof pc[o].names[0],
+							 "conn %d T%d %s", pl.conn, pl.txn, pl.word);
+					pc[o].others++;
+				}
+			}
+			me->since_us = pl.t_us;
+			me->others = 0;
+			me->in_call = pl.is_op || strstr(pl.word, "-start") != NULL;
+		}
+	}
+	if (any)
+		fprintf(f, "-- (a call is logged when it runs, so the connection waited in it over the\n"
+			   "-- whole span; the gaps between statements are not counted)\n");
+	free(pc);
+}
+
 void shrink_sql_write(FILE *f, const struct shrink_view *v)
 {
 	const struct history *h = &v->res->history;
@@ -429,5 +601,6 @@ void shrink_sql_write(FILE *f, const struct shrink_view *v)
 		}
 	}
 	free(ev);
+	write_parked(f, v);
 	fprintf(f, "\n-- end of the run\n");
 }

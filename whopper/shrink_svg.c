@@ -3,7 +3,9 @@
  * one lane per connection, simulated time downward, each statement a box
  * labelled with its template, BEGIN/COMMIT/ROLLBACK boxes, a bar per
  * transaction, commits and aborts marked, the violating read highlighted
- * and every VFS operation a tick on its connection's lane.
+ * and every VFS operation a tick on its connection's lane; an orange bar
+ * at a lane's left edge marks where the connection was parked inside a
+ * VFS call while others finished statements (the race to look at).
  *
  * Source: the --trace text of the verifying replay (one line per event,
  * "t=<us> conn=<id> op=<name> ..." for VFS operations and "t=<us>
@@ -334,8 +336,33 @@ void shrink_svg_write(FILE *f, const struct shrink_view *v)
 	}
 
 	int read_y = -1;
+	/* Parked spans (as in MIN.sql): a connection whose last line was
+	 * inside a SQLite call and whose next line is a VFS call waited in
+	 * that call; it is marked when others finished statements meanwhile. */
+	int *park_y = wh_calloc(conns ? conns : 1, sizeof *park_y);
+	bool *park_in_call = wh_calloc(conns ? conns : 1, sizeof *park_in_call);
+	uint32_t *park_others = wh_calloc(conns ? conns : 1, sizeof *park_others);
 	for (size_t i = 0; i < n; i++) {
 		struct tline *L = &tl[i];
+		if (L->conn >= 0 && (uint32_t)L->conn < conns) {
+			uint32_t c = (uint32_t)L->conn;
+			if (L->kind == TL_OP && park_in_call[c] && park_others[c] > 0) {
+				int px = lanes[c].x + 4;
+				fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"6\" height=\"%d\" fill=\"#ef6c00\" fill-opacity=\"0.75\"><title>parked in ",
+					px, park_y[c], L->y - park_y[c] > 1 ? L->y - park_y[c] : 1);
+				xml_str(f, L->name, 31);
+				fprintf(f, " while other connections finished %u statements</title></rect>\n",
+					park_others[c]);
+			}
+			bool stmt_end = L->kind == TL_STMT || L->kind == TL_BEGIN ||
+					L->kind == TL_COMMIT || L->kind == TL_ROLLBACK;
+			for (uint32_t o = 0; stmt_end && o < conns; o++)
+				park_others[o] += o != c;
+			park_y[c] = L->y;
+			park_others[c] = 0;
+			park_in_call[c] = L->kind == TL_OP || L->kind == TL_BEGIN_START ||
+					  L->kind == TL_COMMIT_START;
+		}
 		if (L->kind == TL_GLOBAL) {
 			fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#c62828\" stroke-dasharray=\"6,3\"/>\n<text x=\"%d\" y=\"%d\" fill=\"#c62828\">",
 				SVG_AXIS_W, L->y - 4, width - 8, L->y - 4, SVG_AXIS_W + 4, L->y - 7);
@@ -491,6 +518,9 @@ void shrink_svg_write(FILE *f, const struct shrink_view *v)
 
 	for (uint32_t c = 0; c < conns; c++)
 		free(lanes[c].txns);
+	free(park_y);
+	free(park_in_call);
+	free(park_others);
 	free(lanes);
 	free(tl);
 }
