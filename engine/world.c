@@ -114,6 +114,13 @@ struct conn {
 					of the write lock */
 	bool hold_predates_commit;   /* the current hold began before the
 					COMMIT call: the txn's own writes */
+	uint8_t db_lock_level;       /* its lock on the database file, as
+					the last lock/unlock left it */
+	bool hold_is_recovery;       /* the current hold began with EXCLUSIVE
+					asked straight from SHARED: SQLite
+					rolling back a hot journal (its own
+					writes always take RESERVED first),
+					never this transaction's commit */
 	uint64_t quiet_release;      /* history event of the last release,
 					inside COMMIT, of a hold that wrote
 					nothing, or 0 (see note_commit_point) */
@@ -289,12 +296,16 @@ static void note_commit_point(struct world *w, struct conn *c,
 	}
 	if ((kind == WH_OP_LOCK || kind == WH_OP_UNLOCK) && file != NULL &&
 	    strcmp(file, w->res->db_path) == 0) {
+		if (!was_holding && kind == WH_OP_LOCK && a == SQLITE_LOCK_EXCLUSIVE &&
+		    c->db_lock_level == SQLITE_LOCK_SHARED && b == SQLITE_LOCK_EXCLUSIVE)
+			c->hold_is_recovery = true;
+		c->db_lock_level = (uint8_t)b;
 		c->holds_db_write_lock = b >= SQLITE_LOCK_RESERVED;
 	} else if (kind == WH_OP_SHM_LOCK && a == 0) {
 		int flags = (int)(b & 0xff);
 		if (flags & SQLITE_SHM_EXCLUSIVE)
 			c->holds_wal_write_lock = (flags & SQLITE_SHM_LOCK) != 0;
-	} else if (kind == WH_OP_WRITE && was_holding) {
+	} else if (kind == WH_OP_WRITE && was_holding && !c->hold_is_recovery) {
 		/* Pages reached the WAL or the database file under the lock:
 		 * this hold can carry a commit. */
 		c->wrote_under_lock = true;
@@ -309,7 +320,7 @@ static void note_commit_point(struct world *w, struct conn *c,
 		c->commit_wrote_db = false;
 		c->finalized_first = false;
 	}
-	if (c->in_commit && holding)
+	if (c->in_commit && holding && !c->hold_is_recovery)
 		c->commit_wrote = true;
 	/* The first release, inside COMMIT, of the transaction's own hold
 	 * (taken before COMMIT, or one that wrote pages) is the one right
@@ -323,7 +334,7 @@ static void note_commit_point(struct world *w, struct conn *c,
 	 * (conn_txn_end), not the moment COMMIT returned, which may come
 	 * after later writers committed. */
 	if (was_holding && !holding && c->in_commit && c->txn != NULL &&
-	    c->txn->visible_event == 0) {
+	    c->txn->visible_event == 0 && !c->hold_is_recovery) {
 		if (c->wrote_under_lock || c->hold_predates_commit)
 			c->txn->visible_event = ++w->res->history.event;
 		else
@@ -332,6 +343,7 @@ static void note_commit_point(struct world *w, struct conn *c,
 	if (!holding) {
 		c->wrote_under_lock = false;
 		c->hold_predates_commit = false;
+		c->hold_is_recovery = false;
 	}
 }
 
@@ -1429,6 +1441,8 @@ static void conn_kill(struct world *w, struct conn *c, bool record_txn)
 	c->holds_wal_write_lock = false;
 	c->wrote_under_lock = false;
 	c->hold_predates_commit = false;
+	c->hold_is_recovery = false;
+	c->db_lock_level = SQLITE_LOCK_NONE;
 	c->persist_left = 0;
 	conn_clear_cells(c);
 }
