@@ -957,6 +957,12 @@ static enum commit_fate commit_fate(const struct world *w, const struct conn *c,
 		return COMMIT_NOT_DONE;
 	const char *jm = w->cfg->journal_mode;
 	bool rollback = journal_is_file(w);
+	/* A rollback-mode commit writes the database file (at least the
+	 * change counter) and syncs it before it finalises the journal: a
+	 * COMMIT that did neither cannot have committed, whatever journal
+	 * finalisation its rollback then did. */
+	if (rollback && !c->commit_wrote_db)
+		return COMMIT_NOT_DONE;
 	/* Finalised: most likely committed, but an autocommit statement's
 	 * window also covers a hot-journal rollback at its start (which
 	 * deletes or truncates a journal too), so this stays uncertain. */
