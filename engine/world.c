@@ -31,7 +31,7 @@
 #include <string.h>
 
 #include "fiber.h"
-#include "oracle.h"
+#include "digest.h"
 
 /* ------------------------------------------------------------------ */
 /* Types                                                               */
@@ -1272,7 +1272,7 @@ void world_config_default(struct world_config *cfg)
 {
 	memset(cfg, 0, sizeof *cfg);
 	cfg->seed = 1;
-	cfg->workload = wl_find("default");
+	cfg->workload = NULL; /* the caller chooses */
 	cfg->conn_count = 4;
 	cfg->txn_count = 1000;
 	cfg->journal_mode = "wal";
@@ -1452,7 +1452,7 @@ static void record_recovery(struct world *w, enum hist_crash_kind kind)
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_PRIVATECACHE;
 	int rc = sqlite3_open_v2(w->res->db_path, &db, flags, w->res->vfs_name);
 	if (rc == SQLITE_OK)
-		rc = oracle_digest(db, &cr->recovered_digest);
+		rc = digest_db(db, &cr->recovered_digest);
 	cr->recovered_rc = rc;
 	sqlite3_close_v2(db);
 	hist_crash_recovered(&w->res->history, cr);
@@ -1681,23 +1681,6 @@ static void renumber_commits(struct history *h)
 	for (uint64_t k = 0; k < n; k++)
 		v[k]->commit_index = (int64_t)k;
 	free(v);
-}
-
-void world_oracle_config(const struct world_config *cfg,
-			 const struct world_result *res, uint32_t budget,
-			 struct oracle_config *oc)
-{
-	*oc = (struct oracle_config){
-		.target_path = res->db_path,
-		.target_vfs = cfg->target == WORLD_TARGET_SIM ? res->vfs_name : NULL,
-		.invariants = cfg->workload->invariants,
-		.invariant_count = cfg->workload->invariant_count,
-		.ref_pragmas = cfg->workload->pragmas,
-		.ref_pragma_count = cfg->workload->pragma_count,
-		.indeterminate_budget = budget,
-		.durability = oracle_durability_for(cfg->journal_mode, cfg->synchronous),
-		.bitflips = res->stats.bitflips > 0,
-	};
 }
 
 _Static_assert(WH_STREAM_LATENCY_CONN >= WH_STREAM_CONN + WORLD_MAX_CONNS,

@@ -897,7 +897,7 @@ void oracle__ref_close(struct oracle__ref *r)
 		/* the next reference classifies afresh, as it prepares */
 		r->sqls[id].keep = false;
 	}
-	oracle__digest_cache_free(&r->digests);
+	digest_cache_free(&r->digests);
 	sqlite3_stmt **ctl[] = { &r->sp_open,  &r->sp_undo,     &r->sp_release,
 				 &r->txn_open, &r->txn_release, &r->begin,
 				 &r->commit,   &r->rollback };
