@@ -39,12 +39,7 @@
 
 uint64_t world__str_hash(const char *s)
 {
-	uint64_t h = 1469598103934665603ULL;
-	if (s == NULL)
-		return 0;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
+	return s == NULL ? 0 : wh_fnv1a_str(WH_FNV1A_BASIS_V0, s);
 }
 
 static void trace_vfs(void *ctx, enum wh_op_kind kind, const char *file,
