@@ -25,7 +25,7 @@ void recover_kill(struct world *w, struct conn *c, bool record_txn)
 	bool cut_stmt = c->call_active && c->call_op == CALL_STMT;
 	c->dead = true;
 	if (wh_completion_is_pending(&c->comp))
-		wh_completion_cancel(&c->comp);
+		sched_cancel(&w->sched, &c->comp);
 	for (int guard = 0; c->call_active; guard++) {
 		/* Each resume fails one more VFS call; a call makes at most a
 		 * bounded number of them once everything fails. */
