@@ -62,12 +62,16 @@ void commit_note_op(struct world *w, struct conn *c,
 	}
 	if ((kind == WH_OP_LOCK || kind == WH_OP_UNLOCK) && file != NULL &&
 	    strcmp(file, w->res->db_path) == 0) {
+		if (!was_holding && kind == WH_OP_LOCK && a == SQLITE_LOCK_EXCLUSIVE &&
+		    c->db_lock_level == SQLITE_LOCK_SHARED && b == SQLITE_LOCK_EXCLUSIVE)
+			c->hold_is_recovery = true;
+		c->db_lock_level = (uint8_t)b;
 		c->holds_db_write_lock = b >= SQLITE_LOCK_RESERVED;
 	} else if (kind == WH_OP_SHM_LOCK && a == 0) {
 		int flags = (int)(b & 0xff);
 		if (flags & SQLITE_SHM_EXCLUSIVE)
 			c->holds_wal_write_lock = (flags & SQLITE_SHM_LOCK) != 0;
-	} else if (kind == WH_OP_WRITE && was_holding) {
+	} else if (kind == WH_OP_WRITE && was_holding && !c->hold_is_recovery) {
 		/* Pages reached the WAL or the database file under the lock:
 		 * this hold can carry a commit. */
 		c->wrote_under_lock = true;
@@ -82,7 +86,7 @@ void commit_note_op(struct world *w, struct conn *c,
 		c->commit_wrote_db = false;
 		c->finalized_first = false;
 	}
-	if (c->in_commit && holding)
+	if (c->in_commit && holding && !c->hold_is_recovery)
 		c->commit_wrote = true;
 	/* The first release, inside COMMIT, of the transaction's own hold
 	 * (taken before COMMIT, or one that wrote pages) is the one right
@@ -96,7 +100,7 @@ void commit_note_op(struct world *w, struct conn *c,
 	 * (conn_txn_end), not the moment COMMIT returned, which may come
 	 * after later writers committed. */
 	if (was_holding && !holding && c->in_commit && c->txn != NULL &&
-	    c->txn->visible_event == 0) {
+	    c->txn->visible_event == 0 && !c->hold_is_recovery) {
 		if (c->wrote_under_lock || c->hold_predates_commit)
 			c->txn->visible_event = ++w->res->history.event;
 		else
@@ -105,6 +109,7 @@ void commit_note_op(struct world *w, struct conn *c,
 	if (!holding) {
 		c->wrote_under_lock = false;
 		c->hold_predates_commit = false;
+		c->hold_is_recovery = false;
 	}
 }
 

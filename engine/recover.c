@@ -66,6 +66,8 @@ void recover_kill(struct world *w, struct conn *c, bool record_txn)
 	c->holds_wal_write_lock = false;
 	c->wrote_under_lock = false;
 	c->hold_predates_commit = false;
+	c->hold_is_recovery = false;
+	c->db_lock_level = SQLITE_LOCK_NONE;
 	c->persist_left = 0;
 	conn_clear_cells(c);
 }

@@ -129,6 +129,13 @@ struct conn {
 					of the write lock */
 	bool hold_predates_commit;   /* the current hold began before the
 					COMMIT call: the txn's own writes */
+	uint8_t db_lock_level;       /* its lock on the database file, as
+					the last lock/unlock left it */
+	bool hold_is_recovery;       /* the current hold began with EXCLUSIVE
+					asked straight from SHARED: SQLite
+					rolling back a hot journal (its own
+					writes always take RESERVED first),
+					never this transaction's commit */
 	uint64_t quiet_release;      /* history event of the last release,
 					inside COMMIT, of a hold that wrote
 					nothing, or 0 (see commit_note_op) */

@@ -333,6 +333,42 @@ static void test_failed_commit_after_db_write_indeterminate(void **state)
 	world_result_free(&r);
 }
 
+/* An autocommit statement that finds a hot journal (its own failed
+ * attempt left it) first rolls it back: EXCLUSIVE straight from SHARED,
+ * database pages written, the journal finalised, the lock released. That
+ * release is SQLite's recovery, not the statement's commit: taken for it,
+ * T355's write of register 1 was ordered before T383's, committed 20 ms
+ * earlier than T355 really committed, and a later read of T355's value
+ * looked like a read of a stale state (a false read_mismatch). Fails if
+ * the driver takes a recovery hold's release for a commit point. */
+static void test_hot_journal_rollback_not_a_commit_point(void **state)
+{
+	(void)state;
+	struct world_config cfg;
+	world_config_default(&cfg);
+	cfg.seed = 17599346887886279719ULL;
+	cfg.workload = wl_find("rw-register");
+	cfg.conn_count = 3;
+	cfg.txn_count = 2000;
+	cfg.journal_mode = "persist";
+	cfg.synchronous = "normal";
+	cfg.strategy = SCHED_PCT;
+	cfg.pct_depth = 5;
+	cfg.faults = WORLD_FAULTS_IO;
+	cfg.pragmas[0] = "cache_size=-512";
+	cfg.pragma_count = 1;
+	struct outcome o = run_checked(&cfg);
+	if (o.unexpected)
+		fail_msg("recovery taken for a commit: %s", o.kinds);
+	struct world_result r;
+	assert_int_equal(world_run(&cfg, &r), 0);
+	const struct hist_txn *t355 = r.history.txns[355], *t383 = r.history.txns[383];
+	assert_int_equal(t355->outcome, HIST_COMMITTED);
+	assert_int_equal(t383->outcome, HIST_COMMITTED);
+	assert_true(t355->commit_index > t383->commit_index);
+	world_result_free(&r);
+}
+
 /* Chaos (io + crash + reopens + spikes) passes and is deterministic. */
 static void test_chaos_pass_and_deterministic(void **state)
 {
@@ -482,6 +518,7 @@ int main(void)
 		cmocka_unit_test(test_rollback_after_fault_not_guessed),
 		cmocka_unit_test(test_failed_rollback_retried),
 		cmocka_unit_test(test_failed_commit_after_db_write_indeterminate),
+		cmocka_unit_test(test_hot_journal_rollback_not_a_commit_point),
 		cmocka_unit_test(test_chaos_pass_and_deterministic),
 		cmocka_unit_test(test_bitflip_reports),
 		cmocka_unit_test(test_journal_memory_faults_expected),

@@ -724,8 +724,11 @@ static bool try_candidate(struct shrinker *sh, struct cand *c)
 	if (took > sh->slowest_attempt_s)
 		sh->slowest_attempt_s = took;
 	/* A known finding is its catalogue entry: the same signature. Else
-	 * the class of the input's first failure (or --match). */
-	bool same = sh->known_target ? strcmp(out.signature, sh->signature) == 0 : info.same_bug;
+	 * the class of the input's first failure (or --match), still new: a
+	 * candidate that turned into a known finding shows another bug. */
+	bool same = sh->known_target ? strcmp(out.signature, sh->signature) == 0
+				     : info.same_bug && (strncmp(sh->signature, "new:", 4) != 0 ||
+							 strncmp(out.signature, "new:", 4) == 0);
 	bool ok = info.valid && out.exit_code == WH_EXIT_FINDING && same &&
 		  size_cmp(&info.size, &sh->best_info.size) < 0;
 	if (!ok) {
