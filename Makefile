@@ -33,7 +33,7 @@ endif
 
 OPT ?= -O2
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g $(OPT) -MMD -MP \
-	$(shell pkg-config --cflags $(PKGS) 2>/dev/null) -iquote engine -iquote oracle -iquote workloads -iquote whopper
+	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS_BASE := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
 ifdef SANITIZE
@@ -48,9 +48,28 @@ WHOPPER_COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown
 CFLAGS := $(CFLAGS_BASE) $(EXTRA_CFLAGS)
 LDLIBS := $(LDLIBS_BASE)
 
-LIB_SRC := $(wildcard engine/*.c) $(wildcard oracle/*.c) $(wildcard workloads/*.c)
-LIB_ASM := $(wildcard engine/*.S)
-LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(LIB_ASM:%.S=$(BUILD)/%.o)
+# --- layers ---
+# engine/ at the bottom knows nothing above it; workloads/ and oracle/
+# know only engine/; whopper/ (the commands) sits on top. Each folder sees
+# its own headers and those below it only (-iquote), so an upward include
+# fails to compile, and each folder is its own static library, linked top
+# down, so an upward call fails to link. Tests and benches see everything.
+INC_engine := -iquote engine
+INC_workloads := -iquote workloads -iquote engine
+INC_oracle := -iquote oracle -iquote engine
+INC_whopper := -iquote whopper -iquote oracle -iquote workloads -iquote engine
+INC_ALL := $(INC_whopper)
+# The include path of the folder an object's source lives in.
+inc_for = $(INC_$(firstword $(subst /, ,$(1))))
+
+ENGINE_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard engine/*.c)) \
+	$(patsubst %.S,$(BUILD)/%.o,$(wildcard engine/*.S))
+WORKLOADS_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard workloads/*.c))
+ORACLE_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard oracle/*.c))
+# Top down: a library may use only those after it.
+LIBS := $(BUILD)/liboracle.a $(BUILD)/libworkloads.a $(BUILD)/libengine.a
+LIB_OBJ = $(ENGINE_OBJ) $(WORKLOADS_OBJ) $(ORACLE_OBJ)
+# --- end layers ---
 
 # --- workloads: embedded built-ins and fuzz ---
 # The built-in workload files are compiled into the library: a generated C
@@ -61,34 +80,34 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(LIB_ASM:%.S=$(BUILD)/%.o)
 .DEFAULT_GOAL := all
 WL_FILES := $(sort $(wildcard workloads/*.sql))
 WL_GEN := $(BUILD)/gen/wl_builtin_files.c
-LIB_OBJ += $(BUILD)/gen/wl_builtin_files.o
+WORKLOADS_OBJ += $(BUILD)/gen/wl_builtin_files.o
 $(WL_GEN): $(WL_FILES) scripts/embed-workloads.sh
 	@mkdir -p $(dir $@)
 	sh scripts/embed-workloads.sh $(WL_FILES) >$@.tmp && mv $@.tmp $@
 $(BUILD)/gen/wl_builtin_files.o: $(WL_GEN)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS) $(INC_workloads) -c $< -o $@
 
 # The catalogue of known findings is embedded the same way (oracle/triage.c).
 KF_FILE := oracle/known-findings.txt
 KF_GEN := $(BUILD)/gen/known_findings.c
-LIB_OBJ += $(BUILD)/gen/known_findings.o
+ORACLE_OBJ += $(BUILD)/gen/known_findings.o
 $(KF_GEN): $(KF_FILE) scripts/embed-findings.sh
 	@mkdir -p $(dir $@)
 	sh scripts/embed-findings.sh $(KF_FILE) >$@.tmp && mv $@.tmp $@
 $(BUILD)/gen/known_findings.o: $(KF_GEN)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS) $(INC_oracle) -c $< -o $@
 
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 FUZZ_DIR := $(BUILD)/fuzz
 FUZZ_BIN := $(FUZZ_DIR)/fuzz_workload
 FUZZ_SRC := tests/fuzz_workload.c $(wildcard workloads/*.c) engine/wh.c engine/prng.c \
-	$(wildcard engine/tape.c) oracle/history.c
+	$(wildcard engine/tape.c) engine/history.c engine/value.c
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1 \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	$(shell pkg-config --cflags sqlite3 2>/dev/null) -Iengine -Ioracle -Iworkloads
+	$(shell pkg-config --cflags sqlite3 2>/dev/null) $(INC_workloads)
 .PHONY: fuzz
-$(FUZZ_BIN): $(FUZZ_SRC) $(WL_GEN) $(wildcard workloads/*.h engine/*.h oracle/*.h)
+$(FUZZ_BIN): $(FUZZ_SRC) $(WL_GEN) $(wildcard workloads/*.h engine/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(FUZZ_SRC) $(WL_GEN) \
 		$(shell pkg-config --libs sqlite3 2>/dev/null) -lm
@@ -117,32 +136,40 @@ all: $(WHOPPER)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS) $(call inc_for,$*) -c $< -o $@
 
 # The replay file header names the commit that built the binary.
 $(BUILD)/whopper/replay.o: whopper/replay.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -DWHOPPER_COMMIT='"$(WHOPPER_COMMIT)"' -c $< -o $@
+	$(CC) $(CFLAGS) $(INC_whopper) -DWHOPPER_COMMIT='"$(WHOPPER_COMMIT)"' -c $< -o $@
 
 $(BUILD)/%.o: %.S
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS) $(call inc_for,$*) -c $< -o $@
 
-$(BUILD)/libwhopper.a: $(LIB_OBJ)
+$(BUILD)/libengine.a: $(ENGINE_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(WHOPPER): $(CLI_OBJ) $(BUILD)/libwhopper.a
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -rdynamic -o $@ $(CLI_OBJ) $(BUILD)/libwhopper.a $(LDLIBS)
+$(BUILD)/libworkloads.a: $(WORKLOADS_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
 
-$(BUILD)/tests/%: tests/%.c $(BUILD)/libwhopper.a tests/test_util.h
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -iquote tests -o $@ $< $(BUILD)/libwhopper.a $(LDLIBS) $(shell pkg-config --libs cmocka)
+$(BUILD)/liboracle.a: $(ORACLE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
 
-$(BUILD)/bench/%: bench/%.c $(BUILD)/libwhopper.a
+$(WHOPPER): $(CLI_OBJ) $(LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libwhopper.a $(LDLIBS)
+	$(CC) $(CFLAGS) -rdynamic -o $@ $(CLI_OBJ) $(LIBS) $(LDLIBS)
+
+$(BUILD)/tests/%: tests/%.c $(LIBS) tests/test_util.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(INC_ALL) -iquote tests -o $@ $< $(LIBS) $(LDLIBS) $(shell pkg-config --libs cmocka)
+
+$(BUILD)/bench/%: bench/%.c $(LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(INC_ALL) -o $@ $< $(LIBS) $(LDLIBS)
 
 # Runs every cmocka binary and the end-to-end script; prints one closing
 # line with the totals.

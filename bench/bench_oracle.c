@@ -53,7 +53,10 @@
 #include <time.h>
 
 #include "history.h"
+#include "digest.h"
 #include "oracle.h"
+#include "oracle_world.h"
+#include "workloads.h"
 #include "world.h"
 
 #define ACCOUNTS 100
@@ -213,7 +216,7 @@ static void maybe_crash(struct bank *b)
 	b->snap = NULL;
 	b->lost += b->transfers;
 	struct hist_crash *cr = hist_crash_add(&b->h, HIST_CRASH_POWER_LOSS);
-	cr->recovered_rc = oracle_digest(b->db, &cr->recovered_digest);
+	cr->recovered_rc = digest_db(b->db, &cr->recovered_digest);
 	if (cr->recovered_rc != SQLITE_OK)
 		die(b, "digest");
 	b->crash_next++;
@@ -363,7 +366,7 @@ static int ratio_run(const char *workload, uint32_t conns, uint64_t txns,
 		return 3;
 	}
 	struct oracle_config oc;
-	world_oracle_config(&cfg, &res, 64, &oc);
+	oracle_config_for_world(&cfg, &res, 64, &oc);
 	struct oracle_report rep;
 	double t1 = now_s();
 	rc = oracle_check_stream(&res.history, &oc, s, &rep);

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "workloads.h"
 #include "world.h"
 
 static double now_s(void)

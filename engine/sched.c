@@ -3,13 +3,15 @@
  *
  * Invariants:
  * - `pending` holds exactly the submitted, unfinished completions, in seq
- *   order (submission appends; finishing or cancelling unlinks).
+ *   order (submission appends; a pick or sched_cancel unlinks), and
+ *   pending_count is its length: every change goes through this file.
  * - now_us never decreases.
  * - Every decision depends only on the seeded streams, seq order and due
  *   times: the same seed and the same submissions give the same picks.
  * - With a tape, picks holds one logged pick per step (steps == its
  *   count at every return of sched_pick), and follow_next <= follow_count.
- * The hot loop allocates nothing: PCT tables are sized at init.
+ * The hot loop allocates nothing: the candidate buffer (pending_max
+ * entries) and the PCT tables are sized at init.
  */
 #include "sched.h"
 
@@ -56,8 +58,9 @@ void sched_init(struct sched *s, const struct sched_config *cfg)
 	wh_queue_init(&s->pending);
 	s->next_seq = 1;
 	s->last_owner = -1;
-	s->cand_cap = cfg->owner_count + 8;
-	s->cand = wh_calloc(s->cand_cap, sizeof *s->cand);
+	if (s->cfg.pending_max == 0)
+		s->cfg.pending_max = cfg->owner_count + 8;
+	s->cand = wh_calloc(s->cfg.pending_max, sizeof *s->cand);
 	/* Picks and latencies are on the tape as what happened (sched.h):
 	 * their streams draw untaped; the log and the per-owner tracks are
 	 * attached here. */
@@ -160,11 +163,24 @@ void sched_submit(struct sched *s, struct wh_completion *c, uint64_t delay_us)
 {
 	WH_ASSERT(c->state == WH_COMP_IDLE);
 	WH_ASSERT(wh_queue_empty(&c->link));
+	WH_ASSERT(s->pending_count < s->cfg.pending_max);
 	wh_completion_start(c);
 	c->due_us = s->now_us + delay_us;
 	c->seq = s->next_seq++;
 	wh_queue_insert_tail(&s->pending, &c->link);
 	s->pending_count++;
+}
+
+void sched_cancel(struct sched *s, struct wh_completion *c)
+{
+	WH_ASSERT(c->seq != 0 && c->seq < s->next_seq); /* submitted here */
+	if (wh_completion_is_pending(c) && !wh_queue_empty(&c->link)) {
+		WH_ASSERT(s->pending_count > 0);
+		wh_queue_remove(&c->link);
+		s->pending_count--;
+	}
+	wh_completion_cancel(c);
+	WH_ASSERT(wh_queue_empty(&c->link));
 }
 
 static uint32_t owner_priority(const struct sched *s, int owner)
@@ -199,8 +215,8 @@ struct wh_completion *sched_pick(struct sched *s)
 	uint64_t min_due = UINT64_MAX;
 	uint32_t count = 0;
 
-	/* Pass 1: the earliest due time. The count is recomputed because a
-	 * cancel unlinks a completion without telling the scheduler. */
+	/* Pass 1: the earliest due time; the count is checked, not
+	 * recomputed (every change of the queue goes through here). */
 	WH_QUEUE_FOREACH(q, &s->pending)
 	{
 		struct wh_completion *c = wh_container_of(q, struct wh_completion, link);
@@ -209,7 +225,7 @@ struct wh_completion *sched_pick(struct sched *s)
 			min_due = c->due_us;
 		count++;
 	}
-	s->pending_count = count;
+	WH_ASSERT_EQ(count, s->pending_count);
 	if (count == 0)
 		return NULL;
 
@@ -217,12 +233,9 @@ struct wh_completion *sched_pick(struct sched *s)
 	if (chosen != NULL)
 		goto picked;
 
-	/* Pass 2: the candidates, in seq order, into a buffer that only grows
-	 * when more completions are pending than ever before. */
-	if (count > s->cand_cap) {
-		s->cand_cap = count * 2;
-		s->cand = wh_realloc(s->cand, s->cand_cap * sizeof *s->cand);
-	}
+	/* Pass 2: the candidates, in seq order, into the buffer sized at
+	 * init (count <= pending_max, asserted at submit). */
+	WH_ASSERT(count <= s->cfg.pending_max);
 	uint64_t horizon = (min_due > s->now_us ? min_due : s->now_us) +
 			   s->cfg.reorder_window_us;
 	uint32_t ncand = 0;

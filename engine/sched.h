@@ -59,12 +59,16 @@ struct sched_config {
 	struct wh_tape *tape;      /* choice stream, or NULL */
 	uint32_t stall_per_mille;  /* chance of a millisecond stall per op
 				      (0: the default of 10, i.e. 1%) */
+	uint32_t pending_max;      /* most completions pending at once
+				      (0: owner_count + 8; a connection
+				      waits on one at a time) */
 };
 
 struct sched {
 	struct sched_config cfg;
 	struct wh_queue pending;   /* completions by submission order */
-	uint32_t pending_count;
+	uint32_t pending_count;    /* completions in pending: kept by
+				      submit, pick and cancel */
 	uint64_t now_us;           /* simulated clock */
 	uint64_t next_seq;         /* seq of the next submission */
 	uint64_t steps;            /* picks so far */
@@ -75,8 +79,8 @@ struct sched {
 	uint32_t *pct_priority;    /* per owner; higher runs first */
 	uint64_t *pct_change_at;   /* d-1 step numbers, ascending */
 	uint32_t pct_change_next;  /* index of the next change point */
-	struct wh_completion **cand; /* candidate buffer (pick scratch) */
-	uint32_t cand_cap;         /* its capacity */
+	struct wh_completion **cand; /* candidate buffer (pick scratch),
+					cfg.pending_max entries */
 	struct wh_track *picks;    /* pick log being recorded, or NULL */
 	struct wh_track **latency_tracks; /* per owner, or NULL (no tape) */
 	uint64_t *follow;          /* pick log to follow (a copy), or NULL */
@@ -111,8 +115,14 @@ void sched_free(struct sched *s);
  * owner_count when there is a tape): most calls take a few µs, syncs
  * longer, and about 1% stall for milliseconds (heavy tail). */
 uint64_t sched_latency_us(struct sched *s, enum wh_op_kind kind, int owner);
-/* Submit c (IDLE) as pending, due now + delay_us. */
+/* Submit c (IDLE) as pending, due now + delay_us. At most
+ * cfg.pending_max completions are pending at once (asserted). */
 void sched_submit(struct sched *s, struct wh_completion *c, uint64_t delay_us);
+/* Cancel c, a completion submitted to s: it leaves the pending set (if
+ * sched_pick has not already taken it out) and finishes as cancelled.
+ * The only way to cancel a scheduled completion: cancelling one behind
+ * the scheduler's back is caught by sched_pick's count check. */
+void sched_cancel(struct sched *s, struct wh_completion *c);
 /* Pick the next completion per strategy, unlink it and advance the clock.
  * The caller finishes it. Returns NULL when nothing is pending. */
 struct wh_completion *sched_pick(struct sched *s);

@@ -108,4 +108,34 @@ static inline void wh_queue_remove(struct wh_queue *q)
 }
 #define WH_QUEUE_FOREACH(q, h) for ((q) = (h)->next; (q) != (h); (q) = (q)->next)
 
+/* FNV-1a, 64-bit, whopper's one implementation of it: folds bytes into
+ * h, starting from a basis:
+ *   WH_FNV1A_BASIS     FNV's offset basis;
+ *   WH_FNV1A_BASIS_V0  one digit short of it, the basis the trace hash,
+ *                      workload content hashes and replay-file checksums
+ *                      were first recorded with. Kept: changing it would
+ *                      change every hash already recorded. */
+#define WH_FNV1A_BASIS 14695981039346656037ULL
+#define WH_FNV1A_BASIS_V0 1469598103934665603ULL
+#define WH_FNV1A_PRIME 1099511628211ULL
+
+static inline uint64_t wh_fnv1a_byte(uint64_t h, unsigned char b)
+{
+	return (h ^ b) * WH_FNV1A_PRIME;
+}
+static inline uint64_t wh_fnv1a(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	for (size_t i = 0; i < n; i++)
+		h = wh_fnv1a_byte(h, b[i]);
+	return h;
+}
+/* The bytes of s up to its terminator (not included). */
+static inline uint64_t wh_fnv1a_str(uint64_t h, const char *s)
+{
+	for (const unsigned char *b = (const unsigned char *)s; *b; b++)
+		h = wh_fnv1a_byte(h, *b);
+	return h;
+}
+
 #endif /* WH_H */

@@ -15,7 +15,6 @@
 #include <stdio.h>
 
 #include "history.h"
-#include "oracle.h"
 #include "sched.h"
 #include "tape.h"
 #include "simvfs.h"
@@ -90,6 +89,8 @@ struct world_config {
 	const struct hist_observer *observer;
 };
 
+/* Defaults for every field but the workload, which the caller sets (the
+ * engine knows no workload by name: workloads/ does). */
 void world_config_default(struct world_config *cfg);
 
 struct world_stats {
@@ -155,15 +156,6 @@ struct world_result {
  * present), or a WH_E* code when whopper itself could not run it. */
 int world_run(const struct world_config *cfg, struct world_result *out);
 void world_result_free(struct world_result *r);
-
-/* The oracle's configuration for checking run res of cfg, as `whopper run`
- * checks it: the target file through its VFS, the workload's invariants
- * and pragmas, the durability promise of the journal mode and
- * synchronous level, bit flips labelled expected. budget: indeterminate
- * transactions explored both ways. Points into cfg and res. */
-void world_oracle_config(const struct world_config *cfg,
-			 const struct world_result *res, uint32_t budget,
-			 struct oracle_config *oc);
 
 /* Process-wide SQLite configuration for the simulation: multi-thread
  * mode (no connection mutex exists, so no fiber parked inside a call can

@@ -3,7 +3,7 @@
  * whether the recovered database kept it.
  *
  * The driver records, for every crash, a digest of the database as a new
- * process recovered it (oracle_digest, defined here). The oracle computes
+ * process recovered it (digest_db, engine/digest.c). The oracle computes
  * the same digest of its reference at the states the target could have
  * recovered to and picks the one that matches:
  *
@@ -44,14 +44,11 @@
  * report's lost_txns and note, not as violations. Which violations are
  * expected (NONE after a power loss, bit flips) is decided in oracle.c.
  *
- * The digest is SipHash-2-4 (fixed key) over a tagged stream: schema
- * entries, then per table its name and every row (rowid first) with each
- * value's type tag, length and bytes. Tags and lengths keep different
- * contents from forming the same stream; ordering by name, rowid or all
- * columns keeps it independent of insertion order and page layout. The
- * reference's digests (oracle__ref_digest) produce the same stream from
- * statements kept on the reference, since preparing them would cost more
- * than reading a small database.
+ * The digest (engine/digest.c) folds the schema and every row in an order
+ * that depends on content only. The reference's digests
+ * (oracle__ref_digest) produce the same stream from statements kept on
+ * the reference, since preparing them would cost more than reading a
+ * small database.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -59,342 +56,18 @@
 #include "oracle_int.h"
 
 /* ------------------------------------------------------------------ */
-/* The hash                                                             */
+/* Durability                                                           */
 /* ------------------------------------------------------------------ */
-
-struct digest_hash {
-	uint64_t v0, v1, v2, v3;   /* SipHash state */
-	uint64_t tail;             /* pending bytes, little-endian */
-	uint32_t tail_len;         /* 0..7 pending bytes */
-	uint64_t total;            /* bytes absorbed */
-};
-
-static uint64_t rotl64(uint64_t x, int b)
-{
-	return (x << b) | (x >> (64 - b));
-}
-
-static void sip_round(struct digest_hash *s)
-{
-	s->v0 += s->v1;
-	s->v1 = rotl64(s->v1, 13);
-	s->v1 ^= s->v0;
-	s->v0 = rotl64(s->v0, 32);
-	s->v2 += s->v3;
-	s->v3 = rotl64(s->v3, 16);
-	s->v3 ^= s->v2;
-	s->v0 += s->v3;
-	s->v3 = rotl64(s->v3, 21);
-	s->v3 ^= s->v0;
-	s->v2 += s->v1;
-	s->v1 = rotl64(s->v1, 17);
-	s->v1 ^= s->v2;
-	s->v2 = rotl64(s->v2, 32);
-}
-
-static void hash_init(struct digest_hash *s)
-{
-	/* A fixed key: the digest must be the same in every process. */
-	const uint64_t k0 = 0x77686f707065722dull, k1 = 0x6469676573742d31ull;
-	memset(s, 0, sizeof *s);
-	s->v0 = k0 ^ 0x736f6d6570736575ull;
-	s->v1 = k1 ^ 0x646f72616e646f6dull;
-	s->v2 = k0 ^ 0x6c7967656e657261ull;
-	s->v3 = k1 ^ 0x7465646279746573ull;
-}
-
-static void hash_word(struct digest_hash *s, uint64_t m)
-{
-	s->v3 ^= m;
-	sip_round(s);
-	sip_round(s);
-	s->v0 ^= m;
-}
-
-static void hash_bytes(struct digest_hash *s, const void *p, size_t n)
-{
-	const unsigned char *c = p;
-	for (size_t k = 0; k < n; k++) {
-		s->tail |= (uint64_t)c[k] << (8 * s->tail_len);
-		if (++s->tail_len == 8) {
-			hash_word(s, s->tail);
-			s->tail = 0;
-			s->tail_len = 0;
-		}
-	}
-	s->total += n;
-}
-
-static void hash_u8(struct digest_hash *s, unsigned char v)
-{
-	hash_bytes(s, &v, 1);
-}
-
-static void hash_u64(struct digest_hash *s, uint64_t v)
-{
-	unsigned char le[8];
-	for (int k = 0; k < 8; k++)
-		le[k] = (unsigned char)(v >> (8 * k));
-	hash_bytes(s, le, sizeof le);
-}
-
-static uint64_t hash_final(struct digest_hash *s)
-{
-	WH_ASSERT(s->tail_len < 8);
-	uint64_t b = (s->total << 56) | s->tail;
-	s->v3 ^= b;
-	sip_round(s);
-	sip_round(s);
-	s->v0 ^= b;
-	s->v2 ^= 0xff;
-	for (int k = 0; k < 4; k++)
-		sip_round(s);
-	return s->v0 ^ s->v1 ^ s->v2 ^ s->v3;
-}
-
-/* Folds column i of the current row: a type tag, then the value (text
- * and blobs with their length first). */
-static void hash_column(struct digest_hash *s, sqlite3_stmt *st, int i)
-{
-	int type = sqlite3_column_type(st, i);
-	switch (type) {
-	case SQLITE_INTEGER:
-		hash_u8(s, 'i');
-		hash_u64(s, (uint64_t)sqlite3_column_int64(st, i));
-		return;
-	case SQLITE_FLOAT: {
-		double f = sqlite3_column_double(st, i);
-		uint64_t bits;
-		_Static_assert(sizeof bits == sizeof f, "double is 64 bits");
-		memcpy(&bits, &f, sizeof bits);
-		hash_u8(s, 'f');
-		hash_u64(s, bits);
-		return;
-	}
-	case SQLITE_TEXT:
-	case SQLITE_BLOB: {
-		const void *p = type == SQLITE_TEXT
-					? (const void *)sqlite3_column_text(st, i)
-					: sqlite3_column_blob(st, i);
-		int n = sqlite3_column_bytes(st, i);
-		WH_ASSERT(n >= 0);
-		hash_u8(s, type == SQLITE_TEXT ? 't' : 'b');
-		hash_u64(s, (uint64_t)n);
-		if (n > 0)
-			hash_bytes(s, p, (size_t)n);
-		return;
-	}
-	case SQLITE_NULL:
-		hash_u8(s, 'n');
-		return;
-	}
-	WH_UNREACHABLE();
-}
-
-/* Folds every row of st (each row tagged, with its width; then the row
- * count), leaving st reset. Returns SQLITE_OK or the error. */
-static int hash_stmt(struct digest_hash *s, sqlite3_stmt *st)
-{
-	uint64_t rows = 0;
-	int cols = sqlite3_column_count(st);
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		hash_u8(s, 'R');
-		hash_u64(s, (uint64_t)cols);
-		for (int i = 0; i < cols; i++)
-			hash_column(s, st, i);
-		rows++;
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return rc;
-	hash_u8(s, 'E');
-	hash_u64(s, rows);
-	return SQLITE_OK;
-}
-
-/* ------------------------------------------------------------------ */
-/* Public: digest and durability                                        */
-/* ------------------------------------------------------------------ */
-
-static const char digest_schema_sql[] =
-	"SELECT type, name, tbl_name, sql FROM sqlite_schema"
-	" WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name, type";
-static const char digest_tables_sql[] =
-	"SELECT name, type, wr, ncol FROM pragma_table_list"
-	" WHERE schema = 'main' AND type IN ('table', 'shadow', 'virtual')"
-	" AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name";
-
-/* The rows of one table, in an order that depends on content only. */
-static char *table_query(const char *name, bool without_rowid, int ncol)
-{
-	struct oracle__buf b = { 0 };
-	if (!without_rowid) {
-		oracle__buf_printf(&b, "SELECT _rowid_, * FROM ");
-		oracle__buf_ident(&b, name);
-		oracle__buf_printf(&b, " ORDER BY _rowid_");
-		return oracle__buf_take(&b);
-	}
-	/* No rowid: the primary key is among the columns, so ordering by
-	 * all of them is a total order (ties would be one row). */
-	oracle__buf_printf(&b, "SELECT * FROM ");
-	oracle__buf_ident(&b, name);
-	for (int k = 1; k <= ncol; k++)
-		oracle__buf_printf(&b, "%s%d", k == 1 ? " ORDER BY " : ", ", k);
-	return oracle__buf_take(&b);
-}
-
-/* A prepared statement for sql: from the cache when there is one (kept,
- * reset after use), else fresh (the caller finalizes it). */
-static int digest_prepare(sqlite3 *db, struct oracle__digest_cache *dc,
-			  sqlite3_stmt **slot, const char *sql,
-			  sqlite3_stmt **out)
-{
-	if (dc != NULL && *slot != NULL) {
-		*out = *slot;
-		return SQLITE_OK;
-	}
-	int rc = sqlite3_prepare_v2(db, sql, -1, out, NULL);
-	if (rc == SQLITE_OK && dc != NULL)
-		*slot = *out;
-	return rc;
-}
-
-/* The cached statement of a table, made when first needed (or when its
- * shape changed). */
-static int digest_table_stmt(sqlite3 *db, struct oracle__digest_cache *dc,
-			     const char *name, bool wr, int ncol,
-			     sqlite3_stmt **out)
-{
-	struct oracle__digest_table *t = NULL;
-	for (uint32_t k = 0; k < dc->table_count && t == NULL; k++)
-		if (strcmp(dc->tables[k].name, name) == 0)
-			t = &dc->tables[k];
-	if (t != NULL && (t->wr != wr || t->ncol != ncol)) {
-		sqlite3_finalize(t->st);
-		t->st = NULL;
-	}
-	if (t == NULL) {
-		WH_ASSERT(dc->table_count < UINT32_MAX / 2);
-		dc->tables = wh_realloc(dc->tables, (dc->table_count + 1) *
-							    sizeof *dc->tables);
-		t = &dc->tables[dc->table_count++];
-		*t = (struct oracle__digest_table){ .name = wh_strdup(name) };
-	}
-	t->wr = wr;
-	t->ncol = ncol;
-	if (t->st == NULL) {
-		char *sql = table_query(name, wr, ncol);
-		int rc = sqlite3_prepare_v2(db, sql, -1, &t->st, NULL);
-		free(sql);
-		if (rc != SQLITE_OK)
-			return rc;
-	}
-	*out = t->st;
-	return SQLITE_OK;
-}
-
-/* Folds the schema, then every table, into s. dc: statement cache or
- * NULL. */
-static int digest_tables(struct digest_hash *s, sqlite3 *db,
-			 struct oracle__digest_cache *dc)
-{
-	sqlite3_stmt *schema = NULL, *tables = NULL;
-	hash_u8(s, 'S');
-	int rc = digest_prepare(db, dc, dc ? &dc->schema : NULL,
-				digest_schema_sql, &schema);
-	if (rc == SQLITE_OK)
-		rc = hash_stmt(s, schema);
-	if (dc == NULL)
-		sqlite3_finalize(schema);
-	if (rc != SQLITE_OK)
-		return rc;
-	rc = digest_prepare(db, dc, dc ? &dc->tables_list : NULL,
-			    digest_tables_sql, &tables);
-	if (rc != SQLITE_OK)
-		return rc;
-	while (rc == SQLITE_OK && (rc = sqlite3_step(tables)) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(tables, 0);
-		const char *type = (const char *)sqlite3_column_text(tables, 1);
-		WH_ASSERT(name != NULL && type != NULL);
-		hash_u8(s, 'T');
-		hash_column(s, tables, 0);
-		rc = SQLITE_OK;
-		/* A virtual table's content lives in its shadow tables, which
-		 * are digested as tables; reading it would need its module. */
-		if (strcmp(type, "virtual") == 0)
-			continue;
-		bool wr = sqlite3_column_int(tables, 2) != 0;
-		int ncol = sqlite3_column_int(tables, 3);
-		sqlite3_stmt *rows = NULL;
-		if (dc != NULL) {
-			rc = digest_table_stmt(db, dc, name, wr, ncol, &rows);
-		} else {
-			char *sql = table_query(name, wr, ncol);
-			rc = sqlite3_prepare_v2(db, sql, -1, &rows, NULL);
-			free(sql);
-		}
-		if (rc == SQLITE_OK)
-			rc = hash_stmt(s, rows);
-		if (dc == NULL)
-			sqlite3_finalize(rows);
-	}
-	sqlite3_reset(tables);
-	if (dc == NULL)
-		sqlite3_finalize(tables);
-	return rc == SQLITE_DONE ? SQLITE_OK : rc;
-}
-
-int oracle_digest(sqlite3 *db, uint64_t *out)
-{
-	WH_ASSERT(db != NULL);
-	WH_ASSERT(out != NULL);
-	*out = 0;
-	/* One read transaction, so the digest is of one snapshot. */
-	bool own = sqlite3_get_autocommit(db) != 0;
-	int rc = own ? sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) : SQLITE_OK;
-	if (rc != SQLITE_OK)
-		return rc;
-	struct digest_hash s;
-	hash_init(&s);
-	rc = digest_tables(&s, db, NULL);
-	if (own && !sqlite3_get_autocommit(db)) {
-		int crc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-		if (crc != SQLITE_OK)
-			(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-		if (rc == SQLITE_OK)
-			rc = crc;
-	}
-	if (rc == SQLITE_OK)
-		*out = hash_final(&s);
-	return rc;
-}
 
 int oracle__ref_digest(struct oracle__ref *r, uint64_t *out)
 {
 	WH_ASSERT(r->db != NULL);
 	WH_ASSERT(out != NULL);
-	/* The same stream as oracle_digest, with statements kept across
-	 * calls: preparing dominates the cost of a small database, and the
-	 * sweep digests many states. No read transaction of its own: the
-	 * reference has one connection and nothing else writes to it. */
-	struct digest_hash s;
-	hash_init(&s);
-	int rc = digest_tables(&s, r->db, &r->digests);
-	*out = rc == SQLITE_OK ? hash_final(&s) : 0;
-	return rc;
-}
-
-void oracle__digest_cache_free(struct oracle__digest_cache *dc)
-{
-	sqlite3_finalize(dc->schema);
-	sqlite3_finalize(dc->tables_list);
-	for (uint32_t k = 0; k < dc->table_count; k++) {
-		sqlite3_finalize(dc->tables[k].st);
-		free(dc->tables[k].name);
-	}
-	free(dc->tables);
-	memset(dc, 0, sizeof *dc);
+	/* The same stream as digest_db, with statements kept across calls:
+	 * preparing dominates the cost of a small database, and the sweep
+	 * digests many states. No read transaction of its own: the reference
+	 * has one connection and nothing else writes to it. */
+	return digest_db_cached(r->db, &r->digests, out);
 }
 
 enum oracle_durability oracle_durability_for(const char *journal_mode,

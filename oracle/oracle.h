@@ -42,17 +42,6 @@ enum oracle_durability {
 enum oracle_durability oracle_durability_for(const char *journal_mode,
 					     const char *synchronous);
 
-/* A digest of a database's logical content: every table of sqlite_schema
- * (by name, sqlite_% excluded), every row in rowid order (or all columns
- * for WITHOUT ROWID), every value. Equal content gives equal digests on
- * any two databases. Returns SQLITE_OK or the SQLite error. The schema
- * entries themselves (type, name, tbl_name, sql) are folded in too, so a
- * lost CREATE or DROP changes the digest; virtual tables contribute their
- * schema entry only (their shadow tables hold the content). Read-only:
- * runs in its own read transaction when db has none open, else inside
- * the open one. */
-int oracle_digest(sqlite3 *db, uint64_t *out);
-
 struct oracle_config {
 	const char *target_path;   /* target database name, or NULL to skip
 				      the final-state checks */

@@ -38,6 +38,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "digest.h"
 #include "history.h"
 #include "oracle.h"
 #include "wh.h"
@@ -145,21 +146,6 @@ struct oracle__sql {
 				    leaves them; cleared when it closes */
 };
 
-/* Statements oracle__ref_digest keeps on the reference (crash.c). */
-struct oracle__digest_table {
-	char *name;              /* table name, owned */
-	bool wr;                 /* WITHOUT ROWID when prepared */
-	int ncol;                /* columns when prepared */
-	sqlite3_stmt *st;        /* its rows in digest order */
-};
-
-struct oracle__digest_cache {
-	sqlite3_stmt *schema;    /* schema entries */
-	sqlite3_stmt *tables_list; /* tables with shape */
-	struct oracle__digest_table *tables;
-	uint32_t table_count;
-};
-
 /* A row changed while the update hook was recording. */
 struct oracle__write {
 	uint32_t table;          /* index into oracle__ref.tables */
@@ -227,7 +213,7 @@ struct oracle__ref {
 	uint32_t table_count;
 	struct oracle__result scratch; /* unordered multi-row compares */
 	struct oracle__result probe;   /* digests of uncaptured statements */
-	struct oracle__digest_cache digests; /* oracle__ref_digest's */
+	struct digest_cache digests; /* oracle__ref_digest's */
 	char *error;                   /* why open failed, owned */
 };
 
@@ -360,7 +346,7 @@ struct oracle__state_digest {
 	uint32_t first;          /* first position with this state */
 	uint32_t last;           /* last position with this state */
 	uint64_t version;        /* the sweep's state version */
-	uint64_t digest;         /* oracle_digest of the reference */
+	uint64_t digest;         /* digest_db of the reference */
 };
 
 /* The digests a sweep collects for the crash ending the current epoch. */
@@ -559,7 +545,7 @@ void oracle__crash_search_begin(const struct oracle__ctx *c,
 void oracle__crash_search_free(struct oracle__crash_search *cs);
 /* The reference is at position k with state version: digests it when k
  * is compared and the state is new. Returns SQLITE_OK or the error of
- * oracle_digest on the reference. */
+ * digest_db on the reference. */
 int oracle__crash_observe(struct oracle__ctx *c,
 			  struct oracle__crash_search *cs, uint32_t k,
 			  uint64_t version);
@@ -577,10 +563,9 @@ bool oracle__crash_allowed(const struct oracle__ctx *c, uint32_t e,
  * before upto must be resolved in co. Returns 0 or -1 (ref.error). */
 int oracle__crash_rebuild(struct oracle__ctx *c, const struct oracle__plan *p,
 			  const struct oracle__crash_out *co, uint32_t upto);
-/* oracle_digest of the reference, with statements kept in r->digests
+/* digest_db of the reference, with statements kept in r->digests
  * (freed by oracle__ref_close). Returns SQLITE_OK or the error. */
 int oracle__ref_digest(struct oracle__ref *r, uint64_t *out);
-void oracle__digest_cache_free(struct oracle__digest_cache *dc);
 /* Adds the crash violations of outcome o, and notes allowed losses. */
 void oracle__crash_report(struct oracle__ctx *c, const struct oracle__plan *p,
 			  const struct oracle__outcome *o);

@@ -344,42 +344,32 @@ struct oracle__rowref *oracle__rows_sorted(const struct wh_value *cells,
 	return rr;
 }
 
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-	const unsigned char *c = p;
-	for (size_t k = 0; k < n; k++) {
-		h ^= c[k];
-		h *= 1099511628211ull;
-	}
-	return h;
-}
-
 static uint64_t fnv_value(uint64_t h, const struct wh_value *v)
 {
 	unsigned char type = (unsigned char)v->type;
-	h = fnv(h, &type, 1);
+	h = wh_fnv1a(h, &type, 1);
 	switch (v->type) {
 	case SQLITE_INTEGER:
-		return fnv(h, &v->i, sizeof v->i);
+		return wh_fnv1a(h, &v->i, sizeof v->i);
 	case SQLITE_FLOAT:
-		return fnv(h, &v->f, sizeof v->f);
+		return wh_fnv1a(h, &v->f, sizeof v->f);
 	case SQLITE_TEXT:
 	case SQLITE_BLOB:
-		h = fnv(h, &v->n, sizeof v->n);
-		return v->n ? fnv(h, v->p, v->n) : h;
+		h = wh_fnv1a(h, &v->n, sizeof v->n);
+		return v->n ? wh_fnv1a(h, v->p, v->n) : h;
 	}
 	return h;
 }
 
 uint64_t oracle__result_digest(const struct oracle__result *r, bool ordered)
 {
-	uint64_t h = 14695981039346656037ull;
-	h = fnv(h, &r->rc, sizeof r->rc);
-	h = fnv(h, &r->changes, sizeof r->changes);
-	h = fnv(h, &r->row_count, sizeof r->row_count);
+	uint64_t h = WH_FNV1A_BASIS;
+	h = wh_fnv1a(h, &r->rc, sizeof r->rc);
+	h = wh_fnv1a(h, &r->changes, sizeof r->changes);
+	h = wh_fnv1a(h, &r->row_count, sizeof r->row_count);
 	if (r->row_count == 0)
 		return h;
-	h = fnv(h, &r->col_count, sizeof r->col_count);
+	h = wh_fnv1a(h, &r->col_count, sizeof r->col_count);
 	struct oracle__rowref *rr = NULL;
 	if (!ordered && r->row_count > 1)
 		rr = oracle__rows_sorted(r->cells, r->col_count, r->row_count);
@@ -897,7 +887,7 @@ void oracle__ref_close(struct oracle__ref *r)
 		/* the next reference classifies afresh, as it prepares */
 		r->sqls[id].keep = false;
 	}
-	oracle__digest_cache_free(&r->digests);
+	digest_cache_free(&r->digests);
 	sqlite3_stmt **ctl[] = { &r->sp_open,  &r->sp_undo,     &r->sp_release,
 				 &r->txn_open, &r->txn_release, &r->begin,
 				 &r->commit,   &r->rollback };

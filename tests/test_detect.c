@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "oracle.h"
+#include "oracle_world.h"
+#include "workloads.h"
 #include "world.h"
 
 struct verdict {
@@ -25,7 +27,7 @@ static struct verdict run_checked(struct world_config *cfg)
 	struct verdict v = {0};
 	assert_int_equal(world_run(cfg, &r), 0);
 	struct oracle_config oc;
-	world_oracle_config(cfg, &r, 8, &oc);
+	oracle_config_for_world(cfg, &r, 8, &oc);
 	assert_int_equal(oracle_check(&r.history, &oc, &rep), 0);
 	v.violations = rep.violation_count;
 	v.findings = r.finding_count;

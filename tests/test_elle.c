@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "elle.h"
+#include "workloads.h"
 #include "world.h"
 
 /* ------------------------------------------------------------------ */

@@ -14,6 +14,8 @@
 #include <string.h>
 
 #include "oracle.h"
+#include "oracle_world.h"
+#include "workloads.h"
 #include "world.h"
 
 struct outcome {
@@ -35,7 +37,7 @@ static struct outcome run_checked(const struct world_config *cfg)
 	memset(&o, 0, sizeof o);
 	assert_int_equal(world_run(cfg, &r), 0);
 	struct oracle_config oc;
-	world_oracle_config(cfg, &r, 64, &oc);
+	oracle_config_for_world(cfg, &r, 64, &oc);
 	assert_int_equal(oracle_check(&r.history, &oc, &rep), 0);
 	for (uint32_t i = 0; i < rep.violation_count; i++) {
 		const char *reason = rep.violations[i].expected_reason;

@@ -46,7 +46,9 @@
 #include <string.h>
 
 #include "oracle.h"
+#include "oracle_world.h"
 #include "simvfs.h"
+#include "workloads.h"
 #include "world.h"
 
 static int yield_none(void *ctx, enum wh_op_kind kind, const char *file, int64_t arg)
@@ -207,7 +209,7 @@ static void test_hot_journal_taken_for_live(void **state)
 	assert_int_equal(world_run(&cfg, &r), 0);
 	assert_int_equal(fclose(tf), 0);
 	struct oracle_config oc;
-	world_oracle_config(&cfg, &r, 8, &oc);
+	oracle_config_for_world(&cfg, &r, 8, &oc);
 	struct oracle_report rep;
 	assert_int_equal(oracle_check(&r.history, &oc, &rep), 0);
 	bool corrupt = false;

@@ -1,6 +1,6 @@
 /*
  * test_history.c - unit tests of the history recorder and the value
- * helpers (oracle/history.c).
+ * helpers (engine/history.c, engine/value.c).
  *
  * Each test builds its own history on the stack (crashes included) and
  * frees it; the value tests use literals only. Under valgrind or ASan the

@@ -7,7 +7,7 @@
  * or the exact violation kind with the exact transaction ids. Tests that
  * need a final state write a target database file in a fresh mkdtemp
  * directory under /tmp, removed afterwards. Crash tests record what the
- * target recovered to as the oracle_digest of an in-memory database built
+ * target recovered to as the digest_db of an in-memory database built
  * from SQL (crash_to), as the driver does with the recovered file; tests
  * of the visibility order renumber commit_index as the driver does at the
  * end of a run (renumber).
@@ -35,6 +35,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "digest.h"
 #include "history.h"
 #include "oracle.h"
 
@@ -261,7 +262,7 @@ static uint64_t digest_of(const char *sql)
 	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
 	uint64_t d = 0;
-	assert_int_equal(oracle_digest(db, &d), SQLITE_OK);
+	assert_int_equal(digest_db(db, &d), SQLITE_OK);
 	assert_int_equal(sqlite3_close(db), SQLITE_OK);
 	return d;
 }
@@ -1973,7 +1974,7 @@ static void test_durability_for(void **state)
 				 cases[k].sync ? cases[k].sync : "NULL");
 }
 
-/* oracle_digest: equal for equal content whatever the insertion order
+/* digest_db: equal for equal content whatever the insertion order
  * (same rowids), different for any changed value, type, rowid, row or
  * table. */
 static void test_digest(void **state)

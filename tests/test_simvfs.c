@@ -87,11 +87,7 @@ static int hook_yield(void *ctx, enum wh_op_kind kind, const char *file,
 
 static void hash_bytes(uint64_t *h, const void *p, size_t n)
 {
-	const unsigned char *b = p;
-	for (size_t i = 0; i < n; i++) {
-		*h ^= b[i];
-		*h *= 0x100000001b3ULL;
-	}
+	*h = wh_fnv1a(*h, p, n);
 }
 
 static void hook_trace(void *ctx, enum wh_op_kind kind, const char *file,
@@ -183,7 +179,7 @@ static struct fx *fx_new(const struct simvfs_config *cfg)
 	assert_non_null(fx);
 	fx->w.fail_kind = -1;
 	fx->w.crash_kind = -1;
-	fx->w.trace_hash = 0xcbf29ce484222325ULL;
+	fx->w.trace_hash = WH_FNV1A_BASIS;
 	struct simvfs_config def;
 	simvfs_config_default(&def);
 	struct simvfs_hooks hooks = {
@@ -1367,7 +1363,7 @@ static uint64_t file_hash(struct fx *fx, const char *name)
 {
 	static unsigned char buf[1 << 20];
 	int64_t n = file_read_all(fx, name, buf, sizeof(buf));
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h = WH_FNV1A_BASIS;
 	hash_bytes(&h, &n, sizeof(n));
 	hash_bytes(&h, buf, (size_t)n);
 	return h;
@@ -2670,7 +2666,7 @@ static void wal_run(uint64_t *trace_hash, uint64_t *data_hash)
 	unsigned char *bytes = malloc((size_t)n);
 	assert_non_null(bytes);
 	assert_int_equal(h_read(h, bytes, (int)n, 0), SQLITE_OK);
-	*data_hash = 0xcbf29ce484222325ULL;
+	*data_hash = WH_FNV1A_BASIS;
 	hash_bytes(data_hash, bytes, (size_t)n);
 	free(bytes);
 	h_close(h);

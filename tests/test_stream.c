@@ -26,7 +26,10 @@
 #include <string.h>
 
 #include "history.h"
+#include "digest.h"
 #include "oracle.h"
+#include "oracle_world.h"
+#include "workloads.h"
 #include "world.h"
 
 static const char KV[] =
@@ -184,7 +187,7 @@ static uint64_t digest_of(const char *sql)
 	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, KV, NULL, NULL, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-	assert_int_equal(oracle_digest(db, &d), SQLITE_OK);
+	assert_int_equal(digest_db(db, &d), SQLITE_OK);
 	sqlite3_close(db);
 	return d;
 }
@@ -300,7 +303,7 @@ static struct checked run_checked(const struct world_config *base, bool stream)
 	cfg.observer = oracle_stream_observer(s);
 	assert_int_equal(world_run(&cfg, &r), 0);
 	struct oracle_config oc;
-	world_oracle_config(&cfg, &r, 8, &oc);
+	oracle_config_for_world(&cfg, &r, 8, &oc);
 	struct oracle_report rep;
 	assert_int_equal(oracle_check_stream(&r.history, &oc, s, &rep), 0);
 	struct checked c = { .trace_hash = r.trace_hash,

@@ -32,7 +32,9 @@
 #include <unistd.h>
 
 #include "oracle.h"
+#include "oracle_world.h"
 #include "triage.h"
+#include "workloads.h"
 #include "world.h"
 
 /* A run, its report and its triage, freed together. */
@@ -47,7 +49,7 @@ static void check_run(struct checked *c, const struct triage_catalog *cat)
 {
 	assert_int_equal(world_run(&c->cfg, &c->res), 0);
 	struct oracle_config oc;
-	world_oracle_config(&c->cfg, &c->res, 64, &oc);
+	oracle_config_for_world(&c->cfg, &c->res, 64, &oc);
 	assert_int_equal(oracle_check(&c->res.history, &oc, &c->rep), 0);
 	triage_run(cat, &c->cfg, &c->res, &c->rep, sqlite3_libversion_number(), &c->tri);
 }

@@ -19,7 +19,9 @@
 #include <string.h>
 
 #include "oracle.h"
+#include "oracle_world.h"
 #include "wl_int.h"
+#include "workloads.h"
 #include "world.h"
 
 /* ------------------------------------------------------------------ */
@@ -1069,7 +1071,7 @@ static void run_checked(const char *name, uint64_t txns)
 				(unsigned long long)cfg.seed, r.findings[k].kind,
 				r.findings[k].detail);
 		struct oracle_config oc;
-		world_oracle_config(&cfg, &r, 8, &oc);
+		oracle_config_for_world(&cfg, &r, 8, &oc);
 		assert_int_equal(oracle_check(&r.history, &oc, &rep), 0);
 		for (uint32_t k = 0; k < rep.violation_count && k < 3; k++)
 			fprintf(stderr, "%s seed %llu: violation %s: %s\n", name,

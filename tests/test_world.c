@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "workloads.h"
 #include "world.h"
 
 static int64_t query_int(sqlite3 *db, const char *sql)

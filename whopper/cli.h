@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "workloads.h"
 #include "world.h"
 
 /* Exit codes of every command. */

@@ -114,12 +114,7 @@ void nl_strv_free(struct nl_strv *s)
 
 uint64_t nl_fnv1a(const char *s)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		h ^= *p;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
+	return wh_fnv1a_str(WH_FNV1A_BASIS, s);
 }
 
 /* Slot holding key, or the empty slot where it would go. */

@@ -51,14 +51,12 @@
 
 uint64_t replay_workload_hash(const struct workload *wl)
 {
-	uint64_t h = 1469598103934665603ULL;
+	uint64_t h = WH_FNV1A_BASIS_V0;
 	const char *parts[3] = {wl->name, wl->setup_sql, wl->description};
 	for (int i = 0; i < 3; i++)
-		for (const char *p = parts[i] ? parts[i] : ""; *p; p++)
-			h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+		h = wh_fnv1a_str(h, parts[i] ? parts[i] : "");
 	for (uint32_t i = 0; i < wl->invariant_count; i++)
-		for (const char *p = wl->invariants[i]; *p; p++)
-			h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+		h = wh_fnv1a_str(h, wl->invariants[i]);
 	return wh_mix64(h);
 }
 
@@ -73,8 +71,7 @@ struct hashed_file {
 
 static void hf_write(struct hashed_file *hf, const char *s, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		hf->h = (hf->h ^ (unsigned char)s[i]) * 1099511628211ULL;
+	hf->h = wh_fnv1a(hf->h, s, n);
 	fwrite(s, 1, n, hf->f);
 }
 
@@ -136,7 +133,7 @@ int replay_write(const char *path, const struct replay_file *rf)
 		fprintf(stderr, "whopper: %s: path too long\n", path);
 		return -1;
 	}
-	struct hashed_file hf = {.f = fopen(tmp, "w"), .h = 1469598103934665603ULL};
+	struct hashed_file hf = {.f = fopen(tmp, "w"), .h = WH_FNV1A_BASIS_V0};
 	if (hf.f == NULL) {
 		fprintf(stderr, "whopper: cannot write '%s': %s\n", path, strerror(errno));
 		return -1;
@@ -329,7 +326,7 @@ int replay_read(const char *path, struct replay_file *rf, char *err, size_t err_
 	}
 
 	int rc = 0;
-	uint64_t h = 1469598103934665603ULL;
+	uint64_t h = WH_FNV1A_BASIS_V0;
 	bool have_checksum = false;
 	struct wh_track *track = NULL;
 	uint64_t track_left = 0;
@@ -351,9 +348,7 @@ int replay_read(const char *path, struct replay_file *rf, char *err, size_t err_
 				rc = rd_error(&r, "data after the checksum");
 			break;
 		}
-		for (size_t i = 0; i < line_len; i++)
-			h = (h ^ (unsigned char)line[i]) * 1099511628211ULL;
-		h = (h ^ (unsigned char)'\n') * 1099511628211ULL;
+		h = wh_fnv1a_byte(wh_fnv1a(h, line, line_len), '\n');
 
 		if (track_left > 0) {
 			char *save = NULL;

@@ -27,6 +27,7 @@
 #include "fiber.h"
 #include "elle.h"
 #include "oracle.h"
+#include "oracle_world.h"
 #include "triage.h"
 
 static const char run_help[] =
@@ -632,7 +633,7 @@ int run_once(struct run_opts *o, struct wh_tape *tape, bool print, struct run_ou
 	bool checked = false;
 	if (rc == 0) {
 		struct oracle_config oc;
-		world_oracle_config(&cfg, &res, 64, &oc);
+		oracle_config_for_world(&cfg, &res, 64, &oc);
 		orc = oracle_check_stream(&res.history, &oc, stream, &rep);
 		checked = true;
 	} else {

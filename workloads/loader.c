@@ -1935,9 +1935,7 @@ struct compose {
 
 static void hash_bytes(uint64_t *h, const char *s, size_t n)
 {
-	for (size_t k = 0; k < n; k++)
-		*h = (*h ^ (unsigned char)s[k]) * 1099511628211ULL;
-	*h = (*h ^ 0xff) * 1099511628211ULL; /* separator */
+	*h = wh_fnv1a_byte(wh_fnv1a(*h, s, n), 0xff); /* then a separator */
 }
 
 static int compose_unit(struct compose *c, const struct wl__unit *u)
@@ -2095,7 +2093,7 @@ int wl__load(const char *name, const char *origin, const char *text, size_t len,
 	memset(&c, 0, sizeof c);
 	c.p = p;
 	c.e = e;
-	c.hash = 1469598103934665603ULL;
+	c.hash = WH_FNV1A_BASIS_V0;
 	int rc = compose_unit(&c, root);
 	if (rc == 0 && root->include_count > 0)
 		rc = compose_check(&c);

@@ -23,7 +23,7 @@
 #include "history.h"
 #include "prng.h"
 #include "wh.h"
-#include "workload.h"
+#include "workloads.h"
 
 /* ------------------------------------------------------------------ */
 /* Limits                                                              */

@@ -1,5 +1,6 @@
 /*
- * history.h - what a run did, as the oracle consumes it.
+ * history.h - what a run did: written by the connection driver (world.c,
+ * conn.c), read by the oracle.
  *
  * The connection driver records every transaction: its statements (SQL,
  * bound parameters, result rows, changes, return code), its outcome, its
@@ -21,16 +22,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* A copied SQLite value. type is SQLITE_INTEGER, SQLITE_FLOAT, SQLITE_TEXT,
- * SQLITE_BLOB or SQLITE_NULL. Text and blobs are owned (text is also
- * NUL-terminated; n excludes the terminator). */
-struct wh_value {
-	int type;
-	int64_t i;
-	double f;
-	uint32_t n;
-	unsigned char *p;
-};
+#include "value.h"
 
 enum hist_begin {
 	HIST_BEGIN_AUTOCOMMIT, /* one statement, no BEGIN */
@@ -115,7 +107,7 @@ struct hist_txn {
  * connection of the old "process" is gone; transactions in COMMIT at that
  * moment are INDETERMINATE. After recovery the driver opened the database
  * with a fresh connection and recorded a digest of its content
- * (oracle_digest), so the oracle can find which commit prefix survived. */
+ * (digest_db), so the oracle can find which commit prefix survived. */
 enum hist_crash_kind {
 	HIST_CRASH_POWER_LOSS, /* unsynced data may be lost */
 	HIST_CRASH_REOPEN,     /* clean close and reopen: nothing may be lost */
@@ -124,7 +116,7 @@ enum hist_crash_kind {
 struct hist_crash {
 	enum hist_crash_kind kind;
 	uint64_t event;            /* global event of the crash */
-	uint64_t recovered_digest; /* oracle_digest of the recovered db */
+	uint64_t recovered_digest; /* digest_db of the recovered db */
 	int recovered_rc;          /* SQLite rc of the recovery open/digest;
 				      not SQLITE_OK: recovery itself failed */
 };
@@ -192,19 +184,5 @@ void hist_crash_recovered(struct history *h, const struct hist_crash *cr);
  * unsafe_event; later calls change nothing. A transaction whose end_event
  * is above unsafe_event (or that never ended) ended after that point. */
 void hist_mark_unsafe(struct history *h);
-
-/* Value helpers. */
-struct sqlite3_stmt;
-/* Bind v to parameter idx (1-based) of st; an empty blob binds as an
- * empty blob, never as NULL. Returns the SQLite rc. The statement keeps
- * pointing at v's bytes (SQLITE_STATIC): v must outlive the step. */
-int wh_value_bind(struct sqlite3_stmt *st, int idx, const struct wh_value *v);
-void wh_value_copy(struct wh_value *dst, const struct wh_value *src);
-void wh_value_free(struct wh_value *v);
-/* Total order used for multiset compares: type, then value. */
-int wh_value_cmp(const struct wh_value *a, const struct wh_value *b);
-/* Append a readable SQL literal for v to buf (NUL-terminated, truncated
- * to cap). Returns bytes that would have been written. */
-int wh_value_format(const struct wh_value *v, char *buf, int cap);
 
 #endif /* WH_HISTORY_H */

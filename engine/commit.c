@@ -1,0 +1,274 @@
+/*
+ * commit.c - the commit order, and what a failed COMMIT can have done.
+ *
+ * Every VFS op a connection finishes passes through commit_note_op, which
+ * tracks its write-lock holds and, inside a COMMIT, the commit point; the
+ * driver asks commit_fate when a COMMIT fails and commit_hint for the
+ * oracle's first guess about an INDETERMINATE transaction; commit_renumber
+ * puts committed transactions in visibility order when the run ends.
+ * Nothing here draws, folds the trace or schedules: only the history and
+ * the connection's commit flags change.
+ */
+#include "world_int.h"
+
+#include <inttypes.h>
+#include <string.h>
+/*
+ * The commit point. A COMMIT makes more VFS calls after its effects become
+ * visible (unlocks, the WAL auto-checkpoint...), and another writer can
+ * commit and return in between, so the order in which COMMITs return is not
+ * the serialization order. SQLite serializes writers by one write lock: the
+ * WAL write lock (shm slot 0, exclusive) or RESERVED-and-above on the main
+ * database file in rollback modes. The first release inside a COMMIT of a
+ * hold during which pages were written is right after its commit point and
+ * before any later writer's commit, so that order is the writers'
+ * serialization order.
+ */
+
+void commit_note_op(struct world *w, struct conn *c,
+		    enum wh_op_kind kind, const char *file, int64_t a,
+		    int64_t b, int rc)
+{
+	/* A dead connection's calls are SQLite unwinding against handles
+	 * that no longer reach the files (an unlock there "succeeds" without
+	 * effect): nothing it does is a commit point. */
+	if (c->dead)
+		return;
+	bool was_holding = c->holds_db_write_lock || c->holds_wal_write_lock;
+	if (rc != SQLITE_OK) {
+		/* A write refused for a full disk (the quota, not an injected
+		 * fault) makes SQLite roll back like an injected fault does. */
+		int prim = rc & 0xff;
+		if (c->in_commit && (prim == SQLITE_FULL ||
+				     (prim == SQLITE_IOERR && rc != SQLITE_IOERR_SHORT_READ)))
+			c->commit_op_failed = true;
+		return;
+	}
+	if (c->in_commit) {
+		/* The rollback journal is finalised (deleted, truncated to
+		 * nothing, or its header zeroed after the database was written):
+		 * from here on the commit stands, unless a fault came first:
+		 * then it is the rollback that played the journal back and
+		 * finalised it (that one only clears finalized_first). */
+		bool journal = world__file_is(w, file, "-journal");
+		if ((kind == WH_OP_WRITE || kind == WH_OP_SYNC) && world__file_is(w, file, "")) {
+			c->commit_wrote_db = true;
+		} else if (journal && (kind == WH_OP_DELETE ||
+				       (kind == WH_OP_TRUNCATE && a == 0) ||
+				       (kind == WH_OP_WRITE && a == 0 && c->commit_wrote_db))) {
+			c->finalized_first |= !c->commit_fault_seen && !c->commit_op_failed;
+			c->journal_finalized = true;
+		}
+	}
+	if ((kind == WH_OP_LOCK || kind == WH_OP_UNLOCK) && file != NULL &&
+	    strcmp(file, w->res->db_path) == 0) {
+		if (!was_holding && kind == WH_OP_LOCK && a == SQLITE_LOCK_EXCLUSIVE &&
+		    c->db_lock_level == SQLITE_LOCK_SHARED && b == SQLITE_LOCK_EXCLUSIVE)
+			c->hold_is_recovery = true;
+		c->db_lock_level = (uint8_t)b;
+		c->holds_db_write_lock = b >= SQLITE_LOCK_RESERVED;
+	} else if (kind == WH_OP_SHM_LOCK && a == 0) {
+		int flags = (int)(b & 0xff);
+		if (flags & SQLITE_SHM_EXCLUSIVE)
+			c->holds_wal_write_lock = (flags & SQLITE_SHM_LOCK) != 0;
+	} else if (kind == WH_OP_WRITE && was_holding && !c->hold_is_recovery) {
+		/* Pages reached the WAL or the database file under the lock:
+		 * this hold can carry a commit. */
+		c->wrote_under_lock = true;
+	}
+	bool holding = c->holds_db_write_lock || c->holds_wal_write_lock;
+	if (!was_holding && holding) {
+		c->wrote_under_lock = false; /* a new hold starts clean */
+		/* What an autocommit statement did before taking the lock for
+		 * its own writes (rolling back another's hot journal, which
+		 * writes the database and finalises that journal) is not its
+		 * commit. */
+		c->commit_wrote_db = false;
+		c->finalized_first = false;
+	}
+	if (c->in_commit && holding && !c->hold_is_recovery)
+		c->commit_wrote = true;
+	/* The first release, inside COMMIT, of the transaction's own hold
+	 * (taken before COMMIT, or one that wrote pages) is the one right
+	 * after the commit point. Earlier holds that wrote nothing (an
+	 * autocommit statement retrying a stale WAL snapshot) and later ones
+	 * (a checkpoint taking the lock after the commit) are not it.
+	 * But a writer that changes nothing (an autocommit UPDATE whose
+	 * WHERE matches no row) holds the lock, reads the latest state
+	 * under it and lets it go without writing: the last such release
+	 * is its commit point when no hold of its COMMIT wrote
+	 * (conn_txn_end), not the moment COMMIT returned, which may come
+	 * after later writers committed. */
+	if (was_holding && !holding && c->in_commit && c->txn != NULL &&
+	    c->txn->visible_event == 0 && !c->hold_is_recovery) {
+		if (c->wrote_under_lock || c->hold_predates_commit)
+			c->txn->visible_event = ++w->res->history.event;
+		else
+			c->quiet_release = ++w->res->history.event;
+	}
+	if (!holding) {
+		c->wrote_under_lock = false;
+		c->hold_predates_commit = false;
+		c->hold_is_recovery = false;
+	}
+}
+
+/*
+ * Where journal modes MEMORY and OFF stop promising anything. Their
+ * rollback journal lives in the writer's memory (or nowhere): a writer
+ * whose database writes fail may be unable to undo them, and the undo
+ * record is gone once its pager gives up or its process dies, so SQLite
+ * documents that the database may be left corrupt. The first injected
+ * failure of a write, truncate or sync of the database file (an I/O error
+ * or a full disk) by a connection holding the write lock (RESERVED or
+ * above), or inside a COMMIT that took it, and the first power loss while
+ * a connection holds it, mark that point in the history
+ * (hist_mark_unsafe, once); the oracle labels what ended after it. Any
+ * other fault (a read, a lock, an allocation) leaves the file as it was
+ * and the in-memory journal able to undo what was written; a fault on a
+ * reader, or a power loss while nobody writes, leaves the synced file as
+ * it was: no mark. Only the history
+ * changes here: no draw, no trace fold, no scheduling decision.
+ */
+static bool journal_in_memory(const struct world *w)
+{
+	const char *jm = w->cfg->journal_mode;
+	return jm != NULL && (strcmp(jm, "memory") == 0 || strcmp(jm, "off") == 0);
+}
+
+static bool conn_is_writing(const struct conn *c)
+{
+	return !c->dead && (c->holds_db_write_lock || (c->in_commit && c->commit_wrote));
+}
+
+void commit_note_unsafe(struct world *w, const struct conn *c)
+{
+	if (c == NULL || w->res->history.unsafe_event != 0 || !journal_in_memory(w))
+		return;
+	if (conn_is_writing(c))
+		hist_mark_unsafe(&w->res->history);
+}
+
+/* Errors after which a commit may or may not have happened: the I/O and
+ * resource failures, not the refusals (busy, constraint, SQL errors) that
+ * SQLite raises before changing anything. */
+static bool rc_is_uncertain(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_IOERR:
+	case SQLITE_FULL:
+	case SQLITE_NOMEM:
+	case SQLITE_CORRUPT:
+	case SQLITE_CANTOPEN:
+	case SQLITE_NOTADB:
+	case SQLITE_PROTOCOL:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* The rollback-journal modes with a journal file, whose finalisation is
+ * the commit point. */
+static bool journal_is_file(const struct world *w)
+{
+	const char *jm = w->cfg->journal_mode;
+	return strcmp(jm, "delete") == 0 || strcmp(jm, "truncate") == 0 ||
+	       strcmp(jm, "persist") == 0;
+}
+
+/* A COMMIT (or an autocommit statement) failed with rc. Did it commit all
+ * the same? Not if the error is a refusal or it never held the write lock.
+ * In the rollback-journal modes with a journal file, the commit point is
+ * the journal's finalisation (deleted, truncated to nothing, header zeroed
+ * after the database was written and synced); an injected I/O fault that
+ * stopped the commit before it wrote the database file leaves nothing
+ * committed, after that it is uncertain (see below). In WAL mode frames
+ * are written only before the commit point, so a fault injected on a WAL
+ * write came before it (a WAL sync also happens in the auto-checkpoint,
+ * after the commit). Anything else (an allocation failure, a fault after
+ * the WAL commit point, journal modes memory and off) stays uncertain. */
+enum commit_fate commit_fate(const struct world *w, const struct conn *c, int rc)
+{
+	if (!rc_is_uncertain(rc) || !c->commit_wrote)
+		return COMMIT_NOT_DONE;
+	const char *jm = w->cfg->journal_mode;
+	bool rollback = journal_is_file(w);
+	/* A rollback-mode commit writes the database file (at least the
+	 * change counter) and syncs it before it finalises the journal: a
+	 * COMMIT that did neither cannot have committed, whatever journal
+	 * finalisation its rollback then did. */
+	if (rollback && !c->commit_wrote_db)
+		return COMMIT_NOT_DONE;
+	/* Finalised: most likely committed, but an autocommit statement's
+	 * window also covers a hot-journal rollback at its start (which
+	 * deletes or truncates a journal too), so this stays uncertain. */
+	if (rollback && c->journal_finalized)
+		return COMMIT_UNCERTAIN;
+	if ((rc & 0xff) == SQLITE_NOMEM || !c->commit_fault_seen)
+		return COMMIT_UNCERTAIN;
+	if (strcmp(jm, "wal") == 0)
+		return c->commit_fault_wal_io ? COMMIT_NOT_DONE : COMMIT_UNCERTAIN;
+	/* Rollback modes: a fault before the database file was touched left
+	 * it as it was. Once the COMMIT wrote it, only the hot journal's
+	 * playback undoes the writes, and SQLite promises that only when a
+	 * connection recovers the journal: until then other connections can
+	 * read the written pages (the hot-journal race in the catalogue,
+	 * where the playback never happens). An I/O error returned by such a
+	 * COMMIT is no promise that it did not commit. */
+	return rollback && !c->commit_wrote_db ? COMMIT_NOT_DONE : COMMIT_UNCERTAIN;
+}
+
+/* The oracle's first guess (oracle__indet_guess tries the transaction as
+ * committed first when set): its rollback journal was finalised before any
+ * fault, or its process died after its commit became visible. A guess,
+ * not a fact: a hot-journal rollback may still undo it. */
+bool commit_hint(const struct world *w, const struct conn *c)
+{
+	WH_ASSERT(c->txn != NULL);
+	return (journal_is_file(w) && c->finalized_first) ||
+	       (c->dead && c->txn->visible_event != 0);
+}
+
+void commit_begins(struct conn *c)
+{
+	c->in_commit = true;
+	c->quiet_release = 0;
+	c->commit_wrote = c->holds_db_write_lock || c->holds_wal_write_lock;
+	c->hold_predates_commit = c->commit_wrote;
+	c->commit_fault_seen = false;
+	c->commit_fault_wal_io = false;
+	c->commit_wrote_db = false;
+	c->journal_finalized = false;
+	c->finalized_first = false;
+	c->commit_op_failed = false;
+}
+
+static uint64_t visibility_key(const struct hist_txn *t)
+{
+	return t->visible_event ? t->visible_event : t->end_event;
+}
+
+static int cmp_visibility(const void *a, const void *b)
+{
+	uint64_t x = visibility_key(*(struct hist_txn *const *)a);
+	uint64_t y = visibility_key(*(struct hist_txn *const *)b);
+	return (x > y) - (x < y);
+}
+
+/* Commit positions follow visibility, not the order COMMITs returned (see
+ * commit_note_op). Keys are distinct history events, so the order is
+ * total and needs no tie-break. */
+void commit_renumber(struct history *h)
+{
+	struct hist_txn **v = wh_calloc(h->commit_count + 1, sizeof *v);
+	uint64_t n = 0;
+	for (uint32_t i = 0; i < h->txn_count; i++)
+		if (h->txns[i]->outcome == HIST_COMMITTED)
+			v[n++] = h->txns[i];
+	WH_ASSERT_EQ(n, h->commit_count);
+	qsort(v, n, sizeof *v, cmp_visibility);
+	for (uint64_t k = 0; k < n; k++)
+		v[k]->commit_index = (int64_t)k;
+	free(v);
+}

@@ -1,0 +1,690 @@
+/*
+ * conn.c - the connection driver: how a simulated connection runs its
+ * SQLite calls and its transactions.
+ *
+ * How a connection moves:
+ *   conn_step() is a resumable state machine on the main context:
+ *     OPEN -> THINK -> PLAN -> BEGIN -> (GAP -> STMT)* -> COMMIT -> THINK ...
+ *     ... -> ROLLBACK on error/busy; CLOSE when the txn quota is used up.
+ *   Each state that calls SQLite does it through conn_call(), which hands
+ *   the call to the connection's runner and resumes it. When SQLite calls
+ *   a VFS method, the yield hook (conn_hook_yield) submits a completion to
+ *   the scheduler and parks the call; conn_call() then returns WH_PENDING
+ *   and conn_step() returns it. When the scheduler finishes that
+ *   completion, its callback re-enters conn_step() in the same state,
+ *   conn_call() resumes the call, and so on until the SQLite call returns.
+ *
+ * The runner (struct conn_runner, world_int.h) is the seam for what
+ * carries a connection: today a fiber on the world's one thread
+ * (conn_fiber_runner, at the end of this file).
+ *
+ * Invariants:
+ * - Re-entrancy: conn_step() mutates the history and counters only after
+ *   a call has returned WH_DONE, in the same block as the state
+ *   transition, so a resumed state never records twice.
+ * - A connection waits on one completion at a time (c->comp), so the
+ *   scheduler holds at most one per connection.
+ * - A transaction ends (conn_txn_end) only between calls, never while one
+ *   is active.
+ */
+#include "world_int.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#include "fiber.h"
+
+/* ------------------------------------------------------------------ */
+/* The call side: what runs inside a connection's call                */
+/* ------------------------------------------------------------------ */
+
+void conn_clear_cells(struct conn *c)
+{
+	for (uint32_t i = 0; i < c->cell_count; i++)
+		wh_value_free(&c->cells[i]);
+	c->cell_count = 0;
+	c->col_count = 0;
+	c->changes = 0;
+}
+
+static void value_from_column(struct wh_value *v, sqlite3_stmt *st, int col)
+{
+	memset(v, 0, sizeof *v);
+	v->type = sqlite3_column_type(st, col);
+	switch (v->type) {
+	case SQLITE_INTEGER:
+		v->i = sqlite3_column_int64(st, col);
+		break;
+	case SQLITE_FLOAT:
+		v->f = sqlite3_column_double(st, col);
+		break;
+	case SQLITE_TEXT:
+	case SQLITE_BLOB: {
+		const void *p = v->type == SQLITE_TEXT
+					? (const void *)sqlite3_column_text(st, col)
+					: sqlite3_column_blob(st, col);
+		v->n = (uint32_t)sqlite3_column_bytes(st, col);
+		v->p = wh_malloc(v->n + 1);
+		if (v->n)
+			memcpy(v->p, p, v->n);
+		v->p[v->n] = 0;
+		break;
+	}
+	default:
+		v->type = SQLITE_NULL;
+	}
+}
+
+void conn_clear_params(struct conn *c)
+{
+	for (uint32_t i = 0; i < c->param_count; i++)
+		wh_value_free(&c->params[i]);
+	c->param_count = 0;
+}
+
+/* Prepare, bind, step to the end, collect every row. Runs on the fiber and
+ * may park inside any SQLite call. */
+static int conn_do_stmt(struct conn *c)
+{
+	sqlite3_stmt *st = NULL;
+	conn_clear_cells(c);
+	int rc = sqlite3_prepare_v2(c->db, c->stmt_sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return sqlite3_extended_errcode(c->db);
+	for (uint32_t i = 0; i < c->param_count; i++)
+		wh_value_bind(st, (int)i + 1, &c->params[i]);
+	c->col_count = (uint32_t)sqlite3_column_count(st);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (c->cell_count + c->col_count > c->cell_cap) {
+			c->cell_cap = (c->cell_cap + c->col_count) * 2;
+			c->cells = wh_realloc(c->cells, c->cell_cap * sizeof *c->cells);
+		}
+		for (uint32_t k = 0; k < c->col_count; k++)
+			value_from_column(&c->cells[c->cell_count++], st, (int)k);
+	}
+	if (rc == SQLITE_DONE)
+		c->changes = sqlite3_changes64(c->db);
+	else
+		rc = sqlite3_extended_errcode(c->db);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int conn_apply_pragmas(struct conn *c)
+{
+	const struct world_config *cfg = c->w->cfg;
+	char sql[256];
+	int rc = sqlite3_busy_timeout(c->db, (int)cfg->busy_timeout_ms);
+	if (rc == SQLITE_OK && cfg->target == WORLD_TARGET_SIM) {
+		snprintf(sql, sizeof sql, "PRAGMA journal_mode=%s", cfg->journal_mode);
+		rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+	}
+	if (rc == SQLITE_OK) {
+		snprintf(sql, sizeof sql, "PRAGMA synchronous=%s", cfg->synchronous);
+		rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+	}
+	for (uint32_t i = 0; rc == SQLITE_OK && i < cfg->workload->pragma_count; i++) {
+		snprintf(sql, sizeof sql, "PRAGMA %s", cfg->workload->pragmas[i]);
+		rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+	}
+	for (uint32_t i = 0; rc == SQLITE_OK && i < cfg->pragma_count; i++) {
+		snprintf(sql, sizeof sql, "PRAGMA %s", cfg->pragmas[i]);
+		rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+	}
+	return rc;
+}
+
+static int conn_do_open(struct conn *c)
+{
+	struct world *w = c->w;
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	const char *vfs = NULL;
+	if (w->cfg->target == WORLD_TARGET_SIM) {
+		/* Never shared cache on the simulated VFS: its mutexes and
+		 * table locks would let one parked fiber block another. */
+		vfs = w->res->vfs_name;
+		flags |= SQLITE_OPEN_PRIVATECACHE;
+	} else {
+		flags |= SQLITE_OPEN_URI;
+	}
+	int rc = sqlite3_open_v2(w->res->db_path, &c->db, flags, vfs);
+	if (rc == SQLITE_OK)
+		rc = conn_apply_pragmas(c);
+	if (rc != SQLITE_OK) {
+		/* An open can fail under faults; leave no half-open handle. */
+		if (c->db != NULL)
+			rc = sqlite3_extended_errcode(c->db);
+		sqlite3_close_v2(c->db);
+		c->db = NULL;
+	}
+	return rc;
+}
+
+void conn_call_main(struct conn *c)
+{
+	for (;;) {
+		WH_ASSERT(c->call_active);
+		WH_ASSERT(!c->call_done);
+		switch (c->call_op) {
+		case CALL_OPEN:
+			c->call_rc = conn_do_open(c);
+			break;
+		case CALL_EXEC:
+			c->call_rc = sqlite3_exec(c->db, c->call_sql, NULL, NULL, NULL);
+			if (c->call_rc != SQLITE_OK)
+				c->call_rc = sqlite3_extended_errcode(c->db);
+			break;
+		case CALL_STMT:
+			c->call_rc = conn_do_stmt(c);
+			break;
+		case CALL_CLOSE:
+			c->call_rc = sqlite3_close_v2(c->db);
+			c->db = NULL;
+			break;
+		}
+		c->call_done = true;
+		c->w->runner->park(c);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* The main context's side of a call                                   */
+/* ------------------------------------------------------------------ */
+
+/* Hand `op` to the fiber (first call) or resume it (re-entry). WH_DONE
+ * with the result in call_rc, or WH_PENDING while parked in the VFS. */
+static int conn_call(struct conn *c, enum call_op op)
+{
+	struct world *w = c->w;
+	if (!c->call_active) {
+		c->call_op = op;
+		c->call_active = true;
+		c->call_done = false;
+	}
+	WH_ASSERT(c->call_op == op);
+	WH_ASSERT(w->running == NULL);
+	w->running = c;
+	fault_alloc_arm(c->dead ? NULL : w);
+	w->runner->resume(c);
+	fault_alloc_arm(NULL);
+	w->running = NULL;
+	if (!c->call_done)
+		return WH_PENDING;
+	c->call_active = false;
+	return WH_DONE;
+}
+
+static int conn_exec(struct conn *c, const char *sql)
+{
+	if (!c->call_active)
+		c->call_sql = sql;
+	return conn_call(c, CALL_EXEC);
+}
+
+static bool rc_is_busy(int rc)
+{
+	int primary = rc & 0xff;
+	return primary == SQLITE_BUSY || primary == SQLITE_LOCKED;
+}
+
+void conn_submit(struct conn *c, enum wh_op_kind kind, uint64_t delay_us)
+{
+	wh_completion_init(&c->comp, kind, conn_on_complete, c);
+	c->comp.owner = c->id;
+	c->parked_kind = kind;
+	sched_submit(&c->w->sched, &c->comp, delay_us);
+}
+
+static void conn_wait(struct conn *c, enum wh_op_kind kind)
+{
+	conn_submit(c, kind, sched_latency_us(&c->w->sched, kind, c->id));
+}
+
+/* Rows compare in order only when the statement orders them. */
+bool conn_sql_is_ordered(const char *sql)
+{
+	return strstr(sql, "ORDER BY") != NULL || strstr(sql, "order by") != NULL;
+}
+
+void conn_txn_end(struct conn *c, enum hist_outcome outcome, int rc)
+{
+	struct world *w = c->w;
+	if (outcome == HIST_COMMITTED && c->txn->visible_event == 0)
+		c->txn->visible_event = c->quiet_release;
+	/* A transaction ends between calls: a call still active would go on
+	 * inside a transaction the history has closed. */
+	WH_ASSERT(!c->call_active);
+	WH_ASSERT(c->txn != NULL);
+	if (outcome == HIST_INDETERMINATE)
+		c->txn->commit_hint = commit_hint(w, c);
+	c->quiet_release = 0;
+	hist_txn_end(&w->res->history, c->txn, outcome, rc, w->sched.now_us);
+	if (outcome == HIST_COMMITTED)
+		w->res->stats.txns_committed++;
+	else if (outcome == HIST_INDETERMINATE)
+		w->res->stats.txns_indeterminate++;
+	else
+		w->res->stats.txns_aborted++;
+	world__trace_stmt(w, c, outcome == HIST_COMMITTED ? "txn-commit" : "txn-abort",
+			  c->txn_name, rc);
+	c->txn = NULL;
+	c->in_commit = false;
+	w->txns_finished++;
+	w->steps_since_progress = 0;
+	if (w->cfg->progress)
+		w->cfg->progress(w->cfg->progress_ctx, w->txns_finished,
+				 w->cfg->txn_count);
+}
+
+static const char *begin_sql(enum hist_begin b)
+{
+	switch (b) {
+	case HIST_BEGIN_IMMEDIATE:
+		return "BEGIN IMMEDIATE";
+	case HIST_BEGIN_EXCLUSIVE:
+		return "BEGIN EXCLUSIVE";
+	default:
+		return "BEGIN";
+	}
+}
+
+static bool is_skipped(const struct world *w, uint32_t txn, uint32_t stmt)
+{
+	for (uint32_t i = 0; i < w->cfg->skip_count; i++)
+		if (w->cfg->skips[i].txn == txn && w->cfg->skips[i].stmt == stmt)
+			return true;
+	return false;
+}
+
+/* A reopen round waits (through its group) for every connection to close. */
+static void conn_note_closed(struct conn *c)
+{
+	if (wh_completion_is_pending(&c->closed))
+		wh_completion_complete(&c->closed, 0);
+}
+
+/* What a state's handler tells conn_step's loop. */
+enum step {
+	STEP_AGAIN,   /* the state moved on: run the next one now */
+	STEP_PENDING, /* waiting on c->comp: return WH_PENDING */
+	STEP_CLOSED,  /* the connection has closed: return WH_DONE */
+};
+
+/* Hand the call to the runner; STEP_AGAIN once it has returned. */
+#define STEP_CALL(expr)                                                     \
+	do {                                                                \
+		if ((expr) != WH_DONE)                                      \
+			return STEP_PENDING;                                \
+	} while (0)
+
+static enum step step_open(struct conn *c)
+{
+	struct world *w = c->w;
+	STEP_CALL(conn_call(c, CALL_OPEN));
+	world__trace_stmt(w, c, "open", NULL, c->call_rc);
+	if (c->call_rc == SQLITE_OK) {
+		c->open_failures = 0;
+		c->state = CS_THINK;
+	} else if (++c->open_failures < 64 && w->cfg->faults != WORLD_FAULTS_NONE) {
+		c->state = CS_OPEN_RETRY; /* faults: try again */
+	} else {
+		c->state = CS_CLOSED;
+		conn_note_closed(c);
+		return STEP_CLOSED;
+	}
+	return STEP_AGAIN;
+}
+
+/* Choose the next transaction, or close (quota used up, or a reopen). */
+static enum step step_plan(struct conn *c)
+{
+	struct world *w = c->w;
+	struct world_result *res = w->res;
+	if (w->reopening) {
+		c->parked_for_reopen = true;
+		c->state = CS_CLOSE;
+		return STEP_AGAIN;
+	}
+	if (w->txns_started >= w->cfg->txn_count) {
+		c->state = CS_CLOSE;
+		return STEP_AGAIN;
+	}
+	w->txns_started++;
+	w->cfg->workload->ops->txn_begin(c->wl_state, &c->rng, &c->txn_name, &c->begin);
+	c->txn = hist_txn_begin(&res->history, c->id, c->txn_name, c->begin, w->sched.now_us);
+	c->stmt_actions = 0;
+	c->last_skipped = false;
+	if (c->begin == HIST_BEGIN_AUTOCOMMIT) {
+		/* the statement is the commit */
+		hist_txn_commit_start(&res->history, c->txn);
+		commit_begins(c);
+		c->state = CS_NEXT;
+	} else {
+		world__trace_stmt(w, c, "begin-start", c->txn_name, 0);
+		c->state = CS_BEGIN;
+	}
+	return STEP_AGAIN;
+}
+
+static enum step step_begin(struct conn *c)
+{
+	struct world *w = c->w;
+	STEP_CALL(conn_exec(c, begin_sql(c->begin)));
+	world__trace_stmt(w, c, "begin", begin_sql(c->begin), c->call_rc);
+	if (c->call_rc != SQLITE_OK) {
+		w->res->stats.busy += rc_is_busy(c->call_rc);
+		c->abort_rc = c->call_rc;
+		c->state = CS_ROLLBACK;
+	} else {
+		c->state = CS_NEXT;
+	}
+	return STEP_AGAIN;
+}
+
+/* Take the workload's next action. Called once per step: this state never
+ * yields before the workload has been asked, so it is asked once. */
+static enum step step_next(struct conn *c)
+{
+	struct world *w = c->w;
+	struct wl_action act;
+	const struct hist_stmt *prev =
+		c->txn->stmt_count ? &c->txn->stmts[c->txn->stmt_count - 1] : NULL;
+	/* After a statement the shrinker removed, the workload sees an empty
+	 * result, as if it had returned no row. */
+	static const struct hist_stmt skipped_result = {.rc = SQLITE_DONE};
+	if (c->last_skipped)
+		prev = &skipped_result;
+	w->cfg->workload->ops->txn_next(c->wl_state, &c->rng, prev, &act);
+	c->last_skipped = false;
+	if (act.kind == WL_ACT_STMT && is_skipped(w, c->txn->id, c->stmt_actions++)) {
+		c->last_skipped = true;
+		if (c->begin == HIST_BEGIN_AUTOCOMMIT) {
+			/* its only statement is gone */
+			conn_txn_end(c, HIST_ABORTED, SQLITE_OK);
+			c->state = CS_THINK;
+		}
+		return STEP_AGAIN; /* ask for the next action */
+	}
+	switch (act.kind) {
+	case WL_ACT_STMT:
+		WH_ASSERT(act.param_count <= WL_MAX_PARAMS);
+		WH_ASSERT(act.sql != NULL);
+		conn_clear_params(c);
+		c->stmt_sql = act.sql;
+		c->stmt_tmpl = act.tmpl;
+		c->stmt_flags = act.flags;
+		for (uint32_t i = 0; i < act.param_count; i++)
+			wh_value_copy(&c->params[i], &act.params[i]);
+		c->param_count = act.param_count;
+		c->state = CS_GAP;
+		return STEP_AGAIN;
+	case WL_ACT_SLEEP:
+		WH_ASSERT(c->begin != HIST_BEGIN_AUTOCOMMIT);
+		conn_submit(c, WH_OP_SLEEP, act.sleep_us);
+		c->state = CS_SLEEP_WAIT;
+		return STEP_PENDING;
+	case WL_ACT_COMMIT:
+		WH_ASSERT(c->begin != HIST_BEGIN_AUTOCOMMIT);
+		hist_txn_commit_start(&w->res->history, c->txn);
+		commit_begins(c);
+		world__trace_stmt(w, c, "commit-start", c->txn_name, 0);
+		c->state = CS_COMMIT;
+		return STEP_AGAIN;
+	case WL_ACT_ROLLBACK:
+		WH_ASSERT(c->begin != HIST_BEGIN_AUTOCOMMIT);
+		c->abort_rc = SQLITE_OK; /* the workload chose it */
+		c->state = CS_ROLLBACK;
+		return STEP_AGAIN;
+	}
+	WH_UNREACHABLE();
+}
+
+/* Run the statement and record it; an autocommit statement is its own
+ * commit. */
+static enum step step_stmt(struct conn *c)
+{
+	struct world *w = c->w;
+	struct world_result *res = w->res;
+	STEP_CALL(conn_call(c, CALL_STMT));
+	int rc = c->call_rc;
+	uint32_t rows = c->col_count ? c->cell_count / c->col_count : 0;
+	struct hist_stmt *hs = hist_stmt_add(&res->history, c->txn, c->stmt_sql, c->stmt_tmpl,
+					     c->params, c->param_count, rc, c->changes,
+					     c->col_count, rows, c->cells,
+					     conn_sql_is_ordered(c->stmt_sql));
+	hs->flags = c->stmt_flags;
+	enum commit_fate fate = COMMIT_NOT_DONE;
+	if (rc != SQLITE_DONE && c->begin == HIST_BEGIN_AUTOCOMMIT)
+		fate = commit_fate(w, c, rc);
+	/* its recorded rc and rows do not describe its effects */
+	if (fate != COMMIT_NOT_DONE)
+		hs->flags |= HIST_STMT_UNCERTAIN;
+	conn_clear_cells(c);
+	res->stats.statements++;
+	world__trace_stmt(w, c, "stmt", c->stmt_sql, rc);
+	if (fate != COMMIT_NOT_DONE) {
+		/* the statement was its own commit */
+		conn_txn_end(c, HIST_INDETERMINATE, rc);
+		c->state = CS_THINK;
+	} else if (rc != SQLITE_DONE) {
+		res->stats.busy += rc_is_busy(rc);
+		c->abort_rc = rc;
+		c->state = CS_ROLLBACK;
+	} else if (c->begin == HIST_BEGIN_AUTOCOMMIT) {
+		conn_txn_end(c, HIST_COMMITTED, rc);
+		c->state = CS_THINK;
+	} else {
+		c->state = CS_NEXT;
+	}
+	return STEP_AGAIN;
+}
+
+static enum step step_commit(struct conn *c)
+{
+	struct world *w = c->w;
+	STEP_CALL(conn_exec(c, "COMMIT"));
+	world__trace_stmt(w, c, "commit", "COMMIT", c->call_rc);
+	if (c->call_rc == SQLITE_OK) {
+		conn_txn_end(c, HIST_COMMITTED, SQLITE_OK);
+		c->state = CS_THINK;
+	} else if (commit_fate(w, c, c->call_rc) != COMMIT_NOT_DONE && c->db != NULL &&
+		   sqlite3_get_autocommit(c->db)) {
+		/* SQLite ended the transaction on an I/O-type error after
+		 * taking the write lock. (When it is still open, it certainly
+		 * did not commit.) */
+		conn_txn_end(c, HIST_INDETERMINATE, c->call_rc);
+		c->state = CS_THINK;
+	} else {
+		w->res->stats.busy += rc_is_busy(c->call_rc);
+		c->abort_rc = c->call_rc;
+		c->state = CS_ROLLBACK;
+	}
+	return STEP_AGAIN;
+}
+
+static enum step step_rollback(struct conn *c)
+{
+	struct world *w = c->w;
+	/* SQLite may already have rolled back (autocommit on again): then
+	 * there is nothing to undo. Reading the flag does no I/O. A ROLLBACK
+	 * parked in the VFS is resumed whatever the flag says meanwhile. */
+	if (c->call_active || (c->db != NULL && !sqlite3_get_autocommit(c->db))) {
+		STEP_CALL(conn_exec(c, "ROLLBACK"));
+		world__trace_stmt(w, c, "rollback", "ROLLBACK", c->call_rc);
+		if (c->db != NULL && !sqlite3_get_autocommit(c->db)) {
+			/* The ROLLBACK failed (an allocation or I/O fault) and
+			 * the transaction is still open: it has not ended, and
+			 * the next statement would run inside it. Pause, then
+			 * try again; a fault that never clears ends as a hang,
+			 * a reported result. */
+			w->res->stats.rollback_retries++;
+			conn_wait(c, WH_OP_THINK);
+			return STEP_PENDING;
+		}
+	}
+	/* The transaction ends here, between calls: the ROLLBACK (if any)
+	 * has returned and nothing is parked. */
+	WH_ASSERT(!c->call_active);
+	conn_txn_end(c, HIST_ABORTED, c->abort_rc);
+	c->state = CS_THINK;
+	return STEP_AGAIN;
+}
+
+/* One state of the machine (see the file's opening comment). */
+static enum step step_state(struct conn *c)
+{
+	switch (c->state) {
+	case CS_OPEN:
+		return step_open(c);
+	case CS_OPEN_RETRY:
+		conn_wait(c, WH_OP_THINK);
+		c->state = CS_OPEN;
+		return STEP_PENDING;
+	case CS_THINK:
+		conn_wait(c, WH_OP_THINK);
+		c->state = CS_THINK_WAIT;
+		return STEP_PENDING;
+	case CS_THINK_WAIT:
+		c->state = CS_PLAN;
+		return STEP_AGAIN;
+	case CS_PLAN:
+		return step_plan(c);
+	case CS_BEGIN:
+		return step_begin(c);
+	case CS_NEXT:
+		return step_next(c);
+	case CS_SLEEP_WAIT:
+		c->state = CS_NEXT;
+		return STEP_AGAIN;
+	case CS_GAP:
+		/* A scheduling point between statements: this is where
+		 * statement-granularity targets interleave. */
+		conn_wait(c, WH_OP_THINK);
+		c->state = CS_GAP_WAIT;
+		return STEP_PENDING;
+	case CS_GAP_WAIT:
+		c->state = CS_STMT;
+		return STEP_AGAIN;
+	case CS_STMT:
+		return step_stmt(c);
+	case CS_COMMIT:
+		return step_commit(c);
+	case CS_ROLLBACK:
+		return step_rollback(c);
+	case CS_CLOSE:
+		STEP_CALL(conn_call(c, CALL_CLOSE));
+		world__trace_stmt(c->w, c, "close", NULL, c->call_rc);
+		c->state = CS_CLOSED;
+		conn_note_closed(c);
+		return STEP_CLOSED;
+	case CS_CLOSED:
+		return STEP_CLOSED;
+	}
+	WH_UNREACHABLE();
+}
+
+int conn_step(struct conn *c)
+{
+	/* Every pass moves the state on or returns; no state loops on itself
+	 * without a wait, so a transaction's worth of passes bounds it. */
+	for (uint64_t pass = 0;; pass++) {
+		WH_ASSERT(pass < (uint64_t)1 << 32);
+		enum step r = step_state(c);
+		if (r == STEP_PENDING)
+			return WH_PENDING;
+		if (r == STEP_CLOSED)
+			return WH_DONE;
+	}
+}
+
+void conn_on_complete(struct wh_completion *comp, void *data)
+{
+	struct conn *c = data;
+	(void)comp;
+	if (c->w->draining || c->dead)
+		return; /* whoever killed it resumes the fiber itself */
+	int rc = conn_step(c);
+	if (rc == WH_DONE) {
+		WH_ASSERT(c->w->live_conns > 0);
+		c->w->live_conns--;
+	} else {
+		WH_ASSERT_EQ(rc, WH_PENDING);
+	}
+}
+
+/*HOOK_YIELD*/
+
+/* ------------------------------------------------------------------ */
+/* Waiting inside a call                                                */
+/* ------------------------------------------------------------------ */
+
+/* A VFS method of the running connection is about to run: fail it (a dead
+ * connection, a drain, an injected fault) or make it a completion the
+ * scheduler orders, and park the call until that completion finishes. */
+int conn_hook_yield(void *ctx, enum wh_op_kind kind, const char *file, int64_t arg)
+{
+	struct world *w = ctx;
+	struct conn *c = w->running;
+	(void)file;
+	if (w->finished)
+		return SQLITE_OK;
+	if (w->draining || (c != NULL && c->dead))
+		return kind == WH_OP_SLEEP ? SQLITE_OK : SQLITE_IOERR;
+	if (c == NULL)
+		return SQLITE_OK; /* main context: setup and final checks */
+	int fault = fault_io(w, c, kind, file, arg);
+	if (fault != SQLITE_OK)
+		return fault;
+	uint64_t delay = kind == WH_OP_SLEEP ? (uint64_t)(arg > 0 ? arg : 0)
+					     : sched_latency_us(&w->sched, kind, c->id);
+	conn_submit(c, kind, delay);
+	w->runner->park(c);
+	/* Resumed by conn_call() after the scheduler finished the completion
+	 * (or by the drain after a hang). */
+	if (w->draining && c->comp.state == WH_COMP_PENDING)
+		return SQLITE_IOERR;
+	WH_ASSERT(wh_completion_is_finished(&c->comp));
+	return c->comp.state == WH_COMP_OK ? SQLITE_OK : SQLITE_IOERR;
+}
+
+/* ------------------------------------------------------------------ */
+/* The fiber runner                                                     */
+/* ------------------------------------------------------------------ */
+
+static void fiber_entry(void *arg)
+{
+	conn_call_main(arg);
+	WH_UNREACHABLE(); /* conn_call_main serves calls until destroyed */
+}
+
+static int fiber_start(struct conn *c, size_t stack_bytes)
+{
+	WH_ASSERT(c->fiber == NULL);
+	return wh_fiber_create(&c->fiber, stack_bytes, fiber_entry, c);
+}
+
+static void fiber_stop(struct conn *c)
+{
+	if (c->fiber != NULL)
+		wh_fiber_destroy(c->fiber);
+	c->fiber = NULL;
+}
+
+static void fiber_resume(struct conn *c)
+{
+	WH_ASSERT(wh_fiber_current() == NULL);
+	wh_fiber_resume(c->fiber);
+}
+
+static void fiber_park(struct conn *c)
+{
+	WH_ASSERT(c->call_active);
+	wh_fiber_yield();
+}
+
+const struct conn_runner conn_fiber_runner = {
+	.start = fiber_start,
+	.stop = fiber_stop,
+	.resume = fiber_resume,
+	.park = fiber_park,
+};

@@ -1,0 +1,64 @@
+/*
+ * evidence.c - detectors of known causes: counters of events that name a
+ * root cause by what happened (struct world_evidence), for the triage of
+ * a run's failures. They watch the VFS ops the run makes and never change
+ * the run, its draws or its trace hash.
+ */
+#include "world_int.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+/*
+ * Evidence of SQLite's hot-journal race (the finding pinned in
+ * tests/test_findings.c, catalogued as hot-journal-taken-for-live): a
+ * connection asks for EXCLUSIVE straight from SHARED (to roll a hot
+ * journal back) and is refused, keeping PENDING until it unlocks; while it
+ * does and no other connection holds more than SHARED, another
+ * connection's access() finds the journal and its check_reserved answers
+ * "reserved"; without unlocking, that connection then reads the database
+ * or writes a journal: it took the hot journal for a live one. Each such
+ * read or write counts once, and the history event of the first is kept
+ * (the triage scopes the finding to what came after it). A live writer's
+ * refused EXCLUSIVE (asked from RESERVED) does not count: its journal is
+ * live and "reserved" is the truth. The same rule as the trace scan of
+ * that test, on the same events, so the two agree; it only counts, never
+ * touches the trace hash or the run.
+ */
+void evidence_note_op(struct world *w, int conn, enum wh_op_kind kind,
+		      const char *file, int64_t a, int64_t b, int rc)
+{
+	struct hot_journal_watch *hj = &w->hj;
+	if (conn < 0)
+		return; /* setup, recovery: not a connection of the run */
+	WH_ASSERT(conn < WORLD_MAX_CONNS);
+	bool db = world__file_is(w, file, "");
+	bool journal = world__file_is(w, file, "-journal");
+	if (db && kind == WH_OP_LOCK) {
+		if (a == SQLITE_LOCK_EXCLUSIVE && b == SQLITE_LOCK_PENDING && rc == SQLITE_BUSY &&
+		    hj->level[conn] == SQLITE_LOCK_SHARED)
+			hj->pending_plus1 = conn + 1;
+		hj->level[conn] = (uint8_t)b;
+	} else if (db && kind == WH_OP_UNLOCK) {
+		if (hj->pending_plus1 == conn + 1)
+			hj->pending_plus1 = 0;
+		hj->level[conn] = (uint8_t)b;
+		hj->misled[conn] = false;
+		hj->journal_seen[conn] = false;
+	} else if (journal && kind == WH_OP_ACCESS) {
+		hj->journal_seen[conn] = b == 1;
+	} else if (db && kind == WH_OP_CHECK_RESERVED) {
+		bool others_shared = true;
+		for (uint32_t k = 0; k < w->cfg->conn_count && others_shared; k++)
+			others_shared = (int)k + 1 == hj->pending_plus1 ||
+					hj->level[k] <= SQLITE_LOCK_SHARED;
+		hj->misled[conn] = hj->journal_seen[conn] && hj->pending_plus1 != 0 &&
+				   hj->pending_plus1 != conn + 1 && others_shared && a == 1;
+	} else if (hj->misled[conn] && ((db && kind == WH_OP_READ) ||
+					(journal && kind == WH_OP_WRITE))) {
+		if (w->res->evidence.hot_journal_taken_for_live++ == 0)
+			w->res->evidence.hot_journal_first_event = w->res->history.event;
+		hj->misled[conn] = false;
+	}
+	WH_ASSERT(hj->pending_plus1 >= 0 && hj->pending_plus1 <= WORLD_MAX_CONNS);
+}

@@ -1,0 +1,249 @@
+/*
+ * fault.c - the faults a seed injects: its plan (swarm testing: a random
+ * subset of the profile's kinds is on), I/O faults at the yield point,
+ * allocation failures through SQLite's allocator, and the scheduled ones
+ * (power loss, clean reopen, bit flip, disk-full window) between picks.
+ *
+ * Invariants: every decision draws from the fault stream (w->fault_rng)
+ * in the deterministic order ops are made; allocation failures are armed
+ * only while a live target connection's call runs on the world's thread.
+ */
+#include "world_int.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#include <stdlib.h>
+
+/* I/O fault injection for the op a connection is about to make: the
+ * seed's plan says which kinds may fail and how often; a persistent fault
+ * keeps failing the same kind for a few ops. Decisions draw from the fault
+ * stream in the deterministic order ops are made. */
+int fault_io(struct world *w, struct conn *c, enum wh_op_kind kind, const char *file,
+	     int64_t arg)
+{
+	if ((w->plan.io_mask & (1u << kind)) == 0)
+		return SQLITE_OK;
+	/* Releasing a shm lock cannot fail on a real system (and SQLite
+	 * ignores the result): failing it would leak the lock. */
+	if (kind == WH_OP_SHM_LOCK && ((arg >> 16) & SQLITE_SHM_UNLOCK))
+		return SQLITE_OK;
+	bool hit = false;
+	if (c->persist_left > 0 && c->persist_kind == kind) {
+		c->persist_left--;
+		hit = true;
+	} else if (wh_prng_below(&w->fault_rng, 1000000) < w->plan.io_per_million) {
+		hit = true;
+		if (w->plan.persistent && wh_prng_chance(&w->fault_rng, 1, 4)) {
+			c->persist_kind = kind;
+			c->persist_left = (uint32_t)wh_prng_range(&w->fault_rng, 1, 16);
+		}
+	}
+	int code = hit ? simvfs_fault_code(kind) : SQLITE_OK;
+	if (code != SQLITE_OK && c->in_commit && !c->commit_fault_seen) {
+		c->commit_fault_seen = true;
+		c->commit_fault_wal_io = kind == WH_OP_WRITE && world__file_is(w, file, "-wal");
+	}
+	if (code != SQLITE_OK) {
+		/* Only a failed change of the database file can leave it
+		 * half-written for the in-memory journal to fail to undo. */
+		if ((kind == WH_OP_WRITE || kind == WH_OP_TRUNCATE || kind == WH_OP_SYNC) &&
+		    world__file_is(w, file, ""))
+			commit_note_unsafe(w, c);
+		w->res->stats.faults_injected++;
+		w->res->stats.faults_by_kind[kind]++;
+		world__trace_fold(w, 0xfa17ULL ^ ((uint64_t)kind << 8) ^ ((uint64_t)(uint32_t)c->id << 20));
+		/* The op never reaches the VFS, so it has no op= line: say
+		 * what failed, for whoever attributes a finding. */
+		if (w->cfg->trace)
+			fprintf(w->cfg->trace, "t=%" PRIu64 " conn=%d fault=%s file=%s a=%" PRId64
+					       " rc=%d\n",
+				w->sched.now_us, c->id, wh_op_name(kind), file ? file : "-", arg,
+				code);
+	}
+	return code;
+}
+
+/* SQLite's allocator is process-wide. The wrapper fails allocations only
+ * while a target connection's fiber runs (armed in conn_call), never for
+ * the oracle's reference or whopper's own setup, and only when the seed's
+ * plan turned allocation failures on. Transient: each allocation draws.
+ * Armed per thread: the oracle's concurrent check allocates from its own
+ * thread at any moment and must neither fail nor draw from the run's
+ * stream. */
+static sqlite3_mem_methods default_mem;
+static _Thread_local struct world *alloc_armed;
+
+static bool alloc_should_fail(void)
+{
+	struct world *w = alloc_armed;
+	if (w == NULL || w->plan.alloc_per_million == 0)
+		return false;
+	if (wh_prng_below(&w->fault_rng, 1000000) >= w->plan.alloc_per_million)
+		return false;
+	w->res->stats.alloc_failures++;
+	return true;
+}
+
+static void *fault_malloc(int n)
+{
+	return alloc_should_fail() ? NULL : default_mem.xMalloc(n);
+}
+
+static void *fault_realloc(void *p, int n)
+{
+	return alloc_should_fail() ? NULL : default_mem.xRealloc(p, n);
+}
+
+static void fault_free(void *p)
+{
+	default_mem.xFree(p);
+}
+
+static int fault_size(void *p)
+{
+	return default_mem.xSize(p);
+}
+
+static int fault_roundup(int n)
+{
+	return default_mem.xRoundup(n);
+}
+
+static int fault_init(void *app)
+{
+	(void)app;
+	return default_mem.xInit(default_mem.pAppData);
+}
+
+static void fault_shutdown(void *app)
+{
+	(void)app;
+	default_mem.xShutdown(default_mem.pAppData);
+}
+
+int fault_alloc_install(void)
+{
+	static sqlite3_mem_methods fault_mem = {
+		.xMalloc = fault_malloc, .xFree = fault_free, .xRealloc = fault_realloc,
+		.xSize = fault_size, .xRoundup = fault_roundup, .xInit = fault_init,
+		.xShutdown = fault_shutdown,
+	};
+	if (sqlite3_config(SQLITE_CONFIG_GETMALLOC, &default_mem) != SQLITE_OK ||
+	    sqlite3_config(SQLITE_CONFIG_MALLOC, &fault_mem) != SQLITE_OK)
+		return -1;
+	return 0;
+}
+
+void fault_alloc_arm(struct world *w)
+{
+	alloc_armed = w;
+}
+
+static uint64_t sum_sizes(struct simvfs *vfs, const char *db)
+{
+	static const char *const suffixes[] = {"", "-wal", "-journal"};
+	char name[96];
+	uint64_t total = 0;
+	for (int i = 0; i < 3; i++) {
+		snprintf(name, sizeof name, "%s%s", db, suffixes[i]);
+		int64_t n = simvfs_file_size(vfs, name);
+		total += n > 0 ? (uint64_t)n : 0;
+	}
+	return total;
+}
+
+/* Between scheduler steps: start the crash, reopen, bit flip or disk-full
+ * window that the plan puts at this point of the run. */
+void fault_tick(struct world *w)
+{
+	struct fault_plan *p = &w->plan;
+	uint64_t done = w->txns_finished;
+	if (w->reopen_ready)
+		recover_finish_reopen(w);
+	if (w->crash_next < p->crash_count && done >= p->crash_at[w->crash_next] &&
+	    !w->reopening && w->live_conns > 0) {
+		w->crash_next++;
+		recover_power_loss(w);
+	}
+	if (w->reopen_next < p->reopen_count && done >= p->reopen_at[w->reopen_next] &&
+	    !w->reopening && w->txns_started < w->cfg->txn_count) {
+		w->reopen_next++;
+		recover_start_reopen(w);
+	}
+	if (p->bitflip && !w->bitflip_done && done >= p->bitflip_at) {
+		char desc[128];
+		w->bitflip_done = true;
+		if (simvfs_bitflip(w->res->vfs, &w->fault_rng, desc, sizeof desc) == 0) {
+			w->res->stats.bitflips++;
+			world__trace_fold(w, world__str_hash(desc));
+			if (w->cfg->trace)
+				fprintf(w->cfg->trace, "t=%" PRIu64 " bitflip %s\n",
+					w->sched.now_us, desc);
+		}
+	}
+	/* The disk-full window: the quota is set once, just above what the
+	 * files hold when it opens, and lifted once when it closes (not
+	 * re-set every tick, which would let the disk grow with the files). */
+	if (w->quota_state == 0 && p->quota_to_txn > p->quota_from_txn &&
+	    done >= p->quota_from_txn) {
+		simvfs_set_quota(w->res->vfs, sum_sizes(w->res->vfs, w->res->db_path) + 4096);
+		w->quota_state = 1;
+	} else if (w->quota_state == 1 && done >= p->quota_to_txn) {
+		simvfs_set_quota(w->res->vfs, 0);
+		w->quota_state = 2;
+	}
+}
+
+static int cmp_u64_asc(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* Draw this seed's fault plan (swarm testing: a random subset of the
+ * profile's kinds is on). */
+void fault_plan_draw(struct world *w)
+{
+	const struct world_config *cfg = w->cfg;
+	struct fault_plan *p = &w->plan;
+	struct wh_prng *r = &w->fault_rng;
+	memset(p, 0, sizeof *p);
+	bool io = cfg->faults == WORLD_FAULTS_IO || cfg->faults == WORLD_FAULTS_CHAOS;
+	bool crash = cfg->faults == WORLD_FAULTS_CRASH || cfg->faults == WORLD_FAULTS_CHAOS;
+	uint64_t n = cfg->txn_count ? cfg->txn_count : 1;
+	if (io) {
+		static const enum wh_op_kind kinds[] = {
+			WH_OP_OPEN, WH_OP_READ, WH_OP_WRITE, WH_OP_TRUNCATE, WH_OP_SYNC,
+			WH_OP_FILESIZE, WH_OP_LOCK, WH_OP_SHM_MAP, WH_OP_SHM_LOCK};
+		for (unsigned i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+			if (wh_prng_chance(r, 1, 2))
+				p->io_mask |= 1u << kinds[i];
+		p->io_per_million = (uint32_t)wh_prng_range(r, 2000, 20000);
+		p->persistent = wh_prng_chance(r, 1, 2);
+		if (wh_prng_chance(r, 1, 2))
+			p->alloc_per_million = (uint32_t)wh_prng_range(r, 20, 500);
+		if (wh_prng_chance(r, 1, 3)) {
+			p->quota_from_txn = wh_prng_below(r, n);
+			p->quota_to_txn = p->quota_from_txn + 1 + wh_prng_below(r, n / 10 + 1);
+		}
+	}
+	if (crash) {
+		p->crash_count = (uint32_t)wh_prng_range(r, 1, 3);
+		for (uint32_t i = 0; i < p->crash_count; i++)
+			p->crash_at[i] = wh_prng_below(r, n);
+		qsort(p->crash_at, p->crash_count, sizeof p->crash_at[0], cmp_u64_asc);
+	}
+	if (cfg->faults == WORLD_FAULTS_CHAOS) {
+		p->reopen_count = (uint32_t)wh_prng_range(r, 0, 2);
+		for (uint32_t i = 0; i < p->reopen_count; i++)
+			p->reopen_at[i] = wh_prng_below(r, n);
+		qsort(p->reopen_at, p->reopen_count, sizeof p->reopen_at[0], cmp_u64_asc);
+	}
+	if (cfg->faults == WORLD_FAULTS_BITFLIP) {
+		p->bitflip = true;
+		p->bitflip_at = wh_prng_below(r, n);
+	}
+	w->res->stats.fault_kinds_on = p->io_mask;
+}
+

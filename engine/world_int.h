@@ -1,0 +1,351 @@
+/*
+ * world_int.h - what the files of the world share: the connection, the
+ * world and the functions each room offers the others. Not an API: the
+ * contract is world.h.
+ *
+ * The rooms:
+ *   world.c     setup, the run loop, teardown, the trace hash, VFS hooks
+ *               that need no connection;
+ *   conn.c      the connection driver: the call protocol (how a
+ *               connection runs an SQLite call and waits inside it) and
+ *               the state machine conn_step;
+ *   commit.c    the commit order (commit points), whether a failed
+ *               COMMIT can have committed, the oracle's first guess, the
+ *               unsafe point of journal modes MEMORY and OFF;
+ *   fault.c     the seed's fault plan, I/O fault injection, allocation
+ *               failures, the scheduled faults between picks;
+ *   recover.c   killing connections (crash, hang), power loss, clean
+ *               reopens, recovery;
+ *   evidence.c  detectors of known causes (world_evidence).
+ *
+ * Single-threaded: every function here runs on the world's thread (the
+ * main context or a connection's fiber); only the allocator hooks of
+ * fault.c are reached from other threads, and they check their own arm.
+ */
+#ifndef WH_WORLD_INT_H
+#define WH_WORLD_INT_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "world.h"
+
+/* ------------------------------------------------------------------ */
+/* Types                                                               */
+/* ------------------------------------------------------------------ */
+
+/* The SQLite call a connection hands to its runner. */
+enum call_op {
+	CALL_OPEN,
+	CALL_EXEC,
+	CALL_STMT,
+	CALL_CLOSE,
+};
+
+enum conn_state {
+	CS_OPEN,
+	CS_OPEN_RETRY, /* a failed open waits before trying again */
+	CS_THINK,      /* submit the pause before the next transaction */
+	CS_THINK_WAIT, /* the pause finished */
+	CS_PLAN,
+	CS_BEGIN,
+	CS_NEXT,       /* ask the workload for the next action */
+	CS_SLEEP_WAIT, /* a workload sleep finished */
+	CS_GAP,        /* submit the pause before a statement */
+	CS_GAP_WAIT,
+	CS_STMT,
+	CS_COMMIT,
+	CS_ROLLBACK,
+	CS_CLOSE,
+	CS_CLOSED,
+};
+
+struct world;
+struct conn;
+
+#define PLAN_MAX_ROUNDS 4
+
+/* What faults this seed injects: drawn once per run from the fault stream,
+ * a random subset of the profile's kinds (swarm testing). */
+struct fault_plan {
+	uint32_t io_mask;            /* op kinds that may fail */
+	uint32_t io_per_million;     /* chance per op of an enabled kind */
+	bool persistent;             /* a fault may stick for a few ops */
+	uint32_t alloc_per_million;  /* allocation failure chance, 0: off */
+	uint64_t quota_from_txn;     /* disk-full window [from, to) in txns */
+	uint64_t quota_to_txn;
+	uint32_t crash_count;
+	uint64_t crash_at[PLAN_MAX_ROUNDS];  /* txns finished, ascending */
+	uint32_t reopen_count;
+	uint64_t reopen_at[PLAN_MAX_ROUNDS];
+	bool bitflip;
+	uint64_t bitflip_at;
+};
+
+/*
+ * How a connection runs an SQLite call and waits inside it: the seam
+ * between the driver and what carries a connection. The driver only ever
+ * resumes a connection's call from the main context and, from inside the
+ * call, parks it after submitting its completion (conn_submit); the
+ * scheduler's pick of that completion leads to the next resume. Today a
+ * connection is a fiber on the world's one thread (conn_fiber_runner); a
+ * target with a real thread per connection fills the same four slots
+ * with a thread and a baton.
+ */
+struct conn_runner {
+	/* Make c's context, which runs conn_call_main(c). 0, or -1 when it
+	 * cannot be made (no memory for a stack). */
+	int (*start)(struct conn *c, size_t stack_bytes);
+	/* Free c's context: its call has finished or it never ran. */
+	void (*stop)(struct conn *c);
+	/* Main context: run c's call until it finishes or parks. */
+	void (*resume)(struct conn *c);
+	/* Inside c's call: give control back until the next resume. */
+	void (*park)(struct conn *c);
+};
+
+struct conn {
+	struct world *w;
+	int id;
+	sqlite3 *db;
+	struct wh_fiber *fiber;      /* its context (conn_fiber_runner) */
+	struct wh_prng rng;          /* this connection's workload stream */
+	struct wh_completion comp;   /* the one completion it waits on */
+	enum conn_state state;
+	/* fiber-call protocol */
+	enum call_op call_op;        /* the call in flight */
+	bool call_active;            /* a call was handed to the fiber */
+	bool call_done;              /* the fiber finished it */
+	int call_rc;                 /* its SQLite result */
+	const char *call_sql;        /* CALL_EXEC text */
+	enum wh_op_kind parked_kind; /* last VFS op it parked in (hang report) */
+	bool in_commit;              /* a COMMIT (or autocommit statement) is
+					in flight */
+	bool holds_db_write_lock;    /* RESERVED or above on the main db */
+	bool holds_wal_write_lock;   /* the WAL write lock (shm slot 0) */
+	bool wrote_under_lock;       /* wrote pages during the current hold
+					of the write lock */
+	bool hold_predates_commit;   /* the current hold began before the
+					COMMIT call: the txn's own writes */
+	uint8_t db_lock_level;       /* its lock on the database file, as
+					the last lock/unlock left it */
+	bool hold_is_recovery;       /* the current hold began with EXCLUSIVE
+					asked straight from SHARED: SQLite
+					rolling back a hot journal (its own
+					writes always take RESERVED first),
+					never this transaction's commit */
+	uint64_t quiet_release;      /* history event of the last release,
+					inside COMMIT, of a hold that wrote
+					nothing, or 0 (see commit_note_op) */
+	/* what the COMMIT in flight did, to tell whether a failed one can
+	 * have committed (commit_uncertain) */
+	bool commit_fault_seen;      /* an I/O fault was injected into it */
+	bool commit_fault_wal_io;    /* ... and the first hit a WAL write:
+					frames are written only before the
+					commit point (a WAL sync also happens
+					in the checkpoint after it) */
+	bool commit_wrote_db;        /* it wrote or synced the database file */
+	bool commit_op_failed;       /* an op of the COMMIT in flight failed
+					with an I/O error or a full disk */
+	bool finalized_first;        /* ... before any fault: the commit's
+					own finalisation, not the one that
+					ends a rollback after the fault (the
+					commit_hint guess) */
+	bool journal_finalized;      /* it finalised the rollback journal:
+					the commit point of rollback modes */
+	bool commit_wrote;           /* held a write lock at some point of
+					the COMMIT in flight: only then can
+					a failed COMMIT have committed */
+	bool dead;                   /* its process died: every VFS call
+					fails at once, nothing is scheduled */
+	bool parked_for_reopen;      /* closed by a clean reopen round */
+	uint32_t open_failures;      /* consecutive failed opens */
+	enum wh_op_kind persist_kind;/* a persistent fault's op kind */
+	uint32_t persist_left;       /* ops of that kind still to fail */
+	struct wh_completion closed; /* finishes when it closes for a reopen */
+	/* the transaction in progress */
+	void *wl_state;              /* the workload's per-connection state */
+	const char *txn_name;        /* template name */
+	enum hist_begin begin;       /* how it began */
+	struct hist_txn *txn;
+	int abort_rc;                /* why the txn is being rolled back */
+	/* the statement to run: copied from the workload's action */
+	const char *stmt_sql;
+	const char *stmt_tmpl;
+	uint32_t stmt_flags;         /* HIST_STMT_* */
+	uint32_t stmt_actions;       /* statement actions drawn in this txn */
+	bool last_skipped;           /* the last statement action was skipped */
+	uint32_t param_count;
+	struct wh_value params[WL_MAX_PARAMS]; /* owned copies */
+	/* result of the last CALL_STMT, filled on the fiber */
+	struct wh_value *cells;
+	uint32_t cell_count;
+	uint32_t cell_cap;
+	uint32_t col_count;
+	int64_t changes;
+};
+
+/* State of the hot-journal race detector (evidence_note_op). Zeroed with
+ * the world: no locks, no PENDING kept, nothing seen. */
+struct hot_journal_watch {
+	int pending_plus1;                     /* 1 + the connection keeping
+						  PENDING from an EXCLUSIVE
+						  asked straight from SHARED
+						  and refused, or 0: none */
+	uint8_t level[WORLD_MAX_CONNS];        /* each connection's lock on
+						  the database file, as its
+						  last lock/unlock left it */
+	bool journal_seen[WORLD_MAX_CONNS];    /* its access() found the
+						  journal, since its last
+						  unlock of the database */
+	bool misled[WORLD_MAX_CONNS];          /* its check_reserved then
+						  said "reserved" while the
+						  only such lock was that
+						  PENDING */
+};
+
+struct world {
+	const struct world_config *cfg;
+	struct world_result *res;
+	struct sched sched;
+	struct wh_prng vfs_rng;      /* xRandomness */
+	struct conn *conns;
+	struct conn *running;        /* connection whose fiber runs, or NULL */
+	uint32_t live_conns;
+	uint64_t txns_started;
+	uint64_t txns_finished;
+	uint64_t steps_since_progress;
+	bool draining;               /* unwinding after a hang: every VFS
+					call fails at once */
+	bool finished;               /* the run is over: VFS calls (from the
+					oracle) neither yield nor trace */
+	uint64_t hash;
+	/* faults: the seed's swarm plan and its stream */
+	struct fault_plan plan;
+	struct wh_prng fault_rng;
+	uint32_t crash_next;         /* next entry of plan.crash_at */
+	uint32_t reopen_next;
+	bool bitflip_done;
+	int quota_state;             /* disk-full window: 0 before, 1 open,
+					2 closed */
+	bool reopening;              /* a reopen round is draining */
+	bool reopen_ready;           /* ... and every connection has closed */
+	struct wh_group reopen_group;
+	struct hot_journal_watch hj; /* evidence: see evidence_note_op */
+	const struct conn_runner *runner; /* how connections run calls */
+};
+
+
+/* ------------------------------------------------------------------ */
+/* world.c                                                             */
+/* ------------------------------------------------------------------ */
+
+/* Fold v into the trace hash. */
+static inline void world__trace_fold(struct world *w, uint64_t v)
+{
+	w->hash = wh_mix64(w->hash ^ v) + 0x9e3779b97f4a7c15ULL;
+}
+
+/* Is file the database (suffix "") or one of its -wal/-journal files? */
+static inline bool world__file_is(const struct world *w, const char *file, const char *suffix)
+{
+	size_t n = strlen(w->res->db_path);
+	return file != NULL && strncmp(file, w->res->db_path, n) == 0 &&
+	       strcmp(file + n, suffix) == 0;
+}
+
+/* Fold a driver event of c (what: "open", "stmt", "txn-commit"...) and
+ * its rc into the trace hash, and write the trace line. */
+void world__trace_stmt(struct world *w, struct conn *c, const char *what, const char *sql,
+		       int rc);
+/* A 64-bit hash of a string for the trace (0 for NULL). */
+uint64_t world__str_hash(const char *s);
+
+/* ------------------------------------------------------------------ */
+/* conn.c: the driver                                                  */
+/* ------------------------------------------------------------------ */
+
+extern const struct conn_runner conn_fiber_runner;
+
+/* The body of a connection's context: runs each call handed to it. */
+void conn_call_main(struct conn *c);
+/* Drive c until it waits (WH_PENDING) or has closed (WH_DONE). */
+int conn_step(struct conn *c);
+/* The scheduler finished c's completion: step c on. */
+void conn_on_complete(struct wh_completion *comp, void *data);
+/* Submit c's one completion, due delay_us from now. */
+void conn_submit(struct conn *c, enum wh_op_kind kind, uint64_t delay_us);
+/* The simvfs yield hook: inject a fault or park the caller. */
+int conn_hook_yield(void *ctx, enum wh_op_kind kind, const char *file, int64_t arg);
+/* End c's transaction with outcome; no call may be active. */
+void conn_txn_end(struct conn *c, enum hist_outcome outcome, int rc);
+void conn_clear_cells(struct conn *c);
+void conn_clear_params(struct conn *c);
+/* Rows compare in order only when the statement orders them. */
+bool conn_sql_is_ordered(const char *sql);
+
+/* ------------------------------------------------------------------ */
+/* commit.c: commit order and fate                                     */
+/* ------------------------------------------------------------------ */
+
+enum commit_fate {
+	COMMIT_NOT_DONE,  /* certainly did not commit */
+	COMMIT_UNCERTAIN, /* may or may not have committed */
+};
+
+/* A VFS op of c finished with rc: track its write-lock holds and its
+ * COMMIT's commit point. */
+void commit_note_op(struct world *w, struct conn *c, enum wh_op_kind kind, const char *file,
+		    int64_t a, int64_t b, int rc);
+/* A COMMIT (or an autocommit statement) starts on c. */
+void commit_begins(struct conn *c);
+/* A COMMIT of c failed with rc: can it have committed? */
+enum commit_fate commit_fate(const struct world *w, const struct conn *c, int rc);
+/* The oracle's first guess for c's INDETERMINATE transaction. */
+bool commit_hint(const struct world *w, const struct conn *c);
+/* Mark the history's unsafe point when c writes in journal mode MEMORY
+ * or OFF (c may be NULL: no connection). */
+void commit_note_unsafe(struct world *w, const struct conn *c);
+/* Renumber committed transactions by visibility (run end). */
+void commit_renumber(struct history *h);
+
+/* ------------------------------------------------------------------ */
+/* fault.c                                                             */
+/* ------------------------------------------------------------------ */
+
+/* Draw the seed's plan into w->plan (from w->fault_rng). */
+void fault_plan_draw(struct world *w);
+/* The I/O fault for the op c is about to make: SQLITE_OK or the code. */
+int fault_io(struct world *w, struct conn *c, enum wh_op_kind kind, const char *file,
+	     int64_t arg);
+/* Install the allocator wrapper (once, before sqlite3_initialize). */
+int fault_alloc_install(void);
+/* Arm allocation failures for w on this thread (NULL: disarm). */
+void fault_alloc_arm(struct world *w);
+/* Between picks: the crash, reopen, bit flip or disk-full window due. */
+void fault_tick(struct world *w);
+
+/* ------------------------------------------------------------------ */
+/* recover.c                                                           */
+/* ------------------------------------------------------------------ */
+
+/* Unwind c, whose process died; record_txn: end its transaction in the
+ * history. */
+void recover_kill(struct world *w, struct conn *c, bool record_txn);
+/* After a hang: unwind every connection. */
+void recover_drain(struct world *w);
+void recover_power_loss(struct world *w);
+void recover_start_reopen(struct world *w);
+void recover_finish_reopen(struct world *w);
+
+/* ------------------------------------------------------------------ */
+/* evidence.c                                                          */
+/* ------------------------------------------------------------------ */
+
+/* A VFS op of connection conn (-1: none) finished: feed the detectors. */
+void evidence_note_op(struct world *w, int conn, enum wh_op_kind kind, const char *file,
+		      int64_t a, int64_t b, int rc);
+
+#endif /* WH_WORLD_INT_H */

@@ -1,0 +1,50 @@
+/*
+ * workloads.h - the workloads whopper ships and the loader of workload
+ * files: how a name or a path given to --workload becomes a struct
+ * workload (the interface the driver runs, declared in engine/workload.h).
+ */
+#ifndef WH_WORKLOADS_H
+#define WH_WORKLOADS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "workload.h"
+
+/* Resolve --workload: a built-in name, or a path to a workload file (any
+ * argument containing '/' or ending in ".sql"). Returns 0 with *out set (a
+ * built-in is static; a loaded file lives until process exit), or 2 with a
+ * one-line message "FILE:LINE: ..." in err. */
+int wl_resolve(const char *name_or_path, const struct workload **out, char *err,
+	       size_t err_len);
+
+/* The same with parameter overrides, each "NAME=VALUE" as given to
+ * --param (an included workload's parameter is "INCLUDE/NAME=VALUE").
+ * With no overrides a built-in is the shared static one; otherwise a new
+ * workload is loaded, which lives until process exit. An unknown name or
+ * a value of the wrong type is an error (2, message in err); nothing is
+ * half-loaded. */
+int wl_resolve_with_params(const char *name_or_path, const char *const *params,
+			   uint32_t param_count, const struct workload **out,
+			   char *err, size_t err_len);
+
+/* Load a workload from text. origin names it in messages ("FILE:LINE:
+ * ..."); the workload is named after origin's base name without ".sql".
+ * \include may name built-ins only. Returns 0 with *out (free it with
+ * wl_free), or 2 with the message in err and *out untouched. */
+int wl_load_text(const char *origin, const char *text, size_t len,
+		 const char *const *params, uint32_t param_count,
+		 struct workload **out, char *err, size_t err_len);
+/* Load a workload file (at most 1 MiB). Same contract as wl_load_text. */
+int wl_load_file(const char *path, const char *const *params,
+		 uint32_t param_count, struct workload **out, char *err,
+		 size_t err_len);
+/* Free a workload from wl_load_text/wl_load_file. NULL is a no-op. */
+void wl_free(struct workload *wl);
+
+/* Built-in workloads by name ("bank", "default"); NULL if unknown. */
+const struct workload *wl_find(const char *name);
+/* Iterate built-ins: returns NULL past the end. */
+const struct workload *wl_builtin(uint32_t index);
+
+#endif /* WH_WORKLOADS_H */
