@@ -118,17 +118,21 @@ void commit_note_op(struct world *w, struct conn *c,
  * rollback journal lives in the writer's memory (or nowhere): a writer
  * whose database writes fail may be unable to undo them, and the undo
  * record is gone once its pager gives up or its process dies, so SQLite
- * documents that the database may be left corrupt. The first injected
+ * documents that the database may be left corrupt. The point is marked
+ * in the history (hist_mark_unsafe, once) at the first of: an injected
  * failure of a write, truncate or sync of the database file (an I/O error
  * or a full disk) by a connection holding the write lock (RESERVED or
- * above), or inside a COMMIT that took it, and the first power loss while
- * a connection holds it, mark that point in the history
- * (hist_mark_unsafe, once); the oracle labels what ended after it. Any
- * other fault (a read, a lock, an allocation) leaves the file as it was
- * and the in-memory journal able to undo what was written; a fault on a
- * reader, or a power loss while nobody writes, leaves the synced file as
- * it was: no mark. Only the history
- * changes here: no draw, no trace fold, no scheduling decision.
+ * above) or inside a COMMIT that took it; any injected I/O error hitting
+ * such a writer after it wrote the database file in its current hold (a
+ * cache spill, a commit under way): SQLite's pager enters its error state
+ * and drops the in-memory journal without playing it back (a read error
+ * in a spilled transaction left the database corrupt, nightly seed
+ * 16098425751179306291); a power loss while a connection holds the lock.
+ * The oracle labels what ended after it. A fault before the writer
+ * touched the file, an allocation failure (the pager stays usable and
+ * rolls back), a fault on a reader, or a power loss while nobody writes
+ * leave the file as it was: no mark. Only the history changes here: no
+ * draw, no trace fold, no scheduling decision.
  */
 static bool journal_in_memory(const struct world *w)
 {

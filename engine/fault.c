@@ -45,10 +45,14 @@ int fault_io(struct world *w, struct conn *c, enum wh_op_kind kind, const char *
 		c->commit_fault_wal_io = kind == WH_OP_WRITE && world__file_is(w, file, "-wal");
 	}
 	if (code != SQLITE_OK) {
-		/* Only a failed change of the database file can leave it
-		 * half-written for the in-memory journal to fail to undo. */
-		if ((kind == WH_OP_WRITE || kind == WH_OP_TRUNCATE || kind == WH_OP_SYNC) &&
-		    world__file_is(w, file, ""))
+		/* A failed change of the database file, or any I/O error once
+		 * the writer has changed it (a cache spill, a commit under way):
+		 * the pager then gives up (its error state), and with it the
+		 * in-memory journal, without playing it back. A fault before
+		 * the file was touched leaves nothing to undo. */
+		if (((kind == WH_OP_WRITE || kind == WH_OP_TRUNCATE || kind == WH_OP_SYNC) &&
+		     world__file_is(w, file, "")) ||
+		    c->wrote_under_lock)
 			commit_note_unsafe(w, c);
 		w->res->stats.faults_injected++;
 		w->res->stats.faults_by_kind[kind]++;

@@ -402,6 +402,39 @@ static void test_commit_without_db_write_aborted(void **state)
 	world_result_free(&r);
 }
 
+/* Journal mode MEMORY, only read (and file-size) faults: a writer whose
+ * small cache spilled pages to the database file hits a read error; the
+ * pager enters its error state and drops the in-memory journal without
+ * playing it back, and the database ends corrupt (integrity_check, an
+ * aborted transaction's rows in the final state). That is the documented
+ * risk of the mode, so the unsafe point must be marked there, although no
+ * write of the database failed (nightly seed). Fails if only failed
+ * database writes mark the point. */
+static void test_journal_memory_read_fault_after_spill(void **state)
+{
+	(void)state;
+	struct world_config cfg;
+	world_config_default(&cfg);
+	cfg.seed = 16098425751179306291ULL;
+	cfg.workload = wl_find("blobs");
+	cfg.conn_count = 14;
+	cfg.txn_count = 1000;
+	cfg.journal_mode = "memory";
+	cfg.synchronous = "off";
+	cfg.faults = WORLD_FAULTS_IO;
+	static const char *const pragmas[] = { "cache_size=10", "mmap_size=268435456",
+					       "wal_autocheckpoint=100", "page_size=1024" };
+	for (uint32_t i = 0; i < 4; i++)
+		cfg.pragmas[i] = pragmas[i];
+	cfg.pragma_count = 4;
+	struct outcome o = run_checked(&cfg);
+	assert_true(o.unsafe_event != 0);
+	assert_true(o.memory_unsafe > 0);
+	assert_int_equal(o.stats.faults_by_kind[WH_OP_WRITE], 0);
+	if (o.unexpected)
+		fail_msg("memory journal after a spill: %s", o.kinds);
+}
+
 /* Chaos (io + crash + reopens + spikes) passes and is deterministic. */
 static void test_chaos_pass_and_deterministic(void **state)
 {
@@ -553,6 +586,7 @@ int main(void)
 		cmocka_unit_test(test_failed_commit_after_db_write_indeterminate),
 		cmocka_unit_test(test_hot_journal_rollback_not_a_commit_point),
 		cmocka_unit_test(test_commit_without_db_write_aborted),
+		cmocka_unit_test(test_journal_memory_read_fault_after_spill),
 		cmocka_unit_test(test_chaos_pass_and_deterministic),
 		cmocka_unit_test(test_bitflip_reports),
 		cmocka_unit_test(test_journal_memory_faults_expected),
