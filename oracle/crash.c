@@ -274,6 +274,7 @@ int oracle__crash_resolve(struct oracle__ctx *c, const struct oracle__plan *p,
 		.lo = cs->lo,
 		.states = cs->state_count,
 		.phantom = ORACLE_NONE,
+		.undo_from = ORACLE_NONE,
 	};
 	if (cr->recovered_rc != SQLITE_OK)
 		return SQLITE_OK; /* nothing to compare: resume as promised */
@@ -288,12 +289,73 @@ int oracle__crash_resolve(struct oracle__ctx *c, const struct oracle__plan *p,
 						   : SQLITE_OK;
 }
 
+/*
+ * A power loss right after a clean reopen (nothing written between) may
+ * undo what the reopen showed: the reopen syncs nothing, so a COMMIT that
+ * failed after finalising its journal but before syncing that (truncate
+ * mode: the truncate done, its sync failed) is visible at the reopen, and
+ * the power loss brings the journal back and rolls it back. SQLite told
+ * that COMMIT it failed, so losing it breaks no promise. Only the epoch's
+ * trailing indeterminate writers (after its last committed one,
+ * crash_required) can go this way. When the recovered digest equals the
+ * state before some of them, crash e matches at its own step with
+ * undo_from set, and the reference is rebuilt without them; otherwise it
+ * is rebuilt as it was. Returns 0, or -1 when the reference failed.
+ */
+int oracle__crash_undo_reopen(struct oracle__ctx *c, const struct oracle__plan *p,
+			      struct oracle__crash_out *co, uint32_t e)
+{
+	const struct history *h = c->h;
+	struct oracle__crash_out *out = &co[e];
+	if (e == 0 || out->matched || h->crashes[e].recovered_rc != SQLITE_OK ||
+	    h->crashes[e].kind != HIST_CRASH_POWER_LOSS ||
+	    h->crashes[e - 1].kind != HIST_CRASH_REOPEN || !co[e - 1].matched ||
+	    co[e - 1].pos != c->crash_step[e - 1])
+		return 0;
+	uint32_t prev = c->crash_step[e - 1], step = c->crash_step[e];
+	for (uint32_t s = prev + 1; s < step; s++)
+		if (!p->steps[s].noop)
+			return 0; /* something was written since the reopen */
+	bool tried = false;
+	for (uint32_t q = prev; q-- > c->crash_required[e - 1];) {
+		if (p->steps[q].noop)
+			continue;
+		tried = true;
+		if (oracle__crash_rebuild(c, p, co, q) != 0)
+			return -1;
+		uint64_t d = 0;
+		if (oracle__ref_digest(&c->ref, &d) != SQLITE_OK)
+			return -1;
+		if (d == h->crashes[e].recovered_digest) {
+			out->matched = true;
+			out->pos = step;
+			out->undo_from = q;
+			break;
+		}
+	}
+	if (tried && oracle__crash_rebuild(c, p, co, step) != 0)
+		return -1;
+	return 0;
+}
+
 bool oracle__crash_allowed(const struct oracle__ctx *c, uint32_t e,
 			   uint32_t pos)
 {
 	WH_ASSERT(e < c->crash_count);
 	WH_ASSERT(pos <= c->crash_step[e]);
 	return !crash_requires_all(c, e) || pos >= c->crash_required[e];
+}
+
+/* Is step s (of crash e's epoch) undone by the power loss that followed
+ * the clean reopen ending that epoch (undo_from)? Only crashes at or
+ * before upto count: rebuilding to a crash step is rebuilding what that
+ * crash left. */
+static bool undone_later(const struct oracle__ctx *c, const struct oracle__crash_out *co,
+			 uint32_t e, uint32_t s, uint32_t upto)
+{
+	uint32_t n = e + 1;
+	return n < c->crash_count && c->crash_step[n] <= upto &&
+	       co[n].undo_from != ORACLE_NONE && s >= co[n].undo_from;
 }
 
 int oracle__crash_rebuild(struct oracle__ctx *c, const struct oracle__plan *p,
@@ -313,8 +375,8 @@ int oracle__crash_rebuild(struct oracle__ctx *c, const struct oracle__plan *p,
 		if (st->noop)
 			continue;
 		WH_ASSERT(e < c->crash_count); /* upto is a crash step */
-		if (s >= co[e].pos)
-			continue; /* lost at crash e */
+		if (s >= co[e].pos || undone_later(c, co, e, s, upto))
+			continue; /* lost at crash e, or at the power loss after it */
 		char *why = NULL;
 		(void)oracle__ref_apply(&c->ref, c->h->txns[st->txn], &why);
 		free(why);
@@ -517,6 +579,16 @@ void oracle__crash_report(struct oracle__ctx *c, const struct oracle__plan *p,
 		if (!co->matched) {
 			report_unmatched(c, p, o, e);
 			continue;
+		}
+		if (co->undo_from != ORACLE_NONE) {
+			buf_crash(&b, c, e);
+			oracle__buf_printf(&b, ": undid the indeterminate writers the clean reopen before it showed (a reopen syncs nothing):");
+			for (uint32_t s = co->undo_from; s < c->crash_step[e - 1]; s++)
+				if (!p->steps[s].noop)
+					oracle__buf_printf(&b, " T%u", p->steps[s].txn);
+			char *msg = oracle__buf_take(&b);
+			oracle__report_note(c->report, msg);
+			free(msg);
 		}
 		uint32_t n;
 		uint32_t all = lost_steps(c, p, e, co->pos, lost, &n);

@@ -851,6 +851,12 @@ static int sweep_crash(struct oracle__ctx *c, const struct oracle__plan *p,
 	int rc = oracle__crash_resolve(c, p, cs, &out->crashes[e]);
 	if (rc != SQLITE_OK)
 		return sweep_digest_failed(c, rc);
+	if (oracle__crash_undo_reopen(c, p, out->crashes, e) != 0) {
+		oracle__report_note(c->report, c->ref.error);
+		return -1;
+	}
+	if (out->crashes[e].undo_from != ORACLE_NONE)
+		++*version; /* rebuilt without the undone writers */
 	const struct oracle__crash_out *co = &out->crashes[e];
 	bool compared = c->h->crashes[e].recovered_rc == SQLITE_OK;
 	out->crash_bad += compared &&
@@ -1013,6 +1019,7 @@ static int stream_run(struct oracle__ctx *c, bool *included,
 				.pos = c->crash_step[e],
 				.matched = true,
 				.phantom = ORACLE_NONE,
+				.undo_from = ORACLE_NONE,
 			};
 		return c->target != NULL ? oracle__final_compare(c, &out->final) : 0;
 	}

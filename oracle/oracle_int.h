@@ -339,6 +339,15 @@ struct oracle__crash_out {
 				    top of the pre-crash state, give the
 				    recovered digest; or ORACLE_NONE */
 	uint32_t phantom_prefix; /* how many of its statements */
+	uint32_t undo_from;      /* ORACLE_NONE, or (a power loss right after
+				    a clean reopen) a position of the
+				    reopen's epoch: the indeterminate writers
+				    from there to the reopen are lost here
+				    too. A reopen syncs nothing, so a COMMIT
+				    that failed after its journal's
+				    finalisation but before that was synced
+				    is visible at the reopen and undone by
+				    the power loss (see crash.c) */
 };
 
 /* One distinct reference state passed in a crash's epoch. */
@@ -561,6 +570,12 @@ bool oracle__crash_allowed(const struct oracle__ctx *c, uint32_t e,
 /* Reopens the reference and applies p's steps before upto, leaving out
  * the steps each crash lost (co[e].pos <= step < crash step). Every crash
  * before upto must be resolved in co. Returns 0 or -1 (ref.error). */
+/* A power loss right after a clean reopen: does the recovered state
+ * lack some of the reopen epoch's trailing indeterminate writers (a
+ * reopen syncs nothing)? Sets co[e].matched and undo_from when it does;
+ * the reference ends at crash e's step either way. 0 or -1 (ref error). */
+int oracle__crash_undo_reopen(struct oracle__ctx *c, const struct oracle__plan *p,
+			      struct oracle__crash_out *co, uint32_t e);
 int oracle__crash_rebuild(struct oracle__ctx *c, const struct oracle__plan *p,
 			  const struct oracle__crash_out *co, uint32_t upto);
 /* digest_db of the reference, with statements kept in r->digests

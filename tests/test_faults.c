@@ -402,6 +402,43 @@ static void test_commit_without_db_write_aborted(void **state)
 	world_result_free(&r);
 }
 
+/* The same run: T176's COMMIT truncated its journal, the sync of that
+ * failed, and a clean reopen came next: the reopen shows T176 (the
+ * truncated journal is not hot), and the power loss right after it
+ * brings the unsynced journal back and rolls T176 back. A reopen syncs
+ * nothing and SQLite told T176 its COMMIT failed, so both recoveries are
+ * right; the oracle, which took an indeterminate writer as committed or
+ * not for the whole run, reported the reopen's state as matching nothing
+ * (a false recovery_state). Fails if the power loss may not undo the
+ * reopen epoch's trailing indeterminate writers. */
+static void test_power_loss_after_reopen_undoes_indeterminate(void **state)
+{
+	(void)state;
+	struct world_config cfg;
+	world_config_default(&cfg);
+	cfg.seed = 8913777319656531568ULL;
+	cfg.workload = wl_find("rw-register");
+	cfg.conn_count = 9;
+	cfg.txn_count = 250;
+	cfg.journal_mode = "truncate";
+	cfg.faults = WORLD_FAULTS_CHAOS;
+	cfg.pragmas[0] = "page_size=16384";
+	cfg.pragma_count = 1;
+	struct world_result r;
+	assert_int_equal(world_run(&cfg, &r), 0);
+	struct oracle_config oc;
+	oracle_config_for_world(&cfg, &r, 64, &oc);
+	struct oracle_report rep;
+	assert_int_equal(oracle_check(&r.history, &oc, &rep), 0);
+	for (uint32_t i = 0; i < rep.violation_count; i++)
+		fail_msg("%s: %.300s", rep.violations[i].kind, rep.violations[i].detail);
+	assert_non_null(rep.note);
+	assert_non_null(strstr(rep.note, "undid the indeterminate writers"));
+	assert_non_null(strstr(rep.note, "T176"));
+	oracle_report_free(&rep);
+	world_result_free(&r);
+}
+
 /* Journal mode MEMORY, only read (and file-size) faults: a writer whose
  * small cache spilled pages to the database file hits a read error; the
  * pager enters its error state and drops the in-memory journal without
@@ -587,6 +624,7 @@ int main(void)
 		cmocka_unit_test(test_hot_journal_rollback_not_a_commit_point),
 		cmocka_unit_test(test_commit_without_db_write_aborted),
 		cmocka_unit_test(test_journal_memory_read_fault_after_spill),
+		cmocka_unit_test(test_power_loss_after_reopen_undoes_indeterminate),
 		cmocka_unit_test(test_chaos_pass_and_deterministic),
 		cmocka_unit_test(test_bitflip_reports),
 		cmocka_unit_test(test_journal_memory_faults_expected),
