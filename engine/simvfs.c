@@ -1988,6 +1988,14 @@ static bool bug_is_lock_bug(enum simvfs_bug bug)
 	return bug == SIMVFS_BUG_NO_LOCKS || bug == SIMVFS_BUG_NO_SHM_LOCKS;
 }
 
+const char *const simvfs_bug_names[] = {
+	[SIMVFS_BUG_NONE] = "none",
+	[SIMVFS_BUG_NO_LOCKS] = "no-locks",
+	[SIMVFS_BUG_NO_SHM_LOCKS] = "no-shm-locks",
+	[SIMVFS_BUG_LYING_FSYNC] = "lying-fsync",
+	NULL,
+};
+
 void simvfs_set_bug(struct simvfs *vfs, enum simvfs_bug bug)
 {
 	switch (bug) {

@@ -92,6 +92,9 @@ enum simvfs_bug {
  * rule cannot be released under the other. LYING_FSYNC may change at any
  * time. */
 void simvfs_set_bug(struct simvfs *vfs, enum simvfs_bug bug);
+/* The defects' names (--vfs-bug), indexed by enum simvfs_bug, NULL after
+ * the last: "none", "no-locks", "no-shm-locks", "lying-fsync". */
+extern const char *const simvfs_bug_names[];
 
 /* A byte quota over the sum of all file sizes (0: none). A write or
  * truncate that would grow the total past it fails with SQLITE_FULL,

@@ -104,13 +104,6 @@ static const char *const target_names[] = {
 /* Fault profiles, in enum world_faults order (world_faults_name). */
 #define FAULTS_COUNT (WORLD_FAULTS_BITFLIP + 1)
 
-static const char *const vfs_bug_names[] = {
-	[SIMVFS_BUG_NONE] = "none",
-	[SIMVFS_BUG_NO_LOCKS] = "no-locks",
-	[SIMVFS_BUG_NO_SHM_LOCKS] = "no-shm-locks",
-	[SIMVFS_BUG_LYING_FSYNC] = "lying-fsync",
-};
-
 static const char *const label_names[] = {
 	[TRIAGE_PASS] = "pass",
 	[TRIAGE_EXPECTED] = "expected",
@@ -800,9 +793,8 @@ static void make_signature(struct triage_result *r, const struct world_config *c
 	sig_add(out, len, ",");
 	sig_add(out, len, world_faults_name(cfg->faults));
 	if (cfg->vfs_bug != SIMVFS_BUG_NONE) {
-		WH_ASSERT((unsigned)cfg->vfs_bug < sizeof vfs_bug_names / sizeof vfs_bug_names[0]);
 		sig_add(out, len, ",vfs-bug=");
-		sig_add(out, len, vfs_bug_names[cfg->vfs_bug]);
+		sig_add(out, len, simvfs_bug_names[cfg->vfs_bug]);
 	}
 	if (cfg->target == WORLD_TARGET_MEMORY_SHARED)
 		sig_add(out, len, ",target=memory-shared");

@@ -81,6 +81,30 @@ static void base(struct world_config *cfg, uint64_t seed)
 	cfg->txn_count = 150;
 }
 
+/* A pinned run from a nightly: its seed, workload, size, journal mode and
+ * fault profile on top of the defaults (pragmas set by the caller). */
+static void pinned(struct world_config *cfg, uint64_t seed, const char *workload,
+		   uint32_t conns, uint64_t txns, const char *journal, enum world_faults faults)
+{
+	world_config_default(cfg);
+	cfg->seed = seed;
+	cfg->workload = wl_find(workload);
+	cfg->conn_count = conns;
+	cfg->txn_count = txns;
+	cfg->journal_mode = journal;
+	cfg->faults = faults;
+}
+
+/* The chaos run where T132, T143, T139 failed before writing the database
+ * and T176 after, and a power loss followed a clean reopen (nightly). */
+static void reopen_run(struct world_config *cfg)
+{
+	pinned(cfg, 8913777319656531568ULL, "rw-register", 9, 250, "truncate",
+	       WORLD_FAULTS_CHAOS);
+	cfg->pragmas[0] = "page_size=16384";
+	cfg->pragma_count = 1;
+}
+
 static bool has_kind(const struct outcome *o, const char *const *kinds)
 {
 	for (int i = 0; kinds[i]; i++)
@@ -275,14 +299,8 @@ static void test_failed_rollback_retried(void **state)
 {
 	(void)state;
 	struct world_config cfg;
-	world_config_default(&cfg);
-	cfg.seed = 17970434366004334481ULL;
-	cfg.workload = wl_find("rw-register");
-	cfg.conn_count = 9;
-	cfg.txn_count = 1000;
-	cfg.journal_mode = "persist";
+	pinned(&cfg, 17970434366004334481ULL, "rw-register", 9, 1000, "persist", WORLD_FAULTS_IO);
 	cfg.synchronous = "normal";
-	cfg.faults = WORLD_FAULTS_IO;
 	cfg.pragmas[0] = "mmap_size=0";
 	cfg.pragmas[1] = "page_size=16384";
 	cfg.pragma_count = 2;
@@ -305,14 +323,8 @@ static void test_failed_commit_after_db_write_indeterminate(void **state)
 {
 	(void)state;
 	struct world_config cfg;
-	world_config_default(&cfg);
-	cfg.seed = 2016817157701641930ULL;
-	cfg.workload = wl_find("counter");
-	cfg.conn_count = 9;
-	cfg.txn_count = 1000;
-	cfg.journal_mode = "truncate";
+	pinned(&cfg, 2016817157701641930ULL, "counter", 9, 1000, "truncate", WORLD_FAULTS_IO);
 	cfg.strategy = SCHED_RR;
-	cfg.faults = WORLD_FAULTS_IO;
 	cfg.pragmas[0] = "page_size=1024";
 	cfg.pragma_count = 1;
 	struct world_result r;
@@ -345,16 +357,10 @@ static void test_hot_journal_rollback_not_a_commit_point(void **state)
 {
 	(void)state;
 	struct world_config cfg;
-	world_config_default(&cfg);
-	cfg.seed = 17599346887886279719ULL;
-	cfg.workload = wl_find("rw-register");
-	cfg.conn_count = 3;
-	cfg.txn_count = 2000;
-	cfg.journal_mode = "persist";
+	pinned(&cfg, 17599346887886279719ULL, "rw-register", 3, 2000, "persist", WORLD_FAULTS_IO);
 	cfg.synchronous = "normal";
 	cfg.strategy = SCHED_PCT;
 	cfg.pct_depth = 5;
-	cfg.faults = WORLD_FAULTS_IO;
 	cfg.pragmas[0] = "cache_size=-512";
 	cfg.pragma_count = 1;
 	struct outcome o = run_checked(&cfg);
@@ -379,15 +385,7 @@ static void test_commit_without_db_write_aborted(void **state)
 {
 	(void)state;
 	struct world_config cfg;
-	world_config_default(&cfg);
-	cfg.seed = 8913777319656531568ULL;
-	cfg.workload = wl_find("rw-register");
-	cfg.conn_count = 9;
-	cfg.txn_count = 250;
-	cfg.journal_mode = "truncate";
-	cfg.faults = WORLD_FAULTS_CHAOS;
-	cfg.pragmas[0] = "page_size=16384";
-	cfg.pragma_count = 1;
+	reopen_run(&cfg);
 	struct world_result r;
 	assert_int_equal(world_run(&cfg, &r), 0);
 	static const uint32_t ids[] = { 132, 143, 139 };
@@ -415,15 +413,7 @@ static void test_power_loss_after_reopen_undoes_indeterminate(void **state)
 {
 	(void)state;
 	struct world_config cfg;
-	world_config_default(&cfg);
-	cfg.seed = 8913777319656531568ULL;
-	cfg.workload = wl_find("rw-register");
-	cfg.conn_count = 9;
-	cfg.txn_count = 250;
-	cfg.journal_mode = "truncate";
-	cfg.faults = WORLD_FAULTS_CHAOS;
-	cfg.pragmas[0] = "page_size=16384";
-	cfg.pragma_count = 1;
+	reopen_run(&cfg);
 	struct world_result r;
 	assert_int_equal(world_run(&cfg, &r), 0);
 	struct oracle_config oc;
@@ -451,14 +441,8 @@ static void test_journal_memory_read_fault_after_spill(void **state)
 {
 	(void)state;
 	struct world_config cfg;
-	world_config_default(&cfg);
-	cfg.seed = 16098425751179306291ULL;
-	cfg.workload = wl_find("blobs");
-	cfg.conn_count = 14;
-	cfg.txn_count = 1000;
-	cfg.journal_mode = "memory";
+	pinned(&cfg, 16098425751179306291ULL, "blobs", 14, 1000, "memory", WORLD_FAULTS_IO);
 	cfg.synchronous = "off";
-	cfg.faults = WORLD_FAULTS_IO;
 	static const char *const pragmas[] = { "cache_size=10", "mmap_size=268435456",
 					       "wal_autocheckpoint=100", "page_size=1024" };
 	for (uint32_t i = 0; i < 4; i++)

@@ -140,8 +140,6 @@ static const char *const journal_modes[] = {"wal", "delete", "truncate", "persis
 					    "memory", NULL};
 static const char *const sync_levels[] = {"off", "normal", "full", "extra", NULL};
 static const char *const targets[] = {"sim", "memory-shared", NULL};
-static const char *const vfs_bugs[] = {"none", "no-locks", "no-shm-locks", "lying-fsync",
-				       NULL};
 
 /* Parse argv (argv[0] is the command name). Returns 0, -1 after --help,
  * or an exit code. */
@@ -217,9 +215,9 @@ int run_parse_opts(int argc, char **argv, struct run_opts *o)
 			o->cfg.faults = (enum world_faults)f;
 		} else if (strcmp(a, "--vfs-bug") == 0) {
 			const char *b = NULL;
-			rc = parse_choice(a, v, vfs_bugs, &b);
-			for (int k = 0; rc == 0 && vfs_bugs[k]; k++)
-				if (b == vfs_bugs[k])
+			rc = parse_choice(a, v, simvfs_bug_names, &b);
+			for (int k = 0; rc == 0 && simvfs_bug_names[k]; k++)
+				if (b == simvfs_bug_names[k])
 					o->cfg.vfs_bug = (enum simvfs_bug)k;
 			o->vfs_bug_name = b;
 		} else if (strcmp(a, "--sector-size") == 0) {
