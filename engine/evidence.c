@@ -9,6 +9,15 @@
 #include <inttypes.h>
 #include <string.h>
 
+/* A connection's lock level changes; above_shared counts the connections
+ * holding more than SHARED, so the race check needs no scan. */
+static void hj_set_level(struct hot_journal_watch *hj, int conn, int64_t level)
+{
+	hj->above_shared -= hj->level[conn] > SQLITE_LOCK_SHARED;
+	hj->level[conn] = (uint8_t)level;
+	hj->above_shared += hj->level[conn] > SQLITE_LOCK_SHARED;
+}
+
 /*
  * Evidence of SQLite's hot-journal race (the finding pinned in
  * tests/test_findings.c, catalogued as hot-journal-taken-for-live): a
@@ -38,20 +47,20 @@ void evidence_note_op(struct world *w, int conn, enum wh_op_kind kind,
 		if (a == SQLITE_LOCK_EXCLUSIVE && b == SQLITE_LOCK_PENDING && rc == SQLITE_BUSY &&
 		    hj->level[conn] == SQLITE_LOCK_SHARED)
 			hj->pending_plus1 = conn + 1;
-		hj->level[conn] = (uint8_t)b;
+		hj_set_level(hj, conn, b);
 	} else if (db && kind == WH_OP_UNLOCK) {
 		if (hj->pending_plus1 == conn + 1)
 			hj->pending_plus1 = 0;
-		hj->level[conn] = (uint8_t)b;
+		hj_set_level(hj, conn, b);
 		hj->misled[conn] = false;
 		hj->journal_seen[conn] = false;
 	} else if (journal && kind == WH_OP_ACCESS) {
 		hj->journal_seen[conn] = b == 1;
 	} else if (db && kind == WH_OP_CHECK_RESERVED) {
-		bool others_shared = true;
-		for (uint32_t k = 0; k < w->cfg->conn_count && others_shared; k++)
-			others_shared = (int)k + 1 == hj->pending_plus1 ||
-					hj->level[k] <= SQLITE_LOCK_SHARED;
+		/* Above SHARED: at most the PENDING holder. */
+		uint32_t pending_above = hj->pending_plus1 != 0 &&
+					 hj->level[hj->pending_plus1 - 1] > SQLITE_LOCK_SHARED;
+		bool others_shared = hj->above_shared == pending_above;
 		hj->misled[conn] = hj->journal_seen[conn] && hj->pending_plus1 != 0 &&
 				   hj->pending_plus1 != conn + 1 && others_shared && a == 1;
 	} else if (hj->misled[conn] && ((db && kind == WH_OP_READ) ||

@@ -197,6 +197,8 @@ struct hot_journal_watch {
 	uint8_t level[WORLD_MAX_CONNS];        /* each connection's lock on
 						  the database file, as its
 						  last lock/unlock left it */
+	uint32_t above_shared;                 /* connections whose level is
+						  above SHARED */
 	bool journal_seen[WORLD_MAX_CONNS];    /* its access() found the
 						  journal, since its last
 						  unlock of the database */
