@@ -131,6 +131,10 @@ static int conn_apply_pragmas(struct conn *c)
 		snprintf(sql, sizeof sql, "PRAGMA %s", cfg->pragmas[i]);
 		rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
 	}
+	/* A run from a collapsed prefix (world.h, setup_sql): the schema is
+	 * read now, as the prefix's connections had read it. */
+	if (rc == SQLITE_OK && cfg->setup_sql != NULL)
+		rc = sqlite3_exec(c->db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL);
 	return rc;
 }
 
@@ -325,6 +329,8 @@ static enum step step_open(struct conn *c)
 	if (c->call_rc == SQLITE_OK) {
 		c->open_failures = 0;
 		c->state = CS_THINK;
+		if (w->cfg->opened != NULL)
+			w->cfg->opened(w->cfg->progress_ctx, c->id);
 	} else if (++c->open_failures < 64 && w->cfg->faults != WORLD_FAULTS_NONE) {
 		c->state = CS_OPEN_RETRY; /* faults: try again */
 	} else {

@@ -191,6 +191,11 @@ static void reseed_sqlite_prng(struct world *w)
 	sqlite3_vfs_register(prev, 1);
 }
 
+static const char *world_setup_sql(const struct world_config *cfg)
+{
+	return cfg->setup_sql != NULL ? cfg->setup_sql : cfg->workload->setup_sql;
+}
+
 static int world_setup_db(struct world *w)
 {
 	const struct world_config *cfg = w->cfg;
@@ -216,7 +221,7 @@ static int world_setup_db(struct world *w)
 		rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
 	}
 	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(db, cfg->workload->setup_sql, NULL, NULL, NULL);
+		rc = sqlite3_exec(db, world_setup_sql(cfg), NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
 		char msg[512];
 		snprintf(msg, sizeof msg, "workload setup failed: %s",
@@ -415,7 +420,7 @@ int world_run(const struct world_config *cfg, struct world_result *res)
 	w->runner = &conn_fiber_runner;
 	w->hash = wh_mix64(cfg->seed ^ 0x77686f70ULL);
 	hist_init(&res->history);
-	hist_set_setup(&res->history, cfg->workload->setup_sql);
+	hist_set_setup(&res->history, world_setup_sql(cfg));
 	res->history.observer = cfg->observer;
 	wh_prng_seed_taped(&w->vfs_rng, cfg->seed, WH_STREAM_VFS_RANDOM, cfg->tape);
 	wh_prng_seed_taped(&w->fault_rng, cfg->seed, WH_STREAM_FAULTS, cfg->tape);

@@ -235,5 +235,30 @@ else
 	nok "tests/corpus/no-locks-8x1000.whop is missing"
 fi
 
+# --- the stale-schema finding: the prefix collapses into a setup ------
+corpus=$(dirname "$0")/corpus/stale-schema-7x2000.whop
+if [ -f "$corpus" ]; then
+	mkdir -p "$tmp/stale"
+	"$W" shrink "$corpus" --out "$tmp/stale/MIN.whop" --time-limit 60 --quiet
+	rc=$?
+	out=$("$W" replay "$tmp/stale/MIN.whop" --json 2>/dev/null)
+	rrc=$?
+	st=$(echo "$out" | json_statements)
+	[ $rc -eq 0 ] && [ $rrc -eq 1 ] && [ -n "$st" ] && [ "$st" -le 20 ] &&
+		[ "$(signature_of "$tmp/stale/MIN.whop")" = "$(signature_of "$corpus")" ]
+	check $? "the corpus's stale-schema run (7 connections, 2000 transactions) shrinks to at most 20 statements ($st) and replays as the same known finding"
+	grep -q '^setup INSERT INTO' "$tmp/stale/MIN.whop" &&
+		grep -q '^-- run.s transactions before the racing window had committed' "$tmp/stale/MIN.sql" &&
+		grep -q 'SELECT count(\*) FROM sqlite_schema' "$tmp/stale/MIN.sql"
+	check $? "its start collapsed into a setup holding the committed state (replay file and MIN.sql)"
+	# The setup is part of the file: tampering with it is caught.
+	sed 's/^setup INSERT INTO/setup INSERT OR IGNORE INTO/' "$tmp/stale/MIN.whop" >"$tmp/stale/bad.whop"
+	"$W" replay "$tmp/stale/bad.whop" >/dev/null 2>"$tmp/stale/err"
+	[ $? -eq 2 ] && grep -q 'checksum' "$tmp/stale/err"
+	check $? "a replay file whose setup was edited is refused (exit 2, checksum)"
+else
+	nok "tests/corpus/stale-schema-7x2000.whop is missing"
+fi
+
 echo "1..$n"
 [ $fails -eq 0 ]
