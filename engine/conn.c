@@ -208,7 +208,7 @@ static int conn_call(struct conn *c, enum call_op op)
 	WH_ASSERT(c->call_op == op);
 	WH_ASSERT(w->running == NULL);
 	w->running = c;
-	fault_alloc_arm(c->dead ? NULL : w);
+	fault_alloc_arm(c->dead ? NULL : c);
 	w->runner->resume(c);
 	fault_alloc_arm(NULL);
 	w->running = NULL;

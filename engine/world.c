@@ -266,7 +266,9 @@ static void report_hang(struct world *w, const char *why)
 
 _Static_assert(WH_STREAM_LATENCY_CONN >= WH_STREAM_CONN + WORLD_MAX_CONNS,
 	       "connection streams and latency tracks do not overlap");
-_Static_assert(2 * WORLD_MAX_CONNS + 16 <= WH_TAPE_MAX_TRACKS,
+_Static_assert(WH_STREAM_FAULTS_CONN >= WH_STREAM_LATENCY_CONN + WORLD_MAX_CONNS,
+	       "latency and fault tracks do not overlap");
+_Static_assert(3 * WORLD_MAX_CONNS + 16 <= WH_TAPE_MAX_TRACKS,
 	       "a tape has room for every stream of a run");
 
 /* The scheduler, seeded from the run. */

@@ -324,8 +324,8 @@ int fault_io(struct world *w, struct conn *c, enum wh_op_kind kind, const char *
 	     int64_t arg);
 /* Install the allocator wrapper (once, before sqlite3_initialize). */
 int fault_alloc_install(void);
-/* Arm allocation failures for w on this thread (NULL: disarm). */
-void fault_alloc_arm(struct world *w);
+/* Arm allocation failures for c's calls on this thread (NULL: disarm). */
+void fault_alloc_arm(struct conn *c);
 /* Between picks: the crash, reopen, bit flip or disk-full window due. */
 void fault_tick(struct world *w);
 

@@ -136,7 +136,7 @@ if [ -n "$seed" ]; then
 	bytes=$(wc -c <"$tmp/dirty.whop")
 	head -c $((bytes / 2)) "$tmp/dirty.whop" >"$tmp/trunc.whop"
 	sed 's/^verdict fail$/verdict pass/' "$tmp/dirty.whop" >"$tmp/corrupt.whop"
-	printf 'whopper-replay 2\n\001\002\000garbage' >"$tmp/binary.whop"
+	printf 'whopper-replay 3\n\001\002\000garbage' >"$tmp/binary.whop"
 	sed 's/^whopper-replay [0-9]*$/whopper-replay 1/' "$tmp/dirty.whop" >"$tmp/version.whop"
 	for f in trunc corrupt binary version; do
 		"$W" replay "$tmp/$f.whop" >/dev/null 2>"$tmp/err"

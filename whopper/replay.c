@@ -4,7 +4,7 @@
  *
  * Format (text, line-oriented, so a file can be read and diffed):
  *
- *   whopper-replay 2
+ *   whopper-replay 3
  *   whopper-version 0.1.0
  *   whopper-commit 1a2b3c4
  *   sqlite-version 3.40.1
@@ -23,7 +23,7 @@
  *   ...                                 values in hex, up to 8 per line
  *
  * Tracks (engine/prng.h): 1000 + i connection i's workload draws, 3000 + i
- * its latency draws, 7 the pick log (owner + 1 above 5 bits of op kind,
+ * its latency draws, 5000 + i its fault decisions, 7 the pick log (owner + 1 above 5 bits of op kind,
  * one per scheduler step), 3-6 the other streams' raw draws.
  *   checksum 5e1d...                    over every byte before this line
  *
@@ -44,9 +44,12 @@
 
 /* Format 2: picks are a log of what ran (stream 7) and latencies are kept
  * per connection (3000 + id) instead of raw draws of streams 1 and 2
- * (engine/sched.h). The lines are unchanged, but a format-1 tape means
- * something else, so such files are refused, not misread. */
-#define REPLAY_FORMAT 2
+ * (engine/sched.h). Format 3: a connection's fault decisions are kept on
+ * its own track (5000 + id) instead of the shared stream 4 (engine/
+ * fault.c), and a shrunk run may carry "setup" lines. The lines are
+ * unchanged, but an older tape means something else, so such files are
+ * refused, not misread. */
+#define REPLAY_FORMAT 3
 
 #ifndef WHOPPER_COMMIT
 #define WHOPPER_COMMIT "unknown"
@@ -320,7 +323,9 @@ static bool read_setup_line(struct replay_file *rf, const char *rest)
 static bool parse_hex64(const char *s, uint64_t *out)
 {
 	char *end;
-	if (*s == '\0' || strlen(s) > 16)
+	/* Hex digits only: strtoull would also take leading blanks, a sign
+	 * or "0x", so a corrupted digit could read as the same value. */
+	if (*s == '\0' || strlen(s) > 16 || strspn(s, "0123456789abcdefABCDEF") != strlen(s))
 		return false;
 	errno = 0;
 	unsigned long long v = strtoull(s, &end, 16);
