@@ -95,6 +95,17 @@
  * in the dead connection may still touch them through pointers it holds.
  * The graveyard is freed when the last dead handle closes.
  *
+ * Libraries. The VFS is registered in the SQLite library the run targets
+ * (cfg.api) and may be registered in one more (simvfs_register_in: the
+ * linked SQLite, which reads the target's files for the oracle). Each
+ * library links the sqlite3_vfs structs it knows through their pNext, so
+ * each registration has a struct of its own (struct simvfs_reg), whose
+ * pAppData leads back to the one shared state: same files, locks and
+ * hooks whichever library calls. A handle remembers the library that
+ * opened it, and strings xFileControl hands back (VFSNAME, TEMPFILENAME)
+ * are made by that library's sqlite3_mprintf, since that library frees
+ * them with its sqlite3_free.
+ *
  * Planted bugs (simvfs_set_bug), for proving the oracle: NO_LOCKS grants
  * every xLock as if the handle were alone (nothing is counted on the
  * inode), NO_SHM_LOCKS grants every xShmLock and records nothing,

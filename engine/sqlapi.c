@@ -169,7 +169,9 @@ static bool linked_symbolic(void *handle)
 	return false;
 }
 
-/* Fill api from handle. 0, or -1 with the reason in err. */
+/* Fill api from handle. 0, or -1 with the reason in err: too old when it
+ * says its version (that explains a missing entry point best), else the
+ * first missing entry point. */
 static int resolve_symbols(void *handle, const char *path, struct wh_sqlapi *api, char *err,
 			   size_t err_len)
 {
@@ -189,6 +191,12 @@ static int resolve_symbols(void *handle, const char *path, struct wh_sqlapi *api
 		_Static_assert(sizeof fn == sizeof sym, "code and data pointers have one size");
 		memcpy(&fn, &sym, sizeof fn);
 		memcpy((char *)api + s->offset, &fn, sizeof fn);
+	}
+	if (api->libversion_number != NULL && api->libversion_number() < WH_SQLAPI_VERSION_MIN) {
+		snprintf(err, err_len, "%s: SQLite %d.%d.%d is too old: whopper needs 3.7.17 or later (its simulated VFS is version 3, with xFetch and xUnfetch)",
+			 path, api->libversion_number() / 1000000, api->libversion_number() / 1000 % 1000,
+			 api->libversion_number() % 1000);
+		return -1;
 	}
 	if (missing == 0)
 		return 0;
@@ -239,12 +247,6 @@ int wh_sqlapi_load(const char *path, const struct wh_sqlapi **out, char *err, si
 	if (SQLAPI_NO_DEEPBIND && !linked_symbolic(handle)) {
 		snprintf(err, err_len, "%s: not linked with -Wl,-Bsymbolic: this sanitizer build cannot load it with RTLD_DEEPBIND, so its calls to itself would reach the linked SQLite",
 			 path);
-		goto out_close;
-	}
-	int version = api->libversion_number();
-	if (version < WH_SQLAPI_VERSION_MIN) {
-		snprintf(err, err_len, "%s: SQLite %s is too old: whopper needs 3.7.17 or later (its simulated VFS is version 3, with xFetch and xUnfetch)",
-			 path, api->libversion());
 		goto out_close;
 	}
 	if (sqlapi_loaded_count == SQLAPI_LOADED_MAX) {

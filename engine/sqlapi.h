@@ -48,7 +48,7 @@
  * table cannot drift from them. */
 #define WH_SQLAPI_REQUIRED(X)                                               \
 	X(libversion) X(libversion_number) X(sourceid)                      \
-	X(initialize) X(shutdown) X(config) X(randomness)                   \
+	X(initialize) X(shutdown) X(config) X(threadsafe) X(randomness)     \
 	X(vfs_find) X(vfs_register) X(vfs_unregister)                       \
 	X(mprintf) X(free)                                                  \
 	X(open_v2) X(close_v2) X(close) X(exec) X(errmsg) X(errstr)         \

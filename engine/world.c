@@ -132,7 +132,10 @@ int world_lib_init(const struct wh_sqlapi *api)
 	 * connection's fiber could block on. The global mutexes are never
 	 * held across a VFS call of a private-cache connection. */
 	api->shutdown();
-	if (api->config(SQLITE_CONFIG_MULTITHREAD) != SQLITE_OK)
+	/* A library built single-threaded (SQLITE_THREADSAFE=0) refuses the
+	 * mode and needs none: only the world's thread uses a target (the
+	 * oracle's second thread uses the linked SQLite). */
+	if (api->threadsafe() != 0 && api->config(SQLITE_CONFIG_MULTITHREAD) != SQLITE_OK)
 		return WH_EINVAL;
 	/* Allocation failures go through SQLite's own allocator hooks. */
 	if (fault_alloc_install(api) != 0)
