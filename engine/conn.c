@@ -134,6 +134,10 @@ static int conn_apply_pragmas(struct conn *c)
 		snprintf(sql, sizeof sql, "PRAGMA %s", cfg->pragmas[i]);
 		rc = api->exec(c->db, sql, NULL, NULL, NULL);
 	}
+	/* A run from a collapsed prefix (world.h, setup_sql): the schema is
+	 * read now, as the prefix's connections had read it. */
+	if (rc == SQLITE_OK && cfg->setup_sql != NULL)
+		rc = api->exec(c->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
 	return rc;
 }
 
@@ -208,7 +212,7 @@ static int conn_call(struct conn *c, enum call_op op)
 	WH_ASSERT(c->call_op == op);
 	WH_ASSERT(w->running == NULL);
 	w->running = c;
-	fault_alloc_arm(c->dead ? NULL : w);
+	fault_alloc_arm(c->dead ? NULL : c);
 	w->runner->resume(c);
 	fault_alloc_arm(NULL);
 	w->running = NULL;
@@ -329,6 +333,8 @@ static enum step step_open(struct conn *c)
 	if (c->call_rc == SQLITE_OK) {
 		c->open_failures = 0;
 		c->state = CS_THINK;
+		if (w->cfg->opened != NULL)
+			w->cfg->opened(w->cfg->progress_ctx, c->id);
 	} else if (++c->open_failures < 64 && w->cfg->faults != WORLD_FAULTS_NONE) {
 		c->state = CS_OPEN_RETRY; /* faults: try again */
 	} else {

@@ -19,6 +19,21 @@
  * seed's plan says which kinds may fail and how often; a persistent fault
  * keeps failing the same kind for a few ops. Decisions draw from the fault
  * stream in the deterministic order ops are made. */
+/* A connection's fault decisions draw from the shared fault stream, so a
+ * run without a tape draws exactly as it always did; on a tape they are
+ * filed under (replaying: taken from) the connection's own track, made
+ * when first needed, so that cutting another connection's work does not
+ * move this one's faults (latencies do the same: sched.c). Returns the
+ * track to put back. */
+static struct wh_track *fault_track_enter(struct world *w, const struct conn *c)
+{
+	struct wh_track *saved = w->fault_rng.track;
+	if (w->cfg->tape != NULL)
+		w->fault_rng.track =
+			wh_tape_track(w->cfg->tape, WH_STREAM_FAULTS_CONN + (uint64_t)c->id);
+	return saved;
+}
+
 int fault_io(struct world *w, struct conn *c, enum wh_op_kind kind, const char *file,
 	     int64_t arg)
 {
@@ -32,12 +47,16 @@ int fault_io(struct world *w, struct conn *c, enum wh_op_kind kind, const char *
 	if (c->persist_left > 0 && c->persist_kind == kind) {
 		c->persist_left--;
 		hit = true;
-	} else if (wh_prng_below(&w->fault_rng, 1000000) < w->plan.io_per_million) {
-		hit = true;
-		if (w->plan.persistent && wh_prng_chance(&w->fault_rng, 1, 4)) {
-			c->persist_kind = kind;
-			c->persist_left = (uint32_t)wh_prng_range(&w->fault_rng, 1, 16);
+	} else {
+		struct wh_track *saved = fault_track_enter(w, c);
+		if (wh_prng_below(&w->fault_rng, 1000000) < w->plan.io_per_million) {
+			hit = true;
+			if (w->plan.persistent && wh_prng_chance(&w->fault_rng, 1, 4)) {
+				c->persist_kind = kind;
+				c->persist_left = (uint32_t)wh_prng_range(&w->fault_rng, 1, 16);
+			}
 		}
+		w->fault_rng.track = saved;
 	}
 	int code = hit ? simvfs_fault_code(kind) : SQLITE_OK;
 	if (code != SQLITE_OK && c->in_commit && !c->commit_fault_seen) {
@@ -81,7 +100,7 @@ int fault_io(struct world *w, struct conn *c, enum wh_op_kind kind, const char *
  * library's previous allocator. So there is one slot per library, each
  * with its own set of functions (FAULT_SLOT below) bound to that slot's
  * saved methods. A process drives a few libraries at most. */
-static _Thread_local struct world *alloc_armed;
+static _Thread_local struct conn *alloc_armed;
 
 #define FAULT_SLOTS 4
 
@@ -94,10 +113,14 @@ static struct fault_slot fault_slots[FAULT_SLOTS];
 
 static bool alloc_should_fail(void)
 {
-	struct world *w = alloc_armed;
-	if (w == NULL || w->plan.alloc_per_million == 0)
+	struct conn *c = alloc_armed;
+	if (c == NULL || c->w->plan.alloc_per_million == 0)
 		return false;
-	if (wh_prng_below(&w->fault_rng, 1000000) >= w->plan.alloc_per_million)
+	struct world *w = c->w;
+	struct wh_track *saved = fault_track_enter(w, c);
+	bool fail = wh_prng_below(&w->fault_rng, 1000000) < w->plan.alloc_per_million;
+	w->fault_rng.track = saved;
+	if (!fail)
 		return false;
 	w->res->stats.alloc_failures++;
 	return true;
@@ -174,9 +197,9 @@ int fault_alloc_install(const struct wh_sqlapi *api)
 	return 0;
 }
 
-void fault_alloc_arm(struct world *w)
+void fault_alloc_arm(struct conn *c)
 {
-	alloc_armed = w;
+	alloc_armed = c;
 }
 
 static uint64_t sum_sizes(struct simvfs *vfs, const char *db)

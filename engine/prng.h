@@ -23,7 +23,10 @@ struct wh_prng {
  * On a tape, latency draws are kept per connection (WH_STREAM_LATENCY_CONN
  * + id) and scheduler picks as what was picked (WH_STREAM_PICKS), not as
  * raw draws, so that an edited tape keeps each connection's latencies and
- * the relative order of the surviving events (see sched.h). A fresh run
+ * the relative order of the surviving events (see sched.h); so are the
+ * fault decisions made for a connection's calls (WH_STREAM_FAULTS_CONN +
+ * id; the world's own, such as when the power fails, stay on
+ * WH_STREAM_FAULTS). A fresh run
  * draws exactly as before: only what the tape holds differs. */
 enum wh_stream {
 	WH_STREAM_SCHED = 1,    /* never on a tape (picks are: WH_STREAM_PICKS) */
@@ -35,6 +38,8 @@ enum wh_stream {
 	WH_STREAM_PICKS = 7,    /* log of picks: sched_pick_encode values */
 	WH_STREAM_CONN = 1000,
 	WH_STREAM_LATENCY_CONN = 3000,
+	WH_STREAM_FAULTS_CONN = 5000, /* on a tape: a connection's own
+					 fault decisions (fault.c) */
 };
 
 /* Seed a stream (detached from any tape). */

@@ -27,7 +27,7 @@
 
 /* Room for the fixed streams plus two per connection (workload and
  * latency), at up to 1024 connections. */
-#define WH_TAPE_MAX_TRACKS 2100
+#define WH_TAPE_MAX_TRACKS 3100
 
 struct wh_track {
 	uint64_t stream;      /* stream id (enum wh_stream, or CONN + i) */

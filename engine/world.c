@@ -206,6 +206,11 @@ static void reseed_sqlite_prng(struct world *w)
 	api->vfs_register(prev, 1);
 }
 
+static const char *world_setup_sql(const struct world_config *cfg)
+{
+	return cfg->setup_sql != NULL ? cfg->setup_sql : cfg->workload->setup_sql;
+}
+
 static int world_setup_db(struct world *w)
 {
 	const struct world_config *cfg = w->cfg;
@@ -232,7 +237,7 @@ static int world_setup_db(struct world *w)
 		rc = api->exec(db, sql, NULL, NULL, NULL);
 	}
 	if (rc == SQLITE_OK)
-		rc = api->exec(db, cfg->workload->setup_sql, NULL, NULL, NULL);
+		rc = api->exec(db, world_setup_sql(cfg), NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
 		char msg[512];
 		snprintf(msg, sizeof msg, "workload setup failed: %s",
@@ -277,7 +282,9 @@ static void report_hang(struct world *w, const char *why)
 
 _Static_assert(WH_STREAM_LATENCY_CONN >= WH_STREAM_CONN + WORLD_MAX_CONNS,
 	       "connection streams and latency tracks do not overlap");
-_Static_assert(2 * WORLD_MAX_CONNS + 16 <= WH_TAPE_MAX_TRACKS,
+_Static_assert(WH_STREAM_FAULTS_CONN >= WH_STREAM_LATENCY_CONN + WORLD_MAX_CONNS,
+	       "latency and fault tracks do not overlap");
+_Static_assert(3 * WORLD_MAX_CONNS + 16 <= WH_TAPE_MAX_TRACKS,
 	       "a tape has room for every stream of a run");
 
 /* The scheduler, seeded from the run. */
@@ -445,7 +452,7 @@ int world_run(const struct world_config *cfg, struct world_result *res)
 	w->api = api;
 	w->hash = wh_mix64(cfg->seed ^ 0x77686f70ULL);
 	hist_init(&res->history);
-	hist_set_setup(&res->history, cfg->workload->setup_sql);
+	hist_set_setup(&res->history, world_setup_sql(cfg));
 	res->history.observer = cfg->observer;
 	wh_prng_seed_taped(&w->vfs_rng, cfg->seed, WH_STREAM_VFS_RANDOM, cfg->tape);
 	wh_prng_seed_taped(&w->fault_rng, cfg->seed, WH_STREAM_FAULTS, cfg->tape);

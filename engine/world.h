@@ -79,6 +79,16 @@ struct world_config {
 	int sector_size;               /* simulated device; 0: 4096 */
 	int device_characteristics;    /* SQLITE_IOCAP_*; -1: VFS default */
 	FILE *trace;                   /* readable trace, or NULL */
+	/* Setup SQL run instead of the workload's, or NULL. The shrinker
+	 * sets it when it collapses the start of a run into the state it
+	 * built (shrink_setup.c); the history records what ran, so the
+	 * oracle's reference starts from the same state. */
+	const char *setup_sql;
+	/* With setup_sql set the run starts mid-way, from the state a
+	 * prefix of another run built, and every connection reads the
+	 * schema as it opens, as it would have in that prefix: a connection
+	 * that had never read it would make calls the prefix's own
+	 * connections did not (and could hide a stale-schema race). */
 	const struct world_skip *skips; /* sorted by (txn, stmt) */
 	uint32_t skip_count;
 	struct wh_tape *tape;          /* choice stream to record into, or
@@ -86,6 +96,10 @@ struct world_config {
 	/* Progress callback, called after each finished transaction (never
 	 * influences the run). */
 	void (*progress)(void *ctx, uint64_t done, uint64_t total);
+	/* Called with progress_ctx when a connection has opened (and after
+	 * each reopen); never influences the run. The shrinker marks there
+	 * where a connection's own work starts on the tape. NULL: none. */
+	void (*opened)(void *ctx, int conn);
 	void *progress_ctx;
 	/* Told of every transaction begin/end and crash as the history
 	 * records them (the oracle's concurrent check); never influences

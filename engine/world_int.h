@@ -328,8 +328,8 @@ int fault_io(struct world *w, struct conn *c, enum wh_op_kind kind, const char *
  * after its sqlite3_shutdown, before its sqlite3_initialize). 0, or -1
  * when the library refused it or too many libraries have one. */
 int fault_alloc_install(const struct wh_sqlapi *api);
-/* Arm allocation failures for w on this thread (NULL: disarm). */
-void fault_alloc_arm(struct world *w);
+/* Arm allocation failures for c's calls on this thread (NULL: disarm). */
+void fault_alloc_arm(struct conn *c);
 /* Between picks: the crash, reopen, bit flip or disk-full window due. */
 void fault_tick(struct world *w);
 

@@ -64,6 +64,11 @@ for s in rr pct; do
 done
 
 # --- triage: known findings, --known files --------------------------
+"$W" run --seed 3 --txns 20 --device tin >/dev/null 2>"$tmp/err"; rc=$?
+[ $rc -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q -- '--device' "$tmp/err"
+check $? "an unknown --device: one line naming the flag, exit 2"
+"$W" run --seed 3 --txns 20 --journal wal --device non-powersafe 2>&1 | grep -q -- 'repro: .*--device non-powersafe'
+check $? "a run on a non-powersafe device says so in its repro line"
 "$W" findings list >"$tmp/list"
 [ $? -eq 0 ] && grep -q '^stale-schema-no-such-table$' "$tmp/list" &&
 	grep -q '^hot-journal-taken-for-live$' "$tmp/list" &&

@@ -136,7 +136,7 @@ if [ -n "$seed" ]; then
 	bytes=$(wc -c <"$tmp/dirty.whop")
 	head -c $((bytes / 2)) "$tmp/dirty.whop" >"$tmp/trunc.whop"
 	sed 's/^verdict fail$/verdict pass/' "$tmp/dirty.whop" >"$tmp/corrupt.whop"
-	printf 'whopper-replay 2\n\001\002\000garbage' >"$tmp/binary.whop"
+	printf 'whopper-replay 3\n\001\002\000garbage' >"$tmp/binary.whop"
 	sed 's/^whopper-replay [0-9]*$/whopper-replay 1/' "$tmp/dirty.whop" >"$tmp/version.whop"
 	for f in trunc corrupt binary version; do
 		"$W" replay "$tmp/$f.whop" >/dev/null 2>"$tmp/err"
@@ -233,6 +233,31 @@ if [ -f "$corpus" ]; then
 	check $? "its MIN.sql shows where a connection was parked inside a VFS call"
 else
 	nok "tests/corpus/no-locks-8x1000.whop is missing"
+fi
+
+# --- the stale-schema finding: the prefix collapses into a setup ------
+corpus=$(dirname "$0")/corpus/stale-schema-7x2000.whop
+if [ -f "$corpus" ]; then
+	mkdir -p "$tmp/stale"
+	"$W" shrink "$corpus" --out "$tmp/stale/MIN.whop" --time-limit 60 --quiet
+	rc=$?
+	out=$("$W" replay "$tmp/stale/MIN.whop" --json 2>/dev/null)
+	rrc=$?
+	st=$(echo "$out" | json_statements)
+	[ $rc -eq 0 ] && [ $rrc -eq 1 ] && [ -n "$st" ] && [ "$st" -le 20 ] &&
+		[ "$(signature_of "$tmp/stale/MIN.whop")" = "$(signature_of "$corpus")" ]
+	check $? "the corpus's stale-schema run (7 connections, 2000 transactions) shrinks to at most 20 statements ($st) and replays as the same known finding"
+	grep -q '^setup INSERT INTO' "$tmp/stale/MIN.whop" &&
+		grep -q '^-- run.s transactions before the racing window had committed' "$tmp/stale/MIN.sql" &&
+		grep -q 'SELECT count(\*) FROM sqlite_schema' "$tmp/stale/MIN.sql"
+	check $? "its start collapsed into a setup holding the committed state (replay file and MIN.sql)"
+	# The setup is part of the file: tampering with it is caught.
+	sed 's/^setup INSERT INTO/setup INSERT OR IGNORE INTO/' "$tmp/stale/MIN.whop" >"$tmp/stale/bad.whop"
+	"$W" replay "$tmp/stale/bad.whop" >/dev/null 2>"$tmp/stale/err"
+	[ $? -eq 2 ] && grep -q 'checksum' "$tmp/stale/err"
+	check $? "a replay file whose setup was edited is refused (exit 2, checksum)"
+else
+	nok "tests/corpus/stale-schema-7x2000.whop is missing"
 fi
 
 echo "1..$n"

@@ -275,7 +275,7 @@ static void test_corrupt_any_byte(void **state)
 			char err[512] = "";
 			int rc = replay_read(bad, &rf, err, sizeof err);
 			if (rc != 2)
-				fail_msg("byte %zu set to 0x%02x was accepted", i, (unsigned char)subst[s]);
+				fail_msg("byte %zu set to 0x%02x was accepted: ...%.40s...", i, (unsigned char)subst[s], full + (i > 20 ? i - 20 : 0));
 			assert_names_file_line(err, bad);
 		}
 	}

@@ -362,6 +362,39 @@ static void test_hang_is_a_finding(void **state)
 	world_result_free(&r);
 }
 
+/* On a tape, a connection's fault decisions are kept on its own track
+ * (so that the shrinker cutting one connection's work leaves the others'
+ * faults where they were), while a run draws exactly the same faults with
+ * or without a tape: same trace hash, same counts. */
+static void test_fault_draws_per_connection(void **state)
+{
+	(void)state;
+	struct world_config cfg;
+	base_config(&cfg, 11);
+	cfg.conn_count = 4;
+	cfg.txn_count = 200;
+	cfg.journal_mode = "delete";
+	cfg.faults = WORLD_FAULTS_IO;
+	struct world_result plain, taped;
+	assert_int_equal(world_run(&cfg, &plain), 0);
+	struct wh_tape tape;
+	wh_tape_init(&tape);
+	cfg.tape = &tape;
+	assert_int_equal(world_run(&cfg, &taped), 0);
+	assert_true(plain.trace_hash == taped.trace_hash);
+	assert_true(plain.stats.faults_injected == taped.stats.faults_injected);
+	uint32_t with_draws = 0;
+	for (uint32_t i = 0; i < tape.track_count; i++) {
+		uint64_t id = tape.tracks[i].stream;
+		if (id >= WH_STREAM_FAULTS_CONN && id < WH_STREAM_FAULTS_CONN + cfg.conn_count)
+			with_draws += tape.tracks[i].count > 0;
+	}
+	assert_int_equal(with_draws, cfg.conn_count);
+	world_result_free(&plain);
+	world_result_free(&taped);
+	wh_tape_free(&tape);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -371,6 +404,7 @@ int main(void)
 		cmocka_unit_test(test_interleaving_inside_txns),
 		cmocka_unit_test(test_records_exactly_once),
 		cmocka_unit_test(test_hang_is_a_finding),
+		cmocka_unit_test(test_fault_draws_per_connection),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,7 +4,7 @@
  *
  * Format (text, line-oriented, so a file can be read and diffed):
  *
- *   whopper-replay 2
+ *   whopper-replay 3
  *   whopper-version 0.1.0
  *   whopper-commit 1a2b3c4
  *   sqlite-version 3.40.1
@@ -17,13 +17,16 @@
  *   trace-hash 04198cab487d0056         what the run produced
  *   verdict fail
  *   signature new:lost_update@wal,none     the triage signature (run.c)
+ *   setup CREATE TABLE t(x);            setup SQL that replaces the
+ *   setup INSERT INTO t VALUES(1);      workload's, one line each (%
+ *                                       escapes; only shrunk runs)
  *   skip 12 1                           statements the shrinker removed
  *   track 1000 2                        stream id, value count
  *   0 1f
  *   ...                                 values in hex, up to 8 per line
  *
  * Tracks (engine/prng.h): 1000 + i connection i's workload draws, 3000 + i
- * its latency draws, 7 the pick log (owner + 1 above 5 bits of op kind,
+ * its latency draws, 5000 + i its fault decisions, 7 the pick log (owner + 1 above 5 bits of op kind,
  * one per scheduler step), 3-6 the other streams' raw draws.
  *   checksum 5e1d...                    over every byte before this line
  *
@@ -46,9 +49,12 @@
 
 /* Format 2: picks are a log of what ran (stream 7) and latencies are kept
  * per connection (3000 + id) instead of raw draws of streams 1 and 2
- * (engine/sched.h). The lines are unchanged, but a format-1 tape means
- * something else, so such files are refused, not misread. */
-#define REPLAY_FORMAT 2
+ * (engine/sched.h). Format 3: a connection's fault decisions are kept on
+ * its own track (5000 + id) instead of the shared stream 4 (engine/
+ * fault.c), and a shrunk run may carry "setup" lines. The lines are
+ * unchanged, but an older tape means something else, so such files are
+ * refused, not misread. */
+#define REPLAY_FORMAT 3
 
 #ifndef WHOPPER_COMMIT
 #define WHOPPER_COMMIT "unknown"
@@ -104,6 +110,24 @@ static void escape_arg(const char *in, char *out, size_t len)
 		}
 	}
 	out[o] = '\0';
+}
+
+/* The setup, one "setup" line per line of SQL (a final newline is
+ * implied), escaped like arguments but of any length. */
+static void write_setup(struct hashed_file *hf, const char *sql)
+{
+	while (*sql != '\0') {
+		size_t n = strcspn(sql, "\n");
+		hf_write(hf, "setup ", 6);
+		for (size_t i = 0; i < n; i++) {
+			if (sql[i] == '%' || sql[i] == '\r')
+				hf_printf(hf, "%%%02X", (unsigned char)sql[i]);
+			else
+				hf_write(hf, sql + i, 1);
+		}
+		hf_write(hf, "\n", 1);
+		sql += n + (sql[n] == '\n');
+	}
 }
 
 int replay_check_writable(const char *path)
@@ -164,6 +188,8 @@ int replay_write(const char *path, const struct replay_file *rf)
 	hf_printf(&hf, "trace-hash %016" PRIx64 "\n", rf->trace_hash);
 	hf_printf(&hf, "verdict %s\n", rf->verdict);
 	hf_printf(&hf, "signature %s\n", rf->signature[0] ? rf->signature : "-");
+	if (rf->setup_sql != NULL)
+		write_setup(&hf, rf->setup_sql);
 	for (uint32_t i = 0; i < rf->skip_count; i++)
 		hf_printf(&hf, "skip %u %u\n", rf->skips[i].txn, rf->skips[i].stmt);
 	for (uint32_t t = 0; t < rf->tape.track_count; t++) {
@@ -240,6 +266,7 @@ void replay_file_free(struct replay_file *rf)
 	for (int i = 0; i < rf->argc; i++)
 		free(rf->argv[i]);
 	free(rf->argv);
+	free(rf->setup_sql);
 	free(rf->skips);
 	wh_tape_free(&rf->tape);
 	memset(rf, 0, sizeof *rf);
@@ -307,10 +334,30 @@ static bool unescape_arg(const char *in, char *out, size_t len)
 	return true;
 }
 
+/* Appends one unescaped setup line and its newline to rf->setup_sql. */
+static bool read_setup_line(struct replay_file *rf, const char *rest)
+{
+	size_t have = rf->setup_sql ? strlen(rf->setup_sql) : 0;
+	size_t cap = strlen(rest) + 1;
+	char *line = wh_malloc(cap);
+	bool ok = unescape_arg(rest, line, cap);
+	if (ok) {
+		size_t n = strlen(line);
+		rf->setup_sql = wh_realloc(rf->setup_sql, have + n + 2);
+		memcpy(rf->setup_sql + have, line, n);
+		rf->setup_sql[have + n] = '\n';
+		rf->setup_sql[have + n + 1] = '\0';
+	}
+	free(line);
+	return ok;
+}
+
 static bool parse_hex64(const char *s, uint64_t *out)
 {
 	char *end;
-	if (*s == '\0' || strlen(s) > 16)
+	/* Hex digits only: strtoull would also take leading blanks, a sign
+	 * or "0x", so a corrupted digit could read as the same value. */
+	if (*s == '\0' || strlen(s) > 16 || strspn(s, "0123456789abcdefABCDEF") != strlen(s))
 		return false;
 	errno = 0;
 	unsigned long long v = strtoull(s, &end, 16);
@@ -485,6 +532,11 @@ int replay_read(const char *path, struct replay_file *rf, char *err, size_t err_
 		} else if (starts(line, "signature", &rest)) {
 			snprintf(rf->signature, sizeof rf->signature, "%s",
 				 strcmp(rest, "-") == 0 ? "" : rest);
+		} else if (starts(line, "setup", &rest)) {
+			if (!read_setup_line(rf, rest)) {
+				rc = rd_error(&r, "malformed setup line");
+				break;
+			}
 		} else if (starts(line, "skip", &rest)) {
 			unsigned t, k;
 			char extra;
@@ -586,6 +638,7 @@ int replay_opts(const struct replay_file *rf, struct run_opts *o)
 	if (rc == 0) {
 		o->cfg.skips = rf->skips;
 		o->cfg.skip_count = rf->skip_count;
+		o->cfg.setup_sql = rf->setup_sql;
 	}
 	return rc;
 }

@@ -25,6 +25,9 @@ struct replay_file {
 	uint64_t trace_hash;
 	char verdict[8];
 	char signature[512];
+	char *setup_sql;            /* setup run instead of the workload's
+				       (the shrinker's collapsed prefix),
+				       or NULL */
 	struct world_skip *skips;   /* statements removed by the shrinker */
 	uint32_t skip_count;
 	struct wh_tape tape;

@@ -55,6 +55,9 @@ static const char run_help[] =
 	"  --vfs-bug NAME         plant a VFS defect (tests): no-locks,\n"
 	"                         no-shm-locks, lying-fsync\n"
 	"  --sector-size BYTES    simulated sector size (default 4096)\n"
+	"  --device KIND          powersafe (default, as the unix VFS) or\n"
+	"                         non-powersafe: a torn write may damage the\n"
+	"                         whole sector, not only the bytes written\n"
 	"  --stack-size BYTES     fiber stack per connection (default 262144)\n"
 	"  --busy-timeout MS      simulated busy timeout (default 50)\n"
 	"  --reorder-window US    scheduler reorder window (default 20)\n"
@@ -231,6 +234,13 @@ int run_parse_opts(int argc, char **argv, struct run_opts *o)
 			if (rc == 0 && (n & (n - 1)) != 0)
 				return cli_usage_error("--sector-size: expected a power of two, got '%s'", v);
 			o->cfg.sector_size = (int)n;
+		} else if (strcmp(a, "--device") == 0) {
+			static const char *const devices[] = {"powersafe", "non-powersafe", NULL};
+			const char *d = NULL;
+			rc = parse_choice(a, v, devices, &d);
+			/* -1 keeps the VFS's default, which is powersafe. */
+			if (rc == 0)
+				o->cfg.device_characteristics = d == devices[0] ? -1 : 0;
 		} else if (strcmp(a, "--param") == 0) {
 			if (v == NULL || strchr(v, '=') == NULL || v[0] == '=')
 				return cli_usage_error("--param: expected NAME=VALUE, got '%s'",
@@ -320,6 +330,8 @@ static void print_repro(FILE *f, const struct run_opts *o)
 		fprintf(f, " --vfs-bug %s", o->vfs_bug_name);
 	if (c->sector_size)
 		fprintf(f, " --sector-size %d", c->sector_size);
+	if (c->device_characteristics == 0)
+		fprintf(f, " --device non-powersafe");
 	for (uint32_t i = 0; i < o->param_count; i++)
 		fprintf(f, " --param %s", o->params[i]);
 	for (uint32_t i = 0; i < c->pragma_count; i++)

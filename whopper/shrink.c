@@ -36,13 +36,23 @@
  *   statements executed, connections, transactions, injected faults
  *   (I/O faults, allocation failures, crashes, reopens, bit flips),
  *   preemptions (switches away from a connection inside its open
- *   transaction), draws on the tape, and the summed bit length of the
- *   draws. After a run the tape holds exactly the draws that run made
+ *   transaction), draws on the tape, the summed bit length of the
+ *   draws, and last the bytes of a collapsed prefix's setup (the race is
+ *   what must be small; the setup is data). After a run the tape holds exactly the draws that run made
  *   (wh_tape_trim), so an accepted candidate is kept as the tape *after*
  *   its run: replaying it reproduces that run exactly.
  *
  * Passes, repeated while any of them makes progress:
  *   1 txns      binary search of --txns downward (the run stops early);
+ *   p prefix    collapse the start of the run into a setup: every
+ *               transaction that began before a window at the end goes
+ *               (its draws and picks, as in txn-ddmin), and the setup SQL
+ *               becomes a dump of what those transactions committed,
+ *               replayed serially (shrink_setup.c); the connections read
+ *               the schema as they open, as the originals had. Window
+ *               starts are tried from the end backwards on a dense
+ *               ladder. Valid only where the removed commits are the
+ *               first of the commit order and no crash came before;
  *   2 conns     delta debugging over connections, halves first: their
  *               workload and latency tracks and their logged picks go,
  *               the higher ones are renumbered, --txns loses their
@@ -68,7 +78,7 @@
  *               option is "no fault" (zero would mean "fault"), so both
  *               directions are tried and the key keeps the one with
  *               fewer faults.
- * The structural passes 1-4 run to their own fixpoint before 5-7 are
+ * The structural passes 1-4 (and the prefix) run to their own fixpoint before 5-7 are
  * tried, because they remove far more per attempt.
  *
  * Per-transaction tape ranges come from the progress callback, which the
@@ -125,6 +135,9 @@ struct shrink_size {
 	uint64_t preemptions; /* switches away from an open transaction */
 	uint64_t tape_values; /* draws the run made */
 	uint64_t value_bits;  /* sum of the draws' bit lengths */
+	uint64_t setup_bytes; /* setup SQL in place of the workload's (the
+				 collapsed prefix), 0 when none: last, so
+				 a setup never outweighs the race */
 };
 
 static int cmp_u64(uint64_t a, uint64_t b)
@@ -135,10 +148,12 @@ static int cmp_u64(uint64_t a, uint64_t b)
 /* Lexicographic: <0 when a is smaller. */
 static int size_cmp(const struct shrink_size *a, const struct shrink_size *b)
 {
-	const uint64_t x[] = {a->statements, a->conns, a->txns, a->faults,
-			      a->preemptions, a->tape_values, a->value_bits};
-	const uint64_t y[] = {b->statements, b->conns, b->txns, b->faults,
-			      b->preemptions, b->tape_values, b->value_bits};
+	const uint64_t x[] = {a->statements, a->conns,	     a->txns,
+			      a->faults,     a->preemptions, a->tape_values,
+			      a->value_bits, a->setup_bytes};
+	const uint64_t y[] = {b->statements, b->conns,	     b->txns,
+			      b->faults,     b->preemptions, b->tape_values,
+			      b->value_bits, b->setup_bytes};
 	_Static_assert(sizeof x == sizeof(struct shrink_size), "every size field is compared");
 	for (size_t i = 0; i < sizeof x / sizeof x[0]; i++)
 		if (x[i] != y[i])
@@ -244,6 +259,8 @@ struct cand {
 	uint64_t txn_count;        /* --txns */
 	struct world_skip *skips;  /* sorted by (txn, stmt), no duplicates */
 	uint32_t skip_count;
+	char *setup;               /* setup SQL replacing the workload's
+				      (owned), or NULL */
 	struct wh_tape tape;       /* owned */
 };
 
@@ -256,6 +273,7 @@ static void cand_init(struct cand *c)
 static void cand_free(struct cand *c)
 {
 	free(c->skips);
+	free(c->setup);
 	wh_tape_free(&c->tape);
 	memset(c, 0, sizeof *c);
 }
@@ -265,6 +283,7 @@ static void cand_copy_meta(struct cand *dst, const struct cand *src)
 	dst->conn_count = src->conn_count;
 	dst->txn_count = src->txn_count;
 	dst->skip_count = src->skip_count;
+	dst->setup = src->setup ? wh_strdup(src->setup) : NULL;
 	dst->skips = NULL;
 	if (src->skip_count > 0) {
 		dst->skips = wh_malloc(src->skip_count * sizeof *dst->skips);
@@ -341,6 +360,10 @@ struct txn_info {
 	uint64_t draw_lo, draw_hi;
 	uint64_t lat_lo, lat_hi;
 	uint64_t pick_lo, pick_hi;
+	/* Where it sits in the run, for the prefix pass. */
+	uint64_t begin_event, end_event;
+	enum hist_outcome outcome;
+	int64_t commit_index;
 };
 
 struct run_info {
@@ -352,6 +375,8 @@ struct run_info {
 				     statement, by transaction */
 	uint32_t action_count;
 	bool ranges_ok;           /* tape ranges known for every txn */
+	uint64_t first_crash;     /* event of the first crash or reopen,
+				     UINT64_MAX when none */
 	char primary_kind[64];    /* first finding or unexplained violation */
 	bool same_bug;            /* primary_kind is one the bug_match counts */
 };
@@ -377,6 +402,12 @@ struct cursor_log {
 	uint64_t calls;
 	uint64_t cap_calls;
 	bool off;               /* too many to keep: ranges unknown */
+	/* Per connection, its workload, latency and pick-log positions when
+	 * it first finished opening (3 per connection, as in a snapshot):
+	 * its first transaction's share starts there, so cutting that
+	 * transaction leaves the open, which every run still makes. */
+	uint64_t *opened;
+	bool *opened_seen;
 };
 
 /* Slot k of a snapshot: 0..n-1 workload tracks, n..2n-1 latency tracks,
@@ -423,6 +454,20 @@ static void log_txn_end(void *ctx, uint64_t done, uint64_t total)
 	for (uint32_t k = 0; k < stride; k++)
 		log->cursors[log->calls * stride + k] = log_cursor(log, k);
 	log->calls++;
+}
+
+static void log_opened(void *ctx, int conn)
+{
+	struct cursor_log *log = ctx;
+	uint32_t cc = log->conn_count;
+	if (conn < 0 || (uint32_t)conn >= cc || log->opened_seen[conn])
+		return;
+	log->opened_seen[conn] = true;
+	uint32_t c = (uint32_t)conn;
+	log->opened[c] = log_cursor(log, c);
+	log->opened[cc + c] = log_cursor(log, cc + c);
+	/* The pick log's length: a position in the one shared log. */
+	log->opened[2 * cc + c] = log_cursor(log, 2 * cc);
 }
 
 struct event_ref {
@@ -495,6 +540,7 @@ static bool assign_ranges(struct run_info *info, const struct history *h,
 		/* per connection: workload, latency and pick-log positions at
 		 * the end of its previous transaction */
 		uint64_t *last = wh_calloc(3 * (size_t)cc, sizeof *last);
+		memcpy(last, log->opened, 3 * (size_t)cc * sizeof *last);
 		for (uint32_t k = 0; k < n && ok; k++) {
 			struct txn_info *ti = &info->txns[ends[k].id];
 			if (ti->conn < 0 || (uint32_t)ti->conn >= cc) {
@@ -554,6 +600,8 @@ static void inspect_search(void *ctx, const struct run_opts *o, const struct wor
 	info->size.faults = s->faults_injected + s->alloc_failures + s->disk_full + s->crashes +
 			    s->reopens + s->bitflips;
 	info->size.preemptions = count_preemptions(h);
+	info->size.setup_bytes = e->cand->setup ? strlen(e->cand->setup) : 0;
+	info->first_crash = h->crash_count > 0 ? h->crashes[0].event : UINT64_MAX;
 
 	info->txn_count = h->txn_count;
 	info->txns = wh_calloc(h->txn_count ? h->txn_count : 1, sizeof *info->txns);
@@ -574,6 +622,10 @@ static void inspect_search(void *ctx, const struct run_opts *o, const struct wor
 		ti->conn = t->conn;
 		ti->stmt_count = t->stmt_count;
 		ti->action_off = off;
+		ti->begin_event = t->begin_event;
+		ti->end_event = t->end_event;
+		ti->outcome = t->outcome;
+		ti->commit_index = t->commit_index;
 		while (sk < c->skip_count && c->skips[sk].txn < i)
 			sk++;
 		uint32_t action = 0;
@@ -683,6 +735,7 @@ static void evaluate(struct shrinker *sh, struct cand *c, struct run_outcome *ou
 	o.cfg.txn_count = c->txn_count;
 	o.cfg.skips = c->skips;
 	o.cfg.skip_count = c->skip_count;
+	o.cfg.setup_sql = c->setup;
 	o.json = false;
 	o.quiet = true;
 	o.trace_path = NULL;
@@ -692,7 +745,10 @@ static void evaluate(struct shrinker *sh, struct cand *c, struct run_outcome *ou
 	log.track_index = wh_malloc(stride * sizeof *log.track_index);
 	for (uint64_t i = 0; i < stride; i++)
 		log.track_index[i] = UINT32_MAX;
+	log.opened = wh_calloc(3 * (size_t)c->conn_count + 1, sizeof *log.opened);
+	log.opened_seen = wh_calloc((size_t)c->conn_count + 1, sizeof *log.opened_seen);
 	o.cfg.progress = log_txn_end;
+	o.cfg.opened = log_opened;
 	o.cfg.progress_ctx = &log;
 	struct eval_ctx e = {.match = sh->match_ready ? &sh->match : NULL, .cand = c,
 			     .log = &log, .info = info};
@@ -704,6 +760,8 @@ static void evaluate(struct shrinker *sh, struct cand *c, struct run_outcome *ou
 			info->size.value_bits += bit_length(c->tape.tracks[t].values[k]);
 	free(log.cursors);
 	free(log.track_index);
+	free(log.opened);
+	free(log.opened_seen);
 }
 
 /* Try a candidate; consumes c. True when it failed the same way and is
@@ -883,6 +941,191 @@ static bool pass_txns(struct shrinker *sh)
 		} else {
 			lo = mid + 1;
 		}
+	}
+	return any;
+}
+
+/* ------------------------------------------------------------------ */
+/* Pass 2: collapse the prefix                                         */
+/* ------------------------------------------------------------------ */
+
+static void cand_to_replay(const struct shrinker *sh, const struct cand *c,
+			   struct replay_file *rf);
+
+/* Window starts tried per pass (see pass_prefix). */
+#define PREFIX_RUNGS 24
+
+struct prefix_cut {
+	uint64_t start;    /* window start: the event the kept part begins at */
+	uint32_t *ids;     /* transactions that ended before it, ascending */
+	uint32_t n;
+	uint64_t commits;  /* of which committed: commit positions 0..commits-1 */
+	char *setup;       /* the state they built (shrink_setup.c) */
+};
+
+static int u64_cmp(const void *a, const void *b)
+{
+	return cmp_u64(*(const uint64_t *)a, *(const uint64_t *)b);
+}
+
+/* The transactions a cut at window start `start` removes - every one
+ * that began before it, or with keep_open only those that also ended
+ * before it (a transaction cannot be half kept: one still open at the
+ * start either goes whole or runs again whole from the start of the
+ * window; which keeps the race is found by trying) - when they can be
+ * folded into a
+ * setup: every one of them ended (committed or rolled back: an
+ * indeterminate commit has no single serial effect), no crash or reopen
+ * came before the window (the state would then depend on what the power
+ * loss kept), and their commits are exactly the first ones of the commit
+ * order, so the serial state after them is what the kept transactions
+ * start from. */
+static bool prefix_cut_plan(const struct run_info *info, uint64_t start, bool keep_open,
+			    struct prefix_cut *cut)
+{
+	memset(cut, 0, sizeof *cut);
+	cut->start = start;
+	if (info->first_crash < start)
+		return false;
+	uint64_t max_commit = 0;
+	cut->ids = wh_malloc((info->txn_count ? info->txn_count : 1) * sizeof *cut->ids);
+	for (uint32_t i = 0; i < info->txn_count; i++) {
+		const struct txn_info *ti = &info->txns[i];
+		if (ti->begin_event >= start ||
+		    (keep_open && (ti->outcome == HIST_RUNNING || ti->end_event >= start)))
+			continue;
+		if (ti->outcome == HIST_RUNNING)
+			return false;
+		if (ti->outcome == HIST_INDETERMINATE)
+			return false;
+		if (ti->outcome == HIST_COMMITTED) {
+			cut->commits++;
+			if ((uint64_t)ti->commit_index + 1 > max_commit)
+				max_commit = (uint64_t)ti->commit_index + 1;
+		}
+		cut->ids[cut->n++] = i;
+	}
+	return cut->n > 0 && max_commit == cut->commits;
+}
+
+/* By commits folded in, then by transactions removed. */
+static int prefix_cut_cmp(const void *a, const void *b)
+{
+	const struct prefix_cut *x = a, *y = b;
+	if (x->commits != y->commits)
+		return cmp_u64(x->commits, y->commits);
+	return cmp_u64(x->n, y->n);
+}
+
+struct prefix_ctx {
+	struct prefix_cut *cuts;
+	uint32_t n;
+};
+
+/* Inspector of the best run replayed once more: the setups of all cuts
+ * from its history (the run's own setup, then its commits). */
+static void inspect_prefix(void *ctx, const struct run_opts *o, const struct world_result *res,
+			   const struct oracle_report *rep)
+{
+	(void)rep;
+	struct prefix_ctx *p = ctx;
+	const char *pragmas[2 * WORLD_MAX_PRAGMAS];
+	uint32_t np = 0;
+	for (uint32_t i = 0; i < o->cfg.workload->pragma_count && np < 2 * WORLD_MAX_PRAGMAS; i++)
+		pragmas[np++] = o->cfg.workload->pragmas[i];
+	for (uint32_t i = 0; i < o->cfg.pragma_count && np < 2 * WORLD_MAX_PRAGMAS; i++)
+		pragmas[np++] = o->cfg.pragmas[i];
+	struct shrink_cut *sc = wh_calloc(p->n ? p->n : 1, sizeof *sc);
+	for (uint32_t k = 0; k < p->n; k++)
+		sc[k].commits = p->cuts[k].commits;
+	shrink_setup_build(res->history.setup_sql, pragmas, np, &res->history, sc, p->n);
+	for (uint32_t k = 0; k < p->n; k++)
+		p->cuts[k].setup = sc[k].setup;
+	free(sc);
+}
+
+/* Pass 2: replace the transactions before a window at the end of the
+ * run by a setup holding what they committed, so that the repro is a
+ * short setup plus the transactions that race. The window starts where
+ * one of the last-begun transactions began; the smallest window is tried
+ * first. Each cut's transactions leave the tape as in the transaction
+ * pass, so the kept ones run in the same relative order. */
+static bool pass_prefix(struct shrinker *sh)
+{
+	const struct run_info *info = &sh->best_info;
+	if (!info->ranges_ok || info->txn_count < 2)
+		return false;
+	/* Window starts: begins of transactions, from the end of the run
+	 * backwards, the first valid one at or before the 1st, 2nd, 4th,
+	 * 7th, 11th... begin from the end (steps growing by half): the
+	 * biggest cuts first, a few tries. Whether a cut keeps the failure
+	 * is not monotone in its size, so the ladder is dense. */
+	uint64_t *begins = wh_malloc(info->txn_count * sizeof *begins);
+	for (uint32_t i = 0; i < info->txn_count; i++)
+		begins[i] = info->txns[i].begin_event;
+	qsort(begins, info->txn_count, sizeof *begins, u64_cmp);
+	struct prefix_cut cuts[PREFIX_RUNGS];
+	uint32_t n = 0;
+	uint32_t step = 1;
+	for (uint32_t q = info->txn_count; q-- > 1 && n < PREFIX_RUNGS;) {
+		if (info->txn_count - q < step)
+			continue;
+		bool found = false;
+		for (int keep_open = 1; keep_open >= 0 && n < PREFIX_RUNGS; keep_open--) {
+			struct prefix_cut c;
+			if (prefix_cut_plan(info, begins[q], keep_open, &c) &&
+			    (n == 0 || cuts[n - 1].n != c.n)) {
+				cuts[n++] = c;
+				found = true;
+			} else {
+				free(c.ids);
+			}
+		}
+		while (found && info->txn_count - q >= step)
+			step += step / 2 + 1;
+	}
+	free(begins);
+	if (n == 0)
+		return false;
+	/* The shrink_setup_build walk wants the cuts by commits, ascending;
+	 * they are tried from the last, the biggest. */
+	qsort(cuts, n, sizeof *cuts, prefix_cut_cmp);
+	struct prefix_ctx pc = {.cuts = cuts, .n = n};
+	struct run_opts o = sh->opts;
+	o.cfg.conn_count = sh->best.conn_count;
+	o.cfg.txn_count = sh->best.txn_count;
+	o.cfg.skips = sh->best.skips;
+	o.cfg.skip_count = sh->best.skip_count;
+	o.cfg.setup_sql = sh->best.setup;
+	o.json = false;
+	o.quiet = true;
+	o.trace_path = NULL;
+	o.record_path = NULL;
+	struct wh_tape tape;
+	wh_tape_init(&tape);
+	wh_tape_copy(&tape, &sh->best.tape);
+	wh_tape_rewind(&tape);
+	struct run_outcome out;
+	run_once(&o, &tape, false, &out, inspect_prefix, &pc);
+	wh_tape_free(&tape);
+
+	bool any = false;
+	for (uint32_t i = n; i-- > 0;) {
+		struct prefix_cut *c = &cuts[i];
+		if (!any && !sh->stopped && c->setup != NULL) {
+			struct cand cand;
+			cand_init(&cand);
+			cand_copy_meta(&cand, &sh->best);
+			free(cand.setup);
+			cand.setup = c->setup;
+			c->setup = NULL;
+			cand.txn_count = cand.txn_count > c->n ? cand.txn_count - c->n : 1;
+			remap_skips(&sh->best, &cand, c->ids, c->n);
+			tape_without_txns(sh, c->ids, c->n, &cand.tape);
+			any = try_candidate(sh, &cand);
+		}
+		free(c->setup);
+		free(c->ids);
 	}
 	return any;
 }
@@ -1193,25 +1436,27 @@ static void run_passes(struct shrinker *sh)
 	 * loop; the size key is well-founded, so this terminates. */
 	for (;;) {
 		bool changed = false;
-		sh->pass = "1/7 txns";
+		sh->pass = "1/8 txns";
 		changed |= !time_up(sh) && pass_txns(sh);
-		sh->pass = "2/7 connections";
+		sh->pass = "2/8 prefix";
+		changed |= !time_up(sh) && pass_prefix(sh);
+		sh->pass = "3/8 connections";
 		changed |= !time_up(sh) && pass_conns(sh);
-		sh->pass = "3/7 transactions";
+		sh->pass = "4/8 transactions";
 		changed |= !time_up(sh) && ddmin(sh, list_txns, remove_txns);
-		sh->pass = "4/7 statements";
+		sh->pass = "5/8 statements";
 		changed |= !time_up(sh) && ddmin(sh, list_stmts, remove_stmts);
 		if (changed)
 			continue;
-		sh->pass = "5/7 schedule";
+		sh->pass = "6/8 schedule";
 		changed |= !time_up(sh) && pass_values(sh, WH_STREAM_PICKS, EDIT_ZERO);
 		changed |= !time_up(sh) && pass_values(sh, WH_STREAM_PCT, EDIT_ZERO);
-		sh->pass = "6/7 values";
+		sh->pass = "7/8 values";
 		for (uint32_t i = 0; i < sh->best.conn_count && !sh->stopped; i++) {
 			changed |= pass_values(sh, WH_STREAM_CONN + i, EDIT_ZERO);
 			changed |= pass_values(sh, WH_STREAM_CONN + i, EDIT_HALVE);
 		}
-		sh->pass = "7/7 faults";
+		sh->pass = "8/8 faults";
 		changed |= !time_up(sh) && pass_values(sh, WH_STREAM_FAULTS, EDIT_LAST);
 		changed |= !time_up(sh) && pass_values(sh, WH_STREAM_FAULTS, EDIT_ZERO);
 		if (!changed || sh->stopped)
@@ -1454,32 +1699,41 @@ static void out_stem(const char *out, char *stem, size_t cap)
 	stem[n] = '\0';
 }
 
+/* The replay file of a candidate (rf initialised here; the caller sets
+ * what the run gave: trace hash, verdict, signature). */
+static void cand_to_replay(const struct shrinker *sh, const struct cand *c,
+			   struct replay_file *rf)
+{
+	replay_file_init(rf);
+	snprintf(rf->workload, sizeof rf->workload, "%s", sh->rf.workload);
+	rf->workload_hash = sh->rf.workload_hash;
+	rf->argv = shrunk_args(&sh->rf, c, &rf->argc);
+	rf->setup_sql = c->setup ? wh_strdup(c->setup) : NULL;
+	if (c->skip_count > 0) {
+		rf->skips = wh_malloc(c->skip_count * sizeof *rf->skips);
+		memcpy(rf->skips, c->skips, c->skip_count * sizeof *rf->skips);
+		rf->skip_count = c->skip_count;
+	}
+	/* Every track is kept, the empty ones too, so the file lists every
+	 * stream the run seeded (an empty track replays like a missing one). */
+	for (uint32_t t = 0; t < c->tape.track_count; t++) {
+		const struct wh_track *s = &c->tape.tracks[t];
+		struct wh_track *d = wh_tape_track(&rf->tape, s->stream);
+		for (uint64_t k = 0; k < s->count; k++)
+			wh_track_push(d, s->values[k]);
+	}
+}
+
 /* Write the best run as out, replay it from the file, and write MIN.sql
  * and MIN.svg from that replay. WH_EXIT_PASS, or an exit code after a
  * message (nothing left under out then). */
 static int write_result(struct shrinker *sh, const char *out, const char *stem)
 {
 	struct replay_file w;
-	replay_file_init(&w);
-	snprintf(w.workload, sizeof w.workload, "%s", sh->rf.workload);
-	w.workload_hash = sh->rf.workload_hash;
-	w.argv = shrunk_args(&sh->rf, &sh->best, &w.argc);
+	cand_to_replay(sh, &sh->best, &w);
 	w.trace_hash = sh->best_hash;
 	snprintf(w.verdict, sizeof w.verdict, "fail");
 	snprintf(w.signature, sizeof w.signature, "%s", sh->best_signature);
-	if (sh->best.skip_count > 0) {
-		w.skips = wh_malloc(sh->best.skip_count * sizeof *w.skips);
-		memcpy(w.skips, sh->best.skips, sh->best.skip_count * sizeof *w.skips);
-		w.skip_count = sh->best.skip_count;
-	}
-	/* Every track is kept, the empty ones too, so the file lists every
-	 * stream the run seeded (an empty track replays like a missing one). */
-	for (uint32_t t = 0; t < sh->best.tape.track_count; t++) {
-		const struct wh_track *s = &sh->best.tape.tracks[t];
-		struct wh_track *d = wh_tape_track(&w.tape, s->stream);
-		for (uint64_t k = 0; k < s->count; k++)
-			wh_track_push(d, s->values[k]);
-	}
 	int rc = replay_write(out, &w) == 0 ? WH_EXIT_PASS : WH_EXIT_INTERNAL;
 	struct replay_file back;
 	memset(&back, 0, sizeof back);
@@ -1693,7 +1947,7 @@ int cmd_shrink(int argc, char **argv)
 	sh->deadline_s = sh->start_s + (double)limit_s;
 	sh->progress = !quiet;
 	sh->tty = !quiet && isatty(2);
-	sh->pass = "0/7 replay";
+	sh->pass = "0/8 replay";
 	sh->last_value = last_option_value();
 	cand_init(&sh->best);
 	char err[1024] = "";
@@ -1728,6 +1982,7 @@ int cmd_shrink(int argc, char **argv)
 		memcpy(sh->best.skips, sh->rf.skips, sh->rf.skip_count * sizeof *sh->best.skips);
 		sh->best.skip_count = sh->rf.skip_count;
 	}
+	sh->best.setup = sh->rf.setup_sql ? wh_strdup(sh->rf.setup_sql) : NULL;
 	wh_tape_copy(&sh->best.tape, &sh->rf.tape);
 	struct run_outcome ro;
 	double t0 = mono_s();

@@ -309,12 +309,19 @@ static void write_header(FILE *f, const struct shrink_view *v)
 		fprintf(f, "--   PRAGMA %s;\n", cfg->workload->pragmas[i]);
 	for (uint32_t i = 0; i < cfg->pragma_count; i++)
 		fprintf(f, "--   PRAGMA %s;\n", cfg->pragmas[i]);
-	if (cfg->workload->pragma_count + cfg->pragma_count == 0)
+	if (cfg->setup_sql != NULL)
+		fprintf(f, "--   SELECT count(*) FROM sqlite_schema;  (reads the schema, as the\n"
+			   "--   connections of the original run had before the window)\n");
+	else if (cfg->workload->pragma_count + cfg->pragma_count == 0)
 		fprintf(f, "--   (no pragmas)\n");
 	fprintf(f, "-- Below, statements are in the order they finished across all\n"
 		   "-- connections; \"-- [conn N]\" marks each switch to another connection.\n"
 		   "-- Bound values are inlined as SQL literals; \"->\" shows each result.\n\n");
-	fprintf(f, "-- setup, once, before any connection opens:\n");
+	if (cfg->setup_sql != NULL)
+		fprintf(f, "-- setup, once, before any connection opens: the state the original\n"
+			   "-- run's transactions before the racing window had committed:\n");
+	else
+		fprintf(f, "-- setup, once, before any connection opens:\n");
 	const char *setup = res->history.setup_sql ? res->history.setup_sql : "";
 	size_t n = strlen(setup);
 	while (n > 0 && (setup[n - 1] == '\n' || setup[n - 1] == ' '))
