@@ -6,6 +6,7 @@
 #   make bench      committed benchmarks (figures printed as ratios)
 #   make deps       install Debian build dependencies (as root)
 #   make SANITIZE=address,undefined test   sanitizer build of the same
+#   make sqlite-lib SQLITE_SRC=sqlite3.c    an SQLite to test (--target-lib)
 #
 # Objects go to build/ (or build-san/ for sanitizer builds).
 
@@ -101,7 +102,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 FUZZ_DIR := $(BUILD)/fuzz
 FUZZ_BIN := $(FUZZ_DIR)/fuzz_workload
-FUZZ_SRC := tests/fuzz_workload.c $(wildcard workloads/*.c) engine/wh.c engine/prng.c \
+FUZZ_SRC := tests/fuzz_workload.c $(wildcard workloads/*.c) engine/wh.c engine/prng.c engine/sqlapi.c \
 	$(wildcard engine/tape.c) engine/history.c engine/value.c
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1 \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
@@ -130,7 +131,7 @@ else
 WHOPPER := bin/whopper
 endif
 
-.PHONY: all run test bench deps clean valgrind install
+.PHONY: all run test bench deps clean valgrind install sqlite-lib
 PREFIX ?= /usr/local
 all: $(WHOPPER)
 
@@ -201,6 +202,15 @@ bench: $(BENCH_BIN) $(WHOPPER)
 	for b in $(BENCH_BIN); do echo "== $$b"; $$b || failed="$$failed $$b"; done; \
 	for b in bench/bench_*.sh; do echo "== $$b"; sh $$b $(WHOPPER) || failed="$$failed $$b"; done; \
 	if [ -n "$$failed" ]; then echo "bench: missed its number:$$failed"; exit 1; fi
+
+# An SQLite to test with --target-lib, built from an amalgamation into
+# build/sqlite/VERSION[-debug]/libsqlite3.so (scripts/build-sqlite.sh):
+#   make sqlite-lib SQLITE_SRC=path/to/sqlite3.c [SQLITE_DEBUG=1] [SQLITE_OPT=-O1]
+#   make sqlite-lib SQLITE_NPM=12.9.0      (fetches better-sqlite3's copy)
+sqlite-lib:
+	@if [ -z "$(SQLITE_SRC)$(SQLITE_NPM)" ]; then echo "make sqlite-lib: give SQLITE_SRC=path/to/sqlite3.c or SQLITE_NPM=VERSION" >&2; exit 2; fi
+	@sh scripts/build-sqlite.sh $(if $(SQLITE_DEBUG),--debug) $(if $(SQLITE_OPT),--opt $(SQLITE_OPT)) \
+		$(if $(SQLITE_NPM),--npm $(SQLITE_NPM),$(SQLITE_SRC))
 
 # Built-in workloads are embedded, so the binary alone is the install.
 install: $(WHOPPER)

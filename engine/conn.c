@@ -47,23 +47,24 @@ void conn_clear_cells(struct conn *c)
 	c->changes = 0;
 }
 
-static void value_from_column(struct wh_value *v, sqlite3_stmt *st, int col)
+static void value_from_column(const struct wh_sqlapi *api, struct wh_value *v, sqlite3_stmt *st,
+			      int col)
 {
 	memset(v, 0, sizeof *v);
-	v->type = sqlite3_column_type(st, col);
+	v->type = api->column_type(st, col);
 	switch (v->type) {
 	case SQLITE_INTEGER:
-		v->i = sqlite3_column_int64(st, col);
+		v->i = api->column_int64(st, col);
 		break;
 	case SQLITE_FLOAT:
-		v->f = sqlite3_column_double(st, col);
+		v->f = api->column_double(st, col);
 		break;
 	case SQLITE_TEXT:
 	case SQLITE_BLOB: {
 		const void *p = v->type == SQLITE_TEXT
-					? (const void *)sqlite3_column_text(st, col)
-					: sqlite3_column_blob(st, col);
-		v->n = (uint32_t)sqlite3_column_bytes(st, col);
+					? (const void *)api->column_text(st, col)
+					: api->column_blob(st, col);
+		v->n = (uint32_t)api->column_bytes(st, col);
 		v->p = wh_malloc(v->n + 1);
 		if (v->n)
 			memcpy(v->p, p, v->n);
@@ -86,60 +87,63 @@ void conn_clear_params(struct conn *c)
  * may park inside any SQLite call. */
 static int conn_do_stmt(struct conn *c)
 {
+	const struct wh_sqlapi *api = c->w->api;
 	sqlite3_stmt *st = NULL;
 	conn_clear_cells(c);
-	int rc = sqlite3_prepare_v2(c->db, c->stmt_sql, -1, &st, NULL);
+	int rc = api->prepare_v2(c->db, c->stmt_sql, -1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return sqlite3_extended_errcode(c->db);
+		return api->extended_errcode(c->db);
 	for (uint32_t i = 0; i < c->param_count; i++)
-		wh_value_bind(st, (int)i + 1, &c->params[i]);
-	c->col_count = (uint32_t)sqlite3_column_count(st);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		wh_value_bind_with(api, st, (int)i + 1, &c->params[i]);
+	c->col_count = (uint32_t)api->column_count(st);
+	while ((rc = api->step(st)) == SQLITE_ROW) {
 		if (c->cell_count + c->col_count > c->cell_cap) {
 			c->cell_cap = (c->cell_cap + c->col_count) * 2;
 			c->cells = wh_realloc(c->cells, c->cell_cap * sizeof *c->cells);
 		}
 		for (uint32_t k = 0; k < c->col_count; k++)
-			value_from_column(&c->cells[c->cell_count++], st, (int)k);
+			value_from_column(api, &c->cells[c->cell_count++], st, (int)k);
 	}
 	if (rc == SQLITE_DONE)
-		c->changes = sqlite3_changes64(c->db);
+		c->changes = wh_sqlapi_changes(api, c->db);
 	else
-		rc = sqlite3_extended_errcode(c->db);
-	sqlite3_finalize(st);
+		rc = api->extended_errcode(c->db);
+	api->finalize(st);
 	return rc;
 }
 
 static int conn_apply_pragmas(struct conn *c)
 {
+	const struct wh_sqlapi *api = c->w->api;
 	const struct world_config *cfg = c->w->cfg;
 	char sql[256];
-	int rc = sqlite3_busy_timeout(c->db, (int)cfg->busy_timeout_ms);
+	int rc = api->busy_timeout(c->db, (int)cfg->busy_timeout_ms);
 	if (rc == SQLITE_OK && cfg->target == WORLD_TARGET_SIM) {
 		snprintf(sql, sizeof sql, "PRAGMA journal_mode=%s", cfg->journal_mode);
-		rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+		rc = api->exec(c->db, sql, NULL, NULL, NULL);
 	}
 	if (rc == SQLITE_OK) {
 		snprintf(sql, sizeof sql, "PRAGMA synchronous=%s", cfg->synchronous);
-		rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+		rc = api->exec(c->db, sql, NULL, NULL, NULL);
 	}
 	for (uint32_t i = 0; rc == SQLITE_OK && i < cfg->workload->pragma_count; i++) {
 		snprintf(sql, sizeof sql, "PRAGMA %s", cfg->workload->pragmas[i]);
-		rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+		rc = api->exec(c->db, sql, NULL, NULL, NULL);
 	}
 	for (uint32_t i = 0; rc == SQLITE_OK && i < cfg->pragma_count; i++) {
 		snprintf(sql, sizeof sql, "PRAGMA %s", cfg->pragmas[i]);
-		rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+		rc = api->exec(c->db, sql, NULL, NULL, NULL);
 	}
 	/* A run from a collapsed prefix (world.h, setup_sql): the schema is
 	 * read now, as the prefix's connections had read it. */
 	if (rc == SQLITE_OK && cfg->setup_sql != NULL)
-		rc = sqlite3_exec(c->db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL);
+		rc = api->exec(c->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
 	return rc;
 }
 
 static int conn_do_open(struct conn *c)
 {
+	const struct wh_sqlapi *api = c->w->api;
 	struct world *w = c->w;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 	const char *vfs = NULL;
@@ -151,14 +155,14 @@ static int conn_do_open(struct conn *c)
 	} else {
 		flags |= SQLITE_OPEN_URI;
 	}
-	int rc = sqlite3_open_v2(w->res->db_path, &c->db, flags, vfs);
+	int rc = api->open_v2(w->res->db_path, &c->db, flags, vfs);
 	if (rc == SQLITE_OK)
 		rc = conn_apply_pragmas(c);
 	if (rc != SQLITE_OK) {
 		/* An open can fail under faults; leave no half-open handle. */
 		if (c->db != NULL)
-			rc = sqlite3_extended_errcode(c->db);
-		sqlite3_close_v2(c->db);
+			rc = api->extended_errcode(c->db);
+		api->close_v2(c->db);
 		c->db = NULL;
 	}
 	return rc;
@@ -174,15 +178,15 @@ void conn_call_main(struct conn *c)
 			c->call_rc = conn_do_open(c);
 			break;
 		case CALL_EXEC:
-			c->call_rc = sqlite3_exec(c->db, c->call_sql, NULL, NULL, NULL);
+			c->call_rc = c->w->api->exec(c->db, c->call_sql, NULL, NULL, NULL);
 			if (c->call_rc != SQLITE_OK)
-				c->call_rc = sqlite3_extended_errcode(c->db);
+				c->call_rc = c->w->api->extended_errcode(c->db);
 			break;
 		case CALL_STMT:
 			c->call_rc = conn_do_stmt(c);
 			break;
 		case CALL_CLOSE:
-			c->call_rc = sqlite3_close_v2(c->db);
+			c->call_rc = c->w->api->close_v2(c->db);
 			c->db = NULL;
 			break;
 		}
@@ -494,7 +498,7 @@ static enum step step_commit(struct conn *c)
 		conn_txn_end(c, HIST_COMMITTED, SQLITE_OK);
 		c->state = CS_THINK;
 	} else if (commit_fate(w, c, c->call_rc) != COMMIT_NOT_DONE && c->db != NULL &&
-		   sqlite3_get_autocommit(c->db)) {
+		   c->w->api->get_autocommit(c->db)) {
 		/* SQLite ended the transaction on an I/O-type error after
 		 * taking the write lock. (When it is still open, it certainly
 		 * did not commit.) */
@@ -514,10 +518,10 @@ static enum step step_rollback(struct conn *c)
 	/* SQLite may already have rolled back (autocommit on again): then
 	 * there is nothing to undo. Reading the flag does no I/O. A ROLLBACK
 	 * parked in the VFS is resumed whatever the flag says meanwhile. */
-	if (c->call_active || (c->db != NULL && !sqlite3_get_autocommit(c->db))) {
+	if (c->call_active || (c->db != NULL && !c->w->api->get_autocommit(c->db))) {
 		STEP_CALL(conn_exec(c, "ROLLBACK"));
 		world__trace_stmt(w, c, "rollback", "ROLLBACK", c->call_rc);
-		if (c->db != NULL && !sqlite3_get_autocommit(c->db)) {
+		if (c->db != NULL && !c->w->api->get_autocommit(c->db)) {
 			/* The ROLLBACK failed (an allocation or I/O fault) and
 			 * the transaction is still open: it has not ended, and
 			 * the next statement would run inside it. Pause, then

@@ -11,15 +11,27 @@
  * keeps the statements across calls (digest_db_cached), since preparing
  * them costs more than reading a small database.
  *
+ * Two libraries digest: the target's, for what a recovery left
+ * (digest_db_with its table), and the linked one, for the oracle's
+ * reference. The SQL is written so that both give the same stream on
+ * every version a target may be: sqlite_master rather than its alias,
+ * and before pragma_table_list (3.37.0) the table list and each table's
+ * shape come from sqlite_master and a probe instead. The query texts are
+ * built in whopper's memory, never by a library's printf, so no string
+ * crosses from one library's allocator to another's.
+ *
  * Invariant: the stream depends on content only (never on page layout,
- * insertion order or which statements prepared it), so digest_db and
- * digest_db_cached agree on one database.
+ * insertion order, which statements prepared it or which library read
+ * it), so digest_db, digest_db_with and digest_db_cached agree on one
+ * database.
  */
 #include "digest.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "sqlapi.h"
 #include "wh.h"
 
 /* ------------------------------------------------------------------ */
@@ -118,16 +130,17 @@ static uint64_t hash_final(struct digest_hash *s)
 
 /* Folds column i of the current row: a type tag, then the value (text
  * and blobs with their length first). */
-static void hash_column(struct digest_hash *s, sqlite3_stmt *st, int i)
+static void hash_column(const struct wh_sqlapi *api, struct digest_hash *s, sqlite3_stmt *st,
+			int i)
 {
-	int type = sqlite3_column_type(st, i);
+	int type = api->column_type(st, i);
 	switch (type) {
 	case SQLITE_INTEGER:
 		hash_u8(s, 'i');
-		hash_u64(s, (uint64_t)sqlite3_column_int64(st, i));
+		hash_u64(s, (uint64_t)api->column_int64(st, i));
 		return;
 	case SQLITE_FLOAT: {
-		double f = sqlite3_column_double(st, i);
+		double f = api->column_double(st, i);
 		uint64_t bits;
 		_Static_assert(sizeof bits == sizeof f, "double is 64 bits");
 		memcpy(&bits, &f, sizeof bits);
@@ -138,9 +151,9 @@ static void hash_column(struct digest_hash *s, sqlite3_stmt *st, int i)
 	case SQLITE_TEXT:
 	case SQLITE_BLOB: {
 		const void *p = type == SQLITE_TEXT
-					? (const void *)sqlite3_column_text(st, i)
-					: sqlite3_column_blob(st, i);
-		int n = sqlite3_column_bytes(st, i);
+					? (const void *)api->column_text(st, i)
+					: api->column_blob(st, i);
+		int n = api->column_bytes(st, i);
 		WH_ASSERT(n >= 0);
 		hash_u8(s, type == SQLITE_TEXT ? 't' : 'b');
 		hash_u64(s, (uint64_t)n);
@@ -157,19 +170,19 @@ static void hash_column(struct digest_hash *s, sqlite3_stmt *st, int i)
 
 /* Folds every row of st (each row tagged, with its width; then the row
  * count), leaving st reset. Returns SQLITE_OK or the error. */
-static int hash_stmt(struct digest_hash *s, sqlite3_stmt *st)
+static int hash_stmt(const struct wh_sqlapi *api, struct digest_hash *s, sqlite3_stmt *st)
 {
 	uint64_t rows = 0;
-	int cols = sqlite3_column_count(st);
+	int cols = api->column_count(st);
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = api->step(st)) == SQLITE_ROW) {
 		hash_u8(s, 'R');
 		hash_u64(s, (uint64_t)cols);
 		for (int i = 0; i < cols; i++)
-			hash_column(s, st, i);
+			hash_column(api, s, st, i);
 		rows++;
 	}
-	sqlite3_reset(st);
+	api->reset(st);
 	if (rc != SQLITE_DONE)
 		return rc;
 	hash_u8(s, 'E');
@@ -181,44 +194,95 @@ static int hash_stmt(struct digest_hash *s, sqlite3_stmt *st)
 /* Public                                                                */
 /* ------------------------------------------------------------------ */
 
+/* sqlite_master, not its newer alias sqlite_schema (3.33.0): the same
+ * rows on every version a target may be. */
 static const char digest_schema_sql[] =
-	"SELECT type, name, tbl_name, sql FROM sqlite_schema"
+	"SELECT type, name, tbl_name, sql FROM sqlite_master"
 	" WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name, type";
 static const char digest_tables_sql[] =
 	"SELECT name, type, wr, ncol FROM pragma_table_list"
 	" WHERE schema = 'main' AND type IN ('table', 'shadow', 'virtual')"
 	" AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name";
+/* Before pragma_table_list (3.37.0): the same tables in the same order
+ * from sqlite_master (a shadow table is a table there), virtual ones told
+ * by their normalised CREATE text; the shape is probed per table
+ * (table_shape_probe). */
+static const char digest_tables_old_sql[] =
+	"SELECT name, CASE WHEN sql LIKE 'CREATE VIRTUAL TABLE%' THEN 'virtual'"
+	" ELSE 'table' END, 0, 0 FROM sqlite_master WHERE type = 'table'"
+	" AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name";
+#define DIGEST_TABLE_LIST_VERSION 3037000
 
-/* The rows of one table, in an order that depends on content only.
- * Returns the SQL (free with sqlite3_free), or NULL when out of memory. */
-static char *table_query(const char *name, bool without_rowid, int ncol)
+/* SQL text built in whopper's memory. */
+struct digest_sql {
+	char *buf;   /* NUL-terminated, owned */
+	size_t len;  /* bytes before the terminator */
+	size_t cap;  /* bytes allocated */
+};
+
+static void digest_sql_append(struct digest_sql *q, const char *p, size_t n)
 {
-	if (!without_rowid)
-		return sqlite3_mprintf("SELECT _rowid_, * FROM \"%w\" ORDER BY _rowid_", name);
+	if (q->len + n + 1 > q->cap) {
+		q->cap = (q->len + n + 1) * 2;
+		q->buf = wh_realloc(q->buf, q->cap);
+	}
+	memcpy(q->buf + q->len, p, n);
+	q->len += n;
+	q->buf[q->len] = '\0';
+}
+
+static void digest_sql_str(struct digest_sql *q, const char *s)
+{
+	digest_sql_append(q, s, strlen(s));
+}
+
+/* name as an SQL identifier: in double quotes, each one inside doubled. */
+static void append_ident(struct digest_sql *q, const char *name)
+{
+	digest_sql_append(q, "\"", 1);
+	for (const char *p = name; *p; p++) {
+		digest_sql_append(q, p, 1);
+		if (*p == '"')
+			digest_sql_append(q, p, 1);
+	}
+	digest_sql_append(q, "\"", 1);
+}
+
+/* The rows of one table, in an order that depends on content only, into
+ * q (whopper's own memory: no library's allocator is involved). */
+static void table_query(struct digest_sql *q, const char *name, bool without_rowid, int ncol)
+{
+	if (!without_rowid) {
+		digest_sql_str(q, "SELECT _rowid_, * FROM ");
+		append_ident(q, name);
+		digest_sql_str(q, " ORDER BY _rowid_");
+		return;
+	}
 	/* No rowid: the primary key is among the columns, so ordering by
 	 * all of them is a total order (ties would be one row). */
-	sqlite3_str *q = sqlite3_str_new(NULL);
-	sqlite3_str_appendf(q, "SELECT * FROM \"%w\"", name);
-	for (int k = 1; k <= ncol; k++)
-		sqlite3_str_appendf(q, "%s%d", k == 1 ? " ORDER BY " : ", ", k);
-	return sqlite3_str_finish(q);
+	digest_sql_str(q, "SELECT * FROM ");
+	append_ident(q, name);
+	for (int k = 1; k <= ncol; k++) {
+		char num[24];
+		snprintf(num, sizeof num, "%s%d", k == 1 ? " ORDER BY " : ", ", k);
+		digest_sql_str(q, num);
+	}
 }
 
 /* Prepares table_query's statement into *out. */
-static int prepare_table_query(sqlite3 *db, const char *name, bool wr, int ncol,
-			       sqlite3_stmt **out)
+static int prepare_table_query(const struct wh_sqlapi *api, sqlite3 *db, const char *name,
+			       bool wr, int ncol, sqlite3_stmt **out)
 {
-	char *sql = table_query(name, wr, ncol);
-	if (sql == NULL)
-		return SQLITE_NOMEM;
-	int rc = sqlite3_prepare_v2(db, sql, -1, out, NULL);
-	sqlite3_free(sql);
+	struct digest_sql q = {0};
+	table_query(&q, name, wr, ncol);
+	int rc = api->prepare_v2(db, q.buf, -1, out, NULL);
+	free(q.buf);
 	return rc;
 }
 
 /* A prepared statement for sql: from the cache when there is one (kept,
  * reset after use), else fresh (the caller finalizes it). */
-static int digest_prepare(sqlite3 *db, struct digest_cache *dc,
+static int digest_prepare(const struct wh_sqlapi *api, sqlite3 *db, struct digest_cache *dc,
 			  sqlite3_stmt **slot, const char *sql,
 			  sqlite3_stmt **out)
 {
@@ -226,7 +290,7 @@ static int digest_prepare(sqlite3 *db, struct digest_cache *dc,
 		*out = *slot;
 		return SQLITE_OK;
 	}
-	int rc = sqlite3_prepare_v2(db, sql, -1, out, NULL);
+	int rc = api->prepare_v2(db, sql, -1, out, NULL);
 	if (rc == SQLITE_OK && dc != NULL)
 		*slot = *out;
 	return rc;
@@ -234,7 +298,7 @@ static int digest_prepare(sqlite3 *db, struct digest_cache *dc,
 
 /* The cached statement of a table, made when first needed (or when its
  * shape changed). */
-static int digest_table_stmt(sqlite3 *db, struct digest_cache *dc,
+static int digest_table_stmt(const struct wh_sqlapi *api, sqlite3 *db, struct digest_cache *dc,
 			     const char *name, bool wr, int ncol,
 			     sqlite3_stmt **out)
 {
@@ -243,7 +307,7 @@ static int digest_table_stmt(sqlite3 *db, struct digest_cache *dc,
 		if (strcmp(dc->tables[k].name, name) == 0)
 			t = &dc->tables[k];
 	if (t != NULL && (t->wr != wr || t->ncol != ncol)) {
-		sqlite3_finalize(t->st);
+		api->finalize(t->st);
 		t->st = NULL;
 	}
 	if (t == NULL) {
@@ -256,7 +320,7 @@ static int digest_table_stmt(sqlite3 *db, struct digest_cache *dc,
 	t->wr = wr;
 	t->ncol = ncol;
 	if (t->st == NULL) {
-		int rc = prepare_table_query(db, name, wr, ncol, &t->st);
+		int rc = prepare_table_query(api, db, name, wr, ncol, &t->st);
 		if (rc != SQLITE_OK)
 			return rc;
 	}
@@ -264,72 +328,103 @@ static int digest_table_stmt(sqlite3 *db, struct digest_cache *dc,
 	return SQLITE_OK;
 }
 
+/* What pragma_table_list says of a table, for a library without it:
+ * WITHOUT ROWID when its rows have no _rowid_ to select, and its number
+ * of columns. Returns SQLITE_OK or the error. */
+static int table_shape_probe(const struct wh_sqlapi *api, sqlite3 *db, const char *name,
+			     bool *wr, int *ncol)
+{
+	struct digest_sql q = {0};
+	sqlite3_stmt *st = NULL;
+	digest_sql_str(&q, "SELECT * FROM ");
+	append_ident(&q, name);
+	int rc = api->prepare_v2(db, q.buf, -1, &st, NULL);
+	*ncol = rc == SQLITE_OK ? api->column_count(st) : 0;
+	api->finalize(st);
+	free(q.buf);
+	if (rc != SQLITE_OK)
+		return rc;
+	q = (struct digest_sql){0};
+	digest_sql_str(&q, "SELECT _rowid_ FROM ");
+	append_ident(&q, name);
+	st = NULL;
+	*wr = api->prepare_v2(db, q.buf, -1, &st, NULL) != SQLITE_OK;
+	api->finalize(st);
+	free(q.buf);
+	return SQLITE_OK;
+}
+
 /* Folds the schema, then every table, into s. dc: statement cache or
  * NULL. */
-static int digest_tables(struct digest_hash *s, sqlite3 *db,
+static int digest_tables(const struct wh_sqlapi *api, struct digest_hash *s, sqlite3 *db,
 			 struct digest_cache *dc)
 {
 	sqlite3_stmt *schema = NULL, *tables = NULL;
+	bool old = api->libversion_number() < DIGEST_TABLE_LIST_VERSION;
 	hash_u8(s, 'S');
-	int rc = digest_prepare(db, dc, dc ? &dc->schema : NULL,
-				digest_schema_sql, &schema);
+	int rc = digest_prepare(api, db, dc, dc ? &dc->schema : NULL, digest_schema_sql,
+				&schema);
 	if (rc == SQLITE_OK)
-		rc = hash_stmt(s, schema);
+		rc = hash_stmt(api, s, schema);
 	if (dc == NULL)
-		sqlite3_finalize(schema);
+		api->finalize(schema);
 	if (rc != SQLITE_OK)
 		return rc;
-	rc = digest_prepare(db, dc, dc ? &dc->tables_list : NULL,
-			    digest_tables_sql, &tables);
+	rc = digest_prepare(api, db, dc, dc ? &dc->tables_list : NULL,
+			    old ? digest_tables_old_sql : digest_tables_sql, &tables);
 	if (rc != SQLITE_OK)
 		return rc;
-	while (rc == SQLITE_OK && (rc = sqlite3_step(tables)) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(tables, 0);
-		const char *type = (const char *)sqlite3_column_text(tables, 1);
+	while (rc == SQLITE_OK && (rc = api->step(tables)) == SQLITE_ROW) {
+		const char *name = (const char *)api->column_text(tables, 0);
+		const char *type = (const char *)api->column_text(tables, 1);
 		WH_ASSERT(name != NULL && type != NULL);
 		hash_u8(s, 'T');
-		hash_column(s, tables, 0);
+		hash_column(api, s, tables, 0);
 		rc = SQLITE_OK;
 		/* A virtual table's content lives in its shadow tables, which
 		 * are digested as tables; reading it would need its module. */
 		if (strcmp(type, "virtual") == 0)
 			continue;
-		bool wr = sqlite3_column_int(tables, 2) != 0;
-		int ncol = sqlite3_column_int(tables, 3);
+		bool wr = api->column_int(tables, 2) != 0;
+		int ncol = api->column_int(tables, 3);
+		if (old)
+			rc = table_shape_probe(api, db, name, &wr, &ncol);
 		sqlite3_stmt *rows = NULL;
-		if (dc != NULL) {
-			rc = digest_table_stmt(db, dc, name, wr, ncol, &rows);
-		} else {
-			rc = prepare_table_query(db, name, wr, ncol, &rows);
-		}
+		if (rc != SQLITE_OK)
+			break;
+		if (dc != NULL)
+			rc = digest_table_stmt(api, db, dc, name, wr, ncol, &rows);
+		else
+			rc = prepare_table_query(api, db, name, wr, ncol, &rows);
 		if (rc == SQLITE_OK)
-			rc = hash_stmt(s, rows);
+			rc = hash_stmt(api, s, rows);
 		if (dc == NULL)
-			sqlite3_finalize(rows);
+			api->finalize(rows);
 	}
-	sqlite3_reset(tables);
+	api->reset(tables);
 	if (dc == NULL)
-		sqlite3_finalize(tables);
+		api->finalize(tables);
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-int digest_db(sqlite3 *db, uint64_t *out)
+int digest_db_with(const struct wh_sqlapi *api, sqlite3 *db, uint64_t *out)
 {
+	WH_ASSERT(api != NULL);
 	WH_ASSERT(db != NULL);
 	WH_ASSERT(out != NULL);
 	*out = 0;
 	/* One read transaction, so the digest is of one snapshot. */
-	bool own = sqlite3_get_autocommit(db) != 0;
-	int rc = own ? sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) : SQLITE_OK;
+	bool own = api->get_autocommit(db) != 0;
+	int rc = own ? api->exec(db, "BEGIN", NULL, NULL, NULL) : SQLITE_OK;
 	if (rc != SQLITE_OK)
 		return rc;
 	struct digest_hash s;
 	hash_init(&s);
-	rc = digest_tables(&s, db, NULL);
-	if (own && !sqlite3_get_autocommit(db)) {
-		int crc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	rc = digest_tables(api, &s, db, NULL);
+	if (own && !api->get_autocommit(db)) {
+		int crc = api->exec(db, "COMMIT", NULL, NULL, NULL);
 		if (crc != SQLITE_OK)
-			(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			(void)api->exec(db, "ROLLBACK", NULL, NULL, NULL);
 		if (rc == SQLITE_OK)
 			rc = crc;
 	}
@@ -338,13 +433,18 @@ int digest_db(sqlite3 *db, uint64_t *out)
 	return rc;
 }
 
+int digest_db(sqlite3 *db, uint64_t *out)
+{
+	return digest_db_with(&wh_sqlapi_linked, db, out);
+}
+
 int digest_db_cached(sqlite3 *db, struct digest_cache *dc, uint64_t *out)
 {
 	WH_ASSERT(db != NULL);
 	WH_ASSERT(dc != NULL);
 	struct digest_hash s;
 	hash_init(&s);
-	int rc = digest_tables(&s, db, dc);
+	int rc = digest_tables(&wh_sqlapi_linked, &s, db, dc);
 	*out = rc == SQLITE_OK ? hash_final(&s) : 0;
 	return rc;
 }

@@ -36,11 +36,16 @@ struct digest_cache {
 
 /* The digest of db's content into *out (0 on failure). Read-only: runs in
  * its own read transaction when db has none open, else inside the open
- * one. Returns SQLITE_OK or the SQLite error. */
+ * one. Returns SQLITE_OK or the SQLite error. db is a connection of the
+ * linked SQLite. */
 int digest_db(sqlite3 *db, uint64_t *out);
+/* The same for a connection of api's library (engine/sqlapi.h). */
+struct wh_sqlapi;
+int digest_db_with(const struct wh_sqlapi *api, sqlite3 *db, uint64_t *out);
 /* The same stream, with statements kept in dc across calls (a zeroed
  * cache to start; release with digest_cache_free before db closes). No
- * read transaction of its own: for a connection nothing else writes to. */
+ * read transaction of its own: for a connection nothing else writes to.
+ * A linked-SQLite connection (the oracle's reference). */
 int digest_db_cached(sqlite3 *db, struct digest_cache *dc, uint64_t *out);
 void digest_cache_free(struct digest_cache *dc);
 

@@ -93,9 +93,23 @@ int fault_io(struct world *w, struct conn *c, enum wh_op_kind kind, const char *
  * plan turned allocation failures on. Transient: each allocation draws.
  * Armed per thread: the oracle's concurrent check allocates from its own
  * thread at any moment and must neither fail nor draw from the run's
- * stream. */
-static sqlite3_mem_methods default_mem;
+ * stream.
+ *
+ * Each library has its own allocator, and SQLite's hooks carry no
+ * context: the wrapper installed in one library must forward to that
+ * library's previous allocator. So there is one slot per library, each
+ * with its own set of functions (FAULT_SLOT below) bound to that slot's
+ * saved methods. A process drives a few libraries at most. */
 static _Thread_local struct conn *alloc_armed;
+
+#define FAULT_SLOTS 4
+
+struct fault_slot {
+	const struct wh_sqlapi *api;   /* the library, NULL: free */
+	sqlite3_mem_methods prev;      /* its allocator before the wrapper */
+};
+
+static struct fault_slot fault_slots[FAULT_SLOTS];
 
 static bool alloc_should_fail(void)
 {
@@ -112,53 +126,74 @@ static bool alloc_should_fail(void)
 	return true;
 }
 
-static void *fault_malloc(int n)
-{
-	return alloc_should_fail() ? NULL : default_mem.xMalloc(n);
-}
+/* One slot's wrapper functions: the shared logic above, forwarding to the
+ * slot's saved allocator. */
+#define FAULT_SLOT(n)                                                                    \
+	static void *fault_malloc_##n(int b)                                             \
+	{                                                                                \
+		return alloc_should_fail() ? NULL : fault_slots[n].prev.xMalloc(b);      \
+	}                                                                                \
+	static void *fault_realloc_##n(void *p, int b)                                   \
+	{                                                                                \
+		return alloc_should_fail() ? NULL : fault_slots[n].prev.xRealloc(p, b);  \
+	}                                                                                \
+	static void fault_free_##n(void *p)                                              \
+	{                                                                                \
+		fault_slots[n].prev.xFree(p);                                            \
+	}                                                                                \
+	static int fault_size_##n(void *p)                                               \
+	{                                                                                \
+		return fault_slots[n].prev.xSize(p);                                     \
+	}                                                                                \
+	static int fault_roundup_##n(int b)                                              \
+	{                                                                                \
+		return fault_slots[n].prev.xRoundup(b);                                  \
+	}                                                                                \
+	static int fault_init_##n(void *app)                                             \
+	{                                                                                \
+		(void)app;                                                               \
+		return fault_slots[n].prev.xInit(fault_slots[n].prev.pAppData);          \
+	}                                                                                \
+	static void fault_shutdown_##n(void *app)                                        \
+	{                                                                                \
+		(void)app;                                                               \
+		fault_slots[n].prev.xShutdown(fault_slots[n].prev.pAppData);             \
+	}
+FAULT_SLOT(0)
+FAULT_SLOT(1)
+FAULT_SLOT(2)
+FAULT_SLOT(3)
+#undef FAULT_SLOT
 
-static void *fault_realloc(void *p, int n)
-{
-	return alloc_should_fail() ? NULL : default_mem.xRealloc(p, n);
-}
+#define FAULT_SLOT_METHODS(n)                                                            \
+	{                                                                                \
+		.xMalloc = fault_malloc_##n, .xFree = fault_free_##n,                    \
+		.xRealloc = fault_realloc_##n, .xSize = fault_size_##n,                  \
+		.xRoundup = fault_roundup_##n, .xInit = fault_init_##n,                  \
+		.xShutdown = fault_shutdown_##n,                                         \
+	}
+static const sqlite3_mem_methods fault_slot_methods[FAULT_SLOTS] = {
+	FAULT_SLOT_METHODS(0), FAULT_SLOT_METHODS(1), FAULT_SLOT_METHODS(2),
+	FAULT_SLOT_METHODS(3),
+};
+#undef FAULT_SLOT_METHODS
 
-static void fault_free(void *p)
+int fault_alloc_install(const struct wh_sqlapi *api)
 {
-	default_mem.xFree(p);
-}
-
-static int fault_size(void *p)
-{
-	return default_mem.xSize(p);
-}
-
-static int fault_roundup(int n)
-{
-	return default_mem.xRoundup(n);
-}
-
-static int fault_init(void *app)
-{
-	(void)app;
-	return default_mem.xInit(default_mem.pAppData);
-}
-
-static void fault_shutdown(void *app)
-{
-	(void)app;
-	default_mem.xShutdown(default_mem.pAppData);
-}
-
-int fault_alloc_install(void)
-{
-	static sqlite3_mem_methods fault_mem = {
-		.xMalloc = fault_malloc, .xFree = fault_free, .xRealloc = fault_realloc,
-		.xSize = fault_size, .xRoundup = fault_roundup, .xInit = fault_init,
-		.xShutdown = fault_shutdown,
-	};
-	if (sqlite3_config(SQLITE_CONFIG_GETMALLOC, &default_mem) != SQLITE_OK ||
-	    sqlite3_config(SQLITE_CONFIG_MALLOC, &fault_mem) != SQLITE_OK)
+	int free_slot = -1;
+	for (int i = 0; i < FAULT_SLOTS; i++) {
+		WH_ASSERT(fault_slots[i].api != api); /* once per library */
+		if (fault_slots[i].api == NULL && free_slot < 0)
+			free_slot = i;
+	}
+	if (free_slot < 0)
 		return -1;
+	struct fault_slot *slot = &fault_slots[free_slot];
+	/* sqlite3_config copies the methods it is given. */
+	if (api->config(SQLITE_CONFIG_GETMALLOC, &slot->prev) != SQLITE_OK ||
+	    api->config(SQLITE_CONFIG_MALLOC, &fault_slot_methods[free_slot]) != SQLITE_OK)
+		return -1;
+	slot->api = api;
 	return 0;
 }
 

@@ -87,13 +87,14 @@ void recover_drain(struct world *w)
 static void record_recovery(struct world *w, enum hist_crash_kind kind)
 {
 	struct hist_crash *cr = hist_crash_add(&w->res->history, kind);
+	const struct wh_sqlapi *api = w->api; /* the new process runs the target */
 	sqlite3 *db = NULL;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_PRIVATECACHE;
-	int rc = sqlite3_open_v2(w->res->db_path, &db, flags, w->res->vfs_name);
+	int rc = api->open_v2(w->res->db_path, &db, flags, w->res->vfs_name);
 	if (rc == SQLITE_OK)
-		rc = digest_db(db, &cr->recovered_digest);
+		rc = digest_db_with(api, db, &cr->recovered_digest);
 	cr->recovered_rc = rc;
-	sqlite3_close_v2(db);
+	api->close_v2(db);
 	hist_crash_recovered(&w->res->history, cr);
 	world__trace_fold(w, cr->recovered_digest ^ (uint64_t)(uint32_t)rc);
 	if (w->cfg->trace)

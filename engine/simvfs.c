@@ -95,6 +95,17 @@
  * in the dead connection may still touch them through pointers it holds.
  * The graveyard is freed when the last dead handle closes.
  *
+ * Libraries. The VFS is registered in the SQLite library the run targets
+ * (cfg.api) and may be registered in one more (simvfs_register_in: the
+ * linked SQLite, which reads the target's files for the oracle). Each
+ * library links the sqlite3_vfs structs it knows through their pNext, so
+ * each registration has a struct of its own (struct simvfs_reg), whose
+ * pAppData leads back to the one shared state: same files, locks and
+ * hooks whichever library calls. A handle remembers the library that
+ * opened it, and strings xFileControl hands back (VFSNAME, TEMPFILENAME)
+ * are made by that library's sqlite3_mprintf, since that library frees
+ * them with its sqlite3_free.
+ *
  * Planted bugs (simvfs_set_bug), for proving the oracle: NO_LOCKS grants
  * every xLock as if the handle were alone (nothing is counted on the
  * inode), NO_SHM_LOCKS grants every xShmLock and records nothing,
@@ -232,6 +243,9 @@ struct simvfs_inode {
 struct simvfs_file {
 	sqlite3_file base;          /* must be first: SQLite's view */
 	struct simvfs *vfs;         /* owning VFS */
+	const struct wh_sqlapi *api; /* the library that opened it: what it
+					allocates for that library (xFileControl
+					strings) that library frees */
 	struct simvfs_inode *inode; /* the file; NULL once closed */
 	uint64_t generation;        /* vfs->generation at open; older: dead */
 	int open_flags;             /* SQLITE_OPEN_* given to xOpen */
@@ -246,9 +260,22 @@ struct simvfs_file {
 	bool powersafe_overwrite;   /* SQLITE_FCNTL_POWERSAFE_OVERWRITE */
 };
 
+/* One registration of the VFS in one SQLite library. Each library links
+ * the structs it knows through their pNext field, so a struct belongs to
+ * exactly one library: the same files seen from a second library need a
+ * second struct (simvfs_register_in). */
+struct simvfs_reg {
+	sqlite3_vfs base;           /* the struct that library registered */
+	struct simvfs *vfs;         /* base.pAppData points at this reg */
+	const struct wh_sqlapi *api; /* that library */
+};
+
+#define SIMVFS_REGS_MAX 2
+
 struct simvfs {
-	sqlite3_vfs base;           /* registered with SQLite */
-	char *name;                 /* base.zName points here */
+	struct simvfs_reg regs[SIMVFS_REGS_MAX]; /* regs[0]: cfg.api */
+	int reg_count;              /* registrations in use */
+	char *name;                 /* every base.zName points here */
 	struct simvfs_config cfg;   /* copied at create */
 	struct simvfs_hooks hooks;  /* copied at create */
 	struct wh_queue inodes;     /* live inodes, creation order */
@@ -302,11 +329,18 @@ static uint64_t simvfs_now_us(struct simvfs *vfs)
 	return vfs->hooks.now_us ? vfs->hooks.now_us(vfs->hooks.ctx) : 0;
 }
 
+static struct simvfs_reg *simvfs_reg_of(sqlite3_vfs *base)
+{
+	struct simvfs_reg *reg = base->pAppData;
+	WH_ASSERT(reg != NULL);
+	WH_ASSERT(&reg->base == base);
+	return reg;
+}
+
 static struct simvfs *simvfs_of(sqlite3_vfs *base)
 {
-	struct simvfs *vfs = base->pAppData;
+	struct simvfs *vfs = simvfs_reg_of(base)->vfs;
 	WH_ASSERT(vfs != NULL);
-	WH_ASSERT(&vfs->base == base);
 	return vfs;
 }
 
@@ -1089,11 +1123,11 @@ static int file_control_run(struct simvfs_file *f, int op, void *arg)
 		fcntl_flag(&f->powersafe_overwrite, arg);
 		return SQLITE_OK;
 	case SQLITE_FCNTL_VFSNAME:
-		*(char **)arg = sqlite3_mprintf("%s", vfs->name);
+		*(char **)arg = f->api->mprintf("%s", vfs->name);
 		return SQLITE_OK;
 	case SQLITE_FCNTL_TEMPFILENAME: {
 		char *name = temp_name_make(vfs);
-		*(char **)arg = sqlite3_mprintf("%s", name);
+		*(char **)arg = f->api->mprintf("%s", name);
 		free(name);
 		return SQLITE_OK;
 	}
@@ -1319,6 +1353,7 @@ static int simvfs_open(sqlite3_vfs *base, sqlite3_filename name,
 		       sqlite3_file *file, int flags, int *out_flags)
 {
 	struct simvfs *vfs = simvfs_of(base);
+	const struct wh_sqlapi *api = simvfs_reg_of(base)->api;
 	struct simvfs_file *f = (struct simvfs_file *)file;
 	/* pMethods stays NULL unless the open succeeds, so SQLite does not
 	 * call xClose on a failed open. */
@@ -1368,6 +1403,7 @@ static int simvfs_open(sqlite3_vfs *base, sqlite3_filename name,
 	if (rc == SQLITE_OK) {
 		f->base.pMethods = &simvfs_io_methods;
 		f->vfs = vfs;
+		f->api = api;
 		f->inode = ino;
 		f->generation = vfs->generation;
 		f->open_flags = flags;
@@ -2082,35 +2118,21 @@ void simvfs_config_default(struct simvfs_config *cfg)
 	cfg->device_characteristics = SQLITE_IOCAP_POWERSAFE_OVERWRITE;
 	cfg->max_file_bytes = 256u * 1024u * 1024u;
 	cfg->yield_mask = (uint32_t)((1ull << WH_OP__COUNT) - 1u);
+	cfg->api = &wh_sqlapi_linked;
 }
 
-int simvfs_create(struct simvfs **out, const char *name,
-		  const struct simvfs_config *cfg,
-		  const struct simvfs_hooks *hooks)
+/* Fill reg's struct for registration in api's library. */
+static void reg_fill(struct simvfs *vfs, struct simvfs_reg *reg, const struct wh_sqlapi *api)
 {
-	*out = NULL;
-	if (name == NULL || cfg == NULL || hooks == NULL ||
-	    cfg->sector_size <= 0 || cfg->max_file_bytes == 0 ||
-	    cfg->max_file_bytes > (uint64_t)INT64_MAX)
-		return SQLITE_MISUSE;
-	/* Two VFSes under one name would make sqlite3_vfs_find ambiguous. */
-	if (sqlite3_vfs_find(name) != NULL)
-		return SQLITE_ERROR;
-
-	struct simvfs *vfs = wh_calloc(1, sizeof(*vfs));
-	vfs->name = wh_strdup(name);
-	vfs->cfg = *cfg;
-	vfs->hooks = *hooks;
-	wh_queue_init(&vfs->inodes);
-	long page = sysconf(_SC_PAGESIZE);
-	vfs->page_bytes = page > 0 ? (size_t)page : 4096;
-
-	sqlite3_vfs *b = &vfs->base;
+	sqlite3_vfs *b = &reg->base;
+	memset(reg, 0, sizeof *reg);
+	reg->vfs = vfs;
+	reg->api = api;
 	b->iVersion = 3;
 	b->szOsFile = (int)sizeof(struct simvfs_file);
 	b->mxPathname = SIMVFS_PATHNAME_MAX;
 	b->zName = vfs->name;
-	b->pAppData = vfs;
+	b->pAppData = reg;
 	b->xOpen = simvfs_open;
 	b->xDelete = simvfs_delete;
 	b->xAccess = simvfs_access;
@@ -2127,15 +2149,57 @@ int simvfs_create(struct simvfs **out, const char *name,
 	b->xSetSystemCall = simvfs_set_system_call;
 	b->xGetSystemCall = simvfs_get_system_call;
 	b->xNextSystemCall = simvfs_next_system_call;
+}
 
-	int rc = sqlite3_vfs_register(b, 0);
+int simvfs_create(struct simvfs **out, const char *name,
+		  const struct simvfs_config *cfg,
+		  const struct simvfs_hooks *hooks)
+{
+	*out = NULL;
+	if (name == NULL || cfg == NULL || hooks == NULL ||
+	    cfg->sector_size <= 0 || cfg->max_file_bytes == 0 ||
+	    cfg->max_file_bytes > (uint64_t)INT64_MAX)
+		return SQLITE_MISUSE;
+	const struct wh_sqlapi *api = cfg->api ? cfg->api : &wh_sqlapi_linked;
+	/* Two VFSes under one name would make sqlite3_vfs_find ambiguous. */
+	if (api->vfs_find(name) != NULL)
+		return SQLITE_ERROR;
+
+	struct simvfs *vfs = wh_calloc(1, sizeof(*vfs));
+	vfs->name = wh_strdup(name);
+	vfs->cfg = *cfg;
+	vfs->cfg.api = api;
+	vfs->hooks = *hooks;
+	wh_queue_init(&vfs->inodes);
+	long page = sysconf(_SC_PAGESIZE);
+	vfs->page_bytes = page > 0 ? (size_t)page : 4096;
+
+	reg_fill(vfs, &vfs->regs[0], api);
+	int rc = api->vfs_register(&vfs->regs[0].base, 0);
 	if (rc != SQLITE_OK) {
 		free(vfs->name);
 		free(vfs);
 		return rc;
 	}
+	vfs->reg_count = 1;
 	*out = vfs;
 	return SQLITE_OK;
+}
+
+int simvfs_register_in(struct simvfs *vfs, const struct wh_sqlapi *api)
+{
+	WH_ASSERT(api != NULL);
+	for (int i = 0; i < vfs->reg_count; i++)
+		WH_ASSERT(vfs->regs[i].api != api); /* one struct per library */
+	WH_ASSERT(vfs->reg_count < SIMVFS_REGS_MAX);
+	if (api->vfs_find(vfs->name) != NULL)
+		return SQLITE_ERROR;
+	struct simvfs_reg *reg = &vfs->regs[vfs->reg_count];
+	reg_fill(vfs, reg, api);
+	int rc = api->vfs_register(&reg->base, 0);
+	if (rc == SQLITE_OK)
+		vfs->reg_count++;
+	return rc;
 }
 
 void simvfs_destroy(struct simvfs *vfs)
@@ -2143,7 +2207,9 @@ void simvfs_destroy(struct simvfs *vfs)
 	if (vfs == NULL)
 		return;
 	WH_ASSERT_EQ(vfs->open_count, 0);
-	sqlite3_vfs_unregister(&vfs->base);
+	/* Each struct leaves the list of the library that holds it. */
+	for (int i = vfs->reg_count - 1; i >= 0; i--)
+		vfs->regs[i].api->vfs_unregister(&vfs->regs[i].base);
 	int bound = vfs->inode_count;
 	while (!wh_queue_empty(&vfs->inodes)) {
 		WH_ASSERT(bound-- > 0);
@@ -2164,7 +2230,7 @@ void simvfs_destroy(struct simvfs *vfs)
 
 sqlite3_vfs *simvfs_sqlite(struct simvfs *vfs)
 {
-	return &vfs->base;
+	return &vfs->regs[0].base;
 }
 
 int64_t simvfs_file_size(struct simvfs *vfs, const char *name)

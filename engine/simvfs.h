@@ -28,6 +28,7 @@
 
 #include "completion.h"
 #include "prng.h"
+#include "sqlapi.h"
 
 struct simvfs;
 
@@ -58,6 +59,8 @@ struct simvfs_config {
 				     it fail with SQLITE_FULL */
 	uint32_t yield_mask;      /* bit (1u << kind) set: that op yields;
 				     default all ops */
+	const struct wh_sqlapi *api; /* the library to register with;
+					default (and NULL) the linked one */
 };
 
 /* Fill defaults: sector 4096, SQLITE_IOCAP_POWERSAFE_OVERWRITE |
@@ -65,13 +68,25 @@ struct simvfs_config {
  * kinds yield. */
 void simvfs_config_default(struct simvfs_config *cfg);
 
-/* Create and register a VFS named `name` (not as the default VFS). Returns
- * SQLITE_OK or an SQLite error code. The hooks struct is copied. */
+/* Create a VFS named `name` and register it (not as the default VFS) in
+ * cfg->api's library. Returns SQLITE_OK or an SQLite error code. The
+ * hooks struct is copied. */
 int simvfs_create(struct simvfs **out, const char *name,
 		  const struct simvfs_config *cfg,
 		  const struct simvfs_hooks *hooks);
-/* Unregister and free every file. All connections must be closed. */
+/* Register the same VFS (same files, locks and hooks) in a second
+ * library under the same name, through a struct of its own: a library
+ * writes its list link into the struct it registers, so one struct never
+ * goes to two libraries. Each handle remembers the library that opened
+ * it, whose sqlite3_mprintf makes (and whose sqlite3_free frees) the
+ * strings its xFileControl returns. At most one extra library; not one
+ * the VFS is already in (asserted). Returns SQLITE_OK or an SQLite
+ * error code. */
+int simvfs_register_in(struct simvfs *vfs, const struct wh_sqlapi *api);
+/* Unregister from every library and free every file. All connections
+ * must be closed. */
 void simvfs_destroy(struct simvfs *vfs);
+/* The struct registered in cfg->api's library. */
 sqlite3_vfs *simvfs_sqlite(struct simvfs *vfs);
 
 /* ---- Faults, power loss, planted bugs ---------------------------- */

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sqlapi.h"
 #include "wh.h"
 
 void wh_value_copy(struct wh_value *dst, const struct wh_value *src)
@@ -243,20 +244,26 @@ int wh_value_format(const struct wh_value *v, char *buf, int cap)
 	return s.len;
 }
 
-int wh_value_bind(sqlite3_stmt *st, int idx, const struct wh_value *v)
+int wh_value_bind_with(const struct wh_sqlapi *api, sqlite3_stmt *st, int idx,
+		       const struct wh_value *v)
 {
 	switch (v->type) {
 	case SQLITE_INTEGER:
-		return sqlite3_bind_int64(st, idx, v->i);
+		return api->bind_int64(st, idx, v->i);
 	case SQLITE_FLOAT:
-		return sqlite3_bind_double(st, idx, v->f);
+		return api->bind_double(st, idx, v->f);
 	case SQLITE_TEXT:
-		return sqlite3_bind_text(st, idx, v->p ? (const char *)v->p : "", (int)v->n,
-					 SQLITE_STATIC);
+		return api->bind_text(st, idx, v->p ? (const char *)v->p : "", (int)v->n,
+				      SQLITE_STATIC);
 	case SQLITE_BLOB:
-		return sqlite3_bind_blob(st, idx, v->n ? v->p : (const void *)"", (int)v->n,
-					 SQLITE_STATIC);
+		return api->bind_blob(st, idx, v->n ? v->p : (const void *)"", (int)v->n,
+				      SQLITE_STATIC);
 	default:
-		return sqlite3_bind_null(st, idx);
+		return api->bind_null(st, idx);
 	}
+}
+
+int wh_value_bind(sqlite3_stmt *st, int idx, const struct wh_value *v)
+{
+	return wh_value_bind_with(&wh_sqlapi_linked, st, idx, v);
 }

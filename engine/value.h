@@ -25,10 +25,15 @@ struct wh_value {
 };
 
 struct sqlite3_stmt;
-/* Bind v to parameter idx (1-based) of st; an empty blob binds as an
- * empty blob, never as NULL. Returns the SQLite rc. The statement keeps
- * pointing at v's bytes (SQLITE_STATIC): v must outlive the step. */
+struct wh_sqlapi;
+/* Bind v to parameter idx (1-based) of st, a statement of the linked
+ * SQLite; an empty blob binds as an empty blob, never as NULL. Returns the
+ * SQLite rc. The statement keeps pointing at v's bytes (SQLITE_STATIC): v
+ * must outlive the step. */
 int wh_value_bind(struct sqlite3_stmt *st, int idx, const struct wh_value *v);
+/* The same for a statement of api's library (engine/sqlapi.h). */
+int wh_value_bind_with(const struct wh_sqlapi *api, struct sqlite3_stmt *st, int idx,
+		       const struct wh_value *v);
 void wh_value_copy(struct wh_value *dst, const struct wh_value *src);
 void wh_value_free(struct wh_value *v);
 /* Total order used for multiset compares: type, then value. */

@@ -113,11 +113,17 @@ static void add_finding(struct world_result *r, const char *kind,
 	r->finding_count++;
 }
 
-int world_global_init(void)
+int world_lib_init(const struct wh_sqlapi *api)
 {
-	static bool done;
-	if (done)
-		return 0;
+	/* The libraries configured so far: each once per process (the
+	 * allocator hooks cannot be installed twice). */
+	static const struct wh_sqlapi *done[8];
+	static size_t done_count;
+	for (size_t i = 0; i < done_count; i++)
+		if (done[i] == api)
+			return 0;
+	if (done_count == sizeof done / sizeof done[0])
+		return WH_EINVAL;
 	/* The simulation runs every connection on one OS thread, while the
 	 * oracle's concurrent check runs its reference database on another.
 	 * Multi-thread mode: SQLite's global state (allocator, page cache,
@@ -125,18 +131,26 @@ int world_global_init(void)
 	 * fiber parked inside SQLite (in a VFS call) holds none that another
 	 * connection's fiber could block on. The global mutexes are never
 	 * held across a VFS call of a private-cache connection. */
-	sqlite3_shutdown();
-	if (sqlite3_config(SQLITE_CONFIG_MULTITHREAD) != SQLITE_OK)
+	api->shutdown();
+	/* A library built single-threaded (SQLITE_THREADSAFE=0) refuses the
+	 * mode and needs none: only the world's thread uses a target (the
+	 * oracle's second thread uses the linked SQLite). */
+	if (api->threadsafe() != 0 && api->config(SQLITE_CONFIG_MULTITHREAD) != SQLITE_OK)
 		return WH_EINVAL;
 	/* Allocation failures go through SQLite's own allocator hooks. */
-	if (fault_alloc_install() != 0)
+	if (fault_alloc_install(api) != 0)
 		return WH_EINVAL;
-	sqlite3_config(SQLITE_CONFIG_URI, 1);
-	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-	if (sqlite3_initialize() != SQLITE_OK)
+	api->config(SQLITE_CONFIG_URI, 1);
+	api->config(SQLITE_CONFIG_MEMSTATUS, 0);
+	if (api->initialize() != SQLITE_OK)
 		return WH_EINVAL;
-	done = true;
+	done[done_count++] = api;
 	return 0;
+}
+
+int world_global_init(void)
+{
+	return world_lib_init(&wh_sqlapi_linked);
 }
 
 void world_config_default(struct world_config *cfg)
@@ -183,12 +197,13 @@ int world_faults_parse(const char *s)
  * and the like depend on the seed alone, not on earlier runs. */
 static void reseed_sqlite_prng(struct world *w)
 {
-	sqlite3_vfs *prev = sqlite3_vfs_find(NULL);
+	const struct wh_sqlapi *api = w->api;
+	sqlite3_vfs *prev = api->vfs_find(NULL);
 	unsigned char b;
-	sqlite3_vfs_register(simvfs_sqlite(w->res->vfs), 1);
-	sqlite3_randomness(0, NULL);
-	sqlite3_randomness(1, &b);
-	sqlite3_vfs_register(prev, 1);
+	api->vfs_register(simvfs_sqlite(w->res->vfs), 1);
+	api->randomness(0, NULL);
+	api->randomness(1, &b);
+	api->vfs_register(prev, 1);
 }
 
 static const char *world_setup_sql(const struct world_config *cfg)
@@ -199,6 +214,7 @@ static const char *world_setup_sql(const struct world_config *cfg)
 static int world_setup_db(struct world *w)
 {
 	const struct world_config *cfg = w->cfg;
+	const struct wh_sqlapi *api = w->api;
 	sqlite3 *db = NULL;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 	const char *vfs = NULL;
@@ -207,33 +223,33 @@ static int world_setup_db(struct world *w)
 		vfs = w->res->vfs_name;
 	else
 		flags |= SQLITE_OPEN_URI;
-	int rc = sqlite3_open_v2(w->res->db_path, &db, flags, vfs);
+	int rc = api->open_v2(w->res->db_path, &db, flags, vfs);
 	if (rc == SQLITE_OK && cfg->target == WORLD_TARGET_SIM) {
 		snprintf(sql, sizeof sql, "PRAGMA journal_mode=%s", cfg->journal_mode);
-		rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+		rc = api->exec(db, sql, NULL, NULL, NULL);
 	}
 	for (uint32_t i = 0; rc == SQLITE_OK && i < cfg->workload->pragma_count; i++) {
 		snprintf(sql, sizeof sql, "PRAGMA %s", cfg->workload->pragmas[i]);
-		rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+		rc = api->exec(db, sql, NULL, NULL, NULL);
 	}
 	for (uint32_t i = 0; rc == SQLITE_OK && i < cfg->pragma_count; i++) {
 		snprintf(sql, sizeof sql, "PRAGMA %s", cfg->pragmas[i]);
-		rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+		rc = api->exec(db, sql, NULL, NULL, NULL);
 	}
 	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(db, world_setup_sql(cfg), NULL, NULL, NULL);
+		rc = api->exec(db, world_setup_sql(cfg), NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
 		char msg[512];
 		snprintf(msg, sizeof msg, "workload setup failed: %s",
-			 db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+			 db ? api->errmsg(db) : api->errstr(rc));
 		add_finding(w->res, "setup_failed", msg);
-		sqlite3_close_v2(db);
+		api->close_v2(db);
 		return WH_ESQL;
 	}
 	if (cfg->target == WORLD_TARGET_MEMORY_SHARED)
 		w->res->keepalive = db; /* the shared in-memory db lives on */
 	else
-		sqlite3_close_v2(db);
+		api->close_v2(db);
 	return 0;
 }
 
@@ -312,6 +328,7 @@ static int world_create_vfs(struct world *w)
 	}
 	struct simvfs_config vc;
 	simvfs_config_default(&vc);
+	vc.api = w->api;
 	if (cfg->yield_mask)
 		vc.yield_mask = cfg->yield_mask;
 	if (cfg->sector_size > 0)
@@ -325,7 +342,17 @@ static int world_create_vfs(struct world *w)
 		.now_us = hook_now_us,
 		.randomness = hook_randomness,
 	};
-	return simvfs_create(&res->vfs, res->vfs_name, &vc, &hooks) == SQLITE_OK ? 0 : WH_EINVAL;
+	if (simvfs_create(&res->vfs, res->vfs_name, &vc, &hooks) != SQLITE_OK)
+		return WH_EINVAL;
+	/* The oracle reads the files the target left with the linked SQLite
+	 * (its own library), through a registration of its own. */
+	if (!w->api->linked &&
+	    simvfs_register_in(res->vfs, &wh_sqlapi_linked) != SQLITE_OK) {
+		simvfs_destroy(res->vfs);
+		res->vfs = NULL;
+		return WH_EINVAL;
+	}
+	return 0;
 }
 
 /* Every connection's state and context. Returns 0, or WH_ENOMEM (with a
@@ -407,12 +434,14 @@ static void world_free_conns(struct world *w)
 
 int world_run(const struct world_config *cfg, struct world_result *res)
 {
-	int rc = world_global_init();
+	/* Zeroed first: world_result_free must work on any return. */
+	memset(res, 0, sizeof *res);
+	const struct wh_sqlapi *api = cfg->api ? cfg->api : &wh_sqlapi_linked;
+	int rc = world_lib_init(api);
 	if (rc != 0)
 		return rc;
 	WH_ASSERT(cfg->conn_count > 0 && cfg->conn_count <= WORLD_MAX_CONNS);
 	WH_ASSERT(cfg->workload != NULL);
-	memset(res, 0, sizeof *res);
 	/* The world outlives this call: the VFS hooks point at it while the
 	 * oracle reads the final database. world_result_free frees it. */
 	struct world *w = wh_calloc(1, sizeof *w);
@@ -420,6 +449,7 @@ int world_run(const struct world_config *cfg, struct world_result *res)
 	w->cfg = cfg;
 	w->res = res;
 	w->runner = &conn_fiber_runner;
+	w->api = api;
 	w->hash = wh_mix64(cfg->seed ^ 0x77686f70ULL);
 	hist_init(&res->history);
 	hist_set_setup(&res->history, world_setup_sql(cfg));
@@ -467,8 +497,11 @@ void world_result_free(struct world_result *r)
 		free(r->findings[i].detail);
 	}
 	free(r->findings);
-	if (r->keepalive)
-		sqlite3_close_v2(r->keepalive);
+	if (r->keepalive) {
+		const struct world *w = r->world;
+		WH_ASSERT(w != NULL);
+		w->api->close_v2(r->keepalive);
+	}
 	if (r->vfs)
 		simvfs_destroy(r->vfs);
 	free(r->world);

@@ -16,6 +16,7 @@
 
 #include "history.h"
 #include "sched.h"
+#include "sqlapi.h"
 #include "tape.h"
 #include "simvfs.h"
 #include "workload.h"
@@ -62,6 +63,9 @@ struct world_config {
 	enum sched_strategy strategy;
 	uint32_t pct_depth;
 	enum world_target target;
+	const struct wh_sqlapi *api;   /* the SQLite under test (sqlapi.h):
+					  the driver, setup and recovery run
+					  on it; NULL: the linked one */
 	const char *pragmas[WORLD_MAX_PRAGMAS]; /* "NAME=VALUE" */
 	uint32_t pragma_count;
 	size_t stack_bytes;            /* fiber stack size */
@@ -157,11 +161,17 @@ struct world_result {
 	uint64_t trace_hash;
 	struct world_finding *findings;
 	uint32_t finding_count;
-	struct simvfs *vfs;            /* kept alive for the oracle, or NULL */
+	struct simvfs *vfs;            /* kept alive for the oracle, or NULL;
+					  registered under vfs_name in the
+					  target library and, when that is not
+					  the linked SQLite, in the linked one
+					  too, so the oracle reads the files
+					  with its own library */
 	char vfs_name[32];
 	char db_path[64];              /* target name to hand to the oracle */
-	void *keepalive;               /* memory-shared: a connection that
-					  keeps the database alive */
+	void *keepalive;               /* memory-shared: a connection (of the
+					  target library) that keeps the
+					  database alive */
 	uint64_t pct_n, pct_k;         /* PCT bound parameters */
 	void *world;                   /* the run's state, owned */
 };
@@ -171,10 +181,15 @@ struct world_result {
 int world_run(const struct world_config *cfg, struct world_result *out);
 void world_result_free(struct world_result *r);
 
-/* Process-wide SQLite configuration for the simulation: multi-thread
- * mode (no connection mutex exists, so no fiber parked inside a call can
- * be entered through one; the oracle's concurrent check uses SQLite from
- * a second thread). Idempotent; call before any SQLite use. */
+/* Process-wide SQLite configuration for the simulation, in one library:
+ * multi-thread mode (no connection mutex exists, so no fiber parked
+ * inside a call can be entered through one; the oracle's concurrent check
+ * uses SQLite from a second thread), the allocation-failure hooks, URIs,
+ * no memory statistics. Idempotent per library; world_run calls it for
+ * its target. Returns 0 or WH_EINVAL (the library refused). Main thread,
+ * before the library's first use by whopper. */
+int world_lib_init(const struct wh_sqlapi *api);
+/* world_lib_init of the linked SQLite. */
 int world_global_init(void);
 
 #endif /* WH_WORLD_H */

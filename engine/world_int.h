@@ -237,6 +237,8 @@ struct world {
 	struct wh_group reopen_group;
 	struct hot_journal_watch hj; /* evidence: see evidence_note_op */
 	const struct conn_runner *runner; /* how connections run calls */
+	const struct wh_sqlapi *api; /* the target SQLite: every call of the
+					target path goes through it */
 };
 
 
@@ -322,8 +324,10 @@ void fault_plan_draw(struct world *w);
 /* The I/O fault for the op c is about to make: SQLITE_OK or the code. */
 int fault_io(struct world *w, struct conn *c, enum wh_op_kind kind, const char *file,
 	     int64_t arg);
-/* Install the allocator wrapper (once, before sqlite3_initialize). */
-int fault_alloc_install(void);
+/* Install the allocator wrapper in api's library (once per library,
+ * after its sqlite3_shutdown, before its sqlite3_initialize). 0, or -1
+ * when the library refused it or too many libraries have one. */
+int fault_alloc_install(const struct wh_sqlapi *api);
 /* Arm allocation failures for c's calls on this thread (NULL: disarm). */
 void fault_alloc_arm(struct conn *c);
 /* Between picks: the crash, reopen, bit flip or disk-full window due. */

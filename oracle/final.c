@@ -20,6 +20,13 @@
  * violation. A target that cannot be read is such a text as well: it is a
  * finding about the run, not a failure of the oracle.
  *
+ * Two libraries: the reference is always the linked SQLite; the target
+ * is read through c->tapi (oracle_config.target_api), so every statement
+ * on the target side goes through that table and every one on the
+ * reference side through the linked symbols, never crossed. The target
+ * side's SQL names sqlite_master, not its newer alias, so an older target
+ * library can answer it.
+ *
  * Target checks (oracle__target_checks): PRAGMA integrity_check must give
  * exactly one row 'ok'; PRAGMA foreign_key_check no row; every invariant's
  * first column of its first row must be true (non-zero, SQLite's notion:
@@ -60,26 +67,41 @@ void oracle__final_free(struct oracle__final *f)
 	memset(f, 0, sizeof *f);
 }
 
-/* Runs sql (with an optional text parameter) and captures every row.
- * Returns the primary rc (SQLITE_DONE on success). */
-static int query_all(sqlite3 *db, const char *sql, const char *param,
-		     struct oracle__result *out)
+/* Runs sql (with an optional text parameter) on db, a connection of
+ * api's library, and captures every row. Returns the primary rc
+ * (SQLITE_DONE on success). */
+static int query_all(const struct wh_sqlapi *api, sqlite3 *db, const char *sql,
+		     const char *param, struct oracle__result *out)
 {
 	oracle__result_reset(out);
 	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+	int rc = api->prepare_v2(db, sql, -1, &st, NULL);
 	if (rc != SQLITE_OK) {
 		out->rc = rc & 0xff;
 		return out->rc;
 	}
 	if (param != NULL)
-		sqlite3_bind_text(st, 1, param, -1, SQLITE_TRANSIENT);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		oracle__result_add_row(out, st);
-	out->col_count = (uint32_t)sqlite3_column_count(st);
-	sqlite3_finalize(st);
+		api->bind_text(st, 1, param, -1, SQLITE_TRANSIENT);
+	while ((rc = api->step(st)) == SQLITE_ROW)
+		oracle__result_add_row_with(out, api, st);
+	out->col_count = (uint32_t)api->column_count(st);
+	api->finalize(st);
 	out->rc = rc & 0xff;
 	return out->rc;
+}
+
+/* The reference's side of query_all. */
+static int ref_query(struct oracle__ctx *c, const char *sql, const char *param,
+		     struct oracle__result *out)
+{
+	return query_all(&wh_sqlapi_linked, c->ref.db, sql, param, out);
+}
+
+/* The target's side of query_all. */
+static int target_query(struct oracle__ctx *c, const char *sql, const char *param,
+			struct oracle__result *out)
+{
+	return query_all(c->tapi, c->target, sql, param, out);
 }
 
 static const char *cell_text(const struct oracle__result *r, uint32_t row,
@@ -89,13 +111,24 @@ static const char *cell_text(const struct oracle__result *r, uint32_t row,
 	return v->type == SQLITE_TEXT ? (const char *)v->p : NULL;
 }
 
-static void unreadable(struct oracle__final *f, const char *side,
-		       const char *what, sqlite3 *db)
+static void unreadable(struct oracle__final *f, const char *side, const char *what,
+		       const struct wh_sqlapi *api, sqlite3 *db)
 {
 	struct oracle__buf b = { 0 };
 	oracle__buf_printf(&b, "cannot read %s on the %s: %s", what, side,
-			   sqlite3_errmsg(db));
+			   api->errmsg(db));
 	text_add(f, oracle__buf_take(&b));
+}
+
+static void target_unreadable(struct oracle__ctx *c, struct oracle__final *f,
+			      const char *what)
+{
+	unreadable(f, "target", what, c->tapi, c->target);
+}
+
+static void ref_unreadable(struct oracle__ctx *c, struct oracle__final *f, const char *what)
+{
+	unreadable(f, "reference", what, &wh_sqlapi_linked, c->ref.db);
 }
 
 /* Rows only on one side of two sorted multisets, shown briefly. */
@@ -144,8 +177,9 @@ static uint64_t multiset_diff(const struct oracle__result *tgt,
 /* Tables                                                               */
 /* ------------------------------------------------------------------ */
 
-static void row_track(struct oracle__final *f, const char *table,
-		      int64_t rowid, sqlite3_stmt *tgt, sqlite3_stmt *ref)
+/* tgt: a statement of tapi's library, or NULL; ref: the reference's. */
+static void row_track(struct oracle__final *f, const char *table, int64_t rowid,
+		      const struct wh_sqlapi *tapi, sqlite3_stmt *tgt, sqlite3_stmt *ref)
 {
 	if (f->row_count == FINAL_ROWS_TRACKED)
 		return;
@@ -158,35 +192,37 @@ static void row_track(struct oracle__final *f, const char *table,
 	d->table = wh_strdup(table);
 	d->rowid = rowid;
 	if (tgt != NULL)
-		oracle__result_add_row(&d->target, tgt);
+		oracle__result_add_row_with(&d->target, tapi, tgt);
 	if (ref != NULL)
 		oracle__result_add_row(&d->ref, ref);
 }
 
-static bool stmt_row_equal(sqlite3_stmt *a, sqlite3_stmt *b)
+/* a: a statement of aapi's library; b: the reference's. */
+static bool stmt_row_equal(const struct wh_sqlapi *aapi, sqlite3_stmt *a, sqlite3_stmt *b)
 {
-	int n = sqlite3_column_count(a);
-	if (n != sqlite3_column_count(b))
+	const struct wh_sqlapi *bapi = &wh_sqlapi_linked;
+	int n = aapi->column_count(a);
+	if (n != bapi->column_count(b))
 		return false;
 	for (int k = 0; k < n; k++) {
-		int type = sqlite3_column_type(a, k);
-		if (type != sqlite3_column_type(b, k))
+		int type = aapi->column_type(a, k);
+		if (type != bapi->column_type(b, k))
 			return false;
 		switch (type) {
 		case SQLITE_INTEGER:
-			if (sqlite3_column_int64(a, k) != sqlite3_column_int64(b, k))
+			if (aapi->column_int64(a, k) != bapi->column_int64(b, k))
 				return false;
 			break;
 		case SQLITE_FLOAT:
-			if (sqlite3_column_double(a, k) != sqlite3_column_double(b, k))
+			if (aapi->column_double(a, k) != bapi->column_double(b, k))
 				return false;
 			break;
 		case SQLITE_TEXT:
 		case SQLITE_BLOB: {
-			const void *pa = sqlite3_column_blob(a, k);
-			const void *pb = sqlite3_column_blob(b, k);
-			int na = sqlite3_column_bytes(a, k);
-			int nb = sqlite3_column_bytes(b, k);
+			const void *pa = aapi->column_blob(a, k);
+			const void *pb = bapi->column_blob(b, k);
+			int na = aapi->column_bytes(a, k);
+			int nb = bapi->column_bytes(b, k);
 			if (na != nb || (na > 0 && memcmp(pa, pb, (size_t)na) != 0))
 				return false;
 			break;
@@ -207,47 +243,48 @@ static void compare_rowid_table(struct oracle__ctx *c, struct oracle__final *f,
 	oracle__buf_ident(&b, table);
 	oracle__buf_printf(&b, " ORDER BY _rowid_");
 	char *sql = oracle__buf_take(&b);
+	const struct wh_sqlapi *tapi = c->tapi;
 	sqlite3_stmt *tgt = NULL, *ref = NULL;
-	if (sqlite3_prepare_v2(c->target, sql, -1, &tgt, NULL) != SQLITE_OK) {
-		unreadable(f, "target", table, c->target);
+	if (tapi->prepare_v2(c->target, sql, -1, &tgt, NULL) != SQLITE_OK) {
+		target_unreadable(c, f, table);
 		goto out_free_sql;
 	}
 	if (sqlite3_prepare_v2(c->ref.db, sql, -1, &ref, NULL) != SQLITE_OK) {
-		unreadable(f, "reference", table, c->ref.db);
+		ref_unreadable(c, f, table);
 		goto out_finalize;
 	}
-	int rt = sqlite3_step(tgt), rr = sqlite3_step(ref);
+	int rt = tapi->step(tgt), rr = sqlite3_step(ref);
 	uint64_t diffs = 0, untracked = 0;
 	while (rt == SQLITE_ROW || rr == SQLITE_ROW) {
-		int64_t kt = rt == SQLITE_ROW ? sqlite3_column_int64(tgt, 0) : 0;
+		int64_t kt = rt == SQLITE_ROW ? tapi->column_int64(tgt, 0) : 0;
 		int64_t kr = rr == SQLITE_ROW ? sqlite3_column_int64(ref, 0) : 0;
 		int cmp = rt != SQLITE_ROW ? 1 : rr != SQLITE_ROW ? -1
 					   : (kt > kr) - (kt < kr);
 		if (cmp < 0) {
 			diffs++;
 			untracked += f->row_count == FINAL_ROWS_TRACKED;
-			row_track(f, table, kt, tgt, NULL);
-			rt = sqlite3_step(tgt);
+			row_track(f, table, kt, tapi, tgt, NULL);
+			rt = tapi->step(tgt);
 		} else if (cmp > 0) {
 			diffs++;
 			untracked += f->row_count == FINAL_ROWS_TRACKED;
-			row_track(f, table, kr, NULL, ref);
+			row_track(f, table, kr, tapi, NULL, ref);
 			rr = sqlite3_step(ref);
 		} else {
-			if (!stmt_row_equal(tgt, ref)) {
+			if (!stmt_row_equal(tapi, tgt, ref)) {
 				diffs++;
 				untracked += f->row_count == FINAL_ROWS_TRACKED;
-				row_track(f, table, kt, tgt, ref);
+				row_track(f, table, kt, tapi, tgt, ref);
 			}
-			rt = sqlite3_step(tgt);
+			rt = tapi->step(tgt);
 			rr = sqlite3_step(ref);
 		}
 	}
 	f->diff_total += diffs - untracked;
 	if (rt != SQLITE_DONE)
-		unreadable(f, "target", table, c->target);
+		target_unreadable(c, f, table);
 	if (rr != SQLITE_DONE)
-		unreadable(f, "reference", table, c->ref.db);
+		ref_unreadable(c, f, table);
 	if (untracked > 0) {
 		oracle__buf_printf(&b, "table %s: %llu more differing rows not analysed",
 				   table, (unsigned long long)untracked);
@@ -256,7 +293,7 @@ static void compare_rowid_table(struct oracle__ctx *c, struct oracle__final *f,
 	}
 out_finalize:
 	sqlite3_finalize(ref);
-	sqlite3_finalize(tgt);
+	tapi->finalize(tgt);
 out_free_sql:
 	free(sql);
 }
@@ -266,12 +303,12 @@ static void compare_multiset(struct oracle__ctx *c, struct oracle__final *f,
 			     const char *sql, const char *what)
 {
 	struct oracle__result tgt = { 0 }, ref = { 0 };
-	if (query_all(c->target, sql, NULL, &tgt) != SQLITE_DONE) {
-		unreadable(f, "target", what, c->target);
+	if (target_query(c, sql, NULL, &tgt) != SQLITE_DONE) {
+		target_unreadable(c, f, what);
 		goto out_free;
 	}
-	if (query_all(c->ref.db, sql, NULL, &ref) != SQLITE_DONE) {
-		unreadable(f, "reference", what, c->ref.db);
+	if (ref_query(c, sql, NULL, &ref) != SQLITE_DONE) {
+		ref_unreadable(c, f, what);
 		goto out_free;
 	}
 	struct oracle__buf b = { 0 };
@@ -291,7 +328,7 @@ static void compare_table(struct oracle__ctx *c, struct oracle__final *f,
 			  const char *table)
 {
 	struct oracle__result wr = { 0 };
-	int rc = query_all(c->ref.db,
+	int rc = ref_query(c,
 			   "SELECT wr FROM pragma_table_list WHERE schema = 'main' AND name = ?1",
 			   table, &wr);
 	bool without_rowid = rc == SQLITE_DONE && wr.row_count == 1 &&
@@ -319,12 +356,12 @@ static void compare_index(struct oracle__ctx *c, struct oracle__final *f,
 {
 	struct oracle__result cols = { 0 }, wr = { 0 };
 	struct oracle__buf b = { 0 };
-	if (query_all(c->ref.db,
+	if (ref_query(c,
 		      "SELECT name FROM pragma_index_info(?1) ORDER BY seqno",
 		      idx, &cols) != SQLITE_DONE ||
 	    cols.row_count == 0)
 		goto out_free;
-	int rc = query_all(c->ref.db,
+	int rc = ref_query(c,
 			   "SELECT wr FROM pragma_table_list WHERE schema = 'main' AND name = ?1",
 			   table, &wr);
 	bool with_rowid = rc == SQLITE_DONE && wr.row_count == 1 &&
@@ -376,16 +413,16 @@ int oracle__final_compare(struct oracle__ctx *c, struct oracle__final *f)
 	/* Schema first: tables are compared only where both sides have
 	 * them, so a missing table shows up here. */
 	compare_multiset(c, f,
-			 "SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE substr(name, 1, 7) <> 'sqlite_'",
+			 "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE substr(name, 1, 7) <> 'sqlite_'",
 			 "schema");
 
 	struct oracle__result tt = { 0 }, rt = { 0 };
 	static const char tables_sql[] =
-		"SELECT name FROM sqlite_schema WHERE type = 'table' AND substr(name, 1, 7) <> 'sqlite_' ORDER BY name";
-	if (query_all(c->target, tables_sql, NULL, &tt) != SQLITE_DONE)
-		unreadable(f, "target", "sqlite_schema", c->target);
-	else if (query_all(c->ref.db, tables_sql, NULL, &rt) != SQLITE_DONE)
-		unreadable(f, "reference", "sqlite_schema", c->ref.db);
+		"SELECT name FROM sqlite_master WHERE type = 'table' AND substr(name, 1, 7) <> 'sqlite_' ORDER BY name";
+	if (target_query(c, tables_sql, NULL, &tt) != SQLITE_DONE)
+		target_unreadable(c, f, "sqlite_schema");
+	else if (ref_query(c, tables_sql, NULL, &rt) != SQLITE_DONE)
+		ref_unreadable(c, f, "sqlite_schema");
 	else {
 		/* Both lists are sorted by name (BINARY): merge them. */
 		uint32_t i = 0, j = 0;
@@ -401,7 +438,7 @@ int oracle__final_compare(struct oracle__ctx *c, struct oracle__final *f)
 
 	struct oracle__result idx = { 0 };
 	if (rt.row_count > 0 &&
-	    query_all(c->ref.db,
+	    ref_query(c,
 		      "SELECT name, tbl_name FROM sqlite_schema WHERE type = 'index' ORDER BY name",
 		      NULL, &idx) == SQLITE_DONE) {
 		for (uint32_t k = 0; k < idx.row_count; k++) {
@@ -416,15 +453,15 @@ int oracle__final_compare(struct oracle__ctx *c, struct oracle__final *f)
 	return 0;
 }
 
-static bool value_true(sqlite3_stmt *st)
+static bool value_true(const struct wh_sqlapi *api, sqlite3_stmt *st)
 {
-	switch (sqlite3_column_type(st, 0)) {
+	switch (api->column_type(st, 0)) {
 	case SQLITE_INTEGER:
-		return sqlite3_column_int64(st, 0) != 0;
+		return api->column_int64(st, 0) != 0;
 	case SQLITE_NULL:
 		return false;
 	default:
-		return sqlite3_column_double(st, 0) != 0.0;
+		return api->column_double(st, 0) != 0.0;
 	}
 }
 
@@ -434,14 +471,15 @@ static void check_invariant(struct oracle__ctx *c, uint32_t k)
 	struct oracle__buf b = { 0 };
 	sqlite3_stmt *st = NULL;
 	oracle__buf_printf(&b, "invariant %u `%s` ", k, sql);
-	int rc = sqlite3_prepare_v2(c->target, sql, -1, &st, NULL);
+	const struct wh_sqlapi *tapi = c->tapi;
+	int rc = tapi->prepare_v2(c->target, sql, -1, &st, NULL);
 	if (rc == SQLITE_OK && st != NULL)
-		rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && value_true(st))
+		rc = tapi->step(st);
+	if (rc == SQLITE_ROW && value_true(tapi, st))
 		goto out_finalize;
 	if (rc == SQLITE_ROW) {
 		struct oracle__result one = { 0 };
-		oracle__result_add_row(&one, st);
+		oracle__result_add_row_with(&one, tapi, st);
 		oracle__buf_printf(&b, "is false on the target: it returned ");
 		oracle__buf_value(&b, &one.cells[0]);
 		oracle__result_free(&one);
@@ -449,12 +487,12 @@ static void check_invariant(struct oracle__ctx *c, uint32_t k)
 		oracle__buf_printf(&b, "returned no row on the target");
 	} else {
 		oracle__buf_printf(&b, "failed on the target: %s",
-				   sqlite3_errmsg(c->target));
+				   tapi->errmsg(c->target));
 	}
 	oracle__report_add(c, "invariant", oracle__buf_take(&b), NULL, 0);
 out_finalize:
 	oracle__buf_free(&b);
-	sqlite3_finalize(st);
+	tapi->finalize(st);
 }
 
 void oracle__target_checks(struct oracle__ctx *c)
@@ -463,7 +501,7 @@ void oracle__target_checks(struct oracle__ctx *c)
 	struct oracle__result r = { 0 };
 	struct oracle__buf b = { 0 };
 
-	int rc = query_all(c->target, "PRAGMA integrity_check", NULL, &r);
+	int rc = target_query(c, "PRAGMA integrity_check", NULL, &r);
 	bool ok = rc == SQLITE_DONE && r.row_count == 1 &&
 		  cell_text(&r, 0, 0) != NULL &&
 		  strcmp(cell_text(&r, 0, 0), "ok") == 0;
@@ -471,7 +509,7 @@ void oracle__target_checks(struct oracle__ctx *c)
 		oracle__buf_printf(&b, "PRAGMA integrity_check on the target: ");
 		if (rc != SQLITE_DONE)
 			oracle__buf_printf(&b, "failed: %s",
-					   sqlite3_errmsg(c->target));
+					   c->tapi->errmsg(c->target));
 		for (uint32_t k = 0; rc == SQLITE_DONE && k < r.row_count &&
 				     k < FINAL_SHOWN;
 		     k++) {
@@ -485,12 +523,12 @@ void oracle__target_checks(struct oracle__ctx *c)
 				   NULL, 0);
 	}
 
-	rc = query_all(c->target, "PRAGMA foreign_key_check", NULL, &r);
+	rc = target_query(c, "PRAGMA foreign_key_check", NULL, &r);
 	if (rc != SQLITE_DONE || r.row_count > 0) {
 		oracle__buf_printf(&b, "PRAGMA foreign_key_check on the target: ");
 		if (rc != SQLITE_DONE)
 			oracle__buf_printf(&b, "failed: %s",
-					   sqlite3_errmsg(c->target));
+					   c->tapi->errmsg(c->target));
 		else
 			oracle__buf_printf(&b, "%u dangling references (table, rowid, parent, fkid): ",
 					   r.row_count);

@@ -362,7 +362,7 @@ static void ctx_fini(struct oracle__ctx *c)
 	oracle__stream_result_free(c->stream);
 	oracle__ref_fini(&c->ref);
 	if (c->target != NULL)
-		sqlite3_close(c->target);
+		c->tapi->close(c->target);
 	free(c->txn_ro);
 	free(c->by_commit);
 	free(c->indets);
@@ -1367,20 +1367,21 @@ static void report_finish(struct oracle__ctx *c)
 static int target_open(struct oracle__ctx *c)
 {
 	const char *path = c->cfg->target_path;
-	int orc = sqlite3_open_v2(path, &c->target, SQLITE_OPEN_READONLY,
-				  c->cfg->target_vfs);
+	const struct wh_sqlapi *api = c->tapi;
+	int orc = api->open_v2(path, &c->target, SQLITE_OPEN_READONLY,
+			       c->cfg->target_vfs);
 	if (orc == SQLITE_OK) {
 		/* Any read error but READONLY is left to the final checks,
 		 * which report it as a finding about the target. */
-		int prc = sqlite3_exec(c->target,
+		int prc = api->exec(c->target,
 				       "SELECT count(*) FROM sqlite_schema",
 				       NULL, NULL, NULL);
 		if ((prc & 0xff) == SQLITE_READONLY) {
-			sqlite3_close(c->target);
+			api->close(c->target);
 			c->target = NULL;
-			orc = sqlite3_open_v2(path, &c->target,
-					      SQLITE_OPEN_READWRITE,
-					      c->cfg->target_vfs);
+			orc = api->open_v2(path, &c->target,
+					   SQLITE_OPEN_READWRITE,
+					   c->cfg->target_vfs);
 			if (orc == SQLITE_OK)
 				oracle__report_note(c->report, "target had a hot journal: opened read-write so that SQLite could roll it back before the final checks");
 		}
@@ -1389,8 +1390,8 @@ static int target_open(struct oracle__ctx *c)
 		return 0;
 	struct oracle__buf b = { 0 };
 	oracle__buf_printf(&b, "oracle: cannot open target %s: %s", path,
-			   c->target ? sqlite3_errmsg(c->target)
-				     : sqlite3_errstr(orc));
+			   c->target ? api->errmsg(c->target)
+				     : api->errstr(orc));
 	return ctx_fail(c, &b);
 }
 
@@ -1410,6 +1411,7 @@ int oracle_check_stream(const struct history *h,
 	memset(out, 0, sizeof *out);
 	struct oracle__ctx c = { .h = h, .cfg = cfg ? cfg : &defaults,
 				 .report = out };
+	c.tapi = c.cfg->target_api ? c.cfg->target_api : &wh_sqlapi_linked;
 	c.stream = oracle__stream_finish(stream);
 	for (uint32_t i = 0; c.stream != NULL && i < h->txn_count; i++) {
 		if (!oracle__ref_has_txn(&c.stream->ref, h->txns[i])) {

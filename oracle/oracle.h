@@ -25,6 +25,7 @@
 #include <sqlite3.h>
 
 #include "history.h"
+#include "sqlapi.h"
 
 /* What SQLite promises after power loss, per journal mode and
  * synchronous level (see oracle_durability_for). */
@@ -46,6 +47,10 @@ struct oracle_config {
 	const char *target_path;   /* target database name, or NULL to skip
 				      the final-state checks */
 	const char *target_vfs;    /* VFS to open it with (NULL: default) */
+	const struct wh_sqlapi *target_api; /* the library to open it with
+					       (NULL: the linked SQLite,
+					       which the reference always
+					       runs on) */
 	const char *const *invariants; /* SQL each returning one row whose
 					  first column must be true */
 	uint32_t invariant_count;

@@ -108,8 +108,13 @@ struct oracle__rowref {
 struct oracle__rowref *oracle__rows_sorted(const struct wh_value *cells,
 					   uint32_t col_count,
 					   uint32_t row_count);
-/* Appends the current row of st to r (values copied). */
+/* Appends the current row of st, a linked-SQLite statement, to r
+ * (values copied). */
 void oracle__result_add_row(struct oracle__result *r, sqlite3_stmt *st);
+/* The same for a statement of api's library (the target's, when the
+ * oracle reads the target through it). */
+void oracle__result_add_row_with(struct oracle__result *r, const struct wh_sqlapi *api,
+				 sqlite3_stmt *st);
 
 /* ------------------------------------------------------------------ */
 /* The reference database (ref.c)                                       */
@@ -457,6 +462,8 @@ struct oracle__ctx {
 	const struct oracle_config *cfg;
 	struct oracle__ref ref;
 	sqlite3 *target;              /* opened read-only, or NULL */
+	const struct wh_sqlapi *tapi; /* the library target was opened with
+					 (cfg->target_api, or the linked) */
 	bool *txn_ro;                 /* txn -> all replayed stmts read-only */
 	uint32_t commit_count;
 	uint32_t *by_commit;          /* commit index -> txn id */

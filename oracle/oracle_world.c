@@ -12,6 +12,11 @@ void oracle_config_for_world(const struct world_config *cfg, const struct world_
 	*oc = (struct oracle_config){
 		.target_path = res->db_path,
 		.target_vfs = cfg->target == WORLD_TARGET_SIM ? res->vfs_name : NULL,
+		/* On the simulated VFS the files are read by the linked SQLite,
+		 * a reader independent of the target (the VFS is registered in
+		 * it too: world.h). A shared in-memory database exists only
+		 * inside the target library, so only it can read that one. */
+		.target_api = cfg->target == WORLD_TARGET_SIM ? NULL : cfg->api,
 		.invariants = cfg->workload->invariants,
 		.invariant_count = cfg->workload->invariant_count,
 		.ref_pragmas = cfg->workload->pragmas,

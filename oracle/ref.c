@@ -256,20 +256,20 @@ void oracle__result_free(struct oracle__result *r)
 }
 
 /* Copies column i of the current row of st. */
-static void col_copy(sqlite3_stmt *st, int i, struct wh_value *out)
+static void col_copy(const struct wh_sqlapi *api, sqlite3_stmt *st, int i, struct wh_value *out)
 {
 	memset(out, 0, sizeof *out);
-	out->type = sqlite3_column_type(st, i);
+	out->type = api->column_type(st, i);
 	switch (out->type) {
 	case SQLITE_INTEGER:
-		out->i = sqlite3_column_int64(st, i);
+		out->i = api->column_int64(st, i);
 		break;
 	case SQLITE_FLOAT:
-		out->f = sqlite3_column_double(st, i);
+		out->f = api->column_double(st, i);
 		break;
 	case SQLITE_TEXT: {
-		const unsigned char *p = sqlite3_column_text(st, i);
-		int n = sqlite3_column_bytes(st, i);
+		const unsigned char *p = api->column_text(st, i);
+		int n = api->column_bytes(st, i);
 		WH_ASSERT(n >= 0);
 		out->n = (uint32_t)n;
 		out->p = wh_malloc((size_t)n + 1);
@@ -279,8 +279,8 @@ static void col_copy(sqlite3_stmt *st, int i, struct wh_value *out)
 		break;
 	}
 	case SQLITE_BLOB: {
-		const void *p = sqlite3_column_blob(st, i);
-		int n = sqlite3_column_bytes(st, i);
+		const void *p = api->column_blob(st, i);
+		int n = api->column_bytes(st, i);
 		WH_ASSERT(n >= 0);
 		out->n = (uint32_t)n;
 		out->p = wh_malloc(n > 0 ? (size_t)n : 1);
@@ -295,9 +295,10 @@ static void col_copy(sqlite3_stmt *st, int i, struct wh_value *out)
 	}
 }
 
-void oracle__result_add_row(struct oracle__result *r, sqlite3_stmt *st)
+void oracle__result_add_row_with(struct oracle__result *r, const struct wh_sqlapi *api,
+				  sqlite3_stmt *st)
 {
-	uint32_t cols = (uint32_t)sqlite3_column_count(st);
+	uint32_t cols = (uint32_t)api->column_count(st);
 	WH_ASSERT(r->row_count == 0 || r->col_count == cols);
 	r->col_count = cols;
 	uint64_t need = (uint64_t)(r->row_count + 1) * cols;
@@ -310,8 +311,13 @@ void oracle__result_add_row(struct oracle__result *r, sqlite3_stmt *st)
 	}
 	struct wh_value *row = r->cells + (uint64_t)r->row_count * cols;
 	for (uint32_t k = 0; k < cols; k++)
-		col_copy(st, (int)k, &row[k]);
+		col_copy(api, st, (int)k, &row[k]);
 	r->row_count++;
+}
+
+void oracle__result_add_row(struct oracle__result *r, sqlite3_stmt *st)
+{
+	oracle__result_add_row_with(r, &wh_sqlapi_linked, st);
 }
 
 int oracle__row_cmp(const struct wh_value *a, const struct wh_value *b,

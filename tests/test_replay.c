@@ -51,6 +51,20 @@ int cli_known_add(const char *path, const struct triage_catalog **out)
 	return WH_EXIT_INTERNAL;
 }
 
+/* The process's target: the linked SQLite, as without --target-lib. */
+const struct wh_sqlapi *cli_target(void)
+{
+	return &wh_sqlapi_linked;
+}
+
+int cli_target_lib(const char *path, const struct wh_sqlapi **out)
+{
+	(void)path;
+	(void)out;
+	fail_msg("cli_target_lib is not part of these tests");
+	return WH_EXIT_INTERNAL;
+}
+
 int run_once(struct run_opts *o, struct wh_tape *tape, bool print, struct run_outcome *out,
 	     run_inspect_fn inspect, void *inspect_ctx)
 {
@@ -171,6 +185,10 @@ static void test_round_trip(void **state)
 	assert_int_equal(replay_read(path, &b, err, sizeof err), 0);
 	assert_string_equal(b.whopper_version, a.whopper_version);
 	assert_string_equal(b.sqlite_version, a.sqlite_version);
+	assert_string_equal(b.sqlite_source_id, a.sqlite_source_id);
+	assert_string_equal(b.sqlite_options, a.sqlite_options);
+	assert_string_equal(b.sqlite_library, a.sqlite_library);
+	assert_string_equal(b.sqlite_source_id, sqlite3_sourceid());
 	assert_string_equal(b.workload, "bank");
 	assert_true(b.workload_hash == a.workload_hash);
 	assert_int_equal(b.argc, a.argc);
@@ -336,13 +354,13 @@ static void test_incompatible(void **state)
 	a.workload_hash = replay_workload_hash(wl);
 	assert_int_equal(replay_write(path, &a), 0);
 	assert_int_equal(replay_read(path, &b, err, sizeof err), 0);
-	assert_int_equal(replay_check_compatible(path, &b, wl, err, sizeof err), 0);
+	assert_int_equal(replay_check_compatible(path, &b, wl, &wh_sqlapi_linked, err, sizeof err), 0);
 	replay_file_free(&b);
 
 	snprintf(a.whopper_version, sizeof a.whopper_version, "9.9.9");
 	assert_int_equal(replay_write(path, &a), 0);
 	assert_int_equal(replay_read(path, &b, err, sizeof err), 0);
-	assert_int_equal(replay_check_compatible(path, &b, wl, err, sizeof err), 2);
+	assert_int_equal(replay_check_compatible(path, &b, wl, &wh_sqlapi_linked, err, sizeof err), 2);
 	assert_non_null(strstr(err, "whopper 9.9.9"));
 	replay_file_free(&b);
 
@@ -350,15 +368,41 @@ static void test_incompatible(void **state)
 	snprintf(a.sqlite_version, sizeof a.sqlite_version, "3.0.0");
 	assert_int_equal(replay_write(path, &a), 0);
 	assert_int_equal(replay_read(path, &b, err, sizeof err), 0);
-	assert_int_equal(replay_check_compatible(path, &b, wl, err, sizeof err), 2);
+	assert_int_equal(replay_check_compatible(path, &b, wl, &wh_sqlapi_linked, err, sizeof err), 2);
 	assert_non_null(strstr(err, "SQLite 3.0.0"));
 	replay_file_free(&b);
 
+	/* The same version from another source, or built with other compile
+	 * options (a debug build), is another SQLite: refused, both named. */
 	snprintf(a.sqlite_version, sizeof a.sqlite_version, "%s", sqlite3_libversion());
+	snprintf(a.sqlite_source_id, sizeof a.sqlite_source_id, "2000-01-01 00:00:00 0123");
+	assert_int_equal(replay_write(path, &a), 0);
+	assert_int_equal(replay_read(path, &b, err, sizeof err), 0);
+	assert_int_equal(replay_check_compatible(path, &b, wl, &wh_sqlapi_linked, err, sizeof err), 2);
+	assert_non_null(strstr(err, "source 2000-01-01 00:00:00 0123"));
+	assert_non_null(strstr(err, sqlite3_sourceid()));
+	replay_file_free(&b);
+	snprintf(a.sqlite_source_id, sizeof a.sqlite_source_id, "%s", sqlite3_sourceid());
+	snprintf(a.sqlite_options, sizeof a.sqlite_options, "0000000000000001");
+	assert_int_equal(replay_write(path, &a), 0);
+	assert_int_equal(replay_read(path, &b, err, sizeof err), 0);
+	assert_int_equal(replay_check_compatible(path, &b, wl, &wh_sqlapi_linked, err, sizeof err), 2);
+	assert_non_null(strstr(err, "options 0000000000000001"));
+	replay_file_free(&b);
+	/* A file from before the identity lines is compared by version; the
+	 * library's path is never compared (another machine's differs). */
+	a.sqlite_source_id[0] = '\0';
+	a.sqlite_options[0] = '\0';
+	snprintf(a.sqlite_library, sizeof a.sqlite_library, "/elsewhere/libsqlite3.so");
+	assert_int_equal(replay_write(path, &a), 0);
+	assert_int_equal(replay_read(path, &b, err, sizeof err), 0);
+	assert_int_equal(replay_check_compatible(path, &b, wl, &wh_sqlapi_linked, err, sizeof err), 0);
+	replay_file_free(&b);
+
 	a.workload_hash ^= 1;
 	assert_int_equal(replay_write(path, &a), 0);
 	assert_int_equal(replay_read(path, &b, err, sizeof err), 0);
-	assert_int_equal(replay_check_compatible(path, &b, wl, err, sizeof err), 2);
+	assert_int_equal(replay_check_compatible(path, &b, wl, &wh_sqlapi_linked, err, sizeof err), 2);
 	assert_non_null(strstr(err, "changed since the recording"));
 	replay_file_free(&b);
 

@@ -29,6 +29,8 @@ struct run_opts {
 	uint32_t param_count;
 	const char *vfs_bug_name;
 	const char *workload_name;
+	const char *target_lib;     /* --target-lib PATH as given, or NULL
+				       (cfg.api is the loaded library) */
 	const char *trace_path;
 	const char *record_path;
 	bool record_compact;        /* --record-compact: no draws in the file */
@@ -87,6 +89,20 @@ int cmd_findings(int argc, char **argv);
  * "FILE:LINE: message" (the catalogue is then unchanged). */
 struct triage_catalog;
 int cli_known_add(const char *path, const struct triage_catalog **out);
+
+/* --target-lib PATH (target.c): load the library (engine/sqlapi.h) and
+ * make it the process's target, which every later run_parse_opts starts
+ * from; *out (may be NULL) is set to it. 0, or WH_EXIT_USAGE after the
+ * one-line refusal naming the library and why (cannot load, a missing
+ * entry point, too old, a second different --target-lib). */
+int cli_target_lib(const char *path, const struct wh_sqlapi **out);
+/* The process's target: the linked SQLite unless --target-lib said. */
+const struct wh_sqlapi *cli_target(void);
+/* "SQLite 3.40.1 (PATH, source ..., options HASH)" into buf. */
+void cli_target_describe(const struct wh_sqlapi *api, char *buf, size_t len);
+/* The identity as a JSON object: version, version_number, source_id,
+ * library, linked, options_hash. */
+void cli_target_json(FILE *f, const struct wh_sqlapi *api);
 
 /* Print "whopper: <msg>" to stderr and return WH_EXIT_USAGE. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

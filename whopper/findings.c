@@ -36,11 +36,13 @@ int cli_known_add(const char *path, const struct triage_catalog **out)
 }
 
 static const char findings_help[] =
-	"usage: whopper findings list [--known FILE]...\n"
+	"usage: whopper findings list [--known FILE]... [--target-lib PATH]\n"
 	"\n"
 	"Print the catalogue of known findings in SQLite that runs are triaged\n"
 	"with: id, SQLite versions, title and the test that pins it. --known\n"
-	"FILE adds entries in the same format (see README.md, 'Triage').\n";
+	"FILE adds entries in the same format (see README.md, 'Triage').\n"
+	"--target-lib PATH: say which entries apply to that SQLite library's\n"
+	"version instead of the linked one's.\n";
 
 static void print_versions(FILE *f, const struct triage_entry *e)
 {
@@ -67,6 +69,11 @@ int cmd_findings(int argc, char **argv)
 			if (rc != 0)
 				return rc;
 			i++;
+		} else if (strcmp(argv[i], "--target-lib") == 0) {
+			int rc = cli_target_lib(i + 1 < argc ? argv[i + 1] : NULL, NULL);
+			if (rc != 0)
+				return rc;
+			i++;
 		} else if (strcmp(argv[i], "list") == 0 && !list) {
 			list = true;
 		} else {
@@ -78,7 +85,7 @@ int cmd_findings(int argc, char **argv)
 		return cli_usage_error("findings: expected 'list' (try 'whopper findings --help')");
 	if (cat == NULL)
 		cat = triage_builtin();
-	int version = sqlite3_libversion_number();
+	int version = wh_sqlapi_version_number(cli_target());
 	char this_version[32];
 	triage_version_format(version, this_version, sizeof this_version);
 	printf("%u known findings (this is SQLite %s)\n", cat->entry_count, this_version);

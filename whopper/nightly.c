@@ -137,6 +137,10 @@ static const char nightly_help[] =
 	"                         (as replay files: DIR/STATUS-HASH.whop)\n"
 	"  --known FILE           more catalogued findings, passed (as an absolute\n"
 	"                         path) to every run, replay and shrink\n"
+	"  --target-lib PATH      the SQLite library every run targets (see 'whopper\n"
+	"                         run --help'), loaded once here to check it, then\n"
+	"                         passed (as an absolute path) to every run, replay\n"
+	"                         and shrink; the reports name its version\n"
 	"  --out DIR              where results go (default ./nightly-out); must not\n"
 	"                         hold another job unless --resume is given\n"
 	"  --resume               continue the job in --out DIR: finished runs are\n"
@@ -211,6 +215,8 @@ struct nl_opts {
 	char *corpus_owned;       /* set when corpus comes from job.json */
 	const char *out;
 	char *known_file;         /* --known FILE, made absolute (owned) */
+	struct nl_strv target_libs; /* --target-lib FILE, made absolute */
+	const struct wh_sqlapi *target; /* the runs' SQLite (linked when none) */
 	bool resume;
 	bool dry_run;
 	double run_timeout_s;
@@ -228,6 +234,34 @@ static void opts_free(struct nl_opts *o)
 	nl_strv_free(&o->user_flags);
 	free(o->corpus_owned);
 	free(o->known_file);
+	nl_strv_free(&o->target_libs);
+}
+
+/* --target-lib FILE: loaded here, so a library whopper cannot drive is
+ * refused before any child runs, and its identity is at hand for the
+ * reports. Absolute in the children's arguments, like --known. */
+static int add_target_lib(struct nl_opts *o, const char *v)
+{
+	if (v == NULL || *v == '\0')
+		return cli_usage_error("--target-lib: missing PATH");
+	char *abs = realpath(v, NULL);
+	if (abs == NULL)
+		return cli_usage_error("--target-lib: %s: cannot load: %s", v, strerror(errno));
+	if (o->target_libs.count > 0 && strcmp(o->target_libs.v[0], abs) != 0) {
+		free(abs);
+		return cli_usage_error("--target-lib: given twice: one target per job");
+	}
+	char err[1024];
+	const struct wh_sqlapi *api;
+	if (wh_sqlapi_load(abs, &api, err, sizeof err) != 0) {
+		free(abs);
+		return cli_usage_error("--target-lib: %s", err);
+	}
+	if (o->target_libs.count == 0)
+		nl_strv_push(&o->target_libs, abs);
+	o->target = api;
+	free(abs);
+	return 0;
 }
 
 /* A duration in seconds ("90", "0.5") in [lo, hi]: 0 or a usage error. */
@@ -325,6 +359,7 @@ static int parse_hook(const char *s, struct nl_opts *o)
 static int parse_opts(int argc, char **argv, struct nl_opts *o)
 {
 	o->out = "nightly-out";
+	o->target = &wh_sqlapi_linked;
 	o->run_timeout_s = RUN_TIMEOUT_DEFAULT_S;
 	o->shrink_time_s = NL_SHRINK_TIME_DEFAULT_S;
 	for (int i = 1; i < argc; i++) {
@@ -381,6 +416,8 @@ static int parse_opts(int argc, char **argv, struct nl_opts *o)
 				return cli_usage_error("--known: cannot read '%s': %s", v, strerror(errno));
 			free(o->known_file);
 			o->known_file = abs;
+		} else if (strcmp(a, "--target-lib") == 0) {
+			rc = add_target_lib(o, v);
 		} else if (strcmp(a, "--out") == 0) {
 			if (v == NULL || *v == '\0')
 				return cli_usage_error("--out: missing DIR");
@@ -941,6 +978,17 @@ static void push_known(const struct job *j, struct nl_strv *args)
 	nl_strv_push(args, j->o->known_file);
 }
 
+/* --target-lib FILE for a child, when the job has one. A run keeps it in
+ * its recorded arguments (results.jsonl, the repro command); a replay
+ * file names its library in its header and gets it on the command line. */
+static void push_target(const struct job *j, struct nl_strv *args)
+{
+	if (j->o->target_libs.count == 0)
+		return;
+	nl_strv_push(args, "--target-lib");
+	nl_strv_push(args, j->o->target_libs.v[0]);
+}
+
 static const char *hook_for(const struct nl_opts *o, uint64_t index)
 {
 	for (size_t i = 0; i < o->hook_count; i++)
@@ -957,6 +1005,7 @@ static int launch_run(struct job *j, uint64_t index)
 	s->r.index = (int64_t)index;
 	s->r.shard = wh_strdup(j->shard);
 	nl_matrix_args(&j->matrix, index, &s->r.args, &s->r.seed);
+	push_target(j, &s->r.args);
 	const char *hook = hook_for(j->o, index);
 	s->r.hook = hook ? wh_strdup(hook) : NULL;
 	snprintf(s->record_path, sizeof s->record_path, "%s/run-%llu.whop", j->scratch_dir,
@@ -983,11 +1032,13 @@ static int launch_replay(struct job *j, const struct replay_item *it)
 	s->r.expect = wh_strdup(it->expect);
 	s->r.shard = wh_strdup(j->shard);
 	nl_corpus_replay_setup(it->entry, &s->r);
+	push_target(j, &s->r.args);
 	struct nl_strv args = {0};
 	if (s->r.replay_file) {
 		nl_strv_push(&args, "replay");
 		nl_strv_push(&args, s->r.replay_file);
 		nl_strv_push(&args, "--json");
+		push_target(j, &args);
 	} else {
 		nl_strv_copy(&args, &s->r.args);
 	}
@@ -1022,6 +1073,7 @@ static int launch_shrink(struct job *j, size_t sig_index, double budget_s)
 	nl_strv_push(&args, "--time-limit");
 	nl_strv_push(&args, budget);
 	push_known(j, &args);
+	push_target(j, &args);
 	int rc = slot_spawn(j, s, &args, NULL, s->budget_s + s->grace_s);
 	nl_strv_free(&args);
 	return rc;
@@ -1289,6 +1341,9 @@ static void print_header(struct job *j)
 			(unsigned long long)o->runs, (unsigned long long)j->expected,
 			(unsigned long long)j->resumed_runs);
 	fprintf(stderr, ", %u jobs, %zu corpus replays, out %s\n", o->jobs, j->replay_count, o->out);
+	char target[1024];
+	cli_target_describe(o->target, target, sizeof target);
+	fprintf(stderr, "whopper nightly: target %s\n", target);
 }
 
 static void format_duration(double s, char out[32])
@@ -1425,6 +1480,7 @@ static int prepare_new(struct job *j, struct nl_opts *o, struct nl_job_file *jf)
 	nl_strv_copy(&jf->user_flags, &o->user_flags);
 	jf->corpus = o->corpus ? wh_strdup(o->corpus) : NULL;
 	jf->known_file = o->known_file ? wh_strdup(o->known_file) : NULL;
+	nl_strv_copy(&jf->target_libs, &o->target_libs);
 	jf->created_at = nl_wall_now();
 	jf->snapshot = wh_calloc(j->corpus_count ? j->corpus_count : 1, sizeof *jf->snapshot);
 	for (size_t i = 0; i < j->corpus_count; i++) {
@@ -1483,6 +1539,13 @@ static int prepare_resume(struct job *j, struct nl_opts *o, struct nl_job_file *
 		return cli_usage_error("--resume: --known differs from the job's");
 	if (o->known_file == NULL && jf->known_file)
 		o->known_file = wh_strdup(jf->known_file);
+	if (o->target_libs.count > 0 && !strv_same(&o->target_libs, &jf->target_libs))
+		return cli_usage_error("--resume: --target-lib differs from the job's");
+	for (size_t i = 0; o->target_libs.count == 0 && i < jf->target_libs.count; i++) {
+		int trc = add_target_lib(o, jf->target_libs.v[i]);
+		if (trc != 0)
+			return trc;
+	}
 	o->base_seed = jf->base_seed;
 	o->seed_given = true;
 	o->runs = jf->runs;
@@ -1633,6 +1696,7 @@ static void print_summary(const struct job *j, double wall_s, const char *out)
 			nl_shell_arg(stdout, j->exe_display);
 			fputs(" replay ", stdout);
 			nl_shell_arg(stdout, s->shrunk);
+			nl_target_arg(stdout, &s->rep);
 			printf(" (SQL: %s)\n", sql.data);
 			nl_buf_free(&sql);
 		} else if (s->shrink_note) {
@@ -1703,6 +1767,7 @@ static int finish_job(struct job *j, const struct nl_opts *o, double wall_s)
 		.exit_code = exit_code,
 		.merged_from = NULL,
 		.budget = j->time_mode ? &budget : NULL,
+		.target = o->target,
 	};
 	if (nl_reports_write(o->out, &j->agg, &info) != 0 && exit_code != WH_EXIT_USAGE)
 		exit_code = WH_EXIT_INTERNAL;
@@ -1728,6 +1793,10 @@ static int dry_run(const struct nl_opts *o, const struct nl_matrix *m)
 		struct nl_strv argv = {0};
 		uint64_t seed;
 		nl_matrix_args(m, i, &argv, &seed);
+		if (o->target_libs.count > 0) {
+			nl_strv_push(&argv, "--target-lib");
+			nl_strv_push(&argv, o->target_libs.v[0]);
+		}
 		printf("%llu", (unsigned long long)i);
 		for (size_t k = 0; k < argv.count; k++) {
 			putchar(' ');

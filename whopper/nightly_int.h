@@ -338,6 +338,10 @@ int nl_result_read(const struct nl_json *j, struct nl_result *r);
 /* The repro command line: "EXE replay FILE" for a .whop replay, else
  * "[WHOPPER_TEST_HOOK=x ]EXE ARGS" without --json. */
 void nl_result_repro(FILE *f, const struct nl_result *r, const char *exe_display);
+/* " --target-lib PATH" when r's arguments name a target library (a replay
+ * must be given it again: the file names the library, it does not load
+ * it), else nothing. */
+void nl_target_arg(FILE *f, const struct nl_result *r);
 
 /* Classify a finished child and derive its signature. stdout_text is the
  * child's stdout (may be empty or garbage), stderr_text its kept stderr.
@@ -530,6 +534,9 @@ struct nl_job_info {
 	const char *exe_display;   /* how repro commands name the binary */
 	int exit_code;             /* what the command exits with */
 	const struct nl_strv *merged_from; /* merge: input dirs, else NULL */
+	const struct wh_sqlapi *target;    /* the SQLite the runs target
+					      (--target-lib, else the linked
+					      one); NULL: not known (merge) */
 	const struct nl_budget *budget;    /* --time jobs, else NULL */
 };
 /* The budget in one line for people, no newline: "within --time 60 s
@@ -572,6 +579,7 @@ struct nl_job_file {
 	struct nl_strv user_flags;          /* after `--` */
 	char *corpus;                       /* --corpus DIR or NULL */
 	char *known_file;                   /* --known FILE (absolute) or NULL */
+	struct nl_strv target_libs;         /* --target-lib FILE (absolute) */
 	struct nl_snapshot_entry *snapshot; /* the corpus when the job began */
 	size_t snapshot_count;
 	double created_at;                  /* epoch seconds */

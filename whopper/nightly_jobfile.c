@@ -28,6 +28,7 @@ void nl_job_file_free(struct nl_job_file *jf)
 	}
 	free(jf->snapshot);
 	free(jf->known_file);
+	nl_strv_free(&jf->target_libs);
 	memset(jf, 0, sizeof *jf);
 }
 
@@ -58,7 +59,12 @@ int nl_job_file_fill(FILE *f, void *ctx)
 		json_str(f, jf->known_file);
 	else
 		fputs("null", f);
-	fputs(", \"corpus_snapshot\": [", f);
+	fputs(", \"target_libs\": [", f);
+	for (size_t i = 0; i < jf->target_libs.count; i++) {
+		fputs(i ? ", " : "", f);
+		json_str(f, jf->target_libs.v[i]);
+	}
+	fputs("], \"corpus_snapshot\": [", f);
 	for (size_t i = 0; i < jf->snapshot_count; i++) {
 		fputs(i ? ", {\"name\": " : "{\"name\": ", f);
 		json_str(f, jf->snapshot[i].name);
@@ -127,6 +133,10 @@ int nl_job_file_read(const char *dir, struct nl_job_file *jf)
 		jf->corpus = wh_strdup(nl_json_str(nl_json_get(j, "corpus")));
 	if (nl_json_str(nl_json_get(j, "known")))
 		jf->known_file = wh_strdup(nl_json_str(nl_json_get(j, "known")));
+	/* Absent in jobs from before --target-lib: the linked SQLite. */
+	if (nl_json_get(j, "target_libs") != NULL &&
+	    strv_from_json(nl_json_get(j, "target_libs"), &jf->target_libs) != 0)
+		goto out_malformed;
 	nl_json_num(nl_json_get(j, "created_at"), &jf->created_at);
 	jf->snapshot = wh_calloc(snap->count ? snap->count : 1, sizeof *jf->snapshot);
 	for (size_t i = 0; i < snap->count; i++) {

@@ -111,7 +111,7 @@ static const char *const value_flags[] = {
 	"--synchronous", "--scheduler",  "--pct-depth",   "--target",       "--pragma",
 	"--param",       "--faults",     "--vfs-bug",     "--stack-size",   "--busy-timeout",
 	"--reorder-window", "--yield-ops", "--trace",     "--elle",         "--record",
-	"--sector-size",
+	"--sector-size", "--target-lib",
 };
 
 bool nl_run_flag_takes_value(const char *name)
@@ -296,6 +296,8 @@ int nl_matrix_check_user_flags(const struct nl_strv *flags)
 					       a);
 		if (strcmp(a, "--help") == 0)
 			return cli_usage_error("--: --help is not a run flag for nightly");
+		if (strcmp(a, "--target-lib") == 0)
+			return cli_usage_error("--: --target-lib is an option of nightly itself (before --), which loads it once and passes it to every run, replay and shrink");
 		if (strcmp(a, "--trace") == 0 || strcmp(a, "--elle") == 0 ||
 		    strcmp(a, "--record") == 0)
 			return cli_usage_error("--: %s FILE would be written by every run; add it to a repro command instead",

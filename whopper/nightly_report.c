@@ -249,6 +249,7 @@ static void shrunk_repro_of(FILE *f, const struct nl_sig *s, const struct nl_job
 	nl_shell_arg(f, info->exe_display);
 	fputs(" replay ", f);
 	nl_shell_arg(f, s->shrunk);
+	nl_target_arg(f, &s->rep);
 }
 
 /* A command printed by fn into a new string (free it). */
@@ -325,6 +326,11 @@ static void summary_job(FILE *f, const struct nl_agg *a, const struct nl_job_inf
 	nl_iso8601(a->last_finished_at, finished);
 	fprintf(f, "{\n  \"base_seed\": %llu,\n  \"shard\": ", (unsigned long long)info->base_seed);
 	json_str(f, info->shard);
+	fputs(",\n  \"sqlite\": ", f);
+	if (info->target)
+		cli_target_json(f, info->target);
+	else
+		fputs("null", f);
 	fprintf(f, ",\n  \"mode\": \"%s\",\n  \"runs_planned\": %llu,\n  \"time_s\": %.3f,\n",
 		info->mode, (unsigned long long)info->runs_planned, info->time_s);
 	fprintf(f, "  \"stop_reason\": \"%s\",\n  \"complete\": %s,\n  \"exit_code\": %d,\n",
@@ -612,8 +618,16 @@ static void junit_head(FILE *f, const struct nl_agg *a, const struct nl_job_info
 		(unsigned long long)info->base_seed);
 	fputs("      <property name=\"shard\" value=\"", f);
 	nl_xml_text(f, info->shard);
-	fprintf(f, "\"/>\n      <property name=\"stop_reason\" value=\"%s\"/>\n    </properties>\n",
+	fprintf(f, "\"/>\n      <property name=\"stop_reason\" value=\"%s\"/>\n",
 		info->stop_reason);
+	if (info->target) {
+		char target[1024];
+		cli_target_describe(info->target, target, sizeof target);
+		fputs("      <property name=\"sqlite\" value=\"", f);
+		nl_xml_text(f, target);
+		fputs("\"/>\n", f);
+	}
+	fputs("    </properties>\n", f);
 	fprintf(f, "    <testcase classname=\"whopper.nightly\" name=\"passing runs\" time=\"%.3f\">\n",
 		info->wall_s);
 	fprintf(f, "      <system-out>%llu runs passed (%llu matrix runs, %llu corpus replays now fixed)</system-out>\n    </testcase>\n",
@@ -1007,6 +1021,13 @@ static void html_job(FILE *f, const struct nl_agg *a, const struct nl_job_info *
 		fprintf(f, " %.0f s", info->time_s);
 	fprintf(f, "; from %s to %s; stopped: %s%s; exit status %d.</p>\n", started, finished,
 		info->stop_reason, info->complete ? "" : " (incomplete)", info->exit_code);
+	if (info->target) {
+		char target[1024];
+		cli_target_describe(info->target, target, sizeof target);
+		fputs("<p>Target: ", f);
+		nl_xml_text(f, target);
+		fputs(".</p>\n", f);
+	}
 	if (info->budget) {
 		fprintf(f, "<p class=\"%s\">Budget: ", info->budget->wall_s > info->budget->time_s ? "bad" : "ok");
 		char *text = budget_text(info->budget);

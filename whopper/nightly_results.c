@@ -231,12 +231,26 @@ static void write_strv(FILE *f, const struct nl_strv *v)
 	fputc(']', f);
 }
 
+void nl_target_arg(FILE *f, const struct nl_result *r)
+{
+	/* The last one wins, as in the child's parsing. */
+	const char *lib = NULL;
+	for (size_t i = 0; i + 1 < r->args.count; i++)
+		if (strcmp(r->args.v[i], "--target-lib") == 0)
+			lib = r->args.v[i + 1];
+	if (lib == NULL)
+		return;
+	fputs(" --target-lib ", f);
+	nl_shell_arg(f, lib);
+}
+
 void nl_result_repro(FILE *f, const struct nl_result *r, const char *exe_display)
 {
 	if (r->replay_file) {
 		nl_shell_arg(f, exe_display);
 		fputs(" replay ", f);
 		nl_shell_arg(f, r->replay_file);
+		nl_target_arg(f, r);
 		return;
 	}
 	if (r->hook) {
@@ -1123,6 +1137,7 @@ void nl_sig_repro(FILE *f, const struct nl_sig *s, const char *exe_display)
 	nl_shell_arg(f, exe_display);
 	fputs(" replay ", f);
 	nl_shell_arg(f, s->recording);
+	nl_target_arg(f, &s->rep);
 }
 
 uint64_t nl_agg_new_count(const struct nl_agg *a)

@@ -8,6 +8,9 @@
  *   whopper-version 0.1.0
  *   whopper-commit 1a2b3c4
  *   sqlite-version 3.40.1
+ *   sqlite-source-id 2022-12-28 14:03:47 df5c...   the target's identity
+ *   sqlite-options 5e2f...              (engine/sqlapi.h); these three
+ *   sqlite-library /usr/lib/.../libsqlite3.so.0    lines are optional
  *   workload default 9f0c...            name and content hash
  *   arg --seed                          the run flags, one per line
  *   arg 7                               (% escapes: %25 %0A)
@@ -27,8 +30,10 @@
  * one per scheduler step), 3-6 the other streams' raw draws.
  *   checksum 5e1d...                    over every byte before this line
  *
- * Refusal rules: another format version, whopper version, SQLite version
- * or a changed workload is refused with a message naming the difference;
+ * Refusal rules: another format version, whopper version, SQLite (version,
+ * and when the file names them source id and compile options: the
+ * library's path may differ, as on another machine) or a changed workload
+ * is refused with a message naming both sides;
  * a corrupt or truncated file (bad checksum, missing lines, malformed
  * values) is an input error "FILE:LINE: ..." with exit status 2. A file
  * is written to a temporary name and renamed, never half-written.
@@ -143,8 +148,10 @@ static bool arg_is_output_only(const char *a, bool *takes_value)
 {
 	/* --known names the catalogue the run is triaged with, not the run:
 	 * replay and shrink take their own. */
+	/* --target-lib names a file on this machine: the header names the
+	 * library by its identity instead, and replay takes its own. */
 	*takes_value = strcmp(a, "--record") == 0 || strcmp(a, "--trace") == 0 ||
-		       strcmp(a, "--known") == 0;
+		       strcmp(a, "--known") == 0 || strcmp(a, "--target-lib") == 0;
 	return *takes_value || strcmp(a, "--json") == 0 || strcmp(a, "--quiet") == 0 ||
 	       strcmp(a, "--record-compact") == 0 ||
 	       strcmp(a, "--serial-check") == 0;
@@ -166,6 +173,12 @@ int replay_write(const char *path, const struct replay_file *rf)
 	hf_printf(&hf, "whopper-version %s\n", rf->whopper_version);
 	hf_printf(&hf, "whopper-commit %s\n", rf->whopper_commit);
 	hf_printf(&hf, "sqlite-version %s\n", rf->sqlite_version);
+	if (rf->sqlite_source_id[0])
+		hf_printf(&hf, "sqlite-source-id %s\n", rf->sqlite_source_id);
+	if (rf->sqlite_options[0])
+		hf_printf(&hf, "sqlite-options %s\n", rf->sqlite_options);
+	if (rf->sqlite_library[0])
+		hf_printf(&hf, "sqlite-library %s\n", rf->sqlite_library);
 	hf_printf(&hf, "workload %s %016" PRIx64 "\n", rf->workload, rf->workload_hash);
 	for (int i = 0; i < rf->argc; i++) {
 		char esc[1024];
@@ -200,6 +213,7 @@ int replay_save(const char *path, int argc, char **argv, const struct run_opts *
 {
 	struct replay_file rf;
 	replay_file_init(&rf);
+	replay_file_set_target(&rf, o->cfg.api);
 	rf.argv = wh_calloc((size_t)argc + 1, sizeof *rf.argv);
 	for (int i = 0; i < argc; i++) {
 		bool takes_value;
@@ -225,8 +239,26 @@ void replay_file_init(struct replay_file *rf)
 	memset(rf, 0, sizeof *rf);
 	snprintf(rf->whopper_version, sizeof rf->whopper_version, "%s", WHOPPER_VERSION);
 	snprintf(rf->whopper_commit, sizeof rf->whopper_commit, "%s", WHOPPER_COMMIT);
-	snprintf(rf->sqlite_version, sizeof rf->sqlite_version, "%s", sqlite3_libversion());
+	replay_file_set_target(rf, cli_target());
 	wh_tape_init(&rf->tape);
+}
+
+/* Text that will sit on one header line: no newline may get in. */
+static void header_value(char *dst, size_t len, const char *src)
+{
+	snprintf(dst, len, "%s", src);
+	for (char *p = dst; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+}
+
+void replay_file_set_target(struct replay_file *rf, const struct wh_sqlapi *api)
+{
+	header_value(rf->sqlite_version, sizeof rf->sqlite_version, wh_sqlapi_version(api));
+	header_value(rf->sqlite_source_id, sizeof rf->sqlite_source_id, wh_sqlapi_source_id(api));
+	snprintf(rf->sqlite_options, sizeof rf->sqlite_options, "%016" PRIx64,
+		 wh_sqlapi_options_hash(api));
+	header_value(rf->sqlite_library, sizeof rf->sqlite_library, wh_sqlapi_path(api));
 }
 
 void replay_file_free(struct replay_file *rf)
@@ -257,6 +289,7 @@ struct reader {
 	uint64_t h;              /* FNV-1a of every line before the checksum line */
 	bool have_checksum;      /* the checksum line was read */
 	int stage;               /* header lines seen, in order (5: all) */
+	int ident_seen;          /* optional identity lines seen, in order */
 	struct wh_track *track;  /* the track whose values are being read */
 	uint64_t track_left;     /* values it still declares */
 };
@@ -421,6 +454,37 @@ static int rd_track_values(struct reader *r, char *line)
 	return rc;
 }
 
+/* The target's identity (engine/sqlapi.h): optional lines, in this order,
+ * after sqlite-version (files before them have none). 1 when line is
+ * one (rc set), 0 when not. */
+static int rd_identity(struct reader *r, const char *line, struct replay_file *rf, int *rc)
+{
+	static const char *const ident[] = {"sqlite-source-id", "sqlite-options",
+					    "sqlite-library"};
+	const char *rest = NULL;
+	int at = -1;
+	for (int k = 0; r->stage == 4 && k < 3; k++)
+		if (starts(line, ident[k], &rest))
+			at = k;
+	if (at < 0)
+		return 0;
+	if (at < r->ident_seen) {
+		*rc = rd_error(r, "'%s' out of order", ident[at]);
+		return 1;
+	}
+	r->ident_seen = at + 1;
+	char *dst = at == 0 ? rf->sqlite_source_id : at == 1 ? rf->sqlite_options : rf->sqlite_library;
+	size_t cap = at == 0   ? sizeof rf->sqlite_source_id
+		     : at == 1 ? sizeof rf->sqlite_options
+			       : sizeof rf->sqlite_library;
+	uint64_t opt;
+	if (strlen(rest) >= cap || (at == 1 && !parse_hex64(rest, &opt)))
+		*rc = rd_error(r, "malformed %s line", ident[at]);
+	else
+		snprintf(dst, cap, "%s", rest);
+	return 1;
+}
+
 /* The next of the five header lines, which come first and in order. 0
  * or 2. */
 static int rd_header(struct reader *r, const char *line, struct replay_file *rf)
@@ -448,6 +512,11 @@ static int rd_header(struct reader *r, const char *line, struct replay_file *rf)
 		break;
 	case 3:
 		snprintf(rf->sqlite_version, sizeof rf->sqlite_version, "%s", rest);
+		/* Only what the file says: a file without identity lines is
+		 * compared by version. */
+		rf->sqlite_source_id[0] = '\0';
+		rf->sqlite_options[0] = '\0';
+		rf->sqlite_library[0] = '\0';
 		break;
 	case 4: {
 		char name[128];
@@ -548,6 +617,8 @@ int replay_read(const char *path, struct replay_file *rf, char *err, size_t err_
 		r.h = wh_fnv1a_byte(wh_fnv1a(r.h, line, strlen(line)), '\n');
 		if (r.track_left > 0)
 			rc = rd_track_values(&r, line);
+		else if (rd_identity(&r, line, rf, &rc))
+			continue;
 		else if (r.stage < 5)
 			rc = rd_header(&r, line, rf);
 		else
@@ -568,16 +639,35 @@ int replay_read(const char *path, struct replay_file *rf, char *err, size_t err_
 
 /* Refuse a file this binary cannot reproduce faithfully. */
 int replay_check_compatible(const char *path, const struct replay_file *rf,
-			    const struct workload *wl, char *err, size_t len)
+			    const struct workload *wl, const struct wh_sqlapi *api, char *err,
+			    size_t len)
 {
 	if (strcmp(rf->whopper_version, WHOPPER_VERSION) != 0) {
 		snprintf(err, len, "%s: recorded by whopper %s, this is whopper %s: refusing to replay",
 			 path, rf->whopper_version, WHOPPER_VERSION);
 		return 2;
 	}
-	if (strcmp(rf->sqlite_version, sqlite3_libversion()) != 0) {
-		snprintf(err, len, "%s: recorded with SQLite %s, this is SQLite %s: refusing to replay",
-			 path, rf->sqlite_version, sqlite3_libversion());
+	/* The same SQLite is the same version, source id and compile
+	 * options (a debug build of one version schedules other VFS calls
+	 * than a plain one); the library's path may differ. */
+	struct replay_file here;
+	memset(&here, 0, sizeof here);
+	replay_file_set_target(&here, api);
+	bool differs = strcmp(rf->sqlite_version, here.sqlite_version) != 0 ||
+		       (rf->sqlite_source_id[0] &&
+			strcmp(rf->sqlite_source_id, here.sqlite_source_id) != 0) ||
+		       (rf->sqlite_options[0] && strcmp(rf->sqlite_options, here.sqlite_options) != 0);
+	if (differs && rf->sqlite_source_id[0] == '\0') {
+		snprintf(err, len, "%s: recorded with SQLite %s, this is SQLite %s (%s): refusing to replay",
+			 path, rf->sqlite_version, here.sqlite_version, here.sqlite_library);
+		return 2;
+	}
+	if (differs) {
+		snprintf(err, len, "%s: recorded with SQLite %s (%s, source %s, options %s), this is SQLite %s (%s, source %s, options %s): refusing to replay (--target-lib names the library to replay on)",
+			 path, rf->sqlite_version, rf->sqlite_library[0] ? rf->sqlite_library : "?",
+			 rf->sqlite_source_id, rf->sqlite_options[0] ? rf->sqlite_options : "?",
+			 here.sqlite_version, here.sqlite_library, here.sqlite_source_id,
+			 here.sqlite_options);
 		return 2;
 	}
 	if (replay_workload_hash(wl) != rf->workload_hash) {
@@ -610,12 +700,15 @@ int replay_opts(const struct replay_file *rf, struct run_opts *o)
 
 static const char replay_help[] =
 	"usage: whopper replay FILE.whop [--json] [--quiet] [--trace FILE] [--known FILE]...\n"
+	"                      [--target-lib PATH]\n"
 	"\n"
 	"Reproduce a recorded run exactly (same trace hash, same verdict).\n"
 	"--known FILE adds known findings to triage it with, as on 'run'.\n"
-	"Files from another whopper or SQLite version, or with a changed\n"
-	"workload, are refused. Exit status as for 'whopper run'; 3 when the\n"
-	"replay diverged from the recording.\n";
+	"--target-lib PATH replays on that SQLite library (the file names the\n"
+	"one it was recorded on). Files from another whopper, another SQLite\n"
+	"(version, source id or compile options), or with a changed workload\n"
+	"are refused. Exit status as for 'whopper run'; 3 when the replay\n"
+	"diverged from the recording.\n";
 
 int cmd_replay(int argc, char **argv)
 {
@@ -629,6 +722,11 @@ int cmd_replay(int argc, char **argv)
 			return WH_EXIT_PASS;
 		} else if (strcmp(argv[i], "--known") == 0) {
 			int rc = cli_known_add(i + 1 < argc ? argv[i + 1] : NULL, &catalog);
+			if (rc != 0)
+				return rc;
+			i++;
+		} else if (strcmp(argv[i], "--target-lib") == 0) {
+			int rc = cli_target_lib(i + 1 < argc ? argv[i + 1] : NULL, NULL);
 			if (rc != 0)
 				return rc;
 			i++;
@@ -656,7 +754,7 @@ int cmd_replay(int argc, char **argv)
 	struct run_opts o;
 	rc = replay_opts(&rf, &o);
 	if (rc == 0)
-		rc = replay_check_compatible(path, &rf, o.cfg.workload, err, sizeof err);
+		rc = replay_check_compatible(path, &rf, o.cfg.workload, o.cfg.api, err, sizeof err);
 	if (rc != 0) {
 		if (err[0])
 			cli_usage_error("%s", err);

@@ -79,6 +79,11 @@ static const char run_help[] =
 	"  --known FILE           more known findings to triage with, in the\n"
 	"                         catalogue's format (repeatable; see\n"
 	"                         'whopper findings list')\n"
+	"  --target-lib PATH      run the connections on this SQLite shared\n"
+	"                         library (dlopen; any build of the sqlite3 API,\n"
+	"                         e.g. from scripts/build-sqlite.sh) instead of\n"
+	"                         the linked one; the oracle stays on the linked\n"
+	"                         SQLite\n"
 	"\n"
 	"exit status: 0 all checks passed (or only expected violations), 1 a\n"
 	"check failed (a new or known finding), 2 bad usage, 3 whopper itself\n"
@@ -150,6 +155,7 @@ int run_parse_opts(int argc, char **argv, struct run_opts *o)
 {
 	memset(o, 0, sizeof *o);
 	world_config_default(&o->cfg);
+	o->cfg.api = cli_target();
 	o->workload_name = "default";
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -266,6 +272,9 @@ int run_parse_opts(int argc, char **argv, struct run_opts *o)
 			o->trace_path = v;
 		} else if (strcmp(a, "--known") == 0) {
 			rc = cli_known_add(v, &o->catalog);
+		} else if (strcmp(a, "--target-lib") == 0) {
+			rc = cli_target_lib(v, &o->cfg.api);
+			o->target_lib = v;
 		} else {
 			return cli_usage_error("run: unknown option '%s' (try 'whopper run --help')",
 					       a);
@@ -333,6 +342,8 @@ static void print_repro(FILE *f, const struct run_opts *o)
 		fprintf(f, " --reorder-window %" PRIu64, c->reorder_window_us);
 	if (c->stack_bytes != WH_FIBER_STACK_DEFAULT)
 		fprintf(f, " --stack-size %zu", c->stack_bytes);
+	if (c->api != NULL && !c->api->linked)
+		fprintf(f, " --target-lib %s", wh_sqlapi_path(c->api));
 }
 
 /* A violation's triage label as JSON members (after its "kind"). */
@@ -399,6 +410,8 @@ static void print_json(const struct run_opts *o, const struct world_result *r,
 		o->cfg.synchronous, sched_strategy_name(o->cfg.strategy),
 		o->cfg.target == WORLD_TARGET_SIM ? "sim" : "memory-shared", r->pct_n,
 		r->pct_k, o->cfg.pct_depth);
+	fprintf(f, ", \"sqlite\": ");
+	cli_target_json(f, o->cfg.api);
 	fprintf(f, ", \"stats\": {\"txns_committed\": %" PRIu64
 		   ", \"txns_aborted\": %" PRIu64 ", \"statements\": %" PRIu64
 		   ", \"vfs_ops\": %" PRIu64 ", \"busy\": %" PRIu64
@@ -549,6 +562,9 @@ static void print_summary(const struct run_opts *o, const struct world_result *r
 	if (o->cfg.strategy == SCHED_PCT)
 		fprintf(f, " (d=%u, n=%" PRIu64 ", k=%" PRIu64 ")", o->cfg.pct_depth,
 			r->pct_n, r->pct_k);
+	char sqlite[1024];
+	cli_target_describe(o->cfg.api, sqlite, sizeof sqlite);
+	fprintf(f, "\n  target: %s", sqlite);
 	fprintf(f, "\n  txns %" PRIu64 " committed, %" PRIu64 " aborted (%" PRIu64
 		   " busy); %" PRIu64 " statements; %" PRIu64 " vfs ops; sim time %.1f ms\n",
 		s->txns_committed, s->txns_aborted, s->busy, s->statements, s->vfs_ops,
@@ -655,7 +671,7 @@ int run_once(struct run_opts *o, struct wh_tape *tape, bool print, struct run_ou
 	 * still a failed check, only expected ones are not. */
 	struct triage_result tri;
 	triage_run(o->catalog ? o->catalog : triage_builtin(), &cfg, &res, checked ? &rep : NULL,
-		   sqlite3_libversion_number(), &tri);
+		   wh_sqlapi_version_number(cfg.api), &tri);
 	const char *verdict = "pass";
 	int exit_code = WH_EXIT_PASS;
 	if (orc != 0) {

@@ -1744,8 +1744,8 @@ static int write_result(struct shrinker *sh, const char *out, const char *stem)
 	}
 	struct run_opts o;
 	if (rc == WH_EXIT_PASS && (replay_opts(&back, &o) != 0 ||
-				   replay_check_compatible(out, &back, o.cfg.workload, err,
-							   sizeof err) != 0)) {
+				   replay_check_compatible(out, &back, o.cfg.workload, o.cfg.api,
+							   err, sizeof err) != 0)) {
 		fprintf(stderr, "whopper: shrink: %s: the written file does not replay: %s\n", out,
 			err);
 		rc = WH_EXIT_INTERNAL;
@@ -1803,6 +1803,7 @@ static int write_result(struct shrinker *sh, const char *out, const char *stem)
 static const char shrink_help[] =
 	"usage: whopper shrink FILE.whop --out MIN.whop [--time-limit SECONDS]\n"
 	"                      [--match KIND[,KIND]...] [--quiet] [--known FILE]...\n"
+	"                      [--target-lib PATH]\n"
 	"\n"
 	"Search for a smaller run that fails with the same bug as the recorded\n"
 	"one (for a known finding: the same catalogue entry): fewer transactions, connections, statements, preemptions, smaller\n"
@@ -1826,6 +1827,8 @@ static const char shrink_help[] =
 	"  --quiet                no progress line or summary\n"
 	"  --known FILE           more known findings, as given to the run that\n"
 	"                         recorded FILE.whop (repeatable)\n"
+	"  --target-lib PATH      the SQLite library FILE.whop was recorded on,\n"
+	"                         when it was not the linked one\n"
 	"\n"
 	"exit status: 0 a smaller-or-equal failing run was written and verified\n"
 	"by replaying it, 2 bad usage, an unreadable file or a recorded run that\n"
@@ -1891,6 +1894,13 @@ static int parse_args(int argc, char **argv, const char **in, const char **out,
 			if (rc != 0)
 				return rc;
 			i++;
+		} else if (strcmp(a, "--target-lib") == 0) {
+			/* The process's target: replay_opts starts every
+			 * candidate's options from it. */
+			int rc = cli_target_lib(i + 1 < argc ? argv[i + 1] : NULL, NULL);
+			if (rc != 0)
+				return rc;
+			i++;
 		} else if (strcmp(a, "--match") == 0) {
 			int rc = parse_match(i + 1 < argc ? argv[++i] : "", match);
 			if (rc != 0)
@@ -1949,7 +1959,8 @@ int cmd_shrink(int argc, char **argv)
 	rc = replay_opts(&sh->rf, &sh->opts);
 	sh->opts.catalog = catalog; /* every candidate is triaged with it */
 	if (rc == 0)
-		rc = replay_check_compatible(in, &sh->rf, sh->opts.cfg.workload, err, sizeof err);
+		rc = replay_check_compatible(in, &sh->rf, sh->opts.cfg.workload, sh->opts.cfg.api,
+					     err, sizeof err);
 	if (rc != 0) {
 		if (err[0])
 			cli_usage_error("%s", err);

@@ -1,0 +1,245 @@
+#!/bin/sh
+# End-to-end tests of --target-lib: whopper driving an SQLite library
+# other than the one it is linked with.
+#
+# Always run: libraries whopper must refuse (a stub lacking entry points,
+# a stub too old, a path that does not load), each a one-line error naming
+# the library, exit 2, nothing written.
+#
+# Run when a second SQLite is built (scripts/build-sqlite.sh; the library
+# is $WH_TARGET_LIB, else the newest build/sqlite/VERSION/libsqlite3.so;
+# a debug build is $WH_TARGET_LIB_DEBUG, else the newest -debug one; one
+# older than 3.37.0 is $WH_TARGET_LIB_OLD, else the first built below that):
+# a run on it passes and names its version in the summary and --json, is
+# deterministic, records a replay file that names it and replays only on
+# it; a planted defect is caught on it as on the linked SQLite; crash
+# recovery runs through it; nightly and shrink pass it on; with a debug
+# build, SQLite's own assert() firing is a crash the nightly reports; an
+# old SQLite runs on the fallbacks for what it lacks.
+# Without the library those tests print one "ok N - # SKIP" line each;
+# with WH_REQUIRE_TARGET_LIB=1 (CI) a missing library fails instead.
+#
+# Prints TAP-style "ok N - ..." / "not ok N - ..." lines.
+set -u
+W=${1:-bin/whopper}
+n=0
+fails=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+nok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
+check() { if [ "$1" -eq 0 ]; then ok "$2"; else nok "$2"; fi; }
+skip() { n=$((n + 1)); echo "ok $n - # SKIP $1"; }
+json_field() { sed -n "s/.*\"$1\": \"\\([^\"]*\\)\".*/\\1/p"; }
+hash_of() { sed -n 's/.*"trace_hash": "\([0-9a-f]*\)".*/\1/p' | head -1; }
+root=$(cd "$(dirname "$0")/.." && pwd)
+cc=${CC:-cc}
+
+# --- libraries whopper refuses ------------------------------------------------
+# Stubs with a few sqlite3_* symbols, linked as the build script links a real
+# one (-Bsymbolic: sanitizer builds of whopper insist on it).
+cat >"$tmp/stub.c" <<'EOF'
+#ifndef STUB_VERSION
+#define STUB_VERSION 3045000
+#endif
+const char *sqlite3_libversion(void) { return "stub"; }
+int sqlite3_libversion_number(void) { return STUB_VERSION; }
+const char *sqlite3_sourceid(void) { return "stub"; }
+int sqlite3_open_v2(const char *name, void **db, int flags, const char *vfs)
+{
+	(void)name; (void)flags; (void)vfs;
+	*db = 0;
+	return 1;
+}
+EOF
+"$cc" -fPIC -shared -Wl,-Bsymbolic -o "$tmp/libmissing.so" "$tmp/stub.c" &&
+	"$cc" -fPIC -shared -Wl,-Bsymbolic -DSTUB_VERSION=3006023 -o "$tmp/libold.so" "$tmp/stub.c"
+check $? "the stub libraries build"
+
+"$W" run --seed 1 --txns 10 --target-lib "$tmp/libmissing.so" --record "$tmp/x.whop" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ $rc -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "libmissing.so" "$tmp/err" &&
+	grep -q "lacks sqlite3_initialize" "$tmp/err" && [ ! -s "$tmp/out" ] && [ ! -e "$tmp/x.whop" ]
+check $? "a library lacking an entry point is refused: one line naming it and the symbol, exit 2, nothing written ($(cat "$tmp/err"))"
+"$W" run --seed 1 --txns 10 --target-lib "$tmp/libold.so" >/dev/null 2>"$tmp/err"
+rc=$?
+[ $rc -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "libold.so: SQLite 3.6.23 is too old" "$tmp/err"
+check $? "a library older than the VFS needs is refused, naming its version ($(cat "$tmp/err"))"
+"$W" run --seed 1 --txns 10 --target-lib "$tmp/nonexistent.so" >/dev/null 2>"$tmp/err"
+rc=$?
+[ $rc -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "nonexistent.so: cannot load" "$tmp/err"
+check $? "a path that does not load is refused in one line, exit 2"
+"$W" nightly --runs 2 --out "$tmp/nbad" --target-lib "$tmp/libmissing.so" >/dev/null 2>"$tmp/err"
+rc=$?
+[ $rc -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "lacks sqlite3_initialize" "$tmp/err" &&
+	[ ! -e "$tmp/nbad" ]
+check $? "nightly refuses the library before any run, writing nothing"
+"$W" nightly --runs 2 --out "$tmp/nbad" -- --target-lib "$tmp/libmissing.so" >/dev/null 2>&1
+[ $? -eq 2 ] && [ ! -e "$tmp/nbad" ]
+check $? "nightly: --target-lib among the run flags is a usage error (it is the job's option)"
+
+# --- a second SQLite ----------------------------------------------------------
+# The newest built version, plain and debug.
+newest() { ls -d "$root"/build/sqlite/*/ 2>/dev/null | sed 's|/$||' | "$@" | sort -V | tail -n 1; }
+lib=${WH_TARGET_LIB:-}
+[ -n "$lib" ] || lib=$(newest grep -v -- '-debug$')
+[ -z "$lib" ] || [ -n "${WH_TARGET_LIB:-}" ] || lib=$lib/libsqlite3.so
+dlib=${WH_TARGET_LIB_DEBUG:-}
+[ -n "$dlib" ] || dlib=$(newest grep -- '-debug$')
+[ -z "$dlib" ] || [ -n "${WH_TARGET_LIB_DEBUG:-}" ] || dlib=$dlib/libsqlite3.so
+need() {
+	if [ "${WH_REQUIRE_TARGET_LIB:-0}" = 1 ]; then
+		nok "$1: no library built (WH_REQUIRE_TARGET_LIB=1)"
+	else
+		skip "$1: no library built (scripts/build-sqlite.sh)"
+	fi
+}
+
+RUN="--seed 4 --workload default --connections 4 --txns 300"
+if [ -n "$lib" ] && [ -f "$lib" ]; then
+	# shellcheck disable=SC2086
+	"$W" run $RUN --target-lib "$lib" --json >"$tmp/a.json"
+	rc=$?
+	version=$(json_field version <"$tmp/a.json")
+	# shellcheck disable=SC2086
+	"$W" run $RUN --target-lib "$lib" >"$tmp/a.txt"
+	[ $rc -eq 0 ] && grep -q '"verdict": "pass"' "$tmp/a.json" && [ -n "$version" ] &&
+		grep -q "\"library\": \"$lib\", \"linked\": false" "$tmp/a.json" &&
+		grep -q "^  target: SQLite $version ($lib, source " "$tmp/a.txt" &&
+		grep -q "^  repro: .* --target-lib $lib$" "$tmp/a.txt"
+	check $? "a run on the second SQLite ($version) passes and names it in the summary, the repro and --json"
+	# shellcheck disable=SC2086
+	h1=$(hash_of <"$tmp/a.json")
+	# shellcheck disable=SC2086
+	h2=$("$W" run $RUN --target-lib "$lib" --json | hash_of)
+	[ -n "$h1" ] && [ "$h1" = "$h2" ]
+	check $? "same seed, flags and library: the same trace hash ($h1)"
+
+	# shellcheck disable=SC2086
+	"$W" run $RUN --faults chaos --target-lib "$lib" --record "$tmp/t.whop" --quiet
+	rc=$?
+	grep -q "^sqlite-version $version$" "$tmp/t.whop" && grep -q "^sqlite-library $lib$" "$tmp/t.whop" &&
+		grep -q '^sqlite-source-id ' "$tmp/t.whop" && ! grep -q '^arg --target-lib' "$tmp/t.whop"
+	check $? "the replay file's header names the library, its version and source id (exit $rc)"
+	"$W" replay "$tmp/t.whop" >/dev/null 2>"$tmp/err"
+	rc=$?
+	[ $rc -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "recorded with SQLite $version ($lib" "$tmp/err" &&
+		grep -q "this is SQLite $("$W" run --seed 1 --txns 1 --json | json_field version)" "$tmp/err"
+	check $? "a recording on the second SQLite is refused on the linked one, naming both ($(cut -c1-160 "$tmp/err")...)"
+	"$W" replay "$tmp/t.whop" --target-lib "$lib" --quiet
+	rc=$?
+	[ $rc -eq 0 ] || [ $rc -eq 1 ]
+	check $? "... and replays on it with --target-lib (exit $rc, same trace hash)"
+	# shellcheck disable=SC2086
+	"$W" run $RUN --record "$tmp/linked.whop" --quiet
+	"$W" replay "$tmp/linked.whop" --target-lib "$lib" >/dev/null 2>"$tmp/err"
+	[ $? -eq 2 ] && grep -q "this is SQLite $version ($lib" "$tmp/err"
+	check $? "a recording on the linked SQLite is refused on the second one"
+
+	BUG="--seed 1 --workload bank --connections 8 --txns 300 --journal delete --vfs-bug no-locks"
+	# shellcheck disable=SC2086
+	s1=$("$W" run $BUG --json | json_field signature)
+	# shellcheck disable=SC2086
+	s2=$("$W" run $BUG --target-lib "$lib" --json --record "$tmp/bug.whop" | json_field signature)
+	case $s1 in new:*vfs-bug=no-locks) s1_ok=0 ;; *) s1_ok=1 ;; esac
+	case $s2 in new:*vfs-bug=no-locks) s2_ok=0 ;; *) s2_ok=1 ;; esac
+	[ $s1_ok -eq 0 ] && [ $s2_ok -eq 0 ]
+	check $? "a planted --vfs-bug no-locks is caught on the second SQLite as on the linked one ($s2; $s1)"
+	"$W" shrink "$tmp/bug.whop" --out "$tmp/min.whop" --time-limit 5 --quiet --target-lib "$lib"
+	rc=$?
+	[ $rc -eq 0 ] && grep -q "^sqlite-library $lib$" "$tmp/min.whop" &&
+		"$W" replay "$tmp/min.whop" --target-lib "$lib" --quiet
+	[ $? -eq 1 ] && [ $rc -eq 0 ]
+	check $? "shrink --target-lib shrinks on the second SQLite; the result names it and still fails"
+
+	# shellcheck disable=SC2086
+	out=$("$W" run --seed 6 --workload bank --connections 4 --txns 300 --faults crash --target-lib "$lib" --json)
+	rc=$?
+	[ $rc -eq 0 ] && echo "$out" | grep -q '"crashes": [1-9]' && echo "$out" | grep -q '"recoveries": [1-9]'
+	check $? "power losses on the second SQLite: it recovers its own journal, the oracle agrees"
+	# shellcheck disable=SC2086
+	"$W" run --seed 2 --target memory-shared --txns 200 --target-lib "$lib" --quiet
+	check $? "--target memory-shared on the second SQLite: the oracle reads its in-memory database through it"
+
+	"$W" nightly --runs 3 --seed 9 --jobs 2 --out "$tmp/n1" --target-lib "$lib" --shrink-time 0 -- --txns 100 \
+		>/dev/null 2>"$tmp/nerr"
+	rc=$?
+	[ $rc -eq 0 ] || [ $rc -eq 1 ]
+	n_rc=$?
+	[ $n_rc -eq 0 ] && [ "$(grep -c "\"--target-lib\", \"$lib\"" "$tmp/n1/results.jsonl")" -eq 3 ] &&
+		grep -q "\"sqlite\": {\"version\": \"$version\"" "$tmp/n1/summary.json" &&
+		grep -q "Target: SQLite $version ($lib" "$tmp/n1/report.html" &&
+		grep -q "<property name=\"sqlite\" value=\"SQLite $version" "$tmp/n1/junit.xml" &&
+		grep -q "\"target_libs\": \\[\"$lib\"\\]" "$tmp/n1/job.json" && grep -q "target SQLite $version" "$tmp/nerr"
+	check $? "nightly --target-lib runs every child on it and names it in results, summary, report and junit"
+else
+	for t in "a run on a second SQLite" "the same trace hash on it" "its replay file's header" \
+		"refused replay on the linked SQLite" "replay with --target-lib" "linked recording refused on it" \
+		"a planted defect caught on it" "shrink --target-lib" "power losses on it" \
+		"memory-shared on it" "nightly --target-lib"; do
+		need "$t"
+	done
+fi
+
+# An SQLite older than 3.37.0 ($WH_TARGET_LIB_OLD, else the first one built
+# under build/sqlite): no sqlite3_changes64 (the driver falls back to
+# sqlite3_changes) and no pragma_table_list (the digest of a recovered
+# database falls back to sqlite_master and a probe per table). The oracle
+# checks every statement's change count and every recovery's digest
+# against the linked SQLite's, so a wrong fallback fails these runs.
+olib=${WH_TARGET_LIB_OLD:-}
+if [ -z "$olib" ]; then
+	for f in "$root"/build/sqlite/*/libsqlite3.so; do
+		v=$(basename "$(dirname "$f")")
+		v=${v%-debug}
+		[ -f "$f" ] && [ "$v" != 3.37.0 ] &&
+			[ "$(printf '%s\n3.37.0\n' "$v" | sort -V | head -n 1)" = "$v" ] && olib=$f && break
+	done
+fi
+if [ -n "$olib" ] && [ -f "$olib" ]; then
+	# shellcheck disable=SC2086
+	out=$("$W" run --seed 1 --workload default --connections 4 --txns 300 --faults crash --target-lib "$olib" --json)
+	rc=$?
+	v=$(echo "$out" | json_field version)
+	[ $rc -eq 0 ] && echo "$out" | grep -q '"recoveries": [1-9]' &&
+		echo "$out" | grep -q '"version_number": 303[0-6]'
+	check $? "SQLite $v (before sqlite3_changes64 and pragma_table_list): change counts and recovered digests agree with the reference"
+	"$W" run --seed 2 --target memory-shared --txns 200 --target-lib "$olib" --quiet
+	check $? "SQLite $v: the oracle's final checks read its in-memory database through it"
+else
+	for t in "an SQLite before 3.37.0: fallbacks" "an SQLite before 3.37.0: memory-shared"; do
+		need "$t"
+	done
+fi
+
+# A debug build: SQLite's own assertions are on. The planted no-shm-locks
+# defect lets two checkpointers race in the WAL index, and this seed drives
+# SQLite into a state its assert() in walRestartLog rejects: the run dies by
+# SIGABRT, and the nightly reports the crash with the assertion text.
+if [ -n "$dlib" ] && [ -f "$dlib" ]; then
+	CRASH="--seed 5 --workload default --connections 8 --txns 300 --vfs-bug no-shm-locks --journal wal"
+	# shellcheck disable=SC2086
+	"$W" run $CRASH --target-lib "$dlib" --quiet >/dev/null 2>"$tmp/aerr"
+	rc=$?
+	[ $rc -gt 128 ] && grep -q "Assertion .* failed" "$tmp/aerr" && grep -q "fatal signal 6" "$tmp/aerr"
+	check $? "a debug SQLite's assert() firing kills the run by SIGABRT with its message (exit $rc)"
+	# shellcheck disable=SC2086
+	"$W" run --seed 4 --txns 200 --target-lib "$dlib" --quiet
+	check $? "an honest run on the debug SQLite passes (no assertion fires)"
+	# The drawn flags are overridden by the user's; the matrix still adds
+	# pragmas, so the crash is looked for in what the child reported.
+	# shellcheck disable=SC2086
+	"$W" nightly --runs 1 --seed 1 --out "$tmp/n2" --target-lib "$dlib" --shrink-time 0 -- $CRASH \
+		--faults none --scheduler random --synchronous full >/dev/null 2>&1
+	rc=$?
+	[ $rc -eq 1 ] && grep -q '"status": "crash"' "$tmp/n2/results.jsonl" &&
+		grep -q 'Assertion' "$tmp/n2/results.jsonl"
+	check $? "nightly: the assert()-killed run is a crash, its detail holds the assertion (exit $rc)"
+else
+	for t in "assert() kills the run" "an honest run on the debug SQLite" "nightly reports the assert() crash"; do
+		need "$t"
+	done
+fi
+
+echo "1..$n"
+[ $fails -eq 0 ]
