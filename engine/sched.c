@@ -214,6 +214,7 @@ struct wh_completion *sched_pick(struct sched *s)
 	struct wh_queue *q;
 	uint64_t min_due = UINT64_MAX;
 	uint32_t count = 0;
+	struct wh_completion *unlogged = NULL;
 
 	/* Pass 1: the earliest due time; the count is checked, not
 	 * recomputed (every change of the queue goes through here). */
@@ -223,11 +224,23 @@ struct wh_completion *sched_pick(struct sched *s)
 		WH_ASSERT(c->state == WH_COMP_PENDING);
 		if (c->due_us < min_due)
 			min_due = c->due_us;
+		if (c->unlogged && unlogged == NULL)
+			unlogged = c; /* the first in seq order */
 		count++;
 	}
 	WH_ASSERT_EQ(count, s->pending_count);
 	if (count == 0)
 		return NULL;
+	if (unlogged != NULL) {
+		/* Set-up work first, in submission order, off the log: no
+		 * draw, no step (sched.h). */
+		wh_queue_remove(&unlogged->link);
+		s->pending_count--;
+		if (unlogged->due_us > s->now_us)
+			s->now_us = unlogged->due_us;
+		s->unlogged_picks++;
+		return unlogged;
+	}
 
 	struct wh_completion *chosen = follow_log(s);
 	if (chosen != NULL)
