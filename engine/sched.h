@@ -92,6 +92,7 @@ struct sched {
 	uint64_t follow_next;      /* index of the next logged pick */
 	uint64_t follow_skipped;   /* logged picks skipped (owner not pending) */
 	uint64_t unlogged_picks;   /* picks of unlogged completions */
+	uint32_t unlogged_pending; /* unlogged completions pending */
 };
 
 /* A logged pick: owner + 1 (0: ownerless) above the op kind. */
