@@ -120,12 +120,11 @@ static bool keeps_rowid(sqlite3 *db, const char *table)
 {
 	char *sql = sqlite3_mprintf(
 		"SELECT (SELECT wr FROM pragma_table_list WHERE schema = 'main' AND name = %Q) = 0"
-		" AND (SELECT count(*) FROM pragma_table_info(%Q) WHERE pk > 0) != 1"
-		" OR (SELECT count(*) FROM pragma_table_info(%Q) WHERE pk > 0) = 1"
-		" AND (SELECT upper(type) FROM pragma_table_info(%Q) WHERE pk > 0) != 'INTEGER',"
+		" AND ((SELECT count(*) FROM pragma_table_info(%Q) WHERE pk > 0) != 1"
+		"  OR (SELECT upper(type) FROM pragma_table_info(%Q) WHERE pk > 0) != 'INTEGER'),"
 		" (SELECT count(*) FROM pragma_table_info(%Q)"
 		"  WHERE lower(name) IN ('rowid', '_rowid_', 'oid'))",
-		table, table, table, table, table);
+		table, table, table, table);
 	sqlite3_stmt *st = NULL;
 	bool keep = false;
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
