@@ -103,8 +103,7 @@ static void hook_randomness(void *ctx, int n, unsigned char *out)
 /* Setup                                                              */
 /* ------------------------------------------------------------------ */
 
-static void add_finding(struct world_result *r, const char *kind,
-			const char *detail)
+void world__add_finding(struct world_result *r, const char *kind, const char *detail)
 {
 	r->findings = wh_realloc(r->findings,
 				 (r->finding_count + 1) * sizeof *r->findings);
@@ -169,6 +168,7 @@ void world_config_default(struct world_config *cfg)
 	cfg->busy_timeout_ms = 50;
 	cfg->reorder_window_us = 20;
 	cfg->hang_steps = 2000000;
+	cfg->step_budget = WORLD_STEP_BUDGET_DEFAULT;
 	cfg->device_characteristics = -1;
 }
 
@@ -242,7 +242,7 @@ static int world_setup_db(struct world *w)
 		char msg[512];
 		snprintf(msg, sizeof msg, "workload setup failed: %s",
 			 db ? api->errmsg(db) : api->errstr(rc));
-		add_finding(w->res, "setup_failed", msg);
+		world__add_finding(w->res, "setup_failed", msg);
 		api->close_v2(db);
 		return WH_ESQL;
 	}
@@ -273,7 +273,7 @@ static void report_hang(struct world *w, const char *why)
 			      c->call_active ? " parked in " : "",
 			      c->call_active ? wh_op_name(c->parked_kind) : "");
 	}
-	add_finding(w->res, "hang", msg);
+	world__add_finding(w->res, "hang", msg);
 }
 
 /* ------------------------------------------------------------------ */
@@ -371,7 +371,7 @@ static int world_create_conns(struct world *w)
 		c->wl_state = cfg->workload->ops->conn_new(cfg->workload, i);
 		wh_completion_init(&c->comp, WH_OP_THINK, conn_on_complete, c);
 		if (w->runner->start(c, cfg->stack_bytes) != 0) {
-			add_finding(w->res, "setup_failed", "cannot map a fiber stack");
+			world__add_finding(w->res, "setup_failed", "cannot map a fiber stack");
 			return WH_ENOMEM;
 		}
 	}

@@ -74,6 +74,12 @@ struct world_config {
 	uint32_t yield_mask;           /* op kinds that yield; 0 = all */
 	uint64_t hang_steps;           /* picks without a finished txn that
 					  count as a hang */
+	uint64_t step_budget;          /* virtual-machine steps one target
+					  statement may take before it is
+					  stopped and reported (a runaway
+					  query never yields: without this
+					  the whole run would stop); 0:
+					  unbounded */
 	enum world_faults faults;
 	enum simvfs_bug vfs_bug;       /* planted defect (tests) */
 	int sector_size;               /* simulated device; 0: 4096 */
@@ -106,6 +112,12 @@ struct world_config {
 	 * the run. NULL: none. */
 	const struct hist_observer *observer;
 };
+
+/* Steps of SQLite's virtual machine one statement may take by default:
+ * far above what any workload statement needs (a thousand-row insert
+ * takes about a hundred thousand), reached by a runaway recursive query
+ * within about a second. */
+#define WORLD_STEP_BUDGET_DEFAULT 50000000ull
 
 /* Defaults for every field but the workload, which the caller sets (the
  * engine knows no workload by name: workloads/ does). */

@@ -760,7 +760,7 @@ static unsigned kind_rank(const char *kind)
 		"recovery_state", "lost_commit",      "phantom_commit",    "lost_update",
 		"final_state",    "dirty_read",       "aborted_read",      "intermediate_read",
 		"write_skew",     "read_skew",        "read_mismatch",     "foreign_key_check",
-		"invariant",      "stale_schema_error",
+		"invariant",      "stale_schema_error", "runaway_statement",
 	};
 	for (unsigned k = 0; k < sizeof order / sizeof order[0]; k++)
 		if (strcmp(kind, order[k]) == 0)

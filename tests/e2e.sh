@@ -69,6 +69,21 @@ done
 check $? "an unknown --device: one line naming the flag, exit 2"
 "$W" run --seed 3 --txns 20 --journal wal --device non-powersafe 2>&1 | grep -q -- 'repro: .*--device non-powersafe'
 check $? "a run on a non-powersafe device says so in its repro line"
+# A statement that never ends (and never yields to the scheduler) is
+# stopped at the step budget and reported; the run goes on and ends.
+printf '%s\n' '\description an endless recursive query' '\setup' \
+	'CREATE TABLE t(id INTEGER PRIMARY KEY, v INTEGER NOT NULL);' 'INSERT INTO t VALUES (1, 0);' \
+	'\transaction bump @3' 'UPDATE t SET v = v + 1 WHERE id = 1;' \
+	'\transaction forever @1' \
+	'WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r) SELECT count(*) FROM r;' \
+	>"$tmp/loop.sql"
+timeout 120 "$W" run --seed 1 --workload "$tmp/loop.sql" --connections 3 --txns 20 --step-budget 200000 --json >"$tmp/loop.json" 2>/dev/null; rc=$?
+[ $rc -eq 1 ] && grep -q '"kind": "runaway_statement"' "$tmp/loop.json" &&
+	grep -q 'did not finish within 200000 virtual-machine steps' "$tmp/loop.json" &&
+	grep -q '"signature": "new:runaway_statement@' "$tmp/loop.json"
+check $? "a statement that never ends is stopped at --step-budget and reported as runaway_statement (exit 1)"
+timeout 120 "$W" run --seed 1 --workload "$tmp/loop.sql" --connections 3 --txns 20 --step-budget 200000 2>&1 | grep -q -- 'repro: .*--step-budget 200000'
+check $? "the repro line keeps a non-default --step-budget"
 "$W" findings list >"$tmp/list"
 [ $? -eq 0 ] && grep -q '^stale-schema-no-such-table$' "$tmp/list" &&
 	grep -q '^hot-journal-taken-for-live$' "$tmp/list" &&
