@@ -28,6 +28,7 @@
 #include "elle.h"
 #include "oracle.h"
 #include "oracle_world.h"
+#include "run_templates.h"
 #include "triage.h"
 
 static const char run_help[] =
@@ -455,6 +456,11 @@ static void print_json(const struct run_opts *o, const struct world_result *r,
 			triage_counter_value(&r->evidence, (enum triage_counter)c));
 	fprintf(f, "}, \"timing\": {\"run_s\": %.6f, \"check_s\": %.6f, \"check_concurrent\": %s}",
 		run_s, check_s, rep != NULL && rep->streamed ? "true" : "false");
+	struct rt_stats rts;
+	rt_collect(&r->history, &rts);
+	fprintf(f, ", \"templates\": ");
+	rt_json(f, &rts);
+	rt_free(&rts);
 	fprintf(f, ", \"violations\": [");
 	first = true;
 	WH_ASSERT_EQ(tri->label_count, r->finding_count + (rep ? rep->violation_count : 0));
@@ -584,6 +590,10 @@ static void print_summary(const struct run_opts *o, const struct world_result *r
 			world_faults_name(o->cfg.faults), s->faults_injected, s->alloc_failures,
 			s->crashes, s->recoveries, s->reopens, s->bitflips,
 			s->txns_indeterminate);
+	struct rt_stats rts;
+	rt_collect(&r->history, &rts);
+	rt_print(f, &rts);
+	rt_free(&rts);
 	WH_ASSERT_EQ(tri->label_count, r->finding_count + (rep ? rep->violation_count : 0));
 	for (uint32_t i = 0; i < r->finding_count; i++) {
 		fprintf(f, "  FINDING ");
