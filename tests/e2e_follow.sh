@@ -114,8 +114,29 @@ if [ -n "$libs" ]; then
 		cmp -s "$tmp/f.txt" "$tmp/g.txt"
 		check $? "replay --follow on SQLite $v is deterministic"
 	done
+	# shellcheck disable=SC2086
+	"$W" versions "$tmp/bug.whop" $libs "$root/$W" --seeds 2 >"$tmp/v.txt" 2>"$tmp/err"
+	rc=$?
+	[ $rc -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && [ ! -s "$tmp/v.txt" ]
+	check $? "versions: a file that is not a library is refused in one line, exit 2, no table"
+	# shellcheck disable=SC2086
+	"$W" versions "$tmp/bug.whop" $libs --seeds 2 >"$tmp/v.txt" 2>"$tmp/err"
+	rc=$?
+	rows=$(grep -c "^3\.[0-9]*\.[0-9]* " "$tmp/v.txt")
+	sorted=$(grep "^3\.[0-9]*\.[0-9]* " "$tmp/v.txt" | cut -d' ' -f1 | sort -V | tr '\n' ' ')
+	given=$(grep "^3\.[0-9]*\.[0-9]* " "$tmp/v.txt" | cut -d' ' -f1 | tr '\n' ' ')
+	[ $rc -eq 0 ] && [ "$rows" -eq "$(echo $libs | wc -w)" ] && [ "$sorted" = "$given" ] &&
+		grep -q "^version  *source id  *result  *signature  *divergence  *before  *seeds$" "$tmp/v.txt" &&
+		grep -q "^fix window: " "$tmp/v.txt" &&
+		! grep "^3\." "$tmp/v.txt" | grep -qv " \(fails  new:\|passes -\)"
+	check $? "versions: one row per library, oldest first, fails/passes, divergence, fix window ($(tr '\n' '|' <"$tmp/v.txt"))"
+	# shellcheck disable=SC2086
+	"$W" versions "$tmp/bug.whop" $libs --seeds 2 2>&1 | grep -v "s CPU" >"$tmp/v2.txt"
+	grep -v "s CPU" "$tmp/v.txt" | cmp -s - "$tmp/v2.txt"
+	check $? "versions is deterministic (but for CPU seconds)"
 else
 	skip "replay --follow on another SQLite: no library built (scripts/build-sqlite.sh)"
+	skip "versions over other SQLite libraries: no library built (scripts/build-sqlite.sh)"
 fi
 
 echo "1..$n"
