@@ -303,6 +303,7 @@ static void world_start_sched(struct world *w)
 		/* chaos: latency spikes ten times as often */
 		.stall_per_mille = cfg->faults == WORLD_FAULTS_CHAOS ? 100 : 10,
 		.tape = cfg->tape,
+		.follow_strict = cfg->follow_strict,
 	};
 	sched_init(&w->sched, &sc);
 	res->pct_n = cfg->conn_count;
@@ -481,6 +482,8 @@ int world_run(const struct world_config *cfg, struct world_result *res)
 	w->running = NULL;
 	res->stats.sched_steps = w->sched.steps;
 	res->stats.sim_time_us = w->sched.now_us;
+	res->divergence = w->sched.divergence;
+	res->follow_used = w->sched.follow_next;
 	res->trace_hash = w->hash;
 	world_free_conns(w);
 out_sched:

@@ -99,6 +99,10 @@ struct world_config {
 	uint32_t skip_count;
 	struct wh_tape *tape;          /* choice stream to record into, or
 					  (rewound) to replay; NULL: none */
+	bool follow_strict;            /* the tape was recorded on another
+					  SQLite: follow its pick log only
+					  up to the first divergence
+					  (sched.h), then the strategy */
 	/* Progress callback, called after each finished transaction (never
 	 * influences the run). */
 	void (*progress)(void *ctx, uint64_t done, uint64_t total);
@@ -185,6 +189,10 @@ struct world_result {
 					  target library) that keeps the
 					  database alive */
 	uint64_t pct_n, pct_k;         /* PCT bound parameters */
+	struct sched_divergence divergence; /* first departure from the
+					       tape's pick log (sched.h);
+					       unseen without one */
+	uint64_t follow_used;          /* logged picks consumed */
 	void *world;                   /* the run's state, owned */
 };
 
