@@ -224,4 +224,6 @@ deps:
 clean:
 	rm -rf build build-san bin
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+# Tests and benches include CLI sources (#include "nightly_results.c"):
+# their dependency files make a changed source rebuild them.
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_BIN:=.d) $(BENCH_BIN:=.d)

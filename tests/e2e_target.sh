@@ -181,6 +181,57 @@ else
 	done
 fi
 
+# Two libraries at once: the target is a matrix dimension. Runs come in
+# rows, one per library, with the same drawn flags and seed; the reports
+# tally each library's runs, failures and CPU seconds per signature.
+if [ -n "$lib" ] && [ -f "$lib" ] && [ -n "$dlib" ] && [ -f "$dlib" ]; then
+	"$W" nightly --runs 6 --seed 17 --jobs 2 --out "$tmp/n3" --target-lib "$lib" --target-lib "$dlib" \
+		--shrink-time 0 -- --txns 100 >"$tmp/n3.out" 2>&1
+	rc=$?
+	pairs_ok=0
+	for i in 0 2 4; do
+		a=$(grep "\"index\": $i," "$tmp/n3/results.jsonl")
+		b=$(grep "\"index\": $((i + 1))," "$tmp/n3/results.jsonl")
+		sa=$(echo "$a" | sed -n 's/.*"seed": \([0-9]*\),.*/\1/p')
+		sb=$(echo "$b" | sed -n 's/.*"seed": \([0-9]*\),.*/\1/p')
+		[ -n "$sa" ] && [ "$sa" = "$sb" ] && echo "$a" | grep -q "\"target_lib\": \"$lib\"" &&
+			echo "$b" | grep -q "\"target_lib\": \"$dlib\"" || pairs_ok=1
+	done
+	[ $rc -eq 0 ] && [ $pairs_ok -eq 0 ] &&
+		[ "$(grep -c "\"sqlite_version\": \"$version\", \"sqlite_source_id\": \"" "$tmp/n3/results.jsonl")" -eq 6 ] &&
+		grep -q "\"library\": \"$lib\", \"version\": \"$version\".*\"runs\": 3, \"failures\": 0, \"cpu_s\": " "$tmp/n3/summary.json" &&
+		grep -q "\"library\": \"$dlib\", \"version\": \"$version\".*\"runs\": 3, " "$tmp/n3/summary.json" &&
+		grep -q '<h2>Targets</h2>' "$tmp/n3/report.html" &&
+		grep -q "^  target $version $lib: 3 runs, 0 failing, " "$tmp/n3.out" &&
+		tail -n 1 "$tmp/n3.out" | grep -q '^  totals: 6 runs'
+	check $? "nightly with two --target-lib: rows pair the libraries (same seed), each line names its library and version, the reports tally runs, failures and CPU seconds per library"
+else
+	need "nightly with two --target-lib"
+fi
+
+# The corpus remembers the library: a failure kept on one library replays
+# on it the next night, and is stale for a job that targets another.
+if [ -n "$lib" ] && [ -f "$lib" ] && [ -n "$dlib" ] && [ -f "$dlib" ]; then
+	PLANT="--workload bank --connections 8 --txns 200 --journal delete --vfs-bug no-locks --faults none"
+	# shellcheck disable=SC2086
+	"$W" nightly --runs 1 --seed 3 --out "$tmp/c1" --corpus "$tmp/corpus" --target-lib "$lib" \
+		--shrink-time 0 -- $PLANT >/dev/null 2>&1
+	rc1=$?
+	# shellcheck disable=SC2086
+	"$W" nightly --runs 1 --seed 4 --out "$tmp/c2" --corpus "$tmp/corpus" --target-lib "$lib" \
+		--shrink-time 0 -- $PLANT >/dev/null 2>&1
+	# shellcheck disable=SC2086
+	"$W" nightly --runs 1 --seed 4 --out "$tmp/c3" --corpus "$tmp/corpus" --target-lib "$dlib" \
+		--shrink-time 0 -- $PLANT >/dev/null 2>&1
+	[ $rc1 -eq 1 ] && ls "$tmp"/corpus/*.whop >/dev/null 2>&1 &&
+		grep '"kind": "replay"' "$tmp/c2/results.jsonl" | grep -q '"outcome": "still failing"' &&
+		grep '"kind": "replay"' "$tmp/c2/results.jsonl" | grep -q "\"repro\": \"[^\"]* replay [^\"]* --target-lib $lib\"" &&
+		grep '"kind": "replay"' "$tmp/c3/results.jsonl" | grep -q '"outcome": "stale"'
+	check $? "a corpus failure kept on one library replays on it (still failing), and is stale for a job on another"
+else
+	need "the corpus remembers the library"
+fi
+
 # An SQLite older than 3.37.0 ($WH_TARGET_LIB_OLD, else the first one built
 # under build/sqlite): no sqlite3_changes64 (the driver falls back to
 # sqlite3_changes) and no pragma_table_list (the digest of a recovered

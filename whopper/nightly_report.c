@@ -229,6 +229,7 @@ void nl_print_totals(FILE *f, const struct nl_agg *a)
 			c->title);
 	}
 	free(order);
+	nl_targets_console(f, a);
 	fprintf(f, "  totals: %llu runs: %llu pass, %llu known, %llu expected, %llu new; %llu new signature%s\n",
 		(unsigned long long)a->run_count, (unsigned long long)a->by_label[NL_LABEL_PASS],
 		(unsigned long long)a->by_label[NL_LABEL_KNOWN],
@@ -301,6 +302,8 @@ static int fill_summary(FILE *f, void *vctx)
 		cli_target_json(f, info->target);
 	else
 		fputs("null", f);
+	fputs(",\n  \"targets\": ", f);
+	nl_targets_json(f, a, ctx->sig_order);
 	fprintf(f, ",\n  \"mode\": \"%s\",\n  \"runs_planned\": %llu,\n  \"time_s\": %.3f,\n",
 		info->mode, (unsigned long long)info->runs_planned, info->time_s);
 	fprintf(f, "  \"stop_reason\": \"%s\",\n  \"complete\": %s,\n  \"exit_code\": %d,\n",
@@ -1016,6 +1019,7 @@ static int fill_html(FILE *f, void *vctx)
 	html_excused(f, ctx, &k, NL_LABEL_EXPECTED);
 	WH_ASSERT(k == a->sig_count);
 	html_catalogue(f, ctx);
+	nl_targets_html(f, a, ctx->sig_order);
 
 	fputs("<h2>Corpus replays</h2>\n", f);
 	if (a->replay_count == 0)
