@@ -15,7 +15,9 @@
 # it; a planted defect is caught on it as on the linked SQLite; crash
 # recovery runs through it; nightly and shrink pass it on; with a debug
 # build, SQLite's own assert() firing is a crash the nightly reports; an
-# old SQLite runs on the fallbacks for what it lacks.
+# old SQLite runs on the fallbacks for what it lacks; SQLCipher runs with
+# its key first (or, in a sanitizer build, is refused for lacking
+# -Bsymbolic).
 # Without the library those tests print one "ok N - # SKIP" line each;
 # with WH_REQUIRE_TARGET_LIB=1 (CI) a missing library fails instead.
 #
@@ -261,6 +263,38 @@ else
 	for t in "an SQLite before 3.37.0: fallbacks" "an SQLite before 3.37.0: memory-shared"; do
 		need "$t"
 	done
+fi
+
+# SQLCipher (Debian's libsqlcipher0: SQLCipher 3.4.1 on SQLite 3.15.2), an
+# encrypting fork: its key is a pragma that must come before anything
+# reads the database, and only it can read the file. Debian links it
+# without -Bsymbolic, which a sanitizer build of whopper (no
+# RTLD_DEEPBIND) must refuse, naming the reason.
+clib=${WH_SQLCIPHER_LIB:-/usr/lib/x86_64-linux-gnu/libsqlcipher.so.0}
+case "${BUILD:-}:$W" in build-san:* | *build-san/*) san=1 ;; *) san=0 ;; esac
+if [ -f "$clib" ] && [ $san -eq 1 ]; then
+	"$W" run --seed 1 --txns 10 --target-lib "$clib" >/dev/null 2>"$tmp/err"
+	rc=$?
+	[ $rc -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "not linked with -Wl,-Bsymbolic" "$tmp/err"
+	check $? "a sanitizer build refuses a library linked without -Bsymbolic (SQLCipher), naming the reason"
+	skip "SQLCipher runs: not in a sanitizer build (the library lacks -Bsymbolic)"
+elif [ -f "$clib" ]; then
+	KEY="--pragma key='whopper' --pragma kdf_iter=64"
+	# shellcheck disable=SC2086
+	out=$("$W" run --seed 5 --workload bank --connections 4 --txns 300 --faults crash $KEY --target-lib "$clib" --json)
+	rc=$?
+	# shellcheck disable=SC2086
+	h2=$("$W" run --seed 5 --workload bank --connections 4 --txns 300 --faults crash $KEY --target-lib "$clib" --json | hash_of)
+	[ $rc -eq 0 ] && echo "$out" | grep -q '"recoveries": [1-9]' && echo "$out" | grep -q '"version": "3.15.2"' &&
+		[ "$(echo "$out" | hash_of)" = "$h2" ]
+	check $? "SQLCipher with a key: setup, connections, recovery and the oracle's final checks open with the key first; deterministic"
+	# shellcheck disable=SC2086
+	"$W" run --seed 2 --workload inventory --connections 4 --txns 200 --faults chaos --journal delete $KEY \
+		--target-lib "$clib" --quiet
+	check $? "SQLCipher with a key under chaos faults in a rollback journal mode passes the oracle"
+else
+	need "SQLCipher (libsqlcipher0) refused or run"
+	need "SQLCipher runs"
 fi
 
 # A debug build: SQLite's own assertions are on. The planted no-shm-locks
