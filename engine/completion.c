@@ -139,6 +139,7 @@ static void comp_reset(struct wh_completion *c, enum wh_op_kind kind,
 	c->due_us = 0;
 	c->seq = 0;
 	c->owner = -1;
+	c->unlogged = false;
 	c->cb = cb;
 	c->data = data;
 	c->parent = NULL;

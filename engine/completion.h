@@ -75,6 +75,10 @@ struct wh_completion {
 	uint64_t due_us;          /* simulated time at which it is due */
 	uint64_t seq;             /* monotonically increasing; breaks ties */
 	int owner;                /* connection id, or -1 */
+	bool unlogged;            /* picked ahead of the rest, and neither
+				     logged nor taken from a pick log: the
+				     opening of a run that starts mid-way
+				     (sched.h) */
 	wh_completion_cb cb;      /* runs once when finished; may be NULL */
 	void *data;               /* user data for cb */
 	struct wh_group *parent;  /* group this is a child of, or NULL */

@@ -236,6 +236,11 @@ void conn_submit(struct conn *c, enum wh_op_kind kind, uint64_t delay_us)
 {
 	wh_completion_init(&c->comp, kind, conn_on_complete, c);
 	c->comp.owner = c->id;
+	/* A run from a collapsed prefix starts mid-way (world.h, setup_sql):
+	 * its connections' opening is set-up, not part of the race, and
+	 * must not take the pick log's entries meant for the window. */
+	c->comp.unlogged = c->w->cfg->setup_sql != NULL &&
+			   (c->state == CS_OPEN || c->state == CS_OPEN_RETRY);
 	c->parked_kind = kind;
 	sched_submit(&c->w->sched, &c->comp, delay_us);
 }

@@ -169,6 +169,7 @@ void sched_submit(struct sched *s, struct wh_completion *c, uint64_t delay_us)
 	c->seq = s->next_seq++;
 	wh_queue_insert_tail(&s->pending, &c->link);
 	s->pending_count++;
+	s->unlogged_pending += c->unlogged;
 }
 
 void sched_cancel(struct sched *s, struct wh_completion *c)
@@ -178,6 +179,8 @@ void sched_cancel(struct sched *s, struct wh_completion *c)
 		WH_ASSERT(s->pending_count > 0);
 		wh_queue_remove(&c->link);
 		s->pending_count--;
+		WH_ASSERT(!c->unlogged || s->unlogged_pending > 0);
+		s->unlogged_pending -= c->unlogged;
 	}
 	wh_completion_cancel(c);
 	WH_ASSERT(wh_queue_empty(&c->link));
@@ -228,6 +231,28 @@ struct wh_completion *sched_pick(struct sched *s)
 	WH_ASSERT_EQ(count, s->pending_count);
 	if (count == 0)
 		return NULL;
+	if (s->unlogged_pending > 0) {
+		/* Set-up work first, in submission order, off the log: no
+		 * draw, no step (sched.h). Only a run that starts mid-way has
+		 * any, so the others never scan for it. */
+		struct wh_completion *unlogged = NULL;
+		WH_QUEUE_FOREACH(q, &s->pending)
+		{
+			struct wh_completion *c = wh_container_of(q, struct wh_completion, link);
+			if (c->unlogged) {
+				unlogged = c;
+				break;
+			}
+		}
+		WH_ASSERT(unlogged != NULL);
+		s->unlogged_pending--;
+		wh_queue_remove(&unlogged->link);
+		s->pending_count--;
+		if (unlogged->due_us > s->now_us)
+			s->now_us = unlogged->due_us;
+		s->unlogged_picks++;
+		return unlogged;
+	}
 
 	struct wh_completion *chosen = follow_log(s);
 	if (chosen != NULL)

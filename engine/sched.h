@@ -27,7 +27,11 @@
  * logged picks whose owner has none (closed, or removed by an edit) are
  * skipped; the strategy decides only once the log is used up. On an
  * unedited tape every logged owner is pending at its turn, so the replay
- * makes the same picks as the recorded run. A run without a tape draws
+ * makes the same picks as the recorded run. A completion marked unlogged
+ * (the opening of a run that starts mid-way from a shrinker's collapsed
+ * prefix) is picked before all others, in submission order, and is
+ * neither logged nor counted as a step: so the log holds only the
+ * window's events, which a cut from another run's log can then follow. A run without a tape draws
  * exactly as it always did: the per-owner tracks only file the shared
  * latency stream's draws under the owner that made them.
  */
@@ -87,6 +91,8 @@ struct sched {
 	uint64_t follow_count;     /* its length */
 	uint64_t follow_next;      /* index of the next logged pick */
 	uint64_t follow_skipped;   /* logged picks skipped (owner not pending) */
+	uint64_t unlogged_picks;   /* picks of unlogged completions */
+	uint32_t unlogged_pending; /* unlogged completions pending */
 };
 
 /* A logged pick: owner + 1 (0: ownerless) above the op kind. */

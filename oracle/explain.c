@@ -1008,128 +1008,180 @@ static void describe_source(struct oracle__buf *b, const struct xp *x,
 		oracle__buf_printf(b, ", as set up before any transaction");
 }
 
-static void explain_task(struct xp *x, struct xp_task *k)
+/* A violation being written: its kind, its text and the transactions it
+ * names. */
+struct xp_finding {
+	const char *kind;
+	struct oracle__buf b;
+	uint32_t txns[XP_RANGE_MAX + 2];
+	uint32_t txn_count;
+};
+
+/* The dependency edges among the task's nodes: read edges from where
+ * each compared statement's result changes (T's statements read where
+ * they matched, a node's at its step), and ww edges between steps whose
+ * write sets meet. A new n x n matrix (free it). */
+static uint8_t *task_edges(const struct xp *x, const struct xp_task *k)
 {
 	const struct history *h = x->c->h;
 	const struct hist_txn *t = k->t;
-	struct oracle__buf b = { 0 };
-	uint32_t txns[XP_RANGE_MAX + 2];
-	uint32_t txn_count = 0;
-	const char *kind = "read_mismatch";
+	uint32_t n = k->node_count;
+	uint8_t *adj = wh_calloc((size_t)n * n, 1);
+	/* Results that are not compared (environmental ones, such as page
+	 * counts) change with every write: no edges. */
+	for (uint32_t j = 0; j < t->stmt_count && j < k->nodes[0].n; j++)
+		if (oracle__stmt_compared(t, j))
+			read_edges(k, 0, j, placed_at(k, j), adj);
+	for (uint32_t u = 1; u < n; u++) {
+		const struct hist_txn *y = h->txns[k->nodes[u].txn];
+		for (uint32_t j = 0; j < k->nodes[u].n; j++)
+			if (oracle__stmt_compared(y, j))
+				read_edges(k, u, j, k->nodes[u].step, adj);
+	}
+	for (uint32_t u = 0; u < n; u++) {
+		for (uint32_t v = 0; v < n; v++) {
+			uint32_t su = k->nodes[u].step, sv = k->nodes[v].step;
+			if (u == v || su == ORACLE_NONE || sv == ORACLE_NONE || su >= sv)
+				continue;
+			if (wsets_meet(&x->wsets[su], &x->wsets[sv]))
+				adj[u * n + v] |= XP_WW;
+		}
+	}
+	return adj;
+}
 
+/* A shortest dependency cycle through T, when every compared statement
+ * of T matches some committed state (T saw committed data, only not all
+ * from one state); its length, 0 when there is none or T does not
+ * qualify. */
+static uint32_t task_cycle(const struct xp *x, const struct xp_task *k, uint32_t *cyc,
+			   uint8_t *lab)
+{
+	bool placed = k->deep;
+	for (uint32_t j = 0; k->deep && j < k->t->stmt_count && placed; j++)
+		placed = !oracle__stmt_compared(k->t, j) || placed_at(k, j) != ORACLE_NONE;
+	if (!placed)
+		return 0;
+	uint8_t *adj = task_edges(x, k);
+	uint32_t len = find_cycle(k, adj, cyc, lab);
+	free(adj);
+	return len;
+}
+
+/* stale_schema_error: T failed with an SQL error on an object that
+ * exists at every allowed position where it ran. */
+static void explain_stale_schema(const struct xp *x, const struct xp_task *k,
+				 struct xp_finding *fd)
+{
+	const struct hist_txn *t = k->t;
+	fd->kind = "stale_schema_error";
+	fd->txns[fd->txn_count++] = t->id;
+	oracle__buf_printf(&fd->b, "stale schema: ");
+	oracle__buf_stmt(&fd->b, t, k->f->best_stmt);
+	oracle__buf_printf(&fd->b, " of T%u failed with an SQL error although %s exists in the reference at every allowed position where it ran (%u..%u, %u compared): the statement failed on a schema its connection had cached, not on the database (a stale schema whose check could not take a read lock gives \"no such table\"). ",
+			   t->id, k->schema_name, k->schema_first, k->schema_last,
+			   k->schema_checked);
+	describe_mismatch(&fd->b, x, k);
+}
+
+/* A cycle through T, named by its edges: lost_update, write_skew,
+ * read_skew or (no rw edge) dirty_read. */
+static void explain_cycle(const struct xp *x, const struct xp_task *k, const uint32_t *cyc,
+			  const uint8_t *lab, uint32_t len, struct xp_finding *fd)
+{
+	const struct hist_txn *t = k->t;
+	uint32_t rw = 0, ww = 0;
+	for (uint32_t i = 0; i < len; i++) {
+		rw += lab[i] == XP_RW;
+		ww += lab[i] == XP_WW;
+		fd->txns[fd->txn_count++] = k->nodes[cyc[i]].txn;
+	}
+	if (len == 2 && rw == 1 && ww == 1) {
+		fd->kind = "lost_update";
+		oracle__buf_printf(&fd->b, "lost update: one of them read a row the other then wrote, and wrote it too, unaware of the other's write; cycle ");
+	} else if (rw >= 2) {
+		fd->kind = "write_skew";
+		oracle__buf_printf(&fd->b, "write skew (G2, anti-dependency cycle): each read what another then changed; cycle ");
+	} else if (rw == 1) {
+		fd->kind = "read_skew";
+		oracle__buf_printf(&fd->b, "read skew (G-single): T%u saw some effects of a transaction but not others; cycle ",
+				   t->id);
+	} else {
+		fd->kind = "dirty_read";
+		oracle__buf_printf(&fd->b, "dirty read (G1c, circular information flow): T%u saw a write that committed after it; cycle ",
+				   t->id);
+	}
+	describe_cycle(&fd->b, k, cyc, lab, len);
+	oracle__buf_printf(&fd->b, ". ");
+	describe_mismatch(&fd->b, x, k);
+}
+
+/* T's reads are reproduced by a prefix of another transaction O's
+ * writes: aborted_read, intermediate_read or dirty_read, by what became
+ * of O and how much of it T saw. */
+static void explain_dirty(const struct xp *x, const struct xp_task *k, struct xp_finding *fd)
+{
+	const struct hist_txn *t = k->t;
+	const struct hist_txn *o = x->c->h->txns[k->dirty_txn];
+	bool happened = oracle__txn_happened(x->c, x->p, o->id);
+	uint32_t n = o->stmt_count < XP_STMTS_MAX ? o->stmt_count : XP_STMTS_MAX;
+	fd->txns[fd->txn_count++] = t->id;
+	fd->txns[fd->txn_count++] = o->id;
+	if (!happened && o->outcome != HIST_RUNNING) {
+		fd->kind = "aborted_read";
+		oracle__buf_printf(&fd->b, "aborted read (G1a): T%u observed writes of T%u, which never committed",
+				   t->id, o->id);
+	} else if (!happened) {
+		fd->kind = "dirty_read";
+		oracle__buf_printf(&fd->b, "dirty read: T%u observed writes of T%u, which was still running and never committed",
+				   t->id, o->id);
+	} else if (k->dirty_prefix < n && k->dirty_overwritten) {
+		fd->kind = "intermediate_read";
+		oracle__buf_printf(&fd->b, "intermediate read (G1b): T%u observed a non-final write of T%u (one its later statements overwrote)",
+				   t->id, o->id);
+	} else if (k->dirty_prefix < n) {
+		fd->kind = "dirty_read";
+		oracle__buf_printf(&fd->b, "dirty read: T%u observed part of the writes of T%u while T%u was in progress (it committed later)",
+				   t->id, o->id, o->id);
+	} else {
+		fd->kind = "dirty_read";
+		oracle__buf_printf(&fd->b, "dirty read: T%u observed writes of T%u before T%u committed",
+				   t->id, o->id, o->id);
+	}
+	oracle__buf_printf(&fd->b, " (reproduced by applying the first %u of its statements at ",
+			   k->dirty_prefix);
+	describe_position(&fd->b, x, k->dirty_pos);
+	oracle__buf_printf(&fd->b, ": ");
+	oracle__buf_txn(&fd->b, o);
+	oracle__buf_printf(&fd->b, "). ");
+	describe_mismatch(&fd->b, x, k);
+}
+
+/* One violation for a failing transaction, the first explanation that
+ * holds: a stale schema, a dependency cycle, a dirty read, else a
+ * read_mismatch with where the observed result comes from. */
+static void explain_task(struct xp *x, struct xp_task *k)
+{
+	struct xp_finding fd = { .kind = "read_mismatch" };
 	uint32_t cyc[XP_RANGE_MAX + 2];
 	uint8_t lab[XP_RANGE_MAX + 2];
-	uint32_t len = 0;
-	bool placed = k->deep;
-	for (uint32_t j = 0; k->deep && j < t->stmt_count && placed; j++)
-		placed = !oracle__stmt_compared(t, j) ||
-			 placed_at(k, j) != ORACLE_NONE;
-	if (placed) {
-		uint32_t n = k->node_count;
-		uint8_t *adj = wh_calloc((size_t)n * n, 1);
-		/* Results that are not compared (environmental ones, such
-		 * as page counts) change with every write: no edges. */
-		for (uint32_t j = 0; j < t->stmt_count && j < k->nodes[0].n; j++)
-			if (oracle__stmt_compared(t, j))
-				read_edges(k, 0, j, placed_at(k, j), adj);
-		for (uint32_t u = 1; u < n; u++) {
-			const struct hist_txn *y = h->txns[k->nodes[u].txn];
-			for (uint32_t j = 0; j < k->nodes[u].n; j++)
-				if (oracle__stmt_compared(y, j))
-					read_edges(k, u, j, k->nodes[u].step, adj);
-		}
-		for (uint32_t u = 0; u < n; u++) {
-			for (uint32_t v = 0; v < n; v++) {
-				uint32_t su = k->nodes[u].step, sv = k->nodes[v].step;
-				if (u == v || su == ORACLE_NONE ||
-				    sv == ORACLE_NONE || su >= sv)
-					continue;
-				if (wsets_meet(&x->wsets[su], &x->wsets[sv]))
-					adj[u * n + v] |= XP_WW;
-			}
-		}
-		len = find_cycle(k, adj, cyc, lab);
-		free(adj);
-	}
+	uint32_t len = task_cycle(x, k, cyc, lab);
 	if (k->schema_candidate && k->schema_checked > 0 &&
 	    k->schema_found == k->schema_checked) {
-		kind = "stale_schema_error";
-		txns[txn_count++] = t->id;
-		oracle__buf_printf(&b, "stale schema: ");
-		oracle__buf_stmt(&b, t, k->f->best_stmt);
-		oracle__buf_printf(&b, " of T%u failed with an SQL error although %s exists in the reference at every allowed position where it ran (%u..%u, %u compared): the statement failed on a schema its connection had cached, not on the database (a stale schema whose check could not take a read lock gives \"no such table\"). ",
-				   t->id, k->schema_name, k->schema_first,
-				   k->schema_last, k->schema_checked);
-		describe_mismatch(&b, x, k);
+		explain_stale_schema(x, k, &fd);
 	} else if (len > 0) {
-		uint32_t rw = 0, ww = 0;
-		for (uint32_t i = 0; i < len; i++) {
-			rw += lab[i] == XP_RW;
-			ww += lab[i] == XP_WW;
-			txns[txn_count++] = k->nodes[cyc[i]].txn;
-		}
-		if (len == 2 && rw == 1 && ww == 1) {
-			kind = "lost_update";
-			oracle__buf_printf(&b, "lost update: one of them read a row the other then wrote, and wrote it too, unaware of the other's write; cycle ");
-		} else if (rw >= 2) {
-			kind = "write_skew";
-			oracle__buf_printf(&b, "write skew (G2, anti-dependency cycle): each read what another then changed; cycle ");
-		} else if (rw == 1) {
-			kind = "read_skew";
-			oracle__buf_printf(&b, "read skew (G-single): T%u saw some effects of a transaction but not others; cycle ",
-					   t->id);
-		} else {
-			kind = "dirty_read";
-			oracle__buf_printf(&b, "dirty read (G1c, circular information flow): T%u saw a write that committed after it; cycle ",
-					   t->id);
-		}
-		describe_cycle(&b, k, cyc, lab, len);
-		oracle__buf_printf(&b, ". ");
-		describe_mismatch(&b, x, k);
+		explain_cycle(x, k, cyc, lab, len, &fd);
 	} else if (k->dirty_found) {
-		const struct hist_txn *o = h->txns[k->dirty_txn];
-		bool happened = oracle__txn_happened(x->c, x->p, o->id);
-		uint32_t n = o->stmt_count < XP_STMTS_MAX ? o->stmt_count
-							  : XP_STMTS_MAX;
-		txns[txn_count++] = t->id;
-		txns[txn_count++] = o->id;
-		if (!happened && o->outcome != HIST_RUNNING) {
-			kind = "aborted_read";
-			oracle__buf_printf(&b, "aborted read (G1a): T%u observed writes of T%u, which never committed",
-					   t->id, o->id);
-		} else if (!happened) {
-			kind = "dirty_read";
-			oracle__buf_printf(&b, "dirty read: T%u observed writes of T%u, which was still running and never committed",
-					   t->id, o->id);
-		} else if (k->dirty_prefix < n && k->dirty_overwritten) {
-			kind = "intermediate_read";
-			oracle__buf_printf(&b, "intermediate read (G1b): T%u observed a non-final write of T%u (one its later statements overwrote)",
-					   t->id, o->id);
-		} else if (k->dirty_prefix < n) {
-			kind = "dirty_read";
-			oracle__buf_printf(&b, "dirty read: T%u observed part of the writes of T%u while T%u was in progress (it committed later)",
-					   t->id, o->id, o->id);
-		} else {
-			kind = "dirty_read";
-			oracle__buf_printf(&b, "dirty read: T%u observed writes of T%u before T%u committed",
-					   t->id, o->id, o->id);
-		}
-		oracle__buf_printf(&b, " (reproduced by applying the first %u of its statements at ",
-				   k->dirty_prefix);
-		describe_position(&b, x, k->dirty_pos);
-		oracle__buf_printf(&b, ": ");
-		oracle__buf_txn(&b, o);
-		oracle__buf_printf(&b, "). ");
-		describe_mismatch(&b, x, k);
+		explain_dirty(x, k, &fd);
 	} else {
-		txns[txn_count++] = t->id;
-		oracle__buf_printf(&b, "read mismatch: ");
-		describe_mismatch(&b, x, k);
-		describe_source(&b, x, k);
+		fd.txns[fd.txn_count++] = k->t->id;
+		oracle__buf_printf(&fd.b, "read mismatch: ");
+		describe_mismatch(&fd.b, x, k);
+		describe_source(&fd.b, x, k);
 		if (!k->deep)
-			oracle__buf_printf(&b, " (not explained further: explanation budget spent)");
+			oracle__buf_printf(&fd.b, " (not explained further: explanation budget spent)");
 	}
-	oracle__report_add(x->c, kind, oracle__buf_take(&b), txns, txn_count);
+	oracle__report_add(x->c, fd.kind, oracle__buf_take(&fd.b), fd.txns, fd.txn_count);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1155,18 +1207,23 @@ struct xp_group {
 	uint32_t rows;
 };
 
-static struct xp_group *group_get(struct xp_group **gs, uint32_t *count,
-				  const char *kind, uint32_t key,
+/* The groups, in order of first appearance. */
+struct xp_groups {
+	struct xp_group *v;
+	uint32_t count;
+};
+
+static struct xp_group *group_get(struct xp_groups *gs, const char *kind, uint32_t key,
 				  const char *table)
 {
-	for (uint32_t i = 0; i < *count; i++) {
-		struct xp_group *g = &(*gs)[i];
+	for (uint32_t i = 0; i < gs->count; i++) {
+		struct xp_group *g = &gs->v[i];
 		if (strcmp(g->kind, kind) == 0 && g->key == key &&
 		    (table == NULL || strcmp(g->table, table) == 0))
 			return g;
 	}
-	*gs = wh_realloc(*gs, (*count + 1) * sizeof **gs);
-	struct xp_group *g = &(*gs)[(*count)++];
+	gs->v = wh_realloc(gs->v, (gs->count + 1) * sizeof *gs->v);
+	struct xp_group *g = &gs->v[gs->count++];
 	memset(g, 0, sizeof *g);
 	g->kind = kind;
 	g->key = key;
@@ -1180,90 +1237,102 @@ static void group_txn(struct xp_group *g, uint32_t txn)
 	g->txns[g->txn_count++] = txn;
 }
 
+/* A row that holds its value from before committed writer row->lost
+ * wrote it: lost_commit of that writer (and of the later ones, a few
+ * named). */
+static void row_lost(const struct xp *x, const struct xp_row *row, struct xp_groups *gs)
+{
+	const struct oracle__rowdiff *d = row->d;
+	uint32_t first = row->writers[row->lost].txn;
+	struct xp_group *g = group_get(gs, "lost_commit", first, NULL);
+	if (g->rows == 0) {
+		oracle__buf_txn(&g->b, x->c->h->txns[first]);
+		oracle__buf_printf(&g->b, " committed, but its effects are missing from the final state:");
+		group_txn(g, first);
+	}
+	oracle__buf_printf(&g->b, "%s table %s rowid %lld is ", g->rows ? ";" : "", d->table,
+			   (long long)d->rowid);
+	describe_row(&g->b, &d->target);
+	oracle__buf_printf(&g->b, " on the target, its value before T%u wrote it; the reference has ",
+			   first);
+	describe_row(&g->b, &d->ref);
+	uint32_t later = row->writer_count - row->lost - 1;
+	if (later > 0) {
+		oracle__buf_printf(&g->b, " (later writers lost as well:");
+		for (uint32_t w = row->lost + 1;
+		     w < row->writer_count && w <= row->lost + XP_CHAIN_SHOWN; w++) {
+			oracle__buf_printf(&g->b, " T%u", row->writers[w].txn);
+			group_txn(g, row->writers[w].txn);
+		}
+		oracle__buf_printf(&g->b, "%s)", later > XP_CHAIN_SHOWN ? " ..." : "");
+	}
+	g->rows++;
+}
+
+/* A row that an unfinished or aborted transaction's statements
+ * reproduce: phantom_commit of it. */
+static void row_phantom(const struct xp *x, const struct xp_row *row, struct xp_groups *gs)
+{
+	const struct oracle__rowdiff *d = row->d;
+	struct xp_group *g = group_get(gs, "phantom_commit", row->phantom, NULL);
+	if (g->rows == 0) {
+		oracle__buf_txn(&g->b, x->c->h->txns[row->phantom]);
+		oracle__buf_printf(&g->b, " never committed, but its effects are in the final state:");
+		group_txn(g, row->phantom);
+	}
+	oracle__buf_printf(&g->b, "%s table %s rowid %lld is ", g->rows ? ";" : "", d->table,
+			   (long long)d->rowid);
+	describe_row(&g->b, &d->target);
+	oracle__buf_printf(&g->b, " on the target, as T%u's statements produce it; the reference has ",
+			   row->phantom);
+	describe_row(&g->b, &d->ref);
+	g->rows++;
+}
+
+/* Any other differing row: final_state, per table, the first three rows
+ * shown with their last writer. */
+static void row_final(const struct xp_row *row, struct xp_groups *gs)
+{
+	const struct oracle__rowdiff *d = row->d;
+	struct xp_group *g = group_get(gs, "final_state", ORACLE_NONE, d->table);
+	if (g->rows == 0)
+		oracle__buf_printf(&g->b, "table %s differs from the reference:", d->table);
+	if (g->rows < 3) {
+		oracle__buf_printf(&g->b, "%s rowid %lld: target ", g->rows ? ";" : "",
+				   (long long)d->rowid);
+		describe_row(&g->b, &d->target);
+		oracle__buf_printf(&g->b, ", reference ");
+		describe_row(&g->b, &d->ref);
+		if (row->writer_count > 0) {
+			uint32_t w = row->writers[row->writer_count - 1].txn;
+			oracle__buf_printf(&g->b, " (last written by T%u)", w);
+			group_txn(g, w);
+		}
+	}
+	g->rows++;
+}
+
 static void explain_rows(struct xp *x)
 {
-	const struct history *h = x->c->h;
-	struct xp_group *gs = NULL;
-	uint32_t count = 0;
+	struct xp_groups gs = { 0 };
 	for (uint32_t i = 0; i < x->row_count; i++) {
 		const struct xp_row *row = &x->rows[i];
-		const struct oracle__rowdiff *d = row->d;
-		struct xp_group *g;
-		if (row->lost != ORACLE_NONE) {
-			uint32_t first = row->writers[row->lost].txn;
-			g = group_get(&gs, &count, "lost_commit", first, NULL);
-			if (g->rows == 0) {
-				oracle__buf_txn(&g->b, h->txns[first]);
-				oracle__buf_printf(&g->b, " committed, but its effects are missing from the final state:");
-				group_txn(g, first);
-			}
-			oracle__buf_printf(&g->b, "%s table %s rowid %lld is ",
-					   g->rows ? ";" : "", d->table,
-					   (long long)d->rowid);
-			describe_row(&g->b, &d->target);
-			oracle__buf_printf(&g->b, " on the target, its value before T%u wrote it; the reference has ",
-					   first);
-			describe_row(&g->b, &d->ref);
-			uint32_t later = row->writer_count - row->lost - 1;
-			if (later > 0) {
-				oracle__buf_printf(&g->b, " (later writers lost as well:");
-				for (uint32_t w = row->lost + 1;
-				     w < row->writer_count &&
-				     w <= row->lost + XP_CHAIN_SHOWN;
-				     w++) {
-					oracle__buf_printf(&g->b, " T%u",
-							   row->writers[w].txn);
-					group_txn(g, row->writers[w].txn);
-				}
-				oracle__buf_printf(&g->b, "%s)",
-						   later > XP_CHAIN_SHOWN ? " ..." : "");
-			}
-		} else if (row->phantom != ORACLE_NONE) {
-			g = group_get(&gs, &count, "phantom_commit", row->phantom,
-				      NULL);
-			if (g->rows == 0) {
-				oracle__buf_txn(&g->b, h->txns[row->phantom]);
-				oracle__buf_printf(&g->b, " never committed, but its effects are in the final state:");
-				group_txn(g, row->phantom);
-			}
-			oracle__buf_printf(&g->b, "%s table %s rowid %lld is ",
-					   g->rows ? ";" : "", d->table,
-					   (long long)d->rowid);
-			describe_row(&g->b, &d->target);
-			oracle__buf_printf(&g->b, " on the target, as T%u's statements produce it; the reference has ",
-					   row->phantom);
-			describe_row(&g->b, &d->ref);
-		} else {
-			g = group_get(&gs, &count, "final_state", ORACLE_NONE,
-				      d->table);
-			if (g->rows == 0)
-				oracle__buf_printf(&g->b, "table %s differs from the reference:",
-						   d->table);
-			if (g->rows < 3) {
-				oracle__buf_printf(&g->b, "%s rowid %lld: target ",
-						   g->rows ? ";" : "",
-						   (long long)d->rowid);
-				describe_row(&g->b, &d->target);
-				oracle__buf_printf(&g->b, ", reference ");
-				describe_row(&g->b, &d->ref);
-				if (row->writer_count > 0) {
-					uint32_t w = row->writers[row->writer_count - 1].txn;
-					oracle__buf_printf(&g->b, " (last written by T%u)", w);
-					group_txn(g, w);
-				}
-			}
-		}
-		g->rows++;
+		if (row->lost != ORACLE_NONE)
+			row_lost(x, row, &gs);
+		else if (row->phantom != ORACLE_NONE)
+			row_phantom(x, row, &gs);
+		else
+			row_final(row, &gs);
 	}
-	for (uint32_t i = 0; i < count; i++) {
-		struct xp_group *g = &gs[i];
+	for (uint32_t i = 0; i < gs.count; i++) {
+		struct xp_group *g = &gs.v[i];
 		if (strcmp(g->kind, "final_state") == 0 && g->rows > 3)
 			oracle__buf_printf(&g->b, "; %u rows differ in all", g->rows);
 		oracle__report_add(x->c, g->kind, oracle__buf_take(&g->b), g->txns,
 				   g->txn_count);
 		free(g->txns);
 	}
-	free(gs);
+	free(gs.v);
 }
 
 /* ------------------------------------------------------------------ */

@@ -645,25 +645,15 @@ bool oracle__txn_happened(const struct oracle__ctx *c,
 	       !p->steps[p->step_of[txn]].noop;
 }
 
-/* Builds the plan for the given assumption about each indeterminate
- * writer (included[k] for c->indets[k]; copied).
- *
- * Window bounds, for a transaction R of epoch e:
- *   lo = max(s + 1) over steps s of transactions that happened and ended
- *        before R began: R sees a commit that returned before it began,
- *        and everything ordered before that commit, which became visible
- *        earlier still (the order is by visibility). Since commit_index
- *        follows visibility rather than end order, the steps before s
- *        need not all have ended: a prefix rule ("every step before lo
- *        had ended") would be too lax. A committed read-only step counts
- *        up to the last committed writer before it (see below).
- *   hi = max(s + 1) over state-changing steps whose COMMIT (or
- *        autocommit statement) started before R ended, at least lo: R
- *        may see a commit in progress, and what precedes it, but nothing
- *        that started later.
- * Both stay inside R's epoch: [epoch_first(e), epoch_last(e)]. Crash
- * steps take part in neither (the epoch bounds stand for them). */
-static void plan_build(const struct oracle__ctx *c, const bool *included,
+/* The events a plan's window bounds are maxima over (see plan_build). */
+struct plan_events {
+	struct event_max *ends;   /* (end event, position it vouches for) */
+	struct event_max *starts; /* (COMMIT start event, position after it) */
+	uint32_t end_count, start_count;
+};
+
+/* The plan's arrays, empty: no transaction has a step or a role yet. */
+static void plan_alloc(const struct oracle__ctx *c, const bool *included,
 		       struct oracle__plan *p)
 {
 	const struct history *h = c->h;
@@ -680,11 +670,18 @@ static void plan_build(const struct oracle__ctx *c, const bool *included,
 		p->step_of[i] = ORACLE_NONE;
 	for (uint32_t k = 0; k < c->indet_count; k++)
 		p->included[k] = included[k];
+}
 
-	struct event_max *ends = wh_malloc((p->step_count + 1) * sizeof *ends);
-	struct event_max *starts = wh_malloc((p->step_count + 1) *
-					     sizeof *starts);
-	uint32_t end_count = 0, start_count = 0;
+/* The steps, in order: crashes, and transactions applied or no-ops as
+ * included says; and the events the window bounds are drawn from, sorted
+ * for event_max_before. */
+static void plan_steps(const struct oracle__ctx *c, const bool *included,
+		       struct oracle__plan *p, struct plan_events *ev)
+{
+	const struct history *h = c->h;
+	ev->ends = wh_malloc((p->step_count + 1) * sizeof *ev->ends);
+	ev->starts = wh_malloc((p->step_count + 1) * sizeof *ev->starts);
+	ev->end_count = ev->start_count = 0;
 	uint32_t after_writer = 0; /* position after the last committed writer */
 	for (uint32_t s = 0; s < p->step_count; s++) {
 		const struct oracle__slot *o = &c->order[s];
@@ -707,19 +704,28 @@ static void plan_build(const struct oracle__ctx *c, const bool *included,
 		 * point may have come after; so it vouches up to the last
 		 * committed writer only. */
 		if (happened && t->end_event != 0)
-			ends[end_count++] = (struct event_max){
+			ev->ends[ev->end_count++] = (struct event_max){
 				t->end_event, noop ? after_writer : s + 1
 			};
 		if (!noop && o->indet == ORACLE_NONE)
 			after_writer = s + 1;
 		if (!noop)
-			starts[start_count++] = (struct event_max){
+			ev->starts[ev->start_count++] = (struct event_max){
 				commit_start_event(t), s + 1
 			};
 	}
-	event_max_build(ends, end_count);
-	event_max_build(starts, start_count);
+	event_max_build(ev->ends, ev->end_count);
+	event_max_build(ev->starts, ev->start_count);
+}
 
+/* Each transaction with statements is an anchor at its step (when it
+ * changes the state there) or gets a window [lo, hi] inside its epoch;
+ * windows are listed by lo, then transaction id. */
+static void plan_windows(const struct oracle__ctx *c, struct oracle__plan *p,
+			 const struct plan_events *ev)
+{
+	const struct history *h = c->h;
+	uint32_t n = h->txn_count ? h->txn_count : 1;
 	struct window_key *wk = wh_malloc(n * sizeof *wk);
 	p->window_count = 0;
 	for (uint32_t i = 0; i < h->txn_count; i++) {
@@ -735,9 +741,9 @@ static void plan_build(const struct oracle__ctx *c, const bool *included,
 		p->role[i] = ORACLE_ROLE_WINDOW;
 		uint32_t first = oracle__epoch_first(c, c->txn_epoch[i]);
 		uint32_t last = oracle__epoch_last(c, c->txn_epoch[i]);
-		uint32_t lo = event_max_before(ends, end_count, t->begin_event);
+		uint32_t lo = event_max_before(ev->ends, ev->end_count, t->begin_event);
 		uint64_t end = t->end_event ? t->end_event : UINT64_MAX;
-		uint32_t hi = event_max_before(starts, start_count, end);
+		uint32_t hi = event_max_before(ev->starts, ev->start_count, end);
 		lo = lo > first ? lo : first;
 		hi = hi < last ? hi : last;
 		WH_ASSERT(lo <= last);
@@ -751,8 +757,35 @@ static void plan_build(const struct oracle__ctx *c, const bool *included,
 	for (uint32_t k = 0; k < p->window_count; k++)
 		p->windows[k] = wk[k].txn;
 	free(wk);
-	free(starts);
-	free(ends);
+}
+
+/* Builds the plan for the given assumption about each indeterminate
+ * writer (included[k] for c->indets[k]; copied).
+ *
+ * Window bounds, for a transaction R of epoch e:
+ *   lo = max(s + 1) over steps s of transactions that happened and ended
+ *        before R began: R sees a commit that returned before it began,
+ *        and everything ordered before that commit, which became visible
+ *        earlier still (the order is by visibility). Since commit_index
+ *        follows visibility rather than end order, the steps before s
+ *        need not all have ended: a prefix rule ("every step before lo
+ *        had ended") would be too lax. A committed read-only step counts
+ *        up to the last committed writer before it (see plan_steps).
+ *   hi = max(s + 1) over state-changing steps whose COMMIT (or
+ *        autocommit statement) started before R ended, at least lo: R
+ *        may see a commit in progress, and what precedes it, but nothing
+ *        that started later.
+ * Both stay inside R's epoch: [epoch_first(e), epoch_last(e)]. Crash
+ * steps take part in neither (the epoch bounds stand for them). */
+static void plan_build(const struct oracle__ctx *c, const bool *included,
+		       struct oracle__plan *p)
+{
+	struct plan_events ev;
+	plan_alloc(c, included, p);
+	plan_steps(c, included, p, &ev);
+	plan_windows(c, p, &ev);
+	free(ev.starts);
+	free(ev.ends);
 }
 
 /* ------------------------------------------------------------------ */
@@ -876,10 +909,64 @@ static int sweep_crash(struct oracle__ctx *c, const struct oracle__plan *p,
 	return 0;
 }
 
+/* One sweep in progress: where it stands and the window transactions
+ * still searching for their position. */
+struct sweep {
+	struct oracle__ctx *c;
+	const struct oracle__plan *p;
+	struct oracle__outcome *out;
+	struct active *act;              /* searching, in order of admission */
+	uint32_t act_count;
+	uint32_t wi;                     /* next of p->windows to admit */
+	uint32_t epoch;                  /* crash steps passed */
+	uint64_t version;                /* advances with every state change */
+	struct oracle__crash_search cs;  /* the current epoch's crash */
+};
+
+/* At position k: admit the windows that open here, then evaluate every
+ * searching transaction on the current state. One that matches is done;
+ * one whose window closes here without a match is a failure at its best
+ * position. */
+static void sweep_windows(struct sweep *sw, uint32_t k)
+{
+	const struct oracle__plan *p = sw->p;
+	while (sw->wi < p->window_count && p->lo[p->windows[sw->wi]] == k) {
+		sw->act[sw->act_count++] = (struct active){ .txn = p->windows[sw->wi] };
+		sw->wi++;
+	}
+	uint32_t keep = 0;
+	for (uint32_t a = 0; a < sw->act_count; a++) {
+		struct active e = sw->act[a];
+		WH_ASSERT(p->lo[e.txn] <= k && k <= p->hi[e.txn]);
+		if (active_eval(sw->c, &e, k, sw->version))
+			continue; /* matched: done */
+		if (p->hi[e.txn] == k) {
+			failure_add(sw->out, e.txn, false, e.best_pos, e.best_stmt, NULL);
+			continue;
+		}
+		sw->act[keep++] = e;
+	}
+	sw->act_count = keep;
+}
+
+/* Step k, a transaction: applied for good, every statement compared (a
+ * mismatch fails the anchored transaction here), unless it is a no-op. */
+static void sweep_apply(struct sweep *sw, uint32_t k)
+{
+	const struct oracle__step *st = &sw->p->steps[k];
+	WH_ASSERT(st->crash == ORACLE_NONE);
+	if (st->noop)
+		return;
+	char *why = NULL;
+	uint32_t m = oracle__ref_apply(&sw->c->ref, sw->c->h->txns[st->txn], &why);
+	if (m != ORACLE_NONE)
+		failure_add(sw->out, st->txn, true, k, m, why);
+	sw->version++;
+}
+
 int oracle__sweep(struct oracle__ctx *c, const struct oracle__plan *p,
 		  uint32_t level, struct oracle__outcome *out)
 {
-	const struct history *h = c->h;
 	/* The reference ctx_init opened and classified on is still pristine
 	 * for the first sweep: its statements are prepared already. */
 	if (!c->ref.pristine && oracle__ref_open(&c->ref) != 0) {
@@ -887,35 +974,20 @@ int oracle__sweep(struct oracle__ctx *c, const struct oracle__plan *p,
 		return -1;
 	}
 	out->crashes = wh_calloc(c->crash_count + 1, sizeof *out->crashes);
-	struct active *act = wh_malloc((p->window_count + 1) * sizeof *act);
-	uint32_t act_count = 0, wi = 0, epoch = 0;
-	uint64_t version = 0; /* advances with every state change */
-	struct oracle__crash_search cs = { 0 };
+	struct sweep sw = {
+		.c = c,
+		.p = p,
+		.out = out,
+		.act = wh_malloc((p->window_count + 1) * sizeof *sw.act),
+	};
 	int rc = 0;
 	if (c->crash_count > 0)
-		oracle__crash_search_begin(c, p, 0, level, &cs);
+		oracle__crash_search_begin(c, p, 0, level, &sw.cs);
 
 	for (uint32_t k = 0; k <= p->step_count && rc == 0; k++) {
-		while (wi < p->window_count && p->lo[p->windows[wi]] == k) {
-			act[act_count++] = (struct active){ .txn = p->windows[wi] };
-			wi++;
-		}
-		uint32_t keep = 0;
-		for (uint32_t a = 0; a < act_count; a++) {
-			struct active e = act[a];
-			WH_ASSERT(p->lo[e.txn] <= k && k <= p->hi[e.txn]);
-			if (active_eval(c, &e, k, version))
-				continue; /* matched: done */
-			if (p->hi[e.txn] == k) {
-				failure_add(out, e.txn, false, e.best_pos,
-					    e.best_stmt, NULL);
-				continue;
-			}
-			act[keep++] = e;
-		}
-		act_count = keep;
-		if (epoch < c->crash_count) {
-			int drc = oracle__crash_observe(c, &cs, k, version);
+		sweep_windows(&sw, k);
+		if (sw.epoch < c->crash_count) {
+			int drc = oracle__crash_observe(c, &sw.cs, k, sw.version);
 			if (drc != SQLITE_OK) {
 				rc = sweep_digest_failed(c, drc);
 				break;
@@ -923,47 +995,35 @@ int oracle__sweep(struct oracle__ctx *c, const struct oracle__plan *p,
 		}
 		if (k == p->step_count)
 			break;
-		const struct oracle__step *st = &p->steps[k];
-		if (st->crash != ORACLE_NONE) {
-			/* Windows never span a crash: every transaction of
-			 * the epoch has been judged. */
-			WH_ASSERT_EQ(act_count, 0);
-			rc = sweep_crash(c, p, &cs, k, &version, out);
-			if (rc != 0 || out->unmatched)
-				break;
-			if (++epoch < c->crash_count)
-				oracle__crash_search_begin(c, p, epoch, level, &cs);
+		if (p->steps[k].crash == ORACLE_NONE) {
+			sweep_apply(&sw, k);
 			continue;
 		}
-		if (st->noop)
-			continue;
-		char *why = NULL;
-		uint32_t m = oracle__ref_apply(&c->ref, h->txns[st->txn], &why);
-		if (m != ORACLE_NONE)
-			failure_add(out, st->txn, true, k, m, why);
-		version++;
+		/* Windows never span a crash: every transaction of the epoch
+		 * has been judged. */
+		WH_ASSERT_EQ(sw.act_count, 0);
+		rc = sweep_crash(c, p, &sw.cs, k, &sw.version, out);
+		if (rc != 0 || out->unmatched)
+			break;
+		if (++sw.epoch < c->crash_count)
+			oracle__crash_search_begin(c, p, sw.epoch, level, &sw.cs);
 	}
-	oracle__crash_search_free(&cs);
-	free(act);
+	oracle__crash_search_free(&sw.cs);
+	free(sw.act);
 	if (rc != 0)
 		return -1;
 	oracle__ref_settle(&c->ref);
 	if (out->unmatched)
 		return 0; /* incomplete: the caller searches again */
-	WH_ASSERT_EQ(act_count, 0);
-	WH_ASSERT_EQ(wi, p->window_count);
-	WH_ASSERT_EQ(epoch, c->crash_count);
+	WH_ASSERT_EQ(sw.act_count, 0);
+	WH_ASSERT_EQ(sw.wi, p->window_count);
+	WH_ASSERT_EQ(sw.epoch, c->crash_count);
 	if (out->failure_count > 1)
 		qsort(out->failures, out->failure_count, sizeof *out->failures,
 		      failure_cmp);
 	return 0;
 }
 
-/* One check run: sweep, then the final-state comparison. A crash whose
- * recovered state matched none of the states compared sends the run
- * round again at the next search level (its result replaces the last),
- * so honest runs pay for a few digests per crash only, and a recovery
- * that lost more pays in proportion. */
 /* Whether the stream's sweep is the one the plan asks for: the same
  * steps in the same order, crashes included, the same ones changing
  * nothing, and every window transaction matched at a position of its
@@ -1032,6 +1092,11 @@ static int stream_run(struct oracle__ctx *c, bool *included,
 	return 0;
 }
 
+/* One check run: sweep, then the final-state comparison. A crash whose
+ * recovered state matched none of the states compared sends the run
+ * round again at the next search level (its result replaces the last),
+ * so honest runs pay for a few digests per crash only, and a recovery
+ * that lost more pays in proportion. */
 static int check_run(struct oracle__ctx *c, const bool *included,
 		     struct oracle__outcome *out)
 {
@@ -1400,6 +1465,126 @@ static int target_open(struct oracle__ctx *c)
 	return ctx_fail(c, &b);
 }
 
+/* The result of the stream that checked the run as it went, when there
+ * was one and it saw every transaction end; otherwise none. */
+static void ctx_take_stream(struct oracle__ctx *c, struct oracle_stream *stream)
+{
+	const struct history *h = c->h;
+	c->stream = oracle__stream_finish(stream);
+	for (uint32_t i = 0; c->stream != NULL && i < h->txn_count; i++) {
+		if (!oracle__ref_has_txn(&c->stream->ref, h->txns[i])) {
+			/* a transaction the stream never saw end */
+			oracle__stream_result_free(c->stream);
+			c->stream = NULL;
+		}
+	}
+}
+
+/* The first plans (see the file comment). A stream proves a pass of one
+ * plan (no indeterminate writer committed but those the recovered states
+ * showed): then the history is proven, whatever the other plans give.
+ * Without a stream's pass: first the guess (oracle__indet_guess), then,
+ * if it fails, the better of it, "all happened" and "none happened".
+ * best is filled (the caller frees it) whatever the result; 0 or -1. */
+static int first_plans(struct oracle__ctx *c, bool *included, struct oracle__outcome *best)
+{
+	int rc = 0;
+	bool streamed = false;
+	if (c->stream != NULL) {
+		rc = stream_run(c, included, best, &streamed);
+		if (streamed && outcome_score(best).bad > 0) {
+			/* a final-state difference: search as without it */
+			outcome_free(best);
+			streamed = false;
+			c->report->streamed = false;
+			if (oracle__ref_open(&c->ref) != 0) {
+				oracle__report_note(c->report, c->ref.error);
+				rc = -1;
+			} else {
+				oracle__ref_classify(&c->ref);
+			}
+		}
+	}
+	bool guessed = false;
+	for (uint32_t k = 0; k < c->indet_count && !streamed; k++) {
+		included[k] = oracle__indet_guess(c->h->txns[c->indets[k]]);
+		guessed |= included[k];
+	}
+	if (rc == 0 && !streamed && guessed) {
+		rc = check_run(c, included, best);
+		if (rc == 0 && outcome_score(best).bad > 0)
+			rc = try_uniform(c, included, true, best);
+	} else if (rc == 0 && !streamed) {
+		for (uint32_t k = 0; k < c->indet_count; k++)
+			included[k] = true;
+		rc = check_run(c, included, best);
+	}
+	if (rc == 0 && outcome_score(best).bad > 0 && c->indet_count > 0)
+		rc = try_uniform(c, included, false, best);
+	return rc;
+}
+
+/* The note of a search that gave up: how many indeterminate writers
+ * there were, how many were explored, and what the rest were assumed. */
+static void note_gave_up(struct oracle__ctx *c, const bool *included, uint32_t explored)
+{
+	struct oracle__buf b = { 0 };
+	oracle__buf_printf(&b, "indeterminate budget exceeded: %u indeterminate transactions, only %u at a time (those nearest before a failure) were settled both ways (the rest kept the best of the first plans: the driver's guess, all committed, or none), so the failures below may have another explanation; assumed committed:",
+			   c->indet_count, explored);
+	for (uint32_t k = 0, shown = 0; k < c->indet_count && shown < 16; k++)
+		if (included[k] && ++shown)
+			oracle__buf_printf(&b, " T%u", c->indets[k]);
+	oracle__buf_printf(&b, "; assumed not committed:");
+	for (uint32_t k = 0, shown = 0; k < c->indet_count && shown < 16; k++)
+		if (!included[k] && ++shown)
+			oracle__buf_printf(&b, " T%u", c->indets[k]);
+	char *msg = oracle__buf_take(&b);
+	oracle__report_note(c->report, msg);
+	free(msg);
+}
+
+/* While the best plan fails, settle up to the budget's indeterminate
+ * writers both ways (settle); failures left with writers unexplored set
+ * gave_up. 0 or -1. */
+static int search_plans(struct oracle__ctx *c, bool *included, struct oracle__outcome *best)
+{
+	uint32_t budget = c->cfg->indeterminate_budget ? c->cfg->indeterminate_budget
+						       : ORACLE_BUDGET_DEFAULT;
+	uint32_t explored = c->indet_count < budget ? c->indet_count : budget;
+	int rc = 0;
+	if (outcome_score(best).bad > 0 && explored > 0)
+		rc = settle(c, explored, included, best);
+	if (rc == 0 && outcome_score(best).bad > 0 && c->indet_count > explored) {
+		c->report->gave_up = true;
+		note_gave_up(c, included, explored);
+	}
+	return rc;
+}
+
+/* The best plan's verdicts into the report: the transactions it checked,
+ * the explanation of its failures and final differences, and the crash
+ * verdicts (whose range in the violations report_finish needs). 0 or
+ * -1. */
+static int report_outcome(struct oracle__ctx *c, const bool *included,
+			  struct oracle__outcome *best)
+{
+	struct oracle_report *out = c->report;
+	/* The best outcome's plan is the one included describes. */
+	const struct oracle__plan *p = &best->plan;
+	WH_ASSERT(c->indet_count == 0 ||
+		  memcmp(p->included, included, c->indet_count * sizeof *included) == 0);
+	for (uint32_t i = 0; i < c->h->txn_count; i++)
+		out->txns_checked += p->role[i] != ORACLE_ROLE_NONE;
+	int rc = 0;
+	if (best->failure_count > 0 || best->final.row_count > 0 || best->final.text_count > 0)
+		rc = oracle__explain(c, p, best);
+	c->crash_viol_begin = out->violation_count;
+	if (rc == 0)
+		oracle__crash_report(c, p, best);
+	c->crash_viol_end = out->violation_count;
+	return rc;
+}
+
 int oracle_check(const struct history *h, const struct oracle_config *cfg,
 		 struct oracle_report *out)
 {
@@ -1417,14 +1602,7 @@ int oracle_check_stream(const struct history *h,
 	struct oracle__ctx c = { .h = h, .cfg = cfg ? cfg : &defaults,
 				 .report = out };
 	c.tapi = c.cfg->target_api ? c.cfg->target_api : &wh_sqlapi_linked;
-	c.stream = oracle__stream_finish(stream);
-	for (uint32_t i = 0; c.stream != NULL && i < h->txn_count; i++) {
-		if (!oracle__ref_has_txn(&c.stream->ref, h->txns[i])) {
-			/* a transaction the stream never saw end */
-			oracle__stream_result_free(c.stream);
-			c.stream = NULL;
-		}
-	}
+	ctx_take_stream(&c, stream);
 	int rc = ctx_init(&c);
 	if (rc == 0 && c.cfg->target_path != NULL)
 		rc = target_open(&c);
@@ -1433,89 +1611,15 @@ int oracle_check_stream(const struct history *h,
 		return -1;
 	}
 
-	/* Settle indeterminate writers: start from the better of "all
-	 * happened" and "none happened", then flip while that strictly helps
-	 * (see the file comment). */
+	/* Settle indeterminate writers: start from the first plans, then
+	 * flip while that strictly helps (see the file comment). */
 	bool *included = wh_malloc((c.indet_count + 1) * sizeof *included);
 	struct oracle__outcome best;
-	bool streamed = false;
-	if (c.stream != NULL) {
-		/* A stream proves a pass of one plan (no indeterminate writer
-		 * committed but those the recovered states showed): then the
-		 * history is proven, whatever the other plans give. Otherwise
-		 * the search runs as without it. */
-		rc = stream_run(&c, included, &best, &streamed);
-		if (streamed && outcome_score(&best).bad > 0) {
-			/* a final-state difference: search as without it */
-			outcome_free(&best);
-			streamed = false;
-			out->streamed = false;
-			if (oracle__ref_open(&c.ref) != 0) {
-				oracle__report_note(out, c.ref.error);
-				rc = -1;
-			} else {
-				oracle__ref_classify(&c.ref);
-			}
-		}
-	}
-	/* Without a stream's pass: first the guess (oracle__indet_guess),
-	 * then, if it fails, the better of it, "all happened" and "none
-	 * happened". */
-	bool guessed = false;
-	for (uint32_t k = 0; k < c.indet_count && !streamed; k++) {
-		included[k] = oracle__indet_guess(h->txns[c.indets[k]]);
-		guessed |= included[k];
-	}
-	if (rc == 0 && !streamed && guessed) {
-		rc = check_run(&c, included, &best);
-		if (rc == 0 && outcome_score(&best).bad > 0)
-			rc = try_uniform(&c, included, true, &best);
-	} else if (rc == 0 && !streamed) {
-		for (uint32_t k = 0; k < c.indet_count; k++)
-			included[k] = true;
-		rc = check_run(&c, included, &best);
-	}
-	if (rc == 0 && outcome_score(&best).bad > 0 && c.indet_count > 0)
-		rc = try_uniform(&c, included, false, &best);
-	uint32_t budget = c.cfg->indeterminate_budget
-				  ? c.cfg->indeterminate_budget
-				  : ORACLE_BUDGET_DEFAULT;
-	uint32_t explored = c.indet_count < budget ? c.indet_count : budget;
-	if (rc == 0 && outcome_score(&best).bad > 0 && explored > 0)
-		rc = settle(&c, explored, included, &best);
-	if (rc == 0 && outcome_score(&best).bad > 0 && c.indet_count > explored) {
-		out->gave_up = true;
-		struct oracle__buf b = { 0 };
-		oracle__buf_printf(&b, "indeterminate budget exceeded: %u indeterminate transactions, only %u at a time (those nearest before a failure) were settled both ways (the rest kept the best of the first plans: the driver's guess, all committed, or none), so the failures below may have another explanation; assumed committed:",
-				   c.indet_count, explored);
-		for (uint32_t k = 0, shown = 0; k < c.indet_count && shown < 16; k++)
-			if (included[k] && ++shown)
-				oracle__buf_printf(&b, " T%u", c.indets[k]);
-		oracle__buf_printf(&b, "; assumed not committed:");
-		for (uint32_t k = 0, shown = 0; k < c.indet_count && shown < 16; k++)
-			if (!included[k] && ++shown)
-				oracle__buf_printf(&b, " T%u", c.indets[k]);
-		char *msg = oracle__buf_take(&b);
-		oracle__report_note(out, msg);
-		free(msg);
-	}
-
-	if (rc == 0) {
-		/* The best outcome's plan is the one included describes. */
-		const struct oracle__plan *p = &best.plan;
-		WH_ASSERT(c.indet_count == 0 ||
-			  memcmp(p->included, included,
-				 c.indet_count * sizeof *included) == 0);
-		for (uint32_t i = 0; i < h->txn_count; i++)
-			out->txns_checked += p->role[i] != ORACLE_ROLE_NONE;
-		if (best.failure_count > 0 || best.final.row_count > 0 ||
-		    best.final.text_count > 0)
-			rc = oracle__explain(&c, p, &best);
-		c.crash_viol_begin = out->violation_count;
-		if (rc == 0)
-			oracle__crash_report(&c, p, &best);
-		c.crash_viol_end = out->violation_count;
-	}
+	rc = first_plans(&c, included, &best);
+	if (rc == 0)
+		rc = search_plans(&c, included, &best);
+	if (rc == 0)
+		rc = report_outcome(&c, included, &best);
 	if (rc == 0 && c.target != NULL)
 		oracle__target_checks(&c);
 	if (rc == 0)

@@ -1165,6 +1165,103 @@ static bool multiset_equal(const struct oracle__result *ref,
 	return same;
 }
 
+/* A statement replayed for its effect only: a NOCHECK result depends on
+ * the environment (page counts, checkpoint counters, or LOCKED for a
+ * checkpoint inside a transaction on the in-memory reference), and an
+ * uncertain commit's error says nothing of what it would have returned;
+ * so nothing is compared (cap, when given, still gets the result). */
+static void stmt_effect_only(sqlite3_stmt *st, const struct hist_stmt *s,
+			     struct oracle__result *cap)
+{
+	int rc = bind_params(st, s);
+	if (rc == SQLITE_OK)
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			if (cap != NULL)
+				oracle__result_add_row(cap, st);
+	sqlite3_reset(st);
+	if (cap != NULL) {
+		cap->rc = rc_primary(rc);
+		if (cap->row_count == 0)
+			cap->col_count = (uint32_t)sqlite3_column_count(st);
+	}
+}
+
+/* One compared statement being run: what its rows showed so far. */
+struct stmt_run {
+	bool multiset;  /* 2+ rows recorded without ORDER BY: compared sorted
+			   when not in the run's order */
+	bool copy;      /* its rows are copied to r->scratch for that */
+	bool same_rows; /* every row so far equals the recorded one there */
+	uint32_t rows;  /* rows returned */
+	int rc;         /* of the last step */
+};
+
+/* Step the statement to its end, comparing each row positionally with
+ * the recorded ones as it comes (or copying it, for a writer with
+ * unordered rows). */
+static void stmt_stream(struct oracle__ref *r, sqlite3_stmt *st, const struct hist_stmt *s,
+			struct oracle__result *cap, struct stmt_run *run)
+{
+	if (run->copy)
+		oracle__result_reset(&r->scratch);
+	run->rc = bind_params(st, s);
+	if (run->rc != SQLITE_OK)
+		return;
+	while ((run->rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (cap != NULL)
+			oracle__result_add_row(cap, st);
+		if (run->copy) {
+			if (run->rows < s->row_count)
+				oracle__result_add_row(&r->scratch, st);
+		} else if (run->same_rows &&
+			   (run->rows >= s->row_count ||
+			    (uint32_t)sqlite3_column_count(st) != s->col_count ||
+			    !row_equal(st, s, run->rows))) {
+			run->same_rows = false;
+		}
+		run->rows++;
+	}
+}
+
+/* A read-only multiset that came in another order: run it again (it
+ * changes nothing) to copy its rows for the sorted compare. */
+static void stmt_recopy(struct oracle__ref *r, sqlite3_stmt *st, struct stmt_run *run)
+{
+	WH_ASSERT(run->multiset && !run->copy);
+	sqlite3_reset(st);
+	oracle__result_reset(&r->scratch);
+	uint32_t again = 0;
+	while ((run->rc = sqlite3_step(st)) == SQLITE_ROW && again < run->rows) {
+		oracle__result_add_row(&r->scratch, st);
+		again++;
+	}
+	WH_ASSERT_EQ(again, run->rows);
+	run->copy = true;
+}
+
+/* Whether the run's outcome (got, changes, the rows) is the recorded
+ * one: the same result code (a deterministic error is all there is to
+ * compare), the same change count for DML, the same rows in order, or
+ * as a multiset. */
+static bool stmt_matches(const struct oracle__ref *r, uint32_t id, const struct hist_stmt *s,
+			 const struct stmt_run *run, int got, int64_t changes)
+{
+	if (got != rc_primary(s->rc))
+		return false;
+	if (got != SQLITE_DONE)
+		return true; /* same deterministic error */
+	if (r->sqls[id].dml == 1 && changes != s->changes)
+		return false;
+	if (run->rows != s->row_count)
+		return false;
+	if (!run->copy)
+		return run->same_rows;
+	WH_ASSERT(run->multiset);
+	if (r->scratch.col_count != s->col_count)
+		return false;
+	return multiset_equal(&r->scratch, s);
+}
+
 bool oracle__ref_stmt(struct oracle__ref *r, const struct hist_txn *t,
 		      uint32_t j, struct oracle__result *cap)
 {
@@ -1198,23 +1295,7 @@ bool oracle__ref_stmt(struct oracle__ref *r, const struct hist_txn *t,
 		return got == want && (got != SQLITE_DONE || s->row_count == 0);
 	}
 	if (!compared) {
-		/* Replayed for its effect only: a NOCHECK result depends on
-		 * the environment (page counts, checkpoint counters, or
-		 * LOCKED for a checkpoint inside a transaction on the
-		 * in-memory reference), and an uncertain commit's error says
-		 * nothing of what it would have returned; so nothing is
-		 * compared. */
-		rc = bind_params(st, s);
-		if (rc == SQLITE_OK)
-			while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-				if (cap != NULL)
-					oracle__result_add_row(cap, st);
-		sqlite3_reset(st);
-		if (cap != NULL) {
-			cap->rc = rc_primary(rc);
-			if (cap->row_count == 0)
-				cap->col_count = (uint32_t)sqlite3_column_count(st);
-		}
+		stmt_effect_only(st, s, cap);
 		return true;
 	}
 	/* Rows compare positionally, streamed from the statement. A
@@ -1223,43 +1304,14 @@ bool oracle__ref_stmt(struct oracle__ref *r, const struct hist_txn *t,
 	 * as well, and only when that fails is it run again to copy its rows
 	 * for a sorted compare (deterministic: it changes nothing). A writer
 	 * with unordered rows (RETURNING) cannot run twice: copied at once. */
-	bool multiset = !s->ordered && s->row_count > 1;
-	bool copy = multiset && r->sqls[id].readonly != 1;
-	bool same_rows = true;
-	uint32_t rows = 0;
-	if (copy)
-		oracle__result_reset(&r->scratch);
-	rc = bind_params(st, s);
-	if (rc == SQLITE_OK) {
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			if (cap != NULL)
-				oracle__result_add_row(cap, st);
-			if (copy) {
-				if (rows < s->row_count)
-					oracle__result_add_row(&r->scratch, st);
-			} else if (same_rows &&
-				   (rows >= s->row_count ||
-				    (uint32_t)sqlite3_column_count(st) !=
-					    s->col_count ||
-				    !row_equal(st, s, rows))) {
-				same_rows = false;
-			}
-			rows++;
-		}
-	}
-	if (multiset && !copy && !same_rows && rc == SQLITE_DONE &&
-	    rows == s->row_count) {
-		sqlite3_reset(st);
-		oracle__result_reset(&r->scratch);
-		uint32_t again = 0;
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW && again < rows) {
-			oracle__result_add_row(&r->scratch, st);
-			again++;
-		}
-		WH_ASSERT_EQ(again, rows);
-		copy = true;
-	}
-	int got = rc_primary(rc);
+	struct stmt_run run = { .same_rows = true };
+	run.multiset = !s->ordered && s->row_count > 1;
+	run.copy = run.multiset && r->sqls[id].readonly != 1;
+	stmt_stream(r, st, s, cap, &run);
+	if (run.multiset && !run.copy && !run.same_rows && run.rc == SQLITE_DONE &&
+	    run.rows == s->row_count)
+		stmt_recopy(r, st, &run);
+	int got = rc_primary(run.rc);
 	int64_t changes = 0;
 	if (got == SQLITE_DONE && r->sqls[id].dml == 1)
 		changes = sqlite3_changes64(r->db);
@@ -1270,20 +1322,7 @@ bool oracle__ref_stmt(struct oracle__ref *r, const struct hist_txn *t,
 		if (cap->row_count == 0)
 			cap->col_count = (uint32_t)sqlite3_column_count(st);
 	}
-	if (got != want)
-		return false;
-	if (got != SQLITE_DONE)
-		return true; /* same deterministic error */
-	if (r->sqls[id].dml == 1 && changes != s->changes)
-		return false;
-	if (rows != s->row_count)
-		return false;
-	if (!copy)
-		return same_rows;
-	WH_ASSERT(multiset);
-	if (r->scratch.col_count != s->col_count)
-		return false;
-	return multiset_equal(&r->scratch, s);
+	return stmt_matches(r, id, s, &run, got, changes);
 }
 
 uint32_t oracle__ref_exec(struct oracle__ref *r, const struct hist_txn *t,

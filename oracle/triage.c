@@ -403,49 +403,55 @@ static int set_once(struct parser *p, const char *key, char **field, const char 
 	return 0;
 }
 
-static int parse_line(struct parser *p, char *line)
+/* "finding ID": closes the entry before and opens a new one, with its
+ * source line. */
+static int parse_finding(struct parser *p, const char *v)
 {
-	/* Trailing blanks (and a CR from another system) are not content. */
-	size_t n = strlen(line);
-	while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t' || line[n - 1] == '\r'))
-		line[--n] = '\0';
-	const char *s = line;
-	while (*s == ' ' || *s == '\t')
-		s++;
-	if (*s == '\0' || *s == '#')
-		return 0;
-	char key[32];
-	size_t k = strcspn(s, " \t");
-	if (k >= sizeof key)
-		return parse_error(p, p->line, "unknown key '%.*s'", (int)k, s);
-	memcpy(key, s, k);
-	key[k] = '\0';
-	const char *v = s + k;
-	while (*v == ' ' || *v == '\t')
-		v++;
-	if (*v == '\0')
-		return parse_error(p, p->line, "'%s': missing value", key);
+	if (entry_finish(p) != 0)
+		return -1;
+	if (!is_id(v))
+		return parse_error(p, p->line, "'finding': '%s' is not an id (a-z, 0-9, '-')", v);
+	if (catalog_find(&p->got, v) != NULL)
+		return parse_error(p, p->line, "finding '%s' appears twice", v);
+	p->got.entries = wh_realloc(p->got.entries,
+				    (p->got.entry_count + 1) * sizeof *p->got.entries);
+	p->cur = &p->got.entries[p->got.entry_count++];
+	memset(p->cur, 0, sizeof *p->cur);
+	p->cur->id = wh_strdup(v);
+	char src[512];
+	snprintf(src, sizeof src, "%s:%d", p->name, p->line);
+	p->cur->source = wh_strdup(src);
+	p->cur_line = p->line;
+	p->have_versions = false;
+	p->have_target = false;
+	return 0;
+}
 
-	if (strcmp(key, "finding") == 0) {
-		if (entry_finish(p) != 0)
-			return -1;
-		if (!is_id(v))
-			return parse_error(p, p->line, "'finding': '%s' is not an id (a-z, 0-9, '-')", v);
-		if (catalog_find(&p->got, v) != NULL)
-			return parse_error(p, p->line, "finding '%s' appears twice", v);
-		p->got.entries = wh_realloc(p->got.entries,
-					    (p->got.entry_count + 1) * sizeof *p->got.entries);
-		p->cur = &p->got.entries[p->got.entry_count++];
-		memset(p->cur, 0, sizeof *p->cur);
-		p->cur->id = wh_strdup(v);
-		char src[512];
-		snprintf(src, sizeof src, "%s:%d", p->name, p->line);
-		p->cur->source = wh_strdup(src);
-		p->cur_line = p->line;
-		p->have_versions = false;
-		p->have_target = false;
+/* The keys whose value is one word or a number: device, crashes. */
+static int parse_scalar(struct parser *p, const char *key, const char *v)
+{
+	struct triage_entry *e = p->cur;
+	if (strcmp(key, "device") == 0) {
+		if (strcmp(v, "powersafe") == 0)
+			e->device = TRIAGE_DEVICE_POWERSAFE;
+		else if (strcmp(v, "non-powersafe") == 0)
+			e->device = TRIAGE_DEVICE_NON_POWERSAFE;
+		else
+			return parse_error(p, p->line, "'device': expected powersafe or non-powersafe, got '%s'",
+					   v);
 		return 0;
 	}
+	WH_ASSERT(strcmp(key, "crashes") == 0);
+	int c;
+	if (!parse_num(v, v + strlen(v), &c))
+		return parse_error(p, p->line, "'crashes': expected a number, got '%s'", v);
+	e->crashes_min = (uint32_t)c;
+	return 0;
+}
+
+/* A key of the current entry (every key but "finding"). */
+static int parse_entry_key(struct parser *p, const char *key, const char *v)
+{
 	if (p->cur == NULL)
 		return parse_error(p, p->line, "'%s' before the first 'finding' line", key);
 	struct triage_entry *e = p->cur;
@@ -471,26 +477,12 @@ static int parse_line(struct parser *p, char *line)
 	}
 	if (strcmp(key, "explains") == 0)
 		return each_word(p, key, v, word_explains);
-	if (strcmp(key, "device") == 0) {
-		if (strcmp(v, "powersafe") == 0)
-			e->device = TRIAGE_DEVICE_POWERSAFE;
-		else if (strcmp(v, "non-powersafe") == 0)
-			e->device = TRIAGE_DEVICE_NON_POWERSAFE;
-		else
-			return parse_error(p, p->line, "'device': expected powersafe or non-powersafe, got '%s'",
-					   v);
-		return 0;
-	}
-	if (strcmp(key, "crashes") == 0) {
-		int c;
-		if (!parse_num(v, v + strlen(v), &c))
-			return parse_error(p, p->line, "'crashes': expected a number, got '%s'", v);
-		e->crashes_min = (uint32_t)c;
-		return 0;
-	}
+	if (strcmp(key, "device") == 0 || strcmp(key, "crashes") == 0)
+		return parse_scalar(p, key, v);
 	if (strcmp(key, "evidence") == 0)
 		return parse_evidence(p, v);
 	if (strcmp(key, "mechanism") == 0) {
+		/* Repeated lines join with newlines. */
 		size_t old = e->mechanism ? strlen(e->mechanism) : 0;
 		e->mechanism = wh_realloc(e->mechanism, old + strlen(v) + 2);
 		if (old > 0)
@@ -499,6 +491,33 @@ static int parse_line(struct parser *p, char *line)
 		return 0;
 	}
 	return parse_error(p, p->line, "unknown key '%s'", key);
+}
+
+static int parse_line(struct parser *p, char *line)
+{
+	/* Trailing blanks (and a CR from another system) are not content. */
+	size_t n = strlen(line);
+	while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	const char *s = line;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (*s == '\0' || *s == '#')
+		return 0;
+	char key[32];
+	size_t k = strcspn(s, " \t");
+	if (k >= sizeof key)
+		return parse_error(p, p->line, "unknown key '%.*s'", (int)k, s);
+	memcpy(key, s, k);
+	key[k] = '\0';
+	const char *v = s + k;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	if (*v == '\0')
+		return parse_error(p, p->line, "'%s': missing value", key);
+	if (strcmp(key, "finding") == 0)
+		return parse_finding(p, v);
+	return parse_entry_key(p, key, v);
 }
 
 int triage_catalog_add_text(struct triage_catalog *cat, const char *name, const char *text,
@@ -800,6 +819,85 @@ static void make_signature(struct triage_result *r, const struct world_config *c
 		sig_add(out, len, ",target=memory-shared");
 }
 
+/* Count one more violation excused by reason (listed once per reason). */
+static void count_expected(struct triage_result *out, const char *reason)
+{
+	uint32_t k = 0;
+	while (k < out->expected_count && strcmp(out->expected[k].reason, reason) != 0)
+		k++;
+	if (k == out->expected_count)
+		out->expected[out->expected_count++].reason = reason;
+	out->expected[k].violations++;
+}
+
+/* Count one more violation recognised as catalogue entry e (listed once
+ * per entry, with whether the SQLite tested is in its version range). */
+static void count_known(struct triage_result *out, const struct triage_entry *e)
+{
+	uint32_t k = 0;
+	while (k < out->known_count && out->known[k].entry != e)
+		k++;
+	if (k == out->known_count) {
+		out->known[out->known_count].entry = e;
+		out->known[out->known_count].in_range =
+			triage_version_in_range(e, out->sqlite_version_number);
+		out->known_count++;
+	}
+	out->known[k].violations++;
+}
+
+/* One run being triaged. */
+struct triage_ctx {
+	const struct triage_catalog *cat;
+	const bool *rec;                 /* per entry: this run recognises it */
+	const struct world_config *cfg;
+	const struct world_result *res;
+	struct triage_result *out;
+};
+
+/* Label one oracle violation: expected when the configuration excuses
+ * it (never on a planted VFS defect: the defect, not the configuration,
+ * may be what broke the promise), known when a recognised entry explains
+ * it and has it in scope, else new. True when new. */
+static bool label_violation(const struct triage_ctx *t, const struct oracle_violation *v,
+			    struct triage_vlabel *l)
+{
+	const struct triage_catalog *cat = t->cat;
+	if (v->expected && t->cfg->vfs_bug == SIMVFS_BUG_NONE) {
+		l->label = TRIAGE_EXPECTED;
+		l->reason = v->expected_reason ? v->expected_reason : "expected";
+		count_expected(t->out, l->reason);
+		return false;
+	}
+	for (uint32_t e = 0; e < cat->entry_count && l->entry == NULL; e++)
+		if (t->rec[e] && explains(&cat->entries[e], v->kind) &&
+		    in_scope(&cat->entries[e], v, t->res))
+			l->entry = &cat->entries[e];
+	if (l->entry == NULL) {
+		l->label = TRIAGE_NEW;
+		return true;
+	}
+	l->label = TRIAGE_KNOWN;
+	count_known(t->out, l->entry);
+	return false;
+}
+
+/* The run's label, the most severe of its violations', checked against
+ * the counts: every violation is new, known or expected. */
+static void run_label(struct triage_result *out)
+{
+	uint32_t known_violations = 0, expected_violations = 0;
+	for (uint32_t k = 0; k < out->known_count; k++)
+		known_violations += out->known[k].violations;
+	for (uint32_t k = 0; k < out->expected_count; k++)
+		expected_violations += out->expected[k].violations;
+	WH_ASSERT_EQ(out->new_count + known_violations + expected_violations, out->label_count);
+	out->label = out->new_count > 0        ? TRIAGE_NEW
+		     : out->known_count > 0    ? TRIAGE_KNOWN
+		     : out->expected_count > 0 ? TRIAGE_EXPECTED
+					       : TRIAGE_PASS;
+}
+
 void triage_run(const struct triage_catalog *cat, const struct world_config *cfg,
 		const struct world_result *res, const struct oracle_report *rep,
 		int sqlite_version_number, struct triage_result *out)
@@ -828,62 +926,21 @@ void triage_run(const struct triage_catalog *cat, const struct world_config *cfg
 	const char **new_kinds = wh_calloc(out->label_count + 1, sizeof *new_kinds);
 	uint32_t new_kind_count = 0;
 
+	/* The engine's own findings are always new. */
 	for (uint32_t i = 0; i < res->finding_count; i++) {
 		out->labels[i].label = TRIAGE_NEW;
 		new_kinds[new_kind_count++] = res->findings[i].kind;
 	}
+	const struct triage_ctx t = {cat, rec, cfg, res, out};
 	for (uint32_t i = 0; i < vcount; i++) {
 		const struct oracle_violation *v = &rep->violations[i];
-		struct triage_vlabel *l = &out->labels[res->finding_count + i];
-		/* On a planted VFS defect nothing is excused: the defect, not
-		 * the configuration, may be what broke the promise. */
-		if (v->expected && cfg->vfs_bug == SIMVFS_BUG_NONE) {
-			l->label = TRIAGE_EXPECTED;
-			l->reason = v->expected_reason ? v->expected_reason : "expected";
-			uint32_t k = 0;
-			while (k < out->expected_count && strcmp(out->expected[k].reason, l->reason) != 0)
-				k++;
-			if (k == out->expected_count)
-				out->expected[out->expected_count++].reason = l->reason;
-			out->expected[k].violations++;
-			continue;
-		}
-		for (uint32_t e = 0; e < cat->entry_count && l->entry == NULL; e++)
-			if (rec[e] && explains(&cat->entries[e], v->kind) &&
-			    in_scope(&cat->entries[e], v, res))
-				l->entry = &cat->entries[e];
-		if (l->entry != NULL) {
-			l->label = TRIAGE_KNOWN;
-			uint32_t k = 0;
-			while (k < out->known_count && out->known[k].entry != l->entry)
-				k++;
-			if (k == out->known_count) {
-				out->known[out->known_count].entry = l->entry;
-				out->known[out->known_count].in_range =
-					triage_version_in_range(l->entry, sqlite_version_number);
-				out->known_count++;
-			}
-			out->known[k].violations++;
-		} else {
-			l->label = TRIAGE_NEW;
+		if (label_violation(&t, v, &out->labels[res->finding_count + i]))
 			new_kinds[new_kind_count++] = v->kind;
-		}
 	}
 	out->new_count = new_kind_count;
 	qsort(out->known, out->known_count, sizeof *out->known, cmp_known);
 	qsort(out->expected, out->expected_count, sizeof *out->expected, cmp_expected);
-
-	uint32_t known_violations = 0, expected_violations = 0;
-	for (uint32_t k = 0; k < out->known_count; k++)
-		known_violations += out->known[k].violations;
-	for (uint32_t k = 0; k < out->expected_count; k++)
-		expected_violations += out->expected[k].violations;
-	WH_ASSERT_EQ(out->new_count + known_violations + expected_violations, out->label_count);
-
-	out->label = out->new_count > 0        ? TRIAGE_NEW
-		     : out->known_count > 0    ? TRIAGE_KNOWN
-		     : out->expected_count > 0 ? TRIAGE_EXPECTED
-					       : TRIAGE_PASS;
+	run_label(out);
 	make_signature(out, cfg, new_kinds, new_kind_count);
 	WH_ASSERT((out->label == TRIAGE_PASS) == (out->signature[0] == '\0'));
 	free(new_kinds);

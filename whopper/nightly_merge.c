@@ -57,7 +57,15 @@ struct line_ref {
 	size_t len;
 };
 
+/* The state of one merge, from the command line to the reports. */
 struct merge {
+	const char *out;         /* --out DIR (borrowed from argv) */
+	const char *corpus;      /* --corpus DIR or NULL (borrowed) */
+	struct nl_strv dirs;     /* the shard directories, as given */
+	struct nl_job_file *jobs; /* job.json of each shard read so far */
+	size_t job_count;        /* entries of jobs filled (freed at the end) */
+	bool *seen_shard;        /* by shard number, once the count is known */
+	struct nl_agg agg;       /* every shard's results folded together */
 	struct nl_strv paths;    /* results.jsonl of each input */
 	struct line_ref *lines;
 	size_t line_count, line_cap;
@@ -172,158 +180,189 @@ static const char *job_mismatch(const struct nl_job_file *first, const struct nl
 	return NULL;
 }
 
-int nl_cmd_merge(int argc, char **argv)
+/* Parse the command line into m->out, m->corpus and m->dirs. 0 (with
+ * *help set when --help was printed: nothing more to do), or the usage
+ * exit code after a message. */
+static int merge_parse_args(struct merge *m, int argc, char **argv, bool *help)
 {
-	const char *out = "nightly-merged", *corpus = NULL;
-	struct nl_strv dirs = {0};
-	struct merge m;
-	memset(&m, 0, sizeof m);
-	struct nl_agg agg;
-	memset(&agg, 0, sizeof agg);
-	struct nl_job_file *jobs = NULL;
-	size_t job_count = 0;
-	bool *seen_shard = NULL; /* by shard number, once the count is known */
-	int rc = 0;
+	*help = false;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			fputs(merge_help, stdout);
-			goto out_free;
+			*help = true;
+			return 0;
 		} else if (strcmp(a, "--out") == 0 || strcmp(a, "--corpus") == 0) {
-			if (i + 1 >= argc || argv[i + 1][0] == '\0') {
-				rc = cli_usage_error("%s: missing DIR", a);
-				goto out_free;
-			}
-			*(strcmp(a, "--out") == 0 ? &out : &corpus) = argv[++i];
+			if (i + 1 >= argc || argv[i + 1][0] == '\0')
+				return cli_usage_error("%s: missing DIR", a);
+			*(strcmp(a, "--out") == 0 ? &m->out : &m->corpus) = argv[++i];
 		} else if (strncmp(a, "--", 2) == 0) {
-			rc = cli_usage_error("nightly merge: unknown option '%s'", a);
-			goto out_free;
+			return cli_usage_error("nightly merge: unknown option '%s'", a);
 		} else {
-			nl_strv_push(&dirs, a);
+			nl_strv_push(&m->dirs, a);
 		}
 	}
-	if (dirs.count == 0) {
-		rc = cli_usage_error("nightly merge: no shard directories given");
-		goto out_free;
-	}
+	if (m->dirs.count == 0)
+		return cli_usage_error("nightly merge: no shard directories given");
+	return 0;
+}
 
-	jobs = wh_calloc(dirs.count, sizeof *jobs);
-	for (size_t d = 0; d < dirs.count; d++) {
-		const char *dir = dirs.v[d];
-		if (same_dir(dir, out)) {
-			rc = cli_usage_error("--out: '%s' is also an input of the merge", out);
-			goto out_free;
-		}
-		int jr = nl_job_file_read(dir, &jobs[d]);
-		if (jr != 0) {
-			rc = jr == 1 ? cli_usage_error("nightly merge: '%s' holds no nightly job (no job.json)", dir)
-				     : WH_EXIT_USAGE;
-			goto out_free;
-		}
-		job_count++;
-		const char *diff = d ? job_mismatch(&jobs[0], &jobs[d]) : NULL;
-		if (diff) {
-			rc = cli_usage_error("nightly merge: '%s' is not a shard of the job in '%s' (%s differs)",
-					     dir, dirs.v[0], diff);
-			goto out_free;
-		}
-		if (seen_shard == NULL)
-			seen_shard = wh_calloc(jobs[0].shard_n, sizeof *seen_shard);
-		if (seen_shard[jobs[d].shard_i]) {
-			rc = cli_usage_error("nightly merge: shard %u/%u appears twice ('%s')",
-					     jobs[d].shard_i, jobs[d].shard_n, dir);
-			goto out_free;
-		}
-		seen_shard[jobs[d].shard_i] = true;
-		char path[4096];
-		snprintf(path, sizeof path, "%s/results.jsonl", dir);
-		nl_strv_push(&m.paths, path);
-		m.current_file = d;
-		off_t valid;
-		int lr = nl_results_load(path, &agg, &valid, collect_line, &m);
-		if (lr != 0) {
-			rc = lr == -2 ? WH_EXIT_USAGE : WH_EXIT_INTERNAL;
-			goto out_free;
-		}
-	}
-	WH_ASSERT(job_count == dirs.count && seen_shard != NULL);
-	uint32_t shard_n = jobs[0].shard_n;
+/* Read shard directory d: its job.json, which must match the first
+ * shard's and name a shard not seen yet, then its results.jsonl into
+ * m->agg (and the line list). 0, or the exit code after a message. */
+static int merge_load_shard(struct merge *m, size_t d)
+{
+	const char *dir = m->dirs.v[d];
+	WH_ASSERT(d == m->job_count);
+	if (same_dir(dir, m->out))
+		return cli_usage_error("--out: '%s' is also an input of the merge", m->out);
+	int jr = nl_job_file_read(dir, &m->jobs[d]);
+	if (jr != 0)
+		return jr == 1 ? cli_usage_error("nightly merge: '%s' holds no nightly job (no job.json)", dir)
+			       : WH_EXIT_USAGE;
+	m->job_count++;
+	const char *diff = d ? job_mismatch(&m->jobs[0], &m->jobs[d]) : NULL;
+	if (diff)
+		return cli_usage_error("nightly merge: '%s' is not a shard of the job in '%s' (%s differs)",
+				       dir, m->dirs.v[0], diff);
+	if (m->seen_shard == NULL)
+		m->seen_shard = wh_calloc(m->jobs[0].shard_n, sizeof *m->seen_shard);
+	if (m->seen_shard[m->jobs[d].shard_i])
+		return cli_usage_error("nightly merge: shard %u/%u appears twice ('%s')",
+				       m->jobs[d].shard_i, m->jobs[d].shard_n, dir);
+	m->seen_shard[m->jobs[d].shard_i] = true;
+	char path[4096];
+	snprintf(path, sizeof path, "%s/results.jsonl", dir);
+	nl_strv_push(&m->paths, path);
+	m->current_file = d;
+	off_t valid;
+	int lr = nl_results_load(path, &m->agg, &valid, collect_line, m);
+	if (lr != 0)
+		return lr == -2 ? WH_EXIT_USAGE : WH_EXIT_INTERNAL;
+	return 0;
+}
+
+/* The shards present as "I/N,..." into *shards; returns how many of the
+ * job's shards are missing (after a warning: the report is partial). */
+static size_t merge_shard_list(const struct merge *m, struct nl_buf *shards)
+{
+	WH_ASSERT(m->job_count == m->dirs.count && m->seen_shard != NULL);
+	uint32_t shard_n = m->jobs[0].shard_n;
 	size_t missing = 0;
-	struct nl_buf shards = {0};
 	for (uint32_t s = 0; s < shard_n; s++) {
-		if (seen_shard[s])
-			nl_buf_printf(&shards, "%s%u/%u", shards.len ? "," : "", s, shard_n);
+		if (m->seen_shard[s])
+			nl_buf_printf(shards, "%s%u/%u", shards->len ? "," : "", s, shard_n);
 		else
 			missing++;
 	}
 	if (missing)
 		fprintf(stderr, "whopper: nightly merge: warning: %zu of %u shards missing; the report is partial\n",
 			missing, shard_n);
+	return missing;
+}
 
-	if (m.line_count > 1)
-		qsort(m.lines, m.line_count, sizeof *m.lines, cmp_line);
-	if (nl_mkdir_p(out) != 0) {
-		fprintf(stderr, "whopper: --out: cannot create '%s': %s\n", out, strerror(errno));
-		rc = WH_EXIT_USAGE;
-		nl_buf_free(&shards);
-		goto out_free;
+/* --corpus DIR: keep each new signature there, as a single unsharded job
+ * would have. 0, or -1 after a message. */
+static int merge_keep_corpus(const struct merge *m)
+{
+	struct nl_corpus_entry *unused = NULL;
+	size_t unused_count = 0;
+	int rc = nl_corpus_load(m->corpus, &unused, &unused_count); /* creates DIR */
+	nl_corpus_entries_free(unused, unused_count);
+	for (size_t i = 0; i < m->agg.sig_count && rc == 0; i++) {
+		const struct nl_sig *s = &m->agg.sigs[i];
+		if (s->is_new)
+			rc = nl_corpus_keep(m->corpus, &s->rep,
+					    s->recording ? s->recording : s->rep.replay_file,
+					    m->jobs[0].base_seed);
 	}
-	bool failed = nl_write_atomic(out, "results.jsonl", fill_results, &m) != 0;
-	for (size_t i = 0; i < agg.sig_count; i++)
-		find_sig_artifacts(&agg.sigs[i], &dirs, jobs);
-	uint64_t new_count = nl_agg_new_count(&agg);
-	if (corpus && !failed) {
-		struct nl_corpus_entry *unused = NULL;
-		size_t unused_count = 0;
-		failed = nl_corpus_load(corpus, &unused, &unused_count) != 0; /* creates DIR */
-		nl_corpus_entries_free(unused, unused_count);
-		for (size_t i = 0; i < agg.sig_count && !failed; i++) {
-			const struct nl_sig *s = &agg.sigs[i];
-			if (s->is_new)
-				failed = nl_corpus_keep(corpus, &s->rep,
-							s->recording ? s->recording : s->rep.replay_file,
-							jobs[0].base_seed) != 0;
-		}
-	}
-	rc = failed ? WH_EXIT_INTERNAL : new_count ? WH_EXIT_FINDING : WH_EXIT_PASS;
-	bool complete = missing == 0 &&
-			(jobs[0].time_mode || agg.run_count == jobs[0].runs);
+	return rc != 0 ? -1 : 0;
+}
+
+/* The merged reports (unless the merge already failed) and the console's
+ * closing lines. Returns the exit code, rc unless the reports failed. */
+static int merge_report(const struct merge *m, const char *shards, bool complete, bool failed,
+			int rc)
+{
+	const struct nl_agg *agg = &m->agg;
+	const struct nl_job_file *job = &m->jobs[0];
 	struct nl_job_info info = {
-		.base_seed = jobs[0].base_seed,
-		.shard = shards.data ? shards.data : "",
-		.mode = jobs[0].time_mode ? "time" : "runs",
-		.runs_planned = jobs[0].time_mode ? 0 : jobs[0].runs,
-		.time_s = jobs[0].time_mode ? jobs[0].time_s : 0,
+		.base_seed = job->base_seed,
+		.shard = shards ? shards : "",
+		.mode = job->time_mode ? "time" : "runs",
+		.runs_planned = job->time_mode ? 0 : job->runs,
+		.time_s = job->time_mode ? job->time_s : 0,
 		.stop_reason = "merged",
 		.complete = complete,
-		.wall_s = agg.last_finished_at > agg.first_started_at
-				  ? agg.last_finished_at - agg.first_started_at
+		.wall_s = agg->last_finished_at > agg->first_started_at
+				  ? agg->last_finished_at - agg->first_started_at
 				  : 0,
 		.exe_display = nl_exe_display(),
 		.exit_code = rc,
-		.merged_from = &dirs,
+		.merged_from = &m->dirs,
 	};
-	if (!failed && nl_reports_write(out, &agg, &info) != 0)
+	if (!failed && nl_reports_write(m->out, agg, &info) != 0)
 		rc = WH_EXIT_INTERNAL;
 	printf("whopper nightly merge: %zu shard dirs, %llu runs (%llu pass, %llu fail, %llu hang, %llu crash, %llu error), %zu signatures (%llu new)%s; outputs in %s/\n",
-	       dirs.count, (unsigned long long)agg.run_count, (unsigned long long)agg.by_status[NL_PASS],
-	       (unsigned long long)agg.by_status[NL_FAIL], (unsigned long long)agg.by_status[NL_HANG],
-	       (unsigned long long)agg.by_status[NL_CRASH],
-	       (unsigned long long)agg.by_status[NL_ERROR], agg.sig_count,
-	       (unsigned long long)new_count, complete ? "" : ", incomplete", out);
-	nl_print_totals(stdout, &agg);
-	nl_buf_free(&shards);
+	       m->dirs.count, (unsigned long long)agg->run_count,
+	       (unsigned long long)agg->by_status[NL_PASS], (unsigned long long)agg->by_status[NL_FAIL],
+	       (unsigned long long)agg->by_status[NL_HANG], (unsigned long long)agg->by_status[NL_CRASH],
+	       (unsigned long long)agg->by_status[NL_ERROR], agg->sig_count,
+	       (unsigned long long)nl_agg_new_count(agg), complete ? "" : ", incomplete", m->out);
+	nl_print_totals(stdout, agg);
+	return rc;
+}
 
+static void merge_free(struct merge *m)
+{
+	free(m->seen_shard);
+	for (size_t i = 0; i < m->line_count; i++)
+		free(m->lines[i].entry);
+	free(m->lines);
+	nl_strv_free(&m->paths);
+	for (size_t i = 0; i < m->job_count; i++)
+		nl_job_file_free(&m->jobs[i]);
+	free(m->jobs);
+	nl_agg_free(&m->agg);
+	nl_strv_free(&m->dirs);
+}
+
+int nl_cmd_merge(int argc, char **argv)
+{
+	struct merge m;
+	memset(&m, 0, sizeof m);
+	m.out = "nightly-merged";
+	struct nl_buf shards = {0};
+	bool help;
+	int rc = merge_parse_args(&m, argc, argv, &help);
+	if (rc != 0 || help)
+		goto out_free;
+	m.jobs = wh_calloc(m.dirs.count, sizeof *m.jobs);
+	for (size_t d = 0; d < m.dirs.count && rc == 0; d++)
+		rc = merge_load_shard(&m, d);
+	if (rc != 0)
+		goto out_free;
+	size_t missing = merge_shard_list(&m, &shards);
+
+	/* Replays by entry, then runs by index: the same bytes whatever order
+	 * the shards finished in. */
+	if (m.line_count > 1)
+		qsort(m.lines, m.line_count, sizeof *m.lines, cmp_line);
+	if (nl_mkdir_p(m.out) != 0) {
+		fprintf(stderr, "whopper: --out: cannot create '%s': %s\n", m.out, strerror(errno));
+		rc = WH_EXIT_USAGE;
+		goto out_free;
+	}
+	bool failed = nl_write_atomic(m.out, "results.jsonl", fill_results, &m) != 0;
+	for (size_t i = 0; i < m.agg.sig_count; i++)
+		find_sig_artifacts(&m.agg.sigs[i], &m.dirs, m.jobs);
+	if (m.corpus && !failed)
+		failed = merge_keep_corpus(&m) != 0;
+	rc = failed ? WH_EXIT_INTERNAL : nl_agg_new_count(&m.agg) ? WH_EXIT_FINDING : WH_EXIT_PASS;
+	bool complete = missing == 0 && (m.jobs[0].time_mode || m.agg.run_count == m.jobs[0].runs);
+	rc = merge_report(&m, shards.data, complete, failed, rc);
 out_free:
-	free(seen_shard);
-	for (size_t i = 0; i < m.line_count; i++)
-		free(m.lines[i].entry);
-	free(m.lines);
-	nl_strv_free(&m.paths);
-	for (size_t i = 0; i < job_count; i++)
-		nl_job_file_free(&jobs[i]);
-	free(jobs);
-	nl_agg_free(&agg);
-	nl_strv_free(&dirs);
+	nl_buf_free(&shards);
+	merge_free(&m);
 	return rc;
 }

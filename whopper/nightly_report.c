@@ -267,6 +267,19 @@ static char *command_string(void (*fn)(FILE *, const struct nl_sig *, const stru
 	return text;
 }
 
+/* nl_budget_line into a new string (free it). */
+static char *budget_text(const struct nl_budget *b)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&text, &len);
+	WH_ASSERT(m != NULL);
+	nl_budget_line(m, b);
+	fclose(m);
+	WH_ASSERT(text != NULL);
+	return text;
+}
+
 static size_t stale_count(const struct nl_agg *a)
 {
 	size_t counts[NL_OUTCOME__COUNT];
@@ -287,11 +300,28 @@ static void json_tally(FILE *f, const struct nl_tally *t)
 	fputc('}', f);
 }
 
-static int fill_summary(FILE *f, void *vctx)
+/* A JSON array of strings on one line: ["a", "b"]. */
+static void json_str_list(FILE *f, const struct nl_strv *v)
 {
-	const struct report_ctx *ctx = vctx;
-	const struct nl_agg *a = ctx->a;
-	const struct nl_job_info *info = ctx->info;
+	fputc('[', f);
+	for (size_t i = 0; i < v->count; i++) {
+		fputs(i ? ", " : "", f);
+		json_str(f, v->v[i]);
+	}
+	fputc(']', f);
+}
+
+static void json_str_or_null(FILE *f, const char *s)
+{
+	if (s)
+		json_str(f, s);
+	else
+		fputs("null", f);
+}
+
+/* The job's parameters and how it ended: the opening members. */
+static void summary_job(FILE *f, const struct nl_agg *a, const struct nl_job_info *info)
+{
 	char started[32], finished[32];
 	nl_iso8601(a->first_started_at, started);
 	nl_iso8601(a->last_finished_at, finished);
@@ -302,50 +332,35 @@ static int fill_summary(FILE *f, void *vctx)
 		cli_target_json(f, info->target);
 	else
 		fputs("null", f);
-	fputs(",\n  \"targets\": ", f);
-	nl_targets_json(f, a, ctx->sig_order);
 	fprintf(f, ",\n  \"mode\": \"%s\",\n  \"runs_planned\": %llu,\n  \"time_s\": %.3f,\n",
 		info->mode, (unsigned long long)info->runs_planned, info->time_s);
 	fprintf(f, "  \"stop_reason\": \"%s\",\n  \"complete\": %s,\n  \"exit_code\": %d,\n",
 		info->stop_reason, info->complete ? "true" : "false", info->exit_code);
 	fprintf(f, "  \"wall_s\": %.3f,\n  \"started_at\": \"%s\",\n  \"finished_at\": \"%s\",\n",
 		info->wall_s, started, finished);
-	if (info->budget) {
-		const struct nl_budget *b = info->budget;
-		double over_s = b->wall_s - b->time_s;
-		fprintf(f, "  \"budget\": {\"time_s\": %.3f, \"wall_s\": %.3f, \"over_s\": %.3f, \"within\": %s, \"shrink_reserve_s\": %.3f, \"killed_not_counted\": [",
-			b->time_s, b->wall_s, over_s > 0 ? over_s : 0.0, over_s > 0 ? "false" : "true",
-			b->reserve_s);
-		for (size_t i = 0; i < b->killed->count; i++) {
-			fputs(i ? ", " : "", f);
-			json_str(f, b->killed->v[i]);
-		}
-		fputs("], \"late\": [", f);
-		for (size_t i = 0; i < b->late->count; i++) {
-			fputs(i ? ", " : "", f);
-			json_str(f, b->late->v[i]);
-		}
-		fputs("], \"text\": ", f);
-		char *text = NULL;
-		size_t len = 0;
-		FILE *m = open_memstream(&text, &len);
-		WH_ASSERT(m != NULL);
-		nl_budget_line(m, b);
-		fclose(m);
-		json_str(f, text);
-		free(text);
-		fputs("},\n", f);
-	}
-	if (info->merged_from) {
-		fputs("  \"merged_from\": [", f);
-		for (size_t i = 0; i < info->merged_from->count; i++) {
-			fputs(i ? ", " : "", f);
-			json_str(f, info->merged_from->v[i]);
-		}
-		fputs("],\n", f);
-	}
-	/* Runs by label (what the night is judged by), then by how the
-	 * children ended. */
+}
+
+/* How a --time job kept to its budget, with the line people read. */
+static void summary_budget(FILE *f, const struct nl_budget *b)
+{
+	double over_s = b->wall_s - b->time_s;
+	fprintf(f, "  \"budget\": {\"time_s\": %.3f, \"wall_s\": %.3f, \"over_s\": %.3f, \"within\": %s, \"shrink_reserve_s\": %.3f, \"killed_not_counted\": ",
+		b->time_s, b->wall_s, over_s > 0 ? over_s : 0.0, over_s > 0 ? "false" : "true",
+		b->reserve_s);
+	json_str_list(f, b->killed);
+	fputs(", \"late\": ", f);
+	json_str_list(f, b->late);
+	fputs(", \"text\": ", f);
+	char *text = budget_text(b);
+	json_str(f, text);
+	free(text);
+	fputs("},\n", f);
+}
+
+/* Runs by label (what the night is judged by), then by how the children
+ * ended. */
+static void summary_totals(FILE *f, const struct nl_agg *a)
+{
 	fprintf(f, "  \"totals\": {\"runs\": %llu", (unsigned long long)a->run_count);
 	for (int l = 0; l < NL_LABEL__COUNT; l++)
 		fprintf(f, ", \"%s\": %llu", nl_label_name((enum nl_label)l),
@@ -356,7 +371,11 @@ static int fill_summary(FILE *f, void *vctx)
 		fprintf(f, "%s\"%s\": %llu", s ? ", " : "", nl_status_name((enum nl_status)s),
 			(unsigned long long)a->by_status[s]);
 	fputs("}},\n", f);
+}
 
+static void summary_catalogue(FILE *f, const struct report_ctx *ctx)
+{
+	const struct nl_agg *a = ctx->a;
 	fputs("  \"catalogue\": [", f);
 	for (size_t k = 0; k < a->catalogue_count; k++) {
 		const struct nl_catalogue_tally *c = &a->catalogue[ctx->catalogue_order[k]];
@@ -371,7 +390,10 @@ static int fill_summary(FILE *f, void *vctx)
 			c->seen_runs ? "true" : "false", note);
 	}
 	fputs(a->catalogue_count ? "\n  ],\n" : "],\n", f);
+}
 
+static void summary_replays(FILE *f, const struct nl_agg *a)
+{
 	size_t counts[NL_OUTCOME__COUNT];
 	nl_agg_outcome_counts(a, counts);
 	fprintf(f, "  \"replays\": {\"total\": %zu", a->replay_count);
@@ -387,10 +409,7 @@ static int fill_summary(FILE *f, void *vctx)
 		fprintf(f, ", \"outcome\": \"%s\", \"status\": \"%s\", \"diverged\": %s, \"signature\": ",
 			nl_outcome_name(o->outcome), nl_status_name(o->status),
 			o->diverged ? "true" : "false");
-		if (o->signature)
-			json_str(f, o->signature);
-		else
-			fputs("null", f);
+		json_str_or_null(f, o->signature);
 		if (o->detail) {
 			fputs(", \"detail\": ", f);
 			json_str(f, o->detail);
@@ -398,82 +417,89 @@ static int fill_summary(FILE *f, void *vctx)
 		fputc('}', f);
 	}
 	fputs(a->replay_count ? "\n  ]},\n" : "]},\n", f);
+}
 
-	fputs("  \"signatures\": [", f);
-	for (size_t k = 0; k < a->sig_count; k++) {
-		const struct nl_sig *s = &a->sigs[ctx->sig_order[k]];
-		fputs(k ? ",\n    {\"signature\": " : "\n    {\"signature\": ", f);
-		json_str(f, s->signature);
-		fprintf(f, ", \"label\": \"%s\", \"status\": \"%s\", \"count\": %llu, \"new\": %s",
-			nl_label_name(s->label), nl_status_name(s->status),
-			(unsigned long long)s->count, s->is_new ? "true" : "false");
-		fputs(", \"findings\": [", f);
-		for (size_t i = 0; s->label == NL_LABEL_KNOWN && i < s->rep.finding_count; i++) {
-			const struct nl_finding *fi = &s->rep.findings[i];
-			fputs(i ? ", {\"id\": " : "{\"id\": ", f);
-			json_str(f, fi->id);
-			fputs(", \"title\": ", f);
-			json_str(f, fi->title);
-			fprintf(f, ", \"in_range\": %s}", fi->in_range ? "true" : "false");
-		}
-		fputs("], \"reasons\": [", f);
-		for (size_t i = 0; s->label == NL_LABEL_EXPECTED && i < s->rep.reasons.count; i++) {
-			fputs(i ? ", " : "", f);
-			json_str(f, s->rep.reasons.v[i]);
-		}
-		fputc(']', f);
-		if (s->rep.kind == NL_KIND_RUN)
-			fprintf(f, ", \"first_index\": %lld", (long long)s->rep.index);
-		else {
-			fputs(", \"corpus_entry\": ", f);
-			json_str(f, s->rep.entry);
-		}
-		fprintf(f, ", \"seed\": %llu, \"repro\": ", (unsigned long long)s->rep.seed);
-		char *repro = command_string(repro_of, s, info);
-		json_str(f, repro);
-		free(repro);
-		fputs(", \"replay_file\": ", f);
-		if (s->recording || s->rep.replay_file)
-			json_str(f, s->recording ? s->recording : s->rep.replay_file);
-		else
-			fputs("null", f);
-		fputs(", \"detail\": ", f);
-		json_str(f, s->rep.detail ? s->rep.detail : "");
-		fputs(", \"frames\": [", f);
-		for (size_t i = 0; i < s->rep.frames.count; i++) {
-			fputs(i ? ", " : "", f);
-			json_str(f, s->rep.frames.v[i]);
-		}
-		fputs("], \"shrunk\": ", f);
-		if (s->shrunk) {
-			struct nl_buf sql = {0}, svg = {0};
-			nl_sibling_path(s->shrunk, ".sql", &sql);
-			nl_sibling_path(s->shrunk, ".svg", &svg);
-			fputs("{\"replay_file\": ", f);
-			json_str(f, s->shrunk);
-			fputs(", \"sql\": ", f);
-			json_str(f, sql.data);
-			fputs(", \"svg\": ", f);
-			json_str(f, svg.data);
-			fputs(", \"repro\": ", f);
-			char *cmd = command_string(shrunk_repro_of, s, info);
-			json_str(f, cmd);
-			free(cmd);
-			fputc('}', f);
-			nl_buf_free(&sql);
-			nl_buf_free(&svg);
-		} else {
-			fputs("null", f);
-		}
-		fputs(", \"shrink_note\": ", f);
-		if (s->shrink_note)
-			json_str(f, s->shrink_note);
-		else
-			fputs("null", f);
-		fputc('}', f);
+/* What excuses a signature: the catalogued findings of a known one, the
+ * reasons of an expected one (both lists are present, empty otherwise). */
+static void summary_sig_excuses(FILE *f, const struct nl_sig *s)
+{
+	fputs(", \"findings\": [", f);
+	for (size_t i = 0; s->label == NL_LABEL_KNOWN && i < s->rep.finding_count; i++) {
+		const struct nl_finding *fi = &s->rep.findings[i];
+		fputs(i ? ", {\"id\": " : "{\"id\": ", f);
+		json_str(f, fi->id);
+		fputs(", \"title\": ", f);
+		json_str(f, fi->title);
+		fprintf(f, ", \"in_range\": %s}", fi->in_range ? "true" : "false");
 	}
-	fputs(a->sig_count ? "\n  ],\n" : "],\n", f);
+	fputs("], \"reasons\": ", f);
+	if (s->label == NL_LABEL_EXPECTED)
+		json_str_list(f, &s->rep.reasons);
+	else
+		fputs("[]", f);
+}
 
+/* The shrunk replay file of a signature, the SQL and picture beside it,
+ * and the command that replays it. */
+static void summary_sig_shrunk(FILE *f, const struct nl_sig *s, const struct nl_job_info *info)
+{
+	WH_ASSERT(s->shrunk != NULL);
+	struct nl_buf sql = {0}, svg = {0};
+	nl_sibling_path(s->shrunk, ".sql", &sql);
+	nl_sibling_path(s->shrunk, ".svg", &svg);
+	fputs("{\"replay_file\": ", f);
+	json_str(f, s->shrunk);
+	fputs(", \"sql\": ", f);
+	json_str(f, sql.data);
+	fputs(", \"svg\": ", f);
+	json_str(f, svg.data);
+	fputs(", \"repro\": ", f);
+	char *cmd = command_string(shrunk_repro_of, s, info);
+	json_str(f, cmd);
+	free(cmd);
+	fputc('}', f);
+	nl_buf_free(&sql);
+	nl_buf_free(&svg);
+}
+
+/* One element of "signatures"; k is its place in the list. */
+static void summary_sig(FILE *f, const struct nl_sig *s, size_t k, const struct nl_job_info *info)
+{
+	fputs(k ? ",\n    {\"signature\": " : "\n    {\"signature\": ", f);
+	json_str(f, s->signature);
+	fprintf(f, ", \"label\": \"%s\", \"status\": \"%s\", \"count\": %llu, \"new\": %s",
+		nl_label_name(s->label), nl_status_name(s->status), (unsigned long long)s->count,
+		s->is_new ? "true" : "false");
+	summary_sig_excuses(f, s);
+	if (s->rep.kind == NL_KIND_RUN)
+		fprintf(f, ", \"first_index\": %lld", (long long)s->rep.index);
+	else {
+		fputs(", \"corpus_entry\": ", f);
+		json_str(f, s->rep.entry);
+	}
+	fprintf(f, ", \"seed\": %llu, \"repro\": ", (unsigned long long)s->rep.seed);
+	char *repro = command_string(repro_of, s, info);
+	json_str(f, repro);
+	free(repro);
+	fputs(", \"replay_file\": ", f);
+	json_str_or_null(f, s->recording ? s->recording : s->rep.replay_file);
+	fputs(", \"detail\": ", f);
+	json_str(f, s->rep.detail ? s->rep.detail : "");
+	fputs(", \"frames\": ", f);
+	json_str_list(f, &s->rep.frames);
+	fputs(", \"shrunk\": ", f);
+	if (s->shrunk)
+		summary_sig_shrunk(f, s, info);
+	else
+		fputs("null", f);
+	fputs(", \"shrink_note\": ", f);
+	json_str_or_null(f, s->shrink_note);
+	fputc('}', f);
+}
+
+static void summary_by_config(FILE *f, const struct report_ctx *ctx)
+{
+	const struct nl_agg *a = ctx->a;
 	fputs("  \"by_config\": {", f);
 	for (size_t k = 0; k < a->config_count; k++) {
 		const struct nl_tally *t = &a->configs[ctx->config_order[k]];
@@ -483,7 +509,14 @@ static int fill_summary(FILE *f, void *vctx)
 		json_tally(f, t);
 	}
 	fputs(a->config_count ? "\n  },\n" : "},\n", f);
+}
 
+/* "by_dimension": the "dimension=value" tallies as one object per
+ * dimension; dim_order keeps a dimension's values together, so an object
+ * opens whenever the dimension changes. Closes the document. */
+static void summary_by_dimension(FILE *f, const struct report_ctx *ctx)
+{
+	const struct nl_agg *a = ctx->a;
 	fputs("  \"by_dimension\": {", f);
 	const char *open_dim = NULL;
 	size_t open_len = 0;
@@ -504,6 +537,33 @@ static int fill_summary(FILE *f, void *vctx)
 		json_tally(f, t);
 	}
 	fputs(open_dim ? "}\n  }\n}\n" : "}\n}\n", f);
+}
+
+static int fill_summary(FILE *f, void *vctx)
+{
+	const struct report_ctx *ctx = vctx;
+	const struct nl_agg *a = ctx->a;
+	const struct nl_job_info *info = ctx->info;
+	summary_job(f, a, info);
+	fputs("  \"targets\": ", f);
+	nl_targets_json(f, a, ctx->sig_order);
+	fputs(",\n", f);
+	if (info->budget)
+		summary_budget(f, info->budget);
+	if (info->merged_from) {
+		fputs("  \"merged_from\": ", f);
+		json_str_list(f, info->merged_from);
+		fputs(",\n", f);
+	}
+	summary_totals(f, a);
+	summary_catalogue(f, ctx);
+	summary_replays(f, a);
+	fputs("  \"signatures\": [", f);
+	for (size_t k = 0; k < a->sig_count; k++)
+		summary_sig(f, &a->sigs[ctx->sig_order[k]], k, info);
+	fputs(a->sig_count ? "\n  ],\n" : "],\n", f);
+	summary_by_config(f, ctx);
+	summary_by_dimension(f, ctx);
 	return 0;
 }
 
@@ -516,32 +576,48 @@ static bool is_error_status(enum nl_status s)
 	return s == NL_HANG || s == NL_CRASH || s == NL_ERROR;
 }
 
-static int fill_junit(FILE *f, void *vctx)
+/* The counts junit's two opening elements carry. One test case per
+ * signature, one for the passing runs, one per stale corpus entry. */
+struct junit_counts {
+	size_t tests;    /* test cases in all */
+	size_t failures; /* new signatures that failed a check */
+	size_t errors;   /* new signatures that hung, crashed or erred */
+	size_t skipped;  /* known and expected signatures, stale entries */
+	uint64_t passes; /* passing matrix runs and corpus replays now fixed */
+};
+
+static void junit_count(const struct nl_agg *a, struct junit_counts *c)
 {
-	const struct report_ctx *ctx = vctx;
-	const struct nl_agg *a = ctx->a;
-	const struct nl_job_info *info = ctx->info;
-	size_t failures = 0, errors = 0, excused = 0;
+	size_t excused = 0;
+	*c = (struct junit_counts){0};
 	for (size_t i = 0; i < a->sig_count; i++) {
 		if (a->sigs[i].label != NL_LABEL_NEW)
 			excused++;
 		else if (is_error_status(a->sigs[i].status))
-			errors++;
+			c->errors++;
 		else
-			failures++;
+			c->failures++;
 	}
-	size_t skipped = stale_count(a) + excused;
-	size_t tests = a->sig_count + 1 + stale_count(a);
-	uint64_t passes = a->by_label[NL_LABEL_PASS];
+	c->skipped = stale_count(a) + excused;
+	c->tests = a->sig_count + 1 + stale_count(a);
+	c->passes = a->by_label[NL_LABEL_PASS];
 	for (size_t i = 0; i < a->replay_count; i++)
-		passes += a->replays[i].outcome == NL_OUTCOME_FIXED;
+		c->passes += a->replays[i].outcome == NL_OUTCOME_FIXED;
+	WH_ASSERT(c->failures + c->errors + excused == a->sig_count);
+}
+
+/* The opening elements, the job's properties and the one test case that
+ * stands for every passing run. */
+static void junit_head(FILE *f, const struct nl_agg *a, const struct nl_job_info *info,
+		       const struct junit_counts *c)
+{
 	char started[32];
 	nl_iso8601(a->first_started_at, started);
 	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", f);
 	fprintf(f, "<testsuites name=\"whopper nightly\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"%zu\" time=\"%.3f\">\n",
-		tests, failures, errors, skipped, info->wall_s);
+		c->tests, c->failures, c->errors, c->skipped, info->wall_s);
 	fprintf(f, "  <testsuite name=\"whopper.nightly\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"%zu\" time=\"%.3f\" timestamp=\"%s\">\n",
-		tests, failures, errors, skipped, info->wall_s, started);
+		c->tests, c->failures, c->errors, c->skipped, info->wall_s, started);
 	fprintf(f, "    <properties>\n      <property name=\"base_seed\" value=\"%llu\"/>\n",
 		(unsigned long long)info->base_seed);
 	fputs("      <property name=\"shard\" value=\"", f);
@@ -559,58 +635,77 @@ static int fill_junit(FILE *f, void *vctx)
 	fprintf(f, "    <testcase classname=\"whopper.nightly\" name=\"passing runs\" time=\"%.3f\">\n",
 		info->wall_s);
 	fprintf(f, "      <system-out>%llu runs passed (%llu matrix runs, %llu corpus replays now fixed)</system-out>\n    </testcase>\n",
-		(unsigned long long)passes, (unsigned long long)a->by_label[NL_LABEL_PASS],
-		(unsigned long long)(passes - a->by_label[NL_LABEL_PASS]));
-	for (size_t k = 0; k < a->sig_count; k++) {
-		const struct nl_sig *s = &a->sigs[ctx->sig_order[k]];
-		bool excuse = s->label != NL_LABEL_NEW;
-		fprintf(f, "    <testcase classname=\"whopper.nightly.%s\" name=\"",
-			excuse ? nl_label_name(s->label) : nl_status_name(s->status));
-		nl_xml_text(f, s->signature);
-		if (excuse) {
-			/* A known or expected failure: skipped, with what excuses it. */
-			fprintf(f, "\" time=\"%.3f\">\n      <skipped type=\"%s\" message=\"%s: %llu run%s; ",
-				s->rep.run_s, nl_label_name(s->label), nl_label_name(s->label),
-				(unsigned long long)s->count, s->count == 1 ? "" : "s");
-			sig_about(f, s, true);
-			fputs("\">repro: ", f);
-			char *repro = command_string(repro_of, s, info);
-			nl_xml_text(f, repro);
-			free(repro);
-			fputs("</skipped>\n    </testcase>\n", f);
-			continue;
-		}
-		const char *tag = is_error_status(s->status) ? "error" : "failure";
-		fprintf(f, "\" time=\"%.3f\">\n      <%s type=\"%s\" message=\"", s->rep.run_s, tag,
-			nl_status_name(s->status));
-		fprintf(f, "%s: %llu run%s; ", s->is_new ? "new" : "new, in the corpus",
-			(unsigned long long)s->count, s->count == 1 ? "" : "s");
-		if (s->rep.kind == NL_KIND_RUN)
-			fprintf(f, "first at index %lld, seed %llu", (long long)s->rep.index,
-				(unsigned long long)s->rep.seed);
-		else {
-			fputs("corpus entry ", f);
-			nl_xml_text(f, s->rep.entry);
-		}
-		fputs("\">repro: ", f);
-		char *repro = command_string(repro_of, s, info);
-		nl_xml_text(f, repro);
-		free(repro);
-		fputs("\n", f);
-		if (s->shrunk) {
-			char *cmd = command_string(shrunk_repro_of, s, info);
-			fputs("shrunk: ", f);
-			nl_xml_text(f, cmd);
-			fputs("\n", f);
-			free(cmd);
-		}
-		nl_xml_text(f, s->rep.detail);
-		for (size_t i = 0; i < s->rep.frames.count; i++) {
-			fputs("\n  at ", f);
-			nl_xml_text(f, s->rep.frames.v[i]);
-		}
-		fprintf(f, "</%s>\n    </testcase>\n", tag);
+		(unsigned long long)c->passes, (unsigned long long)a->by_label[NL_LABEL_PASS],
+		(unsigned long long)(c->passes - a->by_label[NL_LABEL_PASS]));
+}
+
+/* A signature's <testcase> tag: classed by its label when excused, by its
+ * status when new, and named by the signature. */
+static void junit_case_open(FILE *f, const struct nl_sig *s)
+{
+	bool excuse = s->label != NL_LABEL_NEW;
+	fprintf(f, "    <testcase classname=\"whopper.nightly.%s\" name=\"",
+		excuse ? nl_label_name(s->label) : nl_status_name(s->status));
+	nl_xml_text(f, s->signature);
+	fprintf(f, "\" time=\"%.3f\">\n", s->rep.run_s);
+}
+
+/* A known or expected signature: a skipped test case, with what excuses
+ * it. */
+static void junit_excused_case(FILE *f, const struct nl_sig *s, const struct nl_job_info *info)
+{
+	WH_ASSERT(s->label != NL_LABEL_NEW);
+	junit_case_open(f, s);
+	fprintf(f, "      <skipped type=\"%s\" message=\"%s: %llu run%s; ", nl_label_name(s->label),
+		nl_label_name(s->label), (unsigned long long)s->count, s->count == 1 ? "" : "s");
+	sig_about(f, s, true);
+	fputs("\">repro: ", f);
+	char *repro = command_string(repro_of, s, info);
+	nl_xml_text(f, repro);
+	free(repro);
+	fputs("</skipped>\n    </testcase>\n", f);
+}
+
+/* A new signature: a failure (or an error, for a hang, crash or error)
+ * whose text holds the repro commands, the detail and the backtrace. */
+static void junit_failure_case(FILE *f, const struct nl_sig *s, const struct nl_job_info *info)
+{
+	WH_ASSERT(s->label == NL_LABEL_NEW);
+	const char *tag = is_error_status(s->status) ? "error" : "failure";
+	junit_case_open(f, s);
+	fprintf(f, "      <%s type=\"%s\" message=\"", tag, nl_status_name(s->status));
+	fprintf(f, "%s: %llu run%s; ", s->is_new ? "new" : "new, in the corpus",
+		(unsigned long long)s->count, s->count == 1 ? "" : "s");
+	if (s->rep.kind == NL_KIND_RUN)
+		fprintf(f, "first at index %lld, seed %llu", (long long)s->rep.index,
+			(unsigned long long)s->rep.seed);
+	else {
+		fputs("corpus entry ", f);
+		nl_xml_text(f, s->rep.entry);
 	}
+	fputs("\">repro: ", f);
+	char *repro = command_string(repro_of, s, info);
+	nl_xml_text(f, repro);
+	free(repro);
+	fputs("\n", f);
+	if (s->shrunk) {
+		char *cmd = command_string(shrunk_repro_of, s, info);
+		fputs("shrunk: ", f);
+		nl_xml_text(f, cmd);
+		fputs("\n", f);
+		free(cmd);
+	}
+	nl_xml_text(f, s->rep.detail);
+	for (size_t i = 0; i < s->rep.frames.count; i++) {
+		fputs("\n  at ", f);
+		nl_xml_text(f, s->rep.frames.v[i]);
+	}
+	fprintf(f, "</%s>\n    </testcase>\n", tag);
+}
+
+/* Stale corpus entries (the replay was refused): skipped test cases. */
+static void junit_stale_cases(FILE *f, const struct nl_agg *a)
+{
 	for (size_t i = 0; i < a->replay_count; i++) {
 		const struct nl_replay_outcome *o = &a->replays[i];
 		if (o->outcome != NL_OUTCOME_STALE)
@@ -621,6 +716,23 @@ static int fill_junit(FILE *f, void *vctx)
 		nl_xml_text(f, o->detail ? o->detail : "replay refused");
 		fputs("\"/>\n    </testcase>\n", f);
 	}
+}
+
+static int fill_junit(FILE *f, void *vctx)
+{
+	const struct report_ctx *ctx = vctx;
+	const struct nl_agg *a = ctx->a;
+	struct junit_counts counts;
+	junit_count(a, &counts);
+	junit_head(f, a, ctx->info, &counts);
+	for (size_t k = 0; k < a->sig_count; k++) {
+		const struct nl_sig *s = &a->sigs[ctx->sig_order[k]];
+		if (s->label != NL_LABEL_NEW)
+			junit_excused_case(f, s, ctx->info);
+		else
+			junit_failure_case(f, s, ctx->info);
+	}
+	junit_stale_cases(f, a);
 	fputs("  </testsuite>\n</testsuites>\n", f);
 	return 0;
 }
@@ -874,15 +986,9 @@ static void html_catalogue(FILE *f, const struct report_ctx *ctx)
 	fputs("</table>\n", f);
 }
 
-static int fill_html(FILE *f, void *vctx)
+/* The document's head, with the page's only (inline) style sheet. */
+static void html_head(FILE *f, const struct nl_job_info *info)
 {
-	const struct report_ctx *ctx = vctx;
-	const struct nl_agg *a = ctx->a;
-	const struct nl_job_info *info = ctx->info;
-	char started[32], finished[32];
-	nl_iso8601(a->first_started_at, started);
-	nl_iso8601(a->last_finished_at, finished);
-	uint64_t new_count = nl_agg_new_count(a);
 	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n", f);
 	fprintf(f, "<title>whopper nightly, base seed %llu</title>\n",
 		(unsigned long long)info->base_seed);
@@ -898,9 +1004,18 @@ static int fill_html(FILE *f, void *vctx)
 	      "img.swimlane{max-width:100%;border:1px solid #e2e8f0}pre.sql{max-height:40em;overflow:auto}summary{cursor:pointer}\n"
 	      "</style>\n</head>\n<body>\n",
 	      f);
+}
+
+/* The heading (the night's colour) and the job: seed, shard, mode, when,
+ * how it stopped, its budget and the shards it was merged from. */
+static void html_job(FILE *f, const struct nl_agg *a, const struct nl_job_info *info)
+{
+	char started[32], finished[32];
+	nl_iso8601(a->first_started_at, started);
+	nl_iso8601(a->last_finished_at, finished);
 	fprintf(f, "<h1>whopper nightly: %s</h1>\n",
-		new_count ? "<span class=\"bad\">new failures</span>"
-			  : "<span class=\"ok\">no new failure</span>");
+		nl_agg_new_count(a) ? "<span class=\"bad\">new failures</span>"
+				    : "<span class=\"ok\">no new failure</span>");
 	fprintf(f, "<p>Base seed <code>%llu</code>, shard <code>", (unsigned long long)info->base_seed);
 	nl_xml_text(f, info->shard);
 	fprintf(f, "</code>, %s", info->mode);
@@ -919,12 +1034,7 @@ static int fill_html(FILE *f, void *vctx)
 	}
 	if (info->budget) {
 		fprintf(f, "<p class=\"%s\">Budget: ", info->budget->wall_s > info->budget->time_s ? "bad" : "ok");
-		char *text = NULL;
-		size_t len = 0;
-		FILE *m = open_memstream(&text, &len);
-		WH_ASSERT(m != NULL);
-		nl_budget_line(m, info->budget);
-		fclose(m);
+		char *text = budget_text(info->budget);
 		nl_xml_text(f, text);
 		free(text);
 		fputs(".</p>\n", f);
@@ -938,7 +1048,12 @@ static int fill_html(FILE *f, void *vctx)
 		}
 		fputs("</p>\n", f);
 	}
+}
 
+/* Runs by label and signatures in a table, then how the children ended. */
+static void html_totals(FILE *f, const struct nl_agg *a)
+{
+	uint64_t new_count = nl_agg_new_count(a);
 	fputs("<h2>Totals</h2>\n<table><tr><th>runs</th>", f);
 	for (int l = 0; l < NL_LABEL__COUNT; l++)
 		fprintf(f, "<th>%s</th>", nl_label_name((enum nl_label)l));
@@ -954,73 +1069,90 @@ static int fill_html(FILE *f, void *vctx)
 		fprintf(f, "%s %llu %s", s ? "," : "", (unsigned long long)a->by_status[s],
 			nl_status_name((enum nl_status)s));
 	fputs(" (a run whose violations were all expected exits 0: a pass).</p>\n", f);
+}
 
-	fputs("<h2>Throughput and findings</h2>\n", f);
-	html_plots(f, a);
+/* What was made of a new signature by the shrinker: the shrunk repro, the
+ * shrinker's note, MIN.sql and the swimlane picture; or why it was not
+ * shrunk. */
+static void html_shrunk(FILE *f, const struct nl_sig *s, const struct nl_job_info *info)
+{
+	if (s->shrunk) {
+		fputs("<p>Shrunk repro:</p><pre>", f);
+		char *cmd = command_string(shrunk_repro_of, s, info);
+		nl_xml_text(f, cmd);
+		free(cmd);
+		fputs("</pre>\n", f);
+		if (s->shrink_note) {
+			fputs("<p><code>", f);
+			nl_xml_text(f, s->shrink_note);
+			fputs("</code></p>\n", f);
+		}
+		html_shrunk_sql(f, s);
+		html_shrunk_svg(f, s);
+	} else if (s->is_new) {
+		fputs("<p>", f);
+		nl_xml_text(f, s->shrink_note ? s->shrink_note : "not shrunk");
+		fputs(".</p>\n", f);
+	}
+}
 
+/* One new signature, with everything needed to chase it: where it was
+ * first seen, its repro, detail, backtrace and what the shrinker made. */
+static void html_new_failure(FILE *f, const struct nl_sig *s, const struct nl_job_info *info)
+{
+	WH_ASSERT(nl_sig_rank(s) <= 1);
+	fprintf(f, "<h3><span class=\"badge %s\">%s</span> <span class=\"badge\">%s</span> <code>",
+		s->is_new ? "new" : "known", s->is_new ? "new" : "new, in the corpus",
+		nl_status_name(s->status));
+	nl_xml_text(f, s->signature);
+	fprintf(f, "</code></h3>\n<p>%llu run%s; ", (unsigned long long)s->count,
+		s->count == 1 ? "" : "s");
+	if (s->rep.kind == NL_KIND_RUN)
+		fprintf(f, "first at index %lld (seed %llu)", (long long)s->rep.index,
+			(unsigned long long)s->rep.seed);
+	else {
+		fputs("corpus entry <code>", f);
+		nl_xml_text(f, s->rep.entry);
+		fputs("</code>", f);
+	}
+	fputs(".</p>\n<p>Reproduce:</p><pre>", f);
+	char *repro = command_string(repro_of, s, info);
+	nl_xml_text(f, repro);
+	free(repro);
+	fputs("</pre>\n", f);
+	if (s->rep.detail) {
+		fputs("<pre>", f);
+		nl_xml_text(f, s->rep.detail);
+		fputs("</pre>\n", f);
+	}
+	if (s->rep.frames.count) {
+		fputs("<p>Backtrace (top first):</p><pre>", f);
+		for (size_t i = 0; i < s->rep.frames.count; i++) {
+			nl_xml_text(f, s->rep.frames.v[i]);
+			fputc('\n', f);
+		}
+		fputs("</pre>\n", f);
+	}
+	html_shrunk(f, s, info);
+}
+
+/* The new signatures (ranks 0 and 1), which come first in sig_order:
+ * returns how many there were, where the known ones start. */
+static size_t html_new_failures(FILE *f, const struct report_ctx *ctx)
+{
+	const struct nl_agg *a = ctx->a;
 	fputs("<h2>New failures</h2>\n", f);
 	size_t k = 0;
 	if (a->sig_count == 0 || nl_sig_rank(&a->sigs[ctx->sig_order[0]]) > 1)
 		fputs("<p>None.</p>\n", f);
-	for (; k < a->sig_count && nl_sig_rank(&a->sigs[ctx->sig_order[k]]) <= 1; k++) {
-		const struct nl_sig *s = &a->sigs[ctx->sig_order[k]];
-		fprintf(f, "<h3><span class=\"badge %s\">%s</span> <span class=\"badge\">%s</span> <code>",
-			s->is_new ? "new" : "known", s->is_new ? "new" : "new, in the corpus",
-			nl_status_name(s->status));
-		nl_xml_text(f, s->signature);
-		fprintf(f, "</code></h3>\n<p>%llu run%s; ", (unsigned long long)s->count,
-			s->count == 1 ? "" : "s");
-		if (s->rep.kind == NL_KIND_RUN)
-			fprintf(f, "first at index %lld (seed %llu)", (long long)s->rep.index,
-				(unsigned long long)s->rep.seed);
-		else {
-			fputs("corpus entry <code>", f);
-			nl_xml_text(f, s->rep.entry);
-			fputs("</code>", f);
-		}
-		fputs(".</p>\n<p>Reproduce:</p><pre>", f);
-		char *repro = command_string(repro_of, s, info);
-		nl_xml_text(f, repro);
-		free(repro);
-		fputs("</pre>\n", f);
-		if (s->rep.detail) {
-			fputs("<pre>", f);
-			nl_xml_text(f, s->rep.detail);
-			fputs("</pre>\n", f);
-		}
-		if (s->rep.frames.count) {
-			fputs("<p>Backtrace (top first):</p><pre>", f);
-			for (size_t i = 0; i < s->rep.frames.count; i++) {
-				nl_xml_text(f, s->rep.frames.v[i]);
-				fputc('\n', f);
-			}
-			fputs("</pre>\n", f);
-		}
-		if (s->shrunk) {
-			fputs("<p>Shrunk repro:</p><pre>", f);
-			char *cmd = command_string(shrunk_repro_of, s, info);
-			nl_xml_text(f, cmd);
-			free(cmd);
-			fputs("</pre>\n", f);
-			if (s->shrink_note) {
-				fputs("<p><code>", f);
-				nl_xml_text(f, s->shrink_note);
-				fputs("</code></p>\n", f);
-			}
-			html_shrunk_sql(f, s);
-			html_shrunk_svg(f, s);
-		} else if (s->is_new) {
-			fputs("<p>", f);
-			nl_xml_text(f, s->shrink_note ? s->shrink_note : "not shrunk");
-			fputs(".</p>\n", f);
-		}
-	}
-	html_excused(f, ctx, &k, NL_LABEL_KNOWN);
-	html_excused(f, ctx, &k, NL_LABEL_EXPECTED);
-	WH_ASSERT(k == a->sig_count);
-	html_catalogue(f, ctx);
-	nl_targets_html(f, a, ctx->sig_order);
+	for (; k < a->sig_count && nl_sig_rank(&a->sigs[ctx->sig_order[k]]) <= 1; k++)
+		html_new_failure(f, &a->sigs[ctx->sig_order[k]], ctx->info);
+	return k;
+}
 
+/* Each corpus entry replayed, what it was kept for and what it did now. */
+static void html_replays(FILE *f, const struct nl_agg *a)
+{
 	fputs("<h2>Corpus replays</h2>\n", f);
 	if (a->replay_count == 0)
 		fputs("<p>No corpus entries replayed.</p>\n", f);
@@ -1045,7 +1177,12 @@ static int fill_html(FILE *f, void *vctx)
 	}
 	if (a->replay_count)
 		fputs("</table>\n", f);
+}
 
+/* Status counts per configuration, then per knob value. */
+static void html_tallies(FILE *f, const struct report_ctx *ctx)
+{
+	const struct nl_agg *a = ctx->a;
 	fputs("<h2>Totals per configuration</h2>\n<p>workload/journal/synchronous/scheduler[/faults]</p>\n", f);
 	html_tally_head(f, "configuration");
 	for (size_t k = 0; k < a->config_count; k++) {
@@ -1058,7 +1195,28 @@ static int fill_html(FILE *f, void *vctx)
 		const struct nl_tally *t = &a->dims[ctx->dim_order[k]];
 		html_tally_row(f, t->key, t);
 	}
-	fputs("</table>\n</body>\n</html>\n", f);
+	fputs("</table>\n", f);
+}
+
+static int fill_html(FILE *f, void *vctx)
+{
+	const struct report_ctx *ctx = vctx;
+	const struct nl_agg *a = ctx->a;
+	html_head(f, ctx->info);
+	html_job(f, a, ctx->info);
+	html_totals(f, a);
+	fputs("<h2>Throughput and findings</h2>\n", f);
+	html_plots(f, a);
+	/* Signatures in rank order: new, known, expected. */
+	size_t k = html_new_failures(f, ctx);
+	html_excused(f, ctx, &k, NL_LABEL_KNOWN);
+	html_excused(f, ctx, &k, NL_LABEL_EXPECTED);
+	WH_ASSERT(k == a->sig_count);
+	html_catalogue(f, ctx);
+	nl_targets_html(f, ctx->a, ctx->sig_order);
+	html_replays(f, a);
+	html_tallies(f, ctx);
+	fputs("</body>\n</html>\n", f);
 	return 0;
 }
 

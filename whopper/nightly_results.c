@@ -271,20 +271,10 @@ void nl_result_repro(FILE *f, const struct nl_result *r, const char *exe_display
 	}
 }
 
-void nl_result_write(FILE *f, const struct nl_result *r)
+/* "findings": the catalogued findings the run showed. */
+static void write_findings(FILE *f, const struct nl_result *r)
 {
-	WH_ASSERT(r->kind == NL_KIND_RUN || r->kind == NL_KIND_REPLAY);
-	WH_ASSERT((r->label == NL_LABEL_PASS) == (r->signature == NULL));
-	WH_ASSERT(r->label != NL_LABEL_PASS || r->status == NL_PASS);
-	if (r->kind == NL_KIND_RUN)
-		fprintf(f, "{\"kind\": \"run\", \"index\": %lld", (long long)r->index);
-	else
-		fputs("{\"kind\": \"replay\", \"index\": null", f);
-	fprintf(f, ", \"seed\": %llu, \"status\": \"%s\", \"signature\": ",
-		(unsigned long long)r->seed, nl_status_name(r->status));
-	write_str_or_null(f, r->signature);
-	fprintf(f, ", \"label\": \"%s\", \"in_corpus\": %s, \"findings\": [",
-		nl_label_name(r->label), r->in_corpus ? "true" : "false");
+	fputs(", \"findings\": [", f);
 	for (size_t i = 0; i < r->finding_count; i++) {
 		fputs(i ? ", {\"id\": " : "{\"id\": ", f);
 		json_str(f, r->findings[i].id);
@@ -292,45 +282,31 @@ void nl_result_write(FILE *f, const struct nl_result *r)
 		json_str(f, r->findings[i].title);
 		fprintf(f, ", \"in_range\": %s}", r->findings[i].in_range ? "true" : "false");
 	}
-	fputs("], \"reasons\": ", f);
-	write_strv(f, &r->reasons);
-	fputs(", \"applicable\": ", f);
-	write_strv(f, &r->applicable);
-	if (r->kind == NL_KIND_REPLAY) {
-		fputs(", \"entry\": ", f);
-		json_str(f, r->entry);
-		fputs(", \"expect\": ", f);
-		write_str_or_null(f, r->expect);
-		fputs(", \"replay_file\": ", f);
-		write_str_or_null(f, r->replay_file);
-		fprintf(f, ", \"outcome\": \"%s\", \"stale\": %s, \"diverged\": %s",
-			nl_outcome_name(nl_outcome_of(r->stale, r->signature, r->expect)),
-			r->stale ? "true" : "false", r->diverged ? "true" : "false");
-	}
-	fputs(", \"shard\": ", f);
-	write_str_or_null(f, r->shard);
-	if (r->exit_code >= 0)
-		fprintf(f, ", \"exit_code\": %d", r->exit_code);
-	else
-		fputs(", \"exit_code\": null", f);
-	fprintf(f, ", \"signal\": %d, \"verdict\": ", r->term_signal);
-	write_str_or_null(f, r->verdict);
-	fputs(", \"trace_hash\": ", f);
-	write_str_or_null(f, r->trace_hash);
-	fputs(", \"sqlite_version\": ", f);
-	write_str_or_null(f, r->sqlite_version);
-	fputs(", \"sqlite_source_id\": ", f);
-	write_str_or_null(f, r->sqlite_source_id);
-	fprintf(f, ", \"cpu_s\": %.6f", r->cpu_s);
-	fprintf(f, ", \"violations\": %u, \"detail\": ", r->violation_count);
-	write_str_or_null(f, r->detail);
-	fputs(", \"frames\": ", f);
-	write_strv(f, &r->frames);
-	fprintf(f, ", \"run_s\": %.6f, \"started_at\": %.6f, \"finished_at\": %.6f", r->run_s,
-		r->started_at, r->finished_at);
+	fputc(']', f);
+}
 
+/* The members only a replay has: its entry, what it was kept for, its
+ * file and what replaying it said. */
+static void write_replay_members(FILE *f, const struct nl_result *r)
+{
+	WH_ASSERT(r->kind == NL_KIND_REPLAY);
+	fputs(", \"entry\": ", f);
+	json_str(f, r->entry);
+	fputs(", \"expect\": ", f);
+	write_str_or_null(f, r->expect);
+	fputs(", \"replay_file\": ", f);
+	write_str_or_null(f, r->replay_file);
+	fprintf(f, ", \"outcome\": \"%s\", \"stale\": %s, \"diverged\": %s",
+		nl_outcome_name(nl_outcome_of(r->stale, r->signature, r->expect)),
+		r->stale ? "true" : "false", r->diverged ? "true" : "false");
+}
+
+/* "config": the configuration the run's arguments describe, for people
+ * and scripts reading the file (the reader does not need it). */
+static void write_config(FILE *f, const struct nl_strv *args)
+{
 	struct nl_config c;
-	nl_config_from_args(&r->args, &c);
+	nl_config_from_args(args, &c);
 	fputs(", \"config\": {\"workload\": ", f);
 	json_str(f, c.workload);
 	fputs(", \"journal\": ", f);
@@ -353,19 +329,71 @@ void nl_result_write(FILE *f, const struct nl_result *r)
 		fputs(": ", f);
 		write_str_or_null(f, c.pragma_values[p]);
 	}
-	fputs("}, \"hook\": ", f);
-	write_str_or_null(f, r->hook);
-	fputs(", \"args\": ", f);
-	write_strv(f, &r->args);
-	fputs(", \"repro\": ", f);
+	fputc('}', f);
+}
+
+/* "repro": the command line that reproduces the run. */
+static void write_repro(FILE *f, const struct nl_result *r)
+{
 	char *repro = NULL;
 	size_t repro_len = 0;
 	FILE *m = open_memstream(&repro, &repro_len);
 	WH_ASSERT(m != NULL);
 	nl_result_repro(m, r, nl_exe_display());
 	fclose(m);
+	fputs(", \"repro\": ", f);
 	json_str(f, repro);
 	free(repro);
+}
+
+void nl_result_write(FILE *f, const struct nl_result *r)
+{
+	WH_ASSERT(r->kind == NL_KIND_RUN || r->kind == NL_KIND_REPLAY);
+	WH_ASSERT((r->label == NL_LABEL_PASS) == (r->signature == NULL));
+	WH_ASSERT(r->label != NL_LABEL_PASS || r->status == NL_PASS);
+	if (r->kind == NL_KIND_RUN)
+		fprintf(f, "{\"kind\": \"run\", \"index\": %lld", (long long)r->index);
+	else
+		fputs("{\"kind\": \"replay\", \"index\": null", f);
+	fprintf(f, ", \"seed\": %llu, \"status\": \"%s\", \"signature\": ",
+		(unsigned long long)r->seed, nl_status_name(r->status));
+	write_str_or_null(f, r->signature);
+	fprintf(f, ", \"label\": \"%s\", \"in_corpus\": %s", nl_label_name(r->label),
+		r->in_corpus ? "true" : "false");
+	write_findings(f, r);
+	fputs(", \"reasons\": ", f);
+	write_strv(f, &r->reasons);
+	fputs(", \"applicable\": ", f);
+	write_strv(f, &r->applicable);
+	if (r->kind == NL_KIND_REPLAY)
+		write_replay_members(f, r);
+	fputs(", \"shard\": ", f);
+	write_str_or_null(f, r->shard);
+	if (r->exit_code >= 0)
+		fprintf(f, ", \"exit_code\": %d", r->exit_code);
+	else
+		fputs(", \"exit_code\": null", f);
+	fprintf(f, ", \"signal\": %d, \"verdict\": ", r->term_signal);
+	write_str_or_null(f, r->verdict);
+	fputs(", \"trace_hash\": ", f);
+	write_str_or_null(f, r->trace_hash);
+	fputs(", \"sqlite_version\": ", f);
+	write_str_or_null(f, r->sqlite_version);
+	fputs(", \"sqlite_source_id\": ", f);
+	write_str_or_null(f, r->sqlite_source_id);
+	fprintf(f, ", \"cpu_s\": %.6f", r->cpu_s);
+	fprintf(f, ", \"violations\": %u, \"detail\": ", r->violation_count);
+	write_str_or_null(f, r->detail);
+	fputs(", \"frames\": ", f);
+	write_strv(f, &r->frames);
+	fprintf(f, ", \"run_s\": %.6f, \"started_at\": %.6f, \"finished_at\": %.6f", r->run_s,
+		r->started_at, r->finished_at);
+	write_config(f, &r->args);
+	fputs(", \"hook\": ", f);
+	write_str_or_null(f, r->hook);
+	fputs(", \"args\": ", f);
+	write_strv(f, &r->args);
+	write_repro(f, r);
 	fputs("}\n", f);
 }
 
@@ -387,14 +415,19 @@ static int read_strv(const struct nl_json *arr, struct nl_strv *out)
 	return 0;
 }
 
-int nl_result_read(const struct nl_json *j, struct nl_result *r)
+/* A string list that may be absent (lines of an older nightly), but not
+ * malformed. 0 or -1. */
+static int read_optional_strv(const struct nl_json *j, const char *key, struct nl_strv *out)
 {
-	memset(r, 0, sizeof *r);
+	return nl_json_get(j, key) ? read_strv(nl_json_get(j, key), out) : 0;
+}
+
+/* "kind", with the run's index or the replay's entry members. 0 or -1. */
+static int read_kind(const struct nl_json *j, struct nl_result *r)
+{
 	const char *kind = nl_json_str(nl_json_get(j, "kind"));
-	int status = nl_status_parse(nl_json_str(nl_json_get(j, "status")));
-	if (kind == NULL || status < 0)
+	if (kind == NULL)
 		return -1;
-	r->status = (enum nl_status)status;
 	if (strcmp(kind, "run") == 0) {
 		r->kind = NL_KIND_RUN;
 		if (!nl_json_i64(nl_json_get(j, "index"), &r->index) || r->index < 0)
@@ -408,13 +441,18 @@ int nl_result_read(const struct nl_json *j, struct nl_result *r)
 		nl_json_bool(nl_json_get(j, "stale"), &r->stale);
 		nl_json_bool(nl_json_get(j, "diverged"), &r->diverged);
 		if (r->entry == NULL)
-			goto out_malformed;
+			return -1;
 	} else {
 		return -1;
 	}
-	if (!nl_json_u64(nl_json_get(j, "seed"), &r->seed) ||
-	    read_strv(nl_json_get(j, "args"), &r->args) != 0)
-		goto out_malformed;
+	return 0;
+}
+
+/* "signature" and "label", which must agree (a signature exactly when
+ * the label is not pass, a pass label only with a pass status), and
+ * "in_corpus". 0 or -1. */
+static int read_label(const struct nl_json *j, struct nl_result *r)
+{
 	r->signature = json_dup(j, "signature");
 	/* Lines of an older nightly have no label: their rule was that every
 	 * failure is new, and "known" meant what "in_corpus" means now. */
@@ -422,25 +460,44 @@ int nl_result_read(const struct nl_json *j, struct nl_result *r)
 	if (nl_json_get(j, "label") == NULL)
 		label = r->status == NL_PASS ? NL_LABEL_PASS : NL_LABEL_NEW;
 	if (label < 0)
-		goto out_malformed;
+		return -1;
 	r->label = (enum nl_label)label;
 	if ((r->label == NL_LABEL_PASS) != (r->signature == NULL) ||
 	    (r->label == NL_LABEL_PASS && r->status != NL_PASS) || (r->stale && r->signature))
-		goto out_malformed;
+		return -1;
 	if (!nl_json_bool(nl_json_get(j, "in_corpus"), &r->in_corpus))
 		nl_json_bool(nl_json_get(j, "known"), &r->in_corpus);
+	return 0;
+}
+
+/* "findings", "reasons" and "applicable": the triage's lists. 0 or -1. */
+static int read_triage_lists(const struct nl_json *j, struct nl_result *r)
+{
 	const struct nl_json *fs = nl_json_get(j, "findings");
 	for (size_t i = 0; fs && fs->type == NL_JSON_ARR && i < fs->count; i++) {
 		const char *id = nl_json_str(nl_json_get(&fs->items[i], "id"));
 		bool in_range = false;
 		nl_json_bool(nl_json_get(&fs->items[i], "in_range"), &in_range);
 		if (id == NULL)
-			goto out_malformed;
+			return -1;
 		finding_push(r, id, nl_json_str(nl_json_get(&fs->items[i], "title")), in_range);
 	}
-	if ((nl_json_get(j, "reasons") && read_strv(nl_json_get(j, "reasons"), &r->reasons) != 0) ||
-	    (nl_json_get(j, "applicable") &&
-	     read_strv(nl_json_get(j, "applicable"), &r->applicable) != 0))
+	if (read_optional_strv(j, "reasons", &r->reasons) != 0 ||
+	    read_optional_strv(j, "applicable", &r->applicable) != 0)
+		return -1;
+	return 0;
+}
+
+int nl_result_read(const struct nl_json *j, struct nl_result *r)
+{
+	memset(r, 0, sizeof *r);
+	int status = nl_status_parse(nl_json_str(nl_json_get(j, "status")));
+	if (status < 0)
+		return -1;
+	r->status = (enum nl_status)status;
+	if (read_kind(j, r) != 0 || !nl_json_u64(nl_json_get(j, "seed"), &r->seed) ||
+	    read_strv(nl_json_get(j, "args"), &r->args) != 0 || read_label(j, r) != 0 ||
+	    read_triage_lists(j, r) != 0)
 		goto out_malformed;
 	r->shard = json_dup(j, "shard");
 	r->hook = json_dup(j, "hook");
@@ -454,7 +511,7 @@ int nl_result_read(const struct nl_json *j, struct nl_result *r)
 	r->sqlite_source_id = json_dup(j, "sqlite_source_id");
 	nl_json_num(nl_json_get(j, "cpu_s"), &r->cpu_s);
 	r->detail = json_dup(j, "detail");
-	if (nl_json_get(j, "frames") && read_strv(nl_json_get(j, "frames"), &r->frames) != 0)
+	if (read_optional_strv(j, "frames", &r->frames) != 0)
 		goto out_malformed;
 	nl_json_num(nl_json_get(j, "run_s"), &r->run_s);
 	nl_json_num(nl_json_get(j, "started_at"), &r->started_at);
@@ -709,6 +766,117 @@ static const char *first_detail(const struct nl_json *viol, enum nl_label label)
 	return viol && viol->count ? nl_json_str(nl_json_get(&viol->items[0], "detail")) : NULL;
 }
 
+/* What a finished child left to classify it by. */
+struct child_exit {
+	int64_t exit_status;         /* as judged: a diverged replay's is its verdict's */
+	int term_signal;             /* 0 unless it died by a signal */
+	bool timed_out;              /* killed by --run-timeout */
+	const char *stderr_text;     /* its kept stderr */
+	const struct nl_json *j;     /* its JSON result, or NULL */
+	const char *verdict;         /* j's "verdict", or NULL */
+	const struct nl_json *viol;  /* j's "violations" array, or NULL */
+	const char *workload;        /* for signatures without templates */
+};
+
+/* A replay whose trace diverged from its recording (the binary changed
+ * since) exits 3, but when it printed a checked verdict the run it led to
+ * was checked all the same: true when that is the case. */
+static bool replay_diverged(const struct nl_result *r, const struct child_exit *c)
+{
+	return r->kind == NL_KIND_REPLAY && !c->timed_out && !c->term_signal &&
+	       c->exit_status == WH_EXIT_INTERNAL && c->verdict &&
+	       (strcmp(c->verdict, "pass") == 0 || strcmp(c->verdict, "fail") == 0) &&
+	       strstr(c->stderr_text, "replay diverged") != NULL;
+}
+
+/* Died by a signal: "crash:SIGNAME:f1|f2|f3" from the named frames, and a
+ * detail with the top frame and what the child said before dying. */
+static void classify_crash(struct nl_result *r, const struct child_exit *c,
+			   const struct nl_strv *named)
+{
+	WH_ASSERT(c->term_signal != 0);
+	char sig[16];
+	signal_name(c->term_signal, sig);
+	struct nl_buf b = {0};
+	nl_buf_printf(&b, "crash:%s", sig);
+	for (size_t i = 0; i < named->count; i++)
+		nl_buf_printf(&b, "%c%s", i ? '|' : ':', named->v[i]);
+	r->status = NL_CRASH;
+	r->signature = b.data;
+	struct nl_buf d = {0};
+	nl_buf_printf(&d, "died by signal %d (%s)", c->term_signal, sig);
+	if (r->frames.count)
+		nl_buf_printf(&d, " in %s", r->frames.v[0]);
+	/* What the child said before dying (an assertion's expression and
+	 * place), unless it is the crash handler's own line. */
+	char *line = first_line(c->stderr_text, NL_DETAIL_MAX);
+	if (line && strncmp(line, "whopper: fatal signal", 21) != 0)
+		nl_buf_printf(&d, ": %s", line);
+	free(line);
+	r->detail = d.data;
+}
+
+/* The child judged its run acceptable: "pass", or violations its
+ * configuration excuses (bitflip without checksums...), which are
+ * reported, but never fail the night. A child that exits 0 yet says new
+ * or known breaks the contract (those exit 1); its exit status is
+ * believed. */
+static void classify_accepted(struct nl_result *r, const struct child_exit *c)
+{
+	r->status = NL_PASS;
+	if (read_triage(c->j, r) != NL_LABEL_EXPECTED)
+		return;
+	r->label = NL_LABEL_EXPECTED;
+	r->signature = triage_signature(c->j);
+	if (r->signature == NULL)
+		r->signature = expected_signature(&r->reasons);
+	const char *d = first_detail(c->viol, NL_LABEL_EXPECTED);
+	r->detail = nl_strndup_utf8(d ? d : "expected violations", NL_DETAIL_MAX);
+}
+
+/* A check failed (exit 1, verdict fail): known when the triage says so,
+ * else new, under the triage's signature or one rebuilt from the
+ * violations. */
+static void classify_failed(struct nl_result *r, const struct child_exit *c)
+{
+	r->status = NL_FAIL;
+	int label = read_triage(c->j, r);
+	/* Only a triage object can excuse a failure; "expected" or "pass"
+	 * with exit 1 contradict the contract and stay new. */
+	r->label = label == NL_LABEL_KNOWN ? NL_LABEL_KNOWN : NL_LABEL_NEW;
+	r->signature = label >= 0 ? triage_signature(c->j) : NULL;
+	if (r->signature == NULL)
+		r->signature = violation_signature(c->j, c->viol, c->workload);
+	const char *d = first_detail(c->viol, r->label);
+	r->detail = nl_strndup_utf8(d ? d : "verdict fail without violations", NL_DETAIL_MAX);
+}
+
+/* Anything else (exit 3, no JSON, an unexpected status):
+ * "error:exit=N:first stderr line", with the line's numbers (pids, sizes,
+ * positions, which vary run to run) as N. */
+static void classify_error(struct nl_result *r, const struct child_exit *c)
+{
+	r->status = NL_ERROR;
+	char *line = first_line(c->stderr_text, 160);
+	struct nl_buf b = {0};
+	nl_buf_printf(&b, "error:exit=%lld:", (long long)c->exit_status);
+	bool in_digits = false;
+	for (const char *p = line ? line : "no JSON result"; *p; p++) {
+		bool digit = *p >= '0' && *p <= '9';
+		if (digit && !in_digits)
+			nl_buf_puts(&b, "N");
+		else if (!digit)
+			nl_buf_append(&b, p, 1);
+		in_digits = digit;
+	}
+	r->signature = b.data;
+	struct nl_buf d = {0};
+	nl_buf_printf(&d, "exit status %lld%s%s", (long long)c->exit_status,
+		      line ? ": " : " without a JSON result", line ? line : "");
+	r->detail = d.data;
+	free(line);
+}
+
 void nl_classify(struct nl_result *r, int64_t exit_status, int term_signal, bool timed_out,
 		 const char *stdout_text, size_t stdout_len, const char *stderr_text,
 		 const char *workload)
@@ -717,25 +885,28 @@ void nl_classify(struct nl_result *r, int64_t exit_status, int term_signal, bool
 	r->exit_code = term_signal ? -1 : (int)exit_status;
 	r->term_signal = term_signal;
 	struct nl_json *j = parse_child_json(stdout_text, stdout_len);
-	const char *verdict = nl_json_str(nl_json_get(j, "verdict"));
-	const struct nl_json *viol = nl_json_get(j, "violations");
-	if (viol && viol->type != NL_JSON_ARR)
-		viol = NULL;
-	r->verdict = dup_or_null(verdict);
+	struct child_exit c = {
+		.exit_status = exit_status,
+		.term_signal = term_signal,
+		.timed_out = timed_out,
+		.stderr_text = stderr_text,
+		.j = j,
+		.verdict = nl_json_str(nl_json_get(j, "verdict")),
+		.viol = nl_json_get(j, "violations"),
+		.workload = workload,
+	};
+	if (c.viol && c.viol->type != NL_JSON_ARR)
+		c.viol = NULL;
+	r->verdict = dup_or_null(c.verdict);
 	r->trace_hash = dup_or_null(nl_json_str(nl_json_get(j, "trace_hash")));
 	const struct nl_json *sqlite = nl_json_get(j, "sqlite");
 	r->sqlite_version = dup_or_null(nl_json_str(nl_json_get(sqlite, "version")));
 	r->sqlite_source_id = dup_or_null(nl_json_str(nl_json_get(sqlite, "source_id")));
 	nl_json_num(nl_json_get(nl_json_get(j, "timing"), "cpu_s"), &r->cpu_s);
-	r->violation_count = viol ? (uint32_t)viol->count : 0;
-	bool is_replay = r->kind == NL_KIND_REPLAY;
-	if (is_replay && !timed_out && !term_signal && exit_status == WH_EXIT_INTERNAL && verdict &&
-	    (strcmp(verdict, "pass") == 0 || strcmp(verdict, "fail") == 0) &&
-	    strstr(stderr_text, "replay diverged") != NULL) {
-		/* The recording no longer matches this binary exactly, but the
-		 * run it led to was checked: judge that. */
+	r->violation_count = c.viol ? (uint32_t)c.viol->count : 0;
+	if (replay_diverged(r, &c)) {
 		r->diverged = true;
-		exit_status = strcmp(verdict, "pass") == 0 ? WH_EXIT_PASS : WH_EXIT_FINDING;
+		c.exit_status = strcmp(c.verdict, "pass") == 0 ? WH_EXIT_PASS : WH_EXIT_FINDING;
 	}
 
 	struct nl_strv named = {0};
@@ -746,80 +917,21 @@ void nl_classify(struct nl_result *r, int64_t exit_status, int term_signal, bool
 		r->signature = wh_strdup("hang");
 		r->detail = wh_strdup("no result within --run-timeout; killed");
 	} else if (term_signal) {
-		char sig[16];
-		signal_name(term_signal, sig);
-		struct nl_buf b = {0};
-		nl_buf_printf(&b, "crash:%s", sig);
-		for (size_t i = 0; i < named.count; i++)
-			nl_buf_printf(&b, "%c%s", i ? '|' : ':', named.v[i]);
-		r->status = NL_CRASH;
-		r->signature = b.data;
-		struct nl_buf d = {0};
-		nl_buf_printf(&d, "died by signal %d (%s)", term_signal, sig);
-		if (r->frames.count)
-			nl_buf_printf(&d, " in %s", r->frames.v[0]);
-		/* What the child said before dying (an assertion's expression
-		 * and place), unless it is the crash handler's own line. */
-		char *line = first_line(stderr_text, NL_DETAIL_MAX);
-		if (line && strncmp(line, "whopper: fatal signal", 21) != 0)
-			nl_buf_printf(&d, ": %s", line);
-		free(line);
-		r->detail = d.data;
-	} else if (is_replay && exit_status == WH_EXIT_USAGE) {
+		classify_crash(r, &c, &named);
+	} else if (r->kind == NL_KIND_REPLAY && c.exit_status == WH_EXIT_USAGE) {
 		/* Refused: recorded by another whopper or SQLite version, a
 		 * changed workload, a corrupt file. Nothing was tested. */
 		r->status = NL_PASS;
 		r->stale = true;
 		char *line = first_line(stderr_text, NL_DETAIL_MAX);
 		r->detail = line ? line : wh_strdup("refused (exit status 2)");
-	} else if (exit_status == WH_EXIT_PASS && verdict && strcmp(verdict, "fail") != 0 &&
-		   strcmp(verdict, "error") != 0) {
-		/* The child judged its run acceptable: "pass", or violations
-		 * its configuration excuses (bitflip without checksums...),
-		 * which are reported, but never fail the night. A child that
-		 * exits 0 yet says new or known breaks the contract (those
-		 * exit 1); its exit status is believed. */
-		r->status = NL_PASS;
-		if (read_triage(j, r) == NL_LABEL_EXPECTED) {
-			r->label = NL_LABEL_EXPECTED;
-			r->signature = triage_signature(j);
-			if (r->signature == NULL)
-				r->signature = expected_signature(&r->reasons);
-			const char *d = first_detail(viol, NL_LABEL_EXPECTED);
-			r->detail = nl_strndup_utf8(d ? d : "expected violations", NL_DETAIL_MAX);
-		}
-	} else if (exit_status == WH_EXIT_FINDING && verdict && strcmp(verdict, "fail") == 0) {
-		r->status = NL_FAIL;
-		int label = read_triage(j, r);
-		/* Only a triage object can excuse a failure; "expected" or
-		 * "pass" with exit 1 contradict the contract and stay new. */
-		r->label = label == NL_LABEL_KNOWN ? NL_LABEL_KNOWN : NL_LABEL_NEW;
-		r->signature = label >= 0 ? triage_signature(j) : NULL;
-		if (r->signature == NULL)
-			r->signature = violation_signature(j, viol, workload);
-		const char *d = first_detail(viol, r->label);
-		r->detail = nl_strndup_utf8(d ? d : "verdict fail without violations", NL_DETAIL_MAX);
+	} else if (c.exit_status == WH_EXIT_PASS && c.verdict && strcmp(c.verdict, "fail") != 0 &&
+		   strcmp(c.verdict, "error") != 0) {
+		classify_accepted(r, &c);
+	} else if (c.exit_status == WH_EXIT_FINDING && c.verdict && strcmp(c.verdict, "fail") == 0) {
+		classify_failed(r, &c);
 	} else {
-		r->status = NL_ERROR;
-		char *line = first_line(stderr_text, 160);
-		struct nl_buf b = {0};
-		nl_buf_printf(&b, "error:exit=%lld:", (long long)exit_status);
-		/* Numbers in messages (pids, sizes, positions) vary run to run. */
-		bool in_digits = false;
-		for (const char *p = line ? line : "no JSON result"; *p; p++) {
-			bool digit = *p >= '0' && *p <= '9';
-			if (digit && !in_digits)
-				nl_buf_puts(&b, "N");
-			else if (!digit)
-				nl_buf_append(&b, p, 1);
-			in_digits = digit;
-		}
-		r->signature = b.data;
-		struct nl_buf d = {0};
-		nl_buf_printf(&d, "exit status %lld%s%s", (long long)exit_status,
-			      line ? ": " : " without a JSON result", line ? line : "");
-		r->detail = d.data;
-		free(line);
+		classify_error(r, &c);
 	}
 	if (r->status != NL_PASS && r->status != NL_FAIL)
 		r->label = NL_LABEL_NEW; /* nothing vouches for a crash, hang or error */

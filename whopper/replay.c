@@ -276,6 +276,8 @@ void replay_file_free(struct replay_file *rf)
 /* Reading                                                          */
 /* ---------------------------------------------------------------- */
 
+/* A replay file being read: the whole file, where the reader is in it,
+ * and what the lines read so far imply about the next one. */
 struct reader {
 	const char *path;
 	char *buf;       /* whole file */
@@ -284,6 +286,12 @@ struct reader {
 	int line;        /* 1-based number of the line last read */
 	char *err;
 	size_t err_len;
+	uint64_t h;              /* FNV-1a of every line before the checksum line */
+	bool have_checksum;      /* the checksum line was read */
+	int stage;               /* header lines seen, in order (5: all) */
+	int ident_seen;          /* optional identity lines seen, in order */
+	struct wh_track *track;  /* the track whose values are being read */
+	uint64_t track_left;     /* values it still declares */
 };
 
 static int rd_error(struct reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -376,203 +384,250 @@ static bool starts(const char *line, const char *key, const char **rest)
 	return true;
 }
 
-int replay_read(const char *path, struct replay_file *rf, char *err, size_t err_len)
+/* The whole file into r->buf, NUL-terminated. 0, or 2 with the message
+ * in r->err (a file that cannot be opened, or binary content). */
+static int rd_slurp(struct reader *r)
 {
-	replay_file_init(rf);
-	struct reader r = {.path = path, .err = err, .err_len = err_len};
-	FILE *f = fopen(path, "rb");
+	FILE *f = fopen(r->path, "rb");
 	if (f == NULL) {
-		snprintf(err, err_len, "%s: cannot open: %s", path, strerror(errno));
+		snprintf(r->err, r->err_len, "%s: cannot open: %s", r->path, strerror(errno));
 		return 2;
 	}
 	size_t cap = 1 << 16;
-	r.buf = wh_malloc(cap);
+	r->buf = wh_malloc(cap);
 	size_t n;
-	while ((n = fread(r.buf + r.len, 1, cap - r.len - 1, f)) > 0) {
-		r.len += n;
-		if (cap - r.len - 1 == 0) {
+	while ((n = fread(r->buf + r->len, 1, cap - r->len - 1, f)) > 0) {
+		r->len += n;
+		if (cap - r->len - 1 == 0) {
 			WH_ASSERT(cap < ((size_t)1 << 40));
 			cap *= 2;
-			r.buf = wh_realloc(r.buf, cap);
+			r->buf = wh_realloc(r->buf, cap);
 		}
 	}
 	fclose(f);
-	r.buf[r.len] = '\0';
-	if (memchr(r.buf, '\0', r.len) != NULL) {
-		free(r.buf);
-		snprintf(err, err_len, "%s:1: not a whopper replay file (binary content)", path);
+	r->buf[r->len] = '\0';
+	if (memchr(r->buf, '\0', r->len) != NULL) {
+		free(r->buf);
+		r->buf = NULL;
+		snprintf(r->err, r->err_len, "%s:1: not a whopper replay file (binary content)",
+			 r->path);
 		return 2;
 	}
+	return 0;
+}
 
+/* The checksum line (rest: its value), which must match the lines
+ * before it and be the last line. 0 or 2. */
+static int rd_checksum(struct reader *r, const char *rest)
+{
+	uint64_t want;
 	int rc = 0;
-	uint64_t h = WH_FNV1A_BASIS_V0;
-	bool have_checksum = false;
-	struct wh_track *track = NULL;
-	uint64_t track_left = 0;
-	char *line;
-	int stage = 0; /* header lines seen, in order */
-	int ident_seen = 0; /* optional identity lines seen, in order */
-	static const char *const header[] = {"whopper-replay", "whopper-version", "whopper-commit",
-					     "sqlite-version", "workload"};
-	while (rc == 0 && (line = rd_line(&r)) != NULL) {
-		const char *rest;
-		size_t line_len = strlen(line);
-		if (starts(line, "checksum", &rest)) {
-			uint64_t want;
-			if (!parse_hex64(rest, &want))
-				rc = rd_error(&r, "malformed checksum");
-			else if (want != wh_mix64(h))
-				rc = rd_error(&r, "checksum mismatch: the file is corrupt");
-			have_checksum = true;
-			if (rc == 0 && rd_line(&r) != NULL)
-				rc = rd_error(&r, "data after the checksum");
-			break;
-		}
-		h = wh_fnv1a_byte(wh_fnv1a(h, line, line_len), '\n');
+	if (!parse_hex64(rest, &want))
+		rc = rd_error(r, "malformed checksum");
+	else if (want != wh_mix64(r->h))
+		rc = rd_error(r, "checksum mismatch: the file is corrupt");
+	r->have_checksum = true;
+	if (rc == 0 && rd_line(r) != NULL)
+		rc = rd_error(r, "data after the checksum");
+	return rc;
+}
 
-		if (track_left > 0) {
-			char *save = NULL;
-			for (char *tok = strtok_r(line, " ", &save); tok && rc == 0;
-			     tok = strtok_r(NULL, " ", &save)) {
-				uint64_t v;
-				if (track_left == 0)
-					rc = rd_error(&r, "more values than the track declares");
-				else if (!parse_hex64(tok, &v))
-					rc = rd_error(&r, "malformed value '%s'", tok);
-				else {
-					wh_track_push(track, v);
-					track_left--;
-				}
-			}
-			continue;
-		}
-		/* The target's identity: optional lines, in this order, after
-		 * sqlite-version (files before them have none). */
-		static const char *const ident[] = {"sqlite-source-id", "sqlite-options",
-						    "sqlite-library"};
-		int ident_at = -1;
-		for (int k = 0; stage == 4 && k < 3; k++)
-			if (starts(line, ident[k], &rest))
-				ident_at = k;
-		if (ident_at >= 0) {
-			if (ident_at < ident_seen) {
-				rc = rd_error(&r, "'%s' out of order", ident[ident_at]);
-				break;
-			}
-			ident_seen = ident_at + 1;
-			char *dst = ident_at == 0   ? rf->sqlite_source_id
-				    : ident_at == 1 ? rf->sqlite_options
-						    : rf->sqlite_library;
-			size_t cap = ident_at == 0   ? sizeof rf->sqlite_source_id
-				     : ident_at == 1 ? sizeof rf->sqlite_options
-						     : sizeof rf->sqlite_library;
-			uint64_t opt;
-			if (strlen(rest) >= cap || (ident_at == 1 && !parse_hex64(rest, &opt))) {
-				rc = rd_error(&r, "malformed %s line", ident[ident_at]);
-				break;
-			}
-			snprintf(dst, cap, "%s", rest);
-			continue;
-		}
-		if (stage < 5) {
-			if (!starts(line, header[stage], &rest)) {
-				rc = rd_error(&r, stage == 0 ? "not a whopper replay file"
-							     : "expected '%s'", header[stage]);
-				break;
-			}
-			switch (stage) {
-			case 0:
-				if (strtol(rest, NULL, 10) != REPLAY_FORMAT ||
-				    strspn(rest, "0123456789") != strlen(rest))
-					rc = rd_error(&r, "replay format %s is not supported (this whopper reads format %d)",
-						      rest, REPLAY_FORMAT);
-				break;
-			case 1:
-				snprintf(rf->whopper_version, sizeof rf->whopper_version, "%s", rest);
-				break;
-			case 2:
-				snprintf(rf->whopper_commit, sizeof rf->whopper_commit, "%s", rest);
-				break;
-			case 3:
-				snprintf(rf->sqlite_version, sizeof rf->sqlite_version, "%s", rest);
-				/* Only what the file says: a file without
-				 * identity lines is compared by version. */
-				rf->sqlite_source_id[0] = '\0';
-				rf->sqlite_options[0] = '\0';
-				rf->sqlite_library[0] = '\0';
-				break;
-			case 4: {
-				char name[128];
-				char hash[32];
-				if (sscanf(rest, "%127s %31s", name, hash) != 2 ||
-				    !parse_hex64(hash, &rf->workload_hash))
-					rc = rd_error(&r, "malformed workload line");
-				else
-					snprintf(rf->workload, sizeof rf->workload, "%s", name);
-				break;
-			}
-			}
-			stage++;
-			continue;
-		}
-		if (starts(line, "arg", &rest)) {
-			char arg[1024];
-			if (!unescape_arg(rest, arg, sizeof arg)) {
-				rc = rd_error(&r, "malformed argument");
-				break;
-			}
-			rf->argv = wh_realloc(rf->argv, ((size_t)rf->argc + 2) * sizeof *rf->argv);
-			rf->argv[rf->argc++] = wh_strdup(arg);
-			rf->argv[rf->argc] = NULL;
-		} else if (starts(line, "trace-hash", &rest)) {
-			if (!parse_hex64(rest, &rf->trace_hash))
-				rc = rd_error(&r, "malformed trace hash");
-		} else if (starts(line, "verdict", &rest)) {
-			snprintf(rf->verdict, sizeof rf->verdict, "%s", rest);
-		} else if (starts(line, "signature", &rest)) {
-			snprintf(rf->signature, sizeof rf->signature, "%s",
-				 strcmp(rest, "-") == 0 ? "" : rest);
-		} else if (starts(line, "setup", &rest)) {
-			if (!read_setup_line(rf, rest)) {
-				rc = rd_error(&r, "malformed setup line");
-				break;
-			}
-		} else if (starts(line, "skip", &rest)) {
-			unsigned t, k;
-			char extra;
-			if (sscanf(rest, "%u %u %c", &t, &k, &extra) != 2) {
-				rc = rd_error(&r, "malformed skip line");
-				break;
-			}
-			rf->skips = wh_realloc(rf->skips, (rf->skip_count + 1) * sizeof *rf->skips);
-			rf->skips[rf->skip_count].txn = t;
-			rf->skips[rf->skip_count].stmt = k;
-			rf->skip_count++;
-		} else if (starts(line, "track", &rest)) {
-			unsigned long long id, count;
-			char extra;
-			if (sscanf(rest, "%llu %llu %c", &id, &count, &extra) != 2 ||
-			    count > (1ULL << 32)) {
-				rc = rd_error(&r, "malformed track line");
-				break;
-			}
-			for (uint32_t i = 0; i < rf->tape.track_count; i++)
-				if (rf->tape.tracks[i].stream == id)
-					rc = rd_error(&r, "track %llu appears twice", id);
-			if (rc == 0 && rf->tape.track_count >= WH_TAPE_MAX_TRACKS)
-				rc = rd_error(&r, "too many tracks");
-			if (rc != 0)
-				break;
-			track = wh_tape_track(&rf->tape, id);
-			track_left = count;
-		} else {
-			rc = rd_error(&r, "unexpected line");
+/* A line of hex values of the current track; no more than it declared.
+ * 0 or 2. */
+static int rd_track_values(struct reader *r, char *line)
+{
+	WH_ASSERT(r->track != NULL && r->track_left > 0);
+	int rc = 0;
+	char *save = NULL;
+	for (char *tok = strtok_r(line, " ", &save); tok && rc == 0;
+	     tok = strtok_r(NULL, " ", &save)) {
+		uint64_t v;
+		if (r->track_left == 0)
+			rc = rd_error(r, "more values than the track declares");
+		else if (!parse_hex64(tok, &v))
+			rc = rd_error(r, "malformed value '%s'", tok);
+		else {
+			wh_track_push(r->track, v);
+			r->track_left--;
 		}
 	}
-	if (rc == 0 && track_left > 0)
+	return rc;
+}
+
+/* The target's identity (engine/sqlapi.h): optional lines, in this order,
+ * after sqlite-version (files before them have none). 1 when line is
+ * one (rc set), 0 when not. */
+static int rd_identity(struct reader *r, const char *line, struct replay_file *rf, int *rc)
+{
+	static const char *const ident[] = {"sqlite-source-id", "sqlite-options",
+					    "sqlite-library"};
+	const char *rest = NULL;
+	int at = -1;
+	for (int k = 0; r->stage == 4 && k < 3; k++)
+		if (starts(line, ident[k], &rest))
+			at = k;
+	if (at < 0)
+		return 0;
+	if (at < r->ident_seen) {
+		*rc = rd_error(r, "'%s' out of order", ident[at]);
+		return 1;
+	}
+	r->ident_seen = at + 1;
+	char *dst = at == 0 ? rf->sqlite_source_id : at == 1 ? rf->sqlite_options : rf->sqlite_library;
+	size_t cap = at == 0   ? sizeof rf->sqlite_source_id
+		     : at == 1 ? sizeof rf->sqlite_options
+			       : sizeof rf->sqlite_library;
+	uint64_t opt;
+	if (strlen(rest) >= cap || (at == 1 && !parse_hex64(rest, &opt)))
+		*rc = rd_error(r, "malformed %s line", ident[at]);
+	else
+		snprintf(dst, cap, "%s", rest);
+	return 1;
+}
+
+/* The next of the five header lines, which come first and in order. 0
+ * or 2. */
+static int rd_header(struct reader *r, const char *line, struct replay_file *rf)
+{
+	static const char *const header[] = {"whopper-replay", "whopper-version", "whopper-commit",
+					     "sqlite-version", "workload"};
+	WH_ASSERT(r->stage >= 0 && r->stage < 5);
+	const char *rest;
+	int rc = 0;
+	if (!starts(line, header[r->stage], &rest))
+		return rd_error(r, r->stage == 0 ? "not a whopper replay file" : "expected '%s'",
+				header[r->stage]);
+	switch (r->stage) {
+	case 0:
+		if (strtol(rest, NULL, 10) != REPLAY_FORMAT ||
+		    strspn(rest, "0123456789") != strlen(rest))
+			rc = rd_error(r, "replay format %s is not supported (this whopper reads format %d)",
+				      rest, REPLAY_FORMAT);
+		break;
+	case 1:
+		snprintf(rf->whopper_version, sizeof rf->whopper_version, "%s", rest);
+		break;
+	case 2:
+		snprintf(rf->whopper_commit, sizeof rf->whopper_commit, "%s", rest);
+		break;
+	case 3:
+		snprintf(rf->sqlite_version, sizeof rf->sqlite_version, "%s", rest);
+		/* Only what the file says: a file without identity lines is
+		 * compared by version. */
+		rf->sqlite_source_id[0] = '\0';
+		rf->sqlite_options[0] = '\0';
+		rf->sqlite_library[0] = '\0';
+		break;
+	case 4: {
+		char name[128];
+		char hash[32];
+		if (sscanf(rest, "%127s %31s", name, hash) != 2 ||
+		    !parse_hex64(hash, &rf->workload_hash))
+			rc = rd_error(r, "malformed workload line");
+		else
+			snprintf(rf->workload, sizeof rf->workload, "%s", name);
+		break;
+	}
+	}
+	r->stage++;
+	return rc;
+}
+
+/* "skip TXN STMT": a statement the shrinker removed. 0 or 2. */
+static int rd_skip(struct reader *r, const char *rest, struct replay_file *rf)
+{
+	unsigned t, k;
+	char extra;
+	if (sscanf(rest, "%u %u %c", &t, &k, &extra) != 2)
+		return rd_error(r, "malformed skip line");
+	rf->skips = wh_realloc(rf->skips, (rf->skip_count + 1) * sizeof *rf->skips);
+	rf->skips[rf->skip_count].txn = t;
+	rf->skips[rf->skip_count].stmt = k;
+	rf->skip_count++;
+	return 0;
+}
+
+/* "track ID COUNT": a new track (each stream at most once), whose COUNT
+ * values the following lines hold. 0 or 2. */
+static int rd_track(struct reader *r, const char *rest, struct replay_file *rf)
+{
+	unsigned long long id, count;
+	char extra;
+	if (sscanf(rest, "%llu %llu %c", &id, &count, &extra) != 2 || count > (1ULL << 32))
+		return rd_error(r, "malformed track line");
+	int rc = 0;
+	for (uint32_t i = 0; i < rf->tape.track_count; i++)
+		if (rf->tape.tracks[i].stream == id)
+			rc = rd_error(r, "track %llu appears twice", id);
+	if (rc == 0 && rf->tape.track_count >= WH_TAPE_MAX_TRACKS)
+		rc = rd_error(r, "too many tracks");
+	if (rc != 0)
+		return rc;
+	r->track = wh_tape_track(&rf->tape, id);
+	r->track_left = count;
+	return 0;
+}
+
+/* A line after the header: an argument, the recorded outcome, a line of
+ * setup, a skip or the start of a track. 0 or 2. */
+static int rd_record(struct reader *r, const char *line, struct replay_file *rf)
+{
+	const char *rest;
+	if (starts(line, "arg", &rest)) {
+		char arg[1024];
+		if (!unescape_arg(rest, arg, sizeof arg))
+			return rd_error(r, "malformed argument");
+		rf->argv = wh_realloc(rf->argv, ((size_t)rf->argc + 2) * sizeof *rf->argv);
+		rf->argv[rf->argc++] = wh_strdup(arg);
+		rf->argv[rf->argc] = NULL;
+	} else if (starts(line, "trace-hash", &rest)) {
+		if (!parse_hex64(rest, &rf->trace_hash))
+			return rd_error(r, "malformed trace hash");
+	} else if (starts(line, "verdict", &rest)) {
+		snprintf(rf->verdict, sizeof rf->verdict, "%s", rest);
+	} else if (starts(line, "signature", &rest)) {
+		snprintf(rf->signature, sizeof rf->signature, "%s", strcmp(rest, "-") == 0 ? "" : rest);
+	} else if (starts(line, "setup", &rest)) {
+		if (!read_setup_line(rf, rest))
+			return rd_error(r, "malformed setup line");
+	} else if (starts(line, "skip", &rest)) {
+		return rd_skip(r, rest, rf);
+	} else if (starts(line, "track", &rest)) {
+		return rd_track(r, rest, rf);
+	} else {
+		return rd_error(r, "unexpected line");
+	}
+	return 0;
+}
+
+int replay_read(const char *path, struct replay_file *rf, char *err, size_t err_len)
+{
+	replay_file_init(rf);
+	struct reader r = {.path = path, .err = err, .err_len = err_len, .h = WH_FNV1A_BASIS_V0};
+	int rc = rd_slurp(&r);
+	if (rc != 0)
+		return rc;
+	char *line;
+	while (rc == 0 && (line = rd_line(&r)) != NULL) {
+		const char *rest;
+		if (starts(line, "checksum", &rest)) {
+			rc = rd_checksum(&r, rest);
+			break;
+		}
+		r.h = wh_fnv1a_byte(wh_fnv1a(r.h, line, strlen(line)), '\n');
+		if (r.track_left > 0)
+			rc = rd_track_values(&r, line);
+		else if (rd_identity(&r, line, rf, &rc))
+			continue;
+		else if (r.stage < 5)
+			rc = rd_header(&r, line, rf);
+		else
+			rc = rd_record(&r, line, rf);
+	}
+	if (rc == 0 && r.track_left > 0)
 		rc = rd_error(&r, "truncated: a track is missing %llu values",
-			      (unsigned long long)track_left);
-	if (rc == 0 && !have_checksum)
+			      (unsigned long long)r.track_left);
+	if (rc == 0 && !r.have_checksum)
 		rc = rd_error(&r, "truncated: no checksum line");
 	if (rc == 0 && rf->argc == 0)
 		rc = rd_error(&r, "no run arguments");

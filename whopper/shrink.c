@@ -364,6 +364,8 @@ struct txn_info {
 	uint64_t begin_event, end_event;
 	enum hist_outcome outcome;
 	int64_t commit_index;
+	uint64_t visible_event;
+	bool commit_hint;
 };
 
 struct run_info {
@@ -377,6 +379,9 @@ struct run_info {
 	bool ranges_ok;           /* tape ranges known for every txn */
 	uint64_t first_crash;     /* event of the first crash or reopen,
 				     UINT64_MAX when none */
+	uint64_t *opened_pick;    /* per connection: the pick log's length
+				     when it first finished opening
+				     (UINT64_MAX: never opened) */
 	char primary_kind[64];    /* first finding or unexplained violation */
 	bool same_bug;            /* primary_kind is one the bug_match counts */
 };
@@ -385,6 +390,7 @@ static void info_free(struct run_info *info)
 {
 	free(info->txns);
 	free(info->actions);
+	free(info->opened_pick);
 	memset(info, 0, sizeof *info);
 }
 
@@ -626,6 +632,8 @@ static void inspect_search(void *ctx, const struct run_opts *o, const struct wor
 		ti->end_event = t->end_event;
 		ti->outcome = t->outcome;
 		ti->commit_index = t->commit_index;
+		ti->visible_event = t->visible_event;
+		ti->commit_hint = t->commit_hint;
 		while (sk < c->skip_count && c->skips[sk].txn < i)
 			sk++;
 		uint32_t action = 0;
@@ -642,6 +650,11 @@ static void inspect_search(void *ctx, const struct run_opts *o, const struct wor
 	WH_ASSERT_EQ(off, total);
 	info->action_count = off;
 	info->ranges_ok = assign_ranges(info, h, e->log);
+	uint32_t cc = e->log->conn_count;
+	info->opened_pick = wh_malloc((cc ? cc : 1) * sizeof *info->opened_pick);
+	for (uint32_t i = 0; i < cc; i++)
+		info->opened_pick[i] =
+			e->log->opened_seen[i] ? e->log->opened[2 * (size_t)cc + i] : UINT64_MAX;
 }
 
 /* ------------------------------------------------------------------ */
@@ -830,9 +843,11 @@ static void remap_skips(const struct cand *best, struct cand *c, const uint32_t 
 /* A copy of the best tape without the transactions listed (by id,
  * ascending): their workload and latency draws, and their entries of the
  * pick log. What stays keeps its order, so the surviving events of every
- * connection run in the same relative order as before (sched.h). */
+ * connection run in the same relative order as before (sched.h). With
+ * drop_opens, each connection's picks of its opening go too: a run from
+ * a collapsed prefix opens off the log. */
 static void tape_without_txns(const struct shrinker *sh, const uint32_t *ids, uint32_t n,
-			      struct wh_tape *dst)
+			      bool drop_opens, struct wh_tape *dst)
 {
 	const struct run_info *info = &sh->best_info;
 	const struct wh_tape *src = &sh->best.tape;
@@ -864,12 +879,16 @@ static void tape_without_txns(const struct shrinker *sh, const uint32_t *ids, ui
 				if (!picks || sched_pick_owner(s->values[k]) == ti->conn)
 					drop[k] = true;
 		}
+		for (uint64_t k = 0; drop_opens && s->stream == WH_STREAM_PICKS && k < s->count; k++) {
+			int o = sched_pick_owner(s->values[k]);
+			if (o >= 0 && (uint32_t)o < cc && k < info->opened_pick[o])
+				drop[k] = true;
+		}
 		for (uint64_t k = 0; k < s->count; k++)
 			if (!drop[k])
 				wh_track_push(d, s->values[k]);
 		free(drop);
 	}
-	(void)cc;
 }
 
 /* A copy of the best tape without the connections marked in `gone`
@@ -957,9 +976,11 @@ static void cand_to_replay(const struct shrinker *sh, const struct cand *c,
 
 struct prefix_cut {
 	uint64_t start;    /* window start: the event the kept part begins at */
-	uint32_t *ids;     /* transactions that ended before it, ascending */
+	uint32_t *ids;     /* transactions that began before it, ascending */
 	uint32_t n;
-	uint64_t commits;  /* of which committed: commit positions 0..commits-1 */
+	uint32_t *apply;   /* of which those whose effects the setup holds,
+			      in the order they became visible */
+	uint32_t apply_count;
 	char *setup;       /* the state they built (shrink_setup.c) */
 };
 
@@ -968,18 +989,40 @@ static int u64_cmp(const void *a, const void *b)
 	return cmp_u64(*(const uint64_t *)a, *(const uint64_t *)b);
 }
 
+/* When a transaction's effects became visible to others: the order the
+ * commit order follows (history.h: visible_event, else end_event). */
+static uint64_t visible_key(const struct txn_info *ti)
+{
+	return ti->visible_event != 0 ? ti->visible_event : ti->end_event;
+}
+
+/* Whether the setup takes a removed transaction's effects: a commit, or
+ * an indeterminate one whose commit point the driver saw pass (its hint;
+ * a guess, but the candidate is judged by running it like every other). */
+static bool takes_effects(const struct txn_info *ti)
+{
+	return ti->outcome == HIST_COMMITTED || (ti->outcome == HIST_INDETERMINATE && ti->commit_hint);
+}
+
+static const struct run_info *apply_sort_info;
+
+static int apply_cmp(const void *a, const void *b)
+{
+	const struct txn_info *x = &apply_sort_info->txns[*(const uint32_t *)a];
+	const struct txn_info *y = &apply_sort_info->txns[*(const uint32_t *)b];
+	return cmp_u64(visible_key(x), visible_key(y));
+}
+
 /* The transactions a cut at window start `start` removes - every one
  * that began before it, or with keep_open only those that also ended
  * before it (a transaction cannot be half kept: one still open at the
  * start either goes whole or runs again whole from the start of the
  * window; which keeps the race is found by trying) - when they can be
- * folded into a
- * setup: every one of them ended (committed or rolled back: an
- * indeterminate commit has no single serial effect), no crash or reopen
- * came before the window (the state would then depend on what the power
- * loss kept), and their commits are exactly the first ones of the commit
- * order, so the serial state after them is what the kept transactions
- * start from. */
+ * folded into a setup: every one of them ended, no crash or reopen came
+ * before the window (the state would then depend on what the power loss
+ * kept), and every commit that stays became visible after every effect
+ * the setup takes, so the serial state the setup holds is where the kept
+ * transactions start from. */
 static bool prefix_cut_plan(const struct run_info *info, uint64_t start, bool keep_open,
 			    struct prefix_cut *cut)
 {
@@ -987,33 +1030,52 @@ static bool prefix_cut_plan(const struct run_info *info, uint64_t start, bool ke
 	cut->start = start;
 	if (info->first_crash < start)
 		return false;
-	uint64_t max_commit = 0;
+	uint64_t last_applied = 0;
+	bool *gone = wh_calloc(info->txn_count ? info->txn_count : 1, sizeof *gone);
 	cut->ids = wh_malloc((info->txn_count ? info->txn_count : 1) * sizeof *cut->ids);
-	for (uint32_t i = 0; i < info->txn_count; i++) {
+	cut->apply = wh_malloc((info->txn_count ? info->txn_count : 1) * sizeof *cut->apply);
+	bool ok = true;
+	for (uint32_t i = 0; i < info->txn_count && ok; i++) {
 		const struct txn_info *ti = &info->txns[i];
 		if (ti->begin_event >= start ||
 		    (keep_open && (ti->outcome == HIST_RUNNING || ti->end_event >= start)))
 			continue;
-		if (ti->outcome == HIST_RUNNING)
-			return false;
-		if (ti->outcome == HIST_INDETERMINATE)
-			return false;
-		if (ti->outcome == HIST_COMMITTED) {
-			cut->commits++;
-			if ((uint64_t)ti->commit_index + 1 > max_commit)
-				max_commit = (uint64_t)ti->commit_index + 1;
-		}
+		ok = ti->outcome != HIST_RUNNING;
+		gone[i] = true;
 		cut->ids[cut->n++] = i;
+		if (takes_effects(ti)) {
+			cut->apply[cut->apply_count++] = i;
+			if (visible_key(ti) > last_applied)
+				last_applied = visible_key(ti);
+		}
 	}
-	return cut->n > 0 && max_commit == cut->commits;
+	for (uint32_t i = 0; i < info->txn_count && ok; i++)
+		if (!gone[i] && info->txns[i].outcome == HIST_COMMITTED &&
+		    visible_key(&info->txns[i]) < last_applied)
+			ok = false;
+	free(gone);
+	if (!ok || cut->n == 0)
+		return false;
+	apply_sort_info = info;
+	qsort(cut->apply, cut->apply_count, sizeof *cut->apply, apply_cmp);
+	apply_sort_info = NULL;
+	return true;
 }
 
-/* By commits folded in, then by transactions removed. */
+static void prefix_cut_free(struct prefix_cut *c)
+{
+	free(c->ids);
+	free(c->apply);
+	free(c->setup);
+	memset(c, 0, sizeof *c);
+}
+
+/* By effects folded in, then by transactions removed. */
 static int prefix_cut_cmp(const void *a, const void *b)
 {
 	const struct prefix_cut *x = a, *y = b;
-	if (x->commits != y->commits)
-		return cmp_u64(x->commits, y->commits);
+	if (x->apply_count != y->apply_count)
+		return cmp_u64(x->apply_count, y->apply_count);
 	return cmp_u64(x->n, y->n);
 }
 
@@ -1036,35 +1098,27 @@ static void inspect_prefix(void *ctx, const struct run_opts *o, const struct wor
 	for (uint32_t i = 0; i < o->cfg.pragma_count && np < 2 * WORLD_MAX_PRAGMAS; i++)
 		pragmas[np++] = o->cfg.pragmas[i];
 	struct shrink_cut *sc = wh_calloc(p->n ? p->n : 1, sizeof *sc);
-	for (uint32_t k = 0; k < p->n; k++)
-		sc[k].commits = p->cuts[k].commits;
+	for (uint32_t k = 0; k < p->n; k++) {
+		sc[k].apply = p->cuts[k].apply;
+		sc[k].apply_count = p->cuts[k].apply_count;
+	}
 	shrink_setup_build(res->history.setup_sql, pragmas, np, &res->history, sc, p->n);
 	for (uint32_t k = 0; k < p->n; k++)
 		p->cuts[k].setup = sc[k].setup;
 	free(sc);
 }
 
-/* Pass 2: replace the transactions before a window at the end of the
- * run by a setup holding what they committed, so that the repro is a
- * short setup plus the transactions that race. The window starts where
- * one of the last-begun transactions began; the smallest window is tried
- * first. Each cut's transactions leave the tape as in the transaction
- * pass, so the kept ones run in the same relative order. */
-static bool pass_prefix(struct shrinker *sh)
+/* Window starts: begins of transactions, from the end of the run
+ * backwards, the first valid one at or before the 1st, 2nd, 4th, 7th,
+ * 11th... begin from the end (steps growing by half): the biggest cuts
+ * first, a few tries. Whether a cut keeps the failure is not monotone in
+ * its size, so the ladder is dense. Returns how many cuts it filled. */
+static uint32_t prefix_cuts_list(const struct run_info *info, struct prefix_cut *cuts)
 {
-	const struct run_info *info = &sh->best_info;
-	if (!info->ranges_ok || info->txn_count < 2)
-		return false;
-	/* Window starts: begins of transactions, from the end of the run
-	 * backwards, the first valid one at or before the 1st, 2nd, 4th,
-	 * 7th, 11th... begin from the end (steps growing by half): the
-	 * biggest cuts first, a few tries. Whether a cut keeps the failure
-	 * is not monotone in its size, so the ladder is dense. */
 	uint64_t *begins = wh_malloc(info->txn_count * sizeof *begins);
 	for (uint32_t i = 0; i < info->txn_count; i++)
 		begins[i] = info->txns[i].begin_event;
 	qsort(begins, info->txn_count, sizeof *begins, u64_cmp);
-	struct prefix_cut cuts[PREFIX_RUNGS];
 	uint32_t n = 0;
 	uint32_t step = 1;
 	for (uint32_t q = info->txn_count; q-- > 1 && n < PREFIX_RUNGS;) {
@@ -1078,17 +1132,34 @@ static bool pass_prefix(struct shrinker *sh)
 				cuts[n++] = c;
 				found = true;
 			} else {
-				free(c.ids);
+				prefix_cut_free(&c);
 			}
 		}
 		while (found && info->txn_count - q >= step)
 			step += step / 2 + 1;
 	}
 	free(begins);
+	return n;
+}
+
+/* Pass 2: replace the transactions before a window at the end of the
+ * run by a setup holding what they committed, so that the repro is a
+ * short setup plus the transactions that race. The window starts where
+ * one of the last-begun transactions began; the smallest window is tried
+ * first. Each cut's transactions leave the tape as in the transaction
+ * pass, so the kept ones run in the same relative order. */
+static bool pass_prefix(struct shrinker *sh)
+{
+	const struct run_info *info = &sh->best_info;
+	if (!info->ranges_ok || info->txn_count < 2)
+		return false;
+	struct prefix_cut cuts[PREFIX_RUNGS];
+	uint32_t n = prefix_cuts_list(info, cuts);
 	if (n == 0)
 		return false;
-	/* The shrink_setup_build walk wants the cuts by commits, ascending;
-	 * they are tried from the last, the biggest. */
+	/* Smallest setups first (shrink_setup_build then mostly goes on
+	 * from the previous cut's state); they are tried from the last, the
+	 * biggest. */
 	qsort(cuts, n, sizeof *cuts, prefix_cut_cmp);
 	struct prefix_ctx pc = {.cuts = cuts, .n = n};
 	struct run_opts o = sh->opts;
@@ -1121,11 +1192,10 @@ static bool pass_prefix(struct shrinker *sh)
 			c->setup = NULL;
 			cand.txn_count = cand.txn_count > c->n ? cand.txn_count - c->n : 1;
 			remap_skips(&sh->best, &cand, c->ids, c->n);
-			tape_without_txns(sh, c->ids, c->n, &cand.tape);
+			tape_without_txns(sh, c->ids, c->n, true, &cand.tape);
 			any = try_candidate(sh, &cand);
 		}
-		free(c->setup);
-		free(c->ids);
+		prefix_cut_free(c);
 	}
 	return any;
 }
@@ -1293,7 +1363,7 @@ static bool remove_txns(struct shrinker *sh, const struct item *items, uint32_t 
 		cand_copy_meta(&c, &sh->best);
 		c.txn_count = c.txn_count > n ? c.txn_count - n : 1;
 		remap_skips(&sh->best, &c, ids, n);
-		tape_without_txns(sh, ids, n, &c.tape);
+		tape_without_txns(sh, ids, n, false, &c.tape);
 		free(ids);
 		if (try_candidate(sh, &c))
 			return true;

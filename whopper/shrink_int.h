@@ -59,17 +59,23 @@ char *shrink_inline_sql(const struct hist_stmt *s, char *buf, size_t cap);
  * (truncated to cap). Returns buf. */
 char *shrink_rows_text(const struct hist_stmt *s, char *buf, size_t cap);
 
-/* A collapsed prefix (shrink_setup.c): the state after the first
- * `commits` committed transactions, as setup SQL. */
+/* A collapsed prefix (shrink_setup.c): the state after some of a run's
+ * transactions, as setup SQL. */
 struct shrink_cut {
-	uint64_t commits; /* in: committed transactions folded in */
-	char *setup;      /* out: owned by the caller; NULL when the state
-			     could not be rebuilt */
+	const uint32_t *apply; /* in: history ids of the transactions whose
+				  effects the setup holds, in the order to
+				  apply them (borrowed) */
+	uint32_t apply_count;
+	char *setup;           /* out: owned by the caller; NULL when the
+				  state could not be rebuilt */
 };
 
-/* Fill each cut's setup (cuts ascending by commits): base_setup, then
- * the committed transactions of h in commit order, run serially on a
- * private in-memory database after the given pragmas ("NAME=VALUE"). */
+/* Fill each cut's setup: base_setup, then the cut's transactions run
+ * serially on a private in-memory database after the given pragmas
+ * ("NAME=VALUE"). A committed transaction replays its statements that
+ * succeeded; an indeterminate one also those whose outcome was uncertain
+ * (history.h: HIST_STMT_UNCERTAIN). A cut whose list extends the
+ * previous one's goes on from that state. */
 void shrink_setup_build(const char *base_setup, const char *const *pragmas,
 			uint32_t pragma_count, const struct history *h, struct shrink_cut *cuts,
 			uint32_t cut_count);

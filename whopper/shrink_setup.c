@@ -8,14 +8,16 @@
  * rest from a setup that recreates what those transactions committed.
  * This file computes that setup: on a private in-memory database of the
  * linked SQLite it runs the run's setup, then the statements of the
- * committed transactions in commit order with their bound values, and at
- * each requested cut writes the database out as plain SQL (a dump): the
+ * transactions the cut folds in (shrink.c chooses them: the committed
+ * ones, and indeterminate ones whose commit point the driver saw pass),
+ * in the order their commits became visible, with their bound values,
+ * and at each cut writes the database out as plain SQL (a dump): the
  * CREATE TABLE statements, one INSERT per table with a row per line,
  * then indexes, triggers and views, then the sqlite_sequence and
  * sqlite_stat1 contents and the user_version.
  *
- * The serial replay is the same order the oracle's reference uses, so
- * the dump is the state the oracle would have after those commits. The
+ * The serial replay is the order the oracle's reference uses, so the
+ * dump is the state the oracle would have after those commits. The
  * shrinker treats it as a guess like every other edit: the candidate
  * runs from it, and is kept only if it still fails the same way.
  *
@@ -62,9 +64,14 @@ static bool apply_txn(sqlite3 *db, const struct hist_txn *t)
 	bool ok = true;
 	for (uint32_t i = 0; i < t->stmt_count && ok; i++) {
 		const struct hist_stmt *s = &t->stmts[i];
-		/* A failed statement undid its own changes; a NOREPLAY one
-		 * changes nothing the oracle compares (history.h). */
-		if (s->rc != SQLITE_DONE || (s->flags & HIST_STMT_NOREPLAY) != 0)
+		/* A failed statement undid its own changes, unless it was cut
+		 * by an I/O error in a commit that may have happened (then
+		 * it is taken as done, as the oracle does when it settles the
+		 * transaction as committed); a NOREPLAY one changes nothing
+		 * the oracle compares (history.h). */
+		bool uncertain = t->outcome == HIST_INDETERMINATE &&
+				 (s->flags & HIST_STMT_UNCERTAIN) != 0;
+		if ((s->rc != SQLITE_DONE && !uncertain) || (s->flags & HIST_STMT_NOREPLAY) != 0)
 			continue;
 		ok = apply_stmt(db, s);
 	}
@@ -113,12 +120,11 @@ static bool keeps_rowid(sqlite3 *db, const char *table)
 {
 	char *sql = sqlite3_mprintf(
 		"SELECT (SELECT wr FROM pragma_table_list WHERE schema = 'main' AND name = %Q) = 0"
-		" AND (SELECT count(*) FROM pragma_table_info(%Q) WHERE pk > 0) != 1"
-		" OR (SELECT count(*) FROM pragma_table_info(%Q) WHERE pk > 0) = 1"
-		" AND (SELECT upper(type) FROM pragma_table_info(%Q) WHERE pk > 0) != 'INTEGER',"
+		" AND ((SELECT count(*) FROM pragma_table_info(%Q) WHERE pk > 0) != 1"
+		"  OR (SELECT upper(type) FROM pragma_table_info(%Q) WHERE pk > 0) != 'INTEGER'),"
 		" (SELECT count(*) FROM pragma_table_info(%Q)"
 		"  WHERE lower(name) IN ('rowid', '_rowid_', 'oid'))",
-		table, table, table, table, table);
+		table, table, table, table);
 	sqlite3_stmt *st = NULL;
 	bool keep = false;
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
@@ -281,59 +287,62 @@ static char *dump_db(sqlite3 *db)
 	return copy;
 }
 
-/* Committed transactions by commit position; NULL when the positions
- * are not exactly 0..commits-1 (then no cut can be trusted). */
-static const struct hist_txn **commit_order(const struct history *h, uint64_t *count)
+/* A fresh database holding base_setup, after the pragmas; NULL when the
+ * setup fails. */
+static sqlite3 *open_base(const char *base_setup, const char *const *pragmas,
+			  uint32_t pragma_count)
 {
-	uint64_t n = 0;
-	for (uint32_t i = 0; i < h->txn_count; i++)
-		n += h->txns[i]->outcome == HIST_COMMITTED;
-	const struct hist_txn **order = wh_calloc(n ? n : 1, sizeof *order);
-	for (uint32_t i = 0; i < h->txn_count; i++) {
-		const struct hist_txn *t = h->txns[i];
-		if (t->outcome != HIST_COMMITTED)
-			continue;
-		if (t->commit_index < 0 || (uint64_t)t->commit_index >= n ||
-		    order[t->commit_index] != NULL) {
-			free(order);
-			return NULL;
-		}
-		order[t->commit_index] = t;
+	sqlite3 *db = NULL;
+	if (sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+	    SQLITE_OK) {
+		sqlite3_close(db);
+		return NULL;
 	}
-	*count = n;
-	return order;
+	/* The run's pragmas first: some change what a statement does
+	 * (foreign_keys, recursive_triggers); the rest are harmless here. */
+	for (uint32_t i = 0; i < pragma_count; i++) {
+		char *q = sqlite3_mprintf("PRAGMA %s", pragmas[i]);
+		sqlite3_exec(db, q, NULL, NULL, NULL);
+		sqlite3_free(q);
+	}
+	if (sqlite3_exec(db, base_setup ? base_setup : "", NULL, NULL, NULL) != SQLITE_OK) {
+		sqlite3_close(db);
+		return NULL;
+	}
+	return db;
 }
 
 void shrink_setup_build(const char *base_setup, const char *const *pragmas,
 			uint32_t pragma_count, const struct history *h, struct shrink_cut *cuts,
 			uint32_t cut_count)
 {
-	for (uint32_t k = 0; k < cut_count; k++)
-		cuts[k].setup = NULL;
-	uint64_t committed = 0;
-	const struct hist_txn **order = commit_order(h, &committed);
 	sqlite3 *db = NULL;
-	bool ok = order != NULL &&
-		  sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-				  NULL) == SQLITE_OK;
-	/* The run's pragmas first: some change what a statement does
-	 * (foreign_keys, recursive_triggers); the rest are harmless here. */
-	for (uint32_t i = 0; ok && i < pragma_count; i++) {
-		char *q = sqlite3_mprintf("PRAGMA %s", pragmas[i]);
-		sqlite3_exec(db, q, NULL, NULL, NULL);
-		sqlite3_free(q);
-	}
-	ok = ok && sqlite3_exec(db, base_setup ? base_setup : "", NULL, NULL, NULL) == SQLITE_OK;
-	uint64_t applied = 0;
-	for (uint32_t k = 0; ok && k < cut_count; k++) {
-		WH_ASSERT(k == 0 || cuts[k].commits >= cuts[k - 1].commits);
-		if (cuts[k].commits > committed)
-			break;
-		while (ok && applied < cuts[k].commits)
-			ok = apply_txn(db, order[applied++]);
-		if (ok)
-			cuts[k].setup = dump_db(db);
+	const struct shrink_cut *prev = NULL;
+	for (uint32_t k = 0; k < cut_count; k++) {
+		struct shrink_cut *c = &cuts[k];
+		c->setup = NULL;
+		/* Go on from the previous state when this list extends it. */
+		uint32_t from = 0;
+		if (db != NULL && prev != NULL && prev->apply_count <= c->apply_count &&
+		    memcmp(prev->apply, c->apply, prev->apply_count * sizeof *c->apply) == 0) {
+			from = prev->apply_count;
+		} else {
+			sqlite3_close(db);
+			db = open_base(base_setup, pragmas, pragma_count);
+		}
+		bool ok = db != NULL;
+		for (uint32_t i = from; ok && i < c->apply_count; i++) {
+			WH_ASSERT(c->apply[i] < h->txn_count);
+			ok = apply_txn(db, h->txns[c->apply[i]]);
+		}
+		if (ok) {
+			c->setup = dump_db(db);
+			prev = c;
+		} else {
+			sqlite3_close(db);
+			db = NULL;
+			prev = NULL;
+		}
 	}
 	sqlite3_close(db);
-	free(order);
 }

@@ -218,113 +218,104 @@ static bool word_is(const struct parser *p, const char *w)
 	       strncasecmp(p->src + p->tok_off, w, p->tok_len) == 0;
 }
 
-static int next(struct parser *p)
+/* A number at p->pos: digits, an optional fraction and exponent; an
+ * integer unless either is there. */
+static int lex_number(struct parser *p)
 {
 	const char *s = p->src;
-	while (p->pos < p->len && (s[p->pos] == ' ' || s[p->pos] == '\t' ||
-				   s[p->pos] == '\r'))
-		p->pos++;
-	if (p->pos + 1 < p->len && s[p->pos] == '-' && s[p->pos + 1] == '-')
-		p->pos = p->len;
-	p->tok_off = p->pos;
-	if (p->pos >= p->len) {
-		p->tok = ET_END;
-		p->tok_len = 0;
-		return 0;
-	}
-	unsigned char c = (unsigned char)s[p->pos];
-	if (isdigit(c) || (c == '.' && p->pos + 1 < p->len &&
-			   isdigit((unsigned char)s[p->pos + 1]))) {
-		size_t end = p->pos;
-		bool dbl = false;
+	size_t end = p->pos;
+	bool dbl = false;
+	while (end < p->len && isdigit((unsigned char)s[end]))
+		end++;
+	if (end < p->len && s[end] == '.') {
+		dbl = true;
+		end++;
 		while (end < p->len && isdigit((unsigned char)s[end]))
 			end++;
-		if (end < p->len && s[end] == '.') {
+	}
+	if (end < p->len && (s[end] == 'e' || s[end] == 'E')) {
+		size_t e2 = end + 1;
+		if (e2 < p->len && (s[e2] == '+' || s[e2] == '-'))
+			e2++;
+		if (e2 < p->len && isdigit((unsigned char)s[e2])) {
 			dbl = true;
-			end++;
+			end = e2;
 			while (end < p->len && isdigit((unsigned char)s[end]))
 				end++;
 		}
-		if (end < p->len && (s[end] == 'e' || s[end] == 'E')) {
-			size_t e2 = end + 1;
-			if (e2 < p->len && (s[e2] == '+' || s[e2] == '-'))
-				e2++;
-			if (e2 < p->len && isdigit((unsigned char)s[e2])) {
-				dbl = true;
-				end = e2;
-				while (end < p->len && isdigit((unsigned char)s[end]))
-					end++;
-			}
+	}
+	char buf[64];
+	size_t n = end - p->pos;
+	p->tok_len = n;
+	if (n >= sizeof buf)
+		return perr(p, "number too long", NULL);
+	memcpy(buf, s + p->pos, n);
+	buf[n] = '\0';
+	p->pos = end;
+	if (dbl) {
+		p->tok = ET_DOUBLE;
+		p->tok_double = strtod(buf, NULL);
+		if (!isfinite(p->tok_double))
+			return perr(p, "number out of range", NULL);
+		return 0;
+	}
+	p->tok = ET_INT;
+	errno = 0;
+	unsigned long long v = strtoull(buf, NULL, 10);
+	/* 9223372036854775808 only makes sense negated: keep it as
+	 * INT64_MIN for parse_unary to fold, and let parse_primary reject
+	 * it alone. */
+	if (errno == ERANGE || v > (unsigned long long)INT64_MAX + 1)
+		return perr(p, "integer out of range", NULL);
+	p->tok_int = v > (unsigned long long)INT64_MAX ? INT64_MIN : (int64_t)v;
+	return 0;
+}
+
+/* A 'text' literal at p->pos ('' inside stands for one quote). */
+static int lex_string(struct parser *p)
+{
+	const char *s = p->src;
+	size_t k = p->pos + 1;
+	for (;;) {
+		if (k >= p->len) {
+			p->tok_len = 1;
+			return perr(p, "unterminated string", NULL);
 		}
-		char buf[64];
-		size_t n = end - p->pos;
-		p->tok_len = n;
-		if (n >= sizeof buf)
-			return perr(p, "number too long", NULL);
-		memcpy(buf, s + p->pos, n);
-		buf[n] = '\0';
-		p->pos = end;
-		if (dbl) {
-			p->tok = ET_DOUBLE;
-			p->tok_double = strtod(buf, NULL);
-			if (!isfinite(p->tok_double))
-				return perr(p, "number out of range", NULL);
-		} else {
-			p->tok = ET_INT;
-			errno = 0;
-			unsigned long long v = strtoull(buf, NULL, 10);
-			/* 9223372036854775808 only makes sense negated: keep
-			 * it as INT64_MIN for parse_unary to fold, and let
-			 * parse_primary reject it alone. */
-			if (errno == ERANGE || v > (unsigned long long)INT64_MAX + 1)
-				return perr(p, "integer out of range", NULL);
-			p->tok_int = v > (unsigned long long)INT64_MAX ? INT64_MIN
-								     : (int64_t)v;
-		}
-		return 0;
-	}
-	if (c == '\'') {
-		size_t k = p->pos + 1;
-		for (;;) {
-			if (k >= p->len) {
-				p->tok_len = 1;
-				return perr(p, "unterminated string", NULL);
+		if (s[k] == '\'') {
+			if (k + 1 < p->len && s[k + 1] == '\'') {
+				k += 2;
+				continue;
 			}
-			if (s[k] == '\'') {
-				if (k + 1 < p->len && s[k + 1] == '\'') {
-					k += 2;
-					continue;
-				}
-				break;
-			}
-			k++;
+			break;
 		}
-		p->tok = ET_STRING;
-		p->tok_len = k + 1 - p->pos;
-		p->pos = k + 1;
-		return 0;
+		k++;
 	}
-	if (c == ':' && p->pos + 1 < p->len &&
-	    (isalpha((unsigned char)s[p->pos + 1]) || s[p->pos + 1] == '_')) {
-		size_t k = p->pos + 1;
-		while (k < p->len && (isalnum((unsigned char)s[k]) || s[k] == '_'))
-			k++;
-		p->tok = ET_VAR;
-		p->tok_len = k - p->pos;
-		p->pos = k;
-		return 0;
-	}
-	if (isalpha(c) || c == '_') {
-		size_t k = p->pos;
-		while (k < p->len && (isalnum((unsigned char)s[k]) || s[k] == '_'))
-			k++;
-		p->tok = ET_WORD;
-		p->tok_len = k - p->pos;
-		p->pos = k;
-		return 0;
-	}
-	p->tok_len = 1;
-	p->pos++;
+	p->tok = ET_STRING;
+	p->tok_len = k + 1 - p->pos;
+	p->pos = k + 1;
+	return 0;
+}
+
+/* A name at p->pos + skip (letters, digits, _): a :variable (skip 1) or
+ * a word (skip 0). */
+static int lex_name(struct parser *p, enum etok kind, size_t skip)
+{
+	const char *s = p->src;
+	size_t k = p->pos + skip;
+	while (k < p->len && (isalnum((unsigned char)s[k]) || s[k] == '_'))
+		k++;
+	p->tok = kind;
+	p->tok_len = k - p->pos;
+	p->pos = k;
+	return 0;
+}
+
+/* Punctuation c (already consumed): parentheses, comma, one-character
+ * operators, and those that may take a second character (== <= <> >=
+ * != ||; ! and | alone are errors). */
+static int lex_punct(struct parser *p, unsigned char c)
+{
+	const char *s = p->src;
 	switch (c) {
 	case '(':
 		p->tok = ET_LPAREN;
@@ -365,6 +356,38 @@ static int next(struct parser *p)
 	}
 	char what[2] = {(char)c, 0};
 	return perr(p, "unexpected character '%s'", isprint(c) ? what : "?");
+}
+
+/* The next token into p->tok (ET_END at the end or at a "--" comment).
+ * 0, or -1 with the error set. */
+static int next(struct parser *p)
+{
+	const char *s = p->src;
+	while (p->pos < p->len && (s[p->pos] == ' ' || s[p->pos] == '\t' ||
+				   s[p->pos] == '\r'))
+		p->pos++;
+	if (p->pos + 1 < p->len && s[p->pos] == '-' && s[p->pos + 1] == '-')
+		p->pos = p->len;
+	p->tok_off = p->pos;
+	if (p->pos >= p->len) {
+		p->tok = ET_END;
+		p->tok_len = 0;
+		return 0;
+	}
+	unsigned char c = (unsigned char)s[p->pos];
+	if (isdigit(c) || (c == '.' && p->pos + 1 < p->len &&
+			   isdigit((unsigned char)s[p->pos + 1])))
+		return lex_number(p);
+	if (c == '\'')
+		return lex_string(p);
+	if (c == ':' && p->pos + 1 < p->len &&
+	    (isalpha((unsigned char)s[p->pos + 1]) || s[p->pos + 1] == '_'))
+		return lex_name(p, ET_VAR, 1);
+	if (isalpha(c) || c == '_')
+		return lex_name(p, ET_WORD, 0);
+	p->tok_len = 1;
+	p->pos++;
+	return lex_punct(p, c);
 }
 
 static int parse_expr(struct parser *p, struct wl__node **out);
@@ -1030,38 +1053,35 @@ static void gen_bytes(struct wh_prng *rng, int64_t n, bool text,
 	out->p[out->n] = '\0';
 }
 
-static void eval_call(const struct wl__node *n, const struct wl__env *env,
-		      struct wh_value *out)
+/* least(...) or greatest(...): NULL unless every argument is a number.
+ * out is NULL on entry. */
+static void eval_least_greatest(const struct wl__node *n, const struct wl__env *env,
+				struct wh_value *out)
+{
+	WH_ASSERT(n->fn == F_LEAST || n->fn == F_GREATEST);
+	struct wh_value best, v;
+	set_null(&best);
+	for (uint32_t k = 0; k < n->argc; k++) {
+		wl__expr_eval(n->args[k], env, &v);
+		if (!is_num(&v)) {
+			wh_value_free(&v);
+			wh_value_free(&best);
+			return; /* NULL */
+		}
+		int c = k == 0 ? 0 : compare(&v, &best);
+		if (k == 0 || (n->fn == F_LEAST ? c < 0 : c > 0))
+			best = v;
+	}
+	*out = best;
+}
+
+/* The functions of at most three arguments, all evaluated first (in
+ * order): the generators and the scalar conversions. out is NULL on
+ * entry and stays NULL for arguments they cannot use. */
+static void eval_fixed_call(const struct wl__node *n, const struct wl__env *env,
+			    struct wh_value *out)
 {
 	struct wh_value a[3];
-	set_null(out);
-	if (n->fn == F_CHOOSE) {
-		uint64_t k = wh_prng_below(env->rng, n->argc);
-		wl__expr_eval(n->args[k], env, out);
-		return;
-	}
-	if (n->fn == F_UNIQUE) {
-		uint64_t k = (*env->unique_next)++;
-		set_int(out, (int64_t)(k * WL_UNIQUE_STRIDE + env->conn_id + 1));
-		return;
-	}
-	if (n->fn == F_LEAST || n->fn == F_GREATEST) {
-		struct wh_value best, v;
-		set_null(&best);
-		for (uint32_t k = 0; k < n->argc; k++) {
-			wl__expr_eval(n->args[k], env, &v);
-			if (!is_num(&v)) {
-				wh_value_free(&v);
-				wh_value_free(&best);
-				return; /* NULL */
-			}
-			int c = k == 0 ? 0 : compare(&v, &best);
-			if (k == 0 || (n->fn == F_LEAST ? c < 0 : c > 0))
-				best = v;
-		}
-		*out = best;
-		return;
-	}
 	uint32_t argc = n->argc;
 	WH_ASSERT(argc <= 3);
 	for (uint32_t k = 0; k < 3; k++)
@@ -1116,6 +1136,118 @@ static void eval_call(const struct wl__node *n, const struct wl__env *env,
 		wh_value_free(&a[k]);
 }
 
+static void eval_call(const struct wl__node *n, const struct wl__env *env,
+		      struct wh_value *out)
+{
+	set_null(out);
+	if (n->fn == F_CHOOSE) {
+		/* Only the chosen argument is evaluated (and draws). */
+		uint64_t k = wh_prng_below(env->rng, n->argc);
+		wl__expr_eval(n->args[k], env, out);
+		return;
+	}
+	if (n->fn == F_UNIQUE) {
+		uint64_t k = (*env->unique_next)++;
+		set_int(out, (int64_t)(k * WL_UNIQUE_STRIDE + env->conn_id + 1));
+		return;
+	}
+	if (n->fn == F_LEAST || n->fn == F_GREATEST)
+		eval_least_greatest(n, env, out);
+	else
+		eval_fixed_call(n, env, out);
+}
+
+/* AND and OR, three-valued as in SQL; the right side is not evaluated
+ * once the left decides. */
+static void eval_and_or(const struct wl__node *n, const struct wl__env *env,
+			struct wh_value *out)
+{
+	WH_ASSERT(n->op == N_AND || n->op == N_OR);
+	struct wh_value a, b;
+	wl__expr_eval(n->a, env, &a);
+	bool known_a = is_num(&a);
+	bool ta = wl__value_truthy(&a);
+	wh_value_free(&a);
+	if (known_a && (n->op == N_AND ? !ta : ta)) {
+		set_int(out, n->op == N_OR);
+		return;
+	}
+	wl__expr_eval(n->b, env, &b);
+	bool known_b = is_num(&b);
+	bool tb = wl__value_truthy(&b);
+	wh_value_free(&b);
+	if (known_b && (n->op == N_AND ? !tb : tb))
+		set_int(out, n->op == N_OR);
+	else if (known_a && known_b)
+		set_int(out, n->op == N_AND);
+	else
+		set_null(out);
+}
+
+/* A comparison: 1 or 0, NULL when compare() cannot order a and b. */
+static void eval_compare(enum node_op op, const struct wh_value *a, const struct wh_value *b,
+			 struct wh_value *out)
+{
+	int c = compare(a, b);
+	if (c == 2) {
+		set_null(out);
+		return;
+	}
+	bool r = op == N_EQ ? c == 0 : op == N_NE ? c != 0
+		 : op == N_LT ? c < 0 : op == N_LE ? c <= 0
+		 : op == N_GT ? c > 0 : c >= 0;
+	set_int(out, r);
+}
+
+/* A unary or binary operator on its evaluated operands (b is NULL for a
+ * unary one). */
+static void eval_operator(enum node_op op, const struct wh_value *a, const struct wh_value *b,
+			  struct wh_value *out)
+{
+	switch (op) {
+	case N_NEG:
+		if (a->type == SQLITE_INTEGER && a->i != INT64_MIN)
+			set_int(out, -a->i);
+		else if (a->type == SQLITE_FLOAT)
+			set_double(out, -a->f);
+		else
+			set_null(out);
+		break;
+	case N_NOT:
+		if (is_num(a))
+			set_int(out, !wl__value_truthy(a));
+		else
+			set_null(out);
+		break;
+	case N_ISNULL:
+		set_int(out, a->type == SQLITE_NULL);
+		break;
+	case N_NOTNULL:
+		set_int(out, a->type != SQLITE_NULL);
+		break;
+	case N_ADD:
+	case N_SUB:
+	case N_MUL:
+	case N_DIV:
+	case N_MOD:
+		eval_arith(op, a, b, out);
+		break;
+	case N_CONCAT:
+		eval_concat(a, b, out);
+		break;
+	case N_EQ:
+	case N_NE:
+	case N_LT:
+	case N_LE:
+	case N_GT:
+	case N_GE:
+		eval_compare(op, a, b, out);
+		break;
+	default:
+		WH_UNREACHABLE();
+	}
+}
+
 void wl__expr_eval(const struct wl__node *n, const struct wl__env *env,
 		   struct wh_value *out)
 {
@@ -1136,29 +1268,9 @@ void wl__expr_eval(const struct wl__node *n, const struct wl__env *env,
 		eval_call(n, env, out);
 		return;
 	case N_AND:
-	case N_OR: {
-		/* Three-valued, as in SQL; the right side is not evaluated
-		 * once the left decides. */
-		wl__expr_eval(n->a, env, &a);
-		bool known_a = is_num(&a);
-		bool ta = wl__value_truthy(&a);
-		wh_value_free(&a);
-		if (known_a && (n->op == N_AND ? !ta : ta)) {
-			set_int(out, n->op == N_OR);
-			return;
-		}
-		wl__expr_eval(n->b, env, &b);
-		bool known_b = is_num(&b);
-		bool tb = wl__value_truthy(&b);
-		wh_value_free(&b);
-		if (known_b && (n->op == N_AND ? !tb : tb))
-			set_int(out, n->op == N_OR);
-		else if (known_a && known_b)
-			set_int(out, n->op == N_AND);
-		else
-			set_null(out);
+	case N_OR:
+		eval_and_or(n, env, out);
 		return;
-	}
 	default:
 		break;
 	}
@@ -1167,57 +1279,7 @@ void wl__expr_eval(const struct wl__node *n, const struct wl__env *env,
 		wl__expr_eval(n->b, env, &b);
 	else
 		set_null(&b);
-	switch (n->op) {
-	case N_NEG:
-		if (a.type == SQLITE_INTEGER && a.i != INT64_MIN)
-			set_int(out, -a.i);
-		else if (a.type == SQLITE_FLOAT)
-			set_double(out, -a.f);
-		else
-			set_null(out);
-		break;
-	case N_NOT:
-		if (is_num(&a))
-			set_int(out, !wl__value_truthy(&a));
-		else
-			set_null(out);
-		break;
-	case N_ISNULL:
-		set_int(out, a.type == SQLITE_NULL);
-		break;
-	case N_NOTNULL:
-		set_int(out, a.type != SQLITE_NULL);
-		break;
-	case N_ADD:
-	case N_SUB:
-	case N_MUL:
-	case N_DIV:
-	case N_MOD:
-		eval_arith(n->op, &a, &b, out);
-		break;
-	case N_CONCAT:
-		eval_concat(&a, &b, out);
-		break;
-	case N_EQ:
-	case N_NE:
-	case N_LT:
-	case N_LE:
-	case N_GT:
-	case N_GE: {
-		int c = compare(&a, &b);
-		if (c == 2) {
-			set_null(out);
-			break;
-		}
-		bool r = n->op == N_EQ ? c == 0 : n->op == N_NE ? c != 0
-			 : n->op == N_LT ? c < 0 : n->op == N_LE ? c <= 0
-			 : n->op == N_GT ? c > 0 : c >= 0;
-		set_int(out, r);
-		break;
-	}
-	default:
-		WH_UNREACHABLE();
-	}
+	eval_operator(n->op, &a, &b, out);
 	wh_value_free(&a);
 	wh_value_free(&b);
 }

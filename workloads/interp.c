@@ -156,6 +156,50 @@ static void store_row(struct wl__conn *c, const struct wl__stmt *st,
 	}
 }
 
+/* \sleep: the expression's value in the instruction's unit, as
+ * microseconds; NULL, negative or not a number is no sleep, and it is
+ * capped at WL_MAX_SLEEP_US. */
+static void act_sleep(const struct wl__ins *ins, const struct wl__env *env,
+		      struct wl_action *out)
+{
+	struct wh_value v;
+	wl__expr_eval(ins->expr, env, &v);
+	double us = 0.0;
+	if (v.type == SQLITE_INTEGER)
+		us = (double)v.i * (double)ins->unit_us;
+	else if (v.type == SQLITE_FLOAT)
+		us = v.f * (double)ins->unit_us;
+	wh_value_free(&v);
+	if (!(us > 0.0))
+		us = 0.0;
+	if (us > (double)WL_MAX_SLEEP_US)
+		us = (double)WL_MAX_SLEEP_US;
+	out->kind = WL_ACT_SLEEP;
+	out->sleep_us = (uint64_t)us;
+}
+
+/* A statement: its parameters' current values bound in order (shallow
+ * copies, valid until the next call), and a \gset remembered for the
+ * row the driver hands back next time. */
+static void act_stmt(struct wl__conn *c, const struct wl__stmt *st, struct wl_action *out)
+{
+	const struct wl__tmpl *t = c->tmpl;
+	WH_ASSERT(st->param_count <= WL_MAX_PARAMS);
+	for (uint32_t k = 0; k < st->param_count; k++) {
+		const struct wl__ref *ref = &st->params[k];
+		c->params[k] = ref->kind == WL_REF_PARAM ? t->unit->param_values[ref->index]
+							 : c->vars[ref->index];
+	}
+	out->kind = WL_ACT_STMT;
+	out->sql = st->sql;
+	out->tmpl = st->tmpl;
+	out->param_count = st->param_count;
+	out->params = c->params;
+	out->flags = st->flags;
+	if (st->gset_count > 0)
+		c->pending_gset = st;
+}
+
 static void interp_txn_next(void *cs, struct wh_prng *rng, const struct hist_stmt *prev,
 			    struct wl_action *out)
 {
@@ -195,46 +239,17 @@ static void interp_txn_next(void *cs, struct wh_prng *rng, const struct hist_stm
 			WH_ASSERT(ins->target >= c->pc);
 			c->pc = ins->target;
 			break;
-		case WL_INS_SLEEP: {
+		case WL_INS_SLEEP:
 			WH_ASSERT(c->begin != HIST_BEGIN_AUTOCOMMIT);
-			wl__expr_eval(ins->expr, &env, &v);
-			double us = 0.0;
-			if (v.type == SQLITE_INTEGER)
-				us = (double)v.i * (double)ins->unit_us;
-			else if (v.type == SQLITE_FLOAT)
-				us = v.f * (double)ins->unit_us;
-			wh_value_free(&v);
-			if (!(us > 0.0))
-				us = 0.0;
-			if (us > (double)WL_MAX_SLEEP_US)
-				us = (double)WL_MAX_SLEEP_US;
-			out->kind = WL_ACT_SLEEP;
-			out->sleep_us = (uint64_t)us;
+			act_sleep(ins, &env, out);
 			return;
-		}
 		case WL_INS_ROLLBACK:
 			WH_ASSERT(c->begin != HIST_BEGIN_AUTOCOMMIT);
 			out->kind = WL_ACT_ROLLBACK;
 			return;
-		case WL_INS_STMT: {
-			const struct wl__stmt *st = ins->stmt;
-			WH_ASSERT(st->param_count <= WL_MAX_PARAMS);
-			for (uint32_t k = 0; k < st->param_count; k++) {
-				const struct wl__ref *ref = &st->params[k];
-				c->params[k] = ref->kind == WL_REF_PARAM
-						       ? t->unit->param_values[ref->index]
-						       : c->vars[ref->index];
-			}
-			out->kind = WL_ACT_STMT;
-			out->sql = st->sql;
-			out->tmpl = st->tmpl;
-			out->param_count = st->param_count;
-			out->params = c->params;
-			out->flags = st->flags;
-			if (st->gset_count > 0)
-				c->pending_gset = st;
+		case WL_INS_STMT:
+			act_stmt(c, ins->stmt, out);
 			return;
-		}
 		}
 	}
 	/* An autocommit template is exactly one statement (checked at load),

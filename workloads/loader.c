@@ -449,116 +449,138 @@ static int parse_weight(const struct raw *r, const struct meta *m, const char *s
 	return 0;
 }
 
-/* Declarations (before the first section). */
-static int meta_declaration(struct raw *r, const struct meta *m, struct word *w,
-			    uint32_t nw, struct wl__err *e)
+/* \description TEXT: the rest of the line, trimmed. */
+static int decl_description(struct raw *r, const struct meta *m, struct wl__err *e)
 {
 	const char *s = r->text;
-	if (r->section != SEC_NONE || r->setup_line || r->invariants_line ||
-	    r->tmpl_count)
+	size_t a = m->args, b = m->end;
+	while (a < b && (s[a] == ' ' || s[a] == '\t'))
+		a++;
+	while (b > a && (s[b - 1] == ' ' || s[b - 1] == '\t'))
+		b--;
+	if (r->description != NULL)
+		return wl__errf(e, r->origin, m->line, m->col, "second \\description");
+	if (a == b)
+		return wl__errf(e, r->origin, m->line, m->col, "\\description needs a text");
+	r->description = xstrndup(s + a, b - a);
+	return 0;
+}
+
+/* \param NAME DEFAULT: a new parameter, typed by its default. */
+static int decl_param(struct raw *r, const struct meta *m, const struct word *w, uint32_t nw,
+		      struct wl__err *e)
+{
+	const char *s = r->text;
+	if (nw != 2)
 		return wl__errf(e, r->origin, m->line, m->col,
-				"\\%s is a declaration: it must come before the first section (\\setup, \\transaction, \\invariants)",
-				m->cmd);
-	if (strcmp(m->cmd, "description") == 0) {
-		size_t a = m->args, b = m->end;
-		while (a < b && (s[a] == ' ' || s[a] == '\t'))
-			a++;
-		while (b > a && (s[b - 1] == ' ' || s[b - 1] == '\t'))
-			b--;
-		if (r->description != NULL)
-			return wl__errf(e, r->origin, m->line, m->col, "second \\description");
-		if (a == b)
-			return wl__errf(e, r->origin, m->line, m->col, "\\description needs a text");
-		r->description = xstrndup(s + a, b - a);
-		return 0;
-	}
-	if (strcmp(m->cmd, "param") == 0) {
-		if (nw != 2)
+				"usage: \\param NAME DEFAULT (an integer, a number or 'text')");
+	if (r->param_count == WL_MAX_DECLS)
+		return wl__errf(e, r->origin, m->line, m->col, "too many parameters");
+	struct raw_param p;
+	memset(&p, 0, sizeof p);
+	if (copy_name(r, m, &w[0], p.name, false, "parameter name", e) != 0)
+		return -1;
+	for (uint32_t k = 0; k < r->param_count; k++)
+		if (strcmp(r->params[k].name, p.name) == 0)
+			return wl__errf(e, r->origin, m->line, w[0].col,
+					"parameter '%s' already declared at line %u", p.name,
+					r->params[k].line);
+	if (parse_literal(s + w[1].off, w[1].len, &p.value) != 0)
+		return wl__errf(e, r->origin, m->line, w[1].col,
+				"invalid default '%.*s' (an integer, a number or 'text')",
+				(int)(w[1].len > 40 ? 40 : w[1].len), s + w[1].off);
+	p.line = m->line;
+	GROW(r->params, r->param_count, r->param_cap);
+	r->params[r->param_count++] = p;
+	return 0;
+}
+
+/* Pragmas a workload may not set: the run's flags own the first three,
+ * auto_vacuum needs a VACUUM (so it belongs in the setup), the rest are
+ * unsafe. name is the lower-cased name, name_len long. */
+static int pragma_not_owned(const struct raw *r, const struct meta *m, const char *name,
+			    size_t name_len, struct wl__err *e)
+{
+	static const char *const owned[] = {"journal_mode", "synchronous",
+					    "locking_mode", "writable_schema",
+					    "temp_store_directory",
+					    "data_store_directory", "auto_vacuum"};
+	for (size_t k = 0; k < sizeof owned / sizeof owned[0]; k++)
+		if (name_len == strlen(owned[k]) && strncmp(name, owned[k], strlen(owned[k])) == 0)
 			return wl__errf(e, r->origin, m->line, m->col,
-					"usage: \\param NAME DEFAULT (an integer, a number or 'text')");
-		if (r->param_count == WL_MAX_DECLS)
-			return wl__errf(e, r->origin, m->line, m->col, "too many parameters");
-		struct raw_param p;
-		memset(&p, 0, sizeof p);
-		if (copy_name(r, m, &w[0], p.name, false, "parameter name", e) != 0)
-			return -1;
-		for (uint32_t k = 0; k < r->param_count; k++)
-			if (strcmp(r->params[k].name, p.name) == 0)
-				return wl__errf(e, r->origin, m->line, w[0].col,
-						"parameter '%s' already declared at line %u", p.name,
-						r->params[k].line);
-		if (parse_literal(s + w[1].off, w[1].len, &p.value) != 0)
-			return wl__errf(e, r->origin, m->line, w[1].col,
-					"invalid default '%.*s' (an integer, a number or 'text')",
-					(int)(w[1].len > 40 ? 40 : w[1].len), s + w[1].off);
-		p.line = m->line;
-		GROW(r->params, r->param_count, r->param_cap);
-		r->params[r->param_count++] = p;
-		return 0;
+					"\\pragma %s is not allowed (%s)", owned[k],
+					k < 3 ? "the run's flags set it"
+					: k == 6 ? "set it in \\setup, followed by VACUUM"
+						 : "unsafe");
+	return 0;
+}
+
+/* \pragma NAME=VALUE, blanks allowed around '=': stored as "name=value"
+ * with the name lower-cased, once per name. */
+static int decl_pragma(struct raw *r, const struct meta *m, struct wl__err *e)
+{
+	const char *s = r->text;
+	char buf[128];
+	size_t n = 0;
+	for (size_t k = m->args; k < m->end; k++) {
+		if (s[k] == '-' && k + 1 < m->end && s[k + 1] == '-')
+			break;
+		if (s[k] == ' ' || s[k] == '\t')
+			continue;
+		if (n + 1 >= sizeof buf)
+			return wl__errf(e, r->origin, m->line, m->col, "\\pragma too long");
+		buf[n++] = s[k];
 	}
-	if (strcmp(m->cmd, "pragma") == 0) {
-		/* NAME=VALUE, blanks allowed around '=' */
-		char buf[128];
-		size_t n = 0;
-		for (size_t k = m->args; k < m->end; k++) {
-			if (s[k] == '-' && k + 1 < m->end && s[k + 1] == '-')
-				break;
-			if (s[k] == ' ' || s[k] == '\t')
-				continue;
-			if (n + 1 >= sizeof buf)
-				return wl__errf(e, r->origin, m->line, m->col, "\\pragma too long");
-			buf[n++] = s[k];
-		}
-		buf[n] = '\0';
-		char *eq = strchr(buf, '=');
-		if (eq == NULL || eq == buf || eq[1] == '\0')
-			return wl__errf(e, r->origin, m->line, m->col, "usage: \\pragma NAME=VALUE");
-		if (!is_name(buf, (size_t)(eq - buf), false))
-			return wl__errf(e, r->origin, m->line, m->col, "invalid pragma name");
-		for (char *p = eq + 1; *p; p++)
-			if (!(isalnum((unsigned char)*p) || *p == '_' || *p == '-' || *p == '.' ||
-			      *p == '+'))
-				return wl__errf(e, r->origin, m->line, m->col,
-						"invalid pragma value '%s' (a word or a number)", eq + 1);
-		for (char *p = buf; p < eq; p++)
-			*p = (char)tolower((unsigned char)*p);
-		static const char *const owned[] = {"journal_mode", "synchronous",
-						    "locking_mode", "writable_schema",
-						    "temp_store_directory",
-						    "data_store_directory", "auto_vacuum"};
-		for (size_t k = 0; k < sizeof owned / sizeof owned[0]; k++)
-			if ((size_t)(eq - buf) == strlen(owned[k]) &&
-			    strncmp(buf, owned[k], strlen(owned[k])) == 0)
-				return wl__errf(e, r->origin, m->line, m->col,
-						"\\pragma %s is not allowed (%s)", owned[k],
-						k < 3 ? "the run's flags set it"
-						: k == 6 ? "set it in \\setup, followed by VACUUM"
-							 : "unsafe");
-		for (uint32_t k = 0; k < r->pragma_count; k++)
-			if (r->pragmas[k].name_len == (size_t)(eq - buf) &&
-			    strncmp(r->pragmas[k].text, buf, r->pragmas[k].name_len) == 0)
-				return wl__errf(e, r->origin, m->line, m->col,
-						"pragma already declared at line %u", r->pragmas[k].line);
-		if (r->pragma_count == WL_MAX_DECLS)
-			return wl__errf(e, r->origin, m->line, m->col, "too many pragmas");
-		GROW(r->pragmas, r->pragma_count, r->pragma_cap);
-		r->pragmas[r->pragma_count++] =
-			(struct raw_pragma){wh_strdup(buf), (size_t)(eq - buf), m->line};
-		return 0;
-	}
-	if (strcmp(m->cmd, "shape") == 0) {
-		if (nw != 1 || !(word_eq(r, &w[0], "list-append") || word_eq(r, &w[0], "rw-register")))
+	buf[n] = '\0';
+	char *eq = strchr(buf, '=');
+	if (eq == NULL || eq == buf || eq[1] == '\0')
+		return wl__errf(e, r->origin, m->line, m->col, "usage: \\pragma NAME=VALUE");
+	if (!is_name(buf, (size_t)(eq - buf), false))
+		return wl__errf(e, r->origin, m->line, m->col, "invalid pragma name");
+	for (char *p = eq + 1; *p; p++)
+		if (!(isalnum((unsigned char)*p) || *p == '_' || *p == '-' || *p == '.' ||
+		      *p == '+'))
 			return wl__errf(e, r->origin, m->line, m->col,
-					"usage: \\shape list-append | rw-register");
-		if (r->shape != NULL)
-			return wl__errf(e, r->origin, m->line, m->col, "second \\shape");
-		r->shape = xstrndup(s + w[0].off, w[0].len);
-		for (char *p = r->shape; *p; p++)
-			*p = (char)tolower((unsigned char)*p);
-		r->shape_line = m->line;
-		return 0;
-	}
-	WH_ASSERT(strcmp(m->cmd, "include") == 0);
+					"invalid pragma value '%s' (a word or a number)", eq + 1);
+	for (char *p = buf; p < eq; p++)
+		*p = (char)tolower((unsigned char)*p);
+	if (pragma_not_owned(r, m, buf, (size_t)(eq - buf), e) != 0)
+		return -1;
+	for (uint32_t k = 0; k < r->pragma_count; k++)
+		if (r->pragmas[k].name_len == (size_t)(eq - buf) &&
+		    strncmp(r->pragmas[k].text, buf, r->pragmas[k].name_len) == 0)
+			return wl__errf(e, r->origin, m->line, m->col,
+					"pragma already declared at line %u", r->pragmas[k].line);
+	if (r->pragma_count == WL_MAX_DECLS)
+		return wl__errf(e, r->origin, m->line, m->col, "too many pragmas");
+	GROW(r->pragmas, r->pragma_count, r->pragma_cap);
+	r->pragmas[r->pragma_count++] =
+		(struct raw_pragma){wh_strdup(buf), (size_t)(eq - buf), m->line};
+	return 0;
+}
+
+/* \shape list-append | rw-register, at most once. */
+static int decl_shape(struct raw *r, const struct meta *m, const struct word *w, uint32_t nw,
+		      struct wl__err *e)
+{
+	if (nw != 1 || !(word_eq(r, &w[0], "list-append") || word_eq(r, &w[0], "rw-register")))
+		return wl__errf(e, r->origin, m->line, m->col,
+				"usage: \\shape list-append | rw-register");
+	if (r->shape != NULL)
+		return wl__errf(e, r->origin, m->line, m->col, "second \\shape");
+	r->shape = xstrndup(r->text + w[0].off, w[0].len);
+	for (char *p = r->shape; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	r->shape_line = m->line;
+	return 0;
+}
+
+/* \include BUILTIN [@WEIGHT] [NAME=VALUE]...: each built-in once; its
+ * parameters are kept as written, checked when it is loaded. */
+static int decl_include(struct raw *r, const struct meta *m, const struct word *w,
+			uint32_t nw, struct wl__err *e)
+{
+	const char *s = r->text;
 	if (nw < 1)
 		return wl__errf(e, r->origin, m->line, m->col,
 				"usage: \\include BUILTIN [@WEIGHT] [NAME=VALUE]...");
@@ -594,6 +616,27 @@ static int meta_declaration(struct raw *r, const struct meta *m, struct word *w,
 		ip->params[ip->param_count++] = xstrndup(a, w[k].len);
 	}
 	return 0;
+}
+
+/* Declarations (before the first section). */
+static int meta_declaration(struct raw *r, const struct meta *m, struct word *w,
+			    uint32_t nw, struct wl__err *e)
+{
+	if (r->section != SEC_NONE || r->setup_line || r->invariants_line ||
+	    r->tmpl_count)
+		return wl__errf(e, r->origin, m->line, m->col,
+				"\\%s is a declaration: it must come before the first section (\\setup, \\transaction, \\invariants)",
+				m->cmd);
+	if (strcmp(m->cmd, "description") == 0)
+		return decl_description(r, m, e);
+	if (strcmp(m->cmd, "param") == 0)
+		return decl_param(r, m, w, nw, e);
+	if (strcmp(m->cmd, "pragma") == 0)
+		return decl_pragma(r, m, e);
+	if (strcmp(m->cmd, "shape") == 0)
+		return decl_shape(r, m, w, nw, e);
+	WH_ASSERT(strcmp(m->cmd, "include") == 0);
+	return decl_include(r, m, w, nw, e);
 }
 
 static int meta_transaction(struct raw *r, const struct meta *m, struct word *w,
@@ -677,6 +720,68 @@ static int expr_arg(const struct raw *r, const struct meta *m, size_t from,
 	return 0;
 }
 
+/* \set NAME EXPRESSION */
+static int body_set(struct raw *r, const struct meta *m, const struct word *w, uint32_t nw,
+		    struct wl__err *e)
+{
+	if (nw < 2)
+		return wl__errf(e, r->origin, m->line, m->col, "usage: \\set NAME EXPRESSION");
+	struct raw_item *it = add_item(r, R_SET, m->line, m->col, e);
+	if (it == NULL || copy_name(r, m, &w[0], it->name, false, "variable name", e) != 0)
+		return -1;
+	return expr_arg(r, m, w[0].off + w[0].len, it, e);
+}
+
+/* \sleep EXPRESSION [us | ms | s]: seconds unless a unit ends the line. */
+static int body_sleep(struct raw *r, const struct meta *m, const struct word *w, uint32_t nw,
+		      struct wl__err *e)
+{
+	static const struct {
+		const char *name;
+		uint64_t us;
+	} units[] = {{"us", 1}, {"ms", 1000}, {"s", 1000000}};
+	struct raw_item *it = add_item(r, R_SLEEP, m->line, m->col, e);
+	if (it == NULL)
+		return -1;
+	if (nw == 0)
+		return wl__errf(e, r->origin, m->line, m->col,
+				"usage: \\sleep EXPRESSION [us | ms | s]");
+	it->unit_us = 1000000;
+	size_t end = w[nw - 1].off + w[nw - 1].len;
+	if (nw >= 2) {
+		for (size_t k = 0; k < 3; k++)
+			if (word_eq(r, &w[nw - 1], units[k].name)) {
+				it->unit_us = units[k].us;
+				end = w[nw - 1].off;
+			}
+	}
+	struct meta m2 = *m;
+	m2.end = end;
+	return expr_arg(r, &m2, m->args, it, e);
+}
+
+/* \if EXPRESSION opens a level (bounded); \elif EXPRESSION continues the
+ * innermost one, before its \else. */
+static int body_if(struct raw *r, struct raw_tmpl *t, const struct meta *m, struct wl__err *e)
+{
+	bool is_if = m->cmd[0] == 'i';
+	if (is_if && t->if_depth == WL_MAX_IF_DEPTH)
+		return wl__errf(e, r->origin, m->line, m->col, "\\if nested too deeply");
+	if (!is_if && t->if_depth == 0)
+		return wl__errf(e, r->origin, m->line, m->col, "\\elif without \\if");
+	if (!is_if && t->if_else[t->if_depth - 1])
+		return wl__errf(e, r->origin, m->line, m->col, "\\elif after \\else");
+	struct raw_item *it = add_item(r, is_if ? R_IF : R_ELIF, m->line, m->col, e);
+	if (it == NULL || expr_arg(r, m, m->args, it, e) != 0)
+		return -1;
+	if (is_if) {
+		t->if_line[t->if_depth] = m->line;
+		t->if_else[t->if_depth] = false;
+		t->if_depth++;
+	}
+	return 0;
+}
+
 static int meta_body(struct raw *r, const struct meta *m, struct word *w, uint32_t nw,
 		     struct wl__err *e)
 {
@@ -685,56 +790,12 @@ static int meta_body(struct raw *r, const struct meta *m, struct word *w, uint32
 				"\\%s belongs inside a transaction template (after \\transaction)",
 				m->cmd);
 	struct raw_tmpl *t = cur_tmpl(r);
-	if (strcmp(m->cmd, "set") == 0) {
-		if (nw < 2)
-			return wl__errf(e, r->origin, m->line, m->col, "usage: \\set NAME EXPRESSION");
-		struct raw_item *it = add_item(r, R_SET, m->line, m->col, e);
-		if (it == NULL || copy_name(r, m, &w[0], it->name, false, "variable name", e) != 0)
-			return -1;
-		return expr_arg(r, m, w[0].off + w[0].len, it, e);
-	}
-	if (strcmp(m->cmd, "sleep") == 0) {
-		struct raw_item *it = add_item(r, R_SLEEP, m->line, m->col, e);
-		if (it == NULL)
-			return -1;
-		if (nw == 0)
-			return wl__errf(e, r->origin, m->line, m->col,
-					"usage: \\sleep EXPRESSION [us | ms | s]");
-		it->unit_us = 1000000;
-		size_t end = w[nw - 1].off + w[nw - 1].len;
-		if (nw >= 2) {
-			static const struct {
-				const char *name;
-				uint64_t us;
-			} units[] = {{"us", 1}, {"ms", 1000}, {"s", 1000000}};
-			for (size_t k = 0; k < 3; k++)
-				if (word_eq(r, &w[nw - 1], units[k].name)) {
-					it->unit_us = units[k].us;
-					end = w[nw - 1].off;
-				}
-		}
-		struct meta m2 = *m;
-		m2.end = end;
-		return expr_arg(r, &m2, m->args, it, e);
-	}
-	if (strcmp(m->cmd, "if") == 0 || strcmp(m->cmd, "elif") == 0) {
-		bool is_if = m->cmd[0] == 'i';
-		if (is_if && t->if_depth == WL_MAX_IF_DEPTH)
-			return wl__errf(e, r->origin, m->line, m->col, "\\if nested too deeply");
-		if (!is_if && t->if_depth == 0)
-			return wl__errf(e, r->origin, m->line, m->col, "\\elif without \\if");
-		if (!is_if && t->if_else[t->if_depth - 1])
-			return wl__errf(e, r->origin, m->line, m->col, "\\elif after \\else");
-		struct raw_item *it = add_item(r, is_if ? R_IF : R_ELIF, m->line, m->col, e);
-		if (it == NULL || expr_arg(r, m, m->args, it, e) != 0)
-			return -1;
-		if (is_if) {
-			t->if_line[t->if_depth] = m->line;
-			t->if_else[t->if_depth] = false;
-			t->if_depth++;
-		}
-		return 0;
-	}
+	if (strcmp(m->cmd, "set") == 0)
+		return body_set(r, m, w, nw, e);
+	if (strcmp(m->cmd, "sleep") == 0)
+		return body_sleep(r, m, w, nw, e);
+	if (strcmp(m->cmd, "if") == 0 || strcmp(m->cmd, "elif") == 0)
+		return body_if(r, t, m, e);
 	if (nw != 0)
 		return wl__errf(e, r->origin, m->line, w[0].col, "\\%s takes no argument",
 				m->cmd);
@@ -824,6 +885,74 @@ static bool cmd_in(const char *cmd, const char *const *list, size_t n)
 	return false;
 }
 
+/* Read the meta-command at sc (a backslash) into m: its name (lower
+ * case), where its arguments start and end. sc moves to the end of the
+ * line, not past the newline, so line tracking stays right. */
+static void meta_scan(const struct raw *r, struct wl__scan *sc, bool after_open_stmt,
+		      struct meta *m)
+{
+	const char *s = r->text;
+	memset(m, 0, sizeof *m);
+	m->line = sc->line;
+	m->col = wl__scan_col(sc);
+	m->line_start = sc->line_start;
+	m->after_open_stmt = after_open_stmt;
+	WH_ASSERT(s[sc->pos] == '\\');
+	size_t k = sc->pos + 1, n = 0;
+	while (k < r->len && (isalpha((unsigned char)s[k]) || s[k] == '_')) {
+		if (n + 1 < sizeof m->cmd)
+			m->cmd[n++] = (char)tolower((unsigned char)s[k]);
+		k++;
+	}
+	m->cmd[n] = '\0';
+	m->args = k;
+	while (k < r->len && s[k] != '\n')
+		k++;
+	m->end = k;
+	while (m->end > m->args && (s[m->end - 1] == '\r' || s[m->end - 1] == ' ' ||
+				    s[m->end - 1] == '\t'))
+		m->end--;
+	sc->pos = k;
+}
+
+/* \set's words: only the name is a word; the expression keeps its
+ * spaces, and counts as one more word when present. */
+static void set_words(const struct raw *r, const struct meta *m, struct word *w, uint32_t *nw)
+{
+	const char *s = r->text;
+	size_t a = m->args;
+	while (a < m->end && (s[a] == ' ' || s[a] == '\t'))
+		a++;
+	size_t b = a;
+	while (b < m->end && s[b] != ' ' && s[b] != '\t')
+		b++;
+	if (b > a) {
+		w[0] = (struct word){a, b - a, meta_col(m, a)};
+		*nw = 1;
+		while (b < m->end && (s[b] == ' ' || s[b] == '\t'))
+			b++;
+		*nw += b < m->end;
+	}
+}
+
+/* \setup or \invariants: a section that appears once. */
+static int meta_section(struct raw *r, const struct meta *m, const struct word *w, uint32_t nw,
+			struct wl__err *e)
+{
+	bool setup = m->cmd[0] == 's';
+	if (nw != 0)
+		return wl__errf(e, r->origin, m->line, w[0].col, "\\%s takes no argument", m->cmd);
+	uint32_t *seen = setup ? &r->setup_line : &r->invariants_line;
+	if (*seen)
+		return wl__errf(e, r->origin, m->line, m->col,
+				"second \\%s section (the first is at line %u)", m->cmd, *seen);
+	if (close_section(r, e) != 0)
+		return -1;
+	*seen = m->line;
+	r->section = setup ? SEC_SETUP : SEC_INVARIANTS;
+	return 0;
+}
+
 /* sc is at a backslash; consume the line and act on it. */
 static int parse_meta(struct raw *r, struct wl__scan *sc, bool after_open_stmt,
 		      struct wl__err *e)
@@ -835,28 +964,8 @@ static int parse_meta(struct raw *r, struct wl__scan *sc, bool after_open_stmt,
 	static const char *const mods[] = {"gset", "name", "nocheck", "noreplay", "elle"};
 	const char *s = r->text;
 	struct meta m;
-	memset(&m, 0, sizeof m);
-	m.line = sc->line;
-	m.col = wl__scan_col(sc);
-	m.line_start = sc->line_start;
-	m.after_open_stmt = after_open_stmt;
-	WH_ASSERT(s[sc->pos] == '\\');
-	size_t k = sc->pos + 1, n = 0;
-	while (k < r->len && (isalpha((unsigned char)s[k]) || s[k] == '_')) {
-		if (n + 1 < sizeof m.cmd)
-			m.cmd[n++] = (char)tolower((unsigned char)s[k]);
-		k++;
-	}
-	m.cmd[n] = '\0';
-	m.args = k;
-	while (k < r->len && s[k] != '\n')
-		k++;
-	m.end = k;
-	while (m.end > m.args && (s[m.end - 1] == '\r' || s[m.end - 1] == ' ' ||
-				  s[m.end - 1] == '\t'))
-		m.end--;
-	sc->pos = k; /* no newline crossed: line tracking stays right */
-	if (n == 0)
+	meta_scan(r, sc, after_open_stmt, &m);
+	if (m.cmd[0] == '\0')
 		return wl__errf(e, r->origin, m.line, m.col,
 				"a backslash must start a meta-command (\\set, \\if, ...)");
 	if (m.args < m.end && !(s[m.args] == ' ' || s[m.args] == '\t'))
@@ -872,83 +981,52 @@ static int parse_meta(struct raw *r, struct wl__scan *sc, bool after_open_stmt,
 		       strcmp(m.cmd, "elif") == 0 || strcmp(m.cmd, "description") == 0;
 	if (!is_expr && split_words(r, &m, w, &nw, e) != 0)
 		return -1;
-	if (strcmp(m.cmd, "set") == 0) {
-		/* only the name is a word; the expression keeps its spaces */
-		size_t a = m.args;
-		while (a < m.end && (s[a] == ' ' || s[a] == '\t'))
-			a++;
-		size_t b = a;
-		while (b < m.end && s[b] != ' ' && s[b] != '\t')
-			b++;
-		if (b > a) {
-			w[0] = (struct word){a, b - a, meta_col(&m, a)};
-			nw = 1;
-			while (b < m.end && (s[b] == ' ' || s[b] == '\t'))
-				b++;
-			nw += b < m.end;
-		}
-	}
+	if (strcmp(m.cmd, "set") == 0)
+		set_words(r, &m, w, &nw);
 	if (cmd_in(m.cmd, decls, sizeof decls / sizeof decls[0]))
 		return meta_declaration(r, &m, w, nw, e);
 	if (cmd_in(m.cmd, body, sizeof body / sizeof body[0]))
 		return meta_body(r, &m, w, nw, e);
 	if (is_mod)
 		return meta_modifier(r, &m, w, nw, e);
-	if (strcmp(m.cmd, "setup") == 0 || strcmp(m.cmd, "invariants") == 0) {
-		bool setup = m.cmd[0] == 's';
-		if (nw != 0)
-			return wl__errf(e, r->origin, m.line, w[0].col, "\\%s takes no argument",
-					m.cmd);
-		uint32_t *seen = setup ? &r->setup_line : &r->invariants_line;
-		if (*seen)
-			return wl__errf(e, r->origin, m.line, m.col,
-					"second \\%s section (the first is at line %u)", m.cmd, *seen);
-		if (close_section(r, e) != 0)
-			return -1;
-		*seen = m.line;
-		r->section = setup ? SEC_SETUP : SEC_INVARIANTS;
-		return 0;
-	}
+	if (strcmp(m.cmd, "setup") == 0 || strcmp(m.cmd, "invariants") == 0)
+		return meta_section(r, &m, w, nw, e);
 	if (strcmp(m.cmd, "transaction") == 0)
 		return meta_transaction(r, &m, w, nw, e);
 	return wl__errf(e, r->origin, m.line, m.col, "unknown meta-command '\\%s'", m.cmd);
 }
 
-/* An SQL statement starts at sc. Collect it up to ';' (or a modifier). */
-static int parse_statement(struct raw *r, struct wl__scan *sc, struct wl__err *e)
+/* The tokens of the statement st starting at sc, up to its ';' (not
+ * kept) or to a modifier's backslash on the same line (*open_end set, sc
+ * left at the backslash). 0, or -1 with the error set. */
+static int stmt_tokens(struct raw *r, struct wl__scan *sc, struct raw_stmt *st, bool *open_end,
+		       struct wl__err *e)
 {
-	struct raw_stmt *st = wh_calloc(1, sizeof *st);
 	uint32_t cap = 0;
-	bool trigger = false, open_end = false;
-	st->elle_kind = WL_ELLE_NONE;
-	st->line = sc->line;
-	st->col = wl__scan_col(sc);
-	st->off = (uint32_t)sc->pos;
+	bool trigger = false;
 	for (;;) {
 		struct wl__tok t;
 		int k = wl__scan_token(sc, &t, e, r->origin);
 		if (k < 0)
-			goto out_free;
-		if (k == 0) {
-			wl__errf(e, r->origin, st->line, st->col,
-				 "SQL statement not terminated by ';'");
-			goto out_free;
-		}
+			return -1;
+		if (k == 0)
+			return wl__errf(e, r->origin, st->line, st->col,
+					"SQL statement not terminated by ';'");
 		if (t.kind == WL_TK_BACKSLASH) {
 			sc->pos = t.off; /* the meta-command parser starts here */
-			open_end = true;
-			break;
+			*open_end = true;
+			return 0;
 		}
 		if (t.kind == WL_TK_SEMI) {
 			if (!trigger)
-				break;
+				return 0;
 			/* Inside CREATE TRIGGER ... BEGIN ... END a ';' ends
 			 * the trigger only where SQLite's shell would. */
 			char *text = xstrndup(r->text + st->off, t.off + 1 - st->off);
 			bool done = sqlite3_complete(text) != 0;
 			free(text);
 			if (done)
-				break;
+				return 0;
 		}
 		GROW(st->toks, st->tok_count, cap);
 		st->toks[st->tok_count++] = t;
@@ -956,19 +1034,18 @@ static int parse_statement(struct raw *r, struct wl__scan *sc, struct wl__err *e
 			trigger |= wl__tok_is(r->text, &st->toks[0], "create") &&
 				   wl__tok_is(r->text, &t, "trigger");
 	}
-	if (st->tok_count == 0) {
-		/* a lone ';' */
-		raw_stmt_free(st);
-		return open_end ? parse_meta(r, sc, false, e) : 0;
-	}
-	const struct wl__tok *last = &st->toks[st->tok_count - 1];
-	st->len = last->off + last->len - st->off;
+}
+
+/* Check a statement as its section allows and file it there: the setup,
+ * the invariants or the current template. 0 (st is owned there now), or
+ * -1 with the error set (st is still the caller's). */
+static int stmt_file(struct raw *r, struct raw_stmt *st, struct wl__err *e)
+{
 	enum wl__sql_ctx ctx;
 	switch (r->section) {
 	case SEC_NONE:
-		wl__errf(e, r->origin, st->line, st->col,
-			 "SQL outside a section: start one with \\setup, \\transaction NAME or \\invariants");
-		goto out_free;
+		return wl__errf(e, r->origin, st->line, st->col,
+				"SQL outside a section: start one with \\setup, \\transaction NAME or \\invariants");
 	case SEC_SETUP:
 		ctx = WL_SQL_SETUP;
 		break;
@@ -980,7 +1057,7 @@ static int parse_statement(struct raw *r, struct wl__scan *sc, struct wl__err *e
 		break;
 	}
 	if (wl__sql_check(r->text, st->toks, st->tok_count, ctx, &st->info, e, r->origin) != 0)
-		goto out_free;
+		return -1;
 	if (r->section == SEC_SETUP) {
 		GROW(r->setup, r->setup_count, r->setup_cap);
 		r->setup[r->setup_count++] = st;
@@ -990,10 +1067,33 @@ static int parse_statement(struct raw *r, struct wl__scan *sc, struct wl__err *e
 	} else {
 		struct raw_item *it = add_item(r, R_STMT, st->line, st->col, e);
 		if (it == NULL)
-			goto out_free;
+			return -1;
 		it->stmt = st;
 		r->templates_have_ddl |= st->info.is_ddl;
 	}
+	return 0;
+}
+
+/* An SQL statement starts at sc. Collect it up to ';' (or a modifier). */
+static int parse_statement(struct raw *r, struct wl__scan *sc, struct wl__err *e)
+{
+	struct raw_stmt *st = wh_calloc(1, sizeof *st);
+	bool open_end = false;
+	st->elle_kind = WL_ELLE_NONE;
+	st->line = sc->line;
+	st->col = wl__scan_col(sc);
+	st->off = (uint32_t)sc->pos;
+	if (stmt_tokens(r, sc, st, &open_end, e) != 0)
+		goto out_free;
+	if (st->tok_count == 0) {
+		/* a lone ';' */
+		raw_stmt_free(st);
+		return open_end ? parse_meta(r, sc, false, e) : 0;
+	}
+	const struct wl__tok *last = &st->toks[st->tok_count - 1];
+	st->len = last->off + last->len - st->off;
+	if (stmt_file(r, st, e) != 0)
+		goto out_free;
 	if (open_end)
 		return parse_meta(r, sc, true, e);
 	return 0;
@@ -1348,23 +1448,13 @@ static bool schema_dependent_error(const char *msg)
 	return strstr(msg, "already exists") != NULL;
 }
 
-static int build_stmt(struct builder *b, const struct raw_tmpl *rt, struct wl__tmpl *t,
-		      const struct raw_stmt *rs, uint32_t ordinal, struct wl__stmt **out)
+/* The statement's SQL with each :name replaced by ?N, one number per
+ * distinct name (st->params lists them in order), into st->sql. 0, or -1
+ * with the error set (st->sql stays NULL). */
+static int stmt_number_params(struct builder *b, const struct raw_stmt *rs, struct wl__stmt *st)
 {
 	const char *s = b->r->text;
 	const char *origin = b->r->origin;
-	struct wl__stmt *st = wh_calloc(1, sizeof *st);
-	*out = st; /* owned by the instruction from here on */
-	st->elle_kind = WL_ELLE_NONE;
-	st->flags = rs->flags | rs->info.flags;
-	bool autocommit = rt->begin_weight[HIST_BEGIN_AUTOCOMMIT] != 0;
-	if (rs->info.is_checkpoint && !autocommit)
-		return wl__errf(b->e, origin, rs->line, rs->col,
-				"PRAGMA wal_checkpoint fails inside a transaction (SQLITE_LOCKED): give it an autocommit template");
-	if (rs->info.is_savepoint && autocommit)
-		return wl__errf(b->e, origin, rs->line, rs->col,
-				"savepoints need a transaction: not in an autocommit template");
-	/* :name -> ?N, one number per distinct name */
 	size_t cap = rs->len + 16 * rs->tok_count + 16, len = 0;
 	char *sql = wh_malloc(cap);
 	uint32_t at = rs->off;
@@ -1407,11 +1497,45 @@ static int build_stmt(struct builder *b, const struct raw_tmpl *rt, struct wl__t
 	WH_ASSERT(len < cap);
 	sql[len] = '\0';
 	st->sql = sql;
+	return 0;
+}
 
-	/* Prepare against the setup's schema. */
+/* \gset: each result column of the prepared ps becomes a variable
+ * (PREFIX + column name), assigned by this statement. 0 or -1. */
+static int stmt_gset_vars(struct builder *b, const struct raw_stmt *rs, struct wl__stmt *st,
+			  sqlite3_stmt *ps)
+{
+	const char *origin = b->r->origin;
+	int cols = sqlite3_column_count(ps);
+	if (cols == 0)
+		return wl__errf(b->e, origin, rs->gset_line, rs->gset_col,
+				"\\gset on a statement that returns no columns");
+	st->gset_vars = wh_calloc((size_t)cols, sizeof *st->gset_vars);
+	st->gset_count = (uint32_t)cols;
+	for (int c = 0; c < cols; c++) {
+		const char *cn = sqlite3_column_name(ps, c);
+		char name[WL_MAX_NAME * 2];
+		snprintf(name, sizeof name, "%s%s", rs->gset_prefix, cn ? cn : "");
+		if (!is_name(name, strlen(name), false))
+			return wl__errf(b->e, origin, rs->gset_line, rs->gset_col,
+					"\\gset: column '%.40s' is not a variable name (name it with AS)",
+					cn ? cn : "");
+		if (define_var(b, name, rs->gset_line, rs->gset_col, &st->gset_vars[c]) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Prepare st->sql against the setup's schema on the scratch database: one
+ * statement, whose parameters are all ours; a prepare error is tolerated
+ * only when the templates run DDL and a changing schema explains it (and
+ * no \gset needs the columns). 0 or -1. */
+static int stmt_prepare(struct builder *b, const struct raw_stmt *rs, struct wl__stmt *st)
+{
+	const char *origin = b->r->origin;
 	sqlite3_stmt *ps = NULL;
 	const char *tail = NULL;
-	int rc = sqlite3_prepare_v2(b->sc.db, sql, -1, &ps, &tail);
+	int rc = sqlite3_prepare_v2(b->sc.db, st->sql, -1, &ps, &tail);
 	if (rc == SQLITE_OK && ps == NULL)
 		return wl__errf(b->e, origin, rs->line, rs->col, "empty statement");
 	if (rc == SQLITE_OK && tail != NULL && *tail != '\0') {
@@ -1430,36 +1554,67 @@ static int build_stmt(struct builder *b, const struct raw_tmpl *rt, struct wl__t
 		return wl__errf(b->e, origin, rs->line, rs->col,
 				"statement uses parameters the workload cannot bind");
 	}
-	if (rs->gset) {
-		int cols = sqlite3_column_count(ps);
-		if (cols == 0) {
-			sqlite3_finalize(ps);
-			return wl__errf(b->e, origin, rs->gset_line, rs->gset_col,
-					"\\gset on a statement that returns no columns");
-		}
-		st->gset_vars = wh_calloc((size_t)cols, sizeof *st->gset_vars);
-		st->gset_count = (uint32_t)cols;
-		for (int c = 0; c < cols; c++) {
-			const char *cn = sqlite3_column_name(ps, c);
-			char name[WL_MAX_NAME * 2];
-			snprintf(name, sizeof name, "%s%s", rs->gset_prefix, cn ? cn : "");
-			if (!is_name(name, strlen(name), false)) {
-				/* the message quotes the column: before finalize */
-				wl__errf(b->e, origin, rs->gset_line, rs->gset_col,
-					 "\\gset: column '%.40s' is not a variable name (name it with AS)",
-					 cn ? cn : "");
-				sqlite3_finalize(ps);
-				return -1;
-			}
-			if (define_var(b, name, rs->gset_line, rs->gset_col, &st->gset_vars[c]) != 0) {
-				sqlite3_finalize(ps);
-				return -1;
-			}
-		}
-	}
+	/* The gset messages may quote a column name: finalize after them. */
+	int gset_rc = rs->gset ? stmt_gset_vars(b, rs, st, ps) : 0;
 	sqlite3_finalize(ps);
+	return gset_rc;
+}
 
-	/* Names: tmpl "template.label". */
+/* \elle: the statement's Elle operation, whose key (and value) must be
+ * bound by this statement, in the declared \shape. 0 or -1. */
+static int stmt_elle(struct builder *b, const struct raw_stmt *rs, struct wl__stmt *st)
+{
+	const char *origin = b->r->origin;
+	const char *shape = b->r->shape;
+	WH_ASSERT(rs->elle_kind != WL_ELLE_NONE);
+	if (shape == NULL)
+		return wl__errf(b->e, origin, rs->elle_line, rs->elle_col,
+				"\\elle needs a \\shape declaration");
+	bool la = strcmp(shape, "list-append") == 0;
+	if (rs->elle_kind == WL_ELLE_APPEND && !la)
+		return wl__errf(b->e, origin, rs->elle_line, rs->elle_col,
+				"\\elle append belongs to a list-append shape; rw-register uses write");
+	if (rs->elle_kind == WL_ELLE_WRITE && la)
+		return wl__errf(b->e, origin, rs->elle_line, rs->elle_col,
+				"\\elle write belongs to an rw-register shape; list-append uses append");
+	const char *names[2] = {rs->elle_key, rs->elle_value};
+	uint32_t *slots[2] = {&st->elle_key, &st->elle_value};
+	for (int j = 0; j < (rs->elle_kind == WL_ELLE_READ ? 1 : 2); j++) {
+		struct wl__ref ref;
+		if (resolve_name(b, names[j], rs->elle_line, rs->elle_col, &ref) != 0)
+			return -1;
+		for (uint32_t p = 0; p < st->param_count; p++)
+			if (st->params[p].kind == ref.kind && st->params[p].index == ref.index)
+				*slots[j] = p + 1;
+		if (*slots[j] == 0)
+			return wl__errf(b->e, origin, rs->elle_line, rs->elle_col,
+					"\\elle: :%s is not used by the statement above", names[j]);
+	}
+	st->elle_kind = rs->elle_kind;
+	return 0;
+}
+
+/* Compile one template statement: its SQL with numbered parameters,
+ * checked by preparing it, its \gset variables, its name ("template.label",
+ * the label by position unless \name gives one) and its Elle operation.
+ * *out owns st from the start, so a failure leaves nothing to free here. */
+static int build_stmt(struct builder *b, const struct raw_tmpl *rt, struct wl__tmpl *t,
+		      const struct raw_stmt *rs, uint32_t ordinal, struct wl__stmt **out)
+{
+	const char *origin = b->r->origin;
+	struct wl__stmt *st = wh_calloc(1, sizeof *st);
+	*out = st; /* owned by the instruction from here on */
+	st->elle_kind = WL_ELLE_NONE;
+	st->flags = rs->flags | rs->info.flags;
+	bool autocommit = rt->begin_weight[HIST_BEGIN_AUTOCOMMIT] != 0;
+	if (rs->info.is_checkpoint && !autocommit)
+		return wl__errf(b->e, origin, rs->line, rs->col,
+				"PRAGMA wal_checkpoint fails inside a transaction (SQLITE_LOCKED): give it an autocommit template");
+	if (rs->info.is_savepoint && autocommit)
+		return wl__errf(b->e, origin, rs->line, rs->col,
+				"savepoints need a transaction: not in an autocommit template");
+	if (stmt_number_params(b, rs, st) != 0 || stmt_prepare(b, rs, st) != 0)
+		return -1;
 	char label[WL_MAX_NAME];
 	if (rs->label[0])
 		snprintf(label, sizeof label, "%s", rs->label);
@@ -1468,35 +1623,8 @@ static int build_stmt(struct builder *b, const struct raw_tmpl *rt, struct wl__t
 	size_t tn = strlen(t->name) + 1 + strlen(label) + 1;
 	st->tmpl = wh_malloc(tn);
 	snprintf(st->tmpl, tn, "%s.%s", t->name, label);
-
-	/* Elle mapping: key and value must be bound by this statement. */
-	if (rs->elle_kind != WL_ELLE_NONE) {
-		const char *shape = b->r->shape;
-		if (shape == NULL)
-			return wl__errf(b->e, origin, rs->elle_line, rs->elle_col,
-					"\\elle needs a \\shape declaration");
-		bool la = strcmp(shape, "list-append") == 0;
-		if (rs->elle_kind == WL_ELLE_APPEND && !la)
-			return wl__errf(b->e, origin, rs->elle_line, rs->elle_col,
-					"\\elle append belongs to a list-append shape; rw-register uses write");
-		if (rs->elle_kind == WL_ELLE_WRITE && la)
-			return wl__errf(b->e, origin, rs->elle_line, rs->elle_col,
-					"\\elle write belongs to an rw-register shape; list-append uses append");
-		const char *names[2] = {rs->elle_key, rs->elle_value};
-		uint32_t *slots[2] = {&st->elle_key, &st->elle_value};
-		for (int j = 0; j < (rs->elle_kind == WL_ELLE_READ ? 1 : 2); j++) {
-			struct wl__ref ref;
-			if (resolve_name(b, names[j], rs->elle_line, rs->elle_col, &ref) != 0)
-				return -1;
-			for (uint32_t p = 0; p < st->param_count; p++)
-				if (st->params[p].kind == ref.kind && st->params[p].index == ref.index)
-					*slots[j] = p + 1;
-			if (*slots[j] == 0)
-				return wl__errf(b->e, origin, rs->elle_line, rs->elle_col,
-						"\\elle: :%s is not used by the statement above", names[j]);
-		}
-		st->elle_kind = rs->elle_kind;
-	}
+	if (rs->elle_kind != WL_ELLE_NONE)
+		return stmt_elle(b, rs, st);
 	return 0;
 }
 
@@ -1522,12 +1650,22 @@ struct if_level {
 	uint32_t jump_chain;         /* last JUMP to patch, or NONE */
 };
 
-static int build_tmpl(struct builder *b, uint32_t index)
+/* One template being compiled: the \if levels still open and the
+ * statements compiled so far. */
+struct tmpl_ctx {
+	struct builder *b;
+	const struct raw_tmpl *rt;
+	struct wl__tmpl *t;
+	bool autocommit;                         /* one statement, \set lines before it */
+	struct if_level levels[WL_MAX_IF_DEPTH]; /* open \if levels, innermost last */
+	uint32_t depth;                          /* entries of levels in use */
+	uint32_t ordinal;                        /* statements compiled so far */
+};
+
+/* The template's name (under the unit's prefix), weights and an empty
+ * code array large enough for its items. */
+static void tmpl_start(struct builder *b, const struct raw_tmpl *rt, struct wl__tmpl *t)
 {
-	const struct raw_tmpl *rt = &b->r->tmpls[index];
-	struct wl__tmpl *t = &b->u->tmpls[index];
-	const char *origin = b->r->origin;
-	b->tmpl_index = index;
 	size_t n = strlen(b->u->prefix) + strlen(rt->name) + 1;
 	t->name = wh_malloc(n);
 	snprintf(t->name, n, "%s%s", b->u->prefix, rt->name);
@@ -1536,105 +1674,141 @@ static int build_tmpl(struct builder *b, uint32_t index)
 	memcpy(t->begin_weight, rt->begin_weight, sizeof t->begin_weight);
 	for (int k = 0; k < 4; k++)
 		t->begin_total += t->begin_weight[k];
-	bool autocommit = t->begin_weight[HIST_BEGIN_AUTOCOMMIT] != 0;
 	/* Each \elif and \else adds one JUMP: at most twice the items. */
 	t->code = wh_calloc(2 * (size_t)rt->item_count + 1, sizeof *t->code);
-	struct if_level levels[WL_MAX_IF_DEPTH];
-	uint32_t depth = 0, ordinal = 0;
-	int rc = 0;
-	for (uint32_t k = 0; k < rt->item_count && rc == 0; k++) {
-		const struct raw_item *it = &rt->items[k];
-		struct wl__ins *ins;
-		if (autocommit && it->kind != R_SET && it->kind != R_STMT) {
-			rc = wl__errf(b->e, origin, it->line, it->col,
-				      "an autocommit template is one statement, with \\set lines before it: no \\if, \\sleep or \\rollback");
-			break;
-		}
-		switch (it->kind) {
-		case R_SET: {
-			ins = emit(t, WL_INS_SET);
-			rc = build_expr(b, it, &ins->expr);
-			if (rc == 0)
-				rc = define_var(b, it->name, it->line, it->col, &ins->var);
-			break;
-		}
-		case R_STMT:
-			if (autocommit && ordinal > 0) {
-				rc = wl__errf(b->e, origin, it->line, it->col,
-					      "an autocommit template has exactly one statement");
-				break;
-			}
-			if (autocommit && it->stmt->gset) {
-				rc = wl__errf(b->e, origin, it->stmt->gset_line, it->stmt->gset_col,
-					      "\\gset in an autocommit template: nothing runs after it");
-				break;
-			}
-			ins = emit(t, WL_INS_STMT);
-			rc = build_stmt(b, rt, t, it->stmt, ++ordinal, &ins->stmt);
-			for (uint32_t j = 0; rc == 0 && j < k; j++) {
-				const struct raw_item *o = &rt->items[j];
-				if (o->kind == R_STMT && it->stmt->label[0] &&
-				    strcmp(o->stmt->label, it->stmt->label) == 0)
-					rc = wl__errf(b->e, origin, it->stmt->label_line, 0,
-						      "statement name '%s' used twice in '%s'",
-						      it->stmt->label, rt->name);
-			}
-			break;
-		case R_SLEEP:
-			ins = emit(t, WL_INS_SLEEP);
-			ins->unit_us = it->unit_us;
-			rc = build_expr(b, it, &ins->expr);
-			break;
-		case R_IF:
-			WH_ASSERT(depth < WL_MAX_IF_DEPTH);
-			levels[depth].jump_chain = NONE;
-			levels[depth].pending_if = t->code_count;
-			ins = emit(t, WL_INS_IF);
-			rc = build_expr(b, it, &ins->expr);
-			depth++;
-			break;
-		case R_ELIF:
-		case R_ELSE: {
-			WH_ASSERT(depth > 0);
-			struct if_level *lv = &levels[depth - 1];
-			WH_ASSERT(lv->pending_if != NONE);
-			uint32_t at = t->code_count;
-			emit(t, WL_INS_JUMP)->target = lv->jump_chain;
-			lv->jump_chain = at;
-			t->code[lv->pending_if].target = t->code_count;
-			lv->pending_if = NONE;
-			if (it->kind == R_ELIF) {
-				lv->pending_if = t->code_count;
-				ins = emit(t, WL_INS_IF);
-				rc = build_expr(b, it, &ins->expr);
-			}
-			break;
-		}
-		case R_ENDIF: {
-			WH_ASSERT(depth > 0);
-			struct if_level *lv = &levels[--depth];
-			if (lv->pending_if != NONE)
-				t->code[lv->pending_if].target = t->code_count;
-			for (uint32_t j = lv->jump_chain, guard = 0; j != NONE; guard++) {
-				WH_ASSERT(guard < t->code_count);
-				WH_ASSERT(t->code[j].kind == WL_INS_JUMP);
-				uint32_t prev = t->code[j].target;
-				t->code[j].target = t->code_count;
-				j = prev;
-			}
-			break;
-		}
-		case R_ROLLBACK:
-			emit(t, WL_INS_ROLLBACK);
-			break;
-		}
+}
+
+/* Item k, a statement: at most one in an autocommit template (and no
+ * \gset there, nothing would run after it); its \name unique. */
+static int tmpl_stmt(struct tmpl_ctx *c, uint32_t k)
+{
+	struct builder *b = c->b;
+	const struct raw_item *it = &c->rt->items[k];
+	const char *origin = b->r->origin;
+	if (c->autocommit && c->ordinal > 0)
+		return wl__errf(b->e, origin, it->line, it->col,
+				"an autocommit template has exactly one statement");
+	if (c->autocommit && it->stmt->gset)
+		return wl__errf(b->e, origin, it->stmt->gset_line, it->stmt->gset_col,
+				"\\gset in an autocommit template: nothing runs after it");
+	struct wl__ins *ins = emit(c->t, WL_INS_STMT);
+	int rc = build_stmt(b, c->rt, c->t, it->stmt, ++c->ordinal, &ins->stmt);
+	for (uint32_t j = 0; rc == 0 && j < k; j++) {
+		const struct raw_item *o = &c->rt->items[j];
+		if (o->kind == R_STMT && it->stmt->label[0] &&
+		    strcmp(o->stmt->label, it->stmt->label) == 0)
+			rc = wl__errf(b->e, origin, it->stmt->label_line, 0,
+				      "statement name '%s' used twice in '%s'", it->stmt->label,
+				      c->rt->name);
 	}
-	if (rc != 0)
-		return -1;
-	WH_ASSERT_EQ(depth, 0);
+	return rc;
+}
+
+/* \elif or \else: a JUMP to the \endif (chained until it is known) ends
+ * the branch before, the open IF now jumps here, and an \elif opens its
+ * own IF. */
+static int tmpl_branch(struct tmpl_ctx *c, const struct raw_item *it)
+{
+	struct wl__tmpl *t = c->t;
+	WH_ASSERT(c->depth > 0);
+	struct if_level *lv = &c->levels[c->depth - 1];
+	WH_ASSERT(lv->pending_if != NONE);
+	uint32_t at = t->code_count;
+	emit(t, WL_INS_JUMP)->target = lv->jump_chain;
+	lv->jump_chain = at;
+	t->code[lv->pending_if].target = t->code_count;
+	lv->pending_if = NONE;
+	if (it->kind != R_ELIF)
+		return 0;
+	lv->pending_if = t->code_count;
+	struct wl__ins *ins = emit(t, WL_INS_IF);
+	return build_expr(c->b, it, &ins->expr);
+}
+
+/* \endif: the open IF and every chained JUMP of the level land here. */
+static void tmpl_endif(struct tmpl_ctx *c)
+{
+	struct wl__tmpl *t = c->t;
+	WH_ASSERT(c->depth > 0);
+	struct if_level *lv = &c->levels[--c->depth];
+	if (lv->pending_if != NONE)
+		t->code[lv->pending_if].target = t->code_count;
+	for (uint32_t j = lv->jump_chain, guard = 0; j != NONE; guard++) {
+		WH_ASSERT(guard < t->code_count);
+		WH_ASSERT(t->code[j].kind == WL_INS_JUMP);
+		uint32_t prev = t->code[j].target;
+		t->code[j].target = t->code_count;
+		j = prev;
+	}
+}
+
+/* Compile item k of the template into code. 0 or -1. */
+static int tmpl_item(struct tmpl_ctx *c, uint32_t k)
+{
+	struct builder *b = c->b;
+	struct wl__tmpl *t = c->t;
+	const struct raw_item *it = &c->rt->items[k];
+	struct wl__ins *ins;
+	int rc = 0;
+	if (c->autocommit && it->kind != R_SET && it->kind != R_STMT)
+		return wl__errf(b->e, b->r->origin, it->line, it->col,
+				"an autocommit template is one statement, with \\set lines before it: no \\if, \\sleep or \\rollback");
+	switch (it->kind) {
+	case R_SET:
+		ins = emit(t, WL_INS_SET);
+		rc = build_expr(b, it, &ins->expr);
+		if (rc == 0)
+			rc = define_var(b, it->name, it->line, it->col, &ins->var);
+		break;
+	case R_STMT:
+		rc = tmpl_stmt(c, k);
+		break;
+	case R_SLEEP:
+		ins = emit(t, WL_INS_SLEEP);
+		ins->unit_us = it->unit_us;
+		rc = build_expr(b, it, &ins->expr);
+		break;
+	case R_IF:
+		WH_ASSERT(c->depth < WL_MAX_IF_DEPTH);
+		c->levels[c->depth].jump_chain = NONE;
+		c->levels[c->depth].pending_if = t->code_count;
+		ins = emit(t, WL_INS_IF);
+		rc = build_expr(b, it, &ins->expr);
+		c->depth++;
+		break;
+	case R_ELIF:
+	case R_ELSE:
+		rc = tmpl_branch(c, it);
+		break;
+	case R_ENDIF:
+		tmpl_endif(c);
+		break;
+	case R_ROLLBACK:
+		emit(t, WL_INS_ROLLBACK);
+		break;
+	}
+	return rc;
+}
+
+static int build_tmpl(struct builder *b, uint32_t index)
+{
+	const struct raw_tmpl *rt = &b->r->tmpls[index];
+	struct wl__tmpl *t = &b->u->tmpls[index];
+	b->tmpl_index = index;
+	tmpl_start(b, rt, t);
+	struct tmpl_ctx c = {
+		.b = b,
+		.rt = rt,
+		.t = t,
+		.autocommit = t->begin_weight[HIST_BEGIN_AUTOCOMMIT] != 0,
+	};
+	for (uint32_t k = 0; k < rt->item_count; k++)
+		if (tmpl_item(&c, k) != 0)
+			return -1;
+	WH_ASSERT_EQ(c.depth, 0);
 	WH_ASSERT(t->code_count <= 2 * rt->item_count + 1);
-	if (autocommit && (t->code_count == 0 || t->code[t->code_count - 1].kind != WL_INS_STMT))
-		return wl__errf(b->e, origin, rt->line, 0,
+	if (c.autocommit && (t->code_count == 0 || t->code[t->code_count - 1].kind != WL_INS_STMT))
+		return wl__errf(b->e, b->r->origin, rt->line, 0,
 				"an autocommit template must end with its statement");
 	return 0;
 }
@@ -1690,17 +1864,13 @@ static int build_includes(struct builder *b, const char *const *params,
 	return 0;
 }
 
-static int build_unit(struct builder *b, const char *const *params, uint32_t param_count)
+/* Parameters: the declared defaults, then the overrides. An override
+ * "INCLUDE/NAME=VALUE" is routed to the include (build_includes), which
+ * must exist; the others are the unit's own. 0 or -1. */
+static int unit_params(struct builder *b, const char *const *params, uint32_t param_count)
 {
 	struct raw *r = b->r;
 	struct wl__unit *u = b->u;
-	const char *origin = r->origin;
-
-	u->description = wh_strdup(r->description ? r->description : "(no description)");
-	u->shape = r->shape ? wh_strdup(r->shape) : NULL;
-
-	/* parameters: defaults, then overrides (own ones; INCLUDE/NAME ones
-	 * are routed to the include and must name one) */
 	u->param_names = wh_calloc(r->param_count + 1, sizeof *u->param_names);
 	u->param_values = wh_calloc(r->param_count + 1, sizeof *u->param_values);
 	for (uint32_t k = 0; k < r->param_count; k++) {
@@ -1719,16 +1889,24 @@ static int build_unit(struct builder *b, const char *const *params, uint32_t par
 					 strncmp(params[k], r->includes[j].name, nl) == 0;
 			}
 			if (!found)
-				return wl__errf(b->e, origin, 0, 0,
+				return wl__errf(b->e, r->origin, 0, 0,
 						"--param %s: this workload has no \\include of that name",
 						params[k]);
 			continue;
 		}
-		if (apply_override(b, params[k], origin) != 0)
+		if (apply_override(b, params[k], r->origin) != 0)
 			return -1;
 	}
+	return 0;
+}
 
-	/* pragmas */
+/* The pragmas, and the setup and invariants with the parameters'
+ * values substituted. An auto_vacuum pragma in the setup must be
+ * followed by a VACUUM there. 0 or -1. */
+static int unit_sql(struct builder *b)
+{
+	struct raw *r = b->r;
+	struct wl__unit *u = b->u;
 	u->pragmas = wh_calloc(r->pragma_count + 1, sizeof *u->pragmas);
 	u->pragma_lines = wh_calloc(r->pragma_count + 1, sizeof *u->pragma_lines);
 	for (uint32_t k = 0; k < r->pragma_count; k++) {
@@ -1736,8 +1914,6 @@ static int build_unit(struct builder *b, const char *const *params, uint32_t par
 		u->pragma_lines[k] = r->pragmas[k].line;
 		u->pragma_count++;
 	}
-
-	/* setup and invariants, with parameters substituted */
 	u->setup_sql = wh_calloc(r->setup_count + 1, sizeof *u->setup_sql);
 	u->setup_lines = wh_calloc(r->setup_count + 1, sizeof *u->setup_lines);
 	uint32_t auto_vacuum_line = 0;
@@ -1752,7 +1928,7 @@ static int build_unit(struct builder *b, const char *const *params, uint32_t par
 			auto_vacuum_line = 0;
 	}
 	if (auto_vacuum_line != 0)
-		return wl__errf(b->e, origin, auto_vacuum_line, 0,
+		return wl__errf(b->e, r->origin, auto_vacuum_line, 0,
 				"PRAGMA auto_vacuum takes effect on an existing (WAL) database only through VACUUM: follow it with VACUUM in the setup");
 	u->invariants = wh_calloc(r->invariant_count + 1, sizeof *u->invariants);
 	u->invariant_lines = wh_calloc(r->invariant_count + 1, sizeof *u->invariant_lines);
@@ -1762,8 +1938,16 @@ static int build_unit(struct builder *b, const char *const *params, uint32_t par
 		u->invariant_lines[k] = r->invariants[k]->line;
 		u->invariant_count++;
 	}
+	return 0;
+}
 
-	/* the scratch database: pragmas, setup, invariants */
+/* Open the scratch database with the pragmas, run the setup on it and
+ * check that every invariant holds right after. The database stays open
+ * for the templates to prepare against. 0 or -1. */
+static int unit_scratch_setup(struct builder *b)
+{
+	struct wl__unit *u = b->u;
+	const char *origin = b->r->origin;
 	const char **origins = wh_calloc(u->pragma_count + 1, sizeof *origins);
 	for (uint32_t k = 0; k < u->pragma_count; k++)
 		origins[k] = origin;
@@ -1782,8 +1966,15 @@ static int build_unit(struct builder *b, const char *const *params, uint32_t par
 		if (scratch_invariant(&b->sc, u->invariants[k], origin, u->invariant_lines[k],
 				      b->e) != 0)
 			return -1;
+	return 0;
+}
 
-	/* templates */
+/* Compile every template; a declared \shape needs some statement to
+ * carry \elle. 0 or -1. */
+static int unit_templates(struct builder *b)
+{
+	struct raw *r = b->r;
+	struct wl__unit *u = b->u;
 	u->var_names = wh_calloc(WL_MAX_VARS, sizeof *u->var_names);
 	b->var_stamp = wh_calloc(WL_MAX_VARS, sizeof *b->var_stamp);
 	u->tmpls = wh_calloc(r->tmpl_count + 1, sizeof *u->tmpls);
@@ -1800,11 +1991,22 @@ static int build_unit(struct builder *b, const char *const *params, uint32_t par
 				any |= u->tmpls[k].code[j].kind == WL_INS_STMT &&
 				       u->tmpls[k].code[j].stmt->elle_kind != WL_ELLE_NONE;
 		if (!any)
-			return wl__errf(b->e, origin, r->shape_line, 0,
+			return wl__errf(b->e, r->origin, r->shape_line, 0,
 					"\\shape %s declared but no statement carries \\elle", r->shape);
 	}
-	scratch_close(&b->sc);
+	return 0;
+}
 
+static int build_unit(struct builder *b, const char *const *params, uint32_t param_count)
+{
+	struct raw *r = b->r;
+	struct wl__unit *u = b->u;
+	u->description = wh_strdup(r->description ? r->description : "(no description)");
+	u->shape = r->shape ? wh_strdup(r->shape) : NULL;
+	if (unit_params(b, params, param_count) != 0 || unit_sql(b) != 0 ||
+	    unit_scratch_setup(b) != 0 || unit_templates(b) != 0)
+		return -1;
+	scratch_close(&b->sc);
 	u->includes = wh_calloc(r->include_count + 1, sizeof *u->includes);
 	if (build_includes(b, params, param_count) != 0)
 		return -1;
@@ -1938,17 +2140,11 @@ static void hash_bytes(uint64_t *h, const char *s, size_t n)
 	*h = wh_fnv1a_byte(wh_fnv1a(*h, s, n), 0xff); /* then a separator */
 }
 
-static int compose_unit(struct compose *c, const struct wl__unit *u)
+/* The unit's pragmas into the program: one value per name across units;
+ * the same pragma twice is fine, two values are a conflict. 0 or -1. */
+static int compose_pragmas(struct compose *c, const struct wl__unit *u)
 {
 	struct wl__prog *p = c->p;
-	c->unit_count++;
-	hash_bytes(&c->hash, u->text, u->text_len);
-	if (u->var_count > p->max_vars)
-		p->max_vars = u->var_count;
-	for (uint32_t k = 0; k < u->include_count; k++)
-		if (compose_unit(c, u->includes[k].unit) != 0)
-			return -1;
-	/* pragmas: one value per name */
 	for (uint32_t k = 0; k < u->pragma_count; k++) {
 		const char *pr = u->pragmas[k];
 		size_t nl = (size_t)(strchr(pr, '=') - pr);
@@ -1978,6 +2174,14 @@ static int compose_unit(struct compose *c, const struct wl__unit *u)
 		c->pragma_line[c->pragma_count] = u->pragma_lines[k];
 		c->pragma_count++;
 	}
+	return 0;
+}
+
+/* The unit's setup statements and invariants, appended with where each
+ * came from (for compose_check's messages). */
+static void compose_sql(struct compose *c, const struct wl__unit *u)
+{
+	struct wl__prog *p = c->p;
 	for (uint32_t k = 0; k < u->setup_count; k++) {
 		if (c->setup_count == c->setup_cap) {
 			c->setup_cap = c->setup_cap ? c->setup_cap * 2 : 16;
@@ -2003,7 +2207,13 @@ static int compose_unit(struct compose *c, const struct wl__unit *u)
 		c->inv_line[c->inv_count] = u->invariant_lines[k];
 		c->inv_count++;
 	}
-	/* parameters in effect, for show and repro lines */
+}
+
+/* The parameters in effect as "PREFIX/NAME=VALUE", for `workloads show`
+ * and repro lines. */
+static void compose_params(struct compose *c, const struct wl__unit *u)
+{
+	struct wl__prog *p = c->p;
 	for (uint32_t k = 0; k < u->param_count; k++) {
 		if (p->pub.param_count == c->param_cap) {
 			c->param_cap = c->param_cap ? c->param_cap * 2 : 8;
@@ -2022,7 +2232,12 @@ static int compose_unit(struct compose *c, const struct wl__unit *u)
 		snprintf(s, n, "%s%s=%s", u->prefix, u->param_names[k], val);
 		p->params[p->pub.param_count++] = s;
 	}
-	/* Elle map */
+}
+
+/* The Elle map: each statement carrying \elle, by template name. */
+static void compose_elle(struct compose *c, const struct wl__unit *u)
+{
+	struct wl__prog *p = c->p;
 	for (uint32_t k = 0; k < u->tmpl_count; k++) {
 		const struct wl__tmpl *t = &u->tmpls[k];
 		for (uint32_t j = 0; j < t->code_count; j++) {
@@ -2038,6 +2253,26 @@ static int compose_unit(struct compose *c, const struct wl__unit *u)
 				st->elle_value};
 		}
 	}
+}
+
+/* Fold a unit into the program, its includes first (depth first, in
+ * order): content hash, variables, pragmas, setup, invariants,
+ * parameters and the Elle map. 0 or -1. */
+static int compose_unit(struct compose *c, const struct wl__unit *u)
+{
+	struct wl__prog *p = c->p;
+	c->unit_count++;
+	hash_bytes(&c->hash, u->text, u->text_len);
+	if (u->var_count > p->max_vars)
+		p->max_vars = u->var_count;
+	for (uint32_t k = 0; k < u->include_count; k++)
+		if (compose_unit(c, u->includes[k].unit) != 0)
+			return -1;
+	if (compose_pragmas(c, u) != 0)
+		return -1;
+	compose_sql(c, u);
+	compose_params(c, u);
+	compose_elle(c, u);
 	return 0;
 }
 

@@ -165,6 +165,33 @@ static int scan_quoted(struct wl__scan *sc, int close)
 	return -1;
 }
 
+/* A number at sc: digits, dots, exponents and hex. Precision is
+ * SQLite's business; the token only has to end in the right place. */
+static void scan_number(struct wl__scan *sc)
+{
+	while (isalnum(peek(sc, 0)) || peek(sc, 0) == '.' || peek(sc, 0) == '_' ||
+	       ((peek(sc, 0) == '+' || peek(sc, 0) == '-') &&
+		(sc->s[sc->pos - 1] == 'e' || sc->s[sc->pos - 1] == 'E')))
+		adv(sc);
+}
+
+/* Punctuation c at sc: one character, or one of SQLite's two-character
+ * operators (and ->>). */
+static void scan_punct(struct wl__scan *sc, int c)
+{
+	static const char *const two[] = {"||", "<=", ">=", "==", "!=", "<>",
+					  "<<", ">>", "->"};
+	adv(sc);
+	for (size_t k = 0; k < sizeof two / sizeof two[0]; k++) {
+		if (c == two[k][0] && peek(sc, 0) == two[k][1]) {
+			adv(sc);
+			if (k == 8 && peek(sc, 0) == '>')
+				adv(sc); /* ->> */
+			break;
+		}
+	}
+}
+
 int wl__scan_token(struct wl__scan *sc, struct wl__tok *t, struct wl__err *e,
 		   const char *origin)
 {
@@ -195,12 +222,7 @@ int wl__scan_token(struct wl__scan *sc, struct wl__tok *t, struct wl__err *e,
 		t->kind = WL_TK_WORD;
 	} else if ((c >= '0' && c <= '9') ||
 		   (c == '.' && peek(sc, 1) >= '0' && peek(sc, 1) <= '9')) {
-		/* Digits, dots, exponents and hex: precision is SQLite's
-		 * business, the token only has to end in the right place. */
-		while (isalnum(peek(sc, 0)) || peek(sc, 0) == '.' || peek(sc, 0) == '_' ||
-		       ((peek(sc, 0) == '+' || peek(sc, 0) == '-') &&
-			(sc->s[sc->pos - 1] == 'e' || sc->s[sc->pos - 1] == 'E')))
-			adv(sc);
+		scan_number(sc);
 		t->kind = WL_TK_NUMBER;
 	} else if (c == ':' && is_ident_start(peek(sc, 1))) {
 		adv(sc);
@@ -220,17 +242,7 @@ int wl__scan_token(struct wl__scan *sc, struct wl__tok *t, struct wl__err *e,
 		adv(sc);
 		t->kind = WL_TK_BACKSLASH;
 	} else {
-		static const char *const two[] = {"||", "<=", ">=", "==", "!=", "<>",
-						  "<<", ">>", "->"};
-		adv(sc);
-		for (size_t k = 0; k < sizeof two / sizeof two[0]; k++) {
-			if (c == two[k][0] && peek(sc, 0) == two[k][1]) {
-				adv(sc);
-				if (k == 8 && peek(sc, 0) == '>')
-					adv(sc); /* ->> */
-				break;
-			}
-		}
+		scan_punct(sc, c);
 		t->kind = WL_TK_PUNCT;
 	}
 	t->len = (uint32_t)(sc->pos - t->off);
@@ -447,6 +459,138 @@ static int check_pragma_function(const char *text, const struct wl__tok *t,
 	return 0;
 }
 
+/* One statement being checked, and what the check learns about it. */
+struct sql_check {
+	const char *text;            /* the whole file the tokens point into */
+	const struct wl__tok *toks;  /* the statement, without its ';' */
+	uint32_t count;              /* tokens, at least one */
+	enum wl__sql_ctx ctx;        /* the section it appears in */
+	struct wl__sql_info *info;   /* filled by the check */
+	struct wl__err *e;
+	const char *origin;
+};
+
+/* What kind of statement it is (DDL, VACUUM, savepoint, PRAGMA) and
+ * whether its section allows that: no ATTACH, VACUUM only in the setup,
+ * no transaction control in a template, only queries as invariants. 0 or
+ * -1. */
+static int check_kind(const struct sql_check *c)
+{
+	const char *text = c->text;
+	const struct wl__tok *first = &c->toks[0];
+	bool is_select = wl__tok_is(text, first, "select") ||
+			 wl__tok_is(text, first, "with") ||
+			 wl__tok_is(text, first, "values");
+	if (wl__tok_is(text, first, "attach") || wl__tok_is(text, first, "detach"))
+		return wl__errf(c->e, c->origin, first->line, first->col,
+				"ATTACH and DETACH reach other database files; the reference cannot follow");
+	if (wl__tok_is(text, first, "create") || wl__tok_is(text, first, "drop") ||
+	    wl__tok_is(text, first, "alter"))
+		c->info->is_ddl = true;
+	if (wl__tok_is(text, first, "vacuum")) {
+		c->info->is_vacuum = true;
+		for (uint32_t k = 1; k < c->count; k++)
+			if (wl__tok_is(text, &c->toks[k], "into"))
+				return wl__errf(c->e, c->origin, c->toks[k].line, c->toks[k].col,
+						"VACUUM INTO writes another file; not allowed");
+		if (c->ctx != WL_SQL_SETUP)
+			return wl__errf(c->e, c->origin, first->line, first->col,
+					"VACUUM belongs in the setup, not in a transaction");
+	}
+	bool rollback_to = false;
+	if (wl__tok_is(text, first, "rollback")) {
+		for (uint32_t k = 1; k < c->count && k < 3; k++)
+			rollback_to |= wl__tok_is(text, &c->toks[k], "to");
+	}
+	if (wl__tok_is(text, first, "savepoint") || wl__tok_is(text, first, "release") ||
+	    rollback_to)
+		c->info->is_savepoint = true;
+	if (c->ctx == WL_SQL_TEMPLATE &&
+	    (wl__tok_is(text, first, "begin") || wl__tok_is(text, first, "commit") ||
+	     wl__tok_is(text, first, "end") ||
+	     (wl__tok_is(text, first, "rollback") && !rollback_to)))
+		return wl__errf(c->e, c->origin, first->line, first->col,
+				"transaction control belongs to the template: the \\transaction line says how it begins, COMMIT is implicit at its end, \\rollback ends it early");
+	if (c->ctx == WL_SQL_INVARIANT && !is_select)
+		return wl__errf(c->e, c->origin, first->line, first->col,
+				"an invariant must be a query (SELECT, WITH or VALUES)");
+	if (wl__tok_is(text, first, "pragma"))
+		return check_pragma(text, c->toks, c->count, c->ctx, c->info, c->e, c->origin);
+	return 0;
+}
+
+/* Token k, wherever it is in the statement: nothing the reference would
+ * see differently (SQLite parameters, the clock, non-deterministic
+ * functions, rootpage, TEMP objects, forbidden pragma functions). 0 or
+ * -1. */
+static int check_token(const struct sql_check *c, uint32_t k)
+{
+	const char *text = c->text;
+	const struct wl__tok *t = &c->toks[k];
+	bool call = k + 1 < c->count && tok_is_punct(text, &c->toks[k + 1], '(');
+	if (t->kind == WL_TK_SQLPARAM)
+		return wl__errf(c->e, c->origin, t->line, t->col,
+				"SQLite parameter '%.*s' cannot be bound by a workload; use a :variable",
+				(int)t->len, text + t->off);
+	if (string_is(text, t, "now"))
+		return wl__errf(c->e, c->origin, t->line, t->col,
+				"'now' reads the clock: the reference would see another time");
+	if (t->kind != WL_TK_WORD)
+		return 0;
+	if (wl__tok_is(text, t, "current_time") || wl__tok_is(text, t, "current_date") ||
+	    wl__tok_is(text, t, "current_timestamp"))
+		return wl__errf(c->e, c->origin, t->line, t->col,
+				"%.*s reads the clock: the reference would see another time",
+				(int)t->len, text + t->off);
+	if (call && word_in(text, t, banned_functions,
+			    sizeof banned_functions / sizeof banned_functions[0]))
+		return wl__errf(c->e, c->origin, t->line, t->col,
+				"%.*s() is not deterministic: its result would differ on the reference (draw values with \\set instead)",
+				(int)t->len, text + t->off);
+	if (call && word_in(text, t, time_functions,
+			    sizeof time_functions / sizeof time_functions[0])) {
+		uint32_t args = call_args(text, c->toks, c->count, k + 1);
+		uint32_t need = wl__tok_is(text, t, "strftime") ? 2 : 1;
+		if (args < need)
+			return wl__errf(c->e, c->origin, t->line, t->col,
+					"%.*s() without a time value reads the clock",
+					(int)t->len, text + t->off);
+	}
+	if (wl__tok_is(text, t, "rootpage"))
+		return wl__errf(c->e, c->origin, t->line, t->col,
+				"rootpage differs between the database and the reference");
+	if ((wl__tok_is(text, t, "temp") || wl__tok_is(text, t, "temporary")) && k > 0 &&
+	    wl__tok_is(text, &c->toks[0], "create"))
+		return wl__errf(c->e, c->origin, t->line, t->col,
+				"TEMP objects belong to one connection; the reference runs every connection on one");
+	if (t->len > 7 && strncasecmp(text + t->off, "pragma_", 7) == 0)
+		return check_pragma_function(text, t, c->ctx, c->info, c->e, c->origin);
+	return 0;
+}
+
+/* A statement that reads the schema table must not SELECT * from it:
+ * that includes rootpage. 0 or -1. */
+static int check_schema_star(const struct sql_check *c)
+{
+	const char *text = c->text;
+	bool mentions_schema = false;
+	for (uint32_t k = 0; k < c->count; k++)
+		if (wl__tok_is(text, &c->toks[k], "sqlite_schema") ||
+		    wl__tok_is(text, &c->toks[k], "sqlite_master") ||
+		    wl__tok_is(text, &c->toks[k], "sqlite_temp_schema") ||
+		    wl__tok_is(text, &c->toks[k], "sqlite_temp_master"))
+			mentions_schema = true;
+	if (!mentions_schema)
+		return 0;
+	for (uint32_t k = 0; k < c->count; k++) {
+		if (tok_is_punct(text, &c->toks[k], '*') &&
+		    !(k > 0 && tok_is_punct(text, &c->toks[k - 1], '(')))
+			return wl__errf(c->e, c->origin, c->toks[k].line, c->toks[k].col,
+					"SELECT * from the schema table includes rootpage, which differs on the reference; name the columns");
+	}
+	return 0;
+}
+
 int wl__sql_check(const char *text, const struct wl__tok *toks, uint32_t count,
 		  enum wl__sql_ctx ctx, struct wl__sql_info *info,
 		  struct wl__err *e, const char *origin)
@@ -457,106 +601,11 @@ int wl__sql_check(const char *text, const struct wl__tok *toks, uint32_t count,
 	if (first->kind != WL_TK_WORD)
 		return wl__errf(e, origin, first->line, first->col,
 				"a statement must start with an SQL keyword");
-
-	/* Statement kinds. */
-	bool is_select = wl__tok_is(text, first, "select") ||
-			 wl__tok_is(text, first, "with") ||
-			 wl__tok_is(text, first, "values");
-	if (wl__tok_is(text, first, "attach") || wl__tok_is(text, first, "detach"))
-		return wl__errf(e, origin, first->line, first->col,
-				"ATTACH and DETACH reach other database files; the reference cannot follow");
-	if (wl__tok_is(text, first, "create") || wl__tok_is(text, first, "drop") ||
-	    wl__tok_is(text, first, "alter"))
-		info->is_ddl = true;
-	if (wl__tok_is(text, first, "vacuum")) {
-		info->is_vacuum = true;
-		for (uint32_t k = 1; k < count; k++)
-			if (wl__tok_is(text, &toks[k], "into"))
-				return wl__errf(e, origin, toks[k].line, toks[k].col,
-						"VACUUM INTO writes another file; not allowed");
-		if (ctx != WL_SQL_SETUP)
-			return wl__errf(e, origin, first->line, first->col,
-					"VACUUM belongs in the setup, not in a transaction");
-	}
-	bool rollback_to = false;
-	if (wl__tok_is(text, first, "rollback")) {
-		for (uint32_t k = 1; k < count && k < 3; k++)
-			rollback_to |= wl__tok_is(text, &toks[k], "to");
-	}
-	if (wl__tok_is(text, first, "savepoint") || wl__tok_is(text, first, "release") ||
-	    rollback_to)
-		info->is_savepoint = true;
-	if (ctx == WL_SQL_TEMPLATE &&
-	    (wl__tok_is(text, first, "begin") || wl__tok_is(text, first, "commit") ||
-	     wl__tok_is(text, first, "end") ||
-	     (wl__tok_is(text, first, "rollback") && !rollback_to)))
-		return wl__errf(e, origin, first->line, first->col,
-				"transaction control belongs to the template: the \\transaction line says how it begins, COMMIT is implicit at its end, \\rollback ends it early");
-	if (ctx == WL_SQL_INVARIANT && !is_select)
-		return wl__errf(e, origin, first->line, first->col,
-				"an invariant must be a query (SELECT, WITH or VALUES)");
-	if (wl__tok_is(text, first, "pragma") &&
-	    check_pragma(text, toks, count, ctx, info, e, origin) != 0)
+	struct sql_check c = {text, toks, count, ctx, info, e, origin};
+	if (check_kind(&c) != 0)
 		return -1;
-	bool mentions_schema = false;
 	for (uint32_t k = 0; k < count; k++)
-		if (wl__tok_is(text, &toks[k], "sqlite_schema") ||
-		    wl__tok_is(text, &toks[k], "sqlite_master") ||
-		    wl__tok_is(text, &toks[k], "sqlite_temp_schema") ||
-		    wl__tok_is(text, &toks[k], "sqlite_temp_master"))
-			mentions_schema = true;
-
-	/* Tokens anywhere in the statement. */
-	for (uint32_t k = 0; k < count; k++) {
-		const struct wl__tok *t = &toks[k];
-		bool call = k + 1 < count && tok_is_punct(text, &toks[k + 1], '(');
-		if (t->kind == WL_TK_SQLPARAM)
-			return wl__errf(e, origin, t->line, t->col,
-					"SQLite parameter '%.*s' cannot be bound by a workload; use a :variable",
-					(int)t->len, text + t->off);
-		if (string_is(text, t, "now"))
-			return wl__errf(e, origin, t->line, t->col,
-					"'now' reads the clock: the reference would see another time");
-		if (t->kind != WL_TK_WORD)
-			continue;
-		if (wl__tok_is(text, t, "current_time") || wl__tok_is(text, t, "current_date") ||
-		    wl__tok_is(text, t, "current_timestamp"))
-			return wl__errf(e, origin, t->line, t->col,
-					"%.*s reads the clock: the reference would see another time",
-					(int)t->len, text + t->off);
-		if (call && word_in(text, t, banned_functions,
-				    sizeof banned_functions / sizeof banned_functions[0]))
-			return wl__errf(e, origin, t->line, t->col,
-					"%.*s() is not deterministic: its result would differ on the reference (draw values with \\set instead)",
-					(int)t->len, text + t->off);
-		if (call && word_in(text, t, time_functions,
-				    sizeof time_functions / sizeof time_functions[0])) {
-			uint32_t args = call_args(text, toks, count, k + 1);
-			uint32_t need = wl__tok_is(text, t, "strftime") ? 2 : 1;
-			if (args < need)
-				return wl__errf(e, origin, t->line, t->col,
-						"%.*s() without a time value reads the clock",
-						(int)t->len, text + t->off);
-		}
-		if (wl__tok_is(text, t, "rootpage"))
-			return wl__errf(e, origin, t->line, t->col,
-					"rootpage differs between the database and the reference");
-		if (wl__tok_is(text, t, "temp") || wl__tok_is(text, t, "temporary")) {
-			if (k > 0 && wl__tok_is(text, &toks[0], "create"))
-				return wl__errf(e, origin, t->line, t->col,
-						"TEMP objects belong to one connection; the reference runs every connection on one");
-		}
-		if (t->len > 7 && strncasecmp(text + t->off, "pragma_", 7) == 0 &&
-		    check_pragma_function(text, t, ctx, info, e, origin) != 0)
+		if (check_token(&c, k) != 0)
 			return -1;
-	}
-	if (mentions_schema) {
-		for (uint32_t k = 0; k < count; k++) {
-			if (tok_is_punct(text, &toks[k], '*') &&
-			    !(k > 0 && tok_is_punct(text, &toks[k - 1], '(')))
-				return wl__errf(e, origin, toks[k].line, toks[k].col,
-						"SELECT * from the schema table includes rootpage, which differs on the reference; name the columns");
-		}
-	}
-	return 0;
+	return check_schema_star(&c);
 }
