@@ -35,7 +35,7 @@ static void absent(const char *what)
 	const char *req = getenv("WH_REQUIRE_TARGET_LIB");
 	if (req != NULL && strcmp(req, "1") == 0)
 		fail_msg("%s: not found and WH_REQUIRE_TARGET_LIB=1", what);
-	print_message("skipped: %s not found\n", what);
+	print_message("not run: %s not found\n", what);
 	skip();
 }
 
@@ -221,7 +221,7 @@ static void test_sqlcipher_key_first(void **state)
 		/* Debian's package is not linked with -Bsymbolic, which a
 		 * sanitizer build (no RTLD_DEEPBIND) requires. */
 		if (strstr(err, "-Bsymbolic") != NULL) {
-			print_message("skipped: %s\n", err);
+			print_message("not run: %s\n", err);
 			skip();
 		}
 		absent("SQLCipher (libsqlcipher0)");
