@@ -89,11 +89,13 @@ lib=${WH_TARGET_LIB:-}
 dlib=${WH_TARGET_LIB_DEBUG:-}
 [ -n "$dlib" ] || dlib=$(newest grep -- '-debug$')
 [ -z "$dlib" ] || [ -n "${WH_TARGET_LIB_DEBUG:-}" ] || dlib=$dlib/libsqlite3.so
+# A test that needs a library not found: $2 says where one comes from.
 need() {
+	why=${2:-no library built (scripts/build-sqlite.sh)}
 	if [ "${WH_REQUIRE_TARGET_LIB:-0}" = 1 ]; then
-		nok "$1: no library built (WH_REQUIRE_TARGET_LIB=1)"
+		nok "$1: $why (WH_REQUIRE_TARGET_LIB=1)"
 	else
-		skip "$1: no library built (scripts/build-sqlite.sh)"
+		skip "$1: $why"
 	fi
 }
 
@@ -293,8 +295,8 @@ elif [ -f "$clib" ]; then
 		--target-lib "$clib" --quiet
 	check $? "SQLCipher with a key under chaos faults in a rollback journal mode passes the oracle"
 else
-	need "SQLCipher (libsqlcipher0) refused or run"
-	need "SQLCipher runs"
+	need "SQLCipher refused or run" "no $clib (Debian: libsqlcipher0)"
+	need "SQLCipher runs" "no $clib (Debian: libsqlcipher0)"
 fi
 
 # A debug build: SQLite's own assertions are on. The planted no-shm-locks
