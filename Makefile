@@ -182,7 +182,7 @@ test: $(TEST_BIN) $(WHOPPER)
 # take too long under valgrind for CI; they run under ASan instead.
 # The slowest suite comes first so that the lanes (one per processor) end
 # together; each suite's valgrind report is printed whole when it fails.
-VALGRIND_TESTS ?= stream completion fiber sched simvfs history oracle replay elle findings world shrink_setup
+VALGRIND_TESTS ?= stream completion fiber sched simvfs history oracle replay elle findings world shrink_setup target
 VALGRIND_BIN := $(VALGRIND_TESTS:%=$(BUILD)/tests/test_%)
 VALGRIND_JOBS ?= $(shell getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
 valgrind: $(VALGRIND_BIN)
@@ -224,4 +224,6 @@ deps:
 clean:
 	rm -rf build build-san bin
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_BIN:=.d)
+# Tests and benches include CLI sources (#include "nightly_results.c"):
+# their dependency files make a changed source rebuild them.
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_BIN:=.d) $(BENCH_BIN:=.d)

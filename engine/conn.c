@@ -137,7 +137,10 @@ static int conn_apply_pragmas(struct conn *c)
 	const struct wh_sqlapi *api = c->w->api;
 	const struct world_config *cfg = c->w->cfg;
 	char sql[256];
-	int rc = api->busy_timeout(c->db, (int)cfg->busy_timeout_ms);
+	/* An encrypting SQLite's key before anything reads the database. */
+	int rc = world__apply_pragmas(api, c->db, cfg, true);
+	if (rc == SQLITE_OK)
+		rc = api->busy_timeout(c->db, (int)cfg->busy_timeout_ms);
 	api->progress_handler(c->db, CONN_PROGRESS_EVERY, conn_progress, c);
 	if (rc == SQLITE_OK && cfg->target == WORLD_TARGET_SIM) {
 		snprintf(sql, sizeof sql, "PRAGMA journal_mode=%s", cfg->journal_mode);
@@ -147,14 +150,8 @@ static int conn_apply_pragmas(struct conn *c)
 		snprintf(sql, sizeof sql, "PRAGMA synchronous=%s", cfg->synchronous);
 		rc = api->exec(c->db, sql, NULL, NULL, NULL);
 	}
-	for (uint32_t i = 0; rc == SQLITE_OK && i < cfg->workload->pragma_count; i++) {
-		snprintf(sql, sizeof sql, "PRAGMA %s", cfg->workload->pragmas[i]);
-		rc = api->exec(c->db, sql, NULL, NULL, NULL);
-	}
-	for (uint32_t i = 0; rc == SQLITE_OK && i < cfg->pragma_count; i++) {
-		snprintf(sql, sizeof sql, "PRAGMA %s", cfg->pragmas[i]);
-		rc = api->exec(c->db, sql, NULL, NULL, NULL);
-	}
+	if (rc == SQLITE_OK)
+		rc = world__apply_pragmas(api, c->db, cfg, false);
 	/* A run from a collapsed prefix (world.h, setup_sql): the schema is
 	 * read now, as the prefix's connections had read it. */
 	if (rc == SQLITE_OK && cfg->setup_sql != NULL)

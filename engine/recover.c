@@ -92,6 +92,8 @@ static void record_recovery(struct world *w, enum hist_crash_kind kind)
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_PRIVATECACHE;
 	int rc = api->open_v2(w->res->db_path, &db, flags, w->res->vfs_name);
 	if (rc == SQLITE_OK)
+		rc = world__apply_pragmas(api, db, w->cfg, true); /* a key */
+	if (rc == SQLITE_OK)
 		rc = digest_db_with(api, db, &cr->recovered_digest);
 	cr->recovered_rc = rc;
 	api->close_v2(db);

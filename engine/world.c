@@ -29,6 +29,7 @@
 
 #include <inttypes.h>
 #include <string.h>
+#include <strings.h>
 
 #include "digest.h"
 #include "fiber.h"
@@ -211,6 +212,51 @@ static const char *world_setup_sql(const struct world_config *cfg)
 	return cfg->setup_sql != NULL ? cfg->setup_sql : cfg->workload->setup_sql;
 }
 
+bool world_pragma_opens(const char *name_value)
+{
+	size_t n = strcspn(name_value, "=");
+	static const char *const exact[] = {"key", "hexkey", "textkey", "kdf_iter"};
+	for (size_t i = 0; i < sizeof exact / sizeof exact[0]; i++)
+		if (n == strlen(exact[i]) && strncasecmp(name_value, exact[i], n) == 0)
+			return true;
+	return n >= 6 && strncasecmp(name_value, "cipher", 6) == 0;
+}
+
+int world__apply_pragmas(const struct wh_sqlapi *api, sqlite3 *db, const struct world_config *cfg,
+			 bool opening)
+{
+	/* The workload's first, then --pragma's: a later one wins. */
+	const char *const *lists[2] = {cfg->workload->pragmas, cfg->pragmas};
+	const uint32_t counts[2] = {cfg->workload->pragma_count, cfg->pragma_count};
+	char sql[256];
+	int rc = SQLITE_OK;
+	for (int l = 0; l < 2; l++) {
+		for (uint32_t i = 0; rc == SQLITE_OK && i < counts[l]; i++) {
+			if (world_pragma_opens(lists[l][i]) != opening)
+				continue;
+			snprintf(sql, sizeof sql, "PRAGMA %s", lists[l][i]);
+			rc = api->exec(db, sql, NULL, NULL, NULL);
+		}
+	}
+	return rc;
+}
+
+int world_open_pragmas(const struct world_config *cfg, const struct wh_sqlapi *api, sqlite3 *db)
+{
+	return world__apply_pragmas(api, db, cfg, true);
+}
+
+bool world_has_open_pragmas(const struct world_config *cfg)
+{
+	for (uint32_t i = 0; i < cfg->workload->pragma_count; i++)
+		if (world_pragma_opens(cfg->workload->pragmas[i]))
+			return true;
+	for (uint32_t i = 0; i < cfg->pragma_count; i++)
+		if (world_pragma_opens(cfg->pragmas[i]))
+			return true;
+	return false;
+}
+
 static int world_setup_db(struct world *w)
 {
 	const struct world_config *cfg = w->cfg;
@@ -224,18 +270,14 @@ static int world_setup_db(struct world *w)
 	else
 		flags |= SQLITE_OPEN_URI;
 	int rc = api->open_v2(w->res->db_path, &db, flags, vfs);
+	if (rc == SQLITE_OK)
+		rc = world__apply_pragmas(api, db, cfg, true);
 	if (rc == SQLITE_OK && cfg->target == WORLD_TARGET_SIM) {
 		snprintf(sql, sizeof sql, "PRAGMA journal_mode=%s", cfg->journal_mode);
 		rc = api->exec(db, sql, NULL, NULL, NULL);
 	}
-	for (uint32_t i = 0; rc == SQLITE_OK && i < cfg->workload->pragma_count; i++) {
-		snprintf(sql, sizeof sql, "PRAGMA %s", cfg->workload->pragmas[i]);
-		rc = api->exec(db, sql, NULL, NULL, NULL);
-	}
-	for (uint32_t i = 0; rc == SQLITE_OK && i < cfg->pragma_count; i++) {
-		snprintf(sql, sizeof sql, "PRAGMA %s", cfg->pragmas[i]);
-		rc = api->exec(db, sql, NULL, NULL, NULL);
-	}
+	if (rc == SQLITE_OK)
+		rc = world__apply_pragmas(api, db, cfg, false);
 	if (rc == SQLITE_OK)
 		rc = api->exec(db, world_setup_sql(cfg), NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {

@@ -123,6 +123,22 @@ struct world_config {
  * within about a second. */
 #define WORLD_STEP_BUDGET_DEFAULT 50000000ull
 
+/* Must the pragma "NAME=VALUE" run before anything reads the database?
+ * An encrypting SQLite (SQLCipher) needs its key and cipher settings
+ * first: key, hexkey, textkey, kdf_iter and cipher*. Every open of the
+ * target (connections, setup, recovery, the oracle's final checks) runs
+ * them first, in the order given, and the others after journal_mode as
+ * always. */
+bool world_pragma_opens(const char *name_value);
+/* Has cfg (the workload's pragmas or --pragma) any that open? */
+bool world_has_open_pragmas(const struct world_config *cfg);
+/* Run cfg's opening pragmas on db, a connection of api's library that
+ * nothing has read through yet: how another reader of the target's
+ * database (the oracle) gets in. SQLITE_OK or the first error. */
+struct sqlite3;
+int world_open_pragmas(const struct world_config *cfg, const struct wh_sqlapi *api,
+		       struct sqlite3 *db);
+
 /* Defaults for every field but the workload, which the caller sets (the
  * engine knows no workload by name: workloads/ does). */
 void world_config_default(struct world_config *cfg);

@@ -273,6 +273,12 @@ void world__trace_stmt(struct world *w, struct conn *c, const char *what, const 
 void world__add_finding(struct world_result *r, const char *kind, const char *detail);
 /* A 64-bit hash of a string for the trace (0 for NULL). */
 uint64_t world__str_hash(const char *s);
+/* Run cfg's pragmas ("PRAGMA NAME=VALUE": the workload's, then
+ * --pragma's) on db, a connection of api's library: those that must come
+ * first (opening, world_pragma_opens) or all the others. SQLITE_OK or the
+ * first error. */
+int world__apply_pragmas(const struct wh_sqlapi *api, sqlite3 *db, const struct world_config *cfg,
+			 bool opening);
 
 /* ------------------------------------------------------------------ */
 /* conn.c: the driver                                                  */

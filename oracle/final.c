@@ -382,6 +382,14 @@ static void compare_index(struct oracle__ctx *c, struct oracle__final *f,
 	oracle__buf_ident(&b, table);
 	oracle__buf_printf(&b, " INDEXED BY ");
 	oracle__buf_ident(&b, idx);
+	/* Ordered by the index's columns: the same multiset, but an older
+	 * target's planner uses INDEXED BY only for a scan that some term
+	 * (here the ORDER BY) can use the index for ("no query solution"
+	 * otherwise). */
+	for (uint32_t k = 0; k < cols.row_count; k++) {
+		oracle__buf_printf(&b, k == 0 ? " ORDER BY " : ", ");
+		oracle__buf_ident(&b, cell_text(&cols, k, 0));
+	}
 	char *sql = oracle__buf_take(&b);
 	/* Partial indexes cannot be scanned this way: skip what does not
 	 * prepare on the reference. */

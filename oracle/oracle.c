@@ -1446,6 +1446,8 @@ static int target_open(struct oracle__ctx *c)
 	const struct wh_sqlapi *api = c->tapi;
 	int orc = api->open_v2(path, &c->target, SQLITE_OPEN_READONLY,
 			       c->cfg->target_vfs);
+	if (orc == SQLITE_OK && c->cfg->target_prepare != NULL)
+		orc = c->cfg->target_prepare(c->cfg->target_prepare_ctx, api, c->target);
 	if (orc == SQLITE_OK) {
 		/* Any read error but READONLY is left to the final checks,
 		 * which report it as a finding about the target. */
@@ -1458,6 +1460,9 @@ static int target_open(struct oracle__ctx *c)
 			orc = api->open_v2(path, &c->target,
 					   SQLITE_OPEN_READWRITE,
 					   c->cfg->target_vfs);
+			if (orc == SQLITE_OK && c->cfg->target_prepare != NULL)
+				orc = c->cfg->target_prepare(c->cfg->target_prepare_ctx, api,
+							     c->target);
 			if (orc == SQLITE_OK)
 				oracle__report_note(c->report, "target had a hot journal: opened read-write so that SQLite could roll it back before the final checks");
 		}

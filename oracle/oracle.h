@@ -51,6 +51,11 @@ struct oracle_config {
 					       (NULL: the linked SQLite,
 					       which the reference always
 					       runs on) */
+	/* Called right after each open of the target, before anything
+	 * reads it (an encrypting SQLite's key), or NULL. Returns
+	 * SQLITE_OK or the error, which fails the open. */
+	int (*target_prepare)(void *ctx, const struct wh_sqlapi *api, sqlite3 *db);
+	void *target_prepare_ctx;
 	const char *const *invariants; /* SQL each returning one row whose
 					  first column must be true */
 	uint32_t invariant_count;

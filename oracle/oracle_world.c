@@ -5,6 +5,13 @@
  */
 #include "oracle_world.h"
 
+/* The oracle's open of the target runs the pragmas every connection ran
+ * first (an encrypting SQLite's key). */
+static int target_prepare(void *ctx, const struct wh_sqlapi *api, sqlite3 *db)
+{
+	return world_open_pragmas(ctx, api, db);
+}
+
 void oracle_config_for_world(const struct world_config *cfg, const struct world_result *res,
 			     uint32_t budget, struct oracle_config *oc)
 {
@@ -15,8 +22,14 @@ void oracle_config_for_world(const struct world_config *cfg, const struct world_
 		/* On the simulated VFS the files are read by the linked SQLite,
 		 * a reader independent of the target (the VFS is registered in
 		 * it too: world.h). A shared in-memory database exists only
-		 * inside the target library, so only it can read that one. */
-		.target_api = cfg->target == WORLD_TARGET_SIM ? NULL : cfg->api,
+		 * inside the target library, and an encrypted one (a key among
+		 * the pragmas that open) only the target can decrypt: those
+		 * are read through the target, its key given first. */
+		.target_api = cfg->target == WORLD_TARGET_SIM && !world_has_open_pragmas(cfg)
+				      ? NULL
+				      : cfg->api,
+		.target_prepare = world_has_open_pragmas(cfg) ? target_prepare : NULL,
+		.target_prepare_ctx = (void *)cfg,
 		.invariants = cfg->workload->invariants,
 		.invariant_count = cfg->workload->invariant_count,
 		.ref_pragmas = cfg->workload->pragmas,

@@ -1,9 +1,10 @@
 #!/bin/sh
 # Runs every cmocka test binary given as arguments, then the end-to-end
 # tests of the binary, and prints one closing line "N passed, N failed".
-# End-to-end tests that could not run here (TAP "ok N - # SKIP why": a
-# second SQLite library not built, say) are not counted as passed: the
-# lines before the closing one list them and say how many were skipped.
+# Tests that could not run here (TAP "ok N - # SKIP why", cmocka's
+# SKIPPED: a second SQLite library not built, say) are not counted as
+# passed: the lines before the closing one list them and say how many
+# were skipped.
 # Exit status is non-zero when any test failed or a binary crashed.
 #
 # The suites are independent (each makes its own temporary directories),
@@ -56,6 +57,10 @@ while read -r n kind cmd; do
 		[ "$f" -eq 0 ] && [ "$rc" -eq 0 ] || status=1
 	else
 		p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test(s)\./\1/p' "$log" | awk '{s+=$1} END {print s+0}')
+		k=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test(s), listed below:/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
+		awk -v cmd="$cmd" '/^\[  SKIPPED \] [0-9]+ test\(s\), listed below:/ { on = 1; next }
+			on && /^\[  SKIPPED \] / { print "skipped: " cmd ": " $4; next } { on = 0 }' \
+			"$log" >>"$dir/skips"
 		f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test(s), listed below:/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
 		if [ "$rc" -ne 0 ]; then
 			status=1

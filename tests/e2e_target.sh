@@ -15,7 +15,9 @@
 # it; a planted defect is caught on it as on the linked SQLite; crash
 # recovery runs through it; nightly and shrink pass it on; with a debug
 # build, SQLite's own assert() firing is a crash the nightly reports; an
-# old SQLite runs on the fallbacks for what it lacks.
+# old SQLite runs on the fallbacks for what it lacks; SQLCipher runs with
+# its key first (or, in a sanitizer build, is refused for lacking
+# -Bsymbolic).
 # Without the library those tests print one "ok N - # SKIP" line each;
 # with WH_REQUIRE_TARGET_LIB=1 (CI) a missing library fails instead.
 #
@@ -87,11 +89,13 @@ lib=${WH_TARGET_LIB:-}
 dlib=${WH_TARGET_LIB_DEBUG:-}
 [ -n "$dlib" ] || dlib=$(newest grep -- '-debug$')
 [ -z "$dlib" ] || [ -n "${WH_TARGET_LIB_DEBUG:-}" ] || dlib=$dlib/libsqlite3.so
+# A test that needs a library not found: $2 says where one comes from.
 need() {
+	why=${2:-no library built (scripts/build-sqlite.sh)}
 	if [ "${WH_REQUIRE_TARGET_LIB:-0}" = 1 ]; then
-		nok "$1: no library built (WH_REQUIRE_TARGET_LIB=1)"
+		nok "$1: $why (WH_REQUIRE_TARGET_LIB=1)"
 	else
-		skip "$1: no library built (scripts/build-sqlite.sh)"
+		skip "$1: $why"
 	fi
 }
 
@@ -181,6 +185,57 @@ else
 	done
 fi
 
+# Two libraries at once: the target is a matrix dimension. Runs come in
+# rows, one per library, with the same drawn flags and seed; the reports
+# tally each library's runs, failures and CPU seconds per signature.
+if [ -n "$lib" ] && [ -f "$lib" ] && [ -n "$dlib" ] && [ -f "$dlib" ]; then
+	"$W" nightly --runs 6 --seed 17 --jobs 2 --out "$tmp/n3" --target-lib "$lib" --target-lib "$dlib" \
+		--shrink-time 0 -- --txns 100 >"$tmp/n3.out" 2>&1
+	rc=$?
+	pairs_ok=0
+	for i in 0 2 4; do
+		a=$(grep "\"index\": $i," "$tmp/n3/results.jsonl")
+		b=$(grep "\"index\": $((i + 1))," "$tmp/n3/results.jsonl")
+		sa=$(echo "$a" | sed -n 's/.*"seed": \([0-9]*\),.*/\1/p')
+		sb=$(echo "$b" | sed -n 's/.*"seed": \([0-9]*\),.*/\1/p')
+		[ -n "$sa" ] && [ "$sa" = "$sb" ] && echo "$a" | grep -q "\"target_lib\": \"$lib\"" &&
+			echo "$b" | grep -q "\"target_lib\": \"$dlib\"" || pairs_ok=1
+	done
+	[ $rc -eq 0 ] && [ $pairs_ok -eq 0 ] &&
+		[ "$(grep -c "\"sqlite_version\": \"$version\", \"sqlite_source_id\": \"" "$tmp/n3/results.jsonl")" -eq 6 ] &&
+		grep -q "\"library\": \"$lib\", \"version\": \"$version\".*\"runs\": 3, \"failures\": 0, \"cpu_s\": " "$tmp/n3/summary.json" &&
+		grep -q "\"library\": \"$dlib\", \"version\": \"$version\".*\"runs\": 3, " "$tmp/n3/summary.json" &&
+		grep -q '<h2>Targets</h2>' "$tmp/n3/report.html" &&
+		grep -q "^  target $version $lib: 3 runs, 0 failing, " "$tmp/n3.out" &&
+		tail -n 1 "$tmp/n3.out" | grep -q '^  totals: 6 runs'
+	check $? "nightly with two --target-lib: rows pair the libraries (same seed), each line names its library and version, the reports tally runs, failures and CPU seconds per library"
+else
+	need "nightly with two --target-lib"
+fi
+
+# The corpus remembers the library: a failure kept on one library replays
+# on it the next night, and is stale for a job that targets another.
+if [ -n "$lib" ] && [ -f "$lib" ] && [ -n "$dlib" ] && [ -f "$dlib" ]; then
+	PLANT="--workload bank --connections 8 --txns 200 --journal delete --vfs-bug no-locks --faults none"
+	# shellcheck disable=SC2086
+	"$W" nightly --runs 1 --seed 3 --out "$tmp/c1" --corpus "$tmp/corpus" --target-lib "$lib" \
+		--shrink-time 0 -- $PLANT >/dev/null 2>&1
+	rc1=$?
+	# shellcheck disable=SC2086
+	"$W" nightly --runs 1 --seed 4 --out "$tmp/c2" --corpus "$tmp/corpus" --target-lib "$lib" \
+		--shrink-time 0 -- $PLANT >/dev/null 2>&1
+	# shellcheck disable=SC2086
+	"$W" nightly --runs 1 --seed 4 --out "$tmp/c3" --corpus "$tmp/corpus" --target-lib "$dlib" \
+		--shrink-time 0 -- $PLANT >/dev/null 2>&1
+	[ $rc1 -eq 1 ] && ls "$tmp"/corpus/*.whop >/dev/null 2>&1 &&
+		grep '"kind": "replay"' "$tmp/c2/results.jsonl" | grep -q '"outcome": "still failing"' &&
+		grep '"kind": "replay"' "$tmp/c2/results.jsonl" | grep -q "\"repro\": \"[^\"]* replay [^\"]* --target-lib $lib\"" &&
+		grep '"kind": "replay"' "$tmp/c3/results.jsonl" | grep -q '"outcome": "stale"'
+	check $? "a corpus failure kept on one library replays on it (still failing), and is stale for a job on another"
+else
+	need "the corpus remembers the library"
+fi
+
 # An SQLite older than 3.37.0 ($WH_TARGET_LIB_OLD, else the first one built
 # under build/sqlite): no sqlite3_changes64 (the driver falls back to
 # sqlite3_changes) and no pragma_table_list (the digest of a recovered
@@ -210,6 +265,38 @@ else
 	for t in "an SQLite before 3.37.0: fallbacks" "an SQLite before 3.37.0: memory-shared"; do
 		need "$t"
 	done
+fi
+
+# SQLCipher (Debian's libsqlcipher0: SQLCipher 3.4.1 on SQLite 3.15.2), an
+# encrypting fork: its key is a pragma that must come before anything
+# reads the database, and only it can read the file. Debian links it
+# without -Bsymbolic, which a sanitizer build of whopper (no
+# RTLD_DEEPBIND) must refuse, naming the reason.
+clib=${WH_SQLCIPHER_LIB:-/usr/lib/x86_64-linux-gnu/libsqlcipher.so.0}
+case "${BUILD:-}:$W" in build-san:* | *build-san/*) san=1 ;; *) san=0 ;; esac
+if [ -f "$clib" ] && [ $san -eq 1 ]; then
+	"$W" run --seed 1 --txns 10 --target-lib "$clib" >/dev/null 2>"$tmp/err"
+	rc=$?
+	[ $rc -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "not linked with -Wl,-Bsymbolic" "$tmp/err"
+	check $? "a sanitizer build refuses a library linked without -Bsymbolic (SQLCipher), naming the reason"
+	skip "SQLCipher runs: not in a sanitizer build (the library lacks -Bsymbolic)"
+elif [ -f "$clib" ]; then
+	KEY="--pragma key='whopper' --pragma kdf_iter=64"
+	# shellcheck disable=SC2086
+	out=$("$W" run --seed 5 --workload bank --connections 4 --txns 300 --faults crash $KEY --target-lib "$clib" --json)
+	rc=$?
+	# shellcheck disable=SC2086
+	h2=$("$W" run --seed 5 --workload bank --connections 4 --txns 300 --faults crash $KEY --target-lib "$clib" --json | hash_of)
+	[ $rc -eq 0 ] && echo "$out" | grep -q '"recoveries": [1-9]' && echo "$out" | grep -q '"version": "3.15.2"' &&
+		[ "$(echo "$out" | hash_of)" = "$h2" ]
+	check $? "SQLCipher with a key: setup, connections, recovery and the oracle's final checks open with the key first; deterministic"
+	# shellcheck disable=SC2086
+	"$W" run --seed 2 --workload inventory --connections 4 --txns 200 --faults chaos --journal delete $KEY \
+		--target-lib "$clib" --quiet
+	check $? "SQLCipher with a key under chaos faults in a rollback journal mode passes the oracle"
+else
+	need "SQLCipher refused or run" "no $clib (Debian: libsqlcipher0)"
+	need "SQLCipher runs" "no $clib (Debian: libsqlcipher0)"
 fi
 
 # A debug build: SQLite's own assertions are on. The planted no-shm-locks

@@ -24,6 +24,7 @@
 #include "nightly_json.c"
 #include "nightly_matrix.c"
 #include "nightly_results.c"
+#include "nightly_targets.c"
 #include "nightly_util.c"
 
 /* ------------------------------------------------------------------ */

@@ -137,10 +137,14 @@ static const char nightly_help[] =
 	"                         (as replay files: DIR/STATUS-HASH.whop)\n"
 	"  --known FILE           more catalogued findings, passed (as an absolute\n"
 	"                         path) to every run, replay and shrink\n"
-	"  --target-lib PATH      the SQLite library every run targets (see 'whopper\n"
+	"  --target-lib PATH      the SQLite library the runs target (see 'whopper\n"
 	"                         run --help'), loaded once here to check it, then\n"
 	"                         passed (as an absolute path) to every run, replay\n"
-	"                         and shrink; the reports name its version\n"
+	"                         and shrink; the reports name its version.\n"
+	"                         Repeatable (up to 8): the libraries become a\n"
+	"                         matrix dimension, runs in rows of one per library\n"
+	"                         (same flags and seed), and the reports give each\n"
+	"                         signature's runs and CPU seconds per library\n"
 	"  --out DIR              where results go (default ./nightly-out); must not\n"
 	"                         hold another job unless --resume is given\n"
 	"  --resume               continue the job in --out DIR: finished runs are\n"
@@ -215,8 +219,11 @@ struct nl_opts {
 	char *corpus_owned;       /* set when corpus comes from job.json */
 	const char *out;
 	char *known_file;         /* --known FILE, made absolute (owned) */
-	struct nl_strv target_libs; /* --target-lib FILE, made absolute */
-	const struct wh_sqlapi *target; /* the runs' SQLite (linked when none) */
+	struct nl_strv target_libs; /* --target-lib FILE, made absolute, in the
+				       order given: the matrix's targets */
+	const struct wh_sqlapi *target; /* the runs' one SQLite: the linked one
+					   without --target-lib, NULL with
+					   several (the reports tally them) */
 	bool resume;
 	bool dry_run;
 	double run_timeout_s;
@@ -237,9 +244,11 @@ static void opts_free(struct nl_opts *o)
 	nl_strv_free(&o->target_libs);
 }
 
-/* --target-lib FILE: loaded here, so a library whopper cannot drive is
+/* --target-lib FILE (repeatable: each library is a value of the matrix's
+ * target dimension): loaded here, so a library whopper cannot drive is
  * refused before any child runs, and its identity is at hand for the
- * reports. Absolute in the children's arguments, like --known. */
+ * reports. Absolute in the children's arguments, like --known; a library
+ * given twice counts once. */
 static int add_target_lib(struct nl_opts *o, const char *v)
 {
 	if (v == NULL || *v == '\0')
@@ -247,9 +256,15 @@ static int add_target_lib(struct nl_opts *o, const char *v)
 	char *abs = realpath(v, NULL);
 	if (abs == NULL)
 		return cli_usage_error("--target-lib: %s: cannot load: %s", v, strerror(errno));
-	if (o->target_libs.count > 0 && strcmp(o->target_libs.v[0], abs) != 0) {
+	for (size_t i = 0; i < o->target_libs.count; i++) {
+		if (strcmp(o->target_libs.v[i], abs) == 0) {
+			free(abs);
+			return 0;
+		}
+	}
+	if (o->target_libs.count == NL_TARGETS_MAX) {
 		free(abs);
-		return cli_usage_error("--target-lib: given twice: one target per job");
+		return cli_usage_error("--target-lib: at most %d libraries", NL_TARGETS_MAX);
 	}
 	char err[1024];
 	const struct wh_sqlapi *api;
@@ -257,9 +272,8 @@ static int add_target_lib(struct nl_opts *o, const char *v)
 		free(abs);
 		return cli_usage_error("--target-lib: %s", err);
 	}
-	if (o->target_libs.count == 0)
-		nl_strv_push(&o->target_libs, abs);
-	o->target = api;
+	nl_strv_push(&o->target_libs, abs);
+	o->target = o->target_libs.count == 1 ? api : NULL;
 	free(abs);
 	return 0;
 }
@@ -978,15 +992,39 @@ static void push_known(const struct job *j, struct nl_strv *args)
 	nl_strv_push(args, j->o->known_file);
 }
 
-/* --target-lib FILE for a child, when the job has one. A run keeps it in
- * its recorded arguments (results.jsonl, the repro command); a replay
- * file names its library in its header and gets it on the command line. */
-static void push_target(const struct job *j, struct nl_strv *args)
+/* --target-lib LIB for a child, when lib is not NULL. A matrix run has it
+ * in its drawn arguments (nightly_matrix.c); a replay file names its
+ * library in its header, and the replay must be given it on the command
+ * line. */
+static void push_target(const char *lib, struct nl_strv *args)
 {
-	if (j->o->target_libs.count == 0)
+	if (lib == NULL)
 		return;
 	nl_strv_push(args, "--target-lib");
-	nl_strv_push(args, j->o->target_libs.v[0]);
+	nl_strv_push(args, lib);
+}
+
+/* The library a corpus entry is replayed on: the one it was recorded on
+ * when the job targets it; else the job's first target, where the replay
+ * is refused as recorded elsewhere (stale, like an entry from another
+ * SQLite version); without targets, the linked SQLite (NULL). */
+static const char *replay_target(const struct job *j, const struct nl_corpus_entry *e)
+{
+	const struct nl_strv *libs = &j->o->target_libs;
+	for (size_t i = 0; e->library != NULL && i < libs->count; i++)
+		if (strcmp(libs->v[i], e->library) == 0)
+			return libs->v[i];
+	return libs->count > 0 ? libs->v[0] : NULL;
+}
+
+/* The --target-lib in args, or NULL (the last one, as run parses it). */
+static const char *target_in(const struct nl_strv *args)
+{
+	const char *lib = NULL;
+	for (size_t i = 0; i + 1 < args->count; i++)
+		if (strcmp(args->v[i], "--target-lib") == 0)
+			lib = args->v[i + 1];
+	return lib;
 }
 
 static const char *hook_for(const struct nl_opts *o, uint64_t index)
@@ -1005,7 +1043,6 @@ static int launch_run(struct job *j, uint64_t index)
 	s->r.index = (int64_t)index;
 	s->r.shard = wh_strdup(j->shard);
 	nl_matrix_args(&j->matrix, index, &s->r.args, &s->r.seed);
-	push_target(j, &s->r.args);
 	const char *hook = hook_for(j->o, index);
 	s->r.hook = hook ? wh_strdup(hook) : NULL;
 	snprintf(s->record_path, sizeof s->record_path, "%s/run-%llu.whop", j->scratch_dir,
@@ -1032,13 +1069,15 @@ static int launch_replay(struct job *j, const struct replay_item *it)
 	s->r.expect = wh_strdup(it->expect);
 	s->r.shard = wh_strdup(j->shard);
 	nl_corpus_replay_setup(it->entry, &s->r);
-	push_target(j, &s->r.args);
+	const char *lib = s->r.replay_file ? replay_target(j, it->entry) : target_in(&s->r.args);
+	if (s->r.replay_file)
+		push_target(lib, &s->r.args);
 	struct nl_strv args = {0};
 	if (s->r.replay_file) {
 		nl_strv_push(&args, "replay");
 		nl_strv_push(&args, s->r.replay_file);
 		nl_strv_push(&args, "--json");
-		push_target(j, &args);
+		push_target(lib, &args);
 	} else {
 		nl_strv_copy(&args, &s->r.args);
 	}
@@ -1073,7 +1112,7 @@ static int launch_shrink(struct job *j, size_t sig_index, double budget_s)
 	nl_strv_push(&args, "--time-limit");
 	nl_strv_push(&args, budget);
 	push_known(j, &args);
-	push_target(j, &args);
+	push_target(target_in(&sig->rep.args), &args);
 	int rc = slot_spawn(j, s, &args, NULL, s->budget_s + s->grace_s);
 	nl_strv_free(&args);
 	return rc;
@@ -1342,8 +1381,19 @@ static void print_header(struct job *j)
 			(unsigned long long)j->resumed_runs);
 	fprintf(stderr, ", %u jobs, %zu corpus replays, out %s\n", o->jobs, j->replay_count, o->out);
 	char target[1024];
-	cli_target_describe(o->target, target, sizeof target);
-	fprintf(stderr, "whopper nightly: target %s\n", target);
+	if (o->target_libs.count == 0) {
+		cli_target_describe(&wh_sqlapi_linked, target, sizeof target);
+		fprintf(stderr, "whopper nightly: target %s\n", target);
+	}
+	for (size_t i = 0; i < o->target_libs.count; i++) {
+		const struct wh_sqlapi *api;
+		char err[1024];
+		/* Loaded when the options were parsed: this finds it again. */
+		int lrc = wh_sqlapi_load(o->target_libs.v[i], &api, err, sizeof err);
+		WH_ASSERT_EQ(lrc, 0);
+		cli_target_describe(api, target, sizeof target);
+		fprintf(stderr, "whopper nightly: target %s\n", target);
+	}
 }
 
 static void format_duration(double s, char out[32])
@@ -1793,10 +1843,6 @@ static int dry_run(const struct nl_opts *o, const struct nl_matrix *m)
 		struct nl_strv argv = {0};
 		uint64_t seed;
 		nl_matrix_args(m, i, &argv, &seed);
-		if (o->target_libs.count > 0) {
-			nl_strv_push(&argv, "--target-lib");
-			nl_strv_push(&argv, o->target_libs.v[0]);
-		}
 		printf("%llu", (unsigned long long)i);
 		for (size_t k = 0; k < argv.count; k++) {
 			putchar(' ');
@@ -1894,6 +1940,7 @@ static int run_job(struct nl_opts *o)
 	j->matrix.base_seed = o->base_seed;
 	nl_strv_copy(&j->matrix.workloads, &o->workloads);
 	nl_strv_copy(&j->matrix.user_flags, &o->user_flags);
+	nl_strv_copy(&j->matrix.targets, &o->target_libs);
 	plan_replays(j, &jf);
 	build_env(j);
 	j->tty = isatty(2);
@@ -1948,6 +1995,7 @@ out_free_job:
 	nl_corpus_entries_free(j->corpus, j->corpus_count);
 	nl_strv_free(&j->matrix.workloads);
 	nl_strv_free(&j->matrix.user_flags);
+	nl_strv_free(&j->matrix.targets);
 	nl_map_free(&j->corpus_sigs);
 	nl_strv_free(&j->killed);
 	nl_strv_free(&j->late);
@@ -1976,9 +2024,11 @@ int cmd_nightly(int argc, char **argv)
 		struct nl_matrix m = {.base_seed = o.base_seed};
 		nl_strv_copy(&m.workloads, &o.workloads);
 		nl_strv_copy(&m.user_flags, &o.user_flags);
+		nl_strv_copy(&m.targets, &o.target_libs);
 		rc = dry_run(&o, &m);
 		nl_strv_free(&m.workloads);
 		nl_strv_free(&m.user_flags);
+		nl_strv_free(&m.targets);
 	} else if (rc == 0) {
 		rc = run_job(&o);
 	}

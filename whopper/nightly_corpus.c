@@ -66,6 +66,7 @@ static void entry_clear(struct nl_corpus_entry *e)
 	free(e->signature);
 	nl_strv_free(&e->args);
 	free(e->hook);
+	free(e->library);
 	memset(e, 0, sizeof *e);
 }
 
@@ -148,14 +149,16 @@ static bool unescape_in_place(char *s)
 	return true;
 }
 
-/* The header of a replay file: its recorded run flags (after "run") and
+/* The header of a replay file: its recorded run flags (after "run"), the
+ * SQLite library it names (sqlite-library, NULL when it names none) and
  * the signature it recorded, as the nightly spells it (a triage signature,
  * "new:...", "known:..." or "expected:...", as it is; an older child's
  * "KIND:TEMPLATES" as "violation:KIND:TEMPLATES"), or NULL for a passing
  * recording. Only the header is read (up to the
  * first "track" line); the replay itself checks the rest. 0, or -1 when
  * the file is not a replay file. */
-static int whop_header_read(const char *path, struct nl_strv *args, char **signature)
+static int whop_header_read(const char *path, struct nl_strv *args, char **signature,
+			    char **library)
 {
 	FILE *f = fopen(path, "r");
 	if (f == NULL)
@@ -189,6 +192,8 @@ static int whop_header_read(const char *path, struct nl_strv *args, char **signa
 				nl_buf_printf(&b, "%s%s", triaged ? "" : "violation:", sig);
 				*signature = b.data;
 			}
+		} else if (strncmp(line, "sqlite-library ", 15) == 0 && *library == NULL) {
+			*library = wh_strdup(line + 15);
 		} else if (strncmp(line, "track ", 6) == 0 || strncmp(line, "checksum ", 9) == 0) {
 			break; /* the choice stream: not needed here */
 		}
@@ -223,7 +228,7 @@ static int whop_entry_read(const char *dir, const char *name, const char *path,
 			   struct nl_corpus_entry *e)
 {
 	char *from_file = NULL;
-	if (whop_header_read(path, &e->args, &from_file) != 0) {
+	if (whop_header_read(path, &e->args, &from_file, &e->library) != 0) {
 		free(from_file);
 		return -1;
 	}

@@ -45,6 +45,7 @@
 #define NL_SHARDS_MAX 100000u          /* --shard I/N bound on N */
 #define NL_JOBS_MAX 256u               /* --jobs bound */
 #define NL_HOOKS_MAX 64u               /* hidden --test-hook-run, repeatable */
+#define NL_TARGETS_MAX 8               /* --target-lib, repeatable */
 #define NL_USER_FLAGS_MAX 256u         /* arguments after `--` */
 #define NL_FRAMES_MAX 3u               /* frames in a crash signature */
 #define NL_BACKTRACE_KEEP 12u          /* frames kept in a result line */
@@ -193,11 +194,16 @@ struct nl_matrix {
 	uint64_t base_seed;        /* the job's --seed */
 	struct nl_strv workloads;  /* names or paths to draw from (non-empty) */
 	struct nl_strv user_flags; /* arguments after `--`, appended to every run */
+	struct nl_strv targets;    /* --target-lib paths: run index i targets
+				      targets[i % count], its other flags
+				      drawn from row i / count (empty: the
+				      linked SQLite, drawn from i) */
 };
 
 /* The full argument list of matrix run `index` ("run", ..., "--json"), a
- * pure function of (m->base_seed, index, m->workloads, m->user_flags): no
- * clock, no global state. *seed_out gets the run's --seed. */
+ * pure function of (m->base_seed, index, m->workloads, m->user_flags,
+ * m->targets): no clock, no global state. *seed_out gets the run's
+ * --seed. */
 void nl_matrix_args(const struct nl_matrix *m, uint64_t index, struct nl_strv *argv,
 		    uint64_t *seed_out);
 /* Check the arguments after `--`: 0, or prints a one-line error naming the
@@ -218,6 +224,7 @@ struct nl_config {
 	const char *txns;
 	const char *faults;
 	const char *target;
+	const char *target_lib;       /* --target-lib PATH, or NULL: linked */
 	const char *pragma_names[8];  /* the matrix's pragma knobs, in order */
 	const char *pragma_values[8]; /* value given, or NULL when off */
 	size_t pragma_count;          /* entries in the two arrays above */
@@ -322,6 +329,11 @@ struct nl_result {
 				      configuration this run had */
 	char *verdict;          /* from the child's JSON, or NULL */
 	char *trace_hash;       /* from the child's JSON, or NULL */
+	char *sqlite_version;   /* the target's, from the child's JSON ("sqlite"),
+				   or NULL (a crash, an older child) */
+	char *sqlite_source_id; /* likewise */
+	double cpu_s;           /* the child's CPU seconds (its JSON's
+				   timing.cpu_s), or 0 when it gave none */
 	uint32_t violation_count;
 	char *detail;           /* first violation / error line, cut to NL_DETAIL_MAX */
 	struct nl_strv frames;  /* crash/hang: backtrace frames (symbolic) */
@@ -412,6 +424,25 @@ struct nl_catalogue_tally {
 	uint64_t seen_runs;       /* of those, runs that showed it */
 };
 
+/* Per target library (nightly_targets.c): a matrix dimension. */
+#define NL_TARGET_LINKED "linked" /* the key of runs without --target-lib */
+struct nl_target_tally {
+	char *library;       /* --target-lib path, or NL_TARGET_LINKED */
+	char *version;       /* as its first reporting child said, or NULL */
+	char *source_id;     /* likewise */
+	uint64_t runs;       /* matrix runs on it */
+	uint64_t failures;   /* of those, runs with a signature */
+	double cpu_s;        /* their CPU seconds (wall seconds for a child
+				that reported none) */
+	uint64_t *sig_runs;  /* per signature id (nl_agg.sigs): its runs here */
+	size_t sig_cap;      /* entries allocated in sig_runs (zero past) */
+};
+struct nl_targets {
+	struct nl_target_tally *v; /* in order of first appearance */
+	size_t count, cap;
+	struct nl_map index;       /* library -> v[] */
+};
+
 struct nl_agg {
 	uint64_t by_status[NL_STATUS__COUNT]; /* matrix runs only */
 	uint64_t by_label[NL_LABEL__COUNT];   /* matrix runs only */
@@ -433,6 +464,7 @@ struct nl_agg {
 	struct nl_catalogue_tally *catalogue; /* in order of first appearance */
 	size_t catalogue_count, catalogue_cap;
 	struct nl_map catalogue_index;        /* id -> catalogue[] */
+	struct nl_targets targets;            /* matrix runs per target library */
 	struct nl_bitset done;                /* matrix indices present */
 	double first_started_at;              /* 0 until a result arrives */
 	double last_finished_at;
@@ -448,6 +480,23 @@ bool nl_agg_would_represent(const struct nl_agg *a, const struct nl_result *r);
 void nl_agg_outcome_counts(const struct nl_agg *a, size_t counts[NL_OUTCOME__COUNT]);
 void nl_agg_free(struct nl_agg *a);
 uint64_t nl_agg_new_count(const struct nl_agg *a);
+
+/* Fold matrix run r, whose signature is sigs[sig_id] (-1: none), into its
+ * target's tally (nightly_targets.c). */
+void nl_targets_add(struct nl_targets *t, const struct nl_result *r, int32_t sig_id);
+void nl_targets_free(struct nl_targets *t);
+/* Runs of target x with signature sig_id. */
+uint64_t nl_target_sig_runs(const struct nl_target_tally *x, size_t sig_id);
+/* Indices into t->v by library path (free it). */
+size_t *nl_targets_order(const struct nl_targets *t);
+/* summary.json's "targets" array: each target with its runs, failures,
+ * CPU seconds and per-signature runs, signatures in sig_order. */
+void nl_targets_json(FILE *f, const struct nl_agg *a, const size_t *sig_order);
+/* report.html's "Targets" table (signature rows, a column per target with
+ * its failures and CPU seconds per failure); nothing under two targets. */
+void nl_targets_html(FILE *f, const struct nl_agg *a, const size_t *sig_order);
+/* One console line per target (nothing under two targets). */
+void nl_targets_console(FILE *f, const struct nl_agg *a);
 
 /* Read a results.jsonl, folding each line into agg and calling each_line
  * (may be NULL) with where the line lies in the file. A last line without its newline (a job
@@ -478,6 +527,8 @@ struct nl_corpus_entry {
 	struct nl_strv args;  /* the run's arguments, "run" first: from the .args
 				 file, or the recorded flags of the .whop */
 	char *hook;           /* .args only: WHOPPER_TEST_HOOK for the replay */
+	char *library;        /* .whop: the SQLite library its header names
+				 (sqlite-library), or NULL */
 };
 
 /* Every entry in DIR (created when missing), sorted by name. Unreadable

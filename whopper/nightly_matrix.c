@@ -215,15 +215,22 @@ void nl_matrix_args(const struct nl_matrix *m, uint64_t index, struct nl_strv *a
 	WH_ASSERT(m->workloads.count > 0);
 	WH_ASSERT(argv->count == 0);
 	uint64_t b = m->base_seed;
+	/* With several target libraries, runs come in rows of one per
+	 * target: index = row * T + t. Every run of a row draws from the row,
+	 * so the targets run the same configurations and seeds, and their
+	 * failure rates compare like for like. One target (or none): the row
+	 * is the index, the draws are those of a job without targets. */
+	uint64_t target_count = m->targets.count;
+	uint64_t row = target_count > 1 ? index / target_count : index;
 	char seed[24], conns[8], depth[8];
-	snprintf(seed, sizeof seed, "%llu", (unsigned long long)draw(b, index, KNOB_SEED));
+	snprintf(seed, sizeof seed, "%llu", (unsigned long long)draw(b, row, KNOB_SEED));
 	snprintf(conns, sizeof conns, "%zu",
-		 CONNECTIONS_MIN + pick(b, index, KNOB_CONNECTIONS,
+		 CONNECTIONS_MIN + pick(b, row, KNOB_CONNECTIONS,
 					CONNECTIONS_MAX - CONNECTIONS_MIN + 1));
-	snprintf(depth, sizeof depth, "%zu", 1 + pick(b, index, KNOB_PCT_DEPTH, PCT_DEPTH_MAX));
-	const char *sched = schedulers[pick(b, index, KNOB_SCHEDULER, COUNT_OF(schedulers))];
+	snprintf(depth, sizeof depth, "%zu", 1 + pick(b, row, KNOB_PCT_DEPTH, PCT_DEPTH_MAX));
+	const char *sched = schedulers[pick(b, row, KNOB_SCHEDULER, COUNT_OF(schedulers))];
 	const char *faults =
-		pick_weighted(b, index, KNOB_FAULTS, fault_profiles, COUNT_OF(fault_profiles));
+		pick_weighted(b, row, KNOB_FAULTS, fault_profiles, COUNT_OF(fault_profiles));
 
 	/* Drawn flags, in a fixed order so the argument list is stable. */
 	struct flag drawn[16 + COUNT_OF(pragma_knobs)];
@@ -232,26 +239,26 @@ void nl_matrix_args(const struct nl_matrix *m, uint64_t index, struct nl_strv *a
 	drawn[n++] = (struct flag){"--seed", seed};
 	drawn[n++] = (struct flag){
 		"--workload",
-		m->workloads.v[pick(b, index, KNOB_WORKLOAD, m->workloads.count)]};
+		m->workloads.v[pick(b, row, KNOB_WORKLOAD, m->workloads.count)]};
 	drawn[n++] = (struct flag){"--connections", conns};
 	drawn[n++] = (struct flag){
-		"--txns", txn_counts[pick(b, index, KNOB_TXNS, COUNT_OF(txn_counts))]};
+		"--txns", txn_counts[pick(b, row, KNOB_TXNS, COUNT_OF(txn_counts))]};
 	drawn[n++] = (struct flag){
-		"--journal", journal_modes[pick(b, index, KNOB_JOURNAL, COUNT_OF(journal_modes))]};
+		"--journal", journal_modes[pick(b, row, KNOB_JOURNAL, COUNT_OF(journal_modes))]};
 	drawn[n++] = (struct flag){
 		"--synchronous",
-		sync_levels[pick(b, index, KNOB_SYNCHRONOUS, COUNT_OF(sync_levels))]};
+		sync_levels[pick(b, row, KNOB_SYNCHRONOUS, COUNT_OF(sync_levels))]};
 	drawn[n++] = (struct flag){"--scheduler", sched};
 	if (strcmp(sched, "pct") == 0)
 		drawn[n++] = (struct flag){"--pct-depth", depth};
 	if (strcmp(faults, "none") != 0)
 		drawn[n++] = (struct flag){"--faults", faults};
 	for (size_t p = 0; p < COUNT_OF(pragma_knobs); p++) {
-		if (pick(b, index, KNOB_PRAGMA_ON + p, 2) == 0)
+		if (pick(b, row, KNOB_PRAGMA_ON + p, 2) == 0)
 			continue; /* swarm: this knob stays at SQLite's default */
 		const struct pragma_knob *k = &pragma_knobs[p];
 		snprintf(pragma_buf[p], sizeof pragma_buf[p], "%s=%s", k->name,
-			 k->values[pick(b, index, KNOB_PRAGMA_VAL + p, k->value_count)]);
+			 k->values[pick(b, row, KNOB_PRAGMA_VAL + p, k->value_count)]);
 		drawn[n++] = (struct flag){"--pragma", pragma_buf[p]};
 	}
 	WH_ASSERT(n <= COUNT_OF(drawn));
@@ -269,6 +276,10 @@ void nl_matrix_args(const struct nl_matrix *m, uint64_t index, struct nl_strv *a
 	}
 	for (size_t i = 0; i < m->user_flags.count; i++)
 		nl_strv_push(argv, m->user_flags.v[i]);
+	if (target_count > 0) {
+		nl_strv_push(argv, "--target-lib");
+		nl_strv_push(argv, m->targets.v[index % target_count]);
+	}
 	nl_strv_push(argv, "--json");
 
 	/* The run's seed is whatever its argument list says (the user may
@@ -359,6 +370,8 @@ void nl_config_from_args(const struct nl_strv *argv, struct nl_config *c)
 			c->faults = v;
 		else if (strcmp(name, "--target") == 0)
 			c->target = v;
+		else if (strcmp(name, "--target-lib") == 0)
+			c->target_lib = v;
 		else if (strcmp(name, "--pragma") == 0)
 			for (size_t p = 0; p < c->pragma_count; p++)
 				if (strchr(v, '=') && same_pragma(v, c->pragma_names[p]))

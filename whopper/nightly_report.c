@@ -229,6 +229,7 @@ void nl_print_totals(FILE *f, const struct nl_agg *a)
 			c->title);
 	}
 	free(order);
+	nl_targets_console(f, a);
 	fprintf(f, "  totals: %llu runs: %llu pass, %llu known, %llu expected, %llu new; %llu new signature%s\n",
 		(unsigned long long)a->run_count, (unsigned long long)a->by_label[NL_LABEL_PASS],
 		(unsigned long long)a->by_label[NL_LABEL_KNOWN],
@@ -544,6 +545,9 @@ static int fill_summary(FILE *f, void *vctx)
 	const struct nl_agg *a = ctx->a;
 	const struct nl_job_info *info = ctx->info;
 	summary_job(f, a, info);
+	fputs("  \"targets\": ", f);
+	nl_targets_json(f, a, ctx->sig_order);
+	fputs(",\n", f);
 	if (info->budget)
 		summary_budget(f, info->budget);
 	if (info->merged_from) {
@@ -1209,6 +1213,7 @@ static int fill_html(FILE *f, void *vctx)
 	html_excused(f, ctx, &k, NL_LABEL_EXPECTED);
 	WH_ASSERT(k == a->sig_count);
 	html_catalogue(f, ctx);
+	nl_targets_html(f, ctx->a, ctx->sig_order);
 	html_replays(f, a);
 	html_tallies(f, ctx);
 	fputs("</body>\n</html>\n", f);

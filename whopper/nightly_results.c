@@ -178,6 +178,8 @@ void nl_result_free(struct nl_result *r)
 	free(r->signature);
 	free(r->verdict);
 	free(r->trace_hash);
+	free(r->sqlite_version);
+	free(r->sqlite_source_id);
 	free(r->detail);
 	nl_strv_free(&r->frames);
 	memset(r, 0, sizeof *r);
@@ -201,6 +203,8 @@ void nl_result_copy(struct nl_result *dst, const struct nl_result *src)
 	dst->signature = dup_or_null(src->signature);
 	dst->verdict = dup_or_null(src->verdict);
 	dst->trace_hash = dup_or_null(src->trace_hash);
+	dst->sqlite_version = dup_or_null(src->sqlite_version);
+	dst->sqlite_source_id = dup_or_null(src->sqlite_source_id);
 	dst->detail = dup_or_null(src->detail);
 	nl_strv_copy(&dst->frames, &src->frames);
 	dst->findings = NULL;
@@ -317,6 +321,8 @@ static void write_config(FILE *f, const struct nl_strv *args)
 	json_str(f, c.txns);
 	fputs(", \"faults\": ", f);
 	json_str(f, c.faults);
+	fputs(", \"target_lib\": ", f);
+	write_str_or_null(f, c.target_lib);
 	for (size_t p = 0; p < c.pragma_count; p++) {
 		fputs(", ", f);
 		json_str(f, c.pragma_names[p]);
@@ -371,6 +377,11 @@ void nl_result_write(FILE *f, const struct nl_result *r)
 	write_str_or_null(f, r->verdict);
 	fputs(", \"trace_hash\": ", f);
 	write_str_or_null(f, r->trace_hash);
+	fputs(", \"sqlite_version\": ", f);
+	write_str_or_null(f, r->sqlite_version);
+	fputs(", \"sqlite_source_id\": ", f);
+	write_str_or_null(f, r->sqlite_source_id);
+	fprintf(f, ", \"cpu_s\": %.6f", r->cpu_s);
 	fprintf(f, ", \"violations\": %u, \"detail\": ", r->violation_count);
 	write_str_or_null(f, r->detail);
 	fputs(", \"frames\": ", f);
@@ -496,6 +507,9 @@ int nl_result_read(const struct nl_json *j, struct nl_result *r)
 	r->violation_count = nl_json_i64(nl_json_get(j, "violations"), &v) ? (uint32_t)v : 0;
 	r->verdict = json_dup(j, "verdict");
 	r->trace_hash = json_dup(j, "trace_hash");
+	r->sqlite_version = json_dup(j, "sqlite_version");
+	r->sqlite_source_id = json_dup(j, "sqlite_source_id");
+	nl_json_num(nl_json_get(j, "cpu_s"), &r->cpu_s);
 	r->detail = json_dup(j, "detail");
 	if (read_optional_strv(j, "frames", &r->frames) != 0)
 		goto out_malformed;
@@ -885,6 +899,10 @@ void nl_classify(struct nl_result *r, int64_t exit_status, int term_signal, bool
 		c.viol = NULL;
 	r->verdict = dup_or_null(c.verdict);
 	r->trace_hash = dup_or_null(nl_json_str(nl_json_get(j, "trace_hash")));
+	const struct nl_json *sqlite = nl_json_get(j, "sqlite");
+	r->sqlite_version = dup_or_null(nl_json_str(nl_json_get(sqlite, "version")));
+	r->sqlite_source_id = dup_or_null(nl_json_str(nl_json_get(sqlite, "source_id")));
+	nl_json_num(nl_json_get(nl_json_get(j, "timing"), "cpu_s"), &r->cpu_s);
 	r->violation_count = c.viol ? (uint32_t)c.viol->count : 0;
 	if (replay_diverged(r, &c)) {
 		r->diverged = true;
@@ -1077,6 +1095,7 @@ bool nl_agg_add(struct nl_agg *a, const struct nl_result *r)
 	a->run_count++;
 	a->by_status[r->status]++;
 	a->by_label[r->label]++;
+	nl_targets_add(&a->targets, r, sig_id);
 	tally_catalogue(a, r);
 	struct nl_config c;
 	nl_config_from_args(&r->args, &c);
@@ -1182,6 +1201,7 @@ void nl_agg_free(struct nl_agg *a)
 	nl_map_free(&a->config_index);
 	nl_map_free(&a->dim_index);
 	nl_map_free(&a->replay_index);
+	nl_targets_free(&a->targets);
 	nl_bitset_free(&a->done);
 	memset(a, 0, sizeof *a);
 }

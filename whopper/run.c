@@ -20,6 +20,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -299,6 +300,18 @@ int run_parse_opts(int argc, char **argv, struct run_opts *o)
 	return 0;
 }
 
+/* CPU seconds (user and system) the process has used so far, the
+ * oracle's thread included: what a run costs, for the nightly's rates per
+ * target. */
+static double cpu_s(void)
+{
+	struct rusage ru;
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		return 0;
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+}
+
 static double wall_s(void)
 {
 	struct timespec ts;
@@ -454,8 +467,9 @@ static void print_json(const struct run_opts *o, const struct world_result *r,
 		fprintf(f, "%s\"%s\": %" PRIu64, c ? ", " : "",
 			triage_counter_name((enum triage_counter)c),
 			triage_counter_value(&r->evidence, (enum triage_counter)c));
-	fprintf(f, "}, \"timing\": {\"run_s\": %.6f, \"check_s\": %.6f, \"check_concurrent\": %s}",
-		run_s, check_s, rep != NULL && rep->streamed ? "true" : "false");
+	fprintf(f, "}, \"timing\": {\"run_s\": %.6f, \"check_s\": %.6f, \"check_concurrent\": %s"
+		   ", \"cpu_s\": %.6f}",
+		run_s, check_s, rep != NULL && rep->streamed ? "true" : "false", cpu_s());
 	struct rt_stats rts;
 	rt_collect(&r->history, &rts);
 	fprintf(f, ", \"templates\": ");
