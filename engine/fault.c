@@ -99,10 +99,11 @@ int fault_io(struct world *w, struct conn *c, enum wh_op_kind kind, const char *
  * context: the wrapper installed in one library must forward to that
  * library's previous allocator. So there is one slot per library, each
  * with its own set of functions (FAULT_SLOT below) bound to that slot's
- * saved methods. A process drives a few libraries at most. */
+ * saved methods. A process drives a few libraries (`whopper versions`: a
+ * ladder of them) at most FAULT_SLOTS. */
 static _Thread_local struct conn *alloc_armed;
 
-#define FAULT_SLOTS 4
+#define FAULT_SLOTS 16
 
 struct fault_slot {
 	const struct wh_sqlapi *api;   /* the library, NULL: free */
@@ -163,6 +164,18 @@ FAULT_SLOT(0)
 FAULT_SLOT(1)
 FAULT_SLOT(2)
 FAULT_SLOT(3)
+FAULT_SLOT(4)
+FAULT_SLOT(5)
+FAULT_SLOT(6)
+FAULT_SLOT(7)
+FAULT_SLOT(8)
+FAULT_SLOT(9)
+FAULT_SLOT(10)
+FAULT_SLOT(11)
+FAULT_SLOT(12)
+FAULT_SLOT(13)
+FAULT_SLOT(14)
+FAULT_SLOT(15)
 #undef FAULT_SLOT
 
 #define FAULT_SLOT_METHODS(n)                                                            \
@@ -173,8 +186,12 @@ FAULT_SLOT(3)
 		.xShutdown = fault_shutdown_##n,                                         \
 	}
 static const sqlite3_mem_methods fault_slot_methods[FAULT_SLOTS] = {
-	FAULT_SLOT_METHODS(0), FAULT_SLOT_METHODS(1), FAULT_SLOT_METHODS(2),
-	FAULT_SLOT_METHODS(3),
+	FAULT_SLOT_METHODS(0),	FAULT_SLOT_METHODS(1),	FAULT_SLOT_METHODS(2),
+	FAULT_SLOT_METHODS(3),	FAULT_SLOT_METHODS(4),	FAULT_SLOT_METHODS(5),
+	FAULT_SLOT_METHODS(6),	FAULT_SLOT_METHODS(7),	FAULT_SLOT_METHODS(8),
+	FAULT_SLOT_METHODS(9),	FAULT_SLOT_METHODS(10), FAULT_SLOT_METHODS(11),
+	FAULT_SLOT_METHODS(12), FAULT_SLOT_METHODS(13), FAULT_SLOT_METHODS(14),
+	FAULT_SLOT_METHODS(15),
 };
 #undef FAULT_SLOT_METHODS
 
