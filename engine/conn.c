@@ -90,6 +90,8 @@ static int conn_do_stmt(struct conn *c)
 	const struct wh_sqlapi *api = c->w->api;
 	sqlite3_stmt *st = NULL;
 	conn_clear_cells(c);
+	c->vm_steps = 0;
+	c->runaway = false;
 	int rc = api->prepare_v2(c->db, c->stmt_sql, -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return api->extended_errcode(c->db);
@@ -112,6 +114,24 @@ static int conn_do_stmt(struct conn *c)
 	return rc;
 }
 
+/* SQLite calls this every CONN_PROGRESS_EVERY virtual-machine steps of
+ * a statement: past the step budget the statement is stopped
+ * (SQLITE_INTERRUPT), so a query that never ends, and never makes a VFS
+ * call that would yield, cannot stop the whole run. It reads no clock and
+ * draws nothing: the run is the same whether or not it is installed, up
+ * to the stop. */
+#define CONN_PROGRESS_EVERY 1000
+
+static int conn_progress(void *arg)
+{
+	struct conn *c = arg;
+	c->vm_steps += CONN_PROGRESS_EVERY;
+	if (c->w->cfg->step_budget == 0 || c->vm_steps <= c->w->cfg->step_budget)
+		return 0;
+	c->runaway = true;
+	return 1;
+}
+
 static int conn_apply_pragmas(struct conn *c)
 {
 	const struct wh_sqlapi *api = c->w->api;
@@ -121,6 +141,7 @@ static int conn_apply_pragmas(struct conn *c)
 	int rc = world__apply_pragmas(api, c->db, cfg, true);
 	if (rc == SQLITE_OK)
 		rc = api->busy_timeout(c->db, (int)cfg->busy_timeout_ms);
+	api->progress_handler(c->db, CONN_PROGRESS_EVERY, conn_progress, c);
 	if (rc == SQLITE_OK && cfg->target == WORLD_TARGET_SIM) {
 		snprintf(sql, sizeof sql, "PRAGMA journal_mode=%s", cfg->journal_mode);
 		rc = api->exec(c->db, sql, NULL, NULL, NULL);
@@ -453,6 +474,27 @@ static enum step step_next(struct conn *c)
 
 /* Run the statement and record it; an autocommit statement is its own
  * commit. */
+/* A statement stopped at the step budget: a finding that names it, its
+ * values and where it ran (likely the workload's own query, e.g. a
+ * recursive CTE that never ends on the state it met). */
+static void conn_note_runaway(struct conn *c)
+{
+	char msg[1536];
+	int n = snprintf(msg, sizeof msg,
+			 "statement did not finish within %" PRIu64
+			 " virtual-machine steps (conn %d, T%u %s): %.800s",
+			 c->w->cfg->step_budget, c->id, c->txn ? c->txn->id : 0,
+			 c->stmt_tmpl ? c->stmt_tmpl : "-", c->stmt_sql);
+	for (uint32_t i = 0; i < c->param_count && n > 0 && (size_t)n < sizeof msg - 64; i++) {
+		char v[64];
+		wh_value_format(&c->params[i], v, sizeof v);
+		n += snprintf(msg + n, sizeof msg - (size_t)n, "%s?%u=%s", i ? ", " : " with ",
+			      i + 1, v);
+	}
+	world__add_finding(c->w->res, "runaway_statement", msg);
+	c->runaway = false;
+}
+
 static enum step step_stmt(struct conn *c)
 {
 	struct world *w = c->w;
@@ -465,6 +507,8 @@ static enum step step_stmt(struct conn *c)
 					     c->col_count, rows, c->cells,
 					     conn_sql_is_ordered(c->stmt_sql));
 	hs->flags = c->stmt_flags;
+	if (c->runaway)
+		conn_note_runaway(c);
 	enum commit_fate fate = COMMIT_NOT_DONE;
 	if (rc != SQLITE_DONE && c->begin == HIST_BEGIN_AUTOCOMMIT)
 		fate = commit_fate(w, c, rc);

@@ -193,22 +193,60 @@ static uint32_t owner_priority(const struct sched *s, int owner)
 	return s->pct_priority[owner];
 }
 
+/* The pending completion of owner (each has at most one), or NULL. */
+static struct wh_completion *pending_of(struct sched *s, int owner)
+{
+	struct wh_queue *q;
+	WH_QUEUE_FOREACH(q, &s->pending)
+	{
+		struct wh_completion *c = wh_container_of(q, struct wh_completion, link);
+		if (c->owner == owner)
+			return c;
+	}
+	return NULL;
+}
+
+/* Note the first divergence from the followed log (sched.h); later ones
+ * are consequences of it and are not noted. */
+static void note_divergence(struct sched *s, int owner, int logged_kind,
+			    const struct wh_completion *pending)
+{
+	WH_ASSERT(s->follow != NULL);
+	if (s->divergence.seen)
+		return;
+	s->divergence = (struct sched_divergence){
+		.seen = true,
+		.step = s->steps + 1,
+		.now_us = s->now_us,
+		.owner = owner,
+		.logged_kind = logged_kind,
+		.pending_kind = pending != NULL ? (int)pending->kind : -1,
+	};
+}
+
 /* The next logged pick whose owner has a pending completion, skipping
- * the others; NULL once the log is used up. */
+ * the others; NULL once the log is used up. Strict following ends at the
+ * first pick that cannot be made as logged. */
 static struct wh_completion *follow_log(struct sched *s)
 {
 	while (s->follow_next < s->follow_count) {
-		int owner = sched_pick_owner(s->follow[s->follow_next++]);
-		struct wh_queue *q;
-		WH_QUEUE_FOREACH(q, &s->pending)
-		{
-			struct wh_completion *c =
-				wh_container_of(q, struct wh_completion, link);
-			if (c->owner == owner)
-				return c;
+		uint64_t v = s->follow[s->follow_next++];
+		int owner = sched_pick_owner(v);
+		struct wh_completion *c = pending_of(s, owner);
+		if (c != NULL && c->kind == sched_pick_kind(v))
+			return c;
+		note_divergence(s, owner, (int)sched_pick_kind(v), c);
+		if (s->cfg.follow_strict) {
+			s->follow_next = s->follow_count;
+			return NULL;
 		}
+		if (c != NULL)
+			return c;
 		s->follow_skipped++;
 	}
+	WH_ASSERT(s->follow_next == s->follow_count);
+	if (s->follow != NULL && !s->divergence.seen)
+		note_divergence(s, -1, -1, NULL); /* the run outlives the log */
 	return NULL;
 }
 

@@ -34,6 +34,17 @@
  * window's events, which a cut from another run's log can then follow. A run without a tape draws
  * exactly as it always did: the per-owner tracks only file the shared
  * latency stream's draws under the owner that made them.
+ *
+ * Divergence. While following a log the scheduler notes the first logged
+ * pick it could not make as logged: its owner had nothing pending, or had
+ * a completion of another op kind pending, or the log ended while the run
+ * went on. Noting never changes a pick, so a plain replay can name where
+ * it first left the recording. A run told to follow strictly (the tape was
+ * recorded on another SQLite, whose calls may differ) stops following at
+ * that pick and lets the strategy decide from there: past a divergence the
+ * log describes another run, and skipping through it would only pick
+ * owners by accident. The check sits in the following path only: a run
+ * without a log never reaches it.
  */
 #ifndef WH_SCHED_H
 #define WH_SCHED_H
@@ -66,6 +77,21 @@ struct sched_config {
 	uint32_t pending_max;      /* most completions pending at once
 				      (0: owner_count + 8; a connection
 				      waits on one at a time) */
+	bool follow_strict;        /* stop following the log at its first
+				      divergence (see above) */
+};
+
+/* The first logged pick a following run could not make as logged. */
+struct sched_divergence {
+	bool seen;                 /* a divergence was noted */
+	uint64_t step;             /* the step (1-based) of that pick */
+	uint64_t now_us;           /* simulated time at it */
+	int owner;                 /* the logged owner; -1 also when the log
+				      had ended (logged_kind -1) */
+	int logged_kind;           /* op kind in the log; -1: the log had
+				      ended and the run went on */
+	int pending_kind;          /* op kind the owner had pending; -1:
+				      nothing pending */
 };
 
 struct sched {
@@ -93,6 +119,8 @@ struct sched {
 	uint64_t follow_skipped;   /* logged picks skipped (owner not pending) */
 	uint64_t unlogged_picks;   /* picks of unlogged completions */
 	uint32_t unlogged_pending; /* unlogged completions pending */
+	struct sched_divergence divergence; /* first departure from the
+					       followed log */
 };
 
 /* A logged pick: owner + 1 (0: ownerless) above the op kind. */

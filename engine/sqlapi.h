@@ -53,6 +53,7 @@
 	X(mprintf) X(free)                                                  \
 	X(open_v2) X(close_v2) X(close) X(exec) X(errmsg) X(errstr)         \
 	X(extended_errcode) X(busy_timeout) X(get_autocommit) X(changes)    \
+	X(progress_handler)                                                 \
 	X(prepare_v2) X(step) X(reset) X(finalize)                          \
 	X(column_count) X(column_type) X(column_int) X(column_int64)        \
 	X(column_double) X(column_text) X(column_blob) X(column_bytes)      \

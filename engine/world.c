@@ -104,8 +104,7 @@ static void hook_randomness(void *ctx, int n, unsigned char *out)
 /* Setup                                                              */
 /* ------------------------------------------------------------------ */
 
-static void add_finding(struct world_result *r, const char *kind,
-			const char *detail)
+void world__add_finding(struct world_result *r, const char *kind, const char *detail)
 {
 	r->findings = wh_realloc(r->findings,
 				 (r->finding_count + 1) * sizeof *r->findings);
@@ -170,6 +169,7 @@ void world_config_default(struct world_config *cfg)
 	cfg->busy_timeout_ms = 50;
 	cfg->reorder_window_us = 20;
 	cfg->hang_steps = 2000000;
+	cfg->step_budget = WORLD_STEP_BUDGET_DEFAULT;
 	cfg->device_characteristics = -1;
 }
 
@@ -284,7 +284,7 @@ static int world_setup_db(struct world *w)
 		char msg[512];
 		snprintf(msg, sizeof msg, "workload setup failed: %s",
 			 db ? api->errmsg(db) : api->errstr(rc));
-		add_finding(w->res, "setup_failed", msg);
+		world__add_finding(w->res, "setup_failed", msg);
 		api->close_v2(db);
 		return WH_ESQL;
 	}
@@ -315,7 +315,7 @@ static void report_hang(struct world *w, const char *why)
 			      c->call_active ? " parked in " : "",
 			      c->call_active ? wh_op_name(c->parked_kind) : "");
 	}
-	add_finding(w->res, "hang", msg);
+	world__add_finding(w->res, "hang", msg);
 }
 
 /* ------------------------------------------------------------------ */
@@ -345,6 +345,7 @@ static void world_start_sched(struct world *w)
 		/* chaos: latency spikes ten times as often */
 		.stall_per_mille = cfg->faults == WORLD_FAULTS_CHAOS ? 100 : 10,
 		.tape = cfg->tape,
+		.follow_strict = cfg->follow_strict,
 	};
 	sched_init(&w->sched, &sc);
 	res->pct_n = cfg->conn_count;
@@ -413,7 +414,7 @@ static int world_create_conns(struct world *w)
 		c->wl_state = cfg->workload->ops->conn_new(cfg->workload, i);
 		wh_completion_init(&c->comp, WH_OP_THINK, conn_on_complete, c);
 		if (w->runner->start(c, cfg->stack_bytes) != 0) {
-			add_finding(w->res, "setup_failed", "cannot map a fiber stack");
+			world__add_finding(w->res, "setup_failed", "cannot map a fiber stack");
 			return WH_ENOMEM;
 		}
 	}
@@ -523,6 +524,8 @@ int world_run(const struct world_config *cfg, struct world_result *res)
 	w->running = NULL;
 	res->stats.sched_steps = w->sched.steps;
 	res->stats.sim_time_us = w->sched.now_us;
+	res->divergence = w->sched.divergence;
+	res->follow_used = w->sched.follow_next;
 	res->trace_hash = w->hash;
 	world_free_conns(w);
 out_sched:

@@ -74,6 +74,12 @@ struct world_config {
 	uint32_t yield_mask;           /* op kinds that yield; 0 = all */
 	uint64_t hang_steps;           /* picks without a finished txn that
 					  count as a hang */
+	uint64_t step_budget;          /* virtual-machine steps one target
+					  statement may take before it is
+					  stopped and reported (a runaway
+					  query never yields: without this
+					  the whole run would stop); 0:
+					  unbounded */
 	enum world_faults faults;
 	enum simvfs_bug vfs_bug;       /* planted defect (tests) */
 	int sector_size;               /* simulated device; 0: 4096 */
@@ -93,6 +99,10 @@ struct world_config {
 	uint32_t skip_count;
 	struct wh_tape *tape;          /* choice stream to record into, or
 					  (rewound) to replay; NULL: none */
+	bool follow_strict;            /* the tape was recorded on another
+					  SQLite: follow its pick log only
+					  up to the first divergence
+					  (sched.h), then the strategy */
 	/* Progress callback, called after each finished transaction (never
 	 * influences the run). */
 	void (*progress)(void *ctx, uint64_t done, uint64_t total);
@@ -122,6 +132,12 @@ bool world_has_open_pragmas(const struct world_config *cfg);
 struct sqlite3;
 int world_open_pragmas(const struct world_config *cfg, const struct wh_sqlapi *api,
 		       struct sqlite3 *db);
+
+/* Steps of SQLite's virtual machine one statement may take by default:
+ * far above what any workload statement needs (a thousand-row insert
+ * takes about a hundred thousand), reached by a runaway recursive query
+ * within about a second. */
+#define WORLD_STEP_BUDGET_DEFAULT 50000000ull
 
 /* Defaults for every field but the workload, which the caller sets (the
  * engine knows no workload by name: workloads/ does). */
@@ -189,6 +205,10 @@ struct world_result {
 					  target library) that keeps the
 					  database alive */
 	uint64_t pct_n, pct_k;         /* PCT bound parameters */
+	struct sched_divergence divergence; /* first departure from the
+					       tape's pick log (sched.h);
+					       unseen without one */
+	uint64_t follow_used;          /* logged picks consumed */
 	void *world;                   /* the run's state, owned */
 };
 

@@ -185,6 +185,11 @@ struct conn {
 	uint32_t cell_cap;
 	uint32_t col_count;
 	int64_t changes;
+	/* Virtual-machine steps of the statement running (counted by the
+	 * progress handler), and whether it was stopped for going past the
+	 * step budget (world.h). */
+	uint64_t vm_steps;
+	bool runaway;
 };
 
 /* State of the hot-journal race detector (evidence_note_op). Zeroed with
@@ -264,6 +269,8 @@ static inline bool world__file_is(const struct world *w, const char *file, const
  * its rc into the trace hash, and write the trace line. */
 void world__trace_stmt(struct world *w, struct conn *c, const char *what, const char *sql,
 		       int rc);
+/* Record a finding of the run (kind and detail copied). */
+void world__add_finding(struct world_result *r, const char *kind, const char *detail);
 /* A 64-bit hash of a string for the trace (0 for NULL). */
 uint64_t world__str_hash(const char *s);
 /* Run cfg's pragmas ("PRAGMA NAME=VALUE": the workload's, then

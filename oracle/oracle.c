@@ -1370,6 +1370,17 @@ static bool txn_ended_after(const struct oracle__ctx *c, uint32_t txn,
  *     anomalies naming a transaction that ended after it. Anomalies whose
  *     transactions all ended before it are not excused: until then
  *     SQLite promised what it promises in every mode. */
+/* A statement of the history stopped on the reference at the step
+ * budget: the check could not finish it, which is said, not hidden. */
+static void report_runaway(struct oracle__ctx *c)
+{
+	const char *what = c->ref.runaway;
+	if (what == NULL && c->stream != NULL)
+		what = c->stream->ref.runaway;
+	if (what != NULL)
+		oracle__report_add(c, "reference_runaway", wh_strdup(what), NULL, 0);
+}
+
 static void report_finish(struct oracle__ctx *c)
 {
 	struct oracle_report *r = c->report;
@@ -1622,6 +1633,8 @@ int oracle_check_stream(const struct history *h,
 		rc = report_outcome(&c, included, &best);
 	if (rc == 0 && c.target != NULL)
 		oracle__target_checks(&c);
+	if (rc == 0)
+		report_runaway(&c);
 	if (rc == 0)
 		report_finish(&c);
 	if (c.dropped > 0) {

@@ -62,6 +62,11 @@ struct oracle_config {
 	const char *const *ref_pragmas; /* "foreign_keys=ON"... applied to
 					   the reference before setup */
 	uint32_t ref_pragma_count;
+	uint64_t step_budget;      /* virtual-machine steps one statement of
+				      the history may take on the reference
+				      (0: unbounded): past it the statement
+				      is stopped and the check reports
+				      reference_runaway, not a hang */
 	uint32_t indeterminate_budget; /* max indeterminate txns explored
 					  both ways; past it: gave_up */
 	enum oracle_durability durability; /* what survives a power loss */

@@ -220,6 +220,15 @@ struct oracle__ref {
 	struct oracle__result probe;   /* digests of uncaptured statements */
 	struct digest_cache digests; /* oracle__ref_digest's */
 	char *error;                   /* why open failed, owned */
+	/* The step budget (oracle_config.step_budget), metered only while
+	 * a statement of the history runs (oracle__ref_stmt): the oracle's
+	 * own queries are not the workload's. */
+	bool metering;
+	uint64_t vm_steps;             /* of the statement metered */
+	const struct hist_stmt *metered; /* that statement */
+	uint32_t metered_txn;
+	char *runaway;                 /* the first one stopped, described
+					  (owned), or NULL */
 };
 
 /* Statement probe options for oracle__ref_exec. */

@@ -35,6 +35,7 @@ void oracle_config_for_world(const struct world_config *cfg, const struct world_
 		.ref_pragmas = cfg->workload->pragmas,
 		.ref_pragma_count = cfg->workload->pragma_count,
 		.indeterminate_budget = budget,
+		.step_budget = cfg->step_budget,
 		.durability = oracle_durability_for(cfg->journal_mode, cfg->synchronous),
 		.bitflips = res->stats.bitflips > 0,
 	};

@@ -84,6 +84,7 @@
  * Divisions: text building, captured results, interning, opening,
  * running statements, transactions on the reference.
  */
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -613,6 +614,7 @@ void oracle__ref_fini(struct oracle__ref *r)
 	oracle__result_free(&r->scratch);
 	oracle__result_free(&r->probe);
 	free(r->error);
+	free(r->runaway);
 	memset(r, 0, sizeof *r);
 }
 
@@ -802,6 +804,33 @@ static void fn_randomblob(sqlite3_context *ctx, int argc,
 
 static void db_bind(struct oracle__ref *r, sqlite3 *db);
 
+/* Every REF_PROGRESS_EVERY virtual-machine steps: a history statement
+ * past the step budget is stopped (SQLITE_INTERRUPT), and the first one
+ * is kept to be reported. A statement that ends on the target can loop
+ * forever on the reference (a recursive query over a state the target
+ * never had), and the check would then never end. */
+#define REF_PROGRESS_EVERY 1000
+
+static int ref_progress(void *arg)
+{
+	struct oracle__ref *r = arg;
+	if (!r->metering || r->cfg == NULL || r->cfg->step_budget == 0)
+		return 0;
+	r->vm_steps += REF_PROGRESS_EVERY;
+	if (r->vm_steps <= r->cfg->step_budget)
+		return 0;
+	if (r->runaway == NULL) {
+		struct oracle__buf b = { 0 };
+		oracle__buf_printf(&b,
+				   "statement did not finish on the serial reference within %" PRIu64
+				   " virtual-machine steps: T%u `%.300s`; the workload is the likely cause (the reads that depend on it are not fully checked)",
+				   r->cfg->step_budget, r->metered_txn,
+				   r->metered ? r->metered->sql : "?");
+		r->runaway = oracle__buf_take(&b);
+	}
+	return 1;
+}
+
 /* A database holding the setup state: the reference, or the classifier.
  * Temporary storage stays in memory (no temporary file through any VFS,
  * no name drawn from SQLite's PRNG); the workload's pragmas come after,
@@ -851,6 +880,7 @@ static void db_bind(struct oracle__ref *r, sqlite3 *db)
 	sqlite3_create_function_v2(db, "randomblob", 1, SQLITE_UTF8, r,
 				   fn_randomblob, NULL, NULL, NULL);
 	sqlite3_set_authorizer(db, ref_authorize, r);
+	sqlite3_progress_handler(db, REF_PROGRESS_EVERY, ref_progress, r);
 	if (db == r->db)
 		sqlite3_update_hook(db, ref_update_hook, r);
 }
@@ -1262,8 +1292,23 @@ static bool stmt_matches(const struct oracle__ref *r, uint32_t id, const struct 
 	return multiset_equal(&r->scratch, s);
 }
 
+static bool ref_stmt_run(struct oracle__ref *r, const struct hist_txn *t, uint32_t j,
+			 struct oracle__result *cap);
+
 bool oracle__ref_stmt(struct oracle__ref *r, const struct hist_txn *t,
 		      uint32_t j, struct oracle__result *cap)
+{
+	r->metering = true;
+	r->vm_steps = 0;
+	r->metered = &t->stmts[j];
+	r->metered_txn = t->id;
+	bool same = ref_stmt_run(r, t, j, cap);
+	r->metering = false;
+	return same;
+}
+
+static bool ref_stmt_run(struct oracle__ref *r, const struct hist_txn *t, uint32_t j,
+			 struct oracle__result *cap)
 {
 	WH_ASSERT(r->db != NULL);
 	const struct hist_stmt *s = &t->stmts[j];

@@ -756,11 +756,12 @@ static void sig_add(char *out, size_t len, const char *s)
 static unsigned kind_rank(const char *kind)
 {
 	static const char *const order[] = {
-		"hang",           "setup_failed",     "recovery_failed",   "integrity_check",
+		"hang",           "setup_failed",     "reference_runaway", "recovery_failed",
+		"integrity_check",
 		"recovery_state", "lost_commit",      "phantom_commit",    "lost_update",
 		"final_state",    "dirty_read",       "aborted_read",      "intermediate_read",
 		"write_skew",     "read_skew",        "read_mismatch",     "foreign_key_check",
-		"invariant",      "stale_schema_error",
+		"invariant",      "stale_schema_error", "runaway_statement",
 	};
 	for (unsigned k = 0; k < sizeof order / sizeof order[0]; k++)
 		if (strcmp(kind, order[k]) == 0)

@@ -69,6 +69,35 @@ done
 check $? "an unknown --device: one line naming the flag, exit 2"
 "$W" run --seed 3 --txns 20 --journal wal --device non-powersafe 2>&1 | grep -q -- 'repro: .*--device non-powersafe'
 check $? "a run on a non-powersafe device says so in its repro line"
+# A statement that never ends (and never yields to the scheduler) is
+# stopped at the step budget and reported; the run goes on and ends.
+printf '%s\n' '\description an endless recursive query' '\setup' \
+	'CREATE TABLE t(id INTEGER PRIMARY KEY, v INTEGER NOT NULL);' 'INSERT INTO t VALUES (1, 0);' \
+	'\transaction bump @3' 'UPDATE t SET v = v + 1 WHERE id = 1;' \
+	'\transaction forever @1' \
+	'WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r) SELECT count(*) FROM r;' \
+	>"$tmp/loop.sql"
+timeout 120 "$W" run --seed 1 --workload "$tmp/loop.sql" --connections 3 --txns 20 --step-budget 200000 --json >"$tmp/loop.json" 2>/dev/null; rc=$?
+[ $rc -eq 1 ] && grep -q '"kind": "runaway_statement"' "$tmp/loop.json" &&
+	grep -q 'did not finish within 200000 virtual-machine steps' "$tmp/loop.json" &&
+	grep -q '"signature": "new:runaway_statement@' "$tmp/loop.json"
+check $? "a statement that never ends is stopped at --step-budget and reported as runaway_statement (exit 1)"
+timeout 120 "$W" run --seed 1 --workload "$tmp/loop.sql" --connections 3 --txns 20 --step-budget 200000 2>&1 | grep -q -- 'repro: .*--step-budget 200000'
+check $? "the repro line keeps a non-default --step-budget"
+# A template whose every attempt fails is named, with its error, in the
+# summary and in --json, although the run itself passes.
+printf '%s\n' '\description a template that always violates a constraint' '\setup' \
+	'CREATE TABLE t(id INTEGER PRIMARY KEY, v INTEGER NOT NULL UNIQUE);' 'INSERT INTO t VALUES (1, 1);' \
+	'\transaction bump @3' 'UPDATE t SET v = v + 1 WHERE id = 1;' \
+	'\transaction dup @1' 'INSERT INTO t(v) SELECT v FROM t WHERE id = 1;' >"$tmp/dup.sql"
+"$W" run --seed 1 --workload "$tmp/dup.sql" --connections 3 --txns 60 >"$tmp/dup.out" 2>&1; rc=$?
+[ $rc -eq 0 ] && grep -q 'WARNING template dup never committed in [0-9]* attempts (constraint failed (2067)' "$tmp/dup.out" &&
+	! grep -q 'WARNING template bump' "$tmp/dup.out"
+check $? "a template that never commits is a warning in the summary, naming its error; a healthy one is not"
+"$W" run --seed 1 --workload "$tmp/dup.sql" --connections 3 --txns 60 --json >"$tmp/dup.json" 2>/dev/null
+grep -q '"name": "dup", "attempts": [0-9]*, "committed": 0,.*"abort_codes": {"2067": [0-9]*}, "outcome": "never_commits"' "$tmp/dup.json" &&
+	grep -q '"name": "bump", .*"outcome": "ok"' "$tmp/dup.json"
+check $? "--json lists every template with its attempts, commits and abort codes, and labels the one that never commits"
 "$W" findings list >"$tmp/list"
 [ $? -eq 0 ] && grep -q '^stale-schema-no-such-table$' "$tmp/list" &&
 	grep -q '^hot-journal-taken-for-live$' "$tmp/list" &&

@@ -291,6 +291,43 @@ static bool lost_listed(const struct fx *f, uint32_t txn)
 /* ------------------------------------------------------------------ */
 
 /* A writer then a reader that sees its write pass, and both are checked. */
+/* A statement that finished on the target but not on the reference
+ * within the step budget (here a long recursive count, recorded as if it
+ * had ended) is stopped there and reported as reference_runaway, naming
+ * it: the check ends instead of running for ever. Without a budget the
+ * same history passes. */
+static void test_reference_step_budget(void **state)
+{
+	(void)state;
+	static const char *const count =
+		"WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < 300000) "
+		"SELECT count(*) FROM r";
+	for (int budget = 0; budget < 2; budget++) {
+		struct fx f;
+		fx_init(&f, KV);
+		f.cfg.step_budget = budget ? 10000 : 0;
+		struct hist_txn *t = begin(&f, 1);
+		struct wh_value cell = I(300000);
+		hist_stmt_add(&f.h, t, count, "count", NULL, 0, SQLITE_DONE, 0, 1, 1, &cell,
+			      false);
+		commit(&f, t);
+		fx_check(&f);
+		if (!budget) {
+			expect_pass(&f);
+		} else {
+			bool found = false;
+			for (uint32_t k = 0; k < f.rep.violation_count; k++)
+				found |= strcmp(f.rep.violations[k].kind, "reference_runaway") == 0 &&
+					 strstr(f.rep.violations[k].detail, "within 10000 ") != NULL &&
+					 strstr(f.rep.violations[k].detail, "WITH RECURSIVE") != NULL;
+			if (!found)
+				fx_dump(&f);
+			assert_true(found);
+		}
+		fx_free(&f);
+	}
+}
+
 static void test_pass_serial(void **state)
 {
 	(void)state;
@@ -2249,6 +2286,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pass_serial),
+		cmocka_unit_test(test_reference_step_budget),
 		cmocka_unit_test(test_pass_window_intermediate),
 		cmocka_unit_test(test_pass_commit_visible_before_return),
 		cmocka_unit_test(test_pass_autocommit),

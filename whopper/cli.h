@@ -81,6 +81,7 @@ int cmd_replay(int argc, char **argv);
 int cmd_shrink(int argc, char **argv);
 int cmd_workloads(int argc, char **argv);
 int cmd_nightly(int argc, char **argv);
+int cmd_versions(int argc, char **argv);
 int cmd_findings(int argc, char **argv);
 
 /* --known FILE (findings.c): add FILE's entries to the process's

@@ -18,6 +18,7 @@ static const char usage[] =
 	"  run        one seeded stress run, checked by the oracle\n"
 	"  replay     reproduce a recorded run: replay FILE.whop\n"
 	"  shrink     minimise a failing recorded run: shrink FILE.whop --out MIN.whop\n"
+	"  versions   which SQLite versions fail a recording: versions FILE.whop LIB...\n"
 	"  nightly    many seeds over a configuration matrix, in child processes\n"
 	"  workloads  list | show NAME | check FILE\n"
 	"  findings   list [--known FILE]: the catalogue of known SQLite findings\n"
@@ -121,6 +122,8 @@ int main(int argc, char **argv)
 		return cmd_replay(argc - 1, argv + 1);
 	if (strcmp(cmd, "shrink") == 0)
 		return cmd_shrink(argc - 1, argv + 1);
+	if (strcmp(cmd, "versions") == 0)
+		return cmd_versions(argc - 1, argv + 1);
 	if (strcmp(cmd, "nightly") == 0)
 		return cmd_nightly(argc - 1, argv + 1);
 	if (strcmp(cmd, "workloads") == 0)

@@ -45,6 +45,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "oracle.h"
 #include "replay.h"
 
 /* Format 2: picks are a log of what ran (stream 7) and latencies are kept
@@ -652,11 +653,14 @@ int replay_check_compatible(const char *path, const struct replay_file *rf,
 	 * than a plain one); the library's path may differ. */
 	struct replay_file here;
 	memset(&here, 0, sizeof here);
-	replay_file_set_target(&here, api);
-	bool differs = strcmp(rf->sqlite_version, here.sqlite_version) != 0 ||
-		       (rf->sqlite_source_id[0] &&
-			strcmp(rf->sqlite_source_id, here.sqlite_source_id) != 0) ||
-		       (rf->sqlite_options[0] && strcmp(rf->sqlite_options, here.sqlite_options) != 0);
+	if (api != NULL)
+		replay_file_set_target(&here, api);
+	bool differs = api != NULL &&
+		       (strcmp(rf->sqlite_version, here.sqlite_version) != 0 ||
+			(rf->sqlite_source_id[0] &&
+			 strcmp(rf->sqlite_source_id, here.sqlite_source_id) != 0) ||
+			(rf->sqlite_options[0] &&
+			 strcmp(rf->sqlite_options, here.sqlite_options) != 0));
 	if (differs && rf->sqlite_source_id[0] == '\0') {
 		snprintf(err, len, "%s: recorded with SQLite %s, this is SQLite %s (%s): refusing to replay",
 			 path, rf->sqlite_version, here.sqlite_version, here.sqlite_library);
@@ -698,9 +702,138 @@ int replay_opts(const struct replay_file *rf, struct run_opts *o)
 	return rc;
 }
 
+/* ---------------------------------------------------------------- */
+/* Following the recording                                          */
+/* ---------------------------------------------------------------- */
+
+/* The simulated time by which the run's first violation was complete:
+ * for each violation that is not expected, the latest end of the
+ * transactions it involves; the earliest of those. */
+static void follow_inspect(void *ctx, const struct run_opts *o, const struct world_result *res,
+			   const struct oracle_report *rep)
+{
+	struct replay_follow *f = ctx;
+	(void)o;
+	f->steps = res->stats.sched_steps;
+	f->sim_time_us = res->stats.sim_time_us;
+	f->div = res->divergence;
+	WH_ASSERT(!f->div.seen || f->div.step <= f->steps + 1);
+	if (rep == NULL)
+		return;
+	for (uint32_t v = 0; v < rep->violation_count; v++) {
+		const struct oracle_violation *vi = &rep->violations[v];
+		if (vi->expected || vi->txn_count == 0)
+			continue;
+		uint64_t done_us = 0;
+		for (uint32_t k = 0; k < vi->txn_count; k++) {
+			WH_ASSERT(vi->txns[k] < res->history.txn_count);
+			const struct hist_txn *t = res->history.txns[vi->txns[k]];
+			uint64_t end = t->end_us > t->begin_us ? t->end_us : t->begin_us;
+			if (end > done_us)
+				done_us = end;
+		}
+		if (!f->fail_known || done_us < f->fail_us) {
+			f->fail_known = true;
+			f->fail_us = done_us;
+		}
+	}
+}
+
+int replay_follow_run(const struct replay_file *rf, struct run_opts *o, bool strict, bool print,
+		      struct replay_follow *f)
+{
+	memset(f, 0, sizeof *f);
+	for (uint32_t t = 0; t < rf->tape.track_count; t++)
+		if (rf->tape.tracks[t].stream == WH_STREAM_PICKS)
+			f->recorded_steps = rf->tape.tracks[t].count;
+	struct wh_tape tape;
+	wh_tape_copy(&tape, &rf->tape);
+	wh_tape_rewind(&tape);
+	o->cfg.follow_strict = strict;
+	int rc = run_once(o, &tape, print, &f->out, follow_inspect, f);
+	wh_tape_free(&tape);
+	WH_ASSERT_EQ(rc, f->out.exit_code);
+	return rc;
+}
+
+bool replay_follow_diverged(const struct replay_follow *f)
+{
+	return f->div.seen || (f->recorded_steps > 0 && f->steps < f->recorded_steps);
+}
+
+uint64_t replay_follow_step(const struct replay_follow *f)
+{
+	WH_ASSERT(replay_follow_diverged(f));
+	return f->div.seen ? f->div.step : f->steps + 1;
+}
+
+uint64_t replay_follow_time_us(const struct replay_follow *f)
+{
+	WH_ASSERT(replay_follow_diverged(f));
+	return f->div.seen ? f->div.now_us : f->sim_time_us;
+}
+
+static const char *kind_name(int kind)
+{
+	return kind < 0 ? "nothing pending" : wh_op_name((enum wh_op_kind)kind);
+}
+
+void replay_follow_describe(const struct replay_follow *f, char *buf, size_t len)
+{
+	if (f->recorded_steps == 0) {
+		snprintf(buf, len, "unknown (the file holds no pick log)");
+		return;
+	}
+	if (!replay_follow_diverged(f)) {
+		snprintf(buf, len, "none (followed all %" PRIu64 " recorded picks)", f->recorded_steps);
+		return;
+	}
+	int n = snprintf(buf, len, "step %" PRIu64 " of %" PRIu64 ", t=%" PRIu64 " us, ",
+			 replay_follow_step(f), f->recorded_steps, replay_follow_time_us(f));
+	if (n < 0 || (size_t)n >= len)
+		return;
+	if (!f->div.seen)
+		snprintf(buf + n, len - (size_t)n, "the run ended; the recording went on");
+	else if (f->div.logged_kind < 0)
+		snprintf(buf + n, len - (size_t)n, "the recording ended; the run went on");
+	else if (f->div.owner < 0)
+		snprintf(buf + n, len - (size_t)n, "no connection: recorded %s, here %s",
+			 kind_name(f->div.logged_kind), kind_name(f->div.pending_kind));
+	else
+		snprintf(buf + n, len - (size_t)n, "connection %d: recorded %s, here %s",
+			 f->div.owner, kind_name(f->div.logged_kind), kind_name(f->div.pending_kind));
+}
+
+/* replay --follow: the outcome, the first divergence, and whether it
+ * came before this run's failure (a failure complete before the
+ * divergence happened on the recorded schedule). */
+static void follow_print(FILE *out, const struct replay_file *rf, const struct run_opts *o,
+			 const struct replay_follow *f)
+{
+	char where[256];
+	replay_follow_describe(f, where, sizeof where);
+	bool fails = f->out.exit_code == WH_EXIT_FINDING;
+	bool rec_fails = strcmp(rf->verdict, "fail") == 0;
+	fprintf(out, "follow: SQLite %s (source %.30s): %s%s; recorded on SQLite %s: %s%s\n",
+		wh_sqlapi_version(o->cfg.api), wh_sqlapi_source_id(o->cfg.api),
+		fails ? "fails " : "passes", fails ? f->out.signature : "", rf->sqlite_version,
+		rec_fails ? "fails " : "passes", rec_fails ? rf->signature : "");
+	fprintf(out, "follow: trace hash %016" PRIx64 "%s\n", f->out.trace_hash,
+		f->out.trace_hash == rf->trace_hash ? ", as recorded" : ", not the recording's");
+	fprintf(out, "follow: first divergence: %s\n", where);
+	if (!replay_follow_diverged(f))
+		return;
+	if (f->fail_known)
+		fprintf(out, "follow: %s this run's first violation was complete (t=%" PRIu64 " us)\n",
+			replay_follow_time_us(f) <= f->fail_us ? "before" : "after", f->fail_us);
+	else
+		fprintf(out, "follow: this run found no violation to compare with: diverged at step %" PRIu64 " of the recording's %" PRIu64 "\n",
+			replay_follow_step(f), f->recorded_steps);
+}
+
 static const char replay_help[] =
 	"usage: whopper replay FILE.whop [--json] [--quiet] [--trace FILE] [--known FILE]...\n"
-	"                      [--target-lib PATH]\n"
+	"                      [--target-lib PATH] [--follow]\n"
 	"\n"
 	"Reproduce a recorded run exactly (same trace hash, same verdict).\n"
 	"--known FILE adds known findings to triage it with, as on 'run'.\n"
@@ -708,12 +841,16 @@ static const char replay_help[] =
 	"one it was recorded on). Files from another whopper, another SQLite\n"
 	"(version, source id or compile options), or with a changed workload\n"
 	"are refused. Exit status as for 'whopper run'; 3 when the replay\n"
-	"diverged from the recording.\n";
+	"diverged from the recording (naming where it first did).\n"
+	"--follow runs the tape on any SQLite (the refusal is skipped): it\n"
+	"follows the recorded schedule while the library makes the same calls,\n"
+	"names the first divergence and goes on from the scheduler's strategy;\n"
+	"exit status as for 'whopper run'.\n";
 
 int cmd_replay(int argc, char **argv)
 {
 	const char *path = NULL;
-	bool json = false, quiet = false;
+	bool json = false, quiet = false, follow = false;
 	const char *trace = NULL;
 	const struct triage_catalog *catalog = NULL;
 	for (int i = 1; i < argc; i++) {
@@ -734,6 +871,8 @@ int cmd_replay(int argc, char **argv)
 			json = true;
 		} else if (strcmp(argv[i], "--quiet") == 0) {
 			quiet = true;
+		} else if (strcmp(argv[i], "--follow") == 0) {
+			follow = true;
 		} else if (strcmp(argv[i], "--trace") == 0 && i + 1 < argc) {
 			trace = argv[++i];
 		} else if (argv[i][0] == '-') {
@@ -754,7 +893,8 @@ int cmd_replay(int argc, char **argv)
 	struct run_opts o;
 	rc = replay_opts(&rf, &o);
 	if (rc == 0)
-		rc = replay_check_compatible(path, &rf, o.cfg.workload, o.cfg.api, err, sizeof err);
+		rc = replay_check_compatible(path, &rf, o.cfg.workload, follow ? NULL : o.cfg.api,
+					     err, sizeof err);
 	if (rc != 0) {
 		if (err[0])
 			cli_usage_error("%s", err);
@@ -765,13 +905,15 @@ int cmd_replay(int argc, char **argv)
 	o.quiet = quiet;
 	o.trace_path = trace;
 	o.catalog = catalog;
-	wh_tape_rewind(&rf.tape);
-	struct run_outcome out;
-	rc = run_once(&o, &rf.tape, true, &out, NULL, NULL);
-	if (rc != WH_EXIT_INTERNAL && out.trace_hash != rf.trace_hash) {
-		fprintf(stderr, "whopper: replay diverged: trace hash %016" PRIx64
-				" but the recording has %016" PRIx64 "\n",
-			out.trace_hash, rf.trace_hash);
+	struct replay_follow f;
+	rc = replay_follow_run(&rf, &o, follow, true, &f);
+	if (follow && rc != WH_EXIT_INTERNAL && rc != WH_EXIT_USAGE) {
+		follow_print(json ? stderr : stdout, &rf, &o, &f);
+	} else if (!follow && rc != WH_EXIT_INTERNAL && f.out.trace_hash != rf.trace_hash) {
+		char where[256];
+		replay_follow_describe(&f, where, sizeof where);
+		fprintf(stderr, "whopper: replay diverged: trace hash %016" PRIx64 " but the recording has %016" PRIx64 "; first divergence from the recorded picks: %s\n",
+			f.out.trace_hash, rf.trace_hash, where);
 		rc = WH_EXIT_INTERNAL;
 	}
 	replay_file_free(&rf);

@@ -44,12 +44,44 @@ int replay_read(const char *path, struct replay_file *rf, char *err, size_t err_
 int replay_write(const char *path, const struct replay_file *rf);
 /* 0 when this binary can reproduce rf's run on api; else 2 with the
  * reason in err (another whopper version, another SQLite - version,
- * source id or compile options, naming both - or a changed workload). */
+ * source id or compile options, naming both - or a changed workload).
+ * api NULL: any SQLite will do (replay --follow, versions). */
 int replay_check_compatible(const char *path, const struct replay_file *rf,
 			    const struct workload *wl, const struct wh_sqlapi *api, char *err,
 			    size_t len);
 /* Run options from the file's arguments (and skips). 0 or an exit code. */
 int replay_opts(const struct replay_file *rf, struct run_opts *o);
 uint64_t replay_workload_hash(const struct workload *wl);
+
+/* One replay of a file's tape and what it showed beyond the outcome:
+ * where it first left the recording's pick log (engine/sched.h) and
+ * when its first failure was complete. */
+struct replay_follow {
+	struct run_outcome out;       /* the run's outcome */
+	uint64_t recorded_steps;      /* picks in the file's log (0: none,
+					 as in a --record-compact file) */
+	uint64_t steps;               /* picks this run made */
+	uint64_t sim_time_us;         /* simulated time at its end */
+	struct sched_divergence div;  /* the first divergence noted */
+	bool fail_known;              /* a violation's transactions had all
+					 ended by fail_us */
+	uint64_t fail_us;             /* simulated time the first violation
+					 was complete */
+};
+
+/* Run rf's tape (a copy: rf is left as it was) with options o. strict:
+ * follow the log only up to its first divergence (another SQLite). print
+ * as for run_once. Returns the run's exit code (also in f->out). */
+int replay_follow_run(const struct replay_file *rf, struct run_opts *o, bool strict, bool print,
+		      struct replay_follow *f);
+/* Did the run leave the recording: a noted divergence, or it ended
+ * before the log did? */
+bool replay_follow_diverged(const struct replay_follow *f);
+/* Step and simulated time of the first divergence (when diverged). */
+uint64_t replay_follow_step(const struct replay_follow *f);
+uint64_t replay_follow_time_us(const struct replay_follow *f);
+/* "step 812 of 4120, t=10234 us, connection 2: recorded write, here
+ * read", or "none (followed all 4120 recorded picks)". */
+void replay_follow_describe(const struct replay_follow *f, char *buf, size_t len);
 
 #endif

@@ -29,6 +29,7 @@
 #include "elle.h"
 #include "oracle.h"
 #include "oracle_world.h"
+#include "run_templates.h"
 #include "triage.h"
 
 static const char run_help[] =
@@ -61,6 +62,9 @@ static const char run_help[] =
 	"                         whole sector, not only the bytes written\n"
 	"  --stack-size BYTES     fiber stack per connection (default 262144)\n"
 	"  --busy-timeout MS      simulated busy timeout (default 50)\n"
+	"  --step-budget N        virtual-machine steps one statement may take\n"
+	"                         before it is stopped and reported as a\n"
+	"                         runaway_statement (default 50000000; 0: none)\n"
 	"  --reorder-window US    scheduler reorder window (default 20)\n"
 	"  --yield-ops LIST       narrow the yield points to these ops, comma\n"
 	"                         separated (e.g. lock,shm_lock); default all\n"
@@ -252,6 +256,8 @@ int run_parse_opts(int argc, char **argv, struct run_opts *o)
 		} else if (strcmp(a, "--stack-size") == 0) {
 			rc = parse_u64(a, v, 65536, 64u << 20, &n);
 			o->cfg.stack_bytes = (size_t)n;
+		} else if (strcmp(a, "--step-budget") == 0) {
+			rc = parse_u64(a, v, 0, UINT64_MAX / 2, &o->cfg.step_budget);
 		} else if (strcmp(a, "--busy-timeout") == 0) {
 			rc = parse_u64(a, v, 0, 3600000, &n);
 			o->cfg.busy_timeout_ms = (uint32_t)n;
@@ -349,6 +355,8 @@ static void print_repro(FILE *f, const struct run_opts *o)
 		fprintf(f, " --param %s", o->params[i]);
 	for (uint32_t i = 0; i < c->pragma_count; i++)
 		fprintf(f, " --pragma %s", c->pragmas[i]);
+	if (c->step_budget != WORLD_STEP_BUDGET_DEFAULT)
+		fprintf(f, " --step-budget %" PRIu64, c->step_budget);
 	if (c->busy_timeout_ms != 50)
 		fprintf(f, " --busy-timeout %u", c->busy_timeout_ms);
 	if (c->reorder_window_us != 20)
@@ -462,6 +470,11 @@ static void print_json(const struct run_opts *o, const struct world_result *r,
 	fprintf(f, "}, \"timing\": {\"run_s\": %.6f, \"check_s\": %.6f, \"check_concurrent\": %s"
 		   ", \"cpu_s\": %.6f}",
 		run_s, check_s, rep != NULL && rep->streamed ? "true" : "false", cpu_s());
+	struct rt_stats rts;
+	rt_collect(&r->history, &rts);
+	fprintf(f, ", \"templates\": ");
+	rt_json(f, &rts);
+	rt_free(&rts);
 	fprintf(f, ", \"violations\": [");
 	first = true;
 	WH_ASSERT_EQ(tri->label_count, r->finding_count + (rep ? rep->violation_count : 0));
@@ -591,6 +604,10 @@ static void print_summary(const struct run_opts *o, const struct world_result *r
 			world_faults_name(o->cfg.faults), s->faults_injected, s->alloc_failures,
 			s->crashes, s->recoveries, s->reopens, s->bitflips,
 			s->txns_indeterminate);
+	struct rt_stats rts;
+	rt_collect(&r->history, &rts);
+	rt_print(f, &rts);
+	rt_free(&rts);
 	WH_ASSERT_EQ(tri->label_count, r->finding_count + (rep ? rep->violation_count : 0));
 	for (uint32_t i = 0; i < r->finding_count; i++) {
 		fprintf(f, "  FINDING ");

@@ -199,6 +199,7 @@ static const struct {
 	{"invariant", BUG_CORRUPTION},        {"recovery_state", BUG_CORRUPTION},
 	{"recovery_failed", BUG_CORRUPTION},  {"stale_schema_error", BUG_ERROR},
 	{"hang", BUG_ERROR},                  {"setup_failed", BUG_ERROR},
+	{"runaway_statement", BUG_ERROR},     {"reference_runaway", BUG_ERROR},
 };
 
 #define BUG_KIND_COUNT (sizeof bug_kinds / sizeof bug_kinds[0])
