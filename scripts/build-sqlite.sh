@@ -123,7 +123,12 @@ source_id=$(sed -n 's/^#define SQLITE_SOURCE_ID  *"\(.*\)".*/\1/p' "$src" | head
 	fail "$src: not an SQLite amalgamation (no SQLITE_VERSION and SQLITE_SOURCE_ID)"
 
 cc=${CC:-cc}
-flags="$opt -fPIC -shared -Wl,-Bsymbolic -DSQLITE_THREADSAFE=1"
+# HAVE_USLEEP as a configured build (Debian's, SQLite's own autoconf) has
+# it: without it, SQLite before 3.44's default busy handler cannot sleep
+# less than a second, so a busy timeout under a second retries nothing
+# and almost every contended transaction aborts busy. A ladder built
+# without it would show older versions "passing" because they barely run.
+flags="$opt -fPIC -shared -Wl,-Bsymbolic -DSQLITE_THREADSAFE=1 -DHAVE_USLEEP=1"
 name=$version
 if [ $debug -eq 1 ]; then
 	flags="$flags -DSQLITE_DEBUG"
