@@ -10,14 +10,7 @@
 # Prints TAP-style "ok N - ..." / "not ok N - ..." lines.
 set -u
 W=${1:-bin/whopper}
-n=0
-fails=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
-check() { if [ "$1" -eq 0 ]; then ok "$2"; else nok "$2"; fi; }
-skip() { n=$((n + 1)); echo "ok $n - # SKIP $1"; }
+. "$(dirname "$0")/tap.sh"
 root=$(cd "$(dirname "$0")/.." && pwd)
 cc=${CC:-cc}
 

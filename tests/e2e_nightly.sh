@@ -17,13 +17,7 @@
 # Prints TAP-style "ok N - ..." / "not ok N - ..." lines.
 set -u
 W=${1:-bin/whopper}
-n=0
-fails=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
-check() { if [ "$1" -eq 0 ]; then ok "$2"; else nok "$2"; fi; }
+. "$(dirname "$0")/tap.sh"
 
 # "INDEX ARGS TRACE_HASH" of every run line of results.jsonl files: what a
 # run is (its arguments) and what it did (its trace hash).

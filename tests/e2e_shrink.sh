@@ -9,14 +9,7 @@
 # The binary is $1. Prints TAP-style "ok N - ..." / "not ok N - ...".
 set -u
 W=${1:-bin/whopper}
-n=0
-fails=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
-skip() { n=$((n + 1)); echo "ok $n - # SKIP $1"; }
-check() { if [ "$1" -eq 0 ]; then ok "$2"; else nok "$2"; fi; }
+. "$(dirname "$0")/tap.sh"
 json_statements() { sed -n 's/.*"statements": \([0-9]*\).*/\1/p'; }
 json_kind() { sed -n 's/.*"violations": \[{"kind": "\([a-z_]*\)".*/\1/p'; }
 json_hash() { sed -n 's/.*"trace_hash": "\([0-9a-f]*\)".*/\1/p'; }

@@ -24,14 +24,7 @@
 # Prints TAP-style "ok N - ..." / "not ok N - ..." lines.
 set -u
 W=${1:-bin/whopper}
-n=0
-fails=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
-check() { if [ "$1" -eq 0 ]; then ok "$2"; else nok "$2"; fi; }
-skip() { n=$((n + 1)); echo "ok $n - # SKIP $1"; }
+. "$(dirname "$0")/tap.sh"
 json_field() { sed -n "s/.*\"$1\": \"\\([^\"]*\\)\".*/\\1/p"; }
 hash_of() { sed -n 's/.*"trace_hash": "\([0-9a-f]*\)".*/\1/p' | head -1; }
 root=$(cd "$(dirname "$0")/.." && pwd)
