@@ -345,5 +345,12 @@ usage_case --connections "run flags a child rejects" --runs 2 --out "$tmp/u2" --
 "$W" nightly --help | grep -q -- '--run-timeout' && ! "$W" nightly --help | grep -q -- '--test-hook'
 check $? "--help documents the flags but not the test hook"
 
+# With a key among the run flags (an encrypting SQLite: SQLCipher sets its
+# page size its own way), the matrix draws no page_size; without, it does.
+"$W" nightly --runs 24 --seed 5 --jobs 2 --out "$tmp/enc" -- --txns 30 --pragma "key='k'" >/dev/null 2>&1
+"$W" nightly --runs 24 --seed 5 --jobs 2 --out "$tmp/plain" -- --txns 30 >/dev/null 2>&1
+! grep -q 'page_size=' "$tmp/enc/results.jsonl" && grep -q 'page_size=' "$tmp/plain/results.jsonl" &&
+	grep -q 'cache_size=' "$tmp/enc/results.jsonl"
+check $? "a job whose run flags give a key draws no page_size (the other pragmas still)"
 echo "1..$n"
 [ $fails -eq 0 ]
