@@ -250,6 +250,18 @@ static struct wh_completion *follow_log(struct sched *s)
 	return NULL;
 }
 
+/* Unlink the picked completion and move the clock to its due time
+ * (never backwards). */
+static void take(struct sched *s, struct wh_completion *c)
+{
+	wh_queue_remove(&c->link);
+	s->pending_count--;
+	WH_ASSERT(!c->unlogged || s->unlogged_pending > 0);
+	s->unlogged_pending -= c->unlogged;
+	if (c->due_us > s->now_us)
+		s->now_us = c->due_us;
+}
+
 struct wh_completion *sched_pick(struct sched *s)
 {
 	struct wh_queue *q;
@@ -283,12 +295,7 @@ struct wh_completion *sched_pick(struct sched *s)
 			}
 		}
 		WH_ASSERT(unlogged != NULL);
-		s->unlogged_pending--;
-		wh_queue_remove(&unlogged->link);
-		s->pending_count--;
-		if (unlogged->due_us > s->now_us)
-			s->now_us = unlogged->due_us;
-		s->unlogged_picks++;
+		take(s, unlogged);
 		return unlogged;
 	}
 
@@ -358,10 +365,7 @@ picked:
 				s->cfg.pct_depth - s->pct_change_next;
 		}
 	}
-	wh_queue_remove(&chosen->link);
-	s->pending_count--;
-	if (chosen->due_us > s->now_us)
-		s->now_us = chosen->due_us;
+	take(s, chosen);
 	s->last_owner = chosen->owner;
 	if (s->picks != NULL) {
 		wh_track_log(s->picks, sched_pick_encode(chosen->owner, chosen->kind));

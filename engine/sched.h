@@ -117,7 +117,6 @@ struct sched {
 	uint64_t follow_count;     /* its length */
 	uint64_t follow_next;      /* index of the next logged pick */
 	uint64_t follow_skipped;   /* logged picks skipped (owner not pending) */
-	uint64_t unlogged_picks;   /* picks of unlogged completions */
 	uint32_t unlogged_pending; /* unlogged completions pending */
 	struct sched_divergence divergence; /* first departure from the
 					       followed log */

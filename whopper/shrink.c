@@ -364,7 +364,6 @@ struct txn_info {
 	/* Where it sits in the run, for the prefix pass. */
 	uint64_t begin_event, end_event;
 	enum hist_outcome outcome;
-	int64_t commit_index;
 	uint64_t visible_event;
 	bool commit_hint;
 };
@@ -632,7 +631,6 @@ static void inspect_search(void *ctx, const struct run_opts *o, const struct wor
 		ti->begin_event = t->begin_event;
 		ti->end_event = t->end_event;
 		ti->outcome = t->outcome;
-		ti->commit_index = t->commit_index;
 		ti->visible_event = t->visible_event;
 		ti->commit_hint = t->commit_hint;
 		while (sk < c->skip_count && c->skips[sk].txn < i)
@@ -1005,13 +1003,31 @@ static bool takes_effects(const struct txn_info *ti)
 	return ti->outcome == HIST_COMMITTED || (ti->outcome == HIST_INDETERMINATE && ti->commit_hint);
 }
 
-static const struct run_info *apply_sort_info;
+/* An applied transaction and the order it takes in the setup. */
+struct apply_ref {
+	uint64_t key; /* visible_key */
+	uint32_t id;
+};
 
-static int apply_cmp(const void *a, const void *b)
+static int apply_ref_cmp(const void *a, const void *b)
 {
-	const struct txn_info *x = &apply_sort_info->txns[*(const uint32_t *)a];
-	const struct txn_info *y = &apply_sort_info->txns[*(const uint32_t *)b];
-	return cmp_u64(visible_key(x), visible_key(y));
+	const struct apply_ref *x = a, *y = b;
+	if (x->key != y->key)
+		return cmp_u64(x->key, y->key);
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+/* cut->apply in the order the commits became visible. */
+static void sort_apply(const struct run_info *info, struct prefix_cut *cut)
+{
+	uint32_t n = cut->apply_count;
+	struct apply_ref *refs = wh_malloc((n ? n : 1) * sizeof *refs);
+	for (uint32_t i = 0; i < n; i++)
+		refs[i] = (struct apply_ref){visible_key(&info->txns[cut->apply[i]]), cut->apply[i]};
+	qsort(refs, n, sizeof *refs, apply_ref_cmp);
+	for (uint32_t i = 0; i < n; i++)
+		cut->apply[i] = refs[i].id;
+	free(refs);
 }
 
 /* The transactions a cut at window start `start` removes - every one
@@ -1057,9 +1073,7 @@ static bool prefix_cut_plan(const struct run_info *info, uint64_t start, bool ke
 	free(gone);
 	if (!ok || cut->n == 0)
 		return false;
-	apply_sort_info = info;
-	qsort(cut->apply, cut->apply_count, sizeof *cut->apply, apply_cmp);
-	apply_sort_info = NULL;
+	sort_apply(info, cut);
 	return true;
 }
 
