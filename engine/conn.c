@@ -154,7 +154,7 @@ static int conn_apply_pragmas(struct conn *c)
 		rc = world__apply_pragmas(api, c->db, cfg, false);
 	/* A run from a collapsed prefix (world.h, setup_sql): the schema is
 	 * read now, as the prefix's connections had read it. */
-	if (rc == SQLITE_OK && cfg->setup_sql != NULL)
+	if (rc == SQLITE_OK && cfg->setup_sql != NULL && cfg->image == NULL)
 		rc = api->exec(c->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
 	return rc;
 }
@@ -385,6 +385,7 @@ static enum step step_plan(struct conn *c)
 	w->txns_started++;
 	w->cfg->workload->ops->txn_begin(c->wl_state, &c->rng, &c->txn_name, &c->begin);
 	c->txn = hist_txn_begin(&res->history, c->id, c->txn_name, c->begin, w->sched.now_us);
+	world__snap_at(w, c->txn->begin_event);
 	c->stmt_actions = 0;
 	c->last_skipped = false;
 	if (c->begin == HIST_BEGIN_AUTOCOMMIT) {

@@ -2233,6 +2233,126 @@ sqlite3_vfs *simvfs_sqlite(struct simvfs *vfs)
 	return &vfs->regs[0].base;
 }
 
+/* ------------------------------------------------------------------------
+ * Images
+ * --------------------------------------------------------------------- */
+
+static bool inode_quiescent(const struct simvfs_inode *ino)
+{
+	if (ino->owner != NULL)
+		return false;
+	for (int i = 0; i < SQLITE_SHM_NLOCK; i++)
+		if (ino->shm_excl_owner[i] != NULL)
+			return false;
+	return true;
+}
+
+static int image_file_cmp(const void *a, const void *b)
+{
+	const struct simvfs_image_file *x = a, *y = b;
+	return strcmp(x->name, y->name);
+}
+
+bool simvfs_image_take(struct simvfs *vfs, struct simvfs_image *out)
+{
+	memset(out, 0, sizeof *out);
+	if (vfs->dead_open_count > 0)
+		return false;
+	struct wh_queue *q;
+	WH_QUEUE_FOREACH(q, &vfs->inodes)
+	{
+		const struct simvfs_inode *ino = wh_container_of(q, struct simvfs_inode, link);
+		if (!inode_quiescent(ino))
+			return false;
+	}
+	out->files = wh_calloc((size_t)vfs->inode_count + 1, sizeof *out->files);
+	WH_QUEUE_FOREACH(q, &vfs->inodes)
+	{
+		const struct simvfs_inode *ino = wh_container_of(q, struct simvfs_inode, link);
+		if (!ino->linked || !ino->track_durability)
+			continue;
+		struct simvfs_image_file *f = &out->files[out->count++];
+		f->name = wh_strdup(ino->name);
+		f->size = ino->size;
+		f->data = wh_malloc(ino->size > 0 ? (size_t)ino->size : 1);
+		if (ino->size > 0)
+			memcpy(f->data, ino->data, (size_t)ino->size);
+	}
+	/* Creation order depends on the run; names do not. */
+	qsort(out->files, out->count, sizeof *out->files, image_file_cmp);
+	return true;
+}
+
+/* The open type a file of this name had: what SQLite names it after. */
+static int image_open_type(const char *name)
+{
+	size_t n = strlen(name);
+	if (n > 8 && strcmp(name + n - 8, "-journal") == 0)
+		return SQLITE_OPEN_MAIN_JOURNAL;
+	if (n > 4 && strcmp(name + n - 4, "-wal") == 0)
+		return SQLITE_OPEN_WAL;
+	return SQLITE_OPEN_MAIN_DB;
+}
+
+int simvfs_image_load(struct simvfs *vfs, const struct simvfs_image *img)
+{
+	WH_ASSERT_EQ(vfs->inode_count, 0);
+	for (uint32_t i = 0; i < img->count; i++) {
+		const struct simvfs_image_file *f = &img->files[i];
+		if (f->size < 0 || (uint64_t)f->size > vfs->cfg.max_file_bytes ||
+		    strlen(f->name) > SIMVFS_PATHNAME_MAX)
+			return SQLITE_FULL;
+		struct simvfs_inode *ino = inode_create(vfs, f->name, image_open_type(f->name), true);
+		if (ino == NULL)
+			return SQLITE_NOMEM;
+		if (f->size > 0)
+			memcpy(ino->data, f->data, (size_t)f->size);
+		inode_size_set(vfs, ino, f->size);
+		/* Synced: the image is what the device holds. */
+		synced_resize(vfs, ino, f->size);
+		if (f->size > 0)
+			memcpy(ino->synced, f->data, (size_t)f->size);
+	}
+	return SQLITE_OK;
+}
+
+void simvfs_image_copy(struct simvfs_image *dst, const struct simvfs_image *src)
+{
+	dst->count = src->count;
+	dst->files = src->count ? wh_calloc(src->count, sizeof *dst->files) : NULL;
+	for (uint32_t i = 0; i < src->count; i++) {
+		const struct simvfs_image_file *f = &src->files[i];
+		dst->files[i].name = wh_strdup(f->name);
+		dst->files[i].size = f->size;
+		dst->files[i].data = wh_malloc(f->size > 0 ? (size_t)f->size : 1);
+		if (f->size > 0)
+			memcpy(dst->files[i].data, f->data, (size_t)f->size);
+	}
+}
+
+void simvfs_image_free(struct simvfs_image *img)
+{
+	for (uint32_t i = 0; i < img->count; i++) {
+		free(img->files[i].name);
+		free(img->files[i].data);
+	}
+	free(img->files);
+	memset(img, 0, sizeof *img);
+}
+
+bool simvfs_image_equal(const struct simvfs_image *a, const struct simvfs_image *b)
+{
+	if (a->count != b->count)
+		return false;
+	for (uint32_t i = 0; i < a->count; i++) {
+		const struct simvfs_image_file *x = &a->files[i], *y = &b->files[i];
+		if (strcmp(x->name, y->name) != 0 || x->size != y->size ||
+		    (x->size > 0 && memcmp(x->data, y->data, (size_t)x->size) != 0))
+			return false;
+	}
+	return true;
+}
+
 int64_t simvfs_file_size(struct simvfs *vfs, const char *name)
 {
 	const struct simvfs_inode *ino = inode_find(vfs, name);

@@ -23,6 +23,7 @@
 #define WH_SIMVFS_H
 
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -199,6 +200,39 @@ int simvfs_bitflip(struct simvfs *vfs, struct wh_prng *rng, char *desc,
  * injected read fault leaves the caller's buffer zeroed; SQLITE_FULL (a
  * full disk) is also a valid answer for WRITE and TRUNCATE. */
 int simvfs_fault_code(enum wh_op_kind kind);
+
+/* ---- Images: the files at one moment ---------------------------- */
+
+/* The files at one moment of a run, so another run can start from them
+ * (the shrinker's collapsed prefix when the state lives in the files
+ * alone, as a hot journal does). Only files that exist by name and
+ * survive a crash (no temp files); shared memory is not part of it (the
+ * first connection to open rebuilds it, as after a restart). */
+struct simvfs_image_file {
+	char *name;
+	unsigned char *data;
+	int64_t size;
+};
+struct simvfs_image {
+	struct simvfs_image_file *files; /* sorted by name */
+	uint32_t count;
+};
+
+/* The live contents of every file, if the files are quiescent: no handle
+ * holds a database lock above SHARED or an exclusive shm lock (no writer,
+ * checkpointer or recovery is mid-way), and no handle of a process lost
+ * to a power loss is open. Returns false (out empty) when they are not.
+ * Unsynced data is taken as written: the image is what a process that
+ * restarts without a power loss finds. */
+bool simvfs_image_take(struct simvfs *vfs, struct simvfs_image *out);
+/* Create the image's files, synced, before anything is open (asserted:
+ * no file exists yet). Returns SQLITE_OK, SQLITE_FULL when a file is
+ * larger than the VFS allows, or SQLITE_NOMEM. */
+int simvfs_image_load(struct simvfs *vfs, const struct simvfs_image *img);
+void simvfs_image_copy(struct simvfs_image *dst, const struct simvfs_image *src);
+void simvfs_image_free(struct simvfs_image *img);
+/* Byte-equal images (same names, sizes and contents). */
+bool simvfs_image_equal(const struct simvfs_image *a, const struct simvfs_image *b);
 
 /* Introspection for tests and the oracle (no yields, no trace). */
 /* Current size of the named file, or -1 if it does not exist. */

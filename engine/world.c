@@ -56,6 +56,8 @@ static void trace_vfs(void *ctx, enum wh_op_kind kind, const char *file,
 	if (w->running)
 		commit_note_op(w, w->running, kind, file, a, b, rc);
 	evidence_note_op(w, w->running ? w->running->id : -1, kind, file, a, b, rc);
+	if (w->snap_pending)
+		world__snap_try(w);
 	int conn = w->running ? w->running->id : -1;
 	w->res->stats.vfs_ops++;
 	w->res->stats.disk_full += (rc & 0xff) == SQLITE_FULL;
@@ -255,6 +257,48 @@ bool world_has_open_pragmas(const struct world_config *cfg)
 		if (world_pragma_opens(cfg->pragmas[i]))
 			return true;
 	return false;
+}
+
+/* Take the pending image if the files are quiescent now. */
+void world__snap_try(struct world *w)
+{
+	WH_ASSERT(w->snap_pending && w->snap_next < w->cfg->snap_count);
+	if (simvfs_image_take(w->res->vfs, &w->cfg->snap_images[w->snap_next])) {
+		w->snap_next++;
+		w->snap_pending = false;
+	}
+}
+
+/* An image asked for at a transaction's begin is taken then, or at the
+ * first quiescent moment after it (with a dozen connections a writer is
+ * nearly always mid-way): until the next image is due. The files may
+ * then hold more than the transactions that began before the event did
+ * (a commit, a hot journal left by a transaction that began after it);
+ * the shrinker checks what they hold before it uses them (shrink.c). */
+void world__snap_at(struct world *w, uint64_t begin_event)
+{
+	const struct world_config *cfg = w->cfg;
+	if (w->res->vfs == NULL)
+		return;
+	while (w->snap_next < cfg->snap_count && cfg->snap_events[w->snap_next] < begin_event) {
+		w->snap_next++;
+		w->snap_pending = false;
+	}
+	if (w->snap_next < cfg->snap_count && cfg->snap_events[w->snap_next] == begin_event) {
+		w->snap_pending = true;
+		world__snap_try(w);
+	}
+}
+
+/* A run from files (world.h, image): they replace the setup. */
+static int world_load_image(struct world *w)
+{
+	int rc = simvfs_image_load(w->res->vfs, w->cfg->image);
+	if (rc != SQLITE_OK) {
+		world__add_finding(w->res, "setup_failed", "the setup's files do not fit the VFS");
+		return WH_ESQL;
+	}
+	return 0;
 }
 
 static int world_setup_db(struct world *w)
@@ -510,7 +554,8 @@ int world_run(const struct world_config *cfg, struct world_result *res)
 	if (cfg->target != WORLD_TARGET_SIM)
 		memset(&w->plan, 0, sizeof w->plan); /* no VFS: no I/O faults */
 
-	rc = world_setup_db(w);
+	rc = cfg->image != NULL && cfg->target == WORLD_TARGET_SIM ? world_load_image(w)
+								   : world_setup_db(w);
 	if (rc != 0)
 		goto out_sched;
 	rc = world_create_conns(w);

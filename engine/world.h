@@ -95,6 +95,22 @@ struct world_config {
 	 * schema as it opens, as it would have in that prefix: a connection
 	 * that had never read it would make calls the prefix's own
 	 * connections did not (and could hide a stale-schema race). */
+	/* Files the run starts from (simvfs.h, images): loaded instead of
+	 * running any setup on the target, for a collapsed prefix whose
+	 * state lives in the files alone (a hot journal). setup_sql must
+	 * then hold the committed state they hold, for the oracle's
+	 * reference; the connections do not read the schema as they open
+	 * (that read would already act on the files, e.g. roll a hot
+	 * journal back, before the window's transactions race for it).
+	 * NULL: none. */
+	const struct simvfs_image *image;
+	/* Images to take (simvfs_image_take) as the history records the
+	 * begin of a transaction whose begin event is one of snap_events
+	 * (ascending); snap_images[k] stays empty when the files were not
+	 * quiescent then. Never influences the run. */
+	const uint64_t *snap_events;
+	uint32_t snap_count;
+	struct simvfs_image *snap_images;
 	const struct world_skip *skips; /* sorted by (txn, stmt) */
 	uint32_t skip_count;
 	struct wh_tape *tape;          /* choice stream to record into, or

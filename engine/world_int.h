@@ -241,6 +241,9 @@ struct world {
 	bool reopen_ready;           /* ... and every connection has closed */
 	struct wh_group reopen_group;
 	struct hot_journal_watch hj; /* evidence: see evidence_note_op */
+	uint32_t snap_next;          /* next of cfg->snap_events to take */
+	bool snap_pending;           /* it is due: taken at the first
+					quiescent moment */
 	const struct conn_runner *runner; /* how connections run calls */
 	const struct wh_sqlapi *api; /* the target SQLite: every call of the
 					target path goes through it */
@@ -271,6 +274,9 @@ void world__trace_stmt(struct world *w, struct conn *c, const char *what, const 
 		       int rc);
 /* Record a finding of the run (kind and detail copied). */
 void world__add_finding(struct world_result *r, const char *kind, const char *detail);
+/* Take the images cfg->snap_events asks for at this begin event. */
+void world__snap_at(struct world *w, uint64_t begin_event);
+void world__snap_try(struct world *w);
 /* A 64-bit hash of a string for the trace (0 for NULL). */
 uint64_t world__str_hash(const char *s);
 /* Run cfg's pragmas ("PRAGMA NAME=VALUE": the workload's, then

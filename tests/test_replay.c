@@ -121,6 +121,17 @@ static void sample_file(struct replay_file *rf)
 	t = wh_tape_track(&rf->tape, WH_STREAM_CONN + 2);
 	wh_track_push(t, 0);
 	wh_track_push(t, UINT64_MAX);
+	/* A shrunk run from files: 200 bytes with a zero chunk in the
+	 * middle (left out of the file) and a short last chunk, and an
+	 * empty journal. */
+	rf->setup_sql = wh_strdup("CREATE TABLE t(x);\n");
+	rf->image.count = 2;
+	rf->image.files = wh_calloc(2, sizeof *rf->image.files);
+	rf->image.files[0] = (struct simvfs_image_file){wh_strdup("a.db"), wh_calloc(200, 1), 200};
+	for (int i = 0; i < 200; i++)
+		if (i < 64 || i >= 128)
+			rf->image.files[0].data[i] = (unsigned char)(i * 7 + 1);
+	rf->image.files[1] = (struct simvfs_image_file){wh_strdup("a.db-journal"), wh_calloc(1, 1), 0};
 }
 
 static char *write_sample(size_t *len)
@@ -200,6 +211,8 @@ static void test_round_trip(void **state)
 	assert_int_equal(b.skip_count, 2);
 	assert_int_equal(b.skips[1].txn, 12);
 	assert_int_equal(b.skips[0].stmt, 1);
+	assert_string_equal(b.setup_sql, a.setup_sql);
+	assert_true(simvfs_image_equal(&a.image, &b.image));
 	assert_int_equal(b.tape.track_count, a.tape.track_count);
 	for (uint32_t t = 0; t < a.tape.track_count; t++) {
 		const struct wh_track *x = &a.tape.tracks[t];
@@ -335,6 +348,70 @@ static void test_extra_data(void **state)
 	unlink(path);
 	free(more);
 	free(bad);
+	free(path);
+	free(full);
+}
+
+/* The lines of a file image, each broken in one way, under a checksum
+ * that holds: every one is refused naming its line. */
+static void test_image_lines(void **state)
+{
+	(void)state;
+	size_t len;
+	char *path = write_sample(&len);
+	char *full = slurp(path, len);
+	char *at = strstr(full, "\ndata 128 ");
+	assert_non_null(at);
+	at++;
+	char *end = strchr(at, '\n') + 1;
+	char *sum = strstr(full, "\nchecksum ") + 1;
+	static const struct {
+		const char *line;
+		const char *says;
+	} bad[] = {
+		{"data 190 00112233445566778899aabbccddeeff\n", "past the end of file 'a.db'"},
+		{"data 128 0g\n", "malformed data line"},
+		{"data 128 012\n", "malformed data line"},
+		{"data -1 00\n", "malformed data line"},
+		{"data 128\n", "malformed data line"},
+		{"file a.db 10\n", "appears twice"},
+		{"file 0.db 10\n", "out of order"},
+		{"file b.db -4\n", "malformed file line"},
+		{"file b.db 99999999999\n", "larger than"},
+	};
+	char *bad_path = temp_path();
+	for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+		char buf[8192];
+		int n = snprintf(buf, sizeof buf, "%.*s%s%.*s", (int)(at - full), full,
+				 bad[k].line, (int)(sum - end), end);
+		assert_true(n > 0 && (size_t)n < sizeof buf - 40);
+		uint64_t h = wh_fnv1a(WH_FNV1A_BASIS_V0, buf, (size_t)n);
+		n += snprintf(buf + n, sizeof buf - (size_t)n, "checksum %016" PRIx64 "\n",
+			      wh_mix64(h));
+		spit(bad_path, buf, (size_t)n);
+		struct replay_file rf;
+		char err[512] = "";
+		assert_int_equal(replay_read(bad_path, &rf, err, sizeof err), 2);
+		assert_names_file_line(err, bad_path);
+		if (strstr(err, bad[k].says) == NULL)
+			fail_msg("%s: '%s' gave '%s'", bad[k].line, bad[k].says, err);
+	}
+	/* Files need the setup that states what they hold. */
+	char *setup = strstr(full, "\nsetup ") + 1;
+	char *after = strchr(setup, '\n') + 1;
+	char buf[8192];
+	int n = snprintf(buf, sizeof buf, "%.*s%.*s", (int)(setup - full), full, (int)(sum - after),
+			 after);
+	uint64_t h = wh_fnv1a(WH_FNV1A_BASIS_V0, buf, (size_t)n);
+	n += snprintf(buf + n, sizeof buf - (size_t)n, "checksum %016" PRIx64 "\n", wh_mix64(h));
+	spit(bad_path, buf, (size_t)n);
+	struct replay_file rf;
+	char err[512] = "";
+	assert_int_equal(replay_read(bad_path, &rf, err, sizeof err), 2);
+	assert_non_null(strstr(err, "files without the setup"));
+	unlink(bad_path);
+	unlink(path);
+	free(bad_path);
 	free(path);
 	free(full);
 }
@@ -479,6 +556,7 @@ int main(void)
 		cmocka_unit_test(test_corrupt_any_byte),
 		cmocka_unit_test(test_wrong_format),
 		cmocka_unit_test(test_extra_data),
+		cmocka_unit_test(test_image_lines),
 		cmocka_unit_test(test_incompatible),
 		cmocka_unit_test(test_tape_replay_and_continue),
 		cmocka_unit_test(test_tape_zero_and_trim),

@@ -20,6 +20,11 @@
  *   setup CREATE TABLE t(x);            setup SQL that replaces the
  *   setup INSERT INTO t VALUES(1);      workload's, one line each (%
  *                                       escapes; only shrunk runs)
+ *   file whopper.db 8192                files a shrunk run starts from
+ *   data 0 53514c69746520666f726d6174   (engine/simvfs.h, images): a
+ *                                       file's name and size, then its
+ *                                       bytes as hex at an offset, 64 per
+ *                                       line; zero runs are left out
  *   skip 12 1                           statements the shrinker removed
  *   track 1000 2                        stream id, value count
  *   0 1f
@@ -131,6 +136,31 @@ static void write_setup(struct hashed_file *hf, const char *sql)
 	}
 }
 
+#define IMAGE_CHUNK 64 /* bytes per "data" line */
+
+/* The files a shrunk run starts from: a "file" line each, then "data"
+ * lines for its chunks that are not all zero (a database's free space and
+ * a journal's unused tail are mostly zeros). */
+static void write_image(struct hashed_file *hf, const struct simvfs_image *img)
+{
+	static const unsigned char zero[IMAGE_CHUNK];
+	for (uint32_t i = 0; i < img->count; i++) {
+		const struct simvfs_image_file *f = &img->files[i];
+		char esc[1024];
+		escape_arg(f->name, esc, sizeof esc);
+		hf_printf(hf, "file %s %" PRId64 "\n", esc, f->size);
+		for (int64_t off = 0; off < f->size; off += IMAGE_CHUNK) {
+			size_t n = (size_t)(f->size - off < IMAGE_CHUNK ? f->size - off : IMAGE_CHUNK);
+			if (memcmp(f->data + off, zero, n) == 0)
+				continue;
+			char line[2 * IMAGE_CHUNK + 1];
+			for (size_t k = 0; k < n; k++)
+				snprintf(line + 2 * k, 3, "%02x", f->data[off + k]);
+			hf_printf(hf, "data %" PRId64 " %s\n", off, line);
+		}
+	}
+}
+
 int replay_check_writable(const char *path)
 {
 	char tmp[PATH_MAX];
@@ -191,6 +221,7 @@ int replay_write(const char *path, const struct replay_file *rf)
 	hf_printf(&hf, "signature %s\n", rf->signature[0] ? rf->signature : "-");
 	if (rf->setup_sql != NULL)
 		write_setup(&hf, rf->setup_sql);
+	write_image(&hf, &rf->image);
 	for (uint32_t i = 0; i < rf->skip_count; i++)
 		hf_printf(&hf, "skip %u %u\n", rf->skips[i].txn, rf->skips[i].stmt);
 	for (uint32_t t = 0; t < rf->tape.track_count; t++) {
@@ -268,6 +299,7 @@ void replay_file_free(struct replay_file *rf)
 		free(rf->argv[i]);
 	free(rf->argv);
 	free(rf->setup_sql);
+	simvfs_image_free(&rf->image);
 	free(rf->skips);
 	wh_tape_free(&rf->tape);
 	memset(rf, 0, sizeof *rf);
@@ -548,6 +580,78 @@ static int rd_skip(struct reader *r, const char *rest, struct replay_file *rf)
 	return 0;
 }
 
+/* Largest file a replay file may hold: a shrunk run's files are a
+ * database a few transactions old, far below this. */
+#define IMAGE_FILE_MAX (64ll << 20)
+
+/* "file NAME SIZE": a file of the image, zero-filled until its data
+ * lines come. 0 or 2. */
+static int rd_file(struct reader *r, const char *rest, struct replay_file *rf)
+{
+	char name[1024];
+	long long size;
+	char extra;
+	size_t n = strcspn(rest, " ");
+	if (n == 0 || n >= sizeof name)
+		return rd_error(r, "malformed file line");
+	memcpy(name, rest, n);
+	name[n] = '\0';
+	char plain[1024];
+	if (!unescape_arg(name, plain, sizeof plain) || rest[n] != ' ' ||
+	    sscanf(rest + n + 1, "%lld %c", &size, &extra) != 1 || size < 0 ||
+	    strspn(rest + n + 1, "0123456789") != strlen(rest + n + 1))
+		return rd_error(r, "malformed file line");
+	if (size > IMAGE_FILE_MAX)
+		return rd_error(r, "file '%s' is larger than %lld bytes", plain, IMAGE_FILE_MAX);
+	struct simvfs_image *img = &rf->image;
+	for (uint32_t i = 0; i < img->count; i++)
+		if (strcmp(img->files[i].name, plain) == 0)
+			return rd_error(r, "file '%s' appears twice", plain);
+	if (img->count > 0 && strcmp(img->files[img->count - 1].name, plain) > 0)
+		return rd_error(r, "files out of order");
+	img->files = wh_realloc(img->files, (img->count + 1) * sizeof *img->files);
+	struct simvfs_image_file *f = &img->files[img->count++];
+	f->name = wh_strdup(plain);
+	f->size = size;
+	f->data = wh_calloc(size > 0 ? (size_t)size : 1, 1);
+	return 0;
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* "data OFFSET HEX": bytes of the last file. 0 or 2. */
+static int rd_data(struct reader *r, const char *rest, struct replay_file *rf)
+{
+	struct simvfs_image *img = &rf->image;
+	if (img->count == 0)
+		return rd_error(r, "data line before any file line");
+	struct simvfs_image_file *f = &img->files[img->count - 1];
+	size_t digits = strspn(rest, "0123456789");
+	if (digits == 0 || digits > 18 || rest[digits] != ' ')
+		return rd_error(r, "malformed data line");
+	long long off = strtoll(rest, NULL, 10);
+	const char *hex = rest + digits + 1;
+	size_t len = strlen(hex);
+	if (len == 0 || len % 2 != 0 || len > 2 * IMAGE_CHUNK)
+		return rd_error(r, "malformed data line");
+	if (off + (long long)(len / 2) > f->size)
+		return rd_error(r, "data past the end of file '%s'", f->name);
+	for (size_t k = 0; k < len / 2; k++) {
+		int hi = hex_digit(hex[2 * k]), lo = hex_digit(hex[2 * k + 1]);
+		if (hi < 0 || lo < 0)
+			return rd_error(r, "malformed data line");
+		f->data[off + (long long)k] = (unsigned char)(hi << 4 | lo);
+	}
+	return 0;
+}
+
 /* "track ID COUNT": a new track (each stream at most once), whose COUNT
  * values the following lines hold. 0 or 2. */
 static int rd_track(struct reader *r, const char *rest, struct replay_file *rf)
@@ -591,6 +695,10 @@ static int rd_record(struct reader *r, const char *line, struct replay_file *rf)
 	} else if (starts(line, "setup", &rest)) {
 		if (!read_setup_line(rf, rest))
 			return rd_error(r, "malformed setup line");
+	} else if (starts(line, "file", &rest)) {
+		return rd_file(r, rest, rf);
+	} else if (starts(line, "data", &rest)) {
+		return rd_data(r, rest, rf);
 	} else if (starts(line, "skip", &rest)) {
 		return rd_skip(r, rest, rf);
 	} else if (starts(line, "track", &rest)) {
@@ -632,6 +740,8 @@ int replay_read(const char *path, struct replay_file *rf, char *err, size_t err_
 		rc = rd_error(&r, "truncated: no checksum line");
 	if (rc == 0 && rf->argc == 0)
 		rc = rd_error(&r, "no run arguments");
+	if (rc == 0 && rf->image.count > 0 && rf->setup_sql == NULL)
+		rc = rd_error(&r, "files without the setup that states what they hold");
 	free(r.buf);
 	if (rc != 0)
 		replay_file_free(rf);
@@ -698,6 +808,7 @@ int replay_opts(const struct replay_file *rf, struct run_opts *o)
 		o->cfg.skips = rf->skips;
 		o->cfg.skip_count = rf->skip_count;
 		o->cfg.setup_sql = rf->setup_sql;
+		o->cfg.image = rf->image.count > 0 ? &rf->image : NULL;
 	}
 	return rc;
 }

@@ -28,6 +28,9 @@ struct replay_file {
 	char *setup_sql;            /* setup run instead of the workload's
 				       (the shrinker's collapsed prefix),
 				       or NULL */
+	struct simvfs_image image;  /* files the run starts from (count 0:
+				       none; then setup_sql holds their
+				       committed state) */
 	struct world_skip *skips;   /* statements removed by the shrinker */
 	uint32_t skip_count;
 	struct wh_tape tape;

@@ -37,8 +37,9 @@
  *   (I/O faults, allocation failures, crashes, reopens, bit flips),
  *   preemptions (switches away from a connection inside its open
  *   transaction), draws on the tape, the summed bit length of the
- *   draws, and last the bytes of a collapsed prefix's setup (the race is
- *   what must be small; the setup is data). After a run the tape holds exactly the draws that run made
+ *   draws, then the bytes of a collapsed prefix's setup, and last the
+ *   bytes of the files it starts from (the race is what must be small;
+ *   the setup is data, and files are kept only where SQL cannot do). After a run the tape holds exactly the draws that run made
  *   (wh_tape_trim), so an accepted candidate is kept as the tape *after*
  *   its run: replaying it reproduces that run exactly.
  *
@@ -52,14 +53,20 @@
  *               the schema as they open, as the originals had. Window
  *               starts are tried from the end backwards on a dense
  *               ladder. Valid only where the removed commits are the
- *               first of the commit order and no crash came before;
+ *               first of the commit order and no crash came before.
+ *               Where the SQL setup loses the failure, the same window
+ *               is tried from the files at its start (a hot journal
+ *               lives only there): taken at the first moment no
+ *               connection holds more than SHARED, and used only if,
+ *               opened alone, they hold exactly the dump's state, so
+ *               files a bug already damaged never become a start;
  *   2 conns     delta debugging over connections, halves first: their
- *               workload and latency tracks and their logged picks go,
- *               the higher ones are renumbered, --txns loses their
- *               transactions;
+ *               workload, latency and fault tracks and their logged
+ *               picks go, the higher ones are renumbered, --txns loses
+ *               their transactions;
  *   3 txn-ddmin delta debugging over whole transactions: a transaction's
- *               draws are cut out of its connection's workload and
- *               latency tracks and its picks out of the log (so the next
+ *               draws are cut out of its connection's workload, latency
+ *               and fault tracks and its picks out of the log (so the next
  *               transaction of that connection takes its place and
  *               --txns drops by one); a single transaction whose cut loses
  *               the failure, or any when the ranges are unknown, has its
@@ -83,7 +90,7 @@
  *
  * Per-transaction tape ranges come from the progress callback, which the
  * world calls after every finished transaction: it snapshots the cursor
- * of each connection's workload and latency tracks and the length of the
+ * of each connection's workload, latency and fault tracks and the length of the
  * pick log. The k-th call belongs to the transaction with the k-th
  * smallest end_event; its draws and picks are those of its connection
  * since that connection's previous transaction ended.
@@ -136,8 +143,10 @@ struct shrink_size {
 	uint64_t tape_values; /* draws the run made */
 	uint64_t value_bits;  /* sum of the draws' bit lengths */
 	uint64_t setup_bytes; /* setup SQL in place of the workload's (the
-				 collapsed prefix), 0 when none: last, so
+				 collapsed prefix), 0 when none: late, so
 				 a setup never outweighs the race */
+	uint64_t image_bytes; /* files the run starts from: last, so files
+				 are kept only where SQL cannot do */
 };
 
 static int cmp_u64(uint64_t a, uint64_t b)
@@ -150,10 +159,10 @@ static int size_cmp(const struct shrink_size *a, const struct shrink_size *b)
 {
 	const uint64_t x[] = {a->statements, a->conns,	     a->txns,
 			      a->faults,     a->preemptions, a->tape_values,
-			      a->value_bits, a->setup_bytes};
+			      a->value_bits, a->setup_bytes, a->image_bytes};
 	const uint64_t y[] = {b->statements, b->conns,	     b->txns,
 			      b->faults,     b->preemptions, b->tape_values,
-			      b->value_bits, b->setup_bytes};
+			      b->value_bits, b->setup_bytes, b->image_bytes};
 	_Static_assert(sizeof x == sizeof(struct shrink_size), "every size field is compared");
 	for (size_t i = 0; i < sizeof x / sizeof x[0]; i++)
 		if (x[i] != y[i])
@@ -262,6 +271,9 @@ struct cand {
 	uint32_t skip_count;
 	char *setup;               /* setup SQL replacing the workload's
 				      (owned), or NULL */
+	struct simvfs_image image; /* files the run starts from (owned;
+				      count 0: none); setup then states
+				      what they hold */
 	struct wh_tape tape;       /* owned */
 };
 
@@ -275,6 +287,7 @@ static void cand_free(struct cand *c)
 {
 	free(c->skips);
 	free(c->setup);
+	simvfs_image_free(&c->image);
 	wh_tape_free(&c->tape);
 	memset(c, 0, sizeof *c);
 }
@@ -285,6 +298,7 @@ static void cand_copy_meta(struct cand *dst, const struct cand *src)
 	dst->txn_count = src->txn_count;
 	dst->skip_count = src->skip_count;
 	dst->setup = src->setup ? wh_strdup(src->setup) : NULL;
+	simvfs_image_copy(&dst->image, &src->image);
 	dst->skips = NULL;
 	if (src->skip_count > 0) {
 		dst->skips = wh_malloc(src->skip_count * sizeof *dst->skips);
@@ -355,11 +369,12 @@ struct txn_info {
 	uint32_t action_off;  /* its statements' action indexes in
 				 run_info.actions */
 	/* Its share of the tape, meaningful when run_info.ranges_ok: the
-	 * draws [lo, hi) of its connection's workload and latency tracks,
+	 * draws [lo, hi) of its connection's workload, latency and fault tracks,
 	 * and the pick log positions [lo, hi) of which those whose owner is
 	 * its connection are its own. */
 	uint64_t draw_lo, draw_hi;
 	uint64_t lat_lo, lat_hi;
+	uint64_t fault_lo, fault_hi; /* its connection's fault decisions */
 	uint64_t pick_lo, pick_hi;
 	/* Where it sits in the run, for the prefix pass. */
 	uint64_t begin_event, end_event;
@@ -395,9 +410,12 @@ static void info_free(struct run_info *info)
 }
 
 /* Cursor snapshots taken by the progress callback at every finished
- * transaction: per call, every connection's workload and latency track
- * cursors, then the length of the pick log (LOG_STRIDE values). */
-#define LOG_STRIDE(conns) (2 * (uint64_t)(conns) + 1)
+ * transaction: per call, every connection's workload, latency and fault
+ * track cursors, then the length of the pick log (LOG_STRIDE values). A
+ * fault decision is drawn for each call a connection makes, so a cut that
+ * left another transaction's decisions on the track would move every
+ * later fault of that connection onto other calls. */
+#define LOG_STRIDE(conns) (3 * (uint64_t)(conns) + 1)
 
 struct cursor_log {
 	const struct wh_tape *tape;
@@ -408,8 +426,8 @@ struct cursor_log {
 	uint64_t calls;
 	uint64_t cap_calls;
 	bool off;               /* too many to keep: ranges unknown */
-	/* Per connection, its workload, latency and pick-log positions when
-	 * it first finished opening (3 per connection, as in a snapshot):
+	/* Per connection, its workload, latency, fault and pick-log positions
+	 * when it first finished opening (4 per connection, in that order):
 	 * its first transaction's share starts there, so cutting that
 	 * transaction leaves the open, which every run still makes. */
 	uint64_t *opened;
@@ -417,14 +435,16 @@ struct cursor_log {
 };
 
 /* Slot k of a snapshot: 0..n-1 workload tracks, n..2n-1 latency tracks,
- * 2n the pick log. */
+ * 2n..3n-1 fault-decision tracks (engine/fault.c), 3n the pick log. */
 static uint64_t slot_stream(uint32_t conn_count, uint32_t k)
 {
 	if (k < conn_count)
 		return WH_STREAM_CONN + k;
 	if (k < 2 * conn_count)
 		return WH_STREAM_LATENCY_CONN + (k - conn_count);
-	WH_ASSERT_EQ(k, 2 * conn_count);
+	if (k < 3 * conn_count)
+		return WH_STREAM_FAULTS_CONN + (k - 2 * conn_count);
+	WH_ASSERT_EQ(k, 3 * conn_count);
 	return WH_STREAM_PICKS;
 }
 
@@ -472,8 +492,9 @@ static void log_opened(void *ctx, int conn)
 	uint32_t c = (uint32_t)conn;
 	log->opened[c] = log_cursor(log, c);
 	log->opened[cc + c] = log_cursor(log, cc + c);
+	log->opened[2 * cc + c] = log_cursor(log, 2 * cc + c);
 	/* The pick log's length: a position in the one shared log. */
-	log->opened[2 * cc + c] = log_cursor(log, 2 * cc);
+	log->opened[3 * cc + c] = log_cursor(log, 3 * cc);
 }
 
 struct event_ref {
@@ -543,10 +564,10 @@ static bool assign_ranges(struct run_info *info, const struct history *h,
 		qsort(ends, n, sizeof *ends, txn_end_ref_cmp);
 		uint32_t cc = log->conn_count;
 		uint64_t stride = LOG_STRIDE(cc);
-		/* per connection: workload, latency and pick-log positions at
-		 * the end of its previous transaction */
-		uint64_t *last = wh_calloc(3 * (size_t)cc, sizeof *last);
-		memcpy(last, log->opened, 3 * (size_t)cc * sizeof *last);
+		/* per connection: workload, latency, fault and pick-log
+		 * positions at the end of its previous transaction */
+		uint64_t *last = wh_calloc(4 * (size_t)cc, sizeof *last);
+		memcpy(last, log->opened, 4 * (size_t)cc * sizeof *last);
 		for (uint32_t k = 0; k < n && ok; k++) {
 			struct txn_info *ti = &info->txns[ends[k].id];
 			if (ti->conn < 0 || (uint32_t)ti->conn >= cc) {
@@ -559,13 +580,17 @@ static bool assign_ranges(struct run_info *info, const struct history *h,
 			ti->draw_hi = snap[c];
 			ti->lat_lo = last[cc + c];
 			ti->lat_hi = snap[cc + c];
-			ti->pick_lo = last[2 * cc + c];
-			ti->pick_hi = snap[2 * cc];
+			ti->fault_lo = last[2 * cc + c];
+			ti->fault_hi = snap[2 * cc + c];
+			ti->pick_lo = last[3 * cc + c];
+			ti->pick_hi = snap[3 * cc];
 			ok = ti->draw_hi >= ti->draw_lo && ti->lat_hi >= ti->lat_lo &&
+			     ti->fault_hi >= ti->fault_lo &&
 			     ti->pick_hi >= ti->pick_lo;
 			last[c] = ti->draw_hi;
 			last[cc + c] = ti->lat_hi;
-			last[2 * cc + c] = ti->pick_hi;
+			last[2 * cc + c] = ti->fault_hi;
+			last[3 * cc + c] = ti->pick_hi;
 		}
 		free(last);
 	}
@@ -607,6 +632,8 @@ static void inspect_search(void *ctx, const struct run_opts *o, const struct wor
 			    s->reopens + s->bitflips;
 	info->size.preemptions = count_preemptions(h);
 	info->size.setup_bytes = e->cand->setup ? strlen(e->cand->setup) : 0;
+	for (uint32_t i = 0; i < e->cand->image.count; i++)
+		info->size.image_bytes += (uint64_t)e->cand->image.files[i].size;
 	info->first_crash = h->crash_count > 0 ? h->crashes[0].event : UINT64_MAX;
 
 	info->txn_count = h->txn_count;
@@ -653,7 +680,7 @@ static void inspect_search(void *ctx, const struct run_opts *o, const struct wor
 	info->opened_pick = wh_malloc((cc ? cc : 1) * sizeof *info->opened_pick);
 	for (uint32_t i = 0; i < cc; i++)
 		info->opened_pick[i] =
-			e->log->opened_seen[i] ? e->log->opened[2 * (size_t)cc + i] : UINT64_MAX;
+			e->log->opened_seen[i] ? e->log->opened[3 * (size_t)cc + i] : UINT64_MAX;
 }
 
 /* ------------------------------------------------------------------ */
@@ -748,6 +775,7 @@ static void evaluate(struct shrinker *sh, struct cand *c, struct run_outcome *ou
 	o.cfg.skips = c->skips;
 	o.cfg.skip_count = c->skip_count;
 	o.cfg.setup_sql = c->setup;
+	o.cfg.image = c->image.count > 0 ? &c->image : NULL;
 	o.json = false;
 	o.quiet = true;
 	o.trace_path = NULL;
@@ -757,7 +785,7 @@ static void evaluate(struct shrinker *sh, struct cand *c, struct run_outcome *ou
 	log.track_index = wh_malloc(stride * sizeof *log.track_index);
 	for (uint64_t i = 0; i < stride; i++)
 		log.track_index[i] = UINT32_MAX;
-	log.opened = wh_calloc(3 * (size_t)c->conn_count + 1, sizeof *log.opened);
+	log.opened = wh_calloc(4 * (size_t)c->conn_count + 1, sizeof *log.opened);
 	log.opened_seen = wh_calloc((size_t)c->conn_count + 1, sizeof *log.opened_seen);
 	o.cfg.progress = log_txn_end;
 	o.cfg.opened = log_opened;
@@ -867,6 +895,9 @@ static void tape_without_txns(const struct shrinker *sh, const uint32_t *ids, ui
 			} else if (s->stream == WH_STREAM_LATENCY_CONN + conn) {
 				lo = ti->lat_lo;
 				hi = ti->lat_hi;
+			} else if (s->stream == WH_STREAM_FAULTS_CONN + conn) {
+				lo = ti->fault_lo;
+				hi = ti->fault_hi;
 			} else if (s->stream == WH_STREAM_PICKS) {
 				lo = ti->pick_lo;
 				hi = ti->pick_hi;
@@ -891,7 +922,7 @@ static void tape_without_txns(const struct shrinker *sh, const uint32_t *ids, ui
 }
 
 /* A copy of the best tape without the connections marked in `gone`
- * (by id): their workload and latency tracks and their picks go, and the
+ * (by id): their workload, latency and fault tracks and their picks go, and the
  * connections above each move down, so every survivor keeps its own
  * draws and its place in the pick log. */
 static void tape_without_conns(const struct shrinker *sh, const bool *gone, struct wh_tape *dst)
@@ -911,6 +942,8 @@ static void tape_without_conns(const struct shrinker *sh, const bool *gone, stru
 			base = WH_STREAM_CONN;
 		else if (id >= WH_STREAM_LATENCY_CONN && id < WH_STREAM_LATENCY_CONN + cc)
 			base = WH_STREAM_LATENCY_CONN;
+		else if (id >= WH_STREAM_FAULTS_CONN && id < WH_STREAM_FAULTS_CONN + cc)
+			base = WH_STREAM_FAULTS_CONN;
 		if (base != 0) {
 			if (new_id[id - base] == UINT32_MAX)
 				continue;
@@ -981,6 +1014,9 @@ struct prefix_cut {
 			      in the order they became visible */
 	uint32_t apply_count;
 	char *setup;       /* the state they built (shrink_setup.c) */
+	struct simvfs_image image; /* the files at the window start, when
+				      they were quiescent and hold exactly
+				      that state (count 0: not usable) */
 };
 
 static int u64_cmp(const void *a, const void *b)
@@ -1082,6 +1118,7 @@ static void prefix_cut_free(struct prefix_cut *c)
 	free(c->ids);
 	free(c->apply);
 	free(c->setup);
+	simvfs_image_free(&c->image);
 	memset(c, 0, sizeof *c);
 }
 
@@ -1097,6 +1134,9 @@ static int prefix_cut_cmp(const void *a, const void *b)
 struct prefix_ctx {
 	struct prefix_cut *cuts;
 	uint32_t n;
+	uint64_t *snap_events;       /* the cuts' starts, ascending, once */
+	struct simvfs_image *snaps;  /* the files at each of them */
+	uint32_t snap_count;
 };
 
 /* Inspector of the best run replayed once more: the setups of all cuts
@@ -1121,6 +1161,52 @@ static void inspect_prefix(void *ctx, const struct run_opts *o, const struct wor
 	for (uint32_t k = 0; k < p->n; k++)
 		p->cuts[k].setup = sc[k].setup;
 	free(sc);
+	/* The files at a cut's start can stand in for its setup only if
+	 * they hold exactly the state the setup states (not so when the
+	 * prefix already went wrong, or an indeterminate commit went the
+	 * other way than the setup guessed). */
+	for (uint32_t k = 0; k < p->n; k++) {
+		struct prefix_cut *c = &p->cuts[k];
+		for (uint32_t i = 0; i < p->snap_count && c->setup != NULL; i++) {
+			if (p->snap_events[i] != c->start || p->snaps[i].count == 0)
+				continue;
+			if (shrink_image_holds(&p->snaps[i], res->db_path, c->setup))
+				simvfs_image_copy(&c->image, &p->snaps[i]);
+		}
+	}
+}
+
+/* The files at each cut's start are taken in the same replay that builds
+ * the setups, when the run starts from files (or could: only the
+ * simulated VFS has them, and only the linked SQLite reads them back to
+ * check what they hold; an encrypted database it cannot read). */
+static bool prefix_images_possible(const struct shrinker *sh)
+{
+	const struct run_opts *o = &sh->opts;
+	return o->cfg.target == WORLD_TARGET_SIM && (o->cfg.api == NULL || o->cfg.api->linked) &&
+	       !world_has_open_pragmas(&o->cfg);
+}
+
+static void prefix_snaps_plan(struct prefix_ctx *pc)
+{
+	pc->snap_events = wh_malloc((pc->n ? pc->n : 1) * sizeof *pc->snap_events);
+	for (uint32_t k = 0; k < pc->n; k++)
+		pc->snap_events[k] = pc->cuts[k].start;
+	qsort(pc->snap_events, pc->n, sizeof *pc->snap_events, u64_cmp);
+	uint32_t m = 0;
+	for (uint32_t k = 0; k < pc->n; k++)
+		if (m == 0 || pc->snap_events[m - 1] != pc->snap_events[k])
+			pc->snap_events[m++] = pc->snap_events[k];
+	pc->snap_count = m;
+	pc->snaps = wh_calloc(m ? m : 1, sizeof *pc->snaps);
+}
+
+static void prefix_snaps_free(struct prefix_ctx *pc)
+{
+	for (uint32_t i = 0; i < pc->snap_count; i++)
+		simvfs_image_free(&pc->snaps[i]);
+	free(pc->snaps);
+	free(pc->snap_events);
 }
 
 /* Window starts: begins of transactions, from the end of the run
@@ -1177,12 +1263,19 @@ static bool pass_prefix(struct shrinker *sh)
 	 * biggest. */
 	qsort(cuts, n, sizeof *cuts, prefix_cut_cmp);
 	struct prefix_ctx pc = {.cuts = cuts, .n = n};
+	bool images = prefix_images_possible(sh);
+	if (images)
+		prefix_snaps_plan(&pc);
 	struct run_opts o = sh->opts;
 	o.cfg.conn_count = sh->best.conn_count;
 	o.cfg.txn_count = sh->best.txn_count;
 	o.cfg.skips = sh->best.skips;
 	o.cfg.skip_count = sh->best.skip_count;
 	o.cfg.setup_sql = sh->best.setup;
+	o.cfg.image = sh->best.image.count > 0 ? &sh->best.image : NULL;
+	o.cfg.snap_events = pc.snap_events;
+	o.cfg.snap_count = pc.snap_count;
+	o.cfg.snap_images = pc.snaps;
 	o.json = false;
 	o.quiet = true;
 	o.trace_path = NULL;
@@ -1195,16 +1288,27 @@ static bool pass_prefix(struct shrinker *sh)
 	run_once(&o, &tape, false, &out, inspect_prefix, &pc);
 	wh_tape_free(&tape);
 
+	if (images)
+		prefix_snaps_free(&pc);
+
+	/* Each cut as setup SQL first (a repro in plain SQL), then, when
+	 * that passes, from the files at its start: what the SQL cannot
+	 * hold (a hot journal) may be what the race needs. */
 	bool any = false;
 	for (uint32_t i = n; i-- > 0;) {
 		struct prefix_cut *c = &cuts[i];
-		if (!any && !sh->stopped && c->setup != NULL) {
+		for (int variant = 0; variant < 2 && !any && !sh->stopped && c->setup != NULL;
+		     variant++) {
+			if (variant == 1 && c->image.count == 0)
+				break;
 			struct cand cand;
 			cand_init(&cand);
 			cand_copy_meta(&cand, &sh->best);
 			free(cand.setup);
-			cand.setup = c->setup;
-			c->setup = NULL;
+			cand.setup = wh_strdup(c->setup);
+			simvfs_image_free(&cand.image);
+			if (variant == 1)
+				simvfs_image_copy(&cand.image, &c->image);
 			cand.txn_count = cand.txn_count > c->n ? cand.txn_count - c->n : 1;
 			remap_skips(&sh->best, &cand, c->ids, c->n);
 			tape_without_txns(sh, c->ids, c->n, true, &cand.tape);
@@ -1697,6 +1801,18 @@ static char *read_all(const char *path, size_t *len)
 	return buf;
 }
 
+/* MIN.whop -> MIN (the stem MIN.sql and MIN.svg are named from). */
+static void out_stem(const char *out, char *stem, size_t cap)
+{
+	size_t n = strlen(out);
+	if (n > 5 && strcmp(out + n - 5, ".whop") == 0)
+		n -= 5;
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(stem, out, n);
+	stem[n] = '\0';
+}
+
 static void inspect_final(void *ctx, const struct run_opts *o, const struct world_result *res,
 			  const struct oracle_report *rep)
 {
@@ -1708,6 +1824,10 @@ static void inspect_final(void *ctx, const struct run_opts *o, const struct worl
 	 * directory, so the files do not depend on where they were written. */
 	const char *slash = strrchr(fc->whop_path, '/');
 	v.whop_path = slash ? slash + 1 : fc->whop_path;
+	/* The stem likewise: MIN.whop -> MIN. */
+	char stem[PATH_MAX];
+	out_stem(v.whop_path, stem, sizeof stem);
+	v.stem = stem;
 	v.signature = fc->sh->best_signature;
 	v.opts = o;
 	v.argc = fc->argc;
@@ -1772,18 +1892,6 @@ static int write_file(const char *path, const char *buf, size_t len)
 	return 0;
 }
 
-/* MIN.whop -> MIN (the stem MIN.sql and MIN.svg are named from). */
-static void out_stem(const char *out, char *stem, size_t cap)
-{
-	size_t n = strlen(out);
-	if (n > 5 && strcmp(out + n - 5, ".whop") == 0)
-		n -= 5;
-	if (n >= cap)
-		n = cap - 1;
-	memcpy(stem, out, n);
-	stem[n] = '\0';
-}
-
 /* The replay file of a candidate (rf initialised here; the caller sets
  * what the run gave: trace hash, verdict, signature). */
 static void cand_to_replay(const struct shrinker *sh, const struct cand *c,
@@ -1794,6 +1902,7 @@ static void cand_to_replay(const struct shrinker *sh, const struct cand *c,
 	rf->workload_hash = sh->rf.workload_hash;
 	rf->argv = shrunk_args(&sh->rf, c, &rf->argc);
 	rf->setup_sql = c->setup ? wh_strdup(c->setup) : NULL;
+	simvfs_image_copy(&rf->image, &c->image);
 	if (c->skip_count > 0) {
 		rf->skips = wh_malloc(c->skip_count * sizeof *rf->skips);
 		memcpy(rf->skips, c->skips, c->skip_count * sizeof *rf->skips);
@@ -1872,6 +1981,15 @@ static int write_result(struct shrinker *sh, const char *out, const char *stem)
 	    (snprintf(path, sizeof path, "%s.svg", stem) >= (int)sizeof path ||
 	     write_file(path, fc.svg, fc.svg_len) != 0))
 		rc = WH_EXIT_INTERNAL;
+	/* The files the run starts from, as STEM.NAME: a database and its
+	 * journal keep their pairing (MIN.whopper.db, MIN.whopper.db-journal),
+	 * so the sqlite3 shell opening the first finds the second. */
+	for (uint32_t i = 0; rc == WH_EXIT_PASS && i < sh->best.image.count; i++) {
+		const struct simvfs_image_file *f = &sh->best.image.files[i];
+		if (snprintf(path, sizeof path, "%s.%s", stem, f->name) >= (int)sizeof path ||
+		    write_file(path, (const char *)f->data, (size_t)f->size) != 0)
+			rc = WH_EXIT_INTERNAL;
+	}
 	if (rc != WH_EXIT_PASS)
 		unlink(out);
 	free(fc.sql);
@@ -1901,7 +2019,10 @@ static const char shrink_help[] =
 	"setup_failed); the statement templates may change. Writes MIN.whop\n"
 	"(replay it with 'whopper replay'; it holds the shrunk run's signature),\n"
 	"MIN.sql (the statements in the order they ran, values inline, the\n"
-	"violating read annotated) and MIN.svg (one lane per connection).\n"
+	"violating read annotated) and MIN.svg (one lane per connection). A\n"
+	"repro whose race needs state that only files hold (a hot journal)\n"
+	"starts from the files at the start of its window: they are in\n"
+	"MIN.whop and written beside it as MIN.NAME (MIN.whopper.db ...).\n"
 	"\n"
 	"  --out MIN.whop         the shrunk replay file (required)\n"
 	"  --time-limit SECONDS   stop searching after this long (default 300);\n"
@@ -2068,6 +2189,7 @@ int cmd_shrink(int argc, char **argv)
 		sh->best.skip_count = sh->rf.skip_count;
 	}
 	sh->best.setup = sh->rf.setup_sql ? wh_strdup(sh->rf.setup_sql) : NULL;
+	simvfs_image_copy(&sh->best.image, &sh->rf.image);
 	wh_tape_copy(&sh->best.tape, &sh->rf.tape);
 	struct run_outcome ro;
 	double t0 = mono_s();

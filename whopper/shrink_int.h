@@ -25,6 +25,9 @@
 struct shrink_view {
 	const char *source_path;   /* the replay file that was shrunk */
 	const char *whop_path;     /* the shrunk replay file */
+	const char *stem;          /* the outputs' stem (MIN for MIN.whop):
+				      files the run starts from are written
+				      as STEM.NAME */
 	const char *signature;     /* failure signature both runs share */
 	const struct run_opts *opts; /* options of the shrunk run */
 	int argc;                  /* its run flags, as written to the file */
@@ -79,5 +82,12 @@ struct shrink_cut {
 void shrink_setup_build(const char *base_setup, const char *const *pragmas,
 			uint32_t pragma_count, const struct history *h, struct shrink_cut *cuts,
 			uint32_t cut_count);
+
+/* Whether the files hold exactly the state `setup` states: opened by the
+ * linked SQLite on a private simulated VFS as a restarted process would
+ * (a hot journal rolled back, a WAL read), the database db_name passes
+ * integrity_check and dumps to the same text as a fresh database built
+ * from setup. Touches no run's VFS, stream or clock. */
+bool shrink_image_holds(const struct simvfs_image *img, const char *db_name, const char *setup);
 
 #endif /* WH_SHRINK_INT_H */

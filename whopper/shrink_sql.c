@@ -309,7 +309,7 @@ static void write_header(FILE *f, const struct shrink_view *v)
 		fprintf(f, "--   PRAGMA %s;\n", cfg->workload->pragmas[i]);
 	for (uint32_t i = 0; i < cfg->pragma_count; i++)
 		fprintf(f, "--   PRAGMA %s;\n", cfg->pragmas[i]);
-	if (cfg->setup_sql != NULL)
+	if (cfg->setup_sql != NULL && cfg->image == NULL)
 		fprintf(f, "--   SELECT count(*) FROM sqlite_schema;  (reads the schema, as the\n"
 			   "--   connections of the original run had before the window)\n");
 	else if (cfg->workload->pragma_count + cfg->pragma_count == 0)
@@ -317,7 +317,17 @@ static void write_header(FILE *f, const struct shrink_view *v)
 	fprintf(f, "-- Below, statements are in the order they finished across all\n"
 		   "-- connections; \"-- [conn N]\" marks each switch to another connection.\n"
 		   "-- Bound values are inlined as SQL literals; \"->\" shows each result.\n\n");
-	if (cfg->setup_sql != NULL)
+	if (cfg->image != NULL) {
+		fprintf(f, "-- the run starts from files, not from SQL: the original run's files\n"
+			   "-- at the start of the racing window, written beside this file:\n");
+		for (uint32_t i = 0; i < cfg->image->count; i++)
+			fprintf(f, "--   %s.%s (%lld bytes)\n", v->stem, cfg->image->files[i].name,
+				(long long)cfg->image->files[i].size);
+		fprintf(f, "-- (copy them to %s...; a journal beside the database that no\n"
+			   "-- connection holds a lock for is hot: the first reader rolls it\n"
+			   "-- back). Rolled back, they hold exactly this committed state:\n",
+			cfg->image->count ? cfg->image->files[0].name : "");
+	} else if (cfg->setup_sql != NULL)
 		fprintf(f, "-- setup, once, before any connection opens: the state the original\n"
 			   "-- run's transactions before the racing window had committed:\n");
 	else
