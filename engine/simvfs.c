@@ -250,6 +250,10 @@ struct simvfs_file {
 	uint64_t generation;        /* vfs->generation at open; older: dead */
 	int open_flags;             /* SQLITE_OPEN_* given to xOpen */
 	int lock;                   /* SQLITE_LOCK_* held on the inode */
+	bool reserved_byte;         /* holds the RESERVED byte, as unix
+				       does from a RESERVED lock until it
+				       drops to SHARED (an EXCLUSIVE taken
+				       straight from SHARED never has it) */
 	bool shm_attached;          /* counted in inode->shm_map_count */
 	uint16_t shm_shared_mask;   /* shm slots held SHARED */
 	uint16_t shm_excl_mask;     /* shm slots held EXCLUSIVE */
@@ -683,6 +687,8 @@ static int lock_acquire(struct simvfs_file *f, int level)
 		return SQLITE_BUSY; /* keeps PENDING: new readers wait */
 	f->lock = level;
 	ino->owner = f;
+	if (level == SQLITE_LOCK_RESERVED)
+		f->reserved_byte = true;
 	return SQLITE_OK;
 }
 
@@ -701,6 +707,7 @@ static void lock_release(struct simvfs_file *f, int level)
 		WH_ASSERT(ino->owner == f);
 		ino->owner = NULL;
 		f->lock = SQLITE_LOCK_SHARED;
+		f->reserved_byte = false;
 	}
 	if (level == SQLITE_LOCK_NONE) {
 		ino->shared_count--;
@@ -1064,10 +1071,16 @@ static int simvfs_io_check_reserved(sqlite3_file *file, int *result)
 	int rc = file_enter(f, WH_OP_CHECK_RESERVED, 0, &dead);
 	if (dead || rc != SQLITE_OK)
 		return rc;
-	/* Any handle, the caller included, as unix reports it; under the
+	/* Any handle, the caller included, as unix reports it within one
+	 * process; a handle in a process of its own sees its own lock and
+	 * the RESERVED byte of the others (simvfs.h, lock models). Under the
 	 * planted NO_LOCKS every handle is alone, so only its own counts. */
+	const struct simvfs_file *owner = f->inode->owner;
 	if (f->vfs->bug == SIMVFS_BUG_NO_LOCKS)
 		*result = f->lock >= SQLITE_LOCK_RESERVED;
+	else if (f->vfs->cfg.lock_model == SIMVFS_LOCKS_PROCESS)
+		*result = f->lock >= SQLITE_LOCK_RESERVED ||
+			  (owner != NULL && owner != f && owner->reserved_byte);
 	else
 		*result = inode_lock_level(f->inode) >= SQLITE_LOCK_RESERVED;
 	simvfs_trace(f->vfs, WH_OP_CHECK_RESERVED, f->inode->name, *result, 0,

@@ -53,6 +53,18 @@ struct simvfs_hooks {
 	void (*randomness)(void *ctx, int n, unsigned char *out);
 };
 
+/* Whose view of the locks a handle has (--lock-model). The unix VFS
+ * answers xCheckReservedLock from two places: locks above SHARED that any
+ * connection of the same process holds (its per-inode record), then the
+ * RESERVED byte of the file as other processes hold it (fcntl). So a
+ * connection of the same process that keeps PENDING from a refused
+ * EXCLUSIVE (asked straight from SHARED, as a hot-journal rollback does)
+ * reads as "reserved" in its own process, and not from another. */
+enum simvfs_lock_model {
+	SIMVFS_LOCKS_THREAD,  /* every handle in one process (default) */
+	SIMVFS_LOCKS_PROCESS, /* each handle in a process of its own */
+};
+
 struct simvfs_config {
 	int sector_size;          /* xSectorSize; default 4096 */
 	int device_characteristics; /* xDeviceCharacteristics flags */
@@ -62,6 +74,7 @@ struct simvfs_config {
 				     default all ops */
 	const struct wh_sqlapi *api; /* the library to register with;
 					default (and NULL) the linked one */
+	enum simvfs_lock_model lock_model; /* default THREAD */
 };
 
 /* Fill defaults: sector 4096, SQLITE_IOCAP_POWERSAFE_OVERWRITE |

@@ -422,6 +422,7 @@ static int world_create_vfs(struct world *w)
 		vc.sector_size = cfg->sector_size;
 	if (cfg->device_characteristics >= 0)
 		vc.device_characteristics = cfg->device_characteristics;
+	vc.lock_model = cfg->lock_model;
 	struct simvfs_hooks hooks = {
 		.ctx = w,
 		.yield = conn_hook_yield,

@@ -84,6 +84,8 @@ struct world_config {
 	enum simvfs_bug vfs_bug;       /* planted defect (tests) */
 	int sector_size;               /* simulated device; 0: 4096 */
 	int device_characteristics;    /* SQLITE_IOCAP_*; -1: VFS default */
+	enum simvfs_lock_model lock_model; /* connections in one process
+					      (default) or one each */
 	FILE *trace;                   /* readable trace, or NULL */
 	/* Setup SQL run instead of the workload's, or NULL. The shrinker
 	 * sets it when it collapses the start of a run into the state it

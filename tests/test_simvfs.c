@@ -697,6 +697,54 @@ static void test_lock_semantics(void **state)
 	h_close(h1);
 }
 
+/* xCheckReservedLock under each lock model. A handle that asked for
+ * EXCLUSIVE straight from SHARED (a hot-journal rollback) and was refused
+ * keeps PENDING: within one process another handle reads "reserved" (the
+ * unix VFS's per-inode record), from another process it does not (that
+ * holder never took the RESERVED byte); a RESERVED lock, and an
+ * EXCLUSIVE reached through it, read as reserved from everywhere. */
+static void check_reserved_models(enum simvfs_lock_model model)
+{
+	struct simvfs_config cfg;
+	simvfs_config_default(&cfg);
+	cfg.lock_model = model;
+	struct fx *fx = fx_new(&cfg);
+	bool thread = model == SIMVFS_LOCKS_THREAD;
+	sqlite3_file *h1 = h_open_ok(fx, "r.db", DB_FLAGS);
+	sqlite3_file *h2 = h_open_ok(fx, "r.db", DB_FLAGS);
+	sqlite3_file *h3 = h_open_ok(fx, "r.db", DB_FLAGS);
+	assert_int_equal(h1->pMethods->xLock(h1, SQLITE_LOCK_SHARED), SQLITE_OK);
+	assert_int_equal(h2->pMethods->xLock(h2, SQLITE_LOCK_SHARED), SQLITE_OK);
+	assert_int_equal(h1->pMethods->xLock(h1, SQLITE_LOCK_EXCLUSIVE), SQLITE_BUSY);
+	assert_int_equal(h_lockstate(h1), SQLITE_LOCK_PENDING);
+	assert_int_equal(h_reserved(h2), thread);
+	assert_int_equal(h_reserved(h3), thread);
+	assert_int_equal(h_reserved(h1), 1); /* its own process's lock */
+	assert_int_equal(h2->pMethods->xUnlock(h2, SQLITE_LOCK_NONE), SQLITE_OK);
+	assert_int_equal(h1->pMethods->xLock(h1, SQLITE_LOCK_EXCLUSIVE), SQLITE_OK);
+	assert_int_equal(h_reserved(h3), thread);
+	assert_int_equal(h1->pMethods->xUnlock(h1, SQLITE_LOCK_SHARED), SQLITE_OK);
+	assert_int_equal(h_reserved(h3), 0);
+
+	assert_int_equal(h1->pMethods->xLock(h1, SQLITE_LOCK_RESERVED), SQLITE_OK);
+	assert_int_equal(h_reserved(h3), 1);
+	assert_int_equal(h1->pMethods->xLock(h1, SQLITE_LOCK_EXCLUSIVE), SQLITE_OK);
+	assert_int_equal(h_reserved(h3), 1);
+	assert_int_equal(h1->pMethods->xUnlock(h1, SQLITE_LOCK_NONE), SQLITE_OK);
+	assert_int_equal(h_reserved(h3), 0);
+	h_close(h1);
+	h_close(h2);
+	h_close(h3);
+	fx_free(fx);
+}
+
+static void test_lock_models(void **state)
+{
+	(void)state;
+	check_reserved_models(SIMVFS_LOCKS_THREAD);
+	check_reserved_models(SIMVFS_LOCKS_PROCESS);
+}
+
 /* Proves shm slot locks (shared/shared ok, exclusive vs shared and vs
  * exclusive busy), that unmapping releases a handle's slots, that a lock
  * without a mapping is an error as under unix, and that the content is
@@ -2779,6 +2827,7 @@ int main(void)
 						fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_lock_semantics, fx_setup,
 						fx_teardown),
+		cmocka_unit_test(test_lock_models),
 		cmocka_unit_test_setup_teardown(test_shm, fx_setup,
 						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_unsynced_bytes, fx_setup,

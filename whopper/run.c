@@ -60,6 +60,10 @@ static const char run_help[] =
 	"  --device KIND          powersafe (default, as the unix VFS) or\n"
 	"                         non-powersafe: a torn write may damage the\n"
 	"                         whole sector, not only the bytes written\n"
+	"  --lock-model MODEL     thread (default: every connection in one\n"
+	"                         process, as the unix VFS sees threads) or\n"
+	"                         process (each connection in a process of its\n"
+	"                         own: another's PENDING is not 'reserved')\n"
 	"  --stack-size BYTES     fiber stack per connection (default 262144)\n"
 	"  --busy-timeout MS      simulated busy timeout (default 50)\n"
 	"  --step-budget N        virtual-machine steps one statement may take\n"
@@ -246,6 +250,13 @@ int run_parse_opts(int argc, char **argv, struct run_opts *o)
 			/* -1 keeps the VFS's default, which is powersafe. */
 			if (rc == 0)
 				o->cfg.device_characteristics = d == devices[0] ? -1 : 0;
+		} else if (strcmp(a, "--lock-model") == 0) {
+			static const char *const models[] = {"thread", "process", NULL};
+			const char *m = NULL;
+			rc = parse_choice(a, v, models, &m);
+			if (rc == 0)
+				o->cfg.lock_model = m == models[0] ? SIMVFS_LOCKS_THREAD
+								   : SIMVFS_LOCKS_PROCESS;
 		} else if (strcmp(a, "--param") == 0) {
 			if (v == NULL || strchr(v, '=') == NULL || v[0] == '=')
 				return cli_usage_error("--param: expected NAME=VALUE, got '%s'",
@@ -351,6 +362,8 @@ static void print_repro(FILE *f, const struct run_opts *o)
 		fprintf(f, " --sector-size %d", c->sector_size);
 	if (c->device_characteristics == 0)
 		fprintf(f, " --device non-powersafe");
+	if (c->lock_model == SIMVFS_LOCKS_PROCESS)
+		fprintf(f, " --lock-model process");
 	for (uint32_t i = 0; i < o->param_count; i++)
 		fprintf(f, " --param %s", o->params[i]);
 	for (uint32_t i = 0; i < c->pragma_count; i++)
@@ -425,11 +438,12 @@ static void print_json(const struct run_opts *o, const struct world_result *r,
 		r->trace_hash);
 	fprintf(f, ", \"config\": {\"connections\": %u, \"txns\": %" PRIu64
 		   ", \"journal\": \"%s\", \"synchronous\": \"%s\", \"scheduler\": \"%s\""
-		   ", \"target\": \"%s\", \"pct\": {\"n\": %" PRIu64 ", \"k\": %" PRIu64
-		   ", \"d\": %u}}",
+		   ", \"target\": \"%s\", \"lock_model\": \"%s\", \"pct\": {\"n\": %" PRIu64
+		   ", \"k\": %" PRIu64 ", \"d\": %u}}",
 		o->cfg.conn_count, o->cfg.txn_count, o->cfg.journal_mode,
 		o->cfg.synchronous, sched_strategy_name(o->cfg.strategy),
-		o->cfg.target == WORLD_TARGET_SIM ? "sim" : "memory-shared", r->pct_n,
+		o->cfg.target == WORLD_TARGET_SIM ? "sim" : "memory-shared",
+		o->cfg.lock_model == SIMVFS_LOCKS_PROCESS ? "process" : "thread", r->pct_n,
 		r->pct_k, o->cfg.pct_depth);
 	fprintf(f, ", \"sqlite\": ");
 	cli_target_json(f, o->cfg.api);
