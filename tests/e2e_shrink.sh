@@ -266,8 +266,9 @@ if [ -f "$min" ]; then
 	rc=$?
 	st=$(json_statements <"$tmp/files/replay.json")
 	[ $rc -eq 1 ] && grep -q '"signature": "known:hot-journal-taken-for-live"' "$tmp/files/replay.json" &&
-		[ -n "$st" ] && [ "$st" -le 20 ] && grep -q '^file whopper.db-journal [1-9]' "$min"
-	check $? "a shrunk hot-journal repro ($st statements) starts from a database and its hot journal and replays as the known finding"
+		[ -n "$st" ] && [ "$st" -le 20 ] && grep -q '^file whopper.db-journal [1-9]' "$min" &&
+		grep -q '"repro": "bin/whopper replay .*hot-journal-files.whop"' "$tmp/files/replay.json"
+	check $? "a shrunk hot-journal repro ($st statements) starts from a database and its hot journal, replays as the known finding and names the file as its repro"
 	"$W" shrink "$min" --out "$tmp/files/MIN.whop" --time-limit 20 --quiet
 	rc=$?
 	[ $rc -eq 0 ] && [ -s "$tmp/files/MIN.whopper.db" ] && [ -s "$tmp/files/MIN.whopper.db-journal" ] &&

@@ -35,6 +35,10 @@ struct run_opts {
 	const char *record_path;
 	bool record_compact;        /* --record-compact: no draws in the file */
 	const char *elle_path;
+	/* The replay file the run came from, when the flags alone do not
+	 * make it (a shrunk run: a collapsed prefix, removed statements):
+	 * the repro line names the file then. NULL: a plain run. */
+	const char *replay_path;
 	bool json;
 	bool quiet;
 	bool serial_check;  /* --serial-check: no concurrent oracle */

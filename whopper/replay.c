@@ -1003,6 +1003,8 @@ int cmd_replay(int argc, char **argv)
 		return cli_usage_error("%s", err);
 	struct run_opts o;
 	rc = replay_opts(&rf, &o);
+	if (rf.setup_sql != NULL || rf.skip_count > 0)
+		o.replay_path = path;
 	if (rc == 0)
 		rc = replay_check_compatible(path, &rf, o.cfg.workload, follow ? NULL : o.cfg.api,
 					     err, sizeof err);

@@ -346,6 +346,12 @@ static void on_progress(void *ctx, uint64_t done, uint64_t total)
 static void print_repro(FILE *f, const struct run_opts *o)
 {
 	const struct world_config *c = &o->cfg;
+	if (o->replay_path != NULL) {
+		/* A shrunk run starts from its file's setup (or files) and
+		 * skips statements its flags would run. */
+		fprintf(f, "bin/whopper replay %s", o->replay_path);
+		return;
+	}
 	fprintf(f, "bin/whopper run --seed %" PRIu64 " --workload %s --connections %u"
 		   " --txns %" PRIu64 " --journal %s --synchronous %s --scheduler %s",
 		c->seed, o->workload_name, c->conn_count, c->txn_count, c->journal_mode,
