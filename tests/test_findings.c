@@ -189,6 +189,19 @@ static int count_hot_journal_misreads(const char *trace)
 	return found;
 }
 
+/* The pinned run: seed 60 of delete-heavy, 6 connections, 600
+ * transactions, truncate journal, I/O faults. */
+static void hot_journal_config(struct world_config *cfg)
+{
+	world_config_default(cfg);
+	cfg->seed = 60;
+	cfg->workload = wl_find("delete-heavy");
+	cfg->conn_count = 6;
+	cfg->txn_count = 600;
+	cfg->journal_mode = "truncate";
+	cfg->faults = WORLD_FAULTS_IO;
+}
+
 static void test_hot_journal_taken_for_live(void **state)
 {
 	(void)state;
@@ -197,13 +210,7 @@ static void test_hot_journal_taken_for_live(void **state)
 	FILE *tf = open_memstream(&trace, &trace_len);
 	assert_non_null(tf);
 	struct world_config cfg;
-	world_config_default(&cfg);
-	cfg.seed = 60;
-	cfg.workload = wl_find("delete-heavy");
-	cfg.conn_count = 6;
-	cfg.txn_count = 600;
-	cfg.journal_mode = "truncate";
-	cfg.faults = WORLD_FAULTS_IO;
+	hot_journal_config(&cfg);
 	cfg.trace = tf;
 	struct world_result r;
 	assert_int_equal(world_run(&cfg, &r), 0);
@@ -235,13 +242,7 @@ static void test_hot_journal_needs_one_process(void **state)
 {
 	(void)state;
 	struct world_config cfg;
-	world_config_default(&cfg);
-	cfg.seed = 60;
-	cfg.workload = wl_find("delete-heavy");
-	cfg.conn_count = 6;
-	cfg.txn_count = 600;
-	cfg.journal_mode = "truncate";
-	cfg.faults = WORLD_FAULTS_IO;
+	hot_journal_config(&cfg);
 	cfg.lock_model = SIMVFS_LOCKS_PROCESS;
 	struct world_result r;
 	assert_int_equal(world_run(&cfg, &r), 0);
