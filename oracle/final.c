@@ -30,7 +30,13 @@
  * Target checks (oracle__target_checks): PRAGMA integrity_check must give
  * exactly one row 'ok'; PRAGMA foreign_key_check no row; every invariant's
  * first column of its first row must be true (non-zero, SQLite's notion:
- * NULL and text that is not a non-zero number are false).
+ * NULL and text that is not a non-zero number are false). An invariant the
+ * target fails is also evaluated on the reference at its final position
+ * (taken with the final comparison, under the plan reported): false there
+ * too, the workload's invariant does not hold for a serial execution and
+ * the report says the workload is the likely cause (reference_invariant);
+ * written in the idiom `SELECT count(*) = 0 FROM ...`, the rows it counts
+ * on the target are shown.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +70,9 @@ void oracle__final_free(struct oracle__final *f)
 	for (uint32_t k = 0; k < f->text_count; k++)
 		free(f->texts[k]);
 	free(f->texts);
+	for (uint32_t k = 0; k < f->ref_invariant_count; k++)
+		free(f->ref_invariants[k]);
+	free(f->ref_invariants);
 	memset(f, 0, sizeof *f);
 }
 
@@ -412,11 +421,14 @@ out_free:
 /* Entry points                                                         */
 /* ------------------------------------------------------------------ */
 
+static void ref_invariants(struct oracle__ctx *c, struct oracle__final *f);
+
 int oracle__final_compare(struct oracle__ctx *c, struct oracle__final *f)
 {
 	WH_ASSERT(c->target != NULL);
 	WH_ASSERT(c->ref.db != NULL);
 	memset(f, 0, sizeof *f);
+	ref_invariants(c, f);
 
 	/* Schema first: tables are compared only where both sides have
 	 * them, so a missing table shows up here. */
@@ -473,38 +485,124 @@ static bool value_true(const struct wh_sqlapi *api, sqlite3_stmt *st)
 	}
 }
 
-static void check_invariant(struct oracle__ctx *c, uint32_t k)
+/* How the invariant sql fails on db (a connection of api's library):
+ * "it returned 0", "it returned no row", "it failed: MESSAGE"; NULL when
+ * it holds. Owned by the caller. */
+static char *invariant_failure(const struct wh_sqlapi *api, sqlite3 *db, const char *sql)
 {
-	const char *sql = c->cfg->invariants[k];
 	struct oracle__buf b = { 0 };
 	sqlite3_stmt *st = NULL;
-	oracle__buf_printf(&b, "invariant %u `%s` ", k, sql);
-	const struct wh_sqlapi *tapi = c->tapi;
-	int rc = tapi->prepare_v2(c->target, sql, -1, &st, NULL);
+	int rc = api->prepare_v2(db, sql, -1, &st, NULL);
 	if (rc == SQLITE_OK && st != NULL)
-		rc = tapi->step(st);
-	if (rc == SQLITE_ROW && value_true(tapi, st))
-		goto out_finalize;
+		rc = api->step(st);
+	if (rc == SQLITE_ROW && value_true(api, st)) {
+		api->finalize(st);
+		return NULL;
+	}
 	if (rc == SQLITE_ROW) {
 		struct oracle__result one = { 0 };
-		oracle__result_add_row_with(&one, tapi, st);
-		oracle__buf_printf(&b, "is false on the target: it returned ");
+		oracle__result_add_row_with(&one, api, st);
+		oracle__buf_printf(&b, "it returned ");
 		oracle__buf_value(&b, &one.cells[0]);
 		oracle__result_free(&one);
 	} else if (rc == SQLITE_DONE || st == NULL) {
-		oracle__buf_printf(&b, "returned no row on the target");
+		oracle__buf_printf(&b, "it returned no row");
 	} else {
-		oracle__buf_printf(&b, "failed on the target: %s",
-				   tapi->errmsg(c->target));
+		oracle__buf_printf(&b, "it failed: %s", api->errmsg(db));
 	}
-	oracle__report_add(c, "invariant", oracle__buf_take(&b), NULL, 0);
-out_finalize:
-	oracle__buf_free(&b);
-	tapi->finalize(st);
+	api->finalize(st);
+	return oracle__buf_take(&b);
 }
 
-void oracle__target_checks(struct oracle__ctx *c)
+/* Each invariant on the reference at its final position (with the final
+ * comparison, so under the plan that comparison belongs to). */
+static void ref_invariants(struct oracle__ctx *c, struct oracle__final *f)
 {
+	uint32_t n = c->cfg->invariant_count;
+	f->ref_invariants = wh_calloc(n ? n : 1, sizeof *f->ref_invariants);
+	f->ref_invariant_count = n;
+	for (uint32_t k = 0; k < n; k++)
+		f->ref_invariants[k] =
+			invariant_failure(&wh_sqlapi_linked, c->ref.db, c->cfg->invariants[k]);
+}
+
+/* The invariant in the idiom `SELECT count(*) = 0 FROM rest`: rest (the
+ * rows it counts), else NULL. Case and blanks as SQL allows. */
+static const char *counted_rows(const char *sql)
+{
+	static const char *const words[] = {"select", "count", "(", "*", ")", "=", "0", "from"};
+	const char *p = sql;
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+			p++;
+		size_t n = strlen(words[i]);
+		if (strncasecmp(p, words[i], n) != 0)
+			return NULL;
+		p += n;
+	}
+	return *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' ? p : NULL;
+}
+
+/* Up to FINAL_SHOWN of the rows an invariant in the count idiom counts
+ * on the target, appended to b. */
+static void show_counted_rows(struct oracle__ctx *c, struct oracle__buf *b, const char *sql)
+{
+	const char *rest = counted_rows(sql);
+	if (rest == NULL)
+		return;
+	size_t n = strlen(rest);
+	while (n > 0 && (rest[n - 1] == ';' || rest[n - 1] == ' ' || rest[n - 1] == '\n'))
+		n--;
+	struct oracle__buf q = { 0 };
+	oracle__buf_printf(&q, "SELECT * FROM %.*s LIMIT %d", (int)n, rest, FINAL_SHOWN + 1);
+	char *rows_sql = oracle__buf_take(&q);
+	struct oracle__result r = { 0 };
+	if (target_query(c, rows_sql, NULL, &r) == SQLITE_DONE && r.row_count > 0) {
+		oracle__buf_printf(b, "; rows it counts%s: ",
+				   r.row_count > FINAL_SHOWN ? " (the first ones)" : "");
+		for (uint32_t k = 0; k < r.row_count && k < FINAL_SHOWN; k++) {
+			if (k > 0)
+				oracle__buf_printf(b, ", ");
+			oracle__buf_row(b, r.cells + (uint64_t)k * r.col_count, r.col_count);
+		}
+	}
+	oracle__result_free(&r);
+	free(rows_sql);
+}
+
+/* history_ok: the check of the history found nothing (every read
+ * matched a serial order, the final states agree), so the reference ran
+ * the values a serial execution computes: an invariant it fails too is
+ * the workload's. Otherwise the reference replays values computed from
+ * reads that went wrong, and its failing says nothing of the workload. */
+static void check_invariant(struct oracle__ctx *c, uint32_t k, const struct oracle__final *f,
+			    bool history_ok)
+{
+	const char *sql = c->cfg->invariants[k];
+	char *why = invariant_failure(c->tapi, c->target, sql);
+	if (why == NULL)
+		return;
+	const char *ref_why = f != NULL && k < f->ref_invariant_count ? f->ref_invariants[k] : NULL;
+	struct oracle__buf b = { 0 };
+	oracle__buf_printf(&b, "invariant %u `%s` is false on the target: %s", k, sql, why);
+	show_counted_rows(c, &b, sql);
+	bool workload = ref_why != NULL && history_ok;
+	if (workload)
+		oracle__buf_printf(&b, "; on the serial reference too (%s), and every read of the run matched a serial order: it does not hold for a serial execution of the committed transactions, so the workload is the likely cause, not the database",
+				   ref_why);
+	else if (ref_why != NULL)
+		oracle__buf_printf(&b, "; on the serial reference too (%s), which replays values computed from reads that went wrong (the other violations)",
+				   ref_why);
+	else if (f != NULL && f->ref_invariants != NULL)
+		oracle__buf_printf(&b, "; the serial reference holds it");
+	oracle__report_add(c, workload ? "reference_invariant" : "invariant", oracle__buf_take(&b),
+			   NULL, 0);
+	free(why);
+}
+
+void oracle__target_checks(struct oracle__ctx *c, const struct oracle__final *f)
+{
+	bool history_ok = c->report->violation_count == 0 && c->dropped == 0;
 	WH_ASSERT(c->target != NULL);
 	struct oracle__result r = { 0 };
 	struct oracle__buf b = { 0 };
@@ -555,5 +653,5 @@ void oracle__target_checks(struct oracle__ctx *c)
 	oracle__buf_free(&b);
 
 	for (uint32_t k = 0; k < c->cfg->invariant_count; k++)
-		check_invariant(c, k);
+		check_invariant(c, k, f, history_ok);
 }

@@ -1632,7 +1632,7 @@ int oracle_check_stream(const struct history *h,
 	if (rc == 0)
 		rc = report_outcome(&c, included, &best);
 	if (rc == 0 && c.target != NULL)
-		oracle__target_checks(&c);
+		oracle__target_checks(&c, &best.final);
 	if (rc == 0)
 		report_runaway(&c);
 	if (rc == 0)

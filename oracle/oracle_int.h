@@ -445,6 +445,11 @@ struct oracle__final {
 					  index or schema entry */
 	uint32_t text_count;
 	uint64_t diff_total;           /* every differing row or entry */
+	char **ref_invariants;         /* per invariant, how it fails on
+					  the reference at its final
+					  position ("returned 0"), NULL
+					  where it holds; NULL: not taken */
+	uint32_t ref_invariant_count;
 };
 
 /* Everything a check run produced under one plan. */
@@ -539,7 +544,7 @@ int oracle__sweep(struct oracle__ctx *c, const struct oracle__plan *p,
 int oracle__final_compare(struct oracle__ctx *c, struct oracle__final *f);
 void oracle__final_free(struct oracle__final *f);
 /* integrity_check, foreign_key_check and the invariants on the target. */
-void oracle__target_checks(struct oracle__ctx *c);
+void oracle__target_checks(struct oracle__ctx *c, const struct oracle__final *f);
 /* Replays p once more to name what went wrong; adds the violations for
  * o's failures and final-state differences. Returns 0 or -1. */
 int oracle__explain(struct oracle__ctx *c, const struct oracle__plan *p,

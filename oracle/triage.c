@@ -756,7 +756,8 @@ static void sig_add(char *out, size_t len, const char *s)
 static unsigned kind_rank(const char *kind)
 {
 	static const char *const order[] = {
-		"hang",           "setup_failed",     "reference_runaway", "recovery_failed",
+		"hang",           "setup_failed",     "reference_runaway", "reference_invariant",
+		"recovery_failed",
 		"integrity_check",
 		"recovery_state", "lost_commit",      "phantom_commit",    "lost_update",
 		"final_state",    "dirty_read",       "aborted_read",      "intermediate_read",

@@ -92,6 +92,21 @@ check $? "a template that never commits is a warning in the summary, naming its 
 grep -q '"name": "dup", "attempts": [0-9]*, "committed": 0,.*"abort_codes": {"2067": [0-9]*}, "outcome": "never_commits"' "$tmp/dup.json" &&
 	grep -q '"name": "bump", .*"outcome": "ok"' "$tmp/dup.json"
 check $? "--json lists every template with its attempts, commits and abort codes, and labels the one that never commits"
+# A failing invariant shows the rows it counts and says whether the
+# serial reference fails it too: an invariant no serial execution keeps
+# is the workload's mistake, not the database's.
+printf '%s\n' '\description an invariant that serial execution breaks' '\setup' \
+	'CREATE TABLE t(id INTEGER PRIMARY KEY, v INTEGER NOT NULL);' 'INSERT INTO t VALUES (1, 0), (2, 0);' \
+	'\transaction bump @1' 'UPDATE t SET v = v + 1 WHERE id = 1;' \
+	'\invariants' 'SELECT count(*) = 0 FROM t WHERE v > 3;' >"$tmp/inv.sql"
+"$W" run --seed 1 --workload "$tmp/inv.sql" --connections 2 --txns 10 --json >"$tmp/inv.json" 2>/dev/null; rc=$?
+[ $rc -eq 1 ] && grep -q '"kind": "reference_invariant"' "$tmp/inv.json" &&
+	grep -q 'is false on the target: it returned 0; rows it counts: (1, 10); on the serial reference too (it returned 0), .*the workload is the likely cause' "$tmp/inv.json" &&
+	! grep -q '"kind": "invariant"' "$tmp/inv.json"
+check $? "an invariant the serial reference fails too is reference_invariant (the workload's mistake), with the rows it counts"
+"$W" run --seed 1 --workload inventory --connections 6 --txns 400 --vfs-bug no-locks --journal delete --json >"$tmp/inv2.json" 2>/dev/null
+grep -q '"kind": "invariant", .*is false on the target: it returned 0; rows it counts[^;]*: ([0-9]*, [0-9]*, [0-9]*, .[a-z]*.)[^;]*; the serial reference holds it' "$tmp/inv2.json"
+check $? "an invariant only the target fails (a planted lock defect) shows the rows it counts and that the serial reference holds it"
 "$W" findings list >"$tmp/list"
 [ $? -eq 0 ] && grep -q '^stale-schema-no-such-table$' "$tmp/list" &&
 	grep -q '^hot-journal-taken-for-live$' "$tmp/list" &&

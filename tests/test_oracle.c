@@ -1074,8 +1074,31 @@ static void test_invariant(void **state)
 	f.cfg.invariant_count = 2;
 	fx_check(&f);
 	assert_int_equal(f.rep.violation_count, 1);
-	const struct oracle_violation *v = expect_kind(&f, "invariant", 0);
+	/* Target and reference agree, and both fail it: the workload's. */
+	const struct oracle_violation *v = expect_kind(&f, "reference_invariant", 0);
 	assert_non_null(strstr(v->detail, "sum(v) = 100"));
+	assert_non_null(strstr(v->detail, "the workload is the likely cause"));
+	fx_free(&f);
+}
+
+/* An invariant only the target fails (its final state differs): an
+ * invariant violation that lists the rows it counts and says the serial
+ * reference holds it. */
+static void test_invariant_target_only(void **state)
+{
+	(void)state;
+	struct fx f;
+	fx_init(&f, KV);
+	fx_target(&f, "CREATE TABLE kv(k INTEGER PRIMARY KEY, v INTEGER);"
+		      "INSERT INTO kv VALUES(1, 42), (2, 0);");
+	const char *inv[] = { "SELECT count(*) = 0 FROM kv WHERE v > 10" };
+	f.cfg.invariants = inv;
+	f.cfg.invariant_count = 1;
+	fx_check(&f);
+	expect_kind(&f, "final_state", 0);
+	const struct oracle_violation *v = expect_kind(&f, "invariant", 0);
+	assert_non_null(strstr(v->detail, "rows it counts: (1, 42)"));
+	assert_non_null(strstr(v->detail, "the serial reference holds it"));
 	fx_free(&f);
 }
 
@@ -2321,6 +2344,7 @@ int main(void)
 		cmocka_unit_test(test_final_state),
 		cmocka_unit_test(test_foreign_key_check),
 		cmocka_unit_test(test_invariant),
+		cmocka_unit_test(test_invariant_target_only),
 		cmocka_unit_test(test_integrity_check),
 		cmocka_unit_test(test_target_hot_journal),
 		cmocka_unit_test(test_bad_setup),

@@ -209,6 +209,7 @@ static const struct {
 	{"recovery_failed", BUG_CORRUPTION},  {"stale_schema_error", BUG_ERROR},
 	{"hang", BUG_ERROR},                  {"setup_failed", BUG_ERROR},
 	{"runaway_statement", BUG_ERROR},     {"reference_runaway", BUG_ERROR},
+	{"reference_invariant", BUG_ERROR},
 };
 
 #define BUG_KIND_COUNT (sizeof bug_kinds / sizeof bug_kinds[0])
