@@ -1,0 +1,120 @@
+#!/bin/sh
+# End-to-end tests of the version ladder: scripts/sqlite-ladder.sh (usage
+# errors in one line, exit 2; rungs built into directories named by
+# version and source id, printed oldest first whatever the order given,
+# reused without a rebuild; a release not built is an error naming it
+# without --fetch, and npm is not run; with --fetch npm is run once and
+# the build reused afterwards) and scripts/build-sqlite.sh --no-fetch.
+#
+# The rungs are fake amalgamations: a few lines with SQLite's version and
+# source id #defines, which is all the scripts read; npm is a stub on PATH
+# that packs one, so nothing here uses the network.
+#
+# Prints TAP-style "ok N - ..." / "not ok N - ..." lines.
+set -u
+W=${1:-bin/whopper}
+. "$(dirname "$0")/tap.sh"
+root=$(cd "$(dirname "$0")/.." && pwd)
+L="sh $root/scripts/sqlite-ladder.sh"
+
+# fake DIR VERSION HASH: DIR/sqlite3.c, an "amalgamation" of that version.
+fake() {
+	mkdir -p "$1"
+	cat >"$1/sqlite3.c" <<EOF
+#define SQLITE_VERSION        "$2"
+#define SQLITE_SOURCE_ID      "2026-01-01 00:00:00 $3"
+int fake_sqlite_marker(void) { return 1; }
+EOF
+}
+fake "$tmp/new" 3.45.1 e876e51a0ed5aaaa
+fake "$tmp/old" 3.39.1 7c16541a0efbbbbb
+fake "$tmp/old2" 3.39.1 0123456789abcccc
+
+# --- usage ---------------------------------------------------------------------
+usage_case() {
+	want=$1
+	shift
+	$L "$@" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	[ $rc -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && [ ! -s "$tmp/out" ] && grep -q -- "$want" "$tmp/err"
+	check $? "sqlite-ladder $*: one line, exit 2 (exit $rc: $(cat "$tmp/err"))"
+}
+usage_case "unknown option '--bogus'" --bogus
+usage_case "^usage: " --opt
+usage_case "^usage: " --cache
+usage_case "'-O9'" --opt -O9 "$tmp/old/sqlite3.c"
+usage_case "'latest' is neither a better-sqlite3 release" latest
+usage_case "'1..2' is neither" 1..2
+usage_case "no such readable file" --cache "$tmp/c" "$tmp/none/sqlite3.c"
+$L --help | grep -q "^  *--fetch "
+check $? "sqlite-ladder --help documents --fetch"
+
+# --- local amalgamations --------------------------------------------------------
+C=$tmp/cache
+$L --opt -O0 --cache "$C" "$tmp/new/sqlite3.c" "$tmp/old/sqlite3.c" "$tmp/old2/sqlite3.c" \
+	>"$tmp/out" 2>"$tmp/err"
+rc=$?
+printf '%s\n' "$C/3.39.1-7c16541a0efb/libsqlite3.so" "$C/3.39.1-0123456789ab/libsqlite3.so" \
+	"$C/3.45.1-e876e51a0ed5/libsqlite3.so" >"$tmp/want"
+[ $rc -eq 0 ] && cmp -s "$tmp/out" "$tmp/want" &&
+	grep -q "^source_id 2026-01-01 00:00:00 0123456789abcccc$" "$C/3.39.1-0123456789ab/build-info" &&
+	grep -q "^flags -O0 " "$C/3.45.1-e876e51a0ed5/build-info"
+check $? "a ladder of three: named by version and source id, oldest first, one version's two check-ins in the order given (exit $rc: $(tr '\n' ' ' <"$tmp/out"))"
+touch "$tmp/mark"
+sleep 1
+$L --opt -O0 --cache "$C" "$tmp/old/sqlite3.c" "$tmp/new/sqlite3.c" "$tmp/old2/sqlite3.c" \
+	>"$tmp/out2" 2>"$tmp/err"
+rc=$?
+[ $rc -eq 0 ] && cmp -s "$tmp/out2" "$tmp/want" && [ -z "$(find "$C" -newer "$tmp/mark" -name libsqlite3.so)" ] &&
+	[ "$(grep -c "already built" "$tmp/err")" -eq 3 ]
+check $? "built again in another order: the same list, nothing rebuilt (exit $rc)"
+$L --opt -O0 --cache "$C" "$tmp/new/sqlite3.c" "$tmp/new/sqlite3.c" >"$tmp/out" 2>/dev/null
+[ "$(wc -l <"$tmp/out")" -eq 1 ]
+check $? "a rung given twice is printed once"
+$L --opt -O1 --cache "$C" "$tmp/new/sqlite3.c" >"$tmp/out" 2>/dev/null &&
+	grep -q "^flags -O1 " "$C/3.45.1-e876e51a0ed5/build-info"
+check $? "other compile options rebuild the rung"
+
+# --- releases: npm only with --fetch ----------------------------------------------
+# A stub npm: "npm pack --silent better-sqlite3@V" packs a fake amalgamation
+# of SQLite 3.46.1 as release V does, and logs each call.
+mkdir -p "$tmp/bin"
+cat >"$tmp/bin/npm" <<EOF
+#!/bin/sh
+echo "\$*" >>"$tmp/npm.log"
+mkdir -p package/deps/sqlite3
+cp "$tmp/pkg.c" package/deps/sqlite3/sqlite3.c
+tar -czf better-sqlite3-x.tgz package
+EOF
+chmod +x "$tmp/bin/npm"
+fake "$tmp/pkg" 3.46.1 c9c2ab54ba1fdddd
+mv "$tmp/pkg/sqlite3.c" "$tmp/pkg.c"
+: >"$tmp/npm.log"
+PATH=$tmp/bin:$PATH $L --opt -O0 --cache "$C" "$tmp/new/sqlite3.c" 11.3.0 9.9.9 >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ $rc -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && [ ! -s "$tmp/out" ] && [ ! -s "$tmp/npm.log" ] &&
+	grep -q "not built in $C: 11.3.0 9.9.9 .*--fetch" "$tmp/err"
+check $? "releases not built, no --fetch: one line naming them all, exit 2, npm never run ($(cat "$tmp/err"))"
+PATH=$tmp/bin:$PATH $L --fetch --opt -O0 --cache "$C" 11.3.0 "$tmp/new/sqlite3.c" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+printf '%s\n' "$C/3.45.1-e876e51a0ed5/libsqlite3.so" "$C/3.46.1-c9c2ab54ba1f/libsqlite3.so" >"$tmp/want"
+[ $rc -eq 0 ] && cmp -s "$tmp/out" "$tmp/want" && [ "$(wc -l <"$tmp/npm.log")" -eq 1 ] &&
+	grep -q "^pack --silent better-sqlite3@11.3.0$" "$tmp/npm.log" &&
+	grep -q "^origin npm better-sqlite3@11.3.0$" "$C/3.46.1-c9c2ab54ba1f/build-info"
+check $? "--fetch: npm packs the release once, its rung takes its place by version (exit $rc)"
+PATH=$tmp/bin:$PATH $L --opt -O0 --cache "$C" 11.3.0 >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ $rc -eq 0 ] && [ "$(cat "$tmp/out")" = "$C/3.46.1-c9c2ab54ba1f/libsqlite3.so" ] &&
+	[ "$(wc -l <"$tmp/npm.log")" -eq 1 ]
+check $? "a release built once is reused without --fetch, npm not run again (exit $rc)"
+PATH=$tmp/bin:$PATH sh "$root/scripts/build-sqlite.sh" --opt -O1 --cache "$C" --by-source-id --no-fetch --npm 11.3.0 \
+	>"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ $rc -eq 4 ] && [ ! -s "$tmp/out" ] && [ "$(wc -l <"$tmp/npm.log")" -eq 1 ] && grep -q "and --no-fetch" "$tmp/err"
+check $? "build-sqlite --no-fetch with other flags than the build there: exit 4, no npm (exit $rc)"
+sh "$root/scripts/build-sqlite.sh" --no-fetch "$tmp/new/sqlite3.c" >/dev/null 2>"$tmp/err"
+[ $? -eq 2 ] && grep -q "no-fetch goes with --npm" "$tmp/err"
+check $? "build-sqlite --no-fetch without --npm is bad usage"
+
+echo "1..$n"
+[ $fails -eq 0 ]
