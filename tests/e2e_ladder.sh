@@ -4,7 +4,8 @@
 # version and source id, printed oldest first whatever the order given,
 # reused without a rebuild; a release not built is an error naming it
 # without --fetch, and npm is not run; with --fetch npm is run once and
-# the build reused afterwards) and scripts/build-sqlite.sh --no-fetch.
+# the build reused afterwards), scripts/build-sqlite.sh --no-fetch, and
+# `whopper findings range` (the catalogue lines a measurement implies).
 #
 # The rungs are fake amalgamations: a few lines with SQLite's version and
 # source id #defines, which is all the scripts read; npm is a stub on PATH
@@ -116,5 +117,19 @@ sh "$root/scripts/build-sqlite.sh" --no-fetch "$tmp/new/sqlite3.c" >/dev/null 2>
 [ $? -eq 2 ] && grep -q "no-fetch goes with --npm" "$tmp/err"
 check $? "build-sqlite --no-fetch without --npm is bad usage"
 
+# --- the catalogue's measurements --------------------------------------------------
+"$W" findings range 3.39.1=passes 3.40.1=fails,3/100 3.45.1=0/500 >"$tmp/out"
+printf 'versions 3040001-3040001\nfixed 3045001\n' | cmp -s - "$tmp/out"
+check $? "findings range: the newest measured lacks it: a closed range and fixed ($(tr '\n' '|' <"$tmp/out"))"
+"$W" findings range 3.39.1=1/100 3.40.1=passes 3.45.1=fails >"$tmp/out"
+[ "$(cat "$tmp/out")" = "versions 3039001-" ]
+check $? "findings range: the newest measured has it: open-ended from the oldest with it"
+for bad in "3.40.1=maybe" "3.40.1=0/10" "3.45.1=fails 3.40.1=fails" ""; do
+	# shellcheck disable=SC2086
+	"$W" findings range $bad >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	[ $rc -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && [ ! -s "$tmp/out" ]
+	check $? "findings range '$bad': one line, exit 2 ($(cat "$tmp/err"))"
+done
 echo "1..$n"
 [ $fails -eq 0 ]
