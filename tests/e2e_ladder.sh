@@ -1,11 +1,13 @@
 #!/bin/sh
-# End-to-end tests of the version ladder: scripts/sqlite-ladder.sh (usage
-# errors in one line, exit 2; rungs built into directories named by
-# version and source id, printed oldest first whatever the order given,
-# reused without a rebuild; a release not built is an error naming it
-# without --fetch, and npm is not run; with --fetch npm is run once and
-# the build reused afterwards), scripts/build-sqlite.sh --no-fetch, and
-# `whopper findings range` (the catalogue lines a measurement implies).
+# End-to-end tests of the version ladder and of measuring a finding on it:
+# scripts/sqlite-ladder.sh (usage errors in one line, exit 2; rungs built
+# into directories named by version and source id, printed oldest first
+# whatever the order given, reused without a rebuild; a release not built
+# is an error naming it without --fetch, and npm is not run; with --fetch
+# npm is run once and the build reused afterwards), scripts/build-sqlite.sh
+# --no-fetch, `whopper findings range`, and scripts/measure-finding.sh
+# (usage errors; the stale-schema recipe, and the WAL recipe through
+# LD_LIBRARY_PATH, on the linked SQLite).
 #
 # The rungs are fake amalgamations: a few lines with SQLite's version and
 # source id #defines, which is all the scripts read; npm is a stub on PATH
@@ -17,6 +19,7 @@ W=${1:-bin/whopper}
 . "$(dirname "$0")/tap.sh"
 root=$(cd "$(dirname "$0")/.." && pwd)
 L="sh $root/scripts/sqlite-ladder.sh"
+M="sh $root/scripts/measure-finding.sh"
 
 # fake DIR VERSION HASH: DIR/sqlite3.c, an "amalgamation" of that version.
 fake() {
@@ -131,5 +134,41 @@ for bad in "3.40.1=maybe" "3.40.1=0/10" "3.45.1=fails 3.40.1=fails" ""; do
 	[ $rc -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && [ ! -s "$tmp/out" ]
 	check $? "findings range '$bad': one line, exit 2 ($(cat "$tmp/err"))"
 done
+
+# --- measure-finding.sh -----------------------------------------------------------
+$M >/dev/null 2>"$tmp/err"
+[ $? -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ]
+check $? "measure-finding without arguments: one line, exit 2"
+$M no-such-finding /dev/null >/dev/null 2>"$tmp/err"
+[ $? -eq 2 ] && grep -q "no recipe for 'no-such-finding'" "$tmp/err"
+check $? "measure-finding: an unknown finding, exit 2"
+$M --seeds ten wal-non-powersafe-commit-loss /dev/null >/dev/null 2>"$tmp/err"
+[ $? -eq 2 ] && grep -q "expected a count" "$tmp/err"
+check $? "measure-finding: --seeds wants a count"
+linked=$("$W" run --seed 1 --txns 5 | sed -n 's/.*(linked: \([^,]*\),.*/\1/p')
+version=$("$W" findings list | sed -n '1s/.*this is SQLite \([0-9.]*\)).*/\1/p')
+if [ -n "$linked" ] && [ -f "$linked" ] && [ -x "${BUILD:-$root/build}/tests/test_simvfs" ]; then
+	WHOPPER=$W $M --seeds 20 wal-non-powersafe-commit-loss "$linked" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	[ $rc -eq 0 ] && grep -q "^$version  *pinned seed 781 " "$tmp/out" &&
+		grep -q "^versions 3[0-9]*-" "$tmp/out" &&
+		grep -Eq "^measured [0-9]{4}-[0-9]{2}-[0-9]{2} $version=(fails,)?[0-9]+/20$" "$tmp/out"
+	check $? "measure-finding runs the WAL scenario on the linked SQLite $version and prints its lines (exit $rc: $(tr '\n' '|' <"$tmp/out") $(cat "$tmp/err"))"
+else
+	skip "measure-finding on the linked SQLite: no test_simvfs built, or the linked library not found"
+fi
+if [ -n "$linked" ] && [ -f "$linked" ]; then
+	# The corpus file is compact; the recipe records it again in full, so
+	# on the linked SQLite it follows the recorded schedule to the end.
+	WHOPPER=$W $M --seeds 1 stale-schema-no-such-table "$linked" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	[ $rc -eq 0 ] && grep -q "^$version .* fails  known:stale-schema-no-such-table  *none  *no  *[01]/1 fail" "$tmp/out" &&
+		grep -q "^versions 3[0-9]*-$" "$tmp/out" &&
+		grep -Eq "^measured [0-9]{4}-[0-9]{2}-[0-9]{2} $version=fails,[01]/1$" "$tmp/out"
+	check $? "measure-finding records the stale-schema corpus entry in full and measures it with versions --finding (exit $rc: $(tr '\n' '|' <"$tmp/out") $(cat "$tmp/err"))"
+else
+	skip "measure-finding of a recorded finding: the linked library not found"
+fi
+
 echo "1..$n"
 [ $fails -eq 0 ]
