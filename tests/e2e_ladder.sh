@@ -5,9 +5,10 @@
 # whatever the order given, reused without a rebuild; a release not built
 # is an error naming it without --fetch, and npm is not run; with --fetch
 # npm is run once and the build reused afterwards), scripts/build-sqlite.sh
-# --no-fetch, `whopper findings range`, and scripts/measure-finding.sh
-# (usage errors; the stale-schema recipe, and the WAL recipe through
-# LD_LIBRARY_PATH, on the linked SQLite).
+# --no-fetch, `whopper findings range`, the shipped catalogue's measured
+# lines in `findings list`, and scripts/measure-finding.sh (usage errors;
+# the stale-schema recipe, and the WAL recipe through LD_LIBRARY_PATH, on
+# the linked SQLite).
 #
 # The rungs are fake amalgamations: a few lines with SQLite's version and
 # source id #defines, which is all the scripts read; npm is a stub on PATH
@@ -134,6 +135,9 @@ for bad in "3.40.1=maybe" "3.40.1=0/10" "3.45.1=fails 3.40.1=fails" ""; do
 	[ $rc -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && [ ! -s "$tmp/out" ]
 	check $? "findings range '$bad': one line, exit 2 ($(cat "$tmp/err"))"
 done
+"$W" findings list >"$tmp/out"
+[ "$(grep -c "^  measured: [0-9-]* on 3\.[0-9.]*=" "$tmp/out")" -eq 3 ]
+check $? "findings list shows the measurement of each shipped finding"
 
 # --- measure-finding.sh -----------------------------------------------------------
 $M >/dev/null 2>"$tmp/err"
