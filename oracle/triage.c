@@ -28,15 +28,16 @@
  * without it: the range was not measured there, the bug may well be
  * there). A match on the version the entry was measured fixed in, or a
  * newer one, is a regression: its violations are new (the entry named,
- * signature "new:regression:ID"), so the run fails as news. A planted VFS defect
- * (--vfs-bug) voids every entry: that run tests the defect, and nothing
- * it shows may be excused as SQLite's.
+ * signature "new:regression:ID"), so the run fails as news. A planted
+ * VFS defect (--vfs-bug) voids every entry: that run tests the defect,
+ * and nothing it shows may be excused as SQLite's.
  *
  * Invariants: the result depends only on the catalogue (its order), the
  * configuration, the world result and the report, never on addresses;
  * every list in the result is sorted by a string key, and the signature is
  * built from sorted lists. Each violation gets exactly one label, and the
- * counts in known[], expected[] and new_count add up to label_count.
+ * counts in known[] (regressions apart), expected[] and new_count add up
+ * to label_count.
  */
 #include <errno.h>
 #include <stdarg.h>

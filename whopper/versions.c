@@ -119,9 +119,13 @@ static bool signature_names(const char *sig, const char *id)
 	else if (strncmp(sig, "new:regression:", 15) == 0)
 		list = sig + 15;
 	size_t n = strlen(id);
-	for (const char *p = list; p != NULL; p = strchr(p, '+') ? strchr(p, '+') + 1 : NULL)
+	WH_ASSERT(n > 0);
+	for (const char *p = list; p != NULL;) {
 		if (strncmp(p, id, n) == 0 && (p[n] == '\0' || p[n] == '+'))
 			return true;
+		p = strchr(p, '+');
+		p = p != NULL ? p + 1 : NULL;
+	}
 	return false;
 }
 
@@ -219,8 +223,10 @@ static void print_table(const char *path, const struct replay_file *rf, struct v
 }
 
 /* A row as a catalogue measurement; false (with why) when it says
- * nothing decisive: the schedule left the recording before the failure
- * point, the recording passed, and no seeds ran. */
+ * nothing decisive and no seeds ran. The followed run decides alone when
+ * it showed the finding, or when it held the recorded schedule to the
+ * failure point and passed; a run that failed otherwise (a new violation
+ * names the signature, hiding what else it recognised) decides nothing. */
 static bool row_measure(const struct version_row *r, bool ref_known, uint64_t ref_us,
 			const char *finding, struct triage_measure *m, const char **why)
 {
@@ -229,12 +235,13 @@ static bool row_measure(const struct version_row *r, bool ref_known, uint64_t re
 	bool held = strcmp(row_preceded(r, ref_known, ref_us), "no") == 0;
 	if (row_fails(r) && signature_names(r->f.out.signature, finding))
 		m->word = TRIAGE_MEASURE_FAILS;
-	else if (held && r->seed_named == 0)
+	else if (held && !row_fails(r) && r->seed_named == 0)
 		m->word = TRIAGE_MEASURE_PASSES;
 	m->seeds_failed = (uint32_t)r->seed_named;
 	m->seeds = (uint32_t)r->seed_runs;
+	WH_ASSERT(m->seeds_failed <= m->seeds);
 	if (m->word == TRIAGE_MEASURE_NONE && m->seeds == 0) {
-		*why = "its schedule left the recording before the failure point and no seeds ran (give --seeds N)";
+		*why = "the recording did not show it there, nor pass on its schedule, and no seeds ran (give --seeds N)";
 		return false;
 	}
 	return true;
@@ -244,6 +251,7 @@ static bool row_measure(const struct version_row *r, bool ref_known, uint64_t re
 static void print_catalogue(const struct version_row *rows, uint32_t n, bool ref_known,
 			    uint64_t ref_us, const char *finding)
 {
+	WH_ASSERT(n > 0 && n <= VERSIONS_MAX_LIBS);
 	struct triage_measure *m = wh_calloc(n, sizeof *m);
 	printf("catalogue lines for %s:\n", finding);
 	for (uint32_t i = 0; i < n; i++) {
