@@ -7,6 +7,7 @@
 #   make deps       install Debian build dependencies (as root)
 #   make SANITIZE=address,undefined test   sanitizer build of the same
 #   make sqlite-lib SQLITE_SRC=sqlite3.c    an SQLite to test (--target-lib)
+#   make sqlite-ladder [SQLITE_FETCH=1]     a ladder of them (whopper versions)
 #
 # Objects go to build/ (or build-san/ for sanitizer builds).
 
@@ -131,7 +132,7 @@ else
 WHOPPER := bin/whopper
 endif
 
-.PHONY: all run test bench deps clean valgrind install sqlite-lib
+.PHONY: all run test bench deps clean valgrind install sqlite-lib sqlite-ladder
 PREFIX ?= /usr/local
 all: $(WHOPPER)
 
@@ -211,6 +212,16 @@ sqlite-lib:
 	@if [ -z "$(SQLITE_SRC)$(SQLITE_NPM)" ]; then echo "make sqlite-lib: give SQLITE_SRC=path/to/sqlite3.c or SQLITE_NPM=VERSION" >&2; exit 2; fi
 	@sh scripts/build-sqlite.sh $(if $(SQLITE_DEBUG),--debug) $(if $(SQLITE_OPT),--opt $(SQLITE_OPT)) \
 		$(if $(SQLITE_NPM),--npm $(SQLITE_NPM),$(SQLITE_SRC))
+
+# A ladder of SQLite versions, the same compile options for each, into
+# build/sqlite-ladder/VERSION-ID/ (scripts/sqlite-ladder.sh); the paths,
+# oldest first, on stdout:
+#   make sqlite-ladder [SQLITE_LADDER="7.6.2 path/to/sqlite3.c ..."] [SQLITE_FETCH=1]
+#       [SQLITE_DEBUG=1] [SQLITE_OPT=-O1]
+# Nothing is fetched without SQLITE_FETCH=1.
+sqlite-ladder:
+	@sh scripts/sqlite-ladder.sh $(if $(SQLITE_FETCH),--fetch) $(if $(SQLITE_DEBUG),--debug) \
+		$(if $(SQLITE_OPT),--opt $(SQLITE_OPT)) $(SQLITE_LADDER)
 
 # Built-in workloads are embedded, so the binary alone is the install.
 install: $(WHOPPER)

@@ -22,17 +22,22 @@
  * mode, fault profile, target, device), the run had its minimum of power
  * losses, and every evidence line holds (a violation kind present and not
  * excused, or an engine evidence counter at least 1). The SQLite version
- * does not decide recognition: a match outside the entry's range is still
- * known, with in_range false, so a regression in a newer SQLite is named
- * and flagged rather than reported as a new bug. A planted VFS defect
- * (--vfs-bug) voids every entry: that run tests the defect, and nothing
- * it shows may be excused as SQLite's.
+ * does not decide recognition: a match outside the entry's measured range
+ * is still known, with in_range false (a version older than the ladder
+ * measured, or between the newest one seen with it and the first seen
+ * without it: the range was not measured there, the bug may well be
+ * there). A match on the version the entry was measured fixed in, or a
+ * newer one, is a regression: its violations are new (the entry named,
+ * signature "new:regression:ID"), so the run fails as news. A planted
+ * VFS defect (--vfs-bug) voids every entry: that run tests the defect,
+ * and nothing it shows may be excused as SQLite's.
  *
  * Invariants: the result depends only on the catalogue (its order), the
  * configuration, the world result and the report, never on addresses;
  * every list in the result is sorted by a string key, and the signature is
  * built from sorted lists. Each violation gets exactly one label, and the
- * counts in known[], expected[] and new_count add up to label_count.
+ * counts in known[] (regressions apart), expected[] and new_count add up
+ * to label_count.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -137,6 +142,21 @@ const char *triage_journal_class(const char *journal_mode)
 	return "unknown";
 }
 
+/* Parse a non-negative decimal of at most 9 digits (versions, counts). */
+static bool parse_num(const char *s, const char *end, int *out)
+{
+	if (s == end || end - s > 9)
+		return false;
+	int v = 0;
+	for (; s < end; s++) {
+		if (*s < '0' || *s > '9')
+			return false;
+		v = v * 10 + (*s - '0');
+	}
+	*out = v;
+	return true;
+}
+
 void triage_version_format(int version, char *buf, size_t len)
 {
 	WH_ASSERT(len >= 16);
@@ -148,6 +168,133 @@ bool triage_version_in_range(const struct triage_entry *e, int version)
 	WH_ASSERT(e->version_lo > 0);
 	WH_ASSERT(e->version_hi == 0 || e->version_hi >= e->version_lo);
 	return version >= e->version_lo && (e->version_hi == 0 || version <= e->version_hi);
+}
+
+bool triage_version_regressed(const struct triage_entry *e, int version)
+{
+	WH_ASSERT(e->version_fixed == 0 || e->version_hi != 0);
+	WH_ASSERT(e->version_fixed == 0 || e->version_fixed > e->version_hi);
+	return e->version_fixed != 0 && version >= e->version_fixed;
+}
+
+int triage_version_parse(const char *s)
+{
+	int part[3];
+	const char *p = s;
+	for (int i = 0; i < 3; i++) {
+		const char *end = p + strspn(p, "0123456789");
+		if (end == p || end - p > 3 || !parse_num(p, end, &part[i]))
+			return -1;
+		if (i < 2 && *end != '.')
+			return -1;
+		p = i < 2 ? end + 1 : end;
+	}
+	if (*p != '\0' || part[0] != 3)
+		return -1;
+	return part[0] * 1000000 + part[1] * 1000 + part[2];
+}
+
+/* ------------------------------------------------------------------ */
+/* Measurements                                                        */
+/* ------------------------------------------------------------------ */
+
+bool triage_measure_has(const struct triage_measure *m)
+{
+	WH_ASSERT(m->seeds_failed <= m->seeds);
+	WH_ASSERT(m->word != TRIAGE_MEASURE_PASSES || m->seeds_failed == 0);
+	return m->word == TRIAGE_MEASURE_FAILS || m->seeds_failed > 0;
+}
+
+bool triage_measure_range(const struct triage_measure *m, uint32_t count, int *lo, int *hi,
+			  int *fixed)
+{
+	int first = -1, last = -1;
+	for (uint32_t i = 0; i < count; i++) {
+		WH_ASSERT(i == 0 || m[i].version > m[i - 1].version);
+		if (triage_measure_has(&m[i])) {
+			if (first < 0)
+				first = (int)i;
+			last = (int)i;
+		}
+	}
+	if (first < 0)
+		return false;
+	*lo = m[first].version;
+	/* Open-ended when the newest version measured has it: nothing newer
+	 * was seen without it. */
+	bool open = (uint32_t)last == count - 1;
+	*hi = open ? 0 : m[last].version;
+	*fixed = open ? 0 : m[last + 1].version;
+	WH_ASSERT(*hi == 0 || *hi >= *lo);
+	return true;
+}
+
+bool triage_measure_parse(const char *token, struct triage_measure *m, const char **why)
+{
+	memset(m, 0, sizeof *m);
+	const char *eq = strchr(token, '=');
+	char version[16];
+	if (eq == NULL || (size_t)(eq - token) >= sizeof version) {
+		*why = "expected VERSION=RESULT";
+		return false;
+	}
+	memcpy(version, token, (size_t)(eq - token));
+	version[eq - token] = '\0';
+	m->version = triage_version_parse(version);
+	if (m->version < 0) {
+		*why = "the version is not MAJOR.MINOR.PATCH of SQLite 3";
+		return false;
+	}
+	const char *r = eq + 1;
+	if (strncmp(r, "fails", 5) == 0) {
+		m->word = TRIAGE_MEASURE_FAILS;
+		r += 5;
+	} else if (strncmp(r, "passes", 6) == 0) {
+		m->word = TRIAGE_MEASURE_PASSES;
+		r += 6;
+	}
+	if (m->word != TRIAGE_MEASURE_NONE) {
+		if (*r == '\0')
+			return true;
+		if (*r != ',') {
+			*why = "expected fails, passes, K/N, fails,K/N or passes,0/N";
+			return false;
+		}
+		r++;
+	}
+	const char *slash = strchr(r, '/');
+	int k, n;
+	if (slash == NULL || !parse_num(r, slash, &k) || !parse_num(slash + 1, slash + strlen(slash), &n)) {
+		*why = "expected fails, passes, K/N, fails,K/N or passes,0/N";
+		return false;
+	}
+	if (n == 0 || k > n) {
+		*why = "a rate K/N needs 0 <= K <= N and N > 0";
+		return false;
+	}
+	if (m->word == TRIAGE_MEASURE_PASSES && k > 0) {
+		*why = "it passes, yet seeds show it: say fails or give the rate alone";
+		return false;
+	}
+	m->seeds_failed = (uint32_t)k;
+	m->seeds = (uint32_t)n;
+	return true;
+}
+
+void triage_measure_format(const struct triage_measure *m, char *buf, size_t len)
+{
+	WH_ASSERT(len >= 64);
+	char v[16];
+	triage_version_format(m->version, v, sizeof v);
+	const char *word = m->word == TRIAGE_MEASURE_FAILS    ? "fails"
+			   : m->word == TRIAGE_MEASURE_PASSES ? "passes"
+							      : "";
+	if (m->seeds == 0)
+		snprintf(buf, len, "%s=%s", v, word);
+	else
+		snprintf(buf, len, "%s=%s%s%u/%u", v, word, *word ? "," : "", m->seeds_failed,
+			 m->seeds);
+	WH_ASSERT(m->seeds > 0 || *word != '\0');
 }
 
 /* ------------------------------------------------------------------ */
@@ -172,6 +319,7 @@ static void entry_free(struct triage_entry *e)
 	free(e->title);
 	strv_free(e->evidence_kinds, e->evidence_kind_count);
 	strv_free(e->explains, e->explains_count);
+	free(e->measured);
 	free(e->mechanism);
 	free(e->test);
 	free(e->source);
@@ -205,6 +353,8 @@ struct parser {
 	int cur_line;              /* line of its "finding" */
 	bool have_versions;
 	bool have_target;
+	bool have_fixed;
+	int measured_line;         /* line of its "measured", 0: none */
 };
 
 static int parse_error(struct parser *p, int line, const char *fmt, ...)
@@ -240,25 +390,30 @@ static bool is_kind(const char *s)
 	return true;
 }
 
-/* Parse a non-negative decimal of at most 9 digits (versions, counts). */
-static bool parse_num(const char *s, const char *end, int *out)
-{
-	if (s == end || end - s > 9)
-		return false;
-	int v = 0;
-	for (; s < end; s++) {
-		if (*s < '0' || *s > '9')
-			return false;
-		v = v * 10 + (*s - '0');
-	}
-	*out = v;
-	return true;
-}
-
 static void strv_push(char ***v, uint32_t *n, const char *s)
 {
 	*v = wh_realloc(*v, (*n + 1) * sizeof **v);
 	(*v)[(*n)++] = wh_strdup(s);
+}
+
+/* The versions and fixed lines of the current entry say what its
+ * measured line implies, so the two cannot drift apart. */
+static int entry_check_measured(struct parser *p)
+{
+	const struct triage_entry *e = p->cur;
+	int lo, hi, fixed;
+	if (!triage_measure_range(e->measured, e->measured_count, &lo, &hi, &fixed))
+		return parse_error(p, p->measured_line, "'measured': no version shows finding '%s', so it gives no range",
+				   e->id);
+	if (lo == e->version_lo && hi == e->version_hi && fixed == e->version_fixed)
+		return 0;
+	char want[96];
+	if (hi == 0)
+		snprintf(want, sizeof want, "'versions %d-' and no 'fixed'", lo);
+	else
+		snprintf(want, sizeof want, "'versions %d-%d' and 'fixed %d'", lo, hi, fixed);
+	return parse_error(p, p->measured_line, "'measured': finding '%s' was measured as %s",
+			   e->id, want);
 }
 
 /* The required fields of the current entry are there. */
@@ -279,6 +434,11 @@ static int entry_finish(struct parser *p)
 		if (!have[i])
 			return parse_error(p, p->cur_line, "finding '%s' has no '%s' line", e->id,
 					   need[i]);
+	if (e->version_fixed != 0 && (e->version_hi == 0 || e->version_fixed <= e->version_hi))
+		return parse_error(p, p->cur_line, "finding '%s': 'fixed %d' needs a 'versions' range that ends before it",
+				   e->id, e->version_fixed);
+	if (p->measured_line != 0 && entry_check_measured(p) != 0)
+		return -1;
 	if (!p->have_target)
 		e->target_mask = 1u << WORLD_TARGET_SIM;
 	p->cur = NULL;
@@ -290,7 +450,7 @@ typedef int (*word_fn)(struct parser *p, const char *key, const char *word);
 
 static int each_word(struct parser *p, const char *key, const char *value, word_fn fn)
 {
-	char buf[1024];
+	char buf[4096]; /* a line's most (a long ladder's "measured") */
 	if (strlen(value) >= sizeof buf)
 		return parse_error(p, p->line, "'%s': value too long", key);
 	strcpy(buf, value);
@@ -424,6 +584,67 @@ static int parse_finding(struct parser *p, const char *v)
 	p->cur_line = p->line;
 	p->have_versions = false;
 	p->have_target = false;
+	p->have_fixed = false;
+	p->measured_line = 0;
+	return 0;
+}
+
+/* "fixed VERSION": the first version measured without the finding. */
+static int parse_fixed(struct parser *p, const char *v)
+{
+	int fixed;
+	if (p->have_fixed)
+		return parse_error(p, p->line, "'fixed' given twice in finding '%s'", p->cur->id);
+	if (!parse_num(v, v + strlen(v), &fixed) || fixed < 3000000)
+		return parse_error(p, p->line, "'fixed': expected a version in sqlite3_libversion_number() form (e.g. 3046000), got '%s'",
+				   v);
+	p->cur->version_fixed = fixed;
+	p->have_fixed = true;
+	return 0;
+}
+
+static bool is_date(const char *s)
+{
+	static const char shape[] = "dddd-dd-dd";
+	for (size_t i = 0; i < sizeof shape - 1; i++)
+		if (shape[i] == 'd' ? !(s[i] >= '0' && s[i] <= '9') : s[i] != shape[i])
+			return false;
+	return s[sizeof shape - 1] == '\0';
+}
+
+static int word_measure(struct parser *p, const char *key, const char *w)
+{
+	struct triage_entry *e = p->cur;
+	if (e->measured_date[0] == '\0') {
+		if (!is_date(w))
+			return parse_error(p, p->line, "'%s': expected a date YYYY-MM-DD first, got '%s'",
+					   key, w);
+		memcpy(e->measured_date, w, sizeof e->measured_date);
+		return 0;
+	}
+	struct triage_measure m;
+	const char *why = NULL;
+	if (!triage_measure_parse(w, &m, &why))
+		return parse_error(p, p->line, "'%s': '%s': %s", key, w, why);
+	if (e->measured_count > 0 && m.version <= e->measured[e->measured_count - 1].version)
+		return parse_error(p, p->line, "'%s': '%s': versions go oldest first, each once", key,
+				   w);
+	e->measured = wh_realloc(e->measured, (e->measured_count + 1) * sizeof *e->measured);
+	e->measured[e->measured_count++] = m;
+	return 0;
+}
+
+/* "measured DATE VERSION=RESULT...": when and on which ladder the range
+ * was measured. */
+static int parse_measured(struct parser *p, const char *key, const char *v)
+{
+	if (p->measured_line != 0)
+		return parse_error(p, p->line, "'measured' given twice in finding '%s'", p->cur->id);
+	p->measured_line = p->line;
+	if (each_word(p, key, v, word_measure) != 0)
+		return -1;
+	if (p->cur->measured_count == 0)
+		return parse_error(p, p->line, "'measured': expected a date and at least one VERSION=RESULT");
 	return 0;
 }
 
@@ -467,6 +688,10 @@ static int parse_entry_key(struct parser *p, const char *key, const char *v)
 			return parse_error(p, p->line, "'versions' given twice in finding '%s'", e->id);
 		return parse_versions(p, v);
 	}
+	if (strcmp(key, "fixed") == 0)
+		return parse_fixed(p, v);
+	if (strcmp(key, "measured") == 0)
+		return parse_measured(p, key, v);
 	if (strcmp(key, "journal") == 0)
 		return each_word(p, key, v, word_journal);
 	if (strcmp(key, "faults") == 0)
@@ -797,6 +1022,18 @@ static void make_signature(struct triage_result *r, const struct world_config *c
 		break;
 	}
 	WH_ASSERT(new_kind_count > 0);
+	/* A regression names its entries: that is the root cause to chase,
+	 * whatever kinds it produced this time. */
+	bool regressed = false;
+	for (uint32_t i = 0; i < r->known_count; i++) {
+		if (!r->known[i].regression)
+			continue;
+		sig_add(out, len, regressed ? "+" : "new:regression:");
+		sig_add(out, len, r->known[i].entry->id);
+		regressed = true;
+	}
+	if (regressed)
+		return;
 	/* One kind names the failure: the gravest of the new ones. The
 	 * other kinds a root cause brings along vary from seed to seed (a
 	 * lost update here, a read that matches no state there), so the set
@@ -833,7 +1070,8 @@ static void count_expected(struct triage_result *out, const char *reason)
 }
 
 /* Count one more violation recognised as catalogue entry e (listed once
- * per entry, with whether the SQLite tested is in its version range). */
+ * per entry, with whether the SQLite tested is in its version range and
+ * whether it is a regression there). */
 static void count_known(struct triage_result *out, const struct triage_entry *e)
 {
 	uint32_t k = 0;
@@ -843,6 +1081,8 @@ static void count_known(struct triage_result *out, const struct triage_entry *e)
 		out->known[out->known_count].entry = e;
 		out->known[out->known_count].in_range =
 			triage_version_in_range(e, out->sqlite_version_number);
+		out->known[out->known_count].regression =
+			triage_version_regressed(e, out->sqlite_version_number);
 		out->known_count++;
 	}
 	out->known[k].violations++;
@@ -860,7 +1100,10 @@ struct triage_ctx {
 /* Label one oracle violation: expected when the configuration excuses
  * it (never on a planted VFS defect: the defect, not the configuration,
  * may be what broke the promise), known when a recognised entry explains
- * it and has it in scope, else new. True when new. */
+ * it and has it in scope, else new. A recognised entry on a version at
+ * or past the one it was measured fixed in makes the violation new, with
+ * the entry named: a fix that came undone is news, and a night that shows
+ * it must not pass as known. True when new. */
 static bool label_violation(const struct triage_ctx *t, const struct oracle_violation *v,
 			    struct triage_vlabel *l)
 {
@@ -879,18 +1122,24 @@ static bool label_violation(const struct triage_ctx *t, const struct oracle_viol
 		l->label = TRIAGE_NEW;
 		return true;
 	}
-	l->label = TRIAGE_KNOWN;
 	count_known(t->out, l->entry);
+	if (triage_version_regressed(l->entry, t->out->sqlite_version_number)) {
+		l->label = TRIAGE_NEW;
+		return true;
+	}
+	l->label = TRIAGE_KNOWN;
 	return false;
 }
 
 /* The run's label, the most severe of its violations', checked against
- * the counts: every violation is new, known or expected. */
+ * the counts: every violation is new, known or expected (a regression's
+ * violations are counted under its entry and as new). */
 static void run_label(struct triage_result *out)
 {
 	uint32_t known_violations = 0, expected_violations = 0;
 	for (uint32_t k = 0; k < out->known_count; k++)
-		known_violations += out->known[k].violations;
+		if (!out->known[k].regression)
+			known_violations += out->known[k].violations;
 	for (uint32_t k = 0; k < out->expected_count; k++)
 		expected_violations += out->expected[k].violations;
 	WH_ASSERT_EQ(out->new_count + known_violations + expected_violations, out->label_count);

@@ -39,11 +39,49 @@ enum triage_device {
 	TRIAGE_DEVICE_NON_POWERSAFE,
 };
 
+/* What a recording (or a pinning test's scenario) did on one version. */
+enum triage_measure_word {
+	TRIAGE_MEASURE_NONE,   /* nothing decisive: only the rate says */
+	TRIAGE_MEASURE_FAILS,  /* it showed the finding */
+	TRIAGE_MEASURE_PASSES, /* it ran the recorded schedule past the
+				  failure point without the finding */
+};
+
+/* One version of a measurement ("measured" line): what a ladder rung
+ * showed. It has the finding when fails, or when seeds_failed > 0. */
+struct triage_measure {
+	int version;               /* sqlite3_libversion_number() form */
+	enum triage_measure_word word;
+	uint32_t seeds_failed;     /* K of "K/N": seeds that showed it */
+	uint32_t seeds;            /* N; 0: no rate */
+};
+
+/* Has this rung the finding? */
+bool triage_measure_has(const struct triage_measure *m);
+/* The range a measurement implies (ascending versions, at least one with
+ * the finding): lo the oldest version with it; hi the newest with it when
+ * a newer one was measured without it, else 0 (open-ended); fixed the
+ * first version measured after hi (0 when hi is 0). False, and nothing
+ * set, when no version has it. */
+bool triage_measure_range(const struct triage_measure *m, uint32_t count, int *lo, int *hi,
+			  int *fixed);
+/* Parse one "VERSION=RESULT" token (RESULT: fails, passes, K/N, fails,K/N
+ * or passes,0/N) into m; false with a reason in why (static) when bad. */
+bool triage_measure_parse(const char *token, struct triage_measure *m, const char **why);
+/* "3.40.1=fails,37/1000" (buf of at least 64 bytes). */
+void triage_measure_format(const struct triage_measure *m, char *buf, size_t len);
+
 struct triage_entry {
 	char *id;                  /* "stale-schema-no-such-table" */
 	char *title;               /* one line */
 	int version_lo;            /* sqlite3_libversion_number() bounds, */
 	int version_hi;            /* inclusive; hi 0: no upper bound */
+	int version_fixed;         /* first version without it, > hi; a
+				      match from it on is a regression; 0:
+				      none known */
+	char measured_date[11];    /* "2026-12-06"; "" when not measured */
+	struct triage_measure *measured; /* the ladder, ascending versions */
+	uint32_t measured_count;
 	uint32_t journal_mask;     /* bit per triage journal mode; 0: any */
 	uint32_t faults_mask;      /* bit per enum world_faults; 0: any */
 	uint32_t target_mask;      /* bit per enum world_target; never 0 */
@@ -86,8 +124,14 @@ const struct triage_catalog *triage_builtin(void);
 /* Is version (sqlite3_libversion_number() form) inside the entry's
  * range? */
 bool triage_version_in_range(const struct triage_entry *e, int version);
+/* Is a match of the entry on this version a regression: the entry has a
+ * version it was fixed in, and this is that one or newer? */
+bool triage_version_regressed(const struct triage_entry *e, int version);
 /* "3.40.1" from 3040001 (buf of at least 16 bytes). */
 void triage_version_format(int version, char *buf, size_t len);
+/* 3040001 from "3.40.1" (exactly three numbers, major 3); -1 when not a
+ * version. */
+int triage_version_parse(const char *s);
 
 enum triage_label {
 	TRIAGE_PASS,      /* no violation at all */
@@ -100,14 +144,18 @@ const char *triage_label_name(enum triage_label l);
 /* The label of one violation. */
 struct triage_vlabel {
 	enum triage_label label;          /* NEW, KNOWN or EXPECTED */
-	const struct triage_entry *entry; /* KNOWN: the entry */
+	const struct triage_entry *entry; /* KNOWN: the entry; NEW: the entry
+					     it is a regression of, or NULL */
 	const char *reason;               /* EXPECTED: the oracle's static id */
 };
 
+/* An entry recognised in the run. On a version at or past the entry's
+ * fixed one it is a regression: its violations are new, not known. */
 struct triage_known {
 	const struct triage_entry *entry;
 	bool in_range;             /* this SQLite is inside its versions */
-	uint32_t violations;       /* violations it labelled */
+	bool regression;           /* at or past its version_fixed */
+	uint32_t violations;       /* violations it recognised */
 };
 
 struct triage_expected {
@@ -128,7 +176,8 @@ struct triage_result {
 	uint32_t known_count;
 	struct triage_expected *expected; /* sorted by reason */
 	uint32_t expected_count;
-	uint32_t new_count;               /* new violations */
+	uint32_t new_count;               /* new violations (regressions
+					     included) */
 	/* Entries whose versions and configuration conditions hold for
 	 * this run (recognised or not), catalogue order. */
 	const struct triage_entry **applicable;
@@ -141,7 +190,8 @@ struct triage_result {
  * oracle did not run: only the world findings are labelled), against
  * catalogue cat, for SQLite version sqlite_version_number (pass
  * sqlite3_libversion_number()). The signature follows the contract in
- * README.md ("Triage"): "known:ID[+ID]", "expected:REASON[+REASON]", or
+ * README.md ("Triage"): "known:ID[+ID]", "expected:REASON[+REASON]",
+ * "new:regression:ID[+ID]" when a recognised entry regressed, or
  * "new:KIND@JOURNAL-CLASS,FAULTS[,vfs-bug=B][,target=memory-shared]", KIND
  * the gravest of the new kinds (kind_rank in triage.c).
  * Never fails; out is owned by the caller (triage_result_free). */

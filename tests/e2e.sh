@@ -135,6 +135,33 @@ rc=$?
 check $? "a bad --known file: one line FILE:LINE on stderr, exit 2, nothing written ($(cat "$tmp/err"))"
 "$W" findings list --known "$tmp/mine.txt" | grep -q '^mine$'
 check $? "findings list --known FILE adds the user's entries"
+# An entry measured fixed before this SQLite: a run that shows it is a
+# regression, new (exit 1), the entry named; without its fixed line the
+# same run is known.
+DIRTY="--seed 1 --workload bank --target memory-shared --connections 4 --txns 60 --pragma read_uncommitted=1"
+entry='finding old-dirty\ntitle t\nversions 3000000-3000001\n%btarget memory-shared\nevidence kind dirty_read\nexplains *\nmechanism m\ntest a.c:b\n'
+# shellcheck disable=SC2059
+printf "$entry" 'fixed 3000002\n' >"$tmp/fixed.txt"
+# shellcheck disable=SC2059
+printf "$entry" '' >"$tmp/unfixed.txt"
+# shellcheck disable=SC2086
+"$W" run $DIRTY --known "$tmp/fixed.txt" --json >"$tmp/reg.json" 2>/dev/null
+rc=$?
+[ $rc -eq 1 ] && grep -q '"triage": {"label": "new", "signature": "new:regression:old-dirty"' "$tmp/reg.json" &&
+	grep -q '"label": "new", "regression": "old-dirty"' "$tmp/reg.json" &&
+	grep -q '"id": "old-dirty", "title": "t", "in_range": false, "regression": true' "$tmp/reg.json"
+check $? "a match at or past an entry's fixed version is a regression: new, naming it, in --json (exit $rc)"
+# shellcheck disable=SC2086
+"$W" run $DIRTY --known "$tmp/fixed.txt" >"$tmp/reg.out" 2>&1
+grep -q '^  VIOLATION \[new: regression of old-dirty\] ' "$tmp/reg.out" &&
+	grep -q '^  triage: NEW ([0-9]* new violations*; regression of old-dirty: t \[measured fixed in 3.0.2: this is 3\.' "$tmp/reg.out"
+check $? "the summary labels a regression's violations and names it on the triage line"
+# shellcheck disable=SC2086
+"$W" run $DIRTY --known "$tmp/unfixed.txt" --json >"$tmp/reg.json" 2>/dev/null
+rc=$?
+[ $rc -eq 1 ] && grep -q '"triage": {"label": "known", "signature": "known:old-dirty"' "$tmp/reg.json" &&
+	grep -q '"in_range": false, "regression": false' "$tmp/reg.json"
+check $? "the same entry without a fixed version: known, out of range, no regression (exit $rc)"
 "$W" run --seed 7 --workload bank --connections 8 --txns 300 --json --known "$tmp/mine.txt" | grep -q '"triage": {"label": "pass", "signature": ""'
 check $? "an honest run's triage is pass with an empty signature"
 

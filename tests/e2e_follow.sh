@@ -4,7 +4,8 @@
 # `replay --follow` on the recording's own SQLite reproduces it exactly
 # and, on another SQLite (WH_TARGET_LIB, WH_TARGET_LIB_OLD, else the
 # builds under build/sqlite, as in e2e_target.sh), names the first
-# divergence or follows fully; `versions` tabulates the libraries.
+# divergence or follows fully; `versions` tabulates the libraries, and
+# with --finding measures a catalogue entry and prints its lines.
 # Tests that need another SQLite print "ok N - # SKIP" without one.
 #
 # Prints TAP-style "ok N - ..." / "not ok N - ..." lines.
@@ -82,6 +83,38 @@ sig=$(sed -n 's/^signature //p' "$tmp/bug.whop")
 [ $rc -eq 1 ] && grep -q "^follow: SQLite .*: fails $sig; recorded on SQLite .*: fails $sig$" "$tmp/f.txt" &&
 	grep -q "as recorded$" "$tmp/f.txt" && grep -q "^follow: first divergence: none" "$tmp/f.txt"
 check $? "a failing recording followed on its SQLite fails the same way (exit $rc, $sig)"
+
+# --- versions --finding on the linked SQLite -------------------------------------
+# The stale-schema finding's corpus flags, recorded in full: on its own
+# SQLite the row fails with it and the catalogue lines follow.
+linked=$("$W" run --seed 1 --txns 5 | sed -n 's/.*(linked: \([^,]*\),.*/\1/p')
+STALE="--seed 1 --workload ddl-churn --journal truncate --connections 7 --txns 2000 --scheduler rr --pragma page_size=1024"
+# shellcheck disable=SC2086
+"$W" run $STALE --record "$tmp/stale.whop" --quiet
+"$W" versions "$tmp/stale.whop" "$linked" --seeds 1 --finding stale-schema-no-such-table >"$tmp/v.txt" 2>"$tmp/err"
+rc=$?
+v=$(sed -n 's/^\(3\.[0-9]*\.[0-9]*\) .*/\1/p' "$tmp/v.txt")
+num=$(echo "$v" | awk -F. '{ printf "%d", $1 * 1000000 + $2 * 1000 + $3 }')
+[ $rc -eq 0 ] && [ -n "$v" ] && grep -q "^$v .* fails  known:stale-schema-no-such-table .* [01]/1 fail, [01] with it, " "$tmp/v.txt" &&
+	grep -q "^catalogue lines for stale-schema-no-such-table:$" "$tmp/v.txt" &&
+	grep -q "^versions $num-$" "$tmp/v.txt" &&
+	grep -Eq "^measured [0-9]{4}-[0-9]{2}-[0-9]{2} $v=fails,[01]/1$" "$tmp/v.txt"
+check $? "versions --finding: the row, its seeds counted for the finding, the catalogue lines ($(tr '\n' '|' <"$tmp/v.txt") $(cat "$tmp/err"))"
+"$W" versions "$tmp/stale.whop" "$linked" --finding hot-journal-taken-for-live >"$tmp/v.txt" 2>"$tmp/err"
+rc=$?
+[ $rc -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && [ ! -s "$tmp/v.txt" ] && grep -q "does not name --finding hot-journal-taken-for-live" "$tmp/err"
+check $? "versions --finding an entry the recording does not show: one line, exit 2 (exit $rc: $(cat "$tmp/err"))"
+# The corpus file is compact: no schedule to follow, but the same SQLite
+# runs it to the same trace hash, so its failure stands as "fails" there.
+corpus=$root/tests/corpus/stale-schema-7x2000.whop
+if [ "$(sed -n 's/^sqlite-version //p' "$corpus")" = "$v" ]; then
+	"$W" versions "$corpus" "$linked" --finding stale-schema-no-such-table >"$tmp/v.txt" 2>"$tmp/err"
+	rc=$?
+	[ $rc -eq 0 ] && grep -q "^$v .* fails .* unknown  *no *$" "$tmp/v.txt" && grep -q "^measured .* $v=fails$" "$tmp/v.txt"
+	check $? "versions on a compact recording on its own SQLite: divergence unknown, not before the failure (same trace hash), fails ($(tr '\n' '|' <"$tmp/v.txt"))"
+else
+	skip "versions on a compact corpus recording: it was recorded on another SQLite than the linked $v"
+fi
 
 # --- another SQLite -------------------------------------------------------------
 libs=

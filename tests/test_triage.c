@@ -7,7 +7,13 @@
  *     a good user file parses field for field; every kind of bad line is
  *     rejected with NAME:LINE and leaves the catalogue as it was;
  *   - version ranges: bounds inclusive, open upper end, and a match
- *     outside the range is still known with in_range false;
+ *     outside the range is still known with in_range false; a match on
+ *     the version an entry was measured fixed in, or later, is a
+ *     regression: new, naming the entry ("new:regression:ID");
+ *   - measurements: "fixed" and "measured" lines parse, and the parser
+ *     holds the versions and fixed lines to what the measurement implies
+ *     (the oldest version with the finding; open-ended when the newest
+ *     measured has it, else fixed in the next one measured);
  *   - the pinned stale-schema run (ddl-churn) is labelled known by its
  *     oracle kind, with a signature free of statement template names;
  *   - the pinned hot-journal run is labelled known by the engine's
@@ -87,8 +93,15 @@ static void test_builtin_catalogue(void **state)
 	for (size_t i = 0; i < 3; i++) {
 		const struct triage_entry *e = &cat->entries[i];
 		assert_string_equal(e->id, ids[i]);
-		assert_int_equal(e->version_lo, 3040001);
+		/* Measured on 3.39.1 to 3.54.1: in every version, so open-ended
+		 * from the oldest measured. */
+		assert_int_equal(e->version_lo, 3039001);
 		assert_int_equal(e->version_hi, 0);
+		assert_int_equal(e->version_fixed, 0);
+		assert_int_equal(e->measured_count, 6);
+		assert_int_equal(e->measured[0].version, 3039001);
+		assert_int_equal(e->measured[5].version, 3054001);
+		assert_string_equal(e->measured_date, "2026-12-06");
 		assert_true(e->evidence_kind_count > 0 || e->evidence_counters != 0);
 		assert_non_null(strstr(e->test, "tests/test_"));
 		assert_non_null(e->mechanism);
@@ -106,6 +119,8 @@ static const char good_text[] =
 	"finding my-bug-1\n"
 	"title something breaks\n"
 	"versions 3040001-3045001\n"
+	"fixed 3046000\n"
+	"measured 2026-12-06 3.39.1=passes 3.40.1=fails 3.45.1=fails,3/100 3.46.0=0/100\n"
 	"journal wal truncate\n"
 	"faults io chaos\n"
 	"target sim memory-shared\n"
@@ -141,6 +156,20 @@ static void test_good_file(void **state)
 	assert_string_equal(e->title, "something breaks");
 	assert_int_equal(e->version_lo, 3040001);
 	assert_int_equal(e->version_hi, 3045001);
+	assert_int_equal(e->version_fixed, 3046000);
+	assert_string_equal(e->measured_date, "2026-12-06");
+	assert_int_equal(e->measured_count, 4);
+	assert_int_equal(e->measured[0].version, 3039001);
+	assert_int_equal(e->measured[0].word, TRIAGE_MEASURE_PASSES);
+	assert_int_equal(e->measured[1].word, TRIAGE_MEASURE_FAILS);
+	assert_int_equal(e->measured[1].seeds, 0);
+	assert_int_equal(e->measured[2].word, TRIAGE_MEASURE_FAILS);
+	assert_int_equal(e->measured[2].seeds_failed, 3);
+	assert_int_equal(e->measured[2].seeds, 100);
+	assert_int_equal(e->measured[3].version, 3046000);
+	assert_int_equal(e->measured[3].word, TRIAGE_MEASURE_NONE);
+	assert_int_equal(e->measured[3].seeds_failed, 0);
+	assert_false(triage_measure_has(&e->measured[3]));
 	assert_int_equal(e->journal_mask, (1u << 0) | (1u << 2));
 	assert_int_equal(e->faults_mask, (1u << WORLD_FAULTS_IO) | (1u << WORLD_FAULTS_CHAOS));
 	assert_int_equal(e->target_mask, 3);
@@ -157,6 +186,8 @@ static void test_good_file(void **state)
 	e = &cat.entries[4];
 	assert_string_equal(e->id, "my-bug-2");
 	assert_string_equal(e->title, "another");
+	assert_int_equal(e->version_fixed, 0);
+	assert_int_equal(e->measured_count, 0);
 	assert_int_equal(e->target_mask, 1u << WORLD_TARGET_SIM); /* the default */
 	assert_true(e->explains_all);
 	assert_int_equal(e->journal_mask, 0);
@@ -202,6 +233,38 @@ static void test_bad_lines(void **state)
 		{"finding next\ntitle t\nversions 3045001-3040001\n", 10, "is empty"},
 		{"finding next\ntitle t\nversions 40001-\n", 10, "expected LO-HI or LO-"},
 		{"finding next\ntitle t\nversions 3040001-x\n", 10, "expected LO-HI or LO-"},
+		/* fixed: a number, once, after a range that ends before it. */
+		{"fixed 3.46.0\n", 8, "'fixed': expected a version"},
+		{"fixed 3046000\n", 1, "'fixed 3046000' needs a 'versions' range that ends before it"},
+		{"finding next\ntitle t\nversions 3040001-3046000\nfixed 3046000\nevidence kind x\n"
+		 "explains x\nmechanism m\ntest a.c:b\n",
+		 8, "'fixed 3046000' needs a 'versions' range that ends before it"},
+		{"fixed 3046000\nfixed 3046000\n", 9, "'fixed' given twice"},
+		/* measured: a date, then versions oldest first with results. */
+		{"measured 3.40.1=fails\n", 8, "expected a date YYYY-MM-DD first"},
+		{"measured 2026-12-6 3.40.1=fails\n", 8, "expected a date YYYY-MM-DD first"},
+		{"measured 2026-12-06\n", 8, "at least one VERSION=RESULT"},
+		{"measured 2026-12-06 3.40=fails\n", 8, "not MAJOR.MINOR.PATCH"},
+		{"measured 2026-12-06 4.0.0=fails\n", 8, "not MAJOR.MINOR.PATCH"},
+		{"measured 2026-12-06 3.40.1\n", 8, "expected VERSION=RESULT"},
+		{"measured 2026-12-06 3.40.1=maybe\n", 8, "expected fails, passes, K/N"},
+		{"measured 2026-12-06 3.40.1=fails,\n", 8, "expected fails, passes, K/N"},
+		{"measured 2026-12-06 3.40.1=fails3/4\n", 8, "expected fails, passes, K/N"},
+		{"measured 2026-12-06 3.40.1=3/2\n", 8, "0 <= K <= N and N > 0"},
+		{"measured 2026-12-06 3.40.1=0/0\n", 8, "0 <= K <= N and N > 0"},
+		{"measured 2026-12-06 3.40.1=passes,2/9\n", 8, "it passes, yet seeds show it"},
+		{"measured 2026-12-06 3.45.1=fails 3.40.1=fails\n", 8, "oldest first, each once"},
+		{"measured 2026-12-06 3.40.1=fails 3.40.1=fails\n", 8, "oldest first, each once"},
+		{"measured 2026-12-06 3.40.1=fails\nmeasured 2026-12-06 3.40.1=fails\n", 9,
+		 "'measured' given twice"},
+		/* The versions and fixed lines say what the measurement implies. */
+		{"measured 2026-12-06 3.40.1=0/10 3.45.1=passes\n", 8,
+		 "no version shows finding 'ok'"},
+		{"measured 2026-12-06 3.39.1=fails 3.40.1=fails\n", 8,
+		 "was measured as 'versions 3039001-' and no 'fixed'"},
+		{"measured 2026-12-06 3.40.1=fails 3.45.1=passes\n", 8,
+		 "was measured as 'versions 3040001-3040001' and 'fixed 3045001'"},
+		{"measured 2026-12-06 3.40.1=2/100 3.45.1=0/100 3.46.1=1/500\n", 0, NULL},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct triage_catalog cat;
@@ -209,6 +272,14 @@ static void test_bad_lines(void **state)
 		triage_catalog_add_builtin(&cat);
 		char text[1024], err[512] = "", want[64];
 		snprintf(text, sizeof text, "%s%s", entry, cases[i].tail);
+		if (cases[i].message == NULL) {
+			/* A gap (a version without it inside the range) is
+			 * still the range: the good control of the cases. */
+			if (triage_catalog_add_text(&cat, "bad.txt", text, err, sizeof err) != 0)
+				fail_msg("case %zu: refused: %s", i, err);
+			triage_catalog_free(&cat);
+			continue;
+		}
 		assert_int_equal(triage_catalog_add_text(&cat, "bad.txt", text, err, sizeof err), -1);
 		snprintf(want, sizeof want, "bad.txt:%d: ", cases[i].line);
 		if (strncmp(err, want, strlen(want)) != 0 || strstr(err, cases[i].message) == NULL)
@@ -270,6 +341,63 @@ static void test_version_ranges(void **state)
 	char buf[32];
 	triage_version_format(3040001, buf, sizeof buf);
 	assert_string_equal(buf, "3.40.1");
+
+	assert_int_equal(triage_version_parse("3.40.1"), 3040001);
+	assert_int_equal(triage_version_parse("3.7.17"), 3007017);
+	assert_int_equal(triage_version_parse("3.54.12"), 3054012);
+	assert_int_equal(triage_version_parse("3.40"), -1);
+	assert_int_equal(triage_version_parse("3.40.1.2"), -1);
+	assert_int_equal(triage_version_parse("2.8.17"), -1);
+	assert_int_equal(triage_version_parse("3.4000.1"), -1);
+	assert_int_equal(triage_version_parse("3..1"), -1);
+	assert_int_equal(triage_version_parse(""), -1);
+
+	/* A regression is a match on the fixed version or later; between the
+	 * range's end and the fix the range was not measured: no regression. */
+	e = (struct triage_entry){.version_lo = 3040001, .version_hi = 3045001,
+				  .version_fixed = 3046001};
+	assert_false(triage_version_regressed(&e, 3045001));
+	assert_false(triage_version_regressed(&e, 3046000));
+	assert_false(triage_version_in_range(&e, 3046000));
+	assert_true(triage_version_regressed(&e, 3046001));
+	assert_true(triage_version_regressed(&e, 3054001));
+	assert_false(triage_version_regressed(&e, 3039004));
+	e.version_fixed = 0;
+	assert_false(triage_version_regressed(&e, 3054001));
+}
+
+/* The range a measurement implies: from the oldest version with the
+ * finding; open-ended when the newest measured has it, else ending at the
+ * newest with it and fixed in the next measured. */
+static void test_measure_range(void **state)
+{
+	(void)state;
+	struct triage_measure m[4];
+	const char *why = NULL;
+	const char *tokens[] = {"3.39.1=passes", "3.40.1=fails,3/100", "3.45.1=0/50", "3.46.1=1/50"};
+	for (int i = 0; i < 4; i++)
+		if (!triage_measure_parse(tokens[i], &m[i], &why))
+			fail_msg("%s: %s", tokens[i], why);
+	int lo = -1, hi = -1, fixed = -1;
+	assert_true(triage_measure_range(m, 4, &lo, &hi, &fixed));
+	assert_int_equal(lo, 3040001);
+	assert_int_equal(hi, 0);
+	assert_int_equal(fixed, 0);
+	/* Without the last rung the newest measured lacks it: fixed there. */
+	assert_true(triage_measure_range(m, 3, &lo, &hi, &fixed));
+	assert_int_equal(lo, 3040001);
+	assert_int_equal(hi, 3040001);
+	assert_int_equal(fixed, 3045001);
+	/* Nothing shows it: no range, nothing written. */
+	lo = hi = fixed = -1;
+	assert_false(triage_measure_range(m, 1, &lo, &hi, &fixed));
+	assert_int_equal(lo, -1);
+	/* Formatting gives back the tokens. */
+	for (int i = 0; i < 4; i++) {
+		char buf[64];
+		triage_measure_format(&m[i], buf, sizeof buf);
+		assert_string_equal(buf, tokens[i]);
+	}
 }
 
 /* ------------------------------------------------------------------ */
@@ -328,12 +456,13 @@ static void test_stale_schema_known(void **state)
 	/* On a SQLite before the entry's range it is still known, flagged
 	 * out of range; the signature does not change. */
 	struct triage_result old;
-	triage_run(triage_builtin(), &c.cfg, &c.res, &c.rep, 3039004, &old);
+	triage_run(triage_builtin(), &c.cfg, &c.res, &c.rep, 3038005, &old);
 	assert_int_equal(old.label, TRIAGE_KNOWN);
 	assert_false(old.known[0].in_range);
+	assert_false(old.known[0].regression);
 	assert_string_equal(old.signature, "known:stale-schema-no-such-table");
 	assert_int_equal(old.applicable_count, 0);
-	assert_string_equal(old.sqlite_version, "3.39.4");
+	assert_string_equal(old.sqlite_version, "3.38.5");
 	triage_result_free(&old);
 
 	/* A user entry whose range ends before this SQLite, tried first
@@ -353,6 +482,48 @@ static void test_stale_schema_known(void **state)
 	assert_string_equal(user.known[0].entry->id, "user-stale");
 	assert_false(user.known[0].in_range);
 	triage_result_free(&user);
+	triage_catalog_free(&cat);
+
+	/* An entry measured fixed before this SQLite: the match is a
+	 * regression. Its violations are new, naming the entry, and so is
+	 * the run, with a signature that names the entry; between the
+	 * range's end and the fix it stays known, out of range. */
+	triage_catalog_init(&cat);
+	assert_int_equal(triage_catalog_add_text(&cat, "fixed.txt",
+						 "finding fixed-stale\ntitle t\nversions 3030000-3035000\n"
+						 "fixed 3039000\nevidence kind stale_schema_error\n"
+						 "explains stale_schema_error\nmechanism m\ntest a.c:b\n",
+						 err, sizeof err),
+			 0);
+	struct triage_result reg;
+	triage_run(&cat, &c.cfg, &c.res, &c.rep, 3040001, &reg);
+	assert_int_equal(reg.label, TRIAGE_NEW);
+	assert_int_equal(reg.new_count, c.rep.violation_count);
+	assert_int_equal(reg.known_count, 1);
+	assert_true(reg.known[0].regression);
+	assert_false(reg.known[0].in_range);
+	assert_int_equal(reg.known[0].violations, c.rep.violation_count);
+	assert_string_equal(reg.signature, "new:regression:fixed-stale");
+	for (uint32_t i = 0; i < c.rep.violation_count; i++) {
+		assert_int_equal(reg.labels[i].label, TRIAGE_NEW);
+		assert_non_null(reg.labels[i].entry);
+		assert_string_equal(reg.labels[i].entry->id, "fixed-stale");
+	}
+	triage_result_free(&reg);
+	struct triage_result gap;
+	triage_run(&cat, &c.cfg, &c.res, &c.rep, 3036000, &gap);
+	assert_int_equal(gap.label, TRIAGE_KNOWN);
+	assert_false(gap.known[0].regression);
+	assert_false(gap.known[0].in_range);
+	assert_string_equal(gap.signature, "known:fixed-stale");
+	triage_result_free(&gap);
+	struct triage_result inside;
+	triage_run(&cat, &c.cfg, &c.res, &c.rep, 3035000, &inside);
+	assert_int_equal(inside.label, TRIAGE_KNOWN);
+	assert_true(inside.known[0].in_range);
+	assert_string_equal(inside.signature, "known:fixed-stale");
+	assert_int_equal(inside.labels[0].label, TRIAGE_KNOWN);
+	triage_result_free(&inside);
 	triage_catalog_free(&cat);
 	checked_free(&c);
 }
@@ -655,6 +826,7 @@ int main(void)
 		cmocka_unit_test(test_good_file),
 		cmocka_unit_test(test_bad_lines),
 		cmocka_unit_test(test_version_ranges),
+		cmocka_unit_test(test_measure_range),
 		cmocka_unit_test(test_signature_rules),
 		cmocka_unit_test(test_stale_schema_known),
 		cmocka_unit_test(test_hot_journal_known_by_evidence),

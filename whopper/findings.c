@@ -9,6 +9,11 @@
  * exit, so run options may point at it freely. A bad file is an input
  * error: one line "FILE:LINE: message", exit status 2, and the command
  * stops before it runs or writes anything.
+ *
+ * `whopper findings range VERSION=RESULT...` prints the versions (and
+ * fixed) lines a measurement implies (triage_measure_range, the rule the
+ * parser checks a "measured" line against), for scripts that measure a
+ * finding without `whopper versions --finding`.
  */
 #include <string.h>
 
@@ -37,12 +42,50 @@ int cli_known_add(const char *path, const struct triage_catalog **out)
 
 static const char findings_help[] =
 	"usage: whopper findings list [--known FILE]... [--target-lib PATH]\n"
+	"       whopper findings range VERSION=RESULT...\n"
 	"\n"
-	"Print the catalogue of known findings in SQLite that runs are triaged\n"
-	"with: id, SQLite versions, title and the test that pins it. --known\n"
-	"FILE adds entries in the same format (see README.md, 'Triage').\n"
-	"--target-lib PATH: say which entries apply to that SQLite library's\n"
-	"version instead of the linked one's.\n";
+	"list: print the catalogue of known findings in SQLite that runs are\n"
+	"triaged with: id, SQLite versions (the version it was fixed in and\n"
+	"the measurement they come from, when known), title and the test that\n"
+	"pins it. --known FILE adds entries in the same format (see README.md,\n"
+	"'Triage'). --target-lib PATH: say which entries apply to that SQLite\n"
+	"library's version instead of the linked one's.\n"
+	"range: print the 'versions' line (and 'fixed', when a newer version\n"
+	"was measured without it) that a measurement implies, oldest version\n"
+	"first: RESULT is fails, passes, K/N (K of N seeds showed it),\n"
+	"fails,K/N or passes,0/N, as on a catalogue 'measured' line.\n";
+
+/* `findings range TOKEN...`: the catalogue lines a measurement implies,
+ * by the rule the catalogue parser checks them with. */
+static int findings_range(int argc, char **argv, int first)
+{
+	struct triage_measure m[64];
+	uint32_t n = 0;
+	for (int i = first; i < argc; i++) {
+		const char *why = NULL;
+		if (n == sizeof m / sizeof m[0])
+			return cli_usage_error("findings range: more than %zu versions",
+					       sizeof m / sizeof m[0]);
+		if (!triage_measure_parse(argv[i], &m[n], &why))
+			return cli_usage_error("findings range: '%s': %s", argv[i], why);
+		if (n > 0 && m[n].version <= m[n - 1].version)
+			return cli_usage_error("findings range: '%s': versions go oldest first, each once",
+					       argv[i]);
+		n++;
+	}
+	if (n == 0)
+		return cli_usage_error("findings range: expected VERSION=RESULT... (try 'whopper findings --help')");
+	int lo, hi, fixed;
+	if (!triage_measure_range(m, n, &lo, &hi, &fixed))
+		return cli_usage_error("findings range: no version shows the finding, so there is no range");
+	if (hi == 0) {
+		printf("versions %d-\n", lo);
+	} else {
+		printf("versions %d-%d\n", lo, hi);
+		printf("fixed %d\n", fixed);
+	}
+	return WH_EXIT_PASS;
+}
 
 static void print_versions(FILE *f, const struct triage_entry *e)
 {
@@ -54,6 +97,20 @@ static void print_versions(FILE *f, const struct triage_entry *e)
 		triage_version_format(e->version_hi, hi, sizeof hi);
 		fprintf(f, "%s to %s", lo, hi);
 	}
+}
+
+/* "  measured: DATE on 3.39.1=fails 3.40.1=fails,37/1000 ..." */
+static void print_measured(FILE *f, const struct triage_entry *e)
+{
+	WH_ASSERT(e->measured_count > 0);
+	WH_ASSERT(e->measured_date[0] != '\0');
+	fprintf(f, "  measured: %s on", e->measured_date);
+	for (uint32_t i = 0; i < e->measured_count; i++) {
+		char token[64];
+		triage_measure_format(&e->measured[i], token, sizeof token);
+		fprintf(f, " %s", token);
+	}
+	fputc('\n', f);
 }
 
 int cmd_findings(int argc, char **argv)
@@ -74,6 +131,8 @@ int cmd_findings(int argc, char **argv)
 			if (rc != 0)
 				return rc;
 			i++;
+		} else if (strcmp(argv[i], "range") == 0 && !list && i == 1) {
+			return findings_range(argc, argv, i + 1);
 		} else if (strcmp(argv[i], "list") == 0 && !list) {
 			list = true;
 		} else {
@@ -96,7 +155,17 @@ int cmd_findings(int argc, char **argv)
 		printf(" (%d-", e->version_lo);
 		if (e->version_hi)
 			printf("%d", e->version_hi);
-		printf(")%s\n", triage_version_in_range(e, version) ? "" : ", not this SQLite");
+		printf(")%s\n", triage_version_regressed(e, version)   ? ", a regression on this SQLite"
+			       : triage_version_in_range(e, version) ? ""
+								     : ", not this SQLite");
+		if (e->version_fixed != 0) {
+			char fixed[32];
+			triage_version_format(e->version_fixed, fixed, sizeof fixed);
+			printf("  fixed in: %s (%d; a match there or later is a regression, new)\n", fixed,
+			       e->version_fixed);
+		}
+		if (e->measured_count > 0)
+			print_measured(stdout, e);
 		printf("  title: %s\n  test: %s\n  source: %s\n", e->title, e->test, e->source);
 	}
 	return WH_EXIT_PASS;

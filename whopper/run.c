@@ -393,6 +393,9 @@ static void json_vlabel(FILE *f, const struct triage_vlabel *l)
 	if (l->label == TRIAGE_KNOWN) {
 		fprintf(f, ", \"finding\": ");
 		json_str(f, l->entry->id);
+	} else if (l->label == TRIAGE_NEW && l->entry != NULL) {
+		fprintf(f, ", \"regression\": ");
+		json_str(f, l->entry->id);
 	} else if (l->label == TRIAGE_EXPECTED) {
 		fprintf(f, ", \"reason\": ");
 		json_str(f, l->reason);
@@ -410,8 +413,9 @@ static void json_triage(FILE *f, const struct triage_result *t)
 		json_str(f, t->known[i].entry->id);
 		fprintf(f, ", \"title\": ");
 		json_str(f, t->known[i].entry->title);
-		fprintf(f, ", \"in_range\": %s, \"violations\": %u}",
-			t->known[i].in_range ? "true" : "false", t->known[i].violations);
+		fprintf(f, ", \"in_range\": %s, \"regression\": %s, \"violations\": %u}",
+			t->known[i].in_range ? "true" : "false",
+			t->known[i].regression ? "true" : "false", t->known[i].violations);
 	}
 	fprintf(f, "], \"expected\": [");
 	for (uint32_t i = 0; i < t->expected_count; i++) {
@@ -543,13 +547,16 @@ static void print_json(const struct run_opts *o, const struct world_result *r,
 	fprintf(f, "}\n");
 }
 
-/* "[known: ID]", "[expected: REASON]" or "[new]". */
+/* "[known: ID]", "[expected: REASON]", "[new: regression of ID]" or
+ * "[new]". */
 static void print_vlabel(FILE *f, const struct triage_vlabel *l)
 {
 	if (l->label == TRIAGE_KNOWN)
 		fprintf(f, "[known: %s]", l->entry->id);
 	else if (l->label == TRIAGE_EXPECTED)
 		fprintf(f, "[expected: %s]", l->reason);
+	else if (l->entry != NULL)
+		fprintf(f, "[new: regression of %s]", l->entry->id);
 	else
 		fprintf(f, "[new]");
 }
@@ -575,6 +582,14 @@ static void print_triage(FILE *f, const struct triage_result *t)
 	bool sep = t->label == TRIAGE_NEW;
 	for (uint32_t i = 0; i < t->known_count; i++) {
 		const struct triage_entry *e = t->known[i].entry;
+		if (t->known[i].regression) {
+			char fixed[32];
+			triage_version_format(e->version_fixed, fixed, sizeof fixed);
+			fprintf(f, "%sregression of %s: %s [measured fixed in %s: this is %s]",
+				sep ? "; " : "", e->id, e->title, fixed, t->sqlite_version);
+			sep = true;
+			continue;
+		}
 		fprintf(f, "%s%s%s: %s", sep ? "; " : "", t->label == TRIAGE_NEW ? "also known " : "",
 			e->id, e->title);
 		if (!t->known[i].in_range) {

@@ -18,10 +18,19 @@
  * libraries is the one it was recorded on and followed it fully, else the
  * row's own failure when it failed; otherwise it is unknown.
  *
+ * --finding ID measures a catalogue entry: the seeds then run on every
+ * library (rates that compare along the ladder), a seed counts for the
+ * finding when its triage signature names ID, and the table ends with the
+ * entry's "versions", "fixed" and "measured" lines (the rule is
+ * triage_measure_range's, which the catalogue parser checks them with).
+ * A library's result there: "fails" when the followed recording showed
+ * the finding; "passes" when it ran the recorded schedule past the
+ * failure point without it; then ",K/N" for the seeds.
+ *
  * Invariants: every library loads and the file reads before any run (bad
  * input writes nothing and exits 2); rows are printed only once every run
  * has ended; the table depends only on the file and the libraries, except
- * the CPU seconds of --seeds.
+ * the CPU seconds of --seeds and the date on the measured line.
  */
 #include <inttypes.h>
 #include <string.h>
@@ -29,11 +38,12 @@
 
 #include "cli.h"
 #include "replay.h"
+#include "triage.h"
 
 #define VERSIONS_MAX_LIBS 64
 
 static const char versions_help[] =
-	"usage: whopper versions FILE.whop LIB... [--seeds N]\n"
+	"usage: whopper versions FILE.whop LIB... [--seeds N] [--finding ID]\n"
 	"\n"
 	"Replay a recording on each SQLite library (oldest first), following\n"
 	"the recorded schedule as long as the library makes the same calls\n"
@@ -44,6 +54,10 @@ static const char versions_help[] =
 	"--seeds N: where the schedule diverged before the failure (or it is\n"
 	"not known), also run N other seeds of the same configuration on that\n"
 	"library and print how many failed and the CPU seconds taken.\n"
+	"--finding ID: measure the catalogue entry ID, which the recording\n"
+	"shows: the seeds run on every library, those whose signature names ID\n"
+	"are counted, and the catalogue's versions, fixed and measured lines\n"
+	"for it are printed last.\n"
 	"Exit status: 0 the table was printed, 2 bad usage or input, 3 a run\n"
 	"could not be run.\n";
 
@@ -54,7 +68,9 @@ struct version_row {
 	struct replay_follow f;        /* the followed replay */
 	bool same_as_recorded;         /* the recording's own SQLite */
 	bool recording_fails;          /* the file's verdict is "fail" */
+	bool same_run;                 /* its trace hash is the file's */
 	uint64_t seed_fails;           /* --seeds: runs that failed */
+	uint64_t seed_named;           /* --finding: of those, naming it */
 	uint64_t seed_runs;            /* --seeds: runs made (0: none) */
 	double seed_cpu_s;             /* --seeds: CPU seconds */
 };
@@ -78,6 +94,11 @@ static const char *row_preceded(const struct version_row *r, bool ref_known, uin
 {
 	if (!row_fails(r) && !r->recording_fails)
 		return "-";
+	/* A compact recording has no schedule to follow: the run is only
+	 * the same seed and flags, so only the trace hash can say it ran
+	 * the recorded one. */
+	if (r->f.recorded_steps == 0)
+		return r->same_run ? "no" : "unknown";
 	if (!replay_follow_diverged(&r->f))
 		return "no";
 	uint64_t at = replay_follow_time_us(&r->f);
@@ -88,8 +109,30 @@ static const char *row_preceded(const struct version_row *r, bool ref_known, uin
 	return "unknown";
 }
 
-/* N seeds after the recorded one, same flags, no tape. */
-static int row_seeds(struct version_row *r, const struct replay_file *rf, uint64_t seeds)
+/* Does a triage signature name catalogue entry id: "known:A+B" or
+ * "new:regression:A+B" with id one of the names? */
+static bool signature_names(const char *sig, const char *id)
+{
+	const char *list = NULL;
+	if (strncmp(sig, "known:", 6) == 0)
+		list = sig + 6;
+	else if (strncmp(sig, "new:regression:", 15) == 0)
+		list = sig + 15;
+	size_t n = strlen(id);
+	WH_ASSERT(n > 0);
+	for (const char *p = list; p != NULL;) {
+		if (strncmp(p, id, n) == 0 && (p[n] == '\0' || p[n] == '+'))
+			return true;
+		p = strchr(p, '+');
+		p = p != NULL ? p + 1 : NULL;
+	}
+	return false;
+}
+
+/* N seeds after the recorded one, same flags, no tape; those whose
+ * signature names finding (when not NULL) are counted apart. */
+static int row_seeds(struct version_row *r, const struct replay_file *rf, uint64_t seeds,
+		     const char *finding)
 {
 	clock_t c0 = clock();
 	for (uint64_t i = 0; i < seeds; i++) {
@@ -105,6 +148,7 @@ static int row_seeds(struct version_row *r, const struct replay_file *rf, uint64
 		if (rc == WH_EXIT_INTERNAL || rc == WH_EXIT_USAGE)
 			return rc;
 		r->seed_fails += rc == WH_EXIT_FINDING;
+		r->seed_named += finding != NULL && signature_names(out.signature, finding);
 		r->seed_runs++;
 	}
 	r->seed_cpu_s = (double)(clock() - c0) / CLOCKS_PER_SEC;
@@ -122,7 +166,7 @@ static bool same_identity(const struct replay_file *rf, const struct wh_sqlapi *
 }
 
 static void print_table(const char *path, const struct replay_file *rf, struct version_row *rows,
-			uint32_t n, bool ref_known, uint64_t ref_us, bool seeds)
+			uint32_t n, bool ref_known, uint64_t ref_us, bool seeds, const char *finding)
 {
 	printf("versions: %s, recorded on SQLite %s: %s%s\n", path, rf->sqlite_version,
 	       strcmp(rf->verdict, "fail") == 0 ? "fails " : "passes",
@@ -139,8 +183,12 @@ static void print_table(const char *path, const struct replay_file *rf, struct v
 		else if (replay_follow_diverged(&r->f))
 			snprintf(div, sizeof div, "step %" PRIu64 "/%" PRIu64, replay_follow_step(&r->f),
 				 r->f.recorded_steps);
-		char seed_col[64] = "";
-		if (r->seed_runs > 0)
+		char seed_col[96] = "";
+		if (r->seed_runs > 0 && finding != NULL)
+			snprintf(seed_col, sizeof seed_col,
+				 " %" PRIu64 "/%" PRIu64 " fail, %" PRIu64 " with it, %.1f s CPU",
+				 r->seed_fails, r->seed_runs, r->seed_named, r->seed_cpu_s);
+		else if (r->seed_runs > 0)
 			snprintf(seed_col, sizeof seed_col, " %" PRIu64 "/%" PRIu64 " fail, %.1f s CPU",
 				 r->seed_fails, r->seed_runs, r->seed_cpu_s);
 		else if (seeds)
@@ -174,16 +222,91 @@ static void print_table(const char *path, const struct replay_file *rf, struct v
 			       : "");
 }
 
+/* A row as a catalogue measurement; false (with why) when it says
+ * nothing decisive and no seeds ran. The followed run decides alone when
+ * it showed the finding, or when it held the recorded schedule to the
+ * failure point and passed; a run that failed otherwise (a new violation
+ * names the signature, hiding what else it recognised) decides nothing. */
+static bool row_measure(const struct version_row *r, bool ref_known, uint64_t ref_us,
+			const char *finding, struct triage_measure *m, const char **why)
+{
+	memset(m, 0, sizeof *m);
+	m->version = wh_sqlapi_version_number(r->api);
+	bool held = strcmp(row_preceded(r, ref_known, ref_us), "no") == 0;
+	if (row_fails(r) && signature_names(r->f.out.signature, finding))
+		m->word = TRIAGE_MEASURE_FAILS;
+	else if (held && !row_fails(r) && r->seed_named == 0)
+		m->word = TRIAGE_MEASURE_PASSES;
+	m->seeds_failed = (uint32_t)r->seed_named;
+	m->seeds = (uint32_t)r->seed_runs;
+	WH_ASSERT(m->seeds_failed <= m->seeds);
+	if (m->word == TRIAGE_MEASURE_NONE && m->seeds == 0) {
+		*why = "the recording did not show it there, nor pass on its schedule, and no seeds ran (give --seeds N)";
+		return false;
+	}
+	return true;
+}
+
+/* The catalogue lines of the measurement: versions, fixed, measured. */
+static void print_catalogue(const struct version_row *rows, uint32_t n, bool ref_known,
+			    uint64_t ref_us, const char *finding)
+{
+	WH_ASSERT(n > 0 && n <= VERSIONS_MAX_LIBS);
+	struct triage_measure *m = wh_calloc(n, sizeof *m);
+	printf("catalogue lines for %s:\n", finding);
+	for (uint32_t i = 0; i < n; i++) {
+		const char *why = NULL;
+		if (!row_measure(&rows[i], ref_known, ref_us, finding, &m[i], &why)) {
+			printf("  none: SQLite %s says nothing: %s\n", wh_sqlapi_version(rows[i].api),
+			       why);
+			goto out_free;
+		}
+		if (i > 0 && m[i].version == m[i - 1].version) {
+			printf("  none: two libraries are SQLite %s; a measurement has one per version\n",
+			       wh_sqlapi_version(rows[i].api));
+			goto out_free;
+		}
+	}
+	int lo, hi, fixed;
+	if (!triage_measure_range(m, n, &lo, &hi, &fixed)) {
+		printf("  none: no library shows %s\n", finding);
+		goto out_free;
+	}
+	if (hi == 0)
+		printf("versions %d-\n", lo);
+	else
+		printf("versions %d-%d\nfixed %d\n", lo, hi, fixed);
+	time_t now = time(NULL);
+	struct tm tm;
+	char date[16];
+	strftime(date, sizeof date, "%Y-%m-%d", gmtime_r(&now, &tm));
+	printf("measured %s", date);
+	for (uint32_t i = 0; i < n; i++) {
+		char token[64];
+		triage_measure_format(&m[i], token, sizeof token);
+		printf(" %s", token);
+	}
+	printf("\n");
+out_free:
+	free(m);
+}
+
 int cmd_versions(int argc, char **argv)
 {
 	const char *path = NULL;
 	const char *lib_paths[VERSIONS_MAX_LIBS];
 	uint32_t lib_count = 0;
 	uint64_t seeds = 0;
+	const char *finding = NULL;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0) {
 			fputs(versions_help, stdout);
 			return WH_EXIT_PASS;
+		} else if (strcmp(argv[i], "--finding") == 0) {
+			finding = i + 1 < argc ? argv[++i] : "";
+			if (*finding == '\0' || *finding == '-')
+				return cli_usage_error("versions: --finding wants a catalogue id, not '%s'",
+						       finding);
 		} else if (strcmp(argv[i], "--seeds") == 0) {
 			char *end = NULL;
 			const char *v = i + 1 < argc ? argv[++i] : "";
@@ -202,7 +325,7 @@ int cmd_versions(int argc, char **argv)
 		}
 	}
 	if (path == NULL || lib_count == 0)
-		return cli_usage_error("versions: usage: whopper versions FILE.whop LIB... [--seeds N]");
+		return cli_usage_error("versions: usage: whopper versions FILE.whop LIB... [--seeds N] [--finding ID]");
 
 	struct replay_file rf;
 	char err[1024];
@@ -217,6 +340,9 @@ int cmd_versions(int argc, char **argv)
 		rc = replay_check_compatible(path, &rf, o.cfg.workload, NULL, err, sizeof err);
 	if (rc != 0 && err[0])
 		cli_usage_error("%s", err);
+	if (rc == 0 && finding != NULL && !signature_names(rf.signature, finding))
+		rc = cli_usage_error("versions: %s: its signature '%s' does not name --finding %s",
+				     path, rf.signature, finding);
 	for (uint32_t i = 0; i < lib_count && rc == 0; i++) {
 		rows[i].path = lib_paths[i];
 		rows[i].given_index = i;
@@ -251,6 +377,7 @@ int cmd_versions(int argc, char **argv)
 			break;
 		}
 		r->same_as_recorded = same_identity(&rf, r->api);
+		r->same_run = r->f.out.trace_hash == rf.trace_hash;
 		if (r->same_as_recorded && !replay_follow_diverged(&r->f) && r->f.fail_known &&
 		    !ref_known) {
 			ref_known = true;
@@ -258,11 +385,14 @@ int cmd_versions(int argc, char **argv)
 		}
 	}
 	for (uint32_t i = 0; i < lib_count && rc == 0 && seeds > 0; i++)
-		if (strcmp(row_preceded(&rows[i], ref_known, ref_us), "no") != 0 &&
-		    strcmp(row_preceded(&rows[i], ref_known, ref_us), "-") != 0)
-			rc = row_seeds(&rows[i], &rf, seeds);
+		if (finding != NULL ||
+		    (strcmp(row_preceded(&rows[i], ref_known, ref_us), "no") != 0 &&
+		     strcmp(row_preceded(&rows[i], ref_known, ref_us), "-") != 0))
+			rc = row_seeds(&rows[i], &rf, seeds, finding);
 	if (rc == 0)
-		print_table(path, &rf, rows, lib_count, ref_known, ref_us, seeds > 0);
+		print_table(path, &rf, rows, lib_count, ref_known, ref_us, seeds > 0, finding);
+	if (rc == 0 && finding != NULL)
+		print_catalogue(rows, lib_count, ref_known, ref_us, finding);
 out_free:
 	free(rows);
 	replay_file_free(&rf);
