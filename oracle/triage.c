@@ -19,7 +19,7 @@
  *      "explains" covers the violation's kind labels it known.
  *   4. Anything else is new.
  * An entry is recognised when its configuration conditions hold (journal
- * mode, fault profile, target, device), the run had its minimum of power
+ * mode, fault profile, target, device, lock model), the run had its minimum of power
  * losses, and every evidence line holds (a violation kind present and not
  * excused, or an engine evidence counter at least 1). The SQLite version
  * does not decide recognition: a match outside the entry's measured range
@@ -648,10 +648,21 @@ static int parse_measured(struct parser *p, const char *key, const char *v)
 	return 0;
 }
 
-/* The keys whose value is one word or a number: device, crashes. */
+/* The keys whose value is one word or a number: device, lock-model,
+ * crashes. */
 static int parse_scalar(struct parser *p, const char *key, const char *v)
 {
 	struct triage_entry *e = p->cur;
+	if (strcmp(key, "lock-model") == 0) {
+		if (strcmp(v, "thread") == 0)
+			e->lock_model = TRIAGE_LOCKS_THREAD;
+		else if (strcmp(v, "process") == 0)
+			e->lock_model = TRIAGE_LOCKS_PROCESS;
+		else
+			return parse_error(p, p->line, "'lock-model': expected thread or process, got '%s'",
+					   v);
+		return 0;
+	}
 	if (strcmp(key, "device") == 0) {
 		if (strcmp(v, "powersafe") == 0)
 			e->device = TRIAGE_DEVICE_POWERSAFE;
@@ -702,7 +713,8 @@ static int parse_entry_key(struct parser *p, const char *key, const char *v)
 	}
 	if (strcmp(key, "explains") == 0)
 		return each_word(p, key, v, word_explains);
-	if (strcmp(key, "device") == 0 || strcmp(key, "crashes") == 0)
+	if (strcmp(key, "device") == 0 || strcmp(key, "lock-model") == 0 ||
+	    strcmp(key, "crashes") == 0)
 		return parse_scalar(p, key, v);
 	if (strcmp(key, "evidence") == 0)
 		return parse_evidence(p, v);
@@ -857,7 +869,8 @@ const struct triage_catalog *triage_builtin(void)
 /* Triage of a run                                                     */
 /* ------------------------------------------------------------------ */
 
-/* Journal, faults, target and device: what the run was configured with. */
+/* Journal, faults, target, device and lock model: what the run was
+ * configured with. */
 static bool config_holds(const struct triage_entry *e, const struct world_config *cfg)
 {
 	if (cfg->vfs_bug != SIMVFS_BUG_NONE)
@@ -874,6 +887,10 @@ static bool config_holds(const struct triage_entry *e, const struct world_config
 	if (e->device == TRIAGE_DEVICE_POWERSAFE && !powersafe)
 		return false;
 	if (e->device == TRIAGE_DEVICE_NON_POWERSAFE && powersafe)
+		return false;
+	if (e->lock_model == TRIAGE_LOCKS_THREAD && cfg->lock_model != SIMVFS_LOCKS_THREAD)
+		return false;
+	if (e->lock_model == TRIAGE_LOCKS_PROCESS && cfg->lock_model != SIMVFS_LOCKS_PROCESS)
 		return false;
 	return true;
 }

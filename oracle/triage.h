@@ -39,6 +39,13 @@ enum triage_device {
 	TRIAGE_DEVICE_NON_POWERSAFE,
 };
 
+/* The lock model a finding needs (--lock-model; engine/simvfs.h). */
+enum triage_lock_model {
+	TRIAGE_LOCKS_ANY,
+	TRIAGE_LOCKS_THREAD,
+	TRIAGE_LOCKS_PROCESS,
+};
+
 /* What a recording (or a pinning test's scenario) did on one version. */
 enum triage_measure_word {
 	TRIAGE_MEASURE_NONE,   /* nothing decisive: only the rate says */
@@ -86,6 +93,7 @@ struct triage_entry {
 	uint32_t faults_mask;      /* bit per enum world_faults; 0: any */
 	uint32_t target_mask;      /* bit per enum world_target; never 0 */
 	enum triage_device device;
+	enum triage_lock_model lock_model;
 	uint32_t crashes_min;      /* power losses needed; 0: none */
 	char **evidence_kinds;     /* violation kinds that must be present */
 	uint32_t evidence_kind_count;

@@ -216,6 +216,7 @@ static void test_bad_lines(void **state)
 		{"faults io lots\n", 8, "unknown fault profile 'lots'"},
 		{"target disk\n", 8, "unknown target 'disk'"},
 		{"device fast\n", 8, "expected powersafe or non-powersafe"},
+		{"lock-model fiber\n", 8, "'lock-model': expected thread or process"},
 		{"crashes two\n", 8, "'crashes': expected a number"},
 		{"evidence kind Bad-Kind\n", 8, "is not a violation kind"},
 		{"evidence counter nope\n", 8, "unknown counter 'nope'"},
@@ -588,6 +589,17 @@ static void test_hot_journal_known_by_evidence(void **state)
 	assert_int_equal(scoped.labels[c.res.finding_count + 1].label, TRIAGE_NEW);
 	assert_int_equal(scoped.label, TRIAGE_NEW);
 	triage_result_free(&scoped);
+
+	/* Needs the in-process view: told the run had a process per
+	 * connection, the entry does not apply (nor is it applicable). */
+	c.cfg.lock_model = SIMVFS_LOCKS_PROCESS;
+	struct triage_result other;
+	triage_run(triage_builtin(), &c.cfg, &c.res, &c.rep, sqlite3_libversion_number(), &other);
+	assert_int_equal(other.label, TRIAGE_NEW);
+	assert_int_equal(other.known_count, 0);
+	for (uint32_t i = 0; i < other.applicable_count; i++)
+		assert_string_not_equal(other.applicable[i]->id, "hot-journal-taken-for-live");
+	triage_result_free(&other);
 	checked_free(&c);
 }
 
