@@ -291,7 +291,7 @@ int run_parse_opts(int argc, char **argv, struct run_opts *o)
 		i++; /* consumed the value */
 	}
 	char err[512];
-	if (wl_resolve_with_params(o->workload_name, o->params, o->param_count,
+	if (wl_resolve_with_params(o->workload_name, o->params, o->param_count, WL_SQLITE_ANY,
 				   &o->cfg.workload, err, sizeof err) != 0)
 		return cli_usage_error("--workload: %s", err);
 	if (o->elle_path && o->cfg.workload->shape == NULL)

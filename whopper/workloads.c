@@ -88,7 +88,8 @@ int cmd_workloads(int argc, char **argv)
 		return rc;
 	const struct workload *wl = NULL;
 	char err[1024];
-	if (wl_resolve_with_params(argv[2], params, param_count, &wl, err, sizeof err) != 0) {
+	if (wl_resolve_with_params(argv[2], params, param_count, WL_SQLITE_ANY, &wl, err,
+				   sizeof err) != 0) {
 		/* The message starts with FILE:LINE: it is the whole line. */
 		fprintf(stderr, "%s\n", err);
 		return WH_EXIT_USAGE;
