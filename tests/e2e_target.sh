@@ -273,6 +273,7 @@ if [ -f "$clib" ] && [ $san -eq 1 ]; then
 	[ $rc -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "not linked with -Wl,-Bsymbolic" "$tmp/err"
 	check $? "a sanitizer build refuses a library linked without -Bsymbolic (SQLCipher), naming the reason"
 	skip "SQLCipher runs: not in a sanitizer build (the library lacks -Bsymbolic)"
+	skip "SQLCipher: a workload's requirements: not in a sanitizer build"
 elif [ -f "$clib" ]; then
 	KEY="--pragma key='whopper' --pragma kdf_iter=64"
 	# shellcheck disable=SC2086
@@ -287,9 +288,34 @@ elif [ -f "$clib" ]; then
 	"$W" run --seed 2 --workload inventory --connections 4 --txns 200 --faults chaos --journal delete $KEY \
 		--target-lib "$clib" --quiet
 	check $? "SQLCipher with a key under chaos faults in a rollback journal mode passes the oracle"
+	# SQLite 3.15.2 cannot prepare ddl-churn's DROP COLUMN (3.35.0) nor
+	# rw-register's UPSERT (3.24.0): run refuses the one, default leaves
+	# both out and still passes, and a replay composes it the same way.
+	# shellcheck disable=SC2086
+	"$W" run --seed 1 --workload ddl-churn --txns 50 $KEY --target-lib "$clib" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	[ $rc -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && [ ! -s "$tmp/out" ] &&
+		grep -q "^whopper: --workload ddl-churn: workloads/ddl-churn.sql:[0-9]*: needs SQLite 3.35.0 (ALTER TABLE DROP COLUMN); the target is SQLite 3.15.2 ($clib)$" "$tmp/err"
+	check $? "SQLCipher (SQLite 3.15.2): run of ddl-churn is refused in one line naming the requirement and the target, exit 2"
+	# shellcheck disable=SC2086
+	out=$("$W" run --seed 3 --workload default --connections 4 --txns 400 $KEY --target-lib "$clib" --json --record "$tmp/c.whop")
+	rc=$?
+	# shellcheck disable=SC2086
+	"$W" run --seed 3 --workload default --connections 4 --txns 400 $KEY --target-lib "$clib" >"$tmp/c.txt"
+	[ $rc -eq 0 ] && echo "$out" | grep -q '"includes_left_out": \[{"include": "rw-register", "needs": "3.24.0", "reason": "UPSERT[^"]*", "declared_at": "workloads/rw-register.sql:[0-9]*"}, {"include": "ddl-churn", "needs": "3.35.0", ' &&
+		! echo "$out" | grep -q '"ddl-churn/' && ! echo "$out" | grep -q '"rw-register/' &&
+		echo "$out" | grep -q '"bank/transfer"' &&
+		grep -q '^  left out (need a newer SQLite): rw-register (3.24.0: UPSERT.*), ddl-churn (3.35.0: ALTER TABLE DROP COLUMN, workloads/ddl-churn.sql:[0-9]*)$' "$tmp/c.txt" &&
+		grep -q '^workload-for 3.15.2$' "$tmp/c.whop"
+	check $? "SQLCipher: default leaves out rw-register and ddl-churn (summary, --json, the replay file say so) and passes"
+	"$W" replay "$tmp/c.whop" --target-lib "$clib" --quiet
+	check $? "SQLCipher: the recording of default replays on it, composed as recorded (same trace hash)"
 else
 	need "SQLCipher refused or run" "no $clib (Debian: libsqlcipher0)"
 	need "SQLCipher runs" "no $clib (Debian: libsqlcipher0)"
+	need "SQLCipher: ddl-churn refused" "no $clib (Debian: libsqlcipher0)"
+	need "SQLCipher: default leaves includes out" "no $clib (Debian: libsqlcipher0)"
+	need "SQLCipher: a recording of default replays" "no $clib (Debian: libsqlcipher0)"
 fi
 
 # A debug build: SQLite's own assertions are on. The planted no-shm-locks
