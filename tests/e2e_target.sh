@@ -310,12 +310,38 @@ elif [ -f "$clib" ]; then
 	check $? "SQLCipher: default leaves out rw-register and ddl-churn (summary, --json, the replay file say so) and passes"
 	"$W" replay "$tmp/c.whop" --target-lib "$clib" --quiet
 	check $? "SQLCipher: the recording of default replays on it, composed as recorded (same trace hash)"
+	# The nightly draws neither for it, and says so.
+	"$W" nightly --runs 200 --seed 11 --dry-run --workloads ddl-churn,rw-register,bank,default \
+		--target-lib "$clib" -- --txns 60 >"$tmp/dry"
+	[ "$(wc -l <"$tmp/dry")" -eq 200 ] && ! grep -q -- '--workload ddl-churn\|--workload rw-register' "$tmp/dry" &&
+		grep -q -- '--workload bank' "$tmp/dry" && grep -q -- '--workload default' "$tmp/dry"
+	check $? "nightly --dry-run on SQLCipher: 200 runs, none of ddl-churn or rw-register"
+	# shellcheck disable=SC2086
+	"$W" nightly --runs 4 --seed 11 --jobs 2 --out "$tmp/nc" --workloads ddl-churn,rw-register,bank,default \
+		--target-lib "$clib" --shrink-time 0 -- --txns 60 $KEY >/dev/null 2>"$tmp/nerr"
+	rc=$?
+	{ [ $rc -eq 0 ] || [ $rc -eq 1 ]; } && [ "$(grep -c '"kind": "run"' "$tmp/nc/results.jsonl")" -eq 4 ] &&
+		! grep -q '"--workload", "ddl-churn"\|"--workload", "rw-register"' "$tmp/nc/results.jsonl" &&
+		grep -q '^whopper nightly: ddl-churn is not drawn for .*libsqlcipher.* (SQLite 3.15.2): needs 3.35.0 (ALTER TABLE DROP COLUMN), workloads/ddl-churn.sql:[0-9]*$' "$tmp/nerr" &&
+		grep -q '^whopper nightly: default runs without rw-register on .*libsqlcipher.* (SQLite 3.15.2): needs 3.24.0 ' "$tmp/nerr" &&
+		grep -q '{"workload": "rw-register", "include": null, "library": "[^"]*libsqlcipher[^"]*", "sqlite_version": "3.15.2", "needs": "3.24.0", ' "$tmp/nc/summary.json" &&
+		grep -q '{"workload": "default", "include": "ddl-churn", ' "$tmp/nc/summary.json" &&
+		grep -q 'is not drawn for <code>[^<]*libsqlcipher' "$tmp/nc/report.html"
+	check $? "nightly on SQLCipher: the pairs it skips are named on the console, in summary.json and report.html (exit $rc)"
+	"$W" nightly --runs 2 --out "$tmp/nc2" --workloads ddl-churn --target-lib "$clib" >/dev/null 2>"$tmp/err"
+	rc=$?
+	[ $rc -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "none of them can run on .*libsqlcipher.* (SQLite 3.15.2): ddl-churn needs 3.35.0" "$tmp/err" &&
+		[ ! -e "$tmp/nc2" ]
+	check $? "nightly refuses a target that can run none of the workloads, writing nothing"
 else
 	need "SQLCipher refused or run" "no $clib (Debian: libsqlcipher0)"
 	need "SQLCipher runs" "no $clib (Debian: libsqlcipher0)"
 	need "SQLCipher: ddl-churn refused" "no $clib (Debian: libsqlcipher0)"
 	need "SQLCipher: default leaves includes out" "no $clib (Debian: libsqlcipher0)"
 	need "SQLCipher: a recording of default replays" "no $clib (Debian: libsqlcipher0)"
+	need "SQLCipher: nightly --dry-run draws what it can run" "no $clib (Debian: libsqlcipher0)"
+	need "SQLCipher: nightly names the pairs it skips" "no $clib (Debian: libsqlcipher0)"
+	need "SQLCipher: nightly refuses a target that can run nothing" "no $clib (Debian: libsqlcipher0)"
 fi
 
 # A debug build: SQLite's own assertions are on. The planted no-shm-locks
