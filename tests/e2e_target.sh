@@ -310,6 +310,15 @@ elif [ -f "$clib" ]; then
 	check $? "SQLCipher: default leaves out rw-register and ddl-churn (summary, --json, the replay file say so) and passes"
 	"$W" replay "$tmp/c.whop" --target-lib "$clib" --quiet
 	check $? "SQLCipher: the recording of default replays on it, composed as recorded (same trace hash)"
+	# shellcheck disable=SC2086
+	"$W" run --seed 1 --workload default --connections 8 --txns 300 --journal delete --vfs-bug no-locks $KEY \
+		--target-lib "$clib" --record "$tmp/cbug.whop" --quiet
+	rc=$?
+	"$W" shrink "$tmp/cbug.whop" --out "$tmp/cmin.whop" --time-limit 5 --quiet --target-lib "$clib"
+	src=$?
+	grep -q '^workload-for 3.15.2$' "$tmp/cmin.whop" && "$W" replay "$tmp/cmin.whop" --target-lib "$clib" --quiet
+	[ $? -eq 1 ] && [ $rc -eq 1 ] && [ $src -eq 0 ]
+	check $? "SQLCipher: a shrunk recording of default keeps its composition (workload-for) and still fails"
 	# The nightly draws neither for it, and says so.
 	"$W" nightly --runs 200 --seed 11 --dry-run --workloads ddl-churn,rw-register,bank,default \
 		--target-lib "$clib" -- --txns 60 >"$tmp/dry"
@@ -339,6 +348,7 @@ else
 	need "SQLCipher: ddl-churn refused" "no $clib (Debian: libsqlcipher0)"
 	need "SQLCipher: default leaves includes out" "no $clib (Debian: libsqlcipher0)"
 	need "SQLCipher: a recording of default replays" "no $clib (Debian: libsqlcipher0)"
+	need "SQLCipher: a shrunk recording of default keeps its composition" "no $clib (Debian: libsqlcipher0)"
 	need "SQLCipher: nightly --dry-run draws what it can run" "no $clib (Debian: libsqlcipher0)"
 	need "SQLCipher: nightly names the pairs it skips" "no $clib (Debian: libsqlcipher0)"
 	need "SQLCipher: nightly refuses a target that can run nothing" "no $clib (Debian: libsqlcipher0)"
