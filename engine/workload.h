@@ -23,6 +23,8 @@
 #ifndef WH_WORKLOAD_H
 #define WH_WORKLOAD_H
 
+#include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +33,9 @@
 #include "value.h"
 
 #define WL_MAX_PARAMS 32
+
+/* Compose a workload for any SQLite: every include is kept. */
+#define WL_SQLITE_ANY INT_MAX
 
 enum wl_action_kind {
 	WL_ACT_STMT,     /* run sql with params */
@@ -87,6 +92,32 @@ struct wl_elle_op {
 					  (APPEND, WRITE), 0 for READ */
 };
 
+/* An SQLite version a workload needs: its file says so with
+ * `\requires sqlite VERSION [REASON]` (workloads/README.md). An SQLite
+ * older than that cannot even prepare some of its statements, which would
+ * fail on the target and succeed on the reference: false findings. */
+struct wl_requirement {
+	int version;                   /* as sqlite3_libversion_number(),
+					  e.g. 3035000; 0: no requirement */
+	const char *reason;            /* the declaration's text after the
+					  version ("ALTER TABLE DROP COLUMN"),
+					  "" when it gives none */
+	const char *origin;            /* the file that declares it */
+	uint32_t line;                 /* the \requires line there */
+};
+
+/* An included workload (at any depth) that has a requirement, and
+ * whether the composition left it out: it is left out, with everything
+ * it includes, when the SQLite the workload was composed for is older
+ * than it needs (the other entries keep their weights). */
+struct wl_include_need {
+	const char *name;              /* as its templates are prefixed,
+					  without the final '/': "ddl-churn",
+					  "mix/ddl-churn" */
+	struct wl_requirement needs;
+	bool left_out;
+};
+
 struct workload {
 	const char *name;
 	const char *description;
@@ -105,7 +136,8 @@ struct workload {
 	uint32_t elle_op_count;
 	uint64_t content_hash;         /* FNV-1a of the file's text and of
 					  the text of every file it
-					  includes (not of --param values) */
+					  includes and the composition kept
+					  (not of --param values) */
 	const char *source;            /* the file's text */
 	const char *origin;            /* its path ("workloads/bank.sql" for
 					  a built-in) */
@@ -113,6 +145,25 @@ struct workload {
 					  effect, "NAME=VALUE"; included
 					  files' as "INCLUDE/NAME=VALUE" */
 	uint32_t param_count;
+	/* Added with \requires (0/NULL for a C workload): */
+	struct wl_requirement requires; /* what this workload needs to run at
+					  all: its highest \requires, or for a
+					  workload made of includes only, the
+					  least any of them needs if that is
+					  more */
+	int composed_for;              /* the SQLite version number the
+					  includes were chosen for, or
+					  WL_SQLITE_ANY */
+	const struct wl_include_need *include_needs; /* in include order,
+					  depth first */
+	uint32_t include_need_count;
+	uint32_t left_out_count;       /* entries of include_needs left out */
 };
+
+/* Does SQLite version `version` meet requirement r? */
+static inline bool wl_requirement_met(const struct wl_requirement *r, int version)
+{
+	return r->version <= version;
+}
 
 #endif /* WH_WORKLOAD_H */

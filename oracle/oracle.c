@@ -1359,9 +1359,14 @@ static bool txn_ended_after(const struct oracle__ctx *c, uint32_t txn,
  *     verdicts of power losses and of reopens that followed one (marked
  *     by crash.c), every content kind (final state, integrity, foreign
  *     keys, invariants), and read anomalies of transactions that began
- *     after it. Anomalies before the first power loss, and reopens before
- *     any power loss, are not excused: synchronous only matters across
- *     power loss, so they remain failures;
+ *     after it, or that name an indeterminate writer (its COMMIT began,
+ *     then failed or was cut) of an epoch a power loss ended: without a
+ *     sync at commit a commit is visible before it is durable, others
+ *     may read it, then the power loss takes it away, and the history
+ *     shows reads of a transaction that never committed. Other
+ *     anomalies before the first power loss, and reopens before any
+ *     power loss, are not excused: synchronous only matters across power
+ *     loss, so they remain failures;
  *   - in journal modes MEMORY and OFF, once the run reached the point
  *     where SQLite stopped promising rollback (history.unsafe_event: a
  *     fault or a power loss hit a writer): the crash verdicts of crashes
@@ -1406,8 +1411,12 @@ static void report_finish(struct oracle__ctx *c)
 		bool crash_caused = none && !from_crash && content;
 		for (uint32_t j = 0; none && !from_crash && !crash_caused &&
 				     j < v->txn_count;
-		     j++)
-			crash_caused = c->h->txns[v->txns[j]]->begin_event > after;
+		     j++) {
+			const struct hist_txn *t = c->h->txns[v->txns[j]];
+			crash_caused = t->begin_event > after ||
+				       (t->outcome == HIST_INDETERMINATE && t->commit_event != 0 &&
+					c->txn_epoch[v->txns[j]] >= c->first_power_loss);
+		}
 		if (reason == NULL && crash_caused)
 			reason = ORACLE_EXPECTED_NO_DURABILITY;
 		bool unsafe_caused = unsafe != 0 && !from_crash && content;

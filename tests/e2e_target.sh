@@ -273,6 +273,7 @@ if [ -f "$clib" ] && [ $san -eq 1 ]; then
 	[ $rc -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "not linked with -Wl,-Bsymbolic" "$tmp/err"
 	check $? "a sanitizer build refuses a library linked without -Bsymbolic (SQLCipher), naming the reason"
 	skip "SQLCipher runs: not in a sanitizer build (the library lacks -Bsymbolic)"
+	skip "SQLCipher: a workload's requirements: not in a sanitizer build"
 elif [ -f "$clib" ]; then
 	KEY="--pragma key='whopper' --pragma kdf_iter=64"
 	# shellcheck disable=SC2086
@@ -287,9 +288,70 @@ elif [ -f "$clib" ]; then
 	"$W" run --seed 2 --workload inventory --connections 4 --txns 200 --faults chaos --journal delete $KEY \
 		--target-lib "$clib" --quiet
 	check $? "SQLCipher with a key under chaos faults in a rollback journal mode passes the oracle"
+	# SQLite 3.15.2 cannot prepare ddl-churn's DROP COLUMN (3.35.0) nor
+	# rw-register's UPSERT (3.24.0): run refuses the one, default leaves
+	# both out and still passes, and a replay composes it the same way.
+	# shellcheck disable=SC2086
+	"$W" run --seed 1 --workload ddl-churn --txns 50 $KEY --target-lib "$clib" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	[ $rc -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && [ ! -s "$tmp/out" ] &&
+		grep -q "^whopper: --workload ddl-churn: workloads/ddl-churn.sql:[0-9]*: needs SQLite 3.35.0 (ALTER TABLE DROP COLUMN); the target is SQLite 3.15.2 ($clib)$" "$tmp/err"
+	check $? "SQLCipher (SQLite 3.15.2): run of ddl-churn is refused in one line naming the requirement and the target, exit 2"
+	# shellcheck disable=SC2086
+	out=$("$W" run --seed 3 --workload default --connections 4 --txns 400 $KEY --target-lib "$clib" --json --record "$tmp/c.whop")
+	rc=$?
+	# shellcheck disable=SC2086
+	"$W" run --seed 3 --workload default --connections 4 --txns 400 $KEY --target-lib "$clib" >"$tmp/c.txt"
+	[ $rc -eq 0 ] && echo "$out" | grep -q '"includes_left_out": \[{"include": "rw-register", "needs": "3.24.0", "reason": "UPSERT[^"]*", "declared_at": "workloads/rw-register.sql:[0-9]*"}, {"include": "ddl-churn", "needs": "3.35.0", ' &&
+		! echo "$out" | grep -q '"ddl-churn/' && ! echo "$out" | grep -q '"rw-register/' &&
+		echo "$out" | grep -q '"bank/transfer"' &&
+		grep -q '^  left out (need a newer SQLite): rw-register (3.24.0: UPSERT.*), ddl-churn (3.35.0: ALTER TABLE DROP COLUMN, workloads/ddl-churn.sql:[0-9]*)$' "$tmp/c.txt" &&
+		grep -q '^workload-for 3.15.2$' "$tmp/c.whop"
+	check $? "SQLCipher: default leaves out rw-register and ddl-churn (summary, --json, the replay file say so) and passes"
+	"$W" replay "$tmp/c.whop" --target-lib "$clib" --quiet
+	check $? "SQLCipher: the recording of default replays on it, composed as recorded (same trace hash)"
+	# shellcheck disable=SC2086
+	"$W" run --seed 1 --workload default --connections 8 --txns 300 --journal delete --vfs-bug no-locks $KEY \
+		--target-lib "$clib" --record "$tmp/cbug.whop" --quiet
+	rc=$?
+	"$W" shrink "$tmp/cbug.whop" --out "$tmp/cmin.whop" --time-limit 5 --quiet --target-lib "$clib"
+	src=$?
+	grep -q '^workload-for 3.15.2$' "$tmp/cmin.whop" && "$W" replay "$tmp/cmin.whop" --target-lib "$clib" --quiet
+	[ $? -eq 1 ] && [ $rc -eq 1 ] && [ $src -eq 0 ]
+	check $? "SQLCipher: a shrunk recording of default keeps its composition (workload-for) and still fails"
+	# The nightly draws neither for it, and says so.
+	"$W" nightly --runs 200 --seed 11 --dry-run --workloads ddl-churn,rw-register,bank,default \
+		--target-lib "$clib" -- --txns 60 >"$tmp/dry"
+	[ "$(wc -l <"$tmp/dry")" -eq 200 ] && ! grep -q -- '--workload ddl-churn\|--workload rw-register' "$tmp/dry" &&
+		grep -q -- '--workload bank' "$tmp/dry" && grep -q -- '--workload default' "$tmp/dry"
+	check $? "nightly --dry-run on SQLCipher: 200 runs, none of ddl-churn or rw-register"
+	# shellcheck disable=SC2086
+	"$W" nightly --runs 4 --seed 11 --jobs 2 --out "$tmp/nc" --workloads ddl-churn,rw-register,bank,default \
+		--target-lib "$clib" --shrink-time 0 -- --txns 60 $KEY >/dev/null 2>"$tmp/nerr"
+	rc=$?
+	{ [ $rc -eq 0 ] || [ $rc -eq 1 ]; } && [ "$(grep -c '"kind": "run"' "$tmp/nc/results.jsonl")" -eq 4 ] &&
+		! grep -q '"--workload", "ddl-churn"\|"--workload", "rw-register"' "$tmp/nc/results.jsonl" &&
+		grep -q '^whopper nightly: ddl-churn is not drawn for .*libsqlcipher.* (SQLite 3.15.2): needs 3.35.0 (ALTER TABLE DROP COLUMN), workloads/ddl-churn.sql:[0-9]*$' "$tmp/nerr" &&
+		grep -q '^whopper nightly: default runs without rw-register on .*libsqlcipher.* (SQLite 3.15.2): needs 3.24.0 ' "$tmp/nerr" &&
+		grep -q '{"workload": "rw-register", "include": null, "library": "[^"]*libsqlcipher[^"]*", "sqlite_version": "3.15.2", "needs": "3.24.0", ' "$tmp/nc/summary.json" &&
+		grep -q '{"workload": "default", "include": "ddl-churn", ' "$tmp/nc/summary.json" &&
+		grep -q 'is not drawn for <code>[^<]*libsqlcipher' "$tmp/nc/report.html"
+	check $? "nightly on SQLCipher: the pairs it skips are named on the console, in summary.json and report.html (exit $rc)"
+	"$W" nightly --runs 2 --out "$tmp/nc2" --workloads ddl-churn --target-lib "$clib" >/dev/null 2>"$tmp/err"
+	rc=$?
+	[ $rc -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "none of them can run on .*libsqlcipher.* (SQLite 3.15.2): ddl-churn needs 3.35.0" "$tmp/err" &&
+		[ ! -e "$tmp/nc2" ]
+	check $? "nightly refuses a target that can run none of the workloads, writing nothing"
 else
 	need "SQLCipher refused or run" "no $clib (Debian: libsqlcipher0)"
 	need "SQLCipher runs" "no $clib (Debian: libsqlcipher0)"
+	need "SQLCipher: ddl-churn refused" "no $clib (Debian: libsqlcipher0)"
+	need "SQLCipher: default leaves includes out" "no $clib (Debian: libsqlcipher0)"
+	need "SQLCipher: a recording of default replays" "no $clib (Debian: libsqlcipher0)"
+	need "SQLCipher: a shrunk recording of default keeps its composition" "no $clib (Debian: libsqlcipher0)"
+	need "SQLCipher: nightly --dry-run draws what it can run" "no $clib (Debian: libsqlcipher0)"
+	need "SQLCipher: nightly names the pairs it skips" "no $clib (Debian: libsqlcipher0)"
+	need "SQLCipher: nightly refuses a target that can run nothing" "no $clib (Debian: libsqlcipher0)"
 fi
 
 # A debug build: SQLite's own assertions are on. The planted no-shm-locks

@@ -9,7 +9,8 @@
  * the corpus") still reads. The aggregate counts runs per label, makes
  * only a new signature that was not in the corpus turn the night red, and
  * counts, per catalogued finding, the runs it applied to and the runs
- * that showed it.
+ * that showed it. The matrix does not draw a workload for a target that
+ * cannot run it (\requires), and moves no other draw for it.
  *
  * The nightly's sources live with the command-line sources, which the test
  * binaries do not link, so the files needed are compiled in here; the
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "nightly_json.c"
 #include "nightly_matrix.c"
@@ -308,6 +310,148 @@ static void test_aggregate(void **state)
 	nl_agg_free(&a);
 }
 
+/* ------------------------------------------------------------------ */
+/* The matrix and \requires                                            */
+/* ------------------------------------------------------------------ */
+
+static const char *const mx_workloads[] = {"bank", "ddl-churn", "default"};
+static const char *const mx_targets[] = {"/lib/a.so", "/lib/b.so"};
+
+static void mx_init(struct nl_matrix *m)
+{
+	memset(m, 0, sizeof *m);
+	m->base_seed = 20261206;
+	for (size_t k = 0; k < 3; k++)
+		nl_strv_push(&m->workloads, mx_workloads[k]);
+	for (size_t k = 0; k < 2; k++)
+		nl_strv_push(&m->targets, mx_targets[k]);
+	nl_strv_push(&m->user_flags, "--txns");
+	nl_strv_push(&m->user_flags, "50");
+}
+
+static void mx_free(struct nl_matrix *m)
+{
+	nl_strv_free(&m->workloads);
+	nl_strv_free(&m->targets);
+	nl_strv_free(&m->user_flags);
+	free(m->cannot_run);
+	m->cannot_run = NULL;
+}
+
+static const char *arg_after(const struct nl_strv *argv, const char *flag)
+{
+	for (size_t i = 0; i + 1 < argv->count; i++)
+		if (strcmp(argv->v[i], flag) == 0)
+			return argv->v[i + 1];
+	return NULL;
+}
+
+/* A workload a target cannot run is never drawn for it; where the row
+ * drew it, that run draws another workload and nothing else changes; the
+ * other target's runs, and a table where every target runs everything,
+ * draw exactly what they drew without one. */
+static void test_matrix_requirements(void **state)
+{
+	(void)state;
+	struct nl_matrix plain, skip;
+	mx_init(&plain);
+	mx_init(&skip);
+	skip.cannot_run = wh_calloc(3 * 2, 1);
+	uint32_t redrawn = 0, other = 0;
+	for (uint64_t i = 0; i < 600; i++) {
+		struct nl_strv a = {0}, b = {0};
+		uint64_t sa, sb;
+		nl_matrix_args(&plain, i, &a, &sa);
+		nl_matrix_args(&skip, i, &b, &sb); /* all zero: nothing changes */
+		assert_true(nl_strv_equal(&a, &b));
+		nl_strv_free(&b);
+		skip.cannot_run[1 * 2 + 1] = 1; /* ddl-churn on target b */
+		nl_matrix_args(&skip, i, &b, &sb);
+		skip.cannot_run[1 * 2 + 1] = 0;
+		assert_true(sa == sb);
+		const char *wa = arg_after(&a, "--workload"), *wb = arg_after(&b, "--workload");
+		assert_non_null(wa);
+		assert_non_null(wb);
+		assert_string_equal(arg_after(&b, "--target-lib"), mx_targets[i % 2]);
+		if (i % 2 == 1)
+			assert_string_not_equal(wb, "ddl-churn");
+		if (i % 2 == 0 || strcmp(wa, "ddl-churn") != 0) {
+			assert_true(nl_strv_equal(&a, &b));
+			other += i % 2 == 0 && strcmp(wa, "ddl-churn") == 0;
+		} else {
+			/* Only the workload differs. */
+			assert_int_equal(a.count, b.count);
+			for (size_t k = 0; k < a.count; k++)
+				if (a.v[k] != wa)
+					assert_string_equal(a.v[k], b.v[k]);
+			redrawn++;
+		}
+		nl_strv_free(&a);
+		nl_strv_free(&b);
+	}
+	/* A third of 300 rows draws ddl-churn: target b redraws those,
+	 * target a runs them. */
+	assert_true(redrawn > 60 && redrawn < 140);
+	assert_int_equal(other, redrawn);
+	mx_free(&plain);
+	mx_free(&skip);
+}
+
+/* nl_matrix_plan: on the linked SQLite every built-in runs (no table, no
+ * pair), a workload needing a newer SQLite than any is refused, and a
+ * --workload among the run flags stands for the list. */
+static void test_matrix_plan(void **state)
+{
+	(void)state;
+	struct nl_matrix m;
+	memset(&m, 0, sizeof m);
+	for (size_t k = 0; k < 3; k++)
+		nl_strv_push(&m.workloads, mx_workloads[k]);
+	struct nl_skips skips;
+	char err[1024] = "";
+	assert_int_equal(nl_matrix_plan(&m, &skips, err, sizeof err), 0);
+	assert_null(m.cannot_run);
+	assert_int_equal(skips.count, 0);
+	nl_skips_free(&skips);
+
+	char path[] = "/tmp/test_nightly_XXXXXX.sql";
+	int fd = mkstemps(path, 4);
+	assert_true(fd >= 0);
+	const char text[] = "\\requires sqlite 3.99.0 a future feature\n\\transaction t\nSELECT 1;\n";
+	assert_int_equal(write(fd, text, sizeof text - 1), (ssize_t)(sizeof text - 1));
+	close(fd);
+	struct nl_matrix f;
+	memset(&f, 0, sizeof f);
+	nl_strv_push(&f.workloads, path);
+	assert_int_equal(nl_matrix_plan(&f, &skips, err, sizeof err), -1);
+	assert_non_null(strstr(err, "--workloads: none of them can run on the linked SQLite (SQLite "));
+	assert_non_null(strstr(err, "needs 3.99.0"));
+	assert_int_equal(skips.count, 0);
+	nl_strv_push(&f.workloads, "bank");
+	assert_int_equal(nl_matrix_plan(&f, &skips, err, sizeof err), 0);
+	assert_non_null(f.cannot_run);
+	assert_int_equal(f.cannot_run[0], 1);
+	assert_int_equal(f.cannot_run[1], 0);
+	assert_int_equal(skips.count, 1);
+	assert_string_equal(skips.v[0].workload, path);
+	assert_null(skips.v[0].include);
+	assert_string_equal(skips.v[0].library, NL_TARGET_LINKED);
+	assert_string_equal(skips.v[0].needs, "3.99.0");
+	assert_string_equal(skips.v[0].reason, "a future feature");
+	nl_skips_free(&skips);
+	/* With the user's --workload, the drawn one is moot: no table. */
+	nl_strv_push(&f.user_flags, "--workload");
+	nl_strv_push(&f.user_flags, path);
+	assert_int_equal(nl_matrix_plan(&f, &skips, err, sizeof err), -1);
+	assert_non_null(strstr(err, "--: --workload "));
+	assert_non_null(strstr(err, "needs SQLite 3.99.0 (a future feature)"));
+	assert_null(f.cannot_run);
+	unlink(path);
+	nl_strv_free(&f.workloads);
+	nl_strv_free(&f.user_flags);
+	nl_strv_free(&m.workloads);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -316,6 +460,8 @@ int main(void)
 		cmocka_unit_test(test_new_and_fallbacks),
 		cmocka_unit_test(test_line_round_trip),
 		cmocka_unit_test(test_aggregate),
+		cmocka_unit_test(test_matrix_requirements),
+		cmocka_unit_test(test_matrix_plan),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -34,12 +34,13 @@ int cli_usage_error(const char *fmt, ...)
 	return WH_EXIT_USAGE;
 }
 
-int run_parse_opts(int argc, char **argv, struct run_opts *o)
+int run_parse_opts_composed(int argc, char **argv, int compose_for, struct run_opts *o)
 {
 	(void)argc;
 	(void)argv;
+	(void)compose_for;
 	memset(o, 0, sizeof *o);
-	fail_msg("run_parse_opts is not part of these tests");
+	fail_msg("run_parse_opts_composed is not part of these tests");
 	return WH_EXIT_INTERNAL;
 }
 
@@ -101,6 +102,7 @@ static void sample_file(struct replay_file *rf)
 	replay_file_init(rf);
 	snprintf(rf->workload, sizeof rf->workload, "bank");
 	rf->workload_hash = 0x0123456789abcdefULL;
+	rf->workload_for = 3015002;
 	static const char *const args[] = {"--seed", "7", "--pragma", "a=100%\nb", "--txns",
 					   "60"};
 	rf->argc = (int)(sizeof args / sizeof args[0]);
@@ -202,6 +204,7 @@ static void test_round_trip(void **state)
 	assert_string_equal(b.sqlite_source_id, sqlite3_sourceid());
 	assert_string_equal(b.workload, "bank");
 	assert_true(b.workload_hash == a.workload_hash);
+	assert_int_equal(b.workload_for, 3015002);
 	assert_int_equal(b.argc, a.argc);
 	for (int i = 0; i < a.argc; i++)
 		assert_string_equal(b.argv[i], a.argv[i]);
@@ -238,6 +241,47 @@ static void test_round_trip(void **state)
 	unlink(again);
 	free(path);
 	free(again);
+}
+
+/* workload-for is written only when includes were left out, and read
+ * back as the version; a file without it composes with every include
+ * (0), and a malformed one is an input error naming its line. */
+static void test_workload_for(void **state)
+{
+	(void)state;
+	struct replay_file a, b;
+	sample_file(&a);
+	a.workload_for = 0;
+	char *path = temp_path();
+	assert_int_equal(replay_write(path, &a), 0);
+	FILE *f = fopen(path, "rb");
+	fseek(f, 0, SEEK_END);
+	size_t len = (size_t)ftell(f);
+	fclose(f);
+	char *text = slurp(path, len);
+	assert_null(strstr(text, "workload-for"));
+	char err[512] = "";
+	assert_int_equal(replay_read(path, &b, err, sizeof err), 0);
+	assert_int_equal(b.workload_for, 0);
+	replay_file_free(&b);
+	/* A bad version on the line, spliced in after the workload line. */
+	char *at = strstr(text, "\narg ");
+	assert_non_null(at);
+	size_t head = (size_t)(at + 1 - text);
+	const char bad[] = "workload-for three\n";
+	char *edited = wh_malloc(len + sizeof bad);
+	memcpy(edited, text, head);
+	memcpy(edited + head, bad, sizeof bad - 1);
+	memcpy(edited + head + sizeof bad - 1, text + head, len - head);
+	spit(path, edited, len + sizeof bad - 1);
+	assert_int_equal(replay_read(path, &b, err, sizeof err), 2);
+	assert_names_file_line(err, path);
+	assert_non_null(strstr(err, "malformed workload-for line"));
+	free(edited);
+	free(text);
+	replay_file_free(&a);
+	unlink(path);
+	free(path);
 }
 
 /* Every proper prefix of a file (cut mid-line or at a line end) is an
@@ -552,6 +596,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_workload_for),
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_corrupt_any_byte),
 		cmocka_unit_test(test_wrong_format),

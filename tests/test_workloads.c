@@ -3,9 +3,10 @@
  * per error class, each naming file:line[:col]), the generators'
  * distributions and determinism, the interpreter (\gset read-modify-write,
  * \if/\elif/\else, \rollback, unique()), --param overrides (own and
- * routed to includes), the Elle map and statement flags, and every
- * built-in run end to end: 6 connections, 20 seeds, under the oracle, with
- * no violation and no finding.
+ * routed to includes), \requires (its errors, includes left out for an
+ * older SQLite, the built-ins' declarations), the Elle map and statement
+ * flags, and every built-in run end to end: 6 connections, 20 seeds,
+ * under the oracle, with no violation and no finding.
  *
  * The interpreter is driven directly (no world) by a small serial
  * executor on an in-memory SQLite: it runs what txn_next asks for and
@@ -33,8 +34,8 @@ static struct workload *load_ok(const char *text, const char *const *params,
 {
 	struct workload *wl = NULL;
 	char err[512];
-	int rc = wl_load_text("t.sql", text, strlen(text), params, param_count, &wl, err,
-			      sizeof err);
+	int rc = wl_load_text("t.sql", text, strlen(text), params, param_count, WL_SQLITE_ANY,
+			      &wl, err, sizeof err);
 	if (rc != 0)
 		fail_msg("unexpected load error: %s", err);
 	assert_non_null(wl);
@@ -49,8 +50,8 @@ static void expect_error(const char *text, const char *const *params,
 	struct workload *sentinel = (struct workload *)(uintptr_t)0x5a5a;
 	struct workload *wl = sentinel;
 	char err[512] = "";
-	int rc = wl_load_text("t.sql", text, strlen(text), params, param_count, &wl, err,
-			      sizeof err);
+	int rc = wl_load_text("t.sql", text, strlen(text), params, param_count, WL_SQLITE_ANY,
+			      &wl, err, sizeof err);
 	if (rc != 2 || strncmp(err, where, strlen(where)) != 0 || strstr(err, what) == NULL)
 		fail_msg("for input:\n%s\nwanted rc 2, \"%s...%s\"; got rc %d, \"%s\"", text,
 			 where, what, rc, err);
@@ -382,6 +383,17 @@ static const struct bad_file bad_files[] = {
 	{"\\pragma nonsense\n\\transaction t\nSELECT 1;\n", "t.sql:1:1: ", "usage: \\pragma NAME=VALUE"},
 	{"\\shape graph\n\\transaction t\nSELECT 1;\n", "t.sql:1:1: ", "usage: \\shape"},
 	{"\\include nope\n", "t.sql:1: ", "no such built-in workload"},
+	{"\\requires\n\\transaction t\nSELECT 1;\n", "t.sql:1:1: ", "usage: \\requires sqlite VERSION [REASON]"},
+	{"\\requires sqlite\n\\transaction t\nSELECT 1;\n", "t.sql:1:1: ", "usage: \\requires sqlite VERSION"},
+	{"\\requires mysql 8.0\n\\transaction t\nSELECT 1;\n", "t.sql:1:11: ", "unknown product 'mysql' (only 'sqlite')"},
+	{"\\requires sqlite 3.x why\n\\transaction t\nSELECT 1;\n", "t.sql:1:18: ", "invalid SQLite version '3.x'"},
+	{"\\requires sqlite 4.0.0\n\\transaction t\nSELECT 1;\n", "t.sql:1:18: ", "invalid SQLite version '4.0.0'"},
+	{"\\requires sqlite 3\n\\transaction t\nSELECT 1;\n", "t.sql:1:18: ", "invalid SQLite version '3'"},
+	{"\\requires sqlite 3.8.4.3\n\\transaction t\nSELECT 1;\n", "t.sql:1:18: ", "invalid SQLite version '3.8.4.3'"},
+	{"\\requires sqlite 3.1000\n\\transaction t\nSELECT 1;\n", "t.sql:1:18: ", "invalid SQLite version '3.1000'"},
+	{"\\requires sqlite 3.35.\n\\transaction t\nSELECT 1;\n", "t.sql:1:18: ", "invalid SQLite version '3.35.'"},
+	{"\\requires sqlite 3.7.17\n\\transaction t\nSELECT 1;\n", "t.sql:1:18: ", "no SQLite older than 3.7.17 anyway: drop the line"},
+	{"\\transaction t\nSELECT 1;\n\\requires sqlite 3.9.0\n", "t.sql:3:1: ", "\\requires is a declaration: it must come before the first section"},
 	/* transaction headers */
 	{"\\transaction t @0\nSELECT 1;\n", "t.sql:1:16: ", "invalid weight '0'"},
 	{"\\transaction t eventually\nSELECT 1;\n", "t.sql:1:16: ", "unknown begin kind 'eventually'"},
@@ -563,10 +575,229 @@ static void test_param_include_routing(void **state)
 	const struct workload *b = NULL;
 	char err[256];
 	const char *const acc[] = {"accounts=12"};
-	assert_int_equal(wl_resolve_with_params("bank", acc, 1, &b, err, sizeof err), 0);
+	assert_int_equal(wl_resolve_with_params("bank", acc, 1, WL_SQLITE_ANY, &b, err, sizeof err), 0);
 	assert_true(b != wl_find("bank"));
 	assert_non_null(strstr(b->invariants[0], "12 * 1000"));
-	assert_int_equal(wl_resolve_with_params("bank", bad, 1, &b, err, sizeof err), 2);
+	assert_int_equal(wl_resolve_with_params("bank", bad, 1, WL_SQLITE_ANY, &b, err, sizeof err), 2);
+}
+
+/* ------------------------------------------------------------------ */
+/* \\requires                                                           */
+/* ------------------------------------------------------------------ */
+
+#define SQLCIPHER_SQLITE 3015002 /* the SQLite in Debian's SQLCipher 3.4.1 */
+
+/* A file's requirement is its highest \\requires (the first of equal
+ * ones), with the line and the reason as written; versions parse and
+ * print as SQLite's numbers. */
+static void test_requires_declared(void **state)
+{
+	(void)state;
+	struct workload *wl = load_ok("-- a comment line\n"
+				      "\\requires sqlite 3.9.0 an index on an expression\n"
+				      "\\requires SQLite 3.35.0   ALTER TABLE DROP COLUMN (SQLite's)  \n"
+				      "\\requires sqlite 3.35 same version, later line\n"
+				      "\\requires sqlite 3.16 pragma_table_info()\n"
+				      "\\transaction t\nSELECT 1;\n",
+				      NULL, 0);
+	assert_int_equal(wl->requires.version, 3035000);
+	assert_string_equal(wl->requires.reason, "ALTER TABLE DROP COLUMN (SQLite's)");
+	assert_string_equal(wl->requires.origin, "t.sql");
+	assert_int_equal(wl->requires.line, 3);
+	assert_true(wl_requirement_met(&wl->requires, 3035000));
+	assert_false(wl_requirement_met(&wl->requires, 3034001));
+	assert_int_equal(wl->include_need_count, 0);
+	wl_free(wl);
+	wl = load_ok("\\requires sqlite 3.30\n\\transaction t\nSELECT 1;\n", NULL, 0);
+	assert_int_equal(wl->requires.version, 3030000);
+	assert_string_equal(wl->requires.reason, "");
+	wl_free(wl);
+	wl = load_ok("\\transaction t\nSELECT 1;\n", NULL, 0);
+	assert_int_equal(wl->requires.version, 0);
+	assert_true(wl_requirement_met(&wl->requires, 3007017));
+	wl_free(wl);
+	int v = 0;
+	assert_int_equal(wl_version_parse("3.8.4", 5, &v), 0);
+	assert_int_equal(v, 3008004);
+	assert_int_equal(wl_version_parse("3.45", 4, &v), 0);
+	assert_int_equal(v, 3045000);
+	assert_int_equal(wl_version_parse("3.45.1x", 7, &v), -1);
+	assert_int_equal(wl_version_parse("", 0, &v), -1);
+	char buf[32];
+	wl_version_text(3015002, buf, sizeof buf);
+	assert_string_equal(buf, "3.15.2");
+}
+
+/* Composed for an older SQLite, an include that needs more is left out
+ * with everything it brings (setup, invariants, templates, pragmas), the
+ * others keep their weights, and include_needs says what and why; the
+ * composition for any SQLite keeps everything. */
+static void test_requires_leaves_includes_out(void **state)
+{
+	(void)state;
+	const char text[] = "\\include rw-register @2\n"
+			    "\\include bank @3\n"
+			    "\\transaction own\nSELECT 1;\n";
+	struct workload *all = load_ok(text, NULL, 0);
+	assert_int_equal(all->left_out_count, 0);
+	assert_int_equal(all->composed_for, WL_SQLITE_ANY);
+	assert_int_equal(((const struct wl__prog *)all->impl)->root->total_weight, 6);
+	assert_non_null(strstr(all->setup_sql, "CREATE TABLE rw_regs"));
+
+	struct workload *old = NULL;
+	char err[256];
+	assert_int_equal(wl_load_text("t.sql", text, strlen(text), NULL, 0, SQLCIPHER_SQLITE, &old,
+				      err, sizeof err),
+			 0);
+	assert_int_equal(old->composed_for, SQLCIPHER_SQLITE);
+	assert_true(wl_requirement_met(&old->requires, SQLCIPHER_SQLITE));
+	assert_int_equal(old->include_need_count, 2);
+	assert_int_equal(old->left_out_count, 1);
+	const struct wl_include_need *rw = &old->include_needs[0], *bank = &old->include_needs[1];
+	assert_string_equal(rw->name, "rw-register");
+	assert_true(rw->left_out);
+	assert_int_equal(rw->needs.version, 3024000);
+	assert_string_equal(rw->needs.origin, "workloads/rw-register.sql");
+	assert_non_null(strstr(rw->needs.reason, "UPSERT"));
+	assert_string_equal(bank->name, "bank");
+	assert_false(bank->left_out);
+	assert_int_equal(bank->needs.version, 3008003);
+	const struct wl__prog *p = old->impl;
+	assert_int_equal(p->root->include_count, 1);
+	assert_int_equal(p->root->total_weight, 4); /* own 1 + bank 3 */
+	assert_null(strstr(old->setup_sql, "rw_regs"));
+	assert_non_null(strstr(old->setup_sql, "CREATE TABLE accounts"));
+	for (uint32_t k = 0; k < old->invariant_count; k++)
+		assert_null(strstr(old->invariants[k], "rw_regs"));
+	assert_int_equal(old->elle_op_count, 0); /* rw-register's map went with it */
+	void *cs = old->ops->conn_new(old, 0);
+	struct wh_prng rng;
+	wh_prng_seed(&rng, 11, WH_STREAM_CONN);
+	uint32_t own = 0, banks = 0;
+	for (int k = 0; k < 800; k++) {
+		const char *name;
+		enum hist_begin b;
+		old->ops->txn_begin(cs, &rng, &name, &b);
+		assert_true(strncmp(name, "rw-register/", 12) != 0);
+		own += strcmp(name, "own") == 0;
+		banks += strncmp(name, "bank/", 5) == 0;
+	}
+	old->ops->conn_free(cs);
+	/* weights unchanged: own 1 against bank's 3 */
+	assert_int_equal(own + banks, 800);
+	assert_true(own > 140 && own < 260);
+	wl_free(old);
+	wl_free(all);
+}
+
+/* Nested includes are named by their path; a unit made of includes only
+ * needs the least any of them needs, and on an SQLite older than that it
+ * cannot run (the caller refuses it); a file's own requirement is only
+ * reported, not enforced, by the loader. */
+static void test_requires_nested_and_unrunnable(void **state)
+{
+	(void)state;
+	const char nested[] = "\\include default\n";
+	struct workload *wl = NULL;
+	char err[256];
+	assert_int_equal(wl_load_text("t.sql", nested, strlen(nested), NULL, 0, SQLCIPHER_SQLITE,
+				      &wl, err, sizeof err),
+			 0);
+	assert_true(wl_requirement_met(&wl->requires, SQLCIPHER_SQLITE));
+	assert_int_equal(wl->left_out_count, 2);
+	uint32_t seen = 0;
+	for (uint32_t k = 0; k < wl->include_need_count; k++) {
+		const struct wl_include_need *n = &wl->include_needs[k];
+		assert_int_equal(strncmp(n->name, "default/", 8), 0);
+		assert_int_equal(n->left_out, n->needs.version > SQLCIPHER_SQLITE);
+		seen += strcmp(n->name, "default/ddl-churn") == 0 && n->left_out;
+		seen += strcmp(n->name, "default/rw-register") == 0 && n->left_out;
+	}
+	assert_int_equal(seen, 2);
+	wl_free(wl);
+
+	const char only[] = "\\include ddl-churn\n\\include rw-register\n";
+	wl = NULL;
+	assert_int_equal(wl_load_text("t.sql", only, strlen(only), NULL, 0, SQLCIPHER_SQLITE, &wl,
+				      err, sizeof err),
+			 0);
+	assert_int_equal(wl->requires.version, 3024000); /* the least of 3.35.0, 3.24.0 */
+	assert_string_equal(wl->requires.origin, "workloads/rw-register.sql");
+	assert_false(wl_requirement_met(&wl->requires, wl->composed_for));
+	assert_int_equal(wl->left_out_count, 2);
+	wl_free(wl);
+	/* Included by another file, such a unit is left out whole. */
+	const char outer[] = "\\include default @1\n\\transaction t\nSELECT 1;\n";
+	wl = NULL;
+	assert_int_equal(wl_load_text("t.sql", outer, strlen(outer), NULL, 0, 3007017, &wl, err,
+				      sizeof err),
+			 0);
+	/* On the oldest SQLite whopper drives, only list-append is left. */
+	const struct wl__prog *p = wl->impl;
+	assert_int_equal(p->root->include_count, 1);
+	assert_int_equal(p->root->includes[0].unit->include_count, 1);
+	assert_string_equal(p->root->includes[0].unit->includes[0].unit->name, "list-append");
+	assert_int_equal(wl->left_out_count, 10);
+	wl_free(wl);
+
+	const char own[] = "\\requires sqlite 3.30.0 NULLS FIRST\n\\include bank\n"
+			   "\\transaction t\nSELECT 1;\n";
+	wl = NULL;
+	assert_int_equal(wl_load_text("t.sql", own, strlen(own), NULL, 0, SQLCIPHER_SQLITE, &wl,
+				      err, sizeof err),
+			 0);
+	assert_false(wl_requirement_met(&wl->requires, SQLCIPHER_SQLITE));
+	assert_int_equal(wl->requires.line, 1);
+	assert_int_equal(wl->left_out_count, 0);
+	wl_free(wl);
+}
+
+/* The built-ins declare what they need (measured: on the SQLite just
+ * below, one of their statements fails to prepare), default needs nothing
+ * of its own, and a built-in composed for an SQLite that leaves nothing
+ * out is the shared copy, so its runs are those of any SQLite. */
+static void test_requires_builtins(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *name;
+		int version;
+	} want[] = {
+		{"default", 0},          {"bank", 3008003},        {"blobs", 3008003},
+		{"checkpoints", 3008003}, {"counter", 3008003},    {"ddl-churn", 3035000},
+		{"delete-heavy", 3008003}, {"index-heavy", 3009000}, {"inventory", 3008003},
+		{"list-append", 0},      {"rw-register", 3024000}, {"savepoints", 3008003},
+	};
+	for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
+		const struct workload *wl = wl_find(want[k].name);
+		assert_non_null(wl);
+		if (wl->requires.version != want[k].version)
+			fail_msg("%s requires %d, wanted %d", want[k].name, wl->requires.version,
+				 want[k].version);
+	}
+	const struct workload *d = wl_find("default");
+	assert_int_equal(d->include_need_count, 10);
+	assert_int_equal(d->left_out_count, 0);
+	const struct workload *out = NULL;
+	char err[256];
+	assert_int_equal(wl_resolve_with_params("default", NULL, 0, 3040001, &out, err, sizeof err),
+			 0);
+	assert_ptr_equal(out, d);
+	assert_int_equal(wl_resolve_with_params("default", NULL, 0, 3035000, &out, err, sizeof err),
+			 0);
+	assert_ptr_equal(out, d);
+	assert_int_equal(wl_resolve_with_params("default", NULL, 0, SQLCIPHER_SQLITE, &out, err,
+						sizeof err),
+			 0);
+	assert_true(out != d);
+	assert_int_equal(out->composed_for, SQLCIPHER_SQLITE);
+	assert_int_equal(out->left_out_count, 2);
+	assert_int_equal(out->invariant_count, d->invariant_count - wl_find("ddl-churn")->invariant_count -
+						       wl_find("rw-register")->invariant_count);
+	assert_int_equal(wl_resolve_with_params("ddl-churn", NULL, 0, SQLCIPHER_SQLITE, &out, err,
+						sizeof err),
+			 0);
+	assert_ptr_equal(out, wl_find("ddl-churn")); /* refusing it is run's */
 }
 
 /* ------------------------------------------------------------------ */
@@ -1019,18 +1250,18 @@ static void test_load_file(void **state)
 	fclose(f);
 	struct workload *wl = NULL;
 	char err[512];
-	assert_int_equal(wl_load_file(path, NULL, 0, &wl, err, sizeof err), 2);
+	assert_int_equal(wl_load_file(path, NULL, 0, WL_SQLITE_ANY, &wl, err, sizeof err), 2);
 	char want[600];
 	snprintf(want, sizeof want, "%s:3:8: unknown variable :missing", path);
 	assert_true(strncmp(err, want, strlen(want)) == 0);
 	f = fopen(path, "w");
 	fputs("\\transaction t\nSELECT 1;\n", f);
 	fclose(f);
-	assert_int_equal(wl_load_file(path, NULL, 0, &wl, err, sizeof err), 0);
+	assert_int_equal(wl_load_file(path, NULL, 0, WL_SQLITE_ANY, &wl, err, sizeof err), 0);
 	assert_string_equal(wl->origin, path);
 	wl_free(wl);
 	remove(path);
-	assert_int_equal(wl_load_file("/tmp", NULL, 0, &wl, err, sizeof err), 2);
+	assert_int_equal(wl_load_file("/tmp", NULL, 0, WL_SQLITE_ANY, &wl, err, sizeof err), 2);
 	assert_non_null(strstr(err, "/tmp: not a regular file"));
 }
 
@@ -1048,10 +1279,16 @@ static void test_load_file(void **state)
  * release of the write lock, which is what makes that correct.
  */
 static const char *run_pragma;
+static int run_sqlite_version; /* compose for it; 0: for any SQLite */
 
 static void run_checked(const char *name, uint64_t txns)
 {
 	const struct workload *wl = wl_find(name);
+	char err[256];
+	if (run_sqlite_version != 0)
+		assert_int_equal(wl_resolve_with_params(name, NULL, 0, run_sqlite_version, &wl, err,
+							sizeof err),
+				 0);
 	assert_non_null(wl);
 	uint64_t committed = 0;
 	for (uint64_t seed = 1; seed <= RUN_SEEDS; seed++) {
@@ -1094,6 +1331,7 @@ static void run_checked(const char *name, uint64_t txns)
 	{                                                                   \
 		(void)state;                                                \
 		run_pragma = NULL;                                          \
+		run_sqlite_version = 0;                                     \
 		run_checked(name, txns);                                    \
 	}
 
@@ -1110,6 +1348,18 @@ RUN_TEST(test_run_savepoints, "savepoints", 150)
 RUN_TEST(test_run_delete_heavy, "delete-heavy", 150)
 RUN_TEST(test_run_default, "default", 300)
 
+/* default as composed for SQLCipher's SQLite (without ddl-churn and
+ * rw-register) is a consistent workload of its own: it passes the oracle
+ * (here on the linked SQLite). */
+static void test_run_default_for_old_sqlite(void **state)
+{
+	(void)state;
+	run_pragma = NULL;
+	run_sqlite_version = SQLCIPHER_SQLITE;
+	run_checked("default", 300);
+	run_sqlite_version = 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1120,6 +1370,10 @@ int main(void)
 		cmocka_unit_test(test_too_many_variables),
 		cmocka_unit_test(test_param_overrides),
 		cmocka_unit_test(test_param_include_routing),
+		cmocka_unit_test(test_requires_declared),
+		cmocka_unit_test(test_requires_leaves_includes_out),
+		cmocka_unit_test(test_requires_nested_and_unrunnable),
+		cmocka_unit_test(test_requires_builtins),
 		cmocka_unit_test(test_gset_read_modify_write),
 		cmocka_unit_test(test_conditional),
 		cmocka_unit_test(test_expressions),
@@ -1142,6 +1396,7 @@ int main(void)
 		cmocka_unit_test(test_run_savepoints),
 		cmocka_unit_test(test_run_delete_heavy),
 		cmocka_unit_test(test_run_default),
+		cmocka_unit_test(test_run_default_for_old_sqlite),
 	};
 	/* WH_TEST_FILTER="test_parse*" runs a subset (e.g. under valgrind,
 	 * where the 20-seed runs take long). */

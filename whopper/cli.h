@@ -68,6 +68,12 @@ typedef void (*run_inspect_fn)(void *ctx, const struct run_opts *o,
 /* Parse `run` flags (argv[0] is the command name). 0, -1 after --help, or
  * an exit code (after printing the one-line error). */
 int run_parse_opts(int argc, char **argv, struct run_opts *o);
+/* The same, with the workload's includes chosen for SQLite version
+ * compose_for (WL_SQLITE_ANY keeps them all; a replay composes the
+ * workload as its recording did) instead of for the older of the target
+ * and the oracle's reference (0). Either way a workload whose own
+ * requirement that older one does not meet is refused (exit 2). */
+int run_parse_opts_composed(int argc, char **argv, int compose_for, struct run_opts *o);
 /* One run and its check. tape: NULL, or a tape to record into / replay
  * (rewound). print: summary/JSON/trace as the options say; otherwise
  * silent. inspect (may be NULL) sees the result before it is freed.

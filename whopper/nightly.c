@@ -132,7 +132,9 @@ static const char nightly_help[] =
 	"                         draw the same matrix\n"
 	"  --seed BASE            base seed of the matrix (default: the clock; it is\n"
 	"                         printed and stored in DIR/job.json)\n"
-	"  --workloads A,B,...    workloads to draw from (default: every built-in)\n"
+	"  --workloads A,B,...    workloads to draw from (default: every built-in);\n"
+	"                         one a target's SQLite is too old for (\\requires)\n"
+	"                         is not drawn for it, and the reports say so\n"
 	"  --corpus DIR           replay DIR's failures first; keep new ones there\n"
 	"                         (as replay files: DIR/STATUS-HASH.whop)\n"
 	"  --known FILE           more catalogued findings, passed (as an absolute\n"
@@ -557,6 +559,7 @@ struct job {
 	bool closing;                 /* loop handles closed: DONE follows */
 	const struct nl_opts *o;
 	struct nl_matrix matrix;
+	struct nl_skips skips;        /* pairs \requires changes (nl_matrix_plan) */
 	bool time_mode;
 	uint64_t runs;                /* --runs N (all shards) */
 	char shard[32];               /* "I/N" */
@@ -1394,6 +1397,17 @@ static void print_header(struct job *j)
 		cli_target_describe(api, target, sizeof target);
 		fprintf(stderr, "whopper nightly: target %s\n", target);
 	}
+	for (size_t i = 0; i < j->skips.count; i++) {
+		const struct nl_skip *x = &j->skips.v[i];
+		if (x->include)
+			fprintf(stderr, "whopper nightly: %s runs without %s on %s", x->workload,
+				x->include, x->library);
+		else
+			fprintf(stderr, "whopper nightly: %s is not drawn for %s", x->workload,
+				x->library);
+		fprintf(stderr, " (SQLite %s): needs %s%s%s%s, %s\n", x->version, x->needs,
+			x->reason[0] ? " (" : "", x->reason, x->reason[0] ? ")" : "", x->declared_at);
+	}
 }
 
 static void format_duration(double s, char out[32])
@@ -1818,6 +1832,7 @@ static int finish_job(struct job *j, const struct nl_opts *o, double wall_s)
 		.merged_from = NULL,
 		.budget = j->time_mode ? &budget : NULL,
 		.target = o->target,
+		.skips = &j->skips,
 	};
 	if (nl_reports_write(o->out, &j->agg, &info) != 0 && exit_code != WH_EXIT_USAGE)
 		exit_code = WH_EXIT_INTERNAL;
@@ -1897,6 +1912,20 @@ static void choose_spawn_file(struct job *j)
 		snprintf(j->spawn_file, sizeof j->spawn_file, "/proc/self/exe");
 }
 
+/* The matrix's workloads, run flags and targets, and which targets cannot
+ * run which workloads (\requires). 0, or WH_EXIT_USAGE after the one-line
+ * message (a target that can run none of the workloads). */
+static int plan_matrix(struct job *j, const struct nl_opts *o)
+{
+	nl_strv_copy(&j->matrix.workloads, &o->workloads);
+	nl_strv_copy(&j->matrix.user_flags, &o->user_flags);
+	nl_strv_copy(&j->matrix.targets, &o->target_libs);
+	char err[1024];
+	if (nl_matrix_plan(&j->matrix, &j->skips, err, sizeof err) != 0)
+		return cli_usage_error("%s", err);
+	return 0;
+}
+
 static int run_job(struct nl_opts *o)
 {
 	struct job *j = wh_calloc(1, sizeof *j);
@@ -1907,6 +1936,14 @@ static int run_job(struct nl_opts *o)
 	j->exe_display = nl_exe_display();
 	choose_spawn_file(j);
 	wh_queue_init(&j->running);
+	/* A new job's matrix is checked before anything is written. */
+	if (!o->resume) {
+		if (o->workloads.count == 0)
+			default_workloads(&o->workloads);
+		rc = plan_matrix(j, o);
+		if (rc != 0)
+			goto out_free_job;
+	}
 	if (nl_mkdir_p(o->out) != 0) {
 		fprintf(stderr, "whopper: --out: cannot create '%s': %s\n", o->out, strerror(errno));
 		rc = WH_EXIT_USAGE;
@@ -1915,6 +1952,8 @@ static int run_job(struct nl_opts *o)
 	snprintf(j->results_path, sizeof j->results_path, "%s/results.jsonl", o->out);
 	if (o->resume) {
 		rc = prepare_resume(j, o, &jf);
+		if (rc == 0)
+			rc = plan_matrix(j, o);
 		if (rc != 0)
 			goto out_free_job;
 	}
@@ -1923,8 +1962,6 @@ static int run_job(struct nl_opts *o)
 		goto out_free_job;
 	}
 	if (!o->resume) {
-		if (o->workloads.count == 0)
-			default_workloads(&o->workloads);
 		rc = prepare_new(j, o, &jf);
 		if (rc != 0)
 			goto out_free_job;
@@ -1937,10 +1974,7 @@ static int run_job(struct nl_opts *o)
 	j->expected = j->time_mode ? 0 : shard_run_count(o->runs, o->shard_i, o->shard_n);
 	j->cursor = o->shard_i;
 	snprintf(j->shard, sizeof j->shard, "%u/%u", o->shard_i, o->shard_n);
-	j->matrix.base_seed = o->base_seed;
-	nl_strv_copy(&j->matrix.workloads, &o->workloads);
-	nl_strv_copy(&j->matrix.user_flags, &o->user_flags);
-	nl_strv_copy(&j->matrix.targets, &o->target_libs);
+	j->matrix.base_seed = o->base_seed; /* known now: prepare_new draws it */
 	plan_replays(j, &jf);
 	build_env(j);
 	j->tty = isatty(2);
@@ -1996,6 +2030,8 @@ out_free_job:
 	nl_strv_free(&j->matrix.workloads);
 	nl_strv_free(&j->matrix.user_flags);
 	nl_strv_free(&j->matrix.targets);
+	free(j->matrix.cannot_run);
+	nl_skips_free(&j->skips);
 	nl_map_free(&j->corpus_sigs);
 	nl_strv_free(&j->killed);
 	nl_strv_free(&j->late);
@@ -2025,10 +2061,17 @@ int cmd_nightly(int argc, char **argv)
 		nl_strv_copy(&m.workloads, &o.workloads);
 		nl_strv_copy(&m.user_flags, &o.user_flags);
 		nl_strv_copy(&m.targets, &o.target_libs);
-		rc = dry_run(&o, &m);
+		struct nl_skips skips;
+		char err[1024];
+		if (nl_matrix_plan(&m, &skips, err, sizeof err) != 0)
+			rc = cli_usage_error("%s", err);
+		else
+			rc = dry_run(&o, &m);
+		nl_skips_free(&skips);
 		nl_strv_free(&m.workloads);
 		nl_strv_free(&m.user_flags);
 		nl_strv_free(&m.targets);
+		free(m.cannot_run);
 	} else if (rc == 0) {
 		rc = run_job(&o);
 	}

@@ -198,14 +198,47 @@ struct nl_matrix {
 				      targets[i % count], its other flags
 				      drawn from row i / count (empty: the
 				      linked SQLite, drawn from i) */
+	uint8_t *cannot_run;       /* owned; workloads.count rows of
+				      max(1, targets.count) entries: 1 when
+				      that target's SQLite does not meet the
+				      workload's \requires (nl_matrix_plan),
+				      so the workload is not drawn for it;
+				      NULL: every target runs every workload */
 };
 
 /* The full argument list of matrix run `index` ("run", ..., "--json"), a
  * pure function of (m->base_seed, index, m->workloads, m->user_flags,
- * m->targets): no clock, no global state. *seed_out gets the run's
- * --seed. */
+ * m->targets, m->cannot_run): no clock, no global state. *seed_out gets
+ * the run's --seed. */
 void nl_matrix_args(const struct nl_matrix *m, uint64_t index, struct nl_strv *argv,
 		    uint64_t *seed_out);
+
+/* A (workload, target) pair that \requires changes, for the reports:
+ * the target cannot run the workload at all (include NULL: it is never
+ * drawn for that target), or runs it without an include. */
+struct nl_skip {
+	char *workload;    /* as the matrix lists it */
+	char *include;     /* the include left out, or NULL: the whole workload */
+	char *library;     /* --target-lib path, or NL_TARGET_LINKED */
+	char *version;     /* the SQLite its runs compose for ("3.15.2"): the
+			      older of the target and the linked one */
+	char *needs;       /* the version required ("3.35.0") */
+	char *reason;      /* the \requires reason, "" when none */
+	char *declared_at; /* "workloads/ddl-churn.sql:17" */
+};
+struct nl_skips {
+	struct nl_skip *v; /* workload by workload, target by target */
+	size_t count;
+};
+void nl_skips_free(struct nl_skips *s);
+/* Set m->cannot_run from the workloads' requirements and the targets'
+ * versions (the older of each target and the linked SQLite), and list
+ * the pairs changed in *skips. A --workload among the run flags stands
+ * for the matrix's list. Loads each workload and target again (cheap:
+ * both are cached). 0, or -1 with a one-line message in err when a
+ * workload or library does not load, or when a target can run none of
+ * the workloads (the job could draw nothing for it). */
+int nl_matrix_plan(struct nl_matrix *m, struct nl_skips *skips, char *err, size_t err_len);
 /* Check the arguments after `--`: 0, or prints a one-line error naming the
  * flag and returns WH_EXIT_USAGE. */
 int nl_matrix_check_user_flags(const struct nl_strv *flags);
@@ -589,6 +622,9 @@ struct nl_job_info {
 					      (--target-lib, else the linked
 					      one); NULL: not known (merge) */
 	const struct nl_budget *budget;    /* --time jobs, else NULL */
+	const struct nl_skips *skips;      /* pairs \requires changed
+					      (nl_matrix_plan); NULL: not
+					      known */
 };
 /* The budget in one line for people, no newline: "within --time 60 s
  * (took 58.2 s)" or "took 63.0 s, 3.0 s past --time 60 s: ...". */

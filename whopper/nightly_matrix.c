@@ -29,6 +29,15 @@
  * Flags after `--` go to every run and override drawn ones: a drawn flag the
  * user also gives is dropped (a drawn --pragma only when the user sets the
  * same pragma), so the child sees each knob once.
+ *
+ * Requirements (\requires): a target whose SQLite is older than a
+ * workload needs (or than the linked one, the oracle's reference) would
+ * only report the statements it cannot prepare, so the workload is not
+ * drawn for it: where the row's draw names such a workload, that run
+ * draws again among the workloads its target can run, on a knob of its
+ * own (so no other knob moves, and a job whose targets meet every
+ * requirement draws exactly what it drew before). nl_matrix_plan works
+ * out which pairs those are, from the workloads and the targets alone.
  */
 #include <string.h>
 #include <strings.h>
@@ -52,6 +61,9 @@ enum knob {
 	KNOB_FAULTS,
 	KNOB_PRAGMA_ON,  /* + pragma number: is the pragma set in this run */
 	KNOB_PRAGMA_VAL = KNOB_PRAGMA_ON + 16, /* + pragma number: its value */
+	KNOB_WORKLOAD_OTHER = KNOB_PRAGMA_VAL + 16, /* a workload the target can
+						       run, when the row's
+						       cannot */
 };
 
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -209,6 +221,27 @@ static bool user_overrides(const struct flag *user, size_t user_count, const cha
 	return false;
 }
 
+/* The workload run `index` (of matrix row `row`) draws: the row's pick,
+ * or, when its target cannot run that one, a pick among those it can. */
+static const char *pick_workload(const struct nl_matrix *m, uint64_t row, uint64_t index)
+{
+	size_t n = m->workloads.count;
+	size_t w = pick(m->base_seed, row, KNOB_WORKLOAD, n);
+	size_t tc = m->targets.count ? m->targets.count : 1;
+	size_t t = (size_t)(index % tc);
+	if (m->cannot_run == NULL || !m->cannot_run[w * tc + t])
+		return m->workloads.v[w];
+	size_t can = 0;
+	for (size_t k = 0; k < n; k++)
+		can += !m->cannot_run[k * tc + t];
+	WH_ASSERT(can > 0); /* nl_matrix_plan refuses a target that can run none */
+	size_t want = pick(m->base_seed, row, KNOB_WORKLOAD_OTHER, can);
+	for (size_t k = 0; k < n; k++)
+		if (!m->cannot_run[k * tc + t] && want-- == 0)
+			return m->workloads.v[k];
+	WH_UNREACHABLE(); /* want < can, the number of workloads it can run */
+}
+
 void nl_matrix_args(const struct nl_matrix *m, uint64_t index, struct nl_strv *argv,
 		    uint64_t *seed_out)
 {
@@ -237,9 +270,7 @@ void nl_matrix_args(const struct nl_matrix *m, uint64_t index, struct nl_strv *a
 	char pragma_buf[COUNT_OF(pragma_knobs)][64];
 	size_t n = 0;
 	drawn[n++] = (struct flag){"--seed", seed};
-	drawn[n++] = (struct flag){
-		"--workload",
-		m->workloads.v[pick(b, row, KNOB_WORKLOAD, m->workloads.count)]};
+	drawn[n++] = (struct flag){"--workload", pick_workload(m, row, index)};
 	drawn[n++] = (struct flag){"--connections", conns};
 	drawn[n++] = (struct flag){
 		"--txns", txn_counts[pick(b, row, KNOB_TXNS, COUNT_OF(txn_counts))]};
@@ -298,6 +329,167 @@ void nl_matrix_args(const struct nl_matrix *m, uint64_t index, struct nl_strv *a
 	for (size_t i = 1; i + 1 < argv->count; i++)
 		if (strcmp(argv->v[i], "--seed") == 0)
 			*seed_out = strtoull(argv->v[i + 1], NULL, 10);
+}
+
+/* ---------------------------------------------------------------------
+ * Requirements: which targets cannot run which workloads
+ * ------------------------------------------------------------------- */
+
+void nl_skips_free(struct nl_skips *s)
+{
+	for (size_t i = 0; i < s->count; i++) {
+		struct nl_skip *x = &s->v[i];
+		free(x->workload);
+		free(x->include);
+		free(x->library);
+		free(x->version);
+		free(x->needs);
+		free(x->reason);
+		free(x->declared_at);
+	}
+	free(s->v);
+	memset(s, 0, sizeof *s);
+}
+
+static void skip_add(struct nl_skips *s, const char *workload, const char *include,
+		     const char *library, int version, const struct wl_requirement *r)
+{
+	s->v = wh_realloc(s->v, (s->count + 1) * sizeof *s->v);
+	struct nl_skip *x = &s->v[s->count++];
+	char v[32], needs[32];
+	wl_version_text(version, v, sizeof v);
+	wl_version_text(r->version, needs, sizeof needs);
+	struct nl_buf at = {0};
+	nl_buf_printf(&at, "%s:%u", r->origin, r->line);
+	*x = (struct nl_skip){
+		.workload = wh_strdup(workload),
+		.include = include ? wh_strdup(include) : NULL,
+		.library = wh_strdup(library),
+		.version = wh_strdup(v),
+		.needs = wh_strdup(needs),
+		.reason = wh_strdup(r->reason),
+		.declared_at = at.data,
+	};
+}
+
+/* "needs SQLite 3.35.0 (ALTER TABLE DROP COLUMN), workloads/ddl-churn.sql:17" */
+static void needs_text(char *buf, size_t len, const struct wl_requirement *r)
+{
+	char v[32];
+	wl_version_text(r->version, v, sizeof v);
+	snprintf(buf, len, "needs SQLite %s%s%s%s, %s:%u", v, r->reason[0] ? " (" : "", r->reason,
+		 r->reason[0] ? ")" : "", r->origin, r->line);
+}
+
+int nl_matrix_plan(struct nl_matrix *m, struct nl_skips *skips, char *err, size_t err_len)
+{
+	WH_ASSERT(m->workloads.count > 0);
+	memset(skips, 0, sizeof *skips);
+	free(m->cannot_run);
+	m->cannot_run = NULL;
+	/* A --workload among the run flags overrides every drawn one. */
+	struct flag user[NL_USER_FLAGS_MAX];
+	size_t user_count =
+		split_flags(m->user_flags.v, m->user_flags.count, user, NL_USER_FLAGS_MAX);
+	const char *fixed = NULL;
+	for (size_t i = 0; i < user_count; i++)
+		if (strcmp(user[i].name, "--workload") == 0 && user[i].value != NULL)
+			fixed = user[i].value;
+	const char *const *names = fixed ? &fixed : (const char *const *)m->workloads.v;
+	size_t wc = fixed ? 1 : m->workloads.count;
+	size_t tc = m->targets.count ? m->targets.count : 1;
+	int ref_v = wh_sqlapi_version_number(&wh_sqlapi_linked);
+	int *tv = wh_calloc(tc, sizeof *tv);
+	uint8_t *cannot = wh_calloc(wc * tc, 1);
+	bool any = false;
+	int rc = 0;
+	for (size_t t = 0; t < tc && rc == 0; t++) {
+		const struct wh_sqlapi *api = &wh_sqlapi_linked;
+		char why[1024];
+		if (m->targets.count > 0 &&
+		    wh_sqlapi_load(m->targets.v[t], &api, why, sizeof why) != 0) {
+			snprintf(err, err_len, "--target-lib: %s", why);
+			rc = -1;
+			break;
+		}
+		tv[t] = wh_sqlapi_version_number(api) < ref_v ? wh_sqlapi_version_number(api) : ref_v;
+	}
+	for (size_t k = 0; k < wc && rc == 0; k++) {
+		const struct workload *wl;
+		char why[512];
+		if (wl_resolve(names[k], &wl, why, sizeof why) != 0) {
+			snprintf(err, err_len, "--workload %s: %s", names[k], why);
+			rc = -1;
+			break;
+		}
+		for (size_t t = 0; t < tc && rc == 0; t++) {
+			const char *lib = m->targets.count ? m->targets.v[t] : NL_TARGET_LINKED;
+			if (!wl_requirement_met(&wl->requires, tv[t])) {
+				cannot[k * tc + t] = 1;
+				any = true;
+				skip_add(skips, names[k], NULL, lib, tv[t], &wl->requires);
+				continue;
+			}
+			const struct workload *composed;
+			if (wl_resolve_with_params(names[k], NULL, 0, tv[t], &composed, why,
+						   sizeof why) != 0) {
+				snprintf(err, err_len, "--workload %s: %s", names[k], why);
+				rc = -1;
+				break;
+			}
+			for (uint32_t i = 0; i < composed->include_need_count; i++)
+				if (composed->include_needs[i].left_out)
+					skip_add(skips, names[k], composed->include_needs[i].name, lib,
+						 tv[t], &composed->include_needs[i].needs);
+		}
+	}
+	/* A target that can run none of them: the job would draw nothing
+	 * for it. */
+	for (size_t t = 0; t < tc && rc == 0; t++) {
+		size_t can = 0;
+		for (size_t k = 0; k < wc; k++)
+			can += !cannot[k * tc + t];
+		if (can > 0)
+			continue;
+		const char *lib = m->targets.count ? m->targets.v[t] : "the linked SQLite";
+		char v[32];
+		wl_version_text(tv[t], v, sizeof v);
+		if (fixed) {
+			const struct workload *wl;
+			char why[512], needs[600];
+			int wrc = wl_resolve(fixed, &wl, why, sizeof why); /* resolved above */
+			WH_ASSERT_EQ(wrc, 0);
+			needs_text(needs, sizeof needs, &wl->requires);
+			snprintf(err, err_len, "--: --workload %s %s; %s is SQLite %s", fixed, needs, lib,
+				 v);
+		} else {
+			struct nl_buf b = {0};
+			nl_buf_printf(&b, "--workloads: none of them can run on %s (SQLite %s):", lib, v);
+			for (size_t k = 0; k < wc; k++) {
+				const struct workload *wl;
+				char why[512], needs[32];
+				int wrc = wl_resolve(names[k], &wl, why, sizeof why);
+				WH_ASSERT_EQ(wrc, 0); /* resolved above */
+				wl_version_text(wl->requires.version, needs, sizeof needs);
+				nl_buf_printf(&b, "%s %s needs %s", k ? "," : "", names[k], needs);
+			}
+			snprintf(err, err_len, "%s", b.data);
+			nl_buf_free(&b);
+		}
+		rc = -1;
+	}
+	free(tv);
+	if (rc != 0 || fixed != NULL || !any) {
+		/* No draw to change: the drawn --workload is the user's, or
+		 * every target runs every workload. */
+		free(cannot);
+		if (rc != 0)
+			nl_skips_free(skips);
+		return rc;
+	}
+	WH_ASSERT(!fixed && wc == m->workloads.count);
+	m->cannot_run = cannot;
+	return 0;
 }
 
 /* ---------------------------------------------------------------------

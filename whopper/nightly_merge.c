@@ -286,6 +286,23 @@ static int merge_report(const struct merge *m, const char *shards, bool complete
 {
 	const struct nl_agg *agg = &m->agg;
 	const struct nl_job_file *job = &m->jobs[0];
+	/* The pairs \requires changed, as the shards' job worked them out
+	 * (from the job's workloads and libraries alone); not known when a
+	 * library is not on this machine. */
+	struct nl_matrix mx = {.base_seed = job->base_seed};
+	nl_strv_copy(&mx.workloads, &job->workloads);
+	nl_strv_copy(&mx.user_flags, &job->user_flags);
+	nl_strv_copy(&mx.targets, &job->target_libs);
+	struct nl_skips skips;
+	char err[1024];
+	bool skips_known = mx.workloads.count > 0 && nl_matrix_plan(&mx, &skips, err, sizeof err) == 0;
+	if (!skips_known && mx.workloads.count > 0)
+		fprintf(stderr, "whopper: nightly merge: warning: the reports cannot say which workloads a target could not run: %s\n",
+			err);
+	free(mx.cannot_run);
+	nl_strv_free(&mx.workloads);
+	nl_strv_free(&mx.user_flags);
+	nl_strv_free(&mx.targets);
 	struct nl_job_info info = {
 		.base_seed = job->base_seed,
 		.shard = shards ? shards : "",
@@ -300,6 +317,7 @@ static int merge_report(const struct merge *m, const char *shards, bool complete
 		.exe_display = nl_exe_display(),
 		.exit_code = rc,
 		.merged_from = &m->dirs,
+		.skips = skips_known ? &skips : NULL,
 	};
 	if (!failed && nl_reports_write(m->out, agg, &info) != 0)
 		rc = WH_EXIT_INTERNAL;
@@ -310,6 +328,8 @@ static int merge_report(const struct merge *m, const char *shards, bool complete
 	       (unsigned long long)agg->by_status[NL_ERROR], agg->sig_count,
 	       (unsigned long long)nl_agg_new_count(agg), complete ? "" : ", incomplete", m->out);
 	nl_print_totals(stdout, agg);
+	if (skips_known)
+		nl_skips_free(&skips);
 	return rc;
 }
 

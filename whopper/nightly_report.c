@@ -539,6 +539,38 @@ static void summary_by_dimension(FILE *f, const struct report_ctx *ctx)
 	fputs(open_dim ? "}\n  }\n}\n" : "}\n}\n", f);
 }
 
+/* "skipped": the (workload, target) pairs \requires changed: a workload
+ * never drawn for a target (include null), or run there without an
+ * include. null when not known (a merge whose libraries do not load). */
+static void summary_skips(FILE *f, const struct nl_skips *skips)
+{
+	fputs("  \"skipped\": ", f);
+	if (skips == NULL) {
+		fputs("null,\n", f);
+		return;
+	}
+	fputc('[', f);
+	for (size_t i = 0; i < skips->count; i++) {
+		const struct nl_skip *x = &skips->v[i];
+		fputs(i ? ",\n    {\"workload\": " : "\n    {\"workload\": ", f);
+		json_str(f, x->workload);
+		fputs(", \"include\": ", f);
+		json_str_or_null(f, x->include);
+		fputs(", \"library\": ", f);
+		json_str(f, x->library);
+		fputs(", \"sqlite_version\": ", f);
+		json_str(f, x->version);
+		fputs(", \"needs\": ", f);
+		json_str(f, x->needs);
+		fputs(", \"reason\": ", f);
+		json_str(f, x->reason);
+		fputs(", \"declared_at\": ", f);
+		json_str(f, x->declared_at);
+		fputc('}', f);
+	}
+	fputs(skips->count ? "\n  ],\n" : "],\n", f);
+}
+
 static int fill_summary(FILE *f, void *vctx)
 {
 	const struct report_ctx *ctx = vctx;
@@ -548,6 +580,7 @@ static int fill_summary(FILE *f, void *vctx)
 	fputs("  \"targets\": ", f);
 	nl_targets_json(f, a, ctx->sig_order);
 	fputs(",\n", f);
+	summary_skips(f, info->skips);
 	if (info->budget)
 		summary_budget(f, info->budget);
 	if (info->merged_from) {
@@ -1198,12 +1231,44 @@ static void html_tallies(FILE *f, const struct report_ctx *ctx)
 	fputs("</table>\n", f);
 }
 
+/* The pairs \requires changed, one line each, under the job's facts. */
+static void html_skips(FILE *f, const struct nl_skips *skips)
+{
+	if (skips == NULL || skips->count == 0)
+		return;
+	fputs("<p>Workloads that need a newer SQLite than a target (<code>\\requires</code>):</p>\n<ul>\n", f);
+	for (size_t i = 0; i < skips->count; i++) {
+		const struct nl_skip *x = &skips->v[i];
+		fputs("<li><code>", f);
+		nl_xml_text(f, x->workload);
+		fputs(x->include ? "</code> runs without <code>" : "</code> is not drawn", f);
+		if (x->include)
+			nl_xml_text(f, x->include);
+		fputs(x->include ? "</code> on <code>" : " for <code>", f);
+		nl_xml_text(f, x->library);
+		fputs("</code> (SQLite ", f);
+		nl_xml_text(f, x->version);
+		fputs("): needs ", f);
+		nl_xml_text(f, x->needs);
+		if (x->reason[0]) {
+			fputs(" (", f);
+			nl_xml_text(f, x->reason);
+			fputc(')', f);
+		}
+		fputs(", <code>", f);
+		nl_xml_text(f, x->declared_at);
+		fputs("</code></li>\n", f);
+	}
+	fputs("</ul>\n", f);
+}
+
 static int fill_html(FILE *f, void *vctx)
 {
 	const struct report_ctx *ctx = vctx;
 	const struct nl_agg *a = ctx->a;
 	html_head(f, ctx->info);
 	html_job(f, a, ctx->info);
+	html_skips(f, ctx->info->skips);
 	html_totals(f, a);
 	fputs("<h2>Throughput and findings</h2>\n", f);
 	html_plots(f, a);

@@ -12,6 +12,9 @@
  *   sqlite-options 5e2f...              (engine/sqlapi.h); these three
  *   sqlite-library /usr/lib/.../libsqlite3.so.0    lines are optional
  *   workload default 9f0c...            name and content hash
+ *   workload-for 3.15.2                 (optional) the SQLite whose
+ *                                       version chose the includes, when
+ *                                       some were left out (\requires)
  *   arg --seed                          the run flags, one per line
  *   arg 7                               (% escapes: %25 %0A)
  *   trace-hash 04198cab487d0056         what the run produced
@@ -42,6 +45,11 @@
  * a corrupt or truncated file (bad checksum, missing lines, malformed
  * values) is an input error "FILE:LINE: ..." with exit status 2. A file
  * is written to a temporary name and renamed, never half-written.
+ *
+ * A replay composes the workload as the recording did (workload-for, or
+ * every include), whatever SQLite it runs on: replay --follow and
+ * `versions` run the recorded statements, and the workload hash checks
+ * that the composition is the same.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -211,6 +219,11 @@ int replay_write(const char *path, const struct replay_file *rf)
 	if (rf->sqlite_library[0])
 		hf_printf(&hf, "sqlite-library %s\n", rf->sqlite_library);
 	hf_printf(&hf, "workload %s %016" PRIx64 "\n", rf->workload, rf->workload_hash);
+	if (rf->workload_for != 0) {
+		char v[32];
+		wl_version_text(rf->workload_for, v, sizeof v);
+		hf_printf(&hf, "workload-for %s\n", v);
+	}
 	for (int i = 0; i < rf->argc; i++) {
 		char esc[1024];
 		escape_arg(rf->argv[i], esc, sizeof esc);
@@ -257,6 +270,8 @@ int replay_save(const char *path, int argc, char **argv, const struct run_opts *
 	}
 	snprintf(rf.workload, sizeof rf.workload, "%s", o->workload_name);
 	rf.workload_hash = replay_workload_hash(o->cfg.workload);
+	if (o->cfg.workload->left_out_count > 0)
+		rf.workload_for = o->cfg.workload->composed_for;
 	rf.trace_hash = out->trace_hash;
 	snprintf(rf.verdict, sizeof rf.verdict, "%s", out->verdict);
 	snprintf(rf.signature, sizeof rf.signature, "%s", out->signature);
@@ -685,6 +700,9 @@ static int rd_record(struct reader *r, const char *line, struct replay_file *rf)
 		rf->argv = wh_realloc(rf->argv, ((size_t)rf->argc + 2) * sizeof *rf->argv);
 		rf->argv[rf->argc++] = wh_strdup(arg);
 		rf->argv[rf->argc] = NULL;
+	} else if (starts(line, "workload-for", &rest)) {
+		if (wl_version_parse(rest, strlen(rest), &rf->workload_for) != 0)
+			return rd_error(r, "malformed workload-for line");
 	} else if (starts(line, "trace-hash", &rest)) {
 		if (!parse_hex64(rest, &rf->trace_hash))
 			return rd_error(r, "malformed trace hash");
@@ -800,7 +818,8 @@ int replay_opts(const struct replay_file *rf, struct run_opts *o)
 	argv[0] = (char *)"run";
 	for (int i = 0; i < rf->argc; i++)
 		argv[i + 1] = rf->argv[i];
-	int rc = run_parse_opts(rf->argc + 1, argv, o);
+	int rc = run_parse_opts_composed(rf->argc + 1, argv,
+					 rf->workload_for != 0 ? rf->workload_for : WL_SQLITE_ANY, o);
 	free(argv);
 	if (rc == -1)
 		rc = WH_EXIT_USAGE;

@@ -20,6 +20,9 @@ struct replay_file {
 	char sqlite_library[1024];  /* the file (informative: not compared) */
 	char workload[128];
 	uint64_t workload_hash;
+	int workload_for;           /* the SQLite version number its includes
+				       were chosen for, when that left some
+				       out; 0: every include kept */
 	int argc;                   /* run flags, without output-only ones */
 	char **argv;
 	uint64_t trace_hash;

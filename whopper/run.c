@@ -92,7 +92,9 @@ static const char run_help[] =
 	"                         library (dlopen; any build of the sqlite3 API,\n"
 	"                         e.g. from scripts/build-sqlite.sh) instead of\n"
 	"                         the linked one; the oracle stays on the linked\n"
-	"                         SQLite\n"
+	"                         SQLite. A workload needing a newer SQLite than\n"
+	"                         either (\\requires) is refused; an included one\n"
+	"                         is left out of the composition\n"
 	"\n"
 	"exit status: 0 all checks passed (or only expected violations), 1 a\n"
 	"check failed (a new or known finding), 2 bad usage, 3 whopper itself\n"
@@ -158,9 +160,14 @@ static const char *const journal_modes[] = {"wal", "delete", "truncate", "persis
 static const char *const sync_levels[] = {"off", "normal", "full", "extra", NULL};
 static const char *const targets[] = {"sim", "memory-shared", NULL};
 
+int run_parse_opts(int argc, char **argv, struct run_opts *o)
+{
+	return run_parse_opts_composed(argc, argv, 0, o);
+}
+
 /* Parse argv (argv[0] is the command name). Returns 0, -1 after --help,
  * or an exit code. */
-int run_parse_opts(int argc, char **argv, struct run_opts *o)
+int run_parse_opts_composed(int argc, char **argv, int compose_for, struct run_opts *o)
 {
 	memset(o, 0, sizeof *o);
 	world_config_default(&o->cfg);
@@ -302,9 +309,28 @@ int run_parse_opts(int argc, char **argv, struct run_opts *o)
 		i++; /* consumed the value */
 	}
 	char err[512];
+	/* Composed for the older of the target and the oracle's reference
+	 * (the linked SQLite): a statement either cannot prepare fails on
+	 * one side only, which reads as a finding. */
+	int target_v = wh_sqlapi_version_number(o->cfg.api);
+	int ref_v = wh_sqlapi_version_number(&wh_sqlapi_linked);
+	int v = target_v < ref_v ? target_v : ref_v;
 	if (wl_resolve_with_params(o->workload_name, o->params, o->param_count,
-				   &o->cfg.workload, err, sizeof err) != 0)
+				   compose_for != 0 ? compose_for : v, &o->cfg.workload, err,
+				   sizeof err) != 0)
 		return cli_usage_error("--workload: %s", err);
+	const struct wl_requirement *req = &o->cfg.workload->requires;
+	if (!wl_requirement_met(req, v)) {
+		char needs[32];
+		wl_version_text(req->version, needs, sizeof needs);
+		const struct wh_sqlapi *short_api = target_v == v ? o->cfg.api : &wh_sqlapi_linked;
+		return cli_usage_error("--workload %s: %s:%u: needs SQLite %s%s%s%s; %s is SQLite %s (%s)",
+				       o->workload_name, req->origin, req->line, needs,
+				       req->reason[0] ? " (" : "", req->reason,
+				       req->reason[0] ? ")" : "",
+				       short_api == o->cfg.api ? "the target" : "the oracle's reference",
+				       wh_sqlapi_version(short_api), wh_sqlapi_path(short_api));
+	}
 	if (o->elle_path && o->cfg.workload->shape == NULL)
 		return cli_usage_error("--elle: workload '%s' declares no Elle shape (\\shape list-append|rw-register)",
 				       o->workload_name);
@@ -386,6 +412,53 @@ static void print_repro(FILE *f, const struct run_opts *o)
 		fprintf(f, " --target-lib %s", wh_sqlapi_path(c->api));
 }
 
+/* The includes the workload was composed without, as JSON: an array of
+ * {include, needs, reason, declared_at}, empty when none. */
+static void json_left_out(FILE *f, const struct workload *wl)
+{
+	fprintf(f, "[");
+	bool first = true;
+	for (uint32_t k = 0; k < wl->include_need_count; k++) {
+		const struct wl_include_need *n = &wl->include_needs[k];
+		if (!n->left_out)
+			continue;
+		char needs[32];
+		wl_version_text(n->needs.version, needs, sizeof needs);
+		fprintf(f, "%s{\"include\": ", first ? "" : ", ");
+		json_str(f, n->name);
+		fprintf(f, ", \"needs\": \"%s\", \"reason\": ", needs);
+		json_str(f, n->needs.reason);
+		char at[1100];
+		snprintf(at, sizeof at, "%s:%u", n->needs.origin, n->needs.line);
+		fprintf(f, ", \"declared_at\": ");
+		json_str(f, at);
+		fprintf(f, "}");
+		first = false;
+	}
+	fprintf(f, "]");
+}
+
+/* One line naming the includes left out, when there are any. */
+static void print_left_out(FILE *f, const struct workload *wl)
+{
+	if (wl->left_out_count == 0)
+		return;
+	fprintf(f, "  left out (need a newer SQLite):");
+	bool first = true;
+	for (uint32_t k = 0; k < wl->include_need_count; k++) {
+		const struct wl_include_need *n = &wl->include_needs[k];
+		if (!n->left_out)
+			continue;
+		char needs[32];
+		wl_version_text(n->needs.version, needs, sizeof needs);
+		fprintf(f, "%s %s (%s%s%s, %s:%u)", first ? "" : ",", n->name, needs,
+			n->needs.reason[0] ? ": " : "", n->needs.reason, n->needs.origin,
+			n->needs.line);
+		first = false;
+	}
+	fprintf(f, "\n");
+}
+
 /* A violation's triage label as JSON members (after its "kind"). */
 static void json_vlabel(FILE *f, const struct triage_vlabel *l)
 {
@@ -457,6 +530,8 @@ static void print_json(const struct run_opts *o, const struct world_result *r,
 		r->pct_k, o->cfg.pct_depth);
 	fprintf(f, ", \"sqlite\": ");
 	cli_target_json(f, o->cfg.api);
+	fprintf(f, ", \"includes_left_out\": ");
+	json_left_out(f, o->cfg.workload);
 	fprintf(f, ", \"stats\": {\"txns_committed\": %" PRIu64
 		   ", \"txns_aborted\": %" PRIu64 ", \"statements\": %" PRIu64
 		   ", \"vfs_ops\": %" PRIu64 ", \"busy\": %" PRIu64
@@ -626,8 +701,9 @@ static void print_summary(const struct run_opts *o, const struct world_result *r
 			r->pct_n, r->pct_k);
 	char sqlite[1024];
 	cli_target_describe(o->cfg.api, sqlite, sizeof sqlite);
-	fprintf(f, "\n  target: %s", sqlite);
-	fprintf(f, "\n  txns %" PRIu64 " committed, %" PRIu64 " aborted (%" PRIu64
+	fprintf(f, "\n  target: %s\n", sqlite);
+	print_left_out(f, o->cfg.workload);
+	fprintf(f, "  txns %" PRIu64 " committed, %" PRIu64 " aborted (%" PRIu64
 		   " busy); %" PRIu64 " statements; %" PRIu64 " vfs ops; sim time %.1f ms\n",
 		s->txns_committed, s->txns_aborted, s->busy, s->statements, s->vfs_ops,
 		(double)s->sim_time_us / 1000.0);

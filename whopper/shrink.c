@@ -1901,6 +1901,7 @@ static void cand_to_replay(const struct shrinker *sh, const struct cand *c,
 	replay_file_init(rf);
 	snprintf(rf->workload, sizeof rf->workload, "%s", sh->rf.workload);
 	rf->workload_hash = sh->rf.workload_hash;
+	rf->workload_for = sh->rf.workload_for; /* composed as recorded */
 	rf->argv = shrunk_args(&sh->rf, c, &rf->argc);
 	rf->setup_sql = c->setup ? wh_strdup(c->setup) : NULL;
 	simvfs_image_copy(&rf->image, &c->image);

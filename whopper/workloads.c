@@ -1,10 +1,12 @@
 /*
  * workloads.c - `whopper workloads list | show NAME | check FILE`.
  *
- *   list           every built-in: name and description, "default" first;
+ *   list           every built-in: name and description, "default" first,
+ *                  and the SQLite it needs when it declares one;
  *   show NAME|FILE the workload's source text, preceded by a comment
- *                  header with its origin, parameters in effect, pragmas,
- *                  shape and content hash;
+ *                  header with its origin, the SQLite it needs, what its
+ *                  includes need (left out of runs on an older SQLite),
+ *                  parameters in effect, pragmas, shape and content hash;
  *   check FILE     load the file (a path, or a built-in name) with
  *                  optional --param NAME=VALUE overrides, exactly as `run`
  *                  would: exit 0 and a one-line summary when it is valid,
@@ -47,12 +49,31 @@ static int parse_params(int argc, char **argv, int i, const char **params,
 	return 0;
 }
 
+/* "SQLite 3.35.0 (ALTER TABLE DROP COLUMN), workloads/ddl-churn.sql:20" */
+static void print_requirement(const struct wl_requirement *r)
+{
+	char v[32];
+	wl_version_text(r->version, v, sizeof v);
+	printf("SQLite %s%s%s%s, %s:%u", v, r->reason[0] ? " (" : "", r->reason,
+	       r->reason[0] ? ")" : "", r->origin, r->line);
+}
+
 static void print_header(const struct workload *wl)
 {
 	printf("-- %s: %s\n", wl->name, wl->description);
 	bool builtin = wl_find(wl->name) == wl;
 	printf("-- origin: %s%s\n", wl->origin ? wl->origin : "?",
 	       builtin ? " (built into the binary)" : "");
+	if (wl->requires.version != 0) {
+		printf("-- requires ");
+		print_requirement(&wl->requires);
+		printf("\n");
+	}
+	for (uint32_t k = 0; k < wl->include_need_count; k++) {
+		printf("-- include %s requires ", wl->include_needs[k].name);
+		print_requirement(&wl->include_needs[k].needs);
+		printf(": left out on an older SQLite\n");
+	}
 	for (uint32_t k = 0; k < wl->param_count; k++)
 		printf("-- param %s\n", wl->params[k]);
 	for (uint32_t k = 0; k < wl->pragma_count; k++)
@@ -72,8 +93,14 @@ int cmd_workloads(int argc, char **argv)
 	if (strcmp(sub, "list") == 0) {
 		if (argc > 2)
 			return cli_usage_error("workloads list: unexpected argument '%s'", argv[2]);
-		for (uint32_t i = 0; wl_builtin(i) != NULL; i++)
-			printf("%-14s %s\n", wl_builtin(i)->name, wl_builtin(i)->description);
+		for (uint32_t i = 0; wl_builtin(i) != NULL; i++) {
+			const struct workload *wl = wl_builtin(i);
+			char v[32] = "";
+			if (wl->requires.version != 0)
+				wl_version_text(wl->requires.version, v, sizeof v);
+			printf("%-14s %s%s%s%s\n", wl->name, wl->description,
+			       v[0] ? " [SQLite " : "", v, v[0] ? "+]" : "");
+		}
 		return WH_EXIT_PASS;
 	}
 	if (strcmp(sub, "show") != 0 && strcmp(sub, "check") != 0)
@@ -88,7 +115,8 @@ int cmd_workloads(int argc, char **argv)
 		return rc;
 	const struct workload *wl = NULL;
 	char err[1024];
-	if (wl_resolve_with_params(argv[2], params, param_count, &wl, err, sizeof err) != 0) {
+	if (wl_resolve_with_params(argv[2], params, param_count, WL_SQLITE_ANY, &wl, err,
+				   sizeof err) != 0) {
 		/* The message starts with FILE:LINE: it is the whole line. */
 		fprintf(stderr, "%s\n", err);
 		return WH_EXIT_USAGE;

@@ -7,6 +7,7 @@
 -- one snapshot.
 
 \description transfers (read-modify-write) and audits; total invariant
+\requires sqlite 3.8.3 WITH RECURSIVE, in the setup
 \param accounts 10
 \param initial 1000
 \param max_amount 50

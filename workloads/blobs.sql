@@ -5,6 +5,7 @@
 -- full reads are compared byte for byte with the reference.
 
 \description rows larger than a page: overflow chains written, grown, shrunk and read
+\requires sqlite 3.8.3 WITH RECURSIVE, in the setup
 \param slots 24
 \param min_bytes 1000
 \param max_bytes 20000

@@ -60,8 +60,8 @@ static const struct workload *builtin_at_file(uint32_t f)
 		const struct wl__builtin_file *bf = &wl__builtin_files[f];
 		char msg[512];
 		struct wl__err e = {msg, sizeof msg, false};
-		if (wl__load(bf->name, bf->path, bf->text, bf->len, NULL, 0, &builtin_cache[f],
-			     &e) != 0)
+		if (wl__load(bf->name, bf->path, bf->text, bf->len, NULL, 0, WL_SQLITE_ANY,
+			     &builtin_cache[f], &e) != 0)
 			wh_assert_fail(__FILE__, __LINE__, "a built-in workload loads", msg);
 	}
 	return &builtin_cache[f]->pub;
@@ -100,21 +100,21 @@ static void name_of(const char *origin, char *out, size_t cap)
 }
 
 int wl_load_text(const char *origin, const char *text, size_t len,
-		 const char *const *params, uint32_t param_count, struct workload **out,
-		 char *err, size_t err_len)
+		 const char *const *params, uint32_t param_count, int sqlite_version,
+		 struct workload **out, char *err, size_t err_len)
 {
 	char name[WL_MAX_NAME];
 	name_of(origin, name, sizeof name);
 	struct wl__err e = {err, err_len, false};
 	struct wl__prog *p = NULL;
-	if (wl__load(name, origin, text, len, params, param_count, &p, &e) != 0)
+	if (wl__load(name, origin, text, len, params, param_count, sqlite_version, &p, &e) != 0)
 		return 2;
 	*out = &p->pub;
 	return 0;
 }
 
 int wl_load_file(const char *path, const char *const *params, uint32_t param_count,
-		 struct workload **out, char *err, size_t err_len)
+		 int sqlite_version, struct workload **out, char *err, size_t err_len)
 {
 	struct wl__err e = {err, err_len, false};
 	FILE *f = fopen(path, "rb");
@@ -143,7 +143,8 @@ int wl_load_file(const char *path, const char *const *params, uint32_t param_cou
 		wl__errf(&e, path, 0, 0, "read error or file changed while read");
 		return 2;
 	}
-	int rc = wl_load_text(path, buf, n, params, param_count, out, err, err_len);
+	int rc = wl_load_text(path, buf, n, params, param_count, sqlite_version, out, err,
+			      err_len);
 	free(buf);
 	return rc;
 }
@@ -164,14 +165,24 @@ static bool looks_like_path(const char *s)
 	return strchr(s, '/') != NULL || (n > 4 && strcmp(s + n - 4, ".sql") == 0);
 }
 
+/* Would composing wl for sqlite_version leave an include out? */
+static bool leaves_out(const struct workload *wl, int sqlite_version)
+{
+	for (uint32_t k = 0; k < wl->include_need_count; k++)
+		if (!wl_requirement_met(&wl->include_needs[k].needs, sqlite_version))
+			return true;
+	return false;
+}
+
 int wl_resolve_with_params(const char *name_or_path, const char *const *params,
-			   uint32_t param_count, const struct workload **out, char *err,
-			   size_t err_len)
+			   uint32_t param_count, int sqlite_version,
+			   const struct workload **out, char *err, size_t err_len)
 {
 	struct workload *wl = NULL;
 	int rc;
 	if (looks_like_path(name_or_path)) {
-		rc = wl_load_file(name_or_path, params, param_count, &wl, err, err_len);
+		rc = wl_load_file(name_or_path, params, param_count, sqlite_version, &wl, err,
+				  err_len);
 	} else {
 		const struct wl__builtin_file *bf = wl__builtin_file_find(name_or_path);
 		if (bf == NULL) {
@@ -180,14 +191,17 @@ int wl_resolve_with_params(const char *name_or_path, const char *const *params,
 				 name_or_path);
 			return 2;
 		}
-		if (param_count == 0) {
+		/* The shared copy keeps every include: it serves any SQLite
+		 * that needs none left out (the same program, so a run's
+		 * trace does not depend on which SQLite asked). */
+		if (param_count == 0 && !leaves_out(wl_find(name_or_path), sqlite_version)) {
 			*out = wl_find(name_or_path);
 			return 0;
 		}
 		struct wl__err e = {err, err_len, false};
 		struct wl__prog *p = NULL;
-		rc = wl__load(bf->name, bf->path, bf->text, bf->len, params, param_count, &p,
-			      &e) != 0 ? 2 : 0;
+		rc = wl__load(bf->name, bf->path, bf->text, bf->len, params, param_count,
+			      sqlite_version, &p, &e) != 0 ? 2 : 0;
 		if (rc == 0)
 			wl = &p->pub;
 	}
@@ -202,5 +216,5 @@ int wl_resolve_with_params(const char *name_or_path, const char *const *params,
 int wl_resolve(const char *name_or_path, const struct workload **out, char *err,
 	       size_t err_len)
 {
-	return wl_resolve_with_params(name_or_path, NULL, 0, out, err, err_len);
+	return wl_resolve_with_params(name_or_path, NULL, 0, WL_SQLITE_ANY, out, err, err_len);
 }

@@ -10,6 +10,9 @@
 -- SQLite refuses a checkpoint, so each kind is an autocommit template.
 
 \description wal_checkpoint PASSIVE/FULL/RESTART/TRUNCATE beside writers and long readers
+-- Before 3.8.8 SQLite takes wal_checkpoint(TRUNCATE) for PASSIVE, without
+-- an error: on such a version the truncate template runs, and tests less.
+\requires sqlite 3.8.3 WITH RECURSIVE, in the setup
 \pragma wal_autocheckpoint=8
 \param rows 50
 

@@ -6,6 +6,7 @@
 -- one counter saw the same value: a lost update breaks both.
 
 \description read-modify-write increments; every counter equals its committed increments
+\requires sqlite 3.8.3 WITH RECURSIVE, in the setup
 \param counters 8
 
 \setup

@@ -14,6 +14,8 @@
 -- first in the same transaction and pins it.
 
 \description CREATE/DROP INDEX and TABLE, ALTER TABLE ADD/DROP COLUMN beside DML
+\requires sqlite 3.35.0 ALTER TABLE DROP COLUMN
+\requires sqlite 3.16.0 table-valued pragma functions: pragma_table_info()
 \param rows 40
 
 \setup

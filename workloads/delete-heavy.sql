@@ -9,6 +9,7 @@
 -- NOREPLAY (not run on the reference) automatically.
 
 \description freelist churn: batch inserts, bulk deletes, incremental_vacuum
+\requires sqlite 3.8.3 WITH RECURSIVE, in the setup and in fill
 \param groups 20
 
 \setup

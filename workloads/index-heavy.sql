@@ -6,6 +6,8 @@
 -- by the oracle) compares every index with the table.
 
 \description many secondary indexes; updates move rows between index ranges
+\requires sqlite 3.9.0 an index on an expression, ih_items_mod
+\requires sqlite 3.8.0 a partial index, ih_items_tag
 \param rows 200
 
 \setup

@@ -62,6 +62,9 @@ static void *interp_conn_new(const struct workload *wl, uint32_t conn_id)
 {
 	WH_ASSERT(wl->ops == &wl__interp_ops);
 	WH_ASSERT(conn_id < WL_UNIQUE_STRIDE);
+	/* A workload whose requirement the SQLite it was composed for does
+	 * not meet may have nothing to draw: callers refuse to run it. */
+	WH_ASSERT(wl_requirement_met(&wl->requires, wl->composed_for));
 	struct wl__conn *c = wh_calloc(1, sizeof *c);
 	c->prog = wl->impl;
 	c->conn_id = conn_id;

@@ -13,6 +13,7 @@
 -- right.
 
 \description orders against stock: UNIQUE, CHECK and foreign keys; a violation aborts the order
+\requires sqlite 3.8.3 WITH RECURSIVE, in the setup; WITHOUT ROWID needs 3.8.2
 \pragma foreign_keys=ON
 \param products 20
 \param customers 30

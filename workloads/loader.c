@@ -9,6 +9,7 @@
  *                | \pragma NAME=VALUE           (every connection + reference)
  *                | \shape list-append | rw-register
  *                | \include BUILTIN [@W] [NAME=VALUE]...
+ *                | \requires sqlite VERSION [REASON]  (VERSION: X.Y[.Z])
  *   section     := \setup SQL;...
  *                | \transaction NAME [@W] [KIND[:W]]... body
  *                | \invariants SQL;...          (each returns one true row)
@@ -39,6 +40,14 @@
  * file's own) and invariants, and checks the composition again on a
  * scratch database (so two units creating one table is an error).
  *
+ * \requires: a unit's own requirement is its highest \requires line. A
+ * unit made of includes only needs, besides, the least any include needs
+ * (with none of them it has nothing to run). The load is for one SQLite
+ * version: an include that needs more is loaded and checked like any
+ * other (a bad file is an error whatever the version), then left out, so
+ * the composition is a function of the files, the parameters and that
+ * version alone; the others keep their weights.
+ *
  * Invariant: a load either returns a complete program or frees everything
  * it built and leaves *out untouched ("never half-loads").
  */
@@ -50,6 +59,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sqlapi.h"
 #include "wl_int.h"
 
 #define GROW(arr, count, cap)                                               \
@@ -168,6 +178,13 @@ struct raw_include {
 
 enum section { SEC_NONE, SEC_SETUP, SEC_TXN, SEC_INVARIANTS };
 
+/* The highest \requires of a file (version 0: none). */
+struct raw_requires {
+	int version;                 /* sqlite3_libversion_number() form */
+	char *reason;                /* the rest of the line, trimmed */
+	uint32_t line;
+};
+
 struct raw {
 	const char *origin;
 	const char *text;
@@ -175,6 +192,7 @@ struct raw {
 	char *description;
 	char *shape;
 	uint32_t shape_line;
+	struct raw_requires requires;
 	struct raw_param *params;
 	uint32_t param_count, param_cap;
 	struct raw_pragma *pragmas;
@@ -205,6 +223,7 @@ static void raw_free(struct raw *r)
 {
 	free(r->description);
 	free(r->shape);
+	free(r->requires.reason);
 	for (uint32_t k = 0; k < r->param_count; k++)
 		wh_value_free(&r->params[k].value);
 	free(r->params);
@@ -618,6 +637,86 @@ static int decl_include(struct raw *r, const struct meta *m, const struct word *
 	return 0;
 }
 
+int wl_version_parse(const char *s, size_t n, int *out)
+{
+	/* X.Y or X.Y.Z, each part one to three digits: SQLite's version
+	 * number is X * 1000000 + Y * 1000 + Z. */
+	int part[3] = {0, 0, 0};
+	uint32_t parts = 0;
+	size_t k = 0;
+	while (parts < 3) {
+		size_t digits = 0;
+		while (k < n && isdigit((unsigned char)s[k]) && digits < 4) {
+			part[parts] = part[parts] * 10 + (s[k] - '0');
+			k++;
+			digits++;
+		}
+		if (digits == 0 || digits > 3)
+			return -1;
+		parts++;
+		if (k == n)
+			break;
+		if (s[k] != '.')
+			return -1;
+		k++;
+	}
+	if (k != n || parts < 2 || part[0] != 3)
+		return -1;
+	*out = part[0] * 1000000 + part[1] * 1000 + part[2];
+	return 0;
+}
+
+void wl_version_text(int version, char *buf, size_t len)
+{
+	snprintf(buf, len, "%d.%d.%d", version / 1000000, version / 1000 % 1000, version % 1000);
+}
+
+/* \requires sqlite VERSION [REASON]: the rest of the line after the
+ * version is the reason, free text like \description's. Several lines
+ * may name several features; the highest version is the requirement (the
+ * first of equal ones keeps its reason). */
+static int decl_requires(struct raw *r, const struct meta *m, struct wl__err *e)
+{
+	const char *s = r->text;
+	size_t k = m->args;
+	struct word w[2];
+	for (uint32_t i = 0; i < 2; i++) {
+		while (k < m->end && (s[k] == ' ' || s[k] == '\t'))
+			k++;
+		size_t start = k;
+		while (k < m->end && s[k] != ' ' && s[k] != '\t')
+			k++;
+		if (k == start)
+			return wl__errf(e, r->origin, m->line, m->col,
+					"usage: \\requires sqlite VERSION [REASON] (e.g. \\requires sqlite 3.35.0 ALTER TABLE DROP COLUMN)");
+		w[i] = (struct word){start, k - start, meta_col(m, start)};
+	}
+	if (!word_eq(r, &w[0], "sqlite"))
+		return wl__errf(e, r->origin, m->line, w[0].col,
+				"\\requires: unknown product '%.*s' (only 'sqlite')",
+				(int)(w[0].len > 40 ? 40 : w[0].len), s + w[0].off);
+	int version;
+	if (wl_version_parse(s + w[1].off, w[1].len, &version) != 0)
+		return wl__errf(e, r->origin, m->line, w[1].col,
+				"\\requires: invalid SQLite version '%.*s' (3.MINOR or 3.MINOR.PATCH, e.g. 3.35.0)",
+				(int)(w[1].len > 40 ? 40 : w[1].len), s + w[1].off);
+	if (version <= WH_SQLAPI_VERSION_MIN) {
+		char min[32];
+		wl_version_text(WH_SQLAPI_VERSION_MIN, min, sizeof min);
+		return wl__errf(e, r->origin, m->line, w[1].col,
+				"\\requires sqlite %.*s: whopper drives no SQLite older than %s anyway: drop the line",
+				(int)w[1].len, s + w[1].off, min);
+	}
+	size_t a = k, b = m->end;
+	while (a < b && (s[a] == ' ' || s[a] == '\t'))
+		a++;
+	if (version <= r->requires.version)
+		return 0;
+	free(r->requires.reason);
+	r->requires = (struct raw_requires){version, xstrndup(s + a, b - a), m->line};
+	return 0;
+}
+
 /* Declarations (before the first section). */
 static int meta_declaration(struct raw *r, const struct meta *m, struct word *w,
 			    uint32_t nw, struct wl__err *e)
@@ -635,6 +734,8 @@ static int meta_declaration(struct raw *r, const struct meta *m, struct word *w,
 		return decl_pragma(r, m, e);
 	if (strcmp(m->cmd, "shape") == 0)
 		return decl_shape(r, m, w, nw, e);
+	if (strcmp(m->cmd, "requires") == 0)
+		return decl_requires(r, m, e);
 	WH_ASSERT(strcmp(m->cmd, "include") == 0);
 	return decl_include(r, m, w, nw, e);
 }
@@ -958,7 +1059,7 @@ static int parse_meta(struct raw *r, struct wl__scan *sc, bool after_open_stmt,
 		      struct wl__err *e)
 {
 	static const char *const decls[] = {"description", "param", "pragma", "shape",
-					    "include"};
+					    "include", "requires"};
 	static const char *const body[] = {"set", "sleep", "if", "elif", "else",
 					   "endif", "rollback"};
 	static const char *const mods[] = {"gset", "name", "nocheck", "noreplay", "elle"};
@@ -977,8 +1078,11 @@ static int parse_meta(struct raw *r, struct wl__scan *sc, bool after_open_stmt,
 				"SQL statement not terminated by ';' before \\%s", m.cmd);
 	struct word w[META_MAX_WORDS];
 	uint32_t nw = 0;
+	/* Free text (an expression, a description, a reason) is not split
+	 * into words: a quote in it is no string. */
 	bool is_expr = strcmp(m.cmd, "set") == 0 || strcmp(m.cmd, "if") == 0 ||
-		       strcmp(m.cmd, "elif") == 0 || strcmp(m.cmd, "description") == 0;
+		       strcmp(m.cmd, "elif") == 0 || strcmp(m.cmd, "description") == 0 ||
+		       strcmp(m.cmd, "requires") == 0;
 	if (!is_expr && split_words(r, &m, w, &nw, e) != 0)
 		return -1;
 	if (strcmp(m.cmd, "set") == 0)
@@ -1260,6 +1364,7 @@ struct builder {
 					was last assigned */
 	uint32_t tmpl_index;
 	uint32_t depth;              /* include depth */
+	int sqlite_version;          /* includes needing more are left out */
 };
 
 static int find_param(const struct wl__unit *u, const char *name)
@@ -1815,11 +1920,22 @@ static int build_tmpl(struct builder *b, uint32_t index)
 
 static int load_unit(const char *name, const char *prefix, const char *origin,
 		     const char *text, size_t len, const char *const *params,
-		     uint32_t param_count, uint32_t depth, struct wl__unit **out,
-		     struct wl__err *e);
+		     uint32_t param_count, uint32_t depth, int sqlite_version,
+		     struct wl__unit **out, struct wl__err *e);
+
+/* Copy requirement r into owned strings (the unit it came from may be
+ * freed). */
+static void need_copy(struct wl__inc_need *n, const struct wl_requirement *r)
+{
+	n->reason = wh_strdup(r->reason ? r->reason : "");
+	n->origin = wh_strdup(r->origin ? r->origin : "");
+	n->needs = (struct wl_requirement){r->version, n->reason, n->origin, r->line};
+}
 
 /* Included built-ins: parameters from the \include line, then the ones
- * routed from the command line ("INCLUDE/NAME=VALUE"). */
+ * routed from the command line ("INCLUDE/NAME=VALUE"). An include that
+ * needs more than the load's SQLite version is checked, noted in
+ * inc_needs and left out. */
 static int build_includes(struct builder *b, const char *const *params,
 			  uint32_t param_count)
 {
@@ -1846,7 +1962,19 @@ static int build_includes(struct builder *b, const char *const *params,
 		sprintf(pfx, "%s%s/", u->prefix, ri->name);
 		struct wl__unit *child = NULL;
 		int rc = load_unit(f->name, pfx, f->path, f->text, f->len, sub, n, b->depth + 1,
-				   &child, b->e);
+				   b->sqlite_version, &child, b->e);
+		pfx[strlen(pfx) - 1] = '\0'; /* the include's name: no final '/' */
+		if (rc == 0) {
+			struct wl__inc_need *in = &u->inc_needs[u->inc_need_count++];
+			in->name = pfx;
+			pfx = NULL;
+			need_copy(in, &child->needs);
+			if (!wl_requirement_met(&child->needs, b->sqlite_version)) {
+				wl__unit_free(child);
+				child = NULL;
+			}
+			in->unit = child;
+		}
 		free(pfx);
 		free(sub);
 		if (rc != 0) {
@@ -1859,8 +1987,10 @@ static int build_includes(struct builder *b, const char *const *params,
 			}
 			return -1;
 		}
-		u->includes[u->include_count++] = (struct wl__include){child, ri->weight};
+		if (child != NULL)
+			u->includes[u->include_count++] = (struct wl__include){child, ri->weight};
 	}
+	WH_ASSERT(u->inc_need_count == r->include_count);
 	return 0;
 }
 
@@ -1997,22 +2127,48 @@ static int unit_templates(struct builder *b)
 	return 0;
 }
 
+/* What the unit needs to run at all (wl__unit.needs): its own
+ * requirement, raised for a unit without templates to the least that any
+ * include needs. From the files alone, whatever the load's version. */
+static void unit_needs(struct wl__unit *u)
+{
+	u->needs = u->own;
+	if (u->tmpl_count > 0)
+		return;
+	WH_ASSERT(u->inc_need_count > 0); /* parse_file: templates or includes */
+	const struct wl_requirement *least = &u->inc_needs[0].needs;
+	for (uint32_t k = 1; k < u->inc_need_count; k++)
+		if (u->inc_needs[k].needs.version < least->version)
+			least = &u->inc_needs[k].needs;
+	if (least->version > u->needs.version)
+		u->needs = *least;
+}
+
 static int build_unit(struct builder *b, const char *const *params, uint32_t param_count)
 {
 	struct raw *r = b->r;
 	struct wl__unit *u = b->u;
 	u->description = wh_strdup(r->description ? r->description : "(no description)");
 	u->shape = r->shape ? wh_strdup(r->shape) : NULL;
+	if (r->requires.version != 0) {
+		u->own_reason = wh_strdup(r->requires.reason);
+		u->own = (struct wl_requirement){r->requires.version, u->own_reason, u->origin,
+						 r->requires.line};
+	}
 	if (unit_params(b, params, param_count) != 0 || unit_sql(b) != 0 ||
 	    unit_scratch_setup(b) != 0 || unit_templates(b) != 0)
 		return -1;
 	scratch_close(&b->sc);
 	u->includes = wh_calloc(r->include_count + 1, sizeof *u->includes);
+	u->inc_needs = wh_calloc(r->include_count + 1, sizeof *u->inc_needs);
 	if (build_includes(b, params, param_count) != 0)
 		return -1;
 	for (uint32_t k = 0; k < u->include_count; k++)
 		u->total_weight += u->includes[k].weight;
-	WH_ASSERT(u->total_weight > 0);
+	unit_needs(u);
+	/* Something to draw unless the unit itself cannot run here (then
+	 * its includer leaves it out, or the caller refuses the root). */
+	WH_ASSERT(u->total_weight > 0 || !wl_requirement_met(&u->needs, b->sqlite_version));
 	return 0;
 }
 
@@ -2069,13 +2225,20 @@ void wl__unit_free(struct wl__unit *u)
 	for (uint32_t k = 0; k < u->include_count; k++)
 		wl__unit_free(u->includes[k].unit);
 	free(u->includes);
+	for (uint32_t k = 0; k < u->inc_need_count; k++) {
+		free(u->inc_needs[k].name);
+		free(u->inc_needs[k].reason);
+		free(u->inc_needs[k].origin);
+	}
+	free(u->inc_needs);
+	free(u->own_reason);
 	free(u);
 }
 
 static int load_unit(const char *name, const char *prefix, const char *origin,
 		     const char *text, size_t len, const char *const *params,
-		     uint32_t param_count, uint32_t depth, struct wl__unit **out,
-		     struct wl__err *e)
+		     uint32_t param_count, uint32_t depth, int sqlite_version,
+		     struct wl__unit **out, struct wl__err *e)
 {
 	if (len > WL_MAX_FILE_BYTES)
 		return wl__errf(e, origin, 0, 0, "file too large (at most %u bytes)",
@@ -2097,6 +2260,7 @@ static int load_unit(const char *name, const char *prefix, const char *origin,
 	b.u = u;
 	b.e = e;
 	b.depth = depth;
+	b.sqlite_version = sqlite_version;
 	int rc = parse_file(&r, e);
 	if (rc == 0)
 		rc = build_unit(&b, params, param_count);
@@ -2131,6 +2295,7 @@ struct compose {
 	uint32_t *pragma_line;
 	uint32_t pragma_count, pragma_cap;
 	uint32_t param_cap, elle_cap;
+	uint32_t need_cap;
 	uint64_t hash;
 	uint32_t unit_count;
 };
@@ -2255,6 +2420,29 @@ static void compose_elle(struct compose *c, const struct wl__unit *u)
 	}
 }
 
+/* The includes with a requirement, in include order and depth first:
+ * a kept include's own includes follow it, a left-out one's are gone
+ * with it. */
+static void compose_needs(struct compose *c, const struct wl__unit *u)
+{
+	struct wl__prog *p = c->p;
+	for (uint32_t k = 0; k < u->inc_need_count; k++) {
+		const struct wl__inc_need *in = &u->inc_needs[k];
+		if (in->needs.version != 0) {
+			if (p->pub.include_need_count == c->need_cap) {
+				c->need_cap = c->need_cap ? c->need_cap * 2 : 8;
+				p->include_needs = wh_realloc(p->include_needs,
+							      c->need_cap * sizeof *p->include_needs);
+			}
+			p->include_needs[p->pub.include_need_count++] =
+				(struct wl_include_need){in->name, in->needs, in->unit == NULL};
+			p->pub.left_out_count += in->unit == NULL;
+		}
+		if (in->unit != NULL)
+			compose_needs(c, in->unit);
+	}
+}
+
 /* Fold a unit into the program, its includes first (depth first, in
  * order): content hash, variables, pragmas, setup, invariants,
  * parameters and the Elle map. 0 or -1. */
@@ -2312,15 +2500,17 @@ void wl__prog_free(struct wl__prog *p)
 		free(p->params[k]);
 	free(p->params);
 	free(p->elle_ops);
+	free(p->include_needs);
 	free(p);
 }
 
 int wl__load(const char *name, const char *origin, const char *text, size_t len,
-	     const char *const *params, uint32_t param_count, struct wl__prog **out,
-	     struct wl__err *e)
+	     const char *const *params, uint32_t param_count, int sqlite_version,
+	     struct wl__prog **out, struct wl__err *e)
 {
 	struct wl__unit *root = NULL;
-	if (load_unit(name, "", origin, text, len, params, param_count, 0, &root, e) != 0)
+	if (load_unit(name, "", origin, text, len, params, param_count, 0, sqlite_version,
+		      &root, e) != 0)
 		return -1;
 	struct wl__prog *p = wh_calloc(1, sizeof *p);
 	p->root = root;
@@ -2330,6 +2520,7 @@ int wl__load(const char *name, const char *origin, const char *text, size_t len,
 	c.e = e;
 	c.hash = WH_FNV1A_BASIS_V0;
 	int rc = compose_unit(&c, root);
+	compose_needs(&c, root);
 	if (rc == 0 && root->include_count > 0)
 		rc = compose_check(&c);
 	if (rc == 0) {
@@ -2357,6 +2548,9 @@ int wl__load(const char *name, const char *origin, const char *text, size_t len,
 		p->pub.source = root->text;
 		p->pub.origin = root->origin;
 		p->pub.params = (const char *const *)p->params;
+		p->pub.requires = root->needs;
+		p->pub.composed_for = sqlite_version;
+		p->pub.include_needs = p->include_needs;
 	}
 	free(c.setup);
 	free(c.setup_origin);

@@ -7,6 +7,7 @@
 -- first row (no row: nil).
 
 \description Elle rw-register: reads and unique writes of a few registers
+\requires sqlite 3.24.0 UPSERT: INSERT ... ON CONFLICT DO UPDATE
 \shape rw-register
 \param keys 8
 

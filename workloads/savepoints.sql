@@ -11,6 +11,7 @@
 -- read-only statements).
 
 \description nested SAVEPOINT / RELEASE / ROLLBACK TO; changes and their log stay together
+\requires sqlite 3.8.3 WITH RECURSIVE, in the setup
 \param items 10
 
 \setup

@@ -253,6 +253,19 @@ struct wl__include {
 	uint32_t weight;             /* share among the includer's entries */
 };
 
+/* What a direct \include needs, kept or left out (one per \include line,
+ * in file order). The strings are copies: a left-out unit is freed. */
+struct wl__inc_need {
+	char *name;                  /* prefixed, without the final '/':
+					"ddl-churn", "mix/ddl-churn" */
+	char *reason;                /* owned; needs.reason points here */
+	char *origin;                /* owned; needs.origin points here */
+	struct wl_requirement needs; /* the included unit's needs (version
+					0: none) */
+	struct wl__unit *unit;       /* the kept unit (also in includes[]),
+					or NULL: left out */
+};
+
 struct wl__unit {
 	char *name;                  /* workload name ("bank", file stem) */
 	char *prefix;                /* "" at top level, "bank/" included */
@@ -278,8 +291,18 @@ struct wl__unit {
 	uint32_t tmpl_count;
 	struct wl__tmpl *tmpls;
 	uint32_t include_count;
-	struct wl__include *includes;
-	uint64_t total_weight;       /* templates + includes */
+	struct wl__include *includes; /* the kept ones */
+	uint32_t inc_need_count;
+	struct wl__inc_need *inc_needs; /* every \include line */
+	char *own_reason;            /* of its highest \requires */
+	struct wl_requirement own;   /* its highest \requires (version 0:
+					none); strings point at own_reason and
+					origin */
+	struct wl_requirement needs; /* to run at all: own, or for a unit of
+					includes only the least an include
+					needs if more (see workload.h) */
+	uint64_t total_weight;       /* templates + kept includes; 0 only
+					when needs is not met */
 };
 
 /* A loaded workload: the public struct plus everything behind it. */
@@ -293,6 +316,7 @@ struct wl__prog {
 	char **params;               /* "[prefix]name=value", owned */
 	struct wl_elle_op *elle_ops; /* tmpl pointers into units */
 	uint32_t elle_count;
+	struct wl_include_need *include_needs; /* pointers into units */
 };
 
 void wl__unit_free(struct wl__unit *u);
@@ -319,10 +343,13 @@ extern const uint32_t wl__builtin_file_count;
 const struct wl__builtin_file *wl__builtin_file_find(const char *name);
 
 /* Loader entry used for both files and built-ins: origin names the text
- * in messages, name is the workload's name. */
+ * in messages, name is the workload's name. Includes that need more than
+ * sqlite_version (a version number, or WL_SQLITE_ANY) are loaded and
+ * checked, then left out of the composition; the root's own requirement
+ * is only reported (pub.requires): refusing to run is the caller's. */
 int wl__load(const char *name, const char *origin, const char *text,
 	     size_t len, const char *const *params, uint32_t param_count,
-	     struct wl__prog **out, struct wl__err *e);
+	     int sqlite_version, struct wl__prog **out, struct wl__err *e);
 
 /* Bound on SQLite virtual-machine steps while a workload's setup and
  * invariants run on the scratch database at load time (a setup that loops
