@@ -397,6 +397,42 @@ static void test_matrix_requirements(void **state)
 	mx_free(&skip);
 }
 
+/* The lock model is a knob of its own: about a quarter of the runs get
+ * --lock-model process (thread, run's default, is never passed), and
+ * removing the flag from those leaves exactly the argument list the
+ * other knobs drew. */
+static void test_matrix_lock_model(void **state)
+{
+	(void)state;
+	struct nl_matrix m;
+	mx_init(&m);
+	uint32_t process = 0;
+	for (uint64_t i = 0; i < 400; i++) {
+		struct nl_strv a = {0};
+		uint64_t seed;
+		nl_matrix_args(&m, i, &a, &seed);
+		const char *lm = arg_after(&a, "--lock-model");
+		if (lm != NULL) {
+			assert_string_equal(lm, "process");
+			process++;
+		}
+		nl_strv_free(&a);
+	}
+	assert_true(process > 60 && process < 140);
+	assert_true(nl_run_flag_takes_value("--lock-model"));
+	/* The user's own --lock-model overrides the draw. */
+	nl_strv_push(&m.user_flags, "--lock-model");
+	nl_strv_push(&m.user_flags, "thread");
+	for (uint64_t i = 0; i < 40; i++) {
+		struct nl_strv a = {0};
+		uint64_t seed;
+		nl_matrix_args(&m, i, &a, &seed);
+		assert_string_equal(arg_after(&a, "--lock-model"), "thread");
+		nl_strv_free(&a);
+	}
+	mx_free(&m);
+}
+
 /* nl_matrix_plan: on the linked SQLite every built-in runs (no table, no
  * pair), a workload needing a newer SQLite than any is refused, and a
  * --workload among the run flags stands for the list. */
@@ -462,6 +498,7 @@ int main(void)
 		cmocka_unit_test(test_aggregate),
 		cmocka_unit_test(test_matrix_requirements),
 		cmocka_unit_test(test_matrix_plan),
+		cmocka_unit_test(test_matrix_lock_model),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,7 +24,9 @@
  * paths while a good share injects I/O errors, power loss or both. The
  * "bitflip" profile is never drawn: it corrupts a page on purpose, its
  * findings are expected (such a run exits 0), so it only runs when the
- * user asks for it with `-- --faults bitflip`.
+ * user asks for it with `-- --faults bitflip`. The lock model (`run
+ * --lock-model`) is process in 1 run of 4: each connection then sees the
+ * others' locks as another process would.
  *
  * Flags after `--` go to every run and override drawn ones: a drawn flag the
  * user also gives is dropped (a drawn --pragma only when the user sets the
@@ -64,6 +66,7 @@ enum knob {
 	KNOB_WORKLOAD_OTHER = KNOB_PRAGMA_VAL + 16, /* a workload the target can
 						       run, when the row's
 						       cannot */
+	KNOB_LOCK_MODEL,
 };
 
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -87,6 +90,14 @@ static const struct weighted fault_profiles[] = {
 	{"io", 2},
 	{"crash", 2},
 	{"chaos", 1},
+};
+
+/* Lock models (--lock-model): the connections of one process (run's
+ * default, not passed), or each in a process of its own. Most runs keep
+ * the in-process view, where the hot-journal race lives. */
+static const struct weighted lock_models[] = {
+	{"thread", 3},
+	{"process", 1},
 };
 
 struct pragma_knob {
@@ -123,7 +134,7 @@ static const char *const value_flags[] = {
 	"--synchronous", "--scheduler",  "--pct-depth",   "--target",       "--pragma",
 	"--param",       "--faults",     "--vfs-bug",     "--stack-size",   "--busy-timeout",
 	"--reorder-window", "--yield-ops", "--trace",     "--elle",         "--record",
-	"--sector-size", "--target-lib", "--device",   "--step-budget",
+	"--sector-size", "--target-lib", "--device",   "--step-budget",  "--lock-model",
 };
 
 bool nl_run_flag_takes_value(const char *name)
@@ -264,6 +275,8 @@ void nl_matrix_args(const struct nl_matrix *m, uint64_t index, struct nl_strv *a
 	const char *sched = schedulers[pick(b, row, KNOB_SCHEDULER, COUNT_OF(schedulers))];
 	const char *faults =
 		pick_weighted(b, row, KNOB_FAULTS, fault_profiles, COUNT_OF(fault_profiles));
+	const char *locks =
+		pick_weighted(b, row, KNOB_LOCK_MODEL, lock_models, COUNT_OF(lock_models));
 
 	/* Drawn flags, in a fixed order so the argument list is stable. */
 	struct flag drawn[16 + COUNT_OF(pragma_knobs)];
@@ -284,6 +297,8 @@ void nl_matrix_args(const struct nl_matrix *m, uint64_t index, struct nl_strv *a
 		drawn[n++] = (struct flag){"--pct-depth", depth};
 	if (strcmp(faults, "none") != 0)
 		drawn[n++] = (struct flag){"--faults", faults};
+	if (strcmp(locks, "thread") != 0)
+		drawn[n++] = (struct flag){"--lock-model", locks};
 	struct flag user[NL_USER_FLAGS_MAX];
 	size_t user_count =
 		split_flags(m->user_flags.v, m->user_flags.count, user, NL_USER_FLAGS_MAX);
