@@ -333,6 +333,19 @@ elif [ -f "$clib" ]; then
 		--json >"$tmp/salt.json" 2>/dev/null
 	[ $? -eq 1 ] && grep -q '"kind": "recovery_failed", .*file is not a database (rc 26)' "$tmp/salt.json"
 	check $? "SQLCipher's salt read past the WAL: a power loss tearing an unsynced page-1 write makes the database unreadable to it (pinned seed)"
+	# A second one: under injected allocation failures,
+	# sqlcipher_cipher_ctx_copy copies the whole read context into the
+	# write context, then fails on a later allocation; the write
+	# context still points at the read context's keyspec, which is freed
+	# twice (valgrind: double free in sqlcipher_codec_ctx_free of a block
+	# from sqlcipher_codec_key_derive). The corrupted heap kills the run.
+	# shellcheck disable=SC2086
+	"$W" run --seed 927697670706376542 --workload delete-heavy --connections 16 --txns 500 \
+		--journal memory --synchronous normal --scheduler pct --pct-depth 1 --faults chaos $KEY \
+		--target-lib "$clib" >/dev/null 2>"$tmp/df.err"
+	rc=$?
+	{ [ $rc -eq 134 ] || [ $rc -eq 139 ]; } && grep -q '^whopper: fatal signal' "$tmp/df.err"
+	check $? "SQLCipher's double free of a key context under allocation failures kills the run (pinned seed, exit $rc)"
 	# The nightly draws neither for it, and says so.
 	"$W" nightly --runs 200 --seed 11 --dry-run --workloads ddl-churn,rw-register,bank,default \
 		--target-lib "$clib" -- --txns 60 >"$tmp/dry"
