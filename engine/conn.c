@@ -695,7 +695,10 @@ int conn_hook_yield(void *ctx, enum wh_op_kind kind, const char *file, int64_t a
 	uint64_t delay = kind == WH_OP_SLEEP ? (uint64_t)(arg > 0 ? arg : 0)
 					     : sched_latency_us(&w->sched, kind, c->id);
 	conn_submit(c, kind, delay);
+	if (file != NULL)
+		coverage_park(w, c, kind, file);
 	w->runner->park(c);
+	coverage_unpark(w, c);
 	/* Resumed by conn_call() after the scheduler finished the completion
 	 * (or by the drain after a hang). */
 	if (w->draining && c->comp.state == WH_COMP_PENDING)

@@ -56,6 +56,8 @@ static void trace_vfs(void *ctx, enum wh_op_kind kind, const char *file,
 	if (w->running)
 		commit_note_op(w, w->running, kind, file, a, b, rc);
 	evidence_note_op(w, w->running ? w->running->id : -1, kind, file, a, b, rc);
+	if (w->running != NULL)
+		coverage_note(w, w->running, kind, file);
 	if (w->snap_pending)
 		world__snap_try(w);
 	int conn = w->running ? w->running->id : -1;
@@ -455,6 +457,7 @@ static int world_create_conns(struct world *w)
 		c->w = w;
 		c->id = (int)i;
 		c->state = CS_OPEN;
+		c->cov_class = -1;
 		wh_prng_seed_taped(&c->rng, cfg->seed, WH_STREAM_CONN + i, cfg->tape);
 		c->wl_state = cfg->workload->ops->conn_new(cfg->workload, i);
 		wh_completion_init(&c->comp, WH_OP_THINK, conn_on_complete, c);

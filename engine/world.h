@@ -199,6 +199,25 @@ struct world_evidence {
 						first of them (0: none) */
 };
 
+/* Interleaving coverage (engine/coverage.c): the points a run reached,
+ * each (op kind of a call that ran, its file's class, the caller's lock on
+ * the database, op kind another connection was parked in on the same
+ * class of file). Deterministic: a replay reaches the same points. */
+enum {
+	COVERAGE_FILE_DB,
+	COVERAGE_FILE_JOURNAL,
+	COVERAGE_FILE_WAL,
+	COVERAGE_FILE_OTHER,
+	COVERAGE_FILES,
+	COVERAGE_LEVELS = 5, /* SQLITE_LOCK_NONE .. EXCLUSIVE */
+	COVERAGE_POINTS = WH_OP__COUNT * COVERAGE_FILES * COVERAGE_LEVELS * WH_OP__COUNT,
+	COVERAGE_BYTES = (COVERAGE_POINTS + 7) / 8,
+};
+struct world_coverage {
+	uint32_t points;               /* bits set in map */
+	uint8_t map[COVERAGE_BYTES];
+};
+
 struct world_finding {
 	char *kind;   /* "hang", "setup_failed", ... */
 	char *detail;
@@ -208,6 +227,7 @@ struct world_result {
 	struct history history;
 	struct world_stats stats;
 	struct world_evidence evidence;
+	struct world_coverage coverage;
 	uint64_t trace_hash;
 	struct world_finding *findings;
 	uint32_t finding_count;

@@ -121,6 +121,9 @@ struct conn {
 	int call_rc;                 /* its SQLite result */
 	const char *call_sql;        /* CALL_EXEC text */
 	enum wh_op_kind parked_kind; /* last VFS op it parked in (hang report) */
+	int8_t cov_class;            /* file class of the VFS call it is
+					parked in (coverage.c), -1: none */
+	uint8_t cov_kind;            /* and that call's op kind */
 	bool in_commit;              /* a COMMIT (or autocommit statement) is
 					in flight */
 	bool holds_db_write_lock;    /* RESERVED or above on the main db */
@@ -192,6 +195,14 @@ struct conn {
 	bool runaway;
 };
 
+/* Calls parked per file class and op kind (coverage.c). */
+struct coverage_state {
+	uint16_t parked[COVERAGE_FILES][WH_OP__COUNT];
+	uint32_t mask[COVERAGE_FILES]; /* bit per kind with parked > 0 */
+};
+_Static_assert(WH_OP__COUNT <= 32, "a kind mask fits 32 bits");
+_Static_assert(WORLD_MAX_CONNS < UINT16_MAX, "parked counts fit 16 bits");
+
 /* State of the hot-journal race detector (evidence_note_op). Zeroed with
  * the world: no locks, no PENDING kept, nothing seen. */
 struct hot_journal_watch {
@@ -241,6 +252,7 @@ struct world {
 	bool reopen_ready;           /* ... and every connection has closed */
 	struct wh_group reopen_group;
 	struct hot_journal_watch hj; /* evidence: see evidence_note_op */
+	struct coverage_state cov;   /* parks, for coverage_note */
 	uint32_t snap_next;          /* next of cfg->snap_events to take */
 	bool snap_pending;           /* it is due: taken at the first
 					quiescent moment */
@@ -370,6 +382,13 @@ void recover_finish_reopen(struct world *w);
 /* ------------------------------------------------------------------ */
 
 /* A VFS op of connection conn (-1: none) finished: feed the detectors. */
+/* coverage.c: a connection parks in a VFS call on file, leaves it (its
+ * call runs, fails or is cancelled), and a call runs. */
+int coverage__file_class(struct world *w, const char *file);
+void coverage_park(struct world *w, struct conn *c, enum wh_op_kind kind, const char *file);
+void coverage_unpark(struct world *w, struct conn *c);
+void coverage_note(struct world *w, struct conn *c, enum wh_op_kind kind, const char *file);
+
 void evidence_note_op(struct world *w, int conn, enum wh_op_kind kind, const char *file,
 		      int64_t a, int64_t b, int rc);
 

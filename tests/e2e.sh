@@ -139,6 +139,13 @@ check $? "an invariant the serial reference fails too is reference_invariant (th
 "$W" run --seed 1 --workload inventory --connections 6 --txns 400 --vfs-bug no-locks --journal delete --json >"$tmp/inv2.json" 2>/dev/null
 grep -q '"kind": "invariant", .*is false on the target: it returned 0; rows it counts[^;]*: ([0-9]*, [0-9]*, [0-9]*, .[a-z]*.)[^;]*; the serial reference holds it' "$tmp/inv2.json"
 check $? "an invariant only the target fails (a planted lock defect) shows the rows it counts and that the serial reference holds it"
+# Interleaving coverage: printed per run, the same on replay.
+"$W" run --seed 4 --workload bank --connections 6 --txns 120 --record "$tmp/cov.whop" --json >"$tmp/cov1.json" 2>/dev/null
+"$W" replay "$tmp/cov.whop" --json >"$tmp/cov2.json" 2>/dev/null
+c1=$(grep -o '"coverage": {"points": [0-9]*, "reached": \[[0-9, ]*\]}' "$tmp/cov1.json")
+c2=$(grep -o '"coverage": {"points": [0-9]*, "reached": \[[0-9, ]*\]}' "$tmp/cov2.json")
+[ -n "$c1" ] && [ "$c1" = "$c2" ] && ! echo "$c1" | grep -q '"points": 0,'
+check $? "--json prints the run's interleaving coverage, and a replay reaches the same points"
 "$W" findings list >"$tmp/list"
 [ $? -eq 0 ] && grep -q '^stale-schema-no-such-table$' "$tmp/list" &&
 	grep -q '^hot-journal-taken-for-live$' "$tmp/list" &&

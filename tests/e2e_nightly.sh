@@ -111,6 +111,10 @@ rc=$?
 [ $rc -eq $full_rc ] && runs_of "$tmp/merged/results.jsonl" | cmp -s - "$tmp/full.runs" &&
 	grep -q '"runs": 10,' "$tmp/merged/summary.json"
 check $? "nightly merge combines the shards into the unsharded job's results"
+cov_full=$(grep -o '"coverage_points": [0-9]*' "$tmp/full/summary.json")
+cov_merged=$(grep -o '"coverage_points": [0-9]*' "$tmp/merged/summary.json")
+[ -n "$cov_full" ] && [ "$cov_full" = "$cov_merged" ] && [ "$cov_full" != '"coverage_points": 0' ]
+check $? "the job's interleaving coverage (the points its runs reached together) is the same merged from shards ($cov_merged)"
 "$W" nightly merge --out "$tmp/m2" "$tmp/s0" "$tmp/s0" >/dev/null 2>&1; rc=$?
 "$W" nightly merge --out "$tmp/m3" "$tmp/s0" "$tmp/full" >/dev/null 2>&1; rc2=$?
 [ $rc -eq 2 ] && [ $rc2 -eq 2 ]; check $? "merge refuses a shard twice and directories of different jobs (exit 2)"

@@ -232,6 +232,27 @@ static void test_line_round_trip(void **state)
 	nl_result_free(&back);
 	nl_result_free(&r);
 
+	/* The child's coverage comes along, and the job unites it. */
+	static const char cov_json[] =
+		"{\"seed\": 7, \"verdict\": \"pass\", \"trace_hash\": \"00000000000000cc\","
+		" \"coverage\": {\"points\": 3, \"reached\": [4, 90, 1000]}, \"violations\": [],"
+		" \"signature\": \"\"}";
+	classify_run(&r, 6, WH_EXIT_PASS, cov_json);
+	assert_int_equal(r.coverage_count, 3);
+	round_trip(&r, &back);
+	assert_int_equal(back.coverage_count, 3);
+	assert_int_equal(back.coverage[2], 1000);
+	struct nl_agg agg;
+	memset(&agg, 0, sizeof agg);
+	assert_true(nl_agg_add(&agg, &back));
+	back.index = 7;
+	back.coverage[0] = 5; /* one new point, two seen */
+	assert_true(nl_agg_add(&agg, &back));
+	assert_int_equal(agg.coverage_points, 4);
+	nl_agg_free(&agg);
+	nl_result_free(&back);
+	nl_result_free(&r);
+
 	classify_run(&r, 5, WH_EXIT_PASS, expected_json);
 	round_trip(&r, &back);
 	assert_int_equal(back.label, NL_LABEL_EXPECTED);

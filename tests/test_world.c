@@ -83,6 +83,10 @@ static void test_determinism(void **state)
 		assert_int_equal(world_run(&cfg, &r2), 0);
 		assert_true(r1.trace_hash == r2.trace_hash);
 		assert_true(r1.stats.vfs_ops == r2.stats.vfs_ops);
+		/* Interleaving coverage is part of what a replay reproduces. */
+		assert_true(r1.coverage.points > 0);
+		assert_int_equal(r1.coverage.points, r2.coverage.points);
+		assert_memory_equal(r1.coverage.map, r2.coverage.map, sizeof r1.coverage.map);
 		hashes[seed] = r1.trace_hash;
 		world_result_free(&r1);
 		world_result_free(&r2);
@@ -90,6 +94,31 @@ static void test_determinism(void **state)
 	for (int i = 0; i < 50; i++)
 		for (int j = i + 1; j < 50; j++)
 			assert_true(hashes[i] != hashes[j]);
+}
+
+/* Coverage counts calls made while another connection is parked in a
+ * call on the same file: one connection alone reaches no point; the
+ * points set are exactly as many as counted; more connections reach
+ * points one alone cannot. */
+static void test_coverage(void **state)
+{
+	(void)state;
+	struct world_config cfg;
+	struct world_result one, many;
+	base_config(&cfg, 77);
+	cfg.txn_count = 60;
+	cfg.conn_count = 1;
+	assert_int_equal(world_run(&cfg, &one), 0);
+	assert_int_equal(one.coverage.points, 0);
+	cfg.conn_count = 6;
+	assert_int_equal(world_run(&cfg, &many), 0);
+	uint32_t bits = 0;
+	for (size_t i = 0; i < sizeof many.coverage.map; i++)
+		bits += (uint32_t)__builtin_popcount(many.coverage.map[i]);
+	assert_int_equal(bits, many.coverage.points);
+	assert_true(many.coverage.points > 10);
+	world_result_free(&one);
+	world_result_free(&many);
 }
 
 /* A workload of two exclusive writers: BEGIN EXCLUSIVE, four bumps. */
@@ -400,6 +429,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bank_50_seeds),
 		cmocka_unit_test(test_determinism),
+		cmocka_unit_test(test_coverage),
 		cmocka_unit_test(test_two_writers_exclusion),
 		cmocka_unit_test(test_interleaving_inside_txns),
 		cmocka_unit_test(test_records_exactly_once),

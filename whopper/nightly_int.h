@@ -367,6 +367,9 @@ struct nl_result {
 	char *sqlite_source_id; /* likewise */
 	double cpu_s;           /* the child's CPU seconds (its JSON's
 				   timing.cpu_s), or 0 when it gave none */
+	uint32_t *coverage;     /* interleaving points it reached (its
+				   JSON's coverage.reached), ascending */
+	uint32_t coverage_count;
 	uint32_t violation_count;
 	char *detail;           /* first violation / error line, cut to NL_DETAIL_MAX */
 	struct nl_strv frames;  /* crash/hang: backtrace frames (symbolic) */
@@ -499,6 +502,9 @@ struct nl_agg {
 	struct nl_map catalogue_index;        /* id -> catalogue[] */
 	struct nl_targets targets;            /* matrix runs per target library */
 	struct nl_bitset done;                /* matrix indices present */
+	struct nl_bitset coverage;            /* interleaving points any run
+						 reached (engine/coverage.c) */
+	uint64_t coverage_points;             /* bits set in coverage */
 	double first_started_at;              /* 0 until a result arrives */
 	double last_finished_at;
 };

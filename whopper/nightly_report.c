@@ -230,6 +230,8 @@ void nl_print_totals(FILE *f, const struct nl_agg *a)
 	}
 	free(order);
 	nl_targets_console(f, a);
+	fprintf(f, "  coverage: %llu of %d interleaving points reached (a call made while another connection was parked in a call on the same file)\n",
+		(unsigned long long)a->coverage_points, COVERAGE_POINTS);
 	fprintf(f, "  totals: %llu runs: %llu pass, %llu known, %llu expected, %llu new; %llu new signature%s\n",
 		(unsigned long long)a->run_count, (unsigned long long)a->by_label[NL_LABEL_PASS],
 		(unsigned long long)a->by_label[NL_LABEL_KNOWN],
@@ -365,8 +367,9 @@ static void summary_totals(FILE *f, const struct nl_agg *a)
 	for (int l = 0; l < NL_LABEL__COUNT; l++)
 		fprintf(f, ", \"%s\": %llu", nl_label_name((enum nl_label)l),
 			(unsigned long long)a->by_label[l]);
-	fprintf(f, ", \"signatures\": %zu, \"new_signatures\": %llu, \"status\": {", a->sig_count,
-		(unsigned long long)nl_agg_new_count(a));
+	fprintf(f, ", \"signatures\": %zu, \"new_signatures\": %llu, \"coverage_points\": %llu, \"status\": {",
+		a->sig_count, (unsigned long long)nl_agg_new_count(a),
+		(unsigned long long)a->coverage_points);
 	for (int s = 0; s < NL_STATUS__COUNT; s++)
 		fprintf(f, "%s\"%s\": %llu", s ? ", " : "", nl_status_name((enum nl_status)s),
 			(unsigned long long)a->by_status[s]);

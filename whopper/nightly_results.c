@@ -182,6 +182,7 @@ void nl_result_free(struct nl_result *r)
 	free(r->sqlite_source_id);
 	free(r->detail);
 	nl_strv_free(&r->frames);
+	free(r->coverage);
 	memset(r, 0, sizeof *r);
 }
 
@@ -207,6 +208,11 @@ void nl_result_copy(struct nl_result *dst, const struct nl_result *src)
 	dst->sqlite_source_id = dup_or_null(src->sqlite_source_id);
 	dst->detail = dup_or_null(src->detail);
 	nl_strv_copy(&dst->frames, &src->frames);
+	dst->coverage = NULL;
+	if (src->coverage_count > 0) {
+		dst->coverage = wh_malloc(src->coverage_count * sizeof *dst->coverage);
+		memcpy(dst->coverage, src->coverage, src->coverage_count * sizeof *dst->coverage);
+	}
 	dst->findings = NULL;
 	dst->finding_count = 0;
 	for (size_t i = 0; i < src->finding_count; i++)
@@ -382,6 +388,10 @@ void nl_result_write(FILE *f, const struct nl_result *r)
 	fputs(", \"sqlite_source_id\": ", f);
 	write_str_or_null(f, r->sqlite_source_id);
 	fprintf(f, ", \"cpu_s\": %.6f", r->cpu_s);
+	fputs(", \"coverage\": [", f);
+	for (uint32_t i = 0; i < r->coverage_count; i++)
+		fprintf(f, "%s%u", i ? ", " : "", r->coverage[i]);
+	fputs("]", f);
 	fprintf(f, ", \"violations\": %u, \"detail\": ", r->violation_count);
 	write_str_or_null(f, r->detail);
 	fputs(", \"frames\": ", f);
@@ -417,6 +427,27 @@ static int read_strv(const struct nl_json *arr, struct nl_strv *out)
 
 /* A string list that may be absent (lines of an older nightly), but not
  * malformed. 0 or -1. */
+/* An array of interleaving points (ascending, below COVERAGE_POINTS)
+ * into r; absent: none. 0, or -1 when it is malformed. */
+static int read_coverage(const struct nl_json *arr, struct nl_result *r)
+{
+	r->coverage = NULL;
+	r->coverage_count = 0;
+	if (arr == NULL)
+		return 0;
+	if (arr->type != NL_JSON_ARR || arr->count > COVERAGE_POINTS)
+		return -1;
+	r->coverage = wh_malloc((arr->count ? arr->count : 1) * sizeof *r->coverage);
+	for (size_t i = 0; i < arr->count; i++) {
+		uint64_t v;
+		if (!nl_json_u64(&arr->items[i], &v) || v >= COVERAGE_POINTS ||
+		    (i > 0 && v <= r->coverage[i - 1]))
+			return -1;
+		r->coverage[r->coverage_count++] = (uint32_t)v;
+	}
+	return 0;
+}
+
 static int read_optional_strv(const struct nl_json *j, const char *key, struct nl_strv *out)
 {
 	return nl_json_get(j, key) ? read_strv(nl_json_get(j, key), out) : 0;
@@ -510,6 +541,8 @@ int nl_result_read(const struct nl_json *j, struct nl_result *r)
 	r->sqlite_version = json_dup(j, "sqlite_version");
 	r->sqlite_source_id = json_dup(j, "sqlite_source_id");
 	nl_json_num(nl_json_get(j, "cpu_s"), &r->cpu_s);
+	if (read_coverage(nl_json_get(j, "coverage"), r) != 0)
+		goto out_malformed;
 	r->detail = json_dup(j, "detail");
 	if (read_optional_strv(j, "frames", &r->frames) != 0)
 		goto out_malformed;
@@ -903,6 +936,12 @@ void nl_classify(struct nl_result *r, int64_t exit_status, int term_signal, bool
 	r->sqlite_version = dup_or_null(nl_json_str(nl_json_get(sqlite, "version")));
 	r->sqlite_source_id = dup_or_null(nl_json_str(nl_json_get(sqlite, "source_id")));
 	nl_json_num(nl_json_get(nl_json_get(j, "timing"), "cpu_s"), &r->cpu_s);
+	/* A child too old or too broken to say: no points. */
+	if (read_coverage(nl_json_get(nl_json_get(j, "coverage"), "reached"), r) != 0) {
+		free(r->coverage);
+		r->coverage = NULL;
+		r->coverage_count = 0;
+	}
 	r->violation_count = c.viol ? (uint32_t)c.viol->count : 0;
 	if (replay_diverged(r, &c)) {
 		r->diverged = true;
@@ -1084,6 +1123,12 @@ bool nl_agg_add(struct nl_agg *a, const struct nl_result *r)
 		nl_map_put(&a->replay_index, r->entry, (uint32_t)a->replay_count);
 		a->replay_count++;
 	}
+	for (uint32_t i = 0; i < r->coverage_count; i++) {
+		if (!nl_bitset_test(&a->coverage, r->coverage[i])) {
+			nl_bitset_set(&a->coverage, r->coverage[i]);
+			a->coverage_points++;
+		}
+	}
 	int32_t sig_id = r->signature ? add_signature(a, r) : -1;
 	if (a->first_started_at == 0 || (r->started_at > 0 && r->started_at < a->first_started_at))
 		a->first_started_at = r->started_at;
@@ -1203,6 +1248,7 @@ void nl_agg_free(struct nl_agg *a)
 	nl_map_free(&a->replay_index);
 	nl_targets_free(&a->targets);
 	nl_bitset_free(&a->done);
+	nl_bitset_free(&a->coverage);
 	memset(a, 0, sizeof *a);
 }
 

@@ -369,6 +369,21 @@ static void on_progress(void *ctx, uint64_t done, uint64_t total)
 			total);
 }
 
+/* The run's interleaving coverage (engine/coverage.c): how many points,
+ * and which (ascending), for a nightly to unite runs. */
+static void print_coverage_json(FILE *f, const struct world_coverage *cov)
+{
+	fprintf(f, "{\"points\": %u, \"reached\": [", cov->points);
+	bool first = true;
+	for (uint32_t p = 0; p < COVERAGE_POINTS; p++) {
+		if ((cov->map[p / 8] >> (p % 8) & 1) == 0)
+			continue;
+		fprintf(f, "%s%u", first ? "" : ", ", p);
+		first = false;
+	}
+	fprintf(f, "]}");
+}
+
 static void print_repro(FILE *f, const struct run_opts *o)
 {
 	const struct world_config *c = &o->cfg;
@@ -566,7 +581,9 @@ static void print_json(const struct run_opts *o, const struct world_result *r,
 		fprintf(f, "%s\"%s\": %" PRIu64, c ? ", " : "",
 			triage_counter_name((enum triage_counter)c),
 			triage_counter_value(&r->evidence, (enum triage_counter)c));
-	fprintf(f, "}, \"timing\": {\"run_s\": %.6f, \"check_s\": %.6f, \"check_concurrent\": %s"
+	fprintf(f, "}, \"coverage\": ");
+	print_coverage_json(f, &r->coverage);
+	fprintf(f, ", \"timing\": {\"run_s\": %.6f, \"check_s\": %.6f, \"check_concurrent\": %s"
 		   ", \"cpu_s\": %.6f}",
 		run_s, check_s, rep != NULL && rep->streamed ? "true" : "false", cpu_s());
 	struct rt_stats rts;
