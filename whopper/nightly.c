@@ -158,6 +158,13 @@ static const char nightly_help[] =
 	"                         default 60, whole seconds, 0: off); known and\n"
 	"                         expected ones are not shrunk\n"
 	"  --dry-run              print each run's arguments (--runs only) and exit\n"
+	"  --explore              steer the runs by coverage: in generations of 16,\n"
+	"                         runs that reached new interleaving points join a\n"
+	"                         pool, and 3 of 4 later runs mutate a pool member\n"
+	"                         (new seed, and maybe another scheduler, more\n"
+	"                         connections, faults, transactions or reorder\n"
+	"                         window); deterministic from --seed whatever\n"
+	"                         --jobs; not with --shard or --resume\n"
 	"  -- RUN-FLAGS...        passed to every run, overriding the drawn flag\n"
 	"\n"
 	"merge: combines the results.jsonl of shard directories into one report\n"
@@ -229,6 +236,7 @@ struct nl_opts {
 					   several (the reports tally them) */
 	bool resume;
 	bool dry_run;
+	bool explore;             /* --explore: runs steered by coverage */
 	double run_timeout_s;
 	bool shrink_time_given;
 	double shrink_time_s;     /* per new signature; 0: no shrinking */
@@ -399,6 +407,9 @@ static int parse_opts(int argc, char **argv, struct nl_opts *o)
 		} else if (strcmp(a, "--dry-run") == 0) {
 			o->dry_run = true;
 			continue;
+		} else if (strcmp(a, "--explore") == 0) {
+			o->explore = true;
+			continue;
 		} else if (strcmp(a, "--runs") == 0) {
 			rc = parse_u64(a, v, 1, NL_RUNS_MAX, &o->runs);
 			o->has_runs = true;
@@ -462,6 +473,16 @@ static int parse_opts(int argc, char **argv, struct nl_opts *o)
 		return cli_usage_error("nightly: --runs N or --time SECONDS is required");
 	if (o->dry_run && (o->has_time || o->resume))
 		return cli_usage_error("--dry-run: needs --runs and a new job");
+	/* An explore run's arguments depend on the results of every earlier
+	 * generation: a shard sees only its own, a dry run none, and a
+	 * resumed job would have to rebuild the pool from results.jsonl
+	 * (not done yet). */
+	if (o->explore && o->shard_given)
+		return cli_usage_error("--explore: cannot be combined with --shard (its runs depend on every earlier run's coverage)");
+	if (o->explore && o->resume)
+		return cli_usage_error("--explore: cannot be combined with --resume yet");
+	if (o->explore && o->dry_run)
+		return cli_usage_error("--explore: cannot be combined with --dry-run (its runs depend on earlier runs' results)");
 	if (!o->resume && o->shard_given && !o->seed_given)
 		return cli_usage_error("--shard: needs an explicit --seed so every shard draws the same matrix");
 	if (o->user_flags_given) {
@@ -560,6 +581,8 @@ struct job {
 	bool closing;                 /* loop handles closed: DONE follows */
 	const struct nl_opts *o;
 	struct nl_matrix matrix;
+	bool explore;                 /* --explore: runs drawn by nl_explore_args */
+	struct nl_explore pool;       /* --explore: generations folded so far */
 	struct nl_skips skips;        /* pairs \requires changes (nl_matrix_plan) */
 	bool time_mode;
 	uint64_t runs;                /* --runs N (all shards) */
@@ -711,6 +734,8 @@ static void record_result(struct job *j, struct slot *s)
 	free(line);
 	bool added = nl_agg_add(&j->agg, r);
 	WH_ASSERT(added); /* launched runs were absent from results.jsonl */
+	if (j->explore && r->kind == NL_KIND_RUN)
+		nl_explore_add(&j->pool, r);
 	if (r->kind == NL_KIND_RUN)
 		j->session_runs++;
 }
@@ -1046,7 +1071,14 @@ static int launch_run(struct job *j, uint64_t index)
 	s->r.kind = NL_KIND_RUN;
 	s->r.index = (int64_t)index;
 	s->r.shard = wh_strdup(j->shard);
-	nl_matrix_args(&j->matrix, index, &s->r.args, &s->r.seed);
+	if (j->explore) {
+		int64_t parent;
+		nl_explore_args(&j->matrix, &j->pool, index, &s->r.args, &s->r.seed, &parent);
+		s->r.mutation = parent >= 0;
+		s->r.parent = parent >= 0 ? (uint64_t)parent : 0;
+	} else {
+		nl_matrix_args(&j->matrix, index, &s->r.args, &s->r.seed);
+	}
 	const char *hook = hook_for(j->o, index);
 	s->r.hook = hook ? wh_strdup(hook) : NULL;
 	snprintf(s->record_path, sizeof s->record_path, "%s/run-%llu.whop", j->scratch_dir,
@@ -1122,12 +1154,21 @@ static int launch_shrink(struct job *j, size_t sig_index, double budget_s)
 	return rc;
 }
 
-/* The next index of this shard not yet in results.jsonl. */
-static bool next_index(struct job *j, uint64_t *out)
+/* The next index of this shard not yet in results.jsonl. Under --explore,
+ * false with *wait set when that index's generation may not be drawn yet
+ * (an earlier one is still running): the cursor stays, and the slot that
+ * completes the generation pumps again. */
+static bool next_index(struct job *j, uint64_t *out, bool *wait)
 {
 	const uint64_t limit = j->time_mode ? (uint64_t)INT64_MAX : j->runs;
+	*wait = false;
 	while (j->cursor < limit) {
 		uint64_t i = j->cursor;
+		if (j->explore && !nl_explore_ready(&j->pool, i)) {
+			WH_ASSERT(j->running_count > 0); /* they complete the generation */
+			*wait = true;
+			return false;
+		}
 		j->cursor += j->o->shard_n;
 		if (!nl_bitset_test(&j->agg.done, i)) {
 			WH_ASSERT(i % j->o->shard_n == j->o->shard_i);
@@ -1288,8 +1329,9 @@ static bool launch_one(struct job *j)
 			kill_runs_at_deadline(j);
 			return false;
 		}
-		if (!next_index(j, &index)) {
-			j->exhausted = true;
+		bool wait;
+		if (!next_index(j, &index, &wait)) {
+			j->exhausted = !wait;
 			return false;
 		}
 		if (launch_run(j, index) != 0)
@@ -1539,6 +1581,7 @@ static int prepare_new(struct job *j, struct nl_opts *o, struct nl_job_file *jf)
 	jf->runs = o->runs;
 	jf->time_s = o->time_s;
 	jf->shrink_time_s = o->shrink_time_s;
+	jf->explore = o->explore;
 	jf->shard_i = o->shard_i;
 	jf->shard_n = o->shard_n;
 	nl_strv_copy(&jf->workloads, &o->workloads);
@@ -1580,6 +1623,9 @@ static int prepare_resume(struct job *j, struct nl_opts *o, struct nl_job_file *
 		return cli_usage_error("--resume: no job in '%s' (job.json is missing)", o->out);
 	if (rc != 0)
 		return WH_EXIT_INTERNAL;
+	if (jf->explore)
+		return cli_usage_error("--resume: the job in '%s' ran --explore, which cannot be resumed yet",
+				       o->out);
 	if (o->seed_given && o->base_seed != jf->base_seed)
 		return cli_usage_error("--resume: --seed %llu differs from the job's %llu",
 				       (unsigned long long)o->base_seed,
@@ -1834,6 +1880,8 @@ static int finish_job(struct job *j, const struct nl_opts *o, double wall_s)
 		.budget = j->time_mode ? &budget : NULL,
 		.target = o->target,
 		.skips = &j->skips,
+		.explore = j->explore,
+		.explore_pool = j->pool.pool_count,
 	};
 	if (nl_reports_write(o->out, &j->agg, &info) != 0 && exit_code != WH_EXIT_USAGE)
 		exit_code = WH_EXIT_INTERNAL;
@@ -1976,6 +2024,10 @@ static int run_job(struct nl_opts *o)
 	j->cursor = o->shard_i;
 	snprintf(j->shard, sizeof j->shard, "%u/%u", o->shard_i, o->shard_n);
 	j->matrix.base_seed = o->base_seed; /* known now: prepare_new draws it */
+	j->explore = o->explore;
+	if (j->explore)
+		nl_explore_init(&j->pool, NL_EXPLORE_GENERATION_RUNS,
+				j->time_mode ? UINT64_MAX : j->runs);
 	plan_replays(j, &jf);
 	build_env(j);
 	j->tty = isatty(2);
@@ -2037,6 +2089,8 @@ out_free_job:
 	nl_strv_free(&j->killed);
 	nl_strv_free(&j->late);
 	nl_agg_free(&j->agg);
+	if (j->explore)
+		nl_explore_free(&j->pool);
 	nl_job_file_free(&jf);
 	free(j);
 	return rc;

@@ -370,6 +370,10 @@ struct nl_result {
 	uint32_t *coverage;     /* interleaving points it reached (its
 				   JSON's coverage.reached), ascending */
 	uint32_t coverage_count;
+	bool mutation;          /* --explore: the run mutates pool member
+				   `parent` (nightly_explore.c); false: a
+				   matrix row */
+	uint64_t parent;        /* mutation only: the member's run index */
 	uint32_t violation_count;
 	char *detail;           /* first violation / error line, cut to NL_DETAIL_MAX */
 	struct nl_strv frames;  /* crash/hang: backtrace frames (symbolic) */
@@ -505,6 +509,8 @@ struct nl_agg {
 	struct nl_bitset coverage;            /* interleaving points any run
 						 reached (engine/coverage.c) */
 	uint64_t coverage_points;             /* bits set in coverage */
+	uint64_t mutation_runs;               /* matrix runs that were
+						 --explore mutations */
 	double first_started_at;              /* 0 until a result arrives */
 	double last_finished_at;
 };
@@ -548,6 +554,51 @@ int nl_results_load(const char *path, struct nl_agg *agg, off_t *valid_len,
 		    void (*each_line)(void *ctx, const struct nl_result *r, off_t offset,
 				      size_t len),
 		    void *ctx);
+
+/* ---------------------------------------------------------------------
+ * --explore: runs steered by coverage (nightly_explore.c)
+ * ------------------------------------------------------------------- */
+
+#define NL_EXPLORE_GENERATION_RUNS 16u /* runs per generation */
+
+/* A run that reached coverage points no earlier run had reached. */
+struct nl_explore_member {
+	struct nl_strv args; /* its arguments ("run" ... "--json"), owned */
+	uint64_t index;      /* its run index */
+	uint32_t new_points; /* points it reached first */
+};
+
+struct nl_explore {
+	uint64_t generation_runs;          /* G: generation g is [g*G, (g+1)*G) */
+	uint64_t run_limit;                /* --runs N, or UINT64_MAX under --time */
+	struct nl_bitset seen;             /* points of the folded runs */
+	struct nl_explore_member *pool;    /* in increasing index order */
+	size_t pool_count, pool_cap;
+	uint64_t folded_generations;       /* generations folded into the pool */
+	struct nl_result *pending;         /* G slots (index % G): finished runs
+					      of the open generation */
+	bool *pending_have;                /* which slots hold a result */
+	uint64_t pending_count;            /* slots holding one */
+};
+
+void nl_explore_init(struct nl_explore *e, uint64_t generation_runs, uint64_t run_limit);
+void nl_explore_free(struct nl_explore *e);
+/* True when run `index` may be drawn now: every earlier generation is
+ * folded. */
+bool nl_explore_ready(const struct nl_explore *e, uint64_t index);
+/* Fold one run into the pool (runs must come in increasing index order):
+ * true when it reached a point no earlier folded run reached, and so
+ * joined the pool. */
+bool nl_explore_fold(struct nl_explore *e, const struct nl_result *r);
+/* Hand a finished run of the open generation over (any order; r is
+ * copied); when the generation is complete its runs are folded in index
+ * order and the next generation opens. */
+void nl_explore_add(struct nl_explore *e, const struct nl_result *r);
+/* The arguments of run `index` (which must be ready): the matrix's run
+ * `index`, or a mutation of a pool member (*parent_out its run index, else
+ * -1). A pure function of (m, the pool, index). *seed_out gets its --seed. */
+void nl_explore_args(const struct nl_matrix *m, const struct nl_explore *e, uint64_t index,
+		     struct nl_strv *argv, uint64_t *seed_out, int64_t *parent_out);
 
 /* ---------------------------------------------------------------------
  * Corpus (nightly_corpus.c)
@@ -631,6 +682,8 @@ struct nl_job_info {
 	const struct nl_skips *skips;      /* pairs \requires changed
 					      (nl_matrix_plan); NULL: not
 					      known */
+	bool explore;                      /* --explore: runs steered by coverage */
+	size_t explore_pool;               /* --explore: runs in the pool at the end */
 };
 /* The budget in one line for people, no newline: "within --time 60 s
  * (took 58.2 s)" or "took 63.0 s, 3.0 s past --time 60 s: ...". */
@@ -667,6 +720,7 @@ struct nl_job_file {
 	uint64_t runs;                      /* --runs N, all shards */
 	double time_s;                      /* --time SECONDS */
 	double shrink_time_s;               /* --shrink-time (60 when absent) */
+	bool explore;                       /* --explore (a --resume refuses it) */
 	uint32_t shard_i, shard_n;
 	struct nl_strv workloads;
 	struct nl_strv user_flags;          /* after `--` */

@@ -39,6 +39,8 @@ int nl_job_file_fill(FILE *f, void *ctx)
 		(unsigned long long)jf->base_seed, jf->time_mode ? "time" : "runs",
 		(unsigned long long)jf->runs, jf->time_s);
 	fprintf(f, ", \"shrink_time_s\": %.3f", jf->shrink_time_s);
+	if (jf->explore)
+		fputs(", \"explore\": true", f);
 	fprintf(f, ", \"shard\": [%u, %u], \"workloads\": [", jf->shard_i, jf->shard_n);
 	for (size_t i = 0; i < jf->workloads.count; i++) {
 		fputs(i ? ", " : "", f);
@@ -127,6 +129,7 @@ int nl_job_file_read(const char *dir, struct nl_job_file *jf)
 	if (!nl_json_num(nl_json_get(j, "shrink_time_s"), &jf->shrink_time_s) ||
 	    !(jf->shrink_time_s >= 0))
 		jf->shrink_time_s = NL_SHRINK_TIME_DEFAULT_S; /* written before the shrinker */
+	nl_json_bool(nl_json_get(j, "explore"), &jf->explore); /* absent: false */
 	jf->shard_i = (uint32_t)si;
 	jf->shard_n = (uint32_t)sn;
 	if (nl_json_str(nl_json_get(j, "corpus")))

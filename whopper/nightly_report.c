@@ -232,6 +232,9 @@ void nl_print_totals(FILE *f, const struct nl_agg *a)
 	nl_targets_console(f, a);
 	fprintf(f, "  coverage: %llu of %d interleaving points reached (a call made while another connection was parked in a call on the same file)\n",
 		(unsigned long long)a->coverage_points, COVERAGE_POINTS);
+	if (a->mutation_runs > 0)
+		fprintf(f, "  explore: %llu of %llu runs were mutations of runs that reached new coverage\n",
+			(unsigned long long)a->mutation_runs, (unsigned long long)a->run_count);
 	fprintf(f, "  totals: %llu runs: %llu pass, %llu known, %llu expected, %llu new; %llu new signature%s\n",
 		(unsigned long long)a->run_count, (unsigned long long)a->by_label[NL_LABEL_PASS],
 		(unsigned long long)a->by_label[NL_LABEL_KNOWN],
@@ -336,6 +339,9 @@ static void summary_job(FILE *f, const struct nl_agg *a, const struct nl_job_inf
 		fputs("null", f);
 	fprintf(f, ",\n  \"mode\": \"%s\",\n  \"runs_planned\": %llu,\n  \"time_s\": %.3f,\n",
 		info->mode, (unsigned long long)info->runs_planned, info->time_s);
+	/* The pool is known only to the job that explored (a merge: 0). */
+	fprintf(f, "  \"explore\": %s,\n  \"explore_pool\": %zu,\n", info->explore ? "true" : "false",
+		info->explore_pool);
 	fprintf(f, "  \"stop_reason\": \"%s\",\n  \"complete\": %s,\n  \"exit_code\": %d,\n",
 		info->stop_reason, info->complete ? "true" : "false", info->exit_code);
 	fprintf(f, "  \"wall_s\": %.3f,\n  \"started_at\": \"%s\",\n  \"finished_at\": \"%s\",\n",
@@ -367,9 +373,9 @@ static void summary_totals(FILE *f, const struct nl_agg *a)
 	for (int l = 0; l < NL_LABEL__COUNT; l++)
 		fprintf(f, ", \"%s\": %llu", nl_label_name((enum nl_label)l),
 			(unsigned long long)a->by_label[l]);
-	fprintf(f, ", \"signatures\": %zu, \"new_signatures\": %llu, \"coverage_points\": %llu, \"status\": {",
+	fprintf(f, ", \"signatures\": %zu, \"new_signatures\": %llu, \"coverage_points\": %llu, \"explore_mutations\": %llu, \"status\": {",
 		a->sig_count, (unsigned long long)nl_agg_new_count(a),
-		(unsigned long long)a->coverage_points);
+		(unsigned long long)a->coverage_points, (unsigned long long)a->mutation_runs);
 	for (int s = 0; s < NL_STATUS__COUNT; s++)
 		fprintf(f, "%s\"%s\": %llu", s ? ", " : "", nl_status_name((enum nl_status)s),
 			(unsigned long long)a->by_status[s]);

@@ -392,6 +392,9 @@ void nl_result_write(FILE *f, const struct nl_result *r)
 	for (uint32_t i = 0; i < r->coverage_count; i++)
 		fprintf(f, "%s%u", i ? ", " : "", r->coverage[i]);
 	fputs("]", f);
+	/* Only for --explore mutations, so plain jobs' lines are unchanged. */
+	if (r->mutation)
+		fprintf(f, ", \"explore_parent\": %llu", (unsigned long long)r->parent);
 	fprintf(f, ", \"violations\": %u, \"detail\": ", r->violation_count);
 	write_str_or_null(f, r->detail);
 	fputs(", \"frames\": ", f);
@@ -543,6 +546,7 @@ int nl_result_read(const struct nl_json *j, struct nl_result *r)
 	nl_json_num(nl_json_get(j, "cpu_s"), &r->cpu_s);
 	if (read_coverage(nl_json_get(j, "coverage"), r) != 0)
 		goto out_malformed;
+	r->mutation = nl_json_u64(nl_json_get(j, "explore_parent"), &r->parent);
 	r->detail = json_dup(j, "detail");
 	if (read_optional_strv(j, "frames", &r->frames) != 0)
 		goto out_malformed;
@@ -1123,6 +1127,8 @@ bool nl_agg_add(struct nl_agg *a, const struct nl_result *r)
 		nl_map_put(&a->replay_index, r->entry, (uint32_t)a->replay_count);
 		a->replay_count++;
 	}
+	if (r->kind == NL_KIND_RUN && r->mutation)
+		a->mutation_runs++;
 	for (uint32_t i = 0; i < r->coverage_count; i++) {
 		if (!nl_bitset_test(&a->coverage, r->coverage[i])) {
 			nl_bitset_set(&a->coverage, r->coverage[i]);
