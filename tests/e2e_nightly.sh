@@ -356,5 +356,30 @@ check $? "--help documents the flags but not the test hook"
 ! grep -q 'page_size=' "$tmp/enc/results.jsonl" && grep -q 'page_size=' "$tmp/plain/results.jsonl" &&
 	grep -q 'cache_size=' "$tmp/enc/results.jsonl"
 check $? "a job whose run flags give a key draws no page_size (the other pragmas still)"
+
+# --- --explore ----------------------------------------------------------
+# Three generations (16 + 16 + 8 runs): the later two draw from the pool
+# the earlier ones built, so --jobs 2 (children ending in any order) must
+# draw the very runs --jobs 1 draws.
+"$W" nightly --explore --runs 40 --seed 9 --jobs 1 --shrink-time 0 --out "$tmp/ex1" -- --txns 40 >"$tmp/ex1.out" 2>&1
+"$W" nightly --explore --runs 40 --seed 9 --jobs 2 --shrink-time 0 --out "$tmp/ex2" -- --txns 40 >"$tmp/ex2.out" 2>&1
+[ "$(runs_of "$tmp/ex1/results.jsonl" | wc -l)" -eq 40 ] &&
+	[ "$(runs_of "$tmp/ex1/results.jsonl")" = "$(runs_of "$tmp/ex2/results.jsonl")" ]
+check $? "an --explore job draws the same runs (arguments, trace hashes) with --jobs 1 and --jobs 2"
+muts=$(grep -c '"explore_parent"' "$tmp/ex1/results.jsonl")
+early=$(grep '"explore_parent"' "$tmp/ex1/results.jsonl" | grep -c '"index": \([0-9]\|1[0-5]\),')
+[ "$muts" -gt 0 ] && [ "$early" -eq 0 ] &&
+	[ "$(grep '"explore_parent"' "$tmp/ex1/results.jsonl" | sed 's/.*"index": \([0-9]*\),.*"explore_parent": \([0-9]*\),.*/\1 \2/' |
+		awk '$2 >= int($1 / 16) * 16' | wc -l)" -eq 0 ]
+check $? "--explore mutates pool members from earlier generations only ($muts mutations, none in generation 0)"
+grep -q "explore: $muts of 40 runs were mutations" "$tmp/ex1.out" &&
+	grep -q '"explore": true' "$tmp/ex1/summary.json" &&
+	grep -q "\"explore_mutations\": $muts," "$tmp/ex1/summary.json"
+check $? "the console and summary.json say the job explored and how many runs were mutations"
+usage_case --explore "--explore with --shard" --explore --runs 2 --seed 1 --shard 0/2 --out "$tmp/u"
+usage_case --explore "--explore with --resume" --explore --resume --out "$tmp/ex1"
+"$W" nightly --resume --out "$tmp/ex1" >/dev/null 2>"$tmp/ex-resume.err"
+[ $? -eq 2 ] && [ "$(wc -l <"$tmp/ex-resume.err")" -eq 1 ] && grep -q 'explore' "$tmp/ex-resume.err"
+check $? "--resume of an --explore job is refused in one line (exit 2)"
 echo "1..$n"
 [ $fails -eq 0 ]

@@ -10,7 +10,11 @@
  * only a new signature that was not in the corpus turn the night red, and
  * counts, per catalogued finding, the runs it applied to and the runs
  * that showed it. The matrix does not draw a workload for a target that
- * cannot run it (\requires), and moves no other draw for it.
+ * cannot run it (\requires), and moves no other draw for it. --explore's
+ * pool takes a run that reached a new coverage point and not one that did
+ * not, folds a generation in index order whatever order its runs ended
+ * in, and draws a run's arguments as a pure function of the pool and the
+ * index.
  *
  * The nightly's sources live with the command-line sources, which the test
  * binaries do not link, so the files needed are compiled in here; the
@@ -23,6 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "nightly_explore.c"
 #include "nightly_json.c"
 #include "nightly_matrix.c"
 #include "nightly_results.c"
@@ -454,6 +459,133 @@ static void test_matrix_lock_model(void **state)
 	mx_free(&m);
 }
 
+/* A synthetic finished run: index, arguments (the matrix's), coverage. */
+static void explore_result(struct nl_result *r, const struct nl_matrix *m, uint64_t index,
+			   const uint32_t *points, uint32_t count)
+{
+	memset(r, 0, sizeof *r);
+	r->kind = NL_KIND_RUN;
+	r->index = (int64_t)index;
+	nl_matrix_args(m, index, &r->args, &r->seed);
+	r->coverage = count ? malloc(count * sizeof *points) : NULL;
+	if (count)
+		memcpy(r->coverage, points, count * sizeof *points);
+	r->coverage_count = count;
+}
+
+/* A generation of 4 runs, ended in the order 3, 1, 0, 2: nothing is
+ * folded (and generation 1 may not be drawn) until the last one ends;
+ * then, in index order, run 0 (points 5, 9) joins, run 1 (point 9, which
+ * run 0 reached) does not, run 2 (no points) does not, run 3 (point 7)
+ * joins, though it ended first. */
+static void test_explore_pool(void **state)
+{
+	(void)state;
+	struct nl_matrix m;
+	mx_init(&m);
+	struct nl_explore e;
+	nl_explore_init(&e, 4, 6);
+	static const uint32_t p0[] = {5, 9}, p1[] = {9}, p3[] = {7};
+	struct nl_result r[4];
+	explore_result(&r[0], &m, 0, p0, 2);
+	explore_result(&r[1], &m, 1, p1, 1);
+	explore_result(&r[2], &m, 2, NULL, 0);
+	explore_result(&r[3], &m, 3, p3, 1);
+	assert_true(nl_explore_ready(&e, 3));
+	assert_false(nl_explore_ready(&e, 4));
+	static const int order[] = {3, 1, 0};
+	for (size_t k = 0; k < 3; k++) {
+		nl_explore_add(&e, &r[order[k]]);
+		assert_int_equal(e.pool_count, 0);
+		assert_false(nl_explore_ready(&e, 4));
+	}
+	nl_explore_add(&e, &r[2]);
+	assert_true(nl_explore_ready(&e, 4));
+	assert_int_equal(e.pool_count, 2);
+	assert_int_equal(e.pool[0].index, 0);
+	assert_int_equal(e.pool[0].new_points, 2);
+	assert_int_equal(e.pool[1].index, 3);
+	assert_int_equal(e.pool[1].new_points, 1);
+	assert_true(nl_strv_equal(&e.pool[1].args, &r[3].args));
+	/* The last generation is short (runs 4 and 5 of 6): it folds when
+	 * its two runs are in. A run reaching only seen points stays out. */
+	struct nl_result r4, r5;
+	static const uint32_t p4[] = {5, 7}, p5[] = {1, 5};
+	explore_result(&r4, &m, 4, p4, 2);
+	explore_result(&r5, &m, 5, p5, 2);
+	nl_explore_add(&e, &r5);
+	nl_explore_add(&e, &r4);
+	assert_int_equal(e.folded_generations, 2);
+	assert_int_equal(e.pool_count, 3);
+	assert_int_equal(e.pool[2].index, 5);
+	for (size_t k = 0; k < 4; k++)
+		nl_result_free(&r[k]);
+	nl_result_free(&r4);
+	nl_result_free(&r5);
+	nl_explore_free(&e);
+	mx_free(&m);
+}
+
+/* nl_explore_args: generation 0 is the matrix; later runs are a pure
+ * function of (pool, index): drawn twice they agree; a mutation copies a
+ * pool member of an earlier generation with a new --seed and keeps the
+ * user's --txns; fresh rows are the matrix's run of the same index. */
+static void test_explore_args(void **state)
+{
+	(void)state;
+	struct nl_matrix m;
+	mx_init(&m);
+	struct nl_explore e;
+	nl_explore_init(&e, 4, 100);
+	for (uint64_t i = 0; i < 4; i++) {
+		uint32_t point = (uint32_t)(10 + i);
+		struct nl_strv a = {0}, b = {0};
+		uint64_t sa, sb;
+		int64_t parent;
+		nl_explore_args(&m, &e, i, &a, &sa, &parent);
+		nl_matrix_args(&m, i, &b, &sb);
+		assert_int_equal(parent, -1);
+		assert_true(nl_strv_equal(&a, &b));
+		struct nl_result r;
+		explore_result(&r, &m, i, &point, 1);
+		nl_explore_add(&e, &r);
+		nl_result_free(&r);
+		nl_strv_free(&a);
+		nl_strv_free(&b);
+	}
+	assert_int_equal(e.pool_count, 4);
+	uint32_t mutations = 0;
+	for (uint64_t i = 4; i < 8; i++) {
+		struct nl_strv a = {0}, b = {0}, c = {0};
+		uint64_t sa, sb, sc;
+		int64_t pa, pb;
+		nl_explore_args(&m, &e, i, &a, &sa, &pa);
+		nl_explore_args(&m, &e, i, &b, &sb, &pb);
+		assert_true(nl_strv_equal(&a, &b));
+		assert_int_equal(pa, pb);
+		assert_int_equal(sa, sb);
+		assert_string_equal(arg_after(&a, "--txns"), "50");
+		assert_string_equal(a.v[a.count - 1], "--json");
+		if (pa >= 0) {
+			mutations++;
+			assert_true(pa < 4);
+			nl_matrix_args(&m, (uint64_t)pa, &c, &sc);
+			assert_true(sa != sc);
+			assert_string_equal(arg_after(&a, "--workload"), arg_after(&c, "--workload"));
+		} else {
+			nl_matrix_args(&m, i, &c, &sc);
+			assert_true(nl_strv_equal(&a, &c));
+		}
+		nl_strv_free(&a);
+		nl_strv_free(&b);
+		nl_strv_free(&c);
+	}
+	/* 3 in 4 are mutations: with this seed, some of the four. */
+	assert_true(mutations > 0);
+	nl_explore_free(&e);
+	mx_free(&m);
+}
+
 /* nl_matrix_plan: on the linked SQLite every built-in runs (no table, no
  * pair), a workload needing a newer SQLite than any is refused, and a
  * --workload among the run flags stands for the list. */
@@ -520,6 +652,8 @@ int main(void)
 		cmocka_unit_test(test_matrix_requirements),
 		cmocka_unit_test(test_matrix_plan),
 		cmocka_unit_test(test_matrix_lock_model),
+		cmocka_unit_test(test_explore_pool),
+		cmocka_unit_test(test_explore_args),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
