@@ -76,7 +76,11 @@
  *
  * Invariants:
  *   - A matrix run's arguments depend on (base seed, index) only, so a
- *     shard, a resumed job and a merge all agree on what run i is.
+ *     shard, a resumed job and a merge all agree on what run i is. Under
+ *     --explore they depend on the earlier generations' results too
+ *     (nightly_explore.c): a generation's runs are launched only once
+ *     every earlier generation has ended and been folded into the pool,
+ *     so --jobs still changes nothing; shards and --resume are refused.
  *   - results.jsonl holds each finished run exactly once: an index found in
  *     it is never launched again, a line is written only for a child that
  *     ended by itself (or by the run timeout), and a line is complete before
