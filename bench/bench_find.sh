@@ -31,9 +31,12 @@
 #
 # Environment: BENCH_FIND_SEEDS (default 10), BENCH_FIND_CAP (CPU seconds,
 # default 60), BENCH_FIND_JOBS (children at a time, default 2).
-# It takes at most 10 seeds x 2 modes x 4 jobs x CAP CPU-seconds; with the
-# defaults it took about 15 minutes on 2 cores (most of it the
-# hot-journal finding, which the plain matrix rarely reaches).
+# It takes at most SEEDS x 2 modes x 4 jobs x CAP CPU-seconds; in practice
+# about SEEDS x (CAP + 10) CPU-seconds, most of it plain seeds that reach
+# the cap on the hot-journal finding (the plain matrix rarely draws its
+# configuration): roughly 700 CPU-seconds with the defaults, 10-20 minutes
+# on 2 cores. With CAP 15 on a 2-core machine shared with other work
+# (load 5), a seed took about 2.5 minutes of wall time.
 #
 # Exit status: 0 measured; 2 bad usage; 3 a job failed to start.
 set -u
