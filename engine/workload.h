@@ -92,6 +92,23 @@ struct wl_elle_op {
 					  (APPEND, WRITE), 0 for READ */
 };
 
+/* Errors a workload says a statement, or a whole template, may end with
+ * (`\expect CODE...`, workloads/README.md): such an abort is the workload
+ * working as written, not a sign of a mistake in it. Only the run's
+ * report reads them; they never change what a run does. */
+struct wl_expect {
+	const char *name;              /* a statement's recorded name
+					  (hist_stmt.tmpl, "book.take"), or a
+					  template's (hist_txn.name, "book"):
+					  then every statement of it, BEGIN and
+					  COMMIT */
+	bool whole_template;           /* name is a template's */
+	const int *codes;              /* code_count result codes; a primary
+					  code (below 256) stands for each
+					  extended code of its class */
+	uint32_t code_count;
+};
+
 /* An SQLite version a workload needs: its file says so with
  * `\requires sqlite VERSION [REASON]` (workloads/README.md). An SQLite
  * older than that cannot even prepare some of its statements, which would
@@ -158,6 +175,9 @@ struct workload {
 					  depth first */
 	uint32_t include_need_count;
 	uint32_t left_out_count;       /* entries of include_needs left out */
+	/* Added with \expect (NULL/0 for a C workload): */
+	const struct wl_expect *expects; /* in file order, includes first */
+	uint32_t expect_count;
 };
 
 /* Does SQLite version `version` meet requirement r? */

@@ -21,6 +21,7 @@
 
 #include "oracle.h"
 #include "oracle_world.h"
+#include "rcname.h"
 #include "wl_int.h"
 #include "workloads.h"
 #include "world.h"
@@ -452,6 +453,17 @@ static const struct bad_file bad_files[] = {
 	{"\\transaction t\n\\set k 1\nSELECT :k;\n\\elle read :k\n", "t.sql:4:1: ", "\\elle needs a \\shape declaration"},
 	{"\\shape rw-register\n\\transaction t\n\\set k 1\n\\set v 2\nSELECT :k;\n\\elle write :k :v\n", "t.sql:6:1: ", ":v is not used by the statement above"},
 	{"\\shape list-append\n\\transaction t\n\\set k 1\nSELECT :k;\n", "t.sql:1: ", "no statement carries \\elle"},
+	/* \expect */
+	{"\\transaction t\nSELECT 1;\n\\expect\n", "t.sql:3:1: ", "usage: \\expect CODE..."},
+	{"\\transaction t\nSELECT 1;\n\\expect constraint_uniqe\n", "t.sql:3:9: ", "unknown result code 'constraint_uniqe' (did you mean constraint_unique?)"},
+	{"\\transaction t\nSELECT 1;\n\\expect SQLITE_CONSTRANT\n", "t.sql:3:9: ", "(did you mean SQLITE_CONSTRAINT?)"},
+	{"\\transaction t\nSELECT 1;\n\\expect frobnicated\n", "t.sql:3:9: ", "unknown result code 'frobnicated' (an SQLite result code name"},
+	{"\\transaction t\nSELECT 1;\n\\expect constraint busy\n", "t.sql:3:20: ", "\\expect busy: BUSY and LOCKED are always expected"},
+	{"\\transaction t\nSELECT 1;\n\\expect SQLITE_LOCKED_SHAREDCACHE\n", "t.sql:3:9: ", "BUSY and LOCKED are always expected"},
+	{"\\transaction t\nSELECT 1;\n\\expect done\n", "t.sql:3:9: ", "\\expect done: not an error code"},
+	{"\\transaction t\nSELECT 1;\n\\expect abort\n\\expect ABORT\n", "t.sql:4:9: ", "\\expect ABORT given twice"},
+	{"\\transaction t\nSELECT 1;\n\\set x 1\n\\expect abort\n", "t.sql:4:1: ", "\\expect must directly follow the SQL statement it applies to (or come before the template's first statement"},
+	{"\\setup\nCREATE TABLE a(x);\n\\expect constraint\n\\transaction t\nSELECT 1;\n", "t.sql:3:1: ", "\\expect belongs to a transaction template"},
 };
 
 static void test_parse_errors(void **state)
@@ -1220,6 +1232,125 @@ static void test_elle_shape(void **state)
 	assert_non_null(strstr(la->elle_ops[0].tmpl, "txn."));
 }
 
+/* The result-code table agrees with sqlite3.h wherever the header
+ * defines a code, names round-trip, and lookups take any case, with or
+ * without the SQLITE_ prefix. */
+static void test_rc_names(void **state)
+{
+	(void)state;
+	static const struct {
+		int rc;
+		const char *name;
+	} known[] = {
+		{SQLITE_ERROR, "SQLITE_ERROR"},
+		{SQLITE_BUSY, "SQLITE_BUSY"},
+		{SQLITE_CONSTRAINT, "SQLITE_CONSTRAINT"},
+		{SQLITE_DONE, "SQLITE_DONE"},
+		{SQLITE_BUSY_SNAPSHOT, "SQLITE_BUSY_SNAPSHOT"},
+		{SQLITE_IOERR_SHORT_READ, "SQLITE_IOERR_SHORT_READ"},
+		{SQLITE_IOERR_CORRUPTFS, "SQLITE_IOERR_CORRUPTFS"},
+		{SQLITE_CONSTRAINT_FOREIGNKEY, "SQLITE_CONSTRAINT_FOREIGNKEY"},
+		{SQLITE_CONSTRAINT_UNIQUE, "SQLITE_CONSTRAINT_UNIQUE"},
+		{SQLITE_CONSTRAINT_DATATYPE, "SQLITE_CONSTRAINT_DATATYPE"},
+		{SQLITE_READONLY_DIRECTORY, "SQLITE_READONLY_DIRECTORY"},
+		{SQLITE_ABORT_ROLLBACK, "SQLITE_ABORT_ROLLBACK"},
+		{SQLITE_AUTH_USER, "SQLITE_AUTH_USER"},
+	};
+	for (size_t k = 0; k < sizeof known / sizeof known[0]; k++) {
+		assert_string_equal(wh_rc_name(known[k].rc), known[k].name);
+		int rc = -1;
+		assert_true(wh_rc_lookup(known[k].name, strlen(known[k].name), &rc));
+		assert_int_equal(rc, known[k].rc);
+	}
+	/* every name of the table round-trips and names one code */
+	size_t n = 0;
+	for (const char *name; (name = wh_rc_name_at(n)) != NULL; n++) {
+		int rc = -1;
+		assert_true(wh_rc_lookup(name, strlen(name), &rc));
+		assert_string_equal(wh_rc_name(rc), name);
+	}
+	assert_true(n > 100);
+	int rc = -1;
+	assert_true(wh_rc_lookup("constraint_unique", 17, &rc));
+	assert_int_equal(rc, SQLITE_CONSTRAINT_UNIQUE);
+	assert_true(wh_rc_lookup("Sqlite_Abort", 12, &rc));
+	assert_int_equal(rc, SQLITE_ABORT);
+	assert_false(wh_rc_lookup("SQLITE_", 7, &rc));
+	assert_false(wh_rc_lookup("constraint_", 11, &rc));
+	assert_null(wh_rc_name(12345));
+	/* a primary code stands for its class, an extended one for itself */
+	assert_true(wh_rc_matches(SQLITE_CONSTRAINT, SQLITE_CONSTRAINT_UNIQUE));
+	assert_true(wh_rc_matches(SQLITE_CONSTRAINT_UNIQUE, SQLITE_CONSTRAINT_UNIQUE));
+	assert_false(wh_rc_matches(SQLITE_CONSTRAINT_UNIQUE, SQLITE_CONSTRAINT_CHECK));
+	assert_false(wh_rc_matches(SQLITE_CONSTRAINT_UNIQUE, SQLITE_CONSTRAINT));
+	assert_false(wh_rc_matches(SQLITE_ABORT, SQLITE_CONSTRAINT));
+}
+
+/* \expect: a template's own codes (before its first statement) cover
+ * every statement and COMMIT; a statement's cover that statement only;
+ * several lines add up; an include's come under its prefix; a workload
+ * that declares nothing expects nothing. */
+static void test_expect_declared(void **state)
+{
+	(void)state;
+	struct workload *wl = load_ok("\\setup\nCREATE TABLE a(x UNIQUE, y CHECK (y > 0));\n"
+				      "\\transaction t\n"
+				      "\\set v 1\n"
+				      "\\expect SQLITE_CONSTRAINT_FOREIGNKEY\n"
+				      "INSERT INTO a VALUES (:v, 1);\n\\name first\n"
+				      "\\expect constraint_unique\n\\expect abort\n"
+				      "UPDATE a SET y = 0; \\expect constraint\n"
+				      "SELECT 1;\n"
+				      "\\transaction u autocommit\n"
+				      "INSERT INTO a VALUES (2, 2);\n",
+				      NULL, 0);
+	assert_int_equal(wl->expect_count, 3);
+	assert_string_equal(wl->expects[0].name, "t");
+	assert_true(wl->expects[0].whole_template);
+	assert_int_equal(wl->expects[0].code_count, 1);
+	assert_string_equal(wl->expects[1].name, "t.first");
+	assert_false(wl->expects[1].whole_template);
+	assert_int_equal(wl->expects[1].code_count, 2);
+	assert_string_equal(wl->expects[2].name, "t.2");
+	/* the statement's own codes, and the template's, and no others */
+	assert_true(wl_expected(wl, "t", "t.first", SQLITE_CONSTRAINT_UNIQUE));
+	assert_true(wl_expected(wl, "t", "t.first", SQLITE_ABORT_ROLLBACK));
+	assert_true(wl_expected(wl, "t", "t.first", SQLITE_CONSTRAINT_FOREIGNKEY));
+	assert_false(wl_expected(wl, "t", "t.first", SQLITE_CONSTRAINT_CHECK));
+	assert_true(wl_expected(wl, "t", "t.2", SQLITE_CONSTRAINT_CHECK));
+	assert_false(wl_expected(wl, "t", "t.3", SQLITE_CONSTRAINT_CHECK));
+	assert_false(wl_expected(wl, "t", "t.3", SQLITE_ERROR));
+	/* at COMMIT only the template's declaration counts */
+	assert_true(wl_expected(wl, "t", NULL, SQLITE_CONSTRAINT_FOREIGNKEY));
+	assert_false(wl_expected(wl, "t", NULL, SQLITE_CONSTRAINT_UNIQUE));
+	assert_false(wl_expected(wl, "u", "u.1", SQLITE_CONSTRAINT_UNIQUE));
+	/* the interpreter runs the same statements: \expect changes nothing */
+	void *cs = wl->ops->conn_new(wl, 0);
+	struct wh_prng rng;
+	wh_prng_seed(&rng, 1, WH_STREAM_CONN);
+	const char *name;
+	enum hist_begin b;
+	struct wl_action a;
+	do
+		wl->ops->txn_begin(cs, &rng, &name, &b);
+	while (strcmp(name, "t") != 0);
+	wl->ops->txn_next(cs, &rng, NULL, &a);
+	assert_int_equal(a.kind, WL_ACT_STMT);
+	assert_string_equal(a.tmpl, "t.first");
+	wl->ops->conn_free(cs);
+	wl_free(wl);
+	/* included: under the include's name, in the composition */
+	wl = load_ok("\\include inventory\n\\transaction t\nSELECT 1;\n", NULL, 0);
+	assert_true(wl_expected(wl, "inventory/signup", "inventory/signup.1",
+				SQLITE_CONSTRAINT_UNIQUE));
+	assert_false(wl_expected(wl, "inventory/signup", "inventory/signup.1",
+				 SQLITE_CONSTRAINT_CHECK));
+	assert_false(wl_expected(wl, "t", "t.1", SQLITE_CONSTRAINT_UNIQUE));
+	wl_free(wl);
+	assert_int_equal(wl_find("bank")->expect_count, 0);
+	assert_false(wl_expected(wl_find("bank"), "transfer", "transfer.debit", SQLITE_ERROR));
+}
+
 /* The content hash follows the text, not the parameters. */
 static void test_content_hash(void **state)
 {
@@ -1382,6 +1513,8 @@ int main(void)
 		cmocka_unit_test(test_generators_deterministic),
 		cmocka_unit_test(test_statement_flags),
 		cmocka_unit_test(test_elle_shape),
+		cmocka_unit_test(test_rc_names),
+		cmocka_unit_test(test_expect_declared),
 		cmocka_unit_test(test_content_hash),
 		cmocka_unit_test(test_load_file),
 		cmocka_unit_test(test_run_bank),

@@ -570,7 +570,7 @@ static void print_json(const struct run_opts *o, const struct world_result *r,
 		   ", \"cpu_s\": %.6f}",
 		run_s, check_s, rep != NULL && rep->streamed ? "true" : "false", cpu_s());
 	struct rt_stats rts;
-	rt_collect(&r->history, &rts);
+	rt_collect(&r->history, o->cfg.workload, o->cfg.faults != WORLD_FAULTS_NONE, &rts);
 	fprintf(f, ", \"templates\": ");
 	rt_json(f, &rts);
 	rt_free(&rts);
@@ -716,7 +716,7 @@ static void print_summary(const struct run_opts *o, const struct world_result *r
 			s->crashes, s->recoveries, s->reopens, s->bitflips,
 			s->txns_indeterminate);
 	struct rt_stats rts;
-	rt_collect(&r->history, &rts);
+	rt_collect(&r->history, o->cfg.workload, o->cfg.faults != WORLD_FAULTS_NONE, &rts);
 	rt_print(f, &rts);
 	rt_free(&rts);
 	WH_ASSERT_EQ(tri->label_count, r->finding_count + (rep ? rep->violation_count : 0));

@@ -19,6 +19,8 @@
  *   modifier    := \gset [PREFIX] | \name LABEL | \nocheck | \noreplay
  *                | \elle read :KEY | \elle append :KEY :VALUE
  *                | \elle write :KEY :VALUE
+ *                | \expect CODE...         (also before a template's
+ *                                            first statement: all of it)
  * SQL statements end with ';' (a trigger body's inner ';' do not count:
  * sqlite3_complete decides), or with a modifier on the same line, as
  * pgbench ends a query with \gset. :NAME in SQL is a parameter or a
@@ -59,6 +61,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rcname.h"
 #include "sqlapi.h"
 #include "wl_int.h"
 
@@ -130,6 +133,8 @@ struct raw_stmt {
 	char elle_key[WL_MAX_NAME];
 	char elle_value[WL_MAX_NAME];
 	uint32_t elle_line, elle_col;
+	uint32_t expect_count;       /* \expect codes */
+	int expect[WL_MAX_EXPECT];
 };
 
 struct raw_item {
@@ -150,6 +155,8 @@ struct raw_tmpl {
 	uint32_t begin_weight[4];
 	struct raw_item *items;
 	uint32_t item_count, item_cap;
+	uint32_t expect_count;       /* \expect before the first statement */
+	int expect[WL_MAX_EXPECT];
 	/* \if nesting while parsing */
 	uint32_t if_depth;
 	uint32_t if_line[WL_MAX_IF_DEPTH];
@@ -918,9 +925,95 @@ static int meta_body(struct raw *r, const struct meta *m, struct word *w, uint32
 	return add_item(r, R_ROLLBACK, m->line, m->col, e) ? 0 : -1;
 }
 
+/* \expect CODE...: result codes into codes[] (*count so far, several
+ * lines add up). A code is a name of rcname.h's table, in any case, with
+ * or without SQLITE_; a primary code stands for its whole class. BUSY and
+ * LOCKED are refused: every statement may meet them (the concurrency's
+ * own answer), and they are counted apart as busy. 0 or -1. */
+static int expect_codes(struct raw *r, const struct meta *m, const struct word *w, uint32_t nw,
+			int *codes, uint32_t *count, struct wl__err *e)
+{
+	if (nw == 0)
+		return wl__errf(e, r->origin, m->line, m->col,
+				"usage: \\expect CODE... (SQLite result codes: constraint, constraint_unique, SQLITE_ABORT, ...)");
+	for (uint32_t k = 0; k < nw; k++) {
+		const char *s = r->text + w[k].off;
+		int n = (int)(w[k].len > 40 ? 40 : w[k].len);
+		int rc;
+		if (!wh_rc_lookup(s, w[k].len, &rc)) {
+			bool prefixed = w[k].len > 7 && strncasecmp(s, "SQLITE_", 7) == 0;
+			struct wl__suggest sg;
+			wl__suggest_init(&sg, prefixed ? s + 7 : s, prefixed ? w[k].len - 7 : w[k].len);
+			char lower[WL_MAX_NAME];
+			const char *name;
+			for (size_t j = 0; (name = wh_rc_name_at(j)) != NULL; j++)
+				wl__suggest_try(&sg, name + 7);
+			if (sg.best != NULL && !prefixed) {
+				/* offered as the author writes: bare, lower case */
+				size_t j = 0;
+				for (; sg.best[j] != '\0' && j + 1 < sizeof lower; j++)
+					lower[j] = (char)tolower((unsigned char)sg.best[j]);
+				lower[j] = '\0';
+				sg.best = lower;
+			}
+			char hint[96];
+			if (sg.best != NULL)
+				return wl__errf(e, r->origin, m->line, w[k].col,
+						"\\expect: unknown result code '%.*s'%s", n, s,
+						wl__suggest_text(&sg, prefixed ? "SQLITE_" : "", hint,
+								 sizeof hint));
+			return wl__errf(e, r->origin, m->line, w[k].col,
+					"\\expect: unknown result code '%.*s' (an SQLite result code name: constraint, constraint_unique, SQLITE_ABORT, ...)",
+					n, s);
+		}
+		int primary = rc & 0xff;
+		if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
+			return wl__errf(e, r->origin, m->line, w[k].col,
+					"\\expect %.*s: BUSY and LOCKED are always expected (any statement may meet them; they are counted as busy): drop it",
+					n, s);
+		if (primary == SQLITE_OK || rc == SQLITE_ROW || rc == SQLITE_DONE ||
+		    primary == SQLITE_NOTICE || primary == SQLITE_WARNING)
+			return wl__errf(e, r->origin, m->line, w[k].col,
+					"\\expect %.*s: not an error code", n, s);
+		for (uint32_t j = 0; j < *count; j++)
+			if (codes[j] == rc)
+				return wl__errf(e, r->origin, m->line, w[k].col,
+						"\\expect %.*s given twice", n, s);
+		if (*count == WL_MAX_EXPECT)
+			return wl__errf(e, r->origin, m->line, w[k].col,
+					"too many \\expect codes (at most %u)", WL_MAX_EXPECT);
+		codes[(*count)++] = rc;
+	}
+	return 0;
+}
+
+/* \expect right after a statement is the statement's; before the
+ * template's first statement, the whole template's (any statement of it,
+ * BEGIN and COMMIT: a deferred foreign key fails at COMMIT). */
+static int meta_expect(struct raw *r, const struct meta *m, struct word *w, uint32_t nw,
+		       struct wl__err *e)
+{
+	if (r->section != SEC_TXN)
+		return wl__errf(e, r->origin, m->line, m->col,
+				"\\expect belongs to a transaction template: after a statement (its errors), or before the first statement (the whole template's)");
+	struct raw_tmpl *t = cur_tmpl(r);
+	bool any_stmt = false;
+	for (uint32_t k = 0; k < t->item_count; k++)
+		any_stmt |= t->items[k].kind == R_STMT;
+	if (!any_stmt)
+		return expect_codes(r, m, w, nw, t->expect, &t->expect_count, e);
+	if (t->items[t->item_count - 1].kind != R_STMT)
+		return wl__errf(e, r->origin, m->line, m->col,
+				"\\expect must directly follow the SQL statement it applies to (or come before the template's first statement, for all of them)");
+	struct raw_stmt *st = t->items[t->item_count - 1].stmt;
+	return expect_codes(r, m, w, nw, st->expect, &st->expect_count, e);
+}
+
 static int meta_modifier(struct raw *r, const struct meta *m, struct word *w,
 			 uint32_t nw, struct wl__err *e)
 {
+	if (strcmp(m->cmd, "expect") == 0)
+		return meta_expect(r, m, w, nw, e);
 	struct raw_stmt *st = modifier_target(r, m, e);
 	if (st == NULL)
 		return -1;
@@ -1062,7 +1155,8 @@ static int parse_meta(struct raw *r, struct wl__scan *sc, bool after_open_stmt,
 					    "include", "requires"};
 	static const char *const body[] = {"set", "sleep", "if", "elif", "else",
 					   "endif", "rollback"};
-	static const char *const mods[] = {"gset", "name", "nocheck", "noreplay", "elle"};
+	static const char *const mods[] = {"gset", "name", "nocheck", "noreplay", "elle",
+					   "expect"};
 	const char *s = r->text;
 	struct meta m;
 	meta_scan(r, sc, after_open_stmt, &m);
@@ -1711,6 +1805,9 @@ static int build_stmt(struct builder *b, const struct raw_tmpl *rt, struct wl__t
 	*out = st; /* owned by the instruction from here on */
 	st->elle_kind = WL_ELLE_NONE;
 	st->flags = rs->flags | rs->info.flags;
+	_Static_assert(sizeof st->expect == sizeof rs->expect, "\\expect codes fit");
+	st->expect_count = rs->expect_count;
+	memcpy(st->expect, rs->expect, sizeof st->expect);
 	bool autocommit = rt->begin_weight[HIST_BEGIN_AUTOCOMMIT] != 0;
 	if (rs->info.is_checkpoint && !autocommit)
 		return wl__errf(b->e, origin, rs->line, rs->col,
@@ -1779,6 +1876,9 @@ static void tmpl_start(struct builder *b, const struct raw_tmpl *rt, struct wl__
 	memcpy(t->begin_weight, rt->begin_weight, sizeof t->begin_weight);
 	for (int k = 0; k < 4; k++)
 		t->begin_total += t->begin_weight[k];
+	_Static_assert(sizeof t->expect == sizeof rt->expect, "\\expect codes fit");
+	t->expect_count = rt->expect_count;
+	memcpy(t->expect, rt->expect, sizeof t->expect);
 	/* Each \elif and \else adds one JUMP: at most twice the items. */
 	t->code = wh_calloc(2 * (size_t)rt->item_count + 1, sizeof *t->code);
 }
@@ -2294,7 +2394,7 @@ struct compose {
 	const char **pragma_origin;
 	uint32_t *pragma_line;
 	uint32_t pragma_count, pragma_cap;
-	uint32_t param_cap, elle_cap;
+	uint32_t param_cap, elle_cap, expect_cap;
 	uint32_t need_cap;
 	uint64_t hash;
 	uint32_t unit_count;
@@ -2420,6 +2520,34 @@ static void compose_elle(struct compose *c, const struct wl__unit *u)
 	}
 }
 
+static void expect_push(struct compose *c, const char *name, bool whole, const int *codes,
+			uint32_t count)
+{
+	struct wl__prog *p = c->p;
+	WH_ASSERT(count > 0 && count <= WL_MAX_EXPECT);
+	if (p->expect_count == c->expect_cap) {
+		c->expect_cap = c->expect_cap ? c->expect_cap * 2 : 8;
+		p->expects = wh_realloc(p->expects, c->expect_cap * sizeof *p->expects);
+	}
+	p->expects[p->expect_count++] = (struct wl_expect){name, whole, codes, count};
+}
+
+/* The \expect declarations: each template's own, then its statements',
+ * by the names the history records. */
+static void compose_expect(struct compose *c, const struct wl__unit *u)
+{
+	for (uint32_t k = 0; k < u->tmpl_count; k++) {
+		const struct wl__tmpl *t = &u->tmpls[k];
+		if (t->expect_count > 0)
+			expect_push(c, t->name, true, t->expect, t->expect_count);
+		for (uint32_t j = 0; j < t->code_count; j++) {
+			const struct wl__stmt *st = t->code[j].stmt;
+			if (t->code[j].kind == WL_INS_STMT && st->expect_count > 0)
+				expect_push(c, st->tmpl, false, st->expect, st->expect_count);
+		}
+	}
+}
+
 /* The includes with a requirement, in include order and depth first:
  * a kept include's own includes follow it, a left-out one's are gone
  * with it. */
@@ -2461,6 +2589,7 @@ static int compose_unit(struct compose *c, const struct wl__unit *u)
 	compose_sql(c, u);
 	compose_params(c, u);
 	compose_elle(c, u);
+	compose_expect(c, u);
 	return 0;
 }
 
@@ -2500,6 +2629,7 @@ void wl__prog_free(struct wl__prog *p)
 		free(p->params[k]);
 	free(p->params);
 	free(p->elle_ops);
+	free(p->expects);
 	free(p->include_needs);
 	free(p);
 }
@@ -2551,6 +2681,8 @@ int wl__load(const char *name, const char *origin, const char *text, size_t len,
 		p->pub.requires = root->needs;
 		p->pub.composed_for = sqlite_version;
 		p->pub.include_needs = p->include_needs;
+		p->pub.expects = p->expects;
+		p->pub.expect_count = p->expect_count;
 	}
 	free(c.setup);
 	free(c.setup_origin);

@@ -42,6 +42,8 @@
 #define WL_MAX_INCLUDE_DEPTH 4          /* \include nesting */
 #define WL_MAX_WEIGHT 1000000u          /* @weight and begin-kind weights */
 #define WL_MAX_SLEEP_US 60000000ull     /* one \sleep: a simulated minute */
+#define WL_MAX_EXPECT 16                /* \expect codes per statement or
+					   template */
 #define WL_GEN_MAX_TRIES (1u << 20)     /* rejection-sampling bound */
 /* Connection stride of unique(): ids below it keep the values distinct.
  * It equals the driver's connection limit (asserted in interp.c). */
@@ -63,6 +65,28 @@ struct wl__err {
 int wl__errf(struct wl__err *e, const char *origin, uint32_t line,
 	     uint32_t col, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
+
+/* ------------------------------------------------------------------ */
+/* "Did you mean" (suggest.c)                                          */
+/* ------------------------------------------------------------------ */
+
+/* The closest of the candidates tried to a misspelt word, if it is close
+ * enough to be a typo of it (suggest.c says how close). */
+struct wl__suggest {
+	const char *word;            /* the word as written (not owned) */
+	size_t len;
+	const char *best;            /* the closest candidate so far, or NULL
+					(points at the caller's string) */
+	uint32_t best_dist;          /* its edit distance */
+};
+
+void wl__suggest_init(struct wl__suggest *s, const char *word, size_t len);
+/* Consider cand (NUL-terminated; it must outlive s). */
+void wl__suggest_try(struct wl__suggest *s, const char *cand);
+/* " (did you mean BEFORE+BEST?)" into buf, or "" when nothing is close:
+ * ready to append to a message. Returns buf. */
+const char *wl__suggest_text(const struct wl__suggest *s, const char *before, char *buf,
+			     size_t cap);
 
 /* ------------------------------------------------------------------ */
 /* SQL scanning (sqlscan.c)                                            */
@@ -225,6 +249,9 @@ struct wl__stmt {
 	int elle_kind;               /* enum wl_elle_kind or WL_ELLE_NONE */
 	uint32_t elle_key;           /* 1-based ?N of the key */
 	uint32_t elle_value;         /* 1-based ?N of the value, or 0 */
+	uint32_t expect_count;       /* \expect codes after the statement */
+	int expect[WL_MAX_EXPECT];   /* result codes (rcname.h: a primary
+					code stands for its class) */
 };
 
 struct wl__ins {
@@ -246,6 +273,9 @@ struct wl__tmpl {
 	struct wl__ins *code;
 	uint32_t code_count;
 	struct wl__unit *unit;       /* for params and vars */
+	uint32_t expect_count;       /* \expect before the first statement:
+					any statement's and COMMIT's */
+	int expect[WL_MAX_EXPECT];
 };
 
 struct wl__include {
@@ -316,6 +346,8 @@ struct wl__prog {
 	char **params;               /* "[prefix]name=value", owned */
 	struct wl_elle_op *elle_ops; /* tmpl pointers into units */
 	uint32_t elle_count;
+	struct wl_expect *expects;   /* name and code pointers into units */
+	uint32_t expect_count;
 	struct wl_include_need *include_needs; /* pointers into units */
 };
 
