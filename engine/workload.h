@@ -19,6 +19,8 @@
  * connection's seeded stream); a workload keeps no other source.
  * Re-entrancy: the driver calls txn_begin/txn_next exactly once per step
  * (never again on resume), so a workload may advance its state freely.
+ * When a transaction ends the driver says how (txn_end), so a workload
+ * may keep per-connection state that follows only committed work.
  */
 #ifndef WH_WORKLOAD_H
 #define WH_WORKLOAD_H
@@ -71,6 +73,12 @@ struct wl_ops {
 	 * succeeded; an error aborts the transaction in the driver. */
 	void (*txn_next)(void *cs, struct wh_prng *rng, const struct hist_stmt *prev,
 			 struct wl_action *out);
+	/* The transaction txn_begin chose has ended with outcome (never
+	 * HIST_RUNNING): called once, after its last action, whatever
+	 * ended it (COMMIT, ROLLBACK, an error, a crash). It draws nothing.
+	 * NULL: the workload keeps no state across transactions that
+	 * depends on how they ended. */
+	void (*txn_end)(void *cs, enum hist_outcome outcome);
 };
 
 /* Elle micro-operations a statement stands for, when the workload

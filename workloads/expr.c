@@ -1257,13 +1257,22 @@ void wl__expr_eval(const struct wl__node *n, const struct wl__env *env,
 	case N_CONST:
 		wh_value_copy(out, &n->k);
 		return;
-	case N_REF: {
-		const struct wh_value *v = n->ref.kind == WL_REF_PARAM
-						   ? &env->params[n->ref.index]
-						   : &env->vars[n->ref.index];
-		wh_value_copy(out, v);
-		return;
-	}
+	case N_REF:
+		switch (n->ref.kind) {
+		case WL_REF_PARAM:
+			wh_value_copy(out, &env->params[n->ref.index]);
+			return;
+		case WL_REF_VAR:
+			wh_value_copy(out, &env->vars[n->ref.index]);
+			return;
+		case WL_REF_PERSIST:
+			wh_value_copy(out, &env->persist[n->ref.index]);
+			return;
+		case WL_REF_CLIENT_ID:
+			set_int(out, (int64_t)env->conn_id);
+			return;
+		}
+		WH_UNREACHABLE();
 	case N_CALL:
 		eval_call(n, env, out);
 		return;

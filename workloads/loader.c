@@ -10,6 +10,8 @@
  *                | \shape list-append | rw-register
  *                | \include BUILTIN [@W] [NAME=VALUE]...
  *                | \requires sqlite VERSION [REASON]  (VERSION: X.Y[.Z])
+ *                | \persist NAME [INITIAL]    (a connection's variable that
+ *                                             outlives its transactions)
  *   section     := \setup SQL;...
  *                | \transaction NAME [@W] [KIND[:W]]... body
  *                | \invariants SQL;...          (each returns one true row)
@@ -23,9 +25,10 @@
  *                                            first statement: all of it)
  * SQL statements end with ';' (a trigger body's inner ';' do not count:
  * sqlite3_complete decides), or with a modifier on the same line, as
- * pgbench ends a query with \gset. :NAME in SQL is a parameter or a
- * variable; in templates it becomes a bound ?N, in setup and invariants
- * (parameters only) an SQL literal.
+ * pgbench ends a query with \gset. :NAME in SQL is a parameter, a
+ * \persist variable, :client_id or a variable of the transaction; in
+ * templates it becomes a bound ?N, in setup and invariants (parameters
+ * only) an SQL literal.
  *
  * Loading runs in two phases so that each error names its line:
  *   phase 1 (parse_*): lines, statements, meta-commands into a `raw` file,
@@ -202,6 +205,9 @@ struct raw {
 	struct raw_requires requires;
 	struct raw_param *params;
 	uint32_t param_count, param_cap;
+	struct raw_param *persists;  /* \persist NAME [INITIAL] (NULL when
+					none is given) */
+	uint32_t persist_count, persist_cap;
 	struct raw_pragma *pragmas;
 	uint32_t pragma_count, pragma_cap;
 	struct raw_include *includes;
@@ -234,6 +240,9 @@ static void raw_free(struct raw *r)
 	for (uint32_t k = 0; k < r->param_count; k++)
 		wh_value_free(&r->params[k].value);
 	free(r->params);
+	for (uint32_t k = 0; k < r->persist_count; k++)
+		wh_value_free(&r->persists[k].value);
+	free(r->persists);
 	for (uint32_t k = 0; k < r->pragma_count; k++)
 		free(r->pragmas[k].text);
 	free(r->pragmas);
@@ -492,6 +501,56 @@ static int decl_description(struct raw *r, const struct meta *m, struct wl__err 
 	return 0;
 }
 
+/* A parameter or \persist variable name must be free: neither
+ * :client_id nor declared before (as either). 0 or -1. */
+static int decl_name_taken(const struct raw *r, const struct meta *m, const struct word *w,
+			   const char *name, struct wl__err *e)
+{
+	if (strcmp(name, WL_CLIENT_ID) == 0)
+		return wl__errf(e, r->origin, m->line, w->col,
+				"'%s' is taken: :%s is the connection's number", name, WL_CLIENT_ID);
+	for (uint32_t k = 0; k < r->param_count; k++)
+		if (strcmp(r->params[k].name, name) == 0)
+			return wl__errf(e, r->origin, m->line, w->col,
+					"'%s' already declared at line %u (\\param)", name,
+					r->params[k].line);
+	for (uint32_t k = 0; k < r->persist_count; k++)
+		if (strcmp(r->persists[k].name, name) == 0)
+			return wl__errf(e, r->origin, m->line, w->col,
+					"'%s' already declared at line %u (\\persist)", name,
+					r->persists[k].line);
+	return 0;
+}
+
+/* \persist NAME [INITIAL]: a variable each connection keeps across its
+ * transactions, INITIAL (a literal, or NULL) when it starts. */
+static int decl_persist(struct raw *r, const struct meta *m, const struct word *w,
+			uint32_t nw, struct wl__err *e)
+{
+	const char *s = r->text;
+	if (nw < 1 || nw > 2)
+		return wl__errf(e, r->origin, m->line, m->col,
+				"usage: \\persist NAME [INITIAL] (INITIAL: NULL, an integer, a number or 'text'; default NULL)");
+	if (r->persist_count == WL_MAX_DECLS)
+		return wl__errf(e, r->origin, m->line, m->col, "too many \\persist variables");
+	struct raw_param p;
+	memset(&p, 0, sizeof p);
+	p.value.type = SQLITE_NULL;
+	if (copy_name(r, m, &w[0], p.name, false, "variable name", e) != 0)
+		return -1;
+	if (decl_name_taken(r, m, &w[0], p.name, e) != 0)
+		return -1;
+	if (nw == 2 && !word_eq(r, &w[1], "null") &&
+	    parse_literal(s + w[1].off, w[1].len, &p.value) != 0)
+		return wl__errf(e, r->origin, m->line, w[1].col,
+				"invalid initial value '%.*s' (NULL, an integer, a number or 'text')",
+				(int)(w[1].len > 40 ? 40 : w[1].len), s + w[1].off);
+	p.line = m->line;
+	GROW(r->persists, r->persist_count, r->persist_cap);
+	r->persists[r->persist_count++] = p;
+	return 0;
+}
+
 /* \param NAME DEFAULT: a new parameter, typed by its default. */
 static int decl_param(struct raw *r, const struct meta *m, const struct word *w, uint32_t nw,
 		      struct wl__err *e)
@@ -506,11 +565,8 @@ static int decl_param(struct raw *r, const struct meta *m, const struct word *w,
 	memset(&p, 0, sizeof p);
 	if (copy_name(r, m, &w[0], p.name, false, "parameter name", e) != 0)
 		return -1;
-	for (uint32_t k = 0; k < r->param_count; k++)
-		if (strcmp(r->params[k].name, p.name) == 0)
-			return wl__errf(e, r->origin, m->line, w[0].col,
-					"parameter '%s' already declared at line %u", p.name,
-					r->params[k].line);
+	if (decl_name_taken(r, m, &w[0], p.name, e) != 0)
+		return -1;
 	if (parse_literal(s + w[1].off, w[1].len, &p.value) != 0)
 		return wl__errf(e, r->origin, m->line, w[1].col,
 				"invalid default '%.*s' (an integer, a number or 'text')",
@@ -743,6 +799,8 @@ static int meta_declaration(struct raw *r, const struct meta *m, struct word *w,
 		return decl_shape(r, m, w, nw, e);
 	if (strcmp(m->cmd, "requires") == 0)
 		return decl_requires(r, m, e);
+	if (strcmp(m->cmd, "persist") == 0)
+		return decl_persist(r, m, w, nw, e);
 	WH_ASSERT(strcmp(m->cmd, "include") == 0);
 	return decl_include(r, m, w, nw, e);
 }
@@ -1152,7 +1210,7 @@ static int parse_meta(struct raw *r, struct wl__scan *sc, bool after_open_stmt,
 		      struct wl__err *e)
 {
 	static const char *const decls[] = {"description", "param", "pragma", "shape",
-					    "include", "requires"};
+					    "include", "requires", "persist"};
 	static const char *const body[] = {"set", "sleep", "if", "elif", "else",
 					   "endif", "rollback"};
 	static const char *const mods[] = {"gset", "name", "nocheck", "noreplay", "elle",
@@ -1477,6 +1535,33 @@ static int find_var(const struct wl__unit *u, const char *name)
 	return -1;
 }
 
+static int find_persist(const struct wl__unit *u, const char *name)
+{
+	for (uint32_t k = 0; k < u->persist_count; k++)
+		if (strcmp(u->persist_names[k], name) == 0)
+			return (int)k;
+	return -1;
+}
+
+/* The names :name may have meant, for "did you mean": what this point
+ * of the template can read. */
+static void suggest_names(const struct builder *b, struct wl__suggest *sg)
+{
+	const struct wl__unit *u = b->u;
+	for (uint32_t k = 0; k < u->param_count; k++)
+		wl__suggest_try(sg, u->param_names[k]);
+	for (uint32_t k = 0; k < u->persist_count; k++)
+		wl__suggest_try(sg, u->persist_names[k]);
+	wl__suggest_try(sg, WL_CLIENT_ID);
+	for (uint32_t k = 0; k < u->var_count; k++)
+		if (b->var_stamp[k] == b->tmpl_index + 1)
+			wl__suggest_try(sg, u->var_names[k]);
+}
+
+/* :name in a template: a parameter, a \\persist variable, :client_id, or
+ * a variable this template assigned earlier. An unknown name is an error
+ * that offers the closest known one, or says when another template sets
+ * it (variables start as NULL in every transaction). */
 static int resolve_name(void *ctx, const char *name, uint32_t line, uint32_t col,
 			struct wl__ref *ref)
 {
@@ -1486,25 +1571,52 @@ static int resolve_name(void *ctx, const char *name, uint32_t line, uint32_t col
 		*ref = (struct wl__ref){WL_REF_PARAM, (uint32_t)k};
 		return 0;
 	}
+	k = find_persist(b->u, name);
+	if (k >= 0) {
+		*ref = (struct wl__ref){WL_REF_PERSIST, (uint32_t)k};
+		return 0;
+	}
+	if (strcmp(name, WL_CLIENT_ID) == 0) {
+		*ref = (struct wl__ref){WL_REF_CLIENT_ID, 0};
+		return 0;
+	}
 	k = find_var(b->u, name);
 	if (k >= 0 && b->var_stamp[k] == b->tmpl_index + 1) {
 		*ref = (struct wl__ref){WL_REF_VAR, (uint32_t)k};
 		return 0;
 	}
+	if (k >= 0)
+		return wl__errf(b->e, b->r->origin, line, col,
+				"unknown variable :%s here: another template sets it, but variables start as NULL in every transaction (declare it with \\persist %s to keep a connection's value across its transactions)",
+				name, name);
+	struct wl__suggest sg;
+	wl__suggest_init(&sg, name, strlen(name));
+	suggest_names(b, &sg);
+	char hint[WL_MAX_NAME + 32];
 	return wl__errf(b->e, b->r->origin, line, col,
-			"unknown variable :%s (not a \\param, and not set by \\set or \\gset earlier in this transaction)",
-			name);
+			"unknown variable :%s%s (not a \\param or \\persist, and not set by \\set or \\gset earlier in this transaction)",
+			name, wl__suggest_text(&sg, ":", hint, sizeof hint));
 }
 
-/* Assign a variable in the current template; creates it on first use. */
+/* Assign a variable in the current template: a \\persist one, or one of
+ * the transaction's, created on first use. */
 static int define_var(struct builder *b, const char *name, uint32_t line, uint32_t col,
-		      uint32_t *index)
+		      struct wl__ref *ref)
 {
 	struct wl__unit *u = b->u;
 	if (find_param(u, name) >= 0)
 		return wl__errf(b->e, b->r->origin, line, col,
 				"'%s' is a parameter; a transaction cannot assign it", name);
-	int k = find_var(u, name);
+	if (strcmp(name, WL_CLIENT_ID) == 0)
+		return wl__errf(b->e, b->r->origin, line, col,
+				":%s is the connection's number; a transaction cannot assign it",
+				name);
+	int k = find_persist(u, name);
+	if (k >= 0) {
+		*ref = (struct wl__ref){WL_REF_PERSIST, (uint32_t)k};
+		return 0;
+	}
+	k = find_var(u, name);
 	if (k < 0) {
 		if (u->var_count == WL_MAX_VARS)
 			return wl__errf(b->e, b->r->origin, line, col, "too many variables");
@@ -1512,7 +1624,7 @@ static int define_var(struct builder *b, const char *name, uint32_t line, uint32
 		u->var_names[k] = wh_strdup(name);
 	}
 	b->var_stamp[k] = b->tmpl_index + 1;
-	*index = (uint32_t)k;
+	*ref = (struct wl__ref){WL_REF_VAR, (uint32_t)k};
 	return 0;
 }
 
@@ -2094,7 +2206,8 @@ static int build_includes(struct builder *b, const char *const *params,
 	return 0;
 }
 
-/* Parameters: the declared defaults, then the overrides. An override
+/* Parameters (with the \\persist variables' initial values): the
+ * declared defaults, then the overrides. An override
  * "INCLUDE/NAME=VALUE" is routed to the include (build_includes), which
  * must exist; the others are the unit's own. 0 or -1. */
 static int unit_params(struct builder *b, const char *const *params, uint32_t param_count)
@@ -2107,6 +2220,13 @@ static int unit_params(struct builder *b, const char *const *params, uint32_t pa
 		u->param_names[k] = wh_strdup(r->params[k].name);
 		wh_value_copy(&u->param_values[k], &r->params[k].value);
 		u->param_count++;
+	}
+	u->persist_names = wh_calloc(r->persist_count + 1, sizeof *u->persist_names);
+	u->persist_init = wh_calloc(r->persist_count + 1, sizeof *u->persist_init);
+	for (uint32_t k = 0; k < r->persist_count; k++) {
+		u->persist_names[k] = wh_strdup(r->persists[k].name);
+		wh_value_copy(&u->persist_init[k], &r->persists[k].value);
+		u->persist_count++;
 	}
 	for (uint32_t k = 0; k < param_count; k++) {
 		const char *slash = strchr(params[k], '/');
@@ -2307,6 +2427,12 @@ void wl__unit_free(struct wl__unit *u)
 	for (uint32_t k = 0; k < u->var_count; k++)
 		free(u->var_names[k]);
 	free(u->var_names);
+	for (uint32_t k = 0; k < u->persist_count; k++) {
+		free(u->persist_names[k]);
+		wh_value_free(&u->persist_init[k]);
+	}
+	free(u->persist_names);
+	free(u->persist_init);
 	for (uint32_t k = 0; k < u->pragma_count; k++)
 		free(u->pragmas[k]);
 	free(u->pragmas);
@@ -2574,13 +2700,16 @@ static void compose_needs(struct compose *c, const struct wl__unit *u)
 /* Fold a unit into the program, its includes first (depth first, in
  * order): content hash, variables, pragmas, setup, invariants,
  * parameters and the Elle map. 0 or -1. */
-static int compose_unit(struct compose *c, const struct wl__unit *u)
+static int compose_unit(struct compose *c, struct wl__unit *u)
 {
 	struct wl__prog *p = c->p;
 	c->unit_count++;
 	hash_bytes(&c->hash, u->text, u->text_len);
 	if (u->var_count > p->max_vars)
 		p->max_vars = u->var_count;
+	/* The units' \\persist variables share one array per connection. */
+	u->persist_base = p->persist_count;
+	p->persist_count += u->persist_count;
 	for (uint32_t k = 0; k < u->include_count; k++)
 		if (compose_unit(c, u->includes[k].unit) != 0)
 			return -1;
