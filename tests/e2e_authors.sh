@@ -2,7 +2,8 @@
 # End-to-end tests of what a workload author writes and reads: :client_id
 # and \persist variables across a connection's transactions (the
 # job-queue built-in under the oracle, honest and with a planted lock
-# defect), and the load-time errors' positions and suggestions.
+# defect), the load-time errors' positions and suggestions, and run
+# --help. (\expect and the per-template statistics: tests/e2e.sh.)
 # Prints TAP-style "ok N - ..." / "not ok N - ..." lines.
 set -u
 W=${1:-bin/whopper}
@@ -55,6 +56,23 @@ check $? "job-queue workers claim jobs and complete their own claims ($claims cl
 "$W" run --workload job-queue --seed 1 --connections 6 --journal delete --vfs-bug no-locks --json >"$tmp/jqbug.json" 2>/dev/null; rc=$?
 [ $rc -eq 1 ] && [ "$(verdict_of <"$tmp/jqbug.json")" = fail ]
 check $? "job-queue fails with --vfs-bug no-locks: two workers claim one job (exit $rc)"
+
+# --- load-time errors: one line FILE:LINE:COL, exit 2 -------------------
+printf '%s\n' '\setup' 'CREATE TABLE t(a INTEGER, b INTEGER);' '\transaction bump' \
+	'UPDATE t SET a = a + 1' 'SELECT b FROM t;' >"$tmp/semi.sql"
+"$W" workloads check "$tmp/semi.sql" >"$tmp/out" 2>"$tmp/err"; rc=$?
+[ $rc -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] &&
+	grep -q "semi.sql:5:1: near \"SELECT\": syntax error (is the ';' missing at the end of line 4?)$" "$tmp/err"
+check $? "a missing ';' is reported at the token it ran into, naming the line that lacks it (exit $rc: $(cat "$tmp/err"))"
+printf '%s\n' '\transaction t' '\gest' 'SELECT 1;' >"$tmp/meta.sql"
+"$W" workloads check "$tmp/meta.sql" 2>"$tmp/err"; rc=$?
+[ $rc -eq 2 ] && grep -q "meta.sql:2:1: unknown meta-command '.gest' (did you mean .gset?)$" "$tmp/err"
+check $? "an unknown meta-command offers the closest one ($(cat "$tmp/err"))"
+"$W" run --workload job-quuee >/dev/null 2>"$tmp/err"; rc=$?
+[ $rc -eq 2 ] && grep -q "unknown workload 'job-quuee' (did you mean job-queue?)$" "$tmp/err"
+check $? "an unknown workload name offers the closest built-in ($(cat "$tmp/err"))"
+"$W" run --help | grep -q -- '--workload NAME|FILE' && "$W" run --help | grep -q 'INCLUDE/NAME=VALUE'
+check $? "run --help says --workload takes a file's path too, and how to set an include's parameter"
 
 echo "1..$n"
 [ $fails -eq 0 ]

@@ -381,11 +381,14 @@ struct bad_file {
 static const struct bad_file bad_files[] = {
 	/* lines and sections */
 	{"\\transaction t\n\\frobnicate\nSELECT 1;\n", "t.sql:2:1: ", "unknown meta-command '\\frobnicate'"},
+	{"\\transaction t\nSELECT 1 AS x;\n\\gsett\n", "t.sql:3:1: ", "unknown meta-command '\\gsett' (did you mean \\gset?)"},
+	{"\\transction t\nSELECT 1;\n", "t.sql:1:1: ", "unknown meta-command '\\transction' (did you mean \\transaction?)"},
 	{"SELECT 1;\n", "t.sql:1:1: ", "SQL outside a section"},
-	{"\\transaction t\nSELECT 1\n", "t.sql:2:1: ", "not terminated by ';'"},
+	{"\\transaction t\nSELECT 1\n", "t.sql:2:9: ", "not terminated by ';'"},
 	{"\\transaction t\nSELECT 'abc;\n", "t.sql:2:8: ", "unterminated string literal"},
 	{"\\transaction t\n/* open\nSELECT 1;\n", "t.sql:2:1: ", "unterminated /* comment"},
-	{"\\transaction t\nSELECT 1 \\set x 1\n", "t.sql:2:10: ", "not terminated by ';' before \\set"},
+	{"\\transaction t\nSELECT 1 \\set x 1\n", "t.sql:2:9: ", "not terminated by ';' before \\set (line 2)"},
+	{"\\transaction t\nUPDATE a SET x = 1\n  WHERE y = 'a\nb'\n\\transaction u\nSELECT 1;\n", "t.sql:4:3: ", "not terminated by ';' before \\transaction (line 5)"},
 	{"\\transaction t\nSELECT 1;\n\\transaction t\nSELECT 2;\n", "t.sql:3:", "transaction 't' already defined at line 1"},
 	{"\\transaction t\n", "t.sql:1: ", "has no SQL statement"},
 	{"\\setup\nCREATE TABLE a(x);\n", "t.sql: ", "no transaction templates"},
@@ -423,7 +426,7 @@ static const struct bad_file bad_files[] = {
 	{"\\transaction t\n\\gset\nSELECT 1;\n", "t.sql:2:1: ", "must directly follow the SQL statement"},
 	{"\\transaction t\nBEGIN;\nSELECT 1;\n", "t.sql:2:1: ", "transaction control belongs to the template"},
 	{"\\transaction t\nSELECT 1;\nCOMMIT;\n", "t.sql:3:1: ", "transaction control belongs to the template"},
-	{"\\transaction t autocommit\nSELECT 1;\nSELECT 2;\n", "t.sql:3:1: ", "exactly one statement"},
+	{"\\transaction t autocommit\nSELECT 1;\nSELECT 2;\n", "t.sql:3:1: ", "exactly one statement: outside BEGIN each statement is a transaction of its own"},
 	{"\\transaction t autocommit\n\\sleep 1 ms\nSELECT 1;\n", "t.sql:2:1: ", "an autocommit template is one statement"},
 	{"\\transaction t\nPRAGMA wal_checkpoint;\n", "t.sql:2:1: ", "PRAGMA wal_checkpoint fails inside a transaction"},
 	{"\\transaction t\nPRAGMA foreign_keys = OFF;\n", "t.sql:2:8: ", "PRAGMA foreign_keys may not run inside a transaction"},
@@ -434,6 +437,7 @@ static const struct bad_file bad_files[] = {
 	{"\\transaction t\n\\set x 1 +\nSELECT :x;\n", "t.sql:2:11: ", "expression ends too early"},
 	{"\\transaction t\n\\set x 1 2\nSELECT :x;\n", "t.sql:2:10: ", "unexpected text after the expression"},
 	{"\\transaction t\n\\set x frob(1)\nSELECT :x;\n", "t.sql:2:8: ", "unknown function 'frob'"},
+	{"\\transaction t\n\\set x randon(1, 2)\nSELECT :x;\n", "t.sql:2:8: ", "unknown function 'randon' (did you mean random?)"},
 	{"\\transaction t\n\\set x random(1)\nSELECT :x;\n", "t.sql:2:8: ", "random takes 2 arguments, got 1"},
 	{"\\transaction t\n\\set x random(5, 1)\nSELECT :x;\n", "t.sql:2:8: ", "empty range"},
 	{"\\transaction t\n\\set x random_gaussian(1, 10, 1.5)\nSELECT :x;\n", "t.sql:2:8: ", "parameter must be at least 2.0"},
@@ -455,7 +459,7 @@ static const struct bad_file bad_files[] = {
 	{"\\transaction t\nSELECT ?1;\n", "t.sql:2:8: ", "SQLite parameter '?1'"},
 	{"\\transaction t\nVACUUM;\n", "t.sql:2:1: ", "VACUUM belongs in the setup"},
 	/* SQLite's own verdicts on the scratch database */
-	{"\\setup\nCREATE TABLE a(x) (y);\n\\transaction t\nSELECT 1;\n", "t.sql:2: ", "setup: near \"(\": syntax error"},
+	{"\\setup\nCREATE TABLE a(x) (y);\n\\transaction t\nSELECT 1;\n", "t.sql:2:", "setup: near \"(\": syntax error"},
 	{"\\setup\nCREATE TABLE a(x);\nINSERT INTO b VALUES (1);\n\\transaction t\nSELECT 1;\n", "t.sql:3: ", "setup: no such table: b"},
 	{"\\transaction t\nSELEC 1;\n", "t.sql:2:1: ", "near \"SELEC\": syntax error"},
 	{"\\transaction t\nSELECT x FROM nowhere;\n", "t.sql:2:1: ", "no such table: nowhere"},
@@ -496,6 +500,30 @@ static const struct bad_file bad_files[] = {
 	{"\\transaction t\nSELECT 1;\n\\set x 1\n\\expect abort\n", "t.sql:4:1: ", "\\expect must directly follow the SQL statement it applies to (or come before the template's first statement"},
 	{"\\setup\nCREATE TABLE a(x);\n\\expect constraint\n\\transaction t\nSELECT 1;\n", "t.sql:3:1: ", "\\expect belongs to a transaction template"},
 };
+
+/* Errors SQLite reports with a position (sqlite3_error_offset, 3.38 and
+ * later) point at the token, wherever :names or parameter values moved
+ * the text, and a syntax error at the first token of a line suggests the
+ * missing ';' of the line before. */
+static const struct bad_file bad_positions[] = {
+	{"\\transaction t\nSELECT 1\nSELECT 2;\n", "t.sql:3:1: ", "near \"SELECT\": syntax error (is the ';' missing at the end of line 2?)"},
+	{"\\setup\nCREATE TABLE a(x, y);\n\\transaction t\nUPDATE a SET x = 1\n WHERE y = 2\nDELETE FROM a;\n", "t.sql:6:1: ", "(is the ';' missing at the end of line 5?)"},
+	{"\\setup\nCREATE TABLE a(x, y);\n\\transaction t\n\\set value 1\nSELECT :value, :value, x,\n  zz FROM a;\n", "t.sql:6:3: ", "no such column: zz"},
+	{"\\param n 5\n\\param s 'a longer text'\n\\setup\nCREATE TABLE a(x, y, z);\nINSERT INTO a VALUES (:n, :s, nope);\n\\transaction t\nSELECT 1;\n", "t.sql:5:31: ", "setup: no such column: nope"},
+	{"\\setup\nCREATE TABLE a(x) (y);\n\\transaction t\nSELECT 1;\n", "t.sql:2:19: ", "setup: near \"(\": syntax error"},
+	{"\\transaction t\nSELECT 1 +;\n", "t.sql:2:11: ", "incomplete input"},
+	{"\\transaction t\nSELECT 1 + + FROM;\n", "t.sql:2:14: ", "near \"FROM\": syntax error"},
+};
+
+static void test_sql_error_positions(void **state)
+{
+	(void)state;
+	if (sqlite3_libversion_number() < 3038000)
+		skip(); /* no sqlite3_error_offset(): errors stay at the statement */
+	for (size_t k = 0; k < sizeof bad_positions / sizeof bad_positions[0]; k++)
+		expect_error(bad_positions[k].text, NULL, 0, bad_positions[k].where,
+			     bad_positions[k].what);
+}
 
 static void test_parse_errors(void **state)
 {
@@ -1631,6 +1659,7 @@ int main(void)
 		cmocka_unit_test(test_default_mix),
 		cmocka_unit_test(test_builtins_serial),
 		cmocka_unit_test(test_parse_errors),
+		cmocka_unit_test(test_sql_error_positions),
 		cmocka_unit_test(test_too_many_variables),
 		cmocka_unit_test(test_param_overrides),
 		cmocka_unit_test(test_param_include_routing),

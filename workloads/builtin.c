@@ -187,9 +187,18 @@ int wl_resolve_with_params(const char *name_or_path, const char *const *params,
 	} else {
 		const struct wl__builtin_file *bf = wl__builtin_file_find(name_or_path);
 		if (bf == NULL) {
-			snprintf(err, err_len,
-				 "unknown workload '%s' (see 'whopper workloads list')",
-				 name_or_path);
+			struct wl__suggest sg;
+			wl__suggest_init(&sg, name_or_path, strlen(name_or_path));
+			for (uint32_t k = 0; k < wl__builtin_file_count; k++)
+				wl__suggest_try(&sg, wl__builtin_files[k].name);
+			char hint[WL_MAX_NAME + 32];
+			if (sg.best != NULL)
+				snprintf(err, err_len, "unknown workload '%s'%s", name_or_path,
+					 wl__suggest_text(&sg, "", hint, sizeof hint));
+			else
+				snprintf(err, err_len,
+					 "unknown workload '%s' (see 'whopper workloads list'; a file's path needs a '/' or the .sql ending)",
+					 name_or_path);
 			return 2;
 		}
 		/* The shared copy keeps every include: it serves any SQLite

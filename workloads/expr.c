@@ -474,8 +474,15 @@ static int parse_call(struct parser *p, struct wl__node **out)
 	for (size_t k = 0; k < sizeof fn_defs / sizeof fn_defs[0]; k++)
 		if (strcasecmp(fn_defs[k].name, name) == 0)
 			def = &fn_defs[k];
-	if (def == NULL)
-		return perr(p, "unknown function '%s'", name);
+	if (def == NULL) {
+		struct wl__suggest sg;
+		wl__suggest_init(&sg, name, strlen(name));
+		for (size_t k = 0; k < sizeof fn_defs / sizeof fn_defs[0]; k++)
+			wl__suggest_try(&sg, fn_defs[k].name);
+		char hint[WL_MAX_NAME + 32];
+		return wl__errf(p->e, p->origin, p->line, col, "unknown function '%s'%s", name,
+				wl__suggest_text(&sg, "", hint, sizeof hint));
+	}
 	if (next(p) != 0)
 		return -1;
 	if (p->tok != ET_LPAREN)

@@ -222,6 +222,8 @@ struct raw {
 	uint32_t tmpl_count, tmpl_cap;
 	enum section section;
 	bool templates_have_ddl;
+	uint32_t open_end_line;      /* where a statement that a meta-command */
+	uint32_t open_end_col;       /* ended without ';' lacks it */
 };
 
 static void raw_stmt_free(struct raw_stmt *s)
@@ -1215,6 +1217,7 @@ static int parse_meta(struct raw *r, struct wl__scan *sc, bool after_open_stmt,
 					   "endif", "rollback"};
 	static const char *const mods[] = {"gset", "name", "nocheck", "noreplay", "elle",
 					   "expect"};
+	static const char *const sections[] = {"setup", "invariants", "transaction"};
 	const char *s = r->text;
 	struct meta m;
 	meta_scan(r, sc, after_open_stmt, &m);
@@ -1226,8 +1229,9 @@ static int parse_meta(struct raw *r, struct wl__scan *sc, bool after_open_stmt,
 				m.cmd, s[m.args]);
 	bool is_mod = cmd_in(m.cmd, mods, sizeof mods / sizeof mods[0]);
 	if (after_open_stmt && !is_mod)
-		return wl__errf(e, r->origin, m.line, m.col,
-				"SQL statement not terminated by ';' before \\%s", m.cmd);
+		return wl__errf(e, r->origin, r->open_end_line, r->open_end_col,
+				"SQL statement not terminated by ';' before \\%s (line %u)", m.cmd,
+				m.line);
 	struct word w[META_MAX_WORDS];
 	uint32_t nw = 0;
 	/* Free text (an expression, a description, a reason) is not split
@@ -1249,7 +1253,34 @@ static int parse_meta(struct raw *r, struct wl__scan *sc, bool after_open_stmt,
 		return meta_section(r, &m, w, nw, e);
 	if (strcmp(m.cmd, "transaction") == 0)
 		return meta_transaction(r, &m, w, nw, e);
-	return wl__errf(e, r->origin, m.line, m.col, "unknown meta-command '\\%s'", m.cmd);
+	struct wl__suggest sg;
+	wl__suggest_init(&sg, m.cmd, strlen(m.cmd));
+	const char *const *lists[] = {decls, body, mods, sections};
+	size_t sizes[] = {sizeof decls / sizeof decls[0], sizeof body / sizeof body[0],
+			  sizeof mods / sizeof mods[0], sizeof sections / sizeof sections[0]};
+	for (size_t l = 0; l < 4; l++)
+		for (size_t k = 0; k < sizes[l]; k++)
+			wl__suggest_try(&sg, lists[l][k]);
+	char hint[WL_MAX_NAME + 32];
+	return wl__errf(e, r->origin, m.line, m.col, "unknown meta-command '\\%s'%s", m.cmd,
+			wl__suggest_text(&sg, "\\", hint, sizeof hint));
+}
+
+/* Where the ';' after token t belongs: the line and column just past its
+ * last byte. */
+static void tok_end(const struct raw *r, const struct wl__tok *t, uint32_t *line,
+		    uint32_t *col)
+{
+	*line = t->line;
+	*col = t->col;
+	for (uint32_t k = t->off; k < t->off + t->len; k++) {
+		if (r->text[k] == '\n') {
+			(*line)++;
+			*col = 1;
+		} else {
+			(*col)++;
+		}
+	}
 }
 
 /* The tokens of the statement st starting at sc, up to its ';' (not
@@ -1265,9 +1296,13 @@ static int stmt_tokens(struct raw *r, struct wl__scan *sc, struct raw_stmt *st, 
 		int k = wl__scan_token(sc, &t, e, r->origin);
 		if (k < 0)
 			return -1;
-		if (k == 0)
-			return wl__errf(e, r->origin, st->line, st->col,
+		if (k == 0) {
+			uint32_t line = st->line, col = st->col;
+			if (st->tok_count > 0)
+				tok_end(r, &st->toks[st->tok_count - 1], &line, &col);
+			return wl__errf(e, r->origin, line, col,
 					"SQL statement not terminated by ';'");
+		}
 		if (t.kind == WL_TK_BACKSLASH) {
 			sc->pos = t.off; /* the meta-command parser starts here */
 			*open_end = true;
@@ -1348,6 +1383,7 @@ static int parse_statement(struct raw *r, struct wl__scan *sc, struct wl__err *e
 	}
 	const struct wl__tok *last = &st->toks[st->tok_count - 1];
 	st->len = last->off + last->len - st->off;
+	tok_end(r, last, &r->open_end_line, &r->open_end_col);
 	if (stmt_file(r, st, e) != 0)
 		goto out_free;
 	if (open_end)
@@ -1683,8 +1719,11 @@ static int apply_override(struct builder *b, const char *nv, const char *where)
 	return 0;
 }
 
-/* SQL with :params replaced by literals (setup, invariants). */
-static int substitute(struct builder *b, const struct raw_stmt *st, char **out)
+/* SQL with :params replaced by literals (setup, invariants). rep_len,
+ * when given (st->tok_count entries), receives each :param token's
+ * literal length at its token's index, for stmt_pos. */
+static int substitute(struct builder *b, const struct raw_stmt *st, char **out,
+		      uint32_t *rep_len)
 {
 	const char *s = b->r->text;
 	struct wl__unit *u = b->u;
@@ -1737,6 +1776,8 @@ static int substitute(struct builder *b, const struct raw_stmt *st, char **out)
 			memcpy(buf + len, piece, piece_len);
 			len += piece_len;
 			at = t->off + t->len;
+			if (rep_len != NULL)
+				rep_len[k] = (uint32_t)piece_len;
 		} else {
 			at = upto;
 		}
@@ -1745,6 +1786,106 @@ static int substitute(struct builder *b, const struct raw_stmt *st, char **out)
 	buf[len] = '\0';
 	*out = buf;
 	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Where in the file an SQLite error points                            */
+/* ------------------------------------------------------------------ */
+
+/* The byte offset in the SQL text of the last error SQLite reported on
+ * db (sqlite3_error_offset, SQLite 3.38 and later), or -1: none known. */
+static int error_offset(sqlite3 *db)
+{
+#if SQLITE_VERSION_NUMBER >= 3038000
+	return sqlite3_error_offset(db);
+#else
+	(void)db;
+	return -1;
+#endif
+}
+
+/* The line and column of file offset `at`, counted from the start of
+ * statement rs (at lies inside it). */
+static void file_pos(const struct raw *r, const struct raw_stmt *rs, uint32_t at,
+		     uint32_t *line, uint32_t *col)
+{
+	WH_ASSERT(at >= rs->off);
+	WH_ASSERT(at <= rs->off + rs->len);
+	*line = rs->line;
+	*col = rs->col;
+	for (uint32_t k = rs->off; k < at; k++) {
+		if (r->text[k] == '\n') {
+			(*line)++;
+			*col = 1;
+		} else {
+			(*col)++;
+		}
+	}
+}
+
+/* The file offset of byte `off` of statement rs's rewritten text
+ * (sql: its :names replaced): the text between :names is the file's, a
+ * replacement stands for its :name token. rep_len gives each
+ * replacement's length by token index; NULL: they are ?N, measured in
+ * sql. An offset past the end is the statement's end. */
+static uint32_t rewritten_to_file(const struct raw_stmt *rs, const char *sql,
+				  const uint32_t *rep_len, uint32_t off)
+{
+	uint32_t at = rs->off, out = 0;
+	for (uint32_t k = 0; k < rs->tok_count; k++) {
+		const struct wl__tok *t = &rs->toks[k];
+		if (t->kind != WL_TK_VAR)
+			continue;
+		uint32_t same = t->off - at;
+		if (off < out + same)
+			return at + (off - out);
+		out += same;
+		uint32_t n = 0;
+		if (rep_len != NULL) {
+			n = rep_len[k];
+		} else {
+			WH_ASSERT(sql[out] == '?');
+			for (n = 1; sql[out + n] >= '0' && sql[out + n] <= '9'; n++)
+				;
+		}
+		if (off < out + n)
+			return t->off;
+		out += n;
+		at = t->off + t->len;
+	}
+	uint32_t end = rs->off + rs->len;
+	return at + (off - out) < end ? at + (off - out) : end;
+}
+
+/* Where an SQLite error in statement rs points: *line and *col (left as
+ * the statement's start when SQLite gives no offset), and in hint, for a
+ * syntax error at the first token of a later line, the likely cause: the
+ * line before it lacks its ';'. */
+static void stmt_error_pos(const struct raw *r, const struct raw_stmt *rs, const char *sql,
+			   const uint32_t *rep_len, sqlite3 *db, const char *msg,
+			   uint32_t *line, uint32_t *col, char *hint, size_t hint_cap)
+{
+	*line = rs->line;
+	*col = rs->col;
+	hint[0] = '\0';
+	int off = error_offset(db);
+	if (strcmp(msg, "incomplete input") == 0 && rs->tok_count > 0) {
+		/* the statement stops where SQLite wanted more */
+		tok_end(r, &rs->toks[rs->tok_count - 1], line, col);
+		return;
+	}
+	if (off < 0 || (size_t)off > strlen(sql))
+		return;
+	uint32_t at = rewritten_to_file(rs, sql, rep_len, (uint32_t)off);
+	file_pos(r, rs, at, line, col);
+	if (strncmp(msg, "near \"", 6) != 0)
+		return;
+	for (uint32_t k = 1; k < rs->tok_count; k++)
+		if (rs->toks[k].off == at && rs->toks[k].line > rs->toks[k - 1].line) {
+			snprintf(hint, hint_cap, " (is the ';' missing at the end of line %u?)",
+				 rs->toks[k - 1].line);
+			return;
+		}
 }
 
 /* Prepare errors that a changing schema explains (only tolerated when the
@@ -1856,8 +1997,12 @@ static int stmt_prepare(struct builder *b, const struct raw_stmt *rs, struct wl_
 	}
 	if (rc != SQLITE_OK) {
 		const char *msg = scratch_errmsg(&b->sc, rc);
+		uint32_t line, col;
+		char hint[64];
+		stmt_error_pos(b->r, rs, st->sql, NULL, b->sc.db, msg, &line, &col, hint,
+			       sizeof hint);
 		if (!b->r->templates_have_ddl || !schema_dependent_error(msg) || rs->gset)
-			return wl__errf(b->e, origin, rs->line, rs->col, "%s%s", msg,
+			return wl__errf(b->e, origin, line, col, "%s%s%s", msg, hint,
 					rs->gset ? " (\\gset needs the statement to prepare against the setup's schema)"
 						 : "");
 	} else if ((uint32_t)sqlite3_bind_parameter_count(ps) != st->param_count) {
@@ -2004,7 +2149,7 @@ static int tmpl_stmt(struct tmpl_ctx *c, uint32_t k)
 	const char *origin = b->r->origin;
 	if (c->autocommit && c->ordinal > 0)
 		return wl__errf(b->e, origin, it->line, it->col,
-				"an autocommit template has exactly one statement");
+				"an autocommit template has exactly one statement: outside BEGIN each statement is a transaction of its own (give this one a template of its own, with \\persist to carry a value over, or make the template deferred to run both in one transaction)");
 	if (c->autocommit && it->stmt->gset)
 		return wl__errf(b->e, origin, it->stmt->gset_line, it->stmt->gset_col,
 				"\\gset in an autocommit template: nothing runs after it");
@@ -2268,7 +2413,7 @@ static int unit_sql(struct builder *b)
 	u->setup_lines = wh_calloc(r->setup_count + 1, sizeof *u->setup_lines);
 	uint32_t auto_vacuum_line = 0;
 	for (uint32_t k = 0; k < r->setup_count; k++) {
-		if (substitute(b, r->setup[k], &u->setup_sql[k]) != 0)
+		if (substitute(b, r->setup[k], &u->setup_sql[k], NULL) != 0)
 			return -1;
 		u->setup_lines[k] = r->setup[k]->line;
 		u->setup_count++;
@@ -2283,12 +2428,36 @@ static int unit_sql(struct builder *b)
 	u->invariants = wh_calloc(r->invariant_count + 1, sizeof *u->invariants);
 	u->invariant_lines = wh_calloc(r->invariant_count + 1, sizeof *u->invariant_lines);
 	for (uint32_t k = 0; k < r->invariant_count; k++) {
-		if (substitute(b, r->invariants[k], &u->invariants[k]) != 0)
+		if (substitute(b, r->invariants[k], &u->invariants[k], NULL) != 0)
 			return -1;
 		u->invariant_lines[k] = r->invariants[k]->line;
 		u->invariant_count++;
 	}
 	return 0;
+}
+
+/* Setup statement k failed with rc on the scratch database: the error,
+ * at the token SQLite names when it names one (FILE:LINE:COL), else at
+ * the statement's line. Always -1. */
+static int setup_error(struct builder *b, uint32_t k, int rc)
+{
+	const struct raw_stmt *rs = b->r->setup[k];
+	const char *msg = scratch_errmsg(&b->sc, rc);
+	char *sql = NULL;
+	uint32_t *rep_len = wh_calloc(rs->tok_count + 1, sizeof *rep_len);
+	/* The text that ran, again, to learn where each literal went. */
+	int src = substitute(b, rs, &sql, rep_len);
+	WH_ASSERT_EQ(src, 0);
+	WH_ASSERT(strcmp(sql, b->u->setup_sql[k]) == 0);
+	uint32_t line = rs->line, col = 0;
+	char hint[64] = "";
+	if (error_offset(b->sc.db) >= 0)
+		stmt_error_pos(b->r, rs, sql, rep_len, b->sc.db, msg, &line, &col, hint,
+			       sizeof hint);
+	int ret = wl__errf(b->e, b->r->origin, line, col, "setup: %s%s", msg, hint);
+	free(sql);
+	free(rep_len);
+	return ret;
 }
 
 /* Open the scratch database with the pragmas, run the setup on it and
@@ -2309,8 +2478,7 @@ static int unit_scratch_setup(struct builder *b)
 	for (uint32_t k = 0; k < u->setup_count; k++) {
 		rc = sqlite3_exec(b->sc.db, u->setup_sql[k], NULL, NULL, NULL);
 		if (rc != SQLITE_OK)
-			return wl__errf(b->e, origin, u->setup_lines[k], 0, "setup: %s",
-					scratch_errmsg(&b->sc, rc));
+			return setup_error(b, k, rc);
 	}
 	for (uint32_t k = 0; k < u->invariant_count; k++)
 		if (scratch_invariant(&b->sc, u->invariants[k], origin, u->invariant_lines[k],
