@@ -136,7 +136,7 @@ printf '%s\n' '\transaction clash @1' '\set id random(1, 1)' \
 	grep -q '^    dup  *[0-9]*      0  *[0-9]*: 0 / [0-9]* / [1-9][0-9]* / 0, 0;' "$tmp/dupx.out" &&
 	grep -q 'WARNING template clash never committed in [0-9]* attempts (SQLITE_CONSTRAINT_PRIMARYKEY x[0-9]* unexpected)' "$tmp/dupx.out" &&
 	grep -q "WARNING template clash aborted with errors it does not .expect: SQLITE_CONSTRAINT_PRIMARYKEY x[0-9]* (first T[0-9]* clash.1 with ?1=1)" "$tmp/dupx.out"
-check $? "an error declared with \\expect is not warned about; an undeclared one is named as unexpected with its first statement and values (exit $rc)"
+check $? "an error the workload declares expected is not warned about; an undeclared one is named as unexpected with its first statement and values (exit $rc)"
 "$W" run --seed 1 --workload "$tmp/dupx.sql" --connections 3 --txns 60 --json >"$tmp/dupx.json" 2>/dev/null
 grep -q '"name": "dup", .*"expected_abort_codes": {"2067": [0-9]*}, "unexpected_abort_codes": {}, "unexpected_errors": \[\], "outcome": "ok"' "$tmp/dupx.json" &&
 	grep -q '"name": "clash", .*"unexpected_abort_codes": {"1555": [0-9]*}, "unexpected_errors": \[{"code": 1555, "name": "SQLITE_CONSTRAINT_PRIMARYKEY", "count": [0-9]*, "first_txn": [0-9]*, "statement": "clash.1", "params": \["1"\]}\], "outcome": "never_commits"' "$tmp/dupx.json"

@@ -57,6 +57,25 @@ check $? "job-queue workers claim jobs and complete their own claims ($claims cl
 [ $rc -eq 1 ] && [ "$(verdict_of <"$tmp/jqbug.json")" = fail ]
 check $? "job-queue fails with --vfs-bug no-locks: two workers claim one job (exit $rc)"
 
+# workloads/README.md's job queue, as the README shows it: its summary
+# lines are the ones printed there.
+readme=$(dirname "$0")/../workloads/README.md
+sed -n '/^`jobs.sql`:$/,/^```$/p' "$readme" | sed '1,3d;$d' >"$tmp/jobs.sql"
+grep -v '^.expect constraint_trigger$' "$tmp/jobs.sql" >"$tmp/jobs-noexpect.sql"
+"$W" run --workload "$tmp/jobs-noexpect.sql" --seed 1 --connections 4 --txns 500 >"$tmp/jobs1.out" 2>&1; rc1=$?
+"$W" run --workload "$tmp/jobs.sql" --seed 1 --connections 4 --txns 500 >"$tmp/jobs2.out" 2>&1; rc2=$?
+# The README's line matching $1 (one, not empty) is in output file $2.
+shown() {
+	line=$(sed -n "$1" "$readme" | sed 's/^    //')
+	[ -n "$line" ] && [ "$(echo "$line" | wc -l)" -eq 1 ] && grep -qF -- "$line" "$2"
+}
+[ $rc1 -eq 0 ] && [ $rc2 -eq 0 ] && [ "$(wc -l <"$tmp/jobs.sql")" -gt 30 ] &&
+	shown '/^      WARNING template cancel aborted/p' "$tmp/jobs1.out" &&
+	shown '/^        cancel  *61  *5  *56: 0 \/ 1 \/ 0 \/ 55/p' "$tmp/jobs1.out" &&
+	shown '/^        cancel  *61  *5  *56: 0 \/ 1 \/ 55 \/ 0/p' "$tmp/jobs2.out" &&
+	! grep -q WARNING "$tmp/jobs2.out"
+check $? "workloads/README.md's job queue prints what the README shows, without and with the line that expects the trigger's error"
+
 # --- load-time errors: one line FILE:LINE:COL, exit 2 -------------------
 printf '%s\n' '\setup' 'CREATE TABLE t(a INTEGER, b INTEGER);' '\transaction bump' \
 	'UPDATE t SET a = a + 1' 'SELECT b FROM t;' >"$tmp/semi.sql"

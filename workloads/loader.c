@@ -1629,9 +1629,12 @@ static int resolve_name(void *ctx, const char *name, uint32_t line, uint32_t col
 	wl__suggest_init(&sg, name, strlen(name));
 	suggest_names(b, &sg);
 	char hint[WL_MAX_NAME + 32];
+	if (sg.best != NULL)
+		return wl__errf(b->e, b->r->origin, line, col, "unknown variable :%s%s", name,
+				wl__suggest_text(&sg, ":", hint, sizeof hint));
 	return wl__errf(b->e, b->r->origin, line, col,
-			"unknown variable :%s%s (not a \\param or \\persist, and not set by \\set or \\gset earlier in this transaction)",
-			name, wl__suggest_text(&sg, ":", hint, sizeof hint));
+			"unknown variable :%s (not a \\param or \\persist, and not set by \\set or \\gset earlier in this transaction)",
+			name);
 }
 
 /* Assign a variable in the current template: a \\persist one, or one of
