@@ -89,6 +89,8 @@ static struct rt_template *find_or_add(struct rt_stats *st, const char *name)
 static void count_code(struct rt_template *t, const struct hist_txn *x,
 		       const struct hist_stmt *failed, bool expected)
 {
+	WH_ASSERT(t->code_count <= RT_MAX_CODES);
+	WH_ASSERT(failed == NULL || failed->rc == x->end_rc);
 	for (uint32_t i = 0; i < t->code_count; i++)
 		if (t->codes[i].rc == x->end_rc && t->codes[i].expected == expected) {
 			t->codes[i].n++;
@@ -119,13 +121,15 @@ static uint64_t percentile(const uint64_t *v, uint32_t n, unsigned p)
 }
 
 /* The statement an aborted transaction failed in: its last one, when
- * that did not finish; NULL when BEGIN or COMMIT failed. */
+ * that ended with the code the transaction did; NULL when something else
+ * ended it (BEGIN or COMMIT failed, a crash killed the connection, the
+ * workload rolled back). */
 static const struct hist_stmt *failed_stmt(const struct hist_txn *x)
 {
-	if (x->stmt_count == 0)
+	if (x->stmt_count == 0 || x->end_rc == SQLITE_OK)
 		return NULL;
 	const struct hist_stmt *s = &x->stmts[x->stmt_count - 1];
-	return s->rc != SQLITE_DONE ? s : NULL;
+	return s->rc != SQLITE_DONE && s->rc == x->end_rc ? s : NULL;
 }
 
 /* One aborted transaction into its template's counts. */
@@ -217,15 +221,16 @@ static const char *code_name(int rc, char *buf, size_t cap)
 	return buf;
 }
 
-/* Where a code first came: "T12 book.take with ?1=3, ?2=5" or "T12 at
- * COMMIT" (BEGIN fails with busy only, which is never listed). */
+/* Where a code first came: "T12 book.take with ?1=3, ?2=5", or "T12,
+ * not in a statement" (COMMIT, or a crash that killed the connection). */
 static void first_text(FILE *f, const struct rt_code *c)
 {
-	fprintf(f, "first T%u ", c->first_txn);
+	fprintf(f, "first T%u", c->first_txn);
 	if (c->first_stmt == NULL) {
-		fprintf(f, "at COMMIT");
+		fprintf(f, ", not in a statement (COMMIT, or a crash)");
 		return;
 	}
+	fprintf(f, " ");
 	fprintf(f, "%s", c->first_stmt->tmpl ? c->first_stmt->tmpl : "-");
 	for (uint32_t i = 0; i < c->first_stmt->param_count && i < 8; i++) {
 		char v[48];
@@ -310,7 +315,8 @@ static void codes_json(FILE *f, const struct rt_template *t, bool all, bool expe
 }
 
 /* [{"code", "name", "count", "first_txn", "statement", "params"}] of the
- * unexpected codes; statement null when COMMIT failed. */
+ * unexpected codes; statement null when none failed (COMMIT,
+ * a crash). */
 static void unexpected_json(FILE *f, const struct rt_template *t)
 {
 	fprintf(f, "[");

@@ -993,6 +993,8 @@ static int meta_body(struct raw *r, const struct meta *m, struct word *w, uint32
 static int expect_codes(struct raw *r, const struct meta *m, const struct word *w, uint32_t nw,
 			int *codes, uint32_t *count, struct wl__err *e)
 {
+	WH_ASSERT(*count <= WL_MAX_EXPECT);
+	WH_ASSERT(nw <= META_MAX_WORDS);
 	if (nw == 0)
 		return wl__errf(e, r->origin, m->line, m->col,
 				"usage: \\expect CODE... (SQLite result codes: constraint, constraint_unique, SQLITE_ABORT, ...)");
@@ -1835,6 +1837,8 @@ static uint32_t rewritten_to_file(const struct raw_stmt *rs, const char *sql,
 				  const uint32_t *rep_len, uint32_t off)
 {
 	uint32_t at = rs->off, out = 0;
+	WH_ASSERT(sql != NULL);
+	WH_ASSERT(rs->tok_count > 0);
 	for (uint32_t k = 0; k < rs->tok_count; k++) {
 		const struct wl__tok *t = &rs->toks[k];
 		if (t->kind != WL_TK_VAR)
