@@ -105,7 +105,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 FUZZ_DIR := $(BUILD)/fuzz
 FUZZ_BIN := $(FUZZ_DIR)/fuzz_workload
-FUZZ_SRC := tests/fuzz_workload.c $(wildcard workloads/*.c) engine/wh.c engine/prng.c engine/sqlapi.c \
+FUZZ_SRC := tests/fuzz_workload.c $(wildcard workloads/*.c) engine/wh.c engine/prng.c engine/sqlapi.c engine/rcname.c \
 	$(wildcard engine/tape.c) engine/history.c engine/value.c
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1 \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \

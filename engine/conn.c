@@ -290,6 +290,8 @@ void conn_txn_end(struct conn *c, enum hist_outcome outcome, int rc)
 		c->txn->commit_hint = commit_hint(w, c);
 	c->quiet_release = 0;
 	hist_txn_end(&w->res->history, c->txn, outcome, rc, w->sched.now_us);
+	if (w->cfg->workload->ops->txn_end != NULL)
+		w->cfg->workload->ops->txn_end(c->wl_state, outcome);
 	if (outcome == HIST_COMMITTED)
 		w->res->stats.txns_committed++;
 	else if (outcome == HIST_INDETERMINATE)

@@ -19,6 +19,8 @@
  * connection's seeded stream); a workload keeps no other source.
  * Re-entrancy: the driver calls txn_begin/txn_next exactly once per step
  * (never again on resume), so a workload may advance its state freely.
+ * When a transaction ends the driver says how (txn_end), so a workload
+ * may keep per-connection state that follows only committed work.
  */
 #ifndef WH_WORKLOAD_H
 #define WH_WORKLOAD_H
@@ -71,6 +73,12 @@ struct wl_ops {
 	 * succeeded; an error aborts the transaction in the driver. */
 	void (*txn_next)(void *cs, struct wh_prng *rng, const struct hist_stmt *prev,
 			 struct wl_action *out);
+	/* The transaction txn_begin chose has ended with outcome (never
+	 * HIST_RUNNING): called once, after its last action, whatever
+	 * ended it (COMMIT, ROLLBACK, an error, a crash). It draws nothing.
+	 * NULL: the workload keeps no state across transactions that
+	 * depends on how they ended. */
+	void (*txn_end)(void *cs, enum hist_outcome outcome);
 };
 
 /* Elle micro-operations a statement stands for, when the workload
@@ -90,6 +98,23 @@ struct wl_elle_op {
 	uint32_t key_param;            /* 1-based ?N bound to the key */
 	uint32_t value_param;          /* 1-based ?N bound to the value
 					  (APPEND, WRITE), 0 for READ */
+};
+
+/* Errors a workload says a statement, or a whole template, may end with
+ * (`\expect CODE...`, workloads/README.md): such an abort is the workload
+ * working as written, not a sign of a mistake in it. Only the run's
+ * report reads them; they never change what a run does. */
+struct wl_expect {
+	const char *name;              /* a statement's recorded name
+					  (hist_stmt.tmpl, "book.take"), or a
+					  template's (hist_txn.name, "book"):
+					  then every statement of it, BEGIN and
+					  COMMIT */
+	bool whole_template;           /* name is a template's */
+	const int *codes;              /* code_count result codes; a primary
+					  code (below 256) stands for each
+					  extended code of its class */
+	uint32_t code_count;
 };
 
 /* An SQLite version a workload needs: its file says so with
@@ -158,6 +183,9 @@ struct workload {
 					  depth first */
 	uint32_t include_need_count;
 	uint32_t left_out_count;       /* entries of include_needs left out */
+	/* Added with \expect (NULL/0 for a C workload): */
+	const struct wl_expect *expects; /* in file order, includes first */
+	uint32_t expect_count;
 };
 
 /* Does SQLite version `version` meet requirement r? */

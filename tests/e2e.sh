@@ -117,13 +117,34 @@ printf '%s\n' '\description a template that always violates a constraint' '\setu
 	'\transaction bump @3' 'UPDATE t SET v = v + 1 WHERE id = 1;' \
 	'\transaction dup @1' 'INSERT INTO t(v) SELECT v FROM t WHERE id = 1;' >"$tmp/dup.sql"
 "$W" run --seed 1 --workload "$tmp/dup.sql" --connections 3 --txns 60 >"$tmp/dup.out" 2>&1; rc=$?
-[ $rc -eq 0 ] && grep -q 'WARNING template dup never committed in [0-9]* attempts (constraint failed (2067)' "$tmp/dup.out" &&
+[ $rc -eq 0 ] && grep -q 'WARNING template dup never committed in [0-9]* attempts (SQLITE_CONSTRAINT_UNIQUE x[0-9]* unexpected)' "$tmp/dup.out" &&
 	! grep -q 'WARNING template bump' "$tmp/dup.out"
 check $? "a template that never commits is a warning in the summary, naming its error; a healthy one is not"
 "$W" run --seed 1 --workload "$tmp/dup.sql" --connections 3 --txns 60 --json >"$tmp/dup.json" 2>/dev/null
-grep -q '"name": "dup", "attempts": [0-9]*, "committed": 0,.*"abort_codes": {"2067": [0-9]*}, "outcome": "never_commits"' "$tmp/dup.json" &&
+grep -q '"name": "dup", "attempts": [0-9]*, "committed": 0,.*"abort_codes": {"2067": [0-9]*}, "expected_abort_codes": {}, "unexpected_abort_codes": {"2067": [0-9]*}, .*"outcome": "never_commits"' "$tmp/dup.json" &&
 	grep -q '"name": "bump", .*"outcome": "ok"' "$tmp/dup.json"
 check $? "--json lists every template with its attempts, commits and abort codes, and labels the one that never commits"
+# An error the workload declares with \expect is the workload working as
+# written: the template that always meets it is not warned about. An
+# error it does not declare is named as unexpected, with the first
+# transaction, statement and values that met it.
+sed 's/^INSERT INTO t(v) SELECT v FROM t WHERE id = 1;$/& \\expect constraint_unique/' "$tmp/dup.sql" >"$tmp/dupx.sql"
+printf '%s\n' '\transaction clash @1' '\set id random(1, 1)' \
+	'INSERT INTO t(id, v) VALUES (:id, 100);' '\expect constraint_unique' >>"$tmp/dupx.sql"
+"$W" run --seed 1 --workload "$tmp/dupx.sql" --connections 3 --txns 60 >"$tmp/dupx.out" 2>&1; rc=$?
+[ $rc -eq 0 ] && ! grep -q 'WARNING template dup' "$tmp/dupx.out" &&
+	grep -q '^    dup  *[0-9]*      0  *[0-9]*: 0 / [0-9]* / [1-9][0-9]* / 0, 0;' "$tmp/dupx.out" &&
+	grep -q 'WARNING template clash never committed in [0-9]* attempts (SQLITE_CONSTRAINT_PRIMARYKEY x[0-9]* unexpected)' "$tmp/dupx.out" &&
+	grep -q "WARNING template clash aborted with errors it does not .expect: SQLITE_CONSTRAINT_PRIMARYKEY x[0-9]* (first T[0-9]* clash.1 with ?1=1)" "$tmp/dupx.out"
+check $? "an error the workload declares expected is not warned about; an undeclared one is named as unexpected with its first statement and values (exit $rc)"
+"$W" run --seed 1 --workload "$tmp/dupx.sql" --connections 3 --txns 60 --json >"$tmp/dupx.json" 2>/dev/null
+grep -q '"name": "dup", .*"expected_abort_codes": {"2067": [0-9]*}, "unexpected_abort_codes": {}, "unexpected_errors": \[\], "outcome": "ok"' "$tmp/dupx.json" &&
+	grep -q '"name": "clash", .*"unexpected_abort_codes": {"1555": [0-9]*}, "unexpected_errors": \[{"code": 1555, "name": "SQLITE_CONSTRAINT_PRIMARYKEY", "count": [0-9]*, "first_txn": [0-9]*, "statement": "clash.1", "params": \["1"\]}\], "outcome": "never_commits"' "$tmp/dupx.json"
+check $? "--json lists expected and unexpected abort codes per template, with the first statement of each unexpected one"
+"$W" run --seed 1 --workload inventory --connections 6 --txns 400 >"$tmp/invx.out" 2>&1
+"$W" run --seed 1 --workload inventory --connections 6 --txns 400 --faults io >>"$tmp/invx.out" 2>&1
+! grep -q WARNING "$tmp/invx.out" && grep -q '^    signup .* / [1-9][0-9]* / 0, 0;' "$tmp/invx.out"
+check $? "the built-ins declare the errors they meet by design (inventory: no warning, its constraint errors expected), and under --faults the faults' errors are expected"
 # A failing invariant shows the rows it counts and says whether the
 # serial reference fails it too: an invariant no serial execution keeps
 # is the workload's mistake, not the database's.

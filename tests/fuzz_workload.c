@@ -121,6 +121,11 @@ static void exercise(const struct workload *wl)
 			CHECK(a.kind == WL_ACT_COMMIT || a.kind == WL_ACT_ROLLBACK);
 			break;
 		}
+		/* Every outcome in turn, so \persist values are both kept and
+		 * put back. */
+		static const enum hist_outcome outcomes[] = {HIST_COMMITTED, HIST_ABORTED,
+							     HIST_INDETERMINATE};
+		wl->ops->txn_end(cs[c], outcomes[t % 3]);
 	}
 	for (uint32_t c = 0; c < FUZZ_CONNS; c++)
 		wl->ops->conn_free(cs[c]);

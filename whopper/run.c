@@ -36,8 +36,10 @@ static const char run_help[] =
 	"usage: whopper run [OPTIONS]\n"
 	"\n"
 	"  --seed N               run seed (default 1)\n"
-	"  --workload NAME        built-in workload (default 'default'; see\n"
-	"                         'whopper workloads list')\n"
+	"  --workload NAME|FILE   a built-in workload's name (default 'default';\n"
+	"                         see 'whopper workloads list') or a workload\n"
+	"                         file's path (with a '/' or ending in .sql;\n"
+	"                         the format: workloads/README.md)\n"
 	"  --connections N        simulated connections (default 4, max 1024)\n"
 	"  --txns N               transactions attempted in all (default 1000)\n"
 	"  --journal MODE         wal|delete|truncate|persist|memory (default wal)\n"
@@ -47,7 +49,8 @@ static const char run_help[] =
 	"  --target T             sim (simulated VFS, default) or memory-shared\n"
 	"                         (in-memory shared cache, statement interleaving)\n"
 	"  --pragma NAME=VALUE    applied on every connection (repeatable)\n"
-	"  --param NAME=VALUE     workload parameter (repeatable)\n"
+	"  --param NAME=VALUE     workload parameter (repeatable); an included\n"
+	"                         workload's as INCLUDE/NAME=VALUE\n"
 	"  --faults PROFILE       none|io|crash|chaos|bitflip (default none): io =\n"
 	"                         I/O errors, a full disk, allocation failures;\n"
 	"                         crash = power loss and recovery; chaos = io,\n"
@@ -72,7 +75,9 @@ static const char run_help[] =
 	"  --reorder-window US    scheduler reorder window (default 20)\n"
 	"  --yield-ops LIST       narrow the yield points to these ops, comma\n"
 	"                         separated (e.g. lock,shm_lock); default all\n"
-	"  --trace FILE           one line per event\n"
+	"  --trace FILE           one line per event: VFS calls, statements,\n"
+	"                         transaction ends, faults, crashes (the\n"
+	"                         format: README.md, 'The trace')\n"
 	"  --record FILE.whop     write a replay file (whopper replay FILE.whop)\n"
 	"  --record-compact       with --record: leave the draws out of the file\n"
 	"                         (a replay makes them again from the seed); a\n"
@@ -587,7 +592,7 @@ static void print_json(const struct run_opts *o, const struct world_result *r,
 		   ", \"cpu_s\": %.6f}",
 		run_s, check_s, rep != NULL && rep->streamed ? "true" : "false", cpu_s());
 	struct rt_stats rts;
-	rt_collect(&r->history, &rts);
+	rt_collect(&r->history, o->cfg.workload, o->cfg.faults != WORLD_FAULTS_NONE, &rts);
 	fprintf(f, ", \"templates\": ");
 	rt_json(f, &rts);
 	rt_free(&rts);
@@ -733,7 +738,7 @@ static void print_summary(const struct run_opts *o, const struct world_result *r
 			s->crashes, s->recoveries, s->reopens, s->bitflips,
 			s->txns_indeterminate);
 	struct rt_stats rts;
-	rt_collect(&r->history, &rts);
+	rt_collect(&r->history, o->cfg.workload, o->cfg.faults != WORLD_FAULTS_NONE, &rts);
 	rt_print(f, &rts);
 	rt_free(&rts);
 	WH_ASSERT_EQ(tri->label_count, r->finding_count + (rep ? rep->violation_count : 0));

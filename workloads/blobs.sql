@@ -44,6 +44,8 @@ UPDATE bl_blobs SET note = :t WHERE id = :id;
 \transaction shrink @1 autocommit
 \set id random(1, :slots)
 UPDATE bl_blobs SET data = substr(data, 1, 16), len = min(len, 16) WHERE id = :id;
+-- substr() of an empty blob (a slot never written) is NULL, not x''
+\expect constraint_notnull
 
 \transaction replace @1 immediate
 -- delete and insert: the freed chain is reused

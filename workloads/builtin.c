@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "rcname.h"
 #include "wl_int.h"
 
 #define WL_MAX_BUILTINS 64
@@ -186,9 +187,18 @@ int wl_resolve_with_params(const char *name_or_path, const char *const *params,
 	} else {
 		const struct wl__builtin_file *bf = wl__builtin_file_find(name_or_path);
 		if (bf == NULL) {
-			snprintf(err, err_len,
-				 "unknown workload '%s' (see 'whopper workloads list')",
-				 name_or_path);
+			struct wl__suggest sg;
+			wl__suggest_init(&sg, name_or_path, strlen(name_or_path));
+			for (uint32_t k = 0; k < wl__builtin_file_count; k++)
+				wl__suggest_try(&sg, wl__builtin_files[k].name);
+			char hint[WL_MAX_NAME + 32];
+			if (sg.best != NULL)
+				snprintf(err, err_len, "unknown workload '%s'%s", name_or_path,
+					 wl__suggest_text(&sg, "", hint, sizeof hint));
+			else
+				snprintf(err, err_len,
+					 "unknown workload '%s' (see 'whopper workloads list'; a file's path needs a '/' or the .sql ending)",
+					 name_or_path);
 			return 2;
 		}
 		/* The shared copy keeps every include: it serves any SQLite
@@ -217,4 +227,20 @@ int wl_resolve(const char *name_or_path, const struct workload **out, char *err,
 	       size_t err_len)
 {
 	return wl_resolve_with_params(name_or_path, NULL, 0, WL_SQLITE_ANY, out, err, err_len);
+}
+
+bool wl_expected(const struct workload *wl, const char *txn_name, const char *stmt_name,
+		 int rc)
+{
+	WH_ASSERT(wl->expect_count == 0 || wl->expects != NULL);
+	for (uint32_t k = 0; k < wl->expect_count; k++) {
+		const struct wl_expect *x = &wl->expects[k];
+		const char *name = x->whole_template ? txn_name : stmt_name;
+		if (name == NULL || strcmp(x->name, name) != 0)
+			continue;
+		for (uint32_t j = 0; j < x->code_count; j++)
+			if (wh_rc_matches(x->codes[j], rc))
+				return true;
+	}
+	return false;
 }

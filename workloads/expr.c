@@ -474,8 +474,15 @@ static int parse_call(struct parser *p, struct wl__node **out)
 	for (size_t k = 0; k < sizeof fn_defs / sizeof fn_defs[0]; k++)
 		if (strcasecmp(fn_defs[k].name, name) == 0)
 			def = &fn_defs[k];
-	if (def == NULL)
-		return perr(p, "unknown function '%s'", name);
+	if (def == NULL) {
+		struct wl__suggest sg;
+		wl__suggest_init(&sg, name, strlen(name));
+		for (size_t k = 0; k < sizeof fn_defs / sizeof fn_defs[0]; k++)
+			wl__suggest_try(&sg, fn_defs[k].name);
+		char hint[WL_MAX_NAME + 32];
+		return wl__errf(p->e, p->origin, p->line, col, "unknown function '%s'%s", name,
+				wl__suggest_text(&sg, "", hint, sizeof hint));
+	}
 	if (next(p) != 0)
 		return -1;
 	if (p->tok != ET_LPAREN)
@@ -1257,13 +1264,22 @@ void wl__expr_eval(const struct wl__node *n, const struct wl__env *env,
 	case N_CONST:
 		wh_value_copy(out, &n->k);
 		return;
-	case N_REF: {
-		const struct wh_value *v = n->ref.kind == WL_REF_PARAM
-						   ? &env->params[n->ref.index]
-						   : &env->vars[n->ref.index];
-		wh_value_copy(out, v);
-		return;
-	}
+	case N_REF:
+		switch (n->ref.kind) {
+		case WL_REF_PARAM:
+			wh_value_copy(out, &env->params[n->ref.index]);
+			return;
+		case WL_REF_VAR:
+			wh_value_copy(out, &env->vars[n->ref.index]);
+			return;
+		case WL_REF_PERSIST:
+			wh_value_copy(out, &env->persist[n->ref.index]);
+			return;
+		case WL_REF_CLIENT_ID:
+			set_int(out, (int64_t)env->conn_id);
+			return;
+		}
+		WH_UNREACHABLE();
 	case N_CALL:
 		eval_call(n, env, out);
 		return;

@@ -40,6 +40,7 @@ UPDATE ih_items SET score = 999 - score WHERE id = :id2;
 \set id random(1, :rows)
 \set n random(1, :rows * 2)
 UPDATE ih_items SET name = 'item-' || :n WHERE id = :id;
+\expect constraint_unique
 
 \transaction retag @2 autocommit
 \set id random(1, :rows)

@@ -3,8 +3,17 @@
  * uses.
  *
  * Per connection (struct wl__conn): the variables of the transaction in
- * progress, its template and program counter, a pending \gset, and the
- * connection's unique() counter.
+ * progress, its template and program counter, a pending \gset, the
+ * connection's unique() counter, and its \persist variables: one array
+ * for every unit of the program (each unit's at its persist_base), set to
+ * their initial values when the connection starts.
+ *
+ * \persist variables keep what a committed transaction left: txn_begin
+ * saves them, and txn_end puts the saved values back when the transaction
+ * did not commit (aborted, or its COMMIT failed or may not have happened),
+ * so a connection remembers a job it claimed only when the claim
+ * committed. Without txn_end calls (a caller that does not report
+ * outcomes) they keep whatever the last transaction left.
  *
  * txn_begin walks the include tree from the root: at each unit it draws
  * one entry (a template or an included unit) with probability weight /
@@ -23,6 +32,8 @@
  *   ROLLBACK WL_ACT_ROLLBACK;
  * and past the last instruction, WL_ACT_COMMIT. Jumps only go forward, so
  * one call runs at most code_count instructions and a transaction ends.
+ *
+ * :client_id is the connection's number (conn_id, from 0), as pgbench's.
  *
  * Randomness: only the rng the driver passes in (the connection's seeded
  * stream). unique() needs no shared state: its values are spaced by the
@@ -46,6 +57,10 @@ struct wl__conn {
 	uint32_t pc;                 /* next instruction */
 	const struct wl__stmt *pending_gset; /* store prev's row first */
 	struct wh_value *vars;       /* prog->max_vars values */
+	struct wh_value *persist;    /* prog->persist_count values */
+	struct wh_value *persist_saved; /* as the transaction in progress
+					   began */
+	struct wh_value client_id;   /* :client_id, an integer */
 	struct wh_value params[WL_MAX_PARAMS]; /* shallow: valid until the
 						  next call */
 };
@@ -56,6 +71,18 @@ static void vars_reset(struct wl__conn *c)
 		wh_value_free(&c->vars[k]);
 		c->vars[k].type = SQLITE_NULL;
 	}
+}
+
+/* The \persist variables of unit u and of every unit it includes to
+ * their initial values. */
+static void persist_start(struct wl__conn *c, const struct wl__unit *u, uint32_t depth)
+{
+	WH_ASSERT(depth <= WL_MAX_INCLUDE_DEPTH);
+	WH_ASSERT(u->persist_base + u->persist_count <= c->prog->persist_count);
+	for (uint32_t k = 0; k < u->persist_count; k++)
+		wh_value_copy(&c->persist[u->persist_base + k], &u->persist_init[k]);
+	for (uint32_t k = 0; k < u->include_count; k++)
+		persist_start(c, u->includes[k].unit, depth + 1);
 }
 
 static void *interp_conn_new(const struct workload *wl, uint32_t conn_id)
@@ -71,6 +98,16 @@ static void *interp_conn_new(const struct workload *wl, uint32_t conn_id)
 	c->vars = wh_calloc(c->prog->max_vars + 1, sizeof *c->vars);
 	for (uint32_t k = 0; k <= c->prog->max_vars; k++)
 		c->vars[k].type = SQLITE_NULL;
+	uint32_t np = c->prog->persist_count;
+	c->persist = wh_calloc(np + 1, sizeof *c->persist);
+	c->persist_saved = wh_calloc(np + 1, sizeof *c->persist_saved);
+	for (uint32_t k = 0; k <= np; k++) {
+		c->persist[k].type = SQLITE_NULL;
+		c->persist_saved[k].type = SQLITE_NULL;
+	}
+	persist_start(c, c->prog->root, 0);
+	c->client_id.type = SQLITE_INTEGER;
+	c->client_id.i = conn_id;
 	return c;
 }
 
@@ -81,6 +118,12 @@ static void interp_conn_free(void *cs)
 		return;
 	vars_reset(c);
 	free(c->vars);
+	for (uint32_t k = 0; k < c->prog->persist_count; k++) {
+		wh_value_free(&c->persist[k]);
+		wh_value_free(&c->persist_saved[k]);
+	}
+	free(c->persist);
+	free(c->persist_saved);
 	free(c);
 }
 
@@ -137,8 +180,49 @@ static void interp_txn_begin(void *cs, struct wh_prng *rng, const char **name,
 	c->pc = 0;
 	c->pending_gset = NULL;
 	vars_reset(c);
+	for (uint32_t k = 0; k < c->prog->persist_count; k++) {
+		wh_value_free(&c->persist_saved[k]);
+		wh_value_copy(&c->persist_saved[k], &c->persist[k]);
+	}
 	*name = t->name;
 	*begin = c->begin;
+}
+
+/* Where an assignment goes: a transaction variable or one of the
+ * connection's \persist variables (of the template's unit). */
+static struct wh_value *var_slot(struct wl__conn *c, const struct wl__ref *ref)
+{
+	uint32_t at;
+	switch (ref->kind) {
+	case WL_REF_VAR:
+		WH_ASSERT(ref->index < c->prog->max_vars);
+		return &c->vars[ref->index];
+	case WL_REF_PERSIST:
+		at = c->tmpl->unit->persist_base + ref->index;
+		WH_ASSERT(ref->index < c->tmpl->unit->persist_count);
+		WH_ASSERT(at < c->prog->persist_count);
+		return &c->persist[at];
+	case WL_REF_PARAM:
+	case WL_REF_CLIENT_ID:
+		break;
+	}
+	WH_UNREACHABLE(); /* the loader lets nothing assign those */
+}
+
+/* What :name reads in a statement (a shallow copy is bound). */
+static const struct wh_value *ref_value(struct wl__conn *c, const struct wl__ref *ref)
+{
+	switch (ref->kind) {
+	case WL_REF_PARAM:
+		WH_ASSERT(ref->index < c->tmpl->unit->param_count);
+		return &c->tmpl->unit->param_values[ref->index];
+	case WL_REF_CLIENT_ID:
+		return &c->client_id;
+	case WL_REF_VAR:
+	case WL_REF_PERSIST:
+		return var_slot(c, ref);
+	}
+	WH_UNREACHABLE();
 }
 
 /* \gset: the first row of prev into the variables (no row: NULL). */
@@ -149,7 +233,7 @@ static void store_row(struct wl__conn *c, const struct wl__stmt *st,
 	WH_ASSERT(st->gset_count > 0);
 	bool row = prev->row_count > 0 && prev->cells != NULL;
 	for (uint32_t k = 0; k < st->gset_count; k++) {
-		struct wh_value *v = &c->vars[st->gset_vars[k]];
+		struct wh_value *v = var_slot(c, &st->gset_vars[k]);
 		wh_value_free(v);
 		v->type = SQLITE_NULL;
 		/* A schema change may have altered the column count since the
@@ -186,13 +270,9 @@ static void act_sleep(const struct wl__ins *ins, const struct wl__env *env,
  * row the driver hands back next time. */
 static void act_stmt(struct wl__conn *c, const struct wl__stmt *st, struct wl_action *out)
 {
-	const struct wl__tmpl *t = c->tmpl;
 	WH_ASSERT(st->param_count <= WL_MAX_PARAMS);
-	for (uint32_t k = 0; k < st->param_count; k++) {
-		const struct wl__ref *ref = &st->params[k];
-		c->params[k] = ref->kind == WL_REF_PARAM ? t->unit->param_values[ref->index]
-							 : c->vars[ref->index];
-	}
+	for (uint32_t k = 0; k < st->param_count; k++)
+		c->params[k] = *ref_value(c, &st->params[k]);
 	out->kind = WL_ACT_STMT;
 	out->sql = st->sql;
 	out->tmpl = st->tmpl;
@@ -217,6 +297,7 @@ static void interp_txn_next(void *cs, struct wh_prng *rng, const struct hist_stm
 	struct wl__env env = {
 		.params = t->unit->param_values,
 		.vars = c->vars,
+		.persist = c->persist + t->unit->persist_base,
 		.rng = rng,
 		.conn_id = c->conn_id,
 		.unique_next = &c->unique_next,
@@ -228,8 +309,8 @@ static void interp_txn_next(void *cs, struct wh_prng *rng, const struct hist_stm
 		switch (ins->kind) {
 		case WL_INS_SET:
 			wl__expr_eval(ins->expr, &env, &v);
-			wh_value_free(&c->vars[ins->var]);
-			c->vars[ins->var] = v;
+			wh_value_free(var_slot(c, &ins->var));
+			*var_slot(c, &ins->var) = v;
 			break;
 		case WL_INS_IF:
 			wl__expr_eval(ins->expr, &env, &v);
@@ -261,9 +342,29 @@ static void interp_txn_next(void *cs, struct wh_prng *rng, const struct hist_stm
 	out->kind = WL_ACT_COMMIT;
 }
 
+/* The transaction ended: a \persist variable keeps what it was given
+ * only when the transaction committed. */
+static void interp_txn_end(void *cs, enum hist_outcome outcome)
+{
+	struct wl__conn *c = cs;
+	WH_ASSERT(c->tmpl != NULL); /* one end per begin */
+	WH_ASSERT(outcome != HIST_RUNNING);
+	if (outcome != HIST_COMMITTED) {
+		for (uint32_t k = 0; k < c->prog->persist_count; k++) {
+			wh_value_free(&c->persist[k]);
+			c->persist[k] = c->persist_saved[k]; /* moved: */
+			memset(&c->persist_saved[k], 0, sizeof c->persist_saved[k]);
+			c->persist_saved[k].type = SQLITE_NULL;
+		}
+	}
+	c->tmpl = NULL;
+	c->pending_gset = NULL;
+}
+
 const struct wl_ops wl__interp_ops = {
 	.conn_new = interp_conn_new,
 	.conn_free = interp_conn_free,
 	.txn_begin = interp_txn_begin,
 	.txn_next = interp_txn_next,
+	.txn_end = interp_txn_end,
 };

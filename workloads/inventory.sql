@@ -64,14 +64,18 @@ SELECT price AS price2 FROM inv_products WHERE id = :p2 \gset
 \set total :q1 * :price1 + :q2 * :price2
 INSERT INTO inv_orders(id, customer_id, total, status) VALUES (:order_id, :customer, :total, 'open');
 \name order
+\expect constraint_foreignkey
 INSERT INTO inv_order_lines(order_id, product_id, qty, price) VALUES (:order_id, :p1, :q1, :price1);
 \name line1
 UPDATE inv_products SET stock = stock - :q1 WHERE id = :p1;
 \name take1
+\expect constraint_check
 INSERT INTO inv_order_lines(order_id, product_id, qty, price) VALUES (:order_id, :p2, :q2, :price2);
 \name line2
+\expect constraint_primarykey
 UPDATE inv_products SET stock = stock - :q2 WHERE id = :p2;
 \name take2
+\expect constraint_check
 UPDATE inv_customers SET orders = orders + 1 WHERE id = :customer;
 \name count
 
@@ -100,11 +104,13 @@ UPDATE inv_products SET stock = stock + :n, received = received + :n WHERE id = 
 \set c random(1, :customers)
 \set e random(1, :customers)
 INSERT INTO inv_customers(id, email) VALUES (:c, 'user' || :e || '@example.com');
+\expect constraint_primarykey constraint_unique
 
 \transaction leave @1 autocommit
 -- fails on the foreign key while the customer has orders
 \set c random(1, :customers)
 DELETE FROM inv_customers WHERE id = :c;
+\expect constraint_foreignkey
 
 \transaction purge_cancelled @1 immediate
 DELETE FROM inv_order_lines WHERE order_id IN (SELECT id FROM inv_orders WHERE status = 'cancelled');

@@ -10,6 +10,8 @@
  *                | \shape list-append | rw-register
  *                | \include BUILTIN [@W] [NAME=VALUE]...
  *                | \requires sqlite VERSION [REASON]  (VERSION: X.Y[.Z])
+ *                | \persist NAME [INITIAL]    (a connection's variable that
+ *                                             outlives its transactions)
  *   section     := \setup SQL;...
  *                | \transaction NAME [@W] [KIND[:W]]... body
  *                | \invariants SQL;...          (each returns one true row)
@@ -19,11 +21,14 @@
  *   modifier    := \gset [PREFIX] | \name LABEL | \nocheck | \noreplay
  *                | \elle read :KEY | \elle append :KEY :VALUE
  *                | \elle write :KEY :VALUE
+ *                | \expect CODE...         (also before a template's
+ *                                            first statement: all of it)
  * SQL statements end with ';' (a trigger body's inner ';' do not count:
  * sqlite3_complete decides), or with a modifier on the same line, as
- * pgbench ends a query with \gset. :NAME in SQL is a parameter or a
- * variable; in templates it becomes a bound ?N, in setup and invariants
- * (parameters only) an SQL literal.
+ * pgbench ends a query with \gset. :NAME in SQL is a parameter, a
+ * \persist variable, :client_id or a variable of the transaction; in
+ * templates it becomes a bound ?N, in setup and invariants (parameters
+ * only) an SQL literal.
  *
  * Loading runs in two phases so that each error names its line:
  *   phase 1 (parse_*): lines, statements, meta-commands into a `raw` file,
@@ -59,6 +64,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rcname.h"
 #include "sqlapi.h"
 #include "wl_int.h"
 
@@ -130,6 +136,8 @@ struct raw_stmt {
 	char elle_key[WL_MAX_NAME];
 	char elle_value[WL_MAX_NAME];
 	uint32_t elle_line, elle_col;
+	uint32_t expect_count;       /* \expect codes */
+	int expect[WL_MAX_EXPECT];
 };
 
 struct raw_item {
@@ -150,6 +158,8 @@ struct raw_tmpl {
 	uint32_t begin_weight[4];
 	struct raw_item *items;
 	uint32_t item_count, item_cap;
+	uint32_t expect_count;       /* \expect before the first statement */
+	int expect[WL_MAX_EXPECT];
 	/* \if nesting while parsing */
 	uint32_t if_depth;
 	uint32_t if_line[WL_MAX_IF_DEPTH];
@@ -195,6 +205,9 @@ struct raw {
 	struct raw_requires requires;
 	struct raw_param *params;
 	uint32_t param_count, param_cap;
+	struct raw_param *persists;  /* \persist NAME [INITIAL] (NULL when
+					none is given) */
+	uint32_t persist_count, persist_cap;
 	struct raw_pragma *pragmas;
 	uint32_t pragma_count, pragma_cap;
 	struct raw_include *includes;
@@ -209,6 +222,8 @@ struct raw {
 	uint32_t tmpl_count, tmpl_cap;
 	enum section section;
 	bool templates_have_ddl;
+	uint32_t open_end_line;      /* where a statement that a meta-command */
+	uint32_t open_end_col;       /* ended without ';' lacks it */
 };
 
 static void raw_stmt_free(struct raw_stmt *s)
@@ -227,6 +242,9 @@ static void raw_free(struct raw *r)
 	for (uint32_t k = 0; k < r->param_count; k++)
 		wh_value_free(&r->params[k].value);
 	free(r->params);
+	for (uint32_t k = 0; k < r->persist_count; k++)
+		wh_value_free(&r->persists[k].value);
+	free(r->persists);
 	for (uint32_t k = 0; k < r->pragma_count; k++)
 		free(r->pragmas[k].text);
 	free(r->pragmas);
@@ -485,6 +503,56 @@ static int decl_description(struct raw *r, const struct meta *m, struct wl__err 
 	return 0;
 }
 
+/* A parameter or \persist variable name must be free: neither
+ * :client_id nor declared before (as either). 0 or -1. */
+static int decl_name_taken(const struct raw *r, const struct meta *m, const struct word *w,
+			   const char *name, struct wl__err *e)
+{
+	if (strcmp(name, WL_CLIENT_ID) == 0)
+		return wl__errf(e, r->origin, m->line, w->col,
+				"'%s' is taken: :%s is the connection's number", name, WL_CLIENT_ID);
+	for (uint32_t k = 0; k < r->param_count; k++)
+		if (strcmp(r->params[k].name, name) == 0)
+			return wl__errf(e, r->origin, m->line, w->col,
+					"'%s' already declared at line %u (\\param)", name,
+					r->params[k].line);
+	for (uint32_t k = 0; k < r->persist_count; k++)
+		if (strcmp(r->persists[k].name, name) == 0)
+			return wl__errf(e, r->origin, m->line, w->col,
+					"'%s' already declared at line %u (\\persist)", name,
+					r->persists[k].line);
+	return 0;
+}
+
+/* \persist NAME [INITIAL]: a variable each connection keeps across its
+ * transactions, INITIAL (a literal, or NULL) when it starts. */
+static int decl_persist(struct raw *r, const struct meta *m, const struct word *w,
+			uint32_t nw, struct wl__err *e)
+{
+	const char *s = r->text;
+	if (nw < 1 || nw > 2)
+		return wl__errf(e, r->origin, m->line, m->col,
+				"usage: \\persist NAME [INITIAL] (INITIAL: NULL, an integer, a number or 'text'; default NULL)");
+	if (r->persist_count == WL_MAX_DECLS)
+		return wl__errf(e, r->origin, m->line, m->col, "too many \\persist variables");
+	struct raw_param p;
+	memset(&p, 0, sizeof p);
+	p.value.type = SQLITE_NULL;
+	if (copy_name(r, m, &w[0], p.name, false, "variable name", e) != 0)
+		return -1;
+	if (decl_name_taken(r, m, &w[0], p.name, e) != 0)
+		return -1;
+	if (nw == 2 && !word_eq(r, &w[1], "null") &&
+	    parse_literal(s + w[1].off, w[1].len, &p.value) != 0)
+		return wl__errf(e, r->origin, m->line, w[1].col,
+				"invalid initial value '%.*s' (NULL, an integer, a number or 'text')",
+				(int)(w[1].len > 40 ? 40 : w[1].len), s + w[1].off);
+	p.line = m->line;
+	GROW(r->persists, r->persist_count, r->persist_cap);
+	r->persists[r->persist_count++] = p;
+	return 0;
+}
+
 /* \param NAME DEFAULT: a new parameter, typed by its default. */
 static int decl_param(struct raw *r, const struct meta *m, const struct word *w, uint32_t nw,
 		      struct wl__err *e)
@@ -499,11 +567,8 @@ static int decl_param(struct raw *r, const struct meta *m, const struct word *w,
 	memset(&p, 0, sizeof p);
 	if (copy_name(r, m, &w[0], p.name, false, "parameter name", e) != 0)
 		return -1;
-	for (uint32_t k = 0; k < r->param_count; k++)
-		if (strcmp(r->params[k].name, p.name) == 0)
-			return wl__errf(e, r->origin, m->line, w[0].col,
-					"parameter '%s' already declared at line %u", p.name,
-					r->params[k].line);
+	if (decl_name_taken(r, m, &w[0], p.name, e) != 0)
+		return -1;
 	if (parse_literal(s + w[1].off, w[1].len, &p.value) != 0)
 		return wl__errf(e, r->origin, m->line, w[1].col,
 				"invalid default '%.*s' (an integer, a number or 'text')",
@@ -736,6 +801,8 @@ static int meta_declaration(struct raw *r, const struct meta *m, struct word *w,
 		return decl_shape(r, m, w, nw, e);
 	if (strcmp(m->cmd, "requires") == 0)
 		return decl_requires(r, m, e);
+	if (strcmp(m->cmd, "persist") == 0)
+		return decl_persist(r, m, w, nw, e);
 	WH_ASSERT(strcmp(m->cmd, "include") == 0);
 	return decl_include(r, m, w, nw, e);
 }
@@ -918,9 +985,97 @@ static int meta_body(struct raw *r, const struct meta *m, struct word *w, uint32
 	return add_item(r, R_ROLLBACK, m->line, m->col, e) ? 0 : -1;
 }
 
+/* \expect CODE...: result codes into codes[] (*count so far, several
+ * lines add up). A code is a name of rcname.h's table, in any case, with
+ * or without SQLITE_; a primary code stands for its whole class. BUSY and
+ * LOCKED are refused: every statement may meet them (the concurrency's
+ * own answer), and they are counted apart as busy. 0 or -1. */
+static int expect_codes(struct raw *r, const struct meta *m, const struct word *w, uint32_t nw,
+			int *codes, uint32_t *count, struct wl__err *e)
+{
+	WH_ASSERT(*count <= WL_MAX_EXPECT);
+	WH_ASSERT(nw <= META_MAX_WORDS);
+	if (nw == 0)
+		return wl__errf(e, r->origin, m->line, m->col,
+				"usage: \\expect CODE... (SQLite result codes: constraint, constraint_unique, SQLITE_ABORT, ...)");
+	for (uint32_t k = 0; k < nw; k++) {
+		const char *s = r->text + w[k].off;
+		int n = (int)(w[k].len > 40 ? 40 : w[k].len);
+		int rc;
+		if (!wh_rc_lookup(s, w[k].len, &rc)) {
+			bool prefixed = w[k].len > 7 && strncasecmp(s, "SQLITE_", 7) == 0;
+			struct wl__suggest sg;
+			wl__suggest_init(&sg, prefixed ? s + 7 : s, prefixed ? w[k].len - 7 : w[k].len);
+			char lower[WL_MAX_NAME];
+			const char *name;
+			for (size_t j = 0; (name = wh_rc_name_at(j)) != NULL; j++)
+				wl__suggest_try(&sg, name + 7);
+			if (sg.best != NULL && !prefixed) {
+				/* offered as the author writes: bare, lower case */
+				size_t j = 0;
+				for (; sg.best[j] != '\0' && j + 1 < sizeof lower; j++)
+					lower[j] = (char)tolower((unsigned char)sg.best[j]);
+				lower[j] = '\0';
+				sg.best = lower;
+			}
+			char hint[96];
+			if (sg.best != NULL)
+				return wl__errf(e, r->origin, m->line, w[k].col,
+						"\\expect: unknown result code '%.*s'%s", n, s,
+						wl__suggest_text(&sg, prefixed ? "SQLITE_" : "", hint,
+								 sizeof hint));
+			return wl__errf(e, r->origin, m->line, w[k].col,
+					"\\expect: unknown result code '%.*s' (an SQLite result code name: constraint, constraint_unique, SQLITE_ABORT, ...)",
+					n, s);
+		}
+		int primary = rc & 0xff;
+		if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
+			return wl__errf(e, r->origin, m->line, w[k].col,
+					"\\expect %.*s: BUSY and LOCKED are always expected (any statement may meet them; they are counted as busy): drop it",
+					n, s);
+		if (primary == SQLITE_OK || rc == SQLITE_ROW || rc == SQLITE_DONE ||
+		    primary == SQLITE_NOTICE || primary == SQLITE_WARNING)
+			return wl__errf(e, r->origin, m->line, w[k].col,
+					"\\expect %.*s: not an error code", n, s);
+		for (uint32_t j = 0; j < *count; j++)
+			if (codes[j] == rc)
+				return wl__errf(e, r->origin, m->line, w[k].col,
+						"\\expect %.*s given twice", n, s);
+		if (*count == WL_MAX_EXPECT)
+			return wl__errf(e, r->origin, m->line, w[k].col,
+					"too many \\expect codes (at most %u)", WL_MAX_EXPECT);
+		codes[(*count)++] = rc;
+	}
+	return 0;
+}
+
+/* \expect right after a statement is the statement's; before the
+ * template's first statement, the whole template's (any statement of it,
+ * BEGIN and COMMIT: a deferred foreign key fails at COMMIT). */
+static int meta_expect(struct raw *r, const struct meta *m, struct word *w, uint32_t nw,
+		       struct wl__err *e)
+{
+	if (r->section != SEC_TXN)
+		return wl__errf(e, r->origin, m->line, m->col,
+				"\\expect belongs to a transaction template: after a statement (its errors), or before the first statement (the whole template's)");
+	struct raw_tmpl *t = cur_tmpl(r);
+	bool any_stmt = false;
+	for (uint32_t k = 0; k < t->item_count; k++)
+		any_stmt |= t->items[k].kind == R_STMT;
+	if (!any_stmt)
+		return expect_codes(r, m, w, nw, t->expect, &t->expect_count, e);
+	if (t->items[t->item_count - 1].kind != R_STMT)
+		return wl__errf(e, r->origin, m->line, m->col,
+				"\\expect must directly follow the SQL statement it applies to (or come before the template's first statement, for all of them)");
+	struct raw_stmt *st = t->items[t->item_count - 1].stmt;
+	return expect_codes(r, m, w, nw, st->expect, &st->expect_count, e);
+}
+
 static int meta_modifier(struct raw *r, const struct meta *m, struct word *w,
 			 uint32_t nw, struct wl__err *e)
 {
+	if (strcmp(m->cmd, "expect") == 0)
+		return meta_expect(r, m, w, nw, e);
 	struct raw_stmt *st = modifier_target(r, m, e);
 	if (st == NULL)
 		return -1;
@@ -1059,10 +1214,12 @@ static int parse_meta(struct raw *r, struct wl__scan *sc, bool after_open_stmt,
 		      struct wl__err *e)
 {
 	static const char *const decls[] = {"description", "param", "pragma", "shape",
-					    "include", "requires"};
+					    "include", "requires", "persist"};
 	static const char *const body[] = {"set", "sleep", "if", "elif", "else",
 					   "endif", "rollback"};
-	static const char *const mods[] = {"gset", "name", "nocheck", "noreplay", "elle"};
+	static const char *const mods[] = {"gset", "name", "nocheck", "noreplay", "elle",
+					   "expect"};
+	static const char *const sections[] = {"setup", "invariants", "transaction"};
 	const char *s = r->text;
 	struct meta m;
 	meta_scan(r, sc, after_open_stmt, &m);
@@ -1074,8 +1231,9 @@ static int parse_meta(struct raw *r, struct wl__scan *sc, bool after_open_stmt,
 				m.cmd, s[m.args]);
 	bool is_mod = cmd_in(m.cmd, mods, sizeof mods / sizeof mods[0]);
 	if (after_open_stmt && !is_mod)
-		return wl__errf(e, r->origin, m.line, m.col,
-				"SQL statement not terminated by ';' before \\%s", m.cmd);
+		return wl__errf(e, r->origin, r->open_end_line, r->open_end_col,
+				"SQL statement not terminated by ';' before \\%s (line %u)", m.cmd,
+				m.line);
 	struct word w[META_MAX_WORDS];
 	uint32_t nw = 0;
 	/* Free text (an expression, a description, a reason) is not split
@@ -1097,7 +1255,34 @@ static int parse_meta(struct raw *r, struct wl__scan *sc, bool after_open_stmt,
 		return meta_section(r, &m, w, nw, e);
 	if (strcmp(m.cmd, "transaction") == 0)
 		return meta_transaction(r, &m, w, nw, e);
-	return wl__errf(e, r->origin, m.line, m.col, "unknown meta-command '\\%s'", m.cmd);
+	struct wl__suggest sg;
+	wl__suggest_init(&sg, m.cmd, strlen(m.cmd));
+	const char *const *lists[] = {decls, body, mods, sections};
+	size_t sizes[] = {sizeof decls / sizeof decls[0], sizeof body / sizeof body[0],
+			  sizeof mods / sizeof mods[0], sizeof sections / sizeof sections[0]};
+	for (size_t l = 0; l < 4; l++)
+		for (size_t k = 0; k < sizes[l]; k++)
+			wl__suggest_try(&sg, lists[l][k]);
+	char hint[WL_MAX_NAME + 32];
+	return wl__errf(e, r->origin, m.line, m.col, "unknown meta-command '\\%s'%s", m.cmd,
+			wl__suggest_text(&sg, "\\", hint, sizeof hint));
+}
+
+/* Where the ';' after token t belongs: the line and column just past its
+ * last byte. */
+static void tok_end(const struct raw *r, const struct wl__tok *t, uint32_t *line,
+		    uint32_t *col)
+{
+	*line = t->line;
+	*col = t->col;
+	for (uint32_t k = t->off; k < t->off + t->len; k++) {
+		if (r->text[k] == '\n') {
+			(*line)++;
+			*col = 1;
+		} else {
+			(*col)++;
+		}
+	}
 }
 
 /* The tokens of the statement st starting at sc, up to its ';' (not
@@ -1113,9 +1298,13 @@ static int stmt_tokens(struct raw *r, struct wl__scan *sc, struct raw_stmt *st, 
 		int k = wl__scan_token(sc, &t, e, r->origin);
 		if (k < 0)
 			return -1;
-		if (k == 0)
-			return wl__errf(e, r->origin, st->line, st->col,
+		if (k == 0) {
+			uint32_t line = st->line, col = st->col;
+			if (st->tok_count > 0)
+				tok_end(r, &st->toks[st->tok_count - 1], &line, &col);
+			return wl__errf(e, r->origin, line, col,
 					"SQL statement not terminated by ';'");
+		}
 		if (t.kind == WL_TK_BACKSLASH) {
 			sc->pos = t.off; /* the meta-command parser starts here */
 			*open_end = true;
@@ -1196,6 +1385,7 @@ static int parse_statement(struct raw *r, struct wl__scan *sc, struct wl__err *e
 	}
 	const struct wl__tok *last = &st->toks[st->tok_count - 1];
 	st->len = last->off + last->len - st->off;
+	tok_end(r, last, &r->open_end_line, &r->open_end_col);
 	if (stmt_file(r, st, e) != 0)
 		goto out_free;
 	if (open_end)
@@ -1383,6 +1573,33 @@ static int find_var(const struct wl__unit *u, const char *name)
 	return -1;
 }
 
+static int find_persist(const struct wl__unit *u, const char *name)
+{
+	for (uint32_t k = 0; k < u->persist_count; k++)
+		if (strcmp(u->persist_names[k], name) == 0)
+			return (int)k;
+	return -1;
+}
+
+/* The names :name may have meant, for "did you mean": what this point
+ * of the template can read. */
+static void suggest_names(const struct builder *b, struct wl__suggest *sg)
+{
+	const struct wl__unit *u = b->u;
+	for (uint32_t k = 0; k < u->param_count; k++)
+		wl__suggest_try(sg, u->param_names[k]);
+	for (uint32_t k = 0; k < u->persist_count; k++)
+		wl__suggest_try(sg, u->persist_names[k]);
+	wl__suggest_try(sg, WL_CLIENT_ID);
+	for (uint32_t k = 0; k < u->var_count; k++)
+		if (b->var_stamp[k] == b->tmpl_index + 1)
+			wl__suggest_try(sg, u->var_names[k]);
+}
+
+/* :name in a template: a parameter, a \\persist variable, :client_id, or
+ * a variable this template assigned earlier. An unknown name is an error
+ * that offers the closest known one, or says when another template sets
+ * it (variables start as NULL in every transaction). */
 static int resolve_name(void *ctx, const char *name, uint32_t line, uint32_t col,
 			struct wl__ref *ref)
 {
@@ -1392,25 +1609,55 @@ static int resolve_name(void *ctx, const char *name, uint32_t line, uint32_t col
 		*ref = (struct wl__ref){WL_REF_PARAM, (uint32_t)k};
 		return 0;
 	}
+	k = find_persist(b->u, name);
+	if (k >= 0) {
+		*ref = (struct wl__ref){WL_REF_PERSIST, (uint32_t)k};
+		return 0;
+	}
+	if (strcmp(name, WL_CLIENT_ID) == 0) {
+		*ref = (struct wl__ref){WL_REF_CLIENT_ID, 0};
+		return 0;
+	}
 	k = find_var(b->u, name);
 	if (k >= 0 && b->var_stamp[k] == b->tmpl_index + 1) {
 		*ref = (struct wl__ref){WL_REF_VAR, (uint32_t)k};
 		return 0;
 	}
+	if (k >= 0)
+		return wl__errf(b->e, b->r->origin, line, col,
+				"unknown variable :%s here: another template sets it, but variables start as NULL in every transaction (declare it with \\persist %s to keep a connection's value across its transactions)",
+				name, name);
+	struct wl__suggest sg;
+	wl__suggest_init(&sg, name, strlen(name));
+	suggest_names(b, &sg);
+	char hint[WL_MAX_NAME + 32];
+	if (sg.best != NULL)
+		return wl__errf(b->e, b->r->origin, line, col, "unknown variable :%s%s", name,
+				wl__suggest_text(&sg, ":", hint, sizeof hint));
 	return wl__errf(b->e, b->r->origin, line, col,
-			"unknown variable :%s (not a \\param, and not set by \\set or \\gset earlier in this transaction)",
+			"unknown variable :%s (not a \\param or \\persist, and not set by \\set or \\gset earlier in this transaction)",
 			name);
 }
 
-/* Assign a variable in the current template; creates it on first use. */
+/* Assign a variable in the current template: a \\persist one, or one of
+ * the transaction's, created on first use. */
 static int define_var(struct builder *b, const char *name, uint32_t line, uint32_t col,
-		      uint32_t *index)
+		      struct wl__ref *ref)
 {
 	struct wl__unit *u = b->u;
 	if (find_param(u, name) >= 0)
 		return wl__errf(b->e, b->r->origin, line, col,
 				"'%s' is a parameter; a transaction cannot assign it", name);
-	int k = find_var(u, name);
+	if (strcmp(name, WL_CLIENT_ID) == 0)
+		return wl__errf(b->e, b->r->origin, line, col,
+				":%s is the connection's number; a transaction cannot assign it",
+				name);
+	int k = find_persist(u, name);
+	if (k >= 0) {
+		*ref = (struct wl__ref){WL_REF_PERSIST, (uint32_t)k};
+		return 0;
+	}
+	k = find_var(u, name);
 	if (k < 0) {
 		if (u->var_count == WL_MAX_VARS)
 			return wl__errf(b->e, b->r->origin, line, col, "too many variables");
@@ -1418,7 +1665,7 @@ static int define_var(struct builder *b, const char *name, uint32_t line, uint32
 		u->var_names[k] = wh_strdup(name);
 	}
 	b->var_stamp[k] = b->tmpl_index + 1;
-	*index = (uint32_t)k;
+	*ref = (struct wl__ref){WL_REF_VAR, (uint32_t)k};
 	return 0;
 }
 
@@ -1477,8 +1724,11 @@ static int apply_override(struct builder *b, const char *nv, const char *where)
 	return 0;
 }
 
-/* SQL with :params replaced by literals (setup, invariants). */
-static int substitute(struct builder *b, const struct raw_stmt *st, char **out)
+/* SQL with :params replaced by literals (setup, invariants). rep_len,
+ * when given (st->tok_count entries), receives each :param token's
+ * literal length at its token's index, for stmt_pos. */
+static int substitute(struct builder *b, const struct raw_stmt *st, char **out,
+		      uint32_t *rep_len)
 {
 	const char *s = b->r->text;
 	struct wl__unit *u = b->u;
@@ -1531,6 +1781,8 @@ static int substitute(struct builder *b, const struct raw_stmt *st, char **out)
 			memcpy(buf + len, piece, piece_len);
 			len += piece_len;
 			at = t->off + t->len;
+			if (rep_len != NULL)
+				rep_len[k] = (uint32_t)piece_len;
 		} else {
 			at = upto;
 		}
@@ -1539,6 +1791,108 @@ static int substitute(struct builder *b, const struct raw_stmt *st, char **out)
 	buf[len] = '\0';
 	*out = buf;
 	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Where in the file an SQLite error points                            */
+/* ------------------------------------------------------------------ */
+
+/* The byte offset in the SQL text of the last error SQLite reported on
+ * db (sqlite3_error_offset, SQLite 3.38 and later), or -1: none known. */
+static int error_offset(sqlite3 *db)
+{
+#if SQLITE_VERSION_NUMBER >= 3038000
+	return sqlite3_error_offset(db);
+#else
+	(void)db;
+	return -1;
+#endif
+}
+
+/* The line and column of file offset `at`, counted from the start of
+ * statement rs (at lies inside it). */
+static void file_pos(const struct raw *r, const struct raw_stmt *rs, uint32_t at,
+		     uint32_t *line, uint32_t *col)
+{
+	WH_ASSERT(at >= rs->off);
+	WH_ASSERT(at <= rs->off + rs->len);
+	*line = rs->line;
+	*col = rs->col;
+	for (uint32_t k = rs->off; k < at; k++) {
+		if (r->text[k] == '\n') {
+			(*line)++;
+			*col = 1;
+		} else {
+			(*col)++;
+		}
+	}
+}
+
+/* The file offset of byte `off` of statement rs's rewritten text
+ * (sql: its :names replaced): the text between :names is the file's, a
+ * replacement stands for its :name token. rep_len gives each
+ * replacement's length by token index; NULL: they are ?N, measured in
+ * sql. An offset past the end is the statement's end. */
+static uint32_t rewritten_to_file(const struct raw_stmt *rs, const char *sql,
+				  const uint32_t *rep_len, uint32_t off)
+{
+	uint32_t at = rs->off, out = 0;
+	WH_ASSERT(sql != NULL);
+	WH_ASSERT(rs->tok_count > 0);
+	for (uint32_t k = 0; k < rs->tok_count; k++) {
+		const struct wl__tok *t = &rs->toks[k];
+		if (t->kind != WL_TK_VAR)
+			continue;
+		uint32_t same = t->off - at;
+		if (off < out + same)
+			return at + (off - out);
+		out += same;
+		uint32_t n = 0;
+		if (rep_len != NULL) {
+			n = rep_len[k];
+		} else {
+			WH_ASSERT(sql[out] == '?');
+			for (n = 1; sql[out + n] >= '0' && sql[out + n] <= '9'; n++)
+				;
+		}
+		if (off < out + n)
+			return t->off;
+		out += n;
+		at = t->off + t->len;
+	}
+	uint32_t end = rs->off + rs->len;
+	return at + (off - out) < end ? at + (off - out) : end;
+}
+
+/* Where an SQLite error in statement rs points: *line and *col (left as
+ * the statement's start when SQLite gives no offset), and in hint, for a
+ * syntax error at the first token of a later line, the likely cause: the
+ * line before it lacks its ';'. */
+static void stmt_error_pos(const struct raw *r, const struct raw_stmt *rs, const char *sql,
+			   const uint32_t *rep_len, sqlite3 *db, const char *msg,
+			   uint32_t *line, uint32_t *col, char *hint, size_t hint_cap)
+{
+	*line = rs->line;
+	*col = rs->col;
+	hint[0] = '\0';
+	int off = error_offset(db);
+	if (strcmp(msg, "incomplete input") == 0 && rs->tok_count > 0) {
+		/* the statement stops where SQLite wanted more */
+		tok_end(r, &rs->toks[rs->tok_count - 1], line, col);
+		return;
+	}
+	if (off < 0 || (size_t)off > strlen(sql))
+		return;
+	uint32_t at = rewritten_to_file(rs, sql, rep_len, (uint32_t)off);
+	file_pos(r, rs, at, line, col);
+	if (strncmp(msg, "near \"", 6) != 0)
+		return;
+	for (uint32_t k = 1; k < rs->tok_count; k++)
+		if (rs->toks[k].off == at && rs->toks[k].line > rs->toks[k - 1].line) {
+			snprintf(hint, hint_cap, " (is the ';' missing at the end of line %u?)",
+				 rs->toks[k - 1].line);
+			return;
+		}
 }
 
 /* Prepare errors that a changing schema explains (only tolerated when the
@@ -1650,8 +2004,12 @@ static int stmt_prepare(struct builder *b, const struct raw_stmt *rs, struct wl_
 	}
 	if (rc != SQLITE_OK) {
 		const char *msg = scratch_errmsg(&b->sc, rc);
+		uint32_t line, col;
+		char hint[64];
+		stmt_error_pos(b->r, rs, st->sql, NULL, b->sc.db, msg, &line, &col, hint,
+			       sizeof hint);
 		if (!b->r->templates_have_ddl || !schema_dependent_error(msg) || rs->gset)
-			return wl__errf(b->e, origin, rs->line, rs->col, "%s%s", msg,
+			return wl__errf(b->e, origin, line, col, "%s%s%s", msg, hint,
 					rs->gset ? " (\\gset needs the statement to prepare against the setup's schema)"
 						 : "");
 	} else if ((uint32_t)sqlite3_bind_parameter_count(ps) != st->param_count) {
@@ -1711,6 +2069,9 @@ static int build_stmt(struct builder *b, const struct raw_tmpl *rt, struct wl__t
 	*out = st; /* owned by the instruction from here on */
 	st->elle_kind = WL_ELLE_NONE;
 	st->flags = rs->flags | rs->info.flags;
+	_Static_assert(sizeof st->expect == sizeof rs->expect, "\\expect codes fit");
+	st->expect_count = rs->expect_count;
+	memcpy(st->expect, rs->expect, sizeof st->expect);
 	bool autocommit = rt->begin_weight[HIST_BEGIN_AUTOCOMMIT] != 0;
 	if (rs->info.is_checkpoint && !autocommit)
 		return wl__errf(b->e, origin, rs->line, rs->col,
@@ -1779,6 +2140,9 @@ static void tmpl_start(struct builder *b, const struct raw_tmpl *rt, struct wl__
 	memcpy(t->begin_weight, rt->begin_weight, sizeof t->begin_weight);
 	for (int k = 0; k < 4; k++)
 		t->begin_total += t->begin_weight[k];
+	_Static_assert(sizeof t->expect == sizeof rt->expect, "\\expect codes fit");
+	t->expect_count = rt->expect_count;
+	memcpy(t->expect, rt->expect, sizeof t->expect);
 	/* Each \elif and \else adds one JUMP: at most twice the items. */
 	t->code = wh_calloc(2 * (size_t)rt->item_count + 1, sizeof *t->code);
 }
@@ -1792,7 +2156,7 @@ static int tmpl_stmt(struct tmpl_ctx *c, uint32_t k)
 	const char *origin = b->r->origin;
 	if (c->autocommit && c->ordinal > 0)
 		return wl__errf(b->e, origin, it->line, it->col,
-				"an autocommit template has exactly one statement");
+				"an autocommit template has exactly one statement: outside BEGIN each statement is a transaction of its own (give this one a template of its own, with \\persist to carry a value over, or make the template deferred to run both in one transaction)");
 	if (c->autocommit && it->stmt->gset)
 		return wl__errf(b->e, origin, it->stmt->gset_line, it->stmt->gset_col,
 				"\\gset in an autocommit template: nothing runs after it");
@@ -1994,7 +2358,8 @@ static int build_includes(struct builder *b, const char *const *params,
 	return 0;
 }
 
-/* Parameters: the declared defaults, then the overrides. An override
+/* Parameters (with the \\persist variables' initial values): the
+ * declared defaults, then the overrides. An override
  * "INCLUDE/NAME=VALUE" is routed to the include (build_includes), which
  * must exist; the others are the unit's own. 0 or -1. */
 static int unit_params(struct builder *b, const char *const *params, uint32_t param_count)
@@ -2007,6 +2372,13 @@ static int unit_params(struct builder *b, const char *const *params, uint32_t pa
 		u->param_names[k] = wh_strdup(r->params[k].name);
 		wh_value_copy(&u->param_values[k], &r->params[k].value);
 		u->param_count++;
+	}
+	u->persist_names = wh_calloc(r->persist_count + 1, sizeof *u->persist_names);
+	u->persist_init = wh_calloc(r->persist_count + 1, sizeof *u->persist_init);
+	for (uint32_t k = 0; k < r->persist_count; k++) {
+		u->persist_names[k] = wh_strdup(r->persists[k].name);
+		wh_value_copy(&u->persist_init[k], &r->persists[k].value);
+		u->persist_count++;
 	}
 	for (uint32_t k = 0; k < param_count; k++) {
 		const char *slash = strchr(params[k], '/');
@@ -2048,7 +2420,7 @@ static int unit_sql(struct builder *b)
 	u->setup_lines = wh_calloc(r->setup_count + 1, sizeof *u->setup_lines);
 	uint32_t auto_vacuum_line = 0;
 	for (uint32_t k = 0; k < r->setup_count; k++) {
-		if (substitute(b, r->setup[k], &u->setup_sql[k]) != 0)
+		if (substitute(b, r->setup[k], &u->setup_sql[k], NULL) != 0)
 			return -1;
 		u->setup_lines[k] = r->setup[k]->line;
 		u->setup_count++;
@@ -2063,12 +2435,36 @@ static int unit_sql(struct builder *b)
 	u->invariants = wh_calloc(r->invariant_count + 1, sizeof *u->invariants);
 	u->invariant_lines = wh_calloc(r->invariant_count + 1, sizeof *u->invariant_lines);
 	for (uint32_t k = 0; k < r->invariant_count; k++) {
-		if (substitute(b, r->invariants[k], &u->invariants[k]) != 0)
+		if (substitute(b, r->invariants[k], &u->invariants[k], NULL) != 0)
 			return -1;
 		u->invariant_lines[k] = r->invariants[k]->line;
 		u->invariant_count++;
 	}
 	return 0;
+}
+
+/* Setup statement k failed with rc on the scratch database: the error,
+ * at the token SQLite names when it names one (FILE:LINE:COL), else at
+ * the statement's line. Always -1. */
+static int setup_error(struct builder *b, uint32_t k, int rc)
+{
+	const struct raw_stmt *rs = b->r->setup[k];
+	const char *msg = scratch_errmsg(&b->sc, rc);
+	char *sql = NULL;
+	uint32_t *rep_len = wh_calloc(rs->tok_count + 1, sizeof *rep_len);
+	/* The text that ran, again, to learn where each literal went. */
+	int src = substitute(b, rs, &sql, rep_len);
+	WH_ASSERT_EQ(src, 0);
+	WH_ASSERT(strcmp(sql, b->u->setup_sql[k]) == 0);
+	uint32_t line = rs->line, col = 0;
+	char hint[64] = "";
+	if (error_offset(b->sc.db) >= 0)
+		stmt_error_pos(b->r, rs, sql, rep_len, b->sc.db, msg, &line, &col, hint,
+			       sizeof hint);
+	int ret = wl__errf(b->e, b->r->origin, line, col, "setup: %s%s", msg, hint);
+	free(sql);
+	free(rep_len);
+	return ret;
 }
 
 /* Open the scratch database with the pragmas, run the setup on it and
@@ -2089,8 +2485,7 @@ static int unit_scratch_setup(struct builder *b)
 	for (uint32_t k = 0; k < u->setup_count; k++) {
 		rc = sqlite3_exec(b->sc.db, u->setup_sql[k], NULL, NULL, NULL);
 		if (rc != SQLITE_OK)
-			return wl__errf(b->e, origin, u->setup_lines[k], 0, "setup: %s",
-					scratch_errmsg(&b->sc, rc));
+			return setup_error(b, k, rc);
 	}
 	for (uint32_t k = 0; k < u->invariant_count; k++)
 		if (scratch_invariant(&b->sc, u->invariants[k], origin, u->invariant_lines[k],
@@ -2207,6 +2602,12 @@ void wl__unit_free(struct wl__unit *u)
 	for (uint32_t k = 0; k < u->var_count; k++)
 		free(u->var_names[k]);
 	free(u->var_names);
+	for (uint32_t k = 0; k < u->persist_count; k++) {
+		free(u->persist_names[k]);
+		wh_value_free(&u->persist_init[k]);
+	}
+	free(u->persist_names);
+	free(u->persist_init);
 	for (uint32_t k = 0; k < u->pragma_count; k++)
 		free(u->pragmas[k]);
 	free(u->pragmas);
@@ -2294,7 +2695,7 @@ struct compose {
 	const char **pragma_origin;
 	uint32_t *pragma_line;
 	uint32_t pragma_count, pragma_cap;
-	uint32_t param_cap, elle_cap;
+	uint32_t param_cap, elle_cap, expect_cap;
 	uint32_t need_cap;
 	uint64_t hash;
 	uint32_t unit_count;
@@ -2420,6 +2821,34 @@ static void compose_elle(struct compose *c, const struct wl__unit *u)
 	}
 }
 
+static void expect_push(struct compose *c, const char *name, bool whole, const int *codes,
+			uint32_t count)
+{
+	struct wl__prog *p = c->p;
+	WH_ASSERT(count > 0 && count <= WL_MAX_EXPECT);
+	if (p->expect_count == c->expect_cap) {
+		c->expect_cap = c->expect_cap ? c->expect_cap * 2 : 8;
+		p->expects = wh_realloc(p->expects, c->expect_cap * sizeof *p->expects);
+	}
+	p->expects[p->expect_count++] = (struct wl_expect){name, whole, codes, count};
+}
+
+/* The \expect declarations: each template's own, then its statements',
+ * by the names the history records. */
+static void compose_expect(struct compose *c, const struct wl__unit *u)
+{
+	for (uint32_t k = 0; k < u->tmpl_count; k++) {
+		const struct wl__tmpl *t = &u->tmpls[k];
+		if (t->expect_count > 0)
+			expect_push(c, t->name, true, t->expect, t->expect_count);
+		for (uint32_t j = 0; j < t->code_count; j++) {
+			const struct wl__stmt *st = t->code[j].stmt;
+			if (t->code[j].kind == WL_INS_STMT && st->expect_count > 0)
+				expect_push(c, st->tmpl, false, st->expect, st->expect_count);
+		}
+	}
+}
+
 /* The includes with a requirement, in include order and depth first:
  * a kept include's own includes follow it, a left-out one's are gone
  * with it. */
@@ -2446,13 +2875,16 @@ static void compose_needs(struct compose *c, const struct wl__unit *u)
 /* Fold a unit into the program, its includes first (depth first, in
  * order): content hash, variables, pragmas, setup, invariants,
  * parameters and the Elle map. 0 or -1. */
-static int compose_unit(struct compose *c, const struct wl__unit *u)
+static int compose_unit(struct compose *c, struct wl__unit *u)
 {
 	struct wl__prog *p = c->p;
 	c->unit_count++;
 	hash_bytes(&c->hash, u->text, u->text_len);
 	if (u->var_count > p->max_vars)
 		p->max_vars = u->var_count;
+	/* The units' \\persist variables share one array per connection. */
+	u->persist_base = p->persist_count;
+	p->persist_count += u->persist_count;
 	for (uint32_t k = 0; k < u->include_count; k++)
 		if (compose_unit(c, u->includes[k].unit) != 0)
 			return -1;
@@ -2461,6 +2893,7 @@ static int compose_unit(struct compose *c, const struct wl__unit *u)
 	compose_sql(c, u);
 	compose_params(c, u);
 	compose_elle(c, u);
+	compose_expect(c, u);
 	return 0;
 }
 
@@ -2500,6 +2933,7 @@ void wl__prog_free(struct wl__prog *p)
 		free(p->params[k]);
 	free(p->params);
 	free(p->elle_ops);
+	free(p->expects);
 	free(p->include_needs);
 	free(p);
 }
@@ -2551,6 +2985,8 @@ int wl__load(const char *name, const char *origin, const char *text, size_t len,
 		p->pub.requires = root->needs;
 		p->pub.composed_for = sqlite_version;
 		p->pub.include_needs = p->include_needs;
+		p->pub.expects = p->expects;
+		p->pub.expect_count = p->expect_count;
 	}
 	free(c.setup);
 	free(c.setup_origin);

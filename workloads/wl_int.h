@@ -33,7 +33,8 @@
 #define WL_MAX_VALUE_BYTES (1u << 20)   /* a generated text or blob */
 #define WL_MAX_NAME 64                  /* names: params, vars, templates */
 #define WL_MAX_VARS 256                 /* variables per file */
-#define WL_MAX_DECLS 256                /* params, pragmas, includes */
+#define WL_MAX_DECLS 256                /* params, pragmas, includes,
+					   persists */
 #define WL_MAX_TEMPLATES 256            /* templates per file */
 #define WL_MAX_ITEMS 4096               /* lines of code per template */
 #define WL_MAX_IF_DEPTH 16              /* nested \if */
@@ -42,6 +43,8 @@
 #define WL_MAX_INCLUDE_DEPTH 4          /* \include nesting */
 #define WL_MAX_WEIGHT 1000000u          /* @weight and begin-kind weights */
 #define WL_MAX_SLEEP_US 60000000ull     /* one \sleep: a simulated minute */
+#define WL_MAX_EXPECT 16                /* \expect codes per statement or
+					   template */
 #define WL_GEN_MAX_TRIES (1u << 20)     /* rejection-sampling bound */
 /* Connection stride of unique(): ids below it keep the values distinct.
  * It equals the driver's connection limit (asserted in interp.c). */
@@ -63,6 +66,28 @@ struct wl__err {
 int wl__errf(struct wl__err *e, const char *origin, uint32_t line,
 	     uint32_t col, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
+
+/* ------------------------------------------------------------------ */
+/* "Did you mean" (suggest.c)                                          */
+/* ------------------------------------------------------------------ */
+
+/* The closest of the candidates tried to a misspelt word, if it is close
+ * enough to be a typo of it (suggest.c says how close). */
+struct wl__suggest {
+	const char *word;            /* the word as written (not owned) */
+	size_t len;
+	const char *best;            /* the closest candidate so far, or NULL
+					(points at the caller's string) */
+	uint32_t best_dist;          /* its edit distance */
+};
+
+void wl__suggest_init(struct wl__suggest *s, const char *word, size_t len);
+/* Consider cand (NUL-terminated; it must outlive s). */
+void wl__suggest_try(struct wl__suggest *s, const char *cand);
+/* " (did you mean BEFORE+BEST?)" into buf, or "" when nothing is close:
+ * ready to append to a message. Returns buf. */
+const char *wl__suggest_text(const struct wl__suggest *s, const char *before, char *buf,
+			     size_t cap);
 
 /* ------------------------------------------------------------------ */
 /* SQL scanning (sqlscan.c)                                            */
@@ -143,14 +168,21 @@ int wl__sql_check(const char *text, const struct wl__tok *toks, uint32_t count,
 /* ------------------------------------------------------------------ */
 
 enum wl__ref_kind {
-	WL_REF_PARAM,   /* a run parameter (constant for the run) */
-	WL_REF_VAR,     /* a per-transaction variable */
+	WL_REF_PARAM,     /* a run parameter (constant for the run) */
+	WL_REF_VAR,       /* a per-transaction variable */
+	WL_REF_PERSIST,   /* a connection's variable that outlives its
+			     transactions (\persist) */
+	WL_REF_CLIENT_ID, /* :client_id, the connection's number (index 0) */
 };
 
 struct wl__ref {
 	enum wl__ref_kind kind;
-	uint32_t index;   /* into the unit's params or vars */
+	uint32_t index;   /* into the unit's params, vars or persists */
 };
+
+/* The name :client_id reads (pgbench's): the connection's number, from 0.
+ * No parameter or variable may take it. */
+#define WL_CLIENT_ID "client_id"
 
 struct wl__node;      /* an expression tree (opaque outside expr.c) */
 
@@ -171,8 +203,10 @@ void wl__expr_free(struct wl__node *n);
 struct wl__env {
 	const struct wh_value *params;  /* the unit's parameter values */
 	const struct wh_value *vars;    /* the transaction's variables */
+	const struct wh_value *persist; /* the connection's \persist
+					   variables of the unit */
 	struct wh_prng *rng;            /* the connection's stream */
-	uint32_t conn_id;               /* for unique() */
+	uint32_t conn_id;               /* unique(), :client_id */
 	uint64_t *unique_next;          /* the connection's unique() counter */
 };
 
@@ -221,15 +255,18 @@ struct wl__stmt {
 	struct wl__ref params[WL_MAX_PARAMS];
 	uint32_t flags;              /* HIST_STMT_* */
 	uint32_t gset_count;         /* result columns stored, 0 = none */
-	uint32_t *gset_vars;         /* var index per column */
+	struct wl__ref *gset_vars;   /* per column: a VAR or a PERSIST */
 	int elle_kind;               /* enum wl_elle_kind or WL_ELLE_NONE */
 	uint32_t elle_key;           /* 1-based ?N of the key */
 	uint32_t elle_value;         /* 1-based ?N of the value, or 0 */
+	uint32_t expect_count;       /* \expect codes after the statement */
+	int expect[WL_MAX_EXPECT];   /* result codes (rcname.h: a primary
+					code stands for its class) */
 };
 
 struct wl__ins {
 	enum wl__ins_kind kind;
-	uint32_t var;                /* SET */
+	struct wl__ref var;          /* SET: a VAR or a PERSIST */
 	struct wl__node *expr;       /* SET, SLEEP, IF */
 	uint32_t target;             /* IF, JUMP: next instruction index */
 	uint64_t unit_us;            /* SLEEP */
@@ -246,6 +283,9 @@ struct wl__tmpl {
 	struct wl__ins *code;
 	uint32_t code_count;
 	struct wl__unit *unit;       /* for params and vars */
+	uint32_t expect_count;       /* \expect before the first statement:
+					any statement's and COMMIT's */
+	int expect[WL_MAX_EXPECT];
 };
 
 struct wl__include {
@@ -279,6 +319,13 @@ struct wl__unit {
 	struct wh_value *param_values;
 	uint32_t var_count;
 	char **var_names;
+	uint32_t persist_count;      /* \persist declarations */
+	char **persist_names;
+	struct wh_value *persist_init; /* each one's value when a connection
+					  starts */
+	uint32_t persist_base;       /* where the unit's start in a
+					connection's persist array (set when
+					composed) */
 	uint32_t pragma_count;
 	char **pragmas;              /* "name=value", name lower-cased */
 	uint32_t *pragma_lines;
@@ -310,12 +357,16 @@ struct wl__prog {
 	struct workload pub;         /* what callers see; pub.impl == this */
 	struct wl__unit *root;
 	uint32_t max_vars;           /* largest var_count in the tree */
+	uint32_t persist_count;      /* every unit's \persist, in one array
+					per connection */
 	char *setup_sql;             /* composed */
 	char **invariants;           /* composed (pointers into units) */
 	char **pragmas;              /* merged (pointers into units) */
 	char **params;               /* "[prefix]name=value", owned */
 	struct wl_elle_op *elle_ops; /* tmpl pointers into units */
 	uint32_t elle_count;
+	struct wl_expect *expects;   /* name and code pointers into units */
+	uint32_t expect_count;
 	struct wl_include_need *include_needs; /* pointers into units */
 };
 

@@ -6,6 +6,7 @@
 #ifndef WH_WORKLOADS_H
 #define WH_WORKLOADS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -47,6 +48,14 @@ int wl_load_file(const char *path, const char *const *params,
 		 char *err, size_t err_len);
 /* Free a workload from wl_load_text/wl_load_file. NULL is a no-op. */
 void wl_free(struct workload *wl);
+
+/* Did the workload declare (\expect) that a transaction of template
+ * txn_name may abort with result code rc in its statement named
+ * stmt_name (hist_stmt.tmpl), or, stmt_name NULL, at BEGIN or COMMIT
+ * (where only the template's own declaration counts)? A workload that
+ * declares nothing expects nothing. */
+bool wl_expected(const struct workload *wl, const char *txn_name, const char *stmt_name,
+		 int rc);
 
 /* An SQLite version "3.MINOR" or "3.MINOR.PATCH" (s[0..n)) as a version
  * number (3.35.0 is 3035000): 0, or -1 when it is not one. */
