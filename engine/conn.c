@@ -186,29 +186,34 @@ static int conn_do_open(struct conn *c)
 	return rc;
 }
 
+void conn_call_run(struct conn *c)
+{
+	WH_ASSERT(c->call_active);
+	WH_ASSERT(!c->call_done);
+	switch (c->call_op) {
+	case CALL_OPEN:
+		c->call_rc = conn_do_open(c);
+		break;
+	case CALL_EXEC:
+		c->call_rc = c->w->api->exec(c->db, c->call_sql, NULL, NULL, NULL);
+		if (c->call_rc != SQLITE_OK)
+			c->call_rc = c->w->api->extended_errcode(c->db);
+		break;
+	case CALL_STMT:
+		c->call_rc = conn_do_stmt(c);
+		break;
+	case CALL_CLOSE:
+		c->call_rc = c->w->api->close_v2(c->db);
+		c->db = NULL;
+		break;
+	}
+	c->call_done = true;
+}
+
 void conn_call_main(struct conn *c)
 {
 	for (;;) {
-		WH_ASSERT(c->call_active);
-		WH_ASSERT(!c->call_done);
-		switch (c->call_op) {
-		case CALL_OPEN:
-			c->call_rc = conn_do_open(c);
-			break;
-		case CALL_EXEC:
-			c->call_rc = c->w->api->exec(c->db, c->call_sql, NULL, NULL, NULL);
-			if (c->call_rc != SQLITE_OK)
-				c->call_rc = c->w->api->extended_errcode(c->db);
-			break;
-		case CALL_STMT:
-			c->call_rc = conn_do_stmt(c);
-			break;
-		case CALL_CLOSE:
-			c->call_rc = c->w->api->close_v2(c->db);
-			c->db = NULL;
-			break;
-		}
-		c->call_done = true;
+		conn_call_run(c);
 		c->w->runner->park(c);
 	}
 }
@@ -289,7 +294,7 @@ void conn_txn_end(struct conn *c, enum hist_outcome outcome, int rc)
 	if (outcome == HIST_INDETERMINATE)
 		c->txn->commit_hint = commit_hint(w, c);
 	c->quiet_release = 0;
-	hist_txn_end(&w->res->history, c->txn, outcome, rc, w->sched.now_us);
+	hist_txn_end(&w->res->history, c->txn, outcome, rc, world__now_us(w));
 	if (w->cfg->workload->ops->txn_end != NULL)
 		w->cfg->workload->ops->txn_end(c->wl_state, outcome);
 	if (outcome == HIST_COMMITTED)
@@ -386,7 +391,7 @@ static enum step step_plan(struct conn *c)
 	}
 	w->txns_started++;
 	w->cfg->workload->ops->txn_begin(c->wl_state, &c->rng, &c->txn_name, &c->begin);
-	c->txn = hist_txn_begin(&res->history, c->id, c->txn_name, c->begin, w->sched.now_us);
+	c->txn = hist_txn_begin(&res->history, c->id, c->txn_name, c->begin, world__now_us(w));
 	world__snap_at(w, c->txn->begin_event);
 	c->stmt_actions = 0;
 	c->last_skipped = false;

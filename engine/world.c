@@ -84,7 +84,7 @@ void world__trace_stmt(struct world *w, struct conn *c, const char *what,
 	world__trace_fold(w, (uint64_t)(uint32_t)rc);
 	if (w->cfg->trace)
 		fprintf(w->cfg->trace, "t=%" PRIu64 " conn=%d %s rc=%d sql=%s txn=%d\n",
-			w->sched.now_us, c->id, what, rc, sql ? sql : "-", c->txn ? (int)c->txn->id : -1);
+			world__now_us(w), c->id, what, rc, sql ? sql : "-", c->txn ? (int)c->txn->id : -1);
 }
 
 /* ------------------------------------------------------------------ */
@@ -303,7 +303,7 @@ static int world_load_image(struct world *w)
 	return 0;
 }
 
-static int world_setup_db(struct world *w)
+int world__setup_db(struct world *w)
 {
 	const struct world_config *cfg = w->cfg;
 	const struct wh_sqlapi *api = w->api;
@@ -445,10 +445,7 @@ static int world_create_vfs(struct world *w)
 	return 0;
 }
 
-/* Every connection's state and context. Returns 0, or WH_ENOMEM (with a
- * setup_failed finding) when a context cannot be made; what was made is
- * freed by world_free_conns either way. */
-static int world_create_conns(struct world *w)
+int world__create_conns(struct world *w)
 {
 	const struct world_config *cfg = w->cfg;
 	w->conns = wh_calloc(cfg->conn_count, sizeof *w->conns);
@@ -507,7 +504,7 @@ static void world_loop(struct world *w)
 	}
 }
 
-static void world_free_conns(struct world *w)
+void world__free_conns(struct world *w)
 {
 	const struct world_config *cfg = w->cfg;
 	for (uint32_t i = 0; i < cfg->conn_count; i++) {
@@ -559,10 +556,10 @@ int world_run(const struct world_config *cfg, struct world_result *res)
 		memset(&w->plan, 0, sizeof w->plan); /* no VFS: no I/O faults */
 
 	rc = cfg->image != NULL && cfg->target == WORLD_TARGET_SIM ? world_load_image(w)
-								   : world_setup_db(w);
+								   : world__setup_db(w);
 	if (rc != 0)
 		goto out_sched;
-	rc = world_create_conns(w);
+	rc = world__create_conns(w);
 	if (rc == 0) {
 		world_loop(w);
 		commit_renumber(&res->history);
@@ -576,7 +573,7 @@ int world_run(const struct world_config *cfg, struct world_result *res)
 	res->divergence = w->sched.divergence;
 	res->follow_used = w->sched.follow_next;
 	res->trace_hash = w->hash;
-	world_free_conns(w);
+	world__free_conns(w);
 out_sched:
 	w->finished = true;
 	sched_free(&w->sched);

@@ -266,6 +266,13 @@ struct world {
 /* world.c                                                             */
 /* ------------------------------------------------------------------ */
 
+/* The clock transactions are stamped with (begin_us, end_us) and trace
+ * lines carry: the scheduler's simulated time. */
+static inline uint64_t world__now_us(const struct world *w)
+{
+	return w->sched.now_us;
+}
+
 /* Fold v into the trace hash. */
 static inline void world__trace_fold(struct world *w, uint64_t v)
 {
@@ -291,6 +298,16 @@ void world__snap_at(struct world *w, uint64_t begin_event);
 void world__snap_try(struct world *w);
 /* A 64-bit hash of a string for the trace (0 for NULL). */
 uint64_t world__str_hash(const char *s);
+/* Open the database once on the main context and run the workload's
+ * setup (or cfg->setup_sql) on it. 0, or WH_ESQL with a setup_failed
+ * finding. */
+int world__setup_db(struct world *w);
+/* Every connection's state (its workload stream WH_STREAM_CONN + id, its
+ * workload state) and context (w->runner->start). 0, or WH_ENOMEM with a
+ * setup_failed finding; what was made is freed by world__free_conns
+ * either way. */
+int world__create_conns(struct world *w);
+void world__free_conns(struct world *w);
 /* Run cfg's pragmas ("PRAGMA NAME=VALUE": the workload's, then
  * --pragma's) on db, a connection of api's library: those that must come
  * first (opening, world_pragma_opens) or all the others. SQLITE_OK or the
@@ -306,6 +323,9 @@ extern const struct conn_runner conn_fiber_runner;
 
 /* The body of a connection's context: runs each call handed to it. */
 void conn_call_main(struct conn *c);
+/* Run the call handed to c (call_op) to its end, on the caller's stack:
+ * its result in call_rc, call_done set. */
+void conn_call_run(struct conn *c);
 /* Drive c until it waits (WH_PENDING) or has closed (WH_DONE). */
 int conn_step(struct conn *c);
 /* The scheduler finished c's completion: step c on. */
