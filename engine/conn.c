@@ -15,8 +15,11 @@
  *   conn_call() resumes the call, and so on until the SQLite call returns.
  *
  * The runner (struct conn_runner, world_int.h) is the seam for what
- * carries a connection: today a fiber on the world's one thread
- * (conn_fiber_runner, at the end of this file).
+ * carries a connection: a fiber on the world's one thread
+ * (conn_fiber_runner, at the end of this file), or on the threads target
+ * a pthread of its own (threads.c): there a call runs to its end at
+ * once, without the world's lock, and a wait (conn_submit) is a pause
+ * the thread takes itself, as no scheduler runs.
  *
  * Invariants:
  * - Re-entrancy: conn_step() mutates the history and counters only after
@@ -142,7 +145,7 @@ static int conn_apply_pragmas(struct conn *c)
 	if (rc == SQLITE_OK)
 		rc = api->busy_timeout(c->db, (int)cfg->busy_timeout_ms);
 	api->progress_handler(c->db, CONN_PROGRESS_EVERY, conn_progress, c);
-	if (rc == SQLITE_OK && cfg->target == WORLD_TARGET_SIM) {
+	if (rc == SQLITE_OK && cfg->target != WORLD_TARGET_MEMORY_SHARED) {
 		snprintf(sql, sizeof sql, "PRAGMA journal_mode=%s", cfg->journal_mode);
 		rc = api->exec(c->db, sql, NULL, NULL, NULL);
 	}
@@ -165,9 +168,11 @@ static int conn_do_open(struct conn *c)
 	struct world *w = c->w;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 	const char *vfs = NULL;
-	if (w->cfg->target == WORLD_TARGET_SIM) {
+	if (w->cfg->target == WORLD_TARGET_SIM || w->cfg->target == WORLD_TARGET_THREADS) {
 		/* Never shared cache on the simulated VFS: its mutexes and
-		 * table locks would let one parked fiber block another. */
+		 * table locks would let one parked fiber block another. (On
+		 * real threads: each connection its own cache, as with
+		 * separate applications; the VFS is the shim.) */
 		vfs = w->res->vfs_name;
 		flags |= SQLITE_OPEN_PRIVATECACHE;
 	} else {
@@ -233,6 +238,14 @@ static int conn_call(struct conn *c, enum call_op op)
 		c->call_done = false;
 	}
 	WH_ASSERT(c->call_op == op);
+	if (w->threads != NULL) {
+		/* A thread of its own: the call runs to its end here, and
+		 * w->running (one connection at a time) means nothing. */
+		w->runner->resume(c);
+		WH_ASSERT(c->call_done);
+		c->call_active = false;
+		return WH_DONE;
+	}
 	WH_ASSERT(w->running == NULL);
 	w->running = c;
 	fault_alloc_arm(c->dead ? NULL : c);
@@ -260,6 +273,14 @@ static bool rc_is_busy(int rc)
 
 void conn_submit(struct conn *c, enum wh_op_kind kind, uint64_t delay_us)
 {
+	if (c->w->threads != NULL) {
+		/* No scheduler: the connection's thread takes the pause
+		 * itself once conn_step has returned WH_PENDING. */
+		c->wait_kind = kind;
+		c->wait_us = delay_us;
+		c->parked_kind = kind;
+		return;
+	}
 	wh_completion_init(&c->comp, kind, conn_on_complete, c);
 	c->comp.owner = c->id;
 	/* A run from a collapsed prefix starts mid-way (world.h, setup_sql):
@@ -273,7 +294,9 @@ void conn_submit(struct conn *c, enum wh_op_kind kind, uint64_t delay_us)
 
 static void conn_wait(struct conn *c, enum wh_op_kind kind)
 {
-	conn_submit(c, kind, sched_latency_us(&c->w->sched, kind, c->id));
+	/* Real threads draw no latency: the OS has its own. */
+	uint64_t us = c->w->threads != NULL ? 0 : sched_latency_us(&c->w->sched, kind, c->id);
+	conn_submit(c, kind, us);
 }
 
 /* Rows compare in order only when the statement orders them. */

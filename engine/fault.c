@@ -48,12 +48,16 @@ int fault_io(struct world *w, struct conn *c, enum wh_op_kind kind, const char *
 		c->persist_left--;
 		hit = true;
 	} else {
+		/* On real threads each connection draws from its own stream:
+		 * the shared one would be drawn in whatever order the OS ran
+		 * them (and under the world's lock only by chance). */
+		struct wh_prng *r = w->threads != NULL ? &c->fault_rng : &w->fault_rng;
 		struct wh_track *saved = fault_track_enter(w, c);
-		if (wh_prng_below(&w->fault_rng, 1000000) < w->plan.io_per_million) {
+		if (wh_prng_below(r, 1000000) < w->plan.io_per_million) {
 			hit = true;
-			if (w->plan.persistent && wh_prng_chance(&w->fault_rng, 1, 4)) {
+			if (w->plan.persistent && wh_prng_chance(r, 1, 4)) {
 				c->persist_kind = kind;
-				c->persist_left = (uint32_t)wh_prng_range(&w->fault_rng, 1, 16);
+				c->persist_left = (uint32_t)wh_prng_range(r, 1, 16);
 			}
 		}
 		w->fault_rng.track = saved;
@@ -81,7 +85,7 @@ int fault_io(struct world *w, struct conn *c, enum wh_op_kind kind, const char *
 		if (w->cfg->trace)
 			fprintf(w->cfg->trace, "t=%" PRIu64 " conn=%d fault=%s file=%s a=%" PRId64
 					       " rc=%d\n",
-				w->sched.now_us, c->id, wh_op_name(kind), file ? file : "-", arg,
+				world__now_us(w), c->id, wh_op_name(kind), file ? file : "-", arg,
 				code);
 	}
 	return code;
@@ -222,7 +226,7 @@ void fault_alloc_arm(struct conn *c)
 static uint64_t sum_sizes(struct simvfs *vfs, const char *db)
 {
 	static const char *const suffixes[] = {"", "-wal", "-journal"};
-	char name[96];
+	char name[WORLD_PATH_MAX + 16];
 	uint64_t total = 0;
 	for (int i = 0; i < 3; i++) {
 		snprintf(name, sizeof name, "%s%s", db, suffixes[i]);

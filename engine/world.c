@@ -311,14 +311,14 @@ int world__setup_db(struct world *w)
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 	const char *vfs = NULL;
 	char sql[128];
-	if (cfg->target == WORLD_TARGET_SIM)
-		vfs = w->res->vfs_name;
+	if (cfg->target != WORLD_TARGET_MEMORY_SHARED)
+		vfs = w->res->vfs_name; /* the simulated VFS, or the shim */
 	else
 		flags |= SQLITE_OPEN_URI;
 	int rc = api->open_v2(w->res->db_path, &db, flags, vfs);
 	if (rc == SQLITE_OK)
 		rc = world__apply_pragmas(api, db, cfg, true);
-	if (rc == SQLITE_OK && cfg->target == WORLD_TARGET_SIM) {
+	if (rc == SQLITE_OK && cfg->target != WORLD_TARGET_MEMORY_SHARED) {
 		snprintf(sql, sizeof sql, "PRAGMA journal_mode=%s", cfg->journal_mode);
 		rc = api->exec(db, sql, NULL, NULL, NULL);
 	}
@@ -341,7 +341,7 @@ int world__setup_db(struct world *w)
 	return 0;
 }
 
-static const char *const conn_state_names[] = {
+const char *const world__conn_state_names[CS_CLOSED + 1] = {
 	[CS_OPEN] = "open", [CS_OPEN_RETRY] = "open", [CS_THINK] = "think", [CS_THINK_WAIT] = "think",
 	[CS_PLAN] = "plan", [CS_BEGIN] = "begin", [CS_NEXT] = "next",
 	[CS_SLEEP_WAIT] = "sleep", [CS_GAP] = "gap",
@@ -357,7 +357,7 @@ static void report_hang(struct world *w, const char *why)
 	for (uint32_t i = 0; i < w->cfg->conn_count && n < (int)sizeof msg - 64; i++) {
 		const struct conn *c = &w->conns[i];
 		n += snprintf(msg + n, sizeof msg - (size_t)n, " conn %u: %s%s%s;", i,
-			      conn_state_names[c->state],
+			      world__conn_state_names[c->state],
 			      c->call_active ? " parked in " : "",
 			      c->call_active ? wh_op_name(c->parked_kind) : "");
 	}
@@ -530,6 +530,8 @@ int world_run(const struct world_config *cfg, struct world_result *res)
 		return rc;
 	WH_ASSERT(cfg->conn_count > 0 && cfg->conn_count <= WORLD_MAX_CONNS);
 	WH_ASSERT(cfg->workload != NULL);
+	if (cfg->target == WORLD_TARGET_THREADS)
+		return threads_run(cfg, res, api);
 	/* The world outlives this call: the VFS hooks point at it while the
 	 * oracle reads the final database. world_result_free frees it. */
 	struct world *w = wh_calloc(1, sizeof *w);
@@ -582,6 +584,9 @@ out_sched:
 
 void world_result_free(struct world_result *r)
 {
+	/* Threads still run on all of it (world.h): leave it to them. */
+	if (r->threads_stuck)
+		return;
 	hist_free(&r->history);
 	for (uint32_t i = 0; i < r->finding_count; i++) {
 		free(r->findings[i].kind);

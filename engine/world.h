@@ -25,7 +25,33 @@ enum world_target {
 	WORLD_TARGET_SIM,           /* one database on the simulated VFS */
 	WORLD_TARGET_MEMORY_SHARED, /* in-memory shared-cache database;
 				       statement-granularity interleaving */
+	WORLD_TARGET_THREADS,       /* real files in cfg->dir through the
+				       target's own unix VFS (a thin shim
+				       records and injects), each connection
+				       on a pthread of its own: the OS
+				       interleaves, so a run is not
+				       reproducible (threads.c) */
 };
+
+/* Planted defects of the threads target (tests only; WHOPPER_TEST_HOOK):
+ * a checker that never sees one of them fail is not checking this path. */
+enum world_plant {
+	WORLD_PLANT_NONE,
+	WORLD_PLANT_LOST_WRITE, /* the shim drops the database-file page
+				   writes of one COMMIT (after the tenth
+				   commit) and says they were written: a
+				   committed transaction lost. Rollback
+				   journal modes only (a WAL commit writes
+				   no database page) */
+	WORLD_PLANT_CRASH,      /* the last connection's thread dies of
+				   SIGSEGV inside its first statement */
+	WORLD_PLANT_HANG,       /* connection 0 stops inside its first
+				   statement until the watchdog drains */
+	WORLD_PLANT_HANG_HARD,  /* ... and never returns, drained or not */
+};
+
+/* A path the threads target's files may have (cfg->dir + the file). */
+#define WORLD_PATH_MAX 1024
 
 /* Fault profiles (--faults). Each seed draws a random subset of the
  * profile's fault kinds (swarm testing): some on, the rest off. */
@@ -86,6 +112,15 @@ struct world_config {
 	int device_characteristics;    /* SQLITE_IOCAP_*; -1: VFS default */
 	enum simvfs_lock_model lock_model; /* connections in one process
 					      (default) or one each */
+	/* The threads target (WORLD_TARGET_THREADS) only: */
+	const char *dir;               /* an existing directory where the
+					  database files go (whopper.db and
+					  its -wal, -shm, -journal) */
+	uint32_t watchdog_ms;          /* wall time without a finished
+					  transaction that counts as a hang
+					  (the threads are drained, and the
+					  run reports it) */
+	enum world_plant plant;        /* planted defect (tests) */
 	FILE *trace;                   /* readable trace, or NULL */
 	/* Setup SQL run instead of the workload's, or NULL. The shrinker
 	 * sets it when it collapses the start of a run into the state it
@@ -238,7 +273,7 @@ struct world_result {
 					  too, so the oracle reads the files
 					  with its own library */
 	char vfs_name[32];
-	char db_path[64];              /* target name to hand to the oracle */
+	char db_path[WORLD_PATH_MAX];  /* target name to hand to the oracle */
 	void *keepalive;               /* memory-shared: a connection (of the
 					  target library) that keeps the
 					  database alive */
@@ -247,11 +282,20 @@ struct world_result {
 					       tape's pick log (sched.h);
 					       unseen without one */
 	uint64_t follow_used;          /* logged picks consumed */
+	/* threads target: connection threads were still running when the
+	 * run gave up on them (a hang the drain could not unwind). They
+	 * own the history, the files and the world still: nothing may
+	 * check or free them; world_result_free frees nothing, and the
+	 * caller should end the process once it has reported. */
+	bool threads_stuck;
 	void *world;                   /* the run's state, owned */
 };
 
 /* Run one world. Returns 0 when the run completed (findings may be
- * present), or a WH_E* code when whopper itself could not run it. */
+ * present), or a WH_E* code when whopper itself could not run it. A
+ * threads run (WORLD_TARGET_THREADS) is the OS's interleaving of real
+ * threads: its trace_hash is no reproducibility claim, and a hang ends
+ * as a finding after cfg->watchdog_ms of wall time. */
 int world_run(const struct world_config *cfg, struct world_result *out);
 void world_result_free(struct world_result *r);
 
@@ -265,5 +309,14 @@ void world_result_free(struct world_result *r);
 int world_lib_init(const struct wh_sqlapi *api);
 /* world_lib_init of the linked SQLite. */
 int world_global_init(void);
+
+/* Where the calling thread is, for a crash handler of the threads
+ * target: the connection whose thread it is (-1: not a connection
+ * thread), the driver state it was in ("statement", "commit"...; "" when
+ * none) and the last VFS op it made (WH_OP__COUNT: none).
+ * Async-signal-safe: they read thread-local and atomic data only. */
+int world_thread_conn(void);
+const char *world_thread_state(void);
+int world_thread_op(void);
 
 #endif /* WH_WORLD_H */

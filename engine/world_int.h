@@ -18,9 +18,17 @@
  *               reopens, recovery;
  *   evidence.c  detectors of known causes (world_evidence).
  *
- * Single-threaded: every function here runs on the world's thread (the
- * main context or a connection's fiber); only the allocator hooks of
- * fault.c are reached from other threads, and they check their own arm.
+ *   threads.c   the threads target: a pthread per connection running
+ *               the same driver, the world's lock, the watchdog;
+ *   realvfs.c   its shim over the target's unix VFS: the notes the
+ *               driver and the commit order need, I/O faults.
+ *
+ * Single-threaded in the simulation: every function here runs on the
+ * world's thread (the main context or a connection's fiber); only the
+ * allocator hooks of fault.c are reached from other threads, and they
+ * check their own arm. On the threads target every function here runs
+ * under the world's lock (struct threads_state.mu), which a connection's
+ * thread lets go only inside its SQLite calls (threads.c).
  */
 #ifndef WH_WORLD_INT_H
 #define WH_WORLD_INT_H
@@ -193,6 +201,12 @@ struct conn {
 	 * step budget (world.h). */
 	uint64_t vm_steps;
 	bool runaway;
+	/* threads target only */
+	struct wh_prng fault_rng;    /* its own fault stream
+					(WH_STREAM_FAULTS_CONN + id): each
+					thread draws alone */
+	enum wh_op_kind wait_kind;   /* the pause conn_submit asked for: */
+	uint64_t wait_us;            /* ... the thread takes it (threads.c) */
 };
 
 /* Calls parked per file class and op kind (coverage.c). */
@@ -259,18 +273,28 @@ struct world {
 	const struct conn_runner *runner; /* how connections run calls */
 	const struct wh_sqlapi *api; /* the target SQLite: every call of the
 					target path goes through it */
+	struct threads_state *threads; /* the threads target's shared state,
+					  or NULL: the simulation */
 };
 
+/* What the threads of a threads run share: threads.c's, opaque here
+ * (<pthread.h> would bring the system <sched.h>, whose SCHED_RR macro
+ * must come after engine/sched.h's enum). */
+struct threads_state;
+struct realvfs;
 
 /* ------------------------------------------------------------------ */
 /* world.c                                                             */
 /* ------------------------------------------------------------------ */
 
+uint64_t threads__now_us(const struct world *w);
+
 /* The clock transactions are stamped with (begin_us, end_us) and trace
- * lines carry: the scheduler's simulated time. */
+ * lines carry: the scheduler's simulated time, or on the threads target
+ * wall time since the run started. */
 static inline uint64_t world__now_us(const struct world *w)
 {
-	return w->sched.now_us;
+	return w->threads != NULL ? threads__now_us(w) : w->sched.now_us;
 }
 
 /* Fold v into the trace hash. */
@@ -291,6 +315,8 @@ static inline bool world__file_is(const struct world *w, const char *file, const
  * its rc into the trace hash, and write the trace line. */
 void world__trace_stmt(struct world *w, struct conn *c, const char *what, const char *sql,
 		       int rc);
+/* Each driver state's name in reports ("statement", "commit"...). */
+extern const char *const world__conn_state_names[CS_CLOSED + 1];
 /* Record a finding of the run (kind and detail copied). */
 void world__add_finding(struct world_result *r, const char *kind, const char *detail);
 /* Take the images cfg->snap_events asks for at this begin event. */
@@ -411,5 +437,35 @@ void coverage_note(struct world *w, struct conn *c, enum wh_op_kind kind, const 
 
 void evidence_note_op(struct world *w, int conn, enum wh_op_kind kind, const char *file,
 		      int64_t a, int64_t b, int rc);
+
+/* ------------------------------------------------------------------ */
+/* threads.c                                                           */
+/* ------------------------------------------------------------------ */
+
+/* The threads target's run (world_run hands it over after the library is
+ * set up): the world, the shim, the setup, a thread per connection, the
+ * watchdog. Same contract as world_run. */
+int threads_run(const struct world_config *cfg, struct world_result *res,
+		const struct wh_sqlapi *api);
+/* The connection whose thread calls, or NULL (the main thread). */
+struct conn *threads__current(void);
+/* The world's lock (threads.c's top says who holds it when). */
+void threads__lock(struct world *w);
+void threads__unlock(struct world *w);
+/* After a hang: every VFS call but the releases fails at once. */
+bool threads__draining(const struct world *w);
+/* c's thread is about to make a VFS op of this kind (reports). */
+void threads__mark_op(const struct conn *c, enum wh_op_kind kind);
+
+/* ------------------------------------------------------------------ */
+/* realvfs.c                                                           */
+/* ------------------------------------------------------------------ */
+
+/* Register the shim, named w->res->vfs_name, over api's "unix" VFS;
+ * files named after w->res->db_path. 0, or WH_EINVAL (no unix VFS, or
+ * the library refused the registration). */
+int realvfs_create(struct world *w, struct realvfs **out);
+/* Unregister and free it; no file of it may be open. */
+void realvfs_destroy(struct realvfs *v);
 
 #endif /* WH_WORLD_INT_H */

@@ -18,6 +18,8 @@ void oracle_config_for_world(const struct world_config *cfg, const struct world_
 	WH_ASSERT(cfg->workload != NULL);
 	*oc = (struct oracle_config){
 		.target_path = res->db_path,
+		/* Real files (the threads target) are read with the default
+		 * VFS, not through the run's shim. */
 		.target_vfs = cfg->target == WORLD_TARGET_SIM ? res->vfs_name : NULL,
 		/* On the simulated VFS the files are read by the linked SQLite,
 		 * a reader independent of the target (the VFS is registered in
@@ -25,7 +27,8 @@ void oracle_config_for_world(const struct world_config *cfg, const struct world_
 		 * inside the target library, and an encrypted one (a key among
 		 * the pragmas that open) only the target can decrypt: those
 		 * are read through the target, its key given first. */
-		.target_api = cfg->target == WORLD_TARGET_SIM && !world_has_open_pragmas(cfg)
+		.target_api = cfg->target != WORLD_TARGET_MEMORY_SHARED &&
+					      !world_has_open_pragmas(cfg)
 				      ? NULL
 				      : cfg->api,
 		.target_prepare = world_has_open_pragmas(cfg) ? target_prepare : NULL,

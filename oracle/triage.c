@@ -103,6 +103,7 @@ static const char *const journal_modes[] = {"wal", "delete", "truncate", "persis
 static const char *const target_names[] = {
 	[WORLD_TARGET_SIM] = "sim",
 	[WORLD_TARGET_MEMORY_SHARED] = "memory-shared",
+	[WORLD_TARGET_THREADS] = "threads",
 };
 #define TARGET_COUNT (sizeof target_names / sizeof target_names[0])
 
@@ -1073,6 +1074,8 @@ static void make_signature(struct triage_result *r, const struct world_config *c
 	}
 	if (cfg->target == WORLD_TARGET_MEMORY_SHARED)
 		sig_add(out, len, ",target=memory-shared");
+	if (cfg->target == WORLD_TARGET_THREADS)
+		sig_add(out, len, ",target=threads");
 }
 
 /* Count one more violation excused by reason (listed once per reason). */

@@ -42,6 +42,15 @@ struct run_opts {
 	bool json;
 	bool quiet;
 	bool serial_check;  /* --serial-check: no concurrent oracle */
+	/* --target threads (run_threads.c): */
+	const char *dir_arg;        /* --dir DIR as given, or NULL */
+	char dir[WORLD_PATH_MAX - 16]; /* the directory in use (its real
+				       path); cfg.dir points here */
+	bool dir_temp;              /* made for this run: removed on pass */
+	bool dir_removed;           /* ... and it was */
+	const char *sim_flag;       /* the first simulation-only flag given
+				       (--scheduler...), or NULL */
+	bool busy_given;            /* --busy-timeout was given */
 	/* Catalogue of known findings the run is triaged with (--known
 	 * FILE adds to the shipped one); NULL: the shipped one. Not part of
 	 * the run: replay files do not record it. */
@@ -80,6 +89,25 @@ int run_parse_opts_composed(int argc, char **argv, int compose_for, struct run_o
  * Returns the exit code (also in out). */
 int run_once(struct run_opts *o, struct wh_tape *tape, bool print, struct run_outcome *out,
 	     run_inspect_fn inspect, void *inspect_ctx);
+
+/* The command line that reproduces the run (on the threads target: the
+ * same configuration). */
+void run_print_repro(FILE *f, const struct run_opts *o);
+
+/* --target threads (run_threads.c). */
+/* The directory the files go in: --dir's (made if missing; refused when
+ * it holds a database already) or a fresh temporary one, as a real path
+ * in o->dir. 0, or WH_EXIT_USAGE after the one-line error. */
+int run_threads_prepare_dir(struct run_opts *o);
+/* Remove the files of a passed run and the directory made for it. True
+ * when the directory is gone. */
+bool run_threads_remove_dir(const struct run_opts *o);
+/* Run body(o) in a child process and wait for it: a child that dies of a
+ * signal is reported (a connection thread's crash: a "crash" finding,
+ * exit 1; elsewhere whopper failed, exit 3). Returns body's exit code in
+ * the child (which should then return it from main) and the outcome in
+ * the parent. */
+int run_threads_guarded(struct run_opts *o, int (*body)(struct run_opts *o));
 
 /* Replay files (replay.c). */
 int replay_check_writable(const char *path);

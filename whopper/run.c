@@ -46,8 +46,19 @@ static const char run_help[] =
 	"  --synchronous LEVEL    off|normal|full|extra (default full)\n"
 	"  --scheduler S          random|rr|pct (default random)\n"
 	"  --pct-depth D          PCT bug depth d >= 1 (default 3)\n"
-	"  --target T             sim (simulated VFS, default) or memory-shared\n"
+	"  --target T             sim (simulated VFS, default), memory-shared\n"
 	"                         (in-memory shared cache, statement interleaving)\n"
+	"                         or threads (real files through SQLite's unix VFS,\n"
+	"                         each connection on a thread of its own: the OS\n"
+	"                         interleaves, so the run is not reproducible;\n"
+	"                         faults none or io only, no --record, no\n"
+	"                         simulation flags)\n"
+	"  --dir DIR              threads: where the database files go (made if\n"
+	"                         missing; must not hold a whopper.db already);\n"
+	"                         default a fresh temporary directory, removed when\n"
+	"                         the run passes, kept and named when it fails\n"
+	"  --watchdog SECONDS     threads: wall time without a finished transaction\n"
+	"                         that ends the run as a hang (default 60)\n"
 	"  --pragma NAME=VALUE    applied on every connection (repeatable)\n"
 	"  --param NAME=VALUE     workload parameter (repeatable); an included\n"
 	"                         workload's as INCLUDE/NAME=VALUE\n"
@@ -68,7 +79,8 @@ static const char run_help[] =
 	"                         process (each connection in a process of its\n"
 	"                         own: another's PENDING is not 'reserved')\n"
 	"  --stack-size BYTES     fiber stack per connection (default 262144)\n"
-	"  --busy-timeout MS      simulated busy timeout (default 50)\n"
+	"  --busy-timeout MS      busy timeout (default 50 simulated ms; threads:\n"
+	"                         1000 real ms)\n"
 	"  --step-budget N        virtual-machine steps one statement may take\n"
 	"                         before it is stopped and reported as a\n"
 	"                         runaway_statement (default 50000000; 0: none)\n"
@@ -163,7 +175,67 @@ static int parse_yield_ops(const char *s, uint32_t *mask)
 static const char *const journal_modes[] = {"wal", "delete", "truncate", "persist",
 					    "memory", NULL};
 static const char *const sync_levels[] = {"off", "normal", "full", "extra", NULL};
-static const char *const targets[] = {"sim", "memory-shared", NULL};
+static const char *const targets[] = {"sim", "memory-shared", "threads", NULL};
+
+/* The threads target's busy timeout unless --busy-timeout says: real
+ * milliseconds, long enough that eight writers queue rather than abort. */
+#define RUN_THREADS_BUSY_MS 1000u
+/* Its watchdog unless --watchdog says. */
+#define RUN_THREADS_WATCHDOG_S 60u
+
+/* Flags that steer only the simulation: refused on the threads target
+ * rather than silently ignored. */
+static bool flag_is_sim_only(const char *flag)
+{
+	static const char *const sim_only[] = {
+		"--scheduler",	    "--pct-depth",	"--sector-size", "--device",
+		"--lock-model",	    "--stack-size",	"--reorder-window", "--yield-ops",
+		"--record-compact", NULL,
+	};
+	for (int i = 0; sim_only[i] != NULL; i++)
+		if (strcmp(flag, sim_only[i]) == 0)
+			return true;
+	return false;
+}
+
+static const char *target_name(enum world_target t)
+{
+	switch (t) {
+	case WORLD_TARGET_SIM:
+		return "sim";
+	case WORLD_TARGET_MEMORY_SHARED:
+		return "memory-shared";
+	case WORLD_TARGET_THREADS:
+		return "threads";
+	}
+	WH_UNREACHABLE();
+}
+
+/* What --target threads cannot do, checked once every flag is read. 0, or
+ * WH_EXIT_USAGE after the one-line error. */
+static int check_threads_opts(struct run_opts *o)
+{
+	struct world_config *c = &o->cfg;
+	if (c->target != WORLD_TARGET_THREADS) {
+		if (o->dir_arg != NULL)
+			return cli_usage_error("--dir: only with --target threads");
+		return 0;
+	}
+	if (c->faults != WORLD_FAULTS_NONE && c->faults != WORLD_FAULTS_IO)
+		return cli_usage_error("--faults %s: not on --target threads (none or io: a real power loss or bit flip is not injected)",
+				       world_faults_name(c->faults));
+	if (c->vfs_bug != SIMVFS_BUG_NONE)
+		return cli_usage_error("--vfs-bug: the simulated VFS's; not on --target threads");
+	if (o->record_path != NULL)
+		return cli_usage_error("--record: a --target threads run is not reproducible (OS scheduling): there is no tape to record");
+	if (o->sim_flag != NULL)
+		return cli_usage_error("%s: steers the simulation; not on --target threads", o->sim_flag);
+	if (o->target_lib != NULL)
+		return cli_usage_error("--target-lib: not on --target threads yet (the linked SQLite only)");
+	if (!o->busy_given)
+		c->busy_timeout_ms = RUN_THREADS_BUSY_MS;
+	return 0;
+}
 
 int run_parse_opts(int argc, char **argv, struct run_opts *o)
 {
@@ -177,12 +249,15 @@ int run_parse_opts_composed(int argc, char **argv, int compose_for, struct run_o
 	memset(o, 0, sizeof *o);
 	world_config_default(&o->cfg);
 	o->cfg.api = cli_target();
+	o->cfg.watchdog_ms = RUN_THREADS_WATCHDOG_S * 1000u;
 	o->workload_name = "default";
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		uint64_t n;
 		int rc = 0;
+		if (o->sim_flag == NULL && flag_is_sim_only(a))
+			o->sim_flag = a;
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			fputs(run_help, stdout);
 			return -1;
@@ -226,9 +301,16 @@ int run_parse_opts_composed(int argc, char **argv, int compose_for, struct run_o
 			const char *t = NULL;
 			rc = parse_choice(a, v, targets, &t);
 			if (rc == 0)
-				o->cfg.target = strcmp(t, "sim") == 0
-							? WORLD_TARGET_SIM
-							: WORLD_TARGET_MEMORY_SHARED;
+				o->cfg.target = t == targets[0]	  ? WORLD_TARGET_SIM
+						: t == targets[1] ? WORLD_TARGET_MEMORY_SHARED
+								  : WORLD_TARGET_THREADS;
+		} else if (strcmp(a, "--dir") == 0) {
+			if (v == NULL || *v == '\0')
+				return cli_usage_error("--dir: missing DIR");
+			o->dir_arg = v;
+		} else if (strcmp(a, "--watchdog") == 0) {
+			rc = parse_u64(a, v, 1, 86400, &n);
+			o->cfg.watchdog_ms = (uint32_t)n * 1000u;
 		} else if (strcmp(a, "--pragma") == 0) {
 			if (v == NULL || strchr(v, '=') == NULL || v[0] == '=' ||
 			    strpbrk(v, ";\n") != NULL)
@@ -284,6 +366,7 @@ int run_parse_opts_composed(int argc, char **argv, int compose_for, struct run_o
 		} else if (strcmp(a, "--busy-timeout") == 0) {
 			rc = parse_u64(a, v, 0, 3600000, &n);
 			o->cfg.busy_timeout_ms = (uint32_t)n;
+			o->busy_given = true;
 		} else if (strcmp(a, "--reorder-window") == 0) {
 			rc = parse_u64(a, v, 0, 10000000, &o->cfg.reorder_window_us);
 		} else if (strcmp(a, "--yield-ops") == 0) {
@@ -339,7 +422,7 @@ int run_parse_opts_composed(int argc, char **argv, int compose_for, struct run_o
 	if (o->elle_path && o->cfg.workload->shape == NULL)
 		return cli_usage_error("--elle: workload '%s' declares no Elle shape (\\shape list-append|rw-register)",
 				       o->workload_name);
-	return 0;
+	return check_threads_opts(o);
 }
 
 /* CPU seconds (user and system) the process has used so far, the
@@ -389,13 +472,39 @@ static void print_coverage_json(FILE *f, const struct world_coverage *cov)
 	fprintf(f, "]}");
 }
 
-static void print_repro(FILE *f, const struct run_opts *o)
+/* The threads target's line: its own flags, none of the simulation's. */
+static void print_repro_threads(FILE *f, const struct run_opts *o)
+{
+	const struct world_config *c = &o->cfg;
+	fprintf(f, "bin/whopper run --target threads --seed %" PRIu64 " --workload %s --connections %u"
+		   " --txns %" PRIu64 " --journal %s --synchronous %s",
+		c->seed, o->workload_name, c->conn_count, c->txn_count, c->journal_mode,
+		c->synchronous);
+	if (c->faults != WORLD_FAULTS_NONE)
+		fprintf(f, " --faults %s", world_faults_name(c->faults));
+	for (uint32_t i = 0; i < o->param_count; i++)
+		fprintf(f, " --param %s", o->params[i]);
+	for (uint32_t i = 0; i < c->pragma_count; i++)
+		fprintf(f, " --pragma %s", c->pragmas[i]);
+	if (c->step_budget != WORLD_STEP_BUDGET_DEFAULT)
+		fprintf(f, " --step-budget %" PRIu64, c->step_budget);
+	if (c->busy_timeout_ms != RUN_THREADS_BUSY_MS)
+		fprintf(f, " --busy-timeout %u", c->busy_timeout_ms);
+	if (c->watchdog_ms != RUN_THREADS_WATCHDOG_S * 1000u)
+		fprintf(f, " --watchdog %u", c->watchdog_ms / 1000u);
+}
+
+void run_print_repro(FILE *f, const struct run_opts *o)
 {
 	const struct world_config *c = &o->cfg;
 	if (o->replay_path != NULL) {
 		/* A shrunk run starts from its file's setup (or files) and
 		 * skips statements its flags would run. */
 		fprintf(f, "bin/whopper replay %s", o->replay_path);
+		return;
+	}
+	if (c->target == WORLD_TARGET_THREADS) {
+		print_repro_threads(f, o);
 		return;
 	}
 	fprintf(f, "bin/whopper run --seed %" PRIu64 " --workload %s --connections %u"
@@ -537,17 +646,34 @@ static void print_json(const struct run_opts *o, const struct world_result *r,
 	const struct world_stats *s = &r->stats;
 	fprintf(f, "{\"seed\": %" PRIu64 ", \"workload\": ", o->cfg.seed);
 	json_str(f, o->workload_name);
-	fprintf(f, ", \"verdict\": \"%s\", \"trace_hash\": \"%016" PRIx64 "\"", verdict,
-		r->trace_hash);
-	fprintf(f, ", \"config\": {\"connections\": %u, \"txns\": %" PRIu64
-		   ", \"journal\": \"%s\", \"synchronous\": \"%s\", \"scheduler\": \"%s\""
-		   ", \"target\": \"%s\", \"lock_model\": \"%s\", \"pct\": {\"n\": %" PRIu64
-		   ", \"k\": %" PRIu64 ", \"d\": %u}}",
-		o->cfg.conn_count, o->cfg.txn_count, o->cfg.journal_mode,
-		o->cfg.synchronous, sched_strategy_name(o->cfg.strategy),
-		o->cfg.target == WORLD_TARGET_SIM ? "sim" : "memory-shared",
-		o->cfg.lock_model == SIMVFS_LOCKS_PROCESS ? "process" : "thread", r->pct_n,
-		r->pct_k, o->cfg.pct_depth);
+	if (o->cfg.target == WORLD_TARGET_THREADS) {
+		/* The OS interleaved: no hash names this run's schedule. */
+		fprintf(f, ", \"verdict\": \"%s\", \"trace_hash\": null, \"reproducible\": false"
+			   ", \"not_reproducible\": \"OS scheduling\", \"dir\": ",
+			verdict);
+		json_str(f, o->dir);
+		fprintf(f, ", \"dir_kept\": %s", o->dir_removed ? "false" : "true");
+	} else {
+		fprintf(f, ", \"verdict\": \"%s\", \"trace_hash\": \"%016" PRIx64 "\"", verdict,
+			r->trace_hash);
+	}
+	if (o->cfg.target == WORLD_TARGET_THREADS)
+		/* No scheduler, lock model or PCT: the OS's and the kernel's. */
+		fprintf(f, ", \"config\": {\"connections\": %u, \"txns\": %" PRIu64
+			   ", \"journal\": \"%s\", \"synchronous\": \"%s\", \"target\": \"threads\""
+			   ", \"busy_timeout_ms\": %u, \"watchdog_s\": %u}",
+			o->cfg.conn_count, o->cfg.txn_count, o->cfg.journal_mode,
+			o->cfg.synchronous, o->cfg.busy_timeout_ms, o->cfg.watchdog_ms / 1000u);
+	else
+		fprintf(f, ", \"config\": {\"connections\": %u, \"txns\": %" PRIu64
+			   ", \"journal\": \"%s\", \"synchronous\": \"%s\", \"scheduler\": \"%s\""
+			   ", \"target\": \"%s\", \"lock_model\": \"%s\", \"pct\": {\"n\": %" PRIu64
+			   ", \"k\": %" PRIu64 ", \"d\": %u}}",
+			o->cfg.conn_count, o->cfg.txn_count, o->cfg.journal_mode,
+			o->cfg.synchronous, sched_strategy_name(o->cfg.strategy),
+			target_name(o->cfg.target),
+			o->cfg.lock_model == SIMVFS_LOCKS_PROCESS ? "process" : "thread", r->pct_n,
+			r->pct_k, o->cfg.pct_depth);
 	fprintf(f, ", \"sqlite\": ");
 	cli_target_json(f, o->cfg.api);
 	fprintf(f, ", \"includes_left_out\": ");
@@ -634,7 +760,7 @@ static void print_json(const struct run_opts *o, const struct world_result *r,
 	size_t len = 0;
 	FILE *m = open_memstream(&buf, &len);
 	if (m) {
-		print_repro(m, o);
+		run_print_repro(m, o);
 		fclose(m);
 		json_str(f, buf);
 		free(buf);
@@ -713,12 +839,18 @@ static void print_summary(const struct run_opts *o, const struct world_result *r
 {
 	FILE *f = stdout;
 	const struct world_stats *s = &r->stats;
-	fprintf(f, "whopper run: seed %" PRIu64 ", workload %s, %u connections, %s/%s, "
-		   "scheduler %s",
-		o->cfg.seed, o->workload_name, o->cfg.conn_count,
-		o->cfg.target == WORLD_TARGET_SIM ? o->cfg.journal_mode : "memory-shared",
-		o->cfg.synchronous, sched_strategy_name(o->cfg.strategy));
-	if (o->cfg.strategy == SCHED_PCT)
+	bool threads = o->cfg.target == WORLD_TARGET_THREADS;
+	if (threads)
+		fprintf(f, "whopper run: seed %" PRIu64 ", workload %s, %u connections, threads, %s/%s",
+			o->cfg.seed, o->workload_name, o->cfg.conn_count, o->cfg.journal_mode,
+			o->cfg.synchronous);
+	else
+		fprintf(f, "whopper run: seed %" PRIu64 ", workload %s, %u connections, %s/%s, "
+			   "scheduler %s",
+			o->cfg.seed, o->workload_name, o->cfg.conn_count,
+			o->cfg.target == WORLD_TARGET_SIM ? o->cfg.journal_mode : "memory-shared",
+			o->cfg.synchronous, sched_strategy_name(o->cfg.strategy));
+	if (!threads && o->cfg.strategy == SCHED_PCT)
 		fprintf(f, " (d=%u, n=%" PRIu64 ", k=%" PRIu64 ")", o->cfg.pct_depth,
 			r->pct_n, r->pct_k);
 	char sqlite[1024];
@@ -726,9 +858,13 @@ static void print_summary(const struct run_opts *o, const struct world_result *r
 	fprintf(f, "\n  target: %s\n", sqlite);
 	print_left_out(f, o->cfg.workload);
 	fprintf(f, "  txns %" PRIu64 " committed, %" PRIu64 " aborted (%" PRIu64
-		   " busy); %" PRIu64 " statements; %" PRIu64 " vfs ops; sim time %.1f ms\n",
-		s->txns_committed, s->txns_aborted, s->busy, s->statements, s->vfs_ops,
-		(double)s->sim_time_us / 1000.0);
+		   " busy); %" PRIu64 " statements; %" PRIu64 " vfs ops; ",
+		s->txns_committed, s->txns_aborted, s->busy, s->statements, s->vfs_ops);
+	if (threads)
+		fprintf(f, "%.0f statements/s of wall time\n",
+			run_s > 0 ? (double)s->statements / run_s : 0.0);
+	else
+		fprintf(f, "sim time %.1f ms\n", (double)s->sim_time_us / 1000.0);
 	if (o->cfg.faults != WORLD_FAULTS_NONE)
 		fprintf(f, "  faults %s: %" PRIu64 " I/O faults, %" PRIu64
 			   " allocation failures, %" PRIu64 " crashes, %" PRIu64
@@ -758,10 +894,16 @@ static void print_summary(const struct run_opts *o, const struct world_result *r
 	print_triage(f, tri);
 	fprintf(f, "  verdict: %s (%" PRIu64 " txns checked)\n", verdict,
 		rep ? rep->txns_checked : 0);
-	fprintf(f, "  trace hash: %016" PRIx64 "\n", r->trace_hash);
+	if (threads) {
+		fprintf(f, "  not reproducible: OS scheduling (the values come from the seed, the interleaving from the OS)\n");
+		fprintf(f, "  files: %s (%s)\n", o->dir,
+			o->dir_removed ? "removed: the run passed" : "kept");
+	} else {
+		fprintf(f, "  trace hash: %016" PRIx64 "\n", r->trace_hash);
+	}
 	fprintf(f, "  timing: run %.3f s, check %.3f s\n", run_s, check_s);
-	fprintf(f, "  repro: ");
-	print_repro(f, o);
+	fprintf(f, threads ? "  same configuration (not the same run): " : "  repro: ");
+	run_print_repro(f, o);
 	fprintf(f, "\n");
 }
 
@@ -821,7 +963,8 @@ int run_once(struct run_opts *o, struct wh_tape *tape, bool print, struct run_ou
 	memset(&rep, 0, sizeof rep);
 	int orc = 0;
 	bool checked = false;
-	if (rc == 0) {
+	/* Threads left running own the files and the history (world.h). */
+	if (rc == 0 && !res.threads_stuck) {
 		struct oracle_config oc;
 		oracle_config_for_world(&cfg, &res, 64, &oc);
 		orc = oracle_check_stream(&res.history, &oc, stream, &rep);
@@ -846,6 +989,11 @@ int run_once(struct run_opts *o, struct wh_tape *tape, bool print, struct run_ou
 		verdict = "fail";
 		exit_code = WH_EXIT_FINDING;
 	}
+	/* A threads run's own directory goes once the run has passed (the
+	 * oracle has closed the files); a failed run's stays for a look. */
+	if (cfg.target == WORLD_TARGET_THREADS && o->dir_temp && exit_code == WH_EXIT_PASS &&
+	    !res.threads_stuck)
+		o->dir_removed = run_threads_remove_dir(o);
 	if (print && o->json)
 		print_json(o, &res, checked ? &rep : NULL, &tri, verdict, t1 - t0, t2 - t1);
 	else if (print && !o->quiet)
@@ -867,6 +1015,12 @@ int run_once(struct run_opts *o, struct wh_tape *tape, bool print, struct run_ou
 			exit_code = WH_EXIT_USAGE;
 		}
 	}
+	if (res.threads_stuck) {
+		/* Threads still run inside SQLite on the world: nothing can be
+		 * freed or waited for. Everything is written: end here. */
+		fflush(NULL);
+		_exit(exit_code);
+	}
 	out->exit_code = exit_code;
 	snprintf(out->verdict, sizeof out->verdict, "%s", verdict);
 	out->trace_hash = res.trace_hash;
@@ -882,6 +1036,13 @@ int run_once(struct run_opts *o, struct wh_tape *tape, bool print, struct run_ou
 		oracle_report_free(&rep);
 	world_result_free(&res);
 	return exit_code;
+}
+
+/* A threads run, in the guarded child (run_threads_guarded). */
+static int run_threads_body(struct run_opts *o)
+{
+	struct run_outcome out;
+	return run_once(o, NULL, true, &out, NULL, NULL);
 }
 
 int cmd_run(int argc, char **argv)
@@ -901,6 +1062,26 @@ int cmd_run(int argc, char **argv)
 	if (hook && strcmp(hook, "hang") == 0)
 		for (;;)
 			pause();
+
+	if (o.cfg.target == WORLD_TARGET_THREADS) {
+		/* Test-only planted defects of the threads target (world.h). */
+		static const struct {
+			const char *hook;
+			enum world_plant plant;
+		} plants[] = {
+			{"threads-lost-write", WORLD_PLANT_LOST_WRITE},
+			{"threads-crash", WORLD_PLANT_CRASH},
+			{"threads-hang", WORLD_PLANT_HANG},
+			{"threads-hang-hard", WORLD_PLANT_HANG_HARD},
+		};
+		for (size_t i = 0; hook != NULL && i < sizeof plants / sizeof plants[0]; i++)
+			if (strcmp(hook, plants[i].hook) == 0)
+				o.cfg.plant = plants[i].plant;
+		rc = run_threads_prepare_dir(&o);
+		if (rc != 0)
+			return rc;
+		return run_threads_guarded(&o, run_threads_body);
+	}
 
 	struct wh_tape tape;
 	wh_tape_init(&tape);
