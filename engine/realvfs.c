@@ -106,11 +106,11 @@ static bool op_is_release(enum wh_op_kind kind, int64_t arg)
 	       (kind == WH_OP_SHM_LOCK && ((arg >> 16) & SQLITE_SHM_UNLOCK));
 }
 
-/* The planted crash and hangs, inside a connection's first statement. */
+/* The planted crash and hangs, at a connection's first VFS op (its open:
+ * every connection makes one, however fast the others use up the
+ * transactions). */
 static void plant_stop(struct world *w, const struct conn *c)
 {
-	if (c->state != CS_STMT)
-		return;
 	enum world_plant p = w->cfg->plant;
 	if (p == WORLD_PLANT_CRASH && (uint32_t)c->id == w->cfg->conn_count - 1)
 		raise(SIGSEGV);

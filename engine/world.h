@@ -44,9 +44,9 @@ enum world_plant {
 				   journal modes only (a WAL commit writes
 				   no database page) */
 	WORLD_PLANT_CRASH,      /* the last connection's thread dies of
-				   SIGSEGV inside its first statement */
-	WORLD_PLANT_HANG,       /* connection 0 stops inside its first
-				   statement until the watchdog drains */
+				   SIGSEGV at its first VFS op */
+	WORLD_PLANT_HANG,       /* connection 0 stops at its first VFS op
+				   until the watchdog drains */
 	WORLD_PLANT_HANG_HARD,  /* ... and never returns, drained or not */
 };
 
