@@ -155,6 +155,7 @@ static void note_locked(struct realvfs *v, struct conn *c, enum wh_op_kind kind,
 {
 	struct world *w = v->w;
 	WH_ASSERT(c != NULL);
+	WH_ASSERT((unsigned)kind < WH_OP__COUNT);
 	/* A full disk under a writer of journal modes MEMORY and OFF, before
 	 * its lock state moves (as trace_vfs). */
 	if ((rc & 0xff) == SQLITE_FULL && world__file_is(w, name, ""))
@@ -226,6 +227,7 @@ static bool quota_allows(struct realvfs_file *f, int64_t end)
 	struct realvfs *v = f->vfs;
 	struct world *w = v->w;
 	const struct fault_plan *p = &w->plan;
+	WH_ASSERT(w->quota_state >= 0 && w->quota_state <= 2);
 	if (w->quota_state == 0 && p->quota_to_txn > p->quota_from_txn &&
 	    w->txns_finished >= p->quota_from_txn) {
 		v->quota_bytes = files_bytes(v) + 4096;
@@ -256,6 +258,7 @@ static bool plant_drops(struct realvfs_file *f, const struct conn *c, int64_t of
 	struct realvfs *v = f->vfs;
 	if (v->w->cfg->plant != WORLD_PLANT_LOST_WRITE || !f->is_db || offset == 0)
 		return false;
+	WH_ASSERT((uint32_t)c->id < v->w->cfg->conn_count);
 	if (v->plant_conn < 0 && !v->plant_over && c->in_commit && c->holds_db_write_lock &&
 	    v->w->res->stats.txns_committed >= 10) {
 		v->plant_conn = c->id;
@@ -274,6 +277,7 @@ static void plant_released(struct realvfs *v, const struct conn *c)
 {
 	if (v->plant_conn != c->id)
 		return;
+	WH_ASSERT(v->w->cfg->plant == WORLD_PLANT_LOST_WRITE);
 	v->plant_conn = -1;
 	if (v->plant_dropped > 0 && c->id != v->plant_first)
 		v->plant_over = true;
@@ -381,6 +385,7 @@ static int rv_lock(sqlite3_file *file, int level)
 {
 	struct realvfs_file *f = file_of(file);
 	struct conn *c;
+	WH_ASSERT(level > SQLITE_LOCK_NONE && level <= SQLITE_LOCK_EXCLUSIVE);
 	int rc = gate(f->vfs, WH_OP_LOCK, f->note_name, level, &c);
 	if (rc != SQLITE_OK)
 		return rc;
@@ -399,6 +404,8 @@ static int rv_unlock(sqlite3_file *file, int level)
 	struct realvfs_file *f = file_of(file);
 	struct realvfs *v = f->vfs;
 	struct conn *c;
+	/* SQLite only ever unlocks to SHARED or to nothing. */
+	WH_ASSERT(level == SQLITE_LOCK_NONE || level == SQLITE_LOCK_SHARED);
 	int rc = gate(v, WH_OP_UNLOCK, f->note_name, level, &c);
 	if (rc != SQLITE_OK)
 		return rc;
@@ -565,7 +572,9 @@ static int rv_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *file, int f
 {
 	struct realvfs *v = vfs_of(vfs);
 	struct realvfs_file *f = file_of(file);
-	memset(f, 0, sizeof *f);
+	WH_ASSERT(v->base.szOsFile == (int)sizeof *f + v->real->szOsFile);
+	/* The real file too: its pMethods says below whether it opened. */
+	memset(f, 0, (size_t)v->base.szOsFile);
 	f->vfs = v;
 	f->real = (sqlite3_file *)(f + 1);
 	f->is_db = (flags & SQLITE_OPEN_MAIN_DB) != 0;

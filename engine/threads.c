@@ -195,6 +195,8 @@ static const struct conn_runner threads_runner = {
  * the simulation's, so they are none here. */
 static uint64_t threads_pause_us(const struct conn *c)
 {
+	WH_ASSERT(!c->call_active);
+	WH_ASSERT(c->wait_kind == WH_OP_SLEEP || c->wait_kind == WH_OP_THINK);
 	if (c->wait_kind == WH_OP_SLEEP)
 		return c->wait_us < THREADS_SLEEP_MAX_US ? c->wait_us : THREADS_SLEEP_MAX_US;
 	/* A failed open (CS_OPEN_RETRY moved on to CS_OPEN) or a failed
