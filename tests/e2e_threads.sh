@@ -40,8 +40,9 @@ for j in wal delete; do
 		[ "$(echo "$out" | json_num statements)" -gt 0 ]
 	check $? "bank, 8 connections on real threads, journal $j: the oracle passes it"
 	echo "$out" | grep -q '"trace_hash": null' && echo "$out" | grep -q '"reproducible": false' &&
-		echo "$out" | grep -q '"not_reproducible": "OS scheduling"' && echo "$out" | grep -q '"target": "threads"'
-	check $? "journal $j: --json says the run is not reproducible and claims no trace hash"
+		echo "$out" | grep -q '"not_reproducible": "OS scheduling"' && echo "$out" | grep -q '"target": "threads"' &&
+		echo "$out" | grep -q '"coverage": null'
+	check $? "journal $j: --json says the run is not reproducible and claims no trace hash or coverage"
 	[ -n "$dir" ] && case $dir in "$tmp"/whopper-threads-*) true ;; *) false ;; esac &&
 		[ ! -e "$dir" ] && echo "$out" | grep -q '"dir_kept": false'
 	check $? "journal $j: the run's own directory ($dir) is removed once it passed"

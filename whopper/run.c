@@ -713,7 +713,11 @@ static void print_json(const struct run_opts *o, const struct world_result *r,
 			triage_counter_name((enum triage_counter)c),
 			triage_counter_value(&r->evidence, (enum triage_counter)c));
 	fprintf(f, "}, \"coverage\": ");
-	print_coverage_json(f, &r->coverage);
+	/* Real threads never park inside a call for the engine to see. */
+	if (o->cfg.target == WORLD_TARGET_THREADS)
+		fprintf(f, "null");
+	else
+		print_coverage_json(f, &r->coverage);
 	fprintf(f, ", \"timing\": {\"run_s\": %.6f, \"check_s\": %.6f, \"check_concurrent\": %s"
 		   ", \"cpu_s\": %.6f}",
 		run_s, check_s, rep != NULL && rep->streamed ? "true" : "false", cpu_s());
