@@ -16,8 +16,7 @@
  *               failures, the scheduled faults between picks;
  *   recover.c   killing connections (crash, hang), power loss, clean
  *               reopens, recovery;
- *   evidence.c  detectors of known causes (world_evidence).
- *
+ *   evidence.c  detectors of known causes (world_evidence);
  *   threads.c   the threads target: a pthread per connection running
  *               the same driver, the world's lock, the watchdog;
  *   realvfs.c   its shim over the target's unix VFS: the notes the

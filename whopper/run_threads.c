@@ -249,7 +249,7 @@ int run_threads_guarded(struct run_opts *o, int (*body)(struct run_opts *o))
 		rc = WH_EXIT_FINDING;
 	} else if (WIFSIGNALED(status)) {
 		int sig = WTERMSIG(status);
-		fprintf(stderr, "whopper: the run's process died of signal %d (%s) outside any connection thread; files kept in %s\n",
+		fprintf(stderr, "whopper: the run's process died of signal %d (%s), no connection thread's crash noted (whopper itself, or killed from outside); files kept in %s\n",
 			sig, strsignal(sig), o->dir);
 		rc = WH_EXIT_INTERNAL;
 	} else {
