@@ -110,6 +110,13 @@ timeout 120 "$W" run --seed 1 --workload "$tmp/loop.sql" --connections 3 --txns 
 check $? "a statement that never ends is stopped at --step-budget and reported as runaway_statement (exit 1)"
 timeout 120 "$W" run --seed 1 --workload "$tmp/loop.sql" --connections 3 --txns 20 --step-budget 200000 2>&1 | grep -q -- 'repro: .*--step-budget 200000'
 check $? "the repro line keeps a non-default --step-budget"
+# Without a step budget, --time-limit is the backstop: it names the phase
+# and exits 1 as for a hang, leaving no half-written trace.
+timeout 120 "$W" run --seed 1 --workload "$tmp/loop.sql" --connections 3 --txns 20 --step-budget 0 \
+	--time-limit 2 --trace "$tmp/tl.trace" >"$tmp/tl.out" 2>"$tmp/tl.err"; rc=$?
+[ $rc -eq 1 ] && grep -q '^whopper: --time-limit 2 s reached while the connections ran: a hang .*repro: bin/whopper run --seed 1 ' "$tmp/tl.err" &&
+	[ ! -e "$tmp/tl.trace" ] && [ -z "$(find "$tmp" -name 'tl.trace.tmp*')" ]
+check $? "--time-limit stops a run that never ends, naming the phase, exit 1, no trace left half-written (exit $rc)"
 # A template whose every attempt fails is named, with its error, in the
 # summary and in --json, although the run itself passes.
 printf '%s\n' '\description a template that always violates a constraint' '\setup' \

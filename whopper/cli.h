@@ -42,6 +42,8 @@ struct run_opts {
 	bool json;
 	bool quiet;
 	bool serial_check;  /* --serial-check: no concurrent oracle */
+	uint64_t time_limit_s; /* --time-limit: wall-clock backstop of a
+				  run and its check; 0: none */
 	/* --target threads (run_threads.c): */
 	const char *dir_arg;        /* --dir DIR as given, or NULL */
 	char dir[WORLD_PATH_MAX - 16]; /* the directory in use (its real

@@ -135,6 +135,7 @@ static const char *const value_flags[] = {
 	"--param",       "--faults",     "--vfs-bug",     "--stack-size",   "--busy-timeout",
 	"--reorder-window", "--yield-ops", "--trace",     "--elle",         "--record",
 	"--sector-size", "--target-lib", "--device",   "--step-budget",  "--lock-model",
+	"--time-limit",
 };
 
 bool nl_run_flag_takes_value(const char *name)

@@ -189,8 +189,10 @@ static bool arg_is_output_only(const char *a, bool *takes_value)
 	 * replay and shrink take their own. */
 	/* --target-lib names a file on this machine: the header names the
 	 * library by its identity instead, and replay takes its own. */
+	/* --time-limit is a backstop on this machine's clock, not the run. */
 	*takes_value = strcmp(a, "--record") == 0 || strcmp(a, "--trace") == 0 ||
-		       strcmp(a, "--known") == 0 || strcmp(a, "--target-lib") == 0;
+		       strcmp(a, "--known") == 0 || strcmp(a, "--target-lib") == 0 ||
+		       strcmp(a, "--time-limit") == 0;
 	return *takes_value || strcmp(a, "--json") == 0 || strcmp(a, "--quiet") == 0 ||
 	       strcmp(a, "--record-compact") == 0 ||
 	       strcmp(a, "--serial-check") == 0;

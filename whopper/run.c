@@ -81,6 +81,11 @@ static const char run_help[] =
 	"  --stack-size BYTES     fiber stack per connection (default 262144)\n"
 	"  --busy-timeout MS      busy timeout (default 50 simulated ms; threads:\n"
 	"                         1000 real ms)\n"
+	"  --time-limit SECONDS   a backstop in wall-clock time for the run and\n"
+	"                         its check: past it, whopper says which phase\n"
+	"                         it was in, and exits 1 as for a hang (default\n"
+	"                         none; the step budget ends runaway statements\n"
+	"                         first)\n"
 	"  --step-budget N        virtual-machine steps one statement may take\n"
 	"                         before it is stopped and reported as a\n"
 	"                         runaway_statement (default 50000000; 0: none)\n"
@@ -190,7 +195,7 @@ static bool flag_is_sim_only(const char *flag)
 	static const char *const sim_only[] = {
 		"--scheduler",	    "--pct-depth",	"--sector-size", "--device",
 		"--lock-model",	    "--stack-size",	"--reorder-window", "--yield-ops",
-		"--record-compact", NULL,
+		"--record-compact", "--time-limit", NULL, /* threads: --watchdog */
 	};
 	for (int i = 0; sim_only[i] != NULL; i++)
 		if (strcmp(flag, sim_only[i]) == 0)
@@ -361,6 +366,8 @@ int run_parse_opts_composed(int argc, char **argv, int compose_for, struct run_o
 		} else if (strcmp(a, "--stack-size") == 0) {
 			rc = parse_u64(a, v, 65536, 64u << 20, &n);
 			o->cfg.stack_bytes = (size_t)n;
+		} else if (strcmp(a, "--time-limit") == 0) {
+			rc = parse_u64(a, v, 1, 86400 * 7, &o->time_limit_s);
 		} else if (strcmp(a, "--step-budget") == 0) {
 			rc = parse_u64(a, v, 0, UINT64_MAX / 2, &o->cfg.step_budget);
 		} else if (strcmp(a, "--busy-timeout") == 0) {
@@ -911,6 +918,51 @@ static void print_summary(const struct run_opts *o, const struct world_result *r
 	fprintf(f, "\n");
 }
 
+/* --time-limit: the phase the process is in and what to say when the
+ * alarm comes (prepared beforehand: a signal handler may only write). */
+static volatile sig_atomic_t limit_phase;
+static char limit_msg[3][4096];
+static char limit_tmp[PATH_MAX]; /* a trace being written, removed */
+
+static void on_time_limit(int sig)
+{
+	(void)sig;
+	int p = limit_phase;
+	if (p < 0 || p > 2)
+		p = 0;
+	ssize_t n = write(2, limit_msg[p], strlen(limit_msg[p]));
+	(void)n;
+	if (limit_tmp[0])
+		unlink(limit_tmp);
+	_exit(WH_EXIT_FINDING);
+}
+
+/* Arm the backstop for o (no-op without --time-limit). */
+static void time_limit_arm(const struct run_opts *o)
+{
+	if (o->time_limit_s == 0)
+		return;
+	static const char *const phase[3] = {
+		"while setting up", "while the connections ran",
+		"while the oracle checked the run"};
+	char *repro = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&repro, &len);
+	if (m != NULL) {
+		run_print_repro(m, o);
+		fclose(m);
+	}
+	for (int p = 0; p < 3; p++)
+		snprintf(limit_msg[p], sizeof limit_msg[p],
+			 "whopper: --time-limit %llu s reached %s: a hang (nothing whopper runs should "
+			 "take this long); repro: %s\n",
+			 (unsigned long long)o->time_limit_s, phase[p], repro ? repro : "?");
+	free(repro);
+	limit_phase = 0;
+	signal(SIGALRM, on_time_limit);
+	alarm(o->time_limit_s > UINT32_MAX ? UINT32_MAX : (unsigned)o->time_limit_s);
+}
+
 int run_once(struct run_opts *o, struct wh_tape *tape, bool print, struct run_outcome *out,
 	     run_inspect_fn inspect, void *inspect_ctx)
 {
@@ -925,6 +977,7 @@ int run_once(struct run_opts *o, struct wh_tape *tape, bool print, struct run_ou
 		if (trace == NULL)
 			return cli_usage_error("--trace: cannot write '%s': %s", o->trace_path,
 					       strerror(errno));
+		snprintf(limit_tmp, sizeof limit_tmp, "%s", tmp_trace);
 	}
 	struct world_config cfg = o->cfg;
 	cfg.trace = trace;
@@ -947,6 +1000,7 @@ int run_once(struct run_opts *o, struct wh_tape *tape, bool print, struct run_ou
 	struct oracle_stream *stream =
 		o->serial_check ? NULL : oracle_stream_start(&res.history, &stream_cfg);
 	cfg.observer = oracle_stream_observer(stream);
+	limit_phase = 1;
 	int rc = world_run(&cfg, &res);
 	double t1 = wall_s();
 	if (prog.on)
@@ -971,6 +1025,7 @@ int run_once(struct run_opts *o, struct wh_tape *tape, bool print, struct run_ou
 	if (rc == 0 && !res.threads_stuck) {
 		struct oracle_config oc;
 		oracle_config_for_world(&cfg, &res, 64, &oc);
+		limit_phase = 2;
 		orc = oracle_check_stream(&res.history, &oc, stream, &rep);
 		checked = true;
 	} else {
@@ -1087,6 +1142,7 @@ int cmd_run(int argc, char **argv)
 		return run_threads_guarded(&o, run_threads_body);
 	}
 
+	time_limit_arm(&o);
 	struct wh_tape tape;
 	wh_tape_init(&tape);
 	if (o.record_path) {
