@@ -122,6 +122,10 @@ int cmd_shrink(int argc, char **argv);
 int cmd_workloads(int argc, char **argv);
 int cmd_nightly(int argc, char **argv);
 int cmd_versions(int argc, char **argv);
+int cmd_differential(int argc, char **argv);
+/* Does this run flag steer only the simulation (refused on --target
+ * threads)? */
+bool run_flag_is_sim_only(const char *flag);
 int cmd_findings(int argc, char **argv);
 
 /* --known FILE (findings.c): add FILE's entries to the process's

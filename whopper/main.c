@@ -19,6 +19,7 @@ static const char usage[] =
 	"  replay     reproduce a recorded run: replay FILE.whop\n"
 	"  shrink     minimise a failing recorded run: shrink FILE.whop --out MIN.whop\n"
 	"  versions   which SQLite versions fail a recording: versions FILE.whop LIB...\n"
+	"  differential  try a recorded finding on real threads: differential FILE.whop\n"
 	"  nightly    many seeds over a configuration matrix, in child processes\n"
 	"  workloads  list | show NAME | check FILE\n"
 	"  findings   list [--known FILE]: the catalogue of known SQLite findings\n"
@@ -124,6 +125,8 @@ int main(int argc, char **argv)
 		return cmd_shrink(argc - 1, argv + 1);
 	if (strcmp(cmd, "versions") == 0)
 		return cmd_versions(argc - 1, argv + 1);
+	if (strcmp(cmd, "differential") == 0)
+		return cmd_differential(argc - 1, argv + 1);
 	if (strcmp(cmd, "nightly") == 0)
 		return cmd_nightly(argc - 1, argv + 1);
 	if (strcmp(cmd, "workloads") == 0)

@@ -190,7 +190,7 @@ static const char *const targets[] = {"sim", "memory-shared", "threads", NULL};
 
 /* Flags that steer only the simulation: refused on the threads target
  * rather than silently ignored. */
-static bool flag_is_sim_only(const char *flag)
+bool run_flag_is_sim_only(const char *flag)
 {
 	static const char *const sim_only[] = {
 		"--scheduler",	    "--pct-depth",	"--sector-size", "--device",
@@ -261,7 +261,7 @@ int run_parse_opts_composed(int argc, char **argv, int compose_for, struct run_o
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		uint64_t n;
 		int rc = 0;
-		if (o->sim_flag == NULL && flag_is_sim_only(a))
+		if (o->sim_flag == NULL && run_flag_is_sim_only(a))
 			o->sim_flag = a;
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			fputs(run_help, stdout);
