@@ -14,8 +14,9 @@
  * completion) goes through comp_finish(), which is the only place that
  * writes a final state. It runs in this order:
  *   1. record state, error and result;
- *   2. unlink `link` (the scheduler's pending list) and, for a child, unlink
- *      `sibling` from the parent group's children list and clear `parent`;
+ *   2. unlink `link` (the scheduler's queue of unlogged work) and, for a
+ *      child, unlink `sibling` from the parent group's children list and
+ *      clear `parent`;
  *   3. run the callback (at most once: a finished completion never reaches
  *      comp_finish again);
  *   4. notify the parent group, using only values copied before step 3.
@@ -138,6 +139,7 @@ static void comp_reset(struct wh_completion *c, enum wh_op_kind kind,
 	c->result = 0;
 	c->due_us = 0;
 	c->seq = 0;
+	c->sched_pos = WH_COMP_NO_POS;
 	c->owner = -1;
 	c->unlogged = false;
 	c->cb = cb;
@@ -176,6 +178,10 @@ static void comp_finish(struct wh_completion *c, enum wh_comp_state state,
 	WH_ASSERT(c->state == WH_COMP_PENDING ||
 		  (c->state == WH_COMP_IDLE && state == WH_COMP_CANCELLED));
 	WH_ASSERT((state == WH_COMP_OK) == (error == 0));
+	/* A scheduled completion leaves the scheduler first (sched_pick or
+	 * sched_cancel): finished behind its back, it would stay in the
+	 * pending heap and be picked again. */
+	WH_ASSERT(c->sched_pos == WH_COMP_NO_POS);
 
 	c->state = state;
 	c->error = error;

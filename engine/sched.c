@@ -1,17 +1,42 @@
 /*
  * sched.c - seeded discrete-event scheduler (see sched.h for the model).
  *
+ * The pending set. heap[0, pending_count) holds exactly the submitted,
+ * unfinished completions as a binary min-heap on (due_us, seq): a slot's
+ * key is never less than its parent's. Since seqs are unique the key
+ * order is total, so the heap's shape depends only on the order of
+ * submissions and removals, never on addresses. A pick needs every
+ * completion due at or before its horizon; because a parent is due no
+ * later than its children, those form a subtree at the top of the heap,
+ * which a breadth-first walk from the root collects without visiting
+ * more than two non-candidates per candidate. The strategies then decide
+ * over the candidates in seq order, as they always have:
+ *   random  the k-th smallest seq for k drawn below the candidate count
+ *           (found by selection, not a full sort);
+ *   rr/pct  the best key, the smallest seq among equal keys.
+ * Besides the heap: the unlogged completions in a queue of their own (in
+ * seq order: submission appends), and per owner the count of its pending
+ * completions and, when there is one, that completion, so that
+ * following a pick log finds an owner's work without a scan. (The driver
+ * never has more than one per owner; a caller that does, or an owner
+ * outside 0..owner_count-1, makes that look-up scan the heap.)
+ *
  * Invariants:
- * - `pending` holds exactly the submitted, unfinished completions, in seq
- *   order (submission appends; a pick or sched_cancel unlinks), and
- *   pending_count is its length: every change goes through this file.
- * - now_us never decreases.
- * - Every decision depends only on the seeded streams, seq order and due
- *   times: the same seed and the same submissions give the same picks.
- * - With a tape, picks holds one logged pick per step (steps == its
+ * - every pending submitted completion c is in heap[c->sched_pos], and no
+ *   other completion is in the heap (a completion leaving it gets
+ *   WH_COMP_NO_POS; completion.c asserts no scheduled one finishes behind
+ *   the scheduler's back); every change goes through this file;
+ * - owner_pending_count[o] is the number of slots whose owner is o, and
+ *   owner_pending[o], when not NULL, is the only one of them;
+ * - unlogged_pending is the length of the unlogged queue;
+ * - now_us never decreases;
+ * - every decision depends only on the seeded streams, seq order and due
+ *   times: the same seed and the same submissions give the same picks;
+ * - with a tape, picks holds one logged pick per step (steps == its
  *   count at every return of sched_pick), and follow_next <= follow_count.
- * The hot loop allocates nothing: the candidate buffer (pending_max
- * entries) and the PCT tables are sized at init.
+ * The hot loop allocates nothing: the heap, the candidate buffer
+ * (pending_max entries each), the per-owner tables and the PCT tables are
+ * sized at init.
  */
 #include "sched.h"
 
@@ -55,12 +80,17 @@ void sched_init(struct sched *s, const struct sched_config *cfg)
 		s->cfg.pct_depth = 1;
 	if (s->cfg.pct_steps_estimate == 0)
 		s->cfg.pct_steps_estimate = 1;
-	wh_queue_init(&s->pending);
+	wh_queue_init(&s->unlogged);
 	s->next_seq = 1;
 	s->last_owner = -1;
 	if (s->cfg.pending_max == 0)
 		s->cfg.pending_max = cfg->owner_count + 8;
+	/* Heap indices are uint32_t and WH_COMP_NO_POS is none of them. */
+	WH_ASSERT(s->cfg.pending_max < WH_COMP_NO_POS / 2);
+	s->heap = wh_calloc(s->cfg.pending_max, sizeof *s->heap);
 	s->cand = wh_calloc(s->cfg.pending_max, sizeof *s->cand);
+	s->owner_pending = wh_calloc(cfg->owner_count, sizeof *s->owner_pending);
+	s->owner_pending_count = wh_calloc(cfg->owner_count, sizeof *s->owner_pending_count);
 	/* Picks and latencies are on the tape as what happened (sched.h):
 	 * their streams draw untaped; the log and the per-owner tracks are
 	 * attached here. */
@@ -109,9 +139,15 @@ void sched_free(struct sched *s)
 {
 	free(s->pct_priority);
 	free(s->pct_change_at);
+	free(s->heap);
 	free(s->cand);
+	free(s->owner_pending);
+	free(s->owner_pending_count);
 	free(s->follow);
 	free(s->latency_tracks);
+	s->heap = NULL;
+	s->owner_pending = NULL;
+	s->owner_pending_count = NULL;
 	s->cand = NULL;
 	s->follow = NULL;
 	s->latency_tracks = NULL;
@@ -159,30 +195,128 @@ static uint64_t latency_draw(struct sched *s, enum wh_op_kind kind)
 	}
 }
 
+/* ------------------------------------------------------------------ */
+/* The pending heap                                                   */
+/* ------------------------------------------------------------------ */
+
+static inline bool slot_before(const struct sched_slot *a, const struct sched_slot *b)
+{
+	return a->due_us < b->due_us || (a->due_us == b->due_us && a->seq < b->seq);
+}
+
+/* Put v at index i and tell its completion where it is. */
+static inline void heap_put(struct sched *s, uint32_t i, struct sched_slot v)
+{
+	s->heap[i] = v;
+	v.comp->sched_pos = i;
+}
+
+/* Place v, meant for index i, where the heap order wants it above i. */
+static void heap_sift_up(struct sched *s, uint32_t i, struct sched_slot v)
+{
+	while (i > 0) {
+		uint32_t parent = (i - 1) / 2;
+		if (!slot_before(&v, &s->heap[parent]))
+			break;
+		heap_put(s, i, s->heap[parent]);
+		i = parent;
+	}
+	heap_put(s, i, v);
+}
+
+/* Place v, meant for index i, where the heap order wants it below i. */
+static void heap_sift_down(struct sched *s, uint32_t i, struct sched_slot v)
+{
+	uint32_t n = s->pending_count;
+	for (;;) {
+		uint32_t child = 2 * i + 1;
+		if (child >= n)
+			break;
+		if (child + 1 < n && slot_before(&s->heap[child + 1], &s->heap[child]))
+			child++;
+		if (!slot_before(&s->heap[child], &v))
+			break;
+		heap_put(s, i, s->heap[child]);
+		i = child;
+	}
+	heap_put(s, i, v);
+}
+
+/* Add c to the pending set (heap, owner tables, unlogged queue). */
+static void pending_add(struct sched *s, struct wh_completion *c)
+{
+	WH_ASSERT(c->sched_pos == WH_COMP_NO_POS);
+	WH_ASSERT(s->pending_count < s->cfg.pending_max);
+	struct sched_slot v = {.due_us = c->due_us, .seq = c->seq, .comp = c, .owner = c->owner};
+	s->pending_count++;
+	heap_sift_up(s, s->pending_count - 1, v);
+	if (c->owner >= 0 && (uint32_t)c->owner < s->cfg.owner_count) {
+		uint32_t o = (uint32_t)c->owner;
+		/* Known only while it is the only one. */
+		s->owner_pending[o] = s->owner_pending_count[o] == 0 ? c : NULL;
+		s->owner_pending_count[o]++;
+	}
+	if (c->unlogged) {
+		wh_queue_insert_tail(&s->unlogged, &c->link);
+		s->unlogged_pending++;
+	}
+}
+
+/* Take c, which is in the heap, out of the pending set. */
+static void pending_remove(struct sched *s, struct wh_completion *c)
+{
+	uint32_t i = c->sched_pos;
+	WH_ASSERT(i < s->pending_count);
+	WH_ASSERT(s->heap[i].comp == c);
+	int owner = s->heap[i].owner;
+	c->sched_pos = WH_COMP_NO_POS;
+	uint32_t last = --s->pending_count;
+	if (i != last) {
+		/* The last slot fills the hole, then moves up or down. */
+		struct sched_slot v = s->heap[last];
+		if (i > 0 && slot_before(&v, &s->heap[(i - 1) / 2]))
+			heap_sift_up(s, i, v);
+		else
+			heap_sift_down(s, i, v);
+	}
+	if (owner >= 0 && (uint32_t)owner < s->cfg.owner_count) {
+		uint32_t o = (uint32_t)owner;
+		WH_ASSERT(s->owner_pending_count[o] > 0);
+		WH_ASSERT(s->owner_pending[o] == NULL || s->owner_pending[o] == c);
+		s->owner_pending_count[o]--;
+		/* One left: which one is looked up when asked (pending_of). */
+		s->owner_pending[o] = NULL;
+	}
+	if (c->unlogged) {
+		WH_ASSERT(s->unlogged_pending > 0);
+		WH_ASSERT(!wh_queue_empty(&c->link));
+		wh_queue_remove(&c->link);
+		s->unlogged_pending--;
+	}
+}
+
 void sched_submit(struct sched *s, struct wh_completion *c, uint64_t delay_us)
 {
 	WH_ASSERT(c->state == WH_COMP_IDLE);
 	WH_ASSERT(wh_queue_empty(&c->link));
-	WH_ASSERT(s->pending_count < s->cfg.pending_max);
 	wh_completion_start(c);
 	c->due_us = s->now_us + delay_us;
 	c->seq = s->next_seq++;
-	wh_queue_insert_tail(&s->pending, &c->link);
-	s->pending_count++;
-	s->unlogged_pending += c->unlogged;
+	pending_add(s, c);
+	WH_ASSERT(s->heap[c->sched_pos].comp == c);
 }
 
 void sched_cancel(struct sched *s, struct wh_completion *c)
 {
 	WH_ASSERT(c->seq != 0 && c->seq < s->next_seq); /* submitted here */
-	if (wh_completion_is_pending(c) && !wh_queue_empty(&c->link)) {
-		WH_ASSERT(s->pending_count > 0);
-		wh_queue_remove(&c->link);
-		s->pending_count--;
-		WH_ASSERT(!c->unlogged || s->unlogged_pending > 0);
-		s->unlogged_pending -= c->unlogged;
+	/* sched_pick may already have taken it out (a hang ends the run
+	 * between the pick and the completion). */
+	if (c->sched_pos != WH_COMP_NO_POS) {
+		WH_ASSERT(wh_completion_is_pending(c));
+		pending_remove(s, c);
 	}
 	wh_completion_cancel(c);
+	WH_ASSERT(c->sched_pos == WH_COMP_NO_POS);
 	WH_ASSERT(wh_queue_empty(&c->link));
 }
 
@@ -193,17 +327,31 @@ static uint32_t owner_priority(const struct sched *s, int owner)
 	return s->pct_priority[owner];
 }
 
-/* The pending completion of owner (each has at most one), or NULL. */
+/* The pending completion of owner with the smallest seq, or NULL. The
+ * driver's connections have at most one each, which the owner tables
+ * know; otherwise the heap is searched. */
 static struct wh_completion *pending_of(struct sched *s, int owner)
 {
-	struct wh_queue *q;
-	WH_QUEUE_FOREACH(q, &s->pending)
-	{
-		struct wh_completion *c = wh_container_of(q, struct wh_completion, link);
-		if (c->owner == owner)
-			return c;
+	bool tabled = owner >= 0 && (uint32_t)owner < s->cfg.owner_count;
+	if (tabled) {
+		uint32_t o = (uint32_t)owner;
+		if (s->owner_pending_count[o] == 0)
+			return NULL;
+		if (s->owner_pending[o] != NULL)
+			return s->owner_pending[o];
 	}
-	return NULL;
+	const struct sched_slot *best = NULL;
+	for (uint32_t i = 0; i < s->pending_count; i++) {
+		const struct sched_slot *v = &s->heap[i];
+		if (v->owner == owner && (best == NULL || v->seq < best->seq))
+			best = v;
+	}
+	if (best == NULL)
+		return NULL;
+	WH_ASSERT(!tabled || s->owner_pending_count[owner] > 0);
+	if (tabled && s->owner_pending_count[owner] == 1)
+		s->owner_pending[owner] = best->comp;
+	return best->comp;
 }
 
 /* Note the first divergence from the followed log (sched.h); later ones
@@ -254,106 +402,165 @@ static struct wh_completion *follow_log(struct sched *s)
  * (never backwards). */
 static void take(struct sched *s, struct wh_completion *c)
 {
-	wh_queue_remove(&c->link);
-	s->pending_count--;
-	WH_ASSERT(!c->unlogged || s->unlogged_pending > 0);
-	s->unlogged_pending -= c->unlogged;
+	pending_remove(s, c);
 	if (c->due_us > s->now_us)
 		s->now_us = c->due_us;
 }
 
+/* ------------------------------------------------------------------ */
+/* Candidates                                                         */
+/* ------------------------------------------------------------------ */
+
+/* The heap indices of every completion due at or before horizon, into
+ * s->cand; returns their count. Breadth-first from the root: a slot due
+ * past the horizon has only such slots below it, so its subtree is not
+ * entered. */
+static uint32_t collect_candidates(struct sched *s, uint64_t horizon)
+{
+	uint32_t n = s->pending_count, count = 0;
+	uint32_t *cand = s->cand;
+	WH_ASSERT(n > 0);
+	WH_ASSERT(s->heap[0].due_us <= horizon);
+	cand[count++] = 0;
+	for (uint32_t k = 0; k < count; k++) {
+		uint32_t child = 2 * cand[k] + 1;
+		for (uint32_t end = child + 2; child < end && child < n; child++)
+			if (s->heap[child].due_us <= horizon)
+				cand[count++] = child;
+	}
+	WH_ASSERT(count <= n);
+	return count;
+}
+
+static inline uint64_t cand_seq(const struct sched *s, uint32_t i)
+{
+	return s->heap[s->cand[i]].seq;
+}
+
+static inline void cand_swap(struct sched *s, uint32_t i, uint32_t j)
+{
+	uint32_t t = s->cand[i];
+	s->cand[i] = s->cand[j];
+	s->cand[j] = t;
+}
+
+/* The heap index of the candidate whose seq is the k-th smallest (from
+ * 0) among cand[0, count): quickselect, median-of-three pivots, and an
+ * insertion sort once a range is short. Seqs are unique, so the answer
+ * is the one a sort would give, whatever the pivots. */
+static uint32_t select_by_seq(struct sched *s, uint32_t count, uint32_t k)
+{
+	uint32_t lo = 0, hi = count; /* the answer is in [lo, hi) */
+	WH_ASSERT(k < count);
+	/* Each pass shrinks [lo, hi) by at least one. */
+	for (uint32_t pass = 0; hi - lo > 12; pass++) {
+		WH_ASSERT(pass < count);
+		uint32_t mid = lo + (hi - lo) / 2;
+		/* Order lo, mid, hi-1; the median goes to hi-1 as the pivot. */
+		if (cand_seq(s, mid) < cand_seq(s, lo))
+			cand_swap(s, mid, lo);
+		if (cand_seq(s, hi - 1) < cand_seq(s, lo))
+			cand_swap(s, hi - 1, lo);
+		if (cand_seq(s, mid) < cand_seq(s, hi - 1))
+			cand_swap(s, mid, hi - 1);
+		uint64_t pivot = cand_seq(s, hi - 1);
+		uint32_t store = lo;
+		for (uint32_t i = lo; i + 1 < hi; i++)
+			if (cand_seq(s, i) < pivot)
+				cand_swap(s, i, store++);
+		cand_swap(s, store, hi - 1);
+		if (k == store)
+			return s->cand[k];
+		if (k < store)
+			hi = store;
+		else
+			lo = store + 1;
+	}
+	for (uint32_t i = lo + 1; i < hi; i++)
+		for (uint32_t j = i; j > lo && cand_seq(s, j) < cand_seq(s, j - 1); j--)
+			cand_swap(s, j, j - 1);
+	return s->cand[k];
+}
+
+/* The strategy's choice among cand[0, count), as a heap index: the same
+ * completion as deciding over the candidates in seq order. */
+static uint32_t choose(struct sched *s, uint32_t count)
+{
+	switch (s->cfg.strategy) {
+	case SCHED_RANDOM:
+		if (count == 1)
+			return s->cand[0];
+		return select_by_seq(s, count,
+				     (uint32_t)wh_prng_below(&s->pick_rng, count));
+	case SCHED_RR: {
+		/* Smallest cyclic distance from the last owner; the smallest
+		 * seq wins a tie (within one owner). */
+		int64_t n = (int64_t)s->cfg.owner_count + 1;
+		int64_t best = INT64_MAX;
+		uint32_t chosen = s->cand[0];
+		for (uint32_t i = 0; i < count; i++) {
+			const struct sched_slot *v = &s->heap[s->cand[i]];
+			int64_t dist = ((int64_t)v->owner - s->last_owner - 1) % n;
+			if (dist < 0)
+				dist += n;
+			if (dist < best || (dist == best && v->seq < s->heap[chosen].seq)) {
+				best = dist;
+				chosen = s->cand[i];
+			}
+		}
+		return chosen;
+	}
+	case SCHED_PCT: {
+		/* Highest priority; the smallest seq wins a tie. */
+		uint32_t chosen = s->cand[0];
+		uint32_t best = owner_priority(s, s->heap[chosen].owner);
+		for (uint32_t i = 1; i < count; i++) {
+			const struct sched_slot *v = &s->heap[s->cand[i]];
+			uint32_t p = owner_priority(s, v->owner);
+			if (p > best || (p == best && v->seq < s->heap[chosen].seq)) {
+				best = p;
+				chosen = s->cand[i];
+			}
+		}
+		return chosen;
+	}
+	}
+	WH_UNREACHABLE();
+}
+
+/* ------------------------------------------------------------------ */
+/* The pick                                                           */
+/* ------------------------------------------------------------------ */
+
 struct wh_completion *sched_pick(struct sched *s)
 {
-	struct wh_queue *q;
-	uint64_t min_due = UINT64_MAX;
-	uint32_t count = 0;
-
-	/* Pass 1: the earliest due time; the count is checked, not
-	 * recomputed (every change of the queue goes through here). */
-	WH_QUEUE_FOREACH(q, &s->pending)
-	{
-		struct wh_completion *c = wh_container_of(q, struct wh_completion, link);
-		WH_ASSERT(c->state == WH_COMP_PENDING);
-		if (c->due_us < min_due)
-			min_due = c->due_us;
-		count++;
-	}
-	WH_ASSERT_EQ(count, s->pending_count);
-	if (count == 0)
+	if (s->pending_count == 0)
 		return NULL;
 	if (s->unlogged_pending > 0) {
 		/* Set-up work first, in submission order, off the log: no
 		 * draw, no step (sched.h). Only a run that starts mid-way has
-		 * any, so the others never scan for it. */
-		struct wh_completion *unlogged = NULL;
-		WH_QUEUE_FOREACH(q, &s->pending)
-		{
-			struct wh_completion *c = wh_container_of(q, struct wh_completion, link);
-			if (c->unlogged) {
-				unlogged = c;
-				break;
-			}
-		}
-		WH_ASSERT(unlogged != NULL);
+		 * any. */
+		WH_ASSERT(!wh_queue_empty(&s->unlogged));
+		struct wh_completion *unlogged =
+			wh_container_of(s->unlogged.next, struct wh_completion, link);
+		WH_ASSERT(unlogged->unlogged);
+		WH_ASSERT(unlogged->state == WH_COMP_PENDING);
 		take(s, unlogged);
 		return unlogged;
 	}
 
 	struct wh_completion *chosen = follow_log(s);
-	if (chosen != NULL)
-		goto picked;
-
-	/* Pass 2: the candidates, in seq order, into the buffer sized at
-	 * init (count <= pending_max, asserted at submit). */
-	WH_ASSERT(count <= s->cfg.pending_max);
-	uint64_t horizon = (min_due > s->now_us ? min_due : s->now_us) +
-			   s->cfg.reorder_window_us;
-	uint32_t ncand = 0;
-	WH_QUEUE_FOREACH(q, &s->pending)
-	{
-		struct wh_completion *c = wh_container_of(q, struct wh_completion, link);
-		if (c->due_us <= horizon)
-			s->cand[ncand++] = c;
+	if (chosen == NULL) {
+		uint64_t min_due = s->heap[0].due_us;
+		uint64_t horizon = (min_due > s->now_us ? min_due : s->now_us) +
+				   s->cfg.reorder_window_us;
+		uint32_t count = collect_candidates(s, horizon);
+		WH_ASSERT(count > 0);
+		chosen = s->heap[choose(s, count)].comp;
 	}
-	WH_ASSERT(ncand > 0);
-	WH_ASSERT(ncand <= count);
-
-	switch (s->cfg.strategy) {
-	case SCHED_RANDOM:
-		chosen = ncand == 1 ? s->cand[0]
-				    : s->cand[wh_prng_below(&s->pick_rng, ncand)];
-		break;
-	case SCHED_RR: {
-		/* Smallest cyclic distance from the last owner; the first in
-		 * seq order wins a tie within one owner. */
-		int64_t best = INT64_MAX;
-		int64_t n = (int64_t)s->cfg.owner_count + 1;
-		for (uint32_t i = 0; i < ncand; i++) {
-			int64_t dist = ((int64_t)s->cand[i]->owner - s->last_owner - 1) % n;
-			if (dist < 0)
-				dist += n;
-			if (dist < best) {
-				best = dist;
-				chosen = s->cand[i];
-			}
-		}
-		break;
-	}
-	case SCHED_PCT: {
-		uint32_t best = 0;
-		for (uint32_t i = 0; i < ncand; i++) {
-			uint32_t p = owner_priority(s, s->cand[i]->owner);
-			if (chosen == NULL || p > best) {
-				best = p;
-				chosen = s->cand[i];
-			}
-		}
-		break;
-	}
-	}
-picked:
 	WH_ASSERT(chosen != NULL);
 	WH_ASSERT(chosen->state == WH_COMP_PENDING);
+	WH_ASSERT(chosen->sched_pos < s->pending_count);
 
 	s->steps++;
 	if (s->cfg.strategy == SCHED_PCT && chosen->owner >= 0 &&

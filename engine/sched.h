@@ -11,8 +11,17 @@
  *           priority change points drawn over an estimated k steps
  *           (probabilistic concurrency testing; bound 1/(n*k^(d-1))).
  * The clock advances to the picked completion's due time (never backwards).
- * Candidates are scanned in submission (seq) order, so no decision depends
+ * Candidates are taken in submission (seq) order, so no decision depends
  * on addresses. Every pick is folded into the trace hash by the caller.
+ *
+ * Cost. Pending completions sit in a binary min-heap on (due time, seq),
+ * so a pick costs O(c + log n) for c candidates among n pending: only
+ * the candidates are visited (the heap's top, down to the horizon) and
+ * put in seq order, and a connection whose completion is due past the
+ * horizon (one sleeping in its busy handler, say) costs nothing until
+ * it comes due. The decision is the one a scan of every pending
+ * completion in seq order would make: the same candidate set, the same
+ * order, the same draw.
  *
  * With a tape, the schedule is recorded as what happened, so that an
  * edited run keeps the interleaving of what survives the edit:
@@ -94,11 +103,30 @@ struct sched_divergence {
 				      nothing pending */
 };
 
+/* One pending completion in the heap: its key and what a pick reads
+ * without going to the completion itself. */
+struct sched_slot {
+	uint64_t due_us;           /* the completion's due time (key) */
+	uint64_t seq;              /* its seq (key, after due_us) */
+	struct wh_completion *comp;/* the completion; comp->sched_pos is this
+				      slot's index */
+	int owner;                 /* comp->owner at submission */
+};
+
 struct sched {
 	struct sched_config cfg;
-	struct wh_queue pending;   /* completions by submission order */
-	uint32_t pending_count;    /* completions in pending: kept by
-				      submit, pick and cancel */
+	struct sched_slot *heap;   /* pending completions: a binary min-heap
+				      on (due_us, seq), cfg.pending_max
+				      slots */
+	uint32_t pending_count;    /* slots of heap in use: kept by submit,
+				      pick and cancel */
+	struct wh_queue unlogged;  /* unlogged pending completions, by seq
+				      (through their link) */
+	struct wh_completion **owner_pending; /* per owner: its pending
+						 completion when it has
+						 exactly one and it is
+						 known, else NULL */
+	uint32_t *owner_pending_count; /* per owner: completions pending */
 	uint64_t now_us;           /* simulated clock */
 	uint64_t next_seq;         /* seq of the next submission */
 	uint64_t steps;            /* picks so far */
@@ -109,8 +137,8 @@ struct sched {
 	uint32_t *pct_priority;    /* per owner; higher runs first */
 	uint64_t *pct_change_at;   /* d-1 step numbers, ascending */
 	uint32_t pct_change_next;  /* index of the next change point */
-	struct wh_completion **cand; /* candidate buffer (pick scratch),
-					cfg.pending_max entries */
+	uint32_t *cand;            /* candidates' heap indices (pick
+				      scratch), cfg.pending_max entries */
 	struct wh_track *picks;    /* pick log being recorded, or NULL */
 	struct wh_track **latency_tracks; /* per owner, or NULL (no tape) */
 	uint64_t *follow;          /* pick log to follow (a copy), or NULL */
@@ -153,8 +181,9 @@ uint64_t sched_latency_us(struct sched *s, enum wh_op_kind kind, int owner);
 void sched_submit(struct sched *s, struct wh_completion *c, uint64_t delay_us);
 /* Cancel c, a completion submitted to s: it leaves the pending set (if
  * sched_pick has not already taken it out) and finishes as cancelled.
- * The only way to cancel a scheduled completion: cancelling one behind
- * the scheduler's back is caught by sched_pick's count check. */
+ * The only way to cancel a scheduled completion: finishing one behind
+ * the scheduler's back stops the program (an assertion in completion.c),
+ * since it would stay in the pending heap. */
 void sched_cancel(struct sched *s, struct wh_completion *c);
 /* Pick the next completion per strategy, unlink it and advance the clock.
  * The caller finishes it. Returns NULL when nothing is pending. */
