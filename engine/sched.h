@@ -14,14 +14,18 @@
  * Candidates are taken in submission (seq) order, so no decision depends
  * on addresses. Every pick is folded into the trace hash by the caller.
  *
- * Cost. Pending completions sit in a binary min-heap on (due time, seq),
- * so a pick costs O(c + log n) for c candidates among n pending: only
- * the candidates are visited (the heap's top, down to the horizon) and
- * put in seq order, and a connection whose completion is due past the
- * horizon (one sleeping in its busy handler, say) costs nothing until
- * it comes due. The decision is the one a scan of every pending
- * completion in seq order would make: the same candidate set, the same
- * order, the same draw.
+ * Cost. A pick costs O(log n) for n pending completions, however many
+ * are candidates: the horizon (earliest due time or now, whichever is
+ * later, plus the window) never moves back, so a completion, once a
+ * candidate, stays one until it is picked. Pending completions wait in a
+ * heap on due time until the horizon reaches them, then join the
+ * candidates, kept in seq order in a tree that finds the k-th at once;
+ * rr and pct find their owner through bit sets over owners and
+ * priorities. A connection whose completion is due past the horizon (one
+ * sleeping in its busy handler, say) costs nothing until it comes due.
+ * The decision is the one a scan of every pending completion in seq
+ * order would make: the same candidate set, the same order, the same
+ * draw.
  *
  * With a tape, the schedule is recorded as what happened, so that an
  * edited run keeps the interleaving of what survives the edit:
@@ -103,23 +107,66 @@ struct sched_divergence {
 				      nothing pending */
 };
 
-/* One pending completion in the heap: its key and what a pick reads
- * without going to the completion itself. */
+/* A pending completion's entry: its keys and its places in the
+ * scheduler's structures (sched.c), so that comparing and moving them
+ * never reads the completion itself. Indices are SCHED_NONE when absent. */
 struct sched_slot {
-	uint64_t due_us;           /* the completion's due time (key) */
-	uint64_t seq;              /* its seq (key, after due_us) */
-	struct wh_completion *comp;/* the completion; comp->sched_pos is this
-				      slot's index */
+	uint64_t due_us;           /* the completion's due time */
+	uint64_t seq;              /* its seq */
+	struct wh_completion *comp;/* the completion (NULL: a free slot);
+				      comp->sched_pos is this slot's id */
 	int owner;                 /* comp->owner at submission */
+	bool cand;                 /* a candidate, else waiting (in the
+				      wait heap) */
+	uint32_t due_pos;          /* index in the due heap */
+	uint32_t wait_pos;         /* index in the wait heap, or SCHED_NONE */
+	uint32_t order_pos;        /* index in order */
 };
+
+#define SCHED_NONE UINT32_MAX
 
 struct sched {
 	struct sched_config cfg;
-	struct sched_slot *heap;   /* pending completions: a binary min-heap
-				      on (due_us, seq), cfg.pending_max
-				      slots */
-	uint32_t pending_count;    /* slots of heap in use: kept by submit,
+	struct sched_slot *slots;  /* cfg.pending_max entries */
+	uint32_t *free_slots;      /* ids of the free slots (a stack) */
+	uint32_t free_count;       /* its height */
+	uint32_t *due_heap;        /* every pending slot: a min-heap on
+				      (due_us, seq) */
+	uint32_t pending_count;    /* entries of due_heap: kept by submit,
 				      pick and cancel */
+	uint32_t *wait_heap;       /* pending slots not yet candidates: a
+				      min-heap on (due_us, seq) */
+	uint32_t wait_count;       /* entries of wait_heap */
+	uint32_t *order;           /* pending slot ids in seq order, with
+				      holes (SCHED_NONE) where one left;
+				      order_cap entries */
+	uint32_t order_len;        /* entries used (holes included) */
+	uint32_t order_cap;        /* a power of two, >= 4 * pending_max */
+	uint32_t *cand_tree;       /* Fenwick tree over order: 1 per
+				      candidate (1-based, order_cap) */
+	bool scan_mode;            /* few pending (sched.c): order is dense,
+				      the pick scans it; no heaps, tree or
+				      classes */
+	uint64_t *scan_due;        /* scan mode: the due time of each entry
+				      of order */
+	uint32_t *scan_cand;       /* scan mode: the pick's candidates */
+	uint32_t cand_count;       /* candidates */
+	uint64_t horizon_us;       /* horizon of the last strategy pick:
+				      every completion due at or before it
+				      is a candidate */
+	/* Candidates per class: class = the owner (0..owner_count-1), or
+	 * owner_count for ownerless work (owner -1); other owners are odd
+	 * and send rr and pct to a scan. */
+	uint32_t *class_count;     /* candidates per class */
+	uint32_t *class_one;       /* the class's one candidate (slot id)
+				      when it has exactly one and it is
+				      known, else SCHED_NONE */
+	uint64_t *class_bits;      /* bit per class: it has candidates */
+	uint32_t odd_count;        /* candidates of odd owners */
+	uint64_t *prio_bits;       /* pct: bit per priority held by a class
+				      with candidates */
+	uint32_t *prio_class;      /* pct: the class holding a priority */
+	uint32_t prio_limit;       /* pct: priorities are below it */
 	struct wh_queue unlogged;  /* unlogged pending completions, by seq
 				      (through their link) */
 	struct wh_completion **owner_pending; /* per owner: its pending
@@ -137,8 +184,6 @@ struct sched {
 	uint32_t *pct_priority;    /* per owner; higher runs first */
 	uint64_t *pct_change_at;   /* d-1 step numbers, ascending */
 	uint32_t pct_change_next;  /* index of the next change point */
-	uint32_t *cand;            /* candidates' heap indices (pick
-				      scratch), cfg.pending_max entries */
 	struct wh_track *picks;    /* pick log being recorded, or NULL */
 	struct wh_track **latency_tracks; /* per owner, or NULL (no tape) */
 	uint64_t *follow;          /* pick log to follow (a copy), or NULL */

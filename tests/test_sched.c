@@ -242,8 +242,10 @@ static void test_follow_pick_log(void **state)
  * draws from its own copy of the pick stream and reads PCT priorities
  * from the scheduler before each pick, so any difference in the
  * candidate set, their order or the number of draws shows up as a
- * different pick. Submissions, cancels, owners (several per owner, and
- * ownerless work), windows and delays are drawn from a seeded stream;
+ * different pick. Submissions, cancels, owners (several per owner,
+ * ownerless work, owners past the table), windows, delays and the most
+ * pending at once (so both of the scheduler's modes) are drawn from a
+ * seeded stream;
  * unlogged completions come first in submission order.
  */
 #define MODEL_MAX 256
@@ -322,12 +324,15 @@ static void test_pick_matches_scan_model(void **state)
 	wh_prng_seed(&gen, 77, 1);
 	for (int round = 0; round < 120; round++) {
 		uint32_t owners = 1 + (uint32_t)wh_prng_below(&gen, 40);
-		uint32_t live = 1 + (uint32_t)wh_prng_below(&gen, MODEL_MAX);
+		/* a third of the rounds few enough to be scanned (sched.c) */
+		uint32_t pending_max = round % 3 == 0 ? 1 + (uint32_t)wh_prng_below(&gen, 48)
+						      : MODEL_MAX;
+		uint32_t live = 1 + (uint32_t)wh_prng_below(&gen, pending_max);
 		struct sched s;
 		struct sched_config cfg = {
-			.pending_max = MODEL_MAX,
+			.pending_max = pending_max,
 			.seed = 1000 + (uint64_t)round,
-			.strategy = (enum sched_strategy)(round % 3),
+			.strategy = (enum sched_strategy)((round / 3) % 3),
 			.pct_depth = 1 + (uint32_t)(round % 4),
 			.pct_steps_estimate = 500,
 			.owner_count = owners,
@@ -347,12 +352,16 @@ static void test_pick_matches_scan_model(void **state)
 			if (what < 5 && c->state != WH_COMP_PENDING) {
 				wh_completion_init(c, (enum wh_op_kind)wh_prng_below(&gen, 8), NULL,
 						   NULL);
-				/* owners in range, some ownerless, some past the table */
-				int64_t o = wh_prng_range(&gen, -1, (int64_t)owners);
+				/* owners in range, some ownerless, and in odd rounds
+				 * some past the table */
+				int64_t o = wh_prng_range(&gen, -1, (int64_t)owners - (round % 2 == 0));
 				c->owner = (int)o;
 				c->unlogged = unlogged_round && wh_prng_below(&gen, 8) == 0;
-				uint64_t delay = wh_prng_below(&gen, 3) == 0 ? 0
-					       : wh_prng_below(&gen, 2000);
+				/* none, at the edge of the window, or any */
+				uint64_t pick = wh_prng_below(&gen, 4);
+				uint64_t delay = pick == 0   ? 0
+						 : pick == 1 ? cfg.reorder_window_us + wh_prng_below(&gen, 3)
+						 : wh_prng_below(&gen, 2000);
 				sched_submit(&s, c, delay);
 				m.pending[m.count++] = c;
 			} else if (what == 5 && c->state == WH_COMP_PENDING) {
@@ -388,6 +397,44 @@ static void test_pick_matches_scan_model(void **state)
 	}
 }
 
+/* The edge of the horizon, where keeping candidates between picks could
+ * go wrong (sched.c): a completion submitted due one microsecond past
+ * the last horizon is not a candidate while the horizon stays where it
+ * was (the earliest due time is still behind now), however soon it
+ * would win. Heap mode (more pending than a scan takes), rr. */
+static void test_horizon_edge(void **state)
+{
+	(void)state;
+	static struct wh_completion c[4];
+	struct sched s;
+	struct sched_config cfg = {.pending_max = 128, .seed = 1, .strategy = SCHED_RR,
+				   .owner_count = 4, .reorder_window_us = 10};
+	sched_init(&s, &cfg);
+	assert_false(s.scan_mode);
+	const int owner[4] = {0, 2, 3, 1}; /* A, B, D, then C */
+	for (int i = 0; i < 3; i++) {
+		wh_completion_init(&c[i], WH_OP_READ, NULL, NULL);
+		c[i].owner = owner[i];
+		sched_submit(&s, &c[i], 0);
+	}
+	struct wh_completion *got = sched_pick(&s); /* horizon 0 + 10 */
+	assert_ptr_equal(got, &c[0]);
+	wh_completion_complete(got, 0);
+	wh_completion_init(&c[3], WH_OP_READ, NULL, NULL);
+	c[3].owner = owner[3]; /* next in rr order after owner 0 */
+	sched_submit(&s, &c[3], cfg.reorder_window_us + 1);
+	/* The horizon is still 10: owner 1's completion (due 11) waits. */
+	const int want[3] = {1, 2, 3};
+	for (int i = 0; i < 3; i++) {
+		got = sched_pick(&s);
+		assert_ptr_equal(got, &c[want[i]]);
+		wh_completion_complete(got, 0);
+	}
+	assert_int_equal(s.now_us, 11);
+	assert_null(sched_pick(&s));
+	sched_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -400,6 +447,7 @@ int main(void)
 		cmocka_unit_test(test_latency_heavy_tail),
 		cmocka_unit_test(test_follow_pick_log),
 		cmocka_unit_test(test_pick_matches_scan_model),
+		cmocka_unit_test(test_horizon_edge),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
