@@ -204,6 +204,12 @@ void conn_call_main(struct conn *c)
 			c->call_rc = conn_do_stmt(c);
 			break;
 		case CALL_CLOSE:
+			if (c->w->cfg->profile != NULL && c->w->api->db_status != NULL) {
+				int used = 0, high = 0;
+				c->w->api->db_status(c->db, SQLITE_DBSTATUS_CACHE_USED, &used,
+						     &high, 0);
+				c->w->cfg->profile->cache_bytes += (uint64_t)used;
+			}
 			c->call_rc = c->w->api->close_v2(c->db);
 			c->db = NULL;
 			break;
@@ -222,7 +228,10 @@ void conn_call_main(struct conn *c)
 static int conn_call(struct conn *c, enum call_op op)
 {
 	struct world *w = c->w;
-	if (!c->call_active) {
+	/* A call starts in SQLite's code; a parked one resumes inside a VFS
+	 * method, the engine's, until the method returns (trace_vfs). */
+	bool starts = !c->call_active;
+	if (starts) {
 		c->call_op = op;
 		c->call_active = true;
 		c->call_done = false;
@@ -231,7 +240,10 @@ static int conn_call(struct conn *c, enum call_op op)
 	WH_ASSERT(w->running == NULL);
 	w->running = c;
 	fault_alloc_arm(c->dead ? NULL : c);
+	if (starts)
+		world__prof_mark(w, true);
 	w->runner->resume(c);
+	world__prof_mark(w, false);
 	fault_alloc_arm(NULL);
 	w->running = NULL;
 	if (!c->call_done)
@@ -689,9 +701,12 @@ int conn_hook_yield(void *ctx, enum wh_op_kind kind, const char *file, int64_t a
 		return kind == WH_OP_SLEEP ? SQLITE_OK : SQLITE_IOERR;
 	if (c == NULL)
 		return SQLITE_OK; /* main context: setup and final checks */
+	world__prof_mark(w, false);
 	int fault = fault_io(w, c, kind, file, arg);
-	if (fault != SQLITE_OK)
+	if (fault != SQLITE_OK) {
+		world__prof_mark(w, true); /* the method returns at once */
 		return fault;
+	}
 	uint64_t delay = kind == WH_OP_SLEEP ? (uint64_t)(arg > 0 ? arg : 0)
 					     : sched_latency_us(&w->sched, kind, c->id);
 	conn_submit(c, kind, delay);

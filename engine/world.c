@@ -49,6 +49,8 @@ static void trace_vfs(void *ctx, enum wh_op_kind kind, const char *file,
 	struct world *w = ctx;
 	if (w->finished)
 		return;
+	if (w->running)
+		world__prof_mark(w, false);
 	/* The disk-full window refuses writes here (injected faults never
 	 * reach the VFS's trace): before the lock state moves. */
 	if ((rc & 0xff) == SQLITE_FULL && world__file_is(w, file, ""))
@@ -73,6 +75,8 @@ static void trace_vfs(void *ctx, enum wh_op_kind kind, const char *file,
 			" b=%" PRId64 " rc=%d\n",
 			w->sched.now_us, conn, wh_op_name(kind),
 			file ? file : "-", a, b, rc);
+	if (w->running)
+		world__prof_mark(w, true); /* the method returns to SQLite */
 }
 
 void world__trace_stmt(struct world *w, struct conn *c, const char *what,
@@ -561,7 +565,17 @@ int world_run(const struct world_config *cfg, struct world_result *res)
 		goto out_sched;
 	rc = world_create_conns(w);
 	if (rc == 0) {
+		struct timespec t0, t1;
+		if (cfg->profile != NULL) {
+			memset(cfg->profile, 0, sizeof *cfg->profile);
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+		}
 		world_loop(w);
+		if (cfg->profile != NULL) {
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			cfg->profile->run_ns = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000u +
+					       (uint64_t)t1.tv_nsec - (uint64_t)t0.tv_nsec;
+		}
 		commit_renumber(&res->history);
 		if (cfg->tape)
 			wh_tape_trim(cfg->tape);

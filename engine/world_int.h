@@ -29,6 +29,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include "world.h"
 
@@ -247,12 +248,35 @@ struct world {
 	const struct conn_runner *runner; /* how connections run calls */
 	const struct wh_sqlapi *api; /* the target SQLite: every call of the
 					target path goes through it */
+	/* The wall-clock split (cfg->profile): whether SQLite's own code
+	 * runs since the last boundary, and the clock there. */
+	bool prof_in_sqlite;
+	uint64_t prof_since_ns;
 };
 
 
 /* ------------------------------------------------------------------ */
 /* world.c                                                             */
 /* ------------------------------------------------------------------ */
+
+/* Profiling (world.h, struct world_profile). A boundary between SQLite's
+ * code and the engine's: into SQLite (to_sqlite) at a call's start and a
+ * VFS method's return, out of it at a VFS method's start and a call's
+ * return or park. Only a change of side reads the clock. */
+static inline void world__prof_mark(struct world *w, bool to_sqlite)
+{
+	struct world_profile *p = w->cfg->profile;
+	if (p == NULL || w->prof_in_sqlite == to_sqlite)
+		return;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t t = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	p->clock_reads++;
+	if (w->prof_in_sqlite)
+		p->sqlite_ns += t - w->prof_since_ns;
+	w->prof_in_sqlite = to_sqlite;
+	w->prof_since_ns = t;
+}
 
 /* Fold v into the trace hash. */
 static inline void world__trace_fold(struct world *w, uint64_t v)
