@@ -43,6 +43,42 @@ uint64_t world__str_hash(const char *s)
 	return s == NULL ? 0 : wh_fnv1a_str(WH_FNV1A_BASIS_V0, s);
 }
 
+static enum world_file_role file_role(const struct world *w, const char *file)
+{
+	if (world__file_is(w, file, ""))
+		return WORLD_FILE_DB;
+	if (world__file_is(w, file, "-wal"))
+		return WORLD_FILE_WAL;
+	if (world__file_is(w, file, "-journal"))
+		return WORLD_FILE_JOURNAL;
+	return WORLD_FILE_OTHER;
+}
+
+/* The hash and role of a file name (NULL: none), from the cache when it
+ * holds the same text at the same address (struct world_name). The
+ * returned entry is valid until the next call. */
+static const struct world_name *name_lookup(struct world *w, const char *file)
+{
+	static const struct world_name none = {.ptr = NULL, .hash = 0, .role = WORLD_FILE_OTHER};
+	if (file == NULL)
+		return &none;
+	/* malloc'd names are 16-byte aligned: the bits above pick a slot. */
+	struct world_name *e = &w->names[((uintptr_t)file >> 4) & (WORLD_NAME_CACHE - 1)];
+	if (e->ptr == file && strcmp(e->text, file) == 0)
+		return e;
+	size_t len = strlen(file);
+	e->ptr = NULL;
+	e->hash = world__str_hash(file);
+	e->role = file_role(w, file);
+	if (len < sizeof e->text) {
+		memcpy(e->text, file, len + 1);
+		e->ptr = file;
+	}
+	/* A long name is answered, not kept. */
+	WH_ASSERT(e->ptr == file || len >= sizeof e->text);
+	return e;
+}
+
 static void trace_vfs(void *ctx, enum wh_op_kind kind, const char *file,
 		      int64_t a, int64_t b, int rc)
 {
@@ -51,13 +87,14 @@ static void trace_vfs(void *ctx, enum wh_op_kind kind, const char *file,
 		return;
 	if (w->running)
 		world__prof_mark(w, false);
+	const struct world_name *name = name_lookup(w, file);
 	/* The disk-full window refuses writes here (injected faults never
 	 * reach the VFS's trace): before the lock state moves. */
-	if ((rc & 0xff) == SQLITE_FULL && world__file_is(w, file, ""))
+	if ((rc & 0xff) == SQLITE_FULL && name->role == WORLD_FILE_DB)
 		commit_note_unsafe(w, w->running);
 	if (w->running)
-		commit_note_op(w, w->running, kind, file, a, b, rc);
-	evidence_note_op(w, w->running ? w->running->id : -1, kind, file, a, b, rc);
+		commit_note_op(w, w->running, kind, name->role, a, b, rc);
+	evidence_note_op(w, w->running ? w->running->id : -1, kind, name->role, a, b, rc);
 	if (w->snap_pending)
 		world__snap_try(w);
 	int conn = w->running ? w->running->id : -1;
@@ -66,7 +103,7 @@ static void trace_vfs(void *ctx, enum wh_op_kind kind, const char *file,
 	w->res->stats.vfs_ops_by_kind[kind]++;
 	world__trace_fold(w, ((uint64_t)(uint32_t)conn << 32) | ((uint64_t)kind << 16) |
 			  (uint16_t)rc);
-	world__trace_fold(w, world__str_hash(file));
+	world__trace_fold(w, name->hash);
 	world__trace_fold(w, (uint64_t)a);
 	world__trace_fold(w, (uint64_t)b);
 	if (w->cfg->trace)

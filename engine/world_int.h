@@ -193,6 +193,30 @@ struct conn {
 	bool runaway;
 };
 
+/* What a file is to the run: the database, its WAL or rollback journal
+ * (the database's name with "-wal" or "-journal"), or another. */
+enum world_file_role {
+	WORLD_FILE_OTHER,
+	WORLD_FILE_DB,
+	WORLD_FILE_WAL,
+	WORLD_FILE_JOURNAL,
+};
+
+/* A file name the trace met: its hash (world__str_hash) and role, kept so
+ * that the few names a run uses are not hashed and compared again at
+ * every VFS call. A cached entry answers only for the same address
+ * holding the same text (compared): the memory of a freed name can come
+ * back holding another. */
+#define WORLD_NAME_TEXT 48
+#define WORLD_NAME_CACHE 8
+_Static_assert((WORLD_NAME_CACHE & (WORLD_NAME_CACHE - 1)) == 0, "a power of two");
+struct world_name {
+	const char *ptr;             /* the address it was met at, or NULL */
+	uint64_t hash;               /* world__str_hash of the text */
+	enum world_file_role role;
+	char text[WORLD_NAME_TEXT];  /* the text, for the comparison */
+};
+
 /* State of the hot-journal race detector (evidence_note_op). Zeroed with
  * the world: no locks, no PENDING kept, nothing seen. */
 struct hot_journal_watch {
@@ -248,6 +272,7 @@ struct world {
 	const struct conn_runner *runner; /* how connections run calls */
 	const struct wh_sqlapi *api; /* the target SQLite: every call of the
 					target path goes through it */
+	struct world_name names[WORLD_NAME_CACHE]; /* see struct world_name */
 	/* The wall-clock split (cfg->profile): whether SQLite's own code
 	 * runs since the last boundary, and the clock there. */
 	bool prof_in_sqlite;
@@ -342,10 +367,10 @@ enum commit_fate {
 	COMMIT_UNCERTAIN, /* may or may not have committed */
 };
 
-/* A VFS op of c finished with rc: track its write-lock holds and its
- * COMMIT's commit point. */
-void commit_note_op(struct world *w, struct conn *c, enum wh_op_kind kind, const char *file,
-		    int64_t a, int64_t b, int rc);
+/* A VFS op of c on a file of that role finished with rc: track its
+ * write-lock holds and its COMMIT's commit point. */
+void commit_note_op(struct world *w, struct conn *c, enum wh_op_kind kind,
+		    enum world_file_role role, int64_t a, int64_t b, int rc);
 /* A COMMIT (or an autocommit statement) starts on c. */
 void commit_begins(struct conn *c);
 /* A COMMIT of c failed with rc: can it have committed? */
@@ -393,8 +418,9 @@ void recover_finish_reopen(struct world *w);
 /* evidence.c                                                          */
 /* ------------------------------------------------------------------ */
 
-/* A VFS op of connection conn (-1: none) finished: feed the detectors. */
-void evidence_note_op(struct world *w, int conn, enum wh_op_kind kind, const char *file,
-		      int64_t a, int64_t b, int rc);
+/* A VFS op of connection conn (-1: none) on a file of that role
+ * finished: feed the detectors. */
+void evidence_note_op(struct world *w, int conn, enum wh_op_kind kind,
+		      enum world_file_role role, int64_t a, int64_t b, int rc);
 
 #endif /* WH_WORLD_INT_H */
