@@ -19,8 +19,13 @@
  *     holes where one left; when it is full it is compacted, which costs
  *     O(its capacity) once per three quarters of it appended, so O(1) per
  *     submission;
- *   - the candidates: a Fenwick tree over order holding 1 per candidate,
- *     so the k-th candidate in seq order is found in O(log n);
+ *   - the candidates: a bit per entry of order, and a count per block of
+ *     SCHED_CAND_BLOCK entries, so that the k-th candidate in seq order
+ *     is found by adding up a few block counts, then popcounts of at
+ *     most eight words, then a bit in one word: a few hundred bytes, in
+ *     cache (a Fenwick tree was tried: its descent is a chain of
+ *     dependent loads over kilobytes, each a likely cache miss with
+ *     hundreds of connections' state passing through the cache);
  *   - per class (an owner, or ownerless work) the count of candidates and
  *     a bit in class_bits when it has any; for pct, a bit per priority
  *     held by a class with candidates (prio_bits).
@@ -61,7 +66,7 @@
  *   finishes behind the scheduler's back); every change goes through this
  *   file; order lists seqs increasing;
  * - heap mode: every pending slot is in due_heap, and is either a
- *   candidate (cand, counted in the tree at its place in order and in its
+ *   candidate (cand, marked at its place in order and counted in its
  *   class) or waiting (in wait_heap, due after horizon_us);
  * - every candidate is due at or before horizon_us, and horizon_us never
  *   decreases (asserted at each strategy pick, in both modes);
@@ -89,8 +94,8 @@
 
 /* Up to this many pending completions (pending_max), the pick scans
  * them all, as it was first written, over a dense array in seq order:
- * for a few dozen, two passes over a few cache lines cost less than
- * keeping the heaps and the tree (measured with bank at 16 connections:
+ * for a few dozen, a pass over a few cache lines costs less than
+ * keeping the heaps and the bit sets (measured with bank at 16 connections:
  * about 300 instructions a pick against 900). Beyond it, heap mode. The
  * two decide alike (test_sched checks both against the same model). */
 #define SCHED_SCAN_MAX 64
@@ -158,10 +163,12 @@ void sched_init(struct sched *s, const struct sched_config *cfg)
 		s->due_heap = wh_calloc(slot_count, sizeof *s->due_heap);
 		s->wait_heap = wh_calloc(slot_count, sizeof *s->wait_heap);
 		/* Room for three quarters of appends between compactions. */
-		s->order_cap = 64;
+		s->order_cap = SCHED_CAND_BLOCK;
 		while (s->order_cap < 4 * slot_count)
 			s->order_cap *= 2;
-		s->cand_tree = wh_calloc(s->order_cap + 1, sizeof *s->cand_tree);
+		s->cand_bits = wh_calloc(s->order_cap / 64, sizeof *s->cand_bits);
+		s->cand_block_count = wh_calloc(s->order_cap / SCHED_CAND_BLOCK,
+						sizeof *s->cand_block_count);
 	}
 	s->order = wh_calloc(s->order_cap, sizeof *s->order);
 	uint32_t classes = cfg->owner_count + 1;
@@ -229,7 +236,8 @@ void sched_free(struct sched *s)
 	free(s->due_heap);
 	free(s->wait_heap);
 	free(s->order);
-	free(s->cand_tree);
+	free(s->cand_bits);
+	free(s->cand_block_count);
 	free(s->scan_cand);
 	free(s->scan_due);
 	free(s->class_count);
@@ -246,7 +254,8 @@ void sched_free(struct sched *s)
 	s->due_heap = NULL;
 	s->wait_heap = NULL;
 	s->order = NULL;
-	s->cand_tree = NULL;
+	s->cand_bits = NULL;
+	s->cand_block_count = NULL;
 	s->scan_cand = NULL;
 	s->scan_due = NULL;
 	s->class_count = NULL;
@@ -397,34 +406,71 @@ static void heap_remove_at(struct sched *s, struct heap_ref h, uint32_t i)
 /* Seq order and the candidates in it                                 */
 /* ------------------------------------------------------------------ */
 
-/* Add delta to the candidate count at order index i. */
-static void cand_tree_add(struct sched *s, uint32_t i, int32_t delta)
+_Static_assert(SCHED_CAND_BLOCK % 64 == 0, "a block is whole words");
+
+/* Set bits of a word. By hand: the baseline x86-64 has no popcount
+ * instruction, and the compiler's fallback is a call. */
+static inline uint32_t popcount64(uint64_t x)
+{
+	x = x - ((x >> 1) & 0x5555555555555555ULL);
+	x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+	return (uint32_t)((x * 0x0101010101010101ULL) >> 56);
+}
+
+/* Mark order index i a candidate (on) or not. */
+static void cand_mark(struct sched *s, uint32_t i, bool on)
 {
 	WH_ASSERT(i < s->order_cap);
-	for (uint32_t k = i + 1; k <= s->order_cap; k += k & -k)
-		s->cand_tree[k] += (uint32_t)delta;
+	uint64_t bit = (uint64_t)1 << (i % 64);
+	WH_ASSERT(((s->cand_bits[i / 64] & bit) != 0) == !on);
+	if (on) {
+		s->cand_bits[i / 64] |= bit;
+		s->cand_block_count[i / SCHED_CAND_BLOCK]++;
+	} else {
+		s->cand_bits[i / 64] &= ~bit;
+		s->cand_block_count[i / SCHED_CAND_BLOCK]--;
+	}
 }
 
 /* The order index of the candidate whose seq is the k-th smallest (from
- * 0): the descent of a Fenwick tree, one halving of the step at a time. */
-static uint32_t cand_tree_find(const struct sched *s, uint32_t k)
+ * 0): the block by its count, the word by popcounts, then the bit. */
+static uint32_t cand_find(const struct sched *s, uint32_t k)
 {
 	WH_ASSERT(k < s->cand_count);
-	uint32_t pos = 0, rest = k + 1;
-	for (uint32_t step = s->order_cap; step > 0; step /= 2) {
-		if (pos + step <= s->order_cap && s->cand_tree[pos + step] < rest) {
-			pos += step;
-			rest -= s->cand_tree[pos];
-		}
+	uint32_t blocks = s->order_cap / SCHED_CAND_BLOCK, b = 0;
+	while (k >= s->cand_block_count[b]) {
+		k -= s->cand_block_count[b++];
+		WH_ASSERT(b < blocks);
 	}
-	WH_ASSERT(pos < s->order_len);
-	return pos;
+	uint32_t w = b * (SCHED_CAND_BLOCK / 64);
+	for (;;) {
+		uint32_t n = popcount64(s->cand_bits[w]);
+		if (k < n)
+			break;
+		k -= n;
+		w++;
+		WH_ASSERT(w < (b + 1) * (SCHED_CAND_BLOCK / 64));
+	}
+	/* The k-th set bit of the word: whole bytes first, then bits. */
+	uint64_t word = s->cand_bits[w];
+	uint32_t base = 0;
+	for (uint32_t n; k >= (n = popcount64(word & 0xff)); k -= n) {
+		word >>= 8;
+		base += 8;
+	}
+	for (; k > 0; k--)
+		word &= word - 1; /* drops the lowest set bit */
+	WH_ASSERT(word != 0);
+	uint32_t i = w * 64 + base + (uint32_t)__builtin_ctzll(word);
+	WH_ASSERT(i < s->order_len);
+	return i;
 }
 
 /* The candidate (slot id) whose seq is the k-th smallest. */
 static uint32_t cand_select(const struct sched *s, uint32_t k)
 {
-	uint32_t id = s->order[cand_tree_find(s, k)];
+	uint32_t id = s->order[cand_find(s, k)];
 	WH_ASSERT(id != SCHED_NONE);
 	WH_ASSERT(s->slots[id].cand);
 	return id;
@@ -445,16 +491,12 @@ static void order_compact(struct sched *s)
 	}
 	WH_ASSERT_EQ(j, s->pending_count);
 	s->order_len = j;
-	/* The tree built bottom up: each node passes its sum to its
-	 * parent. */
-	memset(s->cand_tree, 0, (s->order_cap + 1) * sizeof *s->cand_tree);
+	memset(s->cand_bits, 0, s->order_cap / 64 * sizeof *s->cand_bits);
+	memset(s->cand_block_count, 0,
+	       s->order_cap / SCHED_CAND_BLOCK * sizeof *s->cand_block_count);
 	for (uint32_t i = 0; i < j; i++)
-		s->cand_tree[i + 1] = s->slots[s->order[i]].cand;
-	for (uint32_t k = 1; k <= s->order_cap; k++) {
-		uint32_t parent = k + (k & -k);
-		if (parent <= s->order_cap)
-			s->cand_tree[parent] += s->cand_tree[k];
-	}
+		if (s->slots[s->order[i]].cand)
+			cand_mark(s, i, true);
 }
 
 /* Append slot id (just submitted: the largest seq) to order. */
@@ -603,7 +645,7 @@ static void make_candidate(struct sched *s, uint32_t id)
 	WH_ASSERT(x->wait_pos == SCHED_NONE);
 	WH_ASSERT(x->due_us <= s->horizon_us);
 	x->cand = true;
-	cand_tree_add(s, x->order_pos, 1);
+	cand_mark(s, x->order_pos, true);
 	s->cand_count++;
 	class_add(s, id);
 }
@@ -618,7 +660,7 @@ static void pending_add(struct sched *s, struct wh_completion *c)
 	WH_ASSERT(x->comp == NULL);
 	*x = (struct sched_slot){
 		.due_us = c->due_us, .seq = c->seq, .comp = c, .owner = c->owner,
-		.cand = false, .wait_pos = SCHED_NONE,
+		.cand = false, .unlogged = c->unlogged, .wait_pos = SCHED_NONE,
 	};
 	c->sched_pos = id;
 	if (s->scan_mode) {
@@ -651,12 +693,16 @@ static void pending_add(struct sched *s, struct wh_completion *c)
 }
 
 /* Take c, which is pending here, out of the pending set. */
-static void pending_remove(struct sched *s, struct wh_completion *c)
+/* Take slot id out of the pending set. Its completion is written (its
+ * sched_pos) but read only when it is unlogged: a pick reads the slot,
+ * and its completion, likely out of the cache with many connections,
+ * arrives meanwhile (sched_pick prefetches it). */
+static void pending_remove(struct sched *s, uint32_t id)
 {
-	uint32_t id = c->sched_pos;
 	WH_ASSERT(id < s->cfg.pending_max);
 	struct sched_slot *x = &s->slots[id];
-	WH_ASSERT(x->comp == c);
+	struct wh_completion *c = x->comp;
+	WH_ASSERT(c != NULL);
 	if (s->scan_mode) {
 		/* The later ones move down by one: order stays dense. (A
 		 * loop: a few entries, where a call to memmove would cost
@@ -678,7 +724,7 @@ static void pending_remove(struct sched *s, struct wh_completion *c)
 		WH_ASSERT(s->order[x->order_pos] == id);
 		s->order[x->order_pos] = SCHED_NONE;
 		if (x->cand) {
-			cand_tree_add(s, x->order_pos, -1);
+			cand_mark(s, x->order_pos, false);
 			WH_ASSERT(s->cand_count > 0);
 			s->cand_count--;
 			class_remove(s, id);
@@ -701,7 +747,7 @@ static void pending_remove(struct sched *s, struct wh_completion *c)
 		/* One left: which one is looked up when asked (pending_of). */
 		s->owner_pending[o] = NULL;
 	}
-	if (c->unlogged) {
+	if (x->unlogged) {
 		WH_ASSERT(s->unlogged_pending > 0);
 		WH_ASSERT(!wh_queue_empty(&c->link));
 		wh_queue_remove(&c->link);
@@ -729,7 +775,8 @@ void sched_cancel(struct sched *s, struct wh_completion *c)
 	 * between the pick and the completion). */
 	if (c->sched_pos != WH_COMP_NO_POS) {
 		WH_ASSERT(wh_completion_is_pending(c));
-		pending_remove(s, c);
+		WH_ASSERT(s->slots[c->sched_pos].comp == c);
+		pending_remove(s, c->sched_pos);
 	}
 	wh_completion_cancel(c);
 	WH_ASSERT(c->sched_pos == WH_COMP_NO_POS);
@@ -809,11 +856,12 @@ static struct wh_completion *follow_log(struct sched *s)
 
 /* Unlink the picked completion and move the clock to its due time
  * (never backwards). */
-static void take(struct sched *s, struct wh_completion *c)
+static void take(struct sched *s, uint32_t id)
 {
-	pending_remove(s, c);
-	if (c->due_us > s->now_us)
-		s->now_us = c->due_us;
+	uint64_t due = s->slots[id].due_us;
+	pending_remove(s, id);
+	if (due > s->now_us)
+		s->now_us = due;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1002,31 +1050,39 @@ struct wh_completion *sched_pick(struct sched *s)
 			wh_container_of(s->unlogged.next, struct wh_completion, link);
 		WH_ASSERT(unlogged->unlogged);
 		WH_ASSERT(unlogged->state == WH_COMP_PENDING);
-		take(s, unlogged);
+		take(s, unlogged->sched_pos);
 		return unlogged;
 	}
 
-	struct wh_completion *chosen = follow_log(s);
-	if (chosen == NULL)
-		chosen = s->slots[s->scan_mode ? choose_by_scan_mode(s) : choose(s)].comp;
-	WH_ASSERT(chosen != NULL);
-	WH_ASSERT(chosen->state == WH_COMP_PENDING);
-	WH_ASSERT(chosen->sched_pos != WH_COMP_NO_POS);
+	uint32_t id;
+	struct wh_completion *followed = follow_log(s);
+	if (followed != NULL)
+		id = followed->sched_pos;
+	else
+		id = s->scan_mode ? choose_by_scan_mode(s) : choose(s);
+	WH_ASSERT(id < s->cfg.pending_max);
+	/* The slot tells all the pick needs; the completion itself is read
+	 * last, once its lines (asked for now) have come. */
+	struct wh_completion *chosen = s->slots[id].comp;
+	int owner = s->slots[id].owner;
+	__builtin_prefetch(chosen);
+	__builtin_prefetch((const char *)chosen + sizeof *chosen - 1);
 
 	s->steps++;
-	if (s->cfg.strategy == SCHED_PCT && chosen->owner >= 0 &&
-	    (uint32_t)chosen->owner < s->cfg.owner_count) {
+	if (s->cfg.strategy == SCHED_PCT && owner >= 0 && (uint32_t)owner < s->cfg.owner_count) {
 		while (s->pct_change_next + 1 < s->cfg.pct_depth &&
 		       s->pct_change_at[s->pct_change_next] <= s->steps) {
 			s->pct_change_next++;
-			pct_set_priority(s, chosen->owner,
-					 s->cfg.pct_depth - s->pct_change_next);
+			pct_set_priority(s, owner, s->cfg.pct_depth - s->pct_change_next);
 		}
 	}
-	take(s, chosen);
-	s->last_owner = chosen->owner;
+	take(s, id);
+	s->last_owner = owner;
+	WH_ASSERT(chosen->state == WH_COMP_PENDING);
+	WH_ASSERT(chosen->sched_pos == WH_COMP_NO_POS);
+	WH_ASSERT_EQ(chosen->owner, owner);
 	if (s->picks != NULL) {
-		wh_track_log(s->picks, sched_pick_encode(chosen->owner, chosen->kind));
+		wh_track_log(s->picks, sched_pick_encode(owner, chosen->kind));
 		WH_ASSERT_EQ(s->picks->count, s->steps);
 	}
 	return chosen;

@@ -19,7 +19,7 @@
  * later, plus the window) never moves back, so a completion, once a
  * candidate, stays one until it is picked. Pending completions wait in a
  * heap on due time until the horizon reaches them, then join the
- * candidates, kept in seq order in a tree that finds the k-th at once;
+ * candidates, marked in seq order in bit sets that find the k-th in a few steps;
  * rr and pct find their owner through bit sets over owners and
  * priorities. A connection whose completion is due past the horizon (one
  * sleeping in its busy handler, say) costs nothing until it comes due.
@@ -118,12 +118,15 @@ struct sched_slot {
 	int owner;                 /* comp->owner at submission */
 	bool cand;                 /* a candidate, else waiting (in the
 				      wait heap) */
+	bool unlogged;             /* comp->unlogged at submission */
 	uint32_t due_pos;          /* index in the due heap */
 	uint32_t wait_pos;         /* index in the wait heap, or SCHED_NONE */
 	uint32_t order_pos;        /* index in order */
 };
 
 #define SCHED_NONE UINT32_MAX
+/* Entries of order per candidate count (sched.c): eight words of bits. */
+#define SCHED_CAND_BLOCK 512
 
 struct sched {
 	struct sched_config cfg;
@@ -141,11 +144,14 @@ struct sched {
 				      holes (SCHED_NONE) where one left;
 				      order_cap entries */
 	uint32_t order_len;        /* entries used (holes included) */
-	uint32_t order_cap;        /* a power of two, >= 4 * pending_max */
-	uint32_t *cand_tree;       /* Fenwick tree over order: 1 per
-				      candidate (1-based, order_cap) */
+	uint32_t order_cap;        /* a power of two, >= 4 * pending_max
+				      and >= SCHED_CAND_BLOCK */
+	uint64_t *cand_bits;       /* bit i: order[i] is a candidate
+				      (order_cap bits) */
+	uint32_t *cand_block_count;/* candidates per SCHED_CAND_BLOCK
+				      entries of order */
 	bool scan_mode;            /* few pending (sched.c): order is dense,
-				      the pick scans it; no heaps, tree or
+				      the pick scans it; no heaps, bit sets or
 				      classes */
 	uint64_t *scan_due;        /* scan mode: the due time of each entry
 				      of order */
