@@ -666,6 +666,18 @@ int conn_step(struct conn *c)
 	}
 }
 
+void conn_prefetch(struct conn *c)
+{
+	/* With hundreds of connections each is stepped rarely and its state
+	 * is out of the cache: ask for all of it at once, rather than miss
+	 * on one line after another as the step reads them. */
+	const unsigned char *p = (const unsigned char *)c;
+	for (size_t off = 0; off < offsetof(struct conn, params); off += 64)
+		__builtin_prefetch(p + off);
+	if (c->call_active)
+		c->w->runner->prefetch(c);
+}
+
 void conn_on_complete(struct wh_completion *comp, void *data)
 {
 	struct conn *c = data;
@@ -754,9 +766,16 @@ static void fiber_park(struct conn *c)
 	wh_fiber_yield();
 }
 
+static void fiber_prefetch(struct conn *c)
+{
+	if (c->fiber != NULL)
+		wh_fiber_prefetch(c->fiber);
+}
+
 const struct conn_runner conn_fiber_runner = {
 	.start = fiber_start,
 	.stop = fiber_stop,
 	.resume = fiber_resume,
 	.park = fiber_park,
+	.prefetch = fiber_prefetch,
 };

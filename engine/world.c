@@ -531,6 +531,10 @@ static void world_loop(struct world *w)
 			recover_drain(w);
 			break;
 		}
+		/* Every scheduled completion is a connection's own (conn_submit). */
+		struct conn *c = comp->data;
+		WH_ASSERT(comp == &c->comp);
+		conn_prefetch(c);
 		world__trace_fold(w, ((uint64_t)(uint32_t)comp->owner << 32) ^ comp->kind ^
 				  (comp->due_us << 8));
 		if (++w->steps_since_progress > cfg->hang_steps) {

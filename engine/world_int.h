@@ -105,6 +105,9 @@ struct conn_runner {
 	void (*resume)(struct conn *c);
 	/* Inside c's call: give control back until the next resume. */
 	void (*park)(struct conn *c);
+	/* Main context: c will be resumed soon; a hint to bring what that
+	 * touches into the cache (changes nothing). */
+	void (*prefetch)(struct conn *c);
 };
 
 struct conn {
@@ -345,6 +348,9 @@ extern const struct conn_runner conn_fiber_runner;
 void conn_call_main(struct conn *c);
 /* Drive c until it waits (WH_PENDING) or has closed (WH_DONE). */
 int conn_step(struct conn *c);
+/* c's completion was picked and is about to finish: a hint to bring
+ * what stepping c on touches into the cache (changes nothing). */
+void conn_prefetch(struct conn *c);
 /* The scheduler finished c's completion: step c on. */
 void conn_on_complete(struct wh_completion *comp, void *data);
 /* Submit c's one completion, due delay_us from now. */
