@@ -349,8 +349,10 @@ void conn_call_main(struct conn *c);
 /* Drive c until it waits (WH_PENDING) or has closed (WH_DONE). */
 int conn_step(struct conn *c);
 /* c's completion was picked and is about to finish: a hint to bring
- * what stepping c on touches into the cache (changes nothing). */
+ * what stepping c on touches into the cache (changes nothing). The run
+ * loop gives it with more than WORLD_PREFETCH_FROM connections. */
 void conn_prefetch(struct conn *c);
+#define WORLD_PREFETCH_FROM 64
 /* The scheduler finished c's completion: step c on. */
 void conn_on_complete(struct wh_completion *comp, void *data);
 /* Submit c's one completion, due delay_us from now. */
