@@ -8,10 +8,10 @@
  * 1. Scaling: a WAL bank run with 16, 256 and 1,024 connections (each in
  *    a forked child, before the parent has grown, so that peaks of
  *    resident memory do not mix), printed side by side:
- *      - statements per second (best of two plain runs);
+ *      - statements per second (best of three plain runs);
  *      - scheduled events (picks) per statement, and the wall-clock cost
  *        of one event split into the engine's and SQLite's own (best of
- *        two runs with the world's profile, struct world_profile; the
+ *        three runs with the world's profile, struct world_profile; the
  *        cost of its clock reads, calibrated here, is taken out of the
  *        engine's share);
  *      - busy-handler sleeps and busy aborts per committed transaction:
@@ -114,8 +114,10 @@ static struct world_config scale_config(uint32_t conns)
 	return cfg;
 }
 
-/* In a child: two plain runs and two profiled ones of conns connections
- * (the same seed: the same schedule each time). */
+/* In a child: plain runs and profiled ones of conns connections, in
+ * turn (the same seed: the same schedule each time), SCALE_REPS each: the
+ * best of each kind, as other work on the machine only ever adds time. */
+#define SCALE_REPS 3
 static void scale_child(uint32_t conns, double clock_ns, int out_fd)
 {
 	struct scale_result sr = {.conns = conns, .engine_ns_per_event = 1e18,
@@ -123,10 +125,10 @@ static void scale_child(uint32_t conns, double clock_ns, int out_fd)
 	double start_kib = rss_now_kib();
 	double best_s = 1e18;
 	struct world_profile prof;
-	for (int rep = 0; rep < 4; rep++) {
+	for (int rep = 0; rep < 2 * SCALE_REPS; rep++) {
 		struct world_config cfg = scale_config(conns);
 		struct world_result r;
-		bool profiled = rep >= 2;
+		bool profiled = rep % 2 == 1;
 		cfg.profile = profiled ? &prof : NULL;
 		double t0 = now_s();
 		if (world_run(&cfg, &r) != 0)
