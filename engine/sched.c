@@ -75,8 +75,10 @@
  *   not SCHED_NONE, is the only one of them; under pct, prio_bits has the
  *   bit of class k's priority exactly when class_count[k] is not 0, and
  *   prio_class maps that priority back to k;
- * - owner_pending_count[o] is the number of pending slots whose owner is
- *   o, and owner_pending[o], when not NULL, is the only one of them;
+ * - while following a pick log (follow set, from init on):
+ *   owner_pending_count[o] is the number of pending slots whose owner is
+ *   o, and owner_pending[o], when not NULL, is the only one of them
+ *   (without a log nothing asks, and they stay zero);
  * - unlogged_pending is the length of the unlogged queue;
  * - now_us never decreases;
  * - every decision depends only on the seeded streams, seq order and due
@@ -680,7 +682,7 @@ static void pending_add(struct sched *s, struct wh_completion *c)
 		else
 			heap_push(s, wait_heap(s), id);
 	}
-	if (c->owner >= 0 && (uint32_t)c->owner < s->cfg.owner_count) {
+	if (s->follow != NULL && c->owner >= 0 && (uint32_t)c->owner < s->cfg.owner_count) {
 		uint32_t o = (uint32_t)c->owner;
 		/* Known only while it is the only one. */
 		s->owner_pending[o] = s->owner_pending_count[o] == 0 ? c : NULL;
@@ -693,11 +695,12 @@ static void pending_add(struct sched *s, struct wh_completion *c)
 }
 
 /* Take c, which is pending here, out of the pending set. */
-/* Take slot id out of the pending set. Its completion is written (its
- * sched_pos) but read only when it is unlogged: a pick reads the slot,
- * and its completion, likely out of the cache with many connections,
- * arrives meanwhile (sched_pick prefetches it). */
-static void pending_remove(struct sched *s, uint32_t id)
+/* Take slot id out of the pending set; in scan mode `at` is its index in
+ * order when the caller knows it, else SCHED_NONE. Its completion is
+ * written (its sched_pos) but read only when it is unlogged: a pick reads
+ * the slot, and its completion, likely out of the cache with many
+ * connections, arrives meanwhile (sched_pick prefetches it). */
+static void pending_remove(struct sched *s, uint32_t id, uint32_t at)
 {
 	WH_ASSERT(id < s->cfg.pending_max);
 	struct sched_slot *x = &s->slots[id];
@@ -707,12 +710,17 @@ static void pending_remove(struct sched *s, uint32_t id)
 		/* The later ones move down by one: order stays dense. (A
 		 * loop: a few entries, where a call to memmove would cost
 		 * more than the move.) */
-		/* From the end: what is picked was mostly submitted last. */
-		uint32_t i = s->order_len;
-		while (i > 0 && s->order[i - 1] != id)
+		uint32_t i = at;
+		if (i == SCHED_NONE) {
+			/* From the end: what goes was mostly submitted last. */
+			i = s->order_len;
+			while (i > 0 && s->order[i - 1] != id)
+				i--;
+			WH_ASSERT(i > 0);
 			i--;
-		WH_ASSERT(i > 0);
-		i--;
+		}
+		WH_ASSERT(i < s->order_len);
+		WH_ASSERT(s->order[i] == id);
 		for (uint32_t k = i + 1; k < s->order_len; k++) {
 			s->order[k - 1] = s->order[k];
 			s->scan_due[k - 1] = s->scan_due[k];
@@ -739,7 +747,7 @@ static void pending_remove(struct sched *s, uint32_t id)
 	x->comp = NULL;
 	c->sched_pos = WH_COMP_NO_POS;
 	s->free_slots[s->free_count++] = id;
-	if (owner >= 0 && (uint32_t)owner < s->cfg.owner_count) {
+	if (s->follow != NULL && owner >= 0 && (uint32_t)owner < s->cfg.owner_count) {
 		uint32_t o = (uint32_t)owner;
 		WH_ASSERT(s->owner_pending_count[o] > 0);
 		WH_ASSERT(s->owner_pending[o] == NULL || s->owner_pending[o] == c);
@@ -776,7 +784,7 @@ void sched_cancel(struct sched *s, struct wh_completion *c)
 	if (c->sched_pos != WH_COMP_NO_POS) {
 		WH_ASSERT(wh_completion_is_pending(c));
 		WH_ASSERT(s->slots[c->sched_pos].comp == c);
-		pending_remove(s, c->sched_pos);
+		pending_remove(s, c->sched_pos, SCHED_NONE);
 	}
 	wh_completion_cancel(c);
 	WH_ASSERT(c->sched_pos == WH_COMP_NO_POS);
@@ -788,6 +796,7 @@ void sched_cancel(struct sched *s, struct wh_completion *c)
  * know; otherwise the slots are searched. */
 static struct wh_completion *pending_of(struct sched *s, int owner)
 {
+	WH_ASSERT(s->follow != NULL); /* the tables are kept only then */
 	bool tabled = owner >= 0 && (uint32_t)owner < s->cfg.owner_count;
 	if (tabled) {
 		uint32_t o = (uint32_t)owner;
@@ -856,10 +865,10 @@ static struct wh_completion *follow_log(struct sched *s)
 
 /* Unlink the picked completion and move the clock to its due time
  * (never backwards). */
-static void take(struct sched *s, uint32_t id)
+static void take(struct sched *s, uint32_t id, uint32_t at)
 {
 	uint64_t due = s->slots[id].due_us;
-	pending_remove(s, id);
+	pending_remove(s, id, at);
 	if (due > s->now_us)
 		s->now_us = due;
 }
@@ -913,28 +922,31 @@ static void horizon_advance(struct sched *s, uint64_t h)
  * does the first two: it keeps what is due within the window of the
  * earliest due time seen so far (or of now), a bound that only falls, so
  * it keeps every candidate and perhaps a few more, which a pass over the
- * kept ones then drops. */
+ * kept ones then drops. Returns the chosen one's index in order. */
 static uint32_t choose_by_scan_mode(struct sched *s)
 {
 	const uint64_t *due = s->scan_due;
 	uint64_t now = s->now_us, window = s->cfg.reorder_window_us;
 	uint64_t min_due = UINT64_MAX, bound = UINT64_MAX;
 	uint32_t *cand = s->scan_cand, kept = 0;
-	WH_ASSERT(s->order_len > 0);
-	for (uint32_t i = 0; i < s->order_len; i++) {
-		if (due[i] < min_due) {
-			min_due = due[i];
+	const uint32_t n = s->order_len; /* a local: cand's stores cannot move it */
+	WH_ASSERT(n > 0);
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t d = due[i];
+		if (d < min_due) {
+			min_due = d;
 			bound = (min_due > now ? min_due : now) + window;
 		}
-		if (due[i] <= bound)
+		if (d <= bound)
 			cand[kept++] = i;
 	}
 	uint64_t horizon = bound; /* max(earliest due, now) + window */
 	horizon_advance(s, horizon);
+	/* Indices in order, still in seq order. */
 	uint32_t count = 0;
 	for (uint32_t k = 0; k < kept; k++)
 		if (due[cand[k]] <= horizon)
-			cand[count++] = s->order[cand[k]];
+			cand[count++] = cand[k];
 	WH_ASSERT(count > 0);
 	uint32_t chosen = cand[0];
 	switch (s->cfg.strategy) {
@@ -947,7 +959,7 @@ static uint32_t choose_by_scan_mode(struct sched *s)
 		 * seq order wins a tie within one owner. */
 		int64_t best = INT64_MAX, n = (int64_t)s->cfg.owner_count + 1;
 		for (uint32_t i = 0; i < count; i++) {
-			int64_t dist = ((int64_t)s->slots[cand[i]].owner - s->last_owner - 1) % n;
+			int64_t dist = ((int64_t)s->slots[s->order[cand[i]]].owner - s->last_owner - 1) % n;
 			if (dist < 0)
 				dist += n;
 			if (dist < best) {
@@ -958,9 +970,9 @@ static uint32_t choose_by_scan_mode(struct sched *s)
 		break;
 	}
 	case SCHED_PCT: {
-		uint32_t best = owner_priority(s, s->slots[chosen].owner);
+		uint32_t best = owner_priority(s, s->slots[s->order[chosen]].owner);
 		for (uint32_t i = 1; i < count; i++) {
-			uint32_t p = owner_priority(s, s->slots[cand[i]].owner);
+			uint32_t p = owner_priority(s, s->slots[s->order[cand[i]]].owner);
 			if (p > best) {
 				best = p;
 				chosen = cand[i];
@@ -1050,16 +1062,20 @@ struct wh_completion *sched_pick(struct sched *s)
 			wh_container_of(s->unlogged.next, struct wh_completion, link);
 		WH_ASSERT(unlogged->unlogged);
 		WH_ASSERT(unlogged->state == WH_COMP_PENDING);
-		take(s, unlogged->sched_pos);
+		take(s, unlogged->sched_pos, SCHED_NONE);
 		return unlogged;
 	}
 
-	uint32_t id;
+	uint32_t id, at = SCHED_NONE; /* at: its index in order, if known */
 	struct wh_completion *followed = follow_log(s);
-	if (followed != NULL)
+	if (followed != NULL) {
 		id = followed->sched_pos;
-	else
-		id = s->scan_mode ? choose_by_scan_mode(s) : choose(s);
+	} else if (s->scan_mode) {
+		at = choose_by_scan_mode(s);
+		id = s->order[at];
+	} else {
+		id = choose(s);
+	}
 	WH_ASSERT(id < s->cfg.pending_max);
 	/* The slot tells all the pick needs; the completion itself is read
 	 * last, once its lines (asked for now) have come. */
@@ -1076,7 +1092,7 @@ struct wh_completion *sched_pick(struct sched *s)
 			pct_set_priority(s, owner, s->cfg.pct_depth - s->pct_change_next);
 		}
 	}
-	take(s, id);
+	take(s, id, at);
 	s->last_owner = owner;
 	WH_ASSERT(chosen->state == WH_COMP_PENDING);
 	WH_ASSERT(chosen->sched_pos == WH_COMP_NO_POS);

@@ -56,14 +56,19 @@ static enum world_file_role file_role(const struct world *w, const char *file)
 
 /* The hash and role of a file name (NULL: none), from the cache when it
  * holds the same text at the same address (struct world_name). The
- * returned entry is valid until the next call. */
+ * returned entry is valid until the next call. (Driver events' names,
+ * "stmt" and the like, are hashed each time: a few bytes hash faster than
+ * they compare.) */
 static const struct world_name *name_lookup(struct world *w, const char *file)
 {
 	static const struct world_name none = {.ptr = NULL, .hash = 0, .role = WORLD_FILE_OTHER};
 	if (file == NULL)
 		return &none;
-	/* malloc'd names are 16-byte aligned: the bits above pick a slot. */
-	struct world_name *e = &w->names[((uintptr_t)file >> 4) & (WORLD_NAME_CACHE - 1)];
+	/* The address's bits, mixed (string literals sit a few bytes
+	 * apart), pick a slot. */
+	uint64_t mixed = (uint64_t)(uintptr_t)file * 0x9e3779b97f4a7c15ULL;
+	struct world_name *e = &w->names[mixed >> 60];
+	_Static_assert(WORLD_NAME_CACHE == 16, "the slot is the top 4 bits");
 	if (e->ptr == file && strcmp(e->text, file) == 0)
 		return e;
 	size_t len = strlen(file);

@@ -211,7 +211,7 @@ enum world_file_role {
  * holding the same text (compared): the memory of a freed name can come
  * back holding another. */
 #define WORLD_NAME_TEXT 48
-#define WORLD_NAME_CACHE 8
+#define WORLD_NAME_CACHE 16
 _Static_assert((WORLD_NAME_CACHE & (WORLD_NAME_CACHE - 1)) == 0, "a power of two");
 struct world_name {
 	const char *ptr;             /* the address it was met at, or NULL */
