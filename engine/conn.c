@@ -239,7 +239,10 @@ static int conn_call(struct conn *c, enum call_op op)
 	WH_ASSERT(c->call_op == op);
 	WH_ASSERT(w->running == NULL);
 	w->running = c;
-	fault_alloc_arm(c->dead ? NULL : c);
+	/* Armed only when the plan fails allocations at all: otherwise
+	 * every allocation SQLite makes would look the plan up to learn
+	 * that it fails none. */
+	fault_alloc_arm(c->dead || w->plan.alloc_per_million == 0 ? NULL : c);
 	if (starts)
 		world__prof_mark(w, true);
 	w->runner->resume(c);
