@@ -111,17 +111,6 @@ static bool comp_state_is_final(enum wh_comp_state state)
 	       state == WH_COMP_CANCELLED;
 }
 
-bool wh_completion_is_pending(const struct wh_completion *c)
-{
-	WH_ASSERT(c != NULL);
-	return c->state == WH_COMP_PENDING;
-}
-
-bool wh_completion_is_finished(const struct wh_completion *c)
-{
-	WH_ASSERT(c != NULL);
-	return comp_state_is_final(c->state);
-}
 
 /* Set every field to its IDLE value. The memory may be uninitialised (first
  * use) so nothing is read from it; "not pending" cannot be checked here and
@@ -159,12 +148,6 @@ void wh_completion_init(struct wh_completion *c, enum wh_op_kind kind,
 	WH_ASSERT(c->state == WH_COMP_IDLE);
 }
 
-void wh_completion_start(struct wh_completion *c)
-{
-	WH_ASSERT(c != NULL);
-	WH_ASSERT(c->state == WH_COMP_IDLE);
-	c->state = WH_COMP_PENDING;
-}
 
 static void group_child_finished(struct wh_group *g, int error,
 				 int64_t result);

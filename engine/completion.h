@@ -97,10 +97,29 @@ struct wh_completion {
 /* Prepare a completion for (re)use; it must not be pending. */
 void wh_completion_init(struct wh_completion *c, enum wh_op_kind kind,
 			wh_completion_cb cb, void *data);
+/* The three below are inline: the scheduler and the driver ask them a
+ * few times per scheduled event. */
+
 /* IDLE -> PENDING. */
-void wh_completion_start(struct wh_completion *c);
-bool wh_completion_is_pending(const struct wh_completion *c);
-bool wh_completion_is_finished(const struct wh_completion *c);
+static inline void wh_completion_start(struct wh_completion *c)
+{
+	WH_ASSERT(c != NULL);
+	WH_ASSERT(c->state == WH_COMP_IDLE);
+	c->state = WH_COMP_PENDING;
+}
+
+static inline bool wh_completion_is_pending(const struct wh_completion *c)
+{
+	WH_ASSERT(c != NULL);
+	return c->state == WH_COMP_PENDING;
+}
+
+static inline bool wh_completion_is_finished(const struct wh_completion *c)
+{
+	WH_ASSERT(c != NULL);
+	return c->state == WH_COMP_OK || c->state == WH_COMP_FAILED ||
+	       c->state == WH_COMP_CANCELLED;
+}
 /* Finish as OK with `result`; ignored if already finished. */
 void wh_completion_complete(struct wh_completion *c, int64_t result);
 /* Finish as FAILED with `error` (< 0); ignored if already finished. */
