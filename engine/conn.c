@@ -677,7 +677,7 @@ void conn_prefetch(struct conn *c)
 	const unsigned char *p = (const unsigned char *)c;
 	for (size_t off = 0; off < offsetof(struct conn, params); off += 64)
 		__builtin_prefetch(p + off);
-	if (c->call_active)
+	if (c->call_active && c->w->runner->prefetch != NULL)
 		c->w->runner->prefetch(c);
 }
 

@@ -43,7 +43,7 @@ uint64_t world__str_hash(const char *s)
 	return s == NULL ? 0 : wh_fnv1a_str(WH_FNV1A_BASIS_V0, s);
 }
 
-static enum world_file_role file_role(const struct world *w, const char *file)
+enum world_file_role world__file_role(const struct world *w, const char *file)
 {
 	if (world__file_is(w, file, ""))
 		return WORLD_FILE_DB;
@@ -74,7 +74,7 @@ static const struct world_name *name_lookup(struct world *w, const char *file)
 	size_t len = strlen(file);
 	e->ptr = NULL;
 	e->hash = world__str_hash(file);
-	e->role = file_role(w, file);
+	e->role = world__file_role(w, file);
 	if (len < sizeof e->text) {
 		memcpy(e->text, file, len + 1);
 		e->ptr = file;

@@ -106,7 +106,7 @@ struct conn_runner {
 	/* Inside c's call: give control back until the next resume. */
 	void (*park)(struct conn *c);
 	/* Main context: c will be resumed soon; a hint to bring what that
-	 * touches into the cache (changes nothing). */
+	 * touches into the cache (changes nothing). NULL: no hint. */
 	void (*prefetch)(struct conn *c);
 };
 
@@ -204,6 +204,10 @@ enum world_file_role {
 	WORLD_FILE_WAL,
 	WORLD_FILE_JOURNAL,
 };
+
+/* The role of a file name (NULL: other), by comparing it with the
+ * database's. trace_vfs keeps the answers for the names it meets. */
+enum world_file_role world__file_role(const struct world *w, const char *file);
 
 /* A file name the trace met: its hash (world__str_hash) and role, kept so
  * that the few names a run uses are not hashed and compared again at
