@@ -166,6 +166,9 @@ struct conn {
 					fails at once, nothing is scheduled */
 	bool parked_for_reopen;      /* closed by a clean reopen round */
 	uint32_t open_failures;      /* consecutive failed opens */
+	struct wh_track *fault_track;/* its fault decisions' track on the
+					tape, once first needed (fault.c),
+					or NULL */
 	enum wh_op_kind persist_kind;/* a persistent fault's op kind */
 	uint32_t persist_left;       /* ops of that kind still to fail */
 	struct wh_completion closed; /* finishes when it closes for a reopen */

@@ -11,7 +11,11 @@
 # several depths) and fault profile, in WAL and rollback journal modes;
 # connection counts from 2 to 256; the memory-shared target; and the
 # replay (pick log followed) of runs recorded by the same binary, plus of
-# the committed corpus. A run's own verdict does not matter here (a
+# the committed corpus; for the recorded runs, also a checksum of the
+# replay file's bytes but for the line naming the commit that built the
+# binary (and the file's own checksum, which covers that line), so two
+# builds that record alike print the same. A run's own verdict does not
+# matter here (a
 # bitflip run may fail); a run that prints no hash (whopper failed) prints
 # "none", which differs from any hash. JOBS runs go at once (default 2);
 # QUICK=1 keeps one seed per cell.
@@ -91,9 +95,13 @@ done
 # Recorded runs (full tapes) replayed: the pick log is followed.
 for sch in random rr pct; do
 	for f in none io chaos; do
-		add record --seed 11 --workload default --scheduler "$sch" --faults "$f" \
-			--connections 6 --txns 200
+		for n in 6 80; do
+			add record --seed 11 --workload default --scheduler "$sch" --faults "$f" \
+				--connections "$n" --txns 200
+		done
 	done
+	add record --seed 12 --workload bank --scheduler "$sch" --connections 8 --txns 300 \
+		--record-compact
 done
 
 n=0
@@ -110,6 +118,8 @@ xargs -P "$JOBS" -L 1 sh -c '
 		"$W" run "$@" --record "$d/$n.whop" --quiet >/dev/null 2>&1
 		h=$("$W" replay "$d/$n.whop" --json 2>/dev/null |
 			sed -n "s/.*\"trace_hash\": \"\([0-9a-f]*\)\".*/\1/p")
+		body=$(grep -v "^whopper-commit \|^checksum " "$d/$n.whop" | cksum | cut -d" " -f1)
+		h="$h file:$body"
 	else
 		h=$("$W" run "$@" --json 2>/dev/null |
 			sed -n "s/.*\"trace_hash\": \"\([0-9a-f]*\)\".*/\1/p")
