@@ -7,9 +7,10 @@
  * candidates depends on pending_max, fixed at init:
  *
  * Scan mode (pending_max <= SCHED_SCAN_MAX). order holds the pending
- * slots in seq order, dense (a removal moves the later ones down). A pick
- * scans it twice, as the pick was first written: the earliest due time,
- * then the candidates in seq order, among which the strategy decides.
+ * slots in seq order, dense (a removal moves the later ones down), and
+ * scan_due their due times. A pick scans them as the pick was first
+ * written, for the earliest due time and the candidates in seq order
+ * (one pass, choose_by_scan_mode), among which the strategy decides.
  *
  * Heap mode (more). Besides order, now with holes:
  *   - due_heap: every pending slot, a binary min-heap on (due_us, seq);
@@ -55,9 +56,10 @@
  * the scan's decision over the same set, so it is only slower.
  *
  * Both modes: the unlogged completions in a queue of their own (in seq
- * order: submission appends), and per owner the count of its pending
- * completions and, when there is one, that completion, so that
- * following a pick log finds an owner's work without a scan.
+ * order: submission appends), and, when a pick log is followed, per owner
+ * the count of its pending completions and, when there is one, that
+ * completion, so that following the log finds an owner's work without a
+ * scan.
  *
  * Invariants:
  * - every pending submitted completion c has the slot c->sched_pos, whose
