@@ -25,9 +25,8 @@
  * serialization order.
  */
 
-void commit_note_op(struct world *w, struct conn *c,
-		    enum wh_op_kind kind, const char *file, int64_t a,
-		    int64_t b, int rc)
+void commit_note_op(struct world *w, struct conn *c, enum wh_op_kind kind,
+		    enum world_file_role role, int64_t a, int64_t b, int rc)
 {
 	/* A dead connection's calls are SQLite unwinding against handles
 	 * that no longer reach the files (an unlock there "succeeds" without
@@ -50,8 +49,8 @@ void commit_note_op(struct world *w, struct conn *c,
 		 * from here on the commit stands, unless a fault came first:
 		 * then it is the rollback that played the journal back and
 		 * finalised it (that one only clears finalized_first). */
-		bool journal = world__file_is(w, file, "-journal");
-		if ((kind == WH_OP_WRITE || kind == WH_OP_SYNC) && world__file_is(w, file, "")) {
+		bool journal = role == WORLD_FILE_JOURNAL;
+		if ((kind == WH_OP_WRITE || kind == WH_OP_SYNC) && role == WORLD_FILE_DB) {
 			c->commit_wrote_db = true;
 		} else if (journal && (kind == WH_OP_DELETE ||
 				       (kind == WH_OP_TRUNCATE && a == 0) ||
@@ -60,8 +59,7 @@ void commit_note_op(struct world *w, struct conn *c,
 			c->journal_finalized = true;
 		}
 	}
-	if ((kind == WH_OP_LOCK || kind == WH_OP_UNLOCK) && file != NULL &&
-	    strcmp(file, w->res->db_path) == 0) {
+	if ((kind == WH_OP_LOCK || kind == WH_OP_UNLOCK) && role == WORLD_FILE_DB) {
 		if (!was_holding && kind == WH_OP_LOCK && a == SQLITE_LOCK_EXCLUSIVE &&
 		    c->db_lock_level == SQLITE_LOCK_SHARED && b == SQLITE_LOCK_EXCLUSIVE)
 			c->hold_is_recovery = true;

@@ -14,8 +14,9 @@
  * completion) goes through comp_finish(), which is the only place that
  * writes a final state. It runs in this order:
  *   1. record state, error and result;
- *   2. unlink `link` (the scheduler's pending list) and, for a child, unlink
- *      `sibling` from the parent group's children list and clear `parent`;
+ *   2. unlink `link` (the scheduler's queue of unlogged work) and, for a
+ *      child, unlink `sibling` from the parent group's children list and
+ *      clear `parent`;
  *   3. run the callback (at most once: a finished completion never reaches
  *      comp_finish again);
  *   4. notify the parent group, using only values copied before step 3.
@@ -110,17 +111,6 @@ static bool comp_state_is_final(enum wh_comp_state state)
 	       state == WH_COMP_CANCELLED;
 }
 
-bool wh_completion_is_pending(const struct wh_completion *c)
-{
-	WH_ASSERT(c != NULL);
-	return c->state == WH_COMP_PENDING;
-}
-
-bool wh_completion_is_finished(const struct wh_completion *c)
-{
-	WH_ASSERT(c != NULL);
-	return comp_state_is_final(c->state);
-}
 
 /* Set every field to its IDLE value. The memory may be uninitialised (first
  * use) so nothing is read from it; "not pending" cannot be checked here and
@@ -138,6 +128,7 @@ static void comp_reset(struct wh_completion *c, enum wh_op_kind kind,
 	c->result = 0;
 	c->due_us = 0;
 	c->seq = 0;
+	c->sched_pos = WH_COMP_NO_POS;
 	c->owner = -1;
 	c->unlogged = false;
 	c->cb = cb;
@@ -157,12 +148,6 @@ void wh_completion_init(struct wh_completion *c, enum wh_op_kind kind,
 	WH_ASSERT(c->state == WH_COMP_IDLE);
 }
 
-void wh_completion_start(struct wh_completion *c)
-{
-	WH_ASSERT(c != NULL);
-	WH_ASSERT(c->state == WH_COMP_IDLE);
-	c->state = WH_COMP_PENDING;
-}
 
 static void group_child_finished(struct wh_group *g, int error,
 				 int64_t result);
@@ -176,6 +161,10 @@ static void comp_finish(struct wh_completion *c, enum wh_comp_state state,
 	WH_ASSERT(c->state == WH_COMP_PENDING ||
 		  (c->state == WH_COMP_IDLE && state == WH_COMP_CANCELLED));
 	WH_ASSERT((state == WH_COMP_OK) == (error == 0));
+	/* A scheduled completion leaves the scheduler first (sched_pick or
+	 * sched_cancel): finished behind its back, it would stay in the
+	 * pending heap and be picked again. */
+	WH_ASSERT(c->sched_pos == WH_COMP_NO_POS);
 
 	c->state = state;
 	c->error = error;

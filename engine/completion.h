@@ -11,8 +11,8 @@
  *   WH_ECANCELLED) and its callback runs; its memory may be reused only after
  *   that callback has run.
  * - While pending, a completion may sit in at most one queue through `link`
- *   (the scheduler's pending list). Finishing it unlinks it, so an owner may
- *   reuse it from inside its callback.
+ *   (the scheduler's queue of unlogged work). Finishing it unlinks it, so
+ *   an owner may reuse it from inside its callback.
  * - Ties between completions are broken by `seq`, never by address.
  *
  * Groups: a group finishes when every child has finished. The first child
@@ -65,6 +65,9 @@ enum wh_comp_state {
 
 struct wh_completion;
 struct wh_group;
+
+/* sched_pos of a completion no scheduler holds. */
+#define WH_COMP_NO_POS UINT32_MAX
 typedef void (*wh_completion_cb)(struct wh_completion *c, void *data);
 
 struct wh_completion {
@@ -74,6 +77,10 @@ struct wh_completion {
 	int64_t result;           /* bytes moved or op-specific result */
 	uint64_t due_us;          /* simulated time at which it is due */
 	uint64_t seq;             /* monotonically increasing; breaks ties */
+	uint32_t sched_pos;       /* its place in the scheduler's pending
+				     heap while it is there, else
+				     WH_COMP_NO_POS (the scheduler's
+				     business, as seq and due_us are) */
 	int owner;                /* connection id, or -1 */
 	bool unlogged;            /* picked ahead of the rest, and neither
 				     logged nor taken from a pick log: the
@@ -82,17 +89,37 @@ struct wh_completion {
 	wh_completion_cb cb;      /* runs once when finished; may be NULL */
 	void *data;               /* user data for cb */
 	struct wh_group *parent;  /* group this is a child of, or NULL */
-	struct wh_queue link;     /* scheduler pending list (while pending) */
+	struct wh_queue link;     /* the scheduler's queue of unlogged
+				     completions (while one is pending) */
 	struct wh_queue sibling;  /* parent group's children list */
 };
 
 /* Prepare a completion for (re)use; it must not be pending. */
 void wh_completion_init(struct wh_completion *c, enum wh_op_kind kind,
 			wh_completion_cb cb, void *data);
+/* The three below are inline: the scheduler and the driver ask them a
+ * few times per scheduled event. */
+
 /* IDLE -> PENDING. */
-void wh_completion_start(struct wh_completion *c);
-bool wh_completion_is_pending(const struct wh_completion *c);
-bool wh_completion_is_finished(const struct wh_completion *c);
+static inline void wh_completion_start(struct wh_completion *c)
+{
+	WH_ASSERT(c != NULL);
+	WH_ASSERT(c->state == WH_COMP_IDLE);
+	c->state = WH_COMP_PENDING;
+}
+
+static inline bool wh_completion_is_pending(const struct wh_completion *c)
+{
+	WH_ASSERT(c != NULL);
+	return c->state == WH_COMP_PENDING;
+}
+
+static inline bool wh_completion_is_finished(const struct wh_completion *c)
+{
+	WH_ASSERT(c != NULL);
+	return c->state == WH_COMP_OK || c->state == WH_COMP_FAILED ||
+	       c->state == WH_COMP_CANCELLED;
+}
 /* Finish as OK with `result`; ignored if already finished. */
 void wh_completion_complete(struct wh_completion *c, int64_t result);
 /* Finish as FAILED with `error` (< 0); ignored if already finished. */

@@ -208,6 +208,11 @@ void conn_call_run(struct conn *c)
 		c->call_rc = conn_do_stmt(c);
 		break;
 	case CALL_CLOSE:
+		if (c->w->cfg->profile != NULL && c->w->api->db_status != NULL) {
+			int used = 0, high = 0;
+			c->w->api->db_status(c->db, SQLITE_DBSTATUS_CACHE_USED, &used, &high, 0);
+			c->w->cfg->profile->cache_bytes += (uint64_t)used;
+		}
 		c->call_rc = c->w->api->close_v2(c->db);
 		c->db = NULL;
 		break;
@@ -232,7 +237,10 @@ void conn_call_main(struct conn *c)
 static int conn_call(struct conn *c, enum call_op op)
 {
 	struct world *w = c->w;
-	if (!c->call_active) {
+	/* A call starts in SQLite's code; a parked one resumes inside a VFS
+	 * method, the engine's, until the method returns (trace_vfs). */
+	bool starts = !c->call_active;
+	if (starts) {
 		c->call_op = op;
 		c->call_active = true;
 		c->call_done = false;
@@ -248,8 +256,14 @@ static int conn_call(struct conn *c, enum call_op op)
 	}
 	WH_ASSERT(w->running == NULL);
 	w->running = c;
-	fault_alloc_arm(c->dead ? NULL : c);
+	/* Armed only when the plan fails allocations at all: otherwise
+	 * every allocation SQLite makes would look the plan up to learn
+	 * that it fails none. */
+	fault_alloc_arm(c->dead || w->plan.alloc_per_million == 0 ? NULL : c);
+	if (starts)
+		world__prof_mark(w, true);
 	w->runner->resume(c);
+	world__prof_mark(w, false);
 	fault_alloc_arm(NULL);
 	w->running = NULL;
 	if (!c->call_done)
@@ -684,6 +698,18 @@ int conn_step(struct conn *c)
 	}
 }
 
+void conn_prefetch(struct conn *c)
+{
+	/* With hundreds of connections each is stepped rarely and its state
+	 * is out of the cache: ask for all of it at once, rather than miss
+	 * on one line after another as the step reads them. */
+	const unsigned char *p = (const unsigned char *)c;
+	for (size_t off = 0; off < offsetof(struct conn, params); off += 64)
+		__builtin_prefetch(p + off);
+	if (c->call_active && c->w->runner->prefetch != NULL)
+		c->w->runner->prefetch(c);
+}
+
 void conn_on_complete(struct wh_completion *comp, void *data)
 {
 	struct conn *c = data;
@@ -719,9 +745,12 @@ int conn_hook_yield(void *ctx, enum wh_op_kind kind, const char *file, int64_t a
 		return kind == WH_OP_SLEEP ? SQLITE_OK : SQLITE_IOERR;
 	if (c == NULL)
 		return SQLITE_OK; /* main context: setup and final checks */
+	world__prof_mark(w, false);
 	int fault = fault_io(w, c, kind, file, arg);
-	if (fault != SQLITE_OK)
+	if (fault != SQLITE_OK) {
+		world__prof_mark(w, true); /* the method returns at once */
 		return fault;
+	}
 	uint64_t delay = kind == WH_OP_SLEEP ? (uint64_t)(arg > 0 ? arg : 0)
 					     : sched_latency_us(&w->sched, kind, c->id);
 	conn_submit(c, kind, delay);
@@ -772,9 +801,16 @@ static void fiber_park(struct conn *c)
 	wh_fiber_yield();
 }
 
+static void fiber_prefetch(struct conn *c)
+{
+	if (c->fiber != NULL)
+		wh_fiber_prefetch(c->fiber);
+}
+
 const struct conn_runner conn_fiber_runner = {
 	.start = fiber_start,
 	.stop = fiber_stop,
 	.resume = fiber_resume,
 	.park = fiber_park,
+	.prefetch = fiber_prefetch,
 };

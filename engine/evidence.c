@@ -35,14 +35,14 @@ static void hj_set_level(struct hot_journal_watch *hj, int conn, int64_t level)
  * touches the trace hash or the run.
  */
 void evidence_note_op(struct world *w, int conn, enum wh_op_kind kind,
-		      const char *file, int64_t a, int64_t b, int rc)
+		      enum world_file_role role, int64_t a, int64_t b, int rc)
 {
 	struct hot_journal_watch *hj = &w->hj;
 	if (conn < 0)
 		return; /* setup, recovery: not a connection of the run */
 	WH_ASSERT(conn < WORLD_MAX_CONNS);
-	bool db = world__file_is(w, file, "");
-	bool journal = world__file_is(w, file, "-journal");
+	bool db = role == WORLD_FILE_DB;
+	bool journal = role == WORLD_FILE_JOURNAL;
 	if (db && kind == WH_OP_LOCK) {
 		if (a == SQLITE_LOCK_EXCLUSIVE && b == SQLITE_LOCK_PENDING && rc == SQLITE_BUSY &&
 		    hj->level[conn] == SQLITE_LOCK_SHARED)

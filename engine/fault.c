@@ -25,12 +25,19 @@
  * when first needed, so that cutting another connection's work does not
  * move this one's faults (latencies do the same: sched.c). Returns the
  * track to put back. */
-static struct wh_track *fault_track_enter(struct world *w, const struct conn *c)
+static struct wh_track *fault_track_enter(struct world *w, struct conn *c)
 {
 	struct wh_track *saved = w->fault_rng.track;
-	if (w->cfg->tape != NULL)
-		w->fault_rng.track =
-			wh_tape_track(w->cfg->tape, WH_STREAM_FAULTS_CONN + (uint64_t)c->id);
+	if (w->cfg->tape != NULL) {
+		/* Found (or made) once, at the first decision as before, and
+		 * kept: the tape's tracks never move, and finding one is a
+		 * search of them all, at every allocation SQLite makes. */
+		if (c->fault_track == NULL)
+			c->fault_track = wh_tape_track(w->cfg->tape,
+						       WH_STREAM_FAULTS_CONN + (uint64_t)c->id);
+		WH_ASSERT(c->fault_track->stream == WH_STREAM_FAULTS_CONN + (uint64_t)c->id);
+		w->fault_rng.track = c->fault_track;
+	}
 	return saved;
 }
 
@@ -119,8 +126,10 @@ static struct fault_slot fault_slots[FAULT_SLOTS];
 static bool alloc_should_fail(void)
 {
 	struct conn *c = alloc_armed;
-	if (c == NULL || c->w->plan.alloc_per_million == 0)
+	if (c == NULL)
 		return false;
+	/* Armed only with allocation failures in the plan (conn_call). */
+	WH_ASSERT(c->w->plan.alloc_per_million != 0);
 	struct world *w = c->w;
 	struct wh_track *saved = fault_track_enter(w, c);
 	bool fail = wh_prng_below(&w->fault_rng, 1000000) < w->plan.alloc_per_million;

@@ -34,6 +34,17 @@
  *
  * Values (parameters and cells) are struct wh_value, copied with
  * wh_value_copy (value.c).
+ *
+ * Texts (statement SQL, template and transaction names) are copied once
+ * per text handed in repeatedly at one address: texts[] owns every copy,
+ * and text_seen remembers, by the address given, the copy last made
+ * (hist_text). A workload hands its templates' texts from the same
+ * memory each time, so a run of a million statements holds each text
+ * once instead of a million times, and a statement costs a comparison
+ * instead of two allocations. A cached copy is used only when the text
+ * at that address is still the same (compared), so a buffer reused for
+ * another text gets a copy of its own. Copies are never changed, so the
+ * oracle's thread reads them while the run appends.
  */
 #include "history.h"
 
@@ -60,10 +71,32 @@ void hist_init(struct history *h)
 	memset(h, 0, sizeof *h);
 }
 
+/* The history's copy of s (NULL for NULL): the one made last for the
+ * same text handed in at the same address, else a new one. Saves a copy
+ * and an allocation per statement, and the memory they would hold. */
+static char *hist_text(struct history *h, const char *s)
+{
+	_Static_assert((HIST_TEXT_SEEN & (HIST_TEXT_SEEN - 1)) == 0, "a power of two");
+	if (s == NULL)
+		return NULL;
+	struct hist_text_seen *e = &h->text_seen[((uintptr_t)s >> 4) & (HIST_TEXT_SEEN - 1)];
+	if (e->given == s && strcmp(e->copy, s) == 0)
+		return e->copy;
+	if (h->text_count == h->text_cap) {
+		WH_ASSERT(h->text_cap < UINT32_MAX / 2);
+		h->text_cap = h->text_cap ? h->text_cap * 2 : 64;
+		h->texts = wh_realloc(h->texts, h->text_cap * sizeof *h->texts);
+	}
+	char *copy = wh_strdup(s);
+	h->texts[h->text_count++] = copy;
+	e->given = s;
+	e->copy = copy;
+	WH_ASSERT(strcmp(copy, s) == 0);
+	return copy;
+}
+
 static void stmt_free(struct hist_stmt *s)
 {
-	free(s->sql);
-	free(s->tmpl);
 	for (uint32_t k = 0; k < s->param_count; k++)
 		wh_value_free(&s->params[k]);
 	free(s->params);
@@ -82,10 +115,12 @@ void hist_free(struct history *h)
 		for (uint32_t k = 0; k < t->stmt_count; k++)
 			stmt_free(&t->stmts[k]);
 		free(t->stmts);
-		free(t->name);
 		free(t);
 	}
 	free(h->txns);
+	for (uint32_t i = 0; i < h->text_count; i++)
+		free(h->texts[i]);
+	free(h->texts);
 	free(h->setup_sql);
 	free(h->crashes);
 	memset(h, 0, sizeof *h);
@@ -111,7 +146,7 @@ struct hist_txn *hist_txn_begin(struct history *h, int conn, const char *name,
 	struct hist_txn *t = wh_calloc(1, sizeof *t);
 	t->id = h->txn_count;
 	t->conn = conn;
-	t->name = name != NULL ? wh_strdup(name) : NULL;
+	t->name = hist_text(h, name);
 	t->begin = begin;
 	t->outcome = HIST_RUNNING;
 	t->commit_index = -1;
@@ -146,8 +181,8 @@ struct hist_stmt *hist_stmt_add(struct history *h, struct hist_txn *t,
 	}
 	struct hist_stmt *s = &t->stmts[t->stmt_count++];
 	memset(s, 0, sizeof *s);
-	s->sql = wh_strdup(sql);
-	s->tmpl = tmpl != NULL ? wh_strdup(tmpl) : NULL;
+	s->sql = hist_text(h, sql);
+	s->tmpl = hist_text(h, tmpl);
 	s->param_count = param_count;
 	s->params = param_count ? wh_malloc(param_count * sizeof *s->params) : NULL;
 	for (uint32_t k = 0; k < param_count; k++)

@@ -14,7 +14,11 @@
  *
  * Ownership: the history owns every string and value it holds (copied in);
  * hist_free releases all of it. Transactions are referenced by index (id ==
- * index in txns[]), stable for the history's lifetime.
+ * index in txns[]), stable for the history's lifetime. The texts of
+ * statements (sql, tmpl) and transaction names are kept once per distinct
+ * text met in a row at one address (a workload hands the same template's
+ * text again and again): statements share them, nothing may change or
+ * free one, and they live until hist_free.
  */
 #ifndef WH_HISTORY_H
 #define WH_HISTORY_H
@@ -40,8 +44,9 @@ enum hist_outcome {
 };
 
 struct hist_stmt {
-	char *sql;                 /* statement text as executed */
-	char *tmpl;                /* template name ("transfer.debit") or NULL */
+	char *sql;                 /* statement text as executed (shared) */
+	char *tmpl;                /* template name ("transfer.debit") or NULL
+				      (shared) */
 	uint32_t param_count;      /* bound parameters */
 	struct wh_value *params;   /* param_count values, ?1.. in order */
 	int rc;                    /* final SQLite rc: SQLITE_DONE, or the
@@ -73,7 +78,7 @@ struct hist_stmt {
 struct hist_txn {
 	uint32_t id;               /* index in history.txns */
 	int conn;                  /* connection id */
-	char *name;                /* template name ("transfer") */
+	char *name;                /* template name ("transfer") (shared) */
 	enum hist_begin begin;     /* how it began */
 	enum hist_outcome outcome;
 	int64_t commit_index;      /* 0-based commit position, or -1. The
@@ -128,6 +133,9 @@ struct hist_crash {
  * crash is told once its recovery is recorded (hist_crash_recovered); a
  * history whose crashes are never told so must not be checked with the
  * observer's conclusions (oracle_check_stream finds the crash missing). */
+/* Entries of the history's cache of texts by address (a power of two). */
+#define HIST_TEXT_SEEN 256
+
 struct hist_observer {
 	void (*on_begin)(void *arg, const struct hist_txn *t);
 	void (*on_end)(void *arg, const struct hist_txn *t);
@@ -150,6 +158,17 @@ struct history {
 				      back, so the database may be corrupt;
 				      0: never reached */
 	const struct hist_observer *observer; /* or NULL (not owned) */
+	/* The shared texts (see the file comment): every copy, and by the
+	 * address it was handed in at, the last copy made of each text
+	 * (an entry answers only for the same text, compared). Written
+	 * only by the recording thread. */
+	char **texts;
+	uint32_t text_count;
+	uint32_t text_cap;
+	struct hist_text_seen {
+		const char *given;     /* the address the text came at */
+		char *copy;            /* the history's copy */
+	} text_seen[HIST_TEXT_SEEN];
 };
 
 void hist_init(struct history *h);

@@ -11,8 +11,8 @@
 
 #include <stdint.h>
 
-struct wh_tape;
-struct wh_track;
+#include "tape.h"
+#include "wh.h"
 
 struct wh_prng {
 	uint64_t s[4];
@@ -48,15 +48,57 @@ void wh_prng_seed(struct wh_prng *p, uint64_t seed, uint64_t stream);
  * track of the tape (recorded, or replayed: see tape.h). */
 void wh_prng_seed_taped(struct wh_prng *p, uint64_t seed, uint64_t stream,
 			struct wh_tape *tape);
-uint64_t wh_prng_next(struct wh_prng *p);
-/* Uniform in [0, bound) without modulo bias; bound > 0. */
-uint64_t wh_prng_below(struct wh_prng *p, uint64_t bound);
 /* Uniform in [lo, hi] inclusive. */
 int64_t wh_prng_range(struct wh_prng *p, int64_t lo, int64_t hi);
 /* Uniform double in [0, 1). */
 double wh_prng_double(struct wh_prng *p);
+
+/* The draws below are inline: the engine makes a few per scheduled event
+ * (latencies, picks), mostly with constant bounds, which the compiler
+ * then turns from divisions into multiplications. */
+
+static inline uint64_t wh_prng_rotl(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+/* The next raw draw (xoshiro256**). */
+static inline uint64_t wh_prng_next(struct wh_prng *p)
+{
+	uint64_t *s = p->s;
+	uint64_t result = wh_prng_rotl(s[1] * 5, 7) * 9;
+	uint64_t t = s[1] << 17;
+	s[2] ^= s[0];
+	s[3] ^= s[1];
+	s[1] ^= s[2];
+	s[0] ^= s[3];
+	s[2] ^= t;
+	s[3] = wh_prng_rotl(s[3], 45);
+	/* Every decision of a run flows through here, so this is where the
+	 * choice stream is recorded or replayed. */
+	return p->track ? wh_track_draw(p->track, result) : result;
+}
+
+/* Uniform in [0, bound) without modulo bias; bound > 0. */
+static inline uint64_t wh_prng_below(struct wh_prng *p, uint64_t bound)
+{
+	WH_ASSERT(bound > 0);
+	/* Rejection sampling: draws below `limit` map uniformly. */
+	uint64_t limit = UINT64_MAX - (UINT64_MAX % bound);
+	for (int tries = 0; tries < 1000; tries++) {
+		uint64_t v = wh_prng_next(p);
+		if (v < limit)
+			return v % bound;
+	}
+	WH_UNREACHABLE(); /* probability < 2^-1000 */
+}
+
 /* True with probability num/den. */
-int wh_prng_chance(struct wh_prng *p, uint64_t num, uint64_t den);
+static inline int wh_prng_chance(struct wh_prng *p, uint64_t num, uint64_t den)
+{
+	WH_ASSERT(den > 0);
+	return wh_prng_below(p, den) < num;
+}
 
 /* 64-bit mixing used by the trace hash (splitmix64 finaliser). */
 static inline uint64_t wh_mix64(uint64_t x)

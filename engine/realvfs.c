@@ -160,7 +160,7 @@ static void note_locked(struct realvfs *v, struct conn *c, enum wh_op_kind kind,
 	 * its lock state moves (as trace_vfs). */
 	if ((rc & 0xff) == SQLITE_FULL && world__file_is(w, name, ""))
 		commit_note_unsafe(w, c);
-	commit_note_op(w, c, kind, name, a, b, rc);
+	commit_note_op(w, c, kind, world__file_role(w, name), a, b, rc);
 	struct world_stats *s = &w->res->stats;
 	s->vfs_ops++;
 	s->disk_full += (rc & 0xff) == SQLITE_FULL;

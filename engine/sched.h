@@ -11,8 +11,21 @@
  *           priority change points drawn over an estimated k steps
  *           (probabilistic concurrency testing; bound 1/(n*k^(d-1))).
  * The clock advances to the picked completion's due time (never backwards).
- * Candidates are scanned in submission (seq) order, so no decision depends
+ * Candidates are taken in submission (seq) order, so no decision depends
  * on addresses. Every pick is folded into the trace hash by the caller.
+ *
+ * Cost. A pick costs O(log n) for n pending completions, however many
+ * are candidates: the horizon (earliest due time or now, whichever is
+ * later, plus the window) never moves back, so a completion, once a
+ * candidate, stays one until it is picked. Pending completions wait in a
+ * heap on due time until the horizon reaches them, then join the
+ * candidates, marked in seq order in bit sets that find the k-th in a few steps;
+ * rr and pct find their owner through bit sets over owners and
+ * priorities. A connection whose completion is due past the horizon (one
+ * sleeping in its busy handler, say) costs nothing until it comes due.
+ * The decision is the one a scan of every pending completion in seq
+ * order would make: the same candidate set, the same order, the same
+ * draw.
  *
  * With a tape, the schedule is recorded as what happened, so that an
  * edited run keeps the interleaving of what survives the edit:
@@ -94,11 +107,79 @@ struct sched_divergence {
 				      nothing pending */
 };
 
+/* A pending completion's entry: its keys and its places in the
+ * scheduler's structures (sched.c), so that comparing and moving them
+ * never reads the completion itself. Indices are SCHED_NONE when absent. */
+struct sched_slot {
+	uint64_t due_us;           /* the completion's due time */
+	uint64_t seq;              /* its seq */
+	struct wh_completion *comp;/* the completion (NULL: a free slot);
+				      comp->sched_pos is this slot's id */
+	int owner;                 /* comp->owner at submission */
+	bool cand;                 /* a candidate, else waiting (in the
+				      wait heap) */
+	bool unlogged;             /* comp->unlogged at submission */
+	uint32_t due_pos;          /* index in the due heap */
+	uint32_t wait_pos;         /* index in the wait heap, or SCHED_NONE */
+	uint32_t order_pos;        /* index in order */
+};
+
+#define SCHED_NONE UINT32_MAX
+/* Entries of order per candidate count (sched.c): eight words of bits. */
+#define SCHED_CAND_BLOCK 512
+
 struct sched {
 	struct sched_config cfg;
-	struct wh_queue pending;   /* completions by submission order */
-	uint32_t pending_count;    /* completions in pending: kept by
-				      submit, pick and cancel */
+	struct sched_slot *slots;  /* cfg.pending_max entries */
+	uint32_t *free_slots;      /* ids of the free slots (a stack) */
+	uint32_t free_count;       /* its height */
+	uint32_t *due_heap;        /* every pending slot: a min-heap on
+				      (due_us, seq) */
+	uint32_t pending_count;    /* entries of due_heap: kept by submit,
+				      pick and cancel */
+	uint32_t *wait_heap;       /* pending slots not yet candidates: a
+				      min-heap on (due_us, seq) */
+	uint32_t wait_count;       /* entries of wait_heap */
+	uint32_t *order;           /* pending slot ids in seq order, with
+				      holes (SCHED_NONE) where one left;
+				      order_cap entries */
+	uint32_t order_len;        /* entries used (holes included) */
+	uint32_t order_cap;        /* a power of two, >= 4 * pending_max
+				      and >= SCHED_CAND_BLOCK */
+	uint64_t *cand_bits;       /* bit i: order[i] is a candidate
+				      (order_cap bits) */
+	uint32_t *cand_block_count;/* candidates per SCHED_CAND_BLOCK
+				      entries of order */
+	bool scan_mode;            /* few pending (sched.c): order is dense,
+				      the pick scans it; no heaps, bit sets or
+				      classes */
+	uint64_t *scan_due;        /* scan mode: the due time of each entry
+				      of order */
+	uint32_t *scan_cand;       /* scan mode: the pick's candidates */
+	uint32_t cand_count;       /* candidates */
+	uint64_t horizon_us;       /* horizon of the last strategy pick:
+				      every completion due at or before it
+				      is a candidate */
+	/* Candidates per class: class = the owner (0..owner_count-1), or
+	 * owner_count for ownerless work (owner -1); other owners are odd
+	 * and send rr and pct to a scan. */
+	uint32_t *class_count;     /* candidates per class */
+	uint32_t *class_one;       /* the class's one candidate (slot id)
+				      when it has exactly one and it is
+				      known, else SCHED_NONE */
+	uint64_t *class_bits;      /* bit per class: it has candidates */
+	uint32_t odd_count;        /* candidates of odd owners */
+	uint64_t *prio_bits;       /* pct: bit per priority held by a class
+				      with candidates */
+	uint32_t *prio_class;      /* pct: the class holding a priority */
+	uint32_t prio_limit;       /* pct: priorities are below it */
+	struct wh_queue unlogged;  /* unlogged pending completions, by seq
+				      (through their link) */
+	struct wh_completion **owner_pending; /* per owner: its pending
+						 completion when it has
+						 exactly one and it is
+						 known, else NULL */
+	uint32_t *owner_pending_count; /* per owner: completions pending */
 	uint64_t now_us;           /* simulated clock */
 	uint64_t next_seq;         /* seq of the next submission */
 	uint64_t steps;            /* picks so far */
@@ -109,8 +190,6 @@ struct sched {
 	uint32_t *pct_priority;    /* per owner; higher runs first */
 	uint64_t *pct_change_at;   /* d-1 step numbers, ascending */
 	uint32_t pct_change_next;  /* index of the next change point */
-	struct wh_completion **cand; /* candidate buffer (pick scratch),
-					cfg.pending_max entries */
 	struct wh_track *picks;    /* pick log being recorded, or NULL */
 	struct wh_track **latency_tracks; /* per owner, or NULL (no tape) */
 	uint64_t *follow;          /* pick log to follow (a copy), or NULL */
@@ -153,8 +232,9 @@ uint64_t sched_latency_us(struct sched *s, enum wh_op_kind kind, int owner);
 void sched_submit(struct sched *s, struct wh_completion *c, uint64_t delay_us);
 /* Cancel c, a completion submitted to s: it leaves the pending set (if
  * sched_pick has not already taken it out) and finishes as cancelled.
- * The only way to cancel a scheduled completion: cancelling one behind
- * the scheduler's back is caught by sched_pick's count check. */
+ * The only way to cancel a scheduled completion: finishing one behind
+ * the scheduler's back stops the program (an assertion in completion.c),
+ * since it would stay in the pending heap. */
 void sched_cancel(struct sched *s, struct wh_completion *c);
 /* Pick the next completion per strategy, unlink it and advance the clock.
  * The caller finishes it. Returns NULL when nothing is pending. */

@@ -62,8 +62,10 @@
 /* Entry points with a fallback, so that older builds and forks still run:
  *   changes64         (3.37.0) falls back to sqlite3_changes;
  *   compileoption_get (absent under SQLITE_OMIT_COMPILEOPTION_DIAGS): the
- *                     identity then has no options hash (0). */
-#define WH_SQLAPI_OPTIONAL(X) X(changes64) X(compileoption_get)
+ *                     identity then has no options hash (0);
+ *   db_status         (bench only): without it a run's profile (world.h)
+ *                     has no page cache size. */
+#define WH_SQLAPI_OPTIONAL(X) X(changes64) X(compileoption_get) X(db_status)
 
 /* The oldest SQLite whopper can drive: the simulated VFS is version 3
  * (xFetch/xUnfetch, 3.7.17); sqlite3_close_v2 (3.7.14) and sqlite3_errstr

@@ -43,19 +43,63 @@ uint64_t world__str_hash(const char *s)
 	return s == NULL ? 0 : wh_fnv1a_str(WH_FNV1A_BASIS_V0, s);
 }
 
+enum world_file_role world__file_role(const struct world *w, const char *file)
+{
+	if (world__file_is(w, file, ""))
+		return WORLD_FILE_DB;
+	if (world__file_is(w, file, "-wal"))
+		return WORLD_FILE_WAL;
+	if (world__file_is(w, file, "-journal"))
+		return WORLD_FILE_JOURNAL;
+	return WORLD_FILE_OTHER;
+}
+
+/* The hash and role of a file name (NULL: none), from the cache when it
+ * holds the same text at the same address (struct world_name). The
+ * returned entry is valid until the next call. (Driver events' names,
+ * "stmt" and the like, are hashed each time: a few bytes hash faster than
+ * they compare.) */
+static const struct world_name *name_lookup(struct world *w, const char *file)
+{
+	static const struct world_name none = {.ptr = NULL, .hash = 0, .role = WORLD_FILE_OTHER};
+	if (file == NULL)
+		return &none;
+	/* The address's bits, mixed (string literals sit a few bytes
+	 * apart), pick a slot. */
+	uint64_t mixed = (uint64_t)(uintptr_t)file * 0x9e3779b97f4a7c15ULL;
+	struct world_name *e = &w->names[mixed >> 60];
+	_Static_assert(WORLD_NAME_CACHE == 16, "the slot is the top 4 bits");
+	if (e->ptr == file && strcmp(e->text, file) == 0)
+		return e;
+	size_t len = strlen(file);
+	e->ptr = NULL;
+	e->hash = world__str_hash(file);
+	e->role = world__file_role(w, file);
+	if (len < sizeof e->text) {
+		memcpy(e->text, file, len + 1);
+		e->ptr = file;
+	}
+	/* A long name is answered, not kept. */
+	WH_ASSERT(e->ptr == file || len >= sizeof e->text);
+	return e;
+}
+
 static void trace_vfs(void *ctx, enum wh_op_kind kind, const char *file,
 		      int64_t a, int64_t b, int rc)
 {
 	struct world *w = ctx;
 	if (w->finished)
 		return;
+	if (w->running)
+		world__prof_mark(w, false);
+	const struct world_name *name = name_lookup(w, file);
 	/* The disk-full window refuses writes here (injected faults never
 	 * reach the VFS's trace): before the lock state moves. */
-	if ((rc & 0xff) == SQLITE_FULL && world__file_is(w, file, ""))
+	if ((rc & 0xff) == SQLITE_FULL && name->role == WORLD_FILE_DB)
 		commit_note_unsafe(w, w->running);
 	if (w->running)
-		commit_note_op(w, w->running, kind, file, a, b, rc);
-	evidence_note_op(w, w->running ? w->running->id : -1, kind, file, a, b, rc);
+		commit_note_op(w, w->running, kind, name->role, a, b, rc);
+	evidence_note_op(w, w->running ? w->running->id : -1, kind, name->role, a, b, rc);
 	if (w->running != NULL)
 		coverage_note(w, w->running, kind, file);
 	if (w->snap_pending)
@@ -66,7 +110,7 @@ static void trace_vfs(void *ctx, enum wh_op_kind kind, const char *file,
 	w->res->stats.vfs_ops_by_kind[kind]++;
 	world__trace_fold(w, ((uint64_t)(uint32_t)conn << 32) | ((uint64_t)kind << 16) |
 			  (uint16_t)rc);
-	world__trace_fold(w, world__str_hash(file));
+	world__trace_fold(w, name->hash);
 	world__trace_fold(w, (uint64_t)a);
 	world__trace_fold(w, (uint64_t)b);
 	if (w->cfg->trace)
@@ -75,6 +119,8 @@ static void trace_vfs(void *ctx, enum wh_op_kind kind, const char *file,
 			" b=%" PRId64 " rc=%d\n",
 			w->sched.now_us, conn, wh_op_name(kind),
 			file ? file : "-", a, b, rc);
+	if (w->running)
+		world__prof_mark(w, true); /* the method returns to SQLite */
 }
 
 void world__trace_stmt(struct world *w, struct conn *c, const char *what,
@@ -490,6 +536,13 @@ static void world_loop(struct world *w)
 			recover_drain(w);
 			break;
 		}
+		/* Every scheduled completion is a connection's own (conn_submit).
+		 * A few dozen connections' state stays in the cache, where
+		 * asking for it would only cost instructions. */
+		struct conn *c = comp->data;
+		WH_ASSERT(comp == &c->comp);
+		if (cfg->conn_count > WORLD_PREFETCH_FROM)
+			conn_prefetch(c);
 		world__trace_fold(w, ((uint64_t)(uint32_t)comp->owner << 32) ^ comp->kind ^
 				  (comp->due_us << 8));
 		if (++w->steps_since_progress > cfg->hang_steps) {
@@ -563,7 +616,17 @@ int world_run(const struct world_config *cfg, struct world_result *res)
 		goto out_sched;
 	rc = world__create_conns(w);
 	if (rc == 0) {
+		struct timespec t0, t1;
+		if (cfg->profile != NULL) {
+			memset(cfg->profile, 0, sizeof *cfg->profile);
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+		}
 		world_loop(w);
+		if (cfg->profile != NULL) {
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			cfg->profile->run_ns = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000u +
+					       (uint64_t)t1.tv_nsec - (uint64_t)t0.tv_nsec;
+		}
 		commit_renumber(&res->history);
 		if (cfg->tape)
 			wh_tape_trim(cfg->tape);

@@ -168,6 +168,30 @@ struct world_config {
 	 * records them (the oracle's concurrent check); never influences
 	 * the run. NULL: none. */
 	const struct hist_observer *observer;
+	/* The wall-clock split (bench), or NULL: not taken. */
+	struct world_profile *profile;
+};
+
+/* A wall-clock split of a run, for benchmarks (bench/bench_run.c): the
+ * time the connections spent in SQLite's own code, apart from the
+ * engine's (the scheduler, switches, the simulated VFS's methods, the
+ * driver, the history, the trace hash). Taking it reads a clock twice per
+ * VFS call and never changes the run. Filled by world_run when the
+ * config points at one (zeroed first). */
+struct world_profile {
+	uint64_t run_ns;          /* the scheduler loop, from the first
+				     connection's start to the last close */
+	uint64_t sqlite_ns;       /* of it, inside SQLite's code: from a
+				     call's start, or the return of a VFS
+				     method, to the next VFS method or the
+				     call's return */
+	uint64_t clock_reads;     /* clock reads taken for sqlite_ns (their
+				     cost is in run_ns, mostly outside
+				     sqlite_ns) */
+	uint64_t cache_bytes;     /* page cache the connections held as
+				     they closed (SQLITE_DBSTATUS_CACHE_USED,
+				     summed; 0 when the library lacks
+				     sqlite3_db_status) */
 };
 
 /* Steps of SQLite's virtual machine one statement may take by default:

@@ -36,6 +36,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include "world.h"
 
@@ -111,6 +112,9 @@ struct conn_runner {
 	void (*resume)(struct conn *c);
 	/* Inside c's call: give control back until the next resume. */
 	void (*park)(struct conn *c);
+	/* Main context: c will be resumed soon; a hint to bring what that
+	 * touches into the cache (changes nothing). NULL: no hint. */
+	void (*prefetch)(struct conn *c);
 };
 
 struct conn {
@@ -172,6 +176,9 @@ struct conn {
 					fails at once, nothing is scheduled */
 	bool parked_for_reopen;      /* closed by a clean reopen round */
 	uint32_t open_failures;      /* consecutive failed opens */
+	struct wh_track *fault_track;/* its fault decisions' track on the
+					tape, once first needed (fault.c),
+					or NULL */
 	enum wh_op_kind persist_kind;/* a persistent fault's op kind */
 	uint32_t persist_left;       /* ops of that kind still to fail */
 	struct wh_completion closed; /* finishes when it closes for a reopen */
@@ -215,6 +222,33 @@ struct coverage_state {
 };
 _Static_assert(WH_OP__COUNT <= 32, "a kind mask fits 32 bits");
 _Static_assert(WORLD_MAX_CONNS < UINT16_MAX, "parked counts fit 16 bits");
+/* What a file is to the run: the database, its WAL or rollback journal
+ * (the database's name with "-wal" or "-journal"), or another. */
+enum world_file_role {
+	WORLD_FILE_OTHER,
+	WORLD_FILE_DB,
+	WORLD_FILE_WAL,
+	WORLD_FILE_JOURNAL,
+};
+
+/* The role of a file name (NULL: other), by comparing it with the
+ * database's. trace_vfs keeps the answers for the names it meets. */
+enum world_file_role world__file_role(const struct world *w, const char *file);
+
+/* A file name the trace met: its hash (world__str_hash) and role, kept so
+ * that the few names a run uses are not hashed and compared again at
+ * every VFS call. A cached entry answers only for the same address
+ * holding the same text (compared): the memory of a freed name can come
+ * back holding another. */
+#define WORLD_NAME_TEXT 48
+#define WORLD_NAME_CACHE 16
+_Static_assert((WORLD_NAME_CACHE & (WORLD_NAME_CACHE - 1)) == 0, "a power of two");
+struct world_name {
+	const char *ptr;             /* the address it was met at, or NULL */
+	uint64_t hash;               /* world__str_hash of the text */
+	enum world_file_role role;
+	char text[WORLD_NAME_TEXT];  /* the text, for the comparison */
+};
 
 /* State of the hot-journal race detector (evidence_note_op). Zeroed with
  * the world: no locks, no PENDING kept, nothing seen. */
@@ -274,6 +308,11 @@ struct world {
 					target path goes through it */
 	struct threads_state *threads; /* the threads target's shared state,
 					  or NULL: the simulation */
+	struct world_name names[WORLD_NAME_CACHE]; /* see struct world_name */
+	/* The wall-clock split (cfg->profile): whether SQLite's own code
+	 * runs since the last boundary, and the clock there. */
+	bool prof_in_sqlite;
+	uint64_t prof_since_ns;
 };
 
 /* What the threads of a threads run share: threads.c's, opaque here
@@ -294,6 +333,25 @@ uint64_t threads__now_us(const struct world *w);
 static inline uint64_t world__now_us(const struct world *w)
 {
 	return w->threads != NULL ? threads__now_us(w) : w->sched.now_us;
+}
+
+/* Profiling (world.h, struct world_profile). A boundary between SQLite's
+ * code and the engine's: into SQLite (to_sqlite) at a call's start and a
+ * VFS method's return, out of it at a VFS method's start and a call's
+ * return or park. Only a change of side reads the clock. */
+static inline void world__prof_mark(struct world *w, bool to_sqlite)
+{
+	struct world_profile *p = w->cfg->profile;
+	if (p == NULL || w->prof_in_sqlite == to_sqlite)
+		return;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t t = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	p->clock_reads++;
+	if (w->prof_in_sqlite)
+		p->sqlite_ns += t - w->prof_since_ns;
+	w->prof_in_sqlite = to_sqlite;
+	w->prof_since_ns = t;
 }
 
 /* Fold v into the trace hash. */
@@ -353,6 +411,11 @@ void conn_call_main(struct conn *c);
 void conn_call_run(struct conn *c);
 /* Drive c until it waits (WH_PENDING) or has closed (WH_DONE). */
 int conn_step(struct conn *c);
+/* c's completion was picked and is about to finish: a hint to bring
+ * what stepping c on touches into the cache (changes nothing). The run
+ * loop gives it with more than WORLD_PREFETCH_FROM connections. */
+void conn_prefetch(struct conn *c);
+#define WORLD_PREFETCH_FROM 64
 /* The scheduler finished c's completion: step c on. */
 void conn_on_complete(struct wh_completion *comp, void *data);
 /* Submit c's one completion, due delay_us from now. */
@@ -375,10 +438,10 @@ enum commit_fate {
 	COMMIT_UNCERTAIN, /* may or may not have committed */
 };
 
-/* A VFS op of c finished with rc: track its write-lock holds and its
- * COMMIT's commit point. */
-void commit_note_op(struct world *w, struct conn *c, enum wh_op_kind kind, const char *file,
-		    int64_t a, int64_t b, int rc);
+/* A VFS op of c on a file of that role finished with rc: track its
+ * write-lock holds and its COMMIT's commit point. */
+void commit_note_op(struct world *w, struct conn *c, enum wh_op_kind kind,
+		    enum world_file_role role, int64_t a, int64_t b, int rc);
 /* A COMMIT (or an autocommit statement) starts on c. */
 void commit_begins(struct conn *c);
 /* A COMMIT of c failed with rc: can it have committed? */
@@ -426,7 +489,6 @@ void recover_finish_reopen(struct world *w);
 /* evidence.c                                                          */
 /* ------------------------------------------------------------------ */
 
-/* A VFS op of connection conn (-1: none) finished: feed the detectors. */
 /* coverage.c: a connection parks in a VFS call on file, leaves it (its
  * call runs, fails or is cancelled), and a call runs. */
 int coverage__file_class(struct world *w, const char *file);
@@ -434,8 +496,10 @@ void coverage_park(struct world *w, struct conn *c, enum wh_op_kind kind, const 
 void coverage_unpark(struct world *w, struct conn *c);
 void coverage_note(struct world *w, struct conn *c, enum wh_op_kind kind, const char *file);
 
-void evidence_note_op(struct world *w, int conn, enum wh_op_kind kind, const char *file,
-		      int64_t a, int64_t b, int rc);
+/* A VFS op of connection conn (-1: none) on a file of that role
+ * finished: feed the detectors. */
+void evidence_note_op(struct world *w, int conn, enum wh_op_kind kind,
+		      enum world_file_role role, int64_t a, int64_t b, int rc);
 
 /* ------------------------------------------------------------------ */
 /* threads.c                                                           */

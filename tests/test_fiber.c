@@ -11,8 +11,9 @@
  * assembly on one side of the switch (x86-64 only) while the other side keeps
  * values live across it; the compiler keeps such values in callee-saved
  * registers at -O2, so a switch that fails to restore them corrupts them.
- * Guard-page tests read /proc/self/maps, and a forked child overflows its
- * fiber stack and must fault inside the page just below the stack (located
+ * Guard-page tests read /proc/self/maps (and /proc/self/smaps for what a
+ * stack holds), and a forked child overflows its fiber stack and must
+ * fault inside the page just below the stack (located
  * from the fiber's own geometry, not from the maps). Programmer errors are
  * checked in forked children that must die by SIGABRT.
  */
@@ -24,6 +25,7 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -222,9 +224,12 @@ static void test_many_fibers_interleaved(void **state)
 						 &args[i]),
 				 0);
 	}
+	/* A prefetch before each resume (fresh or parked) changes nothing. */
 	for (int round = 0; round < MANY_STEPS; round++)
-		for (int i = 0; i < MANY_FIBERS; i++)
+		for (int i = 0; i < MANY_FIBERS; i++) {
+			wh_fiber_prefetch(f[i]);
 			wh_fiber_resume(f[i]);
+		}
 	for (int i = 0; i < MANY_FIBERS; i++) {
 		assert_false(wh_fiber_is_finished(f[i]));
 		wh_fiber_resume(f[i]); /* leaves the loop and returns */
@@ -413,6 +418,58 @@ static void test_guard_page_mapped(void **state)
 	assert_true(maps_find(lo, true, &glo, &ghi, gperms));
 	assert_string_equal(gperms, "---p");
 	assert_true(ghi - glo >= page_bytes());
+	wh_fiber_destroy(f);
+}
+
+/* The stack mapping holding addr, from /proc/self/smaps: its resident KiB
+ * and whether it is marked "nr" (MAP_NORESERVE). False when not found. */
+static bool smaps_stack(uintptr_t addr, unsigned long *rss_kib, bool *noreserve)
+{
+	FILE *fp = fopen("/proc/self/smaps", "r");
+	char line[512];
+	bool in = false, found = false;
+
+	assert_non_null(fp);
+	while (fgets(line, sizeof line, fp) != NULL) {
+		unsigned long a = 0, b = 0;
+		char dash;
+		if (sscanf(line, "%lx%c%lx ", &a, &dash, &b) == 3 && dash == '-') {
+			if (found)
+				break; /* past the block of interest */
+			in = a <= addr && addr < b;
+			continue;
+		}
+		if (!in)
+			continue;
+		if (strncmp(line, "Rss:", 4) == 0)
+			*rss_kib = strtoul(line + 4, NULL, 10);
+		if (strncmp(line, "VmFlags:", 8) == 0) {
+			*noreserve = strstr(line, " nr") != NULL;
+			found = true;
+		}
+	}
+	fclose(fp);
+	return found;
+}
+
+/* A stack is reserved, not committed, and touched lazily: a 1 MiB stack
+ * whose fiber ran a little holds a few pages, and its mapping is marked
+ * MAP_NORESERVE (so a thousand of them do not count against the commit
+ * limit). */
+static void test_stack_reserved_lazily(void **state)
+{
+	(void)state;
+	uintptr_t where = 0;
+	unsigned long rss_kib = ~0ul;
+	bool noreserve = false;
+	struct wh_fiber *f = NULL;
+
+	assert_int_equal(wh_fiber_create(&f, 1024 * KIB, where_fiber, &where), 0);
+	wh_fiber_resume(f);
+	assert_true(where != 0);
+	assert_true(smaps_stack(where, &rss_kib, &noreserve));
+	assert_true(noreserve);
+	assert_true(rss_kib <= 64);
 	wh_fiber_destroy(f);
 }
 
@@ -969,6 +1026,7 @@ int main(void)
 		cmocka_unit_test(test_stack_size_rounding),
 		cmocka_unit_test(test_deep_recursion),
 		cmocka_unit_test(test_guard_page_mapped),
+		cmocka_unit_test(test_stack_reserved_lazily),
 		cmocka_unit_test(test_guard_page_stops_overflow),
 		cmocka_unit_test(test_main_registers_preserved),
 		cmocka_unit_test(test_fiber_state_preserved),

@@ -132,6 +132,37 @@ static void test_deep_copy(void **state)
 	assert_null(h.txns);
 }
 
+/* A text handed in again at the same address is kept once (statements
+ * share the copy); the same buffer holding another text gets a copy of
+ * its own, and the earlier statements keep theirs. */
+static void test_texts_shared(void **state)
+{
+	(void)state;
+	struct history h;
+	hist_init(&h);
+	char sql[] = "SELECT 1";
+	struct hist_txn *t = hist_txn_begin(&h, 1, "x", HIST_BEGIN_DEFERRED, 0);
+	struct hist_stmt *a = hist_stmt_add(&h, t, sql, "tmpl", NULL, 0, SQLITE_DONE, 0, 0,
+					    0, NULL, false);
+	char *a_sql = a->sql, *a_tmpl = a->tmpl;
+	struct hist_stmt *b = hist_stmt_add(&h, t, sql, "tmpl", NULL, 0, SQLITE_DONE, 0, 0,
+					    0, NULL, false);
+	assert_ptr_equal(b->sql, a_sql);
+	assert_ptr_equal(b->tmpl, a_tmpl);
+	assert_ptr_not_equal(a_sql, sql);
+	memcpy(sql, "SELECT 2", sizeof sql);
+	struct hist_stmt *c = hist_stmt_add(&h, t, sql, "tmpl", NULL, 0, SQLITE_DONE, 0, 0,
+					    0, NULL, false);
+	assert_ptr_not_equal(c->sql, a_sql);
+	assert_string_equal(c->sql, "SELECT 2");
+	assert_string_equal(t->stmts[0].sql, "SELECT 1");
+	assert_string_equal(t->stmts[1].sql, "SELECT 1");
+	struct hist_txn *u = hist_txn_begin(&h, 2, "x", HIST_BEGIN_DEFERRED, 0);
+	assert_string_equal(u->name, "x");
+	hist_free(&h);
+	assert_null(h.texts);
+}
+
 /* wh_value_copy duplicates text (with a terminator) and blobs. */
 static void test_value_copy(void **state)
 {
@@ -268,6 +299,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_events_and_commit_order),
 		cmocka_unit_test(test_deep_copy),
+		cmocka_unit_test(test_texts_shared),
 		cmocka_unit_test(test_value_copy),
 		cmocka_unit_test(test_value_order),
 		cmocka_unit_test(test_value_format),

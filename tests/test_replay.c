@@ -243,6 +243,31 @@ static void test_round_trip(void **state)
 	free(again);
 }
 
+/* A tape's values are written by hand as printf's %PRIx64 would (the
+ * bytes, and so the checksum, of every replay file depend on it): the
+ * edges of each digit count, and values of every bit length. */
+static void test_hex_like_printf(void **state)
+{
+	(void)state;
+	char got[32], want[32];
+	uint64_t x = 0x9e3779b97f4a7c15ULL;
+	for (int i = 0; i < 4096; i++) {
+		uint64_t v;
+		if (i < 64)
+			v = (uint64_t)1 << i; /* 1, 2, 4 ... */
+		else if (i < 128)
+			v = ((uint64_t)1 << (i - 64)) - 1; /* 0, 1, 3 ... */
+		else {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			v = x >> (i % 64);
+		}
+		size_t n = hex_u64(got, v);
+		got[n] = '\0';
+		snprintf(want, sizeof want, "%" PRIx64, v);
+		assert_string_equal(got, want);
+	}
+}
+
 /* workload-for is written only when includes were left out, and read
  * back as the version; a file without it composes with every include
  * (0), and a malformed one is an input error naming its line. */
@@ -596,6 +621,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_hex_like_printf),
 		cmocka_unit_test(test_workload_for),
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_corrupt_any_byte),

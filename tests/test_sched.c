@@ -234,6 +234,207 @@ static void test_follow_pick_log(void **state)
 	wh_tape_free(&tape);
 }
 
+/*
+ * The heap-based pick against a model of the pick as it was first
+ * written: scan every pending completion in submission order for the
+ * earliest due time, take those due within the window of it (or of now)
+ * in submission order, and let the strategy choose among them. The model
+ * draws from its own copy of the pick stream and reads PCT priorities
+ * from the scheduler before each pick, so any difference in the
+ * candidate set, their order or the number of draws shows up as a
+ * different pick. Submissions, cancels, owners (several per owner,
+ * ownerless work, owners past the table), windows, delays and the most
+ * pending at once (so both of the scheduler's modes) are drawn from a
+ * seeded stream;
+ * unlogged completions come first in submission order.
+ */
+#define MODEL_MAX 256
+
+struct model {
+	struct wh_completion *pending[MODEL_MAX]; /* in submission order */
+	uint32_t count;
+	struct wh_prng pick_rng; /* the scheduler's random stream, copied */
+	int last_owner;
+};
+
+static void model_remove(struct model *m, const struct wh_completion *c)
+{
+	for (uint32_t i = 0; i < m->count; i++) {
+		if (m->pending[i] == c) {
+			memmove(&m->pending[i], &m->pending[i + 1],
+				(m->count - i - 1) * sizeof m->pending[0]);
+			m->count--;
+			return;
+		}
+	}
+	fail_msg("completion not pending in the model");
+}
+
+static struct wh_completion *model_pick(struct model *m, const struct sched *s)
+{
+	if (m->count == 0)
+		return NULL;
+	for (uint32_t i = 0; i < m->count; i++)
+		if (m->pending[i]->unlogged)
+			return m->pending[i];
+	uint64_t min_due = UINT64_MAX;
+	for (uint32_t i = 0; i < m->count; i++)
+		if (m->pending[i]->due_us < min_due)
+			min_due = m->pending[i]->due_us;
+	uint64_t horizon = (min_due > s->now_us ? min_due : s->now_us) + s->cfg.reorder_window_us;
+	struct wh_completion *cand[MODEL_MAX];
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < m->count; i++)
+		if (m->pending[i]->due_us <= horizon)
+			cand[n++] = m->pending[i];
+	struct wh_completion *chosen = NULL;
+	if (s->cfg.strategy == SCHED_RANDOM) {
+		chosen = n == 1 ? cand[0] : cand[wh_prng_below(&m->pick_rng, n)];
+	} else if (s->cfg.strategy == SCHED_RR) {
+		int64_t best = INT64_MAX, mod = (int64_t)s->cfg.owner_count + 1;
+		for (uint32_t i = 0; i < n; i++) {
+			int64_t dist = ((int64_t)cand[i]->owner - m->last_owner - 1) % mod;
+			if (dist < 0)
+				dist += mod;
+			if (dist < best) {
+				best = dist;
+				chosen = cand[i];
+			}
+		}
+	} else {
+		uint32_t best = 0;
+		for (uint32_t i = 0; i < n; i++) {
+			int o = cand[i]->owner;
+			uint32_t p = o < 0 || (uint32_t)o >= s->cfg.owner_count ? 0
+										: s->pct_priority[o];
+			if (chosen == NULL || p > best) {
+				best = p;
+				chosen = cand[i];
+			}
+		}
+	}
+	return chosen;
+}
+
+static void test_pick_matches_scan_model(void **state)
+{
+	(void)state;
+	static struct wh_completion pool[MODEL_MAX];
+	struct wh_prng gen;
+	wh_prng_seed(&gen, 77, 1);
+	for (int round = 0; round < 120; round++) {
+		uint32_t owners = 1 + (uint32_t)wh_prng_below(&gen, 40);
+		/* a third of the rounds few enough to be scanned (sched.c) */
+		uint32_t pending_max = round % 3 == 0 ? 1 + (uint32_t)wh_prng_below(&gen, 48)
+						      : MODEL_MAX;
+		uint32_t live = 1 + (uint32_t)wh_prng_below(&gen, pending_max);
+		struct sched s;
+		struct sched_config cfg = {
+			.pending_max = pending_max,
+			.seed = 1000 + (uint64_t)round,
+			.strategy = (enum sched_strategy)((round / 3) % 3),
+			.pct_depth = 1 + (uint32_t)(round % 4),
+			.pct_steps_estimate = 500,
+			.owner_count = owners,
+			.reorder_window_us = wh_prng_below(&gen, 4) == 0 ? 0 : wh_prng_below(&gen, 300),
+		};
+		sched_init(&s, &cfg);
+		struct model m = {.last_owner = -1};
+		wh_prng_seed(&m.pick_rng, cfg.seed, WH_STREAM_SCHED);
+		bool unlogged_round = round % 5 == 4;
+		/* Every completion of the pool not pending is free for reuse. */
+		for (uint32_t i = 0; i < live; i++)
+			wh_completion_init(&pool[i], WH_OP_READ, NULL, NULL);
+		for (int step = 0; step < 3000; step++) {
+			uint64_t what = wh_prng_below(&gen, 10);
+			uint32_t i = (uint32_t)wh_prng_below(&gen, live);
+			struct wh_completion *c = &pool[i];
+			if (what < 5 && c->state != WH_COMP_PENDING) {
+				wh_completion_init(c, (enum wh_op_kind)wh_prng_below(&gen, 8), NULL,
+						   NULL);
+				/* owners in range, some ownerless, and in odd rounds
+				 * some past the table */
+				int64_t o = wh_prng_range(&gen, -1, (int64_t)owners - (round % 2 == 0));
+				c->owner = (int)o;
+				c->unlogged = unlogged_round && wh_prng_below(&gen, 8) == 0;
+				/* none, at the edge of the window, or any */
+				uint64_t pick = wh_prng_below(&gen, 4);
+				uint64_t delay = pick == 0   ? 0
+						 : pick == 1 ? cfg.reorder_window_us + wh_prng_below(&gen, 3)
+						 : wh_prng_below(&gen, 2000);
+				sched_submit(&s, c, delay);
+				m.pending[m.count++] = c;
+			} else if (what == 5 && c->state == WH_COMP_PENDING) {
+				model_remove(&m, c);
+				sched_cancel(&s, c);
+			} else {
+				struct wh_completion *want = model_pick(&m, &s);
+				struct wh_completion *got = sched_pick(&s);
+				assert_ptr_equal(got, want);
+				if (got == NULL)
+					continue;
+				if (!got->unlogged)
+					m.last_owner = got->owner;
+				model_remove(&m, got);
+				assert_int_equal(s.pending_count, m.count);
+				wh_completion_complete(got, 0);
+			}
+		}
+		/* Drain: the rest come out as the model says. */
+		for (;;) {
+			struct wh_completion *want = model_pick(&m, &s);
+			struct wh_completion *got = sched_pick(&s);
+			assert_ptr_equal(got, want);
+			if (got == NULL)
+				break;
+			if (!got->unlogged)
+				m.last_owner = got->owner;
+			model_remove(&m, got);
+			wh_completion_complete(got, 0);
+		}
+		assert_int_equal(m.count, 0);
+		sched_free(&s);
+	}
+}
+
+/* The edge of the horizon, where keeping candidates between picks could
+ * go wrong (sched.c): a completion submitted due one microsecond past
+ * the last horizon is not a candidate while the horizon stays where it
+ * was (the earliest due time is still behind now), however soon it
+ * would win. Heap mode (more pending than a scan takes), rr. */
+static void test_horizon_edge(void **state)
+{
+	(void)state;
+	static struct wh_completion c[4];
+	struct sched s;
+	struct sched_config cfg = {.pending_max = 128, .seed = 1, .strategy = SCHED_RR,
+				   .owner_count = 4, .reorder_window_us = 10};
+	sched_init(&s, &cfg);
+	assert_false(s.scan_mode);
+	const int owner[4] = {0, 2, 3, 1}; /* A, B, D, then C */
+	for (int i = 0; i < 3; i++) {
+		wh_completion_init(&c[i], WH_OP_READ, NULL, NULL);
+		c[i].owner = owner[i];
+		sched_submit(&s, &c[i], 0);
+	}
+	struct wh_completion *got = sched_pick(&s); /* horizon 0 + 10 */
+	assert_ptr_equal(got, &c[0]);
+	wh_completion_complete(got, 0);
+	wh_completion_init(&c[3], WH_OP_READ, NULL, NULL);
+	c[3].owner = owner[3]; /* next in rr order after owner 0 */
+	sched_submit(&s, &c[3], cfg.reorder_window_us + 1);
+	/* The horizon is still 10: owner 1's completion (due 11) waits. */
+	const int want[3] = {1, 2, 3};
+	for (int i = 0; i < 3; i++) {
+		got = sched_pick(&s);
+		assert_ptr_equal(got, &c[want[i]]);
+		wh_completion_complete(got, 0);
+	}
+	assert_int_equal(s.now_us, 11);
+	assert_null(sched_pick(&s));
+	sched_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -245,6 +446,8 @@ int main(void)
 		cmocka_unit_test(test_cancelled_not_picked),
 		cmocka_unit_test(test_latency_heavy_tail),
 		cmocka_unit_test(test_follow_pick_log),
+		cmocka_unit_test(test_pick_matches_scan_model),
+		cmocka_unit_test(test_horizon_edge),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

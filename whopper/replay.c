@@ -113,6 +113,21 @@ static void hf_printf(struct hashed_file *hf, const char *fmt, ...)
 	hf_write(hf, buf, (size_t)n);
 }
 
+/* v in hex as "%" PRIx64 prints it (lower case, no leading zeros, "0"
+ * for 0) at out (room for 16); returns the digits written. By hand: a
+ * tape holds a value per draw, hundreds of thousands in a nightly run,
+ * and printf's machinery cost as much as the run itself. */
+static size_t hex_u64(char *out, uint64_t v)
+{
+	/* Digits: one per started nibble of the bit length (one for 0). */
+	size_t n = (size_t)(67 - __builtin_clzll(v | 1)) / 4;
+	WH_ASSERT(n >= 1 && n <= 16);
+	for (size_t i = n; i-- > 0; v >>= 4)
+		out[i] = "0123456789abcdef"[v & 15];
+	WH_ASSERT(v == 0);
+	return n;
+}
+
 static void escape_arg(const char *in, char *out, size_t len)
 {
 	size_t o = 0;
@@ -242,9 +257,20 @@ int replay_write(const char *path, const struct replay_file *rf)
 	for (uint32_t t = 0; t < rf->tape.track_count; t++) {
 		const struct wh_track *tr = &rf->tape.tracks[t];
 		hf_printf(&hf, "track %" PRIu64 " %" PRIu64 "\n", tr->stream, tr->count);
-		for (uint64_t k = 0; k < tr->count; k++)
-			hf_printf(&hf, "%" PRIx64 "%s", tr->values[k],
-				  (k % 8 == 7 || k + 1 == tr->count) ? "\n" : " ");
+		/* Eight values a line, space-separated: a line at a time. */
+		char line[8 * 17];
+		size_t used = 0;
+		for (uint64_t k = 0; k < tr->count; k++) {
+			used += hex_u64(line + used, tr->values[k]);
+			bool end = k % 8 == 7 || k + 1 == tr->count;
+			line[used++] = end ? '\n' : ' ';
+			WH_ASSERT(used <= sizeof line);
+			if (end) {
+				hf_write(&hf, line, used);
+				used = 0;
+			}
+		}
+		WH_ASSERT(used == 0);
 	}
 	fprintf(hf.f, "checksum %016" PRIx64 "\n", wh_mix64(hf.h));
 	if (fclose(hf.f) != 0 || rename(tmp, path) != 0) {
