@@ -755,7 +755,7 @@ int conn_hook_yield(void *ctx, enum wh_op_kind kind, const char *file, int64_t a
 					     : sched_latency_us(&w->sched, kind, c->id);
 	conn_submit(c, kind, delay);
 	if (file != NULL)
-		coverage_park(w, c, kind, file);
+		coverage_park(w, c, kind, world__file_role(w, file));
 	w->runner->park(c);
 	coverage_unpark(w, c);
 	/* Resumed by conn_call() after the scheduler finished the completion

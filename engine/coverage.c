@@ -26,24 +26,29 @@
 
 #include <string.h>
 
-int coverage__file_class(struct world *w, const char *file)
+/* A file's coverage class from its role (world__file_role): the
+ * numbering of points (and so of every map written) stays as it was. */
+static int file_class(enum world_file_role role)
 {
-	if (file == NULL)
-		return COVERAGE_FILE_OTHER;
-	if (world__file_is(w, file, ""))
+	switch (role) {
+	case WORLD_FILE_DB:
 		return COVERAGE_FILE_DB;
-	if (world__file_is(w, file, "-journal"))
+	case WORLD_FILE_JOURNAL:
 		return COVERAGE_FILE_JOURNAL;
-	if (world__file_is(w, file, "-wal"))
+	case WORLD_FILE_WAL:
 		return COVERAGE_FILE_WAL;
+	case WORLD_FILE_OTHER:
+		break;
+	}
 	return COVERAGE_FILE_OTHER;
 }
 
-void coverage_park(struct world *w, struct conn *c, enum wh_op_kind kind, const char *file)
+void coverage_park(struct world *w, struct conn *c, enum wh_op_kind kind,
+		   enum world_file_role role)
 {
 	struct coverage_state *cs = &w->cov;
 	WH_ASSERT(c->cov_class < 0);
-	int fc = coverage__file_class(w, file);
+	int fc = file_class(role);
 	c->cov_class = (int8_t)fc;
 	c->cov_kind = (uint8_t)kind;
 	if (cs->parked[fc][kind]++ == 0)
@@ -62,10 +67,11 @@ void coverage_unpark(struct world *w, struct conn *c)
 	c->cov_class = -1;
 }
 
-void coverage_note(struct world *w, struct conn *c, enum wh_op_kind kind, const char *file)
+void coverage_note(struct world *w, struct conn *c, enum wh_op_kind kind,
+		   enum world_file_role role)
 {
 	struct world_coverage *cov = &w->res->coverage;
-	int fc = coverage__file_class(w, file);
+	int fc = file_class(role);
 	uint32_t level = w->hj.level[c->id];
 	WH_ASSERT(level < COVERAGE_LEVELS);
 	uint32_t parked = w->cov.mask[fc];

@@ -101,7 +101,7 @@ static void trace_vfs(void *ctx, enum wh_op_kind kind, const char *file,
 		commit_note_op(w, w->running, kind, name->role, a, b, rc);
 	evidence_note_op(w, w->running ? w->running->id : -1, kind, name->role, a, b, rc);
 	if (w->running != NULL)
-		coverage_note(w, w->running, kind, file);
+		coverage_note(w, w->running, kind, name->role);
 	if (w->snap_pending)
 		world__snap_try(w);
 	int conn = w->running ? w->running->id : -1;

@@ -491,10 +491,11 @@ void recover_finish_reopen(struct world *w);
 
 /* coverage.c: a connection parks in a VFS call on file, leaves it (its
  * call runs, fails or is cancelled), and a call runs. */
-int coverage__file_class(struct world *w, const char *file);
-void coverage_park(struct world *w, struct conn *c, enum wh_op_kind kind, const char *file);
+void coverage_park(struct world *w, struct conn *c, enum wh_op_kind kind,
+		   enum world_file_role role);
 void coverage_unpark(struct world *w, struct conn *c);
-void coverage_note(struct world *w, struct conn *c, enum wh_op_kind kind, const char *file);
+void coverage_note(struct world *w, struct conn *c, enum wh_op_kind kind,
+		   enum world_file_role role);
 
 /* A VFS op of connection conn (-1: none) on a file of that role
  * finished: feed the detectors. */
