@@ -156,8 +156,10 @@ static int conn_apply_pragmas(struct conn *c)
 	if (rc == SQLITE_OK)
 		rc = world__apply_pragmas(api, c->db, cfg, false);
 	/* A run from a collapsed prefix (world.h, setup_sql): the schema is
-	 * read now, as the prefix's connections had read it. */
-	if (rc == SQLITE_OK && cfg->setup_sql != NULL && cfg->image == NULL)
+	 * read now, as the prefix's connections had read it; from files,
+	 * only while they are not there yet (world.c, image_after_opens). */
+	if (rc == SQLITE_OK && cfg->setup_sql != NULL &&
+	    (cfg->image == NULL || c->w->image_after_opens))
 		rc = api->exec(c->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
 	return rc;
 }

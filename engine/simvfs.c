@@ -2309,13 +2309,23 @@ static int image_open_type(const char *name)
 
 int simvfs_image_load(struct simvfs *vfs, const struct simvfs_image *img)
 {
-	WH_ASSERT_EQ(vfs->inode_count, 0);
 	for (uint32_t i = 0; i < img->count; i++) {
 		const struct simvfs_image_file *f = &img->files[i];
 		if (f->size < 0 || (uint64_t)f->size > vfs->cfg.max_file_bytes ||
 		    strlen(f->name) > SIMVFS_PATHNAME_MAX)
 			return SQLITE_FULL;
-		struct simvfs_inode *ino = inode_create(vfs, f->name, image_open_type(f->name), true);
+		/* A file that exists is replaced in place: its handles keep
+		 * working and see the new bytes, as after a copy over it. */
+		struct simvfs_inode *ino = inode_find(vfs, f->name);
+		if (ino != NULL) {
+			WH_ASSERT(ino->log_count == 0 && ino->shared_count == 0 &&
+				  ino->owner == NULL && ino->shm_map_count == 0);
+			data_zero(vfs, ino, 0, ino->size);
+			inode_size_set(vfs, ino, 0);
+			ino->synced_size = 0;
+		} else {
+			ino = inode_create(vfs, f->name, image_open_type(f->name), true);
+		}
 		if (ino == NULL)
 			return SQLITE_NOMEM;
 		if (f->size > 0)

@@ -238,9 +238,11 @@ struct simvfs_image {
  * Unsynced data is taken as written: the image is what a process that
  * restarts without a power loss finds. */
 bool simvfs_image_take(struct simvfs *vfs, struct simvfs_image *out);
-/* Create the image's files, synced, before anything is open (asserted:
- * no file exists yet). Returns SQLITE_OK, SQLITE_FULL when a file is
- * larger than the VFS allows, or SQLITE_NOMEM. */
+/* Create the image's files, synced. A file of the image that exists is
+ * replaced in place (its handles then see the image's bytes); it must be
+ * unlocked, unmapped and fully synced (asserted). Returns SQLITE_OK,
+ * SQLITE_FULL when a file is larger than the VFS allows, or
+ * SQLITE_NOMEM. */
 int simvfs_image_load(struct simvfs *vfs, const struct simvfs_image *img);
 void simvfs_image_copy(struct simvfs_image *dst, const struct simvfs_image *src);
 void simvfs_image_free(struct simvfs_image *img);

@@ -349,6 +349,123 @@ static int world_load_image(struct world *w)
 	return 0;
 }
 
+/*
+ * When the files of a run from files appear. With a rollback journal the
+ * files are what a failed writer left (a database with pages of its
+ * transaction written and the hot journal that undoes them), and the
+ * window's connections had opened, and read the schema, long before that
+ * writer began. So here they open on the database as the journal rolled
+ * back leaves it (the committed state, byte for byte what the rollback
+ * will restore), read the schema as in any run from a setup, and the
+ * files as they were replace it once the last opening is over, before
+ * the window's first logged pick. Opened on the files themselves, each
+ * connection's PRAGMA journal_mode would take a read lock and find the
+ * journal hot, and the first would roll it back during the opening: the
+ * state the race needs would be gone before the window began. In WAL
+ * mode the files are there from the start: an open there is what a
+ * restart does (it reads the WAL back), and the WAL holds committed
+ * transactions, not a writer's leftovers.
+ */
+static bool image_after_opens(const struct world_config *cfg)
+{
+	return strcasecmp(cfg->journal_mode, "wal") != 0;
+}
+
+/* Hooks of the scratch VFS world_image_rolled_back reads through:
+ * nothing yields, time stands still and "random" bytes are zeros (a
+ * rollback draws none; nothing of this reaches the run). */
+static int scratch_yield(void *ctx, enum wh_op_kind kind, const char *file, int64_t arg)
+{
+	(void)ctx, (void)kind, (void)file, (void)arg;
+	return SQLITE_OK;
+}
+
+static void scratch_trace(void *ctx, enum wh_op_kind kind, const char *file, int64_t a,
+			  int64_t b, int rc)
+{
+	(void)ctx, (void)kind, (void)file, (void)a, (void)b, (void)rc;
+}
+
+static uint64_t scratch_now_us(void *ctx)
+{
+	(void)ctx;
+	return 0;
+}
+
+static void scratch_randomness(void *ctx, int n, unsigned char *out)
+{
+	(void)ctx;
+	memset(out, 0, (size_t)n);
+}
+
+/* The database of cfg->image with its hot journal rolled back, by the
+ * linked SQLite on a scratch VFS (a journal's format is SQLite's, the
+ * same in every version a run can target); the journal, now cold, is
+ * left out. Returns 0, or WH_ESQL when the files cannot be opened. */
+static int world_image_rolled_back(const struct world_config *cfg, const char *db_name,
+				   struct simvfs_image *out)
+{
+	static uint64_t serial;
+	char name[48];
+	snprintf(name, sizeof name, "whopper-scratch-%" PRIu64, ++serial);
+	struct simvfs_config vc;
+	simvfs_config_default(&vc);
+	const struct simvfs_hooks hooks = {.yield = scratch_yield, .trace = scratch_trace,
+					   .now_us = scratch_now_us,
+					   .randomness = scratch_randomness};
+	const struct wh_sqlapi *api = &wh_sqlapi_linked;
+	struct simvfs *vfs = NULL;
+	memset(out, 0, sizeof *out);
+	if (simvfs_create(&vfs, name, &vc, &hooks) != SQLITE_OK)
+		return WH_ESQL;
+	bool ok = simvfs_image_load(vfs, cfg->image) == SQLITE_OK;
+	sqlite3 *db = NULL;
+	ok = ok && api->open_v2(db_name, &db, SQLITE_OPEN_READWRITE, name) == SQLITE_OK;
+	ok = ok && api->exec(db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) ==
+			   SQLITE_OK;
+	api->close_v2(db);
+	struct simvfs_image all = {0};
+	ok = ok && simvfs_image_take(vfs, &all);
+	simvfs_destroy(vfs);
+	for (uint32_t i = 0; ok && i < all.count; i++) {
+		if (strcmp(all.files[i].name, db_name) != 0)
+			continue;
+		out->files = wh_calloc(1, sizeof *out->files);
+		out->count = 1;
+		out->files[0] = all.files[i];
+		all.files[i] = (struct simvfs_image_file){0};
+	}
+	simvfs_image_free(&all);
+	return ok && out->count == 1 ? 0 : WH_ESQL;
+}
+
+/* Before the opens: the database as the journal rolled back leaves it. */
+static int world_load_image_early(struct world *w)
+{
+	struct simvfs_image clean;
+	int rc = world_image_rolled_back(w->cfg, w->res->db_path, &clean);
+	if (rc == 0 && simvfs_image_load(w->res->vfs, &clean) != SQLITE_OK)
+		rc = WH_ESQL;
+	simvfs_image_free(&clean);
+	if (rc != 0)
+		world__add_finding(w->res, "setup_failed",
+				   "the setup's files cannot be opened and rolled back");
+	return rc;
+}
+
+/* The opening is over when nothing unlogged is pending (conn.c: every
+ * wait of an opening connection is unlogged in a run from a setup, and
+ * unlogged completions are picked first). */
+static void world_load_image_late(struct world *w)
+{
+	WH_ASSERT(w->cfg->setup_sql != NULL);
+	if (w->sched.unlogged_pending > 0)
+		return;
+	w->image_after_opens = false;
+	if (world_load_image(w) != 0)
+		recover_drain(w); /* setup_failed is reported */
+}
+
 int world__setup_db(struct world *w)
 {
 	const struct world_config *cfg = w->cfg;
@@ -530,6 +647,8 @@ static void world_loop(struct world *w)
 			recover_finish_reopen(w);
 			continue;
 		}
+		if (w->image_after_opens)
+			world_load_image_late(w);
 		struct wh_completion *comp = sched_pick(&w->sched);
 		if (comp == NULL) {
 			report_hang(w, "every connection is parked and nothing is due");
@@ -554,6 +673,12 @@ static void world_loop(struct world *w)
 		wh_completion_complete(comp, 0);
 		if (cfg->faults != WORLD_FAULTS_NONE)
 			fault_tick(w);
+	}
+	/* No connection got past its opening: the files are still what the
+	 * oracle's final check reads. */
+	if (w->image_after_opens) {
+		w->image_after_opens = false;
+		(void)world_load_image(w);
 	}
 }
 
@@ -610,8 +735,12 @@ int world_run(const struct world_config *cfg, struct world_result *res)
 	if (cfg->target != WORLD_TARGET_SIM)
 		memset(&w->plan, 0, sizeof w->plan); /* no VFS: no I/O faults */
 
-	rc = cfg->image != NULL && cfg->target == WORLD_TARGET_SIM ? world_load_image(w)
-								   : world__setup_db(w);
+	if (cfg->image != NULL && cfg->target == WORLD_TARGET_SIM) {
+		w->image_after_opens = image_after_opens(cfg);
+		rc = w->image_after_opens ? world_load_image_early(w) : world_load_image(w);
+	} else {
+		rc = world__setup_db(w);
+	}
 	if (rc != 0)
 		goto out_sched;
 	rc = world__create_conns(w);

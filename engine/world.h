@@ -136,10 +136,13 @@ struct world_config {
 	 * running any setup on the target, for a collapsed prefix whose
 	 * state lives in the files alone (a hot journal). setup_sql must
 	 * then hold the committed state they hold, for the oracle's
-	 * reference; the connections do not read the schema as they open
-	 * (that read would already act on the files, e.g. roll a hot
-	 * journal back, before the window's transactions race for it).
-	 * NULL: none. */
+	 * reference. With a rollback journal the connections open and read
+	 * the schema on the database as the journal rolled back leaves it,
+	 * and the files take its place once every opening is over (world.c,
+	 * image_after_opens: opened on the files, the first connection
+	 * would roll the journal back before the window's transactions race
+	 * for it); in WAL mode the files are there first and the
+	 * connections do not read the schema as they open. NULL: none. */
 	const struct simvfs_image *image;
 	/* Images to take (simvfs_image_take) as the history records the
 	 * begin of a transaction whose begin event is one of snap_events

@@ -303,6 +303,8 @@ struct world {
 	uint32_t snap_next;          /* next of cfg->snap_events to take */
 	bool snap_pending;           /* it is due: taken at the first
 					quiescent moment */
+	bool image_after_opens;      /* cfg->image is loaded once every
+					connection has opened (world.c) */
 	const struct conn_runner *runner; /* how connections run calls */
 	const struct wh_sqlapi *api; /* the target SQLite: every call of the
 					target path goes through it */

@@ -274,8 +274,27 @@ if [ -f "$min" ]; then
 	[ $rc -eq 0 ] && [ -s "$tmp/files/MIN.whopper.db" ] && [ -s "$tmp/files/MIN.whopper.db-journal" ] &&
 		grep -q '^-- the run starts from files, not from SQL' "$tmp/files/MIN.sql" &&
 		grep -q '^--   MIN.whopper.db-journal ([0-9]* bytes)' "$tmp/files/MIN.sql" &&
-		! grep -q 'SELECT count(\*) FROM sqlite_schema;  (reads the schema' "$tmp/files/MIN.sql"
-	check $? "shrinking it writes the files beside MIN.whop (MIN.whopper.db, MIN.whopper.db-journal) and MIN.sql names them"
+		grep -q 'SELECT count(\*) FROM sqlite_schema;  (reads the schema' "$tmp/files/MIN.sql" &&
+		grep -q '^-- The connections open (and read the schema, above) on the' "$tmp/files/MIN.sql"
+	check $? "shrinking it writes the files beside MIN.whop (MIN.whopper.db, MIN.whopper.db-journal) and MIN.sql names them and says the connections open first"
+	# Why the repro holds: the window's connections open before the hot
+	# journal appears (as the original run's had, long before the writer
+	# that left it failed); opened on the files, the first of them would
+	# roll the journal back and the race would be gone. In the trace,
+	# every opening is over before any connection finds the journal.
+	"$W" replay "$min" --trace "$tmp/files/trace" >/dev/null 2>&1
+	last_open=$(grep -n ' open rc=0 sql=-' "$tmp/files/trace" | tail -1 | cut -d: -f1)
+	first_hot=$(grep -n 'op=access file=whopper.db-journal a=0 b=1' "$tmp/files/trace" | head -1 | cut -d: -f1)
+	[ -n "$last_open" ] && [ -n "$first_hot" ] && [ "$last_open" -lt "$first_hot" ] &&
+		[ "$(grep -c ' open rc=0 sql=-' "$tmp/files/trace")" -eq "$(awk '$1 == "arg" && p { print $2; exit } $2 == "--connections" { p = 1 }' "$min")" ]
+	check $? "its connections all open before any of them finds the hot journal"
+	# A format-3 file with files opened its connections on them: it would
+	# replay as something else, so it is refused in one line naming it.
+	sed '1s/^whopper-replay [0-9]*$/whopper-replay 3/' "$min" >"$tmp/files/old.whop"
+	"$W" replay "$tmp/files/old.whop" >/dev/null 2>"$tmp/files/olderr"
+	[ $? -eq 2 ] && [ "$(wc -l <"$tmp/files/olderr")" -eq 1 ] &&
+		grep -q 'old.whop:[0-9]*: a run from files in replay format 3' "$tmp/files/olderr"
+	check $? "a format-3 recording that starts from files is refused (exit 2, file and line)"
 	# A byte of the files changed (a valid hex digit) is caught.
 	awk '!done && /^data / { c = substr($0, length($0)); $0 = substr($0, 1, length($0) - 1) (c == "0" ? "1" : "0"); done = 1 } { print }' "$min" >"$tmp/files/bad.whop"
 	! cmp -s "$min" "$tmp/files/bad.whop" && "$W" replay "$tmp/files/bad.whop" >/dev/null 2>"$tmp/files/err"

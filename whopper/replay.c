@@ -4,7 +4,7 @@
  *
  * Format (text, line-oriented, so a file can be read and diffed):
  *
- *   whopper-replay 3
+ *   whopper-replay 4
  *   whopper-version 0.1.0
  *   whopper-commit 1a2b3c4
  *   sqlite-version 3.40.1
@@ -67,8 +67,12 @@
  * its own track (5000 + id) instead of the shared stream 4 (engine/
  * fault.c), and a shrunk run may carry "setup" lines. The lines are
  * unchanged, but an older tape means something else, so such files are
- * refused, not misread. */
-#define REPLAY_FORMAT 3
+ * refused, not misread. Format 4: a run from files in a rollback-journal
+ * mode opens its connections before the files appear (engine/world.c,
+ * image_after_opens); a format-3 file without files means what it did
+ * and is read, one with files is refused. */
+#define REPLAY_FORMAT 4
+#define REPLAY_FORMAT_NO_FILES 3 /* still read when it holds no files */
 
 #ifndef WHOPPER_COMMIT
 #define WHOPPER_COMMIT "unknown"
@@ -365,6 +369,7 @@ struct reader {
 	uint64_t h;              /* FNV-1a of every line before the checksum line */
 	bool have_checksum;      /* the checksum line was read */
 	int stage;               /* header lines seen, in order (5: all) */
+	long format;             /* the file's format (its first line) */
 	int ident_seen;          /* optional identity lines seen, in order */
 	struct wh_track *track;  /* the track whose values are being read */
 	uint64_t track_left;     /* values it still declares */
@@ -575,7 +580,8 @@ static int rd_header(struct reader *r, const char *line, struct replay_file *rf)
 				header[r->stage]);
 	switch (r->stage) {
 	case 0:
-		if (strtol(rest, NULL, 10) != REPLAY_FORMAT ||
+		r->format = strtol(rest, NULL, 10);
+		if ((r->format != REPLAY_FORMAT && r->format != REPLAY_FORMAT_NO_FILES) ||
 		    strspn(rest, "0123456789") != strlen(rest))
 			rc = rd_error(r, "replay format %s is not supported (this whopper reads format %d)",
 				      rest, REPLAY_FORMAT);
@@ -634,6 +640,11 @@ static int rd_file(struct reader *r, const char *rest, struct replay_file *rf)
 	char name[1024];
 	long long size;
 	char extra;
+	if (r->format != REPLAY_FORMAT)
+		return rd_error(r, "a run from files in replay format %ld opened its connections "
+				   "on the files; format %d opens them first (shrink the original "
+				   "recording again)",
+				r->format, REPLAY_FORMAT);
 	size_t n = strcspn(rest, " ");
 	if (n == 0 || n >= sizeof name)
 		return rd_error(r, "malformed file line");

@@ -59,7 +59,9 @@
  *               lives only there): taken at the first moment no
  *               connection holds more than SHARED, and used only if,
  *               opened alone, they hold exactly the dump's state, so
- *               files a bug already damaged never become a start;
+ *               files a bug already damaged never become a start (the
+ *               window's connections open before the files appear, as
+ *               the original ones had: engine/world.c);
  *   2 conns     delta debugging over connections, halves first: their
  *               workload, latency and fault tracks and their logged
  *               picks go, the higher ones are renumbered, --txns loses

@@ -22,6 +22,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <sqlite3.h>
 
@@ -309,7 +310,8 @@ static void write_header(FILE *f, const struct shrink_view *v)
 		fprintf(f, "--   PRAGMA %s;\n", cfg->workload->pragmas[i]);
 	for (uint32_t i = 0; i < cfg->pragma_count; i++)
 		fprintf(f, "--   PRAGMA %s;\n", cfg->pragmas[i]);
-	if (cfg->setup_sql != NULL && cfg->image == NULL)
+	bool opens_first = cfg->image != NULL && strcasecmp(cfg->journal_mode, "wal") != 0;
+	if (cfg->setup_sql != NULL && (cfg->image == NULL || opens_first))
 		fprintf(f, "--   SELECT count(*) FROM sqlite_schema;  (reads the schema, as the\n"
 			   "--   connections of the original run had before the window)\n");
 	else if (cfg->workload->pragma_count + cfg->pragma_count == 0)
@@ -323,10 +325,20 @@ static void write_header(FILE *f, const struct shrink_view *v)
 		for (uint32_t i = 0; i < cfg->image->count; i++)
 			fprintf(f, "--   %s.%s (%lld bytes)\n", v->stem, cfg->image->files[i].name,
 				(long long)cfg->image->files[i].size);
-		fprintf(f, "-- (copy them to %s...; a journal beside the database that no\n"
-			   "-- connection holds a lock for is hot: the first reader rolls it\n"
-			   "-- back). Rolled back, they hold exactly this committed state:\n",
-			cfg->image->count ? cfg->image->files[0].name : "");
+		if (opens_first)
+			fprintf(f, "-- The connections open (and read the schema, above) on the\n"
+				   "-- database as the journal rolled back leaves it, as the original\n"
+				   "-- ones had opened before the writer that left the journal began;\n"
+				   "-- then, before the first statement below, these files take its\n"
+				   "-- place (copy them over %s...). A journal beside the database\n"
+				   "-- that no connection holds a lock for is hot: the first reader\n"
+				   "-- rolls it back. Rolled back, they hold exactly this committed\n"
+				   "-- state:\n",
+				cfg->image->count ? cfg->image->files[0].name : "");
+		else
+			fprintf(f, "-- (copy them to %s... before any connection opens). Opened,\n"
+				   "-- they hold exactly this committed state:\n",
+				cfg->image->count ? cfg->image->files[0].name : "");
 	} else if (cfg->setup_sql != NULL)
 		fprintf(f, "-- setup, once, before any connection opens: the state the original\n"
 			   "-- run's transactions before the racing window had committed:\n");
