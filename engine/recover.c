@@ -24,6 +24,7 @@ void recover_kill(struct world *w, struct conn *c, bool record_txn)
 {
 	bool cut_stmt = c->call_active && c->call_op == CALL_STMT;
 	c->dead = true;
+	evidence_conn_killed(w, c->id);
 	if (wh_completion_is_pending(&c->comp))
 		sched_cancel(&w->sched, &c->comp);
 	for (int guard = 0; c->call_active; guard++) {

@@ -259,6 +259,13 @@ struct world_evidence {
 						hot-journal race) */
 	uint64_t hot_journal_first_event;    /* history event counter at the
 						first of them (0: none) */
+	uint64_t wal_reset_stale_checkpoint; /* checkpoints that copied WAL
+						frames into the database with
+						a wal-index header read before
+						another connection reset the
+						WAL (SQLite's WAL-reset race) */
+	uint64_t wal_reset_first_event;      /* history event counter at the
+						first of them (0: none) */
 };
 
 /* Interleaving coverage (engine/coverage.c): the points a run reached,

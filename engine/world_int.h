@@ -250,6 +250,18 @@ struct world_name {
 	char text[WORLD_NAME_TEXT];  /* the text, for the comparison */
 };
 
+/* State of the WAL-reset race detector (evidence_note_op). Zeroed with
+ * the world. */
+struct wal_reset_watch {
+	uint64_t resets;                   /* WAL resets seen so far */
+	uint64_t header_at[WORLD_MAX_CONNS]; /* resets when the connection
+						last read the wal-index
+						header for its checkpoint */
+	bool ckpt[WORLD_MAX_CONNS];        /* it holds the checkpoint lock */
+	bool backfilling[WORLD_MAX_CONNS]; /* ... and read-lock 0 exclusive:
+					      its backfill has begun */
+};
+
 /* State of the hot-journal race detector (evidence_note_op). Zeroed with
  * the world: no locks, no PENDING kept, nothing seen. */
 struct hot_journal_watch {
@@ -299,6 +311,7 @@ struct world {
 	bool reopen_ready;           /* ... and every connection has closed */
 	struct wh_group reopen_group;
 	struct hot_journal_watch hj; /* evidence: see evidence_note_op */
+	struct wal_reset_watch wr;   /* evidence: see evidence_note_op */
 	struct coverage_state cov;   /* parks, for coverage_note */
 	uint32_t snap_next;          /* next of cfg->snap_events to take */
 	bool snap_pending;           /* it is due: taken at the first
@@ -503,6 +516,8 @@ void coverage_note(struct world *w, struct conn *c, enum wh_op_kind kind,
  * finished: feed the detectors. */
 void evidence_note_op(struct world *w, int conn, enum wh_op_kind kind,
 		      enum world_file_role role, int64_t a, int64_t b, int rc);
+/* Connection conn was killed (a power loss): it holds no lock now. */
+void evidence_conn_killed(struct world *w, int conn);
 
 /* ------------------------------------------------------------------ */
 /* threads.c                                                           */

@@ -60,6 +60,7 @@ extern const char triage__builtin_name[];
 
 static const char *const counter_names[] = {
 	[TRIAGE_COUNTER_HOT_JOURNAL_TAKEN_FOR_LIVE] = "hot_journal_taken_for_live",
+	[TRIAGE_COUNTER_WAL_RESET_STALE_CHECKPOINT] = "wal_reset_stale_checkpoint",
 };
 _Static_assert(sizeof counter_names / sizeof counter_names[0] == TRIAGE_COUNTER__COUNT,
 	       "one name per evidence counter");
@@ -76,6 +77,8 @@ uint64_t triage_counter_value(const struct world_evidence *e, enum triage_counte
 	switch (c) {
 	case TRIAGE_COUNTER_HOT_JOURNAL_TAKEN_FOR_LIVE:
 		return e->hot_journal_taken_for_live;
+	case TRIAGE_COUNTER_WAL_RESET_STALE_CHECKPOINT:
+		return e->wal_reset_stale_checkpoint;
 	case TRIAGE_COUNTER__COUNT:
 		break;
 	}
@@ -89,6 +92,8 @@ static uint64_t counter_first_event(const struct world_evidence *e, enum triage_
 	switch (c) {
 	case TRIAGE_COUNTER_HOT_JOURNAL_TAKEN_FOR_LIVE:
 		return e->hot_journal_first_event;
+	case TRIAGE_COUNTER_WAL_RESET_STALE_CHECKPOINT:
+		return e->wal_reset_first_event;
 	case TRIAGE_COUNTER__COUNT:
 		break;
 	}
@@ -549,7 +554,9 @@ static int parse_evidence(struct parser *p, const char *v)
 				e->evidence_counters |= 1u << c;
 				return 0;
 			}
-		return parse_error(p, p->line, "'evidence': unknown counter '%s' (hot_journal_taken_for_live)",
+		return parse_error(p, p->line,
+				   "'evidence': unknown counter '%s' (hot_journal_taken_for_live, "
+				   "wal_reset_stale_checkpoint)",
 				   arg);
 	}
 	return parse_error(p, p->line, "'evidence': expected 'kind KIND' or 'counter NAME', got '%s'", v);

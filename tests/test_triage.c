@@ -80,7 +80,7 @@ static const struct triage_vlabel *label_of_kind(const struct triage_result *t,
 /* Catalogue parsing                                                   */
 /* ------------------------------------------------------------------ */
 
-/* The shipped catalogue parses and names the three known root causes,
+/* The shipped catalogue parses and names the four known root causes,
  * each with its versions, evidence and pinning test. */
 static void test_builtin_catalogue(void **state)
 {
@@ -89,7 +89,7 @@ static void test_builtin_catalogue(void **state)
 	static const char *const ids[] = {"stale-schema-no-such-table",
 					  "hot-journal-taken-for-live",
 					  "wal-non-powersafe-commit-loss"};
-	assert_int_equal(cat->entry_count, 3);
+	assert_int_equal(cat->entry_count, 4);
 	for (size_t i = 0; i < 3; i++) {
 		const struct triage_entry *e = &cat->entries[i];
 		assert_string_equal(e->id, ids[i]);
@@ -111,6 +111,16 @@ static void test_builtin_catalogue(void **state)
 			 1u << TRIAGE_COUNTER_HOT_JOURNAL_TAKEN_FOR_LIVE);
 	assert_int_equal(cat->entries[2].device, TRIAGE_DEVICE_NON_POWERSAFE);
 	assert_int_equal(cat->entries[2].crashes_min, 2);
+	/* The WAL-reset race: SQLite's own documented range (3.7.0 to
+	 * 3.51.2), not a ladder measurement, recognised by its counter. */
+	const struct triage_entry *wr = &cat->entries[3];
+	assert_string_equal(wr->id, "wal-reset-checkpoint-race");
+	assert_int_equal(wr->version_lo, 3007000);
+	assert_int_equal(wr->version_hi, 3051002);
+	assert_int_equal(wr->measured_count, 0);
+	assert_true(wr->explains_all);
+	assert_int_equal(wr->evidence_counters, 1u << TRIAGE_COUNTER_WAL_RESET_STALE_CHECKPOINT);
+	assert_non_null(strstr(wr->test, "test_wal_reset_checkpoint_race"));
 }
 
 static const char good_text[] =
@@ -150,8 +160,8 @@ static void test_good_file(void **state)
 	triage_catalog_add_builtin(&cat);
 	char err[256] = "";
 	assert_int_equal(triage_catalog_add_text(&cat, "good.txt", good_text, err, sizeof err), 0);
-	assert_int_equal(cat.entry_count, 5);
-	const struct triage_entry *e = &cat.entries[3];
+	assert_int_equal(cat.entry_count, 6);
+	const struct triage_entry *e = &cat.entries[4];
 	assert_string_equal(e->id, "my-bug-1");
 	assert_string_equal(e->title, "something breaks");
 	assert_int_equal(e->version_lo, 3040001);
@@ -183,7 +193,7 @@ static void test_good_file(void **state)
 	assert_string_equal(e->mechanism, "line one\nline two");
 	assert_string_equal(e->test, "tests/test_x.c:test_y");
 	assert_string_equal(e->source, "good.txt:3");
-	e = &cat.entries[4];
+	e = &cat.entries[5];
 	assert_string_equal(e->id, "my-bug-2");
 	assert_string_equal(e->title, "another");
 	assert_int_equal(e->version_fixed, 0);
@@ -285,7 +295,7 @@ static void test_bad_lines(void **state)
 		snprintf(want, sizeof want, "bad.txt:%d: ", cases[i].line);
 		if (strncmp(err, want, strlen(want)) != 0 || strstr(err, cases[i].message) == NULL)
 			fail_msg("case %zu: got '%s', want '%s%s'", i, err, want, cases[i].message);
-		assert_int_equal(cat.entry_count, 3); /* nothing of bad.txt added */
+		assert_int_equal(cat.entry_count, 4); /* nothing of bad.txt added */
 		triage_catalog_free(&cat);
 	}
 	/* Before any entry; empty; an id the shipped catalogue has. */
@@ -302,7 +312,7 @@ static void test_bad_lines(void **state)
 		 "versions 3040001-\nevidence kind x\nexplains x\nmechanism m\ntest a.c:b\n");
 	assert_int_equal(triage_catalog_add_text(&cat, "f", dup, err, sizeof err), -1);
 	assert_non_null(strstr(err, "f:8: finding 'hot-journal-taken-for-live' is already in the catalogue"));
-	assert_int_equal(cat.entry_count, 3);
+	assert_int_equal(cat.entry_count, 4);
 
 	/* A file: the path names the line; a missing file names the path. */
 	char path[] = "/tmp/test_triage_XXXXXX";
@@ -319,7 +329,7 @@ static void test_bad_lines(void **state)
 	unlink(path);
 	assert_int_equal(triage_catalog_add_file(&cat, path, err, sizeof err), -1);
 	assert_non_null(strstr(err, "cannot open"));
-	assert_int_equal(cat.entry_count, 3);
+	assert_int_equal(cat.entry_count, 4);
 	triage_catalog_free(&cat);
 }
 
@@ -529,6 +539,46 @@ static void test_stale_schema_known(void **state)
 	checked_free(&c);
 }
 
+/* The WAL-reset race (test_findings.c's pinned run, the nightly's):
+ * known by the engine's evidence, in its version range; without the
+ * evidence the same reads of old values are new. */
+static void test_wal_reset_known_by_evidence(void **state)
+{
+	(void)state;
+	struct checked c;
+	memset(&c, 0, sizeof c);
+	world_config_default(&c.cfg);
+	c.cfg.seed = 5809801856334177889ull;
+	c.cfg.workload = wl_find("rw-register");
+	c.cfg.conn_count = 11;
+	c.cfg.txn_count = 2000;
+	c.cfg.journal_mode = "wal";
+	c.cfg.synchronous = "off";
+	c.cfg.strategy = SCHED_PCT;
+	c.cfg.pct_depth = 2;
+	c.cfg.faults = WORLD_FAULTS_CRASH;
+	c.cfg.lock_model = SIMVFS_LOCKS_PROCESS;
+	c.cfg.pragmas[0] = "mmap_size=65536";
+	c.cfg.pragmas[1] = "wal_autocheckpoint=1";
+	c.cfg.pragmas[2] = "page_size=65536";
+	c.cfg.pragma_count = 3;
+	check_run(&c, triage_builtin());
+	assert_true(c.res.evidence.wal_reset_stale_checkpoint >= 1);
+	assert_int_equal(c.tri.new_count, 0);
+	assert_string_equal(c.tri.signature, "known:wal-reset-checkpoint-race");
+	assert_true(c.tri.known[0].in_range);
+
+	struct world_evidence saved = c.res.evidence;
+	memset(&c.res.evidence, 0, sizeof c.res.evidence);
+	struct triage_result blind;
+	triage_run(triage_builtin(), &c.cfg, &c.res, &c.rep, sqlite3_libversion_number(), &blind);
+	assert_int_equal(blind.label, TRIAGE_NEW);
+	assert_int_equal(blind.known_count, 0);
+	triage_result_free(&blind);
+	c.res.evidence = saved;
+	checked_free(&c);
+}
+
 /* The hot-journal race (test_findings.c's pinned run: seed 60,
  * delete-heavy, 6 connections, 600 transactions, truncate, I/O faults):
  * known by the engine's evidence. Without the evidence (counter cleared)
@@ -638,8 +688,9 @@ static void test_wal_non_powersafe_known(void **state)
 	assert_int_equal(r.labels[0].label, TRIAGE_KNOWN);
 	assert_string_equal(r.labels[0].entry->id, "wal-non-powersafe-commit-loss");
 	assert_string_equal(r.signature, "known:wal-non-powersafe-commit-loss");
-	/* Applicable: this one and the stale-schema one (any mode). */
-	assert_int_equal(r.applicable_count, 2);
+	/* Applicable: this one, the stale-schema one (any mode) and the
+	 * WAL-reset race (WAL). */
+	assert_int_equal(r.applicable_count, 3);
 	triage_result_free(&r);
 
 	cfg.device_characteristics = -1; /* the default, powersafe */
@@ -842,6 +893,7 @@ int main(void)
 		cmocka_unit_test(test_signature_rules),
 		cmocka_unit_test(test_stale_schema_known),
 		cmocka_unit_test(test_hot_journal_known_by_evidence),
+		cmocka_unit_test(test_wal_reset_known_by_evidence),
 		cmocka_unit_test(test_wal_non_powersafe_known),
 		cmocka_unit_test(test_planted_defects_stay_new),
 		cmocka_unit_test(test_memory_shared_dirty_reads_stay_new),
