@@ -1118,28 +1118,64 @@ static int check_run(struct oracle__ctx *c, const bool *included,
 	return rc;
 }
 
-/* How bad an outcome is: failing transactions, differing final rows and
+static bool txn_ended_after(const struct oracle__ctx *c, uint32_t txn,
+			    uint64_t e);
+
+/* Whether the configuration excuses a failure of transaction txn, by the
+ * rules report_finish labels violations expected with (bit flips; after
+ * the first power loss without a durability promise; past journal
+ * MEMORY's unsafe point), content failures (final rows, crashes
+ * recovered to no allowed state) with txn ORACLE_NONE. */
+static bool failure_excusable(const struct oracle__ctx *c, uint32_t txn)
+{
+	if (c->cfg->bitflips)
+		return true;
+	bool none = c->cfg->durability == ORACLE_DURABLE_NONE &&
+		    c->first_power_loss != ORACLE_NONE;
+	uint64_t unsafe = c->h->unsafe_event;
+	if (txn == ORACLE_NONE)
+		return none || unsafe != 0;
+	const struct hist_txn *t = c->h->txns[txn];
+	if (none && (t->begin_event > c->h->crashes[c->first_power_loss].event ||
+		     (t->outcome == HIST_INDETERMINATE && t->commit_event != 0 &&
+		      c->txn_epoch[txn] >= c->first_power_loss)))
+		return true;
+	return unsafe != 0 && txn_ended_after(c, txn, unsafe);
+}
+
+/* How bad an outcome is: first the failures no configuration excuses
+ * (a plan that explains every read SQLite still promises beats one that
+ * trades them for failures the configuration excuses: under
+ * synchronous=OFF a wrong guess about an indeterminate commit before a
+ * power loss must not win by making fewer excused mismatches after it);
+ * then all of them: failing transactions, differing final rows and
  * crashes recovered to no allowed state; between equally many, the one
  * whose failing transactions got further (longer matching prefixes) is
  * closer to the truth. That tie-break is what lets a single flip show
  * progress when two indeterminate transactions spoil the same reads. */
 struct score {
+	uint64_t hard;
 	uint64_t bad;
 	uint64_t matched;
 };
 
-static struct score outcome_score(const struct oracle__outcome *o)
+static struct score outcome_score(const struct oracle__ctx *c,
+				  const struct oracle__outcome *o)
 {
-	struct score sc = { o->failure_count + o->final.diff_total +
-				    o->crash_bad,
-			    0 };
-	for (uint32_t k = 0; k < o->failure_count; k++)
+	struct score sc = { 0, o->failure_count + o->final.diff_total + o->crash_bad, 0 };
+	for (uint32_t k = 0; k < o->failure_count; k++) {
 		sc.matched += o->failures[k].best_stmt;
+		sc.hard += !failure_excusable(c, o->failures[k].txn);
+	}
+	if (!failure_excusable(c, ORACLE_NONE))
+		sc.hard += o->final.diff_total + o->crash_bad;
 	return sc;
 }
 
 static bool score_better(struct score a, struct score b)
 {
+	if (a.hard != b.hard)
+		return a.hard < b.hard;
 	return a.bad < b.bad || (a.bad == b.bad && a.matched > b.matched);
 }
 
@@ -1150,7 +1186,7 @@ static int try_plan(struct oracle__ctx *c, bool *included, bool *best_included,
 {
 	struct oracle__outcome other;
 	int rc = check_run(c, included, &other);
-	if (rc == 0 && score_better(outcome_score(&other), outcome_score(best))) {
+	if (rc == 0 && score_better(outcome_score(c, &other), outcome_score(c, best))) {
 		outcome_free(best);
 		*best = other;
 		memcpy(best_included, included, c->indet_count * sizeof *included);
@@ -1260,7 +1296,7 @@ static int settle(struct oracle__ctx *c, uint32_t explored, bool *included,
 		for (uint32_t k = 0; k < explored; k++)
 			current |= (uint32_t)best_included[pick[k]] << k;
 		for (uint32_t mask = 0; rc == 0 && mask < (1u << explored) &&
-					outcome_score(best).bad > 0;
+					outcome_score(c, best).bad > 0;
 		     mask++) {
 			if (mask == current)
 				continue;
@@ -1270,18 +1306,18 @@ static int settle(struct oracle__ctx *c, uint32_t explored, bool *included,
 		}
 	} else {
 		for (int pass = 0; pass < 2 && rc == 0; pass++) {
-			struct score before = outcome_score(best);
+			struct score before = outcome_score(c, best);
 			/* The failures that guide the pick move as flips
 			 * succeed: pick again for the second pass. */
 			if (pass > 0)
 				explore_pick(c, best, explored, pick);
 			for (uint32_t k = 0; rc == 0 && k < explored &&
-					     outcome_score(best).bad > 0;
+					     outcome_score(c, best).bad > 0;
 			     k++) {
 				included[pick[k]] = !included[pick[k]];
 				rc = try_plan(c, included, best_included, best);
 			}
-			if (!score_better(outcome_score(best), before))
+			if (!score_better(outcome_score(c, best), before))
 				break;
 		}
 	}
@@ -1512,7 +1548,7 @@ static int first_plans(struct oracle__ctx *c, bool *included, struct oracle__out
 	bool streamed = false;
 	if (c->stream != NULL) {
 		rc = stream_run(c, included, best, &streamed);
-		if (streamed && outcome_score(best).bad > 0) {
+		if (streamed && outcome_score(c, best).bad > 0) {
 			/* a final-state difference: search as without it */
 			outcome_free(best);
 			streamed = false;
@@ -1532,14 +1568,14 @@ static int first_plans(struct oracle__ctx *c, bool *included, struct oracle__out
 	}
 	if (rc == 0 && !streamed && guessed) {
 		rc = check_run(c, included, best);
-		if (rc == 0 && outcome_score(best).bad > 0)
+		if (rc == 0 && outcome_score(c, best).bad > 0)
 			rc = try_uniform(c, included, true, best);
 	} else if (rc == 0 && !streamed) {
 		for (uint32_t k = 0; k < c->indet_count; k++)
 			included[k] = true;
 		rc = check_run(c, included, best);
 	}
-	if (rc == 0 && outcome_score(best).bad > 0 && c->indet_count > 0)
+	if (rc == 0 && outcome_score(c, best).bad > 0 && c->indet_count > 0)
 		rc = try_uniform(c, included, false, best);
 	return rc;
 }
@@ -1572,9 +1608,9 @@ static int search_plans(struct oracle__ctx *c, bool *included, struct oracle__ou
 						       : ORACLE_BUDGET_DEFAULT;
 	uint32_t explored = c->indet_count < budget ? c->indet_count : budget;
 	int rc = 0;
-	if (outcome_score(best).bad > 0 && explored > 0)
+	if (outcome_score(c, best).bad > 0 && explored > 0)
 		rc = settle(c, explored, included, best);
-	if (rc == 0 && outcome_score(best).bad > 0 && c->indet_count > explored) {
+	if (rc == 0 && outcome_score(c, best).bad > 0 && c->indet_count > explored) {
 		c->report->gave_up = true;
 		note_gave_up(c, included, explored);
 	}

@@ -557,6 +557,40 @@ static void test_journal_memory_planted_bug_not_expected(void **state)
 	assert_true(o.memory_unsafe > 0);
 }
 
+/* Under synchronous=NORMAL in a rollback mode (no durability promise
+ * across power loss) a COMMIT cut by a failed journal truncate is
+ * indeterminate; the hot journal it left is rolled back by another
+ * connection and later reads do not see it. The plan that says so
+ * explains every read before the first power loss; the plan where it
+ * committed makes fewer mismatches after the power loss, where the
+ * configuration excuses them. The search must prefer the first. Pinned:
+ * the nightly's job-queue run that reported the early reads as new. Fails
+ * if plans are scored by all their failures alike. */
+static void test_excused_failures_do_not_pick_the_plan(void **state)
+{
+	(void)state;
+	struct world_config cfg;
+	world_config_default(&cfg);
+	cfg.seed = 14776070252510966235ull;
+	cfg.workload = wl_find("job-queue");
+	cfg.conn_count = 6;
+	cfg.txn_count = 1000;
+	cfg.journal_mode = "truncate";
+	cfg.synchronous = "normal";
+	cfg.strategy = SCHED_PCT;
+	cfg.pct_depth = 5;
+	cfg.faults = WORLD_FAULTS_CHAOS;
+	cfg.pragmas[0] = "cache_size=10";
+	cfg.pragmas[1] = "mmap_size=0";
+	cfg.pragmas[2] = "wal_autocheckpoint=100";
+	cfg.pragma_count = 3;
+	struct outcome o = run_checked(&cfg);
+	if (o.unexpected)
+		fail_msg("job-queue, seed 14776070252510966235: %s", o.kinds);
+	assert_true(o.other_expected > 0); /* the power loss's, excused */
+	assert_true(o.stats.crashes > 0);
+}
+
 /* WAL and DELETE keep their journal on disk: the same faults on the same
  * seeds (I/O faults on seed 1, chaos on seed 3) mark no unsafe point and
  * label nothing journal-memory-unsafe, and pass, while MEMORY labels
@@ -614,6 +648,7 @@ int main(void)
 		cmocka_unit_test(test_journal_memory_faults_expected),
 		cmocka_unit_test(test_journal_memory_planted_bug_not_expected),
 		cmocka_unit_test(test_journal_memory_label_only_in_memory),
+		cmocka_unit_test(test_excused_failures_do_not_pick_the_plan),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
