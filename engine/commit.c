@@ -25,6 +25,36 @@
  * serialization order.
  */
 
+/* A WAL write inside COMMIT finished: note the first frame with a commit
+ * mark and whether its page followed. SQLite writes a frame as two writes,
+ * its 24-byte header (after the WAL's own 32-byte header) and then its
+ * page; bytes 4..7 of the header, big-endian, are the database size in
+ * pages after a commit, 0 in other frames. Only the simulated VFS can show
+ * the bytes; elsewhere nothing is noted (the unix VFS has powersafe
+ * overwrite, so no WAL write follows the commit frame: see commit_fate).
+ * Reads the file, nothing else: no draw, no fold. */
+static void note_wal_frame(struct world *w, struct conn *c, int64_t offset, int64_t amount)
+{
+	if (c->commit_frame_at >= 0) {
+		if (!c->commit_frame_whole && offset == c->commit_frame_at + 24)
+			c->commit_frame_whole = true;
+		return;
+	}
+	if (w->res->vfs == NULL || amount != 24 || offset < 32)
+		return;
+	char name[WORLD_PATH_MAX + 8];
+	int n = snprintf(name, sizeof name, "%s-wal", w->res->db_path);
+	WH_ASSERT(n > 0 && (size_t)n < sizeof name);
+	unsigned char hdr[8];
+	if (simvfs_file_read(w->res->vfs, name, offset, hdr, sizeof hdr) != (int64_t)sizeof hdr)
+		return;
+	uint32_t db_pages = (uint32_t)hdr[4] << 24 | (uint32_t)hdr[5] << 16 |
+			    (uint32_t)hdr[6] << 8 | hdr[7];
+	if (db_pages != 0)
+		c->commit_frame_at = offset;
+	WH_ASSERT(!c->commit_frame_whole);
+}
+
 void commit_note_op(struct world *w, struct conn *c, enum wh_op_kind kind,
 		    enum world_file_role role, int64_t a, int64_t b, int rc)
 {
@@ -39,8 +69,12 @@ void commit_note_op(struct world *w, struct conn *c, enum wh_op_kind kind,
 		 * fault) makes SQLite roll back like an injected fault does. */
 		int prim = rc & 0xff;
 		if (c->in_commit && (prim == SQLITE_FULL ||
-				     (prim == SQLITE_IOERR && rc != SQLITE_IOERR_SHORT_READ)))
+				     (prim == SQLITE_IOERR && rc != SQLITE_IOERR_SHORT_READ))) {
+			if (!c->commit_fault_seen && !c->commit_op_failed)
+				c->commit_latent = commit_failure_latent(c, kind,
+									 role == WORLD_FILE_WAL);
 			c->commit_op_failed = true;
+		}
 		return;
 	}
 	if (c->in_commit) {
@@ -50,6 +84,8 @@ void commit_note_op(struct world *w, struct conn *c, enum wh_op_kind kind,
 		 * then it is the rollback that played the journal back and
 		 * finalised it (that one only clears finalized_first). */
 		bool journal = role == WORLD_FILE_JOURNAL;
+		if (kind == WH_OP_WRITE && role == WORLD_FILE_WAL)
+			note_wal_frame(w, c, a, b);
 		if ((kind == WH_OP_WRITE || kind == WH_OP_SYNC) && role == WORLD_FILE_DB) {
 			c->commit_wrote_db = true;
 		} else if (journal && (kind == WH_OP_DELETE ||
@@ -185,15 +221,34 @@ static bool journal_is_file(const struct world *w)
  * the journal's finalisation (deleted, truncated to nothing, header zeroed
  * after the database was written and synced); an injected I/O fault that
  * stopped the commit before it wrote the database file leaves nothing
- * committed, after that it is uncertain (see below). In WAL mode frames
- * are written only before the commit point, so a fault injected on a WAL
- * write came before it (a WAL sync also happens in the auto-checkpoint,
- * after the commit). Anything else (an allocation failure, a fault after
- * the WAL commit point, journal modes memory and off) stays uncertain. */
+ * committed, after that it is uncertain (see below). In WAL mode a fault
+ * injected on a WAL write before the commit frame was whole came before
+ * the commit point. On a device without powersafe overwrite, WAL writes
+ * follow the commit frame: SQLite pads the WAL to a sector boundary with
+ * copies of it (sqlite3WalFrames), syncing at the boundary inside the
+ * last copy and then writing its rest. A fault on one of those fails the
+ * COMMIT and the wal-index never shows the frames, but the commit frame
+ * is in the file (and on the disk once synced): a recovery (after a
+ * power loss, or when the last connection has closed) finds it, unless a
+ * later writer overwrote it first. Anything else (an allocation failure,
+ * a fault after the WAL commit point, journal modes memory and off)
+ * stays uncertain. */
+bool commit_failure_latent(const struct conn *c, enum wh_op_kind kind, bool wal)
+{
+	WH_ASSERT(c->in_commit);
+	WH_ASSERT(!c->commit_frame_whole || c->commit_frame_at >= 32);
+	return wal && (kind == WH_OP_WRITE || kind == WH_OP_SYNC) && c->commit_frame_whole &&
+	       c->holds_wal_write_lock;
+}
+
 enum commit_fate commit_fate(const struct world *w, const struct conn *c, int rc)
 {
 	if (!rc_is_uncertain(rc) || !c->commit_wrote)
 		return COMMIT_NOT_DONE;
+	/* The commit frame is in the WAL file, past the wal-index's end:
+	 * readers never saw it; a recovery may find it. */
+	if (c->commit_latent)
+		return COMMIT_LATENT;
 	const char *jm = w->cfg->journal_mode;
 	bool rollback = journal_is_file(w);
 	/* A rollback-mode commit writes the database file (at least the
@@ -240,6 +295,9 @@ void commit_begins(struct conn *c)
 	c->hold_predates_commit = c->commit_wrote;
 	c->commit_fault_seen = false;
 	c->commit_fault_wal_io = false;
+	c->commit_frame_at = -1;
+	c->commit_frame_whole = false;
+	c->commit_latent = false;
 	c->commit_wrote_db = false;
 	c->journal_finalized = false;
 	c->finalized_first = false;

@@ -567,6 +567,7 @@ static enum step step_stmt(struct conn *c)
 	world__trace_stmt(w, c, "stmt", c->stmt_sql, rc);
 	if (fate != COMMIT_NOT_DONE) {
 		/* the statement was its own commit */
+		c->txn->latent = fate == COMMIT_LATENT;
 		conn_txn_end(c, HIST_INDETERMINATE, rc);
 		c->state = CS_THINK;
 	} else if (rc != SQLITE_DONE) {
@@ -595,6 +596,7 @@ static enum step step_commit(struct conn *c)
 		/* SQLite ended the transaction on an I/O-type error after
 		 * taking the write lock. (When it is still open, it certainly
 		 * did not commit.) */
+		c->txn->latent = commit_fate(w, c, c->call_rc) == COMMIT_LATENT;
 		conn_txn_end(c, HIST_INDETERMINATE, c->call_rc);
 		c->state = CS_THINK;
 	} else {

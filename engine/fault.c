@@ -72,7 +72,9 @@ int fault_io(struct world *w, struct conn *c, enum wh_op_kind kind, const char *
 	int code = hit ? simvfs_fault_code(kind) : SQLITE_OK;
 	if (code != SQLITE_OK && c->in_commit && !c->commit_fault_seen) {
 		c->commit_fault_seen = true;
-		c->commit_fault_wal_io = kind == WH_OP_WRITE && world__file_is(w, file, "-wal");
+		bool wal = world__file_is(w, file, "-wal");
+		c->commit_fault_wal_io = kind == WH_OP_WRITE && wal && !c->commit_frame_whole;
+		c->commit_latent = commit_failure_latent(c, kind, wal);
 	}
 	if (code != SQLITE_OK) {
 		/* A failed change of the database file, or any I/O error once

@@ -103,6 +103,13 @@ struct hist_txn {
 				      process died after it let the write lock
 				      go inside COMMIT). A guess, not a fact: a
 				      hot-journal rollback may still undo it */
+	bool latent;               /* INDETERMINATE only: its COMMIT failed
+				      after its WAL commit frame was whole,
+				      still holding the WAL write lock, so the
+				      wal-index never showed it: if it
+				      committed, it shows from the next
+				      recovery (a crash, a reopen, the end of
+				      the run) on, not to readers before */
 	uint32_t stmt_count;
 	uint32_t stmt_cap;
 	struct hist_stmt *stmts;

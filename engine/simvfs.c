@@ -2388,6 +2388,21 @@ int64_t simvfs_unsynced_bytes(struct simvfs *vfs, const char *name)
 	return ino ? ino->unsynced_bytes : -1;
 }
 
+int64_t simvfs_file_read(struct simvfs *vfs, const char *name, int64_t offset, void *buf,
+			 int64_t n)
+{
+	WH_ASSERT(offset >= 0);
+	WH_ASSERT(n >= 0);
+	const struct simvfs_inode *ino = inode_find(vfs, name);
+	if (ino == NULL)
+		return -1;
+	if (offset >= ino->size)
+		return 0;
+	int64_t got = ino->size - offset < n ? ino->size - offset : n;
+	memcpy(buf, ino->data + offset, (size_t)got);
+	return got;
+}
+
 int simvfs_file_count(struct simvfs *vfs)
 {
 	return vfs->inode_count;

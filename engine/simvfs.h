@@ -254,6 +254,10 @@ bool simvfs_image_equal(const struct simvfs_image *a, const struct simvfs_image 
 int64_t simvfs_file_size(struct simvfs *vfs, const char *name);
 /* Bytes written to the named file since its last sync, or -1. */
 int64_t simvfs_unsynced_bytes(struct simvfs *vfs, const char *name);
+/* Copy up to n bytes of the named file's live data from offset into buf;
+ * returns the number copied (0 past the end), or -1 if no such file. */
+int64_t simvfs_file_read(struct simvfs *vfs, const char *name, int64_t offset, void *buf,
+			 int64_t n);
 /* Number of files that currently exist (open or not deleted). */
 int simvfs_file_count(struct simvfs *vfs);
 

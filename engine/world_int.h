@@ -156,10 +156,18 @@ struct conn {
 	/* what the COMMIT in flight did, to tell whether a failed one can
 	 * have committed (commit_uncertain) */
 	bool commit_fault_seen;      /* an I/O fault was injected into it */
-	bool commit_fault_wal_io;    /* ... and the first hit a WAL write:
-					frames are written only before the
-					commit point (a WAL sync also happens
-					in the checkpoint after it) */
+	bool commit_fault_wal_io;    /* ... and the first hit a WAL write
+					before a commit frame was whole: it
+					came before the commit point */
+	int64_t commit_frame_at;     /* WAL offset of the first frame header
+					with a commit mark it wrote, or -1 */
+	bool commit_frame_whole;     /* ... and that frame's page followed:
+					recovery finds the commit from here
+					on, whatever fails after (commit_fate) */
+	bool commit_latent;          /* its first failure was a WAL write or
+					sync after that, under the WAL write
+					lock: before the wal-index showed the
+					commit (COMMIT_LATENT) */
 	bool commit_wrote_db;        /* it wrote or synced the database file */
 	bool commit_op_failed;       /* an op of the COMMIT in flight failed
 					with an I/O error or a full disk */
@@ -451,6 +459,8 @@ bool conn_sql_is_ordered(const char *sql);
 enum commit_fate {
 	COMMIT_NOT_DONE,  /* certainly did not commit */
 	COMMIT_UNCERTAIN, /* may or may not have committed */
+	COMMIT_LATENT,    /* may have committed, but only a recovery can
+			     show it (hist_txn.latent) */
 };
 
 /* A VFS op of c on a file of that role finished with rc: track its
@@ -461,6 +471,9 @@ void commit_note_op(struct world *w, struct conn *c, enum wh_op_kind kind,
 void commit_begins(struct conn *c);
 /* A COMMIT of c failed with rc: can it have committed? */
 enum commit_fate commit_fate(const struct world *w, const struct conn *c, int rc);
+/* Would the first failure of c's COMMIT, an op of that kind (on the WAL
+ * or not), leave its commit latent (COMMIT_LATENT)? */
+bool commit_failure_latent(const struct conn *c, enum wh_op_kind kind, bool wal);
 /* The oracle's first guess for c's INDETERMINATE transaction. */
 bool commit_hint(const struct world *w, const struct conn *c);
 /* Mark the history's unsafe point when c writes in journal mode MEMORY

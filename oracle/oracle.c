@@ -308,8 +308,18 @@ static uint64_t commit_start_event(const struct hist_txn *t)
  * (visible_event), else when it ended, else (still running inside
  * COMMIT) when its COMMIT started. For a committed transaction this is
  * visibility_event, the commit order's key. */
-static uint64_t placement_event(const struct hist_txn *t)
+static uint32_t crashes_before(const struct history *h, uint64_t e);
+
+static uint64_t placement_event(const struct history *h, const struct hist_txn *t)
 {
+	/* A latent commit (hist_txn.latent) shows at the next recovery:
+	 * placed after every commit visible before it, or at the end. */
+	if (t->latent) {
+		WH_ASSERT(t->outcome == HIST_INDETERMINATE);
+		WH_ASSERT(t->end_event != 0);
+		uint32_t next = crashes_before(h, t->end_event);
+		return next < h->crash_count ? h->crashes[next].event : UINT64_MAX;
+	}
 	return t->visible_event != 0 ? t->visible_event
 	       : t->end_event != 0   ? t->end_event
 				     : commit_start_event(t);
@@ -450,7 +460,7 @@ static void ctx_indets(struct oracle__ctx *c)
 		const struct hist_txn *t = h->txns[i];
 		if (!indeterminate_writer(c, t))
 			continue;
-		uint64_t at = placement_event(t);
+		uint64_t at = placement_event(h, t);
 		keys = wh_realloc(keys, (c->indet_count + 1) * sizeof *keys);
 		keys[c->indet_count++] = (struct indet_key){
 			event_max_before(vis, c->commit_count, at), at, i
@@ -703,7 +713,9 @@ static void plan_steps(const struct oracle__ctx *c, const bool *included,
 		 * indeterminate writer placed just before it, whose commit
 		 * point may have come after; so it vouches up to the last
 		 * committed writer only. */
-		if (happened && t->end_event != 0)
+		/* A latent commit's end vouches for nothing: readers that
+		 * began after it did not see it (hist_txn.latent). */
+		if (happened && t->end_event != 0 && !t->latent)
 			ev->ends[ev->end_count++] = (struct event_max){
 				t->end_event, noop ? after_writer : s + 1
 			};

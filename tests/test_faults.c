@@ -429,6 +429,39 @@ static void test_power_loss_after_reopen_undoes_indeterminate(void **state)
 	world_result_free(&r);
 }
 
+/* WAL mode on a device without powersafe overwrite: SQLite pads the WAL
+ * after a commit frame to the sector boundary with copies of it, syncs
+ * inside the last copy and writes the rest. T21's COMMIT failed on that
+ * rest (an injected write fault) after its commit frame was whole and
+ * synced: the wal-index never showed it, so readers did not see it, and
+ * the power loss's recovery found it. Taken as aborted, that was a false
+ * phantom_commit plus read_mismatch for every read after; taken as a
+ * plain indeterminate writer at its COMMIT, the readers after it (which
+ * did not see it) failed instead. Fails if the driver calls such a COMMIT
+ * aborted or the oracle lets a latent commit's end vouch for readers. */
+static void test_wal_padding_fault_latent_commit(void **state)
+{
+	(void)state;
+	struct world_config cfg;
+	pinned(&cfg, 83, "bank", 4, 300, "wal", WORLD_FAULTS_CHAOS);
+	cfg.device_characteristics = 0; /* --device non-powersafe */
+	struct outcome o = run_checked(&cfg);
+	if (o.unexpected)
+		fail_msg("latent commit misjudged: %s", o.kinds);
+	struct world_result r;
+	assert_int_equal(world_run(&cfg, &r), 0);
+	assert_true(r.history.txn_count > 21);
+	const struct hist_txn *t = r.history.txns[21];
+	assert_int_equal(t->end_rc, SQLITE_IOERR_WRITE);
+	assert_int_equal(t->outcome, HIST_INDETERMINATE);
+	assert_true(t->latent);
+	/* A plain indeterminate writer is never latent. */
+	for (uint32_t i = 0; i < r.history.txn_count; i++)
+		if (r.history.txns[i]->latent)
+			assert_int_equal(r.history.txns[i]->outcome, HIST_INDETERMINATE);
+	world_result_free(&r);
+}
+
 /* Journal mode MEMORY, only read (and file-size) faults: a writer whose
  * small cache spilled pages to the database file hits a read error; the
  * pager enters its error state and drops the in-memory journal without
@@ -642,6 +675,7 @@ int main(void)
 		cmocka_unit_test(test_hot_journal_rollback_not_a_commit_point),
 		cmocka_unit_test(test_commit_without_db_write_aborted),
 		cmocka_unit_test(test_journal_memory_read_fault_after_spill),
+		cmocka_unit_test(test_wal_padding_fault_latent_commit),
 		cmocka_unit_test(test_power_loss_after_reopen_undoes_indeterminate),
 		cmocka_unit_test(test_chaos_pass_and_deterministic),
 		cmocka_unit_test(test_bitflip_reports),
