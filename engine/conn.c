@@ -170,7 +170,7 @@ static int conn_do_open(struct conn *c)
 	struct world *w = c->w;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 	const char *vfs = NULL;
-	if (w->cfg->target == WORLD_TARGET_SIM || w->cfg->target == WORLD_TARGET_THREADS) {
+	if (w->cfg->target == WORLD_TARGET_SIM || world_target_is_real(w->cfg->target)) {
 		/* Never shared cache on the simulated VFS: its mutexes and
 		 * table locks would let one parked fiber block another. (On
 		 * real threads: each connection its own cache, as with

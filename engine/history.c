@@ -28,6 +28,11 @@
  * hist_crash_add or hist_free; the driver fills in the recovery fields
  * right away.
  *
+ * Merging (hist_merge, the processes target): two histories of one
+ * counter are zipped by begin_event, which is the order hist_txn_begin
+ * would have handed out ids in had one history recorded both; texts move
+ * with their owner array, so no statement's pointer changes.
+ *
  * Unsafe point: hist_mark_unsafe takes an event of its own too, once, so
  * that "ended after it" is a plain comparison of events; the oracle reads
  * unsafe_event only after the run (the observer is not told).
@@ -259,4 +264,48 @@ void hist_mark_unsafe(struct history *h)
 		return;
 	h->unsafe_event = ++h->event;
 	WH_ASSERT(h->unsafe_event != 0);
+}
+
+void hist_merge(struct history *h, struct history *src)
+{
+	WH_ASSERT(h != NULL && src != NULL && h != src);
+	WH_ASSERT(h->observer == NULL && src->observer == NULL);
+	WH_ASSERT(h->crash_count == 0 && src->crash_count == 0);
+	WH_ASSERT(h->txn_count < HIST_TXN_MAX - src->txn_count);
+	uint32_t count = h->txn_count + src->txn_count;
+	struct hist_txn **all = wh_malloc(((size_t)count + 1) * sizeof *all);
+	uint32_t i = 0, k = 0;
+	for (uint32_t n = 0; n < count; n++) {
+		bool from_h = k == src->txn_count ||
+			      (i < h->txn_count && h->txns[i]->begin_event < src->txns[k]->begin_event);
+		struct hist_txn *t = from_h ? h->txns[i++] : src->txns[k++];
+		/* One counter: no two transactions began at one event. */
+		WH_ASSERT(n == 0 || all[n - 1]->begin_event < t->begin_event);
+		t->id = n;
+		all[n] = t;
+	}
+	WH_ASSERT_EQ(i, h->txn_count);
+	WH_ASSERT_EQ(k, src->txn_count);
+	free(h->txns);
+	h->txns = all;
+	h->txn_count = count;
+	h->txn_cap = count + 1;
+	for (uint32_t n = 0; n < src->text_count; n++) {
+		if (h->text_count == h->text_cap) {
+			WH_ASSERT(h->text_cap < UINT32_MAX / 2);
+			h->text_cap = h->text_cap ? h->text_cap * 2 : 64;
+			h->texts = wh_realloc(h->texts, h->text_cap * sizeof *h->texts);
+		}
+		h->texts[h->text_count++] = src->texts[n];
+	}
+	h->commit_count += src->commit_count;
+	if (src->event > h->event)
+		h->event = src->event;
+	if (src->unsafe_event != 0 && (h->unsafe_event == 0 || src->unsafe_event < h->unsafe_event))
+		h->unsafe_event = src->unsafe_event;
+	/* What moved is h's now: free only src's arrays. */
+	free(src->txns);
+	free(src->texts);
+	free(src->setup_sql);
+	hist_init(src);
 }

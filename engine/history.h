@@ -211,4 +211,15 @@ void hist_crash_recovered(struct history *h, const struct hist_crash *cr);
  * is above unsafe_event (or that never ended) ended after that point. */
 void hist_mark_unsafe(struct history *h);
 
+/* Move every transaction of src, and the texts they share, into h (the
+ * processes target gathers its connections' histories so: each process
+ * records its own, stamped from one event counter). The result is ordered
+ * by begin_event, ids renumbered to match; commit_count is the sum,
+ * event the larger, unsafe_event the earlier set one. Neither may have
+ * an observer or crashes; their events must come from one counter (no
+ * begin_event in both). src is left empty (as hist_init); h keeps its
+ * setup. Committed transactions keep their provisional commit_index:
+ * renumber by visibility afterwards (commit_renumber). */
+void hist_merge(struct history *h, struct history *src);
+
 #endif /* WH_HISTORY_H */

@@ -41,6 +41,11 @@
  * xShmUnmap), which run, so an unwound connection lets its locks and
  * descriptors go; xSleep returns at once.
  *
+ * Processes (procs.c): the shim is registered before the fork, so every
+ * connection's process has it; what it keeps under the world's lock (the
+ * disk-full window, the planted loss) is in a shared page (struct
+ * realvfs_shared) and the world's lock is the processes' (threads.c).
+ *
  * Planted defects (world_plant, tests): a dropped COMMIT's page writes, a
  * crashing thread, a hanging one; each marked where it acts.
  *
@@ -56,16 +61,14 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 
-struct realvfs {
-	sqlite3_vfs base;            /* registered; pAppData is this */
-	sqlite3_vfs *real;           /* the target's unix VFS */
-	struct world *w;
-	char *db_name;               /* the main database's name as SQLite
-					opened it first, or NULL */
-	/* under the world's lock: */
+/* What the shim keeps under the world's lock: in a MAP_SHARED page of its
+ * own, so that on the processes target every connection's process sees
+ * one window and one planted loss (threads see it as any memory). */
+struct realvfs_shared {
 	uint64_t quota_bytes;        /* the disk-full window's cap on the
 					files' total size; 0: none */
 	int plant_conn;              /* WORLD_PLANT_LOST_WRITE: the
@@ -75,6 +78,15 @@ struct realvfs {
 	int plant_first;             /* the first connection that lost a
 					COMMIT's writes, or -1 */
 	bool plant_over;             /* another one has lost one since */
+};
+
+struct realvfs {
+	sqlite3_vfs base;            /* registered; pAppData is this */
+	sqlite3_vfs *real;           /* the target's unix VFS */
+	struct world *w;
+	char *db_name;               /* the main database's name as SQLite
+					opened it first, or NULL */
+	struct realvfs_shared *sh;   /* under the world's lock (mapped) */
 };
 
 struct realvfs_file {
@@ -230,18 +242,18 @@ static bool quota_allows(struct realvfs_file *f, int64_t end)
 	WH_ASSERT(w->quota_state >= 0 && w->quota_state <= 2);
 	if (w->quota_state == 0 && p->quota_to_txn > p->quota_from_txn &&
 	    w->txns_finished >= p->quota_from_txn) {
-		v->quota_bytes = files_bytes(v) + 4096;
+		v->sh->quota_bytes = files_bytes(v) + 4096;
 		w->quota_state = 1;
 	} else if (w->quota_state == 1 && w->txns_finished >= p->quota_to_txn) {
-		v->quota_bytes = 0;
+		v->sh->quota_bytes = 0;
 		w->quota_state = 2;
 	}
-	if (v->quota_bytes == 0)
+	if (v->sh->quota_bytes == 0)
 		return true;
 	sqlite3_int64 size = 0;
 	if (f->real->pMethods->xFileSize(f->real, &size) != SQLITE_OK || end <= size)
 		return true;
-	return files_bytes(v) + (uint64_t)(end - size) <= v->quota_bytes;
+	return files_bytes(v) + (uint64_t)(end - size) <= v->sh->quota_bytes;
 }
 
 /* WORLD_PLANT_LOST_WRITE, the world's lock held: drop this write? From
@@ -255,19 +267,21 @@ static bool quota_allows(struct realvfs_file *f, int64_t end)
  * and writes its own change over them, so that COMMIT is lost for good. */
 static bool plant_drops(struct realvfs_file *f, const struct conn *c, int64_t offset)
 {
-	struct realvfs *v = f->vfs;
-	if (v->w->cfg->plant != WORLD_PLANT_LOST_WRITE || !f->is_db || offset == 0)
+	struct realvfs_shared *p = f->vfs->sh;
+	struct world *w = f->vfs->w;
+	if (w->cfg->plant != WORLD_PLANT_LOST_WRITE || !f->is_db || offset == 0)
 		return false;
-	WH_ASSERT((uint32_t)c->id < v->w->cfg->conn_count);
-	if (v->plant_conn < 0 && !v->plant_over && c->in_commit && c->holds_db_write_lock &&
-	    v->w->res->stats.txns_committed >= 10) {
-		v->plant_conn = c->id;
-		if (v->plant_first < 0)
-			v->plant_first = c->id;
+	WH_ASSERT((uint32_t)c->id < w->cfg->conn_count);
+	/* The history's count is every connection's, in every process. */
+	if (p->plant_conn < 0 && !p->plant_over && c->in_commit && c->holds_db_write_lock &&
+	    w->res->history.commit_count >= 10) {
+		p->plant_conn = c->id;
+		if (p->plant_first < 0)
+			p->plant_first = c->id;
 	}
-	if (v->plant_conn != c->id)
+	if (p->plant_conn != c->id)
 		return false;
-	v->plant_dropped++;
+	p->plant_dropped++;
 	return true;
 }
 
@@ -275,16 +289,17 @@ static bool plant_drops(struct realvfs_file *f, const struct conn *c, int64_t of
  * loss in its hold is complete (if anything was dropped). */
 static void plant_released(struct realvfs *v, const struct conn *c)
 {
-	if (v->plant_conn != c->id)
+	struct realvfs_shared *p = v->sh;
+	if (p->plant_conn != c->id)
 		return;
 	WH_ASSERT(v->w->cfg->plant == WORLD_PLANT_LOST_WRITE);
-	v->plant_conn = -1;
-	if (v->plant_dropped > 0 && c->id != v->plant_first)
-		v->plant_over = true;
+	p->plant_conn = -1;
+	if (p->plant_dropped > 0 && c->id != p->plant_first)
+		p->plant_over = true;
 	if (v->w->cfg->trace)
 		fprintf(v->w->cfg->trace, "conn=%d planted: %" PRIu64 " database writes dropped\n",
-			c->id, v->plant_dropped);
-	v->plant_dropped = 0;
+			c->id, p->plant_dropped);
+	p->plant_dropped = 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -716,11 +731,19 @@ int realvfs_create(struct world *w, struct realvfs **out)
 	 * (xCurrentTimeInt64); the unix VFS is version 3. */
 	if (real->iVersion < 2)
 		return WH_EINVAL;
+	struct realvfs_shared *sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE,
+					 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sh == MAP_FAILED)
+		return WH_ENOMEM;
+	sh->quota_bytes = 0;
+	sh->plant_conn = -1;
+	sh->plant_dropped = 0;
+	sh->plant_first = -1;
+	sh->plant_over = false;
 	struct realvfs *v = wh_calloc(1, sizeof *v);
 	v->real = real;
 	v->w = w;
-	v->plant_conn = -1;
-	v->plant_first = -1;
+	v->sh = sh;
 	v->base = (sqlite3_vfs){
 		.iVersion = real->iVersion >= 3 ? 3 : 2,
 		.szOsFile = (int)sizeof(struct realvfs_file) + real->szOsFile,
@@ -745,6 +768,7 @@ int realvfs_create(struct world *w, struct realvfs **out)
 		.xNextSystemCall = rv_next_system_call,
 	};
 	if (w->api->vfs_register(&v->base, 0) != SQLITE_OK) {
+		munmap(sh, sizeof *sh);
 		free(v);
 		return WH_EINVAL;
 	}
@@ -758,5 +782,6 @@ void realvfs_destroy(struct realvfs *v)
 		return;
 	v->w->api->vfs_unregister(&v->base);
 	free(v->db_name);
+	munmap(v->sh, sizeof *v->sh);
 	free(v);
 }

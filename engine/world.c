@@ -708,7 +708,7 @@ int world_run(const struct world_config *cfg, struct world_result *res)
 		return rc;
 	WH_ASSERT(cfg->conn_count > 0 && cfg->conn_count <= WORLD_MAX_CONNS);
 	WH_ASSERT(cfg->workload != NULL);
-	if (cfg->target == WORLD_TARGET_THREADS)
+	if (world_target_is_real(cfg->target))
 		return threads_run(cfg, res, api);
 	/* The world outlives this call: the VFS hooks point at it while the
 	 * oracle reads the final database. world_result_free frees it. */

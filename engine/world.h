@@ -31,10 +31,22 @@ enum world_target {
 				       on a pthread of its own: the OS
 				       interleaves, so a run is not
 				       reproducible (threads.c) */
+	WORLD_TARGET_PROCESSES,     /* the same, each connection in a
+				       process of its own, so the kernel
+				       arbitrates the POSIX locks as between
+				       applications (procs.c) */
 };
 
-/* Planted defects of the threads target (tests only; WHOPPER_TEST_HOOK):
- * a checker that never sees one of them fail is not checking this path. */
+/* Real files through SQLite's unix VFS (threads or processes)? */
+static inline bool world_target_is_real(enum world_target t)
+{
+	return t == WORLD_TARGET_THREADS || t == WORLD_TARGET_PROCESSES;
+}
+
+/* Planted defects of the threads and processes targets (tests only;
+ * WHOPPER_TEST_HOOK): a checker that never sees one of them fail is not
+ * checking this path. "Thread" below is the connection's process on the
+ * processes target. */
 enum world_plant {
 	WORLD_PLANT_NONE,
 	WORLD_PLANT_LOST_WRITE, /* the shim drops the database-file page
@@ -112,7 +124,7 @@ struct world_config {
 	int device_characteristics;    /* SQLITE_IOCAP_*; -1: VFS default */
 	enum simvfs_lock_model lock_model; /* connections in one process
 					      (default) or one each */
-	/* The threads target (WORLD_TARGET_THREADS) only: */
+	/* The threads and processes targets (world_target_is_real) only: */
 	const char *dir;               /* an existing directory where the
 					  database files go (whopper.db and
 					  its -wal, -shm, -journal) */
@@ -322,6 +334,11 @@ struct world_result {
 	 * check or free them; world_result_free frees nothing, and the
 	 * caller should end the process once it has reported. */
 	bool threads_stuck;
+	/* processes target: a connection process died (a crash, or killed
+	 * after a hang it did not unwind from) and its part of the history
+	 * with it. The history holds the others' only, so it must not be
+	 * checked; a finding says what happened. */
+	bool history_lost;
 	void *world;                   /* the run's state, owned */
 };
 

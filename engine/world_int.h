@@ -20,14 +20,17 @@
  *   threads.c   the threads target: a pthread per connection running
  *               the same driver, the world's lock, the watchdog;
  *   realvfs.c   its shim over the target's unix VFS: the notes the
- *               driver and the commit order need, I/O faults.
+ *               driver and the commit order need, I/O faults;
+ *   procs.c     the processes target: a process per connection over
+ *               threads.c's loop, its watchdog, the histories' return.
  *
  * Single-threaded in the simulation: every function here runs on the
  * world's thread (the main context or a connection's fiber); only the
  * allocator hooks of fault.c are reached from other threads, and they
  * check their own arm. On the threads target every function here runs
  * under the world's lock (struct threads_state.mu), which a connection's
- * thread lets go only inside its SQLite calls (threads.c).
+ * thread lets go only inside its SQLite calls (threads.c); on the
+ * processes target the same lock is shared by the processes.
  */
 #ifndef WH_WORLD_INT_H
 #define WH_WORLD_INT_H
@@ -550,6 +553,37 @@ void threads__unlock(struct world *w);
 bool threads__draining(const struct world *w);
 /* c's thread is about to make a VFS op of this kind (reports). */
 void threads__mark_op(const struct conn *c, enum wh_op_kind kind);
+/* The calling thread (or process) is c's from now on. */
+void threads__set_current(struct conn *c);
+/* On c's thread, the world's lock held (and held again on return): run
+ * c's driver until it closes, or unwind it once the run is drained. */
+void threads__conn_loop(struct conn *c);
+/* Start the drain (every VFS call but the releases fails at once). */
+void threads__drain(struct world *w);
+/* How long a drained run waits for its connections to end. */
+uint32_t threads__drain_grace_ms(const struct world *w);
+/* Transactions finished so far, all connections (no lock needed). */
+uint64_t threads__txns_finished(const struct world *w);
+/* Processes: copy the shared page's fields into this process's world
+ * (the lock held, or every connection process ended). */
+void threads__pull(struct world *w);
+/* Each connection's state, whether it is inside an SQLite call, and its
+ * last VFS op, appended to msg after its first n bytes (cap in all). */
+void threads__describe(const struct world *w, char *msg, size_t cap, int n);
+/* The same of connection i alone into buf ("statement in an SQLite call,
+ * last VFS op lock"); snprintf's return. */
+int threads__describe_conn(const struct world *w, uint32_t i, char *buf, size_t cap);
+
+/* ------------------------------------------------------------------ */
+/* procs.c                                                             */
+/* ------------------------------------------------------------------ */
+
+/* The processes target's run, after the setup, from threads_run: a
+ * process per connection, watched until each has ended; their histories
+ * merged into w->res->history, their counters summed, their findings
+ * added. A process that dies of a signal or hangs past the drain is a
+ * finding and sets res->history_lost. */
+void procs__run(struct world *w);
 
 /* ------------------------------------------------------------------ */
 /* realvfs.c                                                           */

@@ -109,6 +109,7 @@ static const char *const target_names[] = {
 	[WORLD_TARGET_SIM] = "sim",
 	[WORLD_TARGET_MEMORY_SHARED] = "memory-shared",
 	[WORLD_TARGET_THREADS] = "threads",
+	[WORLD_TARGET_PROCESSES] = "processes",
 };
 #define TARGET_COUNT (sizeof target_names / sizeof target_names[0])
 
@@ -1083,6 +1084,8 @@ static void make_signature(struct triage_result *r, const struct world_config *c
 		sig_add(out, len, ",target=memory-shared");
 	if (cfg->target == WORLD_TARGET_THREADS)
 		sig_add(out, len, ",target=threads");
+	if (cfg->target == WORLD_TARGET_PROCESSES)
+		sig_add(out, len, ",target=processes");
 }
 
 /* Count one more violation excused by reason (listed once per reason). */

@@ -294,6 +294,66 @@ static void test_crash_add(void **state)
 	assert_int_equal(h.crash_count, 0);
 }
 
+/* Two histories stamped from one counter (as two connection processes
+ * record them) merge into the one a single recorder would have made:
+ * ids in begin order, statements and texts carried over intact, the
+ * commit count summed, the counter and unsafe point combined; the
+ * source is left empty and freeing both frees everything once. */
+static void test_merge(void **state)
+{
+	(void)state;
+	struct history h, src;
+	hist_init(&h);
+	hist_init(&src);
+	hist_set_setup(&h, "CREATE TABLE t(x)");
+	/* Events as a shared counter would hand them out: h's connection
+	 * begins at 1 and 5, src's at 3. */
+	struct hist_txn *a = hist_txn_begin(&h, 0, "a", HIST_BEGIN_DEFERRED, 0);
+	a->begin_event = 1;
+	struct wh_value v = T("hello");
+	hist_stmt_add(&h, a, "SELECT ?1", "a.sel", &v, 1, SQLITE_DONE, 0, 1, 1, &v, false);
+	hist_txn_end(&h, a, HIST_COMMITTED, SQLITE_OK, 1);
+	a->end_event = 2;
+	struct hist_txn *c = hist_txn_begin(&h, 0, "c", HIST_BEGIN_DEFERRED, 2);
+	c->begin_event = 5;
+	hist_txn_end(&h, c, HIST_ABORTED, SQLITE_BUSY, 3);
+	c->end_event = 6;
+	h.event = 6;
+	struct hist_txn *b = hist_txn_begin(&src, 1, "b", HIST_BEGIN_IMMEDIATE, 1);
+	b->begin_event = 3;
+	hist_stmt_add(&src, b, "UPDATE t SET x = 1", "b.upd", NULL, 0, SQLITE_DONE, 1, 0, 0, NULL,
+		      false);
+	hist_txn_end(&src, b, HIST_COMMITTED, SQLITE_OK, 2);
+	b->end_event = 4;
+	src.event = 7;
+	src.unsafe_event = 7;
+
+	hist_merge(&h, &src);
+	assert_int_equal(h.txn_count, 3);
+	assert_ptr_equal(h.txns[0], a);
+	assert_ptr_equal(h.txns[1], b);
+	assert_ptr_equal(h.txns[2], c);
+	for (uint32_t i = 0; i < h.txn_count; i++)
+		assert_int_equal(h.txns[i]->id, i);
+	assert_int_equal(h.commit_count, 2);
+	assert_int_equal(h.event, 7);
+	assert_int_equal(h.unsafe_event, 7);
+	assert_string_equal(h.setup_sql, "CREATE TABLE t(x)");
+	assert_string_equal(b->name, "b");
+	assert_string_equal(b->stmts[0].sql, "UPDATE t SET x = 1");
+	assert_string_equal(b->stmts[0].tmpl, "b.upd");
+	assert_string_equal((const char *)a->stmts[0].cells[0].p, "hello");
+	assert_int_equal(src.txn_count, 0);
+	assert_null(src.txns);
+	assert_null(src.texts);
+	/* The merged history goes on recording: the next id follows. */
+	struct hist_txn *d = hist_txn_begin(&h, 1, "b", HIST_BEGIN_DEFERRED, 4);
+	assert_int_equal(d->id, 3);
+	assert_ptr_equal(h.txns[3], d);
+	hist_free(&src);
+	hist_free(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -304,6 +364,7 @@ int main(void)
 		cmocka_unit_test(test_value_order),
 		cmocka_unit_test(test_value_format),
 		cmocka_unit_test(test_crash_add),
+		cmocka_unit_test(test_merge),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

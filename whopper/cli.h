@@ -44,7 +44,7 @@ struct run_opts {
 	bool serial_check;  /* --serial-check: no concurrent oracle */
 	uint64_t time_limit_s; /* --time-limit: wall-clock backstop of a
 				  run and its check; 0: none */
-	/* --target threads (run_threads.c): */
+	/* --target threads and processes (run_threads.c): */
 	const char *dir_arg;        /* --dir DIR as given, or NULL */
 	char dir[WORLD_PATH_MAX - 16]; /* the directory in use (its real
 				       path); cfg.dir points here */
@@ -96,7 +96,7 @@ int run_once(struct run_opts *o, struct wh_tape *tape, bool print, struct run_ou
  * same configuration). */
 void run_print_repro(FILE *f, const struct run_opts *o);
 
-/* --target threads (run_threads.c). */
+/* --target threads and processes (run_threads.c). */
 /* The directory the files go in: --dir's (made if missing; refused when
  * it holds a database already) or a fresh temporary one, as a real path
  * in o->dir. 0, or WH_EXIT_USAGE after the one-line error. */

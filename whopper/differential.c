@@ -6,7 +6,8 @@
  * command takes a recording's configuration (workload, connections,
  * transactions, journal mode, synchronous, pragmas, parameters, I/O
  * faults) and runs it on `--target threads` (real pthreads, SQLite's unix
- * VFS on real files), seed after seed (the recorded seed, then the next
+ * VFS on real files; `--target processes`, a process per connection, when
+ * asked), seed after seed (the recorded seed, then the next
  * ones) within a budget of runs and wall-clock seconds, each in a child
  * `whopper run` process so that a crash or hang of one is that run's
  * result. It reports how many runs showed the recording's signature (its
@@ -39,6 +40,7 @@
 
 static const char differential_help[] =
 	"usage: whopper differential FILE.whop [--runs N] [--time SECONDS]\n"
+	"                            [--target threads|processes]\n"
 	"\n"
 	"Run a recording's configuration on real threads (run --target\n"
 	"threads: pthreads, SQLite's unix VFS on real files), the recorded\n"
@@ -51,6 +53,8 @@ static const char differential_help[] =
 	"\n"
 	"  --runs N         at most N runs (default 20)\n"
 	"  --time SECONDS   stop starting runs after this long (default 120)\n"
+	"  --target T       threads (default) or processes (each connection in\n"
+	"                   a process of its own: run --target processes)\n"
 	"\n"
 	"exit status: 1 reproduced in at least one run, 0 in none, 2 bad usage\n"
 	"or input, 3 a run could not be started.\n";
@@ -119,7 +123,9 @@ static void last_string(const char *json, const char *key, char *buf, size_t len
  * compared without it. */
 static void drop_target_feature(char *sig)
 {
-	static const char *const forms[] = {",target=threads", "target=threads,", "target=threads"};
+	static const char *const forms[] = {",target=threads",	 "target=threads,",
+					    "target=threads",	 ",target=processes",
+					    "target=processes,", "target=processes"};
 	for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
 		char *at = strstr(sig, forms[i]);
 		if (at != NULL) {
@@ -137,8 +143,8 @@ struct diff_run {
 
 /* One threads run of the flags with seed, in a child process whose
  * stdout (its --json) is read whole. 0, or -1 when it cannot start. */
-static int run_child(const char *self, const char *const *flags, int n, uint64_t seed,
-		     struct diff_run *r)
+static int run_child(const char *self, const char *target, const char *const *flags, int n,
+		     uint64_t seed, struct diff_run *r)
 {
 	const char *argv[DIFF_ARGS_MAX + 12];
 	char seed_text[24];
@@ -151,7 +157,7 @@ static int run_child(const char *self, const char *const *flags, int n, uint64_t
 	argv[k++] = "--seed";
 	argv[k++] = seed_text;
 	argv[k++] = "--target";
-	argv[k++] = "threads";
+	argv[k++] = target;
 	argv[k++] = "--json";
 	argv[k] = NULL;
 	int fd[2];
@@ -200,11 +206,13 @@ static int run_child(const char *self, const char *const *flags, int n, uint64_t
 	return 0;
 }
 
-static int parse_args(int argc, char **argv, const char **path, uint64_t *runs, double *secs)
+static int parse_args(int argc, char **argv, const char **path, uint64_t *runs, double *secs,
+		      const char **target)
 {
 	*path = NULL;
 	*runs = 20;
 	*secs = 120;
+	*target = "threads";
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -221,6 +229,12 @@ static int parse_args(int argc, char **argv, const char **path, uint64_t *runs, 
 				*runs = n;
 			else
 				*secs = (double)n;
+			i++;
+		} else if (strcmp(a, "--target") == 0) {
+			if (v == NULL || (strcmp(v, "threads") != 0 && strcmp(v, "processes") != 0))
+				return cli_usage_error("--target: threads or processes, got '%s'",
+						       v ? v : "");
+			*target = v;
 			i++;
 		} else if (a[0] == '-') {
 			return cli_usage_error("differential: unknown option '%s' (try --help)", a);
@@ -240,7 +254,8 @@ int cmd_differential(int argc, char **argv)
 	const char *path;
 	uint64_t runs;
 	double secs;
-	int rc = parse_args(argc, argv, &path, &runs, &secs);
+	const char *target;
+	int rc = parse_args(argc, argv, &path, &runs, &secs, &target);
 	if (rc != 0)
 		return rc == -1 ? WH_EXIT_PASS : rc;
 	struct replay_file rf;
@@ -270,8 +285,9 @@ int cmd_differential(int argc, char **argv)
 	}
 	self[sl] = '\0';
 	const char *want = rf.signature;
-	printf("differential: %s (seed %" PRIu64 ", signature %s) on real threads\n", path,
-	       o.cfg.seed, want[0] ? want : "none: the recording passed");
+	printf("differential: %s (seed %" PRIu64 ", signature %s) on real %s\n", path,
+	       o.cfg.seed, want[0] ? want : "none: the recording passed",
+	       strcmp(target, "processes") == 0 ? "processes" : "threads");
 	double t0 = mono_s();
 	uint64_t done = 0, same = 0, other = 0, first_same = 0, first_other = 0;
 	char other_sig[512] = "";
@@ -279,7 +295,7 @@ int cmd_differential(int argc, char **argv)
 	while (done < runs && mono_s() - t0 < secs) {
 		uint64_t seed = o.cfg.seed + done;
 		struct diff_run r;
-		if (run_child(self, flags, n, seed, &r) != 0) {
+		if (run_child(self, target, flags, n, seed, &r) != 0) {
 			fprintf(stderr, "whopper: differential: cannot start a run: %s\n", strerror(errno));
 			exit_code = WH_EXIT_INTERNAL;
 			break;

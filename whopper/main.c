@@ -19,7 +19,7 @@ static const char usage[] =
 	"  replay     reproduce a recorded run: replay FILE.whop\n"
 	"  shrink     minimise a failing recorded run: shrink FILE.whop --out MIN.whop\n"
 	"  versions   which SQLite versions fail a recording: versions FILE.whop LIB...\n"
-	"  differential  try a recorded finding on real threads: differential FILE.whop\n"
+	"  differential  try a recorded finding on real threads or processes: differential FILE.whop\n"
 	"  nightly    many seeds over a configuration matrix, in child processes\n"
 	"  workloads  list | show NAME | check FILE\n"
 	"  findings   list [--known FILE]: the catalogue of known SQLite findings\n"

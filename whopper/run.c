@@ -52,13 +52,17 @@ static const char run_help[] =
 	"                         each connection on a thread of its own: the OS\n"
 	"                         interleaves, so the run is not reproducible;\n"
 	"                         faults none or io only, no --record, no\n"
-	"                         simulation flags)\n"
-	"  --dir DIR              threads: where the database files go (made if\n"
-	"                         missing; must not hold a whopper.db already);\n"
+	"                         simulation flags) or processes (the same, each\n"
+	"                         connection in a process of its own: the kernel\n"
+	"                         arbitrates the POSIX locks)\n"
+	"  --dir DIR              threads, processes: where the database files go\n"
+	"                         (made if missing; must not hold a whopper.db\n"
+	"                         already);\n"
 	"                         default a fresh temporary directory, removed when\n"
 	"                         the run passes, kept and named when it fails\n"
-	"  --watchdog SECONDS     threads: wall time without a finished transaction\n"
-	"                         that ends the run as a hang (default 60)\n"
+	"  --watchdog SECONDS     threads, processes: wall time without a finished\n"
+	"                         transaction that ends the run as a hang\n"
+	"                         (default 60)\n"
 	"  --pragma NAME=VALUE    applied on every connection (repeatable)\n"
 	"  --param NAME=VALUE     workload parameter (repeatable); an included\n"
 	"                         workload's as INCLUDE/NAME=VALUE\n"
@@ -79,8 +83,8 @@ static const char run_help[] =
 	"                         process (each connection in a process of its\n"
 	"                         own: another's PENDING is not 'reserved')\n"
 	"  --stack-size BYTES     fiber stack per connection (default 262144)\n"
-	"  --busy-timeout MS      busy timeout (default 50 simulated ms; threads:\n"
-	"                         1000 real ms)\n"
+	"  --busy-timeout MS      busy timeout (default 50 simulated ms; threads,\n"
+	"                         processes: 1000 real ms)\n"
 	"  --time-limit SECONDS   a backstop in wall-clock time for the run and\n"
 	"                         its check: past it, whopper says which phase\n"
 	"                         it was in, and exits 1 as for a hang (default\n"
@@ -180,7 +184,7 @@ static int parse_yield_ops(const char *s, uint32_t *mask)
 static const char *const journal_modes[] = {"wal", "delete", "truncate", "persist",
 					    "memory", NULL};
 static const char *const sync_levels[] = {"off", "normal", "full", "extra", NULL};
-static const char *const targets[] = {"sim", "memory-shared", "threads", NULL};
+static const char *const targets[] = {"sim", "memory-shared", "threads", "processes", NULL};
 
 /* The threads target's busy timeout unless --busy-timeout says: real
  * milliseconds, long enough that eight writers queue rather than abort. */
@@ -212,31 +216,35 @@ static const char *target_name(enum world_target t)
 		return "memory-shared";
 	case WORLD_TARGET_THREADS:
 		return "threads";
+	case WORLD_TARGET_PROCESSES:
+		return "processes";
 	}
 	WH_UNREACHABLE();
 }
 
-/* What --target threads cannot do, checked once every flag is read. 0, or
- * WH_EXIT_USAGE after the one-line error. */
+/* What --target threads and processes cannot do, checked once every flag
+ * is read. 0, or WH_EXIT_USAGE after the one-line error. */
 static int check_threads_opts(struct run_opts *o)
 {
 	struct world_config *c = &o->cfg;
-	if (c->target != WORLD_TARGET_THREADS) {
+	if (!world_target_is_real(c->target)) {
 		if (o->dir_arg != NULL)
-			return cli_usage_error("--dir: only with --target threads");
+			return cli_usage_error("--dir: only with --target threads or processes");
 		return 0;
 	}
+	const char *t = target_name(c->target);
 	if (c->faults != WORLD_FAULTS_NONE && c->faults != WORLD_FAULTS_IO)
-		return cli_usage_error("--faults %s: not on --target threads (none or io: a real power loss or bit flip is not injected)",
-				       world_faults_name(c->faults));
+		return cli_usage_error("--faults %s: not on --target %s (none or io: a real power loss or bit flip is not injected)",
+				       world_faults_name(c->faults), t);
 	if (c->vfs_bug != SIMVFS_BUG_NONE)
-		return cli_usage_error("--vfs-bug: the simulated VFS's; not on --target threads");
+		return cli_usage_error("--vfs-bug: the simulated VFS's; not on --target %s", t);
 	if (o->record_path != NULL)
-		return cli_usage_error("--record: a --target threads run is not reproducible (OS scheduling): there is no tape to record");
+		return cli_usage_error("--record: a --target %s run is not reproducible (OS scheduling): there is no tape to record",
+				       t);
 	if (o->sim_flag != NULL)
-		return cli_usage_error("%s: steers the simulation; not on --target threads", o->sim_flag);
+		return cli_usage_error("%s: steers the simulation; not on --target %s", o->sim_flag, t);
 	if (o->target_lib != NULL)
-		return cli_usage_error("--target-lib: not on --target threads yet (the linked SQLite only)");
+		return cli_usage_error("--target-lib: not on --target %s yet (the linked SQLite only)", t);
 	if (!o->busy_given)
 		c->busy_timeout_ms = RUN_THREADS_BUSY_MS;
 	return 0;
@@ -308,7 +316,8 @@ int run_parse_opts_composed(int argc, char **argv, int compose_for, struct run_o
 			if (rc == 0)
 				o->cfg.target = t == targets[0]	  ? WORLD_TARGET_SIM
 						: t == targets[1] ? WORLD_TARGET_MEMORY_SHARED
-								  : WORLD_TARGET_THREADS;
+						: t == targets[2] ? WORLD_TARGET_THREADS
+								  : WORLD_TARGET_PROCESSES;
 		} else if (strcmp(a, "--dir") == 0) {
 			if (v == NULL || *v == '\0')
 				return cli_usage_error("--dir: missing DIR");
@@ -479,13 +488,14 @@ static void print_coverage_json(FILE *f, const struct world_coverage *cov)
 	fprintf(f, "]}");
 }
 
-/* The threads target's line: its own flags, none of the simulation's. */
+/* The threads and processes targets' line: their own flags, none of the
+ * simulation's. */
 static void print_repro_threads(FILE *f, const struct run_opts *o)
 {
 	const struct world_config *c = &o->cfg;
-	fprintf(f, "bin/whopper run --target threads --seed %" PRIu64 " --workload %s --connections %u"
+	fprintf(f, "bin/whopper run --target %s --seed %" PRIu64 " --workload %s --connections %u"
 		   " --txns %" PRIu64 " --journal %s --synchronous %s",
-		c->seed, o->workload_name, c->conn_count, c->txn_count, c->journal_mode,
+		target_name(c->target), c->seed, o->workload_name, c->conn_count, c->txn_count, c->journal_mode,
 		c->synchronous);
 	if (c->faults != WORLD_FAULTS_NONE)
 		fprintf(f, " --faults %s", world_faults_name(c->faults));
@@ -510,7 +520,7 @@ void run_print_repro(FILE *f, const struct run_opts *o)
 		fprintf(f, "bin/whopper replay %s", o->replay_path);
 		return;
 	}
-	if (c->target == WORLD_TARGET_THREADS) {
+	if (world_target_is_real(c->target)) {
 		print_repro_threads(f, o);
 		return;
 	}
@@ -653,7 +663,7 @@ static void print_json(const struct run_opts *o, const struct world_result *r,
 	const struct world_stats *s = &r->stats;
 	fprintf(f, "{\"seed\": %" PRIu64 ", \"workload\": ", o->cfg.seed);
 	json_str(f, o->workload_name);
-	if (o->cfg.target == WORLD_TARGET_THREADS) {
+	if (world_target_is_real(o->cfg.target)) {
 		/* The OS interleaved: no hash names this run's schedule. */
 		fprintf(f, ", \"verdict\": \"%s\", \"trace_hash\": null, \"reproducible\": false"
 			   ", \"not_reproducible\": \"OS scheduling\", \"dir\": ",
@@ -664,13 +674,14 @@ static void print_json(const struct run_opts *o, const struct world_result *r,
 		fprintf(f, ", \"verdict\": \"%s\", \"trace_hash\": \"%016" PRIx64 "\"", verdict,
 			r->trace_hash);
 	}
-	if (o->cfg.target == WORLD_TARGET_THREADS)
+	if (world_target_is_real(o->cfg.target))
 		/* No scheduler, lock model or PCT: the OS's and the kernel's. */
 		fprintf(f, ", \"config\": {\"connections\": %u, \"txns\": %" PRIu64
-			   ", \"journal\": \"%s\", \"synchronous\": \"%s\", \"target\": \"threads\""
+			   ", \"journal\": \"%s\", \"synchronous\": \"%s\", \"target\": \"%s\""
 			   ", \"busy_timeout_ms\": %u, \"watchdog_s\": %u}",
 			o->cfg.conn_count, o->cfg.txn_count, o->cfg.journal_mode,
-			o->cfg.synchronous, o->cfg.busy_timeout_ms, o->cfg.watchdog_ms / 1000u);
+			o->cfg.synchronous, target_name(o->cfg.target), o->cfg.busy_timeout_ms,
+			o->cfg.watchdog_ms / 1000u);
 	else
 		fprintf(f, ", \"config\": {\"connections\": %u, \"txns\": %" PRIu64
 			   ", \"journal\": \"%s\", \"synchronous\": \"%s\", \"scheduler\": \"%s\""
@@ -721,7 +732,7 @@ static void print_json(const struct run_opts *o, const struct world_result *r,
 			triage_counter_value(&r->evidence, (enum triage_counter)c));
 	fprintf(f, "}, \"coverage\": ");
 	/* Real threads never park inside a call for the engine to see. */
-	if (o->cfg.target == WORLD_TARGET_THREADS)
+	if (world_target_is_real(o->cfg.target))
 		fprintf(f, "null");
 	else
 		print_coverage_json(f, &r->coverage);
@@ -850,11 +861,11 @@ static void print_summary(const struct run_opts *o, const struct world_result *r
 {
 	FILE *f = stdout;
 	const struct world_stats *s = &r->stats;
-	bool threads = o->cfg.target == WORLD_TARGET_THREADS;
+	bool threads = world_target_is_real(o->cfg.target);
 	if (threads)
-		fprintf(f, "whopper run: seed %" PRIu64 ", workload %s, %u connections, threads, %s/%s",
-			o->cfg.seed, o->workload_name, o->cfg.conn_count, o->cfg.journal_mode,
-			o->cfg.synchronous);
+		fprintf(f, "whopper run: seed %" PRIu64 ", workload %s, %u connections, %s, %s/%s",
+			o->cfg.seed, o->workload_name, o->cfg.conn_count, target_name(o->cfg.target),
+			o->cfg.journal_mode, o->cfg.synchronous);
 	else
 		fprintf(f, "whopper run: seed %" PRIu64 ", workload %s, %u connections, %s/%s, "
 			   "scheduler %s",
@@ -997,8 +1008,12 @@ int run_once(struct run_opts *o, struct wh_tape *tape, bool print, struct run_ou
 		.ref_pragma_count = cfg.workload->pragma_count,
 	};
 	double t0 = wall_s();
+	/* Not on the processes target: its history comes back whole at the
+	 * end, and its fork must find no other thread inside SQLite. */
 	struct oracle_stream *stream =
-		o->serial_check ? NULL : oracle_stream_start(&res.history, &stream_cfg);
+		o->serial_check || cfg.target == WORLD_TARGET_PROCESSES
+			? NULL
+			: oracle_stream_start(&res.history, &stream_cfg);
 	cfg.observer = oracle_stream_observer(stream);
 	limit_phase = 1;
 	int rc = world_run(&cfg, &res);
@@ -1021,8 +1036,9 @@ int run_once(struct run_opts *o, struct wh_tape *tape, bool print, struct run_ou
 	memset(&rep, 0, sizeof rep);
 	int orc = 0;
 	bool checked = false;
-	/* Threads left running own the files and the history (world.h). */
-	if (rc == 0 && !res.threads_stuck) {
+	/* Threads left running own the files and the history (world.h); a
+	 * lost process's part of the history is missing. */
+	if (rc == 0 && !res.threads_stuck && !res.history_lost) {
 		struct oracle_config oc;
 		oracle_config_for_world(&cfg, &res, 64, &oc);
 		limit_phase = 2;
@@ -1050,7 +1066,7 @@ int run_once(struct run_opts *o, struct wh_tape *tape, bool print, struct run_ou
 	}
 	/* A threads run's own directory goes once the run has passed (the
 	 * oracle has closed the files); a failed run's stays for a look. */
-	if (cfg.target == WORLD_TARGET_THREADS && o->dir_temp && exit_code == WH_EXIT_PASS &&
+	if (world_target_is_real(cfg.target) && o->dir_temp && exit_code == WH_EXIT_PASS &&
 	    !res.threads_stuck)
 		o->dir_removed = run_threads_remove_dir(o);
 	if (print && o->json)
@@ -1097,7 +1113,7 @@ int run_once(struct run_opts *o, struct wh_tape *tape, bool print, struct run_ou
 	return exit_code;
 }
 
-/* A threads run, in the guarded child (run_threads_guarded). */
+/* A threads or processes run, in the guarded child (run_threads_guarded). */
 static int run_threads_body(struct run_opts *o)
 {
 	struct run_outcome out;
@@ -1122,8 +1138,9 @@ int cmd_run(int argc, char **argv)
 		for (;;)
 			pause();
 
-	if (o.cfg.target == WORLD_TARGET_THREADS) {
-		/* Test-only planted defects of the threads target (world.h). */
+	if (world_target_is_real(o.cfg.target)) {
+		/* Test-only planted defects of the threads and processes
+		 * targets (world.h); the names are the threads target's. */
 		static const struct {
 			const char *hook;
 			enum world_plant plant;

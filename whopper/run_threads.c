@@ -1,7 +1,8 @@
 /*
- * run_threads.c - what `whopper run --target threads` needs around a run:
- * the directory its real files go in, and a guard process so that a
- * connection thread's crash is a reported result, not a lost run.
+ * run_threads.c - what `whopper run --target threads` (and processes)
+ * needs around a run: the directory its real files go in, and a guard
+ * process so that a connection thread's crash is a reported result, not a
+ * lost run.
  *
  * The directory: --dir DIR (made when missing; refused when it holds a
  * database already, since the workload's setup would then fail or, worse,
@@ -21,6 +22,12 @@
  * connection, the files kept; exit 1. A death outside a connection
  * thread is whopper's own failure (exit 3). A child that ends normally
  * printed its own result; its exit status is the run's.
+ *
+ * On the processes target the run's process forks the connections'
+ * processes (engine/procs.c), which inherit the handler: the note is
+ * written only by the run's process itself (its pid, noted before the
+ * run), since the run's process watches its connection processes and
+ * reports their deaths in its own result.
  *
  * Invariants: the parent writes nothing to stdout unless the child died
  * of a signal (the child's output is then at most a progress line); the
@@ -45,6 +52,13 @@ static const char *const db_files[] = {"whopper.db", "whopper.db-wal", "whopper.
 				       "whopper.db-journal"};
 #define DB_FILE_COUNT (sizeof db_files / sizeof db_files[0])
 
+/* The target's name as the command line gives it. */
+static const char *target_word(const struct run_opts *o)
+{
+	WH_ASSERT(world_target_is_real(o->cfg.target));
+	return o->cfg.target == WORLD_TARGET_PROCESSES ? "processes" : "threads";
+}
+
 int run_threads_prepare_dir(struct run_opts *o)
 {
 	char made[PATH_MAX];
@@ -57,11 +71,11 @@ int run_threads_prepare_dir(struct run_opts *o)
 		const char *base = getenv("TMPDIR");
 		if (base == NULL || *base == '\0')
 			base = "/tmp";
-		if (snprintf(made, sizeof made, "%s/whopper-threads-XXXXXX", base) >=
+		if (snprintf(made, sizeof made, "%s/whopper-%s-XXXXXX", base, target_word(o)) >=
 			    (int)sizeof made ||
 		    mkdtemp(made) == NULL)
-			return cli_usage_error("--target threads: cannot make a directory under '%s': %s",
-					       base, strerror(errno));
+			return cli_usage_error("--target %s: cannot make a directory under '%s': %s",
+					       target_word(o), base, strerror(errno));
 		o->dir_temp = true;
 	}
 	char real[PATH_MAX];
@@ -102,6 +116,8 @@ bool run_threads_remove_dir(const struct run_opts *o)
 
 /* Written by the child's crash handler, read by the parent. */
 struct crash_note {
+	volatile pid_t run_pid;      /* the run's process: only its own
+					crash is noted */
 	volatile sig_atomic_t signo; /* 0: no crash noted */
 	volatile int conn;           /* -1: not a connection thread */
 	volatile int op;             /* last VFS op kind, WH_OP__COUNT: none */
@@ -117,7 +133,7 @@ static const int crash_signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
 static void on_crash(int sig)
 {
 	struct crash_note *n = crash_page;
-	if (n != NULL && n->signo == 0) {
+	if (n != NULL && n->signo == 0 && getpid() == n->run_pid) {
 		n->conn = world_thread_conn();
 		n->op = world_thread_op();
 		const char *s = world_thread_state();
@@ -171,10 +187,11 @@ static void print_crash(const struct run_opts *o, const char *detail, double run
 			   ", \"not_reproducible\": \"OS scheduling\", \"dir\": ");
 		json_str(f, o->dir);
 		fprintf(f, ", \"dir_kept\": true, \"config\": {\"connections\": %u, \"txns\": %" PRIu64
-			   ", \"journal\": \"%s\", \"synchronous\": \"%s\", \"target\": \"threads\"}"
+			   ", \"journal\": \"%s\", \"synchronous\": \"%s\", \"target\": \"%s\"}"
 			   ", \"stats\": null, \"timing\": {\"run_s\": %.6f, \"check_s\": 0}"
 			   ", \"violations\": [{\"kind\": \"crash\", \"label\": \"new\", \"detail\": ",
-			c->conn_count, c->txn_count, c->journal_mode, c->synchronous, run_s);
+			c->conn_count, c->txn_count, c->journal_mode, c->synchronous, target_word(o),
+			run_s);
 		json_str(f, detail);
 		fprintf(f, ", \"txns\": []}], \"repro\": ");
 		char *buf = NULL;
@@ -191,8 +208,9 @@ static void print_crash(const struct run_opts *o, const char *detail, double run
 	}
 	if (o->quiet)
 		return;
-	fprintf(f, "whopper run: seed %" PRIu64 ", workload %s, %u connections, threads, %s/%s\n",
-		c->seed, o->workload_name, c->conn_count, c->journal_mode, c->synchronous);
+	fprintf(f, "whopper run: seed %" PRIu64 ", workload %s, %u connections, %s, %s/%s\n",
+		c->seed, o->workload_name, c->conn_count, target_word(o), c->journal_mode,
+		c->synchronous);
 	fprintf(f, "  FINDING [new] crash: %s\n", detail);
 	fprintf(f, "  verdict: fail\n");
 	fprintf(f, "  not reproducible: OS scheduling (the values come from the seed, the interleaving from the OS)\n");
@@ -213,6 +231,7 @@ int run_threads_guarded(struct run_opts *o, int (*body)(struct run_opts *o))
 	}
 	note->signo = 0;
 	note->conn = -1;
+	note->run_pid = 0;
 	note->op = WH_OP__COUNT;
 	double t0 = wall_s();
 	/* Nothing buffered may be written twice. */
@@ -224,6 +243,7 @@ int run_threads_guarded(struct run_opts *o, int (*body)(struct run_opts *o))
 		return WH_EXIT_INTERNAL;
 	}
 	if (pid == 0) {
+		note->run_pid = getpid();
 		crash_page = note;
 		install_crash_handlers();
 		int rc = body(o);
