@@ -74,12 +74,15 @@
  *      many from the wrong end cannot get there. While failures remain, `indeterminate_budget` of them are
  *      explored, those whose step comes nearest before a failure of the
  *      best plan so far (a commit can only change what follows it): with
- *      at most 3, every combination (at most 9 runs in all); beyond, two
+ *      at most 4, every combination (at most 18 runs in all); beyond,
+ *      every combination of the 4 nearest first (two writers may explain
+ *      a read only together, one committed and the other not), then two
  *      passes flipping one at a time and keeping a flip when it improves
- *      the score (failures plus differing final rows plus crashes
- *      recovered to no allowed state, ties broken by how far failing
- *      transactions got), the second pass picking afresh since the
- *      failures moved, i.e. at most 2 * budget + 2 runs. When a plan passes, the history is
+ *      the score (failures no configuration excuses, then all failures
+ *      plus differing final rows plus crashes recovered to no allowed
+ *      state, ties broken by how far failing transactions got), the
+ *      second pass picking afresh since the failures moved, i.e. at most
+ *      2 * budget + 18 runs. When a plan passes, the history is
  *      proven whatever the budget. When failures remain and indeterminate
  *      transactions were left unexplored, gave_up is set and the note says
  *      so (the search within the budget is a heuristic beyond 3, not
@@ -1223,6 +1226,9 @@ static int try_uniform(struct oracle__ctx *c, bool *included, bool value,
 	return rc;
 }
 
+/* Indeterminate writers whose every assignment settle tries. */
+#define SETTLE_ALL_MAX 4
+
 struct explore_key {
 	uint32_t distance;  /* positions to the nearest failure after it */
 	uint32_t indet;     /* index in c->indets (slot order) */
@@ -1289,10 +1295,36 @@ static void explore_pick(const struct oracle__ctx *c,
 	free(fail_pos);
 }
 
+/* Every assignment of pick[0..n) but the current one, the others as
+ * best_included has them; stops as soon as a plan passes. */
+static int settle_all(struct oracle__ctx *c, uint32_t n, const uint32_t *pick,
+		      bool *included, bool *best_included, struct oracle__outcome *best)
+{
+	WH_ASSERT(n <= SETTLE_ALL_MAX);
+	uint32_t current = 0;
+	for (uint32_t k = 0; k < n; k++)
+		current |= (uint32_t)best_included[pick[k]] << k;
+	int rc = 0;
+	for (uint32_t mask = 0; rc == 0 && mask < (1u << n) && outcome_score(c, best).bad > 0;
+	     mask++) {
+		if (mask == current)
+			continue;
+		for (uint32_t k = 0; k < n; k++)
+			included[pick[k]] = (mask >> k & 1) != 0;
+		rc = try_plan(c, included, best_included, best);
+	}
+	return rc;
+}
+
 /* Settles the indeterminate writers picked (explore_pick): see the file
- * comment. Up to 3, every assignment is tried (at most 7 more runs);
- * beyond, two passes of single flips, each over a fresh pick. Stops as
- * soon as a plan passes. */
+ * comment. Up to SETTLE_ALL_MAX, every assignment is tried (at most 15
+ * more runs); beyond, first every assignment of the SETTLE_ALL_MAX
+ * nearest before a failure, then two passes of single flips, each over a
+ * fresh pick. The joint tries come first because two writers that only
+ * together explain a read (one committed and the other not, where the
+ * plan so far had it the other way round) are never reached by single
+ * flips: each alone makes more failures, and is undone. Stops as soon as
+ * a plan passes. */
 static int settle(struct oracle__ctx *c, uint32_t explored, bool *included,
 		  struct oracle__outcome *best)
 {
@@ -1301,22 +1333,9 @@ static int settle(struct oracle__ctx *c, uint32_t explored, bool *included,
 	memcpy(best_included, included, c->indet_count * sizeof *included);
 	uint32_t *pick = wh_malloc((explored + 1) * sizeof *pick);
 	explore_pick(c, best, explored, pick);
-	int rc = 0;
-	if (explored <= 3) {
-		/* Every assignment of the explored ones but the current. */
-		uint32_t current = 0;
-		for (uint32_t k = 0; k < explored; k++)
-			current |= (uint32_t)best_included[pick[k]] << k;
-		for (uint32_t mask = 0; rc == 0 && mask < (1u << explored) &&
-					outcome_score(c, best).bad > 0;
-		     mask++) {
-			if (mask == current)
-				continue;
-			for (uint32_t k = 0; k < explored; k++)
-				included[pick[k]] = (mask >> k & 1) != 0;
-			rc = try_plan(c, included, best_included, best);
-		}
-	} else {
+	int rc = settle_all(c, explored < SETTLE_ALL_MAX ? explored : SETTLE_ALL_MAX, pick,
+			    included, best_included, best);
+	if (explored > SETTLE_ALL_MAX) {
 		for (int pass = 0; pass < 2 && rc == 0; pass++) {
 			struct score before = outcome_score(c, best);
 			/* The failures that guide the pick move as flips
