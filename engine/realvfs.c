@@ -46,8 +46,9 @@
  * disk-full window, the planted loss) is in a shared page (struct
  * realvfs_shared) and the world's lock is the processes' (threads.c).
  *
- * Planted defects (world_plant, tests): a dropped COMMIT's page writes, a
- * crashing thread, a hanging one; each marked where it acts.
+ * Planted defects (world_plant, tests): a dropped COMMIT's page writes,
+ * locks granted without being taken, a crashing thread, a hanging one;
+ * each marked where it acts.
  *
  * Invariants: a method calls its real counterpart at most once, and never
  * after an injected fault or under the drain (releases aside); a file's
@@ -404,7 +405,9 @@ static int rv_lock(sqlite3_file *file, int level)
 	int rc = gate(f->vfs, WH_OP_LOCK, f->note_name, level, &c);
 	if (rc != SQLITE_OK)
 		return rc;
-	rc = f->real->pMethods->xLock(f->real, level);
+	/* Planted: granted, never taken. */
+	rc = f->vfs->w->cfg->plant == WORLD_PLANT_NO_LOCKS ? SQLITE_OK
+							     : f->real->pMethods->xLock(f->real, level);
 	/* The unix VFS grants a level at or below the one held as it is. */
 	if (rc == SQLITE_OK && level > f->lock_level)
 		f->lock_level = level;
@@ -424,14 +427,15 @@ static int rv_unlock(sqlite3_file *file, int level)
 	int rc = gate(v, WH_OP_UNLOCK, f->note_name, level, &c);
 	if (rc != SQLITE_OK)
 		return rc;
+	bool planted = v->w->cfg->plant == WORLD_PLANT_NO_LOCKS; /* nothing to let go */
 	if (c == NULL) {
-		rc = f->real->pMethods->xUnlock(f->real, level);
+		rc = planted ? SQLITE_OK : f->real->pMethods->xUnlock(f->real, level);
 		if (rc == SQLITE_OK)
 			f->lock_level = level;
 		return rc;
 	}
 	threads__lock(v->w);
-	rc = f->real->pMethods->xUnlock(f->real, level);
+	rc = planted ? SQLITE_OK : f->real->pMethods->xUnlock(f->real, level);
 	if (rc == SQLITE_OK && level < f->lock_level)
 		f->lock_level = level;
 	note_locked(v, c, WH_OP_UNLOCK, f->note_name, level, f->lock_level, rc);
@@ -449,7 +453,8 @@ static int rv_check_reserved(sqlite3_file *file, int *result)
 	int rc = gate(f->vfs, WH_OP_CHECK_RESERVED, f->note_name, 0, &c);
 	if (rc != SQLITE_OK)
 		return rc;
-	rc = f->real->pMethods->xCheckReservedLock(f->real, result);
+	if (f->vfs->w->cfg->plant != WORLD_PLANT_NO_LOCKS) /* planted: nobody */
+		rc = f->real->pMethods->xCheckReservedLock(f->real, result);
 	note(f->vfs, c, WH_OP_CHECK_RESERVED, f->note_name, *result, 0, rc);
 	return rc;
 }
@@ -507,7 +512,8 @@ static int rv_shm_lock(sqlite3_file *file, int offset, int n, int flags)
 	bool release = (flags & SQLITE_SHM_UNLOCK) != 0 && c != NULL;
 	if (release)
 		threads__lock(v->w);
-	rc = f->real->pMethods->xShmLock(f->real, offset, n, flags);
+	rc = v->w->cfg->plant == WORLD_PLANT_NO_LOCKS ? SQLITE_OK /* planted */
+						       : f->real->pMethods->xShmLock(f->real, offset, n, flags);
 	if (release) {
 		note_locked(v, c, WH_OP_SHM_LOCK, f->note_name, offset, ((int64_t)n << 8) | flags,
 			    rc);

@@ -60,6 +60,10 @@ enum world_plant {
 	WORLD_PLANT_HANG,       /* connection 0 stops at its first VFS op
 				   until the watchdog drains */
 	WORLD_PLANT_HANG_HARD,  /* ... and never returns, drained or not */
+	WORLD_PLANT_NO_LOCKS,   /* the shim grants every database-file and
+				   shm lock without taking it (and says no
+				   one holds RESERVED): the simulation's
+				   --vfs-bug no-locks on real files */
 };
 
 /* A path the threads target's files may have (cfg->dir + the file). */

@@ -76,6 +76,21 @@ rc=$?
 [ $rc -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q 'already holds whopper.db' "$tmp/err" && [ ! -s "$tmp/out" ]
 check $? "--dir holding a database already is refused in one line, exit 2"
 
+# A shim that grants every lock without taking it (the simulation's
+# --vfs-bug no-locks, on real files): the connections write over each
+# other, on a rollback journal and on WAL alike, where honest bank runs
+# on this target pass (the tests above).
+for j in delete wal; do
+	out=$(WHOPPER_TEST_HOOK=threads-no-locks limit "$W" run --target threads --seed 1 --workload bank \
+		--connections 8 --txns 200 --journal $j --synchronous off --json)
+	rc=$?
+	kinds=$(echo "$out" | grep -o '"kind": "[a-z_]*"' | sort -u | tr '\n' ' ')
+	[ $rc -eq 1 ] && echo "$out" | grep -q '"verdict": "fail"' &&
+		echo "$out" | grep -Eq '"kind": "(read_mismatch|lost_update|lost_commit|final_state|aborted_read|phantom_commit)"' &&
+		! echo "$out" | grep -Eq '"kind": "(hang|crash|setup_failed)"'
+	check $? "a shim whose locks are always granted (journal $j) fails the oracle ($kinds)"
+done
+
 # --- the oracle is live on this path ----------------------------------------------
 # A rollback journal: a WAL commit writes no database page to drop. No
 # syncs, only to be quick (the plant does not depend on them).

@@ -1149,6 +1149,7 @@ int cmd_run(int argc, char **argv)
 			{"threads-crash", WORLD_PLANT_CRASH},
 			{"threads-hang", WORLD_PLANT_HANG},
 			{"threads-hang-hard", WORLD_PLANT_HANG_HARD},
+			{"threads-no-locks", WORLD_PLANT_NO_LOCKS},
 		};
 		for (size_t i = 0; hook != NULL && i < sizeof plants / sizeof plants[0]; i++)
 			if (strcmp(hook, plants[i].hook) == 0)
