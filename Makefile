@@ -6,6 +6,8 @@
 #   make bench      committed benchmarks (figures printed as ratios)
 #   make bench-find CPU-seconds to first detection of each finding, plain
 #                   nightly vs --explore (10-20 minutes on 2 cores)
+#   make bench-targets  the simulation vs real threads and processes:
+#                   throughput and time to first detection (up to 40 min)
 #   make deps       install Debian build dependencies (as root)
 #   make SANITIZE=address,undefined test   sanitizer build of the same
 #   make sqlite-lib SQLITE_SRC=sqlite3.c    an SQLite to test (--target-lib)
@@ -134,7 +136,7 @@ else
 WHOPPER := bin/whopper
 endif
 
-.PHONY: all run test bench bench-find deps clean valgrind install sqlite-lib sqlite-ladder
+.PHONY: all run test bench bench-find bench-targets deps clean valgrind install sqlite-lib sqlite-ladder
 PREFIX ?= /usr/local
 all: $(WHOPPER)
 
@@ -214,6 +216,14 @@ bench: $(BENCH_BIN) $(WHOPPER)
 # 10-20 minutes on 2 cores, most of it seeds that reach the cap.
 bench-find: $(WHOPPER)
 	@sh bench/bench_find.sh $(WHOPPER)
+
+# The simulation (both lock models) beside --target threads and
+# --target processes: transactions per second and CPU-seconds to first
+# detection of each planted defect and catalogued finding, BUDGET
+# CPU-seconds (default 120) and WALL_CAP seconds per cell
+# (bench/bench_targets.sh). Up to 40 minutes on 2 cores.
+bench-targets: $(WHOPPER)
+	@sh bench/bench_targets.sh $(WHOPPER)
 
 # An SQLite to test with --target-lib, built from an amalgamation into
 # build/sqlite/VERSION[-debug]/libsqlite3.so (scripts/build-sqlite.sh):
