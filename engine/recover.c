@@ -133,6 +133,8 @@ void recover_power_loss(struct world *w)
 	struct simvfs_crash_stats st;
 	simvfs_power_loss(w->res->vfs, &w->fault_rng, &st);
 	w->res->stats.crashes++;
+	if (st.torn_outside > 0 && w->res->evidence.torn_outside_write++ == 0)
+		w->res->evidence.torn_outside_first_event = w->res->history.event;
 	world__trace_fold(w, 0xc4a5ULL ^ st.sectors_lost ^ (st.sectors_kept << 20) ^
 			  (st.sectors_garbage << 40));
 	if (w->cfg->trace)

@@ -1722,11 +1722,12 @@ static void crash_write(struct crash_run *run, struct simvfs_inode *ino,
 			run->stats->sectors_kept++;
 			break;
 		case CRASH_GARBAGE: {
-			if (hi > ino->synced_size)
-				synced_resize(run->vfs, ino, hi);
+			int64_t on_disk = ino->synced_size;
 			/* Without powersafe overwrite, the tear spreads to
 			 * the rest of the sector (as far as the file goes),
 			 * damaging bytes this write never touched. */
+			if (hi > ino->synced_size)
+				synced_resize(run->vfs, ino, hi);
 			int64_t from = run->powersafe ? lo : s * sector;
 			int64_t to = hi;
 			if (!run->powersafe) {
@@ -1734,6 +1735,13 @@ static void crash_write(struct crash_run *run, struct simvfs_inode *ino,
 				if (to > ino->synced_size)
 					to = ino->synced_size;
 			}
+			/* What was already on the disk around the write (a
+			 * commit frame synced before it, say): counted, for
+			 * the triage's evidence; it changes nothing. */
+			int64_t before = (lo < on_disk ? lo : on_disk) - from;
+			int64_t after = (to < on_disk ? to : on_disk) - hi;
+			run->stats->torn_outside += (uint64_t)(before > 0 ? before : 0) +
+						    (uint64_t)(after > 0 ? after : 0);
 			crash_garbage_fill(run, ino, from, to);
 			run->stats->sectors_garbage++;
 			/* A sequential device tears only the sector being

@@ -135,6 +135,10 @@ struct simvfs_crash_stats {
 	uint64_t sectors_kept;    /* unsynced sectors that survived */
 	uint64_t sectors_garbage; /* unsynced sectors torn into garbage */
 	uint32_t files_affected;  /* files that had unsynced data */
+	uint64_t torn_outside;    /* bytes on the disk before the crash,
+				     outside the write being torn, that
+				     its tear damaged (only without
+				     powersafe overwrite) */
 };
 
 /* Power loss. Every byte written but not synced may be lost, kept, or

@@ -282,6 +282,13 @@ struct world_evidence {
 						WAL (SQLite's WAL-reset race) */
 	uint64_t wal_reset_first_event;      /* history event counter at the
 						first of them (0: none) */
+	uint64_t torn_outside_write;         /* power losses whose torn
+						writes damaged bytes already
+						on the disk around them (a
+						device without powersafe
+						overwrite) */
+	uint64_t torn_outside_first_event;   /* history event counter at the
+						first of them (0: none) */
 };
 
 /* Interleaving coverage (engine/coverage.c): the points a run reached,

@@ -29,6 +29,7 @@
 enum triage_counter {
 	TRIAGE_COUNTER_HOT_JOURNAL_TAKEN_FOR_LIVE,
 	TRIAGE_COUNTER_WAL_RESET_STALE_CHECKPOINT,
+	TRIAGE_COUNTER_TORN_OUTSIDE_WRITE,
 	TRIAGE_COUNTER__COUNT
 };
 const char *triage_counter_name(enum triage_counter c);
