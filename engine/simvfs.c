@@ -2132,6 +2132,37 @@ int simvfs_fault_code(enum wh_op_kind kind)
  * Public API
  * --------------------------------------------------------------------- */
 
+static int still_yield(void *ctx, enum wh_op_kind kind, const char *file, int64_t arg)
+{
+	(void)ctx, (void)kind, (void)file, (void)arg;
+	return SQLITE_OK;
+}
+
+static void still_trace(void *ctx, enum wh_op_kind kind, const char *file, int64_t a,
+			int64_t b, int rc)
+{
+	(void)ctx, (void)kind, (void)file, (void)a, (void)b, (void)rc;
+}
+
+static uint64_t still_now_us(void *ctx)
+{
+	(void)ctx;
+	return 0;
+}
+
+static void still_randomness(void *ctx, int n, unsigned char *out)
+{
+	(void)ctx;
+	memset(out, 0, (size_t)n);
+}
+
+const struct simvfs_hooks simvfs_hooks_still = {
+	.yield = still_yield,
+	.trace = still_trace,
+	.now_us = still_now_us,
+	.randomness = still_randomness,
+};
+
 void simvfs_config_default(struct simvfs_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));

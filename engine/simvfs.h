@@ -85,6 +85,13 @@ void simvfs_config_default(struct simvfs_config *cfg);
 /* Create a VFS named `name` and register it (not as the default VFS) in
  * cfg->api's library. Returns SQLITE_OK or an SQLite error code. The
  * hooks struct is copied. */
+/* Hooks for a private VFS that reads or repairs a run's files outside
+ * any run (the shrinker's check of a window's files, the rollback of a
+ * hot journal before a run from files): nothing yields, time stands
+ * still and "random" bytes are zeros (a read or a rollback draws none).
+ * Nothing done through them reaches a run. */
+extern const struct simvfs_hooks simvfs_hooks_still;
+
 int simvfs_create(struct simvfs **out, const char *name,
 		  const struct simvfs_config *cfg,
 		  const struct simvfs_hooks *hooks);

@@ -371,33 +371,6 @@ static bool image_after_opens(const struct world_config *cfg)
 	return strcasecmp(cfg->journal_mode, "wal") != 0;
 }
 
-/* Hooks of the scratch VFS world_image_rolled_back reads through:
- * nothing yields, time stands still and "random" bytes are zeros (a
- * rollback draws none; nothing of this reaches the run). */
-static int scratch_yield(void *ctx, enum wh_op_kind kind, const char *file, int64_t arg)
-{
-	(void)ctx, (void)kind, (void)file, (void)arg;
-	return SQLITE_OK;
-}
-
-static void scratch_trace(void *ctx, enum wh_op_kind kind, const char *file, int64_t a,
-			  int64_t b, int rc)
-{
-	(void)ctx, (void)kind, (void)file, (void)a, (void)b, (void)rc;
-}
-
-static uint64_t scratch_now_us(void *ctx)
-{
-	(void)ctx;
-	return 0;
-}
-
-static void scratch_randomness(void *ctx, int n, unsigned char *out)
-{
-	(void)ctx;
-	memset(out, 0, (size_t)n);
-}
-
 /* The database of cfg->image with its hot journal rolled back, by the
  * linked SQLite on a scratch VFS (a journal's format is SQLite's, the
  * same in every version a run can target); the journal, now cold, is
@@ -410,13 +383,10 @@ static int world_image_rolled_back(const struct world_config *cfg, const char *d
 	snprintf(name, sizeof name, "whopper-scratch-%" PRIu64, ++serial);
 	struct simvfs_config vc;
 	simvfs_config_default(&vc);
-	const struct simvfs_hooks hooks = {.yield = scratch_yield, .trace = scratch_trace,
-					   .now_us = scratch_now_us,
-					   .randomness = scratch_randomness};
 	const struct wh_sqlapi *api = &wh_sqlapi_linked;
 	struct simvfs *vfs = NULL;
 	memset(out, 0, sizeof *out);
-	if (simvfs_create(&vfs, name, &vc, &hooks) != SQLITE_OK)
+	if (simvfs_create(&vfs, name, &vc, &simvfs_hooks_still) != SQLITE_OK)
 		return WH_ESQL;
 	bool ok = simvfs_image_load(vfs, cfg->image) == SQLITE_OK;
 	sqlite3 *db = NULL;

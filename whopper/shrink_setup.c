@@ -347,33 +347,6 @@ void shrink_setup_build(const char *base_setup, const char *const *pragmas,
 	sqlite3_close(db);
 }
 
-/* Hooks of the private VFS shrink_image_holds reads through: nothing
- * yields, time stands still and "random" bytes are zeros (a read never
- * needs them; nothing of this reaches a run). */
-static int image_yield(void *ctx, enum wh_op_kind kind, const char *file, int64_t arg)
-{
-	(void)ctx, (void)kind, (void)file, (void)arg;
-	return SQLITE_OK;
-}
-
-static void image_trace(void *ctx, enum wh_op_kind kind, const char *file, int64_t a, int64_t b,
-			int rc)
-{
-	(void)ctx, (void)kind, (void)file, (void)a, (void)b, (void)rc;
-}
-
-static uint64_t image_now_us(void *ctx)
-{
-	(void)ctx;
-	return 0;
-}
-
-static void image_randomness(void *ctx, int n, unsigned char *out)
-{
-	(void)ctx;
-	memset(out, 0, (size_t)n);
-}
-
 static bool integrity_ok(sqlite3 *db)
 {
 	sqlite3_stmt *st = NULL;
@@ -393,10 +366,8 @@ bool shrink_image_holds(const struct simvfs_image *img, const char *db_name, con
 	snprintf(name, sizeof name, "whopper-image-%llu", (unsigned long long)++serial);
 	struct simvfs_config cfg;
 	simvfs_config_default(&cfg);
-	const struct simvfs_hooks hooks = {.yield = image_yield, .trace = image_trace,
-					   .now_us = image_now_us, .randomness = image_randomness};
 	struct simvfs *vfs = NULL;
-	if (simvfs_create(&vfs, name, &cfg, &hooks) != SQLITE_OK)
+	if (simvfs_create(&vfs, name, &cfg, &simvfs_hooks_still) != SQLITE_OK)
 		return false;
 	bool ok = simvfs_image_load(vfs, img) == SQLITE_OK;
 	sqlite3 *db = NULL;
