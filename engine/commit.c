@@ -55,6 +55,51 @@ static void note_wal_frame(struct world *w, struct conn *c, int64_t offset, int6
 	WH_ASSERT(!c->commit_frame_whole);
 }
 
+static bool journal_is_file(const struct world *w);
+
+/* A journal op that ends a journal's life as a journal: deleted,
+ * truncated to nothing, or its header rewritten from offset 0 (persist
+ * mode zeroes it; a new transaction's first header write starts a new
+ * journal over the old one). */
+static bool journal_finalises(enum wh_op_kind kind, int64_t a)
+{
+	return kind == WH_OP_DELETE || (kind == WH_OP_TRUNCATE && a == 0) ||
+	       (kind == WH_OP_WRITE && a == 0);
+}
+
+/*
+ * Who undoes a failed COMMIT's writes. A rollback-mode COMMIT that wrote
+ * the database and failed before finalising its journal is INDETERMINATE
+ * (commit_fate): its pages stand until some connection plays the hot
+ * journal back. When a connection in a recovery hold (EXCLUSIVE straight
+ * from SHARED: SQLite rolling a hot journal back) finalises the journal,
+ * the playback ran to its end: the owner certainly did not commit, and
+ * is marked undone for the oracle. When any other journal finalisation
+ * or a new journal's header comes first (a writer that took the hot
+ * journal for a live one and wrote over it: the catalogued hot-journal
+ * race), the owner's pages may stand, and it stays indeterminate. The
+ * owner is forgotten either way; a power loss forgets it too (the
+ * recovery that follows runs outside any connection and may find the
+ * journal torn or gone).
+ */
+static void hot_journal_finalised(struct world *w, const struct conn *c)
+{
+	if (w->hot_owner_plus1 == 0)
+		return;
+	uint32_t id = w->hot_owner_plus1 - 1;
+	w->hot_owner_plus1 = 0;
+	WH_ASSERT(id < w->res->history.txn_count);
+	struct hist_txn *t = w->res->history.txns[id];
+	if (c->hold_is_recovery && t->outcome == HIST_INDETERMINATE)
+		t->undone = true;
+}
+
+void commit_note_hot_owner(struct world *w, const struct conn *c)
+{
+	if (journal_is_file(w) && c->commit_wrote_db && !c->journal_finalized)
+		w->hot_owner_plus1 = c->txn->id + 1;
+}
+
 void commit_note_op(struct world *w, struct conn *c, enum wh_op_kind kind,
 		    enum world_file_role role, int64_t a, int64_t b, int rc)
 {
@@ -77,6 +122,8 @@ void commit_note_op(struct world *w, struct conn *c, enum wh_op_kind kind,
 		}
 		return;
 	}
+	if (role == WORLD_FILE_JOURNAL && journal_finalises(kind, a))
+		hot_journal_finalised(w, c);
 	if (c->in_commit) {
 		/* The rollback journal is finalised (deleted, truncated to
 		 * nothing, or its header zeroed after the database was written):

@@ -330,8 +330,10 @@ void conn_txn_end(struct conn *c, enum hist_outcome outcome, int rc)
 	 * inside a transaction the history has closed. */
 	WH_ASSERT(!c->call_active);
 	WH_ASSERT(c->txn != NULL);
-	if (outcome == HIST_INDETERMINATE)
+	if (outcome == HIST_INDETERMINATE) {
 		c->txn->commit_hint = commit_hint(w, c);
+		commit_note_hot_owner(w, c);
+	}
 	c->quiet_release = 0;
 	hist_txn_end(&w->res->history, c->txn, outcome, rc, world__now_us(w));
 	if (w->cfg->workload->ops->txn_end != NULL)

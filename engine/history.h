@@ -103,6 +103,12 @@ struct hist_txn {
 				      process died after it let the write lock
 				      go inside COMMIT). A guess, not a fact: a
 				      hot-journal rollback may still undo it */
+	bool undone;               /* INDETERMINATE only: its failed COMMIT
+				      left its journal hot, and another
+				      connection's recovery played it back
+				      to the end and finalised it before any
+				      other journal replaced it: certainly
+				      not committed (commit.c) */
 	bool latent;               /* INDETERMINATE only: its COMMIT failed
 				      after its WAL commit frame was whole,
 				      still holding the WAL write lock, so the

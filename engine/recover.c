@@ -133,6 +133,7 @@ void recover_power_loss(struct world *w)
 	struct simvfs_crash_stats st;
 	simvfs_power_loss(w->res->vfs, &w->fault_rng, &st);
 	w->res->stats.crashes++;
+	w->hot_owner_plus1 = 0; /* commit.c: recovery decides it now */
 	if (st.torn_outside > 0 && w->res->evidence.torn_outside_write++ == 0)
 		w->res->evidence.torn_outside_first_event = w->res->history.event;
 	world__trace_fold(w, 0xc4a5ULL ^ st.sectors_lost ^ (st.sectors_kept << 20) ^

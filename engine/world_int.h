@@ -329,6 +329,9 @@ struct world {
 					quiescent moment */
 	bool image_after_opens;      /* cfg->image is loaded once every
 					connection has opened (world.c) */
+	uint32_t hot_owner_plus1;    /* 1 + the INDETERMINATE transaction
+					whose failed COMMIT left the rollback
+					journal hot, or 0 (commit.c) */
 	const struct conn_runner *runner; /* how connections run calls */
 	const struct wh_sqlapi *api; /* the target SQLite: every call of the
 					target path goes through it */
@@ -479,6 +482,9 @@ enum commit_fate commit_fate(const struct world *w, const struct conn *c, int rc
 bool commit_failure_latent(const struct conn *c, enum wh_op_kind kind, bool wal);
 /* The oracle's first guess for c's INDETERMINATE transaction. */
 bool commit_hint(const struct world *w, const struct conn *c);
+/* c's transaction ends INDETERMINATE: note it as the hot journal's owner
+ * when its COMMIT wrote the database and never finalised its journal. */
+void commit_note_hot_owner(struct world *w, const struct conn *c);
 /* Mark the history's unsafe point when c writes in journal mode MEMORY
  * or OFF (c may be NULL: no connection). */
 void commit_note_unsafe(struct world *w, const struct conn *c);

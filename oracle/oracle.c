@@ -703,7 +703,12 @@ static void plan_steps(const struct oracle__ctx *c, const bool *included,
 							     o->crash, true };
 			continue;
 		}
-		bool happened = o->indet == ORACLE_NONE || included[o->indet];
+		/* One whose hot journal another connection played back to
+		 * its end (hist_txn.undone) is settled: not committed, in
+		 * every plan (it keeps its slot, as in the stream's sweep,
+		 * which may have seen it end before the playback). */
+		bool happened = o->indet == ORACLE_NONE ||
+				(included[o->indet] && !h->txns[o->txn]->undone);
 		bool noop = !happened || c->txn_ro[o->txn];
 		p->steps[s] = (struct oracle__step){ o->txn, ORACLE_NONE, noop };
 		p->step_of[o->txn] = s;
@@ -1274,6 +1279,10 @@ static void explore_pick(const struct oracle__ctx *c,
 		uint32_t indet = c->order[st].indet;
 		if (indet == ORACLE_NONE)
 			continue;
+		if (c->h->txns[c->order[st].txn]->undone) {
+			keys[k++] = (struct explore_key){UINT32_MAX, indet}; /* settled */
+			continue;
+		}
 		/* First failure at or after the position after its step. */
 		uint32_t a = 0, b = n;
 		while (a < b) {

@@ -539,6 +539,54 @@ static void test_stale_schema_known(void **state)
 	checked_free(&c);
 }
 
+/* A DROP TABLE whose COMMIT wrote the database and then failed (I/O
+ * faults) left a hot journal; another connection played it back to its
+ * end. The driver marks that COMMIT undone, and the oracle no longer
+ * weighs it as an indeterminate writer: before, the plan where it
+ * committed made fewer failures (one INSERT into the table it dropped,
+ * against three statements that failed with "no such table" during the
+ * hot window) and a read mismatch was reported new. Now the run is the
+ * known stale-schema finding and nothing else. Pinned: the nightly's
+ * ddl-churn run (seed 5875050309781038720). Fails if the mark is cleared:
+ * the same history without it is new. */
+static void test_hot_journal_owner_undone(void **state)
+{
+	(void)state;
+	struct checked c;
+	memset(&c, 0, sizeof c);
+	world_config_default(&c.cfg);
+	c.cfg.seed = 5875050309781038720ull;
+	c.cfg.workload = wl_find("ddl-churn");
+	c.cfg.conn_count = 14;
+	c.cfg.txn_count = 1000;
+	c.cfg.journal_mode = "delete";
+	c.cfg.synchronous = "off";
+	c.cfg.strategy = SCHED_RANDOM;
+	c.cfg.faults = WORLD_FAULTS_IO;
+	c.cfg.pragmas[0] = "page_size=512";
+	c.cfg.pragma_count = 1;
+	check_run(&c, triage_builtin());
+	uint32_t undone = 0;
+	for (uint32_t t = 0; t < c.res.history.txn_count; t++)
+		undone += c.res.history.txns[t]->undone;
+	assert_true(undone > 0);
+	assert_int_equal(c.tri.new_count, 0);
+	assert_string_equal(c.tri.signature, "known:stale-schema-no-such-table");
+
+	for (uint32_t t = 0; t < c.res.history.txn_count; t++)
+		c.res.history.txns[t]->undone = false;
+	struct oracle_config oc;
+	oracle_config_for_world(&c.cfg, &c.res, 64, &oc);
+	struct oracle_report rep;
+	assert_int_equal(oracle_check(&c.res.history, &oc, &rep), 0);
+	struct triage_result blind;
+	triage_run(triage_builtin(), &c.cfg, &c.res, &rep, sqlite3_libversion_number(), &blind);
+	assert_int_equal(blind.label, TRIAGE_NEW);
+	triage_result_free(&blind);
+	oracle_report_free(&rep);
+	checked_free(&c);
+}
+
 /* The WAL-reset race (test_findings.c's pinned run, the nightly's):
  * known by the engine's evidence, in its version range; without the
  * evidence the same reads of old values are new. */
@@ -903,6 +951,7 @@ int main(void)
 		cmocka_unit_test(test_stale_schema_known),
 		cmocka_unit_test(test_hot_journal_known_by_evidence),
 		cmocka_unit_test(test_wal_reset_known_by_evidence),
+		cmocka_unit_test(test_hot_journal_owner_undone),
 		cmocka_unit_test(test_wal_non_powersafe_known),
 		cmocka_unit_test(test_planted_defects_stay_new),
 		cmocka_unit_test(test_memory_shared_dirty_reads_stay_new),
