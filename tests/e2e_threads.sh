@@ -2,7 +2,8 @@
 # End-to-end tests of `whopper run --target threads`: real threads on real
 # files, the same history and oracle as the simulation.
 #
-# What it proves: honest runs of bank with 8 connections pass the oracle
+# What it proves: a short run of every built-in workload passes the
+# oracle; honest runs of bank with 8 connections pass the oracle
 # on WAL and on a rollback journal, with and without the io fault
 # profile; the output says the run is not reproducible, gives no trace
 # hash, and removes its own temporary directory on a pass (keeps --dir's);
@@ -31,6 +32,13 @@ export TMPDIR
 limit() { if command -v timeout >/dev/null 2>&1; then timeout 120 "$@"; else "$@"; fi; }
 
 # --- honest runs ---------------------------------------------------------------
+for wl in $("$W" workloads list | awk '{print $1}'); do
+	out=$(limit "$W" run --target threads --seed 1 --workload "$wl" --connections 4 --txns 40 --json)
+	rc=$?
+	checked=$(echo "$out" | sed -n 's/.*"txns_checked": \([0-9]*\).*/\1/p')
+	[ $rc -eq 0 ] && echo "$out" | grep -q '"verdict": "pass"' && [ "${checked:-0}" -gt 0 ]
+	check $? "$wl, 4 connection threads (WAL): the oracle passes it (${checked:-0} txns checked)"
+done
 for j in wal delete; do
 	out=$(limit "$W" run --target threads --seed 1 --workload bank --connections 8 --txns 120 --journal $j --json)
 	rc=$?
