@@ -143,15 +143,30 @@ static bool alloc_should_fail(void)
 }
 
 /* One slot's wrapper functions: the shared logic above, forwarding to the
- * slot's saved allocator. */
+ * slot's saved allocator. Every block comes back zeroed (a grown block's
+ * new bytes too): an honest SQLite never reads memory it did not write,
+ * so this changes nothing there, but under a broken VFS (a planted
+ * defect, or a bug) it may (valgrind shows sqlite3WalFindFrame doing so
+ * with --vfs-bug no-shm-locks), and what it found was the heap's history,
+ * which the oracle's second thread changes at its own pace: the same seed
+ * gave two trace hashes. Zeros keep the run a function of its seed. */
 #define FAULT_SLOT(n)                                                                    \
 	static void *fault_malloc_##n(int b)                                             \
 	{                                                                                \
-		return alloc_should_fail() ? NULL : fault_slots[n].prev.xMalloc(b);      \
+		void *p = alloc_should_fail() ? NULL : fault_slots[n].prev.xMalloc(b);   \
+		if (p != NULL)                                                           \
+			memset(p, 0, (size_t)b);                                         \
+		return p;                                                                \
 	}                                                                                \
 	static void *fault_realloc_##n(void *p, int b)                                   \
 	{                                                                                \
-		return alloc_should_fail() ? NULL : fault_slots[n].prev.xRealloc(p, b);  \
+		if (alloc_should_fail())                                                 \
+			return NULL;                                                     \
+		int old = p != NULL ? fault_slots[n].prev.xSize(p) : 0;                  \
+		void *q = fault_slots[n].prev.xRealloc(p, b);                            \
+		if (q != NULL && b > old)                                                \
+			memset((char *)q + old, 0, (size_t)(b - old));                   \
+		return q;                                                                \
 	}                                                                                \
 	static void fault_free_##n(void *p)                                              \
 	{                                                                                \
