@@ -1146,21 +1146,37 @@ static bool txn_ended_after(const struct oracle__ctx *c, uint32_t txn,
  * the first power loss without a durability promise; past journal
  * MEMORY's unsafe point), content failures (final rows, crashes
  * recovered to no allowed state) with txn ORACLE_NONE. */
+/* The two rules report_finish labels by, per transaction a violation
+ * names. Without a durability promise, after the first power loss: the
+ * transaction began after it, or is an indeterminate writer whose commit
+ * point came in an epoch from it on. */
+static bool excused_no_durability(const struct oracle__ctx *c, uint32_t txn)
+{
+	if (c->cfg->durability != ORACLE_DURABLE_NONE || c->first_power_loss == ORACLE_NONE)
+		return false;
+	const struct hist_txn *t = c->h->txns[txn];
+	return t->begin_event > c->h->crashes[c->first_power_loss].event ||
+	       (t->outcome == HIST_INDETERMINATE && t->commit_event != 0 &&
+		c->txn_epoch[txn] >= c->first_power_loss);
+}
+
+/* Journal mode MEMORY past the history's unsafe point: the transaction
+ * ended after it (or never did). */
+static bool excused_unsafe(const struct oracle__ctx *c, uint32_t txn)
+{
+	uint64_t unsafe = c->h->unsafe_event;
+	return unsafe != 0 && txn_ended_after(c, txn, unsafe);
+}
+
 static bool failure_excusable(const struct oracle__ctx *c, uint32_t txn)
 {
 	if (c->cfg->bitflips)
 		return true;
-	bool none = c->cfg->durability == ORACLE_DURABLE_NONE &&
-		    c->first_power_loss != ORACLE_NONE;
-	uint64_t unsafe = c->h->unsafe_event;
 	if (txn == ORACLE_NONE)
-		return none || unsafe != 0;
-	const struct hist_txn *t = c->h->txns[txn];
-	if (none && (t->begin_event > c->h->crashes[c->first_power_loss].event ||
-		     (t->outcome == HIST_INDETERMINATE && t->commit_event != 0 &&
-		      c->txn_epoch[txn] >= c->first_power_loss)))
-		return true;
-	return unsafe != 0 && txn_ended_after(c, txn, unsafe);
+		return (c->cfg->durability == ORACLE_DURABLE_NONE &&
+			c->first_power_loss != ORACLE_NONE) ||
+		       c->h->unsafe_event != 0;
+	return excused_no_durability(c, txn) || excused_unsafe(c, txn);
 }
 
 /* How bad an outcome is: first the failures no configuration excuses
@@ -1465,9 +1481,6 @@ static void report_runaway(struct oracle__ctx *c)
 static void report_finish(struct oracle__ctx *c)
 {
 	struct oracle_report *r = c->report;
-	uint64_t after = c->first_power_loss != ORACLE_NONE
-				 ? c->h->crashes[c->first_power_loss].event
-				 : UINT64_MAX;
 	bool none = c->cfg->durability == ORACLE_DURABLE_NONE &&
 		    c->first_power_loss != ORACLE_NONE;
 	uint64_t unsafe = c->h->unsafe_event;
@@ -1487,19 +1500,15 @@ static void report_finish(struct oracle__ctx *c)
 		bool crash_caused = none && !from_crash && content;
 		for (uint32_t j = 0; none && !from_crash && !crash_caused &&
 				     j < v->txn_count;
-		     j++) {
-			const struct hist_txn *t = c->h->txns[v->txns[j]];
-			crash_caused = t->begin_event > after ||
-				       (t->outcome == HIST_INDETERMINATE && t->commit_event != 0 &&
-					c->txn_epoch[v->txns[j]] >= c->first_power_loss);
-		}
+		     j++)
+			crash_caused = excused_no_durability(c, v->txns[j]);
 		if (reason == NULL && crash_caused)
 			reason = ORACLE_EXPECTED_NO_DURABILITY;
 		bool unsafe_caused = unsafe != 0 && !from_crash && content;
 		for (uint32_t j = 0; unsafe != 0 && !from_crash && !unsafe_caused &&
 				     j < v->txn_count;
 		     j++)
-			unsafe_caused = txn_ended_after(c, v->txns[j], unsafe);
+			unsafe_caused = excused_unsafe(c, v->txns[j]);
 		if (reason == NULL && unsafe_caused)
 			reason = ORACLE_EXPECTED_JOURNAL_MEMORY;
 		if (reason != NULL) {
