@@ -36,8 +36,10 @@
 static void note_wal_frame(struct world *w, struct conn *c, int64_t offset, int64_t amount)
 {
 	if (c->commit_frame_at >= 0) {
-		if (!c->commit_frame_whole && offset == c->commit_frame_at + 24)
+		if (!c->commit_frame_whole && offset == c->commit_frame_at + 24) {
 			c->commit_frame_whole = true;
+			c->commit_frame_end = offset + amount;
+		}
 		return;
 	}
 	if (w->res->vfs == NULL || amount != 24 || offset < 32)
@@ -100,6 +102,51 @@ void commit_note_hot_owner(struct world *w, const struct conn *c)
 		w->hot_owner_plus1 = c->txn->id + 1;
 }
 
+/*
+ * Latent commits that can no longer show. A latent commit's frames lie
+ * past the wal-index's end, where the next writer writes its own: once a
+ * successful WAL write starts before its commit frame's end (the next
+ * transaction's frames, or a new WAL header after a reset), the
+ * checksum chain or the salt no longer leads a recovery to that commit
+ * frame; a truncate below its end or the WAL's deletion takes it too.
+ * The transaction then certainly did not commit: marked undone for the
+ * oracle, as a played-back hot journal's owner is. Until then only a
+ * recovery decides it (the oracle places it there), after which it is
+ * forgotten.
+ */
+void commit_note_latent(struct world *w, const struct conn *c)
+{
+	WH_ASSERT(c->txn->latent && c->commit_frame_whole);
+	if (w->latent_count == w->latent_cap) {
+		w->latent_cap = w->latent_cap ? 2 * w->latent_cap : 8;
+		w->latent = wh_realloc(w->latent, w->latent_cap * sizeof *w->latent);
+	}
+	w->latent[w->latent_count++] = (struct latent_commit){ c->txn->id, c->commit_frame_end };
+}
+
+void commit_forget_latent(struct world *w)
+{
+	w->latent_count = 0;
+}
+
+static void latent_overwritten(struct world *w, enum wh_op_kind kind, int64_t a)
+{
+	uint32_t kept = 0;
+	for (uint32_t i = 0; i < w->latent_count; i++) {
+		const struct latent_commit *l = &w->latent[i];
+		bool gone = kind == WH_OP_DELETE ||
+			    ((kind == WH_OP_WRITE || kind == WH_OP_TRUNCATE) && a < l->frame_end);
+		if (!gone) {
+			w->latent[kept++] = *l;
+			continue;
+		}
+		struct hist_txn *t = w->res->history.txns[l->txn];
+		WH_ASSERT(t->outcome == HIST_INDETERMINATE && t->latent);
+		t->undone = true;
+	}
+	w->latent_count = kept;
+}
+
 void commit_note_op(struct world *w, struct conn *c, enum wh_op_kind kind,
 		    enum world_file_role role, int64_t a, int64_t b, int rc)
 {
@@ -124,6 +171,8 @@ void commit_note_op(struct world *w, struct conn *c, enum wh_op_kind kind,
 	}
 	if (role == WORLD_FILE_JOURNAL && journal_finalises(kind, a))
 		hot_journal_finalised(w, c);
+	if (role == WORLD_FILE_WAL && w->latent_count > 0)
+		latent_overwritten(w, kind, a);
 	if (c->in_commit) {
 		/* The rollback journal is finalised (deleted, truncated to
 		 * nothing, or its header zeroed after the database was written):
@@ -270,10 +319,11 @@ static bool journal_is_file(const struct world *w)
  * stopped the commit before it wrote the database file leaves nothing
  * committed, after that it is uncertain (see below). In WAL mode a fault
  * injected on a WAL write before the commit frame was whole came before
- * the commit point. On a device without powersafe overwrite, WAL writes
- * follow the commit frame: SQLite pads the WAL to a sector boundary with
- * copies of it (sqlite3WalFrames), syncing at the boundary inside the
- * last copy and then writing its rest. A fault on one of those fails the
+ * the commit point. After it come the WAL's sync and, on a device
+ * without powersafe overwrite, the padding: SQLite pads the WAL to a
+ * sector boundary with copies of the commit frame (sqlite3WalFrames),
+ * syncing at the boundary inside the last copy and then writing its
+ * rest. A fault on one of those fails the
  * COMMIT and the wal-index never shows the frames, but the commit frame
  * is in the file (and on the disk once synced): a recovery (after a
  * power loss, or when the last connection has closed) finds it, unless a
@@ -284,16 +334,11 @@ bool commit_failure_latent(const struct conn *c, enum wh_op_kind kind, bool wal)
 {
 	WH_ASSERT(c->in_commit);
 	WH_ASSERT(!c->commit_frame_whole || c->commit_frame_at >= 32);
-	/* Only for the padding: on a powersafe device the commit frame is
-	 * the last write, and a WAL sync that fails after it keeps the older
-	 * rule (uncertain, placed at its end; see commit_fate). A latent
-	 * commit there is just as real, but placing it at the next recovery
-	 * made honest chaos runs fail (tests/test_stream.c, default seed 5:
-	 * 50 indeterminate commits, most of them such syncs), which is left
-	 * for the oracle's crash search to learn first. */
-	int dc = c->w->cfg->device_characteristics;
-	bool padded = dc >= 0 && (dc & SQLITE_IOCAP_POWERSAFE_OVERWRITE) == 0;
-	return padded && wal && (kind == WH_OP_WRITE || kind == WH_OP_SYNC) &&
+	/* On any device: on a powersafe one the commit frame is the last
+	 * write and a failed sync after it leaves it just as latent. Such a
+	 * commit is watched until a recovery decides it or a later write
+	 * makes it impossible (commit_note_latent). */
+	return wal && (kind == WH_OP_WRITE || kind == WH_OP_SYNC) &&
 	       c->commit_frame_whole && c->holds_wal_write_lock;
 }
 
@@ -352,6 +397,7 @@ void commit_begins(struct conn *c)
 	c->commit_fault_seen = false;
 	c->commit_fault_wal_io = false;
 	c->commit_frame_at = -1;
+	c->commit_frame_end = -1;
 	c->commit_frame_whole = false;
 	c->commit_latent = false;
 	c->commit_wrote_db = false;

@@ -333,6 +333,8 @@ void conn_txn_end(struct conn *c, enum hist_outcome outcome, int rc)
 	if (outcome == HIST_INDETERMINATE) {
 		c->txn->commit_hint = commit_hint(w, c);
 		commit_note_hot_owner(w, c);
+		if (c->txn->latent)
+			commit_note_latent(w, c);
 	}
 	c->quiet_release = 0;
 	hist_txn_end(&w->res->history, c->txn, outcome, rc, world__now_us(w));

@@ -103,12 +103,14 @@ struct hist_txn {
 				      process died after it let the write lock
 				      go inside COMMIT). A guess, not a fact: a
 				      hot-journal rollback may still undo it */
-	bool undone;               /* INDETERMINATE only: its failed COMMIT
+	bool undone;               /* INDETERMINATE only: certainly not
+				      committed (commit.c): its failed COMMIT
 				      left its journal hot, and another
 				      connection's recovery played it back
 				      to the end and finalised it before any
-				      other journal replaced it: certainly
-				      not committed (commit.c) */
+				      other journal replaced it; or it was
+				      latent and a later WAL write went over
+				      its commit frame before any recovery */
 	bool latent;               /* INDETERMINATE only: its COMMIT failed
 				      after its WAL commit frame was whole,
 				      still holding the WAL write lock, so the

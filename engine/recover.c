@@ -97,6 +97,15 @@ static void record_recovery(struct world *w, enum hist_crash_kind kind)
 	if (rc == SQLITE_OK)
 		rc = digest_db_with(api, db, &cr->recovered_digest);
 	cr->recovered_rc = rc;
+	/* The check must not be the one to end the WAL: as the last
+	 * connection out, its close would checkpoint and delete the WAL, and
+	 * no run would ever go on with a WAL that survived a power loss (the
+	 * restarted connections then rebuild its index among themselves, as an
+	 * application's connections do after a crash, and a second crash can
+	 * find a recovered WAL's tail). Only in WAL mode: elsewhere the
+	 * option changes nothing but one file control SQLite makes. */
+	if (db != NULL && api->db_config != NULL && strcmp(w->cfg->journal_mode, "wal") == 0)
+		api->db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)NULL);
 	api->close_v2(db);
 	hist_crash_recovered(&w->res->history, cr);
 	world__trace_fold(w, cr->recovered_digest ^ (uint64_t)(uint32_t)rc);
@@ -134,6 +143,7 @@ void recover_power_loss(struct world *w)
 	simvfs_power_loss(w->res->vfs, &w->fault_rng, &st);
 	w->res->stats.crashes++;
 	w->hot_owner_plus1 = 0; /* commit.c: recovery decides it now */
+	commit_forget_latent(w);
 	if (st.torn_outside > 0 && w->res->evidence.torn_outside_write++ == 0)
 		w->res->evidence.torn_outside_first_event = w->res->history.event;
 	world__trace_fold(w, 0xc4a5ULL ^ st.sectors_lost ^ (st.sectors_kept << 20) ^
@@ -173,6 +183,7 @@ void recover_finish_reopen(struct world *w)
 	w->reopen_ready = false;
 	w->reopening = false;
 	w->res->stats.reopens++;
+	commit_forget_latent(w); /* the recovery decides them */
 	record_recovery(w, HIST_CRASH_REOPEN);
 	restart_conns(w, true);
 }

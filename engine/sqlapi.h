@@ -64,8 +64,11 @@
  *   compileoption_get (absent under SQLITE_OMIT_COMPILEOPTION_DIAGS): the
  *                     identity then has no options hash (0);
  *   db_status         (bench only): without it a run's profile (world.h)
- *                     has no page cache size. */
-#define WH_SQLAPI_OPTIONAL(X) X(changes64) X(compileoption_get) X(db_status)
+ *                     has no page cache size;
+ *   db_config         without it (or without the option a caller
+ *                     asks for, e.g. NO_CKPT_ON_CLOSE before 3.16.2) the
+ *                     caller goes without. */
+#define WH_SQLAPI_OPTIONAL(X) X(changes64) X(compileoption_get) X(db_status) X(db_config)
 
 /* The oldest SQLite whopper can drive: the simulated VFS is version 3
  * (xFetch/xUnfetch, 3.7.17); sqlite3_close_v2 (3.7.14) and sqlite3_errstr

@@ -665,6 +665,9 @@ void world__free_conns(struct world *w)
 			cfg->workload->ops->conn_free(c->wl_state);
 	}
 	free(w->conns);
+	free(w->latent);
+	w->latent = NULL;
+	w->latent_count = w->latent_cap = 0;
 	w->conns = NULL;
 }
 

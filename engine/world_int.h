@@ -164,6 +164,7 @@ struct conn {
 					came before the commit point */
 	int64_t commit_frame_at;     /* WAL offset of the first frame header
 					with a commit mark it wrote, or -1 */
+	int64_t commit_frame_end;    /* where that frame's page ended */
 	bool commit_frame_whole;     /* ... and that frame's page followed:
 					recovery finds the commit from here
 					on, whatever fails after (commit_fate) */
@@ -332,6 +333,12 @@ struct world {
 	uint32_t hot_owner_plus1;    /* 1 + the INDETERMINATE transaction
 					whose failed COMMIT left the rollback
 					journal hot, or 0 (commit.c) */
+	struct latent_commit {       /* latent commits a recovery could
+					still find (commit.c) */
+		uint32_t txn;
+		int64_t frame_end;   /* its commit frame's end in the WAL */
+	} *latent;
+	uint32_t latent_count, latent_cap;
 	const struct conn_runner *runner; /* how connections run calls */
 	const struct wh_sqlapi *api; /* the target SQLite: every call of the
 					target path goes through it */
@@ -485,6 +492,11 @@ bool commit_hint(const struct world *w, const struct conn *c);
 /* c's transaction ends INDETERMINATE: note it as the hot journal's owner
  * when its COMMIT wrote the database and never finalised its journal. */
 void commit_note_hot_owner(struct world *w, const struct conn *c);
+/* c's transaction ends INDETERMINATE with a latent commit: watch its
+ * commit frame until a recovery (commit_forget_latent) or an overwrite. */
+void commit_note_latent(struct world *w, const struct conn *c);
+/* A recovery ran (power loss, reopen): it decided every latent commit. */
+void commit_forget_latent(struct world *w);
 /* Mark the history's unsafe point when c writes in journal mode MEMORY
  * or OFF (c may be NULL: no connection). */
 void commit_note_unsafe(struct world *w, const struct conn *c);

@@ -101,6 +101,9 @@
 /* States a window transaction is evaluated at without matching before
  * the stream gives up (the full sweep then finds out why). */
 #define STREAM_TRIES 64
+/* The key of a latent commit until the crash that places it is told
+ * (above every event, below complete()'s limit). */
+#define STREAM_LATENT_KEY (UINT64_MAX - 1)
 
 enum stream_ev_kind { STREAM_BEGIN, STREAM_END, STREAM_CRASH };
 
@@ -348,10 +351,16 @@ static void stream_end(struct oracle_stream *s, const struct hist_txn *t)
 	bool included = indet && oracle__indet_guess(t);
 	s->res.included[t->id] = included;
 	if (t->outcome == HIST_COMMITTED || indet) {
-		uint64_t key = t->visible_event ? t->visible_event : t->end_event;
+		/* A latent commit is placed at the next recovery (oracle.c:
+		 * placement_event), which is not known yet: stream_crash gives
+		 * it that event, or it stays at the end; ties go by id, as
+		 * plan_build orders them. */
+		uint64_t key = indet && t->latent ? STREAM_LATENT_KEY
+			       : t->visible_event ? t->visible_event : t->end_event;
 		GROW(s->pend, s->pend_count, s->pend_cap);
 		uint32_t at = s->pend_count;
-		while (at > 0 && s->pend[at - 1].key > key) {
+		while (at > 0 && (s->pend[at - 1].key > key ||
+				  (s->pend[at - 1].key == key && s->pend[at - 1].id > t->id))) {
 			s->pend[at] = s->pend[at - 1];
 			at--;
 		}
@@ -587,6 +596,12 @@ static bool include_cut_writer(struct oracle_stream *s, uint64_t want)
 	struct oracle__stream_result *r = &s->res;
 	uint32_t at = ORACLE_NONE;
 	for (uint32_t q = r->step_count; q > s->epoch_first; q--) {
+		/* An undone writer (a played-back hot journal's owner, a
+		 * latent commit written over) is final by the time its
+		 * epoch's crash is told: the driver marks it before then. */
+		if (s->step_indet[q - 1] && r->step_noop[q - 1] &&
+		    s->mirror.txns[r->steps[q - 1]]->undone)
+			continue;
 		if (s->step_indet[q - 1] && r->step_noop[q - 1]) {
 			at = q - 1;
 			break;
@@ -626,7 +641,13 @@ static void stream_crash(struct oracle_stream *s, const struct stream_ev *ev)
 		give_up(s);
 		return;
 	}
-	advance(s, ev->event);
+	/* The epoch's latent commits take the crash's event (the tail of
+	 * the queue: every other key of the epoch is below it) and their
+	 * steps, before the crash's own. */
+	for (uint32_t q = 0; q < s->pend_count; q++)
+		if (s->pend[q].key == STREAM_LATENT_KEY)
+			s->pend[q].key = ev->event;
+	advance(s, ev->event + 1);
 	struct oracle__stream_result *r = &s->res;
 	if (s->gave_up || s->pend_count > 0 || s->unplaced_count > 0 ||
 	    s->waiting_count > 0 || s->active_count > 0 || s->k != r->step_count) {

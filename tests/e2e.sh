@@ -85,6 +85,19 @@ done
 check $? "an unknown --device: one line naming the flag, exit 2"
 "$W" run --seed 3 --txns 20 --journal wal --device non-powersafe 2>&1 | grep -q -- 'repro: .*--device non-powersafe'
 check $? "a run on a non-powersafe device says so in its repro line"
+# After a power loss the recovery check opens the database alone; its
+# close must not end the WAL (as the last connection out it would
+# checkpoint and delete it, and no run would go on with a WAL that
+# survived a crash): the restarted connections find the WAL and rebuild
+# its index among themselves, reading it before anyone writes to it.
+"$W" run --seed 3 --workload counter --connections 4 --txns 300 --journal wal --faults crash \
+	--trace "$tmp/crash.trace" --quiet
+awk '/ power-loss lost=/ { inrec = 1 }
+inrec && /conn=-1 op=delete file=whopper.db-wal/ { bad = 1 }
+/ recovered rc=0/ { inrec = 0; n++; after = 1; next }
+after && /conn=[0-9]+ op=(read|write) file=whopper.db-wal/ { if ($3 == "op=read") reads++; after = 0 }
+END { exit !(n > 0 && !bad && reads == n) }' "$tmp/crash.trace"
+check $? "a WAL survives the recovery check after each power loss, and the restarted connections read it first"
 # synchronous=OFF: a commit is visible before it is durable. This seed
 # has a reader see the write of a COMMIT that a power loss then cuts and
 # takes away, which SQLite does not promise against there (it was

@@ -493,6 +493,11 @@ static void test_incompatible(void **state)
 	const struct workload *wl = NULL;
 	char err[512];
 	assert_int_equal(wl_resolve("bank", &wl, err, sizeof err), 0);
+	struct world_config cfg;
+	memset(&cfg, 0, sizeof cfg);
+	cfg.workload = wl;
+	cfg.journal_mode = "wal";
+	cfg.faults = WORLD_FAULTS_NONE;
 	struct replay_file a, b;
 	char *path = temp_path();
 
@@ -500,13 +505,13 @@ static void test_incompatible(void **state)
 	a.workload_hash = replay_workload_hash(wl);
 	assert_int_equal(replay_write(path, &a), 0);
 	assert_int_equal(replay_read(path, &b, err, sizeof err), 0);
-	assert_int_equal(replay_check_compatible(path, &b, wl, &wh_sqlapi_linked, err, sizeof err), 0);
+	assert_int_equal(replay_check_compatible(path, &b, &cfg, &wh_sqlapi_linked, err, sizeof err), 0);
 	replay_file_free(&b);
 
 	snprintf(a.whopper_version, sizeof a.whopper_version, "9.9.9");
 	assert_int_equal(replay_write(path, &a), 0);
 	assert_int_equal(replay_read(path, &b, err, sizeof err), 0);
-	assert_int_equal(replay_check_compatible(path, &b, wl, &wh_sqlapi_linked, err, sizeof err), 2);
+	assert_int_equal(replay_check_compatible(path, &b, &cfg, &wh_sqlapi_linked, err, sizeof err), 2);
 	assert_non_null(strstr(err, "whopper 9.9.9"));
 	replay_file_free(&b);
 
@@ -514,7 +519,7 @@ static void test_incompatible(void **state)
 	snprintf(a.sqlite_version, sizeof a.sqlite_version, "3.0.0");
 	assert_int_equal(replay_write(path, &a), 0);
 	assert_int_equal(replay_read(path, &b, err, sizeof err), 0);
-	assert_int_equal(replay_check_compatible(path, &b, wl, &wh_sqlapi_linked, err, sizeof err), 2);
+	assert_int_equal(replay_check_compatible(path, &b, &cfg, &wh_sqlapi_linked, err, sizeof err), 2);
 	assert_non_null(strstr(err, "SQLite 3.0.0"));
 	replay_file_free(&b);
 
@@ -524,7 +529,7 @@ static void test_incompatible(void **state)
 	snprintf(a.sqlite_source_id, sizeof a.sqlite_source_id, "2000-01-01 00:00:00 0123");
 	assert_int_equal(replay_write(path, &a), 0);
 	assert_int_equal(replay_read(path, &b, err, sizeof err), 0);
-	assert_int_equal(replay_check_compatible(path, &b, wl, &wh_sqlapi_linked, err, sizeof err), 2);
+	assert_int_equal(replay_check_compatible(path, &b, &cfg, &wh_sqlapi_linked, err, sizeof err), 2);
 	assert_non_null(strstr(err, "source 2000-01-01 00:00:00 0123"));
 	assert_non_null(strstr(err, sqlite3_sourceid()));
 	replay_file_free(&b);
@@ -532,7 +537,7 @@ static void test_incompatible(void **state)
 	snprintf(a.sqlite_options, sizeof a.sqlite_options, "0000000000000001");
 	assert_int_equal(replay_write(path, &a), 0);
 	assert_int_equal(replay_read(path, &b, err, sizeof err), 0);
-	assert_int_equal(replay_check_compatible(path, &b, wl, &wh_sqlapi_linked, err, sizeof err), 2);
+	assert_int_equal(replay_check_compatible(path, &b, &cfg, &wh_sqlapi_linked, err, sizeof err), 2);
 	assert_non_null(strstr(err, "options 0000000000000001"));
 	replay_file_free(&b);
 	/* A file from before the identity lines is compared by version; the
@@ -542,13 +547,37 @@ static void test_incompatible(void **state)
 	snprintf(a.sqlite_library, sizeof a.sqlite_library, "/elsewhere/libsqlite3.so");
 	assert_int_equal(replay_write(path, &a), 0);
 	assert_int_equal(replay_read(path, &b, err, sizeof err), 0);
-	assert_int_equal(replay_check_compatible(path, &b, wl, &wh_sqlapi_linked, err, sizeof err), 0);
+	assert_int_equal(replay_check_compatible(path, &b, &cfg, &wh_sqlapi_linked, err, sizeof err), 0);
+	replay_file_free(&b);
+
+	/* Format 4 tapes of WAL runs with power losses meant another run
+	 * (the recovery check ended the WAL then): refused; the rest read. */
+	assert_int_equal(replay_write(path, &a), 0);
+	assert_int_equal(replay_read(path, &b, err, sizeof err), 0);
+	assert_int_equal(b.format, REPLAY_FORMAT);
+	b.format = REPLAY_FORMAT_NO_WAL_CRASH;
+	for (int k = 0; k < 4; k++) {
+		cfg.faults = k % 2 ? WORLD_FAULTS_CRASH : WORLD_FAULTS_CHAOS;
+		cfg.journal_mode = k < 2 ? "wal" : "truncate";
+		err[0] = '\0';
+		assert_int_equal(replay_check_compatible(path, &b, &cfg, &wh_sqlapi_linked, err,
+							 sizeof err),
+				 k < 2 ? 2 : 0);
+		if (k < 2)
+			assert_non_null(strstr(err, "replay format 4: a WAL run with power losses"));
+	}
+	cfg.faults = WORLD_FAULTS_IO;
+	cfg.journal_mode = "wal";
+	assert_int_equal(replay_check_compatible(path, &b, &cfg, &wh_sqlapi_linked, err, sizeof err), 0);
+	b.format = REPLAY_FORMAT;
+	cfg.faults = WORLD_FAULTS_CRASH;
+	assert_int_equal(replay_check_compatible(path, &b, &cfg, &wh_sqlapi_linked, err, sizeof err), 0);
 	replay_file_free(&b);
 
 	a.workload_hash ^= 1;
 	assert_int_equal(replay_write(path, &a), 0);
 	assert_int_equal(replay_read(path, &b, err, sizeof err), 0);
-	assert_int_equal(replay_check_compatible(path, &b, wl, &wh_sqlapi_linked, err, sizeof err), 2);
+	assert_int_equal(replay_check_compatible(path, &b, &cfg, &wh_sqlapi_linked, err, sizeof err), 2);
 	assert_non_null(strstr(err, "changed since the recording"));
 	replay_file_free(&b);
 

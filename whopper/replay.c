@@ -4,7 +4,7 @@
  *
  * Format (text, line-oriented, so a file can be read and diffed):
  *
- *   whopper-replay 4
+ *   whopper-replay 5
  *   whopper-version 0.1.0
  *   whopper-commit 1a2b3c4
  *   sqlite-version 3.40.1
@@ -70,8 +70,12 @@
  * refused, not misread. Format 4: a run from files in a rollback-journal
  * mode opens its connections before the files appear (engine/world.c,
  * image_after_opens); a format-3 file without files means what it did
- * and is read, one with files is refused. */
-#define REPLAY_FORMAT 4
+ * and is read, one with files is refused. Format 5: after a power loss
+ * the recovery check leaves the WAL in place (engine/recover.c), so a
+ * WAL run with power losses goes on differently; older files of such
+ * runs are refused (replay_check_compatible), the others still read. */
+#define REPLAY_FORMAT 5
+#define REPLAY_FORMAT_NO_WAL_CRASH 4 /* still read unless WAL with crashes */
 #define REPLAY_FORMAT_NO_FILES 3 /* still read when it holds no files */
 
 #ifndef WHOPPER_COMMIT
@@ -581,7 +585,9 @@ static int rd_header(struct reader *r, const char *line, struct replay_file *rf)
 	switch (r->stage) {
 	case 0:
 		r->format = strtol(rest, NULL, 10);
-		if ((r->format != REPLAY_FORMAT && r->format != REPLAY_FORMAT_NO_FILES) ||
+		rf->format = (int)r->format;
+		if ((r->format != REPLAY_FORMAT && r->format != REPLAY_FORMAT_NO_WAL_CRASH &&
+		     r->format != REPLAY_FORMAT_NO_FILES) ||
 		    strspn(rest, "0123456789") != strlen(rest))
 			rc = rd_error(r, "replay format %s is not supported (this whopper reads format %d)",
 				      rest, REPLAY_FORMAT);
@@ -640,11 +646,11 @@ static int rd_file(struct reader *r, const char *rest, struct replay_file *rf)
 	char name[1024];
 	long long size;
 	char extra;
-	if (r->format != REPLAY_FORMAT)
+	if (r->format < REPLAY_FORMAT_NO_WAL_CRASH)
 		return rd_error(r, "a run from files in replay format %ld opened its connections "
 				   "on the files; format %d opens them first (shrink the original "
 				   "recording again)",
-				r->format, REPLAY_FORMAT);
+				r->format, REPLAY_FORMAT_NO_WAL_CRASH);
 	size_t n = strcspn(rest, " ");
 	if (n == 0 || n >= sizeof name)
 		return rd_error(r, "malformed file line");
@@ -807,9 +813,18 @@ int replay_read(const char *path, struct replay_file *rf, char *err, size_t err_
 
 /* Refuse a file this binary cannot reproduce faithfully. */
 int replay_check_compatible(const char *path, const struct replay_file *rf,
-			    const struct workload *wl, const struct wh_sqlapi *api, char *err,
-			    size_t len)
+			    const struct world_config *cfg, const struct wh_sqlapi *api,
+			    char *err, size_t len)
 {
+	const struct workload *wl = cfg->workload;
+	bool crashes = cfg->faults == WORLD_FAULTS_CRASH || cfg->faults == WORLD_FAULTS_CHAOS;
+	if (rf->format < 5 && crashes && strcmp(cfg->journal_mode, "wal") == 0) {
+		snprintf(err, len, "%s: replay format %d: a WAL run with power losses went on "
+				   "differently before format 5 (the recovery check now leaves the WAL "
+				   "in place): refusing to replay (record the run again)",
+			 path, rf->format);
+		return 2;
+	}
 	if (strcmp(rf->whopper_version, WHOPPER_VERSION) != 0) {
 		snprintf(err, len, "%s: recorded by whopper %s, this is whopper %s: refusing to replay",
 			 path, rf->whopper_version, WHOPPER_VERSION);
@@ -1064,7 +1079,7 @@ int cmd_replay(int argc, char **argv)
 	if (rf.setup_sql != NULL || rf.skip_count > 0)
 		o.replay_path = path;
 	if (rc == 0)
-		rc = replay_check_compatible(path, &rf, o.cfg.workload, follow ? NULL : o.cfg.api,
+		rc = replay_check_compatible(path, &rf, &o.cfg, follow ? NULL : o.cfg.api,
 					     err, sizeof err);
 	if (rc != 0) {
 		if (err[0])

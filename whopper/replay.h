@@ -10,6 +10,7 @@
 #include "tape.h"
 
 struct replay_file {
+	int format;                 /* the file's format version */
 	char whopper_version[32];
 	char whopper_commit[64];
 	char sqlite_version[32];
@@ -50,11 +51,13 @@ int replay_read(const char *path, struct replay_file *rf, char *err, size_t err_
 int replay_write(const char *path, const struct replay_file *rf);
 /* 0 when this binary can reproduce rf's run on api; else 2 with the
  * reason in err (another whopper version, another SQLite - version,
- * source id or compile options, naming both - or a changed workload).
- * api NULL: any SQLite will do (replay --follow, versions). */
+ * source id or compile options, naming both - a changed workload, or an
+ * older format whose tape means another run under cfg: a WAL run with
+ * power losses before format 5). api NULL: any SQLite will do (replay
+ * --follow, versions). */
 int replay_check_compatible(const char *path, const struct replay_file *rf,
-			    const struct workload *wl, const struct wh_sqlapi *api, char *err,
-			    size_t len);
+			    const struct world_config *cfg, const struct wh_sqlapi *api,
+			    char *err, size_t len);
 /* Run options from the file's arguments (and skips). 0 or an exit code. */
 int replay_opts(const struct replay_file *rf, struct run_opts *o);
 uint64_t replay_workload_hash(const struct workload *wl);

@@ -1942,7 +1942,7 @@ static int write_result(struct shrinker *sh, const char *out, const char *stem)
 	}
 	struct run_opts o;
 	if (rc == WH_EXIT_PASS && (replay_opts(&back, &o) != 0 ||
-				   replay_check_compatible(out, &back, o.cfg.workload, o.cfg.api,
+				   replay_check_compatible(out, &back, &o.cfg, o.cfg.api,
 							   err, sizeof err) != 0)) {
 		fprintf(stderr, "whopper: shrink: %s: the written file does not replay: %s\n", out,
 			err);
@@ -2169,7 +2169,7 @@ int cmd_shrink(int argc, char **argv)
 	rc = replay_opts(&sh->rf, &sh->opts);
 	sh->opts.catalog = catalog; /* every candidate is triaged with it */
 	if (rc == 0)
-		rc = replay_check_compatible(in, &sh->rf, sh->opts.cfg.workload, sh->opts.cfg.api,
+		rc = replay_check_compatible(in, &sh->rf, &sh->opts.cfg, sh->opts.cfg.api,
 					     err, sizeof err);
 	if (rc != 0) {
 		if (err[0])

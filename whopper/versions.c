@@ -337,7 +337,7 @@ int cmd_versions(int argc, char **argv)
 	rc = replay_opts(&rf, &o);
 	err[0] = '\0';
 	if (rc == 0)
-		rc = replay_check_compatible(path, &rf, o.cfg.workload, NULL, err, sizeof err);
+		rc = replay_check_compatible(path, &rf, &o.cfg, NULL, err, sizeof err);
 	if (rc != 0 && err[0])
 		cli_usage_error("%s", err);
 	if (rc == 0 && finding != NULL && !signature_names(rf.signature, finding))
