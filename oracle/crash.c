@@ -21,9 +21,12 @@
  *     (as prefixes ending in a write) on top of the pre-crash state, as
  *     the source of a phantom. So an honest run costs a digest or two per
  *     crash, and a lossier one pays in proportion to what it lost.
- *   - The latest matching position wins (fewest commits lost). When none
- *     matches, the replay resumes from the pre-crash state, as if nothing
- *     had been lost, so that later checks see what was promised.
+ *   - The latest matching position wins (fewest commits lost). When no
+ *     level matches, the last states of the previous epoch are tried
+ *     (oracle__crash_lost_earlier: a power loss may take commits that the
+ *     previous recovery showed). When none matches, the replay resumes
+ *     from the pre-crash state, as if nothing had been lost, so that
+ *     later checks see what was promised.
  *   - Resuming from an earlier position rebuilds the reference from the
  *     setup (oracle__crash_rebuild), leaving out the lost steps of every
  *     crash so far. It costs one replay without checks per lossy crash;
@@ -34,8 +37,10 @@
  *                     (recovered_rc);
  *   lost_commit       it equals a state that lacks committed writers the
  *                     promise required (reopen, ALL and NONE require every
- *                     commit of the epoch; PREFIX any prefix). The lost
- *                     committed transactions are named;
+ *                     commit of the epoch; PREFIX any prefix), or a state
+ *                     of the previous epoch that lacks some the previous
+ *                     recovery had shown. The lost committed transactions
+ *                     are named;
  *   phantom_commit    it equals the pre-crash state plus statements of a
  *                     transaction that never committed;
  *   recovery_state    it equals no state compared, and no phantom
@@ -338,6 +343,82 @@ int oracle__crash_undo_reopen(struct oracle__ctx *c, const struct oracle__plan *
 	return 0;
 }
 
+/* State-changing steps of the previous epoch that crash e's recovery
+ * may be found to have lost (each costs a digest). */
+#define CRASH_EARLIER_MAX 64
+
+/*
+ * A power loss may lose commits that the previous recovery showed. After
+ * a recovery the WAL stays (the restarted connections go on appending to
+ * it); on a device without powersafe overwrite a tear of the sector the
+ * next transaction writes into can damage the last commit frame the
+ * recovery found, and the next recovery ends the WAL before it: the
+ * recovered database is then a state of the previous epoch, which the
+ * epoch's own candidates never include (that crash's report would be
+ * recovery_state, and every read after it a mismatch). Tried after every
+ * level failed, on the last CRASH_EARLIER_MAX states of the previous
+ * epoch that its recovery kept: the reference is rebuilt once without
+ * them and brought forward a step at a time, a digest per state, and the
+ * latest state that matches wins (fewest commits lost).
+ */
+int oracle__crash_lost_earlier(struct oracle__ctx *c, const struct oracle__plan *p,
+			       struct oracle__crash_out *co, uint32_t e)
+{
+	const struct history *h = c->h;
+	struct oracle__crash_out *out = &co[e];
+	if (e == 0 || out->matched || out->phantom != ORACLE_NONE ||
+	    out->undo_from != ORACLE_NONE || h->crashes[e].recovered_rc != SQLITE_OK ||
+	    h->crashes[e].kind != HIST_CRASH_POWER_LOSS || !co[e - 1].matched ||
+	    co[e - 1].undo_from != ORACLE_NONE)
+		return 0;
+	uint32_t first = oracle__epoch_first(c, e - 1), end = co[e - 1].pos;
+	uint32_t lo = end, seen = 0;
+	while (lo > first && seen < CRASH_EARLIER_MAX) {
+		lo--;
+		seen += !p->steps[lo].noop;
+	}
+	if (seen == 0)
+		return 0;
+	uint32_t pos_was = out->pos;
+	out->undo_from = lo;
+	out->pos = oracle__epoch_first(c, e);
+	out->earlier = true;
+	if (oracle__crash_rebuild(c, p, co, c->crash_step[e]) != 0)
+		return -1;
+	uint64_t want = h->crashes[e].recovered_digest;
+	uint32_t best = ORACLE_NONE;
+	for (uint32_t q = lo; q < end; q++) {
+		/* The reference holds every kept step before q. */
+		if (q == lo || !p->steps[q - 1].noop) {
+			uint64_t d = 0;
+			if (oracle__ref_digest(&c->ref, &d) != SQLITE_OK)
+				return -1;
+			if (d == want)
+				best = q;
+		}
+		if (!p->steps[q].noop) {
+			char *why = NULL;
+			(void)oracle__ref_apply(&c->ref, h->txns[p->steps[q].txn], &why);
+			free(why);
+		}
+	}
+	if (best == ORACLE_NONE) {
+		out->undo_from = ORACLE_NONE;
+		out->pos = pos_was;
+		out->earlier = false;
+		return oracle__crash_rebuild(c, p, co, c->crash_step[e]);
+	}
+	out->undo_from = best;
+	out->matched = true;
+	bool lost_committed = false;
+	for (uint32_t s = best; s < c->crash_step[e]; s++)
+		lost_committed |= !p->steps[s].noop && p->steps[s].txn != ORACLE_NONE &&
+				  h->txns[p->steps[s].txn]->outcome == HIST_COMMITTED;
+	out->earlier_bad = lost_committed && crash_requires_all(c, e);
+	/* pos is before the crash step: the caller rebuilds from it. */
+	return 0;
+}
+
 bool oracle__crash_allowed(const struct oracle__ctx *c, uint32_t e,
 			   uint32_t pos)
 {
@@ -555,6 +636,42 @@ static void report_unmatched(struct oracle__ctx *c, const struct oracle__plan *p
 	crash_expected(c, e, v);
 }
 
+/* Crash e recovered to a state of the previous epoch (co->earlier): the
+ * commits from there on are lost, those the previous recovery had shown
+ * first. */
+static void report_lost_earlier(struct oracle__ctx *c, const struct oracle__plan *p,
+				const struct oracle__outcome *o, uint32_t e)
+{
+	const struct oracle__crash_out *co = &o->crashes[e];
+	uint32_t *lost = wh_malloc((p->step_count + 1) * sizeof *lost);
+	uint32_t n = 0, all = 0;
+	for (uint32_t s = co->undo_from; s < c->crash_step[e]; s++) {
+		const struct oracle__step *st = &p->steps[s];
+		if (st->noop || st->txn == ORACLE_NONE)
+			continue;
+		all++;
+		if (c->h->txns[st->txn]->outcome == HIST_COMMITTED)
+			lost[n++] = st->txn;
+	}
+	if (!co->earlier_bad) {
+		if (n > 0)
+			report_lost_allowed(c, e, p, o, lost, n);
+		free(lost);
+		return;
+	}
+	struct oracle__buf b = { 0 };
+	buf_crash(&b, c, e);
+	oracle__buf_printf(&b, ": acknowledged commits missing after recovery: ");
+	buf_txns(&b, c, lost, n);
+	oracle__buf_printf(&b, "; the recovered database equals the reference at ");
+	oracle__buf_position(&b, p, o->crashes, co->undo_from);
+	oracle__buf_printf(&b, ", before crash %u, whose recovery had shown them: the last %u writers before it and since (%u committed) are lost; %s",
+			   e - 1, all, n, promise_text(c, e));
+	uint32_t v = oracle__report_add(c, "lost_commit", oracle__buf_take(&b), lost, n);
+	crash_expected(c, e, v);
+	free(lost);
+}
+
 void oracle__crash_report(struct oracle__ctx *c, const struct oracle__plan *p,
 			  const struct oracle__outcome *o)
 {
@@ -578,6 +695,10 @@ void oracle__crash_report(struct oracle__ctx *c, const struct oracle__plan *p,
 		}
 		if (!co->matched) {
 			report_unmatched(c, p, o, e);
+			continue;
+		}
+		if (co->earlier) {
+			report_lost_earlier(c, p, o, e);
 			continue;
 		}
 		if (co->undo_from != ORACLE_NONE) {

@@ -904,7 +904,9 @@ static int sweep_crash(struct oracle__ctx *c, const struct oracle__plan *p,
 	int rc = oracle__crash_resolve(c, p, cs, &out->crashes[e]);
 	if (rc != SQLITE_OK)
 		return sweep_digest_failed(c, rc);
-	if (oracle__crash_undo_reopen(c, p, out->crashes, e) != 0) {
+	if (oracle__crash_undo_reopen(c, p, out->crashes, e) != 0 ||
+	    (cs->level + 1 == ORACLE_CRASH_LEVELS &&
+	     oracle__crash_lost_earlier(c, p, out->crashes, e) != 0)) {
 		oracle__report_note(c->report, c->ref.error);
 		return -1;
 	}
@@ -913,7 +915,7 @@ static int sweep_crash(struct oracle__ctx *c, const struct oracle__plan *p,
 	const struct oracle__crash_out *co = &out->crashes[e];
 	bool compared = c->h->crashes[e].recovered_rc == SQLITE_OK;
 	out->crash_bad += compared &&
-			  (!co->matched || !oracle__crash_allowed(c, e, co->pos));
+			  (!co->matched || !oracle__crash_allowed(c, e, co->pos) || co->earlier_bad);
 	if (compared && !co->matched && cs->level + 1 < ORACLE_CRASH_LEVELS) {
 		/* The rest of this sweep would be thrown away. */
 		out->unmatched = true;
@@ -1281,7 +1283,7 @@ static void explore_pick(const struct oracle__ctx *c,
 	for (uint32_t e = 0; e < c->crash_count; e++) {
 		const struct oracle__crash_out *co = &best->crashes[e];
 		if (c->h->crashes[e].recovered_rc == SQLITE_OK &&
-		    (!co->matched || !oracle__crash_allowed(c, e, co->pos)))
+		    (!co->matched || !oracle__crash_allowed(c, e, co->pos) || co->earlier_bad))
 			fail_pos[n++] = c->crash_step[e];
 	}
 	if (best->final.diff_total > 0)

@@ -361,7 +361,12 @@ struct oracle__crash_out {
 				    that failed after its journal's
 				    finalisation but before that was synced
 				    is visible at the reopen and undone by
-				    the power loss (see crash.c) */
+				    the power loss (see crash.c); or (earlier
+				    set) a position of the previous epoch */
+	bool earlier;            /* undo_from is a loss of commits the
+				    previous crash's recovery had shown
+				    (oracle__crash_lost_earlier) */
+	bool earlier_bad;        /* ... and the promise kept some of them */
 };
 
 /* One distinct reference state passed in a crash's epoch. */
@@ -597,6 +602,15 @@ bool oracle__crash_allowed(const struct oracle__ctx *c, uint32_t e,
  * the reference ends at crash e's step either way. 0 or -1 (ref error). */
 int oracle__crash_undo_reopen(struct oracle__ctx *c, const struct oracle__plan *p,
 			      struct oracle__crash_out *co, uint32_t e);
+/* Crash e matched no state of its epoch: does the recovered database
+ * equal a state of the previous epoch, as when a WAL that survived the
+ * previous recovery loses frames that recovery had shown (a tear on a
+ * device without powersafe overwrite)? Then co[e] matches at its epoch's
+ * first position with undo_from (earlier) at that state: every step from
+ * there on is lost, and the report names the lost commits. The
+ * reference ends at crash e's step either way. 0 or -1 (ref error). */
+int oracle__crash_lost_earlier(struct oracle__ctx *c, const struct oracle__plan *p,
+			       struct oracle__crash_out *co, uint32_t e);
 int oracle__crash_rebuild(struct oracle__ctx *c, const struct oracle__plan *p,
 			  const struct oracle__crash_out *co, uint32_t upto);
 /* digest_db of the reference, with statements kept in r->digests

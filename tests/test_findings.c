@@ -388,6 +388,51 @@ static void test_wal_reset_checkpoint_race(void **state)
 	free(trace);
 }
 
+/* The non-powersafe WAL loss in a whole run (bank of counters, 4
+ * connections, power losses, a device without powersafe overwrite): the
+ * first power loss takes the unsynced tail of T80's padding frame and
+ * the recovery ends the WAL at T80's commit frame, mid-sector; the WAL
+ * stays (the recovery check leaves it), the next writer appends into that
+ * sector, and the second power loss tears it: T80, acknowledged and shown
+ * by the first recovery, is gone. Fails if the recovery check ends the WAL
+ * (the loss never happens), or if the oracle compares only the second
+ * crash's own epoch (it reported recovery_state and a cascade of read
+ * mismatches instead of the lost commit). */
+static void test_wal_non_powersafe_loss_across_recoveries(void **state)
+{
+	(void)state;
+	struct world_config cfg;
+	world_config_default(&cfg);
+	cfg.seed = 1355;
+	cfg.workload = wl_find("counter");
+	cfg.conn_count = 4;
+	cfg.txn_count = 300;
+	cfg.journal_mode = "wal";
+	cfg.faults = WORLD_FAULTS_CRASH;
+	cfg.device_characteristics = 0; /* --device non-powersafe */
+	struct world_result r;
+	assert_int_equal(world_run(&cfg, &r), 0);
+	assert_true(r.evidence.torn_outside_write > 0);
+	assert_true(r.history.crash_count >= 2);
+	struct oracle_config oc;
+	oracle_config_for_world(&cfg, &r, 8, &oc);
+	struct oracle_report rep;
+	assert_int_equal(oracle_check(&r.history, &oc, &rep), 0);
+	assert_int_equal(rep.violation_count, 1);
+	const struct oracle_violation *v = &rep.violations[0];
+	assert_string_equal(v->kind, "lost_commit");
+	assert_false(v->expected);
+	assert_int_equal(v->txn_count, 1);
+	const struct hist_txn *t = r.history.txns[v->txns[0]];
+	assert_int_equal(t->outcome, HIST_COMMITTED);
+	/* Committed before the first power loss, lost at the second. */
+	assert_true(t->end_event < r.history.crashes[0].event);
+	assert_non_null(strstr(v->detail, "crash 1 "));
+	assert_non_null(strstr(v->detail, "before crash 0, whose recovery had shown them"));
+	oracle_report_free(&rep);
+	world_result_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -395,6 +440,7 @@ int main(void)
 		cmocka_unit_test(test_hot_journal_taken_for_live),
 		cmocka_unit_test(test_hot_journal_needs_one_process),
 		cmocka_unit_test(test_wal_reset_checkpoint_race),
+		cmocka_unit_test(test_wal_non_powersafe_loss_across_recoveries),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
