@@ -333,6 +333,8 @@ static void entry_free(struct triage_entry *e)
 	strv_free(e->explains, e->explains_count);
 	free(e->measured);
 	free(e->mechanism);
+	for (int t = 0; t < 2; t++)
+		free(e->differential[t].detail);
 	free(e->test);
 	free(e->source);
 	memset(e, 0, sizeof *e);
@@ -662,6 +664,53 @@ static int parse_measured(struct parser *p, const char *key, const char *v)
 	return 0;
 }
 
+const char *const triage_diff_targets[2] = {"threads", "processes"};
+
+const char *triage_diff_result_text(enum triage_diff_result r)
+{
+	switch (r) {
+	case TRIAGE_DIFF_NONE:
+		return "not recorded";
+	case TRIAGE_DIFF_REPRODUCED:
+		return "reproduced";
+	case TRIAGE_DIFF_NOT_REPRODUCED:
+		return "not reproduced";
+	case TRIAGE_DIFF_NOT_APPLICABLE:
+		return "not applicable";
+	}
+	WH_UNREACHABLE();
+}
+
+/* "differential TARGET RESULT DETAIL": what the finding gave on a real
+ * target (threads or processes): reproduced, not-reproduced or
+ * not-applicable, and how it was tried (budget, runs, date). */
+static int parse_differential(struct parser *p, const char *v)
+{
+	struct triage_entry *e = p->cur;
+	char target[16], result[24];
+	int used = 0;
+	if (sscanf(v, "%15s %23s %n", target, result, &used) != 2 || v[used] == '\0')
+		return parse_error(p, p->line, "'differential': expected TARGET RESULT DETAIL (threads|processes, reproduced|not-reproduced|not-applicable, then how it was tried), got '%s'",
+				   v);
+	int t = strcmp(target, "threads") == 0 ? 0 : strcmp(target, "processes") == 0 ? 1 : -1;
+	if (t < 0)
+		return parse_error(p, p->line, "'differential': target '%s' is not threads or processes",
+				   target);
+	enum triage_diff_result r = strcmp(result, "reproduced") == 0 ? TRIAGE_DIFF_REPRODUCED
+				    : strcmp(result, "not-reproduced") == 0 ? TRIAGE_DIFF_NOT_REPRODUCED
+				    : strcmp(result, "not-applicable") == 0 ? TRIAGE_DIFF_NOT_APPLICABLE
+									     : TRIAGE_DIFF_NONE;
+	if (r == TRIAGE_DIFF_NONE)
+		return parse_error(p, p->line, "'differential': result '%s' is not reproduced, not-reproduced or not-applicable",
+				   result);
+	if (e->differential[t].result != TRIAGE_DIFF_NONE)
+		return parse_error(p, p->line, "'differential %s' given twice in finding '%s'", target,
+				   e->id);
+	e->differential[t].result = r;
+	e->differential[t].detail = wh_strdup(v + used);
+	return 0;
+}
+
 /* The keys whose value is one word or a number: device, lock-model,
  * crashes. */
 static int parse_scalar(struct parser *p, const char *key, const char *v)
@@ -732,6 +781,8 @@ static int parse_entry_key(struct parser *p, const char *key, const char *v)
 		return parse_scalar(p, key, v);
 	if (strcmp(key, "evidence") == 0)
 		return parse_evidence(p, v);
+	if (strcmp(key, "differential") == 0)
+		return parse_differential(p, v);
 	if (strcmp(key, "mechanism") == 0) {
 		/* Repeated lines join with newlines. */
 		size_t old = e->mechanism ? strlen(e->mechanism) : 0;

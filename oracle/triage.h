@@ -80,6 +80,19 @@ bool triage_measure_parse(const char *token, struct triage_measure *m, const cha
 /* "3.40.1=fails,37/1000" (buf of at least 64 bytes). */
 void triage_measure_format(const struct triage_measure *m, char *buf, size_t len);
 
+/* What a finding gave on a real target ("differential" lines). */
+enum triage_diff_result {
+	TRIAGE_DIFF_NONE = 0,        /* not recorded */
+	TRIAGE_DIFF_REPRODUCED,
+	TRIAGE_DIFF_NOT_REPRODUCED,
+	TRIAGE_DIFF_NOT_APPLICABLE,  /* the target cannot show it */
+};
+
+/* The real targets a differential line names (triage_entry.differential). */
+extern const char *const triage_diff_targets[2];
+/* "reproduced", "not reproduced", "not applicable" (none: "not recorded"). */
+const char *triage_diff_result_text(enum triage_diff_result r);
+
 struct triage_entry {
 	char *id;                  /* "stale-schema-no-such-table" */
 	char *title;               /* one line */
@@ -104,6 +117,13 @@ struct triage_entry {
 	uint32_t explains_count;
 	bool explains_all;         /* "explains *" */
 	char *mechanism;           /* the mechanism lines joined by '\n' */
+	/* What trying it on the real targets gave ("differential" lines:
+	 * `whopper differential`, bench/bench_targets.sh), per target; NULL
+	 * text: never recorded. */
+	struct triage_differential {
+		enum triage_diff_result result;
+		char *detail;              /* budget, runs, date, how */
+	} differential[2];             /* [0] threads, [1] processes */
 	char *test;                /* "tests/test_findings.c:test_..." */
 	char *source;              /* "FILE:LINE" of its "finding" line */
 };

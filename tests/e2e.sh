@@ -219,6 +219,17 @@ rc=$?
 check $? "a bad --known file: one line FILE:LINE on stderr, exit 2, nothing written ($(cat "$tmp/err"))"
 "$W" findings list --known "$tmp/mine.txt" | grep -q '^mine$'
 check $? "findings list --known FILE adds the user's entries"
+# What each shipped finding gave on the real targets is recorded.
+[ "$(grep -c '^  real threads: not recorded' "$tmp/list")" -eq 0 ] &&
+	[ "$(grep -c '^  real processes: not recorded' "$tmp/list")" -eq 0 ] &&
+	grep -q '^  real threads: not reproduced: ' "$tmp/list" &&
+	grep -q '^  real processes: not applicable: ' "$tmp/list"
+check $? "findings list gives every shipped finding's result on real threads and processes"
+printf 'finding mine\ntitle t\nversions 3000000-3000001\nevidence kind x\nexplains x\nmechanism m\ntest a.c:b\ndifferential cloud reproduced quickly\n' >"$tmp/badd.txt"
+"$W" findings list --known "$tmp/badd.txt" >/dev/null 2>"$tmp/err"
+rc=$?
+[ $rc -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "badd.txt:8: 'differential': target 'cloud'" "$tmp/err"
+check $? "a differential line naming another target: one line FILE:LINE, exit 2"
 # An entry measured fixed before this SQLite: a run that shows it is a
 # regression, new (exit 1), the entry named; without its fixed line the
 # same run is known.

@@ -189,6 +189,9 @@ rc=$?
 [ $rc -eq 0 ] && grep -q '^  run 1 seed 3: pass$' "$tmp/dout" && grep -q '^  run 2 seed 4: pass$' "$tmp/dout" &&
 	grep -q '^result: not reproduced in 2 runs; ' "$tmp/dout"
 check $? "differential runs the recording's configuration on real threads, the recorded seed and the next (exit $rc)"
+limit "$W" differential "$(dirname "$0")/corpus/stale-schema-7x2000.whop" --runs 1 >"$tmp/dout" 2>&1
+grep -E -q '^catalogue: finding stale-schema-no-such-table: differential threads (reproduced|not-reproduced) in 1 runs, [0-9.]+ s wall' "$tmp/dout"
+check $? "differential of a catalogued finding prints the catalogue's differential line for it"
 "$W" run --seed 1 --workload bank --connections 8 --txns 200 --journal delete --synchronous off \
 	--record "$tmp/bankd.whop" --quiet
 WHOPPER_TEST_HOOK=threads-lost-write limit "$W" differential "$tmp/bankd.whop" --runs 2 >"$tmp/dout" 2>&1

@@ -329,6 +329,12 @@ int cmd_differential(int argc, char **argv)
 		printf("; %" PRIu64 " failed otherwise (first: seed %" PRIu64 ", %s)", other,
 		       first_other, other_sig);
 	printf("; %.1f s\n", took);
+	/* A catalogued finding's result is recorded in its entry: the line
+	 * to add (oracle/known-findings.txt, "differential"). */
+	if (strncmp(want, "known:", 6) == 0 && exit_code == WH_EXIT_PASS)
+		printf("catalogue: finding %s: differential %s %s in %" PRIu64 " runs, %.1f s wall (whopper differential, seeds from %" PRIu64 ")\n",
+		       want + 6, strcmp(target, "processes") == 0 ? "processes" : "threads",
+		       same > 0 ? "reproduced" : "not-reproduced", done, took, o.cfg.seed);
 	replay_file_free(&rf);
 	if (exit_code != WH_EXIT_PASS)
 		return exit_code;

@@ -166,6 +166,12 @@ int cmd_findings(int argc, char **argv)
 		}
 		if (e->measured_count > 0)
 			print_measured(stdout, e);
+		for (int t = 0; t < 2; t++) {
+			const struct triage_differential *d = &e->differential[t];
+			printf("  real %s: %s%s%s\n", triage_diff_targets[t],
+			       triage_diff_result_text(d->result), d->detail ? ": " : "",
+			       d->detail ? d->detail : "");
+		}
 		printf("  title: %s\n  test: %s\n  source: %s\n", e->title, e->test, e->source);
 	}
 	return WH_EXIT_PASS;
