@@ -103,8 +103,13 @@ static void record_recovery(struct world *w, enum hist_crash_kind kind)
 	 * restarted connections then rebuild its index among themselves, as an
 	 * application's connections do after a crash, and a second crash can
 	 * find a recovered WAL's tail). Only in WAL mode: elsewhere the
-	 * option changes nothing but one file control SQLite makes. */
-	if (db != NULL && api->db_config != NULL && strcmp(w->cfg->journal_mode, "wal") == 0)
+	 * option changes nothing but one file control SQLite makes. Only
+	 * after a power loss, whose survivors are on the disk already: a
+	 * clean reopen is a clean close, whose last checkpoint makes every
+	 * commit before it durable (under synchronous=NORMAL the WAL is
+	 * synced by nothing else), as the oracle promises of it. */
+	if (db != NULL && api->db_config != NULL && kind == HIST_CRASH_POWER_LOSS &&
+	    strcmp(w->cfg->journal_mode, "wal") == 0)
 		api->db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)NULL);
 	api->close_v2(db);
 	hist_crash_recovered(&w->res->history, cr);
