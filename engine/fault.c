@@ -310,6 +310,26 @@ static int cmp_u64_asc(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+uint64_t world_plan_draw_bound(enum world_plan_draw_kind kind, uint64_t txn_count)
+{
+	uint64_t n = txn_count ? txn_count : 1;
+	return kind == WORLD_PLAN_SPAN ? n / 10 + 1 : n;
+}
+
+/* A plan draw placed among the transactions: drawn below its bound, and
+ * noted (with where it sits on the tape) for the shrinker. */
+static uint64_t plan_draw_txns(struct world *w, enum world_plan_draw_kind kind)
+{
+	struct wh_prng *r = &w->fault_rng;
+	uint64_t v = wh_prng_below(r, world_plan_draw_bound(kind, w->cfg->txn_count));
+	struct world_result *res = w->res;
+	if (r->track != NULL && r->track->cursor > 0 &&
+	    res->plan_draw_count < WORLD_PLAN_DRAWS_MAX)
+		res->plan_draws[res->plan_draw_count++] = (struct world_plan_draw){
+			.kind = kind, .draw = r->track->cursor - 1, .value = v};
+	return v;
+}
+
 /* Draw this seed's fault plan (swarm testing: a random subset of the
  * profile's kinds is on). */
 void fault_plan_draw(struct world *w)
@@ -318,9 +338,9 @@ void fault_plan_draw(struct world *w)
 	struct fault_plan *p = &w->plan;
 	struct wh_prng *r = &w->fault_rng;
 	memset(p, 0, sizeof *p);
+	w->res->plan_draw_count = 0;
 	bool io = cfg->faults == WORLD_FAULTS_IO || cfg->faults == WORLD_FAULTS_CHAOS;
 	bool crash = cfg->faults == WORLD_FAULTS_CRASH || cfg->faults == WORLD_FAULTS_CHAOS;
-	uint64_t n = cfg->txn_count ? cfg->txn_count : 1;
 	if (io) {
 		static const enum wh_op_kind kinds[] = {
 			WH_OP_OPEN, WH_OP_READ, WH_OP_WRITE, WH_OP_TRUNCATE, WH_OP_SYNC,
@@ -333,25 +353,26 @@ void fault_plan_draw(struct world *w)
 		if (wh_prng_chance(r, 1, 2))
 			p->alloc_per_million = (uint32_t)wh_prng_range(r, 20, 500);
 		if (wh_prng_chance(r, 1, 3)) {
-			p->quota_from_txn = wh_prng_below(r, n);
-			p->quota_to_txn = p->quota_from_txn + 1 + wh_prng_below(r, n / 10 + 1);
+			p->quota_from_txn = plan_draw_txns(w, WORLD_PLAN_AT);
+			p->quota_to_txn =
+				p->quota_from_txn + 1 + plan_draw_txns(w, WORLD_PLAN_SPAN);
 		}
 	}
 	if (crash) {
 		p->crash_count = (uint32_t)wh_prng_range(r, 1, 3);
 		for (uint32_t i = 0; i < p->crash_count; i++)
-			p->crash_at[i] = wh_prng_below(r, n);
+			p->crash_at[i] = plan_draw_txns(w, WORLD_PLAN_AT);
 		qsort(p->crash_at, p->crash_count, sizeof p->crash_at[0], cmp_u64_asc);
 	}
 	if (cfg->faults == WORLD_FAULTS_CHAOS) {
 		p->reopen_count = (uint32_t)wh_prng_range(r, 0, 2);
 		for (uint32_t i = 0; i < p->reopen_count; i++)
-			p->reopen_at[i] = wh_prng_below(r, n);
+			p->reopen_at[i] = plan_draw_txns(w, WORLD_PLAN_AT);
 		qsort(p->reopen_at, p->reopen_count, sizeof p->reopen_at[0], cmp_u64_asc);
 	}
 	if (cfg->faults == WORLD_FAULTS_BITFLIP) {
 		p->bitflip = true;
-		p->bitflip_at = wh_prng_below(r, n);
+		p->bitflip_at = plan_draw_txns(w, WORLD_PLAN_AT);
 	}
 	w->res->stats.fault_kinds_on = p->io_mask;
 }

@@ -310,6 +310,28 @@ struct world_coverage {
 	uint8_t map[COVERAGE_BYTES];
 };
 
+/* The fault plan's draws that place something among the transactions
+ * (engine/fault.c): a power loss, a reopen, a bit flip, the disk-full
+ * window's start (positions: txns finished, drawn below --txns) and the
+ * window's length (drawn below --txns / 10 + 1). Their bound is --txns,
+ * so the same raw draw lands elsewhere in a run with another --txns; the
+ * shrinker rewrites them to keep each where it was (whopper/shrink.c).
+ * Filled only when the run has a tape; the draw is an index on its
+ * WH_STREAM_FAULTS track. */
+enum world_plan_draw_kind {
+	WORLD_PLAN_AT,   /* a position: txns finished */
+	WORLD_PLAN_SPAN, /* a length in transactions */
+};
+#define WORLD_PLAN_DRAWS_MAX 12
+struct world_plan_draw {
+	enum world_plan_draw_kind kind;
+	uint64_t draw;  /* index on the WH_STREAM_FAULTS track */
+	uint64_t value; /* what it gave */
+};
+/* The bound such a draw is taken below, in a run of txn_count
+ * transactions: the raw draws 0..bound-1 give themselves. */
+uint64_t world_plan_draw_bound(enum world_plan_draw_kind kind, uint64_t txn_count);
+
 struct world_finding {
 	char *kind;   /* "hang", "setup_failed", ... */
 	char *detail;
@@ -339,6 +361,8 @@ struct world_result {
 					       tape's pick log (sched.h);
 					       unseen without one */
 	uint64_t follow_used;          /* logged picks consumed */
+	struct world_plan_draw plan_draws[WORLD_PLAN_DRAWS_MAX];
+	uint32_t plan_draw_count;      /* see world_plan_draw */
 	/* threads target: connection threads were still running when the
 	 * run gave up on them (a hang the drain could not unwind). They
 	 * own the history, the files and the world still: nothing may

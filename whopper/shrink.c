@@ -384,6 +384,8 @@ struct txn_info {
 	enum hist_outcome outcome;
 	uint64_t visible_event;
 	bool commit_hint;
+	uint32_t end_rank;    /* how many transactions ended before it
+				 (UINT32_MAX: it never ended) */
 };
 
 struct run_info {
@@ -402,6 +404,10 @@ struct run_info {
 				     (UINT64_MAX: never opened) */
 	char primary_kind[64];    /* first finding or unexplained violation */
 	bool same_bug;            /* primary_kind is one the bug_match counts */
+	/* The fault plan's draws placed among the transactions (power
+	 * losses...: world_plan_draw), to keep them there (anchor_plan). */
+	struct world_plan_draw plan_draws[WORLD_PLAN_DRAWS_MAX];
+	uint32_t plan_draw_count;
 };
 
 static void info_free(struct run_info *info)
@@ -601,6 +607,24 @@ static bool assign_ranges(struct run_info *info, const struct history *h,
 	return ok;
 }
 
+/* txn_info.end_rank: the order the transactions ended in, which is the
+ * order the world counts them finished (the fault plan's positions). */
+static void rank_ends(struct run_info *info)
+{
+	uint32_t n = info->txn_count;
+	struct txn_end_ref *ends = wh_malloc((n ? n : 1) * sizeof *ends);
+	uint32_t m = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		info->txns[i].end_rank = UINT32_MAX;
+		if (info->txns[i].outcome != HIST_RUNNING)
+			ends[m++] = (struct txn_end_ref){info->txns[i].end_event, i};
+	}
+	qsort(ends, m, sizeof *ends, txn_end_ref_cmp);
+	for (uint32_t k = 0; k < m; k++)
+		info->txns[ends[k].id].end_rank = k;
+	free(ends);
+}
+
 struct eval_ctx {
 	const struct bug_match *match; /* NULL: the input's run (no target yet) */
 	const struct cand *cand;
@@ -638,6 +662,8 @@ static void inspect_search(void *ctx, const struct run_opts *o, const struct wor
 	for (uint32_t i = 0; i < e->cand->image.count; i++)
 		info->size.image_bytes += (uint64_t)e->cand->image.files[i].size;
 	info->first_crash = h->crash_count > 0 ? h->crashes[0].event : UINT64_MAX;
+	info->plan_draw_count = res->plan_draw_count;
+	memcpy(info->plan_draws, res->plan_draws, res->plan_draw_count * sizeof *res->plan_draws);
 
 	info->txn_count = h->txn_count;
 	info->txns = wh_calloc(h->txn_count ? h->txn_count : 1, sizeof *info->txns);
@@ -678,6 +704,7 @@ static void inspect_search(void *ctx, const struct run_opts *o, const struct wor
 	}
 	WH_ASSERT_EQ(off, total);
 	info->action_count = off;
+	rank_ends(info);
 	info->ranges_ok = assign_ranges(info, h, e->log);
 	uint32_t cc = e->log->conn_count;
 	info->opened_pick = wh_malloc((cc ? cc : 1) * sizeof *info->opened_pick);
@@ -969,6 +996,40 @@ static void tape_without_conns(const struct shrinker *sh, const bool *gone, stru
 	free(new_id);
 }
 
+/* Keep the best run's power losses (reopens, bit flip, disk-full window)
+ * where they were in a candidate c with another --txns, or without the
+ * transactions in `removed` (by id, ascending). Their plan draws are
+ * taken below --txns (engine/fault.c), so the same raw draw would put
+ * each at a random other point of the candidate - as often as not before
+ * the race, which then never happens: most structural candidates of a
+ * run with power losses failed for that alone. A position (transactions
+ * finished) loses the removed transactions that had ended by it, and is
+ * written back as its own raw draw (a draw below the bound gives itself);
+ * one at or past the candidate's bound goes to its last transaction, a
+ * length keeps its value within its bound. The candidate is judged by
+ * running it, like every other: this only stops the search from moving
+ * what it did not mean to. */
+static void anchor_plan(const struct shrinker *sh, struct cand *c, const uint32_t *removed,
+			uint32_t n)
+{
+	const struct run_info *info = &sh->best_info;
+	struct wh_track *tr = tape_find_mut(&c->tape, WH_STREAM_FAULTS);
+	for (uint32_t i = 0; tr != NULL && i < info->plan_draw_count; i++) {
+		const struct world_plan_draw *d = &info->plan_draws[i];
+		if (d->draw >= tr->count)
+			continue;
+		uint64_t v = d->value;
+		if (d->kind == WORLD_PLAN_AT) {
+			uint64_t gone = 0;
+			for (uint32_t k = 0; k < n; k++)
+				gone += info->txns[removed[k]].end_rank < v;
+			v -= gone;
+		}
+		uint64_t bound = world_plan_draw_bound(d->kind, c->txn_count);
+		tr->values[d->draw] = v < bound ? v : bound - 1;
+	}
+}
+
 /* Pass 1: the smallest --txns that still fails, by binary search. */
 static bool pass_txns(struct shrinker *sh)
 {
@@ -989,6 +1050,7 @@ static bool pass_txns(struct shrinker *sh)
 			if (c.skips[i].txn < mid)
 				c.skips[o++] = c.skips[i];
 		c.skip_count = o;
+		anchor_plan(sh, &c, NULL, 0);
 		if (try_candidate(sh, &c)) {
 			any = true;
 			hi = sh->best.txn_count < mid ? sh->best.txn_count : mid;
@@ -1315,6 +1377,7 @@ static bool pass_prefix(struct shrinker *sh)
 			cand.txn_count = cand.txn_count > c->n ? cand.txn_count - c->n : 1;
 			remap_skips(&sh->best, &cand, c->ids, c->n);
 			tape_without_txns(sh, c->ids, c->n, true, &cand.tape);
+			anchor_plan(sh, &cand, c->ids, c->n);
 			any = try_candidate(sh, &cand);
 		}
 		prefix_cut_free(c);
@@ -1341,8 +1404,9 @@ static bool remove_conns(struct shrinker *sh, const bool *gone)
 	c.conn_count = kept;
 	c.txn_count = c.txn_count > n ? c.txn_count - n : 1;
 	remap_skips(&sh->best, &c, ids, n);
-	free(ids);
 	tape_without_conns(sh, gone, &c.tape);
+	anchor_plan(sh, &c, ids, n);
+	free(ids);
 	return try_candidate(sh, &c);
 }
 
@@ -1408,13 +1472,18 @@ typedef uint32_t (*items_fn)(const struct shrinker *sh, struct item *out);
 typedef bool (*remove_fn)(struct shrinker *sh, const struct item *items, uint32_t n);
 
 /* ddmin (reduce to complement): split the items into n chunks, try
- * removing each; on success start over on the new best with n-1 chunks,
+ * removing each; on success go on over the new best with n-1 chunks,
  * else double n until chunks are single items. Items are re-listed from
- * the best run after every success, because ids shift when it changes. */
+ * the best run after every success, because ids shift when it changes.
+ * After a success the chunks are tried from where it was, around to the
+ * ones before it: those were just tried and kept, and starting over from
+ * the first made each success at a fine grain cost a sweep of every
+ * chunk before it (quadratic in the items where most must stay). */
 static bool ddmin(struct shrinker *sh, items_fn list, remove_fn remove)
 {
 	bool any = false;
 	uint32_t n = 2;
+	uint32_t from = 0; /* chunk to try first */
 	struct item *items = NULL;
 	while (!sh->stopped) {
 		uint32_t len = list(sh, NULL);
@@ -1425,18 +1494,24 @@ static bool ddmin(struct shrinker *sh, items_fn list, remove_fn remove)
 		if (n > len)
 			n = len;
 		bool removed = false;
-		for (uint32_t i = 0; i < n && !sh->stopped && !removed; i++) {
+		uint32_t at = 0;
+		for (uint32_t k = 0; k < n && !sh->stopped && !removed; k++) {
+			uint32_t i = (from + k) % n;
 			uint32_t lo = (uint32_t)((uint64_t)len * i / n);
 			uint32_t hi = (uint32_t)((uint64_t)len * (i + 1) / n);
 			WH_ASSERT(hi <= len);
-			if (lo < hi && remove(sh, items + lo, hi - lo))
+			if (lo < hi && remove(sh, items + lo, hi - lo)) {
 				removed = true;
+				at = i;
+			}
 		}
 		if (removed) {
 			any = true;
 			n = n > 2 ? n - 1 : 2;
+			from = at < n ? at : 0;
 			continue;
 		}
+		from = 0;
 		if (n >= len)
 			break;
 		n = n * 2 < len ? n * 2 : len;
@@ -1486,6 +1561,7 @@ static bool remove_txns(struct shrinker *sh, const struct item *items, uint32_t 
 		c.txn_count = c.txn_count > n ? c.txn_count - n : 1;
 		remap_skips(&sh->best, &c, ids, n);
 		tape_without_txns(sh, ids, n, false, &c.tape);
+		anchor_plan(sh, &c, ids, n);
 		free(ids);
 		if (try_candidate(sh, &c))
 			return true;
