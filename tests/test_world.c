@@ -456,6 +456,53 @@ static void test_fault_draws_per_connection(void **state)
 	wh_tape_free(&tape);
 }
 
+/* The fault plan notes where it placed power losses among the
+ * transactions (the draw's index on the faults track and its value), and
+ * a raw draw below the bound gives itself: what the shrinker relies on to
+ * keep a power loss where it was in a candidate with another --txns
+ * (shrink.c, anchor_plan). Noting changes nothing in the run. */
+static void test_plan_draws_noted(void **state)
+{
+	(void)state;
+	struct world_config cfg;
+	base_config(&cfg, 5);
+	cfg.conn_count = 4;
+	cfg.txn_count = 200;
+	cfg.faults = WORLD_FAULTS_CRASH;
+	struct world_result plain, taped, again;
+	assert_int_equal(world_run(&cfg, &plain), 0);
+	struct wh_tape tape;
+	wh_tape_init(&tape);
+	cfg.tape = &tape;
+	assert_int_equal(world_run(&cfg, &taped), 0);
+	assert_true(plain.trace_hash == taped.trace_hash);
+	assert_int_equal(plain.plan_draw_count, 0); /* no tape, nothing noted */
+	assert_true(taped.plan_draw_count >= 1);
+	assert_true(taped.plan_draw_count <= 3);
+	struct wh_track *tr = wh_tape_track(&tape, WH_STREAM_FAULTS);
+	for (uint32_t i = 0; i < taped.plan_draw_count; i++) {
+		const struct world_plan_draw *d = &taped.plan_draws[i];
+		assert_int_equal(d->kind, WORLD_PLAN_AT);
+		assert_true(d->value < cfg.txn_count);
+		assert_true(d->draw < tr->count);
+	}
+	/* The first power loss moved to transaction 150 of a 300-transaction
+	 * run by writing 150 as its raw draw. */
+	tr->values[taped.plan_draws[0].draw] = 150;
+	wh_tape_rewind(&tape);
+	cfg.txn_count = 300;
+	assert_int_equal(world_run(&cfg, &again), 0);
+	bool found = false;
+	for (uint32_t i = 0; i < again.plan_draw_count; i++)
+		found |= again.plan_draws[i].draw == taped.plan_draws[0].draw &&
+			 again.plan_draws[i].value == 150;
+	assert_true(found);
+	world_result_free(&plain);
+	world_result_free(&taped);
+	world_result_free(&again);
+	wh_tape_free(&tape);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -468,6 +515,7 @@ int main(void)
 		cmocka_unit_test(test_records_exactly_once),
 		cmocka_unit_test(test_hang_is_a_finding),
 		cmocka_unit_test(test_fault_draws_per_connection),
+		cmocka_unit_test(test_plan_draws_noted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
