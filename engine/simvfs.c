@@ -58,7 +58,11 @@
  * For every file that still has a name, the unsynced log is replayed onto
  * the synced image, across files in issue order, with each mutation's fate
  * drawn from the caller's rng. A write is split at sector boundaries
- * (cfg.sector_size); each piece is
+ * (cfg.sector_size); within one sector what reaches the disk is the
+ * sector as it was at some moment: a piece is kept only if every earlier
+ * unsynced piece of that sector was (a page cache writes back the page as
+ * it holds it, every earlier write to it included), so once a piece of a
+ * sector is lost or torn, every later piece of it is lost. Each piece is
  *   kept     - its bytes reach the disk,
  *   lost     - the sector keeps what it held before (the synced bytes, or
  *              an earlier unsynced write that was kept),
@@ -1628,7 +1632,34 @@ struct crash_run {
 	uint64_t garbage_sixteenths; /* this crash's odds of tearing, /16 */
 	bool cut;                   /* sequential: something was lost, so
 				       every later mutation is lost too */
+	struct closed_sector {      /* sectors whose content stopped at a
+				       lost or torn piece: every later piece
+				       of them is lost (see the top) */
+		const struct simvfs_inode *ino;
+		int64_t sector;
+	} *closed;
+	size_t closed_count, closed_cap;
 };
+
+static bool sector_closed(const struct crash_run *run, const struct simvfs_inode *ino,
+			  int64_t sector)
+{
+	for (size_t i = 0; i < run->closed_count; i++)
+		if (run->closed[i].ino == ino && run->closed[i].sector == sector)
+			return true;
+	return false;
+}
+
+static void sector_close(struct crash_run *run, const struct simvfs_inode *ino, int64_t sector)
+{
+	if (sector_closed(run, ino, sector))
+		return;
+	if (run->closed_count == run->closed_cap) {
+		run->closed_cap = run->closed_cap ? 2 * run->closed_cap : 16;
+		run->closed = wh_realloc(run->closed, run->closed_cap * sizeof *run->closed);
+	}
+	run->closed[run->closed_count++] = (struct closed_sector){ino, sector};
+}
 
 /* True if the device writes a whole sector or nothing: SQLITE_IOCAP_ATOMIC,
  * or an ATOMICnnn flag whose unit holds whole sectors. */
@@ -1707,8 +1738,14 @@ static void crash_write(struct crash_run *run, struct simvfs_inode *ino,
 		int64_t lo = s * sector > e->offset ? s * sector : e->offset;
 		int64_t hi = (s + 1) * sector < end ? (s + 1) * sector : end;
 		WH_ASSERT(lo < hi);
-		enum crash_fate fate = crash_decide(
-			run, lo > ino->synced_size, hi > ino->synced_size);
+		/* Drawn even for a closed sector, so that a piece's draw
+		 * does not depend on the fates of the pieces before it. */
+		enum crash_fate fate = crash_decide(run, lo > ino->synced_size,
+						    hi > ino->synced_size);
+		if (sector_closed(run, ino, s))
+			fate = CRASH_LOST;
+		if (fate != CRASH_KEPT)
+			sector_close(run, ino, s);
 		switch (fate) {
 		case CRASH_LOST:
 			run->stats->sectors_lost++;
@@ -1919,6 +1956,7 @@ void simvfs_power_loss(struct simvfs *vfs, struct wh_prng *rng,
 	run.garbage_sixteenths = wh_prng_below(rng, 5);
 
 	stats->files_affected = crash_replay_logs(&run);
+	free(run.closed);
 
 	uint64_t total = 0;
 	struct wh_queue *q;

@@ -340,7 +340,10 @@ elif [ -f "$clib" ]; then
 	# twice (valgrind: double free in sqlcipher_codec_ctx_free of a block
 	# from sqlcipher_codec_key_derive). The corrupted heap kills the run.
 	# shellcheck disable=SC2086
-	"$W" run --seed 927697670706376542 --workload delete-heavy --connections 16 --txns 500 \
+	# (Seed 9 since power losses keep only a prefix of each sector's
+	# writes, replay format 6; valgrind shows the same invalid free in
+	# sqlcipher_codec_ctx_free.)
+	"$W" run --seed 9 --workload delete-heavy --connections 16 --txns 500 \
 		--journal memory --synchronous normal --scheduler pct --pct-depth 1 --faults chaos $KEY \
 		--target-lib "$clib" >/dev/null 2>"$tmp/df.err"
 	rc=$?

@@ -4,7 +4,7 @@
  *
  * Format (text, line-oriented, so a file can be read and diffed):
  *
- *   whopper-replay 5
+ *   whopper-replay 6
  *   whopper-version 0.1.0
  *   whopper-commit 1a2b3c4
  *   sqlite-version 3.40.1
@@ -73,9 +73,14 @@
  * and is read, one with files is refused. Format 5: after a power loss
  * the recovery check leaves the WAL in place (engine/recover.c), so a
  * WAL run with power losses goes on differently; older files of such
- * runs are refused (replay_check_compatible), the others still read. */
-#define REPLAY_FORMAT 5
-#define REPLAY_FORMAT_NO_WAL_CRASH 4 /* still read unless WAL with crashes */
+ * runs are refused (replay_check_compatible), the others still read.
+ * Format 6: a power loss keeps, within one sector, only a prefix of its
+ * unsynced writes (engine/simvfs.c), so every run with power losses may
+ * go on differently: older files of runs with the crash or chaos profile
+ * are refused, the others still read. */
+#define REPLAY_FORMAT 6
+#define REPLAY_FORMAT_NO_CRASH 5     /* still read unless power losses */
+#define REPLAY_FORMAT_NO_WAL_CRASH 4 /* the same */
 #define REPLAY_FORMAT_NO_FILES 3 /* still read when it holds no files */
 
 #ifndef WHOPPER_COMMIT
@@ -586,7 +591,8 @@ static int rd_header(struct reader *r, const char *line, struct replay_file *rf)
 	case 0:
 		r->format = strtol(rest, NULL, 10);
 		rf->format = (int)r->format;
-		if ((r->format != REPLAY_FORMAT && r->format != REPLAY_FORMAT_NO_WAL_CRASH &&
+		if ((r->format != REPLAY_FORMAT && r->format != REPLAY_FORMAT_NO_CRASH &&
+		     r->format != REPLAY_FORMAT_NO_WAL_CRASH &&
 		     r->format != REPLAY_FORMAT_NO_FILES) ||
 		    strspn(rest, "0123456789") != strlen(rest))
 			rc = rd_error(r, "replay format %s is not supported (this whopper reads format %d)",
@@ -818,11 +824,13 @@ int replay_check_compatible(const char *path, const struct replay_file *rf,
 {
 	const struct workload *wl = cfg->workload;
 	bool crashes = cfg->faults == WORLD_FAULTS_CRASH || cfg->faults == WORLD_FAULTS_CHAOS;
-	if (rf->format < 5 && crashes && strcmp(cfg->journal_mode, "wal") == 0) {
-		snprintf(err, len, "%s: replay format %d: a WAL run with power losses went on "
-				   "differently before format 5 (the recovery check now leaves the WAL "
-				   "in place): refusing to replay (record the run again)",
-			 path, rf->format);
+	if (rf->format < REPLAY_FORMAT && crashes) {
+		snprintf(err, len, "%s: replay format %d: a run with power losses went on "
+				   "differently before format %d (a power loss now keeps only a "
+				   "prefix of each sector's unsynced writes; since format 5 the "
+				   "recovery check leaves a WAL in place): refusing to replay "
+				   "(record the run again)",
+			 path, rf->format, REPLAY_FORMAT);
 		return 2;
 	}
 	if (strcmp(rf->whopper_version, WHOPPER_VERSION) != 0) {

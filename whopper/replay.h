@@ -52,8 +52,8 @@ int replay_write(const char *path, const struct replay_file *rf);
 /* 0 when this binary can reproduce rf's run on api; else 2 with the
  * reason in err (another whopper version, another SQLite - version,
  * source id or compile options, naming both - a changed workload, or an
- * older format whose tape means another run under cfg: a WAL run with
- * power losses before format 5). api NULL: any SQLite will do (replay
+ * older format whose tape means another run under cfg: a run with
+ * power losses before format 6). api NULL: any SQLite will do (replay
  * --follow, versions). */
 int replay_check_compatible(const char *path, const struct replay_file *rf,
 			    const struct world_config *cfg, const struct wh_sqlapi *api,
