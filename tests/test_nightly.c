@@ -459,6 +459,40 @@ static void test_matrix_lock_model(void **state)
 	mx_free(&m);
 }
 
+/* The device is a knob of its own: about one run in eight gets --device
+ * non-powersafe (powersafe, run's default, is never passed); the user's
+ * own --device overrides the draw. */
+static void test_matrix_device(void **state)
+{
+	(void)state;
+	struct nl_matrix m;
+	mx_init(&m);
+	uint32_t non_powersafe = 0;
+	for (uint64_t i = 0; i < 800; i++) {
+		struct nl_strv a = {0};
+		uint64_t seed;
+		nl_matrix_args(&m, i, &a, &seed);
+		const char *d = arg_after(&a, "--device");
+		if (d != NULL) {
+			assert_string_equal(d, "non-powersafe");
+			non_powersafe++;
+		}
+		nl_strv_free(&a);
+	}
+	assert_true(non_powersafe > 60 && non_powersafe < 140);
+	assert_true(nl_run_flag_takes_value("--device"));
+	nl_strv_push(&m.user_flags, "--device");
+	nl_strv_push(&m.user_flags, "powersafe");
+	for (uint64_t i = 0; i < 40; i++) {
+		struct nl_strv a = {0};
+		uint64_t seed;
+		nl_matrix_args(&m, i, &a, &seed);
+		assert_string_equal(arg_after(&a, "--device"), "powersafe");
+		nl_strv_free(&a);
+	}
+	mx_free(&m);
+}
+
 /* A synthetic finished run: index, arguments (the matrix's), coverage. */
 static void explore_result(struct nl_result *r, const struct nl_matrix *m, uint64_t index,
 			   const uint32_t *points, uint32_t count)
@@ -652,6 +686,7 @@ int main(void)
 		cmocka_unit_test(test_matrix_requirements),
 		cmocka_unit_test(test_matrix_plan),
 		cmocka_unit_test(test_matrix_lock_model),
+		cmocka_unit_test(test_matrix_device),
 		cmocka_unit_test(test_explore_pool),
 		cmocka_unit_test(test_explore_args),
 	};

@@ -120,7 +120,7 @@ static const char nightly_help[] =
 	"\n"
 	"Runs many seeded 'whopper run' children over a matrix of workloads,\n"
 	"journal modes, synchronous levels, fault profiles, connection counts,\n"
-	"schedulers, lock models and pragmas (cache_size, mmap_size,\n"
+	"schedulers, lock models, devices and pragmas (cache_size, mmap_size,\n"
 	"wal_autocheckpoint, page_size), drawn per run from the base seed and\n"
 	"the run's index.\n"
 	"\n"

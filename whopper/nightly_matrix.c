@@ -26,7 +26,8 @@
  * findings are expected (such a run exits 0), so it only runs when the
  * user asks for it with `-- --faults bitflip`. The lock model (`run
  * --lock-model`) is process in 1 run of 4: each connection then sees the
- * others' locks as another process would.
+ * others' locks as another process would. The device (`run --device`)
+ * lacks powersafe overwrite in 1 run of 8.
  *
  * Flags after `--` go to every run and override drawn ones: a drawn flag the
  * user also gives is dropped (a drawn --pragma only when the user sets the
@@ -67,6 +68,7 @@ enum knob {
 						       run, when the row's
 						       cannot */
 	KNOB_LOCK_MODEL,
+	KNOB_DEVICE,
 };
 
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -98,6 +100,14 @@ static const struct weighted fault_profiles[] = {
 static const struct weighted lock_models[] = {
 	{"thread", 3},
 	{"process", 1},
+};
+
+/* Devices (--device): powersafe overwrite (run's default, as the unix
+ * VFS, not passed) or not, where a torn write may damage its whole
+ * sector: the catalogue's wal-non-powersafe-commit-loss lives there. */
+static const struct weighted devices[] = {
+	{"powersafe", 7},
+	{"non-powersafe", 1},
 };
 
 struct pragma_knob {
@@ -278,6 +288,7 @@ void nl_matrix_args(const struct nl_matrix *m, uint64_t index, struct nl_strv *a
 		pick_weighted(b, row, KNOB_FAULTS, fault_profiles, COUNT_OF(fault_profiles));
 	const char *locks =
 		pick_weighted(b, row, KNOB_LOCK_MODEL, lock_models, COUNT_OF(lock_models));
+	const char *device = pick_weighted(b, row, KNOB_DEVICE, devices, COUNT_OF(devices));
 
 	/* Drawn flags, in a fixed order so the argument list is stable. */
 	struct flag drawn[16 + COUNT_OF(pragma_knobs)];
@@ -300,6 +311,8 @@ void nl_matrix_args(const struct nl_matrix *m, uint64_t index, struct nl_strv *a
 		drawn[n++] = (struct flag){"--faults", faults};
 	if (strcmp(locks, "thread") != 0)
 		drawn[n++] = (struct flag){"--lock-model", locks};
+	if (strcmp(device, "powersafe") != 0)
+		drawn[n++] = (struct flag){"--device", device};
 	struct flag user[NL_USER_FLAGS_MAX];
 	size_t user_count =
 		split_flags(m->user_flags.v, m->user_flags.count, user, NL_USER_FLAGS_MAX);
