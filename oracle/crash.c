@@ -343,6 +343,9 @@ int oracle__crash_undo_reopen(struct oracle__ctx *c, const struct oracle__plan *
 	return 0;
 }
 
+static uint32_t lost_steps(const struct oracle__ctx *c, const struct oracle__plan *p, uint32_t e,
+			   uint32_t pos, uint32_t *committed, uint32_t *committed_count);
+
 /* State-changing steps of the previous epoch that crash e's recovery
  * may be found to have lost (each costs a digest). */
 #define CRASH_EARLIER_MAX 64
@@ -410,11 +413,11 @@ int oracle__crash_lost_earlier(struct oracle__ctx *c, const struct oracle__plan 
 	}
 	out->undo_from = best;
 	out->matched = true;
-	bool lost_committed = false;
-	for (uint32_t s = best; s < c->crash_step[e]; s++)
-		lost_committed |= !p->steps[s].noop && p->steps[s].txn != ORACLE_NONE &&
-				  h->txns[p->steps[s].txn]->outcome == HIST_COMMITTED;
-	out->earlier_bad = lost_committed && crash_requires_all(c, e);
+	uint32_t *lost = wh_malloc((p->step_count + 1) * sizeof *lost);
+	uint32_t n;
+	lost_steps(c, p, e, best, lost, &n);
+	free(lost);
+	out->earlier_bad = n > 0 && crash_requires_all(c, e);
 	/* pos is before the crash step: the caller rebuilds from it. */
 	return 0;
 }
@@ -644,15 +647,8 @@ static void report_lost_earlier(struct oracle__ctx *c, const struct oracle__plan
 {
 	const struct oracle__crash_out *co = &o->crashes[e];
 	uint32_t *lost = wh_malloc((p->step_count + 1) * sizeof *lost);
-	uint32_t n = 0, all = 0;
-	for (uint32_t s = co->undo_from; s < c->crash_step[e]; s++) {
-		const struct oracle__step *st = &p->steps[s];
-		if (st->noop || st->txn == ORACLE_NONE)
-			continue;
-		all++;
-		if (c->h->txns[st->txn]->outcome == HIST_COMMITTED)
-			lost[n++] = st->txn;
-	}
+	uint32_t n;
+	uint32_t all = lost_steps(c, p, e, co->undo_from, lost, &n);
 	if (!co->earlier_bad) {
 		if (n > 0)
 			report_lost_allowed(c, e, p, o, lost, n);

@@ -703,10 +703,11 @@ static void plan_steps(const struct oracle__ctx *c, const bool *included,
 							     o->crash, true };
 			continue;
 		}
-		/* One whose hot journal another connection played back to
-		 * its end (hist_txn.undone) is settled: not committed, in
-		 * every plan (it keeps its slot, as in the stream's sweep,
-		 * which may have seen it end before the playback). */
+		/* One the driver saw undone (hist_txn.undone: its hot
+		 * journal played back to its end, or its latent commit
+		 * written over) is settled: not committed, in every plan (it
+		 * keeps its slot, as in the stream's sweep, which may have
+		 * seen it end before it was undone). */
 		bool happened = o->indet == ORACLE_NONE ||
 				(included[o->indet] && !h->txns[o->txn]->undone);
 		bool noop = !happened || c->txn_ro[o->txn];

@@ -423,40 +423,47 @@ static void test_matrix_requirements(void **state)
 	mx_free(&skip);
 }
 
-/* The lock model is a knob of its own: about a quarter of the runs get
- * --lock-model process (thread, run's default, is never passed), and
- * removing the flag from those leaves exactly the argument list the
- * other knobs drew. */
-static void test_matrix_lock_model(void **state)
+/* A knob of its own drawn over `runs` runs: `flag` appears only with
+ * `value` (the default is never passed), between lo and hi times; the
+ * user's own flag (with `user_value`) overrides the draw. */
+static void check_knob(const char *flag, const char *value, uint64_t runs, uint32_t lo,
+		       uint32_t hi, const char *user_value)
 {
-	(void)state;
 	struct nl_matrix m;
 	mx_init(&m);
-	uint32_t process = 0;
-	for (uint64_t i = 0; i < 400; i++) {
+	uint32_t drawn = 0;
+	for (uint64_t i = 0; i < runs; i++) {
 		struct nl_strv a = {0};
 		uint64_t seed;
 		nl_matrix_args(&m, i, &a, &seed);
-		const char *lm = arg_after(&a, "--lock-model");
-		if (lm != NULL) {
-			assert_string_equal(lm, "process");
-			process++;
+		const char *v = arg_after(&a, flag);
+		if (v != NULL) {
+			assert_string_equal(v, value);
+			drawn++;
 		}
 		nl_strv_free(&a);
 	}
-	assert_true(process > 60 && process < 140);
-	assert_true(nl_run_flag_takes_value("--lock-model"));
-	/* The user's own --lock-model overrides the draw. */
-	nl_strv_push(&m.user_flags, "--lock-model");
-	nl_strv_push(&m.user_flags, "thread");
+	assert_true(drawn > lo && drawn < hi);
+	assert_true(nl_run_flag_takes_value(flag));
+	nl_strv_push(&m.user_flags, flag);
+	nl_strv_push(&m.user_flags, user_value);
 	for (uint64_t i = 0; i < 40; i++) {
 		struct nl_strv a = {0};
 		uint64_t seed;
 		nl_matrix_args(&m, i, &a, &seed);
-		assert_string_equal(arg_after(&a, "--lock-model"), "thread");
+		assert_string_equal(arg_after(&a, flag), user_value);
 		nl_strv_free(&a);
 	}
 	mx_free(&m);
+}
+
+/* The lock model is a knob of its own: about a quarter of the runs get
+ * --lock-model process (thread, run's default, is never passed); the
+ * user's own --lock-model overrides the draw. */
+static void test_matrix_lock_model(void **state)
+{
+	(void)state;
+	check_knob("--lock-model", "process", 400, 60, 140, "thread");
 }
 
 /* The device is a knob of its own: about one run in eight gets --device
@@ -465,32 +472,7 @@ static void test_matrix_lock_model(void **state)
 static void test_matrix_device(void **state)
 {
 	(void)state;
-	struct nl_matrix m;
-	mx_init(&m);
-	uint32_t non_powersafe = 0;
-	for (uint64_t i = 0; i < 800; i++) {
-		struct nl_strv a = {0};
-		uint64_t seed;
-		nl_matrix_args(&m, i, &a, &seed);
-		const char *d = arg_after(&a, "--device");
-		if (d != NULL) {
-			assert_string_equal(d, "non-powersafe");
-			non_powersafe++;
-		}
-		nl_strv_free(&a);
-	}
-	assert_true(non_powersafe > 60 && non_powersafe < 140);
-	assert_true(nl_run_flag_takes_value("--device"));
-	nl_strv_push(&m.user_flags, "--device");
-	nl_strv_push(&m.user_flags, "powersafe");
-	for (uint64_t i = 0; i < 40; i++) {
-		struct nl_strv a = {0};
-		uint64_t seed;
-		nl_matrix_args(&m, i, &a, &seed);
-		assert_string_equal(arg_after(&a, "--device"), "powersafe");
-		nl_strv_free(&a);
-	}
-	mx_free(&m);
+	check_knob("--device", "non-powersafe", 800, 60, 140, "powersafe");
 }
 
 /* A synthetic finished run: index, arguments (the matrix's), coverage. */
