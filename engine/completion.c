@@ -131,6 +131,7 @@ static void comp_reset(struct wh_completion *c, enum wh_op_kind kind,
 	c->sched_pos = WH_COMP_NO_POS;
 	c->owner = -1;
 	c->unlogged = false;
+	c->mark = 0;
 	c->cb = cb;
 	c->data = data;
 	c->parent = NULL;

@@ -86,6 +86,11 @@ struct wh_completion {
 				     logged nor taken from a pick log: the
 				     opening of a run that starts mid-way
 				     (sched.h) */
+	uint32_t mark;            /* where in its owner's work it was made,
+				     for a pick log (sched_pick_mark): bit
+				     0 set on the first since the owner
+				     began a transaction, above it the
+				     workload action of that transaction */
 	wh_completion_cb cb;      /* runs once when finished; may be NULL */
 	void *data;               /* user data for cb */
 	struct wh_group *parent;  /* group this is a child of, or NULL */

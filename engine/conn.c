@@ -304,8 +304,19 @@ void conn_submit(struct conn *c, enum wh_op_kind kind, uint64_t delay_us)
 	 * must not take the pick log's entries meant for the window. */
 	c->comp.unlogged = c->w->cfg->setup_sql != NULL &&
 			   (c->state == CS_OPEN || c->state == CS_OPEN_RETRY);
+	/* An unlogged completion leaves the transaction start for the first
+	 * logged one: the log never sees it. */
+	c->comp.mark = sched_mark(c->mark_new_txn && !c->comp.unlogged, c->mark_action);
+	if (!c->comp.unlogged)
+		c->mark_new_txn = false;
 	c->parked_kind = kind;
 	sched_submit(&c->w->sched, &c->comp, delay_us);
+}
+
+void conn_mark_txn(struct conn *c)
+{
+	c->mark_new_txn = true;
+	c->mark_action = 0;
 }
 
 static void conn_wait(struct conn *c, enum wh_op_kind kind)
@@ -476,6 +487,7 @@ static enum step step_next(struct conn *c)
 	/* After a statement the shrinker removed, the workload sees an empty
 	 * result, as if it had returned no row. */
 	static const struct hist_stmt skipped_result = {.rc = SQLITE_DONE};
+	c->mark_action++; /* a skipped statement counts: its picks stay logged */
 	if (c->last_skipped)
 		prev = &skipped_result;
 	w->cfg->workload->ops->txn_next(c->wl_state, &c->rng, prev, &act);
@@ -650,6 +662,7 @@ static enum step step_state(struct conn *c)
 		c->state = CS_OPEN;
 		return STEP_PENDING;
 	case CS_THINK:
+		conn_mark_txn(c);
 		conn_wait(c, WH_OP_THINK);
 		c->state = CS_THINK_WAIT;
 		return STEP_PENDING;

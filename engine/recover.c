@@ -133,6 +133,7 @@ static void restart_conns(struct world *w, bool only_reopened)
 		c->parked_for_reopen = false;
 		c->open_failures = 0;
 		c->state = CS_OPEN;
+		conn_mark_txn(c);
 		if (only_reopened)
 			w->live_conns++;
 		if (conn_step(c) == WH_DONE)

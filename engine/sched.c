@@ -198,6 +198,11 @@ void sched_init(struct sched *s, const struct sched_config *cfg)
 			s->follow_count = tr->replay_count;
 			s->follow = wh_malloc(s->follow_count * sizeof *s->follow);
 			memcpy(s->follow, tr->values, s->follow_count * sizeof *s->follow);
+			for (uint64_t i = 0; i < s->follow_count && !s->follow_marked; i++)
+				s->follow_marked = sched_pick_owner(s->follow[i]) >= 0 &&
+						   sched_pick_mark(s->follow[i]) != 0;
+			s->follow_txn = wh_calloc(cfg->owner_count, sizeof *s->follow_txn);
+			s->run_txn = wh_calloc(cfg->owner_count, sizeof *s->run_txn);
 		}
 		tr->count = tr->cursor = tr->replay_count = 0;
 		s->picks = tr;
@@ -252,6 +257,8 @@ void sched_free(struct sched *s)
 	free(s->owner_pending);
 	free(s->owner_pending_count);
 	free(s->follow);
+	free(s->follow_txn);
+	free(s->run_txn);
 	free(s->latency_tracks);
 	s->slots = NULL;
 	s->free_slots = NULL;
@@ -270,6 +277,8 @@ void sched_free(struct sched *s)
 	s->owner_pending = NULL;
 	s->owner_pending_count = NULL;
 	s->follow = NULL;
+	s->follow_txn = NULL;
+	s->run_txn = NULL;
 	s->latency_tracks = NULL;
 	s->pct_priority = NULL;
 	s->pct_change_at = NULL;
@@ -839,24 +848,68 @@ static void note_divergence(struct sched *s, int owner, int logged_kind,
 	};
 }
 
+/* A logged pick of owner was used or skipped: count the transaction it
+ * began in the log's numbering. */
+static void follow_consumed(struct sched *s, int owner, uint64_t v)
+{
+	if (owner >= 0 && (uint32_t)owner < s->cfg.owner_count)
+		s->follow_txn[owner] += sched_pick_mark(v) & SCHED_MARK_TXN;
+}
+
+/* Where a logged pick's call stands against the owner's pending one in
+ * the owner's own work: transactions begun (counted over the log's
+ * picks consumed and over the run's logged picks), then the workload
+ * action within the transaction. Negative: the run is behind the log
+ * (the owner makes calls the recording did not); positive: past it (the
+ * recording made a call this run does not). */
+static int mark_order(const struct sched *s, uint32_t o, uint64_t logged,
+		      const struct wh_completion *c)
+{
+	uint32_t lm = sched_pick_mark(logged), rm = c->mark;
+	uint32_t lt = s->follow_txn[o] + (lm & SCHED_MARK_TXN);
+	uint32_t rt = s->run_txn[o] + (rm & SCHED_MARK_TXN);
+	if (rt != lt)
+		return rt < lt ? -1 : 1;
+	if ((rm >> 1) != (lm >> 1))
+		return (rm >> 1) < (lm >> 1) ? -1 : 1;
+	return 0;
+}
+
 /* The next logged pick whose owner has a pending completion, skipping
  * the others; NULL once the log is used up. Strict following ends at the
- * first pick that cannot be made as logged. */
+ * first pick that cannot be made as logged.
+ *
+ * With marks, an edited run stays aligned with the log at every
+ * transaction and workload action of each owner (sched.h): a logged pick
+ * whose call the owner has gone past is skipped, and an owner behind its
+ * logged pick (more calls in an action than recorded) runs its extra
+ * calls at that pick's turn, the pick staying at the head of the log. */
 static struct wh_completion *follow_log(struct sched *s)
 {
 	while (s->follow_next < s->follow_count) {
-		uint64_t v = s->follow[s->follow_next++];
+		uint64_t v = s->follow[s->follow_next];
 		int owner = sched_pick_owner(v);
 		struct wh_completion *c = pending_of(s, owner);
-		if (c != NULL && c->kind == sched_pick_kind(v))
+		int order = 0;
+		if (c != NULL && s->follow_marked && owner >= 0 &&
+		    (uint32_t)owner < s->cfg.owner_count)
+			order = mark_order(s, (uint32_t)owner, v, c);
+		if (c != NULL && order == 0 && c->kind == sched_pick_kind(v)) {
+			s->follow_next++;
+			follow_consumed(s, owner, v);
 			return c;
+		}
 		note_divergence(s, owner, (int)sched_pick_kind(v), c);
 		if (s->cfg.follow_strict) {
 			s->follow_next = s->follow_count;
 			return NULL;
 		}
-		if (c != NULL)
-			return c;
+		if (c != NULL && order < 0)
+			return c; /* catching up; the pick stays */
+		s->follow_next++;
+		follow_consumed(s, owner, v);
+		if (c != NULL && order == 0)
+			return c; /* the same place, another op kind */
 		s->follow_skipped++;
 	}
 	WH_ASSERT(s->follow_next == s->follow_count);
@@ -1099,8 +1152,10 @@ struct wh_completion *sched_pick(struct sched *s)
 	WH_ASSERT(chosen->state == WH_COMP_PENDING);
 	WH_ASSERT(chosen->sched_pos == WH_COMP_NO_POS);
 	WH_ASSERT_EQ(chosen->owner, owner);
+	if (s->follow != NULL && owner >= 0 && (uint32_t)owner < s->cfg.owner_count)
+		s->run_txn[owner] += chosen->mark & SCHED_MARK_TXN;
 	if (s->picks != NULL) {
-		wh_track_log(s->picks, sched_pick_encode(owner, chosen->kind));
+		wh_track_log(s->picks, sched_pick_encode(owner, chosen->kind, chosen->mark));
 		WH_ASSERT_EQ(s->picks->count, s->steps);
 	}
 	return chosen;

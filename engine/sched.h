@@ -195,30 +195,64 @@ struct sched {
 	uint64_t *follow;          /* pick log to follow (a copy), or NULL */
 	uint64_t follow_count;     /* its length */
 	uint64_t follow_next;      /* index of the next logged pick */
-	uint64_t follow_skipped;   /* logged picks skipped (owner not pending) */
+	uint64_t follow_skipped;   /* logged picks skipped (owner not pending,
+				      or past the logged call) */
+	bool follow_marked;        /* the log's picks carry marks (older
+				      recordings' do not) */
+	uint32_t *follow_txn;      /* per owner: transactions begun in the
+				      log's picks consumed so far */
+	uint32_t *run_txn;         /* per owner: transactions begun in the
+				      logged picks this run made */
 	uint32_t unlogged_pending; /* unlogged completions pending */
 	struct sched_divergence divergence; /* first departure from the
 					       followed log */
 };
 
-/* A logged pick: owner + 1 (0: ownerless) above the op kind. */
+/* A logged pick: the op kind, above it owner + 1 (0: ownerless), above
+ * that the completion's mark (wh_completion.mark: a transaction-start
+ * bit, then the workload action within the transaction, saturated). */
 #define SCHED_PICK_KIND_BITS 5
+#define SCHED_PICK_OWNER_BITS 13
+#define SCHED_PICK_MARK_SHIFT (SCHED_PICK_KIND_BITS + SCHED_PICK_OWNER_BITS)
+#define SCHED_MARK_TXN 1u            /* the mark's transaction-start bit */
+#define SCHED_MARK_ACTION_MAX 0x1fffu /* actions past it share its mark */
 _Static_assert(WH_OP__COUNT <= (1 << SCHED_PICK_KIND_BITS), "an op kind fits a logged pick");
+_Static_assert(SCHED_MAX_OWNERS < (1 << SCHED_PICK_OWNER_BITS), "an owner fits a logged pick");
 
-static inline uint64_t sched_pick_encode(int owner, enum wh_op_kind kind)
+/* The mark of a completion made at workload action `action` of its
+ * owner's transaction; new_txn on its first since that began. */
+static inline uint32_t sched_mark(bool new_txn, uint32_t action)
+{
+	uint32_t a = action < SCHED_MARK_ACTION_MAX ? action : SCHED_MARK_ACTION_MAX;
+	return (a << 1) | (new_txn ? SCHED_MARK_TXN : 0);
+}
+
+static inline uint64_t sched_pick_encode(int owner, enum wh_op_kind kind, uint32_t mark)
 {
 	uint64_t o = owner < 0 ? 0 : (uint64_t)owner + 1;
-	return (o << SCHED_PICK_KIND_BITS) | (uint64_t)kind;
+	return ((uint64_t)mark << SCHED_PICK_MARK_SHIFT) | (o << SCHED_PICK_KIND_BITS) |
+	       (uint64_t)kind;
 }
 
 static inline int sched_pick_owner(uint64_t v)
 {
-	return (int)(v >> SCHED_PICK_KIND_BITS) - 1;
+	return (int)((v >> SCHED_PICK_KIND_BITS) & ((1u << SCHED_PICK_OWNER_BITS) - 1)) - 1;
 }
 
 static inline enum wh_op_kind sched_pick_kind(uint64_t v)
 {
 	return (enum wh_op_kind)(v & ((1u << SCHED_PICK_KIND_BITS) - 1));
+}
+
+static inline uint32_t sched_pick_mark(uint64_t v)
+{
+	return (uint32_t)(v >> SCHED_PICK_MARK_SHIFT);
+}
+
+/* The same pick under another owner (a shrinker renumbering). */
+static inline uint64_t sched_pick_reowned(uint64_t v, int owner)
+{
+	return sched_pick_encode(owner, sched_pick_kind(v), sched_pick_mark(v));
 }
 
 void sched_init(struct sched *s, const struct sched_config *cfg);

@@ -587,6 +587,7 @@ int world__create_conns(struct world *w)
 		c->w = w;
 		c->id = (int)i;
 		c->state = CS_OPEN;
+		conn_mark_txn(c);
 		c->cov_class = -1;
 		wh_prng_seed_taped(&c->rng, cfg->seed, WH_STREAM_CONN + i, cfg->tape);
 		c->wl_state = cfg->workload->ops->conn_new(cfg->workload, i);

@@ -206,6 +206,11 @@ struct conn {
 	uint32_t stmt_flags;         /* HIST_STMT_* */
 	uint32_t stmt_actions;       /* statement actions drawn in this txn */
 	bool last_skipped;           /* the last statement action was skipped */
+	/* where the connection is in its own work, for the pick log's
+	 * marks (sched.h): set at an open and at every transaction's
+	 * think, counted at every workload action */
+	bool mark_new_txn;           /* no logged completion since then */
+	uint32_t mark_action;        /* workload actions in this transaction */
 	uint32_t param_count;
 	struct wh_value params[WL_MAX_PARAMS]; /* owned copies */
 	/* result of the last CALL_STMT, filled on the fiber */
@@ -456,6 +461,9 @@ void conn_prefetch(struct conn *c);
 void conn_on_complete(struct wh_completion *comp, void *data);
 /* Submit c's one completion, due delay_us from now. */
 void conn_submit(struct conn *c, enum wh_op_kind kind, uint64_t delay_us);
+/* The connection begins a transaction (or opens): the next logged
+ * completion carries the transaction-start mark (sched.h). */
+void conn_mark_txn(struct conn *c);
 /* The simvfs yield hook: inject a fault or park the caller. */
 int conn_hook_yield(void *ctx, enum wh_op_kind kind, const char *file, int64_t arg);
 /* End c's transaction with outcome; no call may be active. */

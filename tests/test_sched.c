@@ -188,9 +188,9 @@ static void test_follow_pick_log(void **state)
 	struct wh_tape tape;
 	wh_tape_init(&tape);
 	struct wh_track *log = wh_tape_track(&tape, WH_STREAM_PICKS);
-	wh_track_push(log, sched_pick_encode(2, WH_OP_READ));
-	wh_track_push(log, sched_pick_encode(3, WH_OP_READ)); /* nothing pending */
-	wh_track_push(log, sched_pick_encode(0, WH_OP_WRITE));
+	wh_track_push(log, sched_pick_encode(2, WH_OP_READ, 0));
+	wh_track_push(log, sched_pick_encode(3, WH_OP_READ, 0)); /* nothing pending */
+	wh_track_push(log, sched_pick_encode(0, WH_OP_WRITE, 0));
 	wh_tape_rewind(&tape);
 	struct sched s;
 	struct sched_config cfg = {.pending_max = N, .seed = 5, .owner_count = 4, .strategy = SCHED_RR,
@@ -230,6 +230,73 @@ static void test_follow_pick_log(void **state)
 	sched_init(&s, &cfg);
 	assert_int_equal(sched_latency_us(&s, WH_OP_WRITE, 0), b);
 	assert_int_equal(sched_latency_us(&s, WH_OP_WRITE, 1), a);
+	sched_free(&s);
+	wh_tape_free(&tape);
+}
+
+/* One completion of owner `o` of kind k at mark m, submitted due now. */
+static void submit_marked(struct sched *s, int i, int o, enum wh_op_kind k, uint32_t m)
+{
+	wh_completion_init(&comps[i], k, NULL, NULL);
+	comps[i].owner = o;
+	comps[i].mark = m;
+	sched_submit(s, &comps[i], 10);
+}
+
+/* With marks, an edited run stays aligned with the log at each owner's
+ * workload actions: a logged pick for a call the owner no longer makes
+ * (it has gone on to its next action) is skipped, and an owner with a
+ * call the log does not have (still in an earlier action) runs it at its
+ * next logged pick's turn, that pick staying for the call after. Followed
+ * by position instead, owner 0's second pick would run its next action's
+ * WRITE at once and every later pick would be one call off. */
+static void test_follow_marks_resync(void **state)
+{
+	(void)state;
+	struct wh_tape tape;
+	wh_tape_init(&tape);
+	struct wh_track *log = wh_tape_track(&tape, WH_STREAM_PICKS);
+	wh_track_push(log, sched_pick_encode(0, WH_OP_READ, sched_mark(true, 1)));
+	wh_track_push(log, sched_pick_encode(0, WH_OP_READ, sched_mark(false, 1))); /* gone */
+	wh_track_push(log, sched_pick_encode(1, WH_OP_WRITE, sched_mark(true, 1)));
+	wh_track_push(log, sched_pick_encode(0, WH_OP_WRITE, sched_mark(false, 2)));
+	wh_track_push(log, sched_pick_encode(1, WH_OP_READ, sched_mark(false, 2)));
+	wh_tape_rewind(&tape);
+	struct sched s;
+	struct sched_config cfg = {.pending_max = N, .seed = 5, .owner_count = 2, .strategy = SCHED_RR,
+				   .tape = &tape};
+	sched_init(&s, &cfg);
+	submit_marked(&s, 0, 0, WH_OP_READ, sched_mark(true, 1));
+	submit_marked(&s, 1, 1, WH_OP_WRITE, sched_mark(true, 1));
+	struct wh_completion *c = sched_pick(&s);
+	assert_ptr_equal(c, &comps[0]);
+	wh_completion_complete(c, 0);
+	submit_marked(&s, 2, 0, WH_OP_WRITE, sched_mark(false, 2)); /* action 1 had one call */
+	c = sched_pick(&s);
+	assert_ptr_equal(c, &comps[1]); /* owner 0's second logged READ is skipped */
+	assert_int_equal(s.follow_skipped, 1);
+	wh_completion_complete(c, 0);
+	submit_marked(&s, 3, 1, WH_OP_READ, sched_mark(false, 1)); /* an extra call in action 1 */
+	c = sched_pick(&s);
+	assert_ptr_equal(c, &comps[2]); /* owner 0's WRITE, as logged */
+	wh_completion_complete(c, 0);
+	c = sched_pick(&s);
+	assert_ptr_equal(c, &comps[3]); /* owner 1 catches up at its pick's turn */
+	assert_int_equal(s.follow_next, 4); /* ... which stays */
+	wh_completion_complete(c, 0);
+	submit_marked(&s, 4, 1, WH_OP_READ, sched_mark(false, 2));
+	c = sched_pick(&s);
+	assert_ptr_equal(c, &comps[4]);
+	assert_int_equal(s.follow_next, 5);
+	assert_true(s.divergence.seen);
+	assert_int_equal(s.divergence.step, 2);
+	wh_completion_complete(c, 0);
+	assert_null(sched_pick(&s));
+	/* the new log carries the marks the run made */
+	const struct wh_track *got = wh_tape_track(&tape, WH_STREAM_PICKS);
+	assert_int_equal(got->count, 5);
+	assert_int_equal(sched_pick_mark(got->values[3]), sched_mark(false, 1));
+	assert_int_equal(sched_pick_owner(got->values[3]), 1);
 	sched_free(&s);
 	wh_tape_free(&tape);
 }
@@ -446,6 +513,7 @@ int main(void)
 		cmocka_unit_test(test_cancelled_not_picked),
 		cmocka_unit_test(test_latency_heavy_tail),
 		cmocka_unit_test(test_follow_pick_log),
+		cmocka_unit_test(test_follow_marks_resync),
 		cmocka_unit_test(test_pick_matches_scan_model),
 		cmocka_unit_test(test_horizon_edge),
 	};

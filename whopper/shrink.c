@@ -987,7 +987,7 @@ static void tape_without_conns(const struct shrinker *sh, const bool *gone, stru
 				if (o >= 0 && (uint32_t)o < cc) {
 					if (new_id[o] == UINT32_MAX)
 						continue;
-					v = sched_pick_encode((int)new_id[o], sched_pick_kind(v));
+					v = sched_pick_reowned(v, (int)new_id[o]);
 				}
 			}
 			wh_track_push(d, v);
