@@ -38,7 +38,20 @@
  * When the tape holds a pick log, sched_pick follows it: the next logged
  * owner runs if it has a pending completion (each owner has at most one);
  * logged picks whose owner has none (closed, or removed by an edit) are
- * skipped; the strategy decides only once the log is used up. On an
+ * skipped; the strategy decides only once the log is used up. Each
+ * logged pick also carries its completion's mark, where in its owner's
+ * own work the call was made: whether it is the owner's first since it
+ * began a transaction (or opened), and which workload action of that
+ * transaction it belongs to (the driver sets them, conn.c). An edit
+ * changes how many calls an owner makes in an action (a page not read
+ * again, another busy retry, a statement skipped): following by position
+ * alone would then hand every later logged pick of that owner to the
+ * wrong call, and the race the log holds would be lost. With marks the
+ * follower realigns at every action: a logged pick of a call the owner
+ * has gone past is skipped, and an owner still short of its logged pick
+ * runs its extra call at that pick's turn, the pick staying for the call
+ * after (a log without marks, from an older recording, is followed by
+ * position). On an
  * unedited tape every logged owner is pending at its turn, so the replay
  * makes the same picks as the recorded run. A completion marked unlogged
  * (the opening of a run that starts mid-way from a shrinker's collapsed
