@@ -306,9 +306,13 @@ void conn_submit(struct conn *c, enum wh_op_kind kind, uint64_t delay_us)
 			   (c->state == CS_OPEN || c->state == CS_OPEN_RETRY);
 	/* An unlogged completion leaves the transaction start for the first
 	 * logged one: the log never sees it. */
-	c->comp.mark = sched_mark(c->mark_new_txn && !c->comp.unlogged, c->mark_action);
-	if (!c->comp.unlogged)
+	uint32_t ord = c->comp.unlogged ? 0 : c->mark_kind_count[kind];
+	c->comp.mark = sched_mark(c->mark_new_txn && !c->comp.unlogged, c->mark_action, ord);
+	if (!c->comp.unlogged) {
 		c->mark_new_txn = false;
+		if (c->mark_kind_count[kind] < UINT16_MAX)
+			c->mark_kind_count[kind]++;
+	}
 	c->parked_kind = kind;
 	sched_submit(&c->w->sched, &c->comp, delay_us);
 }
@@ -317,6 +321,7 @@ void conn_mark_txn(struct conn *c)
 {
 	c->mark_new_txn = true;
 	c->mark_action = 0;
+	memset(c->mark_kind_count, 0, sizeof c->mark_kind_count);
 }
 
 static void conn_wait(struct conn *c, enum wh_op_kind kind)
@@ -488,6 +493,7 @@ static enum step step_next(struct conn *c)
 	 * result, as if it had returned no row. */
 	static const struct hist_stmt skipped_result = {.rc = SQLITE_DONE};
 	c->mark_action++; /* a skipped statement counts: its picks stay logged */
+	memset(c->mark_kind_count, 0, sizeof c->mark_kind_count);
 	if (c->last_skipped)
 		prev = &skipped_result;
 	w->cfg->workload->ops->txn_next(c->wl_state, &c->rng, prev, &act);

@@ -202,6 +202,19 @@ void sched_init(struct sched *s, const struct sched_config *cfg)
 				s->follow_marked = sched_pick_owner(s->follow[i]) >= 0 &&
 						   sched_pick_mark(s->follow[i]) != 0;
 			s->follow_txn = wh_calloc(cfg->owner_count, sizeof *s->follow_txn);
+			/* Each logged pick's owner's next one, from the end. */
+			s->follow_next_same = wh_malloc(s->follow_count * sizeof *s->follow_next_same);
+			uint64_t *last = wh_malloc(((size_t)cfg->owner_count + 1) * sizeof *last);
+			for (uint32_t o = 0; o <= cfg->owner_count; o++)
+				last[o] = s->follow_count;
+			for (uint64_t i = s->follow_count; i-- > 0;) {
+				int o = sched_pick_owner(s->follow[i]);
+				uint32_t k = o >= 0 && (uint32_t)o < cfg->owner_count ? (uint32_t)o
+										 : cfg->owner_count;
+				s->follow_next_same[i] = last[k];
+				last[k] = i;
+			}
+			free(last);
 			s->run_txn = wh_calloc(cfg->owner_count, sizeof *s->run_txn);
 		}
 		tr->count = tr->cursor = tr->replay_count = 0;
@@ -258,6 +271,7 @@ void sched_free(struct sched *s)
 	free(s->owner_pending_count);
 	free(s->follow);
 	free(s->follow_txn);
+	free(s->follow_next_same);
 	free(s->run_txn);
 	free(s->latency_tracks);
 	s->slots = NULL;
@@ -278,6 +292,7 @@ void sched_free(struct sched *s)
 	s->owner_pending_count = NULL;
 	s->follow = NULL;
 	s->follow_txn = NULL;
+	s->follow_next_same = NULL;
 	s->run_txn = NULL;
 	s->latency_tracks = NULL;
 	s->pct_priority = NULL;
@@ -856,23 +871,46 @@ static void follow_consumed(struct sched *s, int owner, uint64_t v)
 		s->follow_txn[owner] += sched_pick_mark(v) & SCHED_MARK_TXN;
 }
 
-/* Where a logged pick's call stands against the owner's pending one in
- * the owner's own work: transactions begun (counted over the log's
- * picks consumed and over the run's logged picks), then the workload
- * action within the transaction. Negative: the run is behind the log
- * (the owner makes calls the recording did not); positive: past it (the
- * recording made a call this run does not). */
-static int mark_order(const struct sched *s, uint32_t o, uint64_t logged,
-		      const struct wh_completion *c)
+/* Whether owner o's logged picks after index i, in the same action,
+ * include c's call (its op kind and ord): the pick at i is then one this
+ * run does not make there. */
+static bool logged_later(const struct sched *s, uint64_t i, const struct wh_completion *c)
 {
+	uint32_t action = sched_mark_action(c->mark);
+	for (uint64_t j = s->follow_next_same[i]; j < s->follow_count; j = s->follow_next_same[j]) {
+		uint32_t m = sched_pick_mark(s->follow[j]);
+		if ((m & SCHED_MARK_TXN) != 0 || sched_mark_action(m) != action)
+			return false;
+		if (sched_pick_kind(s->follow[j]) == c->kind && sched_mark_ord(m) == sched_mark_ord(c->mark))
+			return true;
+	}
+	return false;
+}
+
+/* Where the logged pick at index i stands against its owner o's pending
+ * call c in the owner's own work: transactions begun (counted over the
+ * log's picks consumed and over the run's logged picks), the workload
+ * action within the transaction, then within the action the calls of
+ * the same op kind. Negative: the run is behind the log (c is a call the
+ * recording did not make by then); positive: past it (the recording made
+ * a call this run does not); 0: the same call. Calls of different kinds
+ * in one action are ordered by whether c's call is logged later in it. */
+static int mark_order(const struct sched *s, uint32_t o, uint64_t i, const struct wh_completion *c)
+{
+	uint64_t logged = s->follow[i];
 	uint32_t lm = sched_pick_mark(logged), rm = c->mark;
 	uint32_t lt = s->follow_txn[o] + (lm & SCHED_MARK_TXN);
 	uint32_t rt = s->run_txn[o] + (rm & SCHED_MARK_TXN);
 	if (rt != lt)
 		return rt < lt ? -1 : 1;
-	if ((rm >> 1) != (lm >> 1))
-		return (rm >> 1) < (lm >> 1) ? -1 : 1;
-	return 0;
+	uint32_t la = sched_mark_action(lm), ra = sched_mark_action(rm);
+	if (ra != la)
+		return ra < la ? -1 : 1;
+	if (c->kind == sched_pick_kind(logged)) {
+		uint32_t lk = sched_mark_ord(lm), rk = sched_mark_ord(rm);
+		return rk == lk ? 0 : rk < lk ? -1 : 1;
+	}
+	return logged_later(s, i, c) ? 1 : -1;
 }
 
 /* The next logged pick whose owner has a pending completion, skipping
@@ -893,7 +931,7 @@ static struct wh_completion *follow_log(struct sched *s)
 		int order = 0;
 		if (c != NULL && s->follow_marked && owner >= 0 &&
 		    (uint32_t)owner < s->cfg.owner_count)
-			order = mark_order(s, (uint32_t)owner, v, c);
+			order = mark_order(s, (uint32_t)owner, s->follow_next, c);
 		if (c != NULL && order == 0 && c->kind == sched_pick_kind(v)) {
 			s->follow_next++;
 			follow_consumed(s, owner, v);

@@ -41,25 +41,29 @@
  * skipped; the strategy decides only once the log is used up. Each
  * logged pick also carries its completion's mark, where in its owner's
  * own work the call was made: whether it is the owner's first since it
- * began a transaction (or opened), and which workload action of that
- * transaction it belongs to (the driver sets them, conn.c). An edit
+ * began a transaction (or opened), which workload action of that
+ * transaction it belongs to, and how many calls of its op kind the owner
+ * made before it in that action (the driver sets them, conn.c). An edit
  * changes how many calls an owner makes in an action (a page not read
  * again, another busy retry, a statement skipped): following by position
  * alone would then hand every later logged pick of that owner to the
  * wrong call, and the race the log holds would be lost. With marks the
- * follower realigns at every action: a logged pick of a call the owner
- * has gone past is skipped, and an owner still short of its logged pick
- * runs its extra call at that pick's turn, the pick staying for the call
- * after (a log without marks, from an older recording, is followed by
- * position). On an
+ * follower realigns at every call: a logged pick of a call the owner has
+ * gone past (a later action, or a later call of the same kind, or, for
+ * another kind, one whose own pick comes later in the same action) is
+ * skipped; an owner whose pending call comes before its logged pick (an
+ * earlier action, or a call the action's log does not hold) runs it at
+ * that pick's turn, the pick staying for the call after. A log without
+ * marks, from an older recording, is followed by position. On an
  * unedited tape every logged owner is pending at its turn, so the replay
  * makes the same picks as the recorded run. A completion marked unlogged
  * (the opening of a run that starts mid-way from a shrinker's collapsed
  * prefix) is picked before all others, in submission order, and is
  * neither logged nor counted as a step: so the log holds only the
- * window's events, which a cut from another run's log can then follow. A run without a tape draws
- * exactly as it always did: the per-owner tracks only file the shared
- * latency stream's draws under the owner that made them.
+ * window's events, which a cut from another run's log can then follow.
+ * A run without a tape draws exactly as it always did: the per-owner
+ * tracks only file the shared latency stream's draws under the owner
+ * that made them.
  *
  * Divergence. While following a log the scheduler notes the first logged
  * pick it could not make as logged: its owner had nothing pending, or had
@@ -216,6 +220,8 @@ struct sched {
 				      log's picks consumed so far */
 	uint32_t *run_txn;         /* per owner: transactions begun in the
 				      logged picks this run made */
+	uint64_t *follow_next_same; /* per logged pick: the index of its
+				       owner's next one (follow_count: none) */
 	uint32_t unlogged_pending; /* unlogged completions pending */
 	struct sched_divergence divergence; /* first departure from the
 					       followed log */
@@ -223,21 +229,40 @@ struct sched {
 
 /* A logged pick: the op kind, above it owner + 1 (0: ownerless), above
  * that the completion's mark (wh_completion.mark: a transaction-start
- * bit, then the workload action within the transaction, saturated). */
+ * bit, the workload action within the transaction, and how many calls
+ * of the same op kind the owner made before it in that action; both
+ * saturated). */
 #define SCHED_PICK_KIND_BITS 5
 #define SCHED_PICK_OWNER_BITS 13
 #define SCHED_PICK_MARK_SHIFT (SCHED_PICK_KIND_BITS + SCHED_PICK_OWNER_BITS)
 #define SCHED_MARK_TXN 1u            /* the mark's transaction-start bit */
-#define SCHED_MARK_ACTION_MAX 0x1fffu /* actions past it share its mark */
+#define SCHED_MARK_ACTION_BITS 13
+#define SCHED_MARK_ACTION_MAX ((1u << SCHED_MARK_ACTION_BITS) - 1) /* actions past
+								       it share its mark */
+#define SCHED_MARK_ORD_SHIFT (1 + SCHED_MARK_ACTION_BITS)
+#define SCHED_MARK_ORD_MAX 0xffffu   /* calls of a kind past it share one */
 _Static_assert(WH_OP__COUNT <= (1 << SCHED_PICK_KIND_BITS), "an op kind fits a logged pick");
 _Static_assert(SCHED_MAX_OWNERS < (1 << SCHED_PICK_OWNER_BITS), "an owner fits a logged pick");
+_Static_assert(SCHED_MARK_ORD_SHIFT + 16 <= 32, "a mark fits 32 bits");
 
 /* The mark of a completion made at workload action `action` of its
- * owner's transaction; new_txn on its first since that began. */
-static inline uint32_t sched_mark(bool new_txn, uint32_t action)
+ * owner's transaction, the ord-th (from 0) of its op kind in that
+ * action; new_txn on its first since the transaction began. */
+static inline uint32_t sched_mark(bool new_txn, uint32_t action, uint32_t ord)
 {
 	uint32_t a = action < SCHED_MARK_ACTION_MAX ? action : SCHED_MARK_ACTION_MAX;
-	return (a << 1) | (new_txn ? SCHED_MARK_TXN : 0);
+	uint32_t k = ord < SCHED_MARK_ORD_MAX ? ord : SCHED_MARK_ORD_MAX;
+	return (k << SCHED_MARK_ORD_SHIFT) | (a << 1) | (new_txn ? SCHED_MARK_TXN : 0);
+}
+
+static inline uint32_t sched_mark_action(uint32_t mark)
+{
+	return (mark >> 1) & SCHED_MARK_ACTION_MAX;
+}
+
+static inline uint32_t sched_mark_ord(uint32_t mark)
+{
+	return mark >> SCHED_MARK_ORD_SHIFT;
 }
 
 static inline uint64_t sched_pick_encode(int owner, enum wh_op_kind kind, uint32_t mark)

@@ -211,6 +211,8 @@ struct conn {
 	 * think, counted at every workload action */
 	bool mark_new_txn;           /* no logged completion since then */
 	uint32_t mark_action;        /* workload actions in this transaction */
+	uint16_t mark_kind_count[WH_OP__COUNT]; /* logged calls per op kind in
+						   this action */
 	uint32_t param_count;
 	struct wh_value params[WL_MAX_PARAMS]; /* owned copies */
 	/* result of the last CALL_STMT, filled on the fiber */

@@ -256,27 +256,27 @@ static void test_follow_marks_resync(void **state)
 	struct wh_tape tape;
 	wh_tape_init(&tape);
 	struct wh_track *log = wh_tape_track(&tape, WH_STREAM_PICKS);
-	wh_track_push(log, sched_pick_encode(0, WH_OP_READ, sched_mark(true, 1)));
-	wh_track_push(log, sched_pick_encode(0, WH_OP_READ, sched_mark(false, 1))); /* gone */
-	wh_track_push(log, sched_pick_encode(1, WH_OP_WRITE, sched_mark(true, 1)));
-	wh_track_push(log, sched_pick_encode(0, WH_OP_WRITE, sched_mark(false, 2)));
-	wh_track_push(log, sched_pick_encode(1, WH_OP_READ, sched_mark(false, 2)));
+	wh_track_push(log, sched_pick_encode(0, WH_OP_READ, sched_mark(true, 1, 0)));
+	wh_track_push(log, sched_pick_encode(0, WH_OP_READ, sched_mark(false, 1, 1))); /* gone */
+	wh_track_push(log, sched_pick_encode(1, WH_OP_WRITE, sched_mark(true, 1, 0)));
+	wh_track_push(log, sched_pick_encode(0, WH_OP_WRITE, sched_mark(false, 2, 0)));
+	wh_track_push(log, sched_pick_encode(1, WH_OP_READ, sched_mark(false, 2, 0)));
 	wh_tape_rewind(&tape);
 	struct sched s;
 	struct sched_config cfg = {.pending_max = N, .seed = 5, .owner_count = 2, .strategy = SCHED_RR,
 				   .tape = &tape};
 	sched_init(&s, &cfg);
-	submit_marked(&s, 0, 0, WH_OP_READ, sched_mark(true, 1));
-	submit_marked(&s, 1, 1, WH_OP_WRITE, sched_mark(true, 1));
+	submit_marked(&s, 0, 0, WH_OP_READ, sched_mark(true, 1, 0));
+	submit_marked(&s, 1, 1, WH_OP_WRITE, sched_mark(true, 1, 0));
 	struct wh_completion *c = sched_pick(&s);
 	assert_ptr_equal(c, &comps[0]);
 	wh_completion_complete(c, 0);
-	submit_marked(&s, 2, 0, WH_OP_WRITE, sched_mark(false, 2)); /* action 1 had one call */
+	submit_marked(&s, 2, 0, WH_OP_WRITE, sched_mark(false, 2, 0)); /* action 1 had one call */
 	c = sched_pick(&s);
 	assert_ptr_equal(c, &comps[1]); /* owner 0's second logged READ is skipped */
 	assert_int_equal(s.follow_skipped, 1);
 	wh_completion_complete(c, 0);
-	submit_marked(&s, 3, 1, WH_OP_READ, sched_mark(false, 1)); /* an extra call in action 1 */
+	submit_marked(&s, 3, 1, WH_OP_READ, sched_mark(false, 1, 0)); /* an extra call in action 1 */
 	c = sched_pick(&s);
 	assert_ptr_equal(c, &comps[2]); /* owner 0's WRITE, as logged */
 	wh_completion_complete(c, 0);
@@ -284,7 +284,7 @@ static void test_follow_marks_resync(void **state)
 	assert_ptr_equal(c, &comps[3]); /* owner 1 catches up at its pick's turn */
 	assert_int_equal(s.follow_next, 4); /* ... which stays */
 	wh_completion_complete(c, 0);
-	submit_marked(&s, 4, 1, WH_OP_READ, sched_mark(false, 2));
+	submit_marked(&s, 4, 1, WH_OP_READ, sched_mark(false, 2, 0));
 	c = sched_pick(&s);
 	assert_ptr_equal(c, &comps[4]);
 	assert_int_equal(s.follow_next, 5);
@@ -295,8 +295,58 @@ static void test_follow_marks_resync(void **state)
 	/* the new log carries the marks the run made */
 	const struct wh_track *got = wh_tape_track(&tape, WH_STREAM_PICKS);
 	assert_int_equal(got->count, 5);
-	assert_int_equal(sched_pick_mark(got->values[3]), sched_mark(false, 1));
+	assert_int_equal(sched_pick_mark(got->values[3]), sched_mark(false, 1, 0));
 	assert_int_equal(sched_pick_owner(got->values[3]), 1);
+	sched_free(&s);
+	wh_tape_free(&tape);
+}
+
+/* Within one action, calls are matched by op kind and how many of that
+ * kind came before: a logged call the run no longer makes is skipped
+ * when the run's pending call is logged later in the action (owner 0's
+ * WRITE below), and a call logged nowhere in the action runs at the next
+ * logged pick's turn, which stays for the call after (owner 0's extra
+ * READ). By position, owner 0's SYNC would run at the WRITE's turn,
+ * ahead of owner 1, and its extra READ would use up the SYNC's pick. */
+static void test_follow_marks_kinds(void **state)
+{
+	(void)state;
+	struct wh_tape tape;
+	wh_tape_init(&tape);
+	struct wh_track *log = wh_tape_track(&tape, WH_STREAM_PICKS);
+	wh_track_push(log, sched_pick_encode(0, WH_OP_READ, sched_mark(true, 1, 0)));
+	wh_track_push(log, sched_pick_encode(0, WH_OP_WRITE, sched_mark(false, 1, 0))); /* gone */
+	wh_track_push(log, sched_pick_encode(1, WH_OP_READ, sched_mark(true, 1, 0)));
+	wh_track_push(log, sched_pick_encode(0, WH_OP_SYNC, sched_mark(false, 1, 0)));
+	wh_track_push(log, sched_pick_encode(0, WH_OP_SYNC, sched_mark(false, 1, 1)));
+	wh_tape_rewind(&tape);
+	struct sched s;
+	struct sched_config cfg = {.pending_max = N, .seed = 5, .owner_count = 2, .strategy = SCHED_RR,
+				   .tape = &tape};
+	sched_init(&s, &cfg);
+	submit_marked(&s, 0, 0, WH_OP_READ, sched_mark(true, 1, 0));
+	submit_marked(&s, 1, 1, WH_OP_READ, sched_mark(true, 1, 0));
+	struct wh_completion *c = sched_pick(&s);
+	assert_ptr_equal(c, &comps[0]);
+	wh_completion_complete(c, 0);
+	submit_marked(&s, 2, 0, WH_OP_SYNC, sched_mark(false, 1, 0)); /* no WRITE now */
+	c = sched_pick(&s);
+	assert_ptr_equal(c, &comps[1]); /* the WRITE's pick is skipped */
+	assert_int_equal(s.follow_skipped, 1);
+	wh_completion_complete(c, 0);
+	c = sched_pick(&s);
+	assert_ptr_equal(c, &comps[2]); /* the SYNC at its own pick */
+	wh_completion_complete(c, 0);
+	submit_marked(&s, 3, 0, WH_OP_READ, sched_mark(false, 1, 1)); /* logged nowhere */
+	c = sched_pick(&s);
+	assert_ptr_equal(c, &comps[3]);
+	assert_int_equal(s.follow_next, 4); /* the second SYNC's pick stays */
+	wh_completion_complete(c, 0);
+	submit_marked(&s, 4, 0, WH_OP_SYNC, sched_mark(false, 1, 1));
+	c = sched_pick(&s);
+	assert_ptr_equal(c, &comps[4]);
+	assert_int_equal(s.follow_next, 5);
+	wh_completion_complete(c, 0);
 	sched_free(&s);
 	wh_tape_free(&tape);
 }
@@ -514,6 +564,7 @@ int main(void)
 		cmocka_unit_test(test_latency_heavy_tail),
 		cmocka_unit_test(test_follow_pick_log),
 		cmocka_unit_test(test_follow_marks_resync),
+		cmocka_unit_test(test_follow_marks_kinds),
 		cmocka_unit_test(test_pick_matches_scan_model),
 		cmocka_unit_test(test_horizon_edge),
 	};

@@ -43,7 +43,8 @@
  *   (wh_tape_trim), so an accepted candidate is kept as the tape *after*
  *   its run: replaying it reproduces that run exactly.
  *
- * Passes, repeated while any of them makes progress:
+ * Passes, repeated while any of them makes progress (the progress line
+ * counts the prefix as pass 2 of 8):
  *   1 txns      binary search of --txns downward (the run stops early);
  *   p prefix    collapse the start of the run into a setup: every
  *               transaction that began before a window at the end goes
@@ -75,20 +76,35 @@
  *               statements skipped instead;
  *   4 stmt-ddmin delta debugging over single statements (skips; never
  *               the first of a transaction, see SHRINK_SKIP_FIRST_ACTION);
- *   5 schedule  zero logged picks in halving chunks (a zero names no
- *               connection, so the pick is skipped and the next logged
- *               one runs earlier; zeroing the tail hands the rest of the
- *               run to the strategy), and PCT draws; the key prefers
- *               fewer preemptions;
- *   6 values    zero, then halve, CONN draws in halving chunks: generator
- *               values move toward their minimum, blobs get shorter;
- *   7 faults    set FAULTS draws to the "last option" value, then zero
+ *   5 faults    set FAULTS draws to the "last option" value, then zero
  *               them: for wh_prng_chance and `below(n) < rate` the last
  *               option is "no fault" (zero would mean "fault"), so both
  *               directions are tried and the key keeps the one with
- *               fewer faults.
- * The structural passes 1-4 (and the prefix) run to their own fixpoint before 5-7 are
- * tried, because they remove far more per attempt.
+ *               fewer faults;
+ *   6 schedule  zero logged picks in halving chunks (a zero names no
+ *               connection, so the pick is skipped and that connection's
+ *               call waits for its next logged pick; zeroing the tail
+ *               hands the rest of the run to the strategy), and PCT
+ *               draws; the key prefers fewer preemptions;
+ *   7 values    zero, then halve, CONN draws in halving chunks: generator
+ *               values move toward their minimum, blobs get shorter.
+ * Each pass runs only once every pass above it has nothing left at the
+ * current grain: the structural passes 1-4 (and the prefix) remove far
+ * more per attempt, and a fault or a pick gone often lets a transaction
+ * or a connection go next, while smaller values never do. Passes 5-7
+ * start coarse (chunks down to an eighth of a stream) and go finer only
+ * when a whole round found nothing (run_passes): a full sweep of a long
+ * pick log down to single picks costs thousands of runs, and most of the
+ * budget is better spent on the cuts an accepted edit unlocks.
+ *
+ * Why edits keep the race: the pick log marks each pick with where in
+ * its connection's work the call was made (engine/sched.h), so a
+ * candidate in which a connection makes more or fewer calls (a page not
+ * read again, another busy retry) stays aligned with the log at every
+ * workload action and op kind instead of drifting by position. Without
+ * that, a single cut before a race moved every later pick of the
+ * connections it touched, and the WAL-reset recording stayed above 200
+ * statements; with it, 9 statements in 60 s.
  *
  * Per-transaction tape ranges come from the progress callback, which the
  * world calls after every finished transaction: it snapshots the cursor
@@ -724,6 +740,8 @@ struct shrinker {
 	char signature[512];        /* the input's signature */
 	struct bug_match match;     /* kinds a candidate must fail with */
 	bool match_ready;           /* match is set (after the input's run) */
+	bool grain_limited;         /* this round's value passes left chunks
+				       finer than their grain untried */
 	bool known_target;          /* the input is a known finding and no
 				       --match was given: a candidate must
 				       show the same catalogue entries (its
@@ -1635,14 +1653,18 @@ static uint64_t edit_value(const struct shrinker *sh, enum value_edit e, uint64_
 	WH_UNREACHABLE();
 }
 
-/* Edit one stream's draws in chunks of halving size: every chunk the
- * edit changes is tried once per chunk size. */
-static bool pass_values(struct shrinker *sh, uint64_t stream, enum value_edit e)
+/* Edit one stream's draws in chunks of halving size, down to the
+ * stream's length halved `halvings` times: every chunk the edit changes
+ * is tried once per chunk size. */
+static bool pass_values(struct shrinker *sh, uint64_t stream, enum value_edit e, uint32_t halvings)
 {
 	bool any = false;
 	const struct wh_track *tr = tape_find(&sh->best.tape, stream);
 	uint64_t len = tr ? tr->count : 0;
-	for (uint64_t size = len; size > 0 && !sh->stopped; size /= 2) {
+	uint64_t least = halvings < 64 ? len >> halvings : 0;
+	if (least > 1)
+		sh->grain_limited = true; /* single draws are left for a finer round */
+	for (uint64_t size = len; size > 0 && size >= least && !sh->stopped; size /= 2) {
 		for (uint64_t start = 0; !sh->stopped; start += size) {
 			tr = tape_find(&sh->best.tape, stream);
 			if (tr == NULL || start >= tr->count)
@@ -1698,12 +1720,24 @@ static uint64_t last_option_value(void)
 	return l - 1;
 }
 
+/* How finely the value passes cut at first (chunks down to a stream's
+ * length halved this many times), and how much finer each round that
+ * found nothing at that grain goes. A full sweep of a long pick log down
+ * to single picks costs thousands of runs; coarse chunks first leave the
+ * budget to the structural passes that any accepted edit may unlock. */
+#define SHRINK_GRAIN_FIRST 3
+#define SHRINK_GRAIN_STEP 3
+
 static void run_passes(struct shrinker *sh)
 {
-	/* Each round either accepts a strictly smaller candidate or ends the
-	 * loop; the size key is well-founded, so this terminates. */
+	/* Each round either accepts a strictly smaller candidate, makes the
+	 * value passes' grain finer (up to single draws), or ends the loop;
+	 * the size key is well-founded and the grain bounded, so this
+	 * terminates. */
+	uint32_t grain = SHRINK_GRAIN_FIRST;
 	for (;;) {
 		bool changed = false;
+		sh->grain_limited = false;
 		sh->pass = "1/8 txns";
 		changed |= !time_up(sh) && pass_txns(sh);
 		sh->pass = "2/8 prefix";
@@ -1716,19 +1750,32 @@ static void run_passes(struct shrinker *sh)
 		changed |= !time_up(sh) && ddmin(sh, list_stmts, remove_stmts);
 		if (changed)
 			continue;
-		sh->pass = "6/8 schedule";
-		changed |= !time_up(sh) && pass_values(sh, WH_STREAM_PICKS, EDIT_ZERO);
-		changed |= !time_up(sh) && pass_values(sh, WH_STREAM_PCT, EDIT_ZERO);
-		sh->pass = "7/8 values";
+		/* Faults before the schedule: a power loss gone may let whole
+		 * transactions go with it. */
+		sh->pass = "6/8 faults";
+		changed |= !time_up(sh) && pass_values(sh, WH_STREAM_FAULTS, EDIT_LAST, grain);
+		changed |= !time_up(sh) && pass_values(sh, WH_STREAM_FAULTS, EDIT_ZERO, grain);
+		if (changed)
+			continue;
+		sh->pass = "7/8 schedule";
+		changed |= !time_up(sh) && pass_values(sh, WH_STREAM_PICKS, EDIT_ZERO, grain);
+		changed |= !time_up(sh) && pass_values(sh, WH_STREAM_PCT, EDIT_ZERO, grain);
+		if (changed)
+			continue;
+		/* Values last: smaller values make a repro easier to read,
+		 * and never let anything else go. */
+		sh->pass = "8/8 values";
 		for (uint32_t i = 0; i < sh->best.conn_count && !sh->stopped; i++) {
-			changed |= pass_values(sh, WH_STREAM_CONN + i, EDIT_ZERO);
-			changed |= pass_values(sh, WH_STREAM_CONN + i, EDIT_HALVE);
+			changed |= pass_values(sh, WH_STREAM_CONN + i, EDIT_ZERO, grain);
+			changed |= pass_values(sh, WH_STREAM_CONN + i, EDIT_HALVE, grain);
 		}
-		sh->pass = "8/8 faults";
-		changed |= !time_up(sh) && pass_values(sh, WH_STREAM_FAULTS, EDIT_LAST);
-		changed |= !time_up(sh) && pass_values(sh, WH_STREAM_FAULTS, EDIT_ZERO);
-		if (!changed || sh->stopped)
+		if (sh->stopped)
 			break;
+		if (!changed) {
+			if (!sh->grain_limited)
+				break; /* single draws were tried: the fixpoint */
+			grain += SHRINK_GRAIN_STEP;
+		}
 	}
 	if (sh->tty)
 		fputs("\r\033[K", stderr);
