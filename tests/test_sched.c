@@ -243,6 +243,34 @@ static void submit_marked(struct sched *s, int i, int o, enum wh_op_kind k, uint
 	sched_submit(s, &comps[i], 10);
 }
 
+/* A logged pick of the marked-log tests: owner, op kind, mark. */
+struct logged {
+	int owner;
+	enum wh_op_kind kind;
+	uint32_t mark;
+};
+
+/* Start s (two owners, rr) following a tape whose pick log is `log`. */
+static void follow_start(struct sched *s, struct wh_tape *tape, const struct logged *log, size_t n)
+{
+	wh_tape_init(tape);
+	struct wh_track *tr = wh_tape_track(tape, WH_STREAM_PICKS);
+	for (size_t i = 0; i < n; i++)
+		wh_track_push(tr, sched_pick_encode(log[i].owner, log[i].kind, log[i].mark));
+	wh_tape_rewind(tape);
+	struct sched_config cfg = {.pending_max = N, .seed = 5, .owner_count = 2, .strategy = SCHED_RR,
+				   .tape = tape};
+	sched_init(s, &cfg);
+}
+
+/* The next pick must be comps[i]; it completes. */
+static void expect_pick(struct sched *s, int i)
+{
+	struct wh_completion *c = sched_pick(s);
+	assert_ptr_equal(c, &comps[i]);
+	wh_completion_complete(c, 0);
+}
+
 /* With marks, an edited run stays aligned with the log at each owner's
  * workload actions: a logged pick for a call the owner no longer makes
  * (it has gone on to its next action) is skipped, and an owner with a
@@ -253,44 +281,31 @@ static void submit_marked(struct sched *s, int i, int o, enum wh_op_kind k, uint
 static void test_follow_marks_resync(void **state)
 {
 	(void)state;
+	const struct logged log[] = {
+		{0, WH_OP_READ, sched_mark(true, 1, 0)},
+		{0, WH_OP_READ, sched_mark(false, 1, 1)}, /* gone */
+		{1, WH_OP_WRITE, sched_mark(true, 1, 0)},
+		{0, WH_OP_WRITE, sched_mark(false, 2, 0)},
+		{1, WH_OP_READ, sched_mark(false, 2, 0)},
+	};
 	struct wh_tape tape;
-	wh_tape_init(&tape);
-	struct wh_track *log = wh_tape_track(&tape, WH_STREAM_PICKS);
-	wh_track_push(log, sched_pick_encode(0, WH_OP_READ, sched_mark(true, 1, 0)));
-	wh_track_push(log, sched_pick_encode(0, WH_OP_READ, sched_mark(false, 1, 1))); /* gone */
-	wh_track_push(log, sched_pick_encode(1, WH_OP_WRITE, sched_mark(true, 1, 0)));
-	wh_track_push(log, sched_pick_encode(0, WH_OP_WRITE, sched_mark(false, 2, 0)));
-	wh_track_push(log, sched_pick_encode(1, WH_OP_READ, sched_mark(false, 2, 0)));
-	wh_tape_rewind(&tape);
 	struct sched s;
-	struct sched_config cfg = {.pending_max = N, .seed = 5, .owner_count = 2, .strategy = SCHED_RR,
-				   .tape = &tape};
-	sched_init(&s, &cfg);
+	follow_start(&s, &tape, log, 5);
 	submit_marked(&s, 0, 0, WH_OP_READ, sched_mark(true, 1, 0));
 	submit_marked(&s, 1, 1, WH_OP_WRITE, sched_mark(true, 1, 0));
-	struct wh_completion *c = sched_pick(&s);
-	assert_ptr_equal(c, &comps[0]);
-	wh_completion_complete(c, 0);
+	expect_pick(&s, 0);
 	submit_marked(&s, 2, 0, WH_OP_WRITE, sched_mark(false, 2, 0)); /* action 1 had one call */
-	c = sched_pick(&s);
-	assert_ptr_equal(c, &comps[1]); /* owner 0's second logged READ is skipped */
+	expect_pick(&s, 1); /* owner 0's second logged READ is skipped */
 	assert_int_equal(s.follow_skipped, 1);
-	wh_completion_complete(c, 0);
 	submit_marked(&s, 3, 1, WH_OP_READ, sched_mark(false, 1, 0)); /* an extra call in action 1 */
-	c = sched_pick(&s);
-	assert_ptr_equal(c, &comps[2]); /* owner 0's WRITE, as logged */
-	wh_completion_complete(c, 0);
-	c = sched_pick(&s);
-	assert_ptr_equal(c, &comps[3]); /* owner 1 catches up at its pick's turn */
+	expect_pick(&s, 2); /* owner 0's WRITE, as logged */
+	expect_pick(&s, 3); /* owner 1 catches up at its pick's turn */
 	assert_int_equal(s.follow_next, 4); /* ... which stays */
-	wh_completion_complete(c, 0);
 	submit_marked(&s, 4, 1, WH_OP_READ, sched_mark(false, 2, 0));
-	c = sched_pick(&s);
-	assert_ptr_equal(c, &comps[4]);
+	expect_pick(&s, 4);
 	assert_int_equal(s.follow_next, 5);
 	assert_true(s.divergence.seen);
 	assert_int_equal(s.divergence.step, 2);
-	wh_completion_complete(c, 0);
 	assert_null(sched_pick(&s));
 	/* the new log carries the marks the run made */
 	const struct wh_track *got = wh_tape_track(&tape, WH_STREAM_PICKS);
@@ -311,42 +326,29 @@ static void test_follow_marks_resync(void **state)
 static void test_follow_marks_kinds(void **state)
 {
 	(void)state;
+	const struct logged log[] = {
+		{0, WH_OP_READ, sched_mark(true, 1, 0)},
+		{0, WH_OP_WRITE, sched_mark(false, 1, 0)}, /* gone */
+		{1, WH_OP_READ, sched_mark(true, 1, 0)},
+		{0, WH_OP_SYNC, sched_mark(false, 1, 0)},
+		{0, WH_OP_SYNC, sched_mark(false, 1, 1)},
+	};
 	struct wh_tape tape;
-	wh_tape_init(&tape);
-	struct wh_track *log = wh_tape_track(&tape, WH_STREAM_PICKS);
-	wh_track_push(log, sched_pick_encode(0, WH_OP_READ, sched_mark(true, 1, 0)));
-	wh_track_push(log, sched_pick_encode(0, WH_OP_WRITE, sched_mark(false, 1, 0))); /* gone */
-	wh_track_push(log, sched_pick_encode(1, WH_OP_READ, sched_mark(true, 1, 0)));
-	wh_track_push(log, sched_pick_encode(0, WH_OP_SYNC, sched_mark(false, 1, 0)));
-	wh_track_push(log, sched_pick_encode(0, WH_OP_SYNC, sched_mark(false, 1, 1)));
-	wh_tape_rewind(&tape);
 	struct sched s;
-	struct sched_config cfg = {.pending_max = N, .seed = 5, .owner_count = 2, .strategy = SCHED_RR,
-				   .tape = &tape};
-	sched_init(&s, &cfg);
+	follow_start(&s, &tape, log, 5);
 	submit_marked(&s, 0, 0, WH_OP_READ, sched_mark(true, 1, 0));
 	submit_marked(&s, 1, 1, WH_OP_READ, sched_mark(true, 1, 0));
-	struct wh_completion *c = sched_pick(&s);
-	assert_ptr_equal(c, &comps[0]);
-	wh_completion_complete(c, 0);
+	expect_pick(&s, 0);
 	submit_marked(&s, 2, 0, WH_OP_SYNC, sched_mark(false, 1, 0)); /* no WRITE now */
-	c = sched_pick(&s);
-	assert_ptr_equal(c, &comps[1]); /* the WRITE's pick is skipped */
+	expect_pick(&s, 1); /* the WRITE's pick is skipped */
 	assert_int_equal(s.follow_skipped, 1);
-	wh_completion_complete(c, 0);
-	c = sched_pick(&s);
-	assert_ptr_equal(c, &comps[2]); /* the SYNC at its own pick */
-	wh_completion_complete(c, 0);
+	expect_pick(&s, 2); /* the SYNC at its own pick */
 	submit_marked(&s, 3, 0, WH_OP_READ, sched_mark(false, 1, 1)); /* logged nowhere */
-	c = sched_pick(&s);
-	assert_ptr_equal(c, &comps[3]);
+	expect_pick(&s, 3);
 	assert_int_equal(s.follow_next, 4); /* the second SYNC's pick stays */
-	wh_completion_complete(c, 0);
 	submit_marked(&s, 4, 0, WH_OP_SYNC, sched_mark(false, 1, 1));
-	c = sched_pick(&s);
-	assert_ptr_equal(c, &comps[4]);
+	expect_pick(&s, 4);
 	assert_int_equal(s.follow_next, 5);
-	wh_completion_complete(c, 0);
 	sched_free(&s);
 	wh_tape_free(&tape);
 }
