@@ -5,7 +5,7 @@
 #   make test       build and run the test suite
 #   make bench      committed benchmarks (figures printed as ratios)
 #   make bench-find CPU-seconds to first detection of each finding, plain
-#                   nightly vs --explore (10-20 minutes on 2 cores)
+#                   nightly vs --explore (about 16 minutes on 2 cores)
 #   make bench-targets  the simulation vs real threads and processes:
 #                   throughput and time to first detection (up to 40 min)
 #   make deps       install Debian build dependencies (as root)
@@ -212,8 +212,8 @@ bench: $(BENCH_BIN) $(WHOPPER)
 # CPU-seconds the nightly needs to first detect each catalogued finding
 # and planted VFS defect, plain and --explore, median over 10 base seeds
 # with a cap of 60 CPU-seconds (bench/bench_find.sh; BENCH_FIND_SEEDS,
-# BENCH_FIND_CAP, BENCH_FIND_JOBS change them). Too long for `make bench`:
-# 10-20 minutes on 2 cores, most of it seeds that reach the cap.
+# BENCH_FIND_CAP, BENCH_FIND_JOBS, BENCH_FIND_MODES change them). Too long for `make bench`:
+# about 16 minutes on 2 cores, most of it seeds that reach the cap.
 bench-find: $(WHOPPER)
 	@sh bench/bench_find.sh $(WHOPPER)
 
