@@ -160,7 +160,7 @@ for f in sqlite-stale-schema-no-such-table sqlite-hot-journal-taken-for-live \
 	read -r em ec <"$work/explore.med"
 	label=$(echo "$f" | sed 's/^sqlite-//; s/-new$/ (--vfs-bug)/')
 	awk -v l="$label" -v pm="$pm" -v pc="$pc" -v em="$em" -v ec="$ec" 'BEGIN {
-		r = em > 0 ? sprintf("%.2f", pm / em) : "-"
+		r = (em > 0 && pm != "-") ? sprintf("%.2f", pm / em) : "-"
 		printf "%-30s %8s (%2d c) %8s (%2d c) %8s\n", l, pm, pc, em, ec, r }'
 done
 echo "(N c): seeds capped, counted as the cap; ratio: plain / explore median"

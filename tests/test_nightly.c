@@ -542,6 +542,43 @@ static void test_explore_pool(void **state)
 	mx_free(&m);
 }
 
+/* A mutation's parent is drawn by the rarity of the points it reached
+ * first: member 1's point 2 stays rare (no later run reaches it), member
+ * 0's point 1 is reached by every other run of the generation, so member
+ * 1 is drawn far more often (drawn uniformly, the two would be even). */
+static void test_explore_energy(void **state)
+{
+	(void)state;
+	struct nl_matrix m;
+	mx_init(&m);
+	struct nl_explore e;
+	nl_explore_init(&e, 512, 1024);
+	for (uint64_t i = 0; i < 512; i++) {
+		uint32_t point = i == 1 ? 2 : 1;
+		struct nl_result r;
+		explore_result(&r, &m, i, &point, 1);
+		nl_explore_add(&e, &r);
+		nl_result_free(&r);
+	}
+	assert_int_equal(e.pool_count, 2);
+	uint32_t drawn[2] = {0, 0};
+	for (uint64_t i = 512; i < 1024; i++) {
+		struct nl_strv a = {0};
+		uint64_t seed;
+		int64_t parent;
+		nl_explore_args(&m, &e, i, &a, &seed, &parent);
+		if (parent >= 0) {
+			assert_true(parent <= 1);
+			drawn[parent]++;
+		}
+		nl_strv_free(&a);
+	}
+	assert_true(drawn[0] + drawn[1] > 200); /* 3 in 4 are mutations */
+	assert_true(drawn[1] > 4 * drawn[0]);
+	nl_explore_free(&e);
+	mx_free(&m);
+}
+
 /* nl_explore_args: generation 0 is the matrix; later runs are a pure
  * function of (pool, index): drawn twice they agree; a mutation copies a
  * pool member of an earlier generation with a new --seed and keeps the
@@ -670,6 +707,7 @@ int main(void)
 		cmocka_unit_test(test_matrix_lock_model),
 		cmocka_unit_test(test_matrix_device),
 		cmocka_unit_test(test_explore_pool),
+		cmocka_unit_test(test_explore_energy),
 		cmocka_unit_test(test_explore_args),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -20,11 +20,15 @@
  * matrix's run of the same index. Otherwise its index draws (from the base
  * seed and the index only, on knobs of their own) whether it is a fresh
  * matrix row (1 in 4) or a mutation of a pool member (3 in 4); the member
- * is drawn uniformly from the whole pool half the time and from its most
- * recent NL_EXPLORE_RECENT members the other half (the latest members are
- * those that found something new after many runs: the rare regions). A
- * mutation keeps the member's flags, draws a new --seed (new values and a
- * new schedule) and, with weights, changes one more knob: the scheduler
+ * is drawn with a weight for the rarity of the points it reached first
+ * (member_energy: the sum over them of 1 / how many folded runs reached
+ * each). A member whose points later runs keep reaching has been mined;
+ * one whose points stay rare sits in a region few runs get to, where the
+ * races hide. (A uniform draw spent most mutations on the commonest
+ * regions: the first measurement of --explore found the stale-schema
+ * finding slower than the plain matrix.) A mutation keeps the member's
+ * flags, draws a new --seed (new values and a new schedule) and, with
+ * weights, changes one more knob: the scheduler
  * (and PCT depth), the connection count (8-16), the fault profile, the
  * transaction count or the reorder window. A knob the user fixed after
  * `--` is never mutated.
@@ -38,7 +42,8 @@
  * mid-generation.
  *
  * Invariants: pool members are in increasing index order; the seen set
- * holds exactly the points of the folded runs; pending holds only results
+ * holds exactly the points of the folded runs, and hits[p] counts the
+ * folded runs that reached point p; pending holds only results
  * of the open generation (folded_generations).
  */
 #include <string.h>
@@ -50,7 +55,8 @@
  * never equals one of the matrix's for the same index. */
 enum explore_knob {
 	XKNOB_MUTATE = 1000, /* fresh row or mutation */
-	XKNOB_RECENT,        /* whole pool or its recent members */
+	XKNOB_UNUSED_1001,   /* no longer drawn; kept so the knobs below
+				draw as they did */
 	XKNOB_MEMBER,        /* which member */
 	XKNOB_SEED,          /* the mutation's --seed */
 	XKNOB_OPERATOR,      /* which knob it changes besides the seed */
@@ -58,7 +64,6 @@ enum explore_knob {
 	XKNOB_DEPTH,         /* PCT depth when the scheduler becomes pct */
 };
 
-#define NL_EXPLORE_RECENT 16u
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 
 static uint64_t xdraw(uint64_t base_seed, uint64_t index, uint64_t knob)
@@ -236,8 +241,11 @@ void nl_explore_init(struct nl_explore *e, uint64_t generation_runs, uint64_t ru
 
 void nl_explore_free(struct nl_explore *e)
 {
-	for (size_t i = 0; i < e->pool_count; i++)
+	for (size_t i = 0; i < e->pool_count; i++) {
 		nl_strv_free(&e->pool[i].args);
+		free(e->pool[i].points);
+	}
+	free(e->hits);
 	free(e->pool);
 	for (uint64_t i = 0; i < e->generation_runs; i++)
 		if (e->pending_have[i])
@@ -258,11 +266,25 @@ bool nl_explore_fold(struct nl_explore *e, const struct nl_result *r)
 	WH_ASSERT(r->kind == NL_KIND_RUN);
 	WH_ASSERT(e->pool_count == 0 || e->pool[e->pool_count - 1].index < (uint64_t)r->index);
 	uint32_t fresh = 0;
+	uint32_t *points = NULL;
 	for (uint32_t i = 0; i < r->coverage_count; i++) {
-		if (nl_bitset_test(&e->seen, r->coverage[i]))
+		uint32_t p = r->coverage[i];
+		if (p >= e->hits_len) {
+			size_t len = e->hits_len ? e->hits_len : 1024;
+			while (len <= p)
+				len *= 2;
+			e->hits = wh_realloc(e->hits, len * sizeof *e->hits);
+			memset(e->hits + e->hits_len, 0, (len - e->hits_len) * sizeof *e->hits);
+			e->hits_len = len;
+		}
+		if (e->hits[p] < UINT32_MAX)
+			e->hits[p]++;
+		if (nl_bitset_test(&e->seen, p))
 			continue;
-		nl_bitset_set(&e->seen, r->coverage[i]);
-		fresh++;
+		nl_bitset_set(&e->seen, p);
+		if (points == NULL)
+			points = wh_malloc(r->coverage_count * sizeof *points);
+		points[fresh++] = p;
 	}
 	if (fresh == 0)
 		return false;
@@ -275,7 +297,42 @@ bool nl_explore_fold(struct nl_explore *e, const struct nl_result *r)
 	nl_strv_copy(&x->args, &r->args);
 	x->index = (uint64_t)r->index;
 	x->new_points = fresh;
+	x->points = points;
 	return true;
+}
+
+/* A member's energy: the rarity of the points it reached first, as many
+ * runs since have reached each (1 / hits, in fixed point). A member
+ * whose points every mutation now reaches has little left to give; one
+ * whose points stay rare is where the region is still unexplored, as
+ * the schedules of coverage-guided fuzzers weigh rare paths. Integers
+ * only: the choice must not depend on rounding. */
+#define ENERGY_ONE 65536u
+
+static uint64_t member_energy(const struct nl_explore *e, const struct nl_explore_member *x)
+{
+	uint64_t sum = 0;
+	for (uint32_t k = 0; k < x->new_points; k++) {
+		uint32_t h = x->points[k] < e->hits_len ? e->hits[x->points[k]] : 0;
+		sum += ENERGY_ONE / (h ? h : 1);
+	}
+	return sum ? sum : 1;
+}
+
+/* A member drawn with probability proportional to its energy. */
+static size_t pick_by_energy(const struct nl_explore *e, uint64_t b, uint64_t index)
+{
+	uint64_t total = 0;
+	for (size_t i = 0; i < e->pool_count; i++)
+		total += member_energy(e, &e->pool[i]);
+	uint64_t v = xdraw(b, index, XKNOB_MEMBER) % total;
+	for (size_t i = 0; i < e->pool_count; i++) {
+		uint64_t w = member_energy(e, &e->pool[i]);
+		if (v < w)
+			return i;
+		v -= w;
+	}
+	WH_UNREACHABLE(); /* v < total, the sum of the energies */
 }
 
 /* Runs in the open generation: G, or fewer for the last one of a --runs
@@ -326,11 +383,7 @@ void nl_explore_args(const struct nl_matrix *m, const struct nl_explore *e, uint
 	/* Only members of folded generations: the pool grows only when a
 	 * generation is folded, and this run's generation is not. */
 	size_t n = e->pool_count;
-	size_t member;
-	if (n > NL_EXPLORE_RECENT && xpick(b, index, XKNOB_RECENT, 2) == 0)
-		member = n - NL_EXPLORE_RECENT + xpick(b, index, XKNOB_MEMBER, NL_EXPLORE_RECENT);
-	else
-		member = xpick(b, index, XKNOB_MEMBER, n);
+	size_t member = pick_by_energy(e, b, index);
 	WH_ASSERT(member < n);
 	const struct nl_explore_member *x = &e->pool[member];
 	WH_ASSERT(x->index < index);

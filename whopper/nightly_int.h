@@ -566,12 +566,16 @@ struct nl_explore_member {
 	struct nl_strv args; /* its arguments ("run" ... "--json"), owned */
 	uint64_t index;      /* its run index */
 	uint32_t new_points; /* points it reached first */
+	uint32_t *points;    /* which (new_points of them), owned */
 };
 
 struct nl_explore {
 	uint64_t generation_runs;          /* G: generation g is [g*G, (g+1)*G) */
 	uint64_t run_limit;                /* --runs N, or UINT64_MAX under --time */
 	struct nl_bitset seen;             /* points of the folded runs */
+	uint32_t *hits;                    /* per point: folded runs that
+					      reached it (hits_len entries) */
+	size_t hits_len;
 	struct nl_explore_member *pool;    /* in increasing index order */
 	size_t pool_count, pool_cap;
 	uint64_t folded_generations;       /* generations folded into the pool */
