@@ -24,6 +24,7 @@
 set -u
 W=${1:-bin/whopper}
 . "$(dirname "$0")/tap.sh"
+. "$(dirname "$0")/real_shim.sh"
 json_field() { sed -n "s/.*\"$1\": \"\\([^\"]*\\)\".*/\\1/p" | head -1; }
 json_num() { sed -n "s/.*\"$1\": \\([0-9]*\\).*/\\1/p" | head -1; }
 TMPDIR=$tmp
@@ -78,30 +79,8 @@ check $? "the summary names the target; --trace holds every connection process's
 # --vfs-bug no-locks, on real files): the connections write over each
 # other, on a rollback journal and on WAL alike, where honest bank runs
 # on this target pass (the tests above).
-# Real threads interleave as the OS schedules them: on a loaded machine a
-# run's connections may happen to take turns and never overlap a write,
-# so up to five seeds are tried; the defect must show in one of them as a
-# data anomaly, and no run may hang or crash.
 for j in delete wal; do
-	ok=1
-	kinds=
-	for seed in 1 2 3 4 5; do
-		out=$(WHOPPER_TEST_HOOK=threads-no-locks limit "$W" run --target processes --seed $seed --workload bank \
-			--connections 8 --txns 200 --journal $j --synchronous off --json)
-		rc=$?
-		kinds=$(echo "$out" | grep -o '"kind": "[a-z_]*"' | sort -u | tr '\n' ' ')
-		if echo "$out" | grep -Eq '"kind": "(hang|crash|setup_failed)"'; then
-			ok=1
-			break
-		fi
-		if [ $rc -eq 1 ] && echo "$out" | grep -q '"verdict": "fail"' &&
-			echo "$out" | grep -Eq '"kind": "(read_mismatch|lost_update|lost_commit|final_state|aborted_read|phantom_commit)"'; then
-			ok=0
-			break
-		fi
-	done
-	[ $ok -eq 0 ]
-	check $? "a shim whose locks are always granted (journal $j) fails the oracle within 5 seeds (seed $seed: $kinds)"
+	check_no_locks_shim processes $j
 done
 
 for j in delete truncate; do

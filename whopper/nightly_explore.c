@@ -269,14 +269,7 @@ bool nl_explore_fold(struct nl_explore *e, const struct nl_result *r)
 	uint32_t *points = NULL;
 	for (uint32_t i = 0; i < r->coverage_count; i++) {
 		uint32_t p = r->coverage[i];
-		if (p >= e->hits_len) {
-			size_t len = e->hits_len ? e->hits_len : 1024;
-			while (len <= p)
-				len *= 2;
-			e->hits = wh_realloc(e->hits, len * sizeof *e->hits);
-			memset(e->hits + e->hits_len, 0, (len - e->hits_len) * sizeof *e->hits);
-			e->hits_len = len;
-		}
+		e->hits = nl_grow_zeroed(e->hits, &e->hits_len, p, sizeof *e->hits, 1024);
 		if (e->hits[p] < UINT32_MAX)
 			e->hits[p]++;
 		if (nl_bitset_test(&e->seen, p))

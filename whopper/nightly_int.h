@@ -108,6 +108,10 @@ struct nl_bitset {
 };
 bool nl_bitset_test(const struct nl_bitset *b, uint64_t i);
 void nl_bitset_set(struct nl_bitset *b, uint64_t i);
+/* p (an array of *len elements of elem bytes, or NULL and 0) grown by
+ * doubling from `first` until index i fits, the new elements zero; the
+ * array's new address (*len updated). */
+void *nl_grow_zeroed(void *p, size_t *len, uint64_t i, size_t elem, size_t first);
 void nl_bitset_free(struct nl_bitset *b);
 
 uint64_t nl_fnv1a(const char *s);

@@ -190,18 +190,24 @@ bool nl_bitset_test(const struct nl_bitset *b, uint64_t i)
 	return (b->words[w] >> (i % 64)) & 1u;
 }
 
+void *nl_grow_zeroed(void *p, size_t *len, uint64_t i, size_t elem, size_t first)
+{
+	WH_ASSERT(i < SIZE_MAX / 16 / elem);
+	if (i < *len)
+		return p;
+	size_t n = *len ? *len : first;
+	while (n <= i)
+		n *= 2;
+	unsigned char *q = wh_realloc(p, n * elem);
+	memset(q + *len * elem, 0, (n - *len) * elem);
+	*len = n;
+	return q;
+}
+
 void nl_bitset_set(struct nl_bitset *b, uint64_t i)
 {
 	uint64_t w = i / 64;
-	WH_ASSERT(w < SIZE_MAX / 16);
-	if (w >= b->word_count) {
-		size_t n = b->word_count ? b->word_count : 16;
-		while (n <= w)
-			n *= 2;
-		b->words = wh_realloc(b->words, n * sizeof *b->words);
-		memset(b->words + b->word_count, 0, (n - b->word_count) * sizeof *b->words);
-		b->word_count = n;
-	}
+	b->words = nl_grow_zeroed(b->words, &b->word_count, w, sizeof *b->words, 16);
 	b->words[w] |= 1ULL << (i % 64);
 	WH_ASSERT(nl_bitset_test(b, i));
 }
