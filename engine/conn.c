@@ -304,14 +304,18 @@ void conn_submit(struct conn *c, enum wh_op_kind kind, uint64_t delay_us)
 	 * must not take the pick log's entries meant for the window. */
 	c->comp.unlogged = c->w->cfg->setup_sql != NULL &&
 			   (c->state == CS_OPEN || c->state == CS_OPEN_RETRY);
-	/* An unlogged completion leaves the transaction start for the first
-	 * logged one: the log never sees it. */
-	uint32_t ord = c->comp.unlogged ? 0 : c->mark_kind_count[kind];
-	c->comp.mark = sched_mark(c->mark_new_txn && !c->comp.unlogged, c->mark_action, ord);
-	if (!c->comp.unlogged) {
-		c->mark_new_txn = false;
-		if (c->mark_kind_count[kind] < UINT16_MAX)
-			c->mark_kind_count[kind]++;
+	/* Marks are for a pick log, kept only with a tape. An unlogged
+	 * completion leaves the transaction start for the first logged one:
+	 * the log never sees it. */
+	if (c->w->cfg->tape != NULL) {
+		uint32_t ord = c->comp.unlogged ? 0 : c->mark_kind_count[kind];
+		c->comp.mark =
+			sched_mark(c->mark_new_txn && !c->comp.unlogged, c->mark_action, ord);
+		if (!c->comp.unlogged) {
+			c->mark_new_txn = false;
+			if (c->mark_kind_count[kind] < UINT16_MAX)
+				c->mark_kind_count[kind]++;
+		}
 	}
 	c->parked_kind = kind;
 	sched_submit(&c->w->sched, &c->comp, delay_us);
@@ -319,6 +323,8 @@ void conn_submit(struct conn *c, enum wh_op_kind kind, uint64_t delay_us)
 
 void conn_mark_txn(struct conn *c)
 {
+	if (c->w->cfg->tape == NULL)
+		return; /* no pick log to mark */
 	c->mark_new_txn = true;
 	c->mark_action = 0;
 	memset(c->mark_kind_count, 0, sizeof c->mark_kind_count);
@@ -492,8 +498,10 @@ static enum step step_next(struct conn *c)
 	/* After a statement the shrinker removed, the workload sees an empty
 	 * result, as if it had returned no row. */
 	static const struct hist_stmt skipped_result = {.rc = SQLITE_DONE};
-	c->mark_action++; /* a skipped statement counts: its picks stay logged */
-	memset(c->mark_kind_count, 0, sizeof c->mark_kind_count);
+	if (w->cfg->tape != NULL) {
+		c->mark_action++; /* a skipped statement counts: its picks stay logged */
+		memset(c->mark_kind_count, 0, sizeof c->mark_kind_count);
+	}
 	if (c->last_skipped)
 		prev = &skipped_result;
 	w->cfg->workload->ops->txn_next(c->wl_state, &c->rng, prev, &act);
