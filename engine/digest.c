@@ -87,31 +87,51 @@ static void hash_word(struct digest_hash *s, uint64_t m)
 	s->v0 ^= m;
 }
 
-static void hash_bytes(struct digest_hash *s, const void *p, size_t n)
+/* Absorbs 8 bytes, v's least significant first, wherever the stream is
+ * within its current word: the first 8 - tail_len of them complete the
+ * word, the others become the new tail (as many as before). The same as
+ * absorbing them one by one, in one SipHash compression: the digest of a
+ * large database is mostly this. */
+static void hash_u64(struct digest_hash *s, uint64_t v)
 {
-	const unsigned char *c = p;
-	for (size_t k = 0; k < n; k++) {
-		s->tail |= (uint64_t)c[k] << (8 * s->tail_len);
-		if (++s->tail_len == 8) {
-			hash_word(s, s->tail);
-			s->tail = 0;
-			s->tail_len = 0;
-		}
+	uint32_t shift = 8 * s->tail_len;
+	if (shift == 0) {
+		hash_word(s, v);
+	} else {
+		hash_word(s, s->tail | v << shift);
+		s->tail = v >> (64 - shift);
 	}
-	s->total += n;
+	s->total += 8;
 }
 
 static void hash_u8(struct digest_hash *s, unsigned char v)
 {
-	hash_bytes(s, &v, 1);
+	s->tail |= (uint64_t)v << (8 * s->tail_len);
+	if (++s->tail_len == 8) {
+		hash_word(s, s->tail);
+		s->tail = 0;
+		s->tail_len = 0;
+	}
+	s->total++;
 }
 
-static void hash_u64(struct digest_hash *s, uint64_t v)
+static uint64_t load_le64(const unsigned char *c)
 {
-	unsigned char le[8];
-	for (int k = 0; k < 8; k++)
-		le[k] = (unsigned char)(v >> (8 * k));
-	hash_bytes(s, le, sizeof le);
+	uint64_t v;
+	memcpy(&v, c, sizeof v);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	return v;
+}
+
+static void hash_bytes(struct digest_hash *s, const void *p, size_t n)
+{
+	const unsigned char *c = p;
+	for (; n >= 8; c += 8, n -= 8)
+		hash_u64(s, load_le64(c));
+	for (; n > 0; c++, n--)
+		hash_u8(s, *c);
 }
 
 static uint64_t hash_final(struct digest_hash *s)

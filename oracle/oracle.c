@@ -86,7 +86,11 @@
  *      proven whatever the budget. When failures remain and indeterminate
  *      transactions were left unexplored, gave_up is set and the note says
  *      so (the search within the budget is a heuristic beyond 3, not
- *      exhaustive).
+ *      exhaustive). A plan's sweep stops as soon as it scores worse than
+ *      the best plan so far (sweep_cut: failures only add up once every
+ *      crash is behind it), since try_plan would drop it anyway: the
+ *      search takes the same path to the same best plan, and the report
+ *      counts the plans run and cut (oracle_report.plans, plans_cut).
  *
  *   5. Failures and final differences are explained (explain.c) under the
  *      best plan, crash verdicts are added (crash.c), then the target's
@@ -935,6 +939,8 @@ static int sweep_crash(struct oracle__ctx *c, const struct oracle__plan *p,
 /* One sweep in progress: where it stands and the window transactions
  * still searching for their position. */
 struct sweep {
+	uint32_t bound_failures;         /* failure_count at the last bound
+					    test (sweep_cut) */
 	struct oracle__ctx *c;
 	const struct oracle__plan *p;
 	struct oracle__outcome *out;
@@ -987,6 +993,36 @@ static void sweep_apply(struct sweep *sw, uint32_t k)
 	sw->version++;
 }
 
+struct score {
+	uint64_t hard;
+	uint64_t bad;
+	uint64_t matched;
+};
+static struct score outcome_score(const struct oracle__ctx *c,
+				  const struct oracle__outcome *o);
+
+/* Branch and bound for the plan search: whether the sweep so far already
+ * scores worse than the best plan's outcome (c->bound_*), first on
+ * failures no configuration excuses, then on all of them. Only once
+ * every crash is behind the sweep and was matched at this level (so this
+ * level's outcome is the plan's, no later level runs): from there on
+ * failures, final differences and crashes recovered to no allowed state
+ * only add up, so the finished outcome could not score better either
+ * (score_better: fewer hard, then fewer bad; the matched tie-break needs
+ * equal counts) and try_plan would discard it. The search then takes
+ * the same path and keeps the same best outcome: only the runs that
+ * lose end sooner. Tested when a failure was added. */
+static bool sweep_cut(struct sweep *sw)
+{
+	struct oracle__ctx *c = sw->c;
+	if (!c->bound_set || sw->epoch != c->crash_count ||
+	    sw->out->failure_count == sw->bound_failures)
+		return false;
+	sw->bound_failures = sw->out->failure_count;
+	struct score a = outcome_score(c, sw->out);
+	return a.hard > c->bound_hard || (a.hard == c->bound_hard && a.bad > c->bound_bad);
+}
+
 int oracle__sweep(struct oracle__ctx *c, const struct oracle__plan *p,
 		  uint32_t level, struct oracle__outcome *out)
 {
@@ -1020,6 +1056,10 @@ int oracle__sweep(struct oracle__ctx *c, const struct oracle__plan *p,
 			break;
 		if (p->steps[k].crash == ORACLE_NONE) {
 			sweep_apply(&sw, k);
+			if (sweep_cut(&sw)) {
+				out->cut = true;
+				break;
+			}
 			continue;
 		}
 		/* Windows never span a crash: every transaction of the epoch
@@ -1036,8 +1076,8 @@ int oracle__sweep(struct oracle__ctx *c, const struct oracle__plan *p,
 	if (rc != 0)
 		return -1;
 	oracle__ref_settle(&c->ref);
-	if (out->unmatched)
-		return 0; /* incomplete: the caller searches again */
+	if (out->unmatched || out->cut)
+		return 0; /* incomplete: the caller searches again, or drops it */
 	WH_ASSERT_EQ(sw.act_count, 0);
 	WH_ASSERT_EQ(sw.wi, p->window_count);
 	WH_ASSERT_EQ(sw.epoch, c->crash_count);
@@ -1136,7 +1176,7 @@ static int check_run(struct oracle__ctx *c, const bool *included,
 	}
 	WH_ASSERT(rc != 0 || !out->unmatched);
 	WH_ASSERT_EQ(p->step_count, c->order_count);
-	if (rc == 0 && c->target != NULL)
+	if (rc == 0 && c->target != NULL && !out->cut)
 		rc = oracle__final_compare(c, &out->final);
 	return rc;
 }
@@ -1192,12 +1232,6 @@ static bool failure_excusable(const struct oracle__ctx *c, uint32_t txn)
  * whose failing transactions got further (longer matching prefixes) is
  * closer to the truth. That tie-break is what lets a single flip show
  * progress when two indeterminate transactions spoil the same reads. */
-struct score {
-	uint64_t hard;
-	uint64_t bad;
-	uint64_t matched;
-};
-
 static struct score outcome_score(const struct oracle__ctx *c,
 				  const struct oracle__outcome *o)
 {
@@ -1224,8 +1258,16 @@ static int try_plan(struct oracle__ctx *c, bool *included, bool *best_included,
 		    struct oracle__outcome *best)
 {
 	struct oracle__outcome other;
+	struct score bound = outcome_score(c, best);
+	c->bound_set = !c->cfg->no_cut;
+	c->bound_hard = bound.hard;
+	c->bound_bad = bound.bad;
 	int rc = check_run(c, included, &other);
-	if (rc == 0 && score_better(outcome_score(c, &other), outcome_score(c, best))) {
+	c->bound_set = false;
+	c->report->plans++;
+	c->report->plans_cut += other.cut;
+	WH_ASSERT(rc != 0 || !other.cut || !score_better(outcome_score(c, &other), bound));
+	if (rc == 0 && !other.cut && score_better(outcome_score(c, &other), bound)) {
 		outcome_free(best);
 		*best = other;
 		memcpy(best_included, included, c->indet_count * sizeof *included);

@@ -72,6 +72,10 @@ struct oracle_config {
 	enum oracle_durability durability; /* what survives a power loss */
 	bool bitflips;             /* bit flips were injected: findings are
 				      labelled expected (no checksums) */
+	bool no_cut;               /* run every plan of the indeterminate
+				      search to its end, even one that can
+				      no longer beat the best so far (tests:
+				      the report is the same either way) */
 };
 
 /* Why a violation is expected (oracle_violation.expected_reason): static
@@ -111,7 +115,10 @@ struct oracle_report {
 				  sorted ids, owned; NULL when none */
 	uint32_t lost_txn_count;
 	bool streamed;     /* the concurrent check's replay was confirmed
-			      and used (not part of the verdict) */
+			      and used (not part of the verdict) */	uint32_t plans;    /* plans the indeterminate search ran after the
+			      first (not part of the verdict) */
+	uint32_t plans_cut;/* of them, stopped once they could no longer
+			      beat the best plan so far */
 };
 
 /* Run every check. Returns 0 when the checks ran (pass or fail is in the

@@ -470,6 +470,11 @@ struct oracle__outcome {
 					     could not match: search again at
 					     the next level (the outcome is
 					     incomplete) */
+	bool cut;                         /* the sweep stopped because it could
+					     no longer beat the plan search's
+					     best (oracle__ctx.bound): the
+					     outcome is incomplete, and only
+					     worse */
 	struct oracle__plan plan;         /* the plan it was found under
 					     (owned; kept for the report) */
 };
@@ -479,6 +484,10 @@ struct oracle__stream_result;
 struct oracle__ctx {
 	const struct history *h;
 	const struct oracle_config *cfg;
+	bool bound_set;               /* a plan search's sweep: stop it once
+					 it cannot beat bound_hard, bound_bad
+					 (oracle.c, sweep_cut) */
+	uint64_t bound_hard, bound_bad;
 	struct oracle__ref ref;
 	sqlite3 *target;              /* opened read-only, or NULL */
 	const struct wh_sqlapi *tapi; /* the library target was opened with
