@@ -86,11 +86,16 @@
  *      proven whatever the budget. When failures remain and indeterminate
  *      transactions were left unexplored, gave_up is set and the note says
  *      so (the search within the budget is a heuristic beyond 3, not
- *      exhaustive). A plan's sweep stops as soon as it scores worse than
- *      the best plan so far (sweep_cut: failures only add up once every
- *      crash is behind it), since try_plan would drop it anyway: the
- *      search takes the same path to the same best plan, and the report
- *      counts the plans run and cut (oracle_report.plans, plans_cut).
+ *      exhaustive). Two shortcuts leave the search's path and its best
+ *      plan as they were: a plan's sweep takes each window evaluation
+ *      from the best plan's sweep where both applied the same steps
+ *      before it, up to the first crash (memo_lookup: an evaluation is a
+ *      function of the state; flips are mostly late, so most of a sweep
+ *      is the best one's again), and it stops as soon as it scores worse
+ *      than the best plan (sweep_cut: failures only add up once every
+ *      crash is behind it), since try_plan would drop it anyway. The
+ *      report counts plans, plans cut and evaluations reused
+ *      (oracle_report); oracle_config.search_plain turns both off.
  *
  *   5. Failures and final differences are explained (explain.c) under the
  *      best plan, crash verdicts are added (crash.c), then the target's
@@ -835,8 +840,17 @@ static int failure_cmp(const void *a, const void *b)
 	return x->txn < y->txn ? -1 : x->txn > y->txn ? 1 : 0;
 }
 
+static void evals_free(struct oracle__evals *ev)
+{
+	free(ev->txn);
+	free(ev->pos);
+	free(ev->m);
+	memset(ev, 0, sizeof *ev);
+}
+
 static void outcome_free(struct oracle__outcome *o)
 {
+	evals_free(&o->evals);
 	for (uint32_t k = 0; k < o->failure_count; k++)
 		free(o->failures[k].why);
 	free(o->failures);
@@ -868,8 +882,45 @@ struct active {
  * this very state already. Returns true when every replayed statement
  * matched; otherwise keeps the lowest position of the longest matching
  * prefix. */
-static bool active_eval(struct oracle__ctx *c, struct active *e, uint32_t k,
-			uint64_t version)
+/* What an earlier sweep's evaluation of txn at position k gave, when
+ * that sweep's state there was this one's (k below memo_to: the same
+ * steps applied before k, no crash yet); ORACLE_NONE - 1 when it has
+ * none. An evaluation is a function of the state and the transaction
+ * alone (ref_try runs it in a savepoint it rolls back), so the plans of
+ * the indeterminate search, which mostly differ from the best one by a
+ * late flip, need not evaluate their common prefix again. Lookups come in
+ * increasing k, so a cursor walks the memo once per sweep. */
+#define MEMO_MISS (ORACLE_NONE - 1)
+
+static uint32_t memo_lookup(struct oracle__ctx *c, uint32_t txn, uint32_t k)
+{
+	const struct oracle__evals *ev = c->memo;
+	if (ev == NULL || k >= c->memo_to)
+		return MEMO_MISS;
+	while (c->memo_at < ev->count && ev->pos[c->memo_at] < k)
+		c->memo_at++;
+	for (uint32_t i = c->memo_at; i < ev->count && ev->pos[i] == k; i++)
+		if (ev->txn[i] == txn)
+			return ev->m[i];
+	return MEMO_MISS;
+}
+
+static void evals_push(struct oracle__evals *ev, uint32_t txn, uint32_t k, uint32_t m)
+{
+	if (ev->count == ev->cap) {
+		ev->cap = ev->cap ? 2 * ev->cap : 256;
+		ev->txn = wh_realloc(ev->txn, ev->cap * sizeof *ev->txn);
+		ev->pos = wh_realloc(ev->pos, ev->cap * sizeof *ev->pos);
+		ev->m = wh_realloc(ev->m, ev->cap * sizeof *ev->m);
+	}
+	ev->txn[ev->count] = txn;
+	ev->pos[ev->count] = k;
+	ev->m[ev->count] = m;
+	ev->count++;
+}
+
+static bool active_eval(struct oracle__ctx *c, struct oracle__evals *rec, struct active *e,
+			uint32_t k, uint64_t version)
 {
 	static const struct oracle__probe probe = {
 		.stop_early = true, .capture_stmt = ORACLE_NONE
@@ -877,7 +928,13 @@ static bool active_eval(struct oracle__ctx *c, struct active *e, uint32_t k,
 	if (e->tried && e->version == version)
 		return false;
 	const struct hist_txn *t = c->h->txns[e->txn];
-	uint32_t m = oracle__ref_try(&c->ref, t, t->stmt_count, &probe);
+	uint32_t m = memo_lookup(c, e->txn, k);
+	if (m == MEMO_MISS)
+		m = oracle__ref_try(&c->ref, t, t->stmt_count, &probe);
+	else
+		c->report->evals_reused++;
+	if (k < c->evals_to)
+		evals_push(rec, e->txn, k, m);
 	if (m == ORACLE_NONE)
 		return true;
 	WH_ASSERT(m < t->stmt_count);
@@ -967,7 +1024,7 @@ static void sweep_windows(struct sweep *sw, uint32_t k)
 	for (uint32_t a = 0; a < sw->act_count; a++) {
 		struct active e = sw->act[a];
 		WH_ASSERT(p->lo[e.txn] <= k && k <= p->hi[e.txn]);
-		if (active_eval(sw->c, &e, k, sw->version))
+		if (active_eval(sw->c, &sw->out->evals, &e, k, sw->version))
 			continue; /* matched: done */
 		if (p->hi[e.txn] == k) {
 			failure_add(sw->out, e.txn, false, e.best_pos, e.best_stmt, NULL);
@@ -1160,20 +1217,55 @@ static int stream_run(struct oracle__ctx *c, bool *included,
  * round again at the next search level (its result replaces the last),
  * so honest runs pay for a few digests per crash only, and a recovery
  * that lost more pays in proportion. */
+/* Positions whose state is the same under plans a and b: up to and
+ * including the first step where they differ (the state at position k
+ * is what the steps before k made). */
+static uint32_t same_states_to(const struct oracle__plan *a, const struct oracle__plan *b)
+{
+	WH_ASSERT_EQ(a->step_count, b->step_count);
+	uint32_t k = 0;
+	while (k < a->step_count && a->steps[k].txn == b->steps[k].txn &&
+	       a->steps[k].noop == b->steps[k].noop && a->steps[k].crash == b->steps[k].crash)
+		k++;
+	return k + 1;
+}
+
+/* The plan's check run. Its sweeps reuse evaluations (memo_lookup): the
+ * first from `prior`'s (the best plan so far, NULL for none) where the
+ * two plans apply the same steps, a later level's from the first level's
+ * (the same plan: the same states up to the first crash). */
 static int check_run(struct oracle__ctx *c, const bool *included,
-		     struct oracle__outcome *out)
+		     struct oracle__outcome *out, const struct oracle__outcome *prior)
 {
 	memset(out, 0, sizeof *out);
 	plan_build(c, included, &out->plan);
 	const struct oracle__plan *p = &out->plan;
+	c->evals_to = c->crash_count > 0 ? c->crash_step[0] + 1 : UINT32_MAX;
+	struct oracle__evals first = {0};
 	int rc = 0;
 	for (uint32_t level = 0; rc == 0 && level < ORACLE_CRASH_LEVELS; level++) {
-		if (level > 0)
+		c->memo = NULL;
+		c->memo_at = 0;
+		if (level > 0) {
+			evals_free(&first);
+			first = out->evals;
+			memset(&out->evals, 0, sizeof out->evals);
 			outcome_reset(out);
+			if (!c->cfg->search_plain) {
+				c->memo = &first;
+				c->memo_to = c->evals_to;
+			}
+		} else if (prior != NULL && prior->evals.count > 0 && !c->cfg->search_plain) {
+			uint32_t same = same_states_to(&prior->plan, p);
+			c->memo = &prior->evals;
+			c->memo_to = same < c->evals_to ? same : c->evals_to;
+		}
 		rc = oracle__sweep(c, p, level, out);
 		if (!out->unmatched)
 			break;
 	}
+	c->memo = NULL;
+	evals_free(&first);
 	WH_ASSERT(rc != 0 || !out->unmatched);
 	WH_ASSERT_EQ(p->step_count, c->order_count);
 	if (rc == 0 && c->target != NULL && !out->cut)
@@ -1259,10 +1351,10 @@ static int try_plan(struct oracle__ctx *c, bool *included, bool *best_included,
 {
 	struct oracle__outcome other;
 	struct score bound = outcome_score(c, best);
-	c->bound_set = !c->cfg->no_cut;
+	c->bound_set = !c->cfg->search_plain;
 	c->bound_hard = bound.hard;
 	c->bound_bad = bound.bad;
-	int rc = check_run(c, included, &other);
+	int rc = check_run(c, included, &other, best);
 	c->bound_set = false;
 	c->report->plans++;
 	c->report->plans_cut += other.cut;
@@ -1661,13 +1753,13 @@ static int first_plans(struct oracle__ctx *c, bool *included, struct oracle__out
 		guessed |= included[k];
 	}
 	if (rc == 0 && !streamed && guessed) {
-		rc = check_run(c, included, best);
+		rc = check_run(c, included, best, NULL);
 		if (rc == 0 && outcome_score(c, best).bad > 0)
 			rc = try_uniform(c, included, true, best);
 	} else if (rc == 0 && !streamed) {
 		for (uint32_t k = 0; k < c->indet_count; k++)
 			included[k] = true;
-		rc = check_run(c, included, best);
+		rc = check_run(c, included, best, NULL);
 	}
 	if (rc == 0 && outcome_score(c, best).bad > 0 && c->indet_count > 0)
 		rc = try_uniform(c, included, false, best);

@@ -72,10 +72,12 @@ struct oracle_config {
 	enum oracle_durability durability; /* what survives a power loss */
 	bool bitflips;             /* bit flips were injected: findings are
 				      labelled expected (no checksums) */
-	bool no_cut;               /* run every plan of the indeterminate
-				      search to its end, even one that can
-				      no longer beat the best so far (tests:
-				      the report is the same either way) */
+	bool search_plain;         /* every plan of the indeterminate search
+				      swept from scratch and to its end: no
+				      evaluation taken from an earlier
+				      plan's sweep, no plan cut once it can
+				      no longer win (tests: the report is
+				      the same either way) */
 };
 
 /* Why a violation is expected (oracle_violation.expected_reason): static
@@ -119,6 +121,8 @@ struct oracle_report {
 			      first (not part of the verdict) */
 	uint32_t plans_cut;/* of them, stopped once they could no longer
 			      beat the best plan so far */
+	uint64_t evals_reused; /* window evaluations taken from an earlier
+				  sweep of the same states */
 };
 
 /* Run every check. Returns 0 when the checks ran (pass or fail is in the

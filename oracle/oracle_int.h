@@ -458,7 +458,18 @@ struct oracle__final {
 };
 
 /* Everything a check run produced under one plan. */
+/* A sweep's evaluations of window transactions before the history's first
+ * crash step: at position pos[i], transaction txn[i] gave m[i]
+ * (oracle__ref_try), in the order made (pos ascending). */
+struct oracle__evals {
+	uint32_t *txn, *pos, *m;
+	uint32_t count, cap;
+};
+
 struct oracle__outcome {
+	struct oracle__evals evals;       /* for later plans' sweeps to reuse
+					     where their state is the same
+					     (oracle.c, memo_lookup) */
 	struct oracle__failure *failures; /* by txn id */
 	uint32_t failure_count;
 	uint32_t failure_cap;
@@ -484,6 +495,13 @@ struct oracle__stream_result;
 struct oracle__ctx {
 	const struct history *h;
 	const struct oracle_config *cfg;
+	const struct oracle__evals *memo; /* a sweep of the same states up
+					 to memo_to (exclusive): its
+					 evaluations stand for this one's */
+	uint32_t memo_to;
+	uint32_t memo_at;             /* where the lookup left off in memo */
+	uint32_t evals_to;            /* record evaluations below this
+					 position (the first crash's step + 1) */
 	bool bound_set;               /* a plan search's sweep: stop it once
 					 it cannot beat bound_hard, bound_bad
 					 (oracle.c, sweep_cut) */

@@ -120,14 +120,16 @@ static void test_sim_honest_passes(void **state)
 	}
 }
 
-/* The indeterminate search's cut (oracle.c, sweep_cut): a plan whose
- * sweep can no longer beat the best one stops early, and the report is
- * the one the search gives when every plan runs to its end: the same
+/* The indeterminate search's shortcuts (oracle.c): a plan's sweep takes
+ * its window evaluations from the best plan's sweep where the two apply
+ * the same steps (memo_lookup), and stops once it can no longer beat the
+ * best plan (sweep_cut); the report is the one the search gives when
+ * every plan is swept from scratch to its end: the same
  * violations (kind, transactions, detail), expected labels, note and
  * plans. A planted shm-lock defect under I/O faults makes a failing
  * history with indeterminate writers, so the search runs plans, and some
  * lose. */
-static void test_plan_search_cut(void **state)
+static void test_plan_search_shortcuts(void **state)
 {
 	(void)state;
 	struct world_config cfg;
@@ -144,12 +146,14 @@ static void test_plan_search_cut(void **state)
 	oracle_config_for_world(&cfg, &r, 64, &oc);
 	struct oracle_report cut, full;
 	assert_int_equal(oracle_check(&r.history, &oc, &cut), 0);
-	oc.no_cut = true;
+	oc.search_plain = true;
 	assert_int_equal(oracle_check(&r.history, &oc, &full), 0);
 	assert_true(cut.violation_count > 0);
 	assert_true(cut.plans > 2);
 	assert_true(cut.plans_cut > 0);
 	assert_int_equal(full.plans_cut, 0);
+	assert_true(cut.evals_reused > 0);
+	assert_true(full.evals_reused == 0);
 	assert_int_equal(cut.plans, full.plans);
 	assert_int_equal(cut.violation_count, full.violation_count);
 	for (uint32_t k = 0; k < cut.violation_count; k++) {
@@ -176,7 +180,7 @@ int main(void)
 		cmocka_unit_test(test_dirty_reads_caught),
 		cmocka_unit_test(test_shared_cache_honest_passes),
 		cmocka_unit_test(test_sim_honest_passes),
-		cmocka_unit_test(test_plan_search_cut),
+		cmocka_unit_test(test_plan_search_shortcuts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
