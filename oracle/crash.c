@@ -166,9 +166,36 @@ void oracle__crash_search_free(struct oracle__crash_search *cs)
 	memset(cs, 0, sizeof *cs);
 }
 
+/* The digest an earlier sweep of the same state took at position k
+ * (oracle__ctx.memo, as memo_lookup in oracle.c), else false. */
+static bool memo_digest(struct oracle__ctx *c, uint32_t k, uint64_t *d)
+{
+	if (c->memo == NULL || k >= c->memo_to)
+		return false;
+	const struct oracle__digests *m = &c->memo->digests;
+	while (c->memo_dat < m->count && m->pos[c->memo_dat] < k)
+		c->memo_dat++;
+	if (c->memo_dat == m->count || m->pos[c->memo_dat] != k)
+		return false;
+	*d = m->d[c->memo_dat];
+	return true;
+}
+
+static void digests_push(struct oracle__digests *ds, uint32_t k, uint64_t d)
+{
+	if (ds->count == ds->cap) {
+		ds->cap = ds->cap ? 2 * ds->cap : 64;
+		ds->pos = wh_realloc(ds->pos, ds->cap * sizeof *ds->pos);
+		ds->d = wh_realloc(ds->d, ds->cap * sizeof *ds->d);
+	}
+	ds->pos[ds->count] = k;
+	ds->d[ds->count] = d;
+	ds->count++;
+}
+
 int oracle__crash_observe(struct oracle__ctx *c,
 			  struct oracle__crash_search *cs, uint32_t k,
-			  uint64_t version)
+			  uint64_t version, struct oracle__outcome *out)
 {
 	WH_ASSERT(k >= cs->first && k <= c->crash_step[cs->crash]);
 	if (k < cs->lo && !(cs->level > 0 && k == cs->first))
@@ -180,9 +207,14 @@ int oracle__crash_observe(struct oracle__ctx *c,
 		return SQLITE_OK;
 	}
 	uint64_t d;
-	int rc = oracle__ref_digest(&c->ref, &d);
-	if (rc != SQLITE_OK)
-		return rc;
+	if (memo_digest(c, k, &d)) {
+		c->report->digests_reused++;
+	} else {
+		int rc = oracle__ref_digest(&c->ref, &d);
+		if (rc != SQLITE_OK)
+			return rc;
+	}
+	digests_push(&out->digests, k, d);
 	if (cs->state_count == cs->state_cap) {
 		cs->state_cap = cs->state_cap ? cs->state_cap * 2 : 16;
 		cs->states = wh_realloc(cs->states,

@@ -88,14 +88,16 @@
  *      so (the search within the budget is a heuristic beyond 3, not
  *      exhaustive). Two shortcuts leave the search's path and its best
  *      plan as they were: a plan's sweep takes each window evaluation
- *      from the best plan's sweep where both applied the same steps
- *      before it, up to the first crash (memo_lookup: an evaluation is a
- *      function of the state; flips are mostly late, so most of a sweep
- *      is the best one's again), and it stops as soon as it scores worse
- *      than the best plan (sweep_cut: failures only add up once every
- *      crash is behind it), since try_plan would drop it anyway. The
- *      report counts plans, plans cut and evaluations reused
- *      (oracle_report); oracle_config.search_plain turns both off.
+ *      and crash-search digest from the best plan's sweep (a crash
+ *      level's from the level before) where both applied the same steps
+ *      before it and resolved every crash before it alike (memo_lookup,
+ *      crashes_alike: an evaluation or a digest is a function of the
+ *      state; flips are mostly late, so most of a sweep is the best
+ *      one's again), and it stops as soon as it scores worse than the
+ *      best plan (sweep_cut: failures only add up once every crash is
+ *      behind it), since try_plan would drop it anyway. The report counts
+ *      plans, plans cut, evaluations and digests reused (oracle_report);
+ *      oracle_config.search_plain turns both off.
  *
  *   5. Failures and final differences are explained (explain.c) under the
  *      best plan, crash verdicts are added (crash.c), then the target's
@@ -851,6 +853,8 @@ static void evals_free(struct oracle__evals *ev)
 static void outcome_free(struct oracle__outcome *o)
 {
 	evals_free(&o->evals);
+	free(o->digests.pos);
+	free(o->digests.d);
 	for (uint32_t k = 0; k < o->failure_count; k++)
 		free(o->failures[k].why);
 	free(o->failures);
@@ -858,15 +862,6 @@ static void outcome_free(struct oracle__outcome *o)
 	oracle__final_free(&o->final);
 	plan_free(&o->plan);
 	memset(o, 0, sizeof *o);
-}
-
-/* Frees what a sweep found, keeping the plan for the next level. */
-static void outcome_reset(struct oracle__outcome *o)
-{
-	struct oracle__plan p = o->plan;
-	memset(&o->plan, 0, sizeof o->plan);
-	outcome_free(o);
-	o->plan = p;
 }
 
 /* A window transaction still searching for its position. */
@@ -884,17 +879,18 @@ struct active {
  * prefix. */
 /* What an earlier sweep's evaluation of txn at position k gave, when
  * that sweep's state there was this one's (k below memo_to: the same
- * steps applied before k, no crash yet); ORACLE_NONE - 1 when it has
- * none. An evaluation is a function of the state and the transaction
- * alone (ref_try runs it in a savepoint it rolls back), so the plans of
- * the indeterminate search, which mostly differ from the best one by a
- * late flip, need not evaluate their common prefix again. Lookups come in
- * increasing k, so a cursor walks the memo once per sweep. */
+ * steps applied before k, every crash before it resolved alike);
+ * MEMO_MISS when it has none. An evaluation is a function of the state
+ * and the transaction alone (ref_try runs it in a savepoint it rolls
+ * back), so the plans of the indeterminate search, which mostly differ
+ * from the best one by a late flip, need not evaluate their common
+ * prefix again. Lookups come in increasing k, so a cursor walks the memo
+ * once per sweep. */
 #define MEMO_MISS (ORACLE_NONE - 1)
 
 static uint32_t memo_lookup(struct oracle__ctx *c, uint32_t txn, uint32_t k)
 {
-	const struct oracle__evals *ev = c->memo;
+	const struct oracle__evals *ev = c->memo != NULL ? &c->memo->evals : NULL;
 	if (ev == NULL || k >= c->memo_to)
 		return MEMO_MISS;
 	while (c->memo_at < ev->count && ev->pos[c->memo_at] < k)
@@ -933,8 +929,7 @@ static bool active_eval(struct oracle__ctx *c, struct oracle__evals *rec, struct
 		m = oracle__ref_try(&c->ref, t, t->stmt_count, &probe);
 	else
 		c->report->evals_reused++;
-	if (k < c->evals_to)
-		evals_push(rec, e->txn, k, m);
+	evals_push(rec, e->txn, k, m);
 	if (m == ORACLE_NONE)
 		return true;
 	WH_ASSERT(m < t->stmt_count);
@@ -953,6 +948,23 @@ static int sweep_digest_failed(struct oracle__ctx *c, int rc)
 	oracle__buf_printf(&b, "oracle: reference database: digest: %s",
 			   sqlite3_errstr(rc));
 	return ctx_fail(c, &b);
+}
+
+/* Whether sweep a resolved crashes 0..e as b did: where each resumed from
+ * and what it undid, all the rebuild after them depends on
+ * (oracle__crash_rebuild). */
+static bool crashes_alike(const struct oracle__outcome *a, const struct oracle__outcome *b,
+			  uint32_t e)
+{
+	if (a->crashes_done <= e || b->crashes_done <= e)
+		return false;
+	for (uint32_t j = 0; j <= e; j++) {
+		const struct oracle__crash_out *x = &a->crashes[j], *y = &b->crashes[j];
+		if (x->pos != y->pos || x->matched != y->matched || x->undo_from != y->undo_from ||
+		    x->earlier != y->earlier)
+			return false;
+	}
+	return true;
 }
 
 /* At crash step k: settles where the target recovered to and resumes the
@@ -974,6 +986,9 @@ static int sweep_crash(struct oracle__ctx *c, const struct oracle__plan *p,
 	}
 	if (out->crashes[e].undo_from != ORACLE_NONE)
 		++*version; /* rebuilt without the undone writers */
+	out->crashes_done = e + 1;
+	if (c->memo != NULL && k < c->memo_to && !crashes_alike(c->memo, out, e))
+		c->memo_to = k + 1; /* the states after this crash differ */
 	const struct oracle__crash_out *co = &out->crashes[e];
 	bool compared = c->h->crashes[e].recovered_rc == SQLITE_OK;
 	out->crash_bad += compared &&
@@ -1103,7 +1118,7 @@ int oracle__sweep(struct oracle__ctx *c, const struct oracle__plan *p,
 	for (uint32_t k = 0; k <= p->step_count && rc == 0; k++) {
 		sweep_windows(&sw, k);
 		if (sw.epoch < c->crash_count) {
-			int drc = oracle__crash_observe(c, &sw.cs, k, sw.version);
+			int drc = oracle__crash_observe(c, &sw.cs, k, sw.version, out);
 			if (drc != SQLITE_OK) {
 				rc = sweep_digest_failed(c, drc);
 				break;
@@ -1230,42 +1245,45 @@ static uint32_t same_states_to(const struct oracle__plan *a, const struct oracle
 	return k + 1;
 }
 
-/* The plan's check run. Its sweeps reuse evaluations (memo_lookup): the
- * first from `prior`'s (the best plan so far, NULL for none) where the
- * two plans apply the same steps, a later level's from the first level's
- * (the same plan: the same states up to the first crash). */
+/* The plan's check run. Its sweeps reuse evaluations and digests
+ * (memo_lookup, crash.c): the first from `prior`'s (the best plan so far,
+ * NULL for none) where the two plans apply the same steps, a later
+ * level's from the level before (the same plan); either only while every
+ * crash passed was resolved alike (sweep_crash). */
 static int check_run(struct oracle__ctx *c, const bool *included,
 		     struct oracle__outcome *out, const struct oracle__outcome *prior)
 {
 	memset(out, 0, sizeof *out);
 	plan_build(c, included, &out->plan);
 	const struct oracle__plan *p = &out->plan;
-	c->evals_to = c->crash_count > 0 ? c->crash_step[0] + 1 : UINT32_MAX;
-	struct oracle__evals first = {0};
+	struct oracle__outcome before = {0}; /* the last level's findings */
 	int rc = 0;
 	for (uint32_t level = 0; rc == 0 && level < ORACLE_CRASH_LEVELS; level++) {
 		c->memo = NULL;
 		c->memo_at = 0;
+		c->memo_dat = 0;
 		if (level > 0) {
-			evals_free(&first);
-			first = out->evals;
-			memset(&out->evals, 0, sizeof out->evals);
-			outcome_reset(out);
+			/* The level's findings move to before; the plan stays. */
+			outcome_free(&before);
+			before = *out;
+			memset(&before.plan, 0, sizeof before.plan);
+			struct oracle__plan kept = out->plan;
+			memset(out, 0, sizeof *out);
+			out->plan = kept;
 			if (!c->cfg->search_plain) {
-				c->memo = &first;
-				c->memo_to = c->evals_to;
+				c->memo = &before;
+				c->memo_to = UINT32_MAX;
 			}
-		} else if (prior != NULL && prior->evals.count > 0 && !c->cfg->search_plain) {
-			uint32_t same = same_states_to(&prior->plan, p);
-			c->memo = &prior->evals;
-			c->memo_to = same < c->evals_to ? same : c->evals_to;
+		} else if (prior != NULL && !c->cfg->search_plain) {
+			c->memo = prior;
+			c->memo_to = same_states_to(&prior->plan, p);
 		}
 		rc = oracle__sweep(c, p, level, out);
 		if (!out->unmatched)
 			break;
 	}
 	c->memo = NULL;
-	evals_free(&first);
+	outcome_free(&before);
 	WH_ASSERT(rc != 0 || !out->unmatched);
 	WH_ASSERT_EQ(p->step_count, c->order_count);
 	if (rc == 0 && c->target != NULL && !out->cut)

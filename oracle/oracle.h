@@ -123,6 +123,7 @@ struct oracle_report {
 			      beat the best plan so far */
 	uint64_t evals_reused; /* window evaluations taken from an earlier
 				  sweep of the same states */
+	uint64_t digests_reused; /* crash-search digests likewise */
 };
 
 /* Run every check. Returns 0 when the checks ran (pass or fail is in the

@@ -458,11 +458,19 @@ struct oracle__final {
 };
 
 /* Everything a check run produced under one plan. */
-/* A sweep's evaluations of window transactions before the history's first
- * crash step: at position pos[i], transaction txn[i] gave m[i]
- * (oracle__ref_try), in the order made (pos ascending). */
+/* A sweep's evaluations of window transactions: at position pos[i],
+ * transaction txn[i] gave m[i] (oracle__ref_try), in the order made (pos
+ * ascending). */
 struct oracle__evals {
 	uint32_t *txn, *pos, *m;
+	uint32_t count, cap;
+};
+
+/* The digests a sweep took for crash searches (oracle__crash_observe):
+ * the reference at position pos[i] digested to d[i], pos ascending. */
+struct oracle__digests {
+	uint32_t *pos;
+	uint64_t *d;
 	uint32_t count, cap;
 };
 
@@ -470,6 +478,8 @@ struct oracle__outcome {
 	struct oracle__evals evals;       /* for later plans' sweeps to reuse
 					     where their state is the same
 					     (oracle.c, memo_lookup) */
+	struct oracle__digests digests;   /* likewise (crash.c) */
+	uint32_t crashes_done;            /* crashes the sweep resolved */
 	struct oracle__failure *failures; /* by txn id */
 	uint32_t failure_count;
 	uint32_t failure_cap;
@@ -495,13 +505,13 @@ struct oracle__stream_result;
 struct oracle__ctx {
 	const struct history *h;
 	const struct oracle_config *cfg;
-	const struct oracle__evals *memo; /* a sweep of the same states up
+	const struct oracle__outcome *memo; /* a sweep of the same states up
 					 to memo_to (exclusive): its
-					 evaluations stand for this one's */
+					 evaluations and digests stand for
+					 this one's (oracle.c) */
 	uint32_t memo_to;
-	uint32_t memo_at;             /* where the lookup left off in memo */
-	uint32_t evals_to;            /* record evaluations below this
-					 position (the first crash's step + 1) */
+	uint32_t memo_at;             /* where the lookups left off in memo */
+	uint32_t memo_dat;
 	bool bound_set;               /* a plan search's sweep: stop it once
 					 it cannot beat bound_hard, bound_bad
 					 (oracle.c, sweep_cut) */
@@ -610,7 +620,7 @@ void oracle__crash_search_free(struct oracle__crash_search *cs);
  * digest_db on the reference. */
 int oracle__crash_observe(struct oracle__ctx *c,
 			  struct oracle__crash_search *cs, uint32_t k,
-			  uint64_t version);
+			  uint64_t version, struct oracle__outcome *out);
 /* At the crash step (the reference at the pre-crash state): picks the
  * position the target recovered to, else tries unfinished transactions
  * (last level only). Fills *out; returns SQLITE_OK or a digest error. */

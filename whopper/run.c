@@ -772,9 +772,9 @@ static void print_json(const struct run_opts *o, const struct world_result *r,
 	}
 	fprintf(f, "]");
 	json_triage(f, tri);
-	fprintf(f, ", \"oracle\": {\"txns_checked\": %" PRIu64 ", \"plans\": %u, \"plans_cut\": %u, \"evals_reused\": %" PRIu64 ", \"gave_up\": %s, \"note\": ",
+	fprintf(f, ", \"oracle\": {\"txns_checked\": %" PRIu64 ", \"plans\": %u, \"plans_cut\": %u, \"evals_reused\": %" PRIu64 ", \"digests_reused\": %" PRIu64 ", \"gave_up\": %s, \"note\": ",
 		rep ? rep->txns_checked : 0, rep ? rep->plans : 0, rep ? rep->plans_cut : 0,
-		rep ? rep->evals_reused : 0,
+		rep ? rep->evals_reused : 0, rep ? rep->digests_reused : 0,
 		rep && rep->gave_up ? "true" : "false");
 	json_str(f, rep && rep->note ? rep->note : "");
 	fprintf(f, "}, \"signature\": ");
