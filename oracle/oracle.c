@@ -1227,11 +1227,6 @@ static int stream_run(struct oracle__ctx *c, bool *included,
 	return 0;
 }
 
-/* One check run: sweep, then the final-state comparison. A crash whose
- * recovered state matched none of the states compared sends the run
- * round again at the next search level (its result replaces the last),
- * so honest runs pay for a few digests per crash only, and a recovery
- * that lost more pays in proportion. */
 /* Positions whose state is the same under plans a and b: up to and
  * including the first step where they differ (the state at position k
  * is what the steps before k made). */
@@ -1245,11 +1240,17 @@ static uint32_t same_states_to(const struct oracle__plan *a, const struct oracle
 	return k + 1;
 }
 
-/* The plan's check run. Its sweeps reuse evaluations and digests
- * (memo_lookup, crash.c): the first from `prior`'s (the best plan so far,
- * NULL for none) where the two plans apply the same steps, a later
- * level's from the level before (the same plan); either only while every
- * crash passed was resolved alike (sweep_crash). */
+/* One check run: sweep, then the final-state comparison. A crash whose
+ * recovered state matched none of the states compared sends the run
+ * round again at the next search level (its result replaces the last),
+ * so honest runs pay for a few digests per crash only, and a recovery
+ * that lost more pays in proportion.
+ *
+ * Its sweeps reuse evaluations and digests (memo_lookup, crash.c): the
+ * first from `prior`'s (the best plan so far, NULL for none) where the
+ * two plans apply the same steps, a later level's from the level before
+ * (the same plan); either only while every crash passed was resolved
+ * alike (sweep_crash). */
 static int check_run(struct oracle__ctx *c, const bool *included,
 		     struct oracle__outcome *out, const struct oracle__outcome *prior)
 {
