@@ -38,13 +38,25 @@
  * run time without), and the savepoints workload, whose O(n^2) audits
  * make replay as costly as the run itself (not in the limit).
  *
- * Exit status 1 when over a limit or when the oracle reports a
- * violation, 3 when something fails to run. Deterministic: a fixed-seed
+ * Then the indeterminate search (oracle.c, plans): four runs whose check
+ * settles indeterminate commits over many plans (I/O faults with planted
+ * VFS defects or SQLite's hot-journal race, and power losses in journal
+ * mode MEMORY), each checked with the search's shortcuts (evaluations
+ * and digests reused from the best plan's sweep, losing plans cut) and
+ * with oracle_config.search_plain, the same search swept from scratch,
+ * the baseline measured in the same process. Printed: each check time,
+ * and "plan search plain / shortcuts: R" over all four. The two reports
+ * must be the same (violations, kinds, details): exit 1 otherwise.
+ *
+ * Exit status 1 when over a limit, when the oracle reports a violation
+ * where none is expected, or when the two searches disagree; 3 when
+ * something fails to run. Deterministic: a fixed-seed
  * xorshift picks the transactions, the engine runs are seeded; only the
  * timings vary.
  *
  *   bench_oracle [COMMITTED_TXNS [CRASHES]]   (default 100000, 3)
  *   bench_oracle --ratio                      (the engine runs only)
+ *   bench_oracle --plans                      (the plan search only)
  */
 #include <sqlite3.h>
 #include <stdio.h>
@@ -450,6 +462,105 @@ static int ratio_bench(void)
 	return 0;
 }
 
+/* The plan search's runs: (seed, workload, connections, transactions,
+ * journal, synchronous, scheduler, faults, defect, non-powersafe,
+ * pragmas). From nightly matrices where the search was the bulk of a
+ * run's cost. */
+struct plan_case {
+	uint64_t seed;
+	const char *workload;
+	uint32_t conns;
+	uint64_t txns;
+	const char *journal, *sync;
+	enum sched_strategy sched;
+	enum world_faults faults;
+	enum simvfs_bug bug;
+	bool non_powersafe;
+	const char *pragmas[2];
+};
+
+static const struct plan_case plan_cases[] = {
+	{4, "bank", 6, 300, "wal", "full", SCHED_RANDOM, WORLD_FAULTS_IO,
+	 SIMVFS_BUG_NO_SHM_LOCKS, false, {NULL, NULL}},
+	{4, "savepoints", 5, 400, "memory", "extra", SCHED_RANDOM, WORLD_FAULTS_CHAOS,
+	 SIMVFS_BUG_NONE, false, {NULL, NULL}},
+	{80936168146433356ULL, "inventory", 13, 2000, "truncate", "extra", SCHED_RR,
+	 WORLD_FAULTS_IO, SIMVFS_BUG_NO_LOCKS, false, {"wal_autocheckpoint=100", NULL}},
+	/* SQLite's hot-journal race (a known finding) */
+	{5346592367826507117ULL, "savepoints", 9, 2000, "delete", "extra", SCHED_RR,
+	 WORLD_FAULTS_IO, SIMVFS_BUG_NONE, true, {"cache_size=100", "wal_autocheckpoint=10"}},
+};
+
+static bool reports_same(const struct oracle_report *a, const struct oracle_report *b)
+{
+	if (a->violation_count != b->violation_count || a->gave_up != b->gave_up ||
+	    a->plans != b->plans)
+		return false;
+	for (uint32_t k = 0; k < a->violation_count; k++)
+		if (strcmp(a->violations[k].kind, b->violations[k].kind) != 0 ||
+		    strcmp(a->violations[k].detail, b->violations[k].detail) != 0 ||
+		    a->violations[k].expected != b->violations[k].expected)
+			return false;
+	return true;
+}
+
+static int plan_bench(void)
+{
+	double plain_total = 0, fast_total = 0;
+	size_t n = sizeof plan_cases / sizeof plan_cases[0];
+	for (size_t i = 0; i < n; i++) {
+		const struct plan_case *pc = &plan_cases[i];
+		struct world_config cfg;
+		world_config_default(&cfg);
+		cfg.seed = pc->seed;
+		cfg.workload = wl_find(pc->workload);
+		cfg.conn_count = pc->conns;
+		cfg.txn_count = pc->txns;
+		cfg.journal_mode = pc->journal;
+		cfg.synchronous = pc->sync;
+		cfg.strategy = pc->sched;
+		cfg.faults = pc->faults;
+		cfg.vfs_bug = pc->bug;
+		if (pc->non_powersafe)
+			cfg.device_characteristics = 0;
+		for (int k = 0; k < 2 && pc->pragmas[k] != NULL; k++)
+			cfg.pragmas[cfg.pragma_count++] = pc->pragmas[k];
+		struct world_result r;
+		if (cfg.workload == NULL || world_run(&cfg, &r) != 0)
+			return 3;
+		struct oracle_config oc;
+		oracle_config_for_world(&cfg, &r, 64, &oc);
+		struct oracle_report fast, plain;
+		double t0 = now_s();
+		if (oracle_check(&r.history, &oc, &fast) != 0)
+			return 3;
+		double t1 = now_s();
+		oc.search_plain = true;
+		if (oracle_check(&r.history, &oc, &plain) != 0)
+			return 3;
+		double t2 = now_s();
+		bool same = reports_same(&fast, &plain);
+		printf("plan search: %s %ux%llu %s %s: %u plans (%u cut, %llu evaluations and %llu digests reused): %.3f s, plain %.3f s%s\n",
+		       pc->workload, pc->conns, (unsigned long long)pc->txns, pc->journal,
+		       world_faults_name(pc->faults), fast.plans, fast.plans_cut,
+		       (unsigned long long)fast.evals_reused,
+		       (unsigned long long)fast.digests_reused, t1 - t0, t2 - t1,
+		       same ? "" : "  REPORTS DIFFER");
+		fast_total += t1 - t0;
+		plain_total += t2 - t1;
+		oracle_report_free(&fast);
+		oracle_report_free(&plain);
+		world_result_free(&r);
+		if (!same) {
+			fprintf(stderr, "bench_oracle: the plan search's shortcuts changed a report\n");
+			return 1;
+		}
+	}
+	printf("plan search plain / shortcuts: %.2f (%.3f s / %.3f s over %zu runs)\n",
+	       plain_total / fast_total, plain_total, fast_total, n);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	/* Before any SQLite use: the engine's process-wide configuration. */
@@ -459,6 +570,8 @@ int main(int argc, char **argv)
 	}
 	if (argc > 1 && strcmp(argv[1], "--ratio") == 0)
 		return ratio_bench();
+	if (argc > 1 && strcmp(argv[1], "--plans") == 0)
+		return plan_bench();
 	uint64_t committed = argc > 1 ? strtoull(argv[1], NULL, 10) : 100000;
 	unsigned long crashes = argc > 2 ? strtoul(argv[2], NULL, 10) : 3;
 	if (committed == 0 || crashes > CRASHES_MAX ||
@@ -473,5 +586,6 @@ int main(int argc, char **argv)
 	/* The ratio runs even when the above failed, so that both numbers
 	 * are always printed; the first failure decides the status. */
 	int ratio_status = ratio_bench();
-	return status != 0 ? status : ratio_status;
+	int plan_status = plan_bench();
+	return status != 0 ? status : ratio_status != 0 ? ratio_status : plan_status;
 }
