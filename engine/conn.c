@@ -608,6 +608,17 @@ static enum step step_stmt(struct conn *c)
 		conn_txn_end(c, HIST_COMMITTED, rc);
 		c->state = CS_THINK;
 	} else {
+		/* A statement of an explicit transaction that succeeded with
+		 * the transaction gone: SQLite ended it inside the statement
+		 * (an allocation failure closing the statement journal after
+		 * SQLITE_SCHEMA rolls everything back, and sqlite3_step's
+		 * schema retry then runs the statement on its own). The
+		 * history keeps what the application saw; the evidence
+		 * counter names the finding (README, catalogue). Reading the
+		 * flag does no I/O. */
+		if (c->db != NULL && w->api->get_autocommit(c->db) &&
+		    res->evidence.txn_lost_under_statement++ == 0)
+			res->evidence.txn_lost_first_event = res->history.event;
 		c->state = CS_NEXT;
 	}
 	return STEP_AGAIN;

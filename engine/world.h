@@ -289,6 +289,16 @@ struct world_evidence {
 						overwrite) */
 	uint64_t torn_outside_first_event;   /* history event counter at the
 						first of them (0: none) */
+	uint64_t txn_lost_under_statement;   /* statements of an explicit
+						transaction that returned
+						success with the transaction
+						gone (autocommit on after
+						them): SQLite ended the
+						transaction inside the
+						statement and ran the
+						statement on its own */
+	uint64_t txn_lost_first_event;       /* history event counter at the
+						first of them (0: none) */
 };
 
 /* Interleaving coverage (engine/coverage.c): the points a run reached,

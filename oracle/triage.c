@@ -62,6 +62,7 @@ static const char *const counter_names[] = {
 	[TRIAGE_COUNTER_HOT_JOURNAL_TAKEN_FOR_LIVE] = "hot_journal_taken_for_live",
 	[TRIAGE_COUNTER_WAL_RESET_STALE_CHECKPOINT] = "wal_reset_stale_checkpoint",
 	[TRIAGE_COUNTER_TORN_OUTSIDE_WRITE] = "torn_outside_write",
+	[TRIAGE_COUNTER_TXN_LOST_UNDER_STATEMENT] = "txn_lost_under_statement",
 };
 _Static_assert(sizeof counter_names / sizeof counter_names[0] == TRIAGE_COUNTER__COUNT,
 	       "one name per evidence counter");
@@ -82,6 +83,8 @@ uint64_t triage_counter_value(const struct world_evidence *e, enum triage_counte
 		return e->wal_reset_stale_checkpoint;
 	case TRIAGE_COUNTER_TORN_OUTSIDE_WRITE:
 		return e->torn_outside_write;
+	case TRIAGE_COUNTER_TXN_LOST_UNDER_STATEMENT:
+		return e->txn_lost_under_statement;
 	case TRIAGE_COUNTER__COUNT:
 		break;
 	}
@@ -99,6 +102,8 @@ static uint64_t counter_first_event(const struct world_evidence *e, enum triage_
 		return e->wal_reset_first_event;
 	case TRIAGE_COUNTER_TORN_OUTSIDE_WRITE:
 		return e->torn_outside_first_event;
+	case TRIAGE_COUNTER_TXN_LOST_UNDER_STATEMENT:
+		return e->txn_lost_first_event;
 	case TRIAGE_COUNTER__COUNT:
 		break;
 	}
@@ -564,7 +569,7 @@ static int parse_evidence(struct parser *p, const char *v)
 			}
 		return parse_error(p, p->line,
 				   "'evidence': unknown counter '%s' (hot_journal_taken_for_live, "
-				   "wal_reset_stale_checkpoint, torn_outside_write)",
+				   "wal_reset_stale_checkpoint, torn_outside_write, txn_lost_under_statement)",
 				   arg);
 	}
 	return parse_error(p, p->line, "'evidence': expected 'kind KIND' or 'counter NAME', got '%s'", v);

@@ -203,7 +203,7 @@ rc=$?
 [ $rc -eq 1 ] && echo "$out" | grep -q '"label": "known", "finding": "stale-schema-no-such-table"' &&
 	echo "$out" | grep -q '"triage": {"label": "known", "signature": "known:stale-schema-no-such-table"' &&
 	echo "$out" | grep -q '}, "signature": "known:stale-schema-no-such-table", "repro"' &&
-	echo "$out" | grep -q '"evidence": {"hot_journal_taken_for_live": 0, "wal_reset_stale_checkpoint": 0, "torn_outside_write": 0}'
+	echo "$out" | grep -q '"evidence": {"hot_journal_taken_for_live": 0, "wal_reset_stale_checkpoint": 0, "torn_outside_write": 0, "txn_lost_under_statement": 0}'
 check $? "the stale-schema run is labelled known in --json, exit 1 (exit $rc)"
 # shellcheck disable=SC2086
 "$W" run $STALE | grep -q '^  VIOLATION \[known: stale-schema-no-such-table\] stale_schema_error: ' &&

@@ -388,6 +388,66 @@ static void test_wal_reset_checkpoint_race(void **state)
 	free(trace);
 }
 
+/* The configuration make run found it in: ddl-churn, 10 connections,
+ * WAL, synchronous OFF, round-robin, chaos faults (allocation failures
+ * among them), a process each, mmap on. */
+static void schema_retry_config(struct world_config *cfg)
+{
+	world_config_default(cfg);
+	cfg->seed = 10080809369526570024ull;
+	cfg->workload = wl_find("ddl-churn");
+	cfg->conn_count = 10;
+	cfg->txn_count = 2000;
+	cfg->journal_mode = "wal";
+	cfg->synchronous = "off";
+	cfg->strategy = SCHED_RR;
+	cfg->faults = WORLD_FAULTS_CHAOS;
+	cfg->lock_model = SIMVFS_LOCKS_PROCESS;
+	cfg->pragmas[0] = "mmap_size=268435456";
+	cfg->pragma_count = 1;
+}
+
+/* SQLite ends an explicit transaction under a statement and reports the
+ * statement's success: T1024 (BEGIN IMMEDIATE; DROP INDEX IF EXISTS
+ * dc_main_a) hits SQLITE_SCHEMA at its OP_Transaction, an injected
+ * allocation failure fails the statement journal's rollback, SQLite rolls
+ * the whole transaction back (autocommit on) and its schema retry runs
+ * the DROP INDEX on its own: DONE. The driver's COMMIT then fails ("no
+ * transaction is active"), the history has T1024 aborted, and the index
+ * is gone after the next clean reopen: phantom_commit, not excused (no
+ * power loss). The engine counts the statement (autocommit on after a
+ * successful statement of an explicit transaction). */
+static void test_schema_retry_loses_transaction(void **state)
+{
+	(void)state;
+	struct world_config cfg;
+	schema_retry_config(&cfg);
+	struct world_result r;
+	assert_int_equal(world_run(&cfg, &r), 0);
+	assert_int_equal(r.evidence.txn_lost_under_statement, 1);
+	assert_true(r.evidence.txn_lost_first_event > 0);
+	assert_true(r.stats.alloc_failures > 0);
+	struct oracle_config oc;
+	oracle_config_for_world(&cfg, &r, 64, &oc);
+	struct oracle_report rep;
+	assert_int_equal(oracle_check(&r.history, &oc, &rep), 0);
+	bool phantom = false;
+	for (uint32_t k = 0; k < rep.violation_count; k++) {
+		const struct oracle_violation *v = &rep.violations[k];
+		if (strcmp(v->kind, "phantom_commit") != 0 || v->expected)
+			continue;
+		for (uint32_t j = 0; j < v->txn_count; j++) {
+			const struct hist_txn *t = r.history.txns[v->txns[j]];
+			/* the transaction whose statement the counter saw */
+			phantom |= t->outcome == HIST_ABORTED && t->stmt_count == 1 &&
+				   strstr(t->stmts[0].sql, "DROP INDEX") != NULL;
+		}
+	}
+	assert_true(phantom);
+	oracle_report_free(&rep);
+	world_result_free(&r);
+}
+
 /* The non-powersafe WAL loss in a whole run (bank of counters, 4
  * connections, power losses, a device without powersafe overwrite): the
  * first power loss takes the unsynced tail of T80's padding frame and
@@ -441,6 +501,7 @@ int main(void)
 		cmocka_unit_test(test_hot_journal_needs_one_process),
 		cmocka_unit_test(test_wal_reset_checkpoint_race),
 		cmocka_unit_test(test_wal_non_powersafe_loss_across_recoveries),
+		cmocka_unit_test(test_schema_retry_loses_transaction),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -89,7 +89,7 @@ static void test_builtin_catalogue(void **state)
 	static const char *const ids[] = {"stale-schema-no-such-table",
 					  "hot-journal-taken-for-live",
 					  "wal-non-powersafe-commit-loss"};
-	assert_int_equal(cat->entry_count, 4);
+	assert_int_equal(cat->entry_count, 5);
 	for (size_t i = 0; i < 3; i++) {
 		const struct triage_entry *e = &cat->entries[i];
 		assert_string_equal(e->id, ids[i]);
@@ -121,6 +121,14 @@ static void test_builtin_catalogue(void **state)
 	assert_true(wr->explains_all);
 	assert_int_equal(wr->evidence_counters, 1u << TRIAGE_COUNTER_WAL_RESET_STALE_CHECKPOINT);
 	assert_non_null(strstr(wr->test, "test_wal_reset_checkpoint_race"));
+	/* The transaction lost under a statement's schema retry: recognised
+	 * by its counter, under the fault profiles that fail allocations. */
+	const struct triage_entry *sr = &cat->entries[4];
+	assert_string_equal(sr->id, "schema-retry-loses-transaction");
+	assert_int_equal(sr->version_lo, 3040001);
+	assert_true(sr->explains_all);
+	assert_int_equal(sr->evidence_counters, 1u << TRIAGE_COUNTER_TXN_LOST_UNDER_STATEMENT);
+	assert_non_null(strstr(sr->test, "test_schema_retry_loses_transaction"));
 }
 
 static const char good_text[] =
@@ -160,8 +168,8 @@ static void test_good_file(void **state)
 	triage_catalog_add_builtin(&cat);
 	char err[256] = "";
 	assert_int_equal(triage_catalog_add_text(&cat, "good.txt", good_text, err, sizeof err), 0);
-	assert_int_equal(cat.entry_count, 6);
-	const struct triage_entry *e = &cat.entries[4];
+	assert_int_equal(cat.entry_count, 7);
+	const struct triage_entry *e = &cat.entries[5];
 	assert_string_equal(e->id, "my-bug-1");
 	assert_string_equal(e->title, "something breaks");
 	assert_int_equal(e->version_lo, 3040001);
@@ -193,7 +201,7 @@ static void test_good_file(void **state)
 	assert_string_equal(e->mechanism, "line one\nline two");
 	assert_string_equal(e->test, "tests/test_x.c:test_y");
 	assert_string_equal(e->source, "good.txt:3");
-	e = &cat.entries[5];
+	e = &cat.entries[6];
 	assert_string_equal(e->id, "my-bug-2");
 	assert_string_equal(e->title, "another");
 	assert_int_equal(e->version_fixed, 0);
@@ -295,7 +303,7 @@ static void test_bad_lines(void **state)
 		snprintf(want, sizeof want, "bad.txt:%d: ", cases[i].line);
 		if (strncmp(err, want, strlen(want)) != 0 || strstr(err, cases[i].message) == NULL)
 			fail_msg("case %zu: got '%s', want '%s%s'", i, err, want, cases[i].message);
-		assert_int_equal(cat.entry_count, 4); /* nothing of bad.txt added */
+		assert_int_equal(cat.entry_count, 5); /* nothing of bad.txt added */
 		triage_catalog_free(&cat);
 	}
 	/* Before any entry; empty; an id the shipped catalogue has. */
@@ -312,7 +320,7 @@ static void test_bad_lines(void **state)
 		 "versions 3040001-\nevidence kind x\nexplains x\nmechanism m\ntest a.c:b\n");
 	assert_int_equal(triage_catalog_add_text(&cat, "f", dup, err, sizeof err), -1);
 	assert_non_null(strstr(err, "f:8: finding 'hot-journal-taken-for-live' is already in the catalogue"));
-	assert_int_equal(cat.entry_count, 4);
+	assert_int_equal(cat.entry_count, 5);
 
 	/* A file: the path names the line; a missing file names the path. */
 	char path[] = "/tmp/test_triage_XXXXXX";
@@ -329,7 +337,7 @@ static void test_bad_lines(void **state)
 	unlink(path);
 	assert_int_equal(triage_catalog_add_file(&cat, path, err, sizeof err), -1);
 	assert_non_null(strstr(err, "cannot open"));
-	assert_int_equal(cat.entry_count, 4);
+	assert_int_equal(cat.entry_count, 5);
 	triage_catalog_free(&cat);
 }
 
