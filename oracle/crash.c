@@ -214,7 +214,8 @@ int oracle__crash_observe(struct oracle__ctx *c,
 		if (rc != SQLITE_OK)
 			return rc;
 	}
-	digests_push(&out->digests, k, d);
+	if (c->memo_record)
+		digests_push(&out->digests, k, d);
 	if (cs->state_count == cs->state_cap) {
 		cs->state_cap = cs->state_cap ? cs->state_cap * 2 : 16;
 		cs->states = wh_realloc(cs->states,

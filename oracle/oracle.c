@@ -929,7 +929,8 @@ static bool active_eval(struct oracle__ctx *c, struct oracle__evals *rec, struct
 		m = oracle__ref_try(&c->ref, t, t->stmt_count, &probe);
 	else
 		c->report->evals_reused++;
-	evals_push(rec, e->txn, k, m);
+	if (c->memo_record)
+		evals_push(rec, e->txn, k, m);
 	if (m == ORACLE_NONE)
 		return true;
 	WH_ASSERT(m < t->stmt_count);
@@ -1011,8 +1012,9 @@ static int sweep_crash(struct oracle__ctx *c, const struct oracle__plan *p,
 /* One sweep in progress: where it stands and the window transactions
  * still searching for their position. */
 struct sweep {
-	uint32_t bound_failures;         /* failure_count at the last bound
-					    test (sweep_cut) */
+	uint32_t bound_failures;         /* failures counted in bound_hard */
+	uint64_t bound_hard;             /* of them, those no configuration
+					    excuses (sweep_cut) */
 	struct oracle__ctx *c;
 	const struct oracle__plan *p;
 	struct oracle__outcome *out;
@@ -1070,8 +1072,9 @@ struct score {
 	uint64_t bad;
 	uint64_t matched;
 };
-static struct score outcome_score(const struct oracle__ctx *c,
-				  const struct oracle__outcome *o);
+static bool failure_excusable(const struct oracle__ctx *c, uint32_t txn);
+static void score_add_content(const struct oracle__ctx *c, const struct oracle__outcome *o,
+			      struct score *sc);
 
 /* Branch and bound for the plan search: whether the sweep so far already
  * scores worse than the best plan's outcome (c->bound_*), first on
@@ -1083,15 +1086,18 @@ static struct score outcome_score(const struct oracle__ctx *c,
  * (score_better: fewer hard, then fewer bad; the matched tie-break needs
  * equal counts) and try_plan would discard it. The search then takes
  * the same path and keeps the same best outcome: only the runs that
- * lose end sooner. Tested when a failure was added. */
+ * lose end sooner. Tested when a failure was added; each failure is
+ * judged once (failures are appended, and sorted only after the sweep). */
 static bool sweep_cut(struct sweep *sw)
 {
 	struct oracle__ctx *c = sw->c;
-	if (!c->bound_set || sw->epoch != c->crash_count ||
-	    sw->out->failure_count == sw->bound_failures)
+	const struct oracle__outcome *o = sw->out;
+	if (!c->bound_set || sw->epoch != c->crash_count || o->failure_count == sw->bound_failures)
 		return false;
-	sw->bound_failures = sw->out->failure_count;
-	struct score a = outcome_score(c, sw->out);
+	for (; sw->bound_failures < o->failure_count; sw->bound_failures++)
+		sw->bound_hard += !failure_excusable(c, o->failures[sw->bound_failures].txn);
+	struct score a = {sw->bound_hard, o->failure_count, 0};
+	score_add_content(c, o, &a);
 	return a.hard > c->bound_hard || (a.hard == c->bound_hard && a.bad > c->bound_bad);
 }
 
@@ -1258,6 +1264,9 @@ static int check_run(struct oracle__ctx *c, const bool *included,
 	plan_build(c, included, &out->plan);
 	const struct oracle__plan *p = &out->plan;
 	struct oracle__outcome before = {0}; /* the last level's findings */
+	/* Only a history with plans to settle or crash levels to search
+	 * again sweeps more than once: otherwise nothing would read it. */
+	c->memo_record = !c->cfg->search_plain && (c->indet_count > 0 || c->crash_count > 0);
 	int rc = 0;
 	for (uint32_t level = 0; rc == 0 && level < ORACLE_CRASH_LEVELS; level++) {
 		c->memo = NULL;
@@ -1343,16 +1352,24 @@ static bool failure_excusable(const struct oracle__ctx *c, uint32_t txn)
  * whose failing transactions got further (longer matching prefixes) is
  * closer to the truth. That tie-break is what lets a single flip show
  * progress when two indeterminate transactions spoil the same reads. */
+/* Final differences and crashes recovered to no allowed state, into sc. */
+static void score_add_content(const struct oracle__ctx *c, const struct oracle__outcome *o,
+			      struct score *sc)
+{
+	sc->bad += o->final.diff_total + o->crash_bad;
+	if (!failure_excusable(c, ORACLE_NONE))
+		sc->hard += o->final.diff_total + o->crash_bad;
+}
+
 static struct score outcome_score(const struct oracle__ctx *c,
 				  const struct oracle__outcome *o)
 {
-	struct score sc = { 0, o->failure_count + o->final.diff_total + o->crash_bad, 0 };
+	struct score sc = { 0, o->failure_count, 0 };
 	for (uint32_t k = 0; k < o->failure_count; k++) {
 		sc.matched += o->failures[k].best_stmt;
 		sc.hard += !failure_excusable(c, o->failures[k].txn);
 	}
-	if (!failure_excusable(c, ORACLE_NONE))
-		sc.hard += o->final.diff_total + o->crash_bad;
+	score_add_content(c, o, &sc);
 	return sc;
 }
 

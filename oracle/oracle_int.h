@@ -512,6 +512,8 @@ struct oracle__ctx {
 	uint32_t memo_to;
 	uint32_t memo_at;             /* where the lookups left off in memo */
 	uint32_t memo_dat;
+	bool memo_record;             /* a sweep records its evaluations and
+					 digests for later sweeps */
 	bool bound_set;               /* a plan search's sweep: stop it once
 					 it cannot beat bound_hard, bound_bad
 					 (oracle.c, sweep_cut) */
