@@ -32,7 +32,11 @@
 # No number is enforced: this is a measurement, not a gate.
 #
 # Environment: BENCH_FIND_SEEDS (default 10), BENCH_FIND_CAP (CPU seconds,
-# default 60), BENCH_FIND_JOBS (children at a time, default 2).
+# default 60), BENCH_FIND_JOBS (children at a time, default 2),
+# BENCH_FIND_FIRST (the first base seed, default 1: seeds FIRST..FIRST+SEEDS-1),
+# BENCH_FIND_FIGURES (a file to which every seed's figure is copied, one
+# line each: "finding mode cpu_s capped seed", to compare variants seed by
+# seed).
 # It takes at most SEEDS x 2 modes x 4 jobs x CAP CPU-seconds; in practice
 # about SEEDS x 2 x (CAP + 5) CPU-seconds: the SQLite job of each seed and
 # mode runs to the cap unless all four findings show (the WAL-reset race
@@ -49,7 +53,9 @@ seeds=${BENCH_FIND_SEEDS:-10}
 cap=${BENCH_FIND_CAP:-60}
 jobs=${BENCH_FIND_JOBS:-2}
 modes=${BENCH_FIND_MODES:-plain explore}
-case $seeds$jobs in *[!0-9]* | '') echo "bench_find: BENCH_FIND_SEEDS and BENCH_FIND_JOBS are counts" >&2; exit 2 ;; esac
+first=${BENCH_FIND_FIRST:-1}
+figures_out=${BENCH_FIND_FIGURES:-}
+case $seeds$jobs$first in *[!0-9]* | '') echo "bench_find: BENCH_FIND_SEEDS, BENCH_FIND_JOBS and BENCH_FIND_FIRST are counts" >&2; exit 2 ;; esac
 case $cap in *[!0-9.]* | '') echo "bench_find: BENCH_FIND_CAP is CPU seconds" >&2; exit 2 ;; esac
 [ -x "$W" ] || { echo "bench_find: $W: not built (make)" >&2; exit 2; }
 
@@ -128,15 +134,15 @@ measure() {
 	set -- $pats
 	echo "$r" | while read -r how v; do
 		[ "$how" = wait ] && { how=capped; v=$cap; } # the job ended first
-		echo "$name-$1 $mode $v $([ "$how" = capped ] && echo 1 || echo 0)"
+		echo "$name-$1 $mode $v $([ "$how" = capped ] && echo 1 || echo 0) $seed"
 		shift
 	done >>"$work/figures"
 	rm -rf "$out" "$out.log"
 }
 
 start=$(date +%s)
-s=1
-while [ "$s" -le "$seeds" ]; do
+s=$first
+while [ "$s" -lt $((first + seeds)) ]; do
 	for mode in $modes; do
 		measure sqlite "$mode" "$s" "stale-schema-no-such-table hot-journal-taken-for-live wal-reset-checkpoint-race wal-non-powersafe-commit-loss schema-retry-loses-transaction" --
 		for bug in no-locks no-shm-locks lying-fsync; do
@@ -146,7 +152,7 @@ while [ "$s" -le "$seeds" ]; do
 	s=$((s + 1))
 done
 
-echo "bench_find: CPU seconds to first detection, median over $seeds seeds, cap $cap CPU-s, --jobs $jobs ($(($(date +%s) - start)) s wall)"
+echo "bench_find: CPU seconds to first detection, median over $seeds base seeds ($first-$((first + seeds - 1))), cap $cap CPU-s, --jobs $jobs ($(($(date +%s) - start)) s wall)"
 printf '%-30s %14s %14s %8s\n' finding plain explore ratio
 for f in sqlite-stale-schema-no-such-table sqlite-hot-journal-taken-for-live \
 	sqlite-wal-reset-checkpoint-race sqlite-wal-non-powersafe-commit-loss \
@@ -166,3 +172,6 @@ for f in sqlite-stale-schema-no-such-table sqlite-hot-journal-taken-for-live \
 		printf "%-30s %8s (%2d c) %8s (%2d c) %8s\n", l, pm, pc, em, ec, r }'
 done
 echo "(N c): seeds capped, counted as the cap; ratio: plain / explore median"
+if [ -n "$figures_out" ]; then
+	cp "$work/figures" "$figures_out" || echo "bench_find: cannot write $figures_out" >&2
+fi
