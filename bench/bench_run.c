@@ -7,11 +7,12 @@
  *
  * 1. Scaling: a WAL bank run with 16, 256 and 1,024 connections (each in
  *    a forked child, before the parent has grown, so that peaks of
- *    resident memory do not mix), printed side by side:
- *      - statements per second (best of three plain runs);
+ *    resident memory do not mix; two rounds of children over the counts,
+ *    each count keeping its best figures), printed side by side:
+ *      - statements per second (best of 2 x 3 plain runs);
  *      - scheduled events (picks) per statement, and the wall-clock cost
  *        of one event split into the engine's and SQLite's own (best of
- *        three runs with the world's profile, struct world_profile; the
+ *        2 x 3 runs with the world's profile, struct world_profile; the
  *        cost of its clock reads, calibrated here, is taken out of the
  *        engine's share);
  *      - busy-handler sleeps and busy aborts per committed transaction:
