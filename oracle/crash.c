@@ -173,11 +173,10 @@ static bool memo_digest(struct oracle__ctx *c, uint32_t k, uint64_t *d)
 	if (c->memo == NULL || k >= c->memo_to)
 		return false;
 	const struct oracle__digests *m = &c->memo->digests;
-	while (c->memo_dat < m->count && m->pos[c->memo_dat] < k)
-		c->memo_dat++;
-	if (c->memo_dat == m->count || m->pos[c->memo_dat] != k)
+	uint32_t i = oracle__memo_seek(m->pos, m->count, &c->memo_digest_at, k);
+	if (i == m->count)
 		return false;
-	*d = m->d[c->memo_dat];
+	*d = m->d[i];
 	return true;
 }
 

@@ -888,14 +888,20 @@ struct active {
  * once per sweep. */
 #define MEMO_MISS (ORACLE_NONE - 1)
 
+uint32_t oracle__memo_seek(const uint32_t *pos, uint32_t count, uint32_t *at, uint32_t k)
+{
+	while (*at < count && pos[*at] < k)
+		++*at;
+	return *at < count && pos[*at] == k ? *at : count;
+}
+
 static uint32_t memo_lookup(struct oracle__ctx *c, uint32_t txn, uint32_t k)
 {
 	const struct oracle__evals *ev = c->memo != NULL ? &c->memo->evals : NULL;
 	if (ev == NULL || k >= c->memo_to)
 		return MEMO_MISS;
-	while (c->memo_at < ev->count && ev->pos[c->memo_at] < k)
-		c->memo_at++;
-	for (uint32_t i = c->memo_at; i < ev->count && ev->pos[i] == k; i++)
+	for (uint32_t i = oracle__memo_seek(ev->pos, ev->count, &c->memo_at, k);
+	     i < ev->count && ev->pos[i] == k; i++)
 		if (ev->txn[i] == txn)
 			return ev->m[i];
 	return MEMO_MISS;
@@ -1271,7 +1277,7 @@ static int check_run(struct oracle__ctx *c, const bool *included,
 	for (uint32_t level = 0; rc == 0 && level < ORACLE_CRASH_LEVELS; level++) {
 		c->memo = NULL;
 		c->memo_at = 0;
-		c->memo_dat = 0;
+		c->memo_digest_at = 0;
 		if (level > 0) {
 			/* The level's findings move to before; the plan stays. */
 			outcome_free(&before);
@@ -1304,11 +1310,6 @@ static int check_run(struct oracle__ctx *c, const bool *included,
 static bool txn_ended_after(const struct oracle__ctx *c, uint32_t txn,
 			    uint64_t e);
 
-/* Whether the configuration excuses a failure of transaction txn, by the
- * rules report_finish labels violations expected with (bit flips; after
- * the first power loss without a durability promise; past journal
- * MEMORY's unsafe point), content failures (final rows, crashes
- * recovered to no allowed state) with txn ORACLE_NONE. */
 /* The two rules report_finish labels by, per transaction a violation
  * names. Without a durability promise, after the first power loss: the
  * transaction began after it, or is an indeterminate writer whose commit
@@ -1331,6 +1332,11 @@ static bool excused_unsafe(const struct oracle__ctx *c, uint32_t txn)
 	return unsafe != 0 && txn_ended_after(c, txn, unsafe);
 }
 
+/* Whether the configuration excuses a failure of transaction txn, by the
+ * rules report_finish labels violations expected with (bit flips; after
+ * the first power loss without a durability promise; past journal
+ * MEMORY's unsafe point), content failures (final rows, crashes
+ * recovered to no allowed state) with txn ORACLE_NONE. */
 static bool failure_excusable(const struct oracle__ctx *c, uint32_t txn)
 {
 	if (c->cfg->bitflips)
@@ -1340,6 +1346,15 @@ static bool failure_excusable(const struct oracle__ctx *c, uint32_t txn)
 			c->first_power_loss != ORACLE_NONE) ||
 		       c->h->unsafe_event != 0;
 	return excused_no_durability(c, txn) || excused_unsafe(c, txn);
+}
+
+/* Final differences and crashes recovered to no allowed state, into sc. */
+static void score_add_content(const struct oracle__ctx *c, const struct oracle__outcome *o,
+			      struct score *sc)
+{
+	sc->bad += o->final.diff_total + o->crash_bad;
+	if (!failure_excusable(c, ORACLE_NONE))
+		sc->hard += o->final.diff_total + o->crash_bad;
 }
 
 /* How bad an outcome is: first the failures no configuration excuses
@@ -1352,15 +1367,6 @@ static bool failure_excusable(const struct oracle__ctx *c, uint32_t txn)
  * whose failing transactions got further (longer matching prefixes) is
  * closer to the truth. That tie-break is what lets a single flip show
  * progress when two indeterminate transactions spoil the same reads. */
-/* Final differences and crashes recovered to no allowed state, into sc. */
-static void score_add_content(const struct oracle__ctx *c, const struct oracle__outcome *o,
-			      struct score *sc)
-{
-	sc->bad += o->final.diff_total + o->crash_bad;
-	if (!failure_excusable(c, ORACLE_NONE))
-		sc->hard += o->final.diff_total + o->crash_bad;
-}
-
 static struct score outcome_score(const struct oracle__ctx *c,
 				  const struct oracle__outcome *o)
 {

@@ -510,8 +510,9 @@ struct oracle__ctx {
 					 evaluations and digests stand for
 					 this one's (oracle.c) */
 	uint32_t memo_to;
-	uint32_t memo_at;             /* where the lookups left off in memo */
-	uint32_t memo_dat;
+	uint32_t memo_at;             /* where the evaluation lookups left
+					 off in memo (oracle__memo_seek) */
+	uint32_t memo_digest_at;      /* and the digest lookups (crash.c) */
 	bool memo_record;             /* a sweep records its evaluations and
 					 digests for later sweeps */
 	bool bound_set;               /* a plan search's sweep: stop it once
@@ -623,6 +624,11 @@ void oracle__crash_search_free(struct oracle__crash_search *cs);
 int oracle__crash_observe(struct oracle__ctx *c,
 			  struct oracle__crash_search *cs, uint32_t k,
 			  uint64_t version, struct oracle__outcome *out);
+/* The memo's lookups (evaluations in oracle.c, digests in crash.c) come
+ * in increasing position, so each walks its record once per sweep with a
+ * cursor: moves *at past the entries of pos[0..count) (ascending) below
+ * k and returns the first entry at k, or count when there is none. */
+uint32_t oracle__memo_seek(const uint32_t *pos, uint32_t count, uint32_t *at, uint32_t k);
 /* At the crash step (the reference at the pre-crash state): picks the
  * position the target recovered to, else tries unfinished transactions
  * (last level only). Fills *out; returns SQLITE_OK or a digest error. */
